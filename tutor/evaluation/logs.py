@@ -1,0 +1,60 @@
+"""Learner logs in a columnar form shared by the benchmark, its baselines and training."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerLog:
+    """One learner's attempts in time order.
+
+    ``items`` and ``skills`` hold dataset-local integer ids. ``skills[t]`` lists the tags of
+    attempt ``t`` (possibly empty). Optional columns are ``None`` when a dataset lacks them:
+    ``timestamps`` in Unix seconds, ``grades`` 1-4 (Anki buttons), ``durations_ms`` answer
+    time, ``n_options`` the number of choices offered (0 = free recall).
+    """
+
+    user: str
+    items: IntArray
+    skills: tuple[tuple[int, ...], ...]
+    correct: npt.NDArray[np.int8]
+    timestamps: FloatArray | None = None
+    grades: npt.NDArray[np.int8] | None = None
+    durations_ms: FloatArray | None = None
+    n_options: npt.NDArray[np.int8] | None = None
+
+    def __len__(self) -> int:
+        return int(self.items.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A train/test split by learner (never by row)."""
+
+    name: str
+    train: Sequence[LearnerLog]
+    test: Sequence[LearnerLog]
+    timestamped: bool
+
+
+class Predictor(Protocol):
+    """A model under evaluation.
+
+    ``predict`` returns P(correct) for every attempt of ``learner``; entry ``t`` may use the
+    learner's attempts ``0..t-1`` only (and anything learned from the training learners).
+    """
+
+    name: str
+
+    def fit(self, train: Sequence[LearnerLog], *, seed: int) -> None: ...
+
+    def predict(self, learner: LearnerLog) -> FloatArray: ...
