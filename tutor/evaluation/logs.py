@@ -21,6 +21,11 @@ class LearnerLog:
     attempt ``t`` (possibly empty). Optional columns are ``None`` when a dataset lacks them:
     ``timestamps`` in Unix seconds, ``grades`` 1-4 (Anki buttons), ``durations_ms`` answer
     time, ``n_options`` the number of choices offered (0 = free recall).
+
+    ``eval_mask`` marks the attempts that count in the metrics (``None`` = all of them; the
+    per-learner time split scores only later attempts). ``split_points`` are the attempt
+    indices where a time split starts a new test chunk: a predictor that fits parameters to
+    this learner may refit at each of them from the attempts before it.
     """
 
     user: str
@@ -31,6 +36,8 @@ class LearnerLog:
     grades: npt.NDArray[np.int8] | None = None
     durations_ms: FloatArray | None = None
     n_options: npt.NDArray[np.int8] | None = None
+    eval_mask: npt.NDArray[np.bool_] | None = None
+    split_points: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return int(self.items.shape[0])

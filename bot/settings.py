@@ -1,0 +1,221 @@
+"""Settings: read once in ``main()`` from the environment and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tutor.clock import is_valid_zone
+
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+
+
+def _env(name: str) -> Any:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Field docs say what each variable expects."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("TELEGRAM_BOT_TOKEN"),
+        description="a bot token from @BotFather, like 123456:ABC-...; unset runs the local chat",
+    )
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        validation_alias=_env("TELEGRAM_API_BASE_URL"),
+        description="an http(s) URL; the token is appended to it",
+    )
+    telegram_api_file_base_url: str = Field(
+        default="https://api.telegram.org/file/bot",
+        validation_alias=_env("TELEGRAM_API_FILE_BASE_URL"),
+        description="an http(s) URL for file downloads; the token is appended to it",
+    )
+    database: Path = Field(
+        default=Path("data/metatutor.sqlite3"),
+        validation_alias=_env("METATUTOR_DATABASE"),
+        description="a path to the SQLite database file",
+    )
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(),
+        validation_alias=_env("METATUTOR_ADMIN_IDS"),
+        description="comma-separated Telegram user ids, like 12345,67890",
+    )
+    timezone: str = Field(
+        default="UTC",
+        validation_alias=_env("METATUTOR_TIMEZONE"),
+        description="an IANA time zone name, like Europe/Berlin",
+    )
+    language: str = Field(
+        default="en", validation_alias=_env("METATUTOR_LANGUAGE"), description="en or zh"
+    )
+    daily_goal: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        validation_alias=_env("METATUTOR_DAILY_GOAL"),
+        description="a whole number of answers per day between 1 and 500",
+    )
+    quiz_length: int = Field(
+        default=10,
+        ge=1,
+        le=50,
+        validation_alias=_env("METATUTOR_QUIZ_LENGTH"),
+        description="a whole number of questions per quiz between 1 and 50",
+    )
+    max_reminders_per_day: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        validation_alias=_env("METATUTOR_MAX_REMINDERS_PER_DAY"),
+        description="a whole number between 0 and 10",
+    )
+    max_import_mb: int = Field(
+        default=50,
+        ge=1,
+        le=2000,
+        validation_alias=_env("METATUTOR_MAX_IMPORT_MB"),
+        description="a whole number of megabytes between 1 and 2000",
+    )
+    model_path: Path | None = Field(
+        default=None,
+        validation_alias=_env("METATUTOR_MODEL"),
+        description="a path to learner-model weights; unset uses the bundled ones",
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        validation_alias=_env("METATUTOR_WEBHOOK_URL"),
+        description="the public https URL Telegram posts updates to; unset uses long polling",
+    )
+    webhook_listen: str = Field(
+        default="0.0.0.0",
+        validation_alias=_env("METATUTOR_WEBHOOK_LISTEN"),
+        description="the address the webhook server binds to",
+    )
+    webhook_port: int = Field(
+        default=8443,
+        ge=1,
+        le=65535,
+        validation_alias=_env("METATUTOR_WEBHOOK_PORT"),
+        description="a TCP port between 1 and 65535",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("METATUTOR_WEBHOOK_SECRET"),
+        description="1-256 characters of A-Z, a-z, 0-9, _ and -",
+    )
+    log_level: str = Field(
+        default="INFO",
+        validation_alias=_env("METATUTOR_LOG_LEVEL"),
+        description="DEBUG, INFO, WARNING or ERROR",
+    )
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _check_token(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not _TOKEN.match(raw.strip()):
+            # The value itself is never echoed: it is a secret even when malformed.
+            raise ValueError("malformed token")
+        return raw.strip()
+
+    @field_validator("telegram_api_base_url", "telegram_api_file_base_url", "webhook_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("not an http(s) URL")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"-?\d+", part) for part in parts):
+                raise ValueError("not a list of numbers")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        if not is_valid_zone(value):
+            raise ValueError("unknown time zone")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value not in ("en", "zh"):
+            raise ValueError("unsupported language")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("unknown level")
+        return level
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _check_secret(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", raw):
+            raise ValueError("bad secret")
+        return raw
+
+    @property
+    def token(self) -> str | None:
+        """The bot token, or None for the local chat."""
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+
+_SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret"})
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message is one line per variable, never showing secrets."""
+
+
+def _field_for(location: str) -> tuple[str, str] | None:
+    """The (field name, environment variable) an error location points at."""
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        choices = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
+        if location == name or location in choices:
+            return name, (choices[0] if choices else name.upper())
+    return None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into a readable SettingsError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            found = _field_for(str(problem["loc"][0])) if problem["loc"] else None
+            if found is None:
+                lines.append(f"settings: {problem['msg']}")
+                continue
+            field_name, variable = found
+            expected = Settings.model_fields[field_name].description or "a valid value"
+            secret = field_name in _SECRET_FIELDS
+            got = "" if secret or "input" not in problem else f", got {problem['input']!r}"
+            lines.append(f"{variable}: expected {expected}{got}")
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,144 @@
+"""What the service returns to its callers: small, immutable, ready to render."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from tutor.items import Deck, Grade, Item, SkippedEntry
+
+
+class ChoiceReason(enum.StrEnum):
+    """Why the tutor asked this item now."""
+
+    REVIEW = "review"
+    NEW = "new"
+    RELEARN = "relearn"
+    EXAM = "exam"
+    PRACTICE = "practice"
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question put to a student.
+
+    ``choices`` are the buttons in display order: the shuffled options of a multiple-choice
+    item, ``("true", "false")`` for true/false, empty otherwise. ``image`` holds the bytes of
+    the item's picture, if any.
+    """
+
+    id: int
+    item: Item
+    deck_name: str
+    choices: tuple[str, ...]
+    number: int
+    total: int
+    reason: ChoiceReason
+    asked_at: datetime
+    image: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A student's answer: a button index, typed text, or a self-grade."""
+
+    choice: int | None = None
+    text: str | None = None
+    grade: Grade | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionProgress:
+    """Where a quiz session stands."""
+
+    answered: int
+    correct: int
+    total: int
+
+    @property
+    def finished(self) -> bool:
+        """True once every planned question was answered."""
+        return self.answered >= self.total
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """The outcome of an answer. ``duplicate`` means it was answered before: nothing logged."""
+
+    question: Question
+    correct: bool
+    correct_text: str
+    explanation: str
+    next_review_at: datetime | None
+    progress: SessionProgress
+    duplicate: bool = False
+    given: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeckInfo:
+    """A deck with counts, and this student's enrolment if any."""
+
+    deck: Deck
+    n_items: int
+    n_students: int
+    enrolled: bool = False
+    exam_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """Answers on one local day."""
+
+    day: date
+    answers: int
+    correct: int
+
+
+@dataclass(frozen=True, slots=True)
+class TagRecall:
+    """Predicted recall for one tag, over the items of it the student has seen."""
+
+    tag: str
+    recall: float
+    n_items: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExamForecast:
+    """Expected share of a deck recalled on exam day, at the current pace and a higher one."""
+
+    deck_name: str
+    exam_date: date
+    expected_recall: float
+    minutes_per_day: float
+    higher_minutes_per_day: float
+    higher_expected_recall: float
+
+
+@dataclass(frozen=True, slots=True)
+class StudentStats:
+    """Everything /stats shows."""
+
+    answers_today: int
+    answers_week: int
+    accuracy_week: float | None
+    streak_days: int
+    items_learned: int
+    items_total: int
+    per_day: list[DayCount] = field(default_factory=list)
+    recall_by_tag: list[TagRecall] = field(default_factory=list)
+    due_forecast: list[tuple[date, int]] = field(default_factory=list)
+    exams: list[ExamForecast] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """Result of importing one file into one deck."""
+
+    deck: Deck
+    added: int
+    updated: int
+    skipped: list[SkippedEntry]
+    media: int = 0
