@@ -1,0 +1,428 @@
+"""An in-process fake of the Telegram Bot API, plugged into python-telegram-bot as its request.
+
+``FakeBotApi`` is a :class:`telegram.request.BaseRequest`: build an ``Application`` with it as
+both ``request`` and ``get_updates_request`` and every Bot API call the bot makes is answered
+offline, with Telegram's state rules and error messages (HTML validation, "message is not
+modified", callback queries answered once, unknown chats, file uploads and downloads).
+
+Tests and the terminal chat build incoming updates with the mixed-in builders
+(:class:`bot.fake_updates.IncomingUpdates`), inspect what the bot sent through ``sent`` and
+``calls``, inject faults with :meth:`FakeBotApi.fail_next`, and turn on flood limits with
+:meth:`FakeBotApi.rate_limit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+import urllib.parse
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.error import NetworkError, TimedOut
+from telegram.ext import Application, ApplicationBuilder
+from telegram.request import BaseRequest, RequestData
+
+from bot import fake_methods
+from bot.fake_types import (
+    ApiCall,
+    ApiError,
+    CallbackAnswer,
+    SentMessage,
+    StoredFile,
+    UploadedFile,
+)
+from bot.fake_updates import IncomingUpdates, _ChatState, _QueryState
+
+FaultKind = int | str  # an HTTP status (400, 403, 429, 5xx) or "timeout" / "network"
+
+# Methods that put a message into a chat; they count against flood limits.
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
+_DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request: injected failure",
+    403: "Forbidden: bot was blocked by the user",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+@dataclass
+class _Fault:
+    method: str
+    kind: FaultKind
+    description: str | None
+    retry_after: int
+    chat_id: int | None
+    remaining: int
+
+
+@dataclass
+class _RateLimit:
+    max_per_second: float | None
+    per_chat_per_second: float | None
+    per_group_per_minute: float | None
+
+
+class FakeBotApi(IncomingUpdates, BaseRequest):
+    """Offline Bot API: answers PTB's requests from in-memory state.
+
+    Args:
+        bot_id: The bot's user id (also the numeric part of :attr:`token`).
+        username: The bot's username.
+        first_name: The bot's display name.
+        clock: Wall clock in Unix seconds, used for message dates and flood limits.
+        require_known_chat: Refuse to message a chat that never wrote to the bot, like
+            Telegram ("chat not found"); see :meth:`register_user`.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_id: int = 5_550_001,
+        username: str = "metatutor_test_bot",
+        first_name: str = "Metatutor",
+        clock: Callable[[], float] = time.time,
+        require_known_chat: bool = True,
+    ) -> None:
+        self.bot_id = bot_id
+        self.username = username
+        self.first_name = first_name
+        self.token = f"{bot_id}:FAKE-offline-token"
+        self.clock = clock
+        self.require_known_chat = require_known_chat
+        self.sent: list[SentMessage] = []
+        self.calls: list[ApiCall] = []
+        self.callback_answers: list[CallbackAnswer] = []
+        self.chat_actions: list[tuple[int, str]] = []
+        self.commands: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
+        self.webhook_url = ""
+        self.received: list[dict[str, Any]] = []
+        self.files: dict[str, StoredFile] = {}
+        self.blocked_chats: set[int] = set()
+        self._chats: dict[int, _ChatState] = {}
+        self._queries: dict[str, _QueryState] = {}
+        self._messages: dict[tuple[int, int], SentMessage] = {}
+        self._next_update_id = 700_000_001
+        self._next_query_id = 4_200_000_001
+        self._next_file = 1
+        self._faults: list[_Fault] = []
+        self._rate: _RateLimit | None = None
+        self._windows: dict[Any, deque[float]] = defaultdict(deque)
+        self._pending_updates: list[dict[str, Any]] = []
+        self._updates_event: asyncio.Event | None = None
+        self._initialized = 0
+
+    # -- BaseRequest ------------------------------------------------------------------------
+
+    @property
+    def read_timeout(self) -> float | None:
+        """Default read timeout (the fake never waits on a network)."""
+        return 5.0
+
+    async def initialize(self) -> None:
+        """Nothing to open; counted so tests can see PTB's lifecycle calls."""
+        self._initialized += 1
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Answer one HTTP request of PTB: a Bot API method (POST) or a file download (GET)."""
+        await asyncio.sleep(0)  # a real request yields to the loop; keeps races realistic
+        if method == "GET":
+            return self._download(url)
+        api_method = url.rstrip("/").rsplit("/", 1)[-1]
+        if f"bot{self.token}" not in url and self.token not in url:
+            return _response(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        params, files = _decode(request_data)
+        call = ApiCall(api_method, params, files)
+        self.calls.append(call)
+        if api_method == "getUpdates" and params.get("timeout"):
+            await self._wait_for_updates(float(params["timeout"]))
+        try:
+            self._inject_fault(call)
+            self._check_limits(call)
+            result = fake_methods.dispatch(self, call)
+        except ApiError as exc:
+            call.ok = False
+            call.error = exc.description
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": exc.code,
+                "description": exc.description,
+            }
+            if exc.retry_after is not None:
+                body["parameters"] = {"retry_after": exc.retry_after}
+            return _response(exc.code, body)
+        except (TimedOut, NetworkError) as exc:
+            call.ok = False
+            call.error = str(exc)
+            raise
+        return _response(200, {"ok": True, "result": result})
+
+    # -- application wiring -----------------------------------------------------------------
+
+    def application_builder(self) -> ApplicationBuilder:  # type: ignore[type-arg]
+        """An ``Application.builder()`` with this fake as both request objects and the token."""
+        return Application.builder().token(self.token).request(self).get_updates_request(self)
+
+    # -- files ------------------------------------------------------------------------------
+
+    def add_file(self, data: bytes, file_name: str | None, mime_type: str | None = None) -> str:
+        """Store a file as Telegram would after an upload; return its ``file_id``."""
+        number = self._next_file
+        self._next_file += 1
+        file_id = f"FAKEFILE{number:06d}"
+        folder = "photos" if mime_type and mime_type.startswith("image/") else "documents"
+        suffix = ""
+        if file_name and "." in file_name:
+            suffix = "." + file_name.rsplit(".", 1)[1]
+        self.files[file_id] = StoredFile(
+            file_id=file_id,
+            file_unique_id=f"U{number:06d}",
+            data=bytes(data),
+            file_name=file_name,
+            mime_type=mime_type,
+            file_path=f"{folder}/file_{number}{suffix}",
+        )
+        return file_id
+
+    def file_bytes(self, file_id: str) -> bytes:
+        """The bytes stored under ``file_id``."""
+        return self.files[file_id].data
+
+    def _stored_file_json(self, file_id: str) -> dict[str, Any]:
+        stored = self.files[file_id]
+        data: dict[str, Any] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+        }
+        if stored.file_name:
+            data["file_name"] = stored.file_name
+        if stored.mime_type:
+            data["mime_type"] = stored.mime_type
+        return data
+
+    def _download(self, url: str) -> tuple[int, bytes]:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+        for stored in self.files.values():
+            if path.endswith("/" + stored.file_path) and self.token in path:
+                return 200, stored.data
+        return _response(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+    # -- polling ----------------------------------------------------------------------------
+
+    def queue_update(self, update: dict[str, Any]) -> None:
+        """Make ``update`` available to ``getUpdates`` (long polling)."""
+        self._pending_updates.append(update)
+        if self._updates_event is not None:
+            self._updates_event.set()
+
+    async def _wait_for_updates(self, seconds: float) -> None:
+        if self._pending_updates or self.webhook_url:
+            return
+        self._updates_event = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._updates_event.wait(), seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self._updates_event = None
+
+    def take_updates(self, offset: int | None, limit: int) -> list[dict[str, Any]]:
+        """``getUpdates`` semantics: confirm those below ``offset``, return the next ones."""
+        if offset is not None:
+            self._pending_updates = [u for u in self._pending_updates if u["update_id"] >= offset]
+        return self._pending_updates[:limit]
+
+    # -- faults and limits ------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        error: FaultKind,
+        *,
+        description: str | None = None,
+        retry_after: int = 3,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail.
+
+        Args:
+            method: Bot API method name, e.g. ``"sendMessage"``; ``"*"`` matches any.
+            error: 429 (flood, surfaces as ``RetryAfter``), 403 (``Forbidden``), 400
+                (``BadRequest``), 5xx (``NetworkError``), ``"timeout"`` (``TimedOut``) or
+                ``"network"`` (``NetworkError``).
+            description: Telegram's error text; a typical one is used by default.
+            retry_after: Seconds reported with a 429.
+            times: How many matching calls fail.
+            chat_id: Only calls to this chat fail.
+        """
+        if not (isinstance(error, int) or error in ("timeout", "network")):
+            raise ValueError(f"unknown fault {error!r}")
+        self._faults.append(_Fault(method, error, description, retry_after, chat_id, times))
+
+    def block(self, chat_id: int) -> None:
+        """The user blocked the bot: every later message to them fails with 403."""
+        self.blocked_chats.add(chat_id)
+
+    def rate_limit(
+        self,
+        *,
+        max_per_second: float | None = 30,
+        per_chat_per_second: float | None = None,
+        per_group_per_minute: float | None = 20,
+    ) -> None:
+        """Answer 429 with ``retry_after`` beyond these rates, measured on :attr:`clock`.
+
+        Counts messages sent and edited. Telegram's published limits are about 30 messages
+        per second overall, 20 per minute in a group and about one per second in a private
+        chat (short bursts tolerated), hence no private per-chat limit by default.
+        """
+        self._rate = _RateLimit(max_per_second, per_chat_per_second, per_group_per_minute)
+        self._windows.clear()
+
+    def _inject_fault(self, call: ApiCall) -> None:
+        for fault in self._faults:
+            if fault.method not in ("*", call.method):
+                continue
+            if fault.chat_id is not None and fault.chat_id != call.chat_id:
+                continue
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self._faults.remove(fault)
+            if fault.kind == "timeout":
+                raise TimedOut("Timed out (injected)")
+            if fault.kind == "network":
+                raise NetworkError("httpx.ConnectError: connection reset (injected)")
+            code = int(fault.kind)
+            if code == 429:
+                raise ApiError(
+                    429,
+                    f"Too Many Requests: retry after {fault.retry_after}",
+                    fault.retry_after,
+                )
+            text = fault.description or _DEFAULT_DESCRIPTIONS.get(code, f"Error {code}")
+            raise ApiError(code, text)
+        if call.method in SEND_METHODS and call.chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+
+    def _check_limits(self, call: ApiCall) -> None:
+        rate = self._rate
+        if rate is None or (call.method not in SEND_METHODS and call.method not in EDIT_METHODS):
+            return
+        now = self.clock()
+        chat_id = call.chat_id
+        is_group = chat_id is not None and chat_id < 0
+        checks: list[tuple[Any, float, float]] = []
+        if rate.max_per_second is not None:
+            checks.append(("all", rate.max_per_second, 1.0))
+        if chat_id is not None and is_group and rate.per_group_per_minute is not None:
+            checks.append((("group", chat_id), rate.per_group_per_minute, 60.0))
+        elif chat_id is not None and not is_group and rate.per_chat_per_second is not None:
+            checks.append((("chat", chat_id), rate.per_chat_per_second, 1.0))
+        for key, limit, span in checks:
+            window = self._windows[key]
+            while window and window[0] <= now - span:
+                window.popleft()
+            if len(window) >= limit * span:
+                wait = max(1, math.ceil(window[0] + span - now))
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
+        for key, _, _ in checks:
+            self._windows[key].append(now)
+
+    # -- inspection -------------------------------------------------------------------------
+
+    def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[SentMessage]:
+        """Messages the bot sent to ``chat_id``, oldest first."""
+        return [m for m in self.sent if m.chat_id == chat_id and (include_deleted or not m.deleted)]
+
+    def last_message(self, chat_id: int) -> SentMessage:
+        """The newest message to ``chat_id`` that is not deleted.
+
+        Raises:
+            LookupError: if the bot never sent anything there.
+        """
+        found = self.messages(chat_id)
+        if not found:
+            raise LookupError(f"the bot sent no message to chat {chat_id}")
+        return found[-1]
+
+    def last_with_buttons(self, chat_id: int) -> SentMessage | None:
+        """The newest live message in ``chat_id`` that shows inline buttons."""
+        for message in reversed(self.messages(chat_id)):
+            if message.buttons:
+                return message
+        return None
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        """All calls of one Bot API method."""
+        return [c for c in self.calls if c.method == method]
+
+    def unanswered_callbacks(self) -> list[str]:
+        """Callback query ids the bot never answered (clients show a spinner for these)."""
+        return [qid for qid, q in self._queries.items() if not q.answered]
+
+    def commands_for(
+        self, language_code: str = "", scope: str = "default"
+    ) -> list[tuple[str, str]]:
+        """The command menu set with ``setMyCommands`` for a scope type and language."""
+        return self.commands.get((scope, language_code), [])
+
+    def message(self, chat_id: int, message_id: int) -> SentMessage | None:
+        """A message by id, if the bot sent it."""
+        return self._messages.get((chat_id, message_id))
+
+    # -- helpers for method implementations ---------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    def _bot_json(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.first_name,
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def _message_json(self, message: SentMessage) -> dict[str, Any]:
+        return fake_methods.message_json(self, message)
+
+
+def _response(code: int, body: dict[str, Any]) -> tuple[int, bytes]:
+    return code, json.dumps(body).encode("utf-8")
+
+
+def _decode(request_data: RequestData | None) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    """Parameters and uploaded files of a request, as Telegram's server would see them."""
+    if request_data is None:
+        return {}, {}
+    request_data.json_payload  # noqa: B018 - must serialise, as for a real HTTP request
+    params: dict[str, Any] = dict(request_data.parameters)
+    files: dict[str, UploadedFile] = {}
+    for name, (filename, content, mime_type) in request_data.multipart_data.items():
+        data = content if isinstance(content, bytes) else content.read()
+        files[name] = UploadedFile(filename, bytes(data), mime_type)
+    return params, files
