@@ -1,0 +1,146 @@
+"""What every handler needs: the service, the student's language, safe replies and edits."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.i18n import Html, language_for, plain, t
+from tutor.errors import TutorError
+from tutor.service import TutorService
+from tutor.students import Student
+
+log = logging.getLogger("bot.handlers")
+
+Context: TypeAlias = ContextTypes.DEFAULT_TYPE
+Handler: TypeAlias = Callable[[Update, Context], Awaitable[None]]
+
+SERVICE_KEY = "service"
+
+
+def service_of(context: Context) -> TutorService:
+    """The tutor service the application was built with."""
+    service = context.bot_data[SERVICE_KEY]
+    assert isinstance(service, TutorService)
+    return service
+
+
+def user_data(context: Context) -> dict[Any, Any]:
+    """This user's in-memory scratch space (lost on restart: never the only copy of anything)."""
+    data = context.user_data
+    return data if data is not None else {}
+
+
+async def student_of(update: Update, context: Context) -> Student | None:
+    """The student behind the update, or None if they never sent /start."""
+    user = update.effective_user
+    if user is None:
+        return None
+    return await service_of(context).student(user.id)
+
+
+def language_of(update: Update, student: Student | None) -> str:
+    """The student's language, or a guess from Telegram's ``language_code``."""
+    if student is not None:
+        return student.language
+    user = update.effective_user
+    return language_for(user.language_code if user else None)
+
+
+async def reply(
+    update: Update, text: Html, keyboard: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send HTML text to the update's chat."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(
+        text, parse_mode=ParseMode.HTML, reply_markup=keyboard, disable_web_page_preview=True
+    )
+
+
+async def toast(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a callback query (a short notice over the chat, or just stop the spinner)."""
+    with contextlib.suppress(BadRequest):  # too old to answer: nothing the user can see
+        await query.answer(text)
+
+
+def _not_modified(error: BadRequest) -> bool:
+    return "not modified" in error.message.lower()
+
+
+async def edit(query: CallbackQuery, text: Html, keyboard: InlineKeyboardMarkup | None) -> bool:
+    """Replace the pressed message's text (or caption) and buttons; False if Telegram refused.
+
+    "Message is not modified" (a double press) counts as done.
+    """
+    message = query.message
+    try:
+        if isinstance(message, Message) and (message.photo or message.document):
+            await query.edit_message_caption(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+        else:
+            await query.edit_message_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                disable_web_page_preview=True,
+            )
+    except BadRequest as error:
+        if _not_modified(error):
+            return True
+        log.info("edit refused: %s", error.message)
+        return False
+    return True
+
+
+async def drop_buttons(query: CallbackQuery) -> None:
+    """Remove the pressed message's buttons, quietly (already gone is fine)."""
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as error:
+        if not _not_modified(error):
+            log.info("could not remove buttons: %s", error.message)
+
+
+def error_text(lang: str, error: TutorError) -> Html:
+    """The catalog message for a service error."""
+    return t(lang, f"error.{error.code}")
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn service errors into the catalog message (toast for presses, reply for messages)."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: Context) -> None:
+        try:
+            await handler(update, context)
+        except TutorError as error:
+            student = await _safe_student(update, context)
+            lang = language_of(update, student)
+            log.info(
+                "update %s: %s for user %s",
+                update.update_id,
+                error.code,
+                update.effective_user.id if update.effective_user else None,
+            )
+            if update.callback_query is not None:
+                await toast(update.callback_query, plain(lang, f"error.{error.code}"))
+            else:
+                await reply(update, error_text(lang, error))
+
+    return wrapper
+
+
+async def _safe_student(update: Update, context: Context) -> Student | None:
+    try:
+        return await student_of(update, context)
+    except TutorError:
+        return None

@@ -1,0 +1,229 @@
+"""Messages and keyboards for quizzes: questions, answers, feedback, session summaries.
+
+All text is Telegram HTML built from catalog strings by :func:`bot.i18n.t`, which escapes
+deck content; long content is clipped before escaping so an entity is never cut in half.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callbacks
+from bot.i18n import Html, plain, t
+from tutor.clock import require_utc, zone
+from tutor.items import Grade, ItemKind
+from tutor.views import Feedback, Question, SessionProgress
+
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+BUTTON_LABEL_LIMIT = 40
+PROMPT_LIMIT = 3000
+CAPTION_PROMPT_LIMIT = 700
+_LETTERS = "ABCDEFGHIJKL"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (before any escaping)."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def _lines(*parts: str) -> Html:
+    return Html("\n".join(part for part in parts if part))
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedQuestion:
+    """A question ready to send: text (or caption), keyboard, and picture if any."""
+
+    text: Html
+    keyboard: InlineKeyboardMarkup | None
+    image: bytes | None
+
+
+def _long_choices(question: Question) -> bool:
+    return any(len(choice) > BUTTON_LABEL_LIMIT for choice in question.choices)
+
+
+def question_message(lang: str, question: Question) -> RenderedQuestion:
+    """The message that asks ``question``."""
+    item = question.item
+    limit = CAPTION_PROMPT_LIMIT if question.image else PROMPT_LIMIT
+    header = t(
+        lang, "quiz.header", number=question.number, total=question.total, deck=question.deck_name
+    )
+    reason = t(lang, f"quiz.reason.{question.reason.value}")
+    body: list[str] = [f"{header} · {reason}", ""]
+    body.append(Html(_escape(clip(item.prompt, limit))))
+    if item.kind is ItemKind.MULTIPLE_CHOICE and _long_choices(question):
+        per_choice = max(40, (limit // max(1, len(question.choices))))
+        body.append("")
+        body.extend(
+            Html(f"<b>{_LETTERS[i]}</b>. {_escape(clip(choice, per_choice))}")
+            for i, choice in enumerate(question.choices)
+        )
+    if item.kind is ItemKind.TYPED:
+        body.extend(["", t(lang, "quiz.type_answer")])
+    elif item.kind.self_graded:
+        body.extend(["", t(lang, "quiz.recall_then_reveal")])
+    text = _lines(*body)
+    return RenderedQuestion(text, question_keyboard(lang, question), question.image)
+
+
+def question_keyboard(lang: str, question: Question) -> InlineKeyboardMarkup | None:
+    """Buttons under a question: its choices, True/False, or "Show answer"."""
+    item = question.item
+    qid = question.id
+    if item.kind is ItemKind.MULTIPLE_CHOICE:
+        if _long_choices(question):
+            letters = [
+                InlineKeyboardButton(_LETTERS[i], callback_data=callbacks.answer(qid, i))
+                for i in range(len(question.choices))
+            ]
+            return InlineKeyboardMarkup(rows(letters, 4))
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(clip(choice, 60), callback_data=callbacks.answer(qid, i))]
+                for i, choice in enumerate(question.choices)
+            ]
+        )
+    if item.kind is ItemKind.TRUE_FALSE:
+        # Choices are ("true", "false") per the service; labels come from the catalog.
+        labels = [plain(lang, f"button.{choice}") for choice in question.choices]
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(label, callback_data=callbacks.answer(qid, i))
+                    for i, label in enumerate(labels)
+                ]
+            ]
+        )
+    if item.kind.self_graded:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        plain(lang, "button.show_answer"), callback_data=callbacks.reveal(qid)
+                    )
+                ]
+            ]
+        )
+    return None
+
+
+def grade_keyboard(lang: str, question_id: int) -> InlineKeyboardMarkup:
+    """Again / Hard / Good / Easy."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    plain(lang, f"button.grade_{int(g)}"),
+                    callback_data=callbacks.grade(question_id, g),
+                )
+                for g in Grade
+            ]
+        ]
+    )
+
+
+def revealed_message(lang: str, question: Question, *, caption: bool) -> Html:
+    """The question with its answer shown, asking for a self-grade."""
+    asked = question_message(lang, question)
+    limit = 250 if caption else 900
+    # Drop the "recall, then show" hint: it was the question's last line.
+    head = asked.text.rsplit("\n\n", 1)[0]
+    return _lines(
+        head,
+        "",
+        t(lang, "quiz.answer_is", answer=clip(question.item.correct_text, limit)),
+        t(lang, "quiz.how_well"),
+    )
+
+
+def answer_label(lang: str, question: Question, text: str) -> str:
+    """How an answer reads: localised True/False, else the text itself."""
+    if question.item.kind is ItemKind.TRUE_FALSE and text in ("true", "false"):
+        return plain(lang, f"button.{text}")
+    return text
+
+
+def feedback_message(lang: str, feedback: Feedback, *, tz_name: str, now: datetime) -> Html:
+    """Right or wrong, the correct answer, the explanation, and when the item comes back."""
+    question = feedback.question
+    parts: list[str] = []
+    if question.item.kind.self_graded:
+        if feedback.given:
+            parts.append(t(lang, "feedback.graded", grade=_grade_label(lang, feedback.given)))
+    else:
+        parts.append(t(lang, "feedback.correct" if feedback.correct else "feedback.wrong"))
+        if not feedback.correct:
+            if feedback.given and question.item.kind is ItemKind.TYPED:
+                parts.append(t(lang, "feedback.your_answer", given=clip(feedback.given, 200)))
+            answer = answer_label(lang, question, feedback.correct_text)
+            parts.append(t(lang, "feedback.correct_answer", answer=clip(answer, 500)))
+    if feedback.explanation:
+        parts.append(t(lang, "feedback.explanation", explanation=clip(feedback.explanation, 1500)))
+    if feedback.next_review_at is not None:
+        parts.append(next_review_line(lang, feedback.next_review_at, tz_name=tz_name, now=now))
+    parts.append(progress_line(lang, feedback.progress))
+    return _lines(*parts)
+
+
+def _grade_label(lang: str, given: str) -> str:
+    """The localised name of a self-grade the service echoes back (a number or a name)."""
+    for grade in Grade:
+        if given in (str(int(grade)), grade.name, grade.name.lower()):
+            return plain(lang, f"button.grade_{int(grade)}")
+    return given
+
+
+def relative_when(lang: str, delta_seconds: float) -> str:
+    """ "in 10 min", "in 5 h", "tomorrow", "in 3 days"."""
+    minutes = delta_seconds / 60
+    if minutes < 1:
+        return plain(lang, "when.now")
+    if minutes < 60:
+        return plain(lang, "when.minutes", n=round(minutes))
+    hours = minutes / 60
+    if hours < 20:
+        return plain(lang, "when.hours", n=round(hours))
+    days = round(hours / 24)
+    if days <= 1:
+        return plain(lang, "when.day")
+    return plain(lang, "when.days", n=days)
+
+
+def next_review_line(lang: str, at: datetime, *, tz_name: str, now: datetime) -> Html:
+    """ "Comes back in 3 days (2026-11-30 09:00)" in the student's time zone."""
+    at = require_utc(at)
+    local = at.astimezone(zone(tz_name)).strftime("%Y-%m-%d %H:%M")
+    delta = (at - require_utc(now)).total_seconds()
+    return t(lang, "feedback.next_review", when=relative_when(lang, delta), local=local)
+
+
+def progress_line(lang: str, progress: SessionProgress) -> Html:
+    """ "3/10 · 2 correct"."""
+    return t(
+        lang,
+        "feedback.progress",
+        answered=progress.answered,
+        total=progress.total,
+        correct=progress.correct,
+    )
+
+
+def summary_message(lang: str, progress: SessionProgress) -> Html:
+    """The end of a session."""
+    return t(lang, "quiz.summary", answered=progress.answered, correct=progress.correct)
+
+
+def rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    """Buttons laid out ``width`` to a row."""
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)

@@ -1,0 +1,84 @@
+"""Time zones a student can pick: common zones, whole-hour UTC offsets, or a typed name.
+
+Telegram does not tell bots a user's time zone. The ``Etc/GMT±N`` zones have POSIX's
+inverted sign (``Etc/GMT-8`` is UTC+8), so students only ever see "UTC+8".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from tutor.clock import is_valid_zone, zone
+
+# Shown first, by rough number of likely students; labels are the zones' own city names.
+COMMON_ZONES: tuple[str, ...] = (
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Australia/Sydney",
+    "UTC",
+)
+
+OFFSETS: tuple[int, ...] = tuple(range(-12, 15))
+
+_OFFSET_TEXT = re.compile(r"^(?:utc|gmt)?\s*([+\-−])\s*(\d{1,2})(?::?00)?$", re.IGNORECASE)
+
+
+def offset_zone(hours: int) -> str:
+    """The IANA zone for a whole-hour UTC offset (UTC+8 → ``Etc/GMT-8``)."""
+    if hours == 0:
+        return "UTC"
+    return f"Etc/GMT{-hours:+d}"
+
+
+def label(name: str) -> str:
+    """How a zone reads on a button: "UTC+8" for offset zones, else the city name."""
+    if name in ("UTC", "Etc/UTC", "Etc/GMT"):
+        return "UTC"
+    match = re.fullmatch(r"Etc/GMT([+\-]\d{1,2})", name)
+    if match:
+        return f"UTC{-int(match.group(1)):+d}"
+    return name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def parse_zone(text: str) -> str | None:
+    """A zone from what a student typed: an IANA name (any case) or "UTC+8"; else None."""
+    cleaned = text.strip()
+    if not cleaned or len(cleaned) > 64:
+        return None
+    match = _OFFSET_TEXT.match(cleaned)
+    if match:
+        hours = int(match.group(2)) * (-1 if match.group(1) in "-−" else 1)
+        return offset_zone(hours) if hours in OFFSETS else None
+    if cleaned.upper() in ("UTC", "GMT"):
+        return "UTC"
+    candidate = cleaned.replace(" ", "_")
+    if "/" in candidate and is_valid_zone(candidate):
+        return candidate
+    lowered = candidate.lower()
+    for known in _all_zones():
+        if known.lower() == lowered:
+            return known
+    return None
+
+
+def _all_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
+def local_time_text(name: str, now: datetime) -> str:
+    """The wall-clock time ``now`` in zone ``name``, as HH:MM."""
+    return now.astimezone(zone(name)).strftime("%H:%M")
