@@ -1,0 +1,5 @@
+"""SQLite storage: the schema, its migrations, and every query the tutor runs."""
+
+from storage.database import Connection, Database
+
+__all__ = ["Connection", "Database"]

@@ -1,0 +1,212 @@
+"""The answer log, per-item tallies, and each student's memory of each item."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from storage.database import Connection
+from storage.records import AttemptRecord, MemoryRecord
+
+_MEMORY = "user_id, item_id, n_correct, n_wrong, last_ms, last_correct, due_ms, interval_days"
+
+
+def _memory(row: Any) -> MemoryRecord:
+    return MemoryRecord(
+        user_id=row[0],
+        item_id=row[1],
+        n_correct=row[2],
+        n_wrong=row[3],
+        last_ms=row[4],
+        last_correct=bool(row[5]),
+        due_ms=row[6],
+        interval_days=row[7],
+    )
+
+
+async def insert_attempt(conn: Connection, attempt: AttemptRecord) -> bool:
+    """Append an attempt; False (and nothing written) if its idempotency key was seen."""
+    cursor = await conn.execute(
+        "INSERT INTO attempts (user_id, item_id, answered_ms, response, correct, grade,"
+        " latency_ms, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (idempotency_key) DO NOTHING",
+        (
+            attempt.user_id,
+            attempt.item_id,
+            attempt.answered_ms,
+            attempt.response,
+            int(attempt.correct),
+            attempt.grade,
+            attempt.latency_ms,
+            attempt.idempotency_key,
+        ),
+    )
+    if cursor.rowcount != 1:
+        return False
+    await conn.execute(
+        "INSERT INTO item_stats (item_id, attempts, correct) VALUES (?, 1, ?)"
+        " ON CONFLICT (item_id) DO UPDATE SET attempts = attempts + 1,"
+        " correct = correct + excluded.correct",
+        (attempt.item_id, int(attempt.correct)),
+    )
+    return True
+
+
+async def item_stats(conn: Connection, item_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """(attempts, correct) from all students, per item id (missing = never answered)."""
+    ids = list(item_ids)
+    found: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT item_id, attempts, correct FROM item_stats WHERE item_id IN ({marks})", chunk
+        ) as cur:
+            for row in await cur.fetchall():
+                found[row[0]] = (row[1], row[2])
+    return found
+
+
+async def put_memory(conn: Connection, memory: MemoryRecord) -> None:
+    """Store a student's memory of one item."""
+    await conn.execute(
+        f"INSERT INTO memory ({_MEMORY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (user_id, item_id) DO UPDATE SET n_correct = excluded.n_correct,"
+        " n_wrong = excluded.n_wrong, last_ms = excluded.last_ms,"
+        " last_correct = excluded.last_correct, due_ms = excluded.due_ms,"
+        " interval_days = excluded.interval_days",
+        (
+            memory.user_id,
+            memory.item_id,
+            memory.n_correct,
+            memory.n_wrong,
+            memory.last_ms,
+            int(memory.last_correct),
+            memory.due_ms,
+            memory.interval_days,
+        ),
+    )
+
+
+async def get_memory(conn: Connection, user_id: int, item_id: int) -> MemoryRecord | None:
+    """A student's memory of one item."""
+    async with conn.execute(
+        f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id = ?", (user_id, item_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return _memory(row) if row else None
+
+
+async def enrolled_memory(conn: Connection, user_id: int) -> list[MemoryRecord]:
+    """The student's memory of every live item in their active decks that they have seen."""
+    async with conn.execute(
+        f"SELECT {', '.join('m.' + c.strip() for c in _MEMORY.split(','))} FROM memory m"
+        " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " WHERE m.user_id = ?",
+        (user_id,),
+    ) as cur:
+        return [_memory(row) for row in await cur.fetchall()]
+
+
+async def due_items(conn: Connection, user_id: int, now_ms: int, limit: int) -> list[int]:
+    """Seen items of active decks that are due, most overdue first."""
+    async with conn.execute(
+        "SELECT m.item_id FROM memory m"
+        " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " WHERE m.user_id = ? AND m.due_ms <= ? ORDER BY m.due_ms LIMIT ?",
+        (user_id, now_ms, limit),
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def new_items(conn: Connection, user_id: int, limit: int) -> list[int]:
+    """Never-seen items of the student's active decks, in deck order."""
+    async with conn.execute(
+        "SELECT i.id FROM items i"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " WHERE i.deleted_ms IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM memory m WHERE m.user_id = ? AND m.item_id = i.id)"
+        " ORDER BY e.enrolled_ms, i.position, i.id LIMIT ?",
+        (user_id, user_id, limit),
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def count_enrolled_items(conn: Connection, user_id: int) -> int:
+    """Live items across the student's active decks."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM items i"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " WHERE i.deleted_ms IS NULL",
+        (user_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def attempts_since(
+    conn: Connection, user_id: int, since_ms: int
+) -> list[tuple[int, bool, int]]:
+    """(answered_ms, correct, item_id) of a student's attempts since a time, oldest first."""
+    async with conn.execute(
+        "SELECT answered_ms, correct, item_id FROM attempts"
+        " WHERE user_id = ? AND answered_ms >= ? ORDER BY answered_ms",
+        (user_id, since_ms),
+    ) as cur:
+        return [(row[0], bool(row[1]), row[2]) for row in await cur.fetchall()]
+
+
+async def user_attempts(conn: Connection, user_id: int) -> list[AttemptRecord]:
+    """All of a student's attempts, oldest first."""
+    async with conn.execute(
+        "SELECT user_id, item_id, answered_ms, response, correct, grade, latency_ms,"
+        " idempotency_key, id FROM attempts WHERE user_id = ? ORDER BY answered_ms, id",
+        (user_id,),
+    ) as cur:
+        return [
+            AttemptRecord(
+                row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], row[8]
+            )
+            for row in await cur.fetchall()
+        ]
+
+
+async def count_attempts(conn: Connection) -> int:
+    """All attempts in the log."""
+    async with conn.execute("SELECT COUNT(*) FROM attempts") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def least_recent_items(conn: Connection, user_id: int, limit: int) -> list[int]:
+    """Seen items of active decks, longest since last seen first (for extra practice)."""
+    async with conn.execute(
+        "SELECT m.item_id FROM memory m"
+        " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " WHERE m.user_id = ? ORDER BY m.last_ms LIMIT ?",
+        (user_id, limit),
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def attempt_for_key(conn: Connection, key: str) -> AttemptRecord | None:
+    """The attempt logged under an idempotency key."""
+    async with conn.execute(
+        "SELECT user_id, item_id, answered_ms, response, correct, grade, latency_ms,"
+        " idempotency_key, id FROM attempts WHERE idempotency_key = ?",
+        (key,),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return AttemptRecord(
+        row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], row[8]
+    )

@@ -1,0 +1,220 @@
+"""Queries on decks, items and their media."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from storage.database import Connection
+from storage.records import DeckRecord, ItemRecord
+
+_DECK_COUNTS = """
+SELECT d.id, d.slug, d.name, d.description, d.language, d.bundled,
+       (SELECT COUNT(*) FROM items i WHERE i.deck_id = d.id AND i.deleted_ms IS NULL),
+       (SELECT COUNT(*) FROM enrolments e WHERE e.deck_id = d.id AND e.active = 1)
+FROM decks d
+"""
+_ITEM_COLUMNS = "id, deck_id, external_id, kind, payload, tags, image, position"
+
+
+def _deck(row: Any) -> DeckRecord:
+    return DeckRecord(
+        id=row[0],
+        slug=row[1],
+        name=row[2],
+        description=row[3],
+        language=row[4],
+        bundled=bool(row[5]),
+        n_items=row[6],
+        n_students=row[7],
+    )
+
+
+def _item(row: Any) -> ItemRecord:
+    return ItemRecord(
+        id=row[0],
+        deck_id=row[1],
+        external_id=row[2],
+        kind=row[3],
+        payload=json.loads(row[4]),
+        tags=tuple(row[5].split()) if row[5] else (),
+        image=row[6],
+        position=row[7],
+    )
+
+
+async def list_decks(conn: Connection) -> list[DeckRecord]:
+    """Live decks with counts, bundled first, then by name."""
+    sql = _DECK_COUNTS + " WHERE d.deleted_ms IS NULL ORDER BY d.bundled DESC, d.name, d.id"
+    async with conn.execute(sql) as cur:
+        return [_deck(row) for row in await cur.fetchall()]
+
+
+async def get_deck(conn: Connection, deck_id: int) -> DeckRecord | None:
+    """A live deck by id."""
+    sql = _DECK_COUNTS + " WHERE d.id = ? AND d.deleted_ms IS NULL"
+    async with conn.execute(sql, (deck_id,)) as cur:
+        row = await cur.fetchone()
+    return _deck(row) if row else None
+
+
+async def find_deck(conn: Connection, ref: str) -> DeckRecord | None:
+    """A live deck by slug, or by name ignoring case."""
+    sql = (
+        _DECK_COUNTS
+        + " WHERE d.deleted_ms IS NULL AND (d.slug = ? OR lower(d.name) = lower(?))"
+        + " ORDER BY d.slug = ? DESC LIMIT 1"
+    )
+    async with conn.execute(sql, (ref, ref, ref)) as cur:
+        row = await cur.fetchone()
+    return _deck(row) if row else None
+
+
+async def slug_taken(conn: Connection, slug: str) -> bool:
+    """True if any deck (live or deleted) uses ``slug``."""
+    async with conn.execute("SELECT 1 FROM decks WHERE slug = ?", (slug,)) as cur:
+        return await cur.fetchone() is not None
+
+
+async def upsert_deck(
+    conn: Connection,
+    *,
+    slug: str,
+    name: str,
+    description: str,
+    language: str,
+    bundled: bool,
+    now_ms: int,
+) -> tuple[int, bool]:
+    """Create the deck or refresh it (reviving a deleted one); returns (id, created)."""
+    async with conn.execute("SELECT id FROM decks WHERE slug = ?", (slug,)) as cur:
+        row = await cur.fetchone()
+    if row:
+        await conn.execute(
+            "UPDATE decks SET name = ?, description = ?, language = ?, bundled = ?,"
+            " deleted_ms = NULL, updated_ms = ? WHERE id = ?",
+            (name, description, language, int(bundled), now_ms, row[0]),
+        )
+        return int(row[0]), False
+    cursor = await conn.execute(
+        "INSERT INTO decks (slug, name, description, language, bundled, created_ms, updated_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (slug, name, description, language, int(bundled), now_ms, now_ms),
+    )
+    return int(cursor.lastrowid or 0), True
+
+
+async def rename_deck(conn: Connection, deck_id: int, name: str, now_ms: int) -> None:
+    """Give a deck a new display name."""
+    await conn.execute(
+        "UPDATE decks SET name = ?, updated_ms = ? WHERE id = ?", (name, now_ms, deck_id)
+    )
+
+
+async def delete_deck(conn: Connection, deck_id: int, now_ms: int) -> None:
+    """Hide a deck and its items; attempts and items stay for the record."""
+    await conn.execute("UPDATE decks SET deleted_ms = ? WHERE id = ?", (now_ms, deck_id))
+    await conn.execute("UPDATE enrolments SET active = 0 WHERE deck_id = ?", (deck_id,))
+
+
+async def upsert_items(
+    conn: Connection, deck_id: int, items: Sequence[ItemRecord], now_ms: int
+) -> tuple[int, int]:
+    """Insert new items and update existing ones by external id; returns (added, updated)."""
+    async with conn.execute("SELECT external_id FROM items WHERE deck_id = ?", (deck_id,)) as cur:
+        existing = {row[0] for row in await cur.fetchall()}
+    added = updated = 0
+    for position, item in enumerate(items):
+        values = (
+            item.kind,
+            json.dumps(item.payload, ensure_ascii=False, sort_keys=True),
+            " ".join(item.tags),
+            item.image,
+            position,
+        )
+        if item.external_id in existing:
+            await conn.execute(
+                "UPDATE items SET kind = ?, payload = ?, tags = ?, image = ?, position = ?,"
+                " deleted_ms = NULL, updated_ms = ? WHERE deck_id = ? AND external_id = ?",
+                (*values, now_ms, deck_id, item.external_id),
+            )
+            updated += 1
+        else:
+            await conn.execute(
+                "INSERT INTO items (kind, payload, tags, image, position, deck_id, external_id,"
+                " created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, deck_id, item.external_id, now_ms, now_ms),
+            )
+            added += 1
+    return added, updated
+
+
+async def put_media(conn: Connection, deck_id: int, name: str, data: bytes) -> None:
+    """Store (or replace) one media file of a deck."""
+    await conn.execute(
+        "INSERT INTO media (deck_id, name, data) VALUES (?, ?, ?)"
+        " ON CONFLICT (deck_id, name) DO UPDATE SET data = excluded.data",
+        (deck_id, name, data),
+    )
+
+
+async def get_media(conn: Connection, deck_id: int, name: str) -> bytes | None:
+    """One media file's bytes."""
+    async with conn.execute(
+        "SELECT data FROM media WHERE deck_id = ? AND name = ?", (deck_id, name)
+    ) as cur:
+        row = await cur.fetchone()
+    return bytes(row[0]) if row else None
+
+
+async def get_item(conn: Connection, item_id: int, *, live_only: bool = True) -> ItemRecord | None:
+    """One item by id (None if missing, or deleted when ``live_only``)."""
+    sql = f"SELECT {_ITEM_COLUMNS} FROM items i WHERE id = ?"
+    if live_only:
+        sql += (
+            " AND deleted_ms IS NULL AND EXISTS"
+            " (SELECT 1 FROM decks d WHERE d.id = i.deck_id AND d.deleted_ms IS NULL)"
+        )
+    async with conn.execute(sql, (item_id,)) as cur:
+        row = await cur.fetchone()
+    return _item(row) if row else None
+
+
+async def get_items(conn: Connection, item_ids: Iterable[int]) -> dict[int, ItemRecord]:
+    """Live items by id."""
+    ids = list(item_ids)
+    if not ids:
+        return {}
+    found: dict[int, ItemRecord] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE deleted_ms IS NULL AND id IN ({marks})",
+            chunk,
+        ) as cur:
+            for row in await cur.fetchall():
+                found[row[0]] = _item(row)
+    return found
+
+
+async def deck_items(conn: Connection, deck_id: int) -> list[ItemRecord]:
+    """A deck's live items in file order."""
+    async with conn.execute(
+        f"SELECT {_ITEM_COLUMNS} FROM items WHERE deck_id = ? AND deleted_ms IS NULL"
+        " ORDER BY position, id",
+        (deck_id,),
+    ) as cur:
+        return [_item(row) for row in await cur.fetchall()]
+
+
+async def delete_item(conn: Connection, item_id: int, now_ms: int) -> None:
+    """Hide one item; its attempts stay."""
+    await conn.execute("UPDATE items SET deleted_ms = ? WHERE id = ?", (now_ms, item_id))
+
+
+async def deck_media_names(conn: Connection, deck_id: int) -> list[str]:
+    """Names of a deck's media files."""
+    async with conn.execute("SELECT name FROM media WHERE deck_id = ?", (deck_id,)) as cur:
+        return [row[0] for row in await cur.fetchall()]

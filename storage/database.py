@@ -1,0 +1,114 @@
+"""The SQLite database: one connection, one writer, WAL, versioned migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from storage.migrations import apply_migrations
+
+BUSY_TIMEOUT_MS = 5000
+
+Connection = aiosqlite.Connection
+
+
+class Database:
+    """An open metatutor database.
+
+    All access goes through :meth:`transaction` (writes, committed on exit, rolled back on
+    error) or :meth:`read`. Both hold one lock, so work from concurrent handlers is
+    serialised: SQLite allows one writer, and a reader on the same connection must not see
+    another coroutine's uncommitted rows. Other processes (the command line while the bot
+    runs) use their own connection; WAL and the busy timeout let them share the file.
+    """
+
+    def __init__(self, connection: Connection, path: Path | None) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
+        """Open (creating if needed, owner-only) and upgrade the database at ``path``."""
+        location = Path(path)
+        if str(path) != ":memory:":
+            location.parent.mkdir(parents=True, exist_ok=True)
+            if not location.exists():
+                # Created owner-only: the file holds students' answers.
+                fd = os.open(location, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+        connection = await aiosqlite.connect(str(path), isolation_level=None)
+        connection.row_factory = aiosqlite.Row
+        await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await connection.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            await connection.execute("PRAGMA journal_mode = WAL")
+        await connection.execute("PRAGMA synchronous = NORMAL")
+        database = cls(connection, None if str(path) == ":memory:" else location)
+        if migrate:
+            await database.upgrade()
+        return database
+
+    async def upgrade(self) -> tuple[int, int]:
+        """Apply pending migrations; returns (version before, version after)."""
+        async with self._lock:
+            return await apply_migrations(self._connection)
+
+    async def version(self) -> int:
+        """The schema version (``PRAGMA user_version``)."""
+        async with self.read() as conn, conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error."""
+        async with self._lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                await self._connection.execute("ROLLBACK")
+                raise
+            await self._connection.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        """Read access: sees only committed data."""
+        async with self._lock:
+            yield self._connection
+
+    async def backup(self, destination: Path | str) -> None:
+        """Copy the live database to ``destination`` with SQLite's online backup."""
+        target = Path(destination)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
+        copy = sqlite3.connect(str(target), check_same_thread=False)
+        try:
+            async with self._lock:
+                await self._connection.backup(copy)
+        finally:
+            copy.close()
+        os.chmod(target, 0o600)
+
+    async def integrity_check(self) -> str:
+        """``PRAGMA integrity_check``: 'ok' when the file is sound."""
+        async with self.read() as conn, conn.execute("PRAGMA integrity_check") as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else "no answer"
+
+    async def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        await self._connection.close()
+
+
+def is_locked_error(error: BaseException) -> bool:
+    """True for SQLite's 'database is locked' (another process holds the write lock)."""
+    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)

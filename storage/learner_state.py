@@ -1,0 +1,32 @@
+"""Each student's learner-model state, stored as opaque bytes."""
+
+from __future__ import annotations
+
+from storage.database import Connection
+
+
+async def get_state(conn: Connection, user_id: int) -> tuple[str, bytes] | None:
+    """(model version, state bytes), or None before the first answer."""
+    async with conn.execute(
+        "SELECT model_version, state FROM learner_state WHERE user_id = ?", (user_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return (row[0], bytes(row[1])) if row else None
+
+
+async def put_state(
+    conn: Connection, user_id: int, model_version: str, state: bytes, now_ms: int
+) -> None:
+    """Store a student's state."""
+    await conn.execute(
+        "INSERT INTO learner_state (user_id, model_version, state, updated_ms) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (user_id) DO UPDATE SET model_version = excluded.model_version,"
+        " state = excluded.state, updated_ms = excluded.updated_ms",
+        (user_id, model_version, state, now_ms),
+    )
+
+
+async def user_ids_with_attempts(conn: Connection) -> list[int]:
+    """Every student who answered something."""
+    async with conn.execute("SELECT DISTINCT user_id FROM attempts ORDER BY user_id") as cur:
+        return [row[0] for row in await cur.fetchall()]

@@ -1,0 +1,147 @@
+"""Queries on quiz sessions and the questions put to students."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from storage.database import Connection
+from storage.records import QuestionRecord, SessionRecord
+
+_SESSION = "id, user_id, planned, answered, correct, started_ms, ended_ms"
+_QUESTION = (
+    "id, user_id, session_id, item_id, choices, reason, number, asked_ms, message_id, answered_ms"
+)
+
+
+def _session(row: Any) -> SessionRecord:
+    return SessionRecord(*row)
+
+
+def _question(row: Any) -> QuestionRecord:
+    return QuestionRecord(
+        id=row[0],
+        user_id=row[1],
+        session_id=row[2],
+        item_id=row[3],
+        choices=tuple(json.loads(row[4])),
+        reason=row[5],
+        number=row[6],
+        asked_ms=row[7],
+        message_id=row[8],
+        answered_ms=row[9],
+    )
+
+
+async def open_session(conn: Connection, user_id: int) -> SessionRecord | None:
+    """The student's running session, if any."""
+    async with conn.execute(
+        f"SELECT {_SESSION} FROM quiz_sessions WHERE user_id = ? AND ended_ms IS NULL"
+        " ORDER BY id DESC LIMIT 1",
+        (user_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return _session(row) if row else None
+
+
+async def get_session(conn: Connection, session_id: int) -> SessionRecord | None:
+    """A session by id."""
+    async with conn.execute(
+        f"SELECT {_SESSION} FROM quiz_sessions WHERE id = ?", (session_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _session(row) if row else None
+
+
+async def start_session(conn: Connection, user_id: int, planned: int, now_ms: int) -> int:
+    """End any running session and start a new one; returns its id."""
+    await end_sessions(conn, user_id, now_ms)
+    cursor = await conn.execute(
+        "INSERT INTO quiz_sessions (user_id, planned, started_ms) VALUES (?, ?, ?)",
+        (user_id, planned, now_ms),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+async def end_sessions(conn: Connection, user_id: int, now_ms: int) -> None:
+    """End the student's running sessions."""
+    await conn.execute(
+        "UPDATE quiz_sessions SET ended_ms = ? WHERE user_id = ? AND ended_ms IS NULL",
+        (now_ms, user_id),
+    )
+
+
+async def count_answer(conn: Connection, session_id: int, correct: bool) -> None:
+    """Add one answer to a session's tally."""
+    await conn.execute(
+        "UPDATE quiz_sessions SET answered = answered + 1, correct = correct + ? WHERE id = ?",
+        (int(correct), session_id),
+    )
+
+
+async def add_question(
+    conn: Connection,
+    *,
+    user_id: int,
+    session_id: int | None,
+    item_id: int,
+    choices: tuple[int, ...],
+    reason: str,
+    number: int,
+    now_ms: int,
+) -> int:
+    """Record a question put to a student; returns its id."""
+    cursor = await conn.execute(
+        "INSERT INTO questions (user_id, session_id, item_id, choices, reason, number, asked_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (user_id, session_id, item_id, json.dumps(list(choices)), reason, number, now_ms),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+async def get_question(conn: Connection, question_id: int) -> QuestionRecord | None:
+    """A question by id."""
+    async with conn.execute(
+        f"SELECT {_QUESTION} FROM questions WHERE id = ?", (question_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _question(row) if row else None
+
+
+async def unanswered_question(conn: Connection, user_id: int) -> QuestionRecord | None:
+    """The student's latest question in a running session still waiting for an answer."""
+    async with conn.execute(
+        f"SELECT {', '.join('q.' + c.strip() for c in _QUESTION.split(','))} FROM questions q"
+        " JOIN quiz_sessions s ON s.id = q.session_id AND s.ended_ms IS NULL"
+        " WHERE q.user_id = ? AND q.answered_ms IS NULL ORDER BY q.id DESC LIMIT 1",
+        (user_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return _question(row) if row else None
+
+
+async def set_message(conn: Connection, question_id: int, message_id: int) -> None:
+    """Remember the chat message that shows a question."""
+    await conn.execute(
+        "UPDATE questions SET message_id = ? WHERE id = ?", (message_id, question_id)
+    )
+
+
+async def close_question(conn: Connection, question_id: int, now_ms: int) -> bool:
+    """Mark a question answered; False if it already was (so the caller logs nothing)."""
+    cursor = await conn.execute(
+        "UPDATE questions SET answered_ms = ? WHERE id = ? AND answered_ms IS NULL",
+        (now_ms, question_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def session_items(conn: Connection, session_id: int) -> list[tuple[int, bool | None]]:
+    """(item id, correct or None if unanswered) of a session's questions, in order."""
+    async with conn.execute(
+        "SELECT q.item_id, a.correct FROM questions q"
+        " LEFT JOIN attempts a ON a.idempotency_key = 'q' || q.id"
+        " WHERE q.session_id = ? ORDER BY q.id",
+        (session_id,),
+    ) as cur:
+        return [(row[0], None if row[1] is None else bool(row[1])) for row in await cur.fetchall()]

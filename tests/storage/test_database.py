@@ -1,0 +1,60 @@
+"""The database file: pragmas, permissions, transactions, backup."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from storage import Database
+from storage.migrations import latest_version
+
+
+async def test_new_database_is_migrated_private_and_in_wal_mode(db: Database, db_path: Path) -> None:
+    assert await db.version() == latest_version()
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+    async with db.read() as conn:
+        async with conn.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"
+        async with conn.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1
+        async with conn.execute("PRAGMA busy_timeout") as cur:
+            assert (await cur.fetchone())[0] >= 1000
+
+
+async def test_failed_transaction_leaves_nothing_behind(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('x', 'X', 0, 0)"
+            )
+            raise RuntimeError("boom")
+    async with db.read() as conn, conn.execute("SELECT COUNT(*) FROM decks") as cur:
+        assert (await cur.fetchone())[0] == 0
+
+
+async def test_foreign_keys_are_enforced(db: Database) -> None:
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO items (deck_id, external_id, kind, payload, created_ms, updated_ms)"
+                " VALUES (999, 'a', 'typed', '{}', 0, 0)"
+            )
+
+
+async def test_online_backup_is_a_sound_copy(db: Database, tmp_path: Path) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('d', 'D', 0, 0)"
+        )
+    target = tmp_path / "backups" / "copy.sqlite3"
+    await db.backup(target)
+    copy = await Database.open(target, migrate=False)
+    try:
+        assert await copy.integrity_check() == "ok"
+        async with copy.read() as conn, conn.execute("SELECT slug FROM decks") as cur:
+            assert [row[0] for row in await cur.fetchall()] == ["d"]
+    finally:
+        await copy.close()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
