@@ -1,0 +1,126 @@
+"""The ``metatutor`` command: run the bot, the local chat, and the operator's tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("metatutor")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metatutor",
+        description="A Telegram study tutor. Settings come from the environment and .env.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="run the Telegram bot (the local chat if no token is set)")
+    chat = commands.add_parser("chat", help="chat with the tutor in this terminal (no Telegram)")
+    chat.add_argument("--user-id", type=int, default=1, help="the local student's id")
+    chat.add_argument("--name", default="Student", help="the local student's first name")
+    chat.add_argument("--language", default="en", help="the language Telegram would report")
+
+    imp = commands.add_parser("import", help="import a deck file (CSV, TSV, JSON, apkg, colpkg, txt)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--deck", help="deck name to import into (default: from the file)")
+
+    exp = commands.add_parser("export", help="export a deck to CSV or JSON")
+    exp.add_argument("deck", help="deck id, slug or name")
+    exp.add_argument("file", type=Path, help="output file; .csv or .json picks the format")
+
+    commands.add_parser("decks", help="list decks with item and student counts")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser("upgrade", help="apply pending schema migrations")
+    backup = db_commands.add_parser("backup", help="copy the live database (safe while running)")
+    backup.add_argument("file", type=Path)
+
+    train = commands.add_parser("train", help="train the learner model's weights")
+    train.add_argument("args", nargs=argparse.REMAINDER)
+
+    model = commands.add_parser("model", help="learner-model maintenance")
+    model_commands = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    model_commands.add_parser("replay", help="rebuild every student's model state from the log")
+
+    bench = commands.add_parser("bench", help="benchmarks")
+    bench.add_argument("suite", choices=["model", "schedule"])
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``metatutor`` console script."""
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    if args.command in ("bench", "train"):
+        # Benchmarks and training read no settings: they run on files.
+        return _run_offline_tool(args)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"metatutor: configuration error\n{error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    # Request URLs contain the bot token; httpx logs them at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_dispatch(args, settings)) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run_offline_tool(args: argparse.Namespace) -> int:
+    extra = [arg for arg in args.args if arg != "--"]
+    if args.command == "train":
+        from tutor.model.train import train_main
+
+        return train_main(extra)
+    if args.suite == "model":
+        from tutor.evaluation.cli import main as bench_model
+
+        return bench_model(extra)
+    from tutor.simulation.cli import main as bench_schedule
+
+    return bench_schedule(extra)
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import operations
+
+    command: str = args.command
+    if command == "serve":
+        return await operations.serve(settings)
+    if command == "chat":
+        return await operations.chat(
+            settings, user_id=args.user_id, name=args.name, language=args.language
+        )
+    if command == "import":
+        return await operations.import_file(settings, args.file, args.deck)
+    if command == "export":
+        return await operations.export_deck(settings, args.deck, args.file)
+    if command == "decks":
+        return await operations.list_decks(settings)
+    if command == "db":
+        if args.db_command == "upgrade":
+            return await operations.db_upgrade(settings)
+        return await operations.db_backup(settings, args.file)
+    if command == "model":
+        return await operations.model_replay(settings)
+    raise AssertionError(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""What each ``metatutor`` subcommand does, on one database and service."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.settings import Settings
+from storage import Database
+from tutor.errors import TutorError
+from tutor.service import TutorConfig, TutorService
+
+log = logging.getLogger("metatutor")
+
+
+def tutor_config(settings: Settings) -> TutorConfig:
+    """The service's defaults and limits from the settings."""
+    return TutorConfig(
+        default_timezone=settings.timezone,
+        default_language=settings.language,
+        default_daily_goal=settings.daily_goal,
+        default_quiz_length=settings.quiz_length,
+        max_import_bytes=settings.max_import_mb * 1024 * 1024,
+    )
+
+
+@asynccontextmanager
+async def open_service(settings: Settings, *, bundled: bool = True) -> AsyncIterator[TutorService]:
+    """Open (and upgrade) the database and build the service on it."""
+    db = await Database.open(settings.database)
+    try:
+        service = TutorService(db, config=tutor_config(settings))
+        if bundled:
+            await service.install_bundled_decks()
+        yield service
+    finally:
+        await db.close()
+
+
+async def serve(settings: Settings) -> int:
+    """Run the Telegram bot until SIGINT/SIGTERM; the local chat when no token is set."""
+    if settings.token is None:
+        print(
+            "No TELEGRAM_BOT_TOKEN is set, so metatutor starts its local chat instead.\n"
+            "Set the token (see README) to serve Telegram.",
+            file=sys.stderr,
+        )
+        return await chat(settings)
+    from bot.app import build_application, serve_forever
+
+    async with open_service(settings) as service:
+        application = build_application(settings, service)
+        await serve_forever(application, settings)
+    return 0
+
+
+async def chat(
+    settings: Settings, *, user_id: int = 1, name: str = "Student", language: str = "en"
+) -> int:
+    """Chat with the tutor in the terminal through the in-process Bot API."""
+    from bot.local_chat import run_local_chat
+
+    async with open_service(settings) as service:
+        await run_local_chat(settings, service, user_id=user_id, name=name, language=language)
+    return 0
+
+
+async def import_file(settings: Settings, path: Path, deck: str | None) -> int:
+    """Import one deck file and print what changed."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        print(f"metatutor: cannot read {path}: {error.strerror}", file=sys.stderr)
+        return 1
+    async with open_service(settings) as service:
+        try:
+            report = await service.import_file(data, path.name, deck_name=deck, actor_id=0)
+        except TutorError as error:
+            print(f"metatutor: {path.name} was not imported: {error}", file=sys.stderr)
+            return 1
+    print(
+        f"{report.deck.name} (id {report.deck.id}, {report.deck.slug}): "
+        f"{report.added} added, {report.updated} updated, {len(report.skipped)} skipped"
+    )
+    for entry in report.skipped[:20]:
+        print(f"  skipped {entry.where}: {entry.reason}")
+    if len(report.skipped) > 20:
+        print(f"  ... and {len(report.skipped) - 20} more")
+    return 0
+
+
+async def export_deck(settings: Settings, deck: str, path: Path) -> int:
+    """Write a deck to a CSV or JSON file."""
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "json"):
+        print("metatutor: the output file must end in .csv or .json", file=sys.stderr)
+        return 2
+    async with open_service(settings) as service:
+        try:
+            _, data = await service.export_deck(deck, fmt)
+        except TutorError as error:
+            print(f"metatutor: cannot export {deck!r}: {error}", file=sys.stderr)
+            return 1
+    path.write_bytes(data)
+    print(f"wrote {path} ({len(data)} bytes)")
+    return 0
+
+
+async def list_decks(settings: Settings) -> int:
+    """Print every deck with its counts."""
+    async with open_service(settings) as service:
+        infos = await service.decks()
+    print(f"{'id':>4}  {'slug':<24} {'items':>6} {'students':>8}  name")
+    for info in infos:
+        deck = info.deck
+        print(f"{deck.id:>4}  {deck.slug:<24} {info.n_items:>6} {info.n_students:>8}  {deck.name}")
+    return 0
+
+
+async def db_upgrade(settings: Settings) -> int:
+    """Apply pending migrations."""
+    db = await Database.open(settings.database, migrate=False)
+    try:
+        before, after = await db.upgrade()
+    finally:
+        await db.close()
+    print(f"{settings.database}: schema version {before} -> {after}")
+    return 0
+
+
+async def db_backup(settings: Settings, target: Path) -> int:
+    """Copy the live database to ``target``."""
+    db = await Database.open(settings.database, migrate=False)
+    try:
+        await db.backup(target)
+    finally:
+        await db.close()
+    print(f"backed up {settings.database} to {target}")
+    return 0
+
+
+async def model_replay(settings: Settings) -> int:
+    """Rebuild every student's learner-model state from the attempts log."""
+    from tutor.model.replay import replay_all
+
+    db = await Database.open(settings.database)
+    try:
+        count = await replay_all(db, settings.model_path)
+    finally:
+        await db.close()
+    print(f"rebuilt the learner state of {count} students")
+    return 0
