@@ -21,6 +21,7 @@ import urllib.parse
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from telegram.error import NetworkError, TimedOut
@@ -76,7 +77,8 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         bot_id: The bot's user id (also the numeric part of :attr:`token`).
         username: The bot's username.
         first_name: The bot's display name.
-        clock: Wall clock in Unix seconds, used for message dates and flood limits.
+        clock: Wall clock, used for message dates and flood limits: returns Unix seconds or
+            a timezone-aware ``datetime`` (so the tutor's injected clock can be shared).
         require_known_chat: Refuse to message a chat that never wrote to the bot, like
             Telegram ("chat not found"); see :meth:`register_user`.
     """
@@ -87,7 +89,7 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         bot_id: int = 5_550_001,
         username: str = "metatutor_test_bot",
         first_name: str = "Metatutor",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float | datetime] = time.time,
         require_known_chat: bool = True,
     ) -> None:
         self.bot_id = bot_id
@@ -329,12 +331,12 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         rate = self._rate
         if rate is None or (call.method not in SEND_METHODS and call.method not in EDIT_METHODS):
             return
-        now = self.clock()
+        now = self.now()
         chat_id = call.chat_id
         is_group = chat_id is not None and chat_id < 0
         checks: list[tuple[Any, float, float]] = []
         if rate.max_per_second is not None:
-            checks.append(("all", rate.max_per_second, 1.0))
+            checks.append(("all", rate.max_per_second, 1.0))  # (window key, max count, span)
         if chat_id is not None and is_group and rate.per_group_per_minute is not None:
             checks.append((("group", chat_id), rate.per_group_per_minute, 60.0))
         elif chat_id is not None and not is_group and rate.per_chat_per_second is not None:
@@ -343,7 +345,7 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
             window = self._windows[key]
             while window and window[0] <= now - span:
                 window.popleft()
-            if len(window) >= limit * span:
+            if len(window) >= limit:
                 wait = max(1, math.ceil(window[0] + span - now))
                 raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
         for key, _, _ in checks:
@@ -393,8 +395,17 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
 
     # -- helpers for method implementations ---------------------------------------------------
 
+    def now(self) -> float:
+        """The clock as Unix seconds."""
+        value = self.clock()
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError("the fake's clock returned a naive datetime")
+            return value.timestamp()
+        return float(value)
+
     def _now(self) -> int:
-        return int(self.clock())
+        return int(self.now())
 
     def _bot_json(self) -> dict[str, Any]:
         return {

@@ -155,19 +155,3 @@ class ApiError(Exception):
         self.code = code
         self.description = description
         self.retry_after = retry_after
-
-
-class ManualClock:
-    """An injectable wall clock (Unix seconds) that moves only when told."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        if seconds < 0:
-            raise ValueError("time only moves forward")
-        self.now += seconds

@@ -1,0 +1,175 @@
+"""The terminal front of ``metatutor chat``: talk to the real bot with no Telegram at all.
+
+Lines typed by the user become updates for the application (built on :class:`FakeBotApi`);
+what the bot sends is printed as text, inline buttons as numbered choices, photos and
+documents as a line naming a file written to a media folder.
+
+Typing:
+    text or ``/command``   sent as a message
+    ``N``                  presses button N of the newest message that shows buttons
+    ``\\N``                 sends the text "N" (for typed answers that are numbers)
+    ``:file PATH [CAPTION]`` uploads a document
+    ``quit``, ``exit``, EOF  ends the chat
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from bot.conversation import AnyApplication, ChatDriver, Turn
+from bot.fake_api import EDIT_METHODS, SEND_METHODS, FakeBotApi
+from bot.fake_types import ApiCall, FakeUser, SentMessage
+
+DEFAULT_BANNER = (
+    "metatutor chat (offline). Type a message or a /command; a number presses that button; "
+    "\\N sends the number N as text; ':file PATH [caption]' uploads a document; "
+    "'quit' ends."
+)
+_QUIT = frozenset({"quit", "exit"})
+_INDENT = "     "
+
+
+class _Printer:
+    """Prints the bot's side of the conversation from the fake's call log."""
+
+    def __init__(self, fake: FakeBotApi, out: TextIO, user: FakeUser, media_dir: Path | None):
+        self.fake = fake
+        self.out = out
+        self.user = user
+        self.media_dir = media_dir
+        self.seen_calls = 0
+        self.seen_answers = 0
+
+    def flush_new(self) -> None:
+        """Print every bot action not printed yet."""
+        calls = self.fake.calls[self.seen_calls :]
+        self.seen_calls = len(self.fake.calls)
+        for call in calls:
+            self._print_call(call)
+        self.out.flush()
+
+    def _print_call(self, call: ApiCall) -> None:
+        message = call.message
+        if call.method == "answerCallbackQuery" and call.ok:
+            text = call.params.get("text")
+            if text:
+                self._write(f"bot (notice): {text}")
+            return
+        if message is None or not call.ok or message.chat_id != self.user.id:
+            return
+        if call.method in SEND_METHODS:
+            self._print_message(message, "bot")
+        elif call.method in EDIT_METHODS:
+            if call.method == "editMessageReplyMarkup":
+                if message.buttons:
+                    self._print_buttons(message)
+                return
+            self._print_message(message, "bot (edited)")
+
+    def _print_message(self, message: SentMessage, who: str) -> None:
+        lines: list[str] = []
+        if message.photo is not None:
+            lines.append(f"[photo] {self._save(message, message.photo)}")
+        if message.document is not None:
+            lines.append(f"[document] {self._save(message, message.document)}")
+        if message.text:
+            lines.extend(message.plain.splitlines() or [""])
+        first, *rest = lines or [""]
+        self._write(f"{who}: {first}")
+        for line in rest:
+            self._write(f"{_INDENT}{line}")
+        if message.buttons:
+            self._print_buttons(message)
+
+    def _print_buttons(self, message: SentMessage) -> None:
+        number = 1
+        for row in message.buttons:
+            labels = []
+            for text, _ in row:
+                labels.append(f"[{number}] {text}")
+                number += 1
+            self._write(_INDENT + "  ".join(labels))
+
+    def _save(self, message: SentMessage, data: bytes) -> Path:
+        if self.media_dir is None:
+            self.media_dir = Path(tempfile.mkdtemp(prefix="metatutor-chat-"))
+        default = "photo.png" if message.photo is not None else "document.bin"
+        name = Path(message.filename or default).name
+        path = self.media_dir / f"{message.message_id}_{name}"
+        path.write_bytes(data)
+        return path
+
+    def _write(self, line: str) -> None:
+        self.out.write(line + "\n")
+
+
+async def run_terminal_chat(
+    application: AnyApplication,
+    *,
+    input_stream: TextIO,
+    output_stream: TextIO,
+    user: FakeUser,
+    media_dir: Path | None = None,
+    banner: str | None = DEFAULT_BANNER,
+) -> None:
+    """Chat with the bot in a terminal (or any text streams) until quit or end of input.
+
+    Args:
+        application: Built on a :class:`FakeBotApi` (``fake.application_builder()``).
+        input_stream: Lines typed by the user.
+        output_stream: Where the conversation is printed.
+        user: Who the user is to the bot (id, name, Telegram language code).
+        media_dir: Folder for photos and documents the bot sends; a temp folder by default.
+        banner: Printed once at the start; None prints nothing.
+    """
+    async with ChatDriver(application, raise_errors=False) as driver:
+        printer = _Printer(driver.fake, output_stream, user, media_dir)
+        if banner:
+            output_stream.write(banner + "\n")
+        printer.flush_new()  # anything sent during start-up (none, normally)
+        interactive = input_stream.isatty()
+        while True:
+            if interactive:
+                output_stream.write("> ")
+                output_stream.flush()
+            raw = await asyncio.to_thread(input_stream.readline)
+            printer.flush_new()  # e.g. a reminder that arrived while the user was typing
+            if not raw:
+                break
+            line = raw.rstrip("\r\n")
+            if line.strip().lower() in _QUIT:
+                break
+            if not line.strip():
+                continue
+            try:
+                turn = await _act(driver, user, line)
+            except (LookupError, OSError) as exc:
+                output_stream.write(f"(cannot do that: {exc})\n")
+                continue
+            printer.flush_new()
+            for error in turn.errors:
+                output_stream.write(f"(the bot raised {type(error).__name__}: {error})\n")
+            output_stream.flush()
+
+
+async def _act(driver: ChatDriver, user: FakeUser, line: str) -> Turn:
+    """Turn one typed line into an update and process it."""
+    stripped = line.strip()
+    if stripped.startswith("\\"):
+        return await driver.send(user, stripped[1:])
+    if stripped.startswith(":file "):
+        path_text, _, caption = stripped.removeprefix(":file ").strip().partition(" ")
+        path = Path(path_text).expanduser()
+        return await driver.upload(
+            user, path.read_bytes(), path.name, caption=caption.strip() or None
+        )
+    if stripped.isdigit():
+        message = driver.fake.last_with_buttons(user.id)
+        number = int(stripped)
+        if message is not None and 1 <= number <= len(message.button_data):
+            data = message.button_data[number - 1]
+            return await driver.press(user, data, message=message)
+    return await driver.send(user, line)

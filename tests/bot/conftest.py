@@ -1,0 +1,56 @@
+"""Fixtures for bot tests: the offline Bot API fake, an application on it, a chat driver.
+
+Tests of the real bot override ``application`` (in their module or a nearer conftest) with
+the metatutor application built on ``fake_api``; ``chat`` then drives that one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from telegram.ext import Application
+
+from bot.conversation import ChatDriver
+from bot.fake_api import FakeBotApi
+from bot.fake_types import FakeChat, FakeUser
+from tests.bot.demo_bot import build_demo_application
+from tests.conftest import FakeClock
+
+
+@pytest.fixture
+def fake_api(clock: FakeClock) -> FakeBotApi:
+    """A fresh offline Bot API on the test clock."""
+    return FakeBotApi(clock=clock)
+
+
+@pytest.fixture
+def application(fake_api: FakeBotApi) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The demo bot; override this fixture to drive the real one."""
+    return build_demo_application(fake_api)
+
+
+@pytest.fixture
+async def chat(application: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterator[ChatDriver]:
+    """A running application and a driver to talk to it."""
+    async with ChatDriver(application) as driver:
+        yield driver
+
+
+@pytest.fixture
+def alice() -> FakeUser:
+    """An English-speaking student."""
+    return FakeUser(101, "Alice", language_code="en")
+
+
+@pytest.fixture
+def li() -> FakeUser:
+    """A student whose Telegram app is in Simplified Chinese."""
+    return FakeUser(102, "李雷", language_code="zh-hans")
+
+
+@pytest.fixture
+def group() -> FakeChat:
+    """A group chat."""
+    return FakeChat(-100200300, "History class")
