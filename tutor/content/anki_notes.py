@@ -1,0 +1,227 @@
+"""Turn Anki notes into items, using each note type's templates.
+
+Mapping:
+
+* cloze note types: one cloze item per cloze number of the ``{{cloze:Field}}`` field
+  (external id ``<guid>::c<N>``); other non-empty fields become the explanation;
+* standard note types: one item per template (external id ``<guid>::<ord>``). The question
+  is the text of the fields the front template shows; a template with ``{{type:Field}}``
+  gives a typed item accepting that field, any other a flashcard whose back is the fields
+  the back template adds. ``{{#Field}}`` / ``{{^Field}}`` sections gate a card as in Anki,
+  so "Basic (optional reversed card)" yields the reverse only when "Add Reverse" is filled;
+* when the templates name no usable field (unknown or broken note types), a flashcard from
+  the first two non-empty fields (``<guid>::0``).
+
+Empty sides and empty clozes are skipped and reported with the note id. A card in a
+subdeck gets the tag ``deck::<full deck name>`` when that differs from the imported deck.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from tutor.content.anki_collection import Note, NoteType, Template
+from tutor.content.cloze import parse_cloze
+from tutor.content.common import safe_media_name
+from tutor.content.errors import ContentError
+from tutor.content.html_text import FieldText, html_to_text
+from tutor.items import Item, ItemKind, SkippedEntry
+
+_TAG = re.compile(r"\{\{([#^/]?)\s*([^}]*?)\s*\}\}")
+_SPECIAL = frozenset({"FrontSide", "Tags", "Deck", "Subdeck", "Card", "CardFlag", "Type"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Refs:
+    """Field references of one template side."""
+
+    shown: tuple[str, ...]
+    typed: str | None
+    cloze: str | None
+    need_filled: tuple[str, ...]
+    need_empty: tuple[str, ...]
+
+
+def _refs(fmt: str) -> _Refs:
+    shown: list[str] = []
+    need_filled: list[str] = []
+    need_empty: list[str] = []
+    typed = cloze = None
+    for marker, body in _TAG.findall(fmt):
+        if marker == "#":
+            need_filled.append(body)
+        elif marker == "^":
+            need_empty.append(body)
+        elif marker == "/":
+            continue
+        else:
+            filters, _, name = body.rpartition(":")
+            name = name.strip()
+            if name in _SPECIAL or not name:
+                continue
+            if "type" in filters.split(":"):
+                typed = typed or name.removeprefix("cloze:")
+            elif "cloze" in filters.split(":"):
+                cloze = cloze or name
+            elif name not in shown:
+                shown.append(name)
+    return _Refs(tuple(shown), typed, cloze, tuple(need_filled), tuple(need_empty))
+
+
+@dataclass(slots=True)
+class NoteContext:
+    """What the mapping needs besides the note: deck lookup, media and output sinks."""
+
+    deck_name: str
+    card_deck: Callable[[int, int], str | None]
+    """(note id, card ordinal) -> full deck name of that card, if known."""
+    media_names: Mapping[str, str] = field(default_factory=dict)
+    """Image name as written in fields -> media name available in the package."""
+    used_media: set[str] = field(default_factory=set)
+    skipped: list[SkippedEntry] = field(default_factory=list)
+
+
+def _tags(note: Note, ctx: NoteContext, ordinal: int) -> tuple[str, ...]:
+    tags = list(dict.fromkeys(note.tags))
+    deck = ctx.card_deck(note.id, ordinal)
+    if deck and deck != ctx.deck_name:
+        tags.append(f"deck::{deck}")
+    return tuple(tags)
+
+
+def _image(sides: list[FieldText], ctx: NoteContext) -> str | None:
+    for side in sides:
+        for src in side.images:
+            name = ctx.media_names.get(src)
+            if name and safe_media_name(name):
+                ctx.used_media.add(name)
+                return name
+    return None
+
+
+def _join(texts: list[FieldText]) -> str:
+    return "\n".join(t.text for t in texts if t.text)
+
+
+def _has_content(texts: list[FieldText], ctx: NoteContext) -> bool:
+    return any(t.text or any(src in ctx.media_names for src in t.images) for t in texts)
+
+
+def _cloze_items(
+    note: Note, notetype: NoteType, values: dict[str, FieldText], ctx: NoteContext
+) -> list[Item]:
+    where = note.where
+    named = [r.cloze for t in notetype.templates if (r := _refs(t.qfmt)).cloze in values]
+    cloze_field = named[0] if named else (notetype.fields[0] if notetype.fields else None)
+    text = values.get(cloze_field or "", FieldText(""))
+    if not text.text:
+        ctx.skipped.append(SkippedEntry(where, f"cloze field {cloze_field!r} is empty"))
+        return []
+    try:
+        result = parse_cloze(text.text)
+    except ContentError as exc:
+        ctx.skipped.append(SkippedEntry(where, exc.message))
+        return []
+    for number in result.empty_numbers:
+        ctx.skipped.append(SkippedEntry(where, f"cloze c{number} is empty"))
+    extra = [v for name, v in values.items() if name != cloze_field]
+    image = _image([text, *extra], ctx)
+    return [
+        Item(
+            kind=ItemKind.CLOZE,
+            prompt=card.prompt,
+            external_id=f"{note.guid}::c{card.number}",
+            answer=card.answer,
+            accepted=(card.answer,),
+            explanation=_join(extra),
+            tags=_tags(note, ctx, card.number - 1),
+            image=image,
+        )
+        for card in result.cards
+    ]
+
+
+def _template_item(
+    note: Note, template: Template, values: dict[str, FieldText], ctx: NoteContext
+) -> Item | None:
+    """The item for one template, or None when Anki would not make that card."""
+    where = note.where
+    front, back = _refs(template.qfmt), _refs(template.afmt)
+
+    def filled(name: str) -> bool:
+        return bool(values.get(name, FieldText("")).text)
+
+    if not all(filled(n) for n in front.need_filled) or any(filled(n) for n in front.need_empty):
+        return None
+    front_texts = [values[n] for n in front.shown if n in values]
+    typed = front.typed or back.typed
+    if not _has_content(front_texts, ctx):
+        ctx.skipped.append(
+            SkippedEntry(where, f"card {template.name!r}: the question side is empty")
+        )
+        return None
+    ext_id = f"{note.guid}::{template.ord}"
+    if typed is not None:
+        answer = values.get(typed, FieldText("")).text
+        if not answer:
+            ctx.skipped.append(SkippedEntry(where, f"card {template.name!r}: {typed!r} is empty"))
+            return None
+        return Item(
+            kind=ItemKind.TYPED,
+            prompt=_join(front_texts),
+            external_id=ext_id,
+            accepted=(answer,),
+            tags=_tags(note, ctx, template.ord),
+            image=_image(front_texts, ctx),
+        )
+    back_texts = [values[n] for n in back.shown if n in values and n not in front.shown]
+    if not _has_content(back_texts, ctx):
+        ctx.skipped.append(SkippedEntry(where, f"card {template.name!r}: the answer side is empty"))
+        return None
+    return Item(
+        kind=ItemKind.FLASHCARD,
+        prompt=_join(front_texts),
+        external_id=ext_id,
+        answer=_join(back_texts),
+        tags=_tags(note, ctx, template.ord),
+        image=_image(front_texts + back_texts, ctx),
+    )
+
+
+def _fallback_item(note: Note, values: list[FieldText], ctx: NoteContext) -> list[Item]:
+    filled = [v for v in values if v.text]
+    if len(filled) < 2:
+        ctx.skipped.append(SkippedEntry(note.where, "fewer than two non-empty fields"))
+        return []
+    return [
+        Item(
+            kind=ItemKind.FLASHCARD,
+            prompt=filled[0].text,
+            external_id=f"{note.guid}::0",
+            answer=filled[1].text,
+            tags=_tags(note, ctx, 0),
+            image=_image(filled[:2], ctx),
+        )
+    ]
+
+
+def note_items(note: Note, notetype: NoteType | None, ctx: NoteContext) -> list[Item]:
+    """Items for one note; skipped parts are appended to ``ctx.skipped``."""
+    converted = [html_to_text(raw) for raw in note.fields]
+    if notetype is None:
+        return _fallback_item(note, converted, ctx)
+    values = dict(zip(notetype.fields, converted, strict=False))
+    if notetype.is_cloze:
+        return _cloze_items(note, notetype, values, ctx)
+    known = set(notetype.fields)
+    usable = [t for t in notetype.templates if any(n in known for n in _refs(t.qfmt).shown)]
+    if not usable:
+        return _fallback_item(note, converted, ctx)
+    items: list[Item] = []
+    for template in usable:
+        item = _template_item(note, template, values, ctx)
+        if item is not None:
+            items.append(item)
+    return items

@@ -1,0 +1,138 @@
+"""Anki cloze deletions: ``{{c1::text}}`` and ``{{c1::text::hint}}``, nesting allowed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tutor.content.errors import ContentError
+
+_OPEN = re.compile(r"\{\{c(\d+)::")
+PLACEHOLDER = "[...]"
+
+
+@dataclass(slots=True)
+class _Deletion:
+    number: int
+    children: list[_Node] = field(default_factory=list)
+    hint: list[_Node] | None = None
+
+
+_Node = str | _Deletion
+
+
+@dataclass(frozen=True, slots=True)
+class ClozeCard:
+    """What one cloze number asks: the prompt with its gaps and the deleted texts."""
+
+    number: int
+    prompt: str
+    answers: tuple[str, ...]
+
+    @property
+    def answer(self) -> str:
+        """All deleted texts of this number, in order (comma-separated when several)."""
+        return ", ".join(self.answers)
+
+
+@dataclass(frozen=True, slots=True)
+class ClozeResult:
+    """Cards for the non-empty cloze numbers, and the numbers left out as empty."""
+
+    cards: tuple[ClozeCard, ...]
+    empty_numbers: tuple[int, ...]
+
+
+def _parse(text: str) -> list[_Node]:
+    """Parse cloze markup into a tree; raises ContentError on an unclosed deletion."""
+    root: list[_Node] = []
+    stack: list[_Deletion] = []
+
+    def target() -> list[_Node]:
+        if not stack:
+            return root
+        top = stack[-1]
+        return top.hint if top.hint is not None else top.children
+
+    buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            target().append("".join(buf))
+            buf.clear()
+
+    i = 0
+    while i < len(text):
+        opened = _OPEN.match(text, i)
+        if opened and int(opened.group(1)) >= 1:
+            flush()
+            deletion = _Deletion(number=int(opened.group(1)))
+            target().append(deletion)
+            stack.append(deletion)
+            i = opened.end()
+        elif stack and text.startswith("::", i) and stack[-1].hint is None:
+            flush()
+            stack[-1].hint = []
+            i += 2
+        elif stack and text.startswith("}}", i):
+            flush()
+            stack.pop()
+            i += 2
+        else:
+            buf.append(text[i])
+            i += 1
+    if stack:
+        raise ContentError(f"cloze deletion c{stack[0].number} is not closed with '}}}}'")
+    flush()
+    return root
+
+
+def _render(nodes: list[_Node], number: int | None) -> str:
+    """Text with deletions of ``number`` shown as gaps and all others in full."""
+    out: list[str] = []
+    for node in nodes:
+        if isinstance(node, str):
+            out.append(node)
+        elif node.number == number:
+            hint = _render(node.hint, None).strip() if node.hint is not None else ""
+            out.append(f"[{hint}]" if hint else PLACEHOLDER)
+        else:
+            out.append(_render(node.children, number))
+    return "".join(out)
+
+
+def _collect(nodes: list[_Node], found: dict[int, list[str]]) -> None:
+    """Map each cloze number to its deleted texts (nested deletions shown in full)."""
+    for node in nodes:
+        if isinstance(node, _Deletion):
+            found.setdefault(node.number, []).append(_render(node.children, None).strip())
+            _collect(node.children, found)
+
+
+def cloze_numbers(text: str) -> list[int]:
+    """The cloze numbers used in ``text``, ascending."""
+    found: dict[int, list[str]] = {}
+    _collect(_parse(text), found)
+    return sorted(found)
+
+
+def parse_cloze(text: str) -> ClozeResult:
+    """Expand cloze text into one card per cloze number.
+
+    Raises:
+        ContentError: when the text has no cloze deletion or one is not closed.
+    """
+    tree = _parse(text)
+    found: dict[int, list[str]] = {}
+    _collect(tree, found)
+    if not found:
+        raise ContentError("cloze text has no deletion like {{c1::...}}")
+    cards: list[ClozeCard] = []
+    empty: list[int] = []
+    for number in sorted(found):
+        answers = tuple(a for a in found[number] if a)
+        if not answers:
+            empty.append(number)
+            continue
+        cards.append(ClozeCard(number, _render(tree, number).strip(), answers))
+    return ClozeResult(cards=tuple(cards), empty_numbers=tuple(empty))

@@ -1,0 +1,96 @@
+"""Small helpers shared by the importers: slugs, derived ids, language, deck set-up."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import PurePosixPath, PureWindowsPath
+
+from tutor.content.errors import ContentError
+from tutor.items import Deck, Item
+
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+_MAX_SLUG = 60
+
+
+def slugify(name: str) -> str:
+    """A lowercase letters/digits/hyphens slug for ``name``.
+
+    Names without any Latin letters or digits (e.g. ``中国历史``) get ``deck-`` plus a
+    short hash of the name, so the slug is still stable.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = _NON_SLUG.sub("-", ascii_name.lower()).strip("-")[:_MAX_SLUG].strip("-")
+    if slug:
+        return slug
+    return "deck-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+
+
+def derived_id(question: str) -> str:
+    """A stable id for an entry that has none: a hash of its question text."""
+    return "q-" + hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[:12]
+
+
+def file_stem(filename: str) -> str:
+    """The file name without folders and extension (``decks/Geo.csv`` -> ``Geo``)."""
+    name = PureWindowsPath(PurePosixPath(filename).name).name
+    return name.rsplit(".", 1)[0] if "." in name[1:] else name
+
+
+def extension(filename: str) -> str:
+    """The lower-case extension without the dot (``''`` when none)."""
+    name = PurePosixPath(filename).name
+    return name.rsplit(".", 1)[1].lower() if "." in name[1:] else ""
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3400 <= code <= 0x9FFF or 0x20000 <= code <= 0x3FFFF
+
+
+def detect_language(texts: Iterable[str]) -> str:
+    """``"zh"`` when Han characters make up at least a third of the letters, else ``"en"``."""
+    han = letters = 0
+    for text in texts:
+        for ch in text:
+            if _is_cjk(ch):
+                han += 1
+                letters += 1
+            elif ch.isalpha():
+                letters += 1
+    return "zh" if letters and han * 3 >= letters else "en"
+
+
+def safe_media_name(name: str) -> bool:
+    """True for a plain file name: no folders, no parent references, no control chars."""
+    return bool(
+        name
+        and name not in (".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and not any(ord(ch) < 32 for ch in name)
+        and ":" not in name
+    )
+
+
+def check_image_name(name: str, where: str) -> str:
+    """Validate an ``image`` value from a deck file and return it stripped."""
+    name = name.strip()
+    if name.startswith("media/"):
+        name = name[len("media/") :]
+    if not safe_media_name(name):
+        raise ContentError(f"image {name!r} must be a plain file name", where=where)
+    return name
+
+
+def make_deck(name: str, items: Iterable[Item]) -> Deck:
+    """A deck named ``name`` with a slug from the name and a language guessed from items."""
+    name = name.strip() or "Imported deck"
+    return Deck(
+        slug=slugify(name),
+        name=name,
+        language=detect_language(item.prompt for item in items),
+    )

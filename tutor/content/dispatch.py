@@ -1,0 +1,88 @@
+"""Choose the importer for a file by its extension, sniffing the content when unsure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tutor.content.anki_package import parse_anki_package
+from tutor.content.anki_text import parse_anki_text
+from tutor.content.common import extension
+from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, check_file_size
+from tutor.content.json_deck import parse_json
+from tutor.content.tabular import parse_csv, parse_tsv
+from tutor.items import ParsedDeck
+
+Parser = Callable[..., ParsedDeck]
+ZIP_MAGIC = b"PK\x03\x04"
+SUPPORTED = ("csv", "tsv", "json", "apkg", "colpkg", "txt")
+
+
+def _first_line(data: bytes) -> str:
+    head = data[:4096].decode("utf-8-sig", "replace")
+    return head.lstrip().split("\n", 1)[0].lower()
+
+
+def _looks_tabular(line: str) -> tuple[bool, str]:
+    """Whether a first line is a metatutor header row, and its delimiter."""
+    for delimiter in ("\t", ","):
+        cells = {c.strip().strip('"') for c in line.split(delimiter)}
+        if {"question", "answer"} <= cells:
+            return True, delimiter
+    return False, ""
+
+
+def _sniff(data: bytes) -> Parser:
+    if data.startswith(ZIP_MAGIC):
+        return parse_anki_package
+    line = _first_line(data)
+    if line.startswith("{"):
+        return parse_json
+    if line.startswith("#"):
+        return parse_anki_text
+    tabular, delimiter = _looks_tabular(line)
+    if tabular:
+        return parse_tsv if delimiter == "\t" else parse_csv
+    return parse_anki_text
+
+
+def choose_parser(data: bytes, filename: str) -> Parser:
+    """The parser for ``filename``: by extension, sniffed for ``.txt`` and unknown ones."""
+    ext = extension(filename)
+    if data.startswith(ZIP_MAGIC) and ext in ("csv", "tsv", "json", "txt"):
+        raise ContentError(f"{filename} is a zip archive, not a .{ext} file")
+    if ext in ("apkg", "colpkg"):
+        return parse_anki_package
+    if ext == "csv":
+        return parse_csv
+    if ext == "tsv":
+        return parse_tsv
+    if ext == "json":
+        return parse_json
+    if ext == "txt":
+        tabular, delimiter = _looks_tabular(_first_line(data))
+        if tabular:
+            return parse_tsv if delimiter == "\t" else parse_csv
+        return parse_anki_text
+    if ext in ("zip",):
+        return parse_anki_package
+    parser = _sniff(data)
+    if parser is parse_anki_text and ext:
+        supported = ", ".join(f".{e}" for e in SUPPORTED)
+        raise ContentError(f"{filename}: unsupported file type .{ext} (use {supported})")
+    return parser
+
+
+def parse_deck_file(
+    data: bytes,
+    filename: str,
+    deck_name: str | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
+) -> ParsedDeck:
+    """Parse any supported deck file (.csv, .tsv, .json, .apkg, .colpkg, .txt).
+
+    Raises:
+        ContentError: with a message naming the problem (and line, item or note).
+    """
+    check_file_size(data, filename, limits)
+    parser = choose_parser(data, filename)
+    return parser(data, filename=filename, deck_name=deck_name, limits=limits)

@@ -1,0 +1,57 @@
+"""The one error every importer raises for bad input, and the limits it enforces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ContentError(Exception):
+    """A deck file that cannot be imported, with a message a person can act on.
+
+    ``where`` optionally names the place (``"line 7"``, ``"item 3 (id 'wh-003')"``,
+    ``"note 1690000000000"``); it is already part of ``str(error)``.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.message = message
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportLimits:
+    """Bounds on what one import may read, so a hostile file cannot exhaust the host."""
+
+    max_file_bytes: int = 50 * 1024 * 1024
+    """Size of the uploaded file itself."""
+    max_uncompressed_bytes: int = 200 * 1024 * 1024
+    """Total bytes read out of an archive (collection plus media), after decompression."""
+    max_members: int = 20_000
+    """Entries in an archive."""
+    max_items: int = 100_000
+    """Items produced from one file."""
+
+
+def check_file_size(data: bytes, filename: str, limits: ImportLimits) -> None:
+    """Reject empty files and files over the size limit."""
+    if not data:
+        raise ContentError(f"{filename} is empty")
+    if len(data) > limits.max_file_bytes:
+        raise ContentError(
+            f"{filename} is {_mb(len(data))}, over the limit of {_mb(limits.max_file_bytes)}"
+        )
+
+
+def check_item_count(count: int, limits: ImportLimits) -> None:
+    """Reject files that yield more items than allowed."""
+    if count > limits.max_items:
+        raise ContentError(f"the file has more than {limits.max_items} items, the import limit")
+
+
+def _mb(n: int) -> str:
+    """A byte count as megabytes for messages."""
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+DEFAULT_LIMITS = ImportLimits()
+"""The limits used when a caller passes none."""

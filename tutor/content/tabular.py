@@ -1,0 +1,136 @@
+"""CSV and TSV decks: a header row, then one entry per row (see docs deck_format)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tutor.content.common import check_image_name, derived_id, file_stem, make_deck
+from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, check_file_size
+from tutor.content.records import Record, build_items
+from tutor.items import ParsedDeck
+
+COLUMNS = ("id", "type", "question", "answer", "options", "explanation", "tags", "image")
+REQUIRED = ("question", "answer")
+
+
+def decode_utf8(data: bytes, filename: str) -> str:
+    """Decode UTF-8 (a BOM is dropped); say where the first bad byte is if it is not."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        raise ContentError(
+            f"{filename} is not UTF-8 text: byte 0x{bad} at offset {exc.start} cannot be "
+            "decoded (save the file as UTF-8)"
+        ) from None
+
+
+def _header(row: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, raw in enumerate(row):
+        name = raw.strip().lower()
+        if not name:
+            continue
+        if name in columns:
+            raise ContentError(f"column {name!r} appears twice in the header", where="line 1")
+        columns[name] = index
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        found = ", ".join(repr(c) for c in columns) or "none"
+        raise ContentError(
+            f"missing required column(s): {', '.join(missing)} (found: {found})",
+            where="line 1",
+        )
+    return columns
+
+
+def _record(row: list[str], columns: dict[str, int], line: int) -> Record:
+    where = f"line {line}"
+
+    def get(name: str) -> str:
+        index = columns.get(name)
+        return row[index] if index is not None and index < len(row) else ""
+
+    question = get("question").strip()
+    entry_id = get("id").strip() or derived_id(question)
+    options_text = get("options").strip()
+    image = get("image").strip()
+    return Record(
+        where=where,
+        id=entry_id,
+        type=get("type").strip(),
+        question=question,
+        answer=get("answer"),
+        options=options_text.split("|") if options_text else [],
+        explanation=get("explanation"),
+        tags=tuple(dict.fromkeys(get("tags").split())),
+        image=check_image_name(image, where) if image else None,
+    )
+
+
+def parse_table(
+    data: bytes,
+    *,
+    filename: str,
+    delimiter: str,
+    deck_name: str | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
+) -> ParsedDeck:
+    """Parse a delimited deck file; ``delimiter`` is ``","`` or ``"\\t"``."""
+    check_file_size(data, filename, limits)
+    text = decode_utf8(data, filename)
+    if not text.strip():
+        raise ContentError(f"{filename} is empty")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records: list[Record] = []
+    columns: dict[str, int] | None = None
+    width = 0
+    line = 1
+    try:
+        for row in reader:
+            start, line = line, reader.line_num + 1
+            if not any(cell.strip() for cell in row):
+                continue
+            if columns is None:
+                columns = _header(row)
+                width = len(row)
+                continue
+            if len(row) > width or len(row) <= max(columns[c] for c in REQUIRED):
+                raise ContentError(
+                    f"row has {len(row)} fields but the header has {width}"
+                    " (check quoting and the delimiter)",
+                    where=f"line {start}",
+                )
+            records.append(_record(row, columns, start))
+    except csv.Error as exc:
+        raise ContentError(f"malformed row: {exc}", where=f"line {reader.line_num}") from None
+    if columns is None:
+        raise ContentError(f"{filename} is empty")
+    if not records:
+        raise ContentError(f"{filename} has a header but no entries")
+    items, skipped = build_items(records, limits)
+    deck = make_deck(deck_name or file_stem(filename), items)
+    return ParsedDeck(deck=deck, items=items, skipped=skipped)
+
+
+def parse_csv(
+    data: bytes,
+    *,
+    filename: str,
+    deck_name: str | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
+) -> ParsedDeck:
+    """Parse a comma-separated deck file."""
+    return parse_table(data, filename=filename, delimiter=",", deck_name=deck_name, limits=limits)
+
+
+def parse_tsv(
+    data: bytes,
+    *,
+    filename: str,
+    deck_name: str | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
+) -> ParsedDeck:
+    """Parse a tab-separated deck file."""
+    return parse_table(data, filename=filename, delimiter="\t", deck_name=deck_name, limits=limits)
