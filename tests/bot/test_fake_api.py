@@ -28,7 +28,8 @@ from tests.conftest import FakeClock
 def bot(chat: ChatDriver, alice: FakeUser, fake_api: FakeBotApi) -> Bot:
     """The application's bot, with Alice's private chat known to Telegram."""
     fake_api.register_user(alice)
-    return chat.application.bot
+    bot: Bot = chat.application.bot
+    return bot
 
 
 def keyboard(*labels: str) -> InlineKeyboardMarkup:

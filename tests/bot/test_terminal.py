@@ -1,0 +1,82 @@
+"""The terminal chat: typed lines in, the bot's messages printed out."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.fake_api import FakeBotApi
+from bot.fake_types import FakeUser
+from bot.terminal import run_terminal_chat
+
+App = Application[Any, Any, Any, Any, Any, Any]
+
+
+async def chat_script(application: App, user: FakeUser, script: str, media: Path) -> str:
+    out = io.StringIO()
+    await run_terminal_chat(
+        application,
+        input_stream=io.StringIO(script),
+        output_stream=out,
+        user=user,
+        media_dir=media,
+        banner=None,
+    )
+    return out.getvalue()
+
+
+async def test_a_scripted_session_shows_numbered_buttons_and_presses_by_number(
+    application: App, fake_api: FakeBotApi, alice: FakeUser, tmp_path: Path
+) -> None:
+    output = await chat_script(
+        application, alice, "/start\n2\nhello\n\\2\n/chart\nquit\n/never\n", tmp_path
+    )
+    lines = output.splitlines()
+    assert lines[:6] == [
+        "bot: Welcome, Alice! Choose a language:",
+        "     [1] English  [2] 中文",
+        "bot (notice): Language set",
+        "bot (edited): Language: 中文",
+        "bot: You said: hello",
+        "bot: You said: 2",
+    ]
+    assert lines[6].startswith("bot: [photo] ")
+    photo = Path(lines[6].removeprefix("bot: [photo] "))
+    assert photo.parent == tmp_path
+    assert photo.read_bytes().startswith(b"\x89PNG")
+    assert lines[7:] == ["     Your chart"]
+    # Nothing after "quit" was sent.
+    assert all(u.get("message", {}).get("text") != "/never" for u in fake_api.received)
+
+
+async def test_numbers_beyond_the_buttons_are_sent_as_text_and_eof_ends(
+    application: App, alice: FakeUser, tmp_path: Path
+) -> None:
+    output = await chat_script(application, alice, "/start\n7", tmp_path)
+    assert output.splitlines()[-1] == "bot: You said: 7"
+
+
+async def test_uploading_a_file_and_seeing_bot_errors(
+    application: App, alice: FakeUser, tmp_path: Path
+) -> None:
+    deck = tmp_path / "deck.csv"
+    deck.write_text("front,back\nsun,sol\n", encoding="utf-8")
+    script = f":file {deck} /import\n/broken\n:file {tmp_path / 'missing.csv'}\nexit\n"
+    output = await chat_script(application, alice, script, tmp_path)
+    lines = output.splitlines()
+    assert lines[0] == "bot: Got deck.csv (/import): 2 lines, first front,back"
+    assert lines[1].startswith("(the bot raised BadRequest: Can't parse entities")
+    assert lines[2].startswith("(cannot do that:")
+
+
+async def test_the_banner_is_printed_first(
+    application: App, alice: FakeUser, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    await run_terminal_chat(
+        application, input_stream=io.StringIO(""), output_stream=out, user=alice, media_dir=tmp_path
+    )
+    assert out.getvalue().startswith("metatutor chat (offline).")
