@@ -10,6 +10,7 @@ created. Each step returns a :class:`Turn` describing what the bot did in reply.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -135,19 +136,45 @@ class ChatDriver:
 
     async def feed(self, *updates: dict[str, Any], concurrently: bool = False) -> Turn:
         """Process updates (one after another, or all at once) and wait until all is done."""
-        turn = Turn(list(updates))
-        first_call, first_answer, first_error = (
-            len(self.fake.calls),
-            len(self.fake.callback_answers),
-            len(self.errors),
-        )
-        before = asyncio.all_tasks()
         parsed = [Update.de_json(u, self.application.bot) for u in updates]
-        if concurrently:
-            await asyncio.gather(*(self.application.process_update(u) for u in parsed))
-        else:
-            for update in parsed:
-                await self.application.process_update(update)
+
+        async def process() -> None:
+            if concurrently:
+                await asyncio.gather(*(self.application.process_update(u) for u in parsed))
+            else:
+                for update in parsed:
+                    await self.application.process_update(update)
+
+        return await self._observe(process(), list(updates))
+
+    async def run(self, awaitable: Awaitable[Any]) -> Turn:
+        """Run bot code that no update triggers (a job callback, a broadcast) as a turn."""
+        return await self._observe(awaitable, [])
+
+    async def run_job(self, name: str) -> Turn:
+        """Run every job queued under ``name`` once, now, regardless of its schedule.
+
+        Reminder tests move the injected clock and call this instead of waiting for
+        APScheduler's real-time trigger.
+        """
+        job_queue = self.application.job_queue
+        jobs = job_queue.get_jobs_by_name(name) if job_queue is not None else ()
+        if not jobs:
+            raise LookupError(f"no job named {name!r} is scheduled")
+
+        async def run_all() -> None:
+            for job in jobs:
+                await job.run(self.application)
+
+        return await self._observe(run_all(), [])
+
+    async def _observe(self, awaitable: Awaitable[Any], updates: list[dict[str, Any]]) -> Turn:
+        turn = Turn(updates)
+        first_call = len(self.fake.calls)
+        first_answer = len(self.fake.callback_answers)
+        first_error = len(self.errors)
+        before = asyncio.all_tasks()
+        await awaitable
         await self._settle(before)
         turn.calls = self.fake.calls[first_call:]
         turn.answers = self.fake.callback_answers[first_answer:]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 import pytest
 from telegram import Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.conversation import ChatDriver
@@ -107,11 +108,13 @@ async def test_a_redelivered_update_is_the_same_update(
     chat: ChatDriver, alice: FakeUser, fake_api: FakeBotApi
 ) -> None:
     update = fake_api.user_message(alice, "hello")
+    original = copy.deepcopy(update)
     first = await chat.feed(update)
     again = await chat.redeliver(update)
     assert first.text == "You said: hello"
     assert again.new == []  # the demo bot ignores an update id it has seen
-    assert fake_api.received[-2:] == [update, update]
+    assert again.updates == [original]  # processing did not alter the update
+    assert fake_api.received[-2:] == [original, original]
 
 
 async def test_update_and_message_ids_increase(
@@ -223,3 +226,35 @@ async def test_a_self_hosted_base_url_is_honoured(fake_api: FakeBotApi, alice: F
         assert telegram_file.file_path is not None
         assert telegram_file.file_path.startswith("http://127.0.0.1:8081/file/bot")
         assert bytes(await telegram_file.download_as_bytearray()) == b"x"
+
+
+async def test_a_job_runs_on_demand_and_a_blocked_user_is_skipped(
+    fake_api: FakeBotApi, alice: FakeUser
+) -> None:
+    bob = FakeUser(202, "Bob")
+    inactive: list[int] = []
+
+    async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
+        for user in (alice, bob):
+            try:
+                await context.bot.send_message(user.id, "Time for your daily quiz")
+            except Forbidden:
+                inactive.append(user.id)
+
+    application = fake_api.application_builder().build()
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(remind, interval=3600, first=3600, name="reminders")
+    for user in (alice, bob):
+        fake_api.register_user(user)
+    fake_api.block(bob.id)
+    async with ChatDriver(application) as driver:
+        turn = await driver.run_job("reminders")
+        with pytest.raises(LookupError):
+            await driver.run_job("nothing")
+        extra = await driver.run(driver.application.bot.send_message(alice.id, "Good luck!"))
+    assert [(m.chat_id, m.text) for m in turn.new] == [(alice.id, "Time for your daily quiz")]
+    assert [(c.chat_id, c.error) for c in turn.failed] == [
+        (bob.id, "Forbidden: bot was blocked by the user")
+    ]
+    assert inactive == [bob.id]
+    assert extra.text == "Good luck!"
