@@ -187,7 +187,7 @@ async def test_stats_count_today_streak_and_exam_forecast(
     stats = await studying.stats(100)
     assert stats.answers_today == 0 and stats.answers_week == 6
     assert stats.streak_days == 3 and stats.accuracy_week == 1.0
-    assert stats.items_total == 5 and 1 <= stats.items_learned <= 5
+    assert stats.items_total == 6 and 1 <= stats.items_learned <= 6
     (exam,) = stats.exams
     assert exam.exam_date == date(2026, 3, 20)
     assert 0.0 < exam.expected_recall <= exam.higher_expected_recall <= 1.0
