@@ -2,7 +2,8 @@
 
 ``ChatDriver`` owns the application's lifecycle (as ``run_polling`` would: initialize,
 ``post_init``, start ... stop, ``post_stop``, shutdown, ``post_shutdown``), feeds user updates
-through ``Application.process_update`` so the real handlers run, and waits until everything
+through the application's update processor and ``Application.process_update`` so the real
+handlers run as in production, and waits until everything
 the update set off has finished, including ``block=False`` handlers and tasks the handlers
 created. Each step returns a :class:`Turn` describing what the bot did in reply.
 """
@@ -137,13 +138,19 @@ class ChatDriver:
     async def feed(self, *updates: dict[str, Any], concurrently: bool = False) -> Turn:
         """Process updates (one after another, or all at once) and wait until all is done."""
         parsed = [Update.de_json(u, self.application.bot) for u in updates]
+        app = self.application
+
+        async def one(update: Update) -> None:
+            # Through the update processor, as the application's own update fetcher does, so
+            # concurrency limits and per-user ordering apply as in production.
+            await app.update_processor.process_update(update, app.process_update(update))
 
         async def process() -> None:
             if concurrently:
-                await asyncio.gather(*(self.application.process_update(u) for u in parsed))
+                await asyncio.gather(*(one(u) for u in parsed))
             else:
                 for update in parsed:
-                    await self.application.process_update(update)
+                    await one(update)
 
         return await self._observe(process(), list(updates))
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, BaseUpdateProcessor, CommandHandler, ContextTypes
 
 from bot.conversation import ChatDriver
 from bot.fake_api import FakeBotApi
@@ -258,3 +259,39 @@ async def test_a_job_runs_on_demand_and_a_blocked_user_is_skipped(
     ]
     assert inactive == [bob.id]
     assert extra.text == "Good luck!"
+
+
+class RecordingProcessor(BaseUpdateProcessor):
+    """Serialises all updates and records them, to show the driver goes through it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_concurrent_updates=4)
+        self.lock = asyncio.Lock()
+        self.seen: list[int] = []
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        async with self.lock:
+            assert isinstance(update, Update)
+            self.seen.append(update.update_id)
+            await coroutine
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+async def test_updates_go_through_the_applications_update_processor(
+    fake_api: FakeBotApi, alice: FakeUser
+) -> None:
+    from tests.bot.demo_bot import start
+
+    processor = RecordingProcessor()
+    application = fake_api.application_builder().concurrent_updates(processor).build()
+    application.add_handler(CommandHandler("start", start))
+    async with ChatDriver(application) as driver:
+        updates = [fake_api.user_message(alice, "/start") for _ in range(3)]
+        turn = await driver.feed(*updates, concurrently=True)
+    assert processor.seen == [u["update_id"] for u in updates]
+    assert len(turn.new) == 3
