@@ -1,0 +1,78 @@
+"""Settings from the environment and .env, with one readable line per wrong value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+TOKEN = "123456:ABCdefGhIJKlmNoPQRstuVWXyz012345678"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "METATUTOR_ADMIN_IDS",
+        "METATUTOR_TIMEZONE",
+        "METATUTOR_DATABASE",
+        "METATUTOR_WEBHOOK_SECRET",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_run_the_local_chat_on_a_file_under_data() -> None:
+    settings = load_settings()
+    assert settings.token is None
+    assert settings.database == Path("data/metatutor.sqlite3")
+    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert settings.admin_ids == frozenset()
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nMETATUTOR_ADMIN_IDS=12, 34\nMETATUTOR_TIMEZONE=Asia/Shanghai\n"
+    )
+    settings = load_settings()
+    assert settings.token == TOKEN
+    assert settings.admin_ids == frozenset({12, 34})
+    assert settings.timezone == "Asia/Shanghai"
+    assert TOKEN not in repr(settings)
+
+
+def test_environment_overrides_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("METATUTOR_LANGUAGE=zh\n")
+    monkeypatch.setenv("METATUTOR_LANGUAGE", "en")
+    assert load_settings().language == "en"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("METATUTOR_ADMIN_IDS", "12,abc", "METATUTOR_ADMIN_IDS: expected comma-separated"),
+        ("METATUTOR_LANGUAGE", "fr", "METATUTOR_LANGUAGE: expected en or zh, got 'fr'"),
+        ("METATUTOR_WEBHOOK_PORT", "99999", "METATUTOR_WEBHOOK_PORT: expected a TCP port"),
+        ("TELEGRAM_API_BASE_URL", "ftp://x", "TELEGRAM_API_BASE_URL: expected an http(s) URL"),
+        ("METATUTOR_WEBHOOK_SECRET", "has spaces!", "METATUTOR_WEBHOOK_SECRET: expected 1-256"),
+    ],
+)
+def test_wrong_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(expected)
+    assert len(str(caught.value).splitlines()) == 1
+
+
+def test_secrets_never_appear_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "leaky-secret-value")
+    monkeypatch.setenv("METATUTOR_WEBHOOK_SECRET", "leaky secret two")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "leaky" not in str(caught.value)
+    assert "TELEGRAM_BOT_TOKEN" in str(caught.value)
