@@ -1,0 +1,266 @@
+"""The Telegram application: builder, per-user ordering, command menus, errors, and serving.
+
+Updates of different users are handled concurrently, while one user's updates run strictly
+in arrival order (answers must be graded in the order they were given). Serving runs inside
+the caller's event loop, so the database the service holds stays on that loop; SIGINT and
+SIGTERM stop it cleanly (updates in flight finish, then everything shuts down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import traceback
+import urllib.parse
+from collections.abc import Awaitable
+from typing import Any, TypeAlias
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+from telegram.request import BaseRequest
+
+from bot import handlers
+from bot.handlers.common import SERVICE_KEY, Context
+from bot.i18n import LANGUAGES, plain, t
+from bot.settings import Settings
+from tutor.service import TutorService
+
+log = logging.getLogger("bot.app")
+
+AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+
+LOCAL_TOKEN = "0:local-chat"
+"""Stand-in token when no real one is configured and an offline request object is used."""
+MAX_CONCURRENT_UPDATES = 32
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Concurrency across users, strict order within one user (by a FIFO lock per user)."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update once no earlier update of the same user is still running."""
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(user.id, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and self._locks.get(user.id) is lock:
+                del self._locks[user.id]  # nobody waits: don't keep one lock per user forever
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+def build_application(
+    settings: Settings,
+    service: TutorService,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> AnyApplication:
+    """The bot application with every student handler, over ``service``.
+
+    Args:
+        settings: Token, Bot API base URLs.
+        service: The tutor service handlers call.
+        request: An offline request object (tests, the local chat); default: HTTP.
+        get_updates_request: The same for ``getUpdates``; defaults to ``request``.
+
+    Raises:
+        ValueError: if there is neither a token nor an offline request object.
+    """
+    token = settings.token
+    if token is None:
+        if request is None:
+            raise ValueError("no bot token is set: set TELEGRAM_BOT_TOKEN or use the local chat")
+        # An offline Bot API may insist on its own token; use it if it names one.
+        token = str(getattr(request, "token", LOCAL_TOKEN))
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_file_base_url)
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .post_init(_post_init)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    elif get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    application = builder.build()
+    application.bot_data[SERVICE_KEY] = service
+    handlers.register(application)
+    application.add_error_handler(on_error)
+    return application
+
+
+def command_menu(lang: str) -> list[BotCommand]:
+    """The command list shown in Telegram's menu, in one language."""
+    return [BotCommand(name, plain(lang, f"commands.{name}")) for name in handlers.COMMANDS]
+
+
+async def _post_init(application: AnyApplication) -> None:
+    """Publish the command menu in English (default) and Chinese."""
+    for lang in LANGUAGES:
+        code = None if lang == "en" else lang
+        try:
+            await application.bot.set_my_commands(command_menu(lang), language_code=code)
+        except TelegramError as error:  # a menu is not worth refusing to start over
+            log.warning("setMyCommands (%s) failed: %s", lang, _redact(str(error), application))
+
+
+def _redact(text: str, application: AnyApplication) -> str:
+    token = application.bot.token
+    return text.replace(token, "<token>") if token else text
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure with context (never message text or the token), and tell the user."""
+    error = context.error
+    update_id = user_id = None
+    if isinstance(update, Update):
+        update_id = update.update_id
+        user_id = update.effective_user.id if update.effective_user else None
+    if error is None:
+        return
+    # The exception's own message may quote user text; only Telegram's errors are shown.
+    detail = error.message if isinstance(error, TelegramError) else ""
+    stack = "".join(traceback.format_tb(error.__traceback__))
+    log.error(
+        "update %s (user %s) failed with %s %s\n%s",
+        update_id,
+        user_id,
+        type(error).__name__,
+        _redact(detail, context.application),
+        _redact(stack, context.application),
+    )
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != update.effective_chat.PRIVATE:
+        return
+    from bot.handlers.common import language_of, student_of
+
+    try:
+        student = await student_of(update, context)
+    except Exception:  # the database may be what failed
+        student = None
+    lang = language_of(update, student)
+    with contextlib.suppress(Exception):  # e.g. Forbidden: the user blocked the bot
+        if update.callback_query is not None:
+            await update.callback_query.answer(plain(lang, "generic_error"))
+        else:
+            await update.effective_chat.send_message(t(lang, "generic_error"), parse_mode="HTML")
+
+
+# -- serving ----------------------------------------------------------------------------------
+
+
+def _stop_event(stop: asyncio.Event | None) -> tuple[asyncio.Event, list[int]]:
+    """An event set by SIGINT/SIGTERM (where the loop supports signal handlers)."""
+    event = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, event.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            pass
+    return event, installed
+
+
+async def _serve(
+    application: AnyApplication, start_updates: Awaitable[Any], stop: asyncio.Event | None
+) -> None:
+    event, installed = _stop_event(stop)
+    updater = application.updater
+    assert updater is not None
+    try:
+        await application.initialize()
+        if application.post_init is not None:
+            await application.post_init(application)
+        await start_updates
+        await application.start()
+        log.info("bot running; stop with SIGINT or SIGTERM")
+        await event.wait()
+        log.info("stopping")
+    finally:
+        with contextlib.suppress(Exception):
+            start_updates.close()  # type: ignore[attr-defined]
+        if updater.running:
+            await updater.stop()
+        if application.running:
+            await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+        loop = asyncio.get_running_loop()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def run_polling(application: AnyApplication, *, stop: asyncio.Event | None = None) -> None:
+    """Serve by long polling until SIGINT/SIGTERM (or ``stop`` is set)."""
+    updater = application.updater
+    assert updater is not None
+    await _serve(application, updater.start_polling(allowed_updates=ALLOWED_UPDATES), stop)
+
+
+async def run_webhook(
+    application: AnyApplication, settings: Settings, *, stop: asyncio.Event | None = None
+) -> None:
+    """Serve a webhook at ``settings.webhook_url`` until SIGINT/SIGTERM (or ``stop`` is set).
+
+    Telegram sends the secret token in a header of every request; PTB's server refuses
+    requests without it (403). With no secret configured, a random one is made for this run
+    (setWebhook registers it anew at every start).
+    """
+    if not settings.webhook_url:
+        raise ValueError("METATUTOR_WEBHOOK_URL is not set")
+    updater = application.updater
+    assert updater is not None
+    secret = (
+        settings.webhook_secret.get_secret_value()
+        if settings.webhook_secret
+        else secrets.token_urlsafe(32)
+    )
+    path = urllib.parse.urlsplit(settings.webhook_url).path.lstrip("/")
+    starting = updater.start_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=path,
+        webhook_url=settings.webhook_url,
+        secret_token=secret,
+        allowed_updates=ALLOWED_UPDATES,
+    )
+    await _serve(application, starting, stop)
+
+
+__all__ = [
+    "LOCAL_TOKEN",
+    "PerUserUpdateProcessor",
+    "build_application",
+    "command_menu",
+    "on_error",
+    "run_polling",
+    "run_webhook",
+]

@@ -1,0 +1,356 @@
+"""/start: language, decks, time zone, daily quiz time, exam date; deep links to a deck.
+
+Every onboarding button carries its step in its callback data, so a press works even when
+``user_data`` was lost in a restart. Typed answers (a zone name, an exam date) need the step
+from ``user_data``; without it a typed zone or date is still recognised, and anything else
+restarts onboarding from the top (settings already chosen are kept).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, datetime, time
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import callbacks, timezones
+from bot.callbacks import OnboardingPress
+from bot.handlers.common import (
+    Context,
+    edit,
+    guarded,
+    reply,
+    service_of,
+    toast,
+    user_data,
+)
+from bot.handlers.quiz import start_quiz_keyboard
+from bot.i18n import LANGUAGES, Html, language_for, plain, t
+from bot.render import rows
+from tutor.clock import zone
+from tutor.errors import NotEnrolled, UnknownDeck
+from tutor.students import Student
+
+STEP_KEY = "onboarding"
+QUIZ_TIMES = ("07:00", "08:00", "12:00", "18:00", "20:00", "21:00")
+Step = tuple[Html, InlineKeyboardMarkup | None]
+
+
+# -- the steps, as text and buttons ---------------------------------------------------------
+
+
+def language_step(student: Student) -> Step:
+    """Pick English or Chinese; the current choice is ticked."""
+    buttons = [
+        InlineKeyboardButton(
+            ("✓ " if lang == student.language else "") + plain(lang, f"language.{lang}"),
+            callback_data=callbacks.onboarding("lang", lang),
+        )
+        for lang in LANGUAGES
+    ]
+    return t(student.language, "onboarding.language", name=student.first_name), (
+        InlineKeyboardMarkup([buttons])
+    )
+
+
+async def deck_step(context: Context, student: Student) -> Step:
+    """Tap decks to enrol or leave, then Continue."""
+    lang = student.language
+    decks = await service_of(context).decks(student.id)
+    keyboard = [
+        [
+            InlineKeyboardButton(
+                plain(
+                    lang, "button.leave" if info.enrolled else "button.enrol", deck=info.deck.name
+                ),
+                callback_data=callbacks.onboarding("deck", str(info.deck.id)),
+            )
+        ]
+        for info in decks
+    ]
+    keyboard.append(
+        [
+            InlineKeyboardButton(
+                plain(lang, "button.continue"), callback_data=callbacks.onboarding("deck", "done")
+            )
+        ]
+    )
+    text = t(lang, "onboarding.deck" if decks else "onboarding.no_decks")
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+def zone_buttons(step_data: str) -> list[InlineKeyboardButton]:
+    """Buttons for the common zones; ``step_data`` is "o" (onboarding) or "s" (settings)."""
+    build = callbacks.onboarding if step_data == "o" else callbacks.setting
+    return [
+        InlineKeyboardButton(timezones.label(name), callback_data=build("tz", name))
+        for name in timezones.COMMON_ZONES
+    ]
+
+
+def offset_buttons(step_data: str) -> list[InlineKeyboardButton]:
+    """Buttons UTC-12 … UTC+14."""
+    build = callbacks.onboarding if step_data == "o" else callbacks.setting
+    return [
+        InlineKeyboardButton(
+            timezones.label(timezones.offset_zone(hours)),
+            callback_data=build("tz", timezones.offset_zone(hours)),
+        )
+        for hours in timezones.OFFSETS
+    ]
+
+
+def timezone_step(lang: str, *, offsets: bool = False, prefix: Html | None = None) -> Step:
+    """Common zones (or the offset grid) plus a hint that a name can be typed."""
+    if offsets:
+        keyboard = rows(offset_buttons("o"), 5)
+        keyboard.append(
+            [
+                InlineKeyboardButton(
+                    plain(lang, "button.back"), callback_data=callbacks.onboarding("tzoff", "back")
+                )
+            ]
+        )
+        text = t(lang, "onboarding.timezone_offsets")
+    else:
+        keyboard = rows(zone_buttons("o"), 3)
+        keyboard.append(
+            [
+                InlineKeyboardButton(
+                    plain(lang, "button.more_offsets"),
+                    callback_data=callbacks.onboarding("tzoff", "show"),
+                )
+            ]
+        )
+        text = t(lang, "onboarding.timezone")
+    if prefix:
+        text = Html(f"{prefix}\n\n{text}")
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+def time_step(lang: str, prefix: Html | None = None) -> Step:
+    """Daily quiz time buttons, or none."""
+    buttons = [
+        InlineKeyboardButton(
+            hhmm, callback_data=callbacks.onboarding("time", hhmm.replace(":", ""))
+        )
+        for hhmm in QUIZ_TIMES
+    ]
+    keyboard = rows(buttons, 3)
+    keyboard.append(
+        [
+            InlineKeyboardButton(
+                plain(lang, "button.no_daily_quiz"),
+                callback_data=callbacks.onboarding("time", "none"),
+            )
+        ]
+    )
+    text = t(lang, "onboarding.time")
+    if prefix:
+        text = Html(f"{prefix}\n\n{text}")
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+def exam_step(lang: str) -> Step:
+    """Type an exam date or skip."""
+    keyboard = [
+        [
+            InlineKeyboardButton(
+                plain(lang, "button.skip"), callback_data=callbacks.onboarding("exam", "skip")
+            )
+        ]
+    ]
+    return t(lang, "onboarding.exam"), InlineKeyboardMarkup(keyboard)
+
+
+# -- /start ---------------------------------------------------------------------------------
+
+
+@guarded
+async def start_command(update: Update, context: Context) -> None:
+    """/start [deck_<id>]: register (keeping progress), enrol from a deep link, onboard."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    service = service_of(context)
+    student = await service.register(user.id, chat.id, user.first_name, user.language_code)
+    lang = student.language
+    payload = (context.args or [""])[0]
+    linked = False
+    if payload.startswith("deck_") and len(payload) > len("deck_"):
+        ref: str | int = payload.removeprefix("deck_")
+        ref = int(ref) if isinstance(ref, str) and ref.isdigit() else ref
+        try:
+            info = await service.enrol(student.id, ref)
+        except UnknownDeck:
+            await reply(update, t(lang, "error.unknown_deck"))
+        else:
+            linked = True
+            await reply(update, t(lang, "onboarding.deep_link", deck=info.deck.name))
+    if student.onboarded:
+        text = t(lang, "onboarding.welcome_back", name=student.first_name)
+        await reply(update, text, start_quiz_keyboard(lang))
+        return
+    data = user_data(context)
+    data[STEP_KEY] = "lang"
+    data["skip_deck"] = linked
+    text, keyboard = language_step(student)
+    await reply(update, text, keyboard)
+
+
+# -- button presses -------------------------------------------------------------------------
+
+
+async def onboarding_press(update: Update, context: Context, press: OnboardingPress) -> None:
+    """Apply one onboarding choice and show the next step in the same message."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    service = service_of(context)
+    student = await service.student(user.id)
+    if student is None:
+        await toast(query, plain(language_for(user.language_code), "please_start"))
+        return
+    data = user_data(context)
+    lang = student.language
+    step: Step
+    if press.step == "lang":
+        if press.value not in LANGUAGES:
+            await toast(query, plain(lang, "callback.invalid"))
+            return
+        student = await service.update_settings(student.id, language=press.value)
+        lang = student.language
+        if data.get("skip_deck"):
+            data[STEP_KEY] = "tz"
+            step = timezone_step(lang)
+        else:
+            data[STEP_KEY] = "deck"
+            step = await deck_step(context, student)
+    elif press.step == "deck":
+        if press.value == "done":
+            data[STEP_KEY] = "tz"
+            step = timezone_step(lang)
+        else:
+            await _toggle_deck(context, student, int(press.value) if press.value.isdigit() else 0)
+            step = await deck_step(context, student)
+    elif press.step == "tzoff":
+        data[STEP_KEY] = "tz"
+        step = timezone_step(lang, offsets=press.value == "show")
+    elif press.step == "tz":
+        if timezones.parse_zone(press.value) != press.value:
+            await toast(query, plain(lang, "callback.invalid"))
+            return
+        student = await service.update_settings(student.id, timezone=press.value)
+        data[STEP_KEY] = "time"
+        step = time_step(lang, _zone_confirmation(student, service.now()))
+    elif press.step == "time":
+        chosen = _parse_time_value(press.value)
+        if chosen is None and press.value != "none":
+            await toast(query, plain(lang, "callback.invalid"))
+            return
+        if chosen is None:
+            await service.update_settings(student.id, clear_daily_quiz_time=True)
+        else:
+            await service.update_settings(student.id, daily_quiz_time=chosen)
+        data[STEP_KEY] = "exam"
+        step = exam_step(lang)
+    else:  # exam: skip
+        await toast(query)
+        await _finish(update, context, student, edit_query=True)
+        return
+    await toast(query)
+    await edit(query, *step)
+
+
+async def _toggle_deck(context: Context, student: Student, deck_id: int) -> None:
+    service = service_of(context)
+    for info in await service.decks(student.id):
+        if info.deck.id == deck_id:
+            if info.enrolled:
+                await service.leave(student.id, deck_id)
+            else:
+                await service.enrol(student.id, deck_id)
+            return
+    raise UnknownDeck(str(deck_id))
+
+
+def _parse_time_value(value: str) -> time | None:
+    if len(value) == 4 and value.isdigit() and int(value[:2]) < 24 and int(value[2:]) < 60:
+        return time(int(value[:2]), int(value[2:]))
+    return None
+
+
+def _zone_confirmation(student: Student, now: datetime) -> Html:
+    return t(
+        student.language,
+        "onboarding.timezone_set",
+        zone=timezones.label(student.timezone)
+        if student.timezone.startswith("Etc/")
+        else student.timezone,
+        now=timezones.local_time_text(student.timezone, now),
+    )
+
+
+async def _finish(update: Update, context: Context, student: Student, *, edit_query: bool) -> None:
+    service = service_of(context)
+    student = await service.update_settings(student.id, onboarded=True)
+    data = user_data(context)
+    data.pop(STEP_KEY, None)
+    data.pop("skip_deck", None)
+    text, keyboard = t(student.language, "onboarding.done"), start_quiz_keyboard(student.language)
+    if edit_query and update.callback_query is not None:
+        await edit(update.callback_query, text, keyboard)
+    else:
+        await reply(update, text, keyboard)
+
+
+# -- typed answers during onboarding --------------------------------------------------------
+
+
+def parse_date(text: str) -> date | None:
+    """A date typed as YYYY-MM-DD, else None."""
+    try:
+        return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
+    except ValueError:
+        return None
+
+
+def local_today(student: Student, now: datetime) -> date:
+    """Today in the student's time zone."""
+    return now.astimezone(zone(student.timezone)).date()
+
+
+async def onboarding_text(update: Update, context: Context, student: Student, text: str) -> bool:
+    """Handle typed input while onboarding; False if it was not meant for onboarding."""
+    if student.onboarded:
+        return False
+    service = service_of(context)
+    lang = student.language
+    step = user_data(context).get(STEP_KEY)
+    typed_zone = timezones.parse_zone(text)
+    typed_date = parse_date(text)
+    if step == "tz" or (step is None and typed_zone):
+        if typed_zone is None:
+            await reply(
+                update, t(lang, "text.bad_timezone", zone=text[:64]), timezone_step(lang)[1]
+            )
+            return True
+        student = await service.update_settings(student.id, timezone=typed_zone)
+        user_data(context)[STEP_KEY] = "time"
+        await reply(update, *time_step(lang, _zone_confirmation(student, service.now())))
+        return True
+    if step == "exam" or (step is None and typed_date):
+        if typed_date is None:
+            example = local_today(student, service.now()).replace(day=28).isoformat()
+            await reply(update, t(lang, "text.bad_date", example=example), exam_step(lang)[1])
+            return True
+        if typed_date <= local_today(student, service.now()):
+            await reply(update, t(lang, "text.date_past"), exam_step(lang)[1])
+            return True
+        with contextlib.suppress(NotEnrolled):  # no deck yet: nothing to date, carry on
+            await service.set_exam(student.id, typed_date)
+        await _finish(update, context, student, edit_query=False)
+        return True
+    # Any other step (or none known): show where onboarding stands from the top.
+    user_data(context)[STEP_KEY] = "lang"
+    await reply(update, *language_step(student))
+    return True

@@ -1,0 +1,238 @@
+"""/settings: language, time zone, daily quiz time, quiet hours, daily goal, quiz length."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import callbacks, timezones
+from bot.callbacks import SettingPress
+from bot.handlers.common import (
+    Context,
+    edit,
+    guarded,
+    language_of,
+    reply,
+    service_of,
+    student_of,
+    toast,
+    user_data,
+)
+from bot.handlers.onboarding import QUIZ_TIMES, offset_buttons, zone_buttons
+from bot.i18n import LANGUAGES, Html, plain, t
+from bot.render import rows
+from tutor.errors import InvalidSetting
+from tutor.students import QuietHours, Student, format_hhmm, parse_hhmm
+
+QUIET_CHOICES = ("2200-0700", "2300-0800", "2100-0600", "0000-0800")
+GOALS = ("10", "20", "30", "50", "100")
+LENGTHS = ("5", "10", "15", "20", "30")
+AWAITING_KEY = "awaiting"
+Panel = tuple[Html, InlineKeyboardMarkup]
+
+
+def _button(lang: str, key: str, setting: str, value: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(plain(lang, key), callback_data=callbacks.setting(setting, value))
+
+
+def _back(lang: str) -> list[InlineKeyboardButton]:
+    return [_button(lang, "button.back", "menu", "main")]
+
+
+def _quiet_label(value: str) -> str:
+    return f"{value[:2]}:{value[2:4]}–{value[5:7]}:{value[7:]}"
+
+
+def main_panel(student: Student) -> Panel:
+    """Current settings and a button per setting."""
+    lang = student.language
+    zone_text = (
+        timezones.label(student.timezone)
+        if student.timezone.startswith("Etc/")
+        else student.timezone
+    )
+    summary = t(
+        lang,
+        "settings.summary",
+        language=plain(lang, f"language.{lang}"),
+        zone=zone_text,
+        time=format_hhmm(student.daily_quiz_time)
+        if student.daily_quiz_time
+        else plain(lang, "settings.none"),
+        quiet=student.quiet_hours.serialise()
+        if student.quiet_hours
+        else plain(lang, "settings.none"),
+        goal=student.daily_goal,
+        length=student.quiz_length,
+    )
+    keyboard = [
+        [
+            _button(lang, "button.language", "menu", "lang"),
+            _button(lang, "button.timezone", "menu", "tz"),
+        ],
+        [
+            _button(lang, "button.daily_time", "menu", "time"),
+            _button(lang, "button.quiet_hours", "menu", "quiet"),
+        ],
+        [
+            _button(lang, "button.daily_goal", "menu", "goal"),
+            _button(lang, "button.quiz_length", "menu", "len"),
+        ],
+    ]
+    return Html(f"{t(lang, 'settings.header')}\n{summary}"), InlineKeyboardMarkup(keyboard)
+
+
+def sub_panel(student: Student, menu: str) -> Panel | None:
+    """The choices of one setting; None for an unknown menu."""
+    lang = student.language
+    keyboard: list[list[InlineKeyboardButton]]
+    if menu == "lang":
+        text = t(lang, "settings.choose_language")
+        keyboard = [
+            [
+                InlineKeyboardButton(
+                    plain(code, f"language.{code}"), callback_data=callbacks.setting("lang", code)
+                )
+                for code in LANGUAGES
+            ]
+        ]
+    elif menu in ("tz", "tzoff"):
+        text = t(lang, "onboarding.timezone_offsets" if menu == "tzoff" else "onboarding.timezone")
+        if menu == "tzoff":
+            keyboard = rows(offset_buttons("s"), 5)
+        else:
+            keyboard = rows(zone_buttons("s"), 3)
+            keyboard.append([_button(lang, "button.more_offsets", "menu", "tzoff")])
+    elif menu == "time":
+        text = t(lang, "settings.choose_time")
+        keyboard = rows(
+            [
+                InlineKeyboardButton(
+                    hhmm, callback_data=callbacks.setting("time", hhmm.replace(":", ""))
+                )
+                for hhmm in QUIZ_TIMES
+            ],
+            3,
+        )
+        keyboard.append([_button(lang, "button.no_daily_quiz", "time", "none")])
+    elif menu == "quiet":
+        text = t(lang, "settings.choose_quiet")
+        keyboard = rows(
+            [
+                InlineKeyboardButton(
+                    _quiet_label(value), callback_data=callbacks.setting("quiet", value)
+                )
+                for value in QUIET_CHOICES
+            ],
+            2,
+        )
+        keyboard.append([_button(lang, "button.off", "quiet", "none")])
+    elif menu in ("goal", "len"):
+        text = t(lang, "settings.choose_goal" if menu == "goal" else "settings.choose_length")
+        values = GOALS if menu == "goal" else LENGTHS
+        keyboard = [
+            [
+                InlineKeyboardButton(value, callback_data=callbacks.setting(menu, value))
+                for value in values
+            ]
+        ]
+    else:
+        return None
+    keyboard.append(_back(lang))
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+@guarded
+async def settings_command(update: Update, context: Context) -> None:
+    """/settings: show the settings panel."""
+    student = await student_of(update, context)
+    if student is None:
+        await reply(update, t(language_of(update, None), "please_start"))
+        return
+    user_data(context).pop(AWAITING_KEY, None)
+    await reply(update, *main_panel(student))
+
+
+async def setting_press(update: Update, context: Context, press: SettingPress) -> None:
+    """Open a settings menu or apply a choice, then show the panel again."""
+    query = update.callback_query
+    assert query is not None
+    student = await student_of(update, context)
+    if student is None:
+        await toast(query, plain(language_of(update, None), "please_start"))
+        return
+    lang = student.language
+    data = user_data(context)
+    if press.setting == "menu":
+        panel = main_panel(student) if press.value == "main" else sub_panel(student, press.value)
+        if panel is None:
+            await toast(query, plain(lang, "callback.invalid"))
+            return
+        if press.value in ("tz", "tzoff"):
+            data[AWAITING_KEY] = "tz"  # a typed zone name is welcome too
+        else:
+            data.pop(AWAITING_KEY, None)
+        await toast(query)
+        await edit(query, *panel)
+        return
+    try:
+        student = await _apply(context, student, press.setting, press.value)
+    except (InvalidSetting, ValueError):
+        await toast(query, plain(lang, "callback.invalid"))
+        return
+    data.pop(AWAITING_KEY, None)
+    await toast(query, plain(student.language, "settings.saved"))
+    await edit(query, *main_panel(student))
+
+
+async def _apply(context: Context, student: Student, setting: str, value: str) -> Student:
+    """Store one setting from its callback value; ValueError on a malformed value."""
+    service = service_of(context)
+    if setting == "lang":
+        if value not in LANGUAGES:
+            raise ValueError(value)
+        return await service.update_settings(student.id, language=value)
+    if setting == "tz":
+        if timezones.parse_zone(value) != value:
+            raise ValueError(value)
+        return await service.update_settings(student.id, timezone=value)
+    if setting == "time":
+        if value == "none":
+            return await service.update_settings(student.id, clear_daily_quiz_time=True)
+        return await service.update_settings(student.id, daily_quiz_time=_hhmm(value))
+    if setting == "quiet":
+        if value == "none":
+            return await service.update_settings(student.id, clear_quiet_hours=True)
+        start, _, end = value.partition("-")
+        return await service.update_settings(
+            student.id, quiet_hours=QuietHours(_hhmm(start), _hhmm(end))
+        )
+    if setting in ("goal", "len") and value.isdigit():
+        number = int(value)
+        if setting == "goal":
+            return await service.update_settings(student.id, daily_goal=number)
+        return await service.update_settings(student.id, quiz_length=number)
+    raise ValueError(value)
+
+
+def _hhmm(value: str) -> time:
+    if len(value) != 4 or not value.isdigit():
+        raise ValueError(value)
+    return parse_hhmm(f"{value[:2]}:{value[2:]}")
+
+
+async def settings_text(update: Update, context: Context, student: Student, text: str) -> bool:
+    """A typed time zone name after opening the time zone menu; False if not awaited."""
+    data = user_data(context)
+    if data.get(AWAITING_KEY) != "tz":
+        return False
+    typed = timezones.parse_zone(text)
+    lang = student.language
+    if typed is None:
+        await reply(update, t(lang, "text.bad_timezone", zone=text[:64]))
+        return True
+    data.pop(AWAITING_KEY, None)
+    student = await service_of(context).update_settings(student.id, timezone=typed)
+    await reply(update, *main_panel(student))
+    return True

@@ -1,0 +1,77 @@
+"""/stats: a short summary and a chart."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+from telegram.constants import ParseMode
+
+from bot.charts import stats_chart
+from bot.handlers.common import Context, guarded, language_of, log, reply, service_of, student_of
+from bot.i18n import Html, t
+from tutor.views import StudentStats
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def stats_text(lang: str, stats: StudentStats) -> Html:
+    """The numbers of /stats as a message."""
+    lines = [
+        t(lang, "stats.header"),
+        t(
+            lang,
+            "stats.body",
+            today=stats.answers_today,
+            week=stats.answers_week,
+            accuracy=_percent(stats.accuracy_week)
+            if stats.accuracy_week is not None
+            else t(lang, "stats.no_accuracy"),
+            streak=stats.streak_days,
+            learned=stats.items_learned,
+            total=stats.items_total,
+        ),
+    ]
+    if stats.recall_by_tag:
+        lines += ["", t(lang, "stats.tags_header")]
+        ranked = sorted(stats.recall_by_tag, key=lambda r: (-r.n_items, r.tag))[:10]
+        lines += [t(lang, "stats.tag_line", tag=r.tag, recall=_percent(r.recall)) for r in ranked]
+    for exam in stats.exams:
+        lines += [
+            "",
+            t(
+                lang,
+                "stats.exam_line",
+                deck=exam.deck_name,
+                date=exam.exam_date.isoformat(),
+                recall=_percent(exam.expected_recall),
+                minutes=round(exam.minutes_per_day),
+                higher_recall=_percent(exam.higher_expected_recall),
+                higher_minutes=round(exam.higher_minutes_per_day),
+            ),
+        ]
+    return Html("\n".join(lines))
+
+
+@guarded
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats: the summary text, then the chart as a photo."""
+    student = await student_of(update, context)
+    lang = language_of(update, student)
+    if student is None:
+        await reply(update, t(lang, "please_start"))
+        return
+    stats = await service_of(context).stats(student.id)
+    await reply(update, stats_text(lang, stats))
+    try:
+        # Drawing takes a few hundred milliseconds of CPU: keep it off the event loop.
+        png = await asyncio.to_thread(stats_chart, stats, lang)
+    except Exception:  # a chart is a nicety; the numbers were already sent
+        log.exception("stats chart failed for user %s", student.id)
+        await reply(update, t(lang, "stats.chart_failed"))
+        return
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_photo(png, caption=t(lang, "stats.chart_caption"), parse_mode=ParseMode.HTML)

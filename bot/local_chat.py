@@ -1,0 +1,45 @@
+"""``metatutor chat``: the real application and service, talked to from a terminal."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import build_application
+from bot.fake_api import FakeBotApi
+from bot.fake_types import FakeUser
+from bot.settings import Settings
+from bot.terminal import run_terminal_chat
+from tutor.service import TutorService
+
+LOCAL_USER_ID = 1001
+
+
+async def run_local_chat(
+    settings: Settings,
+    service: TutorService,
+    *,
+    input_stream: TextIO = sys.stdin,
+    output_stream: TextIO = sys.stdout,
+    user: FakeUser | None = None,
+    media_dir: Path | None = None,
+) -> None:
+    """Chat with the bot offline until the user types ``quit`` or input ends.
+
+    The application is the one ``metatutor serve`` runs, on an in-process fake of the Bot
+    API: no token, no network.
+    """
+    fake = FakeBotApi()
+    local_user = user or FakeUser(
+        LOCAL_USER_ID, "Student", language_code=settings.language, username="local_student"
+    )
+    fake.register_user(local_user)
+    application = build_application(settings, service, request=fake)
+    await run_terminal_chat(
+        application,
+        input_stream=input_stream,
+        output_stream=output_stream,
+        user=local_user,
+        media_dir=media_dir,
+    )

@@ -1,0 +1,105 @@
+"""A real application on a real service and database, talked to through the offline Bot API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.app import build_application
+from bot.conversation import ChatDriver
+from bot.fake_api import FakeBotApi
+from bot.fake_types import FakeUser
+from bot.settings import Settings
+from tutor.service import TutorService
+
+ADA = FakeUser(101, "Ada", language_code="en-GB", username="ada")
+LEI = FakeUser(202, "李雷", language_code="zh-hans")
+EVE = FakeUser(303, "Eve", language_code="en")
+
+# One item of every kind; ids are stable so tests can find them.
+TEST_DECK: dict[str, Any] = {
+    "metatutor": 1,
+    "deck": {"slug": "test-deck", "name": "Test <Deck> & Co", "language": "en"},
+    "items": [
+        {
+            "id": "mc",
+            "type": "multiple_choice",
+            "question": "Which is <b>bold</b> & brave?",
+            "options": ["Lion <king>", "Mouse", "Snail"],
+            "answer": "Lion <king>",
+            "explanation": "Lions & tigers.",
+            "tags": ["animals"],
+        },
+        {
+            "id": "tf",
+            "type": "true_false",
+            "question": "Water boils at 100 °C at sea level.",
+            "answer": True,
+            "tags": ["science"],
+        },
+        {
+            "id": "typed",
+            "type": "typed",
+            "question": "Capital of France?",
+            "answer": ["Paris"],
+            "explanation": "Paris has been the capital since 987.",
+            "tags": ["geography"],
+        },
+        {
+            "id": "card",
+            "type": "flashcard",
+            "question": "Mitochondria",
+            "answer": "The powerhouse of the cell",
+            "tags": ["science"],
+        },
+        {
+            "id": "cloze",
+            "type": "cloze",
+            "question": "The {{c1::Magna Carta}} was sealed in 1215.",
+            "tags": ["history"],
+        },
+    ],
+}
+
+
+def story_settings() -> Settings:
+    """Settings as an operator without a token would have them (no .env, no environment)."""
+    return Settings(_env_file=None, telegram_bot_token=None, timezone="UTC")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def tutor(service_factory: Any) -> TutorService:
+    """A service with the small test deck imported (and nothing else)."""
+    service: TutorService = await service_factory()
+    data = json.dumps(TEST_DECK).encode()
+    await service.import_file(data, "test_deck.json")
+    return service
+
+
+@pytest.fixture
+def fake() -> FakeBotApi:
+    """The offline Bot API."""
+    return FakeBotApi()
+
+
+@pytest.fixture
+async def chat(tutor: TutorService, fake: FakeBotApi) -> AsyncIterator[ChatDriver]:
+    """The bot, running, with the test deck."""
+    application = build_application(story_settings(), tutor, request=fake)
+    async with ChatDriver(application) as driver:
+        yield driver
+
+
+async def onboard(chat: ChatDriver, user: FakeUser, deck: str = "Test <Deck> & Co") -> None:
+    """Go through /start quickly: language as preselected, one deck, UTC, no daily quiz."""
+    await chat.send(user, "/start")
+    first_language = chat.buttons(user)[0]
+    await chat.press(user, first_language)
+    await chat.press(user, f"➕ {deck}")
+    await chat.press(user, "o:deck:done")
+    await chat.press(user, "UTC")
+    await chat.press(user, "o:time:none")
+    await chat.press(user, "o:exam:skip")

@@ -1,0 +1,156 @@
+"""Stories of a student's first minutes with the tutor."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from bot.conversation import ChatDriver
+from bot.fake_types import FakeUser
+from tests.bot.stories.conftest import ADA, LEI, onboard
+from tutor.service import TutorService
+
+
+async def test_ada_onboards_in_english(chat: ChatDriver, tutor: TutorService) -> None:
+    # Ada opens the bot; Telegram says her language is en-GB, so English is preselected.
+    turn = await chat.send(ADA, "/start")
+    assert "Hi Ada!" in turn.text
+    assert chat.buttons(ADA) == ["✓ English", "简体中文"]
+
+    # She keeps English and sees the decks; the deck's name is shown, not interpreted.
+    turn = await chat.press(ADA, "✓ English")
+    step = turn.edited[-1]
+    assert "What do you want to study?" in step.plain
+    assert step.button_texts == ["➕ Test <Deck> & Co", "Continue ➡️"]
+
+    # Enrolling ticks the deck; Continue moves on to the time zone.
+    await chat.press(ADA, "➕ Test <Deck> & Co")
+    assert chat.buttons(ADA)[0] == "✅ Test <Deck> & Co"
+    turn = await chat.press(ADA, "Continue ➡️")
+    assert "Which time zone" in turn.edited[-1].plain
+
+    # Her zone is not among the common ones: she opens the offsets and picks UTC+1,
+    # which is Etc/GMT-1 underneath; she never sees that inverted sign.
+    turn = await chat.press(ADA, "Other UTC offset…")
+    labels = turn.edited[-1].button_texts
+    assert "UTC+1" in labels and "UTC-12" in labels and "UTC+14" in labels
+    assert not any("GMT" in label for label in labels)
+    turn = await chat.press(ADA, "UTC+1")
+    assert "Time zone: UTC+1 (your local time is 10:00)" in turn.edited[-1].plain
+
+    # Daily quiz at 07:00, then an exam date typed in the wrong format, then right.
+    turn = await chat.press(ADA, "07:00")
+    assert "exam" in turn.edited[-1].plain
+    turn = await chat.send(ADA, "next friday")
+    assert "YYYY-MM-DD" in turn.text
+    turn = await chat.send(ADA, "2026-03-20")
+    assert "All set!" in turn.text
+    assert chat.buttons(ADA) == ["Start a quiz"]
+
+    student = await tutor.student(ADA.id)
+    assert student is not None
+    assert student.onboarded and student.language == "en"
+    assert student.timezone == "Etc/GMT-1"
+    assert student.daily_quiz_time == time(7, 0)
+    [info] = [d for d in await tutor.decks(ADA.id) if d.enrolled]
+    assert info.exam_date is not None and info.exam_date.isoformat() == "2026-03-20"
+
+
+async def test_li_lei_onboards_in_chinese(chat: ChatDriver, tutor: TutorService) -> None:
+    # Li Lei's Telegram is in Chinese: the tutor greets him in Chinese.
+    turn = await chat.send(LEI, "/start")
+    assert "你好，李雷" in turn.text
+    assert chat.buttons(LEI) == ["English", "✓ 简体中文"]
+    turn = await chat.press(LEI, "✓ 简体中文")
+    assert "你想学什么" in turn.edited[-1].plain
+    await chat.press(LEI, "➕ Test <Deck> & Co")
+    turn = await chat.press(LEI, "继续 ➡️")
+    assert "时区" in turn.edited[-1].plain
+
+    # He types his zone's name instead of tapping.
+    turn = await chat.send(LEI, "asia/shanghai")
+    assert "Asia/Shanghai" in turn.text and "17:00" in turn.text
+    turn = await chat.press(LEI, "不需要每日测验")
+    turn = await chat.press(LEI, "跳过")
+    assert "设置完成" in turn.edited[-1].plain
+
+    student = await tutor.student(LEI.id)
+    assert student is not None
+    assert (student.language, student.timezone, student.daily_quiz_time) == (
+        "zh",
+        "Asia/Shanghai",
+        None,
+    )
+    # Telegram's command menu exists in both languages.
+    assert [c for c, _ in chat.fake.commands_for("zh")][:2] == ["start", "quiz"]
+    assert dict(chat.fake.commands_for(""))["quiz"].startswith("Take a quiz")
+    assert dict(chat.fake.commands_for("zh"))["quiz"].startswith("开始测验")
+
+
+async def test_switching_language_mid_onboarding(chat: ChatDriver) -> None:
+    turn = await chat.send(ADA, "/start")
+    turn = await chat.press(ADA, "简体中文")
+    assert "你想学什么" in turn.edited[-1].plain
+
+
+async def test_start_again_keeps_progress(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/quiz 2")
+    question = chat.fake.last_with_buttons(ADA.id)
+    assert question is not None
+    await chat.press(ADA, question.button_data[0], message=question)
+
+    turn = await chat.send(ADA, "/start")
+    assert "Welcome back, Ada!" in turn.text
+    stats = await tutor.stats(ADA.id)
+    assert stats.answers_today == 1
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.onboarded
+
+
+async def test_deep_link_enrols_straight_into_the_deck(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    [deck] = await tutor.decks()
+    turn = await chat.send(ADA, f"/start deck_{deck.deck.id}")
+    assert "You are enrolled in Test <Deck> & Co." in turn.text
+    # Onboarding goes on, skipping the deck step.
+    turn = await chat.press(ADA, "✓ English")
+    assert "Which time zone" in turn.edited[-1].plain
+    assert [d.enrolled for d in await tutor.decks(ADA.id)] == [True]
+
+    # A link to a deck that does not exist is a short answer, not a crash.
+    turn = await chat.send(ADA, "/start deck_999")
+    assert "I do not know that deck" in turn.text
+
+
+async def test_onboarding_survives_a_restart(chat: ChatDriver, tutor: TutorService) -> None:
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "o:deck:done")
+    # The bot restarts: in-memory user data is gone.
+    chat.application.drop_user_data(ADA.id)
+    # Buttons still work, since each carries its step.
+    turn = await chat.press(ADA, "UTC")
+    assert "daily quiz" in turn.edited[-1].plain
+    chat.application.drop_user_data(ADA.id)
+    # Typed input is recognised for what it is.
+    turn = await chat.send(ADA, "2026-04-01")
+    assert "All set!" in turn.text
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.onboarded
+
+
+async def test_unrelated_text_during_onboarding_re_asks(chat: ChatDriver) -> None:
+    await chat.send(ADA, "/start")
+    chat.application.drop_user_data(ADA.id)
+    turn = await chat.send(ADA, "hello?")
+    assert "Which language" in turn.text
+
+
+def _user(uid: int, code: str | None) -> FakeUser:
+    return FakeUser(uid, "Kim", language_code=code)
+
+
+async def test_unknown_language_code_gets_english(chat: ChatDriver) -> None:
+    turn = await chat.send(_user(404, "ko"), "/start")
+    assert "Which language should I speak?" in turn.text

@@ -1,0 +1,45 @@
+"""Time zone choices: the inverted Etc/GMT sign never reaches the student."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot import timezones
+
+
+def test_offset_zones_read_the_right_way_round() -> None:
+    assert timezones.offset_zone(8) == "Etc/GMT-8"
+    assert timezones.label("Etc/GMT-8") == "UTC+8"
+    assert timezones.label("Etc/GMT+5") == "UTC-5"
+    assert timezones.offset_zone(0) == "UTC"
+    noon = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    assert timezones.local_time_text(timezones.offset_zone(8), noon) == "20:00"
+    assert timezones.local_time_text(timezones.offset_zone(-5), noon) == "07:00"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        (" America/New York ", "America/New_York"),
+        ("UTC+8", "Etc/GMT-8"),
+        ("utc-5", "Etc/GMT+5"),
+        ("GMT+05:00", "Etc/GMT-5"),
+        ("+3", "Etc/GMT-3"),
+        ("utc", "UTC"),
+        ("Mars/Olympus", None),
+        ("UTC+15", None),
+        ("../../etc/passwd", None),
+        ("", None),
+    ],
+)
+def test_typed_zones(typed: str, expected: str | None) -> None:
+    assert timezones.parse_zone(typed) == expected
+
+
+def test_common_zones_exist() -> None:
+    for name in timezones.COMMON_ZONES:
+        assert timezones.parse_zone(name) == name
