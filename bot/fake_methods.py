@@ -122,10 +122,8 @@ def _rendered(message: SentMessage) -> tuple[str, list[Entity]]:
     return text, []
 
 
-def _upload(
-    fake: FakeBotApi, call: ApiCall, field: str, default_mime: str | None
-) -> tuple[str, UploadedFile]:
-    """The file of ``field``: a fresh multipart upload or a known file_id."""
+def _upload(fake: FakeBotApi, call: ApiCall, field: str) -> tuple[str | None, UploadedFile]:
+    """The file of ``field``: a fresh multipart upload (no id yet) or a known file_id."""
     value = call.params.get(field)
     part_name = field
     if isinstance(value, str) and value.startswith("attach://"):
@@ -134,15 +132,26 @@ def _upload(
     if upload is not None:
         if not upload.data:
             raise _error("Bad Request: file must be non-empty")
-        mime = upload.mime_type or default_mime
-        file_id = fake.add_file(upload.data, upload.filename, mime)
-        return file_id, upload
+        return None, upload
     if isinstance(value, str) and value in fake.files:
         stored = fake.files[value]
         return value, UploadedFile(stored.file_name, stored.data, stored.mime_type)
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         raise _error("Bad Request: failed to get HTTP URL content (offline fake)")
     raise _error("Bad Request: wrong file identifier/HTTP URL specified")
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type of PNG, JPEG, GIF or WebP bytes, else None."""
+    if data.startswith(_IMAGE_SIGNATURES[0]):
+        return "image/png"
+    if data.startswith(_IMAGE_SIGNATURES[1]):
+        return "image/jpeg"
+    if data.startswith(_IMAGE_SIGNATURES[2:]):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -244,18 +253,22 @@ def _send_media(fake: FakeBotApi, call: ApiCall, kind: str) -> Any:
     chat_id = _chat_id(fake, call.params)
     caption = call.params.get("caption")
     _formatted(caption, call.params.get("parse_mode"), caption=True)
-    file_id, upload = _upload(fake, call, kind, "image/png" if kind == "photo" else None)
+    file_id, upload = _upload(fake, call, kind)
+    mime = upload.mime_type
     if kind == "photo":
         if len(upload.data) > MAX_PHOTO_BYTES:
             raise _error("Bad Request: PHOTO_INVALID_DIMENSIONS")
-        if not upload.data.startswith(_IMAGE_SIGNATURES) and upload.data[8:12] != b"WEBP":
+        mime = image_type(upload.data)
+        if mime is None:
             raise _error("Bad Request: IMAGE_PROCESS_FAILED")
     elif len(upload.data) > MAX_DOCUMENT_BYTES:
         raise _error("Request Entity Too Large", 413)
+    if file_id is None:
+        file_id = fake.add_file(upload.data, upload.filename, mime)
     message = _new_message(fake, call, chat_id, None if caption is None else str(caption))
     message.file_id = file_id
     message.filename = upload.filename
-    message.mime_type = fake.files[file_id].mime_type
+    message.mime_type = mime
     if kind == "photo":
         message.photo = upload.data
     else:

@@ -21,6 +21,7 @@ from typing import TextIO
 
 from bot.conversation import AnyApplication, ChatDriver, Turn
 from bot.fake_api import EDIT_METHODS, SEND_METHODS, FakeBotApi
+from bot.fake_methods import image_type
 from bot.fake_types import ApiCall, FakeUser, SentMessage
 
 DEFAULT_BANNER = (
@@ -96,8 +97,12 @@ class _Printer:
     def _save(self, message: SentMessage, data: bytes) -> Path:
         if self.media_dir is None:
             self.media_dir = Path(tempfile.mkdtemp(prefix="metatutor-chat-"))
-        default = "photo.png" if message.photo is not None else "document.bin"
-        name = Path(message.filename or default).name
+        name = Path(message.filename or "document.bin").name
+        if message.photo is not None:
+            # PTB names unnamed byte uploads after their MIME type; name photos by content.
+            suffix = (image_type(data) or "image/png").removeprefix("image/").replace("jpeg", "jpg")
+            stem = Path(name).stem if Path(name).suffix.lower() == f".{suffix}" else "photo"
+            name = f"{stem}.{suffix}"
         path = self.media_dir / f"{message.message_id}_{name}"
         path.write_bytes(data)
         return path

@@ -173,8 +173,11 @@ async def test_send_photo_stores_the_uploaded_png(
     # Re-sending by file_id needs no upload and shows the same bytes.
     await bot.send_photo(alice.id, message.photo[-1].file_id)
     assert fake_api.last_message(alice.id).photo == png
+    assert fake_api.files[message.photo[-1].file_id].mime_type == "image/png"
+    files_before = len(fake_api.files)
     with pytest.raises(BadRequest, match="Image_process_failed"):
         await bot.send_photo(alice.id, b"not an image")
+    assert len(fake_api.files) == files_before  # a refused upload stores nothing
 
 
 async def test_send_document_from_a_file_object(

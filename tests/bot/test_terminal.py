@@ -6,11 +6,13 @@ import io
 from pathlib import Path
 from typing import Any
 
-from telegram.ext import Application
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.fake_api import FakeBotApi
 from bot.fake_types import FakeUser
 from bot.terminal import run_terminal_chat
+from tests.bot.demo_bot import tiny_png
 
 App = Application[Any, Any, Any, Any, Any, Any]
 
@@ -80,3 +82,17 @@ async def test_the_banner_is_printed_first(
         application, input_stream=io.StringIO(""), output_stream=out, user=alice, media_dir=tmp_path
     )
     assert out.getvalue().startswith("metatutor chat (offline).")
+
+
+async def test_an_unnamed_photo_is_saved_under_its_image_type(
+    fake_api: FakeBotApi, alice: FakeUser, tmp_path: Path
+) -> None:
+    async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat
+        await context.bot.send_photo(update.effective_chat.id, tiny_png())
+
+    application = fake_api.application_builder().build()
+    application.add_handler(CommandHandler("pic", picture))
+    output = await chat_script(application, alice, "/pic\n", tmp_path)
+    saved = Path(output.strip().removeprefix("bot: [photo] "))
+    assert saved.name.endswith("_photo.png") and saved.read_bytes() == tiny_png()
