@@ -1,0 +1,211 @@
+"""The learner model: training, weights files, online state and its agreement with training."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tutor.evaluation.logs import LearnerLog
+from tutor.items import ItemKind
+from tutor.model.features import AnswerStats
+from tutor.model.online import (
+    AttemptFeatures,
+    CandidateFeatures,
+    LearnerModel,
+    LearnerState,
+    ModelLoadError,
+)
+from tutor.model.train import build_net, predict_sequences, prepare, train
+from tutor.model.weights import DEFAULT_WEIGHTS, TrainedWeights
+
+from .conftest import TINY, synthetic_logs
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def tiny_model(tiny_weights: TrainedWeights, tmp_path: Path) -> LearnerModel:
+    path = tmp_path / "tiny.pt"
+    tiny_weights.save(path)
+    return LearnerModel.load(path)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LearnerModel:
+    return LearnerModel.load()
+
+
+def card(item_id: int, **kw: object) -> CandidateFeatures:
+    return CandidateFeatures(item_id=item_id, tags=("vocab",), kind=ItemKind.FLASHCARD, **kw)  # type: ignore[arg-type]
+
+
+def test_tiny_training_beats_base_rate(tiny_weights: TrainedWeights) -> None:
+    test = synthetic_logs(10, 60, seed=7)
+    net = build_net(tiny_weights)
+    stats = AnswerStats.from_logs(synthetic_logs(30, 60, seed=1))
+    seqs = [prepare(log, stats, leave_out=False) for log in test]
+    y = np.concatenate([s.y for s in seqs])
+    p = np.concatenate(predict_sequences(net, seqs, tiny_weights.temperature)).astype(np.float64)
+    assert np.all((p > 0) & (p < 1))
+    model_ll = -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
+    rate = y.mean()
+    base_ll = -(rate * np.log(rate) + (1 - rate) * np.log1p(-rate))
+    assert model_ll < base_ll - 0.02
+
+
+def test_training_is_deterministic(
+    train_logs: list[LearnerLog], tiny_weights: TrainedWeights
+) -> None:
+    again = train([("synthetic", train_logs)], TINY, seed=0, progress=False)
+    other = train([("synthetic", train_logs)], TINY, seed=1, progress=False)
+    for key, value in tiny_weights.state_dict.items():
+        assert np.array_equal(value.numpy(), again.state_dict[key].numpy()), key
+    assert any(
+        not np.array_equal(v.numpy(), other.state_dict[k].numpy())
+        for k, v in tiny_weights.state_dict.items()
+    )
+
+
+def test_state_round_trips_through_bytes(tiny_model: LearnerModel) -> None:
+    state = tiny_model.new_state()
+    for i in range(5):
+        attempt = AttemptFeatures(card(i % 3), T0 + timedelta(hours=i), correct=i % 2 == 0, grade=3)
+        state = tiny_model.update(state, attempt)
+    data = state.to_bytes()
+    back = LearnerState.from_bytes(data)
+    assert back.to_bytes() == data
+    assert len(data) < 2_000
+    cands = [card(i) for i in range(5)]
+    now = T0 + timedelta(days=2)
+    assert np.array_equal(
+        tiny_model.predict(state, cands, now), tiny_model.predict(back, cands, now)
+    )
+    with pytest.raises(ValueError):
+        LearnerState.from_bytes(data[:-3])
+
+
+def test_online_matches_offline_walk(tiny_model: LearnerModel) -> None:
+    """Scoring then updating attempt by attempt gives the benchmark's predictions."""
+    (log,) = synthetic_logs(1, 40, seed=3)
+    log = replace(log, grades=np.where(log.correct == 1, 3, 1).astype(np.int8))
+    stats = AnswerStats()
+    tiny_model.prior_rate = stats.prior_rate
+    offline = predict_sequences(
+        tiny_model.net, [prepare(log, stats, leave_out=False)], tiny_model.temperature
+    )[0]
+    state = tiny_model.new_state()
+    own: dict[int, list[int]] = {}
+    online = []
+    for item, skills, y, ts in zip(
+        log.items.tolist(), log.skills, log.correct.tolist(), log.timestamps.tolist(), strict=True
+    ):  # type: ignore[union-attr]
+        n, c = own.get(item, [0, 0])
+        tag_n = sum(v[0] for k, v in own.items() if k % 5 == item % 5)
+        tag_c = sum(v[1] for k, v in own.items() if k % 5 == item % 5)
+        cand = CandidateFeatures(
+            item, tuple(str(s) for s in skills), 0, ItemKind.FLASHCARD, n, c, tag_n, tag_c
+        )
+        now = datetime.fromtimestamp(ts, UTC)
+        online.append(float(tiny_model.predict(state, [cand], now)[0]))
+        state = tiny_model.update(state, AttemptFeatures(cand, now, bool(y), grade=3 if y else 1))
+        own[item] = [n + 1, c + y]
+    np.testing.assert_allclose(np.array(online), offline, atol=2e-5)
+
+
+def test_correct_answer_raises_prediction(shipped: LearnerModel) -> None:
+    state = shipped.new_state()
+    for i in range(6):
+        state = shipped.update(
+            state,
+            AttemptFeatures(
+                card(100 + i), T0 + timedelta(minutes=i), i % 2 == 0, 3 if i % 2 == 0 else 1
+            ),
+        )
+    item = card(7, item_attempts=50, item_correct=35)
+    at = T0 + timedelta(minutes=10)
+    right = shipped.update(state, AttemptFeatures(item, at, True, grade=3))
+    wrong = shipped.update(state, AttemptFeatures(item, at, False, grade=1))
+    later = at + timedelta(minutes=5)
+    before = shipped.predict(state, [item], later)[0]
+    assert (
+        shipped.predict(right, [item], later)[0] > before > shipped.predict(wrong, [item], later)[0]
+    )
+
+
+def test_forgetting_lowers_prediction(shipped: LearnerModel) -> None:
+    state = shipped.new_state()
+    item = card(1, item_attempts=100, item_correct=80)
+    for day in (0, 1, 4):
+        state = shipped.update(
+            state, AttemptFeatures(item, T0 + timedelta(days=day), True, grade=3)
+        )
+    seen = T0 + timedelta(days=4)
+    curve = shipped.recall_curve(
+        state, [item], seen, [timedelta(hours=h) for h in (1, 24, 24 * 7, 24 * 60)]
+    )[0]
+    assert np.all(np.diff(curve) < 0)
+    assert curve[0] - curve[-1] > 0.05
+    direct = shipped.predict(state, [item], seen + timedelta(days=7))[0]
+    assert direct == pytest.approx(curve[2], abs=1e-6)
+
+
+def test_predictions_are_probabilities(shipped: LearnerModel) -> None:
+    state = shipped.new_state()
+    cands = [
+        CandidateFeatures(
+            i,
+            ("t",),
+            n_options=4 * (i % 2),
+            kind=ItemKind.MULTIPLE_CHOICE,
+            item_attempts=i,
+            item_correct=i // 3,
+        )
+        for i in range(200)
+    ]
+    for i in range(20):
+        state = shipped.update(
+            state, AttemptFeatures(cands[i], T0 + timedelta(seconds=30 * i), i % 3 > 0)
+        )
+    p = shipped.predict(state, cands, T0 + timedelta(days=3))
+    assert p.shape == (200,)
+    assert np.all((p > 0) & (p < 1))
+
+
+def test_naive_datetimes_are_rejected(tiny_model: LearnerModel) -> None:
+    with pytest.raises(ValueError):
+        tiny_model.predict(tiny_model.new_state(), [card(1)], datetime(2026, 1, 1))
+    with pytest.raises(ValueError):
+        AttemptFeatures(card(1), datetime(2026, 1, 1), True)
+
+
+def test_bad_weights_raise_model_load_error(tmp_path: Path, tiny_weights: TrainedWeights) -> None:
+    with pytest.raises(ModelLoadError):
+        LearnerModel.load(tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x80\x02 not a torch file")
+    with pytest.raises(ModelLoadError):
+        LearnerModel.load(corrupt)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(tiny_weights.to_bytes()[:200])
+    with pytest.raises(ModelLoadError):
+        LearnerModel.load(truncated)
+    wrong_shape = replace(tiny_weights, config=tiny_weights.config | {"hidden": 7})
+    wrong = tmp_path / "wrong.pt"
+    wrong.write_bytes(wrong_shape.to_bytes())
+    with pytest.raises(ModelLoadError):
+        LearnerModel.load(wrong)
+
+
+def test_state_of_other_weights_is_rejected(
+    tiny_model: LearnerModel, shipped: LearnerModel
+) -> None:
+    with pytest.raises(ValueError, match="replay"):
+        shipped.predict(tiny_model.new_state(), [card(1)], T0)
+
+
+def test_shipped_weights_are_small() -> None:
+    assert DEFAULT_WEIGHTS.stat().st_size < 5_000_000

@@ -1,0 +1,391 @@
+"""Content-agnostic features of (learner, item, time), shared by training, benchmark and online use.
+
+Everything the network sees is computed here, in two steps:
+
+1. *Raw columns* (:class:`RawColumns`): plain counts and times per row — the item's and its
+   tags' answer statistics from *other* learners, the learner's own history on the item, on its
+   tags and overall. :func:`learner_rows` builds them by walking one learner's log in time order
+   (training and benchmark); the online state builds the same columns for candidate items.
+2. :func:`build_features` turns raw columns into the float matrix the network consumes. It is
+   vectorised and is the single definition of every feature, so offline and online agree.
+
+The elapsed time since the learner's last attempt at the item is kept apart (``dt_days``): the
+network uses it only through a monotone forgetting term, so predicted recall always falls as
+time passes without review. No feature depends on item content or on dataset-specific ids.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from tutor.evaluation.logs import LearnerLog
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+#: Pseudo-counts pulling an item's rate toward its tags' rate, and the tags' toward the global rate.
+ITEM_PRIOR_WEIGHT = 5.0
+SKILL_PRIOR_WEIGHT = 20.0
+#: Decay of the learner's running accuracy (weight of the newest answer).
+EMA_RATE = 0.3
+SKILL_EMA_RATE = 0.4
+SECONDS_PER_DAY = 86_400.0
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "item_logodds",
+    "item_log_n",
+    "skill_logodds",
+    "skill_log_n",
+    "prior_logit",
+    "guess",
+    "self_graded",
+    "no_skills",
+    "ui_log_correct",
+    "ui_log_wrong",
+    "ui_seen",
+    "ui_last_correct",
+    "ui_log_gap",
+    "ui_grade",
+    "ui_has_grade",
+    "ui_log_last_ivl",
+    "ui_has_time",
+    "us_log_correct",
+    "us_log_wrong",
+    "us_seen",
+    "us_last_correct",
+    "us_log_gap",
+    "us_acc_logit",
+    "us_ema",
+    "us_run_correct",
+    "us_run_wrong",
+    # user-level: part of the learner state, zeroed in the no-adaptation ablation
+    "u_log_correct",
+    "u_log_wrong",
+    "u_acc_logit",
+    "u_ema",
+)
+N_FEATURES = len(FEATURE_NAMES)
+USER_FEATURES = slice(FEATURE_NAMES.index("u_log_correct"), N_FEATURES)
+
+#: Raw column names; every one is a float64 vector of the same length.
+RAW_FIELDS: tuple[str, ...] = (
+    "item_n",  # answers to the item by other learners
+    "item_c",  # of which correct
+    "skill_n",  # answers to the item's tags by other learners (summed over tags)
+    "skill_c",
+    "n_skills",
+    "prior_rate",  # global base rate the smoothing falls back to
+    "n_options",  # 0 = free recall
+    "self_graded",  # 1 for flashcards graded Again/Hard/Good/Easy
+    "ui_c",  # learner's correct / wrong answers on this item so far
+    "ui_w",
+    "ui_last",  # last outcome on the item: -1 never, 0 wrong, 1 right
+    "ui_gap",  # learner attempts since the last one on this item (0 = never seen)
+    "ui_dt",  # seconds since the last attempt on this item (nan = unknown / never)
+    "ui_ivl",  # seconds between the two latest attempts on this item (nan = unknown)
+    "ui_grade",  # last grade 1-4 on this item (0 = none)
+    "us_c",  # learner's correct / wrong answers on the item's tags, summed
+    "us_w",
+    "us_last",  # last outcome on any of the tags: -1 never
+    "us_gap",  # attempts since the last one on any of the tags (0 = never)
+    "us_ema",  # running accuracy on the tags (mean over seen tags; nan = never)
+    "us_run",  # current streak on the latest tag: +k k right in a row, -k k wrong in a row
+    "u_c",  # learner's correct / wrong answers overall
+    "u_w",
+    "u_ema",  # running accuracy (nan before the first answer)
+)
+
+
+@dataclass(slots=True)
+class RawColumns:
+    """Raw per-row inputs of :func:`build_features`; all arrays share one length."""
+
+    cols: dict[str, F64]
+
+    def __post_init__(self) -> None:
+        missing = set(RAW_FIELDS) - set(self.cols)
+        if missing:
+            raise ValueError(f"missing raw columns: {sorted(missing)}")
+
+    def __len__(self) -> int:
+        return int(self.cols["item_n"].shape[0])
+
+    @classmethod
+    def empty(cls, n: int) -> RawColumns:
+        """All-zero columns (times unknown) for ``n`` rows."""
+        cols = {name: np.zeros(n, dtype=np.float64) for name in RAW_FIELDS}
+        for name in ("ui_dt", "ui_ivl", "u_ema", "us_ema"):
+            cols[name][:] = np.nan
+        cols["ui_last"][:] = -1.0
+        cols["us_last"][:] = -1.0
+        cols["prior_rate"][:] = 0.5
+        return cls(cols)
+
+
+def _logit(p: F64) -> F64:
+    p = np.clip(p, 1e-4, 1.0 - 1e-4)
+    return np.asarray(np.log(p) - np.log1p(-p), dtype=np.float64)
+
+
+def build_features(raw: RawColumns) -> tuple[F32, F32]:
+    """Return ``(x, dt_days)``: the feature matrix ``[n, N_FEATURES]`` and days since the
+    learner last saw each item (``-1`` when unknown or never seen)."""
+    c = raw.cols
+    prior = np.clip(c["prior_rate"], 0.02, 0.98)
+    skill_n = np.maximum(c["skill_n"], 0.0)
+    skill_c = np.clip(c["skill_c"], 0.0, skill_n)
+    item_n = np.maximum(c["item_n"], 0.0)
+    item_c = np.clip(c["item_c"], 0.0, item_n)
+    skill_rate = (skill_c + SKILL_PRIOR_WEIGHT * prior) / (skill_n + SKILL_PRIOR_WEIGHT)
+    item_rate = (item_c + ITEM_PRIOR_WEIGHT * skill_rate) / (item_n + ITEM_PRIOR_WEIGHT)
+    n_opt = c["n_options"]
+    guess = np.where(n_opt >= 2, 1.0 / np.maximum(n_opt, 1.0), 0.0)
+    ui_seen = (c["ui_last"] >= 0).astype(np.float64)
+    ui_has_time = np.isfinite(c["ui_dt"]) & (ui_seen > 0)
+    us_seen = (c["us_last"] >= 0).astype(np.float64)
+    has_grade = (c["ui_grade"] > 0).astype(np.float64)
+    ivl = c["ui_ivl"]
+    log_ivl = np.where(
+        np.isfinite(ivl), np.log1p(np.maximum(np.nan_to_num(ivl), 0.0) / 3600.0), 0.0
+    )
+    u_n = c["u_c"] + c["u_w"]
+    ema = c["u_ema"]
+    s_ema = c["us_ema"]
+    run = c["us_run"]
+    x = np.stack(
+        [
+            _logit(item_rate),
+            np.log1p(item_n) / 5.0,
+            _logit(skill_rate),
+            np.log1p(skill_n) / 5.0,
+            _logit(prior),
+            guess,
+            c["self_graded"],
+            (c["n_skills"] <= 0).astype(np.float64),
+            np.log1p(c["ui_c"]),
+            np.log1p(c["ui_w"]),
+            ui_seen,
+            np.maximum(c["ui_last"], 0.0),
+            np.log1p(c["ui_gap"]),
+            np.where(has_grade > 0, (c["ui_grade"] - 2.5) / 1.5, 0.0),
+            has_grade,
+            log_ivl / 3.0,
+            ui_has_time.astype(np.float64),
+            np.log1p(c["us_c"]) / 2.0,
+            np.log1p(c["us_w"]) / 2.0,
+            us_seen,
+            np.maximum(c["us_last"], 0.0),
+            np.log1p(c["us_gap"]) / 2.0,
+            _logit((c["us_c"] + 1.0) / (c["us_c"] + c["us_w"] + 2.0)),
+            np.where(np.isfinite(s_ema), np.nan_to_num(s_ema) - 0.5, 0.0),
+            np.log1p(np.maximum(run, 0.0)),
+            np.log1p(np.maximum(-run, 0.0)),
+            np.log1p(c["u_c"]) / 3.0,
+            np.log1p(c["u_w"]) / 3.0,
+            _logit((c["u_c"] + 1.0) / (u_n + 2.0)),
+            np.where(np.isfinite(ema), np.nan_to_num(ema) - 0.5, 0.0),
+        ],
+        axis=1,
+    ).astype(np.float32)
+    dt = np.where(ui_has_time, np.maximum(np.nan_to_num(c["ui_dt"]), 0.0) / SECONDS_PER_DAY, -1.0)
+    return x, dt.astype(np.float32)
+
+
+@dataclass(slots=True)
+class AnswerStats:
+    """Answer counts of items and tags among a set of learners (the 'others' of a learner)."""
+
+    item_n: dict[int, float] = field(default_factory=dict)
+    item_c: dict[int, float] = field(default_factory=dict)
+    skill_n: dict[int, float] = field(default_factory=dict)
+    skill_c: dict[int, float] = field(default_factory=dict)
+    total_n: float = 0.0
+    total_c: float = 0.0
+
+    @property
+    def prior_rate(self) -> float:
+        """Smoothed global rate of correct answers."""
+        return (self.total_c + 1.0) / (self.total_n + 2.0)
+
+    @classmethod
+    def from_logs(cls, logs: Sequence[LearnerLog]) -> AnswerStats:
+        """Count answers per item and per tag over ``logs``."""
+        stats = cls()
+        for log in logs:
+            stats.add(log, 1.0)
+        return stats
+
+    def add(self, log: LearnerLog, sign: float) -> None:
+        """Add (``sign=1``) or remove (``sign=-1``) one learner's answers."""
+        for item, skills, y in zip(
+            log.items.tolist(), log.skills, log.correct.tolist(), strict=True
+        ):
+            self.item_n[item] = self.item_n.get(item, 0.0) + sign
+            self.item_c[item] = self.item_c.get(item, 0.0) + sign * y
+            for s in skills:
+                self.skill_n[s] = self.skill_n.get(s, 0.0) + sign
+                self.skill_c[s] = self.skill_c.get(s, 0.0) + sign * y
+            self.total_n += sign
+            self.total_c += sign * y
+
+
+def _own_counts(log: LearnerLog) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    own_item: dict[int, list[float]] = {}
+    own_skill: dict[int, list[float]] = {}
+    for item, skills, y in zip(log.items.tolist(), log.skills, log.correct.tolist(), strict=True):
+        rec = own_item.setdefault(item, [0.0, 0.0])
+        rec[0] += 1.0
+        rec[1] += y
+        for s in skills:
+            srec = own_skill.setdefault(s, [0.0, 0.0])
+            srec[0] += 1.0
+            srec[1] += y
+    return own_item, own_skill
+
+
+def learner_rows(
+    log: LearnerLog,
+    stats: AnswerStats,
+    *,
+    leave_out: bool,
+    self_graded: bool | None = None,
+) -> tuple[RawColumns, F32]:
+    """Raw columns for every attempt of ``log`` (attempt ``t`` sees attempts ``< t`` only).
+
+    Args:
+        log: one learner's attempts in time order.
+        stats: answer counts of the training learners.
+        leave_out: subtract this learner's own answers from ``stats`` (when ``log`` is one of
+            the learners ``stats`` was counted on), so item difficulty never sees the label.
+        self_graded: whether items are self-graded flashcards; default: the log has grades.
+
+    Returns:
+        The raw columns and the GRU step inputs ``[n, 2]`` (correct, grade scaled; the grade
+        column is 0 when grades are unknown).
+    """
+    n = len(log)
+    raw = RawColumns.empty(n)
+    c = raw.cols
+    own_item, own_skill = _own_counts(log) if leave_out else ({}, {})
+    graded = log.grades is not None if self_graded is None else self_graded
+    ts = log.timestamps.tolist() if log.timestamps is not None else None
+    grades = log.grades.tolist() if log.grades is not None else None
+    n_options = log.n_options.tolist() if log.n_options is not None else None
+    items = log.items.tolist()
+    ys = log.correct.tolist()
+    # per item: [correct, wrong, last, last_step, last_time, prev_time, grade]
+    hist: dict[int, list[float]] = {}
+    # per skill: [correct, wrong, last, last_step, ema, run]
+    shist: dict[int, list[float]] = {}
+    u_c = u_w = 0.0
+    ema = math.nan
+    nan = math.nan
+    cols = [c[name] for name in RAW_FIELDS]
+    (item_n, item_c, skill_n, skill_c, n_sk, prior, nopt, selfg, ui_c, ui_w, ui_last, ui_gap,
+     ui_dt, ui_ivl, ui_grade, us_c, us_w, us_last, us_gap, us_ema, us_run, uc_col, uw_col,
+     ema_col) = cols  # fmt: skip
+    prior[:] = stats.prior_rate
+    selfg[:] = 1.0 if graded else 0.0
+    step_in = np.zeros((n, 2), dtype=np.float32)
+    for t in range(n):
+        item = items[t]
+        skills = log.skills[t]
+        y = ys[t]
+        now = ts[t] if ts is not None else nan
+        own = own_item.get(item)
+        item_n[t] = stats.item_n.get(item, 0.0) - (own[0] if own else 0.0)
+        item_c[t] = stats.item_c.get(item, 0.0) - (own[1] if own else 0.0)
+        sn = sc = 0.0
+        for s in skills:
+            sn += stats.skill_n.get(s, 0.0)
+            sc += stats.skill_c.get(s, 0.0)
+            osk = own_skill.get(s)
+            if osk:
+                sn -= osk[0]
+                sc -= osk[1]
+        skill_n[t] = sn
+        skill_c[t] = sc
+        n_sk[t] = len(skills)
+        if n_options is not None:
+            nopt[t] = n_options[t]
+        h = hist.get(item)
+        if h is not None:
+            ui_c[t], ui_w[t], ui_last[t] = h[0], h[1], h[2]
+            ui_gap[t] = t - h[3]
+            ui_dt[t] = now - h[4]
+            ui_ivl[t] = h[4] - h[5]
+            ui_grade[t] = h[6]
+        a_c = a_w = e_sum = 0.0
+        last = last_run = -1.0
+        last_step = -1.0
+        n_seen = 0
+        for s in skills:
+            sh = shist.get(s)
+            if sh is not None:
+                a_c += sh[0]
+                a_w += sh[1]
+                e_sum += sh[4]
+                n_seen += 1
+                if sh[3] > last_step:
+                    last_step, last, last_run = sh[3], sh[2], sh[5]
+        us_c[t], us_w[t], us_last[t] = a_c, a_w, last
+        if n_seen:
+            us_gap[t] = t - last_step
+            us_ema[t] = e_sum / n_seen
+            us_run[t] = last_run
+        uc_col[t], uw_col[t], ema_col[t] = u_c, u_w, ema
+        # now absorb the answer
+        g = float(grades[t]) if grades is not None else 0.0
+        step_in[t, 0] = y
+        step_in[t, 1] = (g - 2.5) / 1.5 if g > 0 else 0.0
+        if h is None:
+            hist[item] = [float(y), float(1 - y), float(y), float(t), now, nan, g]
+        else:
+            h[0] += y
+            h[1] += 1 - y
+            h[2] = float(y)
+            h[3] = float(t)
+            h[5] = h[4]
+            h[4] = now
+            h[6] = g
+        for s in skills:
+            sh = shist.get(s)
+            if sh is None:
+                shist[s] = [
+                    float(y),
+                    float(1 - y),
+                    float(y),
+                    float(t),
+                    float(y),
+                    1.0 if y else -1.0,
+                ]
+            else:
+                sh[0] += y
+                sh[1] += 1 - y
+                sh[2] = float(y)
+                sh[3] = float(t)
+                sh[4] = (1 - SKILL_EMA_RATE) * sh[4] + SKILL_EMA_RATE * y
+                if y:
+                    sh[5] = sh[5] + 1.0 if sh[5] > 0 else 1.0
+                else:
+                    sh[5] = sh[5] - 1.0 if sh[5] < 0 else -1.0
+        if y:
+            u_c += 1.0
+        else:
+            u_w += 1.0
+        ema = float(y) if math.isnan(ema) else (1 - EMA_RATE) * ema + EMA_RATE * y
+    return raw, step_in
+
+
+def raw_from_mapping(values: Mapping[str, Sequence[float] | F64]) -> RawColumns:
+    """Raw columns from a mapping of column name to values (missing columns take defaults)."""
+    n = len(next(iter(values.values())))
+    raw = RawColumns.empty(n)
+    for name, vals in values.items():
+        raw.cols[name] = np.asarray(vals, dtype=np.float64)
+    return raw

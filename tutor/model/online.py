@@ -1,0 +1,405 @@
+"""Online learner model for the tutor service: a small state per learner, cheap update and scoring.
+
+Usage::
+
+    model = LearnerModel.load()                      # shipped weights; torch is loaded here, once
+    state = model.new_state()
+    state = model.update(state, AttemptFeatures(...))  # after every answer
+    p = model.predict(state, candidates, now)          # P(correct) per candidate item, now
+    curve = model.recall_curve(state, candidates, now, [timedelta(days=d) for d in (1, 7, 21)])
+
+What the service stores:
+
+* per learner: ``state.to_bytes()`` (a few kB; it holds the learner's recurrent state and their
+  history on every item and tag they answered: counts, last outcome, last time, last grade), so
+  the service needs no per-(learner, item) table for the model;
+* per item and per tag: the number of answers and of correct answers *by all learners, this one
+  included* (the model subtracts the learner's own answers, which it knows from the state). Pass
+  them as ``item_attempts``/``item_correct`` and, summed over the item's tags,
+  ``tag_attempts``/``tag_correct``.
+
+After a model upgrade, rebuild every state by replaying the attempts log in time order through
+:meth:`LearnerModel.update` (``metatutor model replay``); states carry the weights' id and
+:meth:`LearnerModel.update`/``predict`` reject states of other weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tutor.items import ItemKind
+from tutor.model.features import EMA_RATE, SKILL_EMA_RATE, RawColumns, build_features
+from tutor.model.weights import DEFAULT_WEIGHTS, ModelLoadError, TrainedWeights
+
+if TYPE_CHECKING:
+    from tutor.model.network import LearnerNet
+
+__all__ = [
+    "AttemptFeatures",
+    "CandidateFeatures",
+    "LearnerModel",
+    "LearnerState",
+    "ModelLoadError",
+]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+# item table columns
+_IC, _IW, _ILAST, _ISTEP, _ITIME, _IPREV, _IGRADE = range(7)
+# tag table columns
+_TC, _TW, _TLAST, _TSTEP, _TEMA, _TRUN = range(6)
+_MAGIC = b"MTLS"
+_STATE_VERSION = 1
+
+
+def tag_key(tag: str) -> int:
+    """Stable 63-bit integer key of a tag name."""
+    return int.from_bytes(hashlib.blake2b(tag.encode("utf-8"), digest_size=8).digest(), "big") >> 1
+
+
+def _check_utc(moment: datetime) -> float:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("naive datetime: pass a timezone-aware UTC datetime")
+    return moment.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateFeatures:
+    """An item to score. Counts are over all learners (this one included)."""
+
+    item_id: int
+    tags: tuple[str, ...] = ()
+    n_options: int = 0
+    kind: ItemKind = ItemKind.MULTIPLE_CHOICE
+    item_attempts: int = 0
+    item_correct: int = 0
+    tag_attempts: int = 0
+    tag_correct: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFeatures:
+    """One answer to learn from. ``grade`` is the 1-4 self-grade of flashcards, else None."""
+
+    item: CandidateFeatures
+    timestamp: datetime
+    correct: bool
+    grade: int | None = None
+    latency_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_utc(self.timestamp)
+        if self.grade is not None and not 1 <= self.grade <= 4:
+            raise ValueError(f"grade must be 1-4, got {self.grade}")
+
+
+@dataclass(slots=True)
+class LearnerState:
+    """One learner's model state (see the module docstring for what it holds)."""
+
+    weights_id: str
+    h: F32
+    step: int = 0
+    u_c: float = 0.0
+    u_w: float = 0.0
+    u_ema: float = float("nan")
+    item_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    items: F64 = field(default_factory=lambda: np.zeros((0, 7), np.float64))
+    tag_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    tags: F64 = field(default_factory=lambda: np.zeros((0, 6), np.float64))
+
+    def to_bytes(self) -> bytes:
+        """Compact binary form (versioned)."""
+        wid = self.weights_id.encode("ascii")
+        head = struct.pack(
+            "<4sHH16sqdddII",
+            _MAGIC,
+            _STATE_VERSION,
+            self.h.shape[0],
+            wid[:16].ljust(16, b"\0"),
+            self.step,
+            self.u_c,
+            self.u_w,
+            self.u_ema,
+            self.item_ids.shape[0],
+            self.tag_ids.shape[0],
+        )
+        return b"".join(
+            [
+                head,
+                self.h.astype("<f4").tobytes(),
+                self.item_ids.astype("<i8").tobytes(),
+                self.items.astype("<f8").tobytes(),
+                self.tag_ids.astype("<i8").tobytes(),
+                self.tags.astype("<f8").tobytes(),
+            ]
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LearnerState:
+        """Parse :meth:`to_bytes` output; ``ValueError`` when it is not a valid state."""
+        fmt = "<4sHH16sqdddII"
+        size = struct.calcsize(fmt)
+        if len(data) < size:
+            raise ValueError("learner state too short")
+        magic, version, n_h, wid, step, u_c, u_w, u_ema, n_i, n_t = struct.unpack_from(fmt, data)
+        if magic != _MAGIC or version != _STATE_VERSION:
+            raise ValueError("not a learner state of this version")
+        sizes = [4 * n_h, 8 * n_i, 56 * n_i, 8 * n_t, 48 * n_t]
+        if len(data) != size + sum(sizes):
+            raise ValueError("learner state has the wrong length")
+        parts, off = [], size
+        for n in sizes:
+            parts.append(data[off : off + n])
+            off += n
+        return cls(
+            weights_id=wid.rstrip(b"\0").decode("ascii"),
+            h=np.frombuffer(parts[0], "<f4").astype(np.float32),
+            step=step,
+            u_c=u_c,
+            u_w=u_w,
+            u_ema=u_ema,
+            item_ids=np.frombuffer(parts[1], "<i8").astype(np.int64),
+            items=np.frombuffer(parts[2], "<f8").reshape(n_i, 7).astype(np.float64),
+            tag_ids=np.frombuffer(parts[3], "<i8").astype(np.int64),
+            tags=np.frombuffer(parts[4], "<f8").reshape(n_t, 6).astype(np.float64),
+        )
+
+
+def _lookup(ids: I64, keys: I64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    pos = np.searchsorted(ids, keys)
+    pos_c = np.minimum(pos, max(ids.shape[0] - 1, 0))
+    found = (
+        (pos < ids.shape[0]) & (ids[pos_c] == keys) if ids.shape[0] else np.zeros(keys.shape, bool)
+    )
+    return pos_c, found
+
+
+class LearnerModel:
+    """The trained network plus the feature logic, for one process (see the module docstring)."""
+
+    def __init__(self, weights: TrainedWeights, weights_id: str) -> None:
+        import torch
+
+        from tutor.model.train import build_net
+
+        self.weights = weights
+        self.weights_id = weights_id
+        self.net: LearnerNet = build_net(weights)
+        self.temperature = weights.temperature
+        self.prior_rate = weights.prior_rate
+        self._torch = torch
+        with torch.no_grad():
+            self._h0 = self.net.h0.detach().numpy().astype(np.float32).copy()
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> LearnerModel:
+        """Load weights (default: the shipped ones); :class:`ModelLoadError` if missing/corrupt."""
+        target = path or DEFAULT_WEIGHTS
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            raise ModelLoadError(f"cannot open weights {target}: {exc}") from exc
+        weights = TrainedWeights.from_bytes(data)
+        try:
+            return cls(weights, hashlib.blake2b(data, digest_size=8).hexdigest())
+        except (RuntimeError, TypeError, ValueError, KeyError) as exc:
+            raise ModelLoadError(f"weights do not fit the network: {exc}") from exc
+
+    def new_state(self) -> LearnerState:
+        """The state of a learner with no answers yet."""
+        return LearnerState(weights_id=self.weights_id, h=self._h0.copy())
+
+    def _check(self, state: LearnerState) -> None:
+        if state.weights_id != self.weights_id:
+            raise ValueError("learner state belongs to other weights: replay the attempts log")
+
+    def _raw(
+        self, state: LearnerState, cands: Sequence[CandidateFeatures], now: float
+    ) -> RawColumns:
+        n = len(cands)
+        raw = RawColumns.empty(n)
+        c = raw.cols
+        ids = np.fromiter((x.item_id for x in cands), np.int64, n)
+        c["item_n"] = np.fromiter((x.item_attempts for x in cands), np.float64, n)
+        c["item_c"] = np.fromiter((x.item_correct for x in cands), np.float64, n)
+        c["skill_n"] = np.fromiter((x.tag_attempts for x in cands), np.float64, n)
+        c["skill_c"] = np.fromiter((x.tag_correct for x in cands), np.float64, n)
+        c["n_skills"] = np.fromiter((len(x.tags) for x in cands), np.float64, n)
+        c["n_options"] = np.fromiter((x.n_options for x in cands), np.float64, n)
+        c["self_graded"] = np.fromiter((x.kind.self_graded for x in cands), np.float64, n)
+        c["prior_rate"][:] = self.prior_rate
+        pos, found = _lookup(state.item_ids, ids)
+        if found.any():
+            rows = state.items[pos[found]]
+            c["ui_c"][found] = rows[:, _IC]
+            c["ui_w"][found] = rows[:, _IW]
+            c["ui_last"][found] = rows[:, _ILAST]
+            c["ui_gap"][found] = state.step - rows[:, _ISTEP]
+            c["ui_dt"][found] = now - rows[:, _ITIME]
+            c["ui_ivl"][found] = rows[:, _ITIME] - rows[:, _IPREV]
+            c["ui_grade"][found] = rows[:, _IGRADE]
+        # others' answers: leave this learner's own out
+        c["item_n"] -= c["ui_c"] + c["ui_w"]
+        c["item_c"] -= c["ui_c"]
+        flat = [(i, tag_key(t)) for i, x in enumerate(cands) for t in x.tags]
+        if flat and state.tag_ids.shape[0]:
+            owner = np.fromiter((f[0] for f in flat), np.int64, len(flat))
+            keys = np.fromiter((f[1] for f in flat), np.int64, len(flat))
+            tpos, tfound = _lookup(state.tag_ids, keys)
+            owner, rows = owner[tfound], state.tags[tpos[tfound]]
+            if owner.shape[0]:
+                c["us_c"] = np.bincount(owner, rows[:, _TC], n)
+                c["us_w"] = np.bincount(owner, rows[:, _TW], n)
+                seen = np.bincount(owner, minlength=n).astype(np.float64)
+                ema = np.bincount(owner, rows[:, _TEMA], n)
+                has = seen > 0
+                c["us_ema"][has] = ema[has] / seen[has]
+                # the latest tag per candidate decides last outcome, gap and streak
+                order = np.lexsort((rows[:, _TSTEP], owner))
+                last = order[np.r_[owner[order][1:] != owner[order][:-1], True]]
+                c["us_last"][owner[last]] = rows[last, _TLAST]
+                c["us_gap"][owner[last]] = state.step - rows[last, _TSTEP]
+                c["us_run"][owner[last]] = rows[last, _TRUN]
+        c["skill_n"] -= c["us_c"] + c["us_w"]
+        c["skill_c"] -= c["us_c"]
+        c["u_c"][:] = state.u_c
+        c["u_w"][:] = state.u_w
+        c["u_ema"][:] = state.u_ema
+        return raw
+
+    def _probs(self, state: LearnerState, x: F32, dt: F32) -> F32:
+        torch = self._torch
+        net = self.net
+        with torch.inference_mode():
+            xt = net.mask_user(torch.from_numpy(x))
+            ht = torch.from_numpy(state.h if net.cfg.use_state else self._h0)
+            out = net.mlp(net.fx(xt) + net.fh(ht))
+            z = net.combine(out, torch.from_numpy(dt)) / self.temperature
+            from tutor.model.network import GUESS_INDEX
+
+            p = net.prob(z, xt[:, GUESS_INDEX])
+        return p.numpy().astype(np.float32)
+
+    def predict(
+        self, state: LearnerState, candidates: Sequence[CandidateFeatures], now: datetime
+    ) -> F32:
+        """P(correct) of each candidate if asked at ``now`` (aware UTC)."""
+        self._check(state)
+        t = _check_utc(now)
+        if not candidates:
+            return np.zeros(0, np.float32)
+        x, dt = build_features(self._raw(state, candidates, t))
+        return self._probs(state, x, dt)
+
+    def recall_curve(
+        self,
+        state: LearnerState,
+        candidates: Sequence[CandidateFeatures],
+        now: datetime,
+        horizons: Sequence[timedelta],
+    ) -> F32:
+        """P(correct) ``[n_candidates, n_horizons]`` at ``now + h`` with no study in between."""
+        self._check(state)
+        t = _check_utc(now)
+        out = np.zeros((len(candidates), len(horizons)), np.float32)
+        if not candidates:
+            return out
+        raw = self._raw(state, candidates, t)
+        base_dt = raw.cols["ui_dt"].copy()
+        for j, h in enumerate(horizons):
+            raw.cols["ui_dt"] = base_dt + h.total_seconds()
+            x, dt = build_features(raw)
+            out[:, j] = self._probs(state, x, dt)
+        return out
+
+    def update(self, state: LearnerState, attempt: AttemptFeatures) -> LearnerState:
+        """A new state that has learned from ``attempt`` (the input state is not modified)."""
+        self._check(state)
+        torch = self._torch
+        now = _check_utc(attempt.timestamp)
+        cand = attempt.item
+        x, dt = build_features(self._raw(state, [cand], now))
+        y = 1.0 if attempt.correct else 0.0
+        g = float(attempt.grade) if attempt.grade is not None else 0.0
+        new_h = state.h
+        if self.net.cfg.use_state:
+            with torch.inference_mode():
+                xt = self.net.mask_user(torch.from_numpy(x))
+                step = torch.tensor([[y, (g - 2.5) / 1.5 if g else 0.0]], dtype=torch.float32)
+                u = self.net.step_input(xt, step, torch.from_numpy(dt))
+                _, h = self.net.gru(u.view(1, 1, -1), torch.from_numpy(state.h).view(1, 1, -1))
+                new_h = h.view(-1).numpy().astype(np.float32).copy()
+        item_ids, items = _upsert_item(state, cand.item_id, y, now, g)
+        tag_ids, tags = _upsert_tags(state, cand.tags, y)
+        ema = y if np.isnan(state.u_ema) else (1 - EMA_RATE) * state.u_ema + EMA_RATE * y
+        return LearnerState(
+            weights_id=state.weights_id,
+            h=new_h,
+            step=state.step + 1,
+            u_c=state.u_c + y,
+            u_w=state.u_w + 1.0 - y,
+            u_ema=float(ema),
+            item_ids=item_ids,
+            items=items,
+            tag_ids=tag_ids,
+            tags=tags,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Configuration and training summary of the loaded weights."""
+        return {"weights_id": self.weights_id, "config": self.weights.config} | self.weights.meta
+
+
+def _upsert_item(
+    state: LearnerState, item_id: int, y: float, now: float, g: float
+) -> tuple[I64, F64]:
+    pos = int(np.searchsorted(state.item_ids, item_id))
+    step = float(state.step)
+    if pos < state.item_ids.shape[0] and state.item_ids[pos] == item_id:
+        items = state.items.copy()
+        r = items[pos]
+        r[_IC] += y
+        r[_IW] += 1.0 - y
+        r[_ILAST] = y
+        r[_ISTEP] = step
+        r[_IPREV] = r[_ITIME]
+        r[_ITIME] = now
+        r[_IGRADE] = g
+        return state.item_ids, items
+    row = np.array([y, 1.0 - y, y, step, now, np.nan, g])
+    return np.insert(state.item_ids, pos, item_id), np.insert(state.items, pos, row, axis=0)
+
+
+def _upsert_tags(state: LearnerState, tags: Sequence[str], y: float) -> tuple[I64, F64]:
+    ids, table = state.tag_ids, state.tags.copy()
+    for key in sorted({tag_key(t) for t in tags}):
+        pos = int(np.searchsorted(ids, key))
+        if pos < ids.shape[0] and ids[pos] == key:
+            r = table[pos]
+            r[_TC] += y
+            r[_TW] += 1.0 - y
+            r[_TLAST] = y
+            r[_TSTEP] = float(state.step)
+            r[_TEMA] = (1 - SKILL_EMA_RATE) * r[_TEMA] + SKILL_EMA_RATE * y
+            r[_TRUN] = (
+                (r[_TRUN] + 1 if r[_TRUN] > 0 else 1.0)
+                if y
+                else (r[_TRUN] - 1 if r[_TRUN] < 0 else -1.0)
+            )
+        else:
+            row = np.array([y, 1.0 - y, y, float(state.step), y, 1.0 if y else -1.0])
+            ids = np.insert(ids, pos, key)
+            table = np.insert(table, pos, row, axis=0)
+    return ids, table

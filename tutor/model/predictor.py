@@ -1,0 +1,73 @@
+"""Benchmark predictors: ``metatutor`` and its no-adaptation ablation ``metatutor_noadapt``.
+
+Both train a network on the dataset's training learners (:func:`tutor.model.train.train`) and
+walk each test learner's attempts in order, predicting attempt ``t`` from attempts ``< t``. The
+ablation is the same architecture trained and run with the user state frozen at its initial
+value (no recurrent state, no user-level features).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from tutor.evaluation.logs import FloatArray, LearnerLog
+from tutor.model.features import AnswerStats
+from tutor.model.train import TrainConfig, build_net, predict_sequences, prepare, train
+from tutor.model.weights import TrainedWeights
+
+
+class MetatutorPredictor:
+    """The learner model as a :class:`tutor.evaluation.logs.Predictor`."""
+
+    def __init__(
+        self,
+        name: str = "metatutor",
+        *,
+        config: TrainConfig | None = None,
+        use_state: bool = True,
+        progress: bool = False,
+    ) -> None:
+        self.name = name
+        self.config = replace(config or TrainConfig(), use_state=use_state)
+        self.progress = progress
+        self.weights: TrainedWeights | None = None
+        self._stats = AnswerStats()
+        self._net: object | None = None
+
+    def fit(self, train_logs: Sequence[LearnerLog], *, seed: int) -> None:
+        """Train on ``train_logs`` (one thread, so runs are reproducible)."""
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            self.weights = train(
+                [("train", train_logs)], self.config, seed=seed, progress=self.progress
+            )
+        finally:
+            torch.set_num_threads(threads)
+        self._stats = AnswerStats.from_logs(train_logs)
+        self._net = build_net(self.weights)
+
+    def predict(self, learner: LearnerLog) -> FloatArray:
+        """P(correct) of every attempt of ``learner`` from its earlier attempts only."""
+        if self.weights is None or self._net is None:
+            raise RuntimeError("fit() first")
+        if len(learner) == 0:
+            return np.zeros(0, dtype=np.float64)
+        seq = prepare(learner, self._stats, leave_out=False)
+        (probs,) = predict_sequences(self._net, [seq], self.weights.temperature)  # type: ignore[arg-type]
+        return probs.astype(np.float64)
+
+
+def metatutor() -> MetatutorPredictor:
+    """The full model."""
+    return MetatutorPredictor("metatutor", use_state=True)
+
+
+def metatutor_noadapt() -> MetatutorPredictor:
+    """The ablation: user state frozen at its initial value."""
+    return MetatutorPredictor("metatutor_noadapt", use_state=False)
