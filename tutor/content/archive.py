@@ -9,7 +9,7 @@ from typing import IO
 
 import zstandard
 
-from tutor.content.errors import ContentError, ImportLimits
+from tutor.content.errors import ContentError, ImportLimits, format_size
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
@@ -61,8 +61,8 @@ class SafeArchive:
         self._infos = {info.filename: info for info in infos}
 
     def _too_big_message(self) -> str:
-        limit_mb = self.limits.max_uncompressed_bytes / (1024 * 1024)
-        return f"{self.filename} expands to more than {limit_mb:.1f} MB, the limit for archives"
+        limit = format_size(self.limits.max_uncompressed_bytes)
+        return f"{self.filename} expands to more than {limit}, the limit for archives"
 
     def names(self) -> set[str]:
         """Member names (already checked)."""

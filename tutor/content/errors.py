@@ -37,9 +37,8 @@ def check_file_size(data: bytes, filename: str, limits: ImportLimits) -> None:
     if not data:
         raise ContentError(f"{filename} is empty")
     if len(data) > limits.max_file_bytes:
-        raise ContentError(
-            f"{filename} is {_mb(len(data))}, over the limit of {_mb(limits.max_file_bytes)}"
-        )
+        size, limit = format_size(len(data)), format_size(limits.max_file_bytes)
+        raise ContentError(f"{filename} is {size}, over the limit of {limit}")
 
 
 def check_item_count(count: int, limits: ImportLimits) -> None:
@@ -48,8 +47,10 @@ def check_item_count(count: int, limits: ImportLimits) -> None:
         raise ContentError(f"the file has more than {limits.max_items} items, the import limit")
 
 
-def _mb(n: int) -> str:
-    """A byte count as megabytes for messages."""
+def format_size(n: int) -> str:
+    """A byte count for messages (megabytes from 1 MB up)."""
+    if n < 1024 * 1024:
+        return f"{n:,} bytes"
     return f"{n / (1024 * 1024):.1f} MB"
 
 

@@ -35,8 +35,10 @@ class _Extractor(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _DROP_CONTENT:
             self._skip_depth += 1
-        elif tag == "br" or tag in _BLOCK_TAGS:
+        elif tag == "br":
             self.parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            self._line_break()
         elif tag == "img":
             src = dict(attrs).get("src")
             if src:
@@ -50,6 +52,11 @@ class _Extractor(HTMLParser):
         if tag in _DROP_CONTENT:
             self._skip_depth = max(0, self._skip_depth - 1)
         elif tag in _BLOCK_TAGS:
+            self._line_break()
+
+    def _line_break(self) -> None:
+        """Start a new line unless already at the start of one (``</div><div>``)."""
+        if self.parts and not self.parts[-1].endswith("\n"):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:

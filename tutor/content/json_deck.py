@@ -126,7 +126,7 @@ def parse_json(
     if not raw_items:
         raise ContentError(f"{filename} has no items")
     deck, language_given = _deck(document.get("deck"), deck_name, filename)
-    records = [_record(index, raw) for index, raw in enumerate(raw_items)]
+    records = [_record(index, raw) for index, raw in enumerate(raw_items, start=1)]
     items, skipped = build_items(records, limits)
     if not language_given:
         deck = Deck(
