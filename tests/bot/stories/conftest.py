@@ -96,8 +96,8 @@ async def chat(tutor: TutorService, fake: FakeBotApi) -> AsyncIterator[ChatDrive
 async def onboard(chat: ChatDriver, user: FakeUser, deck: str = "Test <Deck> & Co") -> None:
     """Go through /start quickly: language as preselected, one deck, UTC, no daily quiz."""
     await chat.send(user, "/start")
-    first_language = chat.buttons(user)[0]
-    await chat.press(user, first_language)
+    [preselected] = [label for label in chat.buttons(user) if label.startswith("✓")]
+    await chat.press(user, preselected)
     await chat.press(user, f"➕ {deck}")
     await chat.press(user, "o:deck:done")
     await chat.press(user, "UTC")

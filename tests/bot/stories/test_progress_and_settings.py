@@ -1,0 +1,190 @@
+"""Stories of checking progress, changing settings, exams, and chatting in the wrong place."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import time
+
+import matplotlib.image
+import pytest
+
+from bot.conversation import ChatDriver
+from bot.fake_types import FakeChat
+from tests.bot.stories.conftest import ADA, LEI, onboard
+from tutor.service import TutorService
+from tutor.students import QuietHours, StudentStatus
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+async def _answer_some(chat: ChatDriver, n: int) -> None:
+    await chat.send(ADA, f"/quiz {n}")
+    for _ in range(n):
+        question = chat.fake.last_with_buttons(ADA.id)
+        if question is None or "Question" not in question.plain:
+            await chat.send(ADA, "Paris")
+        elif question.button_texts == ["Show answer"]:
+            await chat.press(ADA, "Show answer", message=question)
+            await chat.press(ADA, "Good", message=question)
+        else:
+            await chat.press(ADA, question.button_data[0], message=question)
+
+
+async def test_stats_text_and_chart(chat: ChatDriver) -> None:
+    await onboard(chat, ADA)
+    await _answer_some(chat, 4)
+    turn = await chat.send(ADA, "/stats")
+    text, photo = turn.new
+    assert "Your progress" in text.plain
+    assert "Today: 4 answers" in text.plain
+    assert photo.photo is not None and photo.photo.startswith(PNG_SIGNATURE)
+    assert len(photo.photo) > 20_000  # three drawn panels, not an empty canvas
+    pixels = matplotlib.image.imread(io.BytesIO(photo.photo), format="png")
+    assert pixels.shape[0] >= 300 and pixels.shape[1] >= 1000
+    assert pixels.std() > 0.05  # something was drawn
+
+
+async def test_stats_before_any_answer_and_in_chinese(chat: ChatDriver) -> None:
+    await onboard(chat, LEI)
+    turn = await chat.send(LEI, "/stats")
+    text, photo = turn.new
+    assert "学习进度" in text.plain and "今天：0 题" in text.plain
+    assert photo.photo is not None and photo.photo.startswith(PNG_SIGNATURE)
+
+
+async def test_changing_settings(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    turn = await chat.send(ADA, "/settings")
+    assert "Language: English" in turn.text and "Daily quiz: off" in turn.text
+
+    await chat.press(ADA, "Language")
+    turn = await chat.press(ADA, "简体中文")
+    assert turn.answer is not None and turn.answer.text == "已保存。"
+    assert "语言：简体中文" in turn.edited[-1].plain
+
+    # The time zone menu also takes a typed name.
+    await chat.press(ADA, "时区")
+    turn = await chat.send(ADA, "Neverland/Nowhere")
+    assert "我不认识时区 Neverland/Nowhere" in turn.text
+    turn = await chat.send(ADA, "Europe/Berlin")
+    assert "时区：Europe/Berlin" in turn.text
+
+    await chat.press(ADA, "每日测验时间")
+    await chat.press(ADA, "21:00")
+    await chat.press(ADA, "免打扰时段")
+    await chat.press(ADA, "22:00–07:00")
+    await chat.press(ADA, "每日目标")
+    await chat.press(ADA, "s:goal:30")
+    await chat.press(ADA, "每次题数")
+    turn = await chat.press(ADA, "s:len:5")
+    assert "每次题数：5 题" in turn.edited[-1].plain
+
+    student = await tutor.student(ADA.id)
+    assert student is not None
+    assert student.language == "zh" and student.timezone == "Europe/Berlin"
+    assert student.daily_quiz_time == time(21, 0)
+    assert student.quiet_hours == QuietHours(time(22, 0), time(7, 0))
+    assert (student.daily_goal, student.quiz_length) == (30, 5)
+
+    # Back to the panel, and switch things off again.
+    await chat.press(ADA, "免打扰时段")
+    await chat.press(ADA, "s:quiet:none")
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.quiet_hours is None
+
+
+async def test_pause_and_resume(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    turn = await chat.send(ADA, "/pause")
+    assert "Reminders paused" in turn.text
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.status is StudentStatus.PAUSED
+    turn = await chat.send(ADA, "/resume")
+    assert "Reminders are on again" in turn.text
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.status is StudentStatus.ACTIVE
+
+
+async def test_exam_dates(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    turn = await chat.send(ADA, "/exam")
+    assert "No exam dates set" in turn.text
+    turn = await chat.send(ADA, "/exam 2026-04-10")
+    # The test clock says 2026-03-02.
+    assert "Exam date set to 2026-04-10 (39 days from today) for: Test <Deck> & Co." in turn.text
+    [info] = [d for d in await tutor.decks(ADA.id) if d.enrolled]
+    assert info.exam_date is not None and info.exam_date.isoformat() == "2026-04-10"
+    turn = await chat.send(ADA, "/exam")
+    assert "• Test <Deck> & Co: 2026-04-10" in turn.text
+    turn = await chat.send(ADA, "/exam 2026-01-01")
+    assert "after today" in turn.text
+    turn = await chat.send(ADA, "/exam soon")
+    assert "/exam YYYY-MM-DD [deck]" in turn.text
+    turn = await chat.send(ADA, "/exam 2026-05-01 Atlantis")
+    assert "I do not know that deck" in turn.text
+    turn = await chat.send(ADA, "/exam 2026-05-01 test-deck")
+    assert "2026-05-01" in turn.text
+    turn = await chat.send(ADA, "/exam off")
+    assert "Exam date cleared for: Test <Deck> & Co." in turn.text
+    [info] = [d for d in await tutor.decks(ADA.id) if d.enrolled]
+    assert info.exam_date is None
+
+
+async def test_decks_enrol_and_leave(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    turn = await chat.send(ADA, "/decks")
+    assert "✅ Test <Deck> & Co — 5 questions" in turn.text
+    turn = await chat.press(ADA, "✅ Test <Deck> & Co")
+    assert turn.answer is not None and "Left Test <Deck> & Co" in (turn.answer.text or "")
+    assert chat.buttons(ADA) == ["➕ Test <Deck> & Co"]
+    turn = await chat.send(ADA, "/quiz")
+    assert "not enrolled in any deck" in turn.text
+    await chat.press(ADA, "➕ Test <Deck> & Co")
+    assert [d.enrolled for d in await tutor.decks(ADA.id)] == [True]
+
+
+async def test_group_chat(chat: ChatDriver) -> None:
+    group = FakeChat(-1001, "Study group")
+    turn = await chat.send(ADA, "/quiz", chat=group)
+    assert turn.text == "I work in private chat. Open a chat with me to study."
+    turn = await chat.send(ADA, "what's up, everyone?", chat=group)
+    assert turn.new == []
+    turn = await chat.send(ADA, "/quiz@some_other_bot", chat=group)
+    assert turn.new == []
+
+
+async def test_commands_before_start(chat: ChatDriver) -> None:
+    turn = await chat.send(ADA, "/quiz")
+    assert "Please send /start first." in turn.text
+    turn = await chat.send(ADA, "/help")
+    assert "/quiz [n]" in turn.text
+
+
+async def test_a_failure_is_reported_and_the_bot_keeps_running(
+    chat: ChatDriver,
+    tutor: TutorService,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await onboard(chat, ADA)
+
+    private = "".join(["secret", " user", " text"])  # stands for text a user sent
+
+    async def broken(user_id: int) -> None:
+        raise RuntimeError(private)
+
+    monkeypatch.setattr(tutor, "stats", broken)
+    chat.raise_errors = False
+    with caplog.at_level(logging.ERROR, logger="bot.app"):
+        turn = await chat.send(ADA, "/stats")
+    assert "Sorry, something went wrong." in turn.text
+    [record] = [r for r in caplog.records if r.name == "bot.app"]
+    logged = record.getMessage()
+    assert f"(user {ADA.id})" in logged and "RuntimeError" in logged
+    assert str(turn.updates[0]["update_id"]) in logged
+    assert "secret user text" not in logged
+    assert chat.fake.token not in logged
+    # Still alive.
+    turn = await chat.send(ADA, "/help")
+    assert "How it works" in turn.text

@@ -1,0 +1,252 @@
+"""Stories of taking quizzes: every kind of question, pictures, and sloppy thumbs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.conversation import ChatDriver
+from bot.fake_types import SentMessage
+from tests.bot.stories.conftest import ADA, EVE, onboard
+from tutor.service import TutorService
+
+
+def _question(chat: ChatDriver) -> SentMessage:
+    """The newest question in Ada's chat."""
+    for message in reversed(chat.messages(ADA)):
+        if "Question " in message.plain:
+            return message
+    raise AssertionError("no question was asked")
+
+
+async def test_a_quiz_with_every_kind_of_question(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    # Eight questions for five items: a missed one may come back within the session.
+    turn = await chat.send(ADA, "/quiz 8")
+    seen: set[str] = set()
+    for number in range(1, 9):
+        question = _question(chat)
+        text = question.plain
+        assert f"Question {number}/8 · Test <Deck> & Co" in text
+        if "Capital of France?" in text:
+            seen.add("typed")
+            assert question.buttons == []
+            assert "Type your answer." in text
+            turn = await chat.send(ADA, "  paris ")
+            assert "✅ Correct!" in turn.new[0].plain
+            assert "Paris has been the capital since 987." in turn.new[0].plain
+        elif "brave" in text:
+            seen.add("multiple_choice")
+            # Deck content is shown literally: no bold, no broken message.
+            assert "Which is <b>bold</b> & brave?" in text
+            assert sorted(question.button_texts) == ["Lion <king>", "Mouse", "Snail"]
+            turn = await chat.press(ADA, "Mouse", message=question)
+            feedback = turn.new[0].plain
+            assert "❌ Not quite." in feedback
+            assert "Correct answer: Lion <king>" in feedback
+            assert "💡 Lions & tigers." in feedback
+            assert question.buttons == []  # the answered question lost its buttons
+        elif "Water boils" in text:
+            seen.add("true_false")
+            assert question.button_texts == ["True", "False"]
+            turn = await chat.press(ADA, "True", message=question)
+            assert "✅ Correct!" in turn.new[0].plain
+            assert question.buttons == []
+        elif "Mitochondria" in text or "[...]" in text:
+            kind = "flashcard" if "Mitochondria" in text else "cloze"
+            seen.add(kind)
+            assert question.button_texts == ["Show answer"]
+            turn = await chat.press(ADA, "Show answer", message=question)
+            revealed = turn.edited[-1].plain
+            expected = "The powerhouse of the cell" if kind == "flashcard" else "Magna Carta"
+            assert f"Answer: {expected}" in revealed
+            assert question.button_texts == ["Again", "Hard", "Good", "Easy"]
+            grade = "Good" if kind == "flashcard" else "Again"
+            turn = await chat.press(ADA, grade, message=question)
+            assert f"You rated it {grade}." in turn.new[0].plain
+            assert question.buttons == []
+        else:
+            raise AssertionError(f"unexpected question: {text}")
+        feedback = turn.new[0].plain
+        assert "🗓 Comes back" in feedback and "2026-03-0" in feedback
+        assert f"{number}/8 · " in feedback
+    assert seen == {"typed", "multiple_choice", "true_false", "flashcard", "cloze"}
+    assert "Session done:" in turn.new[-1].plain and "of 8 correct." in turn.new[-1].plain
+    stats = await tutor.stats(ADA.id)
+    assert stats.answers_today == 8
+
+
+async def test_a_question_with_a_picture_comes_as_a_photo(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await tutor.install_bundled_decks()
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/start deck_demo")
+    await chat.send(ADA, "/decks")
+    await chat.press(ADA, "✅ Test <Deck> & Co")  # leave the test deck: only demo questions
+    await chat.send(ADA, "/quiz 12")
+    photos: list[SentMessage] = []
+    for _ in range(12):
+        question = _question(chat)
+        if question.photo is not None:
+            photos.append(question)
+            assert question.photo.startswith(b"\x89PNG")
+            assert question.button_texts  # the choices sit under the photo
+        if question.buttons and question.button_texts[0] == "Show answer":
+            await chat.press(ADA, "Show answer", message=question)
+            await chat.press(ADA, "Good", message=question)
+        elif question.buttons:
+            await chat.press(ADA, question.button_data[0], message=question)
+        else:
+            await chat.send(ADA, "no idea")
+        if "Session done" in chat.last(ADA).plain:
+            break
+    assert photos, "the demo deck's picture questions were never sent as photos"
+    assert all("flag" in p.plain or "shape" in p.plain for p in photos)
+
+
+async def test_a_double_press_counts_once(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/quiz 3")
+    question = _question(chat)
+    while not question.buttons or question.button_texts[0] == "Show answer":
+        # Make sure the first question has choice buttons (answer the others away).
+        if question.buttons:
+            await chat.press(ADA, "Show answer", message=question)
+            await chat.press(ADA, "Easy", message=question)
+        else:
+            await chat.send(ADA, "Paris")
+        question = _question(chat)
+    data = question.button_data[0]
+
+    # Two presses arrive at once (a shaky thumb on a slow connection).
+    both = await chat.feed(
+        chat.fake.user_callback(ADA, question, data),
+        chat.fake.user_callback(ADA, question, data),
+        concurrently=True,
+    )
+    feedbacks = [m for m in both.new if "Correct" in m.plain or "Not quite" in m.plain]
+    assert len(feedbacks) == 1
+    assert sorted(a.text or "" for a in both.answers) == ["", "Already answered."]
+
+    # And once more, later, on the old message.
+    later = await chat.press_data(ADA, question, data)
+    assert later.answer is not None and later.answer.text == "Already answered."
+    assert later.new == []
+    assert chat.fake.unanswered_callbacks() == []
+
+
+async def test_a_stale_button(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/quiz 3")
+    old = _question(chat)
+    old_data = list(old.button_data)
+    turn = await chat.send(ADA, "/stop")
+    assert "Quiz stopped after 0 answers" in turn.text
+    assert old_data, "the first question of the test deck has choice buttons"
+    assert old.buttons == []  # /stop took the buttons away
+    turn = await chat.press_data(ADA, old, old_data[0])
+    assert turn.answer is not None and turn.answer.text == "This question is no longer open."
+    stats = await tutor.stats(ADA.id)
+    assert stats.answers_today == 0
+
+    # Starting a new quiz also retires the previous question's buttons.
+    await chat.send(ADA, "/quiz 2")
+    first = _question(chat)
+    await chat.send(ADA, "/quiz 2")
+    assert first.buttons == []
+
+
+async def test_forged_and_malformed_callbacks(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    await onboard(chat, EVE)
+    await chat.send(ADA, "/quiz 3")
+    ada_question = await tutor.open_question(ADA.id)
+    assert ada_question is not None
+
+    # Eve crafts a press on Ada's question id, from a message in her own chat.
+    eve_message = chat.last(EVE)
+    for data in (f"a:{ada_question.id}:0", f"r:{ada_question.id}", f"g:{ada_question.id}:3"):
+        turn = await chat.press_data(EVE, eve_message, data)
+        assert turn.answer is not None and turn.answer.text == "This button no longer works."
+        assert turn.new == []
+    # Junk and oversized data.
+    for data in ("a:xyz:1", "hello", "a:1:99", "s:lang:fr", "x" * 64, "o:tz:Mars/Base"):
+        turn = await chat.press_data(EVE, eve_message, data)
+        assert turn.answer is not None and turn.answer.text == "This button no longer works."
+    # Nothing was logged for anyone; Ada's question is still waiting for her.
+    assert (await tutor.stats(ADA.id)).answers_today == 0
+    assert (await tutor.stats(EVE.id)).answers_today == 0
+    still = await tutor.open_question(ADA.id)
+    assert still is not None and still.id == ada_question.id
+
+
+async def test_text_without_a_question_and_odd_messages(chat: ChatDriver) -> None:
+    await onboard(chat, ADA)
+    turn = await chat.send(ADA, "Paris")
+    assert "No question is waiting" in turn.text
+    turn = await chat.send(ADA, "x" * 3000)
+    assert "too long" in turn.text
+    turn = await chat.send(ADA, "\x00\x01\x02\ufffd\ufffd binary")
+    assert "could not read" in turn.text
+    turn = await chat.upload(ADA, b"\x00" * 10, "blob.bin")
+    assert "I can only read text" in turn.text
+    turn = await chat.send(ADA, "/frobnicate now")
+    assert "I do not know that command" in turn.text
+
+
+async def test_buttons_are_expected_for_button_questions(chat: ChatDriver) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/quiz 5")
+    for _ in range(5):
+        question = _question(chat)
+        if question.buttons and question.button_texts != ["Show answer"]:
+            turn = await chat.send(ADA, "something")
+            assert "answer with the buttons" in turn.text
+            return
+        if question.buttons:
+            await chat.press(ADA, "Show answer", message=question)
+            await chat.press(ADA, "Good", message=question)
+        else:
+            await chat.send(ADA, "Paris")
+    raise AssertionError("no button question came up")
+
+
+async def test_a_redelivered_typed_answer_is_not_graded_twice(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/quiz 5")
+    for _ in range(5):
+        question = _question(chat)
+        if not question.buttons:
+            break
+        if question.button_texts == ["Show answer"]:
+            await chat.press(ADA, "Show answer", message=question)
+            await chat.press(ADA, "Good", message=question)
+        else:
+            await chat.press(ADA, question.button_data[0], message=question)
+    before = (await tutor.stats(ADA.id)).answers_today
+    update = chat.fake.user_message(ADA, "Paris")
+    first = await chat.feed(update)
+    assert "Correct" in first.text
+    again = await chat.redeliver(update)
+    assert again.new == []
+    assert (await tutor.stats(ADA.id)).answers_today == before + 1
+
+
+async def test_one_users_answers_run_in_order(chat: ChatDriver) -> None:
+    """Through the update queue, a user's updates never overtake each other."""
+    await onboard(chat, ADA)
+    app = chat.application
+    order: list[int] = []
+    processor = app.update_processor
+
+    async def slow(n: int) -> None:
+        await asyncio.sleep(0.02 if n == 0 else 0)
+        order.append(n)
+
+    from telegram import Update
+
+    updates = [Update.de_json(chat.fake.user_message(ADA, f"m{n}"), app.bot) for n in range(3)]
+    await asyncio.gather(*(processor.process_update(u, slow(n)) for n, u in enumerate(updates)))
+    assert order == [0, 1, 2]
