@@ -142,7 +142,7 @@ def read_collection(path: Path, max_notes: int) -> Collection:
     """
     col = Collection()
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
         raise ContentError(f"the collection cannot be opened ({exc})") from None
     try:

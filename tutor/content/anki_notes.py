@@ -7,8 +7,9 @@ Mapping:
 * standard note types: one item per template (external id ``<guid>::<ord>``). The question
   is the text of the fields the front template shows; a template with ``{{type:Field}}``
   gives a typed item accepting that field, any other a flashcard whose back is the fields
-  the back template adds. ``{{#Field}}`` / ``{{^Field}}`` sections gate a card as in Anki,
-  so "Basic (optional reversed card)" yields the reverse only when "Add Reverse" is filled;
+  the back template adds. ``{{#Field}}`` / ``{{^Field}}`` sections show or hide their content as in
+  Anki, and a card whose question side is left empty that way is not made, so "Basic
+  (optional reversed card)" yields the reverse only when "Add Reverse" is filled;
 * when the templates name no usable field (unknown or broken note types), a flashcard from
   the first two non-empty fields (``<guid>::0``).
 
@@ -40,34 +41,39 @@ class _Refs:
     shown: tuple[str, ...]
     typed: str | None
     cloze: str | None
-    need_filled: tuple[str, ...]
-    need_empty: tuple[str, ...]
 
 
-def _refs(fmt: str) -> _Refs:
+def _refs(fmt: str, filled: Callable[[str], bool] | None = None) -> _Refs:
+    """Fields a template side shows; with ``filled``, sections are evaluated as Anki does.
+
+    ``{{#F}}...{{/F}}`` shows its content only when field F is filled, ``{{^F}}`` only when
+    it is empty. Without ``filled`` every section counts as shown.
+    """
     shown: list[str] = []
-    need_filled: list[str] = []
-    need_empty: list[str] = []
     typed = cloze = None
+    hidden: list[bool] = []  # one entry per open section: is it hidden?
     for marker, body in _TAG.findall(fmt):
-        if marker == "#":
-            need_filled.append(body)
-        elif marker == "^":
-            need_empty.append(body)
-        elif marker == "/":
+        if marker in ("#", "^"):
+            visible = filled is None or filled(body) == (marker == "#")
+            hidden.append(not visible)
             continue
-        else:
-            filters, _, name = body.rpartition(":")
-            name = name.strip()
-            if name in _SPECIAL or not name:
-                continue
-            if "type" in filters.split(":"):
-                typed = typed or name.removeprefix("cloze:")
-            elif "cloze" in filters.split(":"):
-                cloze = cloze or name
-            elif name not in shown:
-                shown.append(name)
-    return _Refs(tuple(shown), typed, cloze, tuple(need_filled), tuple(need_empty))
+        if marker == "/":
+            if hidden:
+                hidden.pop()
+            continue
+        if any(hidden):
+            continue
+        filters, _, name = body.rpartition(":")
+        name = name.strip()
+        if name in _SPECIAL or not name:
+            continue
+        if "type" in filters.split(":"):
+            typed = typed or name
+        elif "cloze" in filters.split(":"):
+            cloze = cloze or name
+        elif name not in shown:
+            shown.append(name)
+    return _Refs(tuple(shown), typed, cloze)
 
 
 @dataclass(slots=True)
@@ -119,6 +125,9 @@ def _cloze_items(
     if not text.text:
         ctx.skipped.append(SkippedEntry(where, f"cloze field {cloze_field!r} is empty"))
         return []
+    if "image-occlusion:" in text.text:
+        ctx.skipped.append(SkippedEntry(where, "image occlusion notes are not supported"))
+        return []
     try:
         result = parse_cloze(text.text)
     except ContentError as exc:
@@ -148,16 +157,18 @@ def _template_item(
 ) -> Item | None:
     """The item for one template, or None when Anki would not make that card."""
     where = note.where
-    front, back = _refs(template.qfmt), _refs(template.afmt)
 
     def filled(name: str) -> bool:
-        return bool(values.get(name, FieldText("")).text)
+        value = values.get(name)
+        return bool(value and (value.text or value.images))
 
-    if not all(filled(n) for n in front.need_filled) or any(filled(n) for n in front.need_empty):
-        return None
+    front, back = _refs(template.qfmt, filled), _refs(template.afmt, filled)
     front_texts = [values[n] for n in front.shown if n in values]
     typed = front.typed or back.typed
     if not _has_content(front_texts, ctx):
+        everything = [values[n] for n in _refs(template.qfmt).shown if n in values]
+        if _has_content(everything, ctx):
+            return None  # hidden by a {{#Field}} section: Anki makes no such card
         ctx.skipped.append(
             SkippedEntry(where, f"card {template.name!r}: the question side is empty")
         )

@@ -115,7 +115,8 @@ def record_items(record: Record) -> tuple[list[Item], list[SkippedEntry]]:
     Raises:
         ContentError: naming ``record.where`` and what is wrong.
     """
-    if not record.question.strip():
+    if not record.question.strip() and not record.image:
+        # A picture alone may be the question (e.g. "which flag is this?" cards).
         raise ContentError("question is empty", where=record.where)
     kind = _kind(record)
     base: dict[str, object] = {
