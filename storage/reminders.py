@@ -1,0 +1,291 @@
+"""Queries on ``reminders``: plan, claim, settle and recover reminder rows.
+
+A row moves ``pending`` → ``claimed`` (taken by the sending job) → ``sent`` / ``skipped`` /
+``failed``. ``attempts`` counts calls to Telegram that were *started* for the row; it is
+written before each call, so after a crash a claimed row with ``attempts = 0`` is known
+never to have reached Telegram, while one with ``attempts > 0`` may have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from storage.database import Connection
+from storage.records import UserRecord
+
+PENDING, CLAIMED, SENT, SKIPPED, FAILED = "pending", "claimed", "sent", "skipped", "failed"
+_COLUMNS = "id, user_id, kind, slot, due_ms, status, claimed_ms, sent_ms, attempts, detail"
+_USER_COLUMNS = (
+    "id, chat_id, first_name, language, timezone, daily_quiz_time, quiet_hours, daily_goal, "
+    "quiz_length, target_retention, status, onboarded, created_ms, last_seen_ms"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A row of ``reminders``."""
+
+    id: int
+    user_id: int
+    kind: str
+    slot: str
+    due_ms: int
+    status: str
+    claimed_ms: int | None
+    sent_ms: int | None
+    attempts: int
+    detail: str
+
+
+def _row(row: Any) -> ReminderRow:
+    return ReminderRow(*row)
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row[0],
+        chat_id=row[1],
+        first_name=row[2],
+        language=row[3],
+        timezone=row[4],
+        daily_quiz_time=row[5],
+        quiet_hours=row[6],
+        daily_goal=row[7],
+        quiz_length=row[8],
+        target_retention=row[9],
+        status=row[10],
+        onboarded=bool(row[11]),
+        created_ms=row[12],
+        last_seen_ms=row[13],
+    )
+
+
+async def users_with_daily_time(conn: Connection) -> list[UserRecord]:
+    """Active users who chose a daily-quiz time."""
+    async with conn.execute(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE status = 'active'"
+        " AND daily_quiz_time IS NOT NULL ORDER BY id"
+    ) as cur:
+        return [_user(row) for row in await cur.fetchall()]
+
+
+async def active_users(conn: Connection) -> list[UserRecord]:
+    """Every active user."""
+    async with conn.execute(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE status = 'active' ORDER BY id"
+    ) as cur:
+        return [_user(row) for row in await cur.fetchall()]
+
+
+async def users_by_id(conn: Connection, user_ids: Iterable[int]) -> dict[int, UserRecord]:
+    """Users by id (missing ids are left out)."""
+    ids = list(dict.fromkeys(user_ids))
+    found: dict[int, UserRecord] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE id IN ({marks})", chunk
+        ) as cur:
+            for row in await cur.fetchall():
+                found[row[0]] = _user(row)
+    return found
+
+
+async def pending_after(conn: Connection, kind: str, since_ms: int) -> dict[tuple[int, str], int]:
+    """(user_id, slot) → due_ms of pending rows of ``kind`` due after ``since_ms``."""
+    async with conn.execute(
+        "SELECT user_id, slot, due_ms FROM reminders"
+        " WHERE status = 'pending' AND kind = ? AND due_ms > ?",
+        (kind, since_ms),
+    ) as cur:
+        return {(row[0], row[1]): row[2] for row in await cur.fetchall()}
+
+
+async def plan(conn: Connection, rows: Sequence[tuple[int, str, str, int]]) -> int:
+    """Insert (user_id, kind, slot, due_ms) rows; an existing *pending* row gets the new time.
+
+    Rows already claimed, sent, skipped or failed are left alone: a slot goes out at most
+    once. Returns how many rows were inserted or moved.
+    """
+    if not rows:
+        return 0
+    before = conn.total_changes
+    await conn.executemany(
+        "INSERT INTO reminders (user_id, kind, slot, due_ms) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (user_id, kind, slot) DO UPDATE SET due_ms = excluded.due_ms"
+        " WHERE reminders.status = 'pending' AND reminders.due_ms != excluded.due_ms",
+        rows,
+    )
+    return conn.total_changes - before
+
+
+async def claim_due(
+    conn: Connection, now_ms: int, limit: int, *, kind: str | None = None, slot: str | None = None
+) -> list[ReminderRow]:
+    """Mark up to ``limit`` due pending rows claimed (oldest due first) and return them.
+
+    Run inside a write transaction: two jobs can never claim the same row.
+    """
+    where = "status = 'pending' AND due_ms <= ?"
+    params: list[Any] = [now_ms]
+    if kind is not None:
+        where += " AND kind = ?"
+        params.append(kind)
+    if slot is not None:
+        where += " AND slot = ?"
+        params.append(slot)
+    async with conn.execute(
+        f"UPDATE reminders SET status = 'claimed', claimed_ms = ? WHERE id IN"
+        f" (SELECT id FROM reminders WHERE {where} ORDER BY due_ms, id LIMIT ?)"
+        f" RETURNING {_COLUMNS}",
+        (now_ms, *params, limit),
+    ) as cur:
+        rows = [_row(row) for row in await cur.fetchall()]
+    return sorted(rows, key=lambda r: (r.due_ms, r.id))
+
+
+async def mark_started(conn: Connection, reminder_id: int) -> bool:
+    """Record that a Telegram call for the row is about to start; False if not claimed."""
+    cursor = await conn.execute(
+        "UPDATE reminders SET attempts = attempts + 1 WHERE id = ? AND status = 'claimed'",
+        (reminder_id,),
+    )
+    return cursor.rowcount == 1
+
+
+async def settle(
+    conn: Connection, reminder_id: int, status: str, now_ms: int, detail: str = ""
+) -> None:
+    """Finish a claimed row as sent, skipped or failed."""
+    if status not in (SENT, SKIPPED, FAILED):
+        raise ValueError(f"not a final status: {status!r}")
+    await conn.execute(
+        "UPDATE reminders SET status = ?, sent_ms = CASE WHEN ? = 'sent' THEN ? END,"
+        " detail = ? WHERE id = ?",
+        (status, status, now_ms, detail[:200], reminder_id),
+    )
+
+
+async def settle_many(
+    conn: Connection, reminder_ids: Iterable[int], status: str, now_ms: int, detail: str = ""
+) -> None:
+    """:func:`settle` for many rows at once."""
+    for reminder_id in reminder_ids:
+        await settle(conn, reminder_id, status, now_ms, detail)
+
+
+async def reschedule(conn: Connection, reminder_id: int, due_ms: int) -> None:
+    """Put a claimed row back to pending at a new time."""
+    await conn.execute(
+        "UPDATE reminders SET status = 'pending', due_ms = ?, claimed_ms = NULL WHERE id = ?",
+        (due_ms, reminder_id),
+    )
+
+
+async def recover_stale(conn: Connection, claimed_before_ms: int) -> tuple[int, int]:
+    """Release rows claimed before a time by a job that is gone (crash, restart).
+
+    Rows never started (``attempts = 0``) go back to pending: nothing was sent, so nothing
+    is lost. Rows started but not settled may have reached the student, so they are
+    skipped: a slot is never sent twice. Returns (requeued, skipped).
+    """
+    requeued = await conn.execute(
+        "UPDATE reminders SET status = 'pending', claimed_ms = NULL"
+        " WHERE status = 'claimed' AND attempts = 0 AND claimed_ms < ?",
+        (claimed_before_ms,),
+    )
+    skipped = await conn.execute(
+        "UPDATE reminders SET status = 'skipped', detail = 'outcome unknown after a restart'"
+        " WHERE status = 'claimed' AND attempts > 0 AND claimed_ms < ?",
+        (claimed_before_ms,),
+    )
+    return requeued.rowcount, skipped.rowcount
+
+
+async def sent_between(conn: Connection, user_id: int, start_ms: int, end_ms: int) -> int:
+    """Reminders (not announcements) sent to a user in [start, end)."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM reminders WHERE user_id = ? AND status = 'sent'"
+        " AND kind != 'announce' AND sent_ms >= ? AND sent_ms < ?",
+        (user_id, start_ms, end_ms),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def answers_between(conn: Connection, user_id: int, start_ms: int, end_ms: int) -> int:
+    """Answers a user logged in [start, end)."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM attempts WHERE user_id = ? AND answered_ms >= ? AND answered_ms < ?",
+        (user_id, start_ms, end_ms),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def study_counts(
+    conn: Connection, user_id: int, now_ms: int, soon_ms: int
+) -> tuple[int, int, int]:
+    """(due now, due by ``soon_ms``, never seen) items across the user's active decks."""
+    live = (
+        " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+    )
+    async with conn.execute(
+        "SELECT COALESCE(SUM(m.due_ms <= ?), 0), COALESCE(SUM(m.due_ms <= ?), 0)"
+        f" FROM memory m{live} WHERE m.user_id = ?",
+        (now_ms, soon_ms, user_id),
+    ) as cur:
+        row = await cur.fetchone()
+    due, soon = (int(row[0]), int(row[1])) if row else (0, 0)
+    async with conn.execute(
+        "SELECT COUNT(*) FROM items i"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " WHERE i.deleted_ms IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM memory m WHERE m.user_id = ? AND m.item_id = i.id)",
+        (user_id, user_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return due, soon, int(row[0]) if row else 0
+
+
+async def rows_for_slot(conn: Connection, kind: str, slot: str) -> list[ReminderRow]:
+    """Every row of one slot (e.g. one announcement's deliveries)."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM reminders WHERE kind = ? AND slot = ? ORDER BY id", (kind, slot)
+    ) as cur:
+        return [_row(row) for row in await cur.fetchall()]
+
+
+async def status_counts(conn: Connection, kind: str, slot: str) -> dict[tuple[str, str], int]:
+    """(status, detail) → rows, for one slot."""
+    async with conn.execute(
+        "SELECT status, detail, COUNT(*) FROM reminders WHERE kind = ? AND slot = ?"
+        " GROUP BY status, detail",
+        (kind, slot),
+    ) as cur:
+        return {(row[0], row[1]): row[2] for row in await cur.fetchall()}
+
+
+async def due_between(conn: Connection, start_ms: int, end_ms: int) -> list[ReminderRow]:
+    """Pending rows due in [start, end), oldest first (for a dry run)."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM reminders WHERE status = 'pending'"
+        " AND due_ms >= ? AND due_ms < ? ORDER BY due_ms, id",
+        (start_ms, end_ms),
+    ) as cur:
+        return [_row(row) for row in await cur.fetchall()]
+
+
+async def get(conn: Connection, reminder_id: int) -> ReminderRow | None:
+    """One row by id."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM reminders WHERE id = ?", (reminder_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
