@@ -7,9 +7,9 @@ Mapping:
 * standard note types: one item per template (external id ``<guid>::<ord>``). The question
   is the text of the fields the front template shows; a template with ``{{type:Field}}``
   gives a typed item accepting that field, any other a flashcard whose back is the fields
-  the back template adds. ``{{#Field}}`` / ``{{^Field}}`` sections show or hide their content as in
-  Anki, and a card whose question side is left empty that way is not made, so "Basic
-  (optional reversed card)" yields the reverse only when "Add Reverse" is filled;
+  the back template adds. ``{{#Field}}`` / ``{{^Field}}`` sections show or hide their
+  content as in Anki, and a card whose question side is left empty that way is not made,
+  so "Basic (optional reversed card)" yields the reverse only when "Add Reverse" is filled;
 * when the templates name no usable field (unknown or broken note types), a flashcard from
   the first two non-empty fields (``<guid>::0``).
 

@@ -19,7 +19,7 @@ from tutor.content.anki_collection import Collection, read_collection
 from tutor.content.anki_notes import NoteContext, note_items
 from tutor.content.anki_proto import parse_media_entries
 from tutor.content.archive import SafeArchive
-from tutor.content.common import file_stem, make_deck, safe_media_name
+from tutor.content.common import make_deck, name_from_filename, safe_media_name
 from tutor.content.errors import (
     DEFAULT_LIMITS,
     ContentError,
@@ -66,7 +66,7 @@ def _items_from_collection(
     deck_name: str | None,
     limits: ImportLimits,
 ) -> ParsedDeck:
-    name = deck_name or _deck_name(col, file_stem(archive.filename))
+    name = deck_name or _deck_name(col, name_from_filename(archive.filename))
     first_card_deck: dict[int, int] = {}
     for (note_id, _), did in col.card_decks.items():
         first_card_deck.setdefault(note_id, did)

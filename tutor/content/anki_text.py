@@ -20,7 +20,7 @@ import re
 
 from tutor.content.anki_collection import Note, NoteType, Template
 from tutor.content.anki_notes import NoteContext, note_items
-from tutor.content.common import file_stem, make_deck
+from tutor.content.common import make_deck, name_from_filename
 from tutor.content.errors import (
     DEFAULT_LIMITS,
     ContentError,
@@ -163,7 +163,7 @@ def parse_anki_text(
         notes.append((note, stock_notetype(notetype_name)))
 
     tops = {d.split("::")[0] for d in row_decks.values() if d}
-    name = deck_name or (tops.pop() if len(tops) == 1 else file_stem(filename))
+    name = deck_name or (tops.pop() if len(tops) == 1 else name_from_filename(filename))
     ctx = NoteContext(deck_name=name, card_deck=lambda nid, _ord: row_decks.get(nid) or None)
     items: list[Item] = []
     seen: set[str] = set()

@@ -40,6 +40,18 @@ def file_stem(filename: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name[1:] else name
 
 
+def name_from_filename(filename: str) -> str:
+    """A deck name for a file without one: ``ancient-rome.csv`` -> ``Ancient Rome``.
+
+    Only all-lowercase stems joined by ``-`` or ``_`` are prettified, so the slug of the
+    result is the stem again and an exported ``<slug>.csv`` re-imports into the same deck.
+    """
+    stem = file_stem(filename)
+    if stem == stem.lower() and re.fullmatch(r"[a-z0-9]+(?:[-_][a-z0-9]+)+", stem):
+        return " ".join(word.capitalize() for word in re.split(r"[-_]", stem))
+    return stem
+
+
 def extension(filename: str) -> str:
     """The lower-case extension without the dot (``''`` when none)."""
     name = PurePosixPath(filename).name

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tutor.content.common import SLUG_PATTERN, check_image_name, detect_language, file_stem, slugify
+from tutor.content.common import (
+    SLUG_PATTERN,
+    check_image_name,
+    detect_language,
+    name_from_filename,
+    slugify,
+)
 from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, check_file_size
 from tutor.content.records import Record, build_items
 from tutor.content.tabular import decode_utf8
@@ -44,7 +50,7 @@ def _deck(raw: Any, deck_name: str | None, filename: str) -> tuple[Deck, bool]:
         raw = {}
     if not isinstance(raw, dict):
         raise ContentError("'deck' must be an object", where="deck")
-    name = deck_name or _text(raw.get("name"), "name", "deck") or file_stem(filename)
+    name = deck_name or _text(raw.get("name"), "name", "deck") or name_from_filename(filename)
     slug = _text(raw.get("slug"), "slug", "deck") or slugify(name)
     if not SLUG_PATTERN.fullmatch(slug):
         raise ContentError(

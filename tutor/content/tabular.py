@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tutor.content.common import check_image_name, derived_id, file_stem, make_deck
+from tutor.content.common import check_image_name, derived_id, make_deck, name_from_filename
 from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, check_file_size
 from tutor.content.records import Record, build_items
 from tutor.items import ParsedDeck
@@ -110,7 +110,7 @@ def parse_table(
     if not records:
         raise ContentError(f"{filename} has a header but no entries")
     items, skipped = build_items(records, limits)
-    deck = make_deck(deck_name or file_stem(filename), items)
+    deck = make_deck(deck_name or name_from_filename(filename), items)
     return ParsedDeck(deck=deck, items=items, skipped=skipped)
 
 

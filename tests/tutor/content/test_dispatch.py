@@ -56,3 +56,19 @@ def test_every_format_through_the_dispatcher(anki_files: AnkiFiles) -> None:
 def test_dispatch_errors(data: bytes, filename: str, message: str) -> None:
     with pytest.raises(ContentError, match=message):
         parse_deck_file(data, filename)
+
+
+@pytest.mark.parametrize(
+    ("filename", "name", "slug"),
+    [
+        ("decks/ancient-rome.csv", "Ancient Rome", "ancient-rome"),
+        ("world_history.tsv", "World History", "world-history"),
+        ("My Deck.csv", "My Deck", "my-deck"),
+        ("中国历史.csv", "中国历史", None),
+    ],
+)
+def test_deck_names_from_file_names(filename: str, name: str, slug: str | None) -> None:
+    deck = parse_deck_file(CSV, filename).deck
+    assert deck.name == name
+    if slug is not None:
+        assert deck.slug == slug
