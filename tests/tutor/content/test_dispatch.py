@@ -68,7 +68,7 @@ def test_dispatch_errors(data: bytes, filename: str, message: str) -> None:
     ],
 )
 def test_deck_names_from_file_names(filename: str, name: str, slug: str | None) -> None:
-    deck = parse_deck_file(CSV, filename).deck
+    deck = parse_deck_file(TSV if filename.endswith(".tsv") else CSV, filename).deck
     assert deck.name == name
     if slug is not None:
         assert deck.slug == slug
