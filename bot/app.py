@@ -36,6 +36,9 @@ AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 LOCAL_TOKEN = "0:local-chat"
 """Stand-in token when no real one is configured and an offline request object is used."""
 MAX_CONCURRENT_UPDATES = 32
+# A leaky bucket of one request drained 28 times a second: never more than ~29 messages in
+# any one-second window (a 30-deep bucket at 30/s would allow bursts of nearly 60).
+OVERALL_PER_SECOND = 28
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
@@ -96,7 +99,11 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_base_url)
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=1, overall_time_period=1 / OVERALL_PER_SECOND, max_retries=2
+            )
+        )
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
     )

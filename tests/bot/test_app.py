@@ -1,0 +1,175 @@
+"""The application around the handlers: building, rate limits, ordering, serving, stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+from typing import Any
+
+import httpx
+import pytest
+from telegram import Update
+
+from bot.app import PerUserUpdateProcessor, build_application, run_polling, run_webhook
+from bot.conversation import ChatDriver
+from bot.fake_api import FakeBotApi
+from bot.fake_types import FakeUser
+from bot.settings import Settings
+from tutor.service import TutorService
+
+ADA = FakeUser(101, "Ada")
+BOB = FakeUser(102, "Bob")
+TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abc"
+
+
+def _settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **{"telegram_bot_token": None, **values})  # type: ignore[call-arg]
+
+
+async def _until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition never became true")
+        await asyncio.sleep(0.02)
+
+
+def test_no_token_and_no_offline_api_is_refused(service: TutorService) -> None:
+    with pytest.raises(ValueError, match="no bot token"):
+        build_application(_settings(), service)
+
+
+def test_base_urls_come_from_the_settings(service: TutorService) -> None:
+    settings = _settings(
+        telegram_bot_token=TOKEN,
+        telegram_api_base_url="http://127.0.0.1:8081/bot",
+        telegram_api_file_base_url="http://127.0.0.1:8081/file/bot",
+    )
+    application = build_application(settings, service)
+    assert application.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
+    assert application.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
+    assert isinstance(application.update_processor, PerUserUpdateProcessor)
+    assert application.update_processor.max_concurrent_updates > 1
+
+
+async def test_flood_control_is_retried(service: TutorService) -> None:
+    fake = FakeBotApi()
+    async with ChatDriver(build_application(_settings(), service, request=fake)) as chat:
+        fake.fail_next("sendMessage", 429, retry_after=1)
+        turn = await chat.send(ADA, "/help")
+    assert [c.error for c in turn.failed] == ["Too Many Requests: retry after 1"]
+    assert len(turn.new) == 1 and "How it works" in turn.new[0].plain
+
+
+async def test_bursts_stay_under_the_overall_limit(service: TutorService) -> None:
+    fake = FakeBotApi()
+    fake.rate_limit(max_per_second=30)
+    async with ChatDriver(build_application(_settings(), service, request=fake)) as chat:
+        for n in range(40):
+            fake.register_user(FakeUser(1000 + n, f"S{n}"))
+        bot = chat.application.bot
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(*(bot.send_message(1000 + n, "hi") for n in range(40)))
+        elapsed = asyncio.get_running_loop().time() - started
+    sends = fake.calls_of("sendMessage")
+    assert len(sends) == 40 and all(c.ok for c in sends)  # no 429 at all
+    assert elapsed >= 39 / 28 - 0.05  # spread out, not fired at once
+
+
+async def test_users_run_concurrently_but_each_in_order() -> None:
+    processor = PerUserUpdateProcessor(8)
+    fake = FakeBotApi()
+    finished: list[str] = []
+
+    async def work(name: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        finished.append(name)
+
+    def update(user: FakeUser) -> Update:
+        return Update.de_json(fake.user_message(user, "x"), None)
+
+    await asyncio.gather(
+        processor.process_update(update(ADA), work("ada-1", 0.05)),
+        processor.process_update(update(ADA), work("ada-2", 0.0)),
+        processor.process_update(update(BOB), work("bob-1", 0.01)),
+    )
+    assert finished == ["bob-1", "ada-1", "ada-2"]
+    assert processor._locks == {}  # no lock left behind per user
+
+
+async def test_polling_serves_and_stops(service: TutorService) -> None:
+    fake = FakeBotApi()
+    application = build_application(_settings(), service, request=fake)
+    fake.queue_update(fake.user_message(ADA, "/help"))
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run_polling(application, stop=stop))
+    await _until(lambda: fake.calls_of("sendMessage"))
+    assert "How it works" in fake.last_message(ADA.id).plain
+    assert fake.commands_for("zh")  # post_init ran
+    stop.set()
+    await asyncio.wait_for(serving, 10)
+    assert not application.running
+
+
+async def test_sigterm_stops_the_bot_cleanly(service: TutorService) -> None:
+    fake = FakeBotApi()
+    application = build_application(_settings(), service, request=fake)
+    serving = asyncio.create_task(run_polling(application))
+    await _until(lambda: application.running)
+    # The loop owns SIGTERM now (without that, the signal would kill the test run).
+    assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(serving, 10)
+    assert not application.running
+    assert application.updater is not None and not application.updater.running
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_webhook_requires_the_secret_token(service: TutorService) -> None:
+    pytest.importorskip("tornado", reason="webhooks need python-telegram-bot[webhooks]")
+    fake = FakeBotApi()
+    port = _free_port()
+    settings = _settings(
+        webhook_url="https://bot.example.org/tg-hook",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        webhook_secret="s3cret-Token_1",
+    )
+    application = build_application(settings, service, request=fake)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run_webhook(application, settings, stop=stop))
+    try:
+        await _until(lambda: application.running)
+        [registered] = fake.calls_of("setWebhook")
+        assert registered.params["url"] == "https://bot.example.org/tg-hook"
+        assert registered.params["secret_token"] == "s3cret-Token_1"
+        body = json.dumps(fake.user_message(ADA, "/help"))
+        url = f"http://127.0.0.1:{port}/tg-hook"
+        json_type = {"Content-Type": "application/json"}
+        async with httpx.AsyncClient() as client:
+            missing = await client.post(url, content=body, headers=json_type)
+            wrong = await client.post(
+                url, content=body, headers={**json_type, "X-Telegram-Bot-Api-Secret-Token": "no"}
+            )
+            assert (missing.status_code, wrong.status_code) == (403, 403)
+            assert not fake.calls_of("sendMessage")
+            right = await client.post(
+                url,
+                content=body,
+                headers={**json_type, "X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"},
+            )
+            assert right.status_code == 200
+        await _until(lambda: fake.calls_of("sendMessage"))
+        assert "How it works" in fake.last_message(ADA.id).plain
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 10)
+    assert not application.running
