@@ -68,10 +68,10 @@ def normalise_answer(text: str) -> str:
     text = _THOUSANDS.sub("", text)
     chars: list[str] = []
     for ch in text:
-        if ch in _APOSTROPHES:
-            continue
         category = unicodedata.category(ch)
-        if category.startswith("P") or category in ("Zs", "Cc", "Cf"):
+        if ch in _APOSTROPHES or category == "Cf":  # Cf: soft hyphens, zero-width spaces
+            continue
+        if category.startswith("P") or category in ("Zs", "Cc"):
             chars.append(" ")
         else:
             chars.append(ch)

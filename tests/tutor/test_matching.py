@@ -71,3 +71,7 @@ def test_normal_form() -> None:
     assert normalise_answer("Ｃａｆé") == "cafe"
     # Kana voicing marks are meaningful and stay.
     assert normalise_answer("が") != normalise_answer("か")
+
+
+def test_invisible_format_characters_are_dropped() -> None:
+    assert answer_matches("cooperate", ["co\u00adoper\u200bate"])

@@ -1,13 +1,14 @@
 """Anki's plain-text notes export (``.txt``): ``#key:value`` header lines, then rows.
 
 Understood headers: ``#separator:`` (``tab``, ``comma``, ``semicolon``, ``space``,
-``pipe``, ``colon`` or a single character), ``#html:true|false``, ``#notetype:``,
-``#deck:``, ``#tags:`` (added to every note), and ``#tags column:``, ``#guid column:``,
-``#notetype column:``, ``#deck column:`` (1-based). Other headers are ignored. The note
-type is known by name only, so the stock Anki note types are rebuilt from their names
-(see :func:`stock_notetype`; with no note type given, "Cloze" when the first field has
-cloze markup, else "Basic"); other names fall back to the first two non-empty fields.
-Without a GUID column, a note's id is a hash of its first field.
+``pipe``, ``colon`` or a single character), ``#html:true|false`` (guessed from the
+content when absent), ``#notetype:``, ``#deck:``, ``#tags:`` (added to every note), and
+``#tags column:``, ``#guid column:``, ``#notetype column:``, ``#deck column:`` (1-based).
+Other headers are ignored. The note type is known by name only, so the stock Anki note
+types are rebuilt from their names (see :func:`stock_notetype`; with no note type given,
+"Cloze" when the first field has cloze markup, else "Basic"); other names fall back to
+the first two non-empty fields. Without a GUID column, a note's id is a hash of its
+first field.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _SEPARATORS = {
     "pipe": "|",
     "colon": ":",
 }
+_HTML_HINT = re.compile(r"<(?:br|div|p|b|i|u|img|span|sup|sub)\b[^>]*>|&(?:nbsp|amp|lt|gt);", re.I)
 _CLOZE_MARK = re.compile(r"\{\{c\d+::")
 _ANSWER = "{{FrontSide}}\n\n<hr id=answer>\n\n"
 
@@ -114,7 +116,11 @@ def parse_anki_text(
     if not body.strip():
         raise ContentError(f"{filename} has no notes")
     separator = _separator(headers, lines[first])
-    is_html = headers.get("html", "false").lower() == "true"
+    html_header = headers.get("html")
+    if html_header is None:  # like Anki: guess from the content
+        is_html = bool(_HTML_HINT.search(body))
+    else:
+        is_html = html_header.lower() == "true"
     special = {name: _column(headers, name) for name in ("tags", "guid", "notetype", "deck")}
     special_columns = {c for c in special.values() if c is not None}
     default_type = headers.get("notetype", "")

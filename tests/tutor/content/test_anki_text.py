@@ -67,3 +67,10 @@ def test_cloze_detected_without_notetype_and_empty_rows_counted() -> None:
 def test_bad_text(data: bytes, message: str) -> None:
     with pytest.raises(ContentError, match=message):
         parse_anki_text(data, filename="t.txt")
+
+
+def test_html_guessed_when_the_header_is_absent() -> None:
+    html_rows = parse_anki_text(b"<b>bold</b>&nbsp;front\tback<br>two\n", filename="h.txt")
+    assert (html_rows.items[0].prompt, html_rows.items[0].answer) == ("bold front", "back\ntwo")
+    plain = parse_anki_text(b"x < y\ta & b\n", filename="p.txt")
+    assert (plain.items[0].prompt, plain.items[0].answer) == ("x < y", "a & b")
