@@ -18,7 +18,6 @@ import json
 import math
 import time
 import urllib.parse
-from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,7 +115,7 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         self._next_file = 1
         self._faults: list[_Fault] = []
         self._rate: _RateLimit | None = None
-        self._windows: dict[Any, deque[float]] = defaultdict(deque)
+        self._buckets: dict[Any, tuple[float, float]] = {}  # key -> (level, last update)
         self._pending_updates: list[dict[str, Any]] = []
         self._updates_event: asyncio.Event | None = None
         self._initialized = 0
@@ -295,12 +294,14 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
     ) -> None:
         """Answer 429 with ``retry_after`` beyond these rates, measured on :attr:`clock`.
 
-        Counts messages sent and edited. Telegram's published limits are about 30 messages
-        per second overall, 20 per minute in a group and about one per second in a private
-        chat (short bursts tolerated), hence no private per-chat limit by default.
+        Each limit is a leaky bucket, the model of PTB's ``AIORateLimiter`` (aiolimiter): a
+        burst of up to N messages, then N per period. Messages sent and edited count.
+        Telegram's published limits are about 30 messages per second overall, 20 per minute
+        in a group and about one per second in a private chat (short bursts tolerated),
+        hence no private per-chat limit by default.
         """
         self._rate = _RateLimit(max_per_second, per_chat_per_second, per_group_per_minute)
-        self._windows.clear()
+        self._buckets.clear()
 
     def _inject_fault(self, call: ApiCall) -> None:
         for fault in self._faults:
@@ -334,22 +335,24 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         now = self.now()
         chat_id = call.chat_id
         is_group = chat_id is not None and chat_id < 0
-        checks: list[tuple[Any, float, float]] = []
+        checks: list[tuple[Any, float, float]] = []  # (bucket key, capacity, period in s)
         if rate.max_per_second is not None:
-            checks.append(("all", rate.max_per_second, 1.0))  # (window key, max count, span)
+            checks.append(("all", rate.max_per_second, 1.0))
         if chat_id is not None and is_group and rate.per_group_per_minute is not None:
             checks.append((("group", chat_id), rate.per_group_per_minute, 60.0))
         elif chat_id is not None and not is_group and rate.per_chat_per_second is not None:
             checks.append((("chat", chat_id), rate.per_chat_per_second, 1.0))
-        for key, limit, span in checks:
-            window = self._windows[key]
-            while window and window[0] <= now - span:
-                window.popleft()
-            if len(window) >= limit:
-                wait = max(1, math.ceil(window[0] + span - now))
+        levels: list[float] = []
+        for key, capacity, period in checks:
+            level, last = self._buckets.get(key, (0.0, now))
+            leak_per_second = capacity / period
+            level = max(0.0, level - (now - last) * leak_per_second)
+            if level + 1 > capacity + 1e-4:  # tolerance for float timestamps
+                wait = max(1, math.ceil((level + 1 - capacity) / leak_per_second))
                 raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
-        for key, _, _ in checks:
-            self._windows[key].append(now)
+            levels.append(level)
+        for (key, _, _), level in zip(checks, levels, strict=True):
+            self._buckets[key] = (level + 1, now)
 
     # -- inspection -------------------------------------------------------------------------
 

@@ -346,7 +346,21 @@ async def test_rate_limit_per_private_chat_and_per_group(
     fake_api.user_message(alice, "/start", chat=group)  # the group becomes known
     for i in range(20):
         await bot.send_message(group.id, f"g{i}")
-        clock.advance(seconds=1)
     with pytest.raises(RetryAfter) as caught:
         await bot.send_message(group.id, "g20")
-    assert retry_seconds(caught.value) == 40  # the first of the 20 leaves the window at 60 s
+    assert retry_seconds(caught.value) == 3  # 20 per minute drain one every 3 s
+    clock.advance(seconds=3)
+    await bot.send_message(group.id, "g20")
+
+
+async def test_rate_limit_lets_a_steady_stream_through_after_a_burst(
+    bot: Bot, fake_api: FakeBotApi, alice: FakeUser, clock: FakeClock
+) -> None:
+    fake_api.rate_limit(max_per_second=10)
+    for _ in range(10):
+        await bot.send_message(alice.id, "burst")
+    for _ in range(20):  # then one every 0.1 s is fine, as with AIORateLimiter
+        clock.advance(seconds=0.1)
+        await bot.send_message(alice.id, "steady")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(alice.id, "one too many")
