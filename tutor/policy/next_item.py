@@ -1,0 +1,147 @@
+"""The next question: relearning, exam priority, due reviews, new items, extra practice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+
+from tutor.policy.scoring import due_mask, exam_gain_per_second
+from tutor.policy.types import (
+    DEFAULT_ANSWER_SECONDS,
+    SECONDS_PER_DAY,
+    BoolArray,
+    Candidates,
+    Choice,
+    FloatArray,
+    Reason,
+    SessionHistory,
+    StudySettings,
+    TodayCounts,
+    to_seconds,
+)
+
+#: Look this far down the ranking for an item of a different tag than the last one.
+INTERLEAVE_WINDOW = 5
+#: Exam gains below this (recall share per second) are noise, not a reason to study.
+MIN_EXAM_GAIN = 1e-6
+
+
+def _answer_seconds(c: Candidates) -> FloatArray:
+    if c.answer_seconds is None:
+        return np.full(len(c), DEFAULT_ANSWER_SECONDS)
+    return np.where(np.isfinite(c.answer_seconds), c.answer_seconds, DEFAULT_ANSWER_SECONDS)
+
+
+def _pick(
+    key: FloatArray, mask: BoolArray, c: Candidates, last_tag: int | None, rng: np.random.Generator
+) -> int | None:
+    """Index of the lowest ``key`` within ``mask``, preferring a tag other than ``last_tag``."""
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return None
+    jitter = rng.random(idx.size) * 1e-9  # seeded tie-break between equal keys
+    ranked = idx[np.argsort(key[idx] + jitter, kind="stable")]
+    if last_tag is not None and last_tag >= 0:
+        head = ranked[:INTERLEAVE_WINDOW]
+        other = head[c.tag[head] != last_tag]
+        if other.size:
+            return int(other[0])
+    return int(ranked[0])
+
+
+def _answers_since(session: SessionHistory, item_id: int) -> int:
+    for back, answered in enumerate(reversed(session.answered)):
+        if answered == item_id:
+            return back
+    return len(session.answered)
+
+
+def choose_next(
+    c: Candidates,
+    settings: StudySettings,
+    session: SessionHistory,
+    today: TodayCounts,
+    now: datetime,
+    rng: np.random.Generator,
+) -> Choice:
+    """Choose the next item to ask.
+
+    Order of precedence: an item answered wrong this session, once ``relearn_gap`` other
+    answers have passed; with an exam ahead, the item with the largest gain in expected
+    exam-day recall per second (while today's goal is not met); reviews whose predicted recall
+    fell below the target, least likely first; new items up to today's quota; then extra
+    practice, which never counts toward the quota. The same item never comes twice in a row
+    unless it is the only one. Same inputs (and RNG state) give the same choice.
+    """
+    t_now = to_seconds(now)
+    n = len(c)
+    if n == 0:
+        raise ValueError("no items to choose from")
+    last = session.last
+    allowed = c.item_id != last if last is not None else np.ones(n, bool)
+    if not allowed.any():
+        allowed = np.ones(n, bool)
+    pos_of_last = np.flatnonzero(c.item_id == last) if last is not None else np.array([], int)
+    last_tag = int(c.tag[pos_of_last[0]]) if pos_of_last.size else None
+    secs = _answer_seconds(c)
+    per_answer = float(np.median(secs))
+    p_now = np.where(c.is_new, 0.0, np.nan_to_num(c.p_recall, nan=0.0))
+
+    # 1. Bring back what was answered wrong, a few answers later.
+    ready = [
+        w
+        for w in session.wrong
+        if _answers_since(session, w) >= settings.relearn_gap and w != last and w in c.item_id
+    ]
+    if ready:
+        oldest = max(ready, key=lambda w: _answers_since(session, w))
+        return Choice(oldest, Reason.RELEARN)
+
+    goal_met = today.reviews + today.new >= settings.goal_items(per_answer)
+    if settings.daily_goal_minutes is not None:
+        goal_met = today.seconds >= settings.daily_goal_minutes * 60.0
+
+    # 2. Exam priority: the best marginal gain in exam-day recall per second.
+    if (
+        settings.exams
+        and c.p_exam_now is not None
+        and c.p_exam_reviewed is not None
+        and not goal_met
+    ):
+        exam_at = np.array([settings.exams.get(int(d), now).timestamp() for d in c.deck])
+        days_left = (exam_at - t_now) / SECONDS_PER_DAY
+        gain = exam_gain_per_second(
+            p_now,
+            c.is_new,
+            c.p_exam_now,
+            c.p_exam_reviewed,
+            secs,
+            days_left,
+            settings.exam_new_cutoff_days,
+        )
+        mask = allowed & (gain > MIN_EXAM_GAIN)
+        pick = _pick(-gain, mask, c, last_tag, rng)
+        if pick is not None:
+            return Choice(int(c.item_id[pick]), Reason.EXAM_PRIORITY)
+
+    # 3. Due reviews, the most at risk first.
+    pick = _pick(
+        p_now, allowed & due_mask(c.p_recall, c.is_new, settings.target_retention), c, last_tag, rng
+    )
+    if pick is not None:
+        return Choice(int(c.item_id[pick]), Reason.DUE_REVIEW)
+
+    # 4. New items, in deck order, paced to the daily goal.
+    if not goal_met and today.new < settings.new_quota(per_answer):
+        order = np.arange(n, dtype=np.float64)
+        pick = _pick(order, allowed & c.is_new, c, last_tag, rng)
+        if pick is not None:
+            return Choice(int(c.item_id[pick]), Reason.NEW_ITEM)
+
+    # 5. Extra practice: the weakest seen item (then new ones, if that is all there is).
+    pick = _pick(p_now, allowed & ~c.is_new, c, last_tag, rng)
+    if pick is None:
+        pick = _pick(np.arange(n, dtype=np.float64), allowed, c, last_tag, rng)
+    assert pick is not None
+    return Choice(int(c.item_id[pick]), Reason.EXTRA_PRACTICE)

@@ -1,0 +1,107 @@
+"""``metatutor bench schedule``: compare scheduling policies on simulated students."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from tutor.simulation.bench import OURS, Row, run_bench
+from tutor.simulation.fit import PARAMS_FILE
+from tutor.simulation.population import FAMILIES, People
+
+PERCENT_METRICS = ("exam_recall", "mean_recall")
+
+
+def _fmt(row: Row) -> str:
+    if row.metric.split("_minus_")[0] in PERCENT_METRICS:
+        return f"{100 * row.mean:.1f}% [{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]"
+    return f"{row.mean:.1f} [{row.ci_low:.1f}, {row.ci_high:.1f}]"
+
+
+def markdown(rows: list[Row]) -> str:
+    """One table per memory family: policies down, (scenario, metric) across."""
+    out: list[str] = []
+    by_family: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by_family[r.scenario.split(":")[0]].append(r)
+    for family, frows in by_family.items():
+        main = [r for r in frows if "_minus_" not in r.metric and r.metric != "minutes"]
+        cols = list(dict.fromkeys((r.scenario.split(":")[1], r.metric) for r in main))
+        names = list(dict.fromkeys(r.policy for r in main))
+        cell = {(r.policy, r.scenario.split(":")[1], r.metric): _fmt(r) for r in main}
+        out.append(f"### Simulated memory: {family}\n")
+        out.append("| policy | " + " | ".join(f"{s} {m}" for s, m in cols) + " |")
+        out.append("|---" * (len(cols) + 1) + "|")
+        for n in names:
+            vals = [cell.get((n, s, m), "") for s, m in cols]
+            out.append(f"| {n} | " + " | ".join(vals) + " |")
+        diffs = [r for r in frows if "_minus_" in r.metric]
+        if diffs:
+            out.append("\nPaired differences (ours minus other, same students and draws):\n")
+            out.append("| scenario | difference | mean [95% CI] |")
+            out.append("|---|---|---|")
+            for r in diffs:
+                out.append(f"| {r.scenario.split(':')[1]} | {r.metric} | {_fmt(r)} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def plot(rows: list[Row], path: Path) -> None:
+    """Bar chart of the headline metric per scenario and policy, with 95% intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    heads = [r for r in rows if r.metric in ("exam_recall", "recall_per_minute")]
+    panels = list(dict.fromkeys(r.scenario for r in heads))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), squeeze=False)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        sel = [r for r in heads if r.scenario == panel]
+        names = [r.policy for r in sel]
+        means = [r.mean for r in sel]
+        errs = [[r.mean - r.ci_low for r in sel], [r.ci_high - r.mean for r in sel]]
+        colors = ["tab:red" if n == OURS else "tab:gray" for n in names]
+        ax.bar(range(len(sel)), means, yerr=errs, color=colors, capsize=2)
+        ax.set_xticks(range(len(sel)), names, rotation=60, ha="right", fontsize=7)
+        ax.set_title(panel.replace(":", "\n"), fontsize=8)
+        ax.set_ylabel(sel[0].metric, fontsize=7)
+        if sel[0].metric == "exam_recall":
+            ax.set_ylim(max(0.0, min(means) - 0.1), min(1.0, max(means) + 0.05))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the Markdown table; optionally write JSON rows and a plot."""
+    ap = argparse.ArgumentParser(prog="metatutor bench schedule", description=__doc__)
+    ap.add_argument("--students", type=int, default=None, help="simulated students (200)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="a small smoke run")
+    ap.add_argument("--families", default=",".join(FAMILIES), help="fsrs6,actr")
+    ap.add_argument("--params", type=Path, default=PARAMS_FILE, help="fitted people (JSON)")
+    ap.add_argument("--json", type=Path, help="write rows as a JSON list")
+    ap.add_argument("--plot", type=Path, help="write a PNG bar chart")
+    args = ap.parse_args(argv)
+    n = args.students if args.students is not None else (16 if args.quick else 200)
+    families = [f.strip() for f in args.families.split(",") if f.strip()]
+    for f in families:
+        if f not in FAMILIES:
+            ap.error(f"unknown family {f!r} (choose from {', '.join(FAMILIES)})")
+    t0 = time.perf_counter()
+    rows = run_bench(People.load(args.params), n, args.seed, args.quick, families)
+    print(markdown(rows))
+    print(f"{n} students per scenario, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps([r.as_dict() for r in rows], indent=1) + "\n")
+    if args.plot:
+        plot(rows, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
