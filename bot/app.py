@@ -36,9 +36,12 @@ AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 LOCAL_TOKEN = "0:local-chat"
 """Stand-in token when no real one is configured and an offline request object is used."""
 MAX_CONCURRENT_UPDATES = 32
-# A leaky bucket of one request drained 28 times a second: never more than ~29 messages in
-# any one-second window (a 30-deep bucket at 30/s would allow bursts of nearly 60).
-OVERALL_PER_SECOND = 28
+# Messages (calls with a chat id) go through a leaky bucket OVERALL_BURST deep that drains
+# OVERALL_PER_SECOND times a second: a reply of a few messages leaves at once, and no
+# one-second window ever holds more than 4 + 25 = 29 (PTB's default, a 30-deep bucket at
+# 30/s, lets nearly 60 through in a second after a quiet spell).
+OVERALL_BURST = 4
+OVERALL_PER_SECOND = 25
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
@@ -101,7 +104,9 @@ def build_application(
         .base_file_url(settings.telegram_api_file_base_url)
         .rate_limiter(
             AIORateLimiter(
-                overall_max_rate=1, overall_time_period=1 / OVERALL_PER_SECOND, max_retries=2
+                overall_max_rate=OVERALL_BURST,
+                overall_time_period=OVERALL_BURST / OVERALL_PER_SECOND,
+                max_retries=2,
             )
         )
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
@@ -179,7 +184,7 @@ async def on_error(update: object, context: Context) -> None:
 # -- serving ----------------------------------------------------------------------------------
 
 
-def _stop_event(stop: asyncio.Event | None) -> tuple[asyncio.Event, list[int]]:
+def _stop_event(stop: asyncio.Event | None) -> tuple[asyncio.Event, list[signal.Signals]]:
     """An event set by SIGINT/SIGTERM (where the loop supports signal handlers)."""
     event = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import warnings
 from functools import cache
+from typing import Any
 
 from bot.i18n import plain
 from tutor.views import StudentStats
@@ -48,10 +49,10 @@ def stats_chart(stats: StudentStats, lang: str = "en") -> bytes:
 
     lang = chart_language(lang)
     font = _cjk_font() if lang == "zh" else None
-    rc = {"font.family": [font, "DejaVu Sans"]} if font else {}
     import matplotlib
 
-    with matplotlib.rc_context(rc), warnings.catch_warnings():
+    rc: dict[str, Any] = {"font.family": [font, "DejaVu Sans"]} if font else {}
+    with matplotlib.rc_context(rc), warnings.catch_warnings():  # type: ignore[arg-type]
         # Tags may hold glyphs no installed font has; boxes are acceptable, noise is not.
         warnings.filterwarnings("ignore", message="Glyph .* missing")
         figure = Figure(figsize=(12, 3.6), dpi=100, layout="constrained")
@@ -84,7 +85,7 @@ def _per_day(axes: object, stats: StudentStats, lang: str) -> None:
 
     assert isinstance(axes, Axes)
     axes.set_title(plain(lang, "chart.per_day"), fontsize=10)
-    days = [d for d in stats.per_day]
+    days = list(stats.per_day)
     if not days or not any(d.answers for d in days):
         _empty(axes, lang)
         return

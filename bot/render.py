@@ -31,8 +31,9 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
 
 
-def _lines(*parts: str) -> Html:
-    return Html("\n".join(part for part in parts if part))
+def _lines(*parts: str | None) -> Html:
+    """Join lines; "" makes a blank line, None is left out."""
+    return Html("\n".join(part for part in parts if part is not None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,29 +49,34 @@ def _long_choices(question: Question) -> bool:
     return any(len(choice) > BUTTON_LABEL_LIMIT for choice in question.choices)
 
 
-def question_message(lang: str, question: Question) -> RenderedQuestion:
-    """The message that asks ``question``."""
+def _asked(lang: str, question: Question, limit: int) -> list[str]:
+    """Header, prompt and (for long options) the lettered options."""
     item = question.item
-    limit = CAPTION_PROMPT_LIMIT if question.image else PROMPT_LIMIT
     header = t(
         lang, "quiz.header", number=question.number, total=question.total, deck=question.deck_name
     )
     reason = t(lang, f"quiz.reason.{question.reason.value}")
-    body: list[str] = [f"{header} · {reason}", ""]
-    body.append(Html(_escape(clip(item.prompt, limit))))
+    lines: list[str] = [f"{header} · {reason}", "", _escape(clip(item.prompt, limit))]
     if item.kind is ItemKind.MULTIPLE_CHOICE and _long_choices(question):
-        per_choice = max(40, (limit // max(1, len(question.choices))))
-        body.append("")
-        body.extend(
-            Html(f"<b>{_LETTERS[i]}</b>. {_escape(clip(choice, per_choice))}")
+        per_choice = max(40, limit // max(1, len(question.choices)))
+        lines.append("")
+        lines.extend(
+            f"<b>{_LETTERS[i]}</b>. {_escape(clip(choice, per_choice))}"
             for i, choice in enumerate(question.choices)
         )
+    return lines
+
+
+def question_message(lang: str, question: Question) -> RenderedQuestion:
+    """The message that asks ``question``."""
+    item = question.item
+    limit = CAPTION_PROMPT_LIMIT if question.image else PROMPT_LIMIT
+    lines = _asked(lang, question, limit)
     if item.kind is ItemKind.TYPED:
-        body.extend(["", t(lang, "quiz.type_answer")])
+        lines += ["", t(lang, "quiz.type_answer")]
     elif item.kind.self_graded:
-        body.extend(["", t(lang, "quiz.recall_then_reveal")])
-    text = _lines(*body)
-    return RenderedQuestion(text, question_keyboard(lang, question), question.image)
+        lines += ["", t(lang, "quiz.recall_then_reveal")]
+    return RenderedQuestion(_lines(*lines), question_keyboard(lang, question), question.image)
 
 
 def question_keyboard(lang: str, question: Question) -> InlineKeyboardMarkup | None:
@@ -131,14 +137,11 @@ def grade_keyboard(lang: str, question_id: int) -> InlineKeyboardMarkup:
 
 def revealed_message(lang: str, question: Question, *, caption: bool) -> Html:
     """The question with its answer shown, asking for a self-grade."""
-    asked = question_message(lang, question)
-    limit = 250 if caption else 900
-    # Drop the "recall, then show" hint: it was the question's last line.
-    head = asked.text.rsplit("\n\n", 1)[0]
+    prompt_limit, answer_limit = (500, 300) if caption else (PROMPT_LIMIT, 900)
     return _lines(
-        head,
+        *_asked(lang, question, prompt_limit),
         "",
-        t(lang, "quiz.answer_is", answer=clip(question.item.correct_text, limit)),
+        t(lang, "quiz.answer_is", answer=clip(question.item.correct_text, answer_limit)),
         t(lang, "quiz.how_well"),
     )
 

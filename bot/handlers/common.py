@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
@@ -21,7 +21,7 @@ from tutor.students import Student
 log = logging.getLogger("bot.handlers")
 
 Context: TypeAlias = ContextTypes.DEFAULT_TYPE
-Handler: TypeAlias = Callable[[Update, Context], Awaitable[None]]
+Handler: TypeAlias = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 SERVICE_KEY = "service"
 

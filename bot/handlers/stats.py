@@ -19,7 +19,7 @@ def _percent(value: float | None) -> str:
 
 def stats_text(lang: str, stats: StudentStats) -> Html:
     """The numbers of /stats as a message."""
-    lines = [
+    lines: list[str] = [
         t(lang, "stats.header"),
         t(
             lang,

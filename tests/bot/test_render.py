@@ -1,0 +1,145 @@
+"""Rendering: hostile or huge deck content never breaks a message or adds markup."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot import render
+from bot.charts import stats_chart
+from bot.tg_html import parse_html
+from tutor.items import Item, ItemKind
+from tutor.views import (
+    ChoiceReason,
+    DayCount,
+    Feedback,
+    Question,
+    SessionProgress,
+    StudentStats,
+    TagRecall,
+)
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+HOSTILE = [
+    "<b>bold</b> & <script>alert(1)</script>",
+    "a < b > c &amp; &#x3C; &lt;",
+    '<a href="https://evil.example">click</a>',
+    "</i></b>unbalanced<i>",
+    "é 中文 🎉 \u200b zero-width",
+]
+
+
+def _question(item: Item, choices: tuple[str, ...] = (), image: bytes | None = None) -> Question:
+    return Question(
+        id=42,
+        item=item,
+        deck_name="<Deck> & Co",
+        choices=choices,
+        number=1,
+        total=3,
+        reason=ChoiceReason.NEW,
+        asked_at=NOW,
+        image=image,
+    )
+
+
+def _visible(html: str) -> str:
+    return parse_html(html)[0]  # raises if Telegram would refuse the message
+
+
+@pytest.mark.parametrize("content", HOSTILE)
+def test_hostile_content_shows_literally(content: str) -> None:
+    item = Item(
+        ItemKind.MULTIPLE_CHOICE,
+        prompt=content,
+        external_id="x",
+        options=(content, "plain"),
+        correct_option=0,
+        explanation=content,
+    )
+    question = _question(item, (content, "plain"))
+    asked = render.question_message("en", question)
+    visible = _visible(asked.text)
+    assert content in visible and "<Deck> & Co" in visible
+    _, entities = parse_html(asked.text)
+    assert {e.type for e in entities} == {"bold"}  # only the catalog's own header
+    feedback = Feedback(
+        question=question,
+        correct=False,
+        correct_text=content,
+        explanation=content,
+        next_review_at=NOW + timedelta(days=3),
+        progress=SessionProgress(1, 0, 3),
+        given="plain",
+    )
+    shown = _visible(render.feedback_message("en", feedback, tz_name="Asia/Shanghai", now=NOW))
+    assert f"Correct answer: {content}" in shown
+    assert f"💡 {content}" in shown
+    assert "Comes back in 3 days (2026-03-05 17:00)" in shown  # 09:00 UTC is 17:00 there
+
+
+def test_huge_content_is_clipped_within_telegram_limits() -> None:
+    huge = "<&>" * 5000
+    item = Item(ItemKind.FLASHCARD, prompt=huge, external_id="x", answer=huge)
+    question = _question(item)
+    asked = render.question_message("en", question)
+    assert len(_visible(asked.text)) <= render.MESSAGE_LIMIT
+    revealed = render.revealed_message("en", question, caption=False)
+    assert len(_visible(revealed)) <= render.MESSAGE_LIMIT
+    with_picture = render.question_message("en", _question(item, image=b"png"))
+    assert len(_visible(with_picture.text)) <= render.CAPTION_LIMIT
+    assert len(_visible(render.revealed_message("en", question, caption=True))) < 1400
+
+
+def test_long_options_become_lettered_buttons() -> None:
+    options = tuple(f"option number {i} " + "x" * 60 for i in range(4))
+    item = Item(
+        ItemKind.MULTIPLE_CHOICE, prompt="Pick", external_id="x", options=options, correct_option=1
+    )
+    asked = render.question_message("en", _question(item, options))
+    assert asked.keyboard is not None
+    labels = [b.text for row in asked.keyboard.inline_keyboard for b in row]
+    assert labels == ["A", "B", "C", "D"]
+    assert "B. option number 1" in _visible(asked.text)
+
+
+def test_true_false_buttons_are_localised() -> None:
+    item = Item(ItemKind.TRUE_FALSE, prompt="Sky is blue", external_id="x", correct_option=0)
+    asked = render.question_message("zh", _question(item, ("true", "false")))
+    assert asked.keyboard is not None
+    labels = [b.text for row in asked.keyboard.inline_keyboard for b in row]
+    data = [b.callback_data for row in asked.keyboard.inline_keyboard for b in row]
+    assert (labels, data) == (["正确", "错误"], ["a:42:0", "a:42:1"])
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (20, "in a moment"),
+        (600, "in 10 min"),
+        (5 * 3600, "in 5 h"),
+        (86400, "tomorrow"),
+        (3 * 86400, "in 3 days"),
+    ],
+)
+def test_relative_times(seconds: float, expected: str) -> None:
+    assert render.relative_when("en", seconds) == expected
+
+
+def test_chart_is_a_png_with_content() -> None:
+    stats = StudentStats(
+        answers_today=3,
+        answers_week=20,
+        accuracy_week=0.7,
+        streak_days=2,
+        items_learned=5,
+        items_total=30,
+        per_day=[DayCount(date(2026, 2, 1) + timedelta(days=i), 5, i % 5) for i in range(28)],
+        recall_by_tag=[TagRecall(f"tag{i}", i / 10, i + 1) for i in range(15)],
+        due_forecast=[(date(2026, 3, 3) + timedelta(days=i), i) for i in range(14)],
+    )
+    full = stats_chart(stats, "zh")
+    empty = stats_chart(StudentStats(0, 0, None, 0, 0, 0), "en")
+    assert full.startswith(b"\x89PNG\r\n\x1a\n") and empty.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(full) > len(empty) + 10_000
