@@ -267,6 +267,16 @@ async def run_webhook(
     await _serve(application, starting, stop)
 
 
+async def serve_forever(
+    application: AnyApplication, settings: Settings, *, stop: asyncio.Event | None = None
+) -> None:
+    """Serve by webhook when ``settings.webhook_url`` is set, else by long polling."""
+    if settings.webhook_url:
+        await run_webhook(application, settings, stop=stop)
+    else:
+        await run_polling(application, stop=stop)
+
+
 __all__ = [
     "LOCAL_TOKEN",
     "PerUserUpdateProcessor",
@@ -275,4 +285,5 @@ __all__ = [
     "on_error",
     "run_polling",
     "run_webhook",
+    "serve_forever",
 ]

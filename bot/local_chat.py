@@ -22,17 +22,22 @@ async def run_local_chat(
     *,
     input_stream: TextIO = sys.stdin,
     output_stream: TextIO = sys.stdout,
+    user_id: int = LOCAL_USER_ID,
+    name: str = "Student",
+    language: str | None = None,
     user: FakeUser | None = None,
     media_dir: Path | None = None,
 ) -> None:
     """Chat with the bot offline until the user types ``quit`` or input ends.
 
     The application is the one ``metatutor serve`` runs, on an in-process fake of the Bot
-    API: no token, no network.
+    API: no token, no network. The local student is ``user`` if given, else one made from
+    ``user_id``, ``name`` and ``language`` (the Telegram language code; default: the
+    configured language).
     """
     fake = FakeBotApi()
     local_user = user or FakeUser(
-        LOCAL_USER_ID, "Student", language_code=settings.language, username="local_student"
+        user_id, name, language_code=language or settings.language, username="local_student"
     )
     fake.register_user(local_user)
     application = build_application(settings, service, request=fake)

@@ -20,6 +20,7 @@ from bot.app import (
     build_application,
     run_polling,
     run_webhook,
+    serve_forever,
 )
 from bot.conversation import ChatDriver
 from bot.fake_api import FakeBotApi
@@ -110,7 +111,7 @@ async def test_polling_serves_and_stops(service: TutorService) -> None:
     application = build_application(_settings(), service, request=fake)
     fake.queue_update(fake.user_message(ADA, "/help"))
     stop = asyncio.Event()
-    serving = asyncio.create_task(run_polling(application, stop=stop))
+    serving = asyncio.create_task(serve_forever(application, _settings(), stop=stop))
     await _until(lambda: fake.calls_of("sendMessage"))
     assert "How it works" in fake.last_message(ADA.id).plain
     assert fake.commands_for("zh")  # post_init ran
