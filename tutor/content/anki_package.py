@@ -48,7 +48,11 @@ def _media_map(archive: SafeArchive) -> dict[str, str]:
         if not isinstance(mapping, dict):
             raise ContentError(f"{archive.filename}: the media list is damaged")
         return {str(name): str(member) for member, name in mapping.items()}
-    return {e.name: e.member for e in parse_media_entries(raw) if e.name}
+    try:
+        entries = parse_media_entries(raw)
+    except ContentError as exc:
+        raise ContentError(f"{archive.filename}: the media list is damaged ({exc})") from None
+    return {e.name: e.member for e in entries if e.name}
 
 
 def _deck_name(col: Collection, fallback: str) -> str:

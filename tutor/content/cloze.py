@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from tutor.content.errors import ContentError
 
-_OPEN = re.compile(r"\{\{c(\d+)::")
+_TOKEN = re.compile(r"\{\{c(\d+)::|::|\}\}")
 PLACEHOLDER = "[...]"
 
 
@@ -57,30 +57,30 @@ def _parse(text: str) -> list[_Node]:
     buf: list[str] = []
 
     def flush() -> None:
-        if buf:
-            target().append("".join(buf))
-            buf.clear()
+        joined = "".join(buf)
+        if joined:
+            target().append(joined)
+        buf.clear()
 
-    i = 0
-    while i < len(text):
-        opened = _OPEN.match(text, i)
-        if opened and int(opened.group(1)) >= 1:
+    pos = 0
+    for token in _TOKEN.finditer(text):
+        buf.append(text[pos : token.start()])
+        pos = token.end()
+        number, marker = token.group(1), token.group()
+        if number is not None and int(number) >= 1:
             flush()
-            deletion = _Deletion(number=int(opened.group(1)))
+            deletion = _Deletion(number=int(number))
             target().append(deletion)
             stack.append(deletion)
-            i = opened.end()
-        elif stack and text.startswith("::", i) and stack[-1].hint is None:
+        elif marker == "::" and stack and stack[-1].hint is None:
             flush()
             stack[-1].hint = []
-            i += 2
-        elif stack and text.startswith("}}", i):
+        elif marker == "}}" and stack:
             flush()
             stack.pop()
-            i += 2
         else:
-            buf.append(text[i])
-            i += 1
+            buf.append(marker)
+    buf.append(text[pos:])
     if stack:
         raise ContentError(f"cloze deletion c{stack[0].number} is not closed with '}}}}'")
     flush()
