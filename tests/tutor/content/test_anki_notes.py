@@ -27,7 +27,7 @@ def test_picture_alone_can_be_the_question_and_exports() -> None:
     assert ctx.used_media == {"flag.png"}
     deck = Deck(slug="d", name="D")
     for fmt in ("csv", "json"):
-        data = export_deck(deck, [item], fmt)  # type: ignore[arg-type]
+        data = export_deck(deck, [item], fmt)
         assert parse_deck_file(data, f"d.{fmt}").items == [item]
 
 
