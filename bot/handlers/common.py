@@ -83,8 +83,10 @@ async def edit(query: CallbackQuery, text: Html, keyboard: InlineKeyboardMarkup 
     "Message is not modified" (a double press) counts as done.
     """
     message = query.message
+    if not isinstance(message, Message):
+        return False  # older than 48 hours: Telegram no longer lets bots edit it
     try:
-        if isinstance(message, Message) and (message.photo or message.document):
+        if message.photo or message.document:
             await query.edit_message_caption(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
         else:
             await query.edit_message_text(
@@ -103,6 +105,8 @@ async def edit(query: CallbackQuery, text: Html, keyboard: InlineKeyboardMarkup 
 
 async def drop_buttons(query: CallbackQuery) -> None:
     """Remove the pressed message's buttons, quietly (already gone is fine)."""
+    if not isinstance(query.message, Message):
+        return
     try:
         await query.edit_message_reply_markup(None)
     except BadRequest as error:
