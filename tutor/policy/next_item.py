@@ -97,6 +97,18 @@ def choose_next(
     if ready:
         oldest = max(ready, key=lambda w: _answers_since(session, w))
         return Choice(oldest, Reason.RELEARN)
+    # New items of a deck whose exam is too close are not introduced at all.
+    days_left = np.full(n, np.inf)
+    for deck, exam_at in settings.exams.items():
+        days_left[c.deck == deck] = (to_seconds(exam_at) - t_now) / SECONDS_PER_DAY
+    too_late = c.is_new & (days_left < settings.exam_new_cutoff_days)
+    if (allowed & ~too_late).any():
+        allowed = allowed & ~too_late
+    # Items already answered this session wait (a wrong one until its relearning turn),
+    # unless nothing else is left.
+    fresh = allowed & ~np.isin(c.item_id, np.asarray(session.answered, dtype=np.int64))
+    if fresh.any():
+        allowed = fresh
 
     goal_met = today.reviews + today.new >= settings.goal_items(per_answer)
     if settings.daily_goal_minutes is not None:
@@ -109,8 +121,6 @@ def choose_next(
         and c.p_exam_reviewed is not None
         and not goal_met
     ):
-        exam_at = np.array([settings.exams.get(int(d), now).timestamp() for d in c.deck])
-        days_left = (exam_at - t_now) / SECONDS_PER_DAY
         gain = exam_gain_per_second(
             p_now,
             c.is_new,
@@ -120,7 +130,7 @@ def choose_next(
             days_left,
             settings.exam_new_cutoff_days,
         )
-        mask = allowed & (gain > MIN_EXAM_GAIN)
+        mask = allowed & (gain > MIN_EXAM_GAIN) & np.isfinite(days_left)
         pick = _pick(-gain, mask, c, last_tag, rng)
         if pick is not None:
             return Choice(int(c.item_id[pick]), Reason.EXAM_PRIORITY)

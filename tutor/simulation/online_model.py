@@ -120,3 +120,47 @@ class OnlineFSRS:
         self.s[r, c] = s[:, 0]
         self.last[r, c] = day
         self.seen |= mask
+
+
+class OnlineFSRSPredictor:
+    """One student of an :class:`OnlineFSRS` seen through the policy's ``RecallPredictor``.
+
+    Day 0 of the model is ``origin`` (Unix seconds); item ids are column indices.
+    """
+
+    def __init__(self, model: OnlineFSRS, student: int, origin: float) -> None:
+        self.model = model
+        self.student = student
+        self.origin = origin
+
+    def _day(self, t: F | float) -> F:
+        return np.asarray((np.asarray(t, dtype=np.float64) - self.origin) / 86_400.0)
+
+    def recall_at(self, items: I, at: F) -> F:
+        """Predicted recall of ``items`` at the Unix times ``at``."""
+        m, s = self.model, self.student
+        w = m.w[s : s + 1]
+        eff = m.s[s, items] * np.exp(m.log_scale[s, 0])
+        r = fm.retrievability(w, (self._day(at) - m.last[s, items])[None, :], eff[None, :])[0]
+        return np.where(m.seen[s, items], r, 0.0)
+
+    def recall_after_review(self, items: I, review_at: float, at: float) -> tuple[F, F]:
+        """Predicted recall at ``at`` after a right / wrong answer at ``review_at``."""
+        m, s = self.model, self.student
+        w = m.w[s : s + 1]
+        day = float(self._day(review_at))
+        out = []
+        for g in (GOOD, AGAIN):
+            grade = np.full((1, items.shape[0]), g, dtype=np.int64)
+            _, s_g = m._after(
+                w,
+                m.d[s, items][None, :],
+                m.s[s, items][None, :],
+                day - m.last[s, items][None, :],
+                ~m.seen[s, items][None, :],
+                grade,
+                m.log_scale[s : s + 1],
+            )
+            eff = s_g * np.exp(m.log_scale[s, 0])
+            out.append(fm.retrievability(w, np.full_like(eff, float(self._day(at)) - day), eff)[0])
+        return out[0], out[1]

@@ -1,0 +1,73 @@
+"""Exam mode: exam-day forecasts, exam priority, stopping new items near the date."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from tests.tutor.policy.conftest import HalfLifePredictor
+from tutor.policy import (
+    Candidates,
+    Reason,
+    SessionHistory,
+    StudySettings,
+    TodayCounts,
+    choose_next,
+    expected_exam_recall,
+    with_exam_forecast,
+)
+from tutor.policy.types import SECONDS_PER_DAY
+
+
+def _deck(now: datetime) -> tuple[HalfLifePredictor, Candidates]:
+    t = now.timestamp()
+    # items 0-4 seen (various strengths), 5-9 new; all in deck 7
+    last = {i: t - (i + 1) * SECONDS_PER_DAY for i in range(5)}
+    half = {i: 1.0 + 3.0 * i for i in range(5)}
+    pred = HalfLifePredictor(last, half)
+    ids = np.arange(10)
+    p = np.concatenate([pred.recall_at(ids[:5], np.full(5, t)), np.zeros(5)])
+    c = Candidates.build(ids, p, is_new=ids >= 5, deck=np.full(10, 7))
+    return pred, c
+
+
+def test_exam_priority_picks_largest_gain(now: datetime, rng: np.random.Generator) -> None:
+    pred, c = _deck(now)
+    exam = now + timedelta(days=3)
+    settings = StudySettings(exams={7: exam})
+    c = with_exam_forecast(c, pred, now, settings.exams)
+    assert c.p_exam_now is not None and c.p_exam_reviewed is not None
+    assert np.all(c.p_exam_reviewed[:5] >= c.p_exam_now[:5] - 1e-12)
+    pick = choose_next(c, settings, SessionHistory(), TodayCounts(), now, rng)
+    assert pick.reason is Reason.EXAM_PRIORITY
+    gain = c.p_exam_reviewed - np.where(c.is_new, 0.0, c.p_exam_now)
+    cost = 2.0 - np.where(c.is_new, 0.0, c.p_recall)
+    assert pick.item_id == int(np.argmax(gain / cost))
+
+
+def test_new_items_stop_near_the_exam(now: datetime, rng: np.random.Generator) -> None:
+    pred, c = _deck(now)
+    far = StudySettings(exams={7: now + timedelta(days=10)})
+    near = StudySettings(exams={7: now + timedelta(hours=12)})
+    picks_far, picks_near = set(), set()
+    for settings, picks in ((far, picks_far), (near, picks_near)):
+        cc = with_exam_forecast(c, pred, now, settings.exams)
+        session = SessionHistory()
+        for k in range(8):
+            pick = choose_next(cc, settings, session, TodayCounts(reviews=k), now, rng)
+            picks.add(pick.item_id)
+            session = session.record(pick.item_id, True)
+    assert picks_far & {5, 6, 7, 8, 9}  # new items are introduced with time left
+    assert not picks_near & {5, 6, 7, 8, 9}  # but not on the eve of the exam
+
+
+def test_expected_exam_recall_rises_with_pace(now: datetime) -> None:
+    pred, c = _deck(now)
+    exam = now + timedelta(days=14)
+    low = expected_exam_recall(pred, c.item_id, c.is_new, now, exam, 0.5, 12.0)
+    high = expected_exam_recall(pred, c.item_id, c.is_new, now, exam, 5.0, 12.0)
+    none = expected_exam_recall(pred, c.item_id, c.is_new, now, exam, 0.0, 12.0)
+    assert 0.0 <= none < low < high <= 1.0
+    base = pred.recall_at(c.item_id[:5], np.full(5, exam.timestamp())).sum() / 10
+    assert abs(none - base) < 1e-12
