@@ -42,6 +42,25 @@ def _parser() -> argparse.ArgumentParser:
     backup = db_commands.add_parser("backup", help="copy the live database (safe while running)")
     backup.add_argument("file", type=Path)
 
+    health = commands.add_parser(
+        "health", help="check the database, the reminder job and the model; exit 0 if healthy"
+    )
+    health.add_argument("--json", action="store_true", help="print a JSON report")
+    health.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["database", "scheduler", "model"],
+        help="leave a check out (repeatable), e.g. scheduler when the bot is not running",
+    )
+    health.add_argument(
+        "--max-age",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="how long ago the reminder job may have last run (default 180)",
+    )
+
     train = commands.add_parser("train", help="train the learner model's weights")
     train.add_argument("args", nargs=argparse.REMAINDER)
 
@@ -119,6 +138,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await operations.db_backup(settings, args.file)
     if command == "model":
         return await operations.model_replay(settings)
+    if command == "health":
+        return operations.health(settings, as_json=args.json, skip=args.skip, max_age=args.max_age)
     raise AssertionError(command)
 
 

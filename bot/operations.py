@@ -153,3 +153,14 @@ async def model_replay(settings: Settings) -> int:
         await db.close()
     print(f"rebuilt the learner state of {count} students")
     return 0
+
+
+def health(settings: Settings, *, as_json: bool, skip: list[str], max_age: float) -> int:
+    """Report database, scheduler and model state; 0 when healthy, 1 otherwise."""
+    from datetime import timedelta
+
+    from bot.health import check_health
+
+    report = check_health(settings, skip=skip, max_job_age=timedelta(seconds=max_age))
+    print(report.to_json() if as_json else report.to_text())
+    return 0 if report.ok else 1
