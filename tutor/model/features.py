@@ -36,6 +36,44 @@ EMA_RATE = 0.3
 SKILL_EMA_RATE = 0.4
 SECONDS_PER_DAY = 86_400.0
 
+#: FSRS-6 default parameters: a fixed, population-level memory model whose stability and
+#: difficulty per (learner, item) are inputs (the network learns how far to trust them).
+FSRS_W: tuple[float, ...] = (
+    0.212, 1.2931, 2.3065, 8.2956, 6.4133, 0.8334, 3.0194, 0.001, 1.8722, 0.1666, 0.796,
+    1.4835, 0.0614, 0.2629, 1.6483, 0.6014, 1.8729, 0.5425, 0.0912, 0.0658, 0.1542,
+)  # fmt: skip
+_FSRS_DECAY = -FSRS_W[20]
+_FSRS_FACTOR = 0.9 ** (1 / _FSRS_DECAY) - 1
+
+
+def fsrs_step(s: float, d: float, elapsed_days: float, grade: int) -> tuple[float, float]:
+    """FSRS-6 memory state after a review with ``grade`` 1-4 (``s`` nan = first review)."""
+    w = FSRS_W
+    if math.isnan(s):
+        s0 = max(w[grade - 1], 0.001)
+        d0 = w[4] - math.exp(w[5] * (grade - 1)) + 1
+        return s0, min(max(d0, 1.0), 10.0)
+    d_easy = w[4] - math.exp(w[5] * 3) + 1
+    delta = -w[6] * (grade - 3)
+    d_new = w[7] * d_easy + (1 - w[7]) * (d + (10.0 - d) * delta / 9.0)
+    d_new = min(max(d_new, 1.0), 10.0)
+    if elapsed_days < 1.0:
+        inc = math.exp(w[17] * (grade - 3 + w[18])) * s ** -w[19]
+        if grade >= 2:
+            inc = max(inc, 1.0)
+        s_new = s * inc
+    else:
+        r = (1 + _FSRS_FACTOR * elapsed_days / s) ** _FSRS_DECAY
+        if grade == 1:
+            long = w[11] * d ** -w[12] * ((s + 1) ** w[13] - 1) * math.exp((1 - r) * w[14])
+            s_new = min(long, s / math.exp(w[17] * w[18]))
+        else:
+            bonus = (w[15] if grade == 2 else 1.0) * (w[16] if grade == 4 else 1.0)
+            growth = math.exp(w[8]) * (11 - d) * s ** -w[9] * (math.exp((1 - r) * w[10]) - 1)
+            s_new = s * (1 + growth * bonus)
+    return min(max(s_new, 0.001), 36_500.0), d_new
+
+
 FEATURE_NAMES: tuple[str, ...] = (
     "item_logodds",
     "item_log_n",
@@ -54,6 +92,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ui_has_grade",
     "ui_log_last_ivl",
     "ui_has_time",
+    "ui_fsrs_log_s",
+    "ui_fsrs_d",
     "us_log_correct",
     "us_log_wrong",
     "us_seen",
@@ -89,6 +129,8 @@ RAW_FIELDS: tuple[str, ...] = (
     "ui_dt",  # seconds since the last attempt on this item (nan = unknown / never)
     "ui_ivl",  # seconds between the two latest attempts on this item (nan = unknown)
     "ui_grade",  # last grade 1-4 on this item (0 = none)
+    "ui_fsrs_s",  # FSRS-6 default stability (days) after the last attempt (nan = unknown)
+    "ui_fsrs_d",  # FSRS-6 default difficulty 1-10 (nan = unknown)
     "us_c",  # learner's correct / wrong answers on the item's tags, summed
     "us_w",
     "us_last",  # last outcome on any of the tags: -1 never
@@ -119,7 +161,7 @@ class RawColumns:
     def empty(cls, n: int) -> RawColumns:
         """All-zero columns (times unknown) for ``n`` rows."""
         cols = {name: np.zeros(n, dtype=np.float64) for name in RAW_FIELDS}
-        for name in ("ui_dt", "ui_ivl", "u_ema", "us_ema"):
+        for name in ("ui_dt", "ui_ivl", "u_ema", "us_ema", "ui_fsrs_s", "ui_fsrs_d"):
             cols[name][:] = np.nan
         cols["ui_last"][:] = -1.0
         cols["us_last"][:] = -1.0
@@ -154,6 +196,9 @@ def build_features(raw: RawColumns) -> tuple[F32, F32]:
         np.isfinite(ivl), np.log1p(np.maximum(np.nan_to_num(ivl), 0.0) / 3600.0), 0.0
     )
     u_n = c["u_c"] + c["u_w"]
+    has_fsrs = np.isfinite(c["ui_fsrs_s"]) & (ui_seen > 0)
+    fsrs_log_s = np.where(has_fsrs, np.log(np.maximum(np.nan_to_num(c["ui_fsrs_s"]), 1e-3)), 0.0)
+    fsrs_d = np.where(has_fsrs, (np.nan_to_num(c["ui_fsrs_d"]) - 5.0) / 3.0, 0.0)
     ema = c["u_ema"]
     s_ema = c["us_ema"]
     run = c["us_run"]
@@ -176,6 +221,8 @@ def build_features(raw: RawColumns) -> tuple[F32, F32]:
             has_grade,
             log_ivl / 3.0,
             ui_has_time.astype(np.float64),
+            fsrs_log_s / 3.0,
+            fsrs_d,
             np.log1p(c["us_c"]) / 2.0,
             np.log1p(c["us_w"]) / 2.0,
             us_seen,
@@ -278,7 +325,7 @@ def learner_rows(
     n_options = log.n_options.tolist() if log.n_options is not None else None
     items = log.items.tolist()
     ys = log.correct.tolist()
-    # per item: [correct, wrong, last, last_step, last_time, prev_time, grade]
+    # per item: [correct, wrong, last, last_step, last_time, prev_time, grade, fsrs_s, fsrs_d]
     hist: dict[int, list[float]] = {}
     # per skill: [correct, wrong, last, last_step, ema, run]
     shist: dict[int, list[float]] = {}
@@ -287,8 +334,8 @@ def learner_rows(
     nan = math.nan
     cols = [c[name] for name in RAW_FIELDS]
     (item_n, item_c, skill_n, skill_c, n_sk, prior, nopt, selfg, ui_c, ui_w, ui_last, ui_gap,
-     ui_dt, ui_ivl, ui_grade, us_c, us_w, us_last, us_gap, us_ema, us_run, uc_col, uw_col,
-     ema_col) = cols  # fmt: skip
+     ui_dt, ui_ivl, ui_grade, ui_fs, ui_fd, us_c, us_w, us_last, us_gap, us_ema, us_run,
+     uc_col, uw_col, ema_col) = cols  # fmt: skip
     prior[:] = stats.prior_rate
     selfg[:] = 1.0 if graded else 0.0
     step_in = np.zeros((n, 2), dtype=np.float32)
@@ -320,6 +367,8 @@ def learner_rows(
             ui_dt[t] = now - h[4]
             ui_ivl[t] = h[4] - h[5]
             ui_grade[t] = h[6]
+            ui_fs[t] = h[7]
+            ui_fd[t] = h[8]
         a_c = a_w = e_sum = 0.0
         last = last_run = -1.0
         last_step = -1.0
@@ -343,9 +392,12 @@ def learner_rows(
         g = float(grades[t]) if grades is not None else 0.0
         step_in[t, 0] = y
         step_in[t, 1] = (g - 2.5) / 1.5 if g > 0 else 0.0
+        s_new, d_new = memory_step(h, now, g, y)
         if h is None:
-            hist[item] = [float(y), float(1 - y), float(y), float(t), now, nan, g]
+            hist[item] = [float(y), float(1 - y), float(y), float(t), now, nan, g, s_new, d_new]
         else:
+            h[7] = s_new
+            h[8] = d_new
             h[0] += y
             h[1] += 1 - y
             h[2] = float(y)
@@ -380,6 +432,17 @@ def learner_rows(
             u_w += 1.0
         ema = float(y) if math.isnan(ema) else (1 - EMA_RATE) * ema + EMA_RATE * y
     return raw, step_in
+
+
+def memory_step(h: Sequence[float] | None, now: float, grade: float, y: int) -> tuple[float, float]:
+    """FSRS state after an attempt at ``now`` given the item's history row ``h`` (see
+    :func:`learner_rows`: index 4 last time, 7 stability, 8 difficulty); nan without times."""
+    if math.isnan(now):
+        return math.nan, math.nan
+    g = int(grade) if grade > 0 else (3 if y else 1)
+    if h is None or math.isnan(h[7]) or math.isnan(h[4]):
+        return fsrs_step(math.nan, math.nan, 0.0, g)
+    return fsrs_step(h[7], h[8], max(now - h[4], 0.0) / SECONDS_PER_DAY, g)
 
 
 def raw_from_mapping(values: Mapping[str, Sequence[float] | F64]) -> RawColumns:

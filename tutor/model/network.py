@@ -107,15 +107,23 @@ class LearnerNet(nn.Module):
             and the state after the last attempt.
         """
         x = self.mask_user(x)
-        batch = x.shape[0]
-        h = self.initial_state(batch) if h_init is None else h_init
-        if self.cfg.use_state:
-            out, h_last = self.gru(self.step_input(x, step, dt), h)
-            before = torch.cat([h.transpose(0, 1), out[:, :-1]], dim=1)
-        else:
-            h_last = h
-            before = h.transpose(0, 1).expand(-1, x.shape[1], -1)
+        before, h_last = self.states(x, step, dt, h_init)
         return self.logits(x, before, dt), h_last
+
+    def states(
+        self,
+        x: torch.Tensor,
+        step: torch.Tensor,
+        dt: torch.Tensor,
+        h_init: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """User state before each attempt ``[B, T, S]`` and after the last one ``[1, B, S]``
+        (``x`` already passed through :meth:`mask_user`)."""
+        h = self.initial_state(x.shape[0]) if h_init is None else h_init
+        if not self.cfg.use_state:
+            return h.transpose(0, 1).expand(-1, x.shape[1], -1), h
+        out, h_last = self.gru(self.step_input(x, step, dt), h)
+        return torch.cat([h.transpose(0, 1), out[:, :-1]], dim=1), h_last
 
     def logits(self, x: torch.Tensor, h: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
         """``z`` for features ``x [..., F]``, states ``h [..., S]`` and elapsed days ``dt``."""

@@ -25,6 +25,7 @@ After a model upgrade, rebuild every state by replaying the attempts log in time
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from collections.abc import Sequence
@@ -37,7 +38,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tutor.items import ItemKind
-from tutor.model.features import EMA_RATE, SKILL_EMA_RATE, RawColumns, build_features
+from tutor.model.features import (
+    EMA_RATE,
+    SKILL_EMA_RATE,
+    RawColumns,
+    build_features,
+    memory_step,
+)
 from tutor.model.weights import DEFAULT_WEIGHTS, ModelLoadError, TrainedWeights
 
 if TYPE_CHECKING:
@@ -45,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AttemptFeatures",
+    "CandidateBatch",
     "CandidateFeatures",
     "LearnerModel",
     "LearnerState",
@@ -56,13 +64,15 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 # item table columns
-_IC, _IW, _ILAST, _ISTEP, _ITIME, _IPREV, _IGRADE = range(7)
+_IC, _IW, _ILAST, _ISTEP, _ITIME, _IPREV, _IGRADE, _IFS, _IFD = range(9)
+_ICOLS = 9
 # tag table columns
 _TC, _TW, _TLAST, _TSTEP, _TEMA, _TRUN = range(6)
 _MAGIC = b"MTLS"
 _STATE_VERSION = 1
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def tag_key(tag: str) -> int:
     """Stable 63-bit integer key of a tag name."""
     return int.from_bytes(hashlib.blake2b(tag.encode("utf-8"), digest_size=8).digest(), "big") >> 1
@@ -104,6 +114,47 @@ class AttemptFeatures:
             raise ValueError(f"grade must be 1-4, got {self.grade}")
 
 
+@dataclass(frozen=True, slots=True)
+class CandidateBatch:
+    """Candidates in columnar form (:meth:`LearnerModel.prepare`); reusable across learners."""
+
+    item_ids: I64
+    cols: dict[str, F64]
+    tag_owner: I64
+    tag_keys: I64
+
+    def __len__(self) -> int:
+        return int(self.item_ids.shape[0])
+
+    @classmethod
+    def from_candidates(cls, cands: Sequence[CandidateFeatures]) -> CandidateBatch:
+        """Convert a sequence of candidates."""
+        n = len(cands)
+
+        def col(values: Any) -> F64:
+            return np.fromiter(values, np.float64, n)
+
+        cols = {
+            "item_n": col(x.item_attempts for x in cands),
+            "item_c": col(x.item_correct for x in cands),
+            "skill_n": col(x.tag_attempts for x in cands),
+            "skill_c": col(x.tag_correct for x in cands),
+            "n_skills": col(len(x.tags) for x in cands),
+            "n_options": col(x.n_options for x in cands),
+            "self_graded": col(x.kind.self_graded for x in cands),
+        }
+        flat = [(i, tag_key(t)) for i, x in enumerate(cands) for t in x.tags]
+        return cls(
+            item_ids=np.fromiter((x.item_id for x in cands), np.int64, n),
+            cols=cols,
+            tag_owner=np.fromiter((f[0] for f in flat), np.int64, len(flat)),
+            tag_keys=np.fromiter((f[1] for f in flat), np.int64, len(flat)),
+        )
+
+
+Candidates = Sequence[CandidateFeatures] | CandidateBatch
+
+
 @dataclass(slots=True)
 class LearnerState:
     """One learner's model state (see the module docstring for what it holds)."""
@@ -115,7 +166,7 @@ class LearnerState:
     u_w: float = 0.0
     u_ema: float = float("nan")
     item_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    items: F64 = field(default_factory=lambda: np.zeros((0, 7), np.float64))
+    items: F64 = field(default_factory=lambda: np.zeros((0, _ICOLS), np.float64))
     tag_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     tags: F64 = field(default_factory=lambda: np.zeros((0, 6), np.float64))
 
@@ -156,7 +207,7 @@ class LearnerState:
         magic, version, n_h, wid, step, u_c, u_w, u_ema, n_i, n_t = struct.unpack_from(fmt, data)
         if magic != _MAGIC or version != _STATE_VERSION:
             raise ValueError("not a learner state of this version")
-        sizes = [4 * n_h, 8 * n_i, 56 * n_i, 8 * n_t, 48 * n_t]
+        sizes = [4 * n_h, 8 * n_i, 8 * _ICOLS * n_i, 8 * n_t, 48 * n_t]
         if len(data) != size + sum(sizes):
             raise ValueError("learner state has the wrong length")
         parts, off = [], size
@@ -171,7 +222,7 @@ class LearnerState:
             u_w=u_w,
             u_ema=u_ema,
             item_ids=np.frombuffer(parts[1], "<i8").astype(np.int64),
-            items=np.frombuffer(parts[2], "<f8").reshape(n_i, 7).astype(np.float64),
+            items=np.frombuffer(parts[2], "<f8").reshape(n_i, _ICOLS).astype(np.float64),
             tag_ids=np.frombuffer(parts[3], "<i8").astype(np.int64),
             tags=np.frombuffer(parts[4], "<f8").reshape(n_t, 6).astype(np.float64),
         )
@@ -225,20 +276,16 @@ class LearnerModel:
         if state.weights_id != self.weights_id:
             raise ValueError("learner state belongs to other weights: replay the attempts log")
 
-    def _raw(
-        self, state: LearnerState, cands: Sequence[CandidateFeatures], now: float
-    ) -> RawColumns:
-        n = len(cands)
+    def _raw(self, state: LearnerState, cands: Candidates, now: float) -> RawColumns:
+        batch = (
+            cands if isinstance(cands, CandidateBatch) else CandidateBatch.from_candidates(cands)
+        )
+        n = len(batch)
         raw = RawColumns.empty(n)
         c = raw.cols
-        ids = np.fromiter((x.item_id for x in cands), np.int64, n)
-        c["item_n"] = np.fromiter((x.item_attempts for x in cands), np.float64, n)
-        c["item_c"] = np.fromiter((x.item_correct for x in cands), np.float64, n)
-        c["skill_n"] = np.fromiter((x.tag_attempts for x in cands), np.float64, n)
-        c["skill_c"] = np.fromiter((x.tag_correct for x in cands), np.float64, n)
-        c["n_skills"] = np.fromiter((len(x.tags) for x in cands), np.float64, n)
-        c["n_options"] = np.fromiter((x.n_options for x in cands), np.float64, n)
-        c["self_graded"] = np.fromiter((x.kind.self_graded for x in cands), np.float64, n)
+        ids = batch.item_ids
+        for name, values in batch.cols.items():
+            c[name] = values.copy()
         c["prior_rate"][:] = self.prior_rate
         pos, found = _lookup(state.item_ids, ids)
         if found.any():
@@ -250,14 +297,14 @@ class LearnerModel:
             c["ui_dt"][found] = now - rows[:, _ITIME]
             c["ui_ivl"][found] = rows[:, _ITIME] - rows[:, _IPREV]
             c["ui_grade"][found] = rows[:, _IGRADE]
+            c["ui_fsrs_s"][found] = rows[:, _IFS]
+            c["ui_fsrs_d"][found] = rows[:, _IFD]
         # others' answers: leave this learner's own out
         c["item_n"] -= c["ui_c"] + c["ui_w"]
         c["item_c"] -= c["ui_c"]
-        flat = [(i, tag_key(t)) for i, x in enumerate(cands) for t in x.tags]
-        if flat and state.tag_ids.shape[0]:
-            owner = np.fromiter((f[0] for f in flat), np.int64, len(flat))
-            keys = np.fromiter((f[1] for f in flat), np.int64, len(flat))
-            tpos, tfound = _lookup(state.tag_ids, keys)
+        if batch.tag_keys.shape[0] and state.tag_ids.shape[0]:
+            owner = batch.tag_owner
+            tpos, tfound = _lookup(state.tag_ids, batch.tag_keys)
             owner, rows = owner[tfound], state.tags[tpos[tfound]]
             if owner.shape[0]:
                 c["us_c"] = np.bincount(owner, rows[:, _TC], n)
@@ -292,13 +339,16 @@ class LearnerModel:
             p = net.prob(z, xt[:, GUESS_INDEX])
         return p.numpy().astype(np.float32)
 
-    def predict(
-        self, state: LearnerState, candidates: Sequence[CandidateFeatures], now: datetime
-    ) -> F32:
+    @staticmethod
+    def prepare(candidates: Sequence[CandidateFeatures]) -> CandidateBatch:
+        """Columnar candidates: build once per deck and reuse for fast scoring."""
+        return CandidateBatch.from_candidates(candidates)
+
+    def predict(self, state: LearnerState, candidates: Candidates, now: datetime) -> F32:
         """P(correct) of each candidate if asked at ``now`` (aware UTC)."""
         self._check(state)
         t = _check_utc(now)
-        if not candidates:
+        if len(candidates) == 0:
             return np.zeros(0, np.float32)
         x, dt = build_features(self._raw(state, candidates, t))
         return self._probs(state, x, dt)
@@ -306,7 +356,7 @@ class LearnerModel:
     def recall_curve(
         self,
         state: LearnerState,
-        candidates: Sequence[CandidateFeatures],
+        candidates: Candidates,
         now: datetime,
         horizons: Sequence[timedelta],
     ) -> F32:
@@ -314,7 +364,7 @@ class LearnerModel:
         self._check(state)
         t = _check_utc(now)
         out = np.zeros((len(candidates), len(horizons)), np.float32)
-        if not candidates:
+        if len(candidates) == 0:
             return out
         raw = self._raw(state, candidates, t)
         base_dt = raw.cols["ui_dt"].copy()
@@ -370,6 +420,7 @@ def _upsert_item(
     if pos < state.item_ids.shape[0] and state.item_ids[pos] == item_id:
         items = state.items.copy()
         r = items[pos]
+        r[_IFS], r[_IFD] = memory_step(r.tolist(), now, g, int(y))
         r[_IC] += y
         r[_IW] += 1.0 - y
         r[_ILAST] = y
@@ -378,7 +429,8 @@ def _upsert_item(
         r[_ITIME] = now
         r[_IGRADE] = g
         return state.item_ids, items
-    row = np.array([y, 1.0 - y, y, step, now, np.nan, g])
+    s_new, d_new = memory_step(None, now, g, int(y))
+    row = np.array([y, 1.0 - y, y, step, now, np.nan, g, s_new, d_new])
     return np.insert(state.item_ids, pos, item_id), np.insert(state.items, pos, row, axis=0)
 
 

@@ -4,6 +4,11 @@ Both train a network on the dataset's training learners (:func:`tutor.model.trai
 walk each test learner's attempts in order, predicting attempt ``t`` from attempts ``< t``. The
 ablation is the same architecture trained and run with the user state frozen at its initial
 value (no recurrent state, no user-level features).
+
+Where the benchmark marks per-learner refit points (``split_points``: the per-user time split,
+where FSRS refits its parameters on the learner's earlier reviews), ``metatutor`` also
+fine-tunes its head on the learner's attempts before each point
+(:mod:`tutor.model.finetune`); the ablation does not adapt per learner at all.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 
 from tutor.evaluation.logs import FloatArray, LearnerLog
 from tutor.model.features import AnswerStats
+from tutor.model.finetune import FinetuneConfig, finetune_head
 from tutor.model.train import TrainConfig, build_net, predict_sequences, prepare, train
 from tutor.model.weights import TrainedWeights
 
@@ -28,11 +34,13 @@ class MetatutorPredictor:
         *,
         config: TrainConfig | None = None,
         use_state: bool = True,
+        finetune: FinetuneConfig | None = None,
         progress: bool = False,
     ) -> None:
         self.name = name
         self.config = replace(config or TrainConfig(), use_state=use_state)
         self.progress = progress
+        self.finetune = finetune
         self.weights: TrainedWeights | None = None
         self._stats = AnswerStats()
         self._net: object | None = None
@@ -60,12 +68,47 @@ class MetatutorPredictor:
             return np.zeros(0, dtype=np.float64)
         seq = prepare(learner, self._stats, leave_out=False)
         (probs,) = predict_sequences(self._net, [seq], self.weights.temperature)  # type: ignore[arg-type]
+        splits = getattr(learner, "split_points", ())
+        if self.finetune is not None and splits:
+            probs = self._refit_at_splits(seq, probs, tuple(splits), self.finetune)
         return probs.astype(np.float64)
+
+    def _refit_at_splits(
+        self, seq: object, probs: np.ndarray, splits: tuple[int, ...], cfg: FinetuneConfig
+    ) -> np.ndarray:
+        import torch
+
+        from tutor.model.network import GUESS_INDEX, LearnerNet
+
+        net = self._net
+        assert isinstance(net, LearnerNet) and self.weights is not None
+        x = torch.from_numpy(seq.x)  # type: ignore[attr-defined]
+        step = torch.from_numpy(seq.step)  # type: ignore[attr-defined]
+        dt = torch.from_numpy(seq.dt)  # type: ignore[attr-defined]
+        y = torch.from_numpy(seq.y)  # type: ignore[attr-defined]
+        with torch.no_grad():
+            xm = net.mask_user(x[None])
+            h, _ = net.states(xm, step[None], dt[None])
+        xm, h = xm[0], h[0].detach()
+        out = probs.copy()
+        bounds = [*splits, len(y)]
+        temp = self.weights.temperature
+        for k, start in enumerate(splits):
+            if start < cfg.min_answers:
+                continue
+            tuned = finetune_head(
+                net, xm[:start], h[:start], dt[:start], y[:start], cfg, temperature=temp
+            )
+            stop = bounds[k + 1]
+            with torch.no_grad():
+                z = tuned.logits(xm[start:stop], h[start:stop], dt[start:stop]) / temp
+                out[start:stop] = tuned.prob(z, xm[start:stop, GUESS_INDEX]).numpy()
+        return out
 
 
 def metatutor() -> MetatutorPredictor:
     """The full model."""
-    return MetatutorPredictor("metatutor", use_state=True)
+    return MetatutorPredictor("metatutor", use_state=True, finetune=FinetuneConfig())
 
 
 def metatutor_noadapt() -> MetatutorPredictor:

@@ -1,0 +1,121 @@
+"""Speed of the online learner model on one core: state update and scoring 5,000 candidates.
+
+.venv/bin/python benchmarks/model_speed.py [--weights PATH] [--repeats 300] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from tutor.items import ItemKind
+from tutor.model.online import AttemptFeatures, CandidateFeatures, LearnerModel
+
+
+def _candidates(n: int, rng: np.random.Generator) -> list[CandidateFeatures]:
+    return [
+        CandidateFeatures(
+            item_id=i,
+            tags=(f"tag{i % 40}", f"deck{i % 3}"),
+            n_options=4 if i % 2 else 0,
+            kind=ItemKind.MULTIPLE_CHOICE if i % 2 else ItemKind.FLASHCARD,
+            item_attempts=int(rng.integers(0, 500)),
+            item_correct=0,
+            tag_attempts=5_000,
+            tag_correct=3_500,
+        )
+        for i in range(n)
+    ]
+
+
+def _quantiles(samples_s: list[float]) -> dict[str, float]:
+    ms = sorted(s * 1e3 for s in samples_s)
+    return {"median_ms": statistics.median(ms), "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--weights", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=300)
+    parser.add_argument("--candidates", type=int, default=5_000)
+    parser.add_argument("--history", type=int, default=2_000, help="answers in the learner's state")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    model = LearnerModel.load(args.weights)
+    rng = np.random.default_rng(0)
+    cands = _candidates(args.candidates, rng)
+    state = model.new_state()
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    # a learner who has answered `history` questions over many distinct items
+    for i in range(args.history):
+        item = cands[int(rng.integers(0, len(cands)))]
+        state = model.update(
+            state, AttemptFeatures(item, t0 + timedelta(minutes=i), bool(rng.random() < 0.7))
+        )
+    now = t0 + timedelta(days=30)
+    update_s, score_s = [], []
+    for r in range(args.repeats):
+        att = AttemptFeatures(cands[r % len(cands)], now + timedelta(seconds=r), r % 3 > 0, grade=3)
+        start = time.perf_counter()
+        model.update(state, att)
+        update_s.append(time.perf_counter() - start)
+    batch = model.prepare(cands)  # columnar candidates, built once per deck
+    model.predict(state, batch, now)  # warm-up
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        model.predict(state, batch, now)
+        score_s.append(time.perf_counter() - start)
+    list_s = []
+    for _ in range(max(args.repeats // 5, 10)):
+        start = time.perf_counter()
+        model.predict(state, cands, now)
+        list_s.append(time.perf_counter() - start)
+    rows = {
+        "update (one answer)": _quantiles(update_s),
+        f"score {args.candidates} (prepared batch)": _quantiles(score_s),
+        f"score {args.candidates} (list of CandidateFeatures)": _quantiles(list_s),
+    }
+    print(f"learner state: {len(state.to_bytes()):,} bytes after {args.history} answers")
+    print("| operation | median ms | p99 ms |\n|---|---|---|")
+    for name, q in rows.items():
+        print(f"| {name} | {q['median_ms']:.3f} | {q['p99_ms']:.3f} |")
+    if args.json:
+        machine = {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+        }
+        out = {
+            "results": rows,
+            "state_bytes": len(state.to_bytes()),
+            "history": args.history,
+            "repeats": args.repeats,
+            "machine": machine,
+            "weights": model.weights_id,
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
