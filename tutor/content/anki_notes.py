@@ -19,6 +19,7 @@ subdeck gets the tag ``deck::<full deck name>`` when that differs from the impor
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,18 @@ class _Refs:
     cloze: str | None
 
 
+@functools.lru_cache(maxsize=256)
+def _tokens(fmt: str) -> tuple[tuple[str, str], ...]:
+    """The ``{{...}}`` tags of a template as (section marker, body); templates repeat."""
+    return tuple(_TAG.findall(fmt))
+
+
+@functools.lru_cache(maxsize=256)
+def _all_refs(fmt: str) -> _Refs:
+    """:func:`_refs` with every section shown (cached: it depends on the template only)."""
+    return _refs(fmt)
+
+
 def _refs(fmt: str, filled: Callable[[str], bool] | None = None) -> _Refs:
     """Fields a template side shows; with ``filled``, sections are evaluated as Anki does.
 
@@ -52,7 +65,7 @@ def _refs(fmt: str, filled: Callable[[str], bool] | None = None) -> _Refs:
     shown: list[str] = []
     typed = cloze = None
     hidden: list[bool] = []  # one entry per open section: is it hidden?
-    for marker, body in _TAG.findall(fmt):
+    for marker, body in _tokens(fmt):
         if marker in ("#", "^"):
             visible = filled is None or filled(body) == (marker == "#")
             hidden.append(not visible)
@@ -119,7 +132,7 @@ def _cloze_items(
     note: Note, notetype: NoteType, values: dict[str, FieldText], ctx: NoteContext
 ) -> list[Item]:
     where = note.where
-    named = [r.cloze for t in notetype.templates if (r := _refs(t.qfmt)).cloze in values]
+    named = [r.cloze for t in notetype.templates if (r := _all_refs(t.qfmt)).cloze in values]
     cloze_field = named[0] if named else (notetype.fields[0] if notetype.fields else None)
     text = values.get(cloze_field or "", FieldText(""))
     if not text.text:
@@ -166,7 +179,7 @@ def _template_item(
     front_texts = [values[n] for n in front.shown if n in values]
     typed = front.typed or back.typed
     if not _has_content(front_texts, ctx):
-        everything = [values[n] for n in _refs(template.qfmt).shown if n in values]
+        everything = [values[n] for n in _all_refs(template.qfmt).shown if n in values]
         if _has_content(everything, ctx):
             return None  # hidden by a {{#Field}} section: Anki makes no such card
         ctx.skipped.append(
@@ -227,7 +240,7 @@ def note_items(note: Note, notetype: NoteType | None, ctx: NoteContext) -> list[
     if notetype.is_cloze:
         return _cloze_items(note, notetype, values, ctx)
     known = set(notetype.fields)
-    usable = [t for t in notetype.templates if any(n in known for n in _refs(t.qfmt).shown)]
+    usable = [t for t in notetype.templates if any(n in known for n in _all_refs(t.qfmt).shown)]
     if not usable:
         return _fallback_item(note, converted, ctx)
     items: list[Item] = []

@@ -72,13 +72,17 @@ def html_to_text(markup: str) -> FieldText:
     ``src`` of every ``<img>`` is collected. Lines are trimmed and runs of blank lines
     squeezed, so the result is safe to show as plain text anywhere.
     """
-    extractor = _Extractor()
-    extractor.feed(_SOUND.sub("", markup))
-    extractor.close()
-    raw = "".join(extractor.parts)
+    markup = _SOUND.sub("", markup)
+    images: tuple[str, ...] = ()
+    if "<" not in markup and "&" not in markup:
+        raw = markup  # plain text: no parser needed
+    else:
+        extractor = _Extractor()
+        extractor.feed(markup)
+        extractor.close()
+        raw, images = "".join(extractor.parts), tuple(s for s in extractor.images if s)
     lines = [_SPACE_RUN.sub(" ", line).strip() for line in raw.split("\n")]
     text = _NEWLINE_RUN.sub("\n\n", "\n".join(lines)).strip()
-    images = tuple(src for src in extractor.images if src)
     return FieldText(text=text, images=images)
 
 
