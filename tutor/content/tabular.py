@@ -26,7 +26,7 @@ def decode_utf8(data: bytes, filename: str) -> str:
         ) from None
 
 
-def _header(row: list[str]) -> dict[str, int]:
+def _header(row: list[str], delimiter: str) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, raw in enumerate(row):
         name = raw.strip().lower()
@@ -38,8 +38,12 @@ def _header(row: list[str]) -> dict[str, int]:
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         found = ", ".join(repr(c) for c in columns) or "none"
+        other = "\t" if delimiter == "," else ","
+        hint = ""
+        if any(other in c for c in columns):
+            hint = "; the file looks " + ("tab-separated" if other == "\t" else "comma-separated")
         raise ContentError(
-            f"missing required column(s): {', '.join(missing)} (found: {found})",
+            f"missing required column(s): {', '.join(missing)} (found: {found}){hint}",
             where="line 1",
         )
     return columns
@@ -93,9 +97,11 @@ def parse_table(
             if not any(cell.strip() for cell in row):
                 continue
             if columns is None:
-                columns = _header(row)
+                columns = _header(row, delimiter)
                 width = len(row)
                 continue
+            if not any(cell.strip() for cell in row[width:]):
+                row = row[:width]  # trailing empty cells, as spreadsheets sometimes write
             if len(row) > width or len(row) <= max(columns[c] for c in REQUIRED):
                 raise ContentError(
                     f"row has {len(row)} fields but the header has {width}"

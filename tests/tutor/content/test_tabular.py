@@ -125,3 +125,15 @@ def test_size_and_item_limits() -> None:
         parse_deck_file(data, "big.csv", limits=ImportLimits(max_file_bytes=100))
     with pytest.raises(ContentError, match="more than 3 items"):
         parse_csv(data, filename="a.csv", limits=ImportLimits(max_items=3))
+
+
+def test_trailing_empty_cells_are_tolerated() -> None:
+    parsed = parse_csv(b"question,answer\nq,a,,\n", filename="t.csv")
+    assert [(i.prompt, i.answer) for i in parsed.items] == [("q", "a")]
+
+
+def test_wrong_delimiter_is_pointed_out() -> None:
+    with pytest.raises(ContentError, match="the file looks tab-separated"):
+        parse_csv(b"question\tanswer\nq\ta\n", filename="t.csv")
+    with pytest.raises(ContentError, match="the file looks comma-separated"):
+        parse_tsv(b"question,answer\nq,a\n", filename="t.tsv")
