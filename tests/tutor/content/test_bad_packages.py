@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import struct
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 import zstandard
 
 from tests.tutor.content.conftest import AnkiFiles, GenankiFile, make_zip, zip_members
-from tutor.content import ContentError, ImportLimits, parse_anki_package, parse_deck_file
+from tutor.content import (
+    ContentError,
+    ImportLimits,
+    anki_collection,
+    anki_package,
+    parse_anki_package,
+    parse_deck_file,
+)
 
 SMALL = ImportLimits(max_uncompressed_bytes=1024 * 1024)
 
@@ -110,3 +119,23 @@ def test_package_over_file_size_limit(anki_files: AnkiFiles) -> None:
     data = anki_files.apkg.read_bytes()
     with pytest.raises(ContentError, match="over the limit of 1,000 bytes"):
         parse_deck_file(data, "x.apkg", limits=ImportLimits(max_file_bytes=1000))
+
+
+def test_collection_goes_to_a_private_temp_dir_that_is_removed(
+    anki_files: AnkiFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen: list[Path] = []
+    real = anki_collection.read_collection
+
+    def spy(path: Path, max_notes: int) -> anki_collection.Collection:
+        seen.append(path)
+        assert path.parent.parent == tmp_path
+        assert path.name == "collection.sqlite"  # our name, not the archive's
+        assert path.parent.stat().st_mode & 0o077 == 0  # private to this user
+        return real(path, max_notes)
+
+    monkeypatch.setattr(anki_package, "read_collection", spy)
+    assert parse_anki_package(anki_files.apkg.read_bytes(), filename="a.apkg").items
+    assert len(seen) == 1
+    assert list(tmp_path.iterdir()) == []
