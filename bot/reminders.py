@@ -139,23 +139,27 @@ class ReminderRunner:
 
     async def deliver(self, claim: Claim) -> Tally:
         """Send a claimed batch; each row is marked started before, settled right after."""
-        by_key = {reminder.id: reminder for reminder in claim.to_send}
+        sent: list[int] = []  # delivered, not yet committed as sent (see ReminderQueue.advance)
 
         async def before(outgoing: Outgoing) -> bool:
-            return await self.queue.mark_started(int(str(outgoing.key)))
+            done = sent.copy()
+            ok = await self.queue.advance(int(str(outgoing.key)), done)
+            del sent[: len(done)]
+            return ok
 
         async def after(delivery: Delivery) -> None:
             key = int(str(delivery.outgoing.key))
             if delivery.outcome is Outcome.SENT:
-                await self.queue.mark_sent(key)
-            elif delivery.outcome is Outcome.SKIPPED:
-                pass  # no longer claimed: someone else settled it
-            else:
+                sent.append(key)
+            elif delivery.outcome is not Outcome.SKIPPED:  # skipped: no longer claimed
                 await self.queue.mark_failed(key, delivery.detail)
 
-        return await self.sender.send_all(
-            (outgoing_for(reminder) for reminder in by_key.values()), before=before, after=after
+        tally = await self.sender.send_all(
+            (outgoing_for(reminder) for reminder in claim.to_send), before=before, after=after
         )
+        if sent:
+            await self.queue.advance(None, sent)
+        return tally
 
     async def send_slot(self, kind: ReminderKind, slot: str) -> Tally:
         """Claim and send every due row of one slot (an announcement), now."""

@@ -185,6 +185,15 @@ async def reschedule(conn: Connection, reminder_id: int, due_ms: int) -> None:
     )
 
 
+async def has_stale(conn: Connection, claimed_before_ms: int) -> bool:
+    """True if some row was claimed before the time and is still not settled."""
+    async with conn.execute(
+        "SELECT 1 FROM reminders WHERE status = 'claimed' AND claimed_ms < ? LIMIT 1",
+        (claimed_before_ms,),
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
 async def recover_stale(conn: Connection, claimed_before_ms: int) -> tuple[int, int]:
     """Release rows claimed before a time by a job that is gone (crash, restart).
 
@@ -252,6 +261,102 @@ async def study_counts(
     ) as cur:
         row = await cur.fetchone()
     return due, soon, int(row[0]) if row else 0
+
+
+def _chunks(ids: Iterable[int], size: int = 500) -> Iterable[list[int]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
+
+
+async def answer_counts(
+    conn: Connection, user_ids: Iterable[int], start_ms: int, end_ms: int
+) -> dict[int, int]:
+    """Answers per user in [start, end) (users without any are left out)."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(user_ids):
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT user_id, COUNT(*) FROM attempts WHERE user_id IN ({marks})"
+            " AND answered_ms >= ? AND answered_ms < ? GROUP BY user_id",
+            (*chunk, start_ms, end_ms),
+        ) as cur:
+            found.update({row[0]: row[1] for row in await cur.fetchall()})
+    return found
+
+
+async def sent_counts(
+    conn: Connection, user_ids: Iterable[int], start_ms: int, end_ms: int
+) -> dict[int, int]:
+    """Reminders (not announcements) sent per user in [start, end)."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(user_ids):
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT user_id, COUNT(*) FROM reminders WHERE user_id IN ({marks})"
+            " AND status = 'sent' AND kind != 'announce' AND sent_ms >= ? AND sent_ms < ?"
+            " GROUP BY user_id",
+            (*chunk, start_ms, end_ms),
+        ) as cur:
+            found.update({row[0]: row[1] for row in await cur.fetchall()})
+    return found
+
+
+async def study_counts_many(
+    conn: Connection, user_ids: Iterable[int], now_ms: int, soon_ms: int
+) -> dict[int, tuple[int, int, int]]:
+    """:func:`study_counts` for many users: user → (due now, due by ``soon_ms``, new)."""
+    found: dict[int, list[int]] = {}
+    for chunk in _chunks(user_ids):
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            "SELECT m.user_id, SUM(m.due_ms <= ?), SUM(m.due_ms <= ?) FROM memory m"
+            " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
+            " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id"
+            " AND e.active = 1"
+            " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+            f" WHERE m.user_id IN ({marks}) GROUP BY m.user_id",
+            (now_ms, soon_ms, *chunk),
+        ) as cur:
+            for row in await cur.fetchall():
+                found.setdefault(row[0], [0, 0, 0])[:2] = [int(row[1]), int(row[2])]
+        async with conn.execute(
+            "SELECT e.user_id, COUNT(*) FROM items i"
+            " JOIN enrolments e ON e.deck_id = i.deck_id AND e.active = 1"
+            " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+            f" WHERE e.user_id IN ({marks}) AND i.deleted_ms IS NULL AND NOT EXISTS"
+            " (SELECT 1 FROM memory m WHERE m.user_id = e.user_id AND m.item_id = i.id)"
+            " GROUP BY e.user_id",
+            chunk,
+        ) as cur:
+            for row in await cur.fetchall():
+                found.setdefault(row[0], [0, 0, 0])[2] = int(row[1])
+    return {user: (v[0], v[1], v[2]) for user, v in found.items()}
+
+
+async def advance(conn: Connection, started: int | None, sent: Sequence[int], now_ms: int) -> bool:
+    """Mark claimed rows ``sent`` as sent and the claimed row ``started`` as started.
+
+    One statement, so it is atomic on its own (also outside an explicit transaction).
+    Returns False if ``started`` is given but no longer claimed.
+    """
+    ids = [started] if started is not None else []
+    ids += [reminder_id for reminder_id in sent if reminder_id != started]
+    if not ids:
+        return True
+    marks = ",".join("?" * len(ids))
+    start = -1 if started is None else started
+    # execute_fetchall: one trip to the database thread (this runs once per message).
+    found = await conn.execute_fetchall(
+        "UPDATE reminders SET"
+        " status = CASE WHEN id = ? THEN status ELSE 'sent' END,"
+        " sent_ms = CASE WHEN id = ? THEN sent_ms ELSE ? END,"
+        " attempts = attempts + (id = ?)"
+        f" WHERE status = 'claimed' AND id IN ({marks}) RETURNING id",
+        (start, start, now_ms, start, *ids),
+    )
+    updated = {row[0] for row in found}
+    return started is None or started in updated
 
 
 async def rows_for_slot(conn: Connection, kind: str, slot: str) -> list[ReminderRow]:

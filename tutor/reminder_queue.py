@@ -175,8 +175,12 @@ class ReminderQueue:
 
     async def recover(self, claimed_before: datetime) -> tuple[int, int]:
         """Release rows claimed before ``claimed_before``; returns (requeued, skipped)."""
+        cutoff = to_millis(claimed_before)
+        async with self.db.read() as conn:
+            if not await rows.has_stale(conn, cutoff):
+                return 0, 0
         async with self.db.transaction() as conn:
-            return await rows.recover_stale(conn, to_millis(claimed_before))
+            return await rows.recover_stale(conn, cutoff)
 
     async def claim(
         self, limit: int = 200, *, kind: ReminderKind | None = None, slot: str | None = None
@@ -195,61 +199,54 @@ class ReminderQueue:
                 conn, now_ms, limit, kind=kind.value if kind else None, slot=slot
             )
             users = await rows.users_by_id(conn, (row.user_id for row in claimed))
+            students = {uid: student_from_record(record) for uid, record in users.items()}
+            day_counts = await _day_counts(conn, list(students.values()), now)
+            study = await rows.study_counts_many(
+                conn, students, now_ms, to_millis(now + AT_RISK_WINDOW)
+            )
             texts: dict[str, str] = {}
             chosen: dict[int, int] = {}  # reminders picked in this batch, per user
             for row in claimed:
-                record = users.get(row.user_id)
+                student = students.get(row.user_id)
                 row_kind = ReminderKind(row.kind)
-                if record is None:
+                if student is None:
                     await rows.settle(conn, row.id, rows.SKIPPED, now_ms, "unknown user")
                     settled.append(Settled(row.id, row.user_id, row_kind, Action.SKIP, "unknown"))
                     continue
-                student = student_from_record(record)
-                start, end = local_day_bounds(now, student.timezone)
-                counts = DayCounts(
-                    answers_today=await rows.answers_between(
-                        conn, student.id, to_millis(start), to_millis(end)
-                    ),
-                    reminders_sent_today=await rows.sent_between(
-                        conn, student.id, to_millis(start), to_millis(end)
-                    )
-                    + chosen.get(student.id, 0),
-                )
+                answers, sent = day_counts.get(student.id, (0, 0))
                 decision = decide(
                     DueReminder(row_kind, row.slot, from_millis(row.due_ms)),
                     ReminderProfile.of(student),
                     now,
-                    counts,
+                    DayCounts(answers, sent + chosen.get(student.id, 0)),
                     max_per_day=self.max_per_day,
                     late_limit=self.late_limit,
                 )
-                if decision.action is Action.SEND:
-                    if row_kind.counts_toward_limit:
-                        chosen[student.id] = chosen.get(student.id, 0) + 1
-                    text = ""
-                    if row_kind is ReminderKind.ANNOUNCE:
-                        if row.slot not in texts:
-                            texts[row.slot] = await _announcement_text(conn, row.slot)
-                        text = texts[row.slot]
-                    due, soon, new = await rows.study_counts(
-                        conn, student.id, now_ms, to_millis(now + AT_RISK_WINDOW)
-                    )
-                    to_send.append(
-                        Reminder(
-                            id=row.id,
-                            kind=row_kind,
-                            slot=row.slot,
-                            due=from_millis(row.due_ms),
-                            student=student,
-                            counts=StudyCounts(due, soon - due, new),
-                            late=decision.reason == "late",
-                            text=text,
-                        )
+                if decision.action is not Action.SEND:
+                    await _apply(conn, row, decision, now_ms)
+                    settled.append(
+                        Settled(row.id, row.user_id, row_kind, decision.action, decision.reason)
                     )
                     continue
-                await _apply(conn, row, decision, now_ms)
-                settled.append(
-                    Settled(row.id, row.user_id, row_kind, decision.action, decision.reason)
+                if row_kind.counts_toward_limit:
+                    chosen[student.id] = chosen.get(student.id, 0) + 1
+                text = ""
+                if row_kind is ReminderKind.ANNOUNCE:
+                    if row.slot not in texts:
+                        texts[row.slot] = await _announcement_text(conn, row.slot)
+                    text = texts[row.slot]
+                due, soon, new = study.get(student.id, (0, 0, 0))
+                to_send.append(
+                    Reminder(
+                        id=row.id,
+                        kind=row_kind,
+                        slot=row.slot,
+                        due=from_millis(row.due_ms),
+                        student=student,
+                        counts=StudyCounts(due, soon - due, new),
+                        late=decision.reason == "late",
+                        text=text,
+                    )
                 )
         return Claim(to_send, settled)
 
@@ -257,6 +254,18 @@ class ReminderQueue:
         """Commit that a Telegram call for the row starts now; False if it is not claimed."""
         async with self.db.transaction() as conn:
             return await rows.mark_started(conn, reminder_id)
+
+    async def advance(self, started: int | None, sent: list[int]) -> bool:
+        """In one transaction: mark ``sent`` rows sent, then mark ``started`` started.
+
+        The sending job batches "sent" marks this way (one commit per message). A crash
+        before the commit leaves those rows claimed *and started*, so recovery skips them:
+        they were delivered, and are not sent again.
+        """
+        # One UPDATE statement: atomic and committed on its own in autocommit mode, which
+        # saves the BEGIN/COMMIT round trips on this per-message path.
+        async with self.db.read() as conn:
+            return await rows.advance(conn, started, sent, to_millis(self.now()))
 
     async def mark_sent(self, reminder_id: int) -> None:
         """The student has the message."""
@@ -348,6 +357,23 @@ async def _announcement_text(conn: Connection, slot: str) -> str:
         return ""
     found = await announcement_rows.get(conn, int(slot[1:]))
     return found.text if found else ""
+
+
+async def _day_counts(
+    conn: Connection, students: list[Student], now: datetime
+) -> dict[int, tuple[int, int]]:
+    """user → (answers today, reminders sent today), each in the student's own local day."""
+    by_zone: dict[str, list[int]] = {}
+    for student in students:
+        by_zone.setdefault(student.timezone, []).append(student.id)
+    found: dict[int, tuple[int, int]] = {}
+    for tz, ids in by_zone.items():
+        start, end = (to_millis(bound) for bound in local_day_bounds(now, tz))
+        answers = await rows.answer_counts(conn, ids, start, end)
+        sent = await rows.sent_counts(conn, ids, start, end)
+        for user_id in ids:
+            found[user_id] = (answers.get(user_id, 0), sent.get(user_id, 0))
+    return found
 
 
 def announcement_slot(announcement_id: int) -> str:
