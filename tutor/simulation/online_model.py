@@ -21,7 +21,14 @@ I = npt.NDArray[np.int64]  # noqa: E741
 
 GOOD, AGAIN = 3, 1
 LEARN_RATE = 0.5
+#: Pseudo-answers pulling an item's first-sight rate toward the overall rate.
+ITEM_PRIOR = 5.0
 MAX_SCALE = 3.0
+
+
+def _logit(p: F) -> F:
+    q = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.asarray(np.log(q / (1.0 - q)))
 
 
 @dataclass
@@ -42,6 +49,9 @@ class OnlineFSRS:
         self.log_scale = np.zeros((self.n_students, 1))
         self.first_right = np.ones(self.n_students)
         self.first_total = np.full(self.n_students, 2.0)
+        # first-sight answers to each item by all students (the live model's item statistics)
+        self.item_right = np.zeros(self.n_items)
+        self.item_total = np.zeros(self.n_items)
 
     def _eff(self, s: F) -> F:
         return s * np.exp(self.log_scale)
@@ -54,12 +64,20 @@ class OnlineFSRS:
 
     @property
     def p_first(self) -> F:
-        """Predicted chance of knowing an unseen item at first sight, per student."""
-        return np.asarray(self.first_right / self.first_total)
+        """Predicted chance of knowing an unseen item at first sight, ``(S, N)``.
+
+        The student's own rate, shifted by how the item fared with all students (smoothed
+        toward the overall rate), combined on the logit scale.
+        """
+        overall = (self.item_right.sum() + 1.0) / (self.item_total.sum() + 2.0)
+        item = (self.item_right + ITEM_PRIOR * overall) / (self.item_total + ITEM_PRIOR)
+        student = self.first_right / self.first_total
+        z = _logit(student)[:, None] + _logit(item)[None, :] - _logit(np.asarray(overall))
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
     def p_answer(self, day: float) -> F:
         """Predicted P(right answer) if asked on ``day``."""
-        return np.where(self.seen, self.recall(day), self.p_first[:, None])
+        return np.where(self.seen, self.recall(day), self.p_first)
 
     @staticmethod
     def _after(w: F, d: F, s: F, elapsed: F, new: B, grade: I, log_scale: F) -> tuple[F, F]:
@@ -97,6 +115,8 @@ class OnlineFSRS:
         first = mask & ~self.seen
         self.first_right += (first & right).sum(axis=1)
         self.first_total += first.sum(axis=1)
+        self.item_right += (first & right).sum(axis=0)
+        self.item_total += first.sum(axis=0)
         old = mask & self.seen
         if old.any():
             # one gradient step per student on the log loss w.r.t. the log stability scale:

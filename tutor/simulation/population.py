@@ -16,6 +16,8 @@ from tutor.simulation.memory import ACTRMemory, FSRSMemory, Memory
 F = npt.NDArray[np.float64]
 
 FAMILIES = ("fsrs6", "actr")
+#: Share of an item's difficulty (as a correlation) common to all students.
+ITEM_SHARED = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,10 @@ class People:
 
 @dataclass(frozen=True, slots=True)
 class Students:
-    """A population: which person each student copies, and their items' difficulty offsets."""
+    """A population: which person each student copies, and their items' difficulty offsets.
+
+    Students share one deck: an item's offset is mostly common to everyone, partly personal.
+    """
 
     person: npt.NDArray[np.int64]
     offset: F  # (S, N) standard-normal item difficulty offsets
@@ -88,7 +93,11 @@ def make_students(people: People, n_students: int, n_items: int, seed: int) -> S
     """``n_students`` students cycling over the real people, with varied items."""
     rng = np.random.default_rng(seed)
     person = np.arange(n_students, dtype=np.int64) % len(people.users)
-    offset = rng.standard_normal((n_students, n_items))
+    # an item is hard or easy for everyone, with some personal variation (unit variance)
+    common = rng.standard_normal(n_items)
+    offset = ITEM_SHARED * common[None, :] + np.sqrt(1 - ITEM_SHARED**2) * rng.standard_normal(
+        (n_students, n_items)
+    )
     alpha = np.clip(rng.normal(0.177, 0.03, n_students), 0.1, 0.3)
     tau = rng.normal(-1.2, 0.25, n_students)
     return Students(person, offset, people, alpha, tau)
