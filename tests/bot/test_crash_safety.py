@@ -1,0 +1,281 @@
+"""Crash safety: the real bot process killed with SIGKILL at random moments loses nothing.
+
+``metatutor serve`` runs as a separate process against the HTTP Bot API fake (via
+``TELEGRAM_API_BASE_URL``). Students answer quiz questions concurrently while the bot is
+killed at seeded random moments and restarted. Afterwards:
+
+* every answer the bot acknowledged is in the database exactly once, and nothing else is;
+* each student's memory counts and session counters agree with the attempts log (one
+  transaction per answer);
+* no reminder went out twice;
+* ``PRAGMA integrity_check`` is ok;
+* after the last restart every student continues and answers more questions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bot.fake_api import FakeBotApi
+from bot.fake_types import FakeUser, SentMessage
+from bot.i18n import plain
+from bot.testing_server import HttpBotApi
+from storage import Database
+from storage import reminders as reminder_rows
+from tutor.service import TutorConfig, TutorService
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "5550001:" + "CrashTest" * 4
+STUDENTS = 8
+KILLS = 4
+SEED = 20261127
+ALREADY = plain("en", "callback.already_answered")
+
+
+def _deck_csv(n: int = 40) -> bytes:
+    lines = ["id,type,question,answer,options"]
+    for i in range(n):
+        options = "|".join(f"opt{i}_{k}" for k in range(4))
+        lines.append(f"c{i},multiple_choice,Question {i}?,opt{i}_1,{options}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def _seed(database: Path, users: list[FakeUser]) -> int:
+    """Students enrolled in a multiple-choice deck, and one due reminder each."""
+    db = await Database.open(database)
+    try:
+        service = TutorService(db, config=TutorConfig(default_quiz_length=50))
+        report = await service.import_file(_deck_csv(), "crash.csv", deck_name="Crash")
+        for user in users:
+            await service.register(user.id, user.id, user.first_name, "en")
+            await service.enrol(user.id, report.deck.id)
+            await service.update_settings(user.id, onboarded=True, quiz_length=50)
+        async with db.transaction() as conn:
+            await reminder_rows.plan(conn, [(u.id, "nudge", "crash-test", 0) for u in users])
+        return report.deck.id
+    finally:
+        await db.close()
+
+
+@dataclass
+class Press:
+    user: int
+    question_id: int
+    query_id: str
+
+
+@dataclass
+class Run:
+    fake: FakeBotApi
+    presses: list[Press] = field(default_factory=list)
+    stop: bool = False
+    final_acks: Counter[int] = field(default_factory=Counter)
+    final_phase: bool = False
+
+    def ack(self, query_id: str) -> str | None:
+        """The callback answer text ('' for a plain ack), or None if unanswered."""
+        for answer in self.fake.callback_answers:
+            if answer.query_id == query_id:
+                return answer.text or ""
+        return None
+
+
+def _fresh_question(fake: FakeBotApi, user: FakeUser, pressed: set[int]) -> SentMessage | None:
+    for message in reversed(fake.messages(user.id)):
+        if message.message_id in pressed:
+            continue
+        if any(data.startswith("a:") for row in message.buttons for _, data in row):
+            return message
+    return None
+
+
+async def _student(run: Run, user: FakeUser, rng: random.Random) -> None:
+    fake = run.fake
+    pressed: set[int] = set()
+    fake.queue_update(fake.user_command(user, "/quiz"))
+    while not run.stop:
+        message = None
+        for _ in range(150):  # up to 3 s for the next question
+            message = _fresh_question(fake, user, pressed)
+            if message is not None or run.stop:
+                break
+            await asyncio.sleep(0.02)
+        if run.stop:
+            return
+        if message is None:  # lost in a crash (or the quiz ended): ask again
+            fake.queue_update(fake.user_command(user, "/quiz"))
+            continue
+        pressed.add(message.message_id)
+        data = rng.choice([d for row in message.buttons for _, d in row if d.startswith("a:")])
+        update = fake.user_callback(user, message, data)
+        query_id = update["callback_query"]["id"]
+        run.presses.append(Press(user.id, int(data.split(":")[1]), query_id))
+        fake.queue_update(update)
+        for _ in range(150):
+            if run.ack(query_id) is not None:
+                if run.final_phase and run.ack(query_id) == "":
+                    run.final_acks[user.id] += 1
+                break
+            await asyncio.sleep(0.02)
+
+
+def _environment(server: HttpBotApi, database: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "METATUTOR_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=server.base_url,
+        TELEGRAM_API_FILE_BASE_URL=server.file_base_url,
+        METATUTOR_DATABASE=str(database),
+        METATUTOR_LOG_LEVEL="INFO",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+RUN_STARTED: list[float] = []  # seconds from spawn to the first poll, per start
+
+
+async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.subprocess.Process:
+    polls = len(server.fake.calls_of("getUpdates"))
+    with log.open("ab") as sink:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            env=_environment(server, database),
+            cwd=database.parent,
+            stdout=sink,
+            stderr=sink,
+        )
+    started = asyncio.get_running_loop().time()
+    for _ in range(1500):  # up to 30 s: the bot polls once it is up
+        if len(server.fake.calls_of("getUpdates")) > polls:
+            RUN_STARTED.append(asyncio.get_running_loop().time() - started)
+            return process
+        if process.returncode is not None:
+            break
+        await asyncio.sleep(0.02)
+    process.kill()
+    raise AssertionError(f"the bot did not start:\n{log.read_text()[-3000:]}")
+
+
+def _check_database(database: Path, run: Run) -> dict[str, int]:
+    connection = sqlite3.connect(database)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        attempts = connection.execute(
+            "SELECT a.idempotency_key, a.user_id, a.item_id, q.session_id"
+            " FROM attempts a JOIN questions q ON 'q' || q.id = a.idempotency_key"
+        ).fetchall()
+        total = connection.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
+        assert total == len(attempts), "an attempt without its question"
+        by_key = Counter(key for key, *_ in attempts)
+        owner = {key: user for key, user, *_ in attempts}
+
+        pressed = {(p.user, f"q{p.question_id}") for p in run.presses}
+        acknowledged = {
+            (p.user, f"q{p.question_id}")
+            for p in run.presses
+            if run.ack(p.query_id) in ("", ALREADY)
+        }
+        assert acknowledged, "no answer was acknowledged at all"
+        for user, key in acknowledged:
+            assert by_key[key] == 1, f"acknowledged answer {key} stored {by_key[key]} times"
+            assert owner[key] == user
+        for key, user in owner.items():
+            assert (user, key) in pressed, f"{key} was stored but never pressed"
+
+        per_item = Counter((user, item) for _, user, item, _ in attempts)
+        for user, item, n_correct, n_wrong in connection.execute(
+            "SELECT user_id, item_id, n_correct, n_wrong FROM memory"
+        ):
+            assert n_correct + n_wrong == per_item.pop((user, item)), (user, item)
+        assert not per_item, f"attempts without memory: {per_item}"
+        per_session = Counter(session for *_, session in attempts)
+        for session, answered in connection.execute("SELECT id, answered FROM quiz_sessions"):
+            assert answered == per_session[session], f"session {session}"
+
+        reminders = connection.execute(
+            "SELECT user_id, status FROM reminders WHERE slot = 'crash-test'"
+        ).fetchall()
+    finally:
+        connection.close()
+    nudges = Counter(
+        m.chat_id
+        for m in run.fake.sent
+        if any(data == "q:go" for row in m.buttons for _, data in row)
+    )
+    for user, status in reminders:
+        assert nudges[user] <= 1, f"user {user} got the reminder {nudges[user]} times"
+        if status == "sent":
+            assert nudges[user] == 1
+    return {
+        "attempts": total,
+        "acknowledged": len(acknowledged),
+        "presses": len(run.presses),
+        "reminders_sent": sum(nudges.values()),
+        "reminders_pending": sum(1 for _, s in reminders if s == "pending"),
+    }
+
+
+async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(tmp_path: Path) -> None:
+    users = [FakeUser(9000 + i, f"Student{i}") for i in range(STUDENTS)]
+    database = tmp_path / "metatutor.sqlite3"
+    await _seed(database, users)
+    fake = FakeBotApi()
+    fake.token = TOKEN
+    for user in users:
+        fake.register_user(user)
+    log = tmp_path / "bot.log"
+    rng = random.Random(SEED)
+    async with HttpBotApi(fake) as server:
+        run = Run(fake)
+        process = await _start_bot(server, database, log)
+        students = [
+            asyncio.create_task(_student(run, user, random.Random(SEED + user.id)))
+            for user in users
+        ]
+        try:
+            kills = 0
+            while kills < KILLS:
+                await asyncio.sleep(rng.uniform(0.3, 1.5))
+                process.send_signal(signal.SIGKILL)
+                assert await process.wait() == -signal.SIGKILL
+                kills += 1
+                process = await _start_bot(server, database, log)
+            # No more kills: everyone must be able to carry on.
+            run.final_phase = True
+            for _ in range(1000):
+                if all(run.final_acks[u.id] >= 3 for u in users):
+                    break
+                await asyncio.sleep(0.02)
+            assert all(run.final_acks[u.id] >= 3 for u in users), dict(run.final_acks)
+        finally:
+            run.stop = True
+            await asyncio.gather(*students)
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    code = await asyncio.wait_for(process.wait(), 20)
+                except TimeoutError:
+                    process.kill()
+                    raise
+        assert code == 0, log.read_text()[-3000:]
+    figures = _check_database(database, run)
+    assert figures["attempts"] >= STUDENTS * 3
+    starts = ", ".join(f"{s:.1f}" for s in RUN_STARTED[-KILLS - 1 :])
+    print(f"crash test: {KILLS} kills, {figures}, start-up seconds: {starts}")
+    assert "Traceback" not in log.read_text() or "KeyboardInterrupt" in log.read_text()
