@@ -29,7 +29,7 @@ from bot.handlers.common import SERVICE_KEY
 from bot.handlers.quiz import start_quiz_keyboard
 from bot.sender import Delivery, Outcome, Outgoing, Sender, Sleep, Tally
 from bot.settings import Settings
-from tutor.clock import Clock, utc_now
+from tutor.clock import Clock
 from tutor.reminder_queue import Claim, Reminder, ReminderQueue
 from tutor.reminders import NudgePlanner, ReminderKind
 from tutor.service import TutorService
@@ -162,14 +162,17 @@ class ReminderRunner:
         return tally
 
     async def send_slot(self, kind: ReminderKind, slot: str) -> Tally:
-        """Claim and send every due row of one slot (an announcement), now."""
+        """Claim and send every due row of one slot (an announcement), now.
+
+        Runs beside the periodic job (claims never overlap; the shared sender keeps the
+        combined rate within the limits).
+        """
         tally = Tally()
-        async with self._lock:
-            while True:
-                claim = await self.queue.claim(self.batch, kind=kind, slot=slot)
-                if not claim.to_send and not claim.settled:
-                    break
-                _merge(tally, await self.deliver(claim))
+        while True:
+            claim = await self.queue.claim(self.batch, kind=kind, slot=slot)
+            if not claim.to_send and not claim.settled:
+                break
+            _merge(tally, await self.deliver(claim))
         return tally
 
 
@@ -200,7 +203,7 @@ def build_runner(
     application: AnyApplication,
     settings: Settings,
     *,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Sleep = asyncio.sleep,
     nudge_planner: NudgePlanner | None = None,
@@ -212,7 +215,9 @@ def build_runner(
         return existing
     service = application.bot_data[SERVICE_KEY]
     assert isinstance(service, TutorService)
-    queue = ReminderQueue(service.db, clock=clock, max_per_day=settings.max_reminders_per_day)
+    queue = ReminderQueue(
+        service.db, clock=clock or service.now, max_per_day=settings.max_reminders_per_day
+    )
     sender = shared_sender(application, service, clock=monotonic, sleep=sleep, **sender_options)
     runner = ReminderRunner(queue, sender, service=service, nudge_planner=nudge_planner)
     application.bot_data[RUNNER_KEY] = runner
@@ -225,7 +230,7 @@ def schedule_reminders(
     *,
     interval: float = DEFAULT_INTERVAL,
     first: float = 5.0,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
     nudge_planner: NudgePlanner | None = None,
 ) -> ReminderRunner:
     """Add the repeating reminder job to the application's JobQueue; returns its runner."""

@@ -1,0 +1,54 @@
+"""The /admin_stats chart: answers per day with accuracy, and accuracy per deck (PNG)."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from tutor.admin import AdminStats
+
+_BLUE = "#3b6ea8"
+_GREEN = "#4c9a5f"
+_ORANGE = "#d9822b"
+MAX_DECKS = 10
+
+
+def admin_chart(stats: AdminStats) -> bytes:
+    """Two panels side by side; matplotlib's object API on an Agg canvas (thread-safe)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing")  # deck names in CJK
+        figure = Figure(figsize=(10, 3.6), dpi=100, layout="constrained")
+        FigureCanvasAgg(figure)
+        per_day, per_deck = figure.subplots(1, 2, width_ratios=[1.4, 1])
+        days = stats.per_day
+        x = list(range(len(days)))
+        per_day.set_title("Answers per day (all students)", fontsize=10)
+        per_day.bar(x, [d.answers for d in days], color=_BLUE)
+        per_day.set_ylabel("answers")
+        step = max(1, len(days) // 7)
+        per_day.set_xticks(x[::step], [d.day.strftime("%m-%d") for d in days][::step], fontsize=8)
+        right = per_day.twinx()
+        points = [(i, d.correct / d.answers) for i, d in zip(x, days, strict=True) if d.answers]
+        right.plot([p[0] for p in points], [p[1] for p in points], color=_ORANGE, marker="o")
+        right.set_ylim(0, 1.05)
+        right.set_ylabel("accuracy")
+        right.yaxis.set_major_formatter(lambda value, _pos: f"{value:.0%}")
+        per_deck.set_title("Accuracy per deck", fontsize=10)
+        decks = stats.per_deck[:MAX_DECKS]
+        if decks:
+            y = list(range(len(decks)))
+            labels = [name if len(name) <= 20 else name[:19] + "…" for name, _, _ in decks]
+            per_deck.barh(y, [c / n for _, n, c in decks], color=_GREEN)
+            per_deck.set_yticks(y, labels, fontsize=8)
+            per_deck.set_xlim(0, 1)
+            per_deck.xaxis.set_major_formatter(lambda value, _pos: f"{value:.0%}")
+        else:
+            per_deck.text(0.5, 0.5, "no answers yet", ha="center", va="center", color="grey")
+            per_deck.set_xticks([])
+            per_deck.set_yticks([])
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    return buffer.getvalue()

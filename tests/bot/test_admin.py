@@ -1,0 +1,254 @@
+"""Admin commands through the real application and the offline Bot API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.conversation import ChatDriver
+from bot.fake_api import FakeBotApi
+from bot.fake_types import FakeUser
+from bot.handlers.admin import COMMANDS, register_admin_handlers
+from bot.i18n import plain
+from bot.settings import Settings
+from storage import audit as audit_rows
+from tests.tutor.conftest import sample_deck_bytes
+from tutor.service import TutorService
+from tutor.students import StudentStatus
+
+ADMIN = FakeUser(9001, "Root", language_code="en")
+MALLORY = FakeUser(9002, "Mallory", language_code="en")
+CSV = b"id,question,answer\ncap-fr,Capital of France?,Paris\ncap-de,Capital of Germany?,Berlin\n"
+
+# A plausible argument for each command, so the refusal is not just a usage message.
+ARGS = {
+    "admin": "",
+    "import": "Geography",
+    "admin_decks": "",
+    "deck_rename": "sample | Renamed",
+    "deck_delete": "sample",
+    "item": "1",
+    "add": "sample | 2+2? | 4",
+    "export": "sample",
+    "users": "",
+    "admin_stats": "",
+    "announce": "Exams are coming",
+}
+
+
+def admin_settings() -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=None,
+        admin_ids=frozenset({ADMIN.id}),
+    )
+
+
+@pytest.fixture
+async def tutor(service: TutorService) -> TutorService:
+    await service.import_file(sample_deck_bytes(), "sample.json")
+    return service
+
+
+@pytest.fixture
+async def chat(tutor: TutorService, fake_api: FakeBotApi) -> AsyncIterator[ChatDriver]:
+    settings = admin_settings()
+    application = build_application(settings, tutor, request=fake_api)
+    register_admin_handlers(application, settings)
+    async with ChatDriver(application) as driver:
+        yield driver
+
+
+async def audit(service: TutorService) -> list[tuple[int | None, str, str]]:
+    async with service.db.read() as conn:
+        rows = await audit_rows.recent(conn, 100)
+    return [(row.actor_id, row.action, row.target) for row in reversed(rows)]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_every_admin_command_is_refused_for_others(
+    chat: ChatDriver, tutor: TutorService, command: str
+) -> None:
+    before = await tutor.decks()
+    turn = await chat.send(MALLORY, f"/{command} {ARGS[command]}".strip())
+    assert turn.text == plain("en", "unknown_command")  # same as a command that doesn't exist
+    assert await audit(tutor) == [(MALLORY.id, "denied", command)]
+    assert await tutor.decks() == before
+    assert chat.fake.calls_of("sendDocument") == chat.fake.calls_of("sendPhoto") == []
+
+
+async def test_a_non_admin_upload_captioned_import_is_refused(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    turn = await chat.upload(MALLORY, CSV, "geo.csv", caption="/import Geography")
+    assert turn.text == plain("en", "unknown_command")
+    assert chat.fake.calls_of("getFile") == []
+    assert [info.deck.name for info in await tutor.decks()] == ["Sample"]
+    assert await audit(tutor) == [(MALLORY.id, "denied", "import")]
+
+
+async def test_a_non_admin_cannot_press_admin_buttons(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await chat.send(ADMIN, "/deck_delete sample")
+    message = chat.message_with_button(ADMIN, "x:dd:1")
+    turn = await chat.press_data(MALLORY, message, "x:dd:1")
+    assert turn.answer is not None and turn.answer.text == plain("en", "callback.invalid")
+    assert [info.deck.name for info in await tutor.decks()] == ["Sample"]
+    assert (MALLORY.id, "denied", "button") in await audit(tutor)
+
+
+async def test_import_a_csv_from_a_captioned_document(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    turn = await chat.upload(ADMIN, CSV, "geo.csv", caption="/import Geography")
+    assert len(chat.fake.calls_of("getFile")) == 1
+    [status] = turn.new
+    assert "added 2 · updated 0 · skipped 0" in status.plain  # the progress message, edited
+    assert status.edited and "Geography" in status.plain
+    deck = await tutor.find_deck("Geography")
+    assert [info.n_items for info in await tutor.decks() if info.deck.id == deck.id] == [2]
+    actions = await audit(tutor)
+    assert actions[-1][:2] == (ADMIN.id, "import")
+    again = await chat.upload(ADMIN, CSV, "geo.csv", caption="/import Geography")
+    assert "added 0 · updated 2" in again.new[0].plain
+
+
+async def test_import_an_apkg_sent_after_the_command(
+    chat: ChatDriver, tutor: TutorService, tmp_path: Path
+) -> None:
+    import genanki
+
+    deck = genanki.Deck(2059400111, "Medieval kings")
+    for number, (front, back) in enumerate(
+        [("Crowned 1066?", "William"), ("Magna Carta?", "John")]
+    ):
+        deck.add_note(
+            genanki.Note(model=genanki.BASIC_MODEL, fields=[front, back], guid=f"k{number}")
+        )
+    path = tmp_path / "kings.apkg"
+    genanki.Package(deck).write_to_file(str(path))
+    first = await chat.send(ADMIN, "/import")
+    assert "Send the deck file" in first.text
+    turn = await chat.upload(ADMIN, path.read_bytes(), "kings.apkg")
+    assert "added 2" in turn.new[0].plain
+    names = [info.deck.name for info in await tutor.decks()]
+    assert any("Medieval kings" in name for name in names)
+
+
+async def test_a_bad_file_reports_the_error(chat: ChatDriver, tutor: TutorService) -> None:
+    turn = await chat.upload(ADMIN, b"\x00\x01garbage", "x.apkg", caption="/import")
+    assert "was not imported" in turn.new[0].plain
+
+
+async def test_announce_needs_confirmation_and_reports_counts(
+    chat: ChatDriver, tutor: TutorService, fake_api: FakeBotApi
+) -> None:
+    students = [FakeUser(501, "A"), FakeUser(502, "B"), FakeUser(503, "C")]
+    for user in students:
+        fake_api.register_user(user)
+        await tutor.register(user.id, user.id, user.first_name, "en")
+    fake_api.block(503)
+    turn = await chat.send(ADMIN, "/announce Exams start on <Monday> & good luck")
+    assert "Send this to every student (3)" in turn.text
+    assert all(fake_api.messages(user.id) == [] for user in students)  # nothing yet
+    done = await chat.press(ADMIN, "📣 Send")
+    assert "delivered 2, blocked 1, failed 0" in done.text
+    for user in students[:2]:
+        [message] = fake_api.messages(user.id)
+        assert message.plain == "📣 Exams start on <Monday> & good luck"
+    blocked = await tutor.student(503)
+    assert blocked is not None and blocked.status is StudentStatus.BLOCKED
+    assert chat.buttons(ADMIN) == []  # the confirmation buttons are gone
+    again = await chat.press_data(ADMIN, chat.last(ADMIN), "x:ay:1")
+    assert "already sent" in again.text
+    assert sum(len(fake_api.messages(user.id)) for user in students) == 2
+    actions = [action for _, action, _ in await audit(tutor)]
+    assert actions == ["announce_draft", "announce"]
+
+
+async def test_announce_can_be_cancelled(chat: ChatDriver, tutor: TutorService) -> None:
+    await tutor.register(601, 601, "A", "en")
+    await chat.send(ADMIN, "/announce deck:sample hello")
+    turn = await chat.press(ADMIN, "Cancel")
+    assert "cancelled" in turn.text
+    assert chat.fake.messages(601) == []
+
+
+async def test_deck_rename_and_delete_keep_attempts(chat: ChatDriver, tutor: TutorService) -> None:
+    await tutor.register(700, 700, "S", "en")
+    await tutor.enrol(700, "sample")
+    question = await tutor.start_quiz(700, 1)
+    assert question is not None
+    from tutor.views import Answer
+
+    await tutor.answer(700, question.id, Answer(choice=0, text="x"))
+    renamed = await chat.send(ADMIN, "/deck_rename sample | World <history>")
+    assert "World <history>" in renamed.text
+    ask = await chat.send(ADMIN, "/deck_delete sample")
+    assert "1 students enrolled" in ask.text
+    await chat.press(ADMIN, "🗑 Delete")
+    assert await tutor.decks() == []
+    async with tutor.db.read() as conn, conn.execute("SELECT COUNT(*) FROM attempts") as cur:
+        row = await cur.fetchone()
+    assert row is not None and row[0] == 1
+    actions = [action for _, action, _ in await audit(tutor)]
+    assert actions == ["deck_rename", "deck_delete"]
+
+
+async def test_add_show_edit_and_delete_an_item(chat: ChatDriver, tutor: TutorService) -> None:
+    added = await chat.send(ADMIN, "/add sample | Largest planet? | Jupiter | Mars; Venus")
+    item_id = int(added.text.split()[2])
+    item = await tutor.item(item_id)
+    assert item.options == ("Jupiter", "Mars", "Venus") and item.correct_option == 0
+    shown = await chat.send(ADMIN, f"/item {item_id}")
+    assert "Largest planet?" in shown.text and "Attempts: 0" in shown.text
+    await chat.press(ADMIN, "✏️ Edit")
+    saved = await chat.send(ADMIN, "Largest planet in the solar system? | Jupiter")
+    assert "typed" in saved.text
+    assert (await tutor.item(item_id)).accepted == ("Jupiter",)
+    await chat.send(ADMIN, f"/item {item_id}")
+    await chat.press(ADMIN, "🗑 Delete")
+    await chat.press(ADMIN, "🗑 Yes, delete")
+    missing = await chat.send(ADMIN, f"/item {item_id}")
+    assert "⚠️" in missing.text
+    new_deck = await chat.send(ADMIN, "/add Space | The Sun is a star. | true")
+    assert "true_false" in new_deck.text and "Space" in new_deck.text
+    bad = await chat.send(ADMIN, "/add sample | only a question")
+    assert "expected" in bad.text
+    actions = [action for _, action, _ in await audit(tutor)]
+    assert actions == ["item_add", "item_edit", "item_delete", "item_add"]
+
+
+async def test_export_users_and_stats(chat: ChatDriver, tutor: TutorService) -> None:
+    await tutor.register(800, 800, "S", "en")
+    await tutor.enrol(800, "sample")
+    question = await tutor.start_quiz(800, 1)
+    assert question is not None
+    from tutor.views import Answer
+
+    await tutor.answer(800, question.id, Answer(choice=0, text="x"))
+    export = await chat.send(ADMIN, "/export sample json")
+    [document] = export.new
+    assert document.filename == "sample.json"
+    assert json.loads(document.document or b"{}")["deck"]["slug"] == "sample"
+    users = await chat.send(ADMIN, "/users")
+    assert "1 in all — 1 active, 0 paused, 0 blocked" in users.text
+    assert "Answered today: 1" in users.text
+    stats = await chat.send(ADMIN, "/admin_stats")
+    assert "Sample:" in stats.text
+    photos = [m for m in stats.new if m.photo]
+    assert len(photos) == 1 and photos[0].photo is not None
+    assert photos[0].photo.startswith(b"\x89PNG")
+    decks = await chat.send(ADMIN, "/admin_decks")
+    assert "sample</code>" not in decks.text and "sample · 6 · 1" in decks.text
+
+
+async def test_students_keep_their_commands(chat: ChatDriver, tutor: TutorService) -> None:
+    turn = await chat.send(MALLORY, "/help")
+    assert turn.text and turn.text != plain("en", "unknown_command")
+    assert await audit(tutor) == []
