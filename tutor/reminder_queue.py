@@ -295,9 +295,8 @@ class ReminderQueue:
         return StudyCounts(due, soon - due, new)
 
     async def dry_run(self, hours: float = 1.0) -> list[DryRunLine]:
-        """Reminders due in the next ``hours`` (and overdue ones) with today's verdict.
-
-        Reads only: the daily slots are computed, not written.
+        """Reminders due in the next ``hours`` (and overdue pending ones), with the verdict
+        the rules give now (today's answers and reminders counted). Nothing is written.
         """
         now = self.now()
         until = now + timedelta(hours=hours)
@@ -305,37 +304,48 @@ class ReminderQueue:
             stored = await rows.due_between(conn, 0, to_millis(until))
             users = await rows.users_with_daily_time(conn)
             others = await rows.users_by_id(conn, (row.user_id for row in stored))
+            students = {
+                record.id: student_from_record(record) for record in [*users, *others.values()]
+            }
+            counts = await _day_counts(conn, list(students.values()), now)
         lines: list[DryRunLine] = []
         seen: set[tuple[int, str, str]] = set()
         for row in stored:
-            record = others.get(row.user_id)
-            if record is None:
+            if row.user_id not in students:
                 continue
             seen.add((row.user_id, row.kind, row.slot))
-            student = student_from_record(record)
+            student = students[row.user_id]
             lines.append(
-                self._dry_line(student, ReminderKind(row.kind), row.slot, row.due_ms, until)
+                self._dry_line(
+                    student, ReminderKind(row.kind), row.slot, row.due_ms, counts[student.id]
+                )
             )
         for record in users:
-            student = student_from_record(record)
+            student = students[record.id]
             for slot in daily_slots(ReminderProfile.of(student), now, timedelta(hours=hours)):
                 if (slot.user_id, slot.kind.value, slot.slot) not in seen:
                     lines.append(
-                        self._dry_line(student, slot.kind, slot.slot, to_millis(slot.due), until)
+                        self._dry_line(
+                            student, slot.kind, slot.slot, to_millis(slot.due), counts[student.id]
+                        )
                     )
         lines.sort(key=lambda line: (line.due, line.user_id))
         return lines
 
     def _dry_line(
-        self, student: Student, kind: ReminderKind, slot: str, due_ms: int, until: datetime
+        self,
+        student: Student,
+        kind: ReminderKind,
+        slot: str,
+        due_ms: int,
+        counts: tuple[int, int],
     ) -> DryRunLine:
         due = from_millis(due_ms)
-        when = max(due, self.now())
         decision = decide(
             DueReminder(kind, slot, due),
             ReminderProfile.of(student),
-            when,
-            DayCounts(),
+            max(due, self.now()),
+            DayCounts(*counts),
             max_per_day=self.max_per_day,
             late_limit=self.late_limit,
         )

@@ -1,0 +1,54 @@
+"""Operator commands for students and reminders: ``metatutor users``, ``metatutor remind``.
+
+Both open the database read-only in spirit (nothing is written), so they are safe to run
+while the bot serves the same file.
+"""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from storage import Database
+from tutor.admin import AdminService
+from tutor.reminder_queue import ReminderQueue
+from tutor.service import TutorService
+
+
+async def users_summary(settings: Settings) -> int:
+    """Print student totals: by status, seen and answering today and this week."""
+    db = await Database.open(settings.database)
+    try:
+        summary = await AdminService(TutorService(db)).users_summary(settings.timezone)
+    finally:
+        await db.close()
+    print(f"students       {summary.total}")
+    print(f"  active       {summary.active}")
+    print(f"  paused       {summary.paused}")
+    print(f"  blocked      {summary.blocked}")
+    print(f"seen today     {summary.active_today}  (this week {summary.active_week})")
+    print(f"answered today {summary.answered_today}  (this week {summary.answered_week})")
+    print(f"(days are counted in {settings.timezone})")
+    return 0
+
+
+async def remind_dry_run(settings: Settings, hours: float = 1.0) -> int:
+    """Print who would be reminded in the next ``hours``, when, and why (nothing is sent)."""
+    db = await Database.open(settings.database)
+    try:
+        queue = ReminderQueue(db, max_per_day=settings.max_reminders_per_day)
+        lines = await queue.dry_run(hours)
+    finally:
+        await db.close()
+    if not lines:
+        print(f"no reminders due in the next {hours:g} h")
+        return 0
+    print(f"{'due (UTC)':<17} {'user':>12}  {'kind':<8} {'slot':<11} verdict")
+    for line in lines:
+        print(
+            f"{line.due:%Y-%m-%d %H:%M} {line.user_id:>12}  {line.kind.value:<8} "
+            f"{line.slot:<11} {line.verdict}"
+        )
+    sends = sum(1 for line in lines if line.verdict.startswith("send"))
+    print(
+        f"{sends} of {len(lines)} would be sent (as of now; goals and daily limits checked again at send time)"
+    )
+    return 0

@@ -1,0 +1,57 @@
+"""``metatutor users`` and ``metatutor remind --dry-run`` on a database file."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot.operations_admin import remind_dry_run, users_summary
+from bot.settings import Settings
+from tests.conftest import FakeClock
+from tutor.service import TutorService
+from tutor.students import QuietHours, StudentStatus
+
+
+def settings_for(path: Path) -> Settings:
+    return Settings(_env_file=None, telegram_bot_token=None, database=path)  # type: ignore[call-arg]
+
+
+async def test_users_summary_counts_by_status(
+    service: TutorService, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for user_id in (1, 2, 3):
+        await service.register(user_id, user_id, "S", "en")
+    await service.set_status(2, StudentStatus.PAUSED)
+    await service.set_status(3, StudentStatus.BLOCKED)
+    assert await users_summary(settings_for(db_path)) == 0
+    out = capsys.readouterr().out
+    assert "students       3" in out
+    assert "  paused       1" in out and "  blocked      1" in out
+
+
+async def test_remind_dry_run_shows_who_and_why(
+    service: TutorService, db_path: Path, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock.set(clock().replace(hour=9, minute=0))
+    await service.register(1, 1, "Due", "en")
+    await service.update_settings(1, daily_quiz_time=time(9, 30))
+    await service.register(2, 2, "Later", "en")
+    await service.update_settings(2, daily_quiz_time=time(15, 0))
+    await service.register(3, 3, "Quiet", "en")
+    await service.update_settings(
+        3, daily_quiz_time=time(9, 45), quiet_hours=QuietHours.parse("09:40-11:00")
+    )
+    # The dry run uses the real clock; compare with what the queue says for the test clock.
+    from tutor.reminder_queue import ReminderQueue
+
+    lines = await ReminderQueue(service.db, clock=clock).dry_run(1)
+    assert [(line.user_id, line.verdict) for line in lines] == [(1, "send (on_time)")]
+    assert await remind_dry_run(settings_for(db_path), hours=24) == 0
+    out = capsys.readouterr().out
+    assert "would be sent" in out
+    rows = [line for line in out.splitlines() if "  daily  " in line]
+    assert len(rows) == 3  # every student with a daily time, within a day
+    quiet = [row.split() for row in rows if row.split()[2] == "3"]
+    assert quiet and quiet[0][1] == "11:00"  # moved out of the quiet hours
