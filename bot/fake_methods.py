@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ _NOT_MODIFIED = (
 _QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 Method = Callable[["FakeBotApi", ApiCall], Any]
+
+# Each message is parsed to validate it and again to answer with its entities; cache that.
+_parse_html = functools.lru_cache(maxsize=4096)(parse_html)
 
 
 def _error(description: str, code: int = 400) -> ApiError:
@@ -60,7 +64,7 @@ def _formatted(text: Any, parse_mode: Any, *, caption: bool) -> tuple[str, list[
     plain, entities = text, list[Entity]()
     if isinstance(parse_mode, str) and parse_mode.upper() == "HTML":
         try:
-            plain, entities = parse_html(text)
+            plain, entities = _parse_html(text)
         except HtmlParseError as exc:
             raise _error(f"Bad Request: can't parse entities: {exc}") from None
     limit = MAX_CAPTION if caption else MAX_TEXT
@@ -118,7 +122,7 @@ def _live_message(fake: FakeBotApi, params: dict[str, Any], action: str) -> Sent
 def _rendered(message: SentMessage) -> tuple[str, list[Entity]]:
     text = message.text or ""
     if message.parse_mode and message.parse_mode.upper() == "HTML":
-        return parse_html(text)
+        return _parse_html(text)
     return text, []
 
 
