@@ -364,3 +364,11 @@ async def test_rate_limit_lets_a_steady_stream_through_after_a_burst(
         await bot.send_message(alice.id, "steady")
     with pytest.raises(RetryAfter):
         await bot.send_message(alice.id, "one too many")
+
+
+async def test_a_wrong_token_is_unauthorized(fake_api: FakeBotApi) -> None:
+    from telegram.error import InvalidToken
+
+    stranger = Bot("42:not-the-fakes-token", request=fake_api, get_updates_request=fake_api)
+    with pytest.raises(InvalidToken):
+        await stranger.initialize()
