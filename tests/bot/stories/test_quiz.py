@@ -250,3 +250,30 @@ async def test_one_users_answers_run_in_order(chat: ChatDriver) -> None:
     updates = [Update.de_json(chat.fake.user_message(ADA, f"m{n}"), app.bot) for n in range(3)]
     await asyncio.gather(*(processor.process_update(u, slow(n)) for n, u in enumerate(updates)))
     assert order == [0, 1, 2]
+
+
+async def test_an_edited_answer_is_not_a_second_answer(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/quiz 5")
+    for _ in range(5):
+        question = _question(chat)
+        if not question.buttons:
+            break
+        if question.button_texts == ["Show answer"]:
+            await chat.press(ADA, "Show answer", message=question)
+            await chat.press(ADA, "Good", message=question)
+        else:
+            await chat.press(ADA, question.button_data[0], message=question)
+    sent = chat.fake.user_message(ADA, "Lyon")
+    turn = await chat.feed(sent)
+    assert "Not quite." in turn.text
+    answered = (await tutor.stats(ADA.id)).answers_today
+    # Ada edits "Lyon" into "Paris": Telegram sends an edited_message update.
+    edited = chat.fake.user_message(ADA, "Paris")
+    edited["edited_message"] = {**sent["message"], "text": "Paris", "edit_date": 1}
+    del edited["message"]
+    turn = await chat.feed(edited)
+    assert turn.new == []
+    assert (await tutor.stats(ADA.id)).answers_today == answered
