@@ -196,6 +196,17 @@ class IncomingUpdates:
         }
         return self._wrap({"callback_query": query})
 
+    def user_edit(self, original: dict[str, Any], text: str) -> dict[str, Any]:
+        """The user edits the text message of update ``original``: an ``edited_message``."""
+        message = dict(original["message"])
+        message["text"] = text
+        message["edit_date"] = self._now()
+        message.pop("entities", None)
+        entities = command_entities(text)
+        if entities:
+            message["entities"] = entities
+        return self._wrap({"edited_message": message})
+
     def redeliver(self, update: dict[str, Any]) -> dict[str, Any]:
         """The same update again, as Telegram does when it thinks delivery failed."""
         self.received.append(update)

@@ -295,3 +295,15 @@ async def test_updates_go_through_the_applications_update_processor(
         turn = await driver.feed(*updates, concurrently=True)
     assert processor.seen == [u["update_id"] for u in updates]
     assert len(turn.new) == 3
+
+
+async def test_an_edited_message_arrives_as_edited_message(
+    chat: ChatDriver, alice: FakeUser, fake_api: FakeBotApi
+) -> None:
+    original = fake_api.user_message(alice, "Lyon")
+    edited = fake_api.user_edit(original, "Paris")
+    assert edited["update_id"] == original["update_id"] + 1
+    assert edited["edited_message"]["message_id"] == original["message"]["message_id"]
+    assert edited["edited_message"]["text"] == "Paris" and "message" not in edited
+    turn = await chat.feed(edited)
+    assert turn.new == []  # the demo bot's text handler only takes new messages
