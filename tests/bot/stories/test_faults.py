@@ -1,0 +1,250 @@
+"""Faults while a student answers: Telegram errors, a locked database, a full disk.
+
+Each test answers a question while something fails and checks the two things that matter:
+the student is told something sensible (or nothing is lost by staying silent), and the
+answer is in the database exactly once, or not at all when the failure came before the
+commit, in which case pressing again records it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import build_application
+from bot.conversation import ChatDriver, Turn
+from bot.fake_api import FakeBotApi
+from bot.fake_types import SentMessage
+from bot.i18n import plain
+from storage import Database
+from tests.bot.stories.conftest import ADA, onboard, story_settings
+from tutor.service import TutorService
+
+DECK = {
+    "metatutor": 1,
+    "deck": {"slug": "faults", "name": "Faults", "language": "en"},
+    "items": [
+        {
+            "id": f"q{i}",
+            "type": "multiple_choice",
+            "question": f"Pick {i}",
+            "options": [f"right{i}", f"wrong{i}"],
+            "answer": f"right{i}",
+        }
+        for i in range(6)
+    ],
+}
+GENERIC = plain("en", "generic_error")
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
+
+
+@pytest.fixture
+async def tutor(service_factory: Any) -> TutorService:
+    service: TutorService = await service_factory()
+    await service.import_file(json.dumps(DECK).encode(), "faults.json")
+    return service
+
+
+@pytest.fixture
+async def chat(tutor: TutorService, fake: FakeBotApi) -> AsyncIterator[ChatDriver]:
+    """The bot with errors reported to the error handler (as in production), not raised."""
+    application = build_application(story_settings(), tutor, request=fake)
+    async with ChatDriver(application, raise_errors=False) as driver:
+        yield driver
+
+
+async def _question(chat: ChatDriver) -> SentMessage:
+    await onboard(chat, ADA, deck="Faults")
+    await chat.send(ADA, "/quiz 5")
+    return _open_question(chat)
+
+
+def _open_question(chat: ChatDriver) -> SentMessage:
+    for message in reversed(chat.messages(ADA)):
+        if any(d.startswith("a:") for row in message.buttons for _, d in row):
+            return message
+    raise AssertionError("no open question")
+
+
+def _right(message: SentMessage) -> str:
+    return next(label for row in message.buttons for label, _ in row if label.startswith("right"))
+
+
+async def _attempts(tutor: TutorService) -> list[tuple[str, int]]:
+    async with (
+        tutor.db.read() as conn,
+        conn.execute("SELECT idempotency_key, correct FROM attempts ORDER BY id") as cursor,
+    ):
+        return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+
+def _feedback(turn: Turn) -> bool:
+    return any("Correct!" in m.plain for m in turn.new)
+
+
+async def test_flood_limit_429_is_waited_out(chat: ChatDriver, tutor: TutorService) -> None:
+    question = await _question(chat)
+    chat.fake.fail_next("sendMessage", 429, retry_after=1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    turn = await chat.press(ADA, _right(question), message=question)
+    assert loop.time() - started >= 1.0  # waited as Telegram asked
+    assert _feedback(turn) and not turn.errors
+    assert len(await _attempts(tutor)) == 1
+
+
+async def test_blocked_by_the_student_403_keeps_the_answer(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    question = await _question(chat)
+    chat.fake.fail_next("sendMessage", 403, times=5)
+    turn = await chat.press(ADA, _right(question), message=question)
+    assert [type(e).__name__ for e in turn.errors] == ["Forbidden"]
+    assert len(await _attempts(tutor)) == 1
+
+
+async def test_message_not_modified_counts_as_done(chat: ChatDriver, tutor: TutorService) -> None:
+    question = await _question(chat)
+    chat.fake.fail_next("editMessageReplyMarkup", 400, description=NOT_MODIFIED)
+    turn = await chat.press(ADA, _right(question), message=question)
+    assert _feedback(turn) and not turn.errors
+    assert len(await _attempts(tutor)) == 1
+
+
+@pytest.mark.parametrize("fault", [502, "timeout", "network"])
+async def test_server_errors_timeouts_and_drops_lose_nothing(
+    chat: ChatDriver, tutor: TutorService, fault: int | str
+) -> None:
+    question = await _question(chat)
+    first = question.buttons[0][0][1]
+    # The feedback message fails after the answer was committed.
+    chat.fake.fail_next("sendMessage", fault)
+    turn = await chat.press(ADA, _right(question), message=question)
+    assert len(turn.errors) == 1
+    # The press was acknowledged (spinner stopped) before the feedback failed; the answer
+    # is kept. (The student sees no feedback for it: /quiz carries on, below.)
+    assert turn.answer is not None and turn.answer.text is None
+    assert len(await _attempts(tutor)) == 1
+    # Pressing again (or Telegram redelivering) does not record it twice...
+    again = await chat.press_data(ADA, question, first)
+    assert again.answer is not None and again.answer.text in (
+        plain("en", "callback.already_answered"),
+        plain("en", "callback.stale"),
+    )
+    assert len(await _attempts(tutor)) == 1
+    # ...and the quiz carries on.
+    turn = await chat.send(ADA, "/quiz 2")
+    follow = _open_question(chat)
+    turn = await chat.press(ADA, _right(follow), message=follow)
+    assert _feedback(turn)
+    assert len(await _attempts(tutor)) == 2
+
+
+def _hold_write_lock(path: str, seconds: float) -> subprocess.Popen[str]:
+    """Another process that takes SQLite's write lock and keeps it for ``seconds``."""
+    code = (
+        "import sqlite3, sys, time\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN IMMEDIATE')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+        "c.execute('ROLLBACK')\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, path, str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "locked"
+    return process
+
+
+async def test_briefly_locked_database_is_waited_for(chat: ChatDriver, tutor: TutorService) -> None:
+    question = await _question(chat)
+    assert tutor.db.path is not None
+    holder = _hold_write_lock(str(tutor.db.path), 0.5)
+    turn = await chat.press(ADA, _right(question), message=question)
+    holder.wait(5)
+    assert _feedback(turn) and not turn.errors
+    assert len(await _attempts(tutor)) == 1
+
+
+async def test_database_locked_too_long_fails_cleanly_then_recovers(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    question = await _question(chat)
+    assert tutor.db.path is not None
+    async with tutor.db.read() as conn:
+        await conn.execute("PRAGMA busy_timeout = 200")  # give up fast (default 5 s)
+    holder = _hold_write_lock(str(tutor.db.path), 2.0)
+    try:
+        turn = await chat.press(ADA, _right(question), message=question)
+    finally:
+        holder.wait(10)
+    assert [str(e) for e in turn.errors] == ["database is locked"]
+    assert turn.answer is not None and turn.answer.text == GENERIC  # told to try again
+    assert await _attempts(tutor) == []
+    retry = await chat.press_data(ADA, question, _data(question, _right(question)))
+    assert _feedback(retry) and not retry.errors
+    assert len(await _attempts(tutor)) == 1
+
+
+def _data(message: SentMessage, label: str) -> str:
+    return next(d for row in message.buttons for text, d in row if text == label)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs (needs root to mount; skipped otherwise)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+async def test_disk_full_rolls_back_then_recovers(small_disk: Path, clock: Any) -> None:
+    db = await Database.open(small_disk / "metatutor.sqlite3")
+    try:
+        tutor = TutorService(db, clock=clock)
+        await tutor.import_file(json.dumps(DECK).encode(), "faults.json")
+        fake = FakeBotApi(clock=clock)
+        application = build_application(story_settings(), tutor, request=fake)
+        async with ChatDriver(application, raise_errors=False) as chat:
+            question = await _question(chat)
+            data = _data(question, _right(question))
+            async with db.read() as conn:
+                await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL must grow
+            filler = small_disk / "filler"
+            with filler.open("wb", buffering=0) as sink, contextlib.suppress(OSError):
+                while True:  # take every free block of the file system
+                    sink.write(b"\0" * 4096)
+            turn = await chat.press(ADA, _right(question), message=question)
+            assert [str(e) for e in turn.errors] == ["database or disk is full"]
+            assert turn.answer is not None and turn.answer.text == GENERIC
+            filler.unlink()
+            assert await _attempts(tutor) == []  # nothing half-written
+            async with db.read() as conn, conn.execute("PRAGMA integrity_check") as cursor:
+                assert (await cursor.fetchone())[0] == "ok"  # type: ignore[index]
+            retry = await chat.press_data(ADA, question, data)
+            assert _feedback(retry) and not retry.errors
+            assert len(await _attempts(tutor)) == 1
+    finally:
+        await db.close()
