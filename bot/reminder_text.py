@@ -63,7 +63,7 @@ def render(reminder: Reminder) -> Html:
     if counts.new:
         parts.append(text(lang, "reminder.new", new=counts.new))
     if parts:
-        lines.append("\n".join(f"• {part}" for part in parts))
+        lines.append(Html("\n".join(f"• {part}" for part in parts)))
     else:
         lines.append(text(lang, "reminder.nothing"))
     lines.append(text(lang, "reminder.tap"))

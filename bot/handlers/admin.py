@@ -13,7 +13,7 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,10 +107,13 @@ async def _refuse(update: Update, context: Context, what: str) -> None:
 AdminHandler = Callable[[Update, Context, int], Awaitable[None]]
 
 
-def admin_only(name: str) -> Callable[[AdminHandler], Callable[[Update, Context], Awaitable[None]]]:
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def admin_only(name: str) -> Callable[[AdminHandler], Callback]:
     """Run the handler for admins only; service errors become a short reply; always stop."""
 
-    def wrap(handler: AdminHandler) -> Callable[[Update, Context], Awaitable[None]]:
+    def wrap(handler: AdminHandler) -> Callback:
         @functools.wraps(handler)
         async def run(update: Update, context: Context) -> None:
             user = update.effective_user
@@ -516,7 +519,7 @@ async def admin_text(update: Update, context: Context) -> None:
 
 # -- registration ------------------------------------------------------------------------------
 
-_COMMAND_CALLBACKS: dict[str, Callable[[Update, Context], Awaitable[None]]] = {
+_COMMAND_CALLBACKS: dict[str, Callback] = {
     "admin": admin_help,
     "import": import_command,
     "admin_decks": admin_decks,

@@ -157,16 +157,16 @@ async def test_quiet_hours_pause_and_resume(
     clock.set(datetime(2026, 3, 2, 0, 0, tzinfo=UTC))
     await add_student(service, fake_api, 5, "UTC", time(6, 30), quiet="22:00-07:00")
     runner = make_runner(app, clock)
-    await run_until(runner, clock, datetime(2026, 3, 3, 0, 0, tzinfo=UTC), timedelta(minutes=2))
+    await run_until(runner, clock, datetime(2026, 3, 3, 0, 0, tzinfo=UTC), timedelta(minutes=10))
     [first] = received(fake_api, 5)
     assert first.replace(second=0) == datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # quiet until 07:00
 
     await service.set_status(5, StudentStatus.PAUSED)
-    await run_until(runner, clock, datetime(2026, 3, 4, 0, 0, tzinfo=UTC), timedelta(minutes=2))
+    await run_until(runner, clock, datetime(2026, 3, 4, 0, 0, tzinfo=UTC), timedelta(minutes=10))
     assert len(received(fake_api, 5)) == 1  # nothing while paused
 
     await service.set_status(5, StudentStatus.ACTIVE)
-    await run_until(runner, clock, datetime(2026, 3, 5, 0, 0, tzinfo=UTC), timedelta(minutes=2))
+    await run_until(runner, clock, datetime(2026, 3, 5, 0, 0, tzinfo=UTC), timedelta(minutes=10))
     days = [t.date().isoformat() for t in received(fake_api, 5)]
     assert days == ["2026-03-02", "2026-03-04"]
 
