@@ -72,8 +72,9 @@ class HLR:
 
     name = "hlr"
 
-    def __init__(self, steps: int = 300) -> None:
+    def __init__(self, steps: int = 300, refit_steps: int = 100) -> None:
         self.steps = steps
+        self.refit_steps = refit_steps
         self.theta = np.array([1.0, 0.0, 0.0])
         self.first = 0.5
 
@@ -107,7 +108,9 @@ class HLR:
             before[start:] = False
             if before.sum() < 10:
                 continue
-            theta = _fit(x[before], delta[before], learner.correct[before], self.theta, 100)
+            theta = _fit(
+                x[before], delta[before], learner.correct[before], self.theta, self.refit_steps
+            )
             seg = slice(start, end)
             out[seg] = np.where(has[seg], self._p(theta, x[seg], delta[seg]), self.first)
         return out
