@@ -127,13 +127,24 @@ async def set_message(conn: Connection, question_id: int, message_id: int) -> No
     )
 
 
-async def close_question(conn: Connection, question_id: int, now_ms: int) -> bool:
+async def close_question(
+    conn: Connection, question_id: int, now_ms: int, answer_key: str | None = None
+) -> bool:
     """Mark a question answered; False if it already was (so the caller logs nothing)."""
     cursor = await conn.execute(
-        "UPDATE questions SET answered_ms = ? WHERE id = ? AND answered_ms IS NULL",
-        (now_ms, question_id),
+        "UPDATE questions SET answered_ms = ?, answer_key = ? WHERE id = ? AND answered_ms IS NULL",
+        (now_ms, answer_key, question_id),
     )
     return cursor.rowcount == 1
+
+
+async def question_answered_by(conn: Connection, answer_key: str) -> int | None:
+    """The question a given update already answered, if any."""
+    async with conn.execute(
+        "SELECT id FROM questions WHERE answer_key = ?", (answer_key,)
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else None
 
 
 async def session_items(conn: Connection, session_id: int) -> list[tuple[int, bool | None]]:

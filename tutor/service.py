@@ -321,10 +321,8 @@ class TutorService:
             session = await quiz_rows.open_session(conn, user_id)
             if session is None:
                 return None
-            waiting = await quiz_rows.unanswered_question(conn, user_id)
-            if waiting is not None:
-                question_row = waiting
-            else:
+            question_row = await quiz_rows.unanswered_question(conn, user_id)
+            if question_row is None:
                 if session.answered >= session.planned:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
                     return None
@@ -413,8 +411,14 @@ class TutorService:
         async with self.db.transaction() as conn:
             await quiz_rows.set_message(conn, question_id, message_id)
 
-    async def answer(self, user_id: int, question_id: int, answer: Answer) -> Feedback:
+    async def answer(
+        self, user_id: int, question_id: int, answer: Answer, *, update_key: str | None = None
+    ) -> Feedback:
         """Mark and log an answer exactly once; a repeat returns ``duplicate=True``.
+
+        ``update_key`` names the Telegram update that carried the answer: if that update
+        already answered a question (a redelivery, perhaps after a restart), the answer is
+        not marked again, whatever question is open now.
 
         Raises QuestionNotFound for someone else's or a made-up question, StaleQuestion for
         a question of a stopped session or of a deleted item, InvalidAnswer for an answer
@@ -422,6 +426,10 @@ class TutorService:
         """
         now_ms = self._now_ms()
         async with self.db.transaction() as conn:
+            if update_key is not None:
+                answered = await quiz_rows.question_answered_by(conn, update_key)
+                if answered is not None:
+                    question_id = answered
             row = await quiz_rows.get_question(conn, question_id)
             if row is None or row.user_id != user_id:
                 raise QuestionNotFound(str(question_id))
@@ -437,7 +445,7 @@ class TutorService:
                 raise StaleQuestion(str(question_id))
             item = item_from_record(record)
             marked = mark(item, row.choices, answer)
-            if not await quiz_rows.close_question(conn, question_id, now_ms):
+            if not await quiz_rows.close_question(conn, question_id, now_ms, update_key):
                 return await self._duplicate(conn, row, total, key)
             await attempt_rows.insert_attempt(
                 conn,

@@ -218,6 +218,14 @@ async def reveal_press(update: Update, context: Context, press: RevealPress) -> 
         await reply(update, text, keyboard)
 
 
+def _update_key(update: Update) -> str:
+    """Names the message that carried a typed answer, so a redelivery is not marked again."""
+    message = update.effective_message
+    chat_id = message.chat_id if message else 0
+    message_id = message.message_id if message else 0
+    return f"m{chat_id}:{message_id}"
+
+
 async def typed_answer(update: Update, context: Context, student: Student, text: str) -> bool:
     """Answer the open typed question with ``text``; False if no typed question is open."""
     service = service_of(context)
@@ -232,7 +240,9 @@ async def typed_answer(update: Update, context: Context, student: Student, text:
         await reply(update, t(lang, "text.too_long"))
         return True
     try:
-        feedback = await service.answer(student.id, question.id, Answer(text=text))
+        feedback = await service.answer(
+            student.id, question.id, Answer(text=text), update_key=_update_key(update)
+        )
     except StaleQuestion:
         return False
     if feedback.duplicate:

@@ -240,3 +240,19 @@ async def test_a_naive_clock_is_refused(service: TutorService) -> None:
         await broken.register(9, 9, "Naive", "en")
     aware = TutorService(service.db, clock=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     assert (await aware.register(9, 9, "Aware", "en")).id == 9
+
+
+async def test_a_redelivered_typed_answer_is_not_marked_against_the_next_question(
+    studying: TutorService,
+) -> None:
+    question = await studying.start_quiz(100, 5)
+    while question is not None and question.item.kind is not ItemKind.TYPED:
+        await studying.answer(100, question.id, right_answer(question))
+        question = await studying.next_question(100)
+    assert question is not None
+    first = await studying.answer(100, question.id, Answer(text="1066"), update_key="m100:7")
+    following = await studying.next_question(100)
+    assert following is not None and following.id != question.id
+    again = await studying.answer(100, following.id, Answer(text="1066"), update_key="m100:7")
+    assert first.correct and again.duplicate and again.question.id == question.id
+    assert await studying.open_question(100) == following
