@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--name", default="Student", help="the local student's first name")
     chat.add_argument("--language", default="en", help="the language Telegram would report")
 
-    imp = commands.add_parser("import", help="import a deck file (CSV, TSV, JSON, apkg, colpkg, txt)")
+    imp = commands.add_parser(
+        "import", help="import a deck file (csv, tsv, json, apkg, colpkg, txt)"
+    )
     imp.add_argument("file", type=Path)
     imp.add_argument("--deck", help="deck name to import into (default: from the file)")
 

@@ -140,9 +140,7 @@ async def close_question(
 
 async def question_answered_by(conn: Connection, answer_key: str) -> int | None:
     """The question a given update already answered, if any."""
-    async with conn.execute(
-        "SELECT id FROM questions WHERE answer_key = ?", (answer_key,)
-    ) as cur:
+    async with conn.execute("SELECT id FROM questions WHERE answer_key = ?", (answer_key,)) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else None
 

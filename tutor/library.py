@@ -81,9 +81,7 @@ async def store_parsed(
     return ImportReport(stored, added, updated, list(parsed.skipped), len(parsed.media))
 
 
-def parse_upload(
-    data: bytes, filename: str, deck_name: str | None, max_bytes: int
-) -> ParsedDeck:
+def parse_upload(data: bytes, filename: str, deck_name: str | None, max_bytes: int) -> ParsedDeck:
     """Parse an uploaded deck file; raises ContentRejected with the importer's message."""
     try:
         return parse_deck_file(

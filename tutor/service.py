@@ -366,9 +366,7 @@ class TutorService:
             raise StaleQuestion("item gone")
         item = item_from_record(record)
         deck = await content_rows.get_deck(conn, item.deck_id)
-        image = (
-            await content_rows.get_media(conn, item.deck_id, item.image) if item.image else None
-        )
+        image = await content_rows.get_media(conn, item.deck_id, item.image) if item.image else None
         return Question(
             id=row.id,
             item=item,

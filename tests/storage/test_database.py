@@ -11,7 +11,9 @@ from storage import Database
 from storage.migrations import latest_version
 
 
-async def test_new_database_is_migrated_private_and_in_wal_mode(db: Database, db_path: Path) -> None:
+async def test_new_database_is_migrated_private_and_in_wal_mode(
+    db: Database, db_path: Path
+) -> None:
     assert await db.version() == latest_version()
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
     async with db.read() as conn:
