@@ -225,27 +225,32 @@ async def test_add_show_edit_and_delete_an_item(chat: ChatDriver, tutor: TutorSe
 
 
 async def test_export_users_and_stats(chat: ChatDriver, tutor: TutorService) -> None:
-    await tutor.register(800, 800, "S", "en")
-    await tutor.enrol(800, "sample")
-    question = await tutor.start_quiz(800, 1)
-    assert question is not None
     from tutor.views import Answer
 
-    await tutor.answer(800, question.id, Answer(choice=0, text="x"))
+    for user_id in (800, 801, 802):  # three students answer the same first question
+        await tutor.register(user_id, user_id, "S", "en")
+        await tutor.enrol(user_id, "sample")
+        question = await tutor.start_quiz(user_id, 1)
+        assert question is not None
+        wrong = next(
+            i for i, label in enumerate(question.choices) if label != question.item.correct_text
+        )
+        await tutor.answer(user_id, question.id, Answer(choice=wrong))
     export = await chat.send(ADMIN, "/export sample json")
     [document] = export.new
     assert document.filename == "sample.json"
     assert json.loads(document.document or b"{}")["deck"]["slug"] == "sample"
     users = await chat.send(ADMIN, "/users")
-    assert "1 in all — 1 active, 0 paused, 0 blocked" in users.text
-    assert "Answered today: 1" in users.text
+    assert "3 in all — 3 active, 0 paused, 0 blocked" in users.text
+    assert "Answered today: 3" in users.text
     stats = await chat.send(ADMIN, "/admin_stats")
-    assert "Sample:" in stats.text
+    assert "Sample: 0% of 3" in stats.text
+    assert f"/item {question.item.id}: 0/3" in stats.text
     photos = [m for m in stats.new if m.photo]
     assert len(photos) == 1 and photos[0].photo is not None
     assert photos[0].photo.startswith(b"\x89PNG")
     decks = await chat.send(ADMIN, "/admin_decks")
-    assert "sample</code>" not in decks.text and "sample · 6 · 1" in decks.text
+    assert "sample</code>" not in decks.text and "sample · 6 · 3" in decks.text
 
 
 async def test_students_keep_their_commands(chat: ChatDriver, tutor: TutorService) -> None:

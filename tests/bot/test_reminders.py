@@ -396,3 +396,28 @@ async def test_dry_run_lists_who_would_be_reminded(
     lines = await queue.dry_run(hours=1)
     assert [(line.user_id, line.verdict.split()[0]) for line in lines] == [(52, "send")]
     assert json.dumps([line.slot for line in lines]) == '["2026-03-02"]'
+
+
+async def test_the_reminder_button_starts_a_quiz_in_the_real_bot(
+    service: TutorService, fake_api: FakeBotApi, clock: FakeClock
+) -> None:
+    from bot.app import build_application
+    from bot.conversation import ChatDriver
+    from bot.reminders import JOB_NAME, schedule_reminders
+
+    await service.import_file(sample_deck_bytes(), "sample.json")
+    student = FakeUser(61, "Ada")
+    await add_student(service, fake_api, student.id, "UTC", time(9, 30))
+    await service.enrol(student.id, "sample")
+    application = build_application(settings(), service, request=fake_api)
+    runner = schedule_reminders(application, settings(), interval=30, first=3600)
+    async with ChatDriver(application) as chat:
+        [job] = application.job_queue.get_jobs_by_name(JOB_NAME)  # type: ignore[union-attr]
+        assert job.trigger.interval == timedelta(seconds=30)
+        await runner.tick()
+        clock.set(datetime(2026, 3, 2, 9, 30, 5, tzinfo=UTC))
+        await runner.tick()
+        reminder = chat.last(student)
+        assert reminder.button_data == ["q:go"]
+        turn = await chat.press(student, "q:go", message=reminder)
+        assert any("Question 1/" in message.plain for message in turn.new)
