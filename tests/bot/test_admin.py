@@ -245,6 +245,7 @@ async def test_export_users_and_stats(chat: ChatDriver, tutor: TutorService) -> 
     assert "Answered today: 3" in users.text
     stats = await chat.send(ADMIN, "/admin_stats")
     assert "Sample: 0% of 3" in stats.text
+    assert question is not None
     assert f"/item {question.item.id}: 0/3" in stats.text
     photos = [m for m in stats.new if m.photo]
     assert len(photos) == 1 and photos[0].photo is not None

@@ -413,7 +413,7 @@ async def test_the_reminder_button_starts_a_quiz_in_the_real_bot(
     runner = schedule_reminders(application, settings(), interval=30, first=3600)
     async with ChatDriver(application) as chat:
         [job] = application.job_queue.get_jobs_by_name(JOB_NAME)  # type: ignore[union-attr]
-        assert job.trigger.interval == timedelta(seconds=30)
+        assert job.trigger.interval == timedelta(seconds=30)  # type: ignore[union-attr]
         await runner.tick()
         clock.set(datetime(2026, 3, 2, 9, 30, 5, tzinfo=UTC))
         await runner.tick()
