@@ -58,8 +58,12 @@ def plot(rows: list[Row], path: Path) -> None:
 
     heads = [r for r in rows if r.metric in ("exam_recall", "recall_per_minute")]
     panels = list(dict.fromkeys(r.scenario for r in heads))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), squeeze=False)
-    for ax, panel in zip(axes[0], panels, strict=True):
+    ncols = min(5, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.6 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
         sel = [r for r in heads if r.scenario == panel]
         names = [r.policy for r in sel]
         means = [r.mean for r in sel]
