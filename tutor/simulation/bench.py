@@ -135,3 +135,36 @@ def run_bench(
                 Row(label, OURS, f"{key}_minus_best_other({best})", *interval(ours - others[best]))
             )
     return rows
+
+
+def run_learner_model_check(
+    model: object,
+    people: People,
+    n_students: int,
+    seed: int,
+    quick: bool = False,
+    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True),
+) -> list[Row]:
+    """Our policy with the trained learner model in the loop, on a few FSRS-6 students.
+
+    Compared, on the same students and draws, with ``metatutor`` (the benchmark's numpy
+    model) and FSRS 0.9. Exam scenarios only.
+    """
+    from tutor.simulation.model_policy import LearnerModelPolicy
+
+    rows: list[Row] = []
+    pol = policies(seed)
+    for sc in [s for s in scenarios(quick) if s.exam]:
+        students = make_students(people, n_students, sc.n_items, seed)
+        label = f"fsrs6-{n_students}students:{sc.name}"
+        t0 = time.perf_counter()
+        lm = run(sc, lambda s, n: LearnerModelPolicy(model, s, n), students, "fsrs6", seed)
+        log(f"{label:32s} metatutor_lm {time.perf_counter() - t0:6.1f}s")
+        for metric, values in _metrics(sc, lm).items():
+            rows.append(Row(label, "metatutor_lm", metric, *interval(values)))
+        for other in (OURS, REFERENCE):
+            o = run(sc, pol[other], students, "fsrs6", seed)
+            rows.append(Row(label, other, "exam_recall", *interval(o.exam_recall)))
+            diff = lm.exam_recall - o.exam_recall
+            rows.append(Row(label, "metatutor_lm", f"exam_recall_minus_{other}", *interval(diff)))
+    return rows

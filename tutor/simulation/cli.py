@@ -8,7 +8,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tutor.simulation.bench import OURS, Row, run_bench
+from tutor.simulation.bench import OURS, Row, run_bench, run_learner_model_check
 from tutor.simulation.fit import PARAMS_FILE
 from tutor.simulation.population import FAMILIES, People
 
@@ -88,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a small smoke run")
     ap.add_argument("--families", default=",".join(FAMILIES), help="fsrs6,actr")
     ap.add_argument("--params", type=Path, default=PARAMS_FILE, help="fitted people (JSON)")
+    ap.add_argument(
+        "--learner-model",
+        type=Path,
+        help="also run our policy with these tutor.model weights in the loop (few students)",
+    )
+    ap.add_argument("--lm-students", type=int, default=20, help="students for --learner-model")
     ap.add_argument("--json", type=Path, help="write rows as a JSON list")
     ap.add_argument("--plot", type=Path, help="write a PNG bar chart")
     args = ap.parse_args(argv)
@@ -97,7 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         if f not in FAMILIES:
             ap.error(f"unknown family {f!r} (choose from {', '.join(FAMILIES)})")
     t0 = time.perf_counter()
-    rows = run_bench(People.load(args.params), n, args.seed, args.quick, families)
+    people = People.load(args.params)
+    rows = run_bench(people, n, args.seed, args.quick, families)
+    if args.learner_model is not None:
+        from tutor.model.online import LearnerModel
+
+        model = LearnerModel.load(args.learner_model)
+        rows += run_learner_model_check(model, people, args.lm_students, args.seed, args.quick)
     print(markdown(rows))
     print(f"{n} students per scenario, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
     if args.json:
