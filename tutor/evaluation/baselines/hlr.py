@@ -6,15 +6,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tutor.evaluation.anki_logs import review_days
 from tutor.evaluation.baselines._common import first_attempt_mean, mean_correct
 from tutor.evaluation.logs import FloatArray, LearnerLog
 
 DAY_S = 86_400.0
 
 
-def _design(learner: LearnerLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _design(learner: LearnerLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Features ``[1, sqrt(1 + right), sqrt(1 + wrong)]`` of each review's card history,
-    days since the card's previous review, and a mask of reviews that have one."""
+    days since the card's previous review, a mask of reviews that have one, and a mask of
+    those on a later (Anki) day than the previous one (the reviews HLR is fitted on)."""
     if learner.timestamps is None:
         raise ValueError(f"HLR needs timestamps (learner {learner.user})")
     n = len(learner)
@@ -36,7 +38,14 @@ def _design(learner: LearnerLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             has[t] = True
             delta[t] = max(ts - last, 0.0) / DAY_S
         state[item] = (right + ok, wrong + (1 - ok), ts)
-    return x, delta, has
+    days = review_days(learner.timestamps)
+    later = np.zeros(n, dtype=bool)
+    prev_day: dict[int, int] = {}
+    for t, item in enumerate(learner.items.tolist()):
+        if item in prev_day:
+            later[t] = days[t] > prev_day[item]
+        prev_day[item] = int(days[t])
+    return x, delta, has, later
 
 
 def _fit(
@@ -64,9 +73,11 @@ class HLR:
     """``p = 2^(-delta / h)``, ``h = 2^(theta . x)`` with ``x = [1, sqrt(1+right), sqrt(1+wrong)]``.
 
     ``delta`` is the time in days since the card's previous review, ``right``/``wrong`` the
-    card's earlier outcomes. ``theta`` is fitted by log loss on the training learners' repeat
-    reviews; under a time split it is refitted at each split point on the test learner's
-    earlier reviews (starting from the training fit), as srs-benchmark fits HLR per user.
+    card's earlier outcomes. ``theta`` is fitted by log loss on the training learners' reviews
+    that come on a later day than the card's previous review (as srs-benchmark's HLR, which
+    leaves same-day reviews out); every repeat review is predicted. Under a time split it
+    is refitted at each split point on the test learner's earlier such reviews (starting
+    from the training fit), as srs-benchmark fits HLR per user.
     A card's first review gets the training learners' first-review success rate.
     """
 
@@ -82,13 +93,13 @@ class HLR:
         """Fit theta on every repeat review of the training learners."""
         self.first = first_attempt_mean(train, mean_correct(train))
         parts = [(_design(log), log.correct) for log in train]
-        xs = [x[h] for (x, _, h), _ in parts]
+        xs = [x[k] for (x, _, _, k), _ in parts]
         if not xs or sum(len(a) for a in xs) == 0:
             return
         self.theta = _fit(
             np.concatenate(xs),
-            np.concatenate([d[h] for (_, d, h), _ in parts]),
-            np.concatenate([y[h] for (_, _, h), y in parts]),
+            np.concatenate([d[k] for (_, d, _, k), _ in parts]),
+            np.concatenate([y[k] for (_, _, _, k), y in parts]),
             self.theta,
             self.steps,
         )
@@ -99,12 +110,12 @@ class HLR:
 
     def predict(self, learner: LearnerLog) -> FloatArray:
         """Predict each repeat review from the card's history; refit at split points."""
-        x, delta, has = _design(learner)
+        x, delta, has, later = _design(learner)
         out = np.where(has, self._p(self.theta, x, delta), self.first)
         points = list(learner.split_points)
         for j, start in enumerate(points):
             end = points[j + 1] if j + 1 < len(points) else len(learner)
-            before = has.copy()
+            before = later.copy()
             before[start:] = False
             if before.sum() < 10:
                 continue
