@@ -25,6 +25,20 @@ from tutor.model.train import TrainConfig, build_net, predict_sequences, prepare
 from tutor.model.weights import TrainedWeights
 
 
+FIRST_REFIT = 500
+
+
+def refit_points(n: int) -> tuple[int, ...]:
+    """Where a long learner's head is refitted when the benchmark marks no points: after 500
+    attempts, then 1,000, 2,000, ... (the schedule of the per-user FSRS baseline)."""
+    points = []
+    k = FIRST_REFIT
+    while k < n:
+        points.append(k)
+        k *= 2
+    return tuple(points)
+
+
 class MetatutorPredictor:
     """The learner model as a :class:`tutor.evaluation.logs.Predictor`."""
 
@@ -68,7 +82,7 @@ class MetatutorPredictor:
             return np.zeros(0, dtype=np.float64)
         seq = prepare(learner, self._stats, leave_out=False)
         (probs,) = predict_sequences(self._net, [seq], self.weights.temperature)  # type: ignore[arg-type]
-        splits = getattr(learner, "split_points", ())
+        splits = tuple(getattr(learner, "split_points", ())) or refit_points(len(learner))
         if self.finetune is not None and splits:
             probs = self._refit_at_splits(seq, probs, tuple(splits), self.finetune)
         return probs.astype(np.float64)

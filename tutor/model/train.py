@@ -47,6 +47,7 @@ class TrainConfig:
     hidden: int = 64
     use_state: bool = True
     max_tokens_per_learner: int = 0  # 0 = whole sequences; else keep the first n attempts
+    early_weight: float = 3.0  # loss weight of attempt t is 1 + early_weight / (1 + t)
 
 
 @dataclass(slots=True)
@@ -223,6 +224,9 @@ def train(
             h = None
             for start in range(0, longest, cfg.chunk):
                 x, step, dt, y, m = _pad(seqs, start, min(longest, start + cfg.chunk))
+                if cfg.early_weight:
+                    pos = torch.arange(start, start + m.shape[1], dtype=torch.float32)
+                    m = m * (1.0 + cfg.early_weight / (1.0 + pos))
                 z, h = net.run(x, step, dt, h)
                 h = h.detach()
                 p = net.prob(z, x[..., GUESS_INDEX])
