@@ -24,7 +24,6 @@ from tutor.model.finetune import FinetuneConfig, finetune_head
 from tutor.model.train import TrainConfig, build_net, predict_sequences, prepare, train
 from tutor.model.weights import TrainedWeights
 
-
 FIRST_REFIT = 500
 
 
