@@ -1,0 +1,159 @@
+"""``/mydata`` (the student's answers as a CSV file) and ``/forget`` (erase them, after a tap).
+
+The confirmation button carries a one-time token kept in the student's ``user_data``: a
+forged, replayed or pre-restart press finds no matching token and erases nothing. Handlers
+run in :data:`PRIVACY_GROUP`, before the student handlers' catch-all button handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
+
+from bot.handlers.common import Context, service_of, user_data
+from tutor.errors import UnknownStudent
+from tutor.privacy import PrivacyService
+
+log = logging.getLogger("bot.privacy")
+
+PRIVACY_GROUP = -40  # after the flood limit (-75) and admin handlers (-50), before group 0
+COMMANDS = ("mydata", "forget")
+_TOKEN_KEY = "privacy_forget_token"
+_TEXT = {
+    "en": {
+        "nothing": "I have nothing stored about you.",
+        "export": "Your {n} answers, as a CSV file.",
+        "ask": (
+            "This erases everything I store about you: your answers, progress, decks, "
+            "settings and reminders. It cannot be undone. Erase it all?"
+        ),
+        "yes": "Erase everything",
+        "no": "Keep my data",
+        "kept": "Nothing was erased.",
+        "done": "Done: everything about you is erased. Send /start to begin anew.",
+        "expired": "This button has expired. Send /forget again.",
+    },
+    "zh": {
+        "nothing": "我没有保存任何关于你的数据。",
+        "export": "你的 {n} 条答题记录（CSV 文件）。",
+        "ask": (
+            "这会删除我保存的关于你的一切：答题记录、进度、课程、设置和提醒，且无法恢复。"
+            "确定全部删除吗？"
+        ),
+        "yes": "全部删除",
+        "no": "保留我的数据",
+        "kept": "没有删除任何数据。",
+        "done": "已完成：关于你的所有数据都已删除。发送 /start 重新开始。",
+        "expired": "这个按钮已失效，请重新发送 /forget。",
+    },
+}
+
+
+async def _language(update: Update, context: Context) -> str:
+    user = update.effective_user
+    student = await service_of(context).student(user.id) if user else None
+    if student is not None:
+        return student.language
+    return "zh" if user and (user.language_code or "").startswith("zh") else "en"
+
+
+async def mydata_command(update: Update, context: Context) -> None:
+    """/mydata: send the student's answer history as a CSV document."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    lang = await _language(update, context)
+    try:
+        export = await PrivacyService(service_of(context)).export_answers(user.id)
+    except UnknownStudent:
+        await chat.send_message(_TEXT[lang]["nothing"])
+        return
+    log.info("privacy: answer history sent to user %s (%d rows)", user.id, export.rows)
+    await chat.send_document(
+        export.data,
+        filename=export.filename,
+        caption=_TEXT[lang]["export"].format(n=export.rows),
+    )
+
+
+async def forget_command(update: Update, context: Context) -> None:
+    """/forget: ask for confirmation with a one-time button."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    lang = await _language(update, context)
+    if await service_of(context).student(user.id) is None:
+        await chat.send_message(_TEXT[lang]["nothing"])
+        return
+    token = secrets.token_urlsafe(9)
+    user_data(context)[_TOKEN_KEY] = token
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(_TEXT[lang]["yes"], callback_data=f"p:forget:{token}")],
+            [InlineKeyboardButton(_TEXT[lang]["no"], callback_data="p:keep")],
+        ]
+    )
+    await chat.send_message(_TEXT[lang]["ask"], reply_markup=keyboard)
+
+
+async def privacy_button(update: Update, context: Context) -> None:
+    """The confirmation buttons; nothing else sees ``p:`` presses."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    lang = await _language(update, context)
+    data = query.data or ""
+    expected = user_data(context).pop(_TOKEN_KEY, None)
+    if data == "p:keep" or not data.startswith("p:forget:"):
+        await _finish(query, _TEXT[lang]["kept"])
+        raise ApplicationHandlerStop
+    if expected is None or not secrets.compare_digest(data.removeprefix("p:forget:"), expected):
+        await _toast(query, _TEXT[lang]["expired"])
+        raise ApplicationHandlerStop
+    try:
+        report = await PrivacyService(service_of(context)).forget(user.id)
+    except UnknownStudent:
+        await _finish(query, _TEXT[lang]["nothing"])
+        raise ApplicationHandlerStop from None
+    if context.user_data is not None:
+        context.user_data.clear()  # in-memory state about them goes too
+    log.info("privacy: user %s erased (%d rows)", user.id, report.total)
+    await _finish(query, _TEXT[lang]["done"])
+    raise ApplicationHandlerStop
+
+
+async def _toast(query: Any, text: str | None) -> None:
+    with contextlib.suppress(BadRequest):  # too old to answer: nothing the user can see
+        await query.answer(text)
+
+
+async def _finish(query: Any, text: str) -> None:
+    await _toast(query, None)
+    with contextlib.suppress(BadRequest):  # the message is gone or already says this
+        await query.edit_message_text(text)
+
+
+async def _stop_after(handler: Any, update: Update, context: Context) -> None:
+    await handler(update, context)
+    raise ApplicationHandlerStop
+
+
+def register_privacy_handlers(application: Any, *, group: int = PRIVACY_GROUP) -> None:
+    """Add /mydata, /forget and the confirmation buttons (private chats only)."""
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+    async def mydata(update: Update, context: Context) -> None:
+        await _stop_after(mydata_command, update, context)
+
+    async def forget(update: Update, context: Context) -> None:
+        await _stop_after(forget_command, update, context)
+
+    application.add_handler(CommandHandler("mydata", mydata, filters=private), group=group)
+    application.add_handler(CommandHandler("forget", forget, filters=private), group=group)
+    application.add_handler(CallbackQueryHandler(privacy_button, pattern=r"^p:"), group=group)
+
+
+__all__ = ["COMMANDS", "PRIVACY_GROUP", "register_privacy_handlers"]

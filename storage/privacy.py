@@ -1,0 +1,78 @@
+"""A student's own data: their answer history, and erasing everything stored about them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from storage.database import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One answer with what it answered."""
+
+    answered_ms: int
+    deck: str
+    item: str
+    kind: str
+    question: str
+    response: str
+    correct: bool
+    grade: int | None
+    latency_ms: int | None
+
+
+async def answer_history(conn: Connection, user_id: int) -> list[HistoryRow]:
+    """Every answer of the student, oldest first (deleted items and decks included)."""
+    async with conn.execute(
+        "SELECT a.answered_ms, d.name, i.external_id, i.kind, i.payload, a.response, a.correct,"
+        " a.grade, a.latency_ms FROM attempts a"
+        " JOIN items i ON i.id = a.item_id JOIN decks d ON d.id = i.deck_id"
+        " WHERE a.user_id = ? ORDER BY a.answered_ms, a.id",
+        (user_id,),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    history = []
+    for at, deck, item, kind, payload, response, correct, grade, latency in rows:
+        try:
+            prompt = str(json.loads(payload).get("prompt", ""))
+        except (ValueError, AttributeError):
+            prompt = ""
+        history.append(
+            HistoryRow(at, deck, item, kind, prompt, response, bool(correct), grade, latency)
+        )
+    return history
+
+
+async def tables_referencing_users(conn: Connection) -> list[tuple[str, str]]:
+    """(table, column) of every foreign key to ``users`` (new tables are found, not listed)."""
+    found = []
+    async with conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ) as cursor:
+        tables = [row[0] for row in await cursor.fetchall()]
+    for table in tables:
+        async with conn.execute(f"PRAGMA foreign_key_list('{table}')") as cursor:
+            for row in await cursor.fetchall():
+                if row[2] == "users":
+                    found.append((table, row[3]))
+    return found
+
+
+async def erase_user(conn: Connection, user_id: int) -> dict[str, int]:
+    """Delete the user's row and every row that refers to it; returns rows deleted per table.
+
+    Run inside a write transaction. Foreign keys are checked at commit, so rows may go in
+    any order; a row left pointing at the user (a table this does not know) makes the
+    commit fail and nothing is erased. The audit log and the anonymous per-item answer
+    counts (``item_stats``) are kept.
+    """
+    await conn.execute("PRAGMA defer_foreign_keys = ON")
+    deleted: dict[str, int] = {}
+    for table, column in await tables_referencing_users(conn):
+        cursor = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
+        deleted[table] = deleted.get(table, 0) + cursor.rowcount
+    cursor = await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+    deleted["users"] = cursor.rowcount
+    return {table: count for table, count in deleted.items() if count}
