@@ -2,6 +2,7 @@
 
 from tutor.policy.exam import expected_exam_recall, with_exam_forecast
 from tutor.policy.next_item import choose_next
+from tutor.policy.plan import build_candidates, exam_outlook, pick_next
 from tutor.policy.predictor import RecallPredictor, due_times, expected_recall_after_review
 from tutor.policy.reminders import ReminderSettings, next_daily_quiz, next_nudge
 from tutor.policy.types import (
@@ -22,11 +23,14 @@ __all__ = [
     "SessionHistory",
     "StudySettings",
     "TodayCounts",
+    "build_candidates",
     "choose_next",
     "due_times",
+    "exam_outlook",
     "expected_exam_recall",
     "expected_recall_after_review",
     "next_daily_quiz",
     "next_nudge",
+    "pick_next",
     "with_exam_forecast",
 ]

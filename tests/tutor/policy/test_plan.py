@@ -1,0 +1,61 @@
+"""The service helpers: from stored items to a choice and an exam outlook."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from tests.tutor.policy.conftest import HalfLifePredictor
+from tutor.items import Item, ItemKind
+from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
+from tutor.policy.plan import build_candidates, exam_outlook, pick_next
+
+
+def _items() -> list[Item]:
+    return [
+        Item(ItemKind.FLASHCARD, f"q{i}", f"e{i}", tags=("a" if i % 2 else "b",), id=i, deck_id=3)
+        for i in range(1, 9)
+    ]
+
+
+def test_build_candidates_and_pick(now: datetime) -> None:
+    t = now.timestamp()
+    last_seen = {1: now - timedelta(days=3), 2: now - timedelta(hours=1)}
+    pred = HalfLifePredictor({1: t - 3 * 86400, 2: t - 3600}, {1: 1.0, 2: 5.0})
+    c = build_candidates(pred, _items(), last_seen, now)
+    assert c.is_new.tolist() == [False, False] + [True] * 6
+    assert c.p_recall[0] < 0.9 < c.p_recall[1]
+    assert c.tag[0] != c.tag[1] and c.tag[0] == c.tag[2]
+    choice = pick_next(
+        pred,
+        _items(),
+        last_seen,
+        StudySettings(),
+        SessionHistory(),
+        TodayCounts(),
+        now,
+        np.random.default_rng(0),
+    )
+    assert choice.item_id == 1 and choice.reason is Reason.DUE_REVIEW
+
+
+def test_exam_outlook_rises_with_pace(now: datetime) -> None:
+    t = now.timestamp()
+    last_seen = {i: now - timedelta(days=2) for i in (1, 2, 3)}
+    pred = HalfLifePredictor({i: t - 2 * 86400 for i in (1, 2, 3)}, {1: 2.0, 2: 4.0, 3: 8.0})
+    out = exam_outlook(pred, _items(), last_seen, now, now + timedelta(days=10), [0.1, 1.0])
+    (m1, r1), (m2, r2) = out
+    assert (m1, m2) == (0.1, 1.0) and 0.0 < r1 < r2 <= 1.0
+    settings = StudySettings(exams={3: now + timedelta(days=10)})
+    choice = pick_next(
+        pred,
+        _items(),
+        last_seen,
+        settings,
+        SessionHistory(),
+        TodayCounts(),
+        now,
+        np.random.default_rng(0),
+    )
+    assert choice.reason is Reason.EXAM_PRIORITY
