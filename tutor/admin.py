@@ -23,7 +23,7 @@ from storage.records import AuditRecord
 from tutor.clock import from_millis, to_millis, zone
 from tutor.content.common import slugify
 from tutor.convert import deck_from_record, item_to_record
-from tutor.errors import ContentRejected, TutorError, UnknownDeck, UnknownItem
+from tutor.errors import ContentRejected, UnknownDeck, UnknownItem
 from tutor.items import Deck, Item
 from tutor.quick_add import parse_add_line, parse_edit_line
 from tutor.reminder_queue import announcement_slot
@@ -36,10 +36,11 @@ MAX_ANNOUNCEMENT = 3500  # Telegram allows 4096 characters; leave room for the p
 DIFFICULTY_PRIOR = 2.0
 
 
-class AnnouncementGone(TutorError):
-    """The announcement was confirmed or cancelled before (a second press)."""
+class AnnouncementGone(Exception):
+    """The announcement was confirmed or cancelled before (a second press).
 
-    code = "announcement_gone"
+    Not a TutorError: only the admin handlers see it, and they catch it by name.
+    """
 
 
 @dataclass(frozen=True, slots=True)
