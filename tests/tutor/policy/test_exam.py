@@ -50,7 +50,8 @@ def test_new_items_stop_near_the_exam(now: datetime, rng: np.random.Generator) -
     pred, c = _deck(now)
     far = StudySettings(exams={7: now + timedelta(days=10)})
     near = StudySettings(exams={7: now + timedelta(hours=12)})
-    picks_far, picks_near = set(), set()
+    picks_far: set[int] = set()
+    picks_near: set[int] = set()
     for settings, picks in ((far, picks_far), (near, picks_near)):
         cc = with_exam_forecast(c, pred, now, settings.exams)
         session = SessionHistory()
