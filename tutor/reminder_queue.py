@@ -41,6 +41,8 @@ from tutor.reminders import (
 )
 from tutor.students import Student
 
+#: A student's slots are recomputed when their plan reaches less than this far ahead.
+REPLAN = timedelta(hours=1)
 #: "At risk": not due yet, but due within this window.
 AT_RISK_WINDOW = timedelta(hours=12)
 
@@ -116,6 +118,8 @@ class ReminderQueue:
         self.max_per_day = max_per_day
         self.late_limit = late_limit
         self.horizon = horizon
+        # user → (settings that shaped their slots, planned up to): skips unchanged students
+        self._planned: dict[int, tuple[tuple[object, ...], datetime]] = {}
 
     def now(self) -> datetime:
         """The injected clock (aware UTC)."""
@@ -126,14 +130,27 @@ class ReminderQueue:
     async def plan_daily(self) -> int:
         """Write the daily-quiz slots of the next :data:`PLAN_HORIZON`; returns rows changed.
 
-        Only slots that are new or whose time changed (new settings) are written.
+        Only slots that are new or whose time changed (new settings) are written. A student
+        whose settings did not change is recomputed about once an hour, so a run over many
+        students costs one query, not a time-zone computation per student.
         """
         now = self.now()
         async with self.db.read() as conn:
             users = await rows.users_with_daily_time(conn)
+        stale = []
+        for record in users:
+            signature = (record.timezone, record.daily_quiz_time, record.quiet_hours)
+            cached = self._planned.get(record.id)
+            if cached and cached[0] == signature and cached[1] >= now + self.horizon - REPLAN:
+                continue
+            self._planned[record.id] = (signature, now + self.horizon)
+            stale.append(record)
+        if not stale:
+            return 0
+        async with self.db.read() as conn:
             known = await rows.pending_after(conn, ReminderKind.DAILY.value, to_millis(now))
         changes: list[tuple[int, str, str, int]] = []
-        for record in users:
+        for record in stale:
             profile = ReminderProfile.of(student_from_record(record))
             for slot in daily_slots(profile, now, self.horizon):
                 due_ms = to_millis(slot.due)

@@ -421,3 +421,15 @@ async def test_the_reminder_button_starts_a_quiz_in_the_real_bot(
         assert reminder.button_data == ["q:go"]
         turn = await chat.press(student, "q:go", message=reminder)
         assert any("Question 1/" in message.plain for message in turn.new)
+
+
+async def test_a_changed_daily_time_moves_the_planned_slot(
+    app: AnyApp, service: TutorService, fake_api: FakeBotApi, clock: FakeClock
+) -> None:
+    await add_student(service, fake_api, 71, "UTC", time(9, 30))
+    runner = make_runner(app, clock)
+    await runner.tick()  # 09:00: the 09:30 slot is planned
+    await service.update_settings(71, daily_quiz_time=time(10, 0))
+    await run_until(runner, clock, datetime(2026, 3, 2, 12, 0, tzinfo=UTC), timedelta(minutes=5))
+    [sent] = received(fake_api, 71)
+    assert sent.replace(second=0) == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
