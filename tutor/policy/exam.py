@@ -23,12 +23,20 @@ ANSWERS_PER_REVIEW = 1.5
 
 
 def with_exam_forecast(
-    c: Candidates, predictor: RecallPredictor, now: datetime, exams: dict[int, datetime]
+    c: Candidates,
+    predictor: RecallPredictor,
+    now: datetime,
+    exams: dict[int, datetime],
+    shortlist: int | None = None,
 ) -> Candidates:
     """``c`` with ``p_exam_now`` / ``p_exam_reviewed`` filled for items of decks with an exam.
 
     ``p_exam_reviewed`` is the exam-day recall expected if the item were reviewed now
     (averaged over a right and a wrong answer); items of decks without an exam get NaN.
+    With ``shortlist``, the review forecast (the costly part with a learner model: two
+    hypothetical updates per item) is made only for that many seen items per deck, those
+    least likely to be recalled on exam day, and that many new items in deck order; the
+    others get NaN and are left to the ordinary rules.
     """
     t_now = to_seconds(now)
     p_exam_now = np.full(len(c), np.nan)
@@ -42,6 +50,11 @@ def with_exam_forecast(
         p_exam_now[sel] = np.where(
             c.is_new[sel], 0.0, predictor.recall_at(items, np.full(sel.size, t_exam))
         )
+        if shortlist is not None:
+            old = sel[~c.is_new[sel]]
+            old = old[np.argsort(p_exam_now[old], kind="stable")[:shortlist]]
+            sel = np.concatenate([old, sel[c.is_new[sel]][:shortlist]])
+            items = c.item_id[sel]
         p_exam_rev[sel] = expected_recall_after_review(predictor, items, t_now, t_exam)
     return replace(c, p_exam_now=p_exam_now, p_exam_reviewed=p_exam_rev)
 

@@ -130,7 +130,7 @@ def choose_next(
             days_left,
             settings.exam_new_cutoff_days,
         )
-        mask = allowed & (gain > MIN_EXAM_GAIN) & np.isfinite(days_left)
+        mask = allowed & np.isfinite(gain) & (gain > MIN_EXAM_GAIN) & np.isfinite(days_left)
         pick = _pick(-gain, mask, c, last_tag, rng)
         if pick is not None:
             return Choice(int(c.item_id[pick]), Reason.EXAM_PRIORITY)

@@ -65,11 +65,16 @@ def pick_next(
     now: datetime,
     rng: np.random.Generator,
     answer_seconds: float = DEFAULT_ANSWER_SECONDS,
+    exam_shortlist: int | None = 60,
 ) -> Choice:
-    """The next item for a student (exam forecasts included when a deck has an exam)."""
+    """The next item for a student (exam forecasts included when a deck has an exam).
+
+    ``exam_shortlist`` bounds the hypothetical model updates per call (see
+    :func:`with_exam_forecast`); ``None`` forecasts every item.
+    """
     c = build_candidates(predictor, items, last_seen, now, answer_seconds)
     if settings.exams:
-        c = with_exam_forecast(c, predictor, now, settings.exams)
+        c = with_exam_forecast(c, predictor, now, settings.exams, exam_shortlist)
     return choose_next(c, settings, session, today, now, rng)
 
 

@@ -72,3 +72,14 @@ def test_expected_exam_recall_rises_with_pace(now: datetime) -> None:
     assert 0.0 <= none < low < high <= 1.0
     base = pred.recall_at(c.item_id[:5], np.full(5, exam.timestamp())).sum() / 10
     assert abs(none - base) < 1e-12
+
+
+def test_shortlist_limits_the_review_forecasts(now: datetime) -> None:
+    pred, c = _deck(now)
+    exams = {7: now + timedelta(days=5)}
+    full = with_exam_forecast(c, pred, now, exams)
+    short = with_exam_forecast(c, pred, now, exams, shortlist=2)
+    assert short.p_exam_reviewed is not None and full.p_exam_reviewed is not None
+    done = np.flatnonzero(np.isfinite(short.p_exam_reviewed))
+    assert done.tolist() == [0, 1, 5, 6]  # the two least recalled seen items, two new ones
+    assert np.allclose(short.p_exam_reviewed[done], full.p_exam_reviewed[done])
