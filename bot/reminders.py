@@ -88,19 +88,20 @@ class ReminderRunner:
         queue: ReminderQueue,
         sender: Sender,
         *,
-        service: TutorService | None = None,
         nudge_planner: NudgePlanner | None = None,
         batch: int = BATCH,
         lease: timedelta = LEASE,
         plan_every: timedelta = timedelta(minutes=1),
+        nudge_every: timedelta = timedelta(minutes=15),
     ) -> None:
         self.queue = queue
         self.sender = sender
-        self.service = service
         self.nudge_planner = nudge_planner
         self.batch = batch
         self.lease = lease
         self.plan_every = plan_every
+        self.nudge_every = nudge_every
+        self._last_nudge_plan: datetime | None = None
         self.started = queue.now()
         self._first = True
         self._last_plan: datetime | None = None
@@ -119,9 +120,12 @@ class ReminderRunner:
             self._first = False
             if self._last_plan is None or now - self._last_plan >= self.plan_every:
                 report.planned = await self.queue.plan_daily()
-                if self.nudge_planner is not None and self.service is not None:
-                    report.planned += await self._plan_nudges()
                 self._last_plan = now
+            if self.nudge_planner is not None and (
+                self._last_nudge_plan is None or now - self._last_nudge_plan >= self.nudge_every
+            ):
+                report.planned += await self._plan_nudges()
+                self._last_nudge_plan = now
             report.tally = Tally()
             while True:
                 claim = await self.queue.claim(self.batch)
@@ -133,7 +137,7 @@ class ReminderRunner:
         return report
 
     async def _plan_nudges(self) -> int:
-        assert self.nudge_planner is not None and self.service is not None
+        assert self.nudge_planner is not None
         students = await self.queue.active_students()
         return await self.queue.plan_nudges(self.nudge_planner, students)
 
@@ -219,7 +223,7 @@ def build_runner(
         service.db, clock=clock or service.now, max_per_day=settings.max_reminders_per_day
     )
     sender = shared_sender(application, service, clock=monotonic, sleep=sleep, **sender_options)
-    runner = ReminderRunner(queue, sender, service=service, nudge_planner=nudge_planner)
+    runner = ReminderRunner(queue, sender, nudge_planner=nudge_planner)
     application.bot_data[RUNNER_KEY] = runner
     return runner
 

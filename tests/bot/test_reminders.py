@@ -433,3 +433,28 @@ async def test_a_changed_daily_time_moves_the_planned_slot(
     await run_until(runner, clock, datetime(2026, 3, 2, 12, 0, tzinfo=UTC), timedelta(minutes=5))
     [sent] = received(fake_api, 71)
     assert sent.replace(second=0) == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+async def test_nudges_from_a_planner_follow_quiet_hours_and_the_daily_maximum(
+    app: AnyApp, service: TutorService, fake_api: FakeBotApi, clock: FakeClock
+) -> None:
+    from tutor.students import Student
+
+    class EveryEvening:
+        """Asks for a nudge at 22:30 UTC, inside the student's quiet hours."""
+
+        async def next_nudge(self, student: Student, now: datetime) -> datetime | None:
+            return now.replace(hour=22, minute=30, second=0, microsecond=0)
+
+    await add_student(service, fake_api, 81, "UTC", time(7, 30), quiet="22:00-07:00")
+    runner = make_runner(app, clock, max_per_day=1)
+    runner.nudge_planner = EveryEvening()
+    await run_until(runner, clock, datetime(2026, 3, 3, 12, 0, tzinfo=UTC), timedelta(minutes=10))
+    async with service.db.read() as conn:
+        nudge = await reminder_rows.rows_for_slot(conn, "nudge", "2026-03-03")
+    # The 22:30 nudge moved to 07:00 next morning; the daily quiz at 07:30 then hit the maximum.
+    assert [(row.status, row.due_ms) for row in nudge] == [
+        ("sent", to_millis(datetime(2026, 3, 3, 7, 0, tzinfo=UTC)))
+    ]
+    days = [t.isoformat(timespec="minutes") for t in received(fake_api, 81)]
+    assert days == ["2026-03-03T07:00+00:00"]
