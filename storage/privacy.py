@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 
 from storage.database import Connection
@@ -63,10 +64,10 @@ async def tables_referencing_users(conn: Connection) -> list[tuple[str, str]]:
 async def erase_user(conn: Connection, user_id: int) -> dict[str, int]:
     """Delete the user's row and every row that refers to it; returns rows deleted per table.
 
-    Run inside a write transaction. Foreign keys are checked at commit, so rows may go in
-    any order; a row left pointing at the user (a table this does not know) makes the
-    commit fail and nothing is erased. The audit log and the anonymous per-item answer
-    counts (``item_stats``) are kept.
+    Run inside a write transaction. Foreign keys are deferred, so rows may go in any order,
+    and checked before returning: a row left pointing at the user's rows (a table this does
+    not know) raises ``sqlite3.IntegrityError``, so the transaction rolls back and nothing is
+    erased. The audit log and the anonymous per-item answer counts (``item_stats``) are kept.
     """
     await conn.execute("PRAGMA defer_foreign_keys = ON")
     deleted: dict[str, int] = {}
@@ -75,4 +76,10 @@ async def erase_user(conn: Connection, user_id: int) -> dict[str, int]:
         deleted[table] = deleted.get(table, 0) + cursor.rowcount
     cursor = await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
     deleted["users"] = cursor.rowcount
+    # Check now rather than at COMMIT: a failed COMMIT would leave the transaction open.
+    async with conn.execute("PRAGMA foreign_key_check") as check:
+        dangling = await check.fetchall()
+    if dangling:
+        tables = sorted({str(row[0]) for row in dangling})
+        raise sqlite3.IntegrityError(f"erasure would leave rows behind in {tables}")
     return {table: count for table, count in deleted.items() if count}
