@@ -169,14 +169,6 @@ async def settle(
     )
 
 
-async def settle_many(
-    conn: Connection, reminder_ids: Iterable[int], status: str, now_ms: int, detail: str = ""
-) -> None:
-    """:func:`settle` for many rows at once."""
-    for reminder_id in reminder_ids:
-        await settle(conn, reminder_id, status, now_ms, detail)
-
-
 async def reschedule(conn: Connection, reminder_id: int, due_ms: int) -> None:
     """Put a claimed row back to pending at a new time."""
     await conn.execute(
@@ -212,27 +204,6 @@ async def recover_stale(conn: Connection, claimed_before_ms: int) -> tuple[int, 
         (claimed_before_ms,),
     )
     return requeued.rowcount, skipped.rowcount
-
-
-async def sent_between(conn: Connection, user_id: int, start_ms: int, end_ms: int) -> int:
-    """Reminders (not announcements) sent to a user in [start, end)."""
-    async with conn.execute(
-        "SELECT COUNT(*) FROM reminders WHERE user_id = ? AND status = 'sent'"
-        " AND kind != 'announce' AND sent_ms >= ? AND sent_ms < ?",
-        (user_id, start_ms, end_ms),
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
-
-
-async def answers_between(conn: Connection, user_id: int, start_ms: int, end_ms: int) -> int:
-    """Answers a user logged in [start, end)."""
-    async with conn.execute(
-        "SELECT COUNT(*) FROM attempts WHERE user_id = ? AND answered_ms >= ? AND answered_ms < ?",
-        (user_id, start_ms, end_ms),
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
 
 
 async def study_counts(
@@ -385,12 +356,3 @@ async def due_between(conn: Connection, start_ms: int, end_ms: int) -> list[Remi
         (start_ms, end_ms),
     ) as cur:
         return [_row(row) for row in await cur.fetchall()]
-
-
-async def get(conn: Connection, reminder_id: int) -> ReminderRow | None:
-    """One row by id."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM reminders WHERE id = ?", (reminder_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return _row(row) if row else None
