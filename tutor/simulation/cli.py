@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--students", type=int, default=None, help="simulated students (200)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a small smoke run")
+    ap.add_argument("--exams-only", action="store_true", help="skip the maintenance scenario")
     ap.add_argument("--families", default=",".join(FAMILIES), help="fsrs6,actr")
     ap.add_argument("--params", type=Path, default=PARAMS_FILE, help="fitted people (JSON)")
     ap.add_argument(
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown family {f!r} (choose from {', '.join(FAMILIES)})")
     t0 = time.perf_counter()
     people = People.load(args.params)
-    rows = run_bench(people, n, args.seed, args.quick, families)
+    rows = run_bench(people, n, args.seed, args.quick, families, exams_only=args.exams_only)
     if args.learner_model is not None:
         from tutor.model.online import LearnerModel
 
