@@ -51,8 +51,8 @@ class StudySettings:
     """A student's study preferences.
 
     ``target_retention`` trades workload for memory: at 0.9 an item comes back when the model
-    gives it a 10% chance of being forgotten; 0.95 means roughly twice as many reviews for a
-    few points more recall, 0.8 about half as many with more forgetting.
+    gives it a 10% chance of being forgotten; a higher target means more reviews for a little
+    more recall (steeply more as it nears 1), a lower one fewer reviews and more forgetting.
     ``daily_goal_items`` or ``daily_goal_minutes`` sets the pace (minutes win when both are
     given). ``exams`` maps a deck id to its exam date.
     """
