@@ -53,7 +53,7 @@ async def test_messages_keyboards_documents_and_downloads(server: HttpBotApi) ->
         update = server.fake.user_document(ADA, b"\x00\x01payload", "deck.apkg")
         file = await bot.get_file(update["message"]["document"]["file_id"])
         assert bytes(await file.download_as_bytearray()) == b"\x00\x01payload"
-        with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+        with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
             await bot.send_message(ADA.id, "<b>unclosed", parse_mode="HTML")
 
 
