@@ -49,6 +49,7 @@ async def remind_dry_run(settings: Settings, hours: float = 1.0) -> int:
         )
     sends = sum(1 for line in lines if line.verdict.startswith("send"))
     print(
-        f"{sends} of {len(lines)} would be sent (as of now; goals and daily limits checked again at send time)"
+        f"{sends} of {len(lines)} would be sent"
+        " (as of now; goals and daily limits are checked again at send time)"
     )
     return 0
