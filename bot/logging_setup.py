@@ -29,9 +29,15 @@ _STANDARD = frozenset(
     set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
     | {"message", "asctime", "taskName", "redacted"}
 )
-# Loggers that print URLs (httpx: the token is in the path) or whole payloads (PTB's Bot at
-# DEBUG logs every parameter, i.e. message texts): never below these levels.
-_CAPS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO}
+# Loggers that print URLs (httpx; PTB's "Set Bot API URL": the token is in the path) or whole
+# payloads (PTB's Bot logs every parameter, i.e. message texts; aiosqlite every statement
+# with its parameters, i.e. answers) at DEBUG: never below these levels.
+_CAPS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "telegram": logging.INFO,
+    "aiosqlite": logging.INFO,
+}
 _HANDLER_NAME = "metatutor"
 
 

@@ -26,7 +26,8 @@ def logs() -> Iterator[io.StringIO]:
     """Root logging into a buffer for the test; the previous handlers come back after."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
-    levels = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "telegram")}
+    names = ("httpx", "httpcore", "telegram", "aiosqlite")
+    levels = {name: logging.getLogger(name).level for name in names}
     buffer = io.StringIO()
     configure_logging("DEBUG", secrets=[TOKEN], stream=buffer)
     yield buffer
@@ -82,6 +83,8 @@ def test_httpx_request_lines_are_not_logged(logs: io.StringIO) -> None:
     # httpx logs every request URL (with the token in the path) at INFO.
     logging.getLogger("httpx").info("HTTP Request: POST https://x/bot%s/getMe", TOKEN)
     logging.getLogger("telegram.Bot").debug("Calling Bot API endpoint with text=secret words")
+    logging.getLogger("telegram.ext.ExtBot").debug("Set Bot API URL: https://x/bot%s", TOKEN)
+    logging.getLogger("aiosqlite").debug("executing INSERT ... ('my typed answer',)")
     assert logs.getvalue() == ""
     logging.getLogger("httpx").warning("HTTP Request: POST https://x/bot%s/getMe", TOKEN)
     _assert_clean(logs.getvalue())
