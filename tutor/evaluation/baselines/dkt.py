@@ -49,6 +49,7 @@ def _build_net(
             self.item_in = nn.Embedding(2 * (n_items + 1), dim)
             self.skill_in = nn.Embedding(2 * (n_skills + 1), dim, padding_idx=0)
             self.item_q = nn.Embedding(n_items + 1, dim)
+            self.resp = nn.Embedding(2, dim)
             self.skill_q = nn.Embedding(n_skills + 1, dim, padding_idx=0)
             self.gru = nn.GRU(dim, hidden, batch_first=True)
             self.h0 = nn.Parameter(torch.zeros(hidden))
@@ -66,7 +67,8 @@ def _build_net(
             """Logits [B, T]; step t sees the answers of steps < t only."""
             c = correct.long()
             sk_resp = torch.where(skills > 0, skills * 2 + c.unsqueeze(-1), skills)
-            x = self._skills(self.skill_in, sk_resp)
+            # the outcome itself, so answers on unseen items and skills still count
+            x = self.resp(c) + self._skills(self.skill_in, sk_resp)
             if use_items:
                 x = x + self.item_in(items * 2 + c)
             h, _ = self.gru(x)
@@ -86,15 +88,15 @@ def _build_net(
 class DKT:
     """GRU knowledge tracing on item and skill ids, trained on the training learners.
 
-    Input at step ``t``: embeddings of (item, correct) and of (skill, correct) averaged over
-    the attempt's skills; the prediction of attempt ``t`` combines the GRU state after
-    attempts ``< t`` with embeddings of attempt ``t``'s skills (and item, with
-    ``use_items``), plus a learned per-item bias (``item_bias``: a difficulty per item,
-    which lifts ASSIST2009 fold 1 from AUC 0.732 to 0.746). Ids unseen in training share
-    one embedding. Training cuts sequences into windows of ``window`` steps
-    and runs Adam for ``epochs`` epochs (more on small logs, to make ``min_steps`` steps),
-    keeping the weights with the best loss on a tenth of the training learners held out,
-    stopping after ``patience`` epochs without improvement or once ``time_budget_s`` is
+    Input at step ``t``: embeddings of the outcome, of (skill, correct) averaged over the
+    attempt's skills and, with ``use_items``, of (item, correct). The prediction of attempt
+    ``t`` combines the GRU state after attempts ``< t`` with embeddings of attempt ``t``'s
+    skills (and item, with ``use_items``), plus a learned per-item bias (``item_bias``, a
+    difficulty per item). Ids unseen in training share one embedding. Training cuts
+    sequences into windows of ``window`` steps and runs Adam for ``epochs`` epochs (more on
+    small logs, to make ``min_steps`` steps), keeping the weights with the best loss on a
+    tenth of the training learners held out, stopping after ``patience`` epochs without
+    improvement or once ``time_budget_s`` is
     spent. Test learners are run over their whole sequence.
     """
 
