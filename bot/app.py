@@ -24,9 +24,14 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUp
 from telegram.request import BaseRequest
 
 from bot import handlers
+from bot.flood import register_flood_guard
+from bot.handlers.admin import register_admin_handlers
 from bot.handlers.common import SERVICE_KEY, Context
+from bot.handlers.privacy import register_privacy_handlers
 from bot.i18n import LANGUAGES, plain, t
+from bot.reminders import schedule_reminders
 from bot.settings import Settings
+from tutor.nudges import PolicyNudges
 from tutor.service import TutorService
 
 log = logging.getLogger("bot.app")
@@ -79,14 +84,17 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    reminders: bool = False,
 ) -> AnyApplication:
-    """The bot application with every student handler, over ``service``.
+    """The bot application over ``service``: flood limit, privacy, admin and student handlers.
 
     Args:
-        settings: Token, Bot API base URLs.
+        settings: Token, Bot API base URLs, admin ids.
         service: The tutor service handlers call.
         request: An offline request object (tests, the local chat); default: HTTP.
         get_updates_request: The same for ``getUpdates``; defaults to ``request``.
+        reminders: Schedule the repeating reminder job (the running bot and the local chat
+            do; tests that drive reminders themselves leave it off).
 
     Raises:
         ValueError: if there is neither a token nor an offline request object.
@@ -118,8 +126,16 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
     application.bot_data[SERVICE_KEY] = service
+    if settings.flood_burst > 0:
+        register_flood_guard(
+            application, burst=settings.flood_burst, per_second=settings.flood_per_second
+        )
+    register_privacy_handlers(application)
+    register_admin_handlers(application, settings)
     handlers.register(application)
     application.add_error_handler(on_error)
+    if reminders:
+        schedule_reminders(application, settings, nudge_planner=PolicyNudges(service))
     return application
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.preflight import StartupError
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("metatutor")
@@ -37,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("file", type=Path, help="output file; .csv or .json picks the format")
 
     commands.add_parser("decks", help="list decks with item and student counts")
+    commands.add_parser("users", help="student counts: total, active today and this week, blocked")
+    remind = commands.add_parser("remind", help="reminder tools")
+    remind.add_argument(
+        "--dry-run", action="store_true", required=True, help="show who would be reminded and why"
+    )
+    remind.add_argument("--hours", type=float, default=1.0, help="look-ahead (default 1 hour)")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -99,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return asyncio.run(_dispatch(args, settings)) or 0
+    except StartupError as error:
+        print(f"metatutor: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -140,6 +150,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await operations.db_backup(settings, args.file)
     if command == "model":
         return await operations.model_replay(settings)
+    if command == "users":
+        from bot.operations_admin import users_summary
+
+        return await users_summary(settings)
+    if command == "remind":
+        from bot.operations_admin import remind_dry_run
+
+        return await remind_dry_run(settings, args.hours)
     if command == "health":
         return operations.health(settings, as_json=args.json, skip=args.skip, max_age=args.max_age)
     raise AssertionError(command)

@@ -27,6 +27,7 @@ log = logging.getLogger("bot.flood")
 
 FLOOD_GROUP = -75  # after DEDUPE_GROUP (-100), before the admin handlers (-50) and group 0
 FLOOD_KEY = "flood_guard"
+FLOOD_HANDLER_KEY = "flood_guard_handler"
 DEFAULT_BURST = 8
 DEFAULT_PER_SECOND = 1.5
 _NOTICE = {
@@ -135,8 +136,14 @@ def register_flood_guard(
 ) -> FloodGuard:
     """Add the per-user flood limit to ``application``; options go to :class:`FloodGuard`."""
     guard = FloodGuard(**options)
-    application.add_handler(TypeHandler(Update, guard), group=group)
+    # Registering again replaces the guard (e.g. a deployment or test with other limits).
+    previous = application.bot_data.get(FLOOD_HANDLER_KEY)
+    if previous is not None:
+        application.remove_handler(*previous)
+    handler = TypeHandler(Update, guard)
+    application.add_handler(handler, group=group)
     application.bot_data[FLOOD_KEY] = guard
+    application.bot_data[FLOOD_HANDLER_KEY] = (handler, group)
     return guard
 
 

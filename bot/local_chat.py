@@ -40,7 +40,7 @@ async def run_local_chat(
         user_id, name, language_code=language or settings.language, username="local_student"
     )
     fake.register_user(local_user)
-    application = build_application(settings, service, request=fake)
+    application = build_application(settings, service, request=fake, reminders=True)
     await run_terminal_chat(
         application,
         input_stream=input_stream,

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.preflight import check_model
 from bot.settings import Settings
 from storage import Database
 from tutor.errors import TutorError
+from tutor.learner import ModelMemory
 from tutor.service import TutorConfig, TutorService
 
 log = logging.getLogger("metatutor")
@@ -28,11 +30,20 @@ def tutor_config(settings: Settings) -> TutorConfig:
 
 
 @asynccontextmanager
-async def open_service(settings: Settings, *, bundled: bool = True) -> AsyncIterator[TutorService]:
-    """Open (and upgrade) the database and build the service on it."""
+async def open_service(
+    settings: Settings, *, bundled: bool = True, model: bool = False
+) -> AsyncIterator[TutorService]:
+    """Open (and upgrade) the database and build the service on it.
+
+    With ``model``, the learner model is loaded first (a broken weights file stops start-up
+    with one line, before any student is served); otherwise it loads on first use.
+    """
+    memory = ModelMemory(settings.model_path)
+    if model:
+        check_model(settings, loader=lambda _path: memory.load())
     db = await Database.open(settings.database)
     try:
-        service = TutorService(db, config=tutor_config(settings))
+        service = TutorService(db, config=tutor_config(settings), memory=memory)
         if bundled:
             await service.install_bundled_decks()
         yield service
@@ -51,8 +62,8 @@ async def serve(settings: Settings) -> int:
         return await chat(settings)
     from bot.app import build_application, serve_forever
 
-    async with open_service(settings) as service:
-        application = build_application(settings, service)
+    async with open_service(settings, model=True) as service:
+        application = build_application(settings, service, reminders=True)
         await serve_forever(application, settings)
     return 0
 
@@ -63,7 +74,7 @@ async def chat(
     """Chat with the tutor in the terminal through the in-process Bot API."""
     from bot.local_chat import run_local_chat
 
-    async with open_service(settings) as service:
+    async with open_service(settings, model=True) as service:
         await run_local_chat(settings, service, user_id=user_id, name=name, language=language)
     return 0
 
@@ -144,7 +155,7 @@ async def db_backup(settings: Settings, target: Path) -> int:
 
 async def model_replay(settings: Settings) -> int:
     """Rebuild every student's learner-model state from the attempts log."""
-    from tutor.model.replay import replay_all
+    from tutor.replay import replay_all
 
     db = await Database.open(settings.database)
     try:

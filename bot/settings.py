@@ -86,6 +86,20 @@ class Settings(BaseSettings):
         validation_alias=_env("METATUTOR_MAX_IMPORT_MB"),
         description="a whole number of megabytes between 1 and 2000",
     )
+    flood_burst: int = Field(
+        default=8,
+        ge=0,
+        le=1000,
+        validation_alias=_env("METATUTOR_FLOOD_BURST"),
+        description="how many messages a student may send at once, 0-1000 (0 turns the limit off)",
+    )
+    flood_per_second: float = Field(
+        default=1.5,
+        gt=0,
+        le=100,
+        validation_alias=_env("METATUTOR_FLOOD_RATE"),
+        description="a number of messages per second a student may keep sending, above 0",
+    )
     model_path: Path | None = Field(
         default=None,
         validation_alias=_env("METATUTOR_MODEL"),

@@ -210,3 +210,66 @@ async def attempt_for_key(conn: Connection, key: str) -> AttemptRecord | None:
     return AttemptRecord(
         row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], row[8]
     )
+
+
+async def count_tag_answers(conn: Connection, tags: Iterable[str], correct: bool) -> None:
+    """Add one answer to each tag's tally."""
+    for tag in set(tags):
+        await conn.execute(
+            "INSERT INTO tag_stats (tag, attempts, correct) VALUES (?, 1, ?)"
+            " ON CONFLICT (tag) DO UPDATE SET attempts = attempts + 1,"
+            " correct = correct + excluded.correct",
+            (tag, int(correct)),
+        )
+
+
+async def tag_stats(conn: Connection, tags: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """(attempts, correct) from all students, per tag (missing = never answered)."""
+    names = list(set(tags))
+    found: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT tag, attempts, correct FROM tag_stats WHERE tag IN ({marks})", chunk
+        ) as cur:
+            for row in await cur.fetchall():
+                found[row[0]] = (row[1], row[2])
+    return found
+
+
+async def memory_of(conn: Connection, user_id: int, item_ids: Iterable[int]) -> list[MemoryRecord]:
+    """A student's memory of the given items (those seen)."""
+    ids = list(item_ids)
+    found: list[MemoryRecord] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id IN ({marks})",
+            (user_id, *chunk),
+        ) as cur:
+            found.extend(_memory(row) for row in await cur.fetchall())
+    return found
+
+
+async def today_counts(conn: Connection, user_id: int, since_ms: int) -> tuple[int, int]:
+    """(answers, first-ever answers to an item) of a student since a time."""
+    async with conn.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT CASE WHEN NOT EXISTS (SELECT 1 FROM attempts b"
+        " WHERE b.user_id = a.user_id AND b.item_id = a.item_id AND b.answered_ms < ?)"
+        " THEN a.item_id END) FROM attempts a WHERE a.user_id = ? AND a.answered_ms >= ?",
+        (since_ms, user_id, since_ms),
+    ) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def recent_latencies(conn: Connection, user_id: int, limit: int = 200) -> list[int]:
+    """Response times (ms) of a student's latest answers."""
+    async with conn.execute(
+        "SELECT latency_ms FROM attempts WHERE user_id = ? AND latency_ms IS NOT NULL"
+        " ORDER BY answered_ms DESC LIMIT ?",
+        (user_id, limit),
+    ) as cur:
+        return [int(row[0]) for row in await cur.fetchall()]

@@ -218,3 +218,16 @@ async def deck_media_names(conn: Connection, deck_id: int) -> list[str]:
     """Names of a deck's media files."""
     async with conn.execute("SELECT name FROM media WHERE deck_id = ?", (deck_id,)) as cur:
         return [row[0] for row in await cur.fetchall()]
+
+
+async def enrolled_items(conn: Connection, user_id: int) -> list[ItemRecord]:
+    """Live items of the student's active decks, in enrolment then deck order."""
+    columns = ", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))
+    async with conn.execute(
+        f"SELECT {columns} FROM items i"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " WHERE i.deleted_ms IS NULL ORDER BY e.enrolled_ms, i.position, i.id",
+        (user_id,),
+    ) as cur:
+        return [_item(row) for row in await cur.fetchall()]

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from storage import Connection, Database
+import numpy as np
+
+from storage import Database
 from storage import attempts as attempt_rows
 from storage import content as content_rows
 from storage import enrolments as enrolment_rows
 from storage import quiz as quiz_rows
 from storage import users as user_rows
-from storage.records import AttemptRecord, MemoryRecord, QuestionRecord, UserRecord
-from tutor import library, selection
+from storage.records import UserRecord
+from tutor import library
 from tutor.clock import (
     Clock,
-    from_millis,
     is_valid_zone,
     require_utc,
     to_millis,
@@ -28,21 +28,20 @@ from tutor.convert import deck_from_record, item_from_record, student_from_recor
 from tutor.errors import (
     InvalidSetting,
     NotEnrolled,
-    QuestionNotFound,
-    StaleQuestion,
     UnknownDeck,
     UnknownItem,
     UnknownStudent,
 )
-from tutor.grading import choice_labels, choice_order, mark
-from tutor.intervals import ItemMemory, next_interval
 from tutor.items import Deck, Item
-from tutor.stats import compute_stats
+from tutor.learner import MemoryModel, RuleMemory, last_seen_map
+from tutor.policy.plan import exam_outlook
+from tutor.quiz import Quizzes, exam_instant
+from tutor.stats import HIGHER_PACE, answer_seconds, compute_stats
 from tutor.students import LANGUAGES, QuietHours, Student, StudentStatus, format_hhmm
 from tutor.views import (
     Answer,
-    ChoiceReason,
     DeckInfo,
+    ExamForecast,
     Feedback,
     ImportReport,
     Question,
@@ -88,11 +87,13 @@ class TutorService:
         config: TutorConfig | None = None,
         clock: Clock = utc_now,
         seed: int = 0,
+        memory: MemoryModel | None = None,
     ) -> None:
         self.db = db
         self.config = config or TutorConfig()
+        self.memory: MemoryModel = memory or RuleMemory()
         self._clock = clock
-        self._seed = seed
+        self._quizzes = Quizzes(db, self.memory, seed)
 
     def now(self) -> datetime:
         """The injected clock, checked to be aware UTC."""
@@ -306,103 +307,23 @@ class TutorService:
         """Start a session and return its first question (None when nothing to study)."""
         student = await self._require_student(user_id)
         planned = length if length is not None else student.quiz_length
-        planned = max(1, min(planned, self.config.max_quiz_length))
-        async with self.db.read() as conn:
-            if not await enrolment_rows.enrolments(conn, user_id):
-                raise NotEnrolled()
-        async with self.db.transaction() as conn:
-            await quiz_rows.start_session(conn, user_id, planned, self._now_ms())
+        await self._quizzes.start(
+            student, max(1, min(planned, self.config.max_quiz_length)), self.now()
+        )
         return await self.next_question(user_id)
 
     async def next_question(self, user_id: int) -> Question | None:
         """The next question of the running session, or None when it is finished."""
-        now_ms = self._now_ms()
-        async with self.db.transaction() as conn:
-            session = await quiz_rows.open_session(conn, user_id)
-            if session is None:
-                return None
-            question_row = await quiz_rows.unanswered_question(conn, user_id)
-            if question_row is None:
-                if session.answered >= session.planned:
-                    await quiz_rows.end_sessions(conn, user_id, now_ms)
-                    return None
-                history = await quiz_rows.session_items(conn, session.id)
-                choice = selection.choose(
-                    selection.Candidates(
-                        session_history=history,
-                        due=await attempt_rows.due_items(conn, user_id, now_ms, 20),
-                        new=await attempt_rows.new_items(conn, user_id, 20),
-                        least_recent=await attempt_rows.least_recent_items(conn, user_id, 20),
-                    )
-                )
-                if choice is None:
-                    await quiz_rows.end_sessions(conn, user_id, now_ms)
-                    return None
-                item_id, reason = choice
-                record = await content_rows.get_item(conn, item_id)
-                assert record is not None
-                item = item_from_record(record)
-                number = len(history) + 1
-                rng = random.Random(f"{self._seed}:{user_id}:{session.id}:{number}")
-                order = choice_order(item, rng)
-                question_id = await quiz_rows.add_question(
-                    conn,
-                    user_id=user_id,
-                    session_id=session.id,
-                    item_id=item_id,
-                    choices=order,
-                    reason=reason.value,
-                    number=number,
-                    now_ms=now_ms,
-                )
-                question_row = await quiz_rows.get_question(conn, question_id)
-                assert question_row is not None
-            return await self._question(conn, question_row, session.planned)
-
-    async def _question(self, conn: Connection, row: QuestionRecord, total: int) -> Question:
-        """Build the Question view of a stored question (inside a read or transaction)."""
-        record = await content_rows.get_item(conn, row.item_id, live_only=False)
-        if record is None:
-            raise StaleQuestion("item gone")
-        item = item_from_record(record)
-        deck = await content_rows.get_deck(conn, item.deck_id)
-        image = await content_rows.get_media(conn, item.deck_id, item.image) if item.image else None
-        return Question(
-            id=row.id,
-            item=item,
-            deck_name=deck.name if deck else "",
-            choices=choice_labels(item, row.choices),
-            number=row.number,
-            total=total,
-            reason=ChoiceReason(row.reason),
-            asked_at=from_millis(row.asked_ms),
-            image=image,
-        )
+        student = await self._require_student(user_id)
+        return await self._quizzes.next_question(student, self.now())
 
     async def open_question(self, user_id: int) -> Question | None:
         """The question waiting for an answer in the running session, if any."""
-        async with self.db.read() as conn:
-            row = await quiz_rows.unanswered_question(conn, user_id)
-            if row is None or row.session_id is None:
-                return None
-            session = await quiz_rows.get_session(conn, row.session_id)
-            try:
-                return await self._question(conn, row, session.planned if session else row.number)
-            except StaleQuestion:
-                return None
+        return await self._quizzes.open_question(user_id)
 
     async def question(self, user_id: int, question_id: int) -> Question:
         """A question of this student's; raises QuestionNotFound or StaleQuestion."""
-        async with self.db.read() as conn:
-            row = await quiz_rows.get_question(conn, question_id)
-            if row is None or row.user_id != user_id:
-                raise QuestionNotFound(str(question_id))
-            session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
-            if session is None or session.ended_ms is not None or row.answered_ms is not None:
-                raise StaleQuestion(str(question_id))
-            if await content_rows.get_item(conn, row.item_id) is None:
-                raise StaleQuestion(str(question_id))
-            return await self._question(conn, row, session.planned)
+        return await self._quizzes.question(user_id, question_id)
 
     async def set_message(self, question_id: int, message_id: int) -> None:
         """Remember which chat message shows the question."""
@@ -422,131 +343,55 @@ class TutorService:
         a question of a stopped session or of a deleted item, InvalidAnswer for an answer
         that does not fit the question.
         """
-        now_ms = self._now_ms()
-        async with self.db.transaction() as conn:
-            if update_key is not None:
-                answered = await quiz_rows.question_answered_by(conn, update_key)
-                if answered is not None:
-                    question_id = answered
-            row = await quiz_rows.get_question(conn, question_id)
-            if row is None or row.user_id != user_id:
-                raise QuestionNotFound(str(question_id))
-            session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
-            total = session.planned if session else row.number
-            key = f"q{question_id}"
-            if row.answered_ms is not None:
-                return await self._duplicate(conn, row, total, key)
-            if session is None or session.ended_ms is not None:
-                raise StaleQuestion(str(question_id))
-            record = await content_rows.get_item(conn, row.item_id)
-            if record is None:
-                raise StaleQuestion(str(question_id))
-            item = item_from_record(record)
-            marked = mark(item, row.choices, answer)
-            if not await quiz_rows.close_question(conn, question_id, now_ms, update_key):
-                return await self._duplicate(conn, row, total, key)
-            await attempt_rows.insert_attempt(
-                conn,
-                AttemptRecord(
-                    user_id=user_id,
-                    item_id=item.id,
-                    answered_ms=now_ms,
-                    response=marked.response,
-                    correct=marked.correct,
-                    grade=int(marked.grade) if marked.grade else None,
-                    latency_ms=max(0, now_ms - row.asked_ms),
-                    idempotency_key=key,
-                ),
-            )
-            previous = await attempt_rows.get_memory(conn, user_id, item.id)
-            memory = ItemMemory(
-                n_correct=previous.n_correct if previous else 0,
-                n_wrong=previous.n_wrong if previous else 0,
-                last_correct=previous.last_correct if previous else False,
-                interval_days=previous.interval_days if previous else 0.0,
-            )
-            interval = next_interval(memory, marked.correct, marked.grade)
-            due_ms = now_ms + int(interval * 86_400_000)
-            await attempt_rows.put_memory(
-                conn,
-                MemoryRecord(
-                    user_id=user_id,
-                    item_id=item.id,
-                    n_correct=memory.n_correct + int(marked.correct),
-                    n_wrong=memory.n_wrong + int(not marked.correct),
-                    last_ms=now_ms,
-                    last_correct=marked.correct,
-                    due_ms=due_ms,
-                    interval_days=interval,
-                ),
-            )
-            await quiz_rows.count_answer(conn, session.id, marked.correct)
-            progress = SessionProgress(
-                session.answered + 1, session.correct + int(marked.correct), session.planned
-            )
-            if progress.finished:
-                await quiz_rows.end_sessions(conn, user_id, now_ms)
-            question = await self._question(conn, row, total)
-            await user_rows.update_user(conn, user_id, last_seen_ms=now_ms)
-        return Feedback(
-            question=question,
-            correct=marked.correct,
-            correct_text=item.correct_text,
-            explanation=item.explanation,
-            next_review_at=from_millis(due_ms),
-            progress=progress,
-            given=marked.response,
-        )
-
-    async def _duplicate(
-        self, conn: Connection, row: QuestionRecord, total: int, key: str
-    ) -> Feedback:
-        """Feedback for a question answered before; nothing is written."""
-        previous = await attempt_rows.attempt_for_key(conn, key)
-        memory = await attempt_rows.get_memory(conn, row.user_id, row.item_id)
-        session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
-        question = await self._question(conn, row, total)
-        return Feedback(
-            question=question,
-            correct=bool(previous and previous.correct),
-            correct_text=question.item.correct_text,
-            explanation=question.item.explanation,
-            next_review_at=from_millis(memory.due_ms) if memory else None,
-            progress=SessionProgress(
-                session.answered if session else 0, session.correct if session else 0, total
-            ),
-            duplicate=True,
-            given=previous.response if previous else "",
-        )
+        student = await self._require_student(user_id)
+        return await self._quizzes.answer(student, question_id, answer, self.now(), update_key)
 
     async def stop_quiz(self, user_id: int) -> SessionProgress | None:
         """End the running session; None if there was none."""
-        async with self.db.transaction() as conn:
-            session = await quiz_rows.open_session(conn, user_id)
-            if session is None:
-                return None
-            await quiz_rows.end_sessions(conn, user_id, self._now_ms())
-        return SessionProgress(session.answered, session.correct, session.planned)
+        return await self._quizzes.stop(user_id, self.now())
 
     async def stats(self, user_id: int) -> StudentStats:
-        """Numbers for /stats."""
+        """Numbers for /stats, with the memory model's recall predictions."""
         student = await self._require_student(user_id)
         now = self.now()
         async with self.db.read() as conn:
             since = to_millis(now - timedelta(days=400))
             history = await attempt_rows.attempts_since(conn, user_id, since)
             memories = await attempt_rows.enrolled_memory(conn, user_id)
-            total = await attempt_rows.count_enrolled_items(conn, user_id)
-            items = await content_rows.get_items(conn, [m.item_id for m in memories])
-        decks = [info for info in await self.decks(user_id) if info.enrolled]
+            enrolled = [
+                item_from_record(r) for r in await content_rows.enrolled_items(conn, user_id)
+            ]
+            seconds = answer_seconds(await attempt_rows.recent_latencies(conn, user_id))
+            predictor = await self.memory.predictor(conn, user_id, enrolled)
+        by_id = {item.id: item for item in enrolled}
+        seen = np.array([m.item_id for m in memories if m.item_id in by_id], dtype=np.int64)
+        recall = predictor.recall_at(seen, np.full(seen.shape[0], now.timestamp()))
+        last_seen = last_seen_map(memories)
+        exams = []
+        for info in await self.decks(user_id):
+            if not info.enrolled or info.exam_date is None:
+                continue
+            exam_at = exam_instant(info.exam_date, student.timezone)
+            deck_items = [item for item in enrolled if item.deck_id == info.deck.id]
+            if exam_at <= now or not deck_items:
+                continue
+            minutes = student.daily_goal * seconds / 60
+            higher = minutes * HIGHER_PACE
+            (_, at_pace), (_, at_higher) = exam_outlook(
+                predictor, deck_items, last_seen, now, exam_at, [minutes, higher], seconds
+            )
+            exams.append(
+                ExamForecast(info.deck.name, info.exam_date, at_pace, minutes, higher, at_higher)
+            )
         return compute_stats(
             student=student,
             now=now,
             history=history,
             memories=memories,
-            items={item_id: item_from_record(rec) for item_id, rec in items.items()},
-            items_total=total,
-            decks=decks,
+            recall_of=dict(zip(seen.tolist(), recall.tolist(), strict=True)),
+            items=by_id,
+            items_total=len(enrolled),
+            exams=exams,
         )
 
     # content --------------------------------------------------------------

@@ -302,7 +302,10 @@ def register_admin_handlers(
 
     service = application.bot_data[SERVICE_KEY]
     assert isinstance(service, TutorService)
+    registered = ADMIN_KEY in application.bot_data
     application.bot_data[ADMIN_KEY] = AdminConfig(settings, AdminService(service))
+    if registered:
+        return  # handlers are in place; only the settings were refreshed
     private = filters.ChatType.PRIVATE
     for name in COMMANDS:
         application.add_handler(

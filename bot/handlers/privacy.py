@@ -22,6 +22,7 @@ from tutor.privacy import PrivacyService
 
 log = logging.getLogger("bot.privacy")
 
+_REGISTERED = "privacy_handlers"
 PRIVACY_GROUP = -40  # after the flood limit (-75) and admin handlers (-50), before group 0
 COMMANDS = ("mydata", "forget")
 _TOKEN_KEY = "privacy_forget_token"
@@ -143,6 +144,9 @@ async def _stop_after(handler: Any, update: Update, context: Context) -> None:
 
 def register_privacy_handlers(application: Any, *, group: int = PRIVACY_GROUP) -> None:
     """Add /mydata, /forget and the confirmation buttons (private chats only)."""
+    if application.bot_data.get(_REGISTERED):
+        return
+    application.bot_data[_REGISTERED] = True
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
     async def mydata(update: Update, context: Context) -> None:

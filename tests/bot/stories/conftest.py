@@ -66,8 +66,12 @@ TEST_DECK: dict[str, Any] = {
 
 
 def story_settings() -> Settings:
-    """Settings as an operator without a token would have them (no .env, no environment)."""
-    return Settings(_env_file=None, telegram_bot_token=None, timezone="UTC")  # type: ignore[call-arg]
+    """Settings as an operator without a token would have them (no .env, no environment).
+
+    The per-user flood limit is off: stories press buttons faster than any person (its own
+    tests switch it on).
+    """
+    return Settings(_env_file=None, telegram_bot_token=None, timezone="UTC", flood_burst=0)  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -1,0 +1,322 @@
+"""Quiz sessions: choosing each question with the policy, marking and logging answers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+
+from storage import Connection, Database
+from storage import attempts as attempt_rows
+from storage import content as content_rows
+from storage import enrolments as enrolment_rows
+from storage import quiz as quiz_rows
+from storage import users as user_rows
+from storage.records import AttemptRecord, MemoryRecord, QuestionRecord
+from tutor.clock import from_millis, local_day_start, to_millis, zone
+from tutor.convert import item_from_record
+from tutor.errors import NotEnrolled, QuestionNotFound, StaleQuestion
+from tutor.grading import choice_labels, choice_order, mark
+from tutor.intervals import next_interval
+from tutor.items import Item
+from tutor.learner import MemoryModel, item_memory, last_seen_map, next_due
+from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
+from tutor.policy.plan import pick_next
+from tutor.students import Student
+from tutor.views import Answer, ChoiceReason, Feedback, Question, SessionProgress
+
+REASONS = {
+    Reason.DUE_REVIEW: ChoiceReason.REVIEW,
+    Reason.NEW_ITEM: ChoiceReason.NEW,
+    Reason.RELEARN: ChoiceReason.RELEARN,
+    Reason.EXAM_PRIORITY: ChoiceReason.EXAM,
+    Reason.EXTRA_PRACTICE: ChoiceReason.PRACTICE,
+}
+
+
+def exam_instant(exam: date, tz_name: str) -> datetime:
+    """The start of the exam day in the student's zone, as UTC."""
+    return datetime.combine(exam, time(0, 0), zone(tz_name)).astimezone(UTC)
+
+
+@dataclass(slots=True)
+class Quizzes:
+    """Runs quiz sessions on one database with one memory model."""
+
+    db: Database
+    memory: MemoryModel
+    seed: int = 0
+
+    async def start(self, student: Student, planned: int, now: datetime) -> None:
+        """Start a session of ``planned`` questions (ending any running one)."""
+        async with self.db.read() as conn:
+            if not await enrolment_rows.enrolments(conn, student.id):
+                raise NotEnrolled()
+        async with self.db.transaction() as conn:
+            await quiz_rows.start_session(conn, student.id, planned, to_millis(now))
+
+    async def next_question(self, student: Student, now: datetime) -> Question | None:
+        """The waiting question, a newly chosen one, or None when the session is over."""
+        now_ms = to_millis(now)
+        user_id = student.id
+        async with self.db.transaction() as conn:
+            session = await quiz_rows.open_session(conn, user_id)
+            if session is None:
+                return None
+            row = await quiz_rows.unanswered_question(conn, user_id)
+            if row is None:
+                if session.answered >= session.planned:
+                    await quiz_rows.end_sessions(conn, user_id, now_ms)
+                    return None
+                history = await quiz_rows.session_items(conn, session.id)
+                choice = await self._choose(conn, student, history, session.id, now)
+                if choice is None:
+                    await quiz_rows.end_sessions(conn, user_id, now_ms)
+                    return None
+                item, reason = choice
+                number = len(history) + 1
+                rng = random.Random(f"{self.seed}:{user_id}:{session.id}:{number}")
+                question_id = await quiz_rows.add_question(
+                    conn,
+                    user_id=user_id,
+                    session_id=session.id,
+                    item_id=item.id,
+                    choices=choice_order(item, rng),
+                    reason=reason.value,
+                    number=number,
+                    now_ms=now_ms,
+                )
+                row = await quiz_rows.get_question(conn, question_id)
+                assert row is not None
+            return await build_question(conn, row, session.planned)
+
+    async def _choose(
+        self,
+        conn: Connection,
+        student: Student,
+        history: Sequence[tuple[int, bool | None]],
+        session_id: int,
+        now: datetime,
+    ) -> tuple[Item, ChoiceReason] | None:
+        """Ask the policy, on the memory model's predictions, for the next item."""
+        items = [item_from_record(r) for r in await content_rows.enrolled_items(conn, student.id)]
+        if not items:
+            return None
+        memories = await attempt_rows.memory_of(conn, student.id, [i.id for i in items])
+        predictor = await self.memory.predictor(conn, student.id, items)
+        exams = {
+            e.deck_id: exam_instant(date.fromisoformat(e.exam_date), student.timezone)
+            for e in await enrolment_rows.enrolments(conn, student.id)
+            if e.exam_date is not None
+        }
+        exams = {deck: when for deck, when in exams.items() if when > now}
+        settings = StudySettings(
+            target_retention=student.target_retention,
+            daily_goal_items=student.daily_goal,
+            exams=exams,
+        )
+        session = SessionHistory()
+        for item_id, correct in history:
+            if correct is not None:
+                session = session.record(item_id, correct)
+        day_start = to_millis(local_day_start(now, student.timezone))
+        answers, first_seen = await attempt_rows.today_counts(conn, student.id, day_start)
+        today = TodayCounts(reviews=answers - first_seen, new=first_seen)
+        rng = np.random.default_rng([self.seed, student.id, session_id, len(history)])
+        choice = pick_next(
+            predictor, items, last_seen_map(memories), settings, session, today, now, rng
+        )
+        by_id = {item.id: item for item in items}
+        return by_id[choice.item_id], REASONS[choice.reason]
+
+    async def open_question(self, user_id: int) -> Question | None:
+        """The question waiting for an answer in the running session, if any."""
+        async with self.db.read() as conn:
+            row = await quiz_rows.unanswered_question(conn, user_id)
+            if row is None or row.session_id is None:
+                return None
+            session = await quiz_rows.get_session(conn, row.session_id)
+            try:
+                return await build_question(conn, row, session.planned if session else row.number)
+            except StaleQuestion:
+                return None
+
+    async def question(self, user_id: int, question_id: int) -> Question:
+        """A live question of this student's; raises QuestionNotFound or StaleQuestion."""
+        async with self.db.read() as conn:
+            row = await quiz_rows.get_question(conn, question_id)
+            if row is None or row.user_id != user_id:
+                raise QuestionNotFound(str(question_id))
+            session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
+            if session is None or session.ended_ms is not None or row.answered_ms is not None:
+                raise StaleQuestion(str(question_id))
+            if await content_rows.get_item(conn, row.item_id) is None:
+                raise StaleQuestion(str(question_id))
+            return await build_question(conn, row, session.planned)
+
+    async def answer(
+        self,
+        student: Student,
+        question_id: int,
+        answer: Answer,
+        now: datetime,
+        update_key: str | None,
+    ) -> Feedback:
+        """Mark and log an answer exactly once (see ``TutorService.answer``)."""
+        now_ms = to_millis(now)
+        user_id = student.id
+        async with self.db.transaction() as conn:
+            if update_key is not None:
+                answered = await quiz_rows.question_answered_by(conn, update_key)
+                if answered is not None:
+                    question_id = answered
+            row = await quiz_rows.get_question(conn, question_id)
+            if row is None or row.user_id != user_id:
+                raise QuestionNotFound(str(question_id))
+            session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
+            total = session.planned if session else row.number
+            key = f"q{question_id}"
+            if row.answered_ms is not None:
+                return await _duplicate(conn, row, total, key)
+            if session is None or session.ended_ms is not None:
+                raise StaleQuestion(str(question_id))
+            record = await content_rows.get_item(conn, row.item_id)
+            if record is None:
+                raise StaleQuestion(str(question_id))
+            item = item_from_record(record)
+            marked = mark(item, row.choices, answer)
+            if not await quiz_rows.close_question(conn, question_id, now_ms, update_key):
+                return await _duplicate(conn, row, total, key)
+            latency_ms = max(0, now_ms - row.asked_ms)
+            # The model learns before the tallies count this answer: its inputs are the
+            # world as it was when the question was asked.
+            await self.memory.observe(
+                conn,
+                user_id,
+                item,
+                correct=marked.correct,
+                grade=marked.grade,
+                latency_ms=latency_ms,
+                at=now,
+            )
+            inserted = await attempt_rows.insert_attempt(
+                conn,
+                AttemptRecord(
+                    user_id=user_id,
+                    item_id=item.id,
+                    answered_ms=now_ms,
+                    response=marked.response,
+                    correct=marked.correct,
+                    grade=int(marked.grade) if marked.grade else None,
+                    latency_ms=latency_ms,
+                    idempotency_key=key,
+                ),
+            )
+            if inserted:
+                await attempt_rows.count_tag_answers(conn, item.tags, marked.correct)
+            due = await self._remember(conn, student, item, marked.correct, now)
+            await quiz_rows.count_answer(conn, session.id, marked.correct)
+            progress = SessionProgress(
+                session.answered + 1, session.correct + int(marked.correct), session.planned
+            )
+            if progress.finished:
+                await quiz_rows.end_sessions(conn, user_id, now_ms)
+            question = await build_question(conn, row, total)
+            await user_rows.update_user(conn, user_id, last_seen_ms=now_ms)
+        return Feedback(
+            question=question,
+            correct=marked.correct,
+            correct_text=item.correct_text,
+            explanation=item.explanation,
+            next_review_at=due,
+            progress=progress,
+            given=marked.response,
+        )
+
+    async def _remember(
+        self, conn: Connection, student: Student, item: Item, correct: bool, now: datetime
+    ) -> datetime:
+        """Update the student's memory row of ``item``; returns when it is due again."""
+        now_ms = to_millis(now)
+        previous = await attempt_rows.get_memory(conn, student.id, item.id)
+        provisional = MemoryRecord(
+            user_id=student.id,
+            item_id=item.id,
+            n_correct=(previous.n_correct if previous else 0) + int(correct),
+            n_wrong=(previous.n_wrong if previous else 0) + int(not correct),
+            last_ms=now_ms,
+            last_correct=correct,
+            due_ms=now_ms,
+            interval_days=_next_interval(previous, correct),
+        )
+        await attempt_rows.put_memory(conn, provisional)
+        predictor = await self.memory.predictor(conn, student.id, [item])
+        # Within a session a missed item returns through the policy; its schedule still
+        # needs at least a few minutes so it is not "due" again the moment it was answered.
+        due = max(
+            next_due(predictor, item.id, now, student.target_retention),
+            now + timedelta(minutes=5),
+        )
+        if self.memory.name != "rules":
+            # The model's schedule replaces the rule-based interval.
+            interval = (to_millis(due) - now_ms) / 86_400_000
+            provisional = replace(provisional, interval_days=interval)
+        await attempt_rows.put_memory(conn, replace(provisional, due_ms=to_millis(due)))
+        return due
+
+    async def stop(self, user_id: int, now: datetime) -> SessionProgress | None:
+        """End the running session; None if there was none."""
+        async with self.db.transaction() as conn:
+            session = await quiz_rows.open_session(conn, user_id)
+            if session is None:
+                return None
+            await quiz_rows.end_sessions(conn, user_id, to_millis(now))
+        return SessionProgress(session.answered, session.correct, session.planned)
+
+
+def _next_interval(previous: MemoryRecord | None, correct: bool) -> float:
+    return next_interval(item_memory(previous), correct, None)
+
+
+async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Question:
+    """The Question view of a stored question."""
+    record = await content_rows.get_item(conn, row.item_id, live_only=False)
+    if record is None:
+        raise StaleQuestion("item gone")
+    item = item_from_record(record)
+    deck = await content_rows.get_deck(conn, item.deck_id)
+    image = await content_rows.get_media(conn, item.deck_id, item.image) if item.image else None
+    return Question(
+        id=row.id,
+        item=item,
+        deck_name=deck.name if deck else "",
+        choices=choice_labels(item, row.choices),
+        number=row.number,
+        total=total,
+        reason=ChoiceReason(row.reason),
+        asked_at=from_millis(row.asked_ms),
+        image=image,
+    )
+
+
+async def _duplicate(conn: Connection, row: QuestionRecord, total: int, key: str) -> Feedback:
+    """Feedback for a question answered before; nothing is written."""
+    previous = await attempt_rows.attempt_for_key(conn, key)
+    memory = await attempt_rows.get_memory(conn, row.user_id, row.item_id)
+    session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
+    question = await build_question(conn, row, total)
+    return Feedback(
+        question=question,
+        correct=bool(previous and previous.correct),
+        correct_text=question.item.correct_text,
+        explanation=question.item.explanation,
+        next_review_at=from_millis(memory.due_ms) if memory else None,
+        progress=SessionProgress(
+            session.answered if session else 0, session.correct if session else 0, total
+        ),
+        duplicate=True,
+        given=previous.response if previous else "",
+    )
