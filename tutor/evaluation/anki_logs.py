@@ -117,6 +117,12 @@ def elapsed_days(learner: LearnerLog) -> np.ndarray:
     return out
 
 
+def later_day_only(learner: LearnerLog) -> LearnerLog:
+    """Score only reviews on a later day than the card's previous review (srs-benchmark's
+    selection) without a time split: the new-user case for long-term memory."""
+    return replace(learner, eval_mask=elapsed_days(learner) > 0, split_points=())
+
+
 def time_split(learner: LearnerLog, n_splits: int = 5) -> LearnerLog:
     """Mark the test attempts of srs-benchmark's per-user time split.
 

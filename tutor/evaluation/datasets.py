@@ -18,6 +18,8 @@ Splits (``fold`` 1-5):
   :func:`tutor.evaluation.anki_logs.time_split`); train = the other users.
 - ``anki_single``: the single-user Anki log with the time split; train = all 24 users of
   ``anki_revlogs`` (different people). ``fold`` is ignored.
+- ``anki_days``: the ``anki`` new-user split scoring only the reviews that srs-benchmark
+  scores (on a later day than the card's previous review); every review is still predicted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from tutor.evaluation.anki_logs import (
     IdMap,
+    later_day_only,
     read_anki_single,
     read_anki_users,
     time_split,
@@ -43,6 +46,7 @@ DATASET_NAMES: tuple[str, ...] = (
     "anki",
     "anki_time",
     "anki_single",
+    "anki_days",
 )
 N_FOLDS = 5
 
@@ -128,6 +132,12 @@ def _anki_single(data_dir: Path, fold: int) -> Dataset:
     return Dataset("anki_single", train, [time_split(single)], timestamped=True)
 
 
+def _anki_days(data_dir: Path, fold: int) -> Dataset:
+    base = _anki(data_dir, fold)
+    test = [later_day_only(log) for log in base.test]
+    return Dataset("anki_days", base.train, test, timestamped=True)
+
+
 _LOADERS: dict[str, Callable[[Path, int], Dataset]] = {
     "assist2009": _assist2009,
     "assist2015": _assist2015,
@@ -137,6 +147,7 @@ _LOADERS: dict[str, Callable[[Path, int], Dataset]] = {
     "anki": _anki,
     "anki_time": _anki_time,
     "anki_single": _anki_single,
+    "anki_days": _anki_days,
 }
 
 

@@ -57,22 +57,27 @@ def _fit(
     d = torch.tensor(deltas)
     y = torch.tensor(ys, dtype=torch.float64)
     theta = torch.tensor(init, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([theta], lr=0.05)
-    for _ in range(steps):
+    # three parameters on very different scales: L-BFGS converges where Adam crawls
+    opt = torch.optim.LBFGS([theta], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
         opt.zero_grad()
         half_life = torch.pow(2.0, (x @ theta).clamp(-10, 20))
         p = torch.pow(2.0, -d / half_life).clamp(1e-4, 1 - 1e-4)
         loss = -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
         loss = loss + 1e-4 * theta[1:].square().sum()
         loss.backward()  # type: ignore[no-untyped-call]
-        opt.step()
+        return loss
+
+    opt.step(closure)  # type: ignore[no-untyped-call]
     return np.asarray(theta.detach().numpy(), dtype=np.float64)
 
 
 class HLR:
     """``p = 2^(-delta / h)``, ``h = 2^(theta . x)`` with ``x = [1, sqrt(1+right), sqrt(1+wrong)]``.
 
-    ``delta`` is the time in days since the card's previous review, ``right``/``wrong`` the
+    Fitted with L-BFGS (``steps`` / ``refit_steps`` iterations). ``delta`` is the time in
+    days since the card's previous review, ``right``/``wrong`` the
     card's earlier outcomes. ``theta`` is fitted by log loss on the training learners' reviews
     that come on a later day than the card's previous review (as srs-benchmark's HLR, which
     leaves same-day reviews out); every repeat review is predicted. Under a time split it
@@ -83,7 +88,7 @@ class HLR:
 
     name = "hlr"
 
-    def __init__(self, steps: int = 300, refit_steps: int = 100) -> None:
+    def __init__(self, steps: int = 200, refit_steps: int = 50) -> None:
         self.steps = steps
         self.refit_steps = refit_steps
         self.theta = np.array([1.0, 0.0, 0.0])
