@@ -254,16 +254,18 @@ class Quizzes:
         )
         await attempt_rows.put_memory(conn, provisional)
         predictor = await self.memory.predictor(conn, student.id, [item])
-        # Within a session a missed item returns through the policy; its schedule still
-        # needs at least a few minutes so it is not "due" again the moment it was answered.
-        due = max(
-            next_due(predictor, item.id, now, student.target_retention),
-            now + timedelta(minutes=5),
-        )
-        if self.memory.name != "rules":
-            # The model's schedule replaces the rule-based interval.
-            interval = (to_millis(due) - now_ms) / 86_400_000
-            provisional = replace(provisional, interval_days=interval)
+        predicted = next_due(predictor, item.id, now, student.target_retention)
+        if predicted <= now + timedelta(minutes=1):
+            # Already below target right after this answer (a lapse, or an item the model
+            # still doubts): asking again at once teaches little, so space it by the
+            # interval rules (minutes after a lapse, a day after a first success).
+            due = now + timedelta(days=provisional.interval_days)
+        else:
+            due = predicted
+            if self.memory.name != "rules":
+                # The model's schedule replaces the rule-based interval.
+                interval = (to_millis(due) - now_ms) / 86_400_000
+                provisional = replace(provisional, interval_days=interval)
         await attempt_rows.put_memory(conn, replace(provisional, due_ms=to_millis(due)))
         return due
 

@@ -1,0 +1,114 @@
+"""The tutor service on the learner model: a new student's questions follow their answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage import Database
+from tests.conftest import FakeClock
+from tests.tutor.conftest import sample_deck_bytes
+from tutor.items import Grade, ItemKind
+from tutor.learner import ModelMemory
+from tutor.model.weights import TrainedWeights
+from tutor.replay import replay_all
+from tutor.service import TutorService
+from tutor.views import Answer, ChoiceReason, Question
+
+RIGHT, WRONG = 1, 2
+
+
+@pytest.fixture
+def weights_file(tiny_weights: TrainedWeights, tmp_path: Path) -> Path:
+    path = tmp_path / "weights.pt"
+    tiny_weights.save(path)
+    return path
+
+
+@pytest.fixture
+async def tutor(db: Database, clock: FakeClock, weights_file: Path) -> TutorService:
+    """A service on the learner model, the sample deck, and two new students enrolled."""
+    service = TutorService(db, clock=clock, seed=3, memory=ModelMemory(weights_file))
+    await service.import_file(sample_deck_bytes(), "sample.json")
+    for user in (RIGHT, WRONG):
+        await service.register(user, user, f"student {user}", "en")
+        await service.enrol(user, "sample")
+    return service
+
+
+def answer_for(question: Question, right: bool) -> Answer:
+    item = question.item
+    if item.kind in (ItemKind.MULTIPLE_CHOICE, ItemKind.TRUE_FALSE):
+        index = question.choices.index(item.correct_text)
+        return Answer(choice=index if right else (index + 1) % len(question.choices))
+    if item.kind is ItemKind.TYPED:
+        return Answer(text=item.accepted[0] if right else "no idea")
+    return Answer(grade=Grade.GOOD if right else Grade.AGAIN)
+
+
+async def study(service: TutorService, user: int, n: int, right: bool) -> list[Question]:
+    asked = []
+    question = await service.start_quiz(user, n)
+    while question is not None:
+        asked.append(question)
+        await service.answer(user, question.id, answer_for(question, right))
+        question = await service.next_question(user)
+    return asked
+
+
+async def test_questions_follow_each_new_students_answers(tutor: TutorService) -> None:
+    # Day one: both students meet new items (a quarter of the daily goal of 20 may be new);
+    # one knows them, one does not.
+    first_right = await study(tutor, RIGHT, 6, right=True)
+    first_wrong = await study(tutor, WRONG, 6, right=False)
+    assert [q.reason for q in first_right][:5] == [ChoiceReason.NEW] * 5
+    # A missed item comes back within the session for the student who missed it.
+    assert ChoiceReason.RELEARN in {q.reason for q in first_wrong}
+
+    # The model now believes different things about the two students...
+    stats_right = await tutor.stats(RIGHT)
+    stats_wrong = await tutor.stats(WRONG)
+    recall_right = {r.tag: r.recall for r in stats_right.recall_by_tag}
+    recall_wrong = {r.tag: r.recall for r in stats_wrong.recall_by_tag}
+    assert recall_right and recall_right.keys() == recall_wrong.keys()
+    assert all(recall_right[tag] > recall_wrong[tag] for tag in recall_right)
+
+    # ...and schedules them differently: the struggling student's items come back sooner.
+    async with (
+        tutor.db.read() as conn,
+        conn.execute(
+            "SELECT user_id, AVG(due_ms) FROM memory GROUP BY user_id ORDER BY user_id"
+        ) as cur,
+    ):
+        due = dict(await cur.fetchall())
+    assert due[WRONG] < due[RIGHT]
+
+
+async def test_each_answer_updates_the_stored_learner_state(tutor: TutorService) -> None:
+    await study(tutor, RIGHT, 2, right=True)
+    async with (
+        tutor.db.read() as conn,
+        conn.execute("SELECT user_id, length(state) FROM learner_state") as cur,
+    ):
+        rows = dict(await cur.fetchall())
+    assert list(rows) == [RIGHT] and rows[RIGHT] > 0
+
+
+async def test_replay_rebuilds_the_same_states(tutor: TutorService, weights_file: Path) -> None:
+    await study(tutor, RIGHT, 4, right=True)
+    await study(tutor, WRONG, 4, right=False)
+    async with (
+        tutor.db.read() as conn,
+        conn.execute("SELECT user_id, state FROM learner_state ORDER BY user_id") as cur,
+    ):
+        live = [tuple(row) for row in await cur.fetchall()]
+    async with tutor.db.transaction() as conn:
+        await conn.execute("DELETE FROM learner_state")
+    assert await replay_all(tutor.db, weights_file) == 2
+    async with (
+        tutor.db.read() as conn,
+        conn.execute("SELECT user_id, state FROM learner_state ORDER BY user_id") as cur,
+    ):
+        rebuilt = [tuple(row) for row in await cur.fetchall()]
+    assert rebuilt == live
