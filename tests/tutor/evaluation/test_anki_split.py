@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tutor.evaluation.anki_logs import elapsed_days, time_split
+from tutor.evaluation.anki_logs import elapsed_days, later_day_only, time_split
 from tutor.evaluation.logs import LearnerLog
 
 DAY = 86_400.0
@@ -42,3 +42,10 @@ def test_time_split_too_short_scores_nothing() -> None:
     split = time_split(_log([0, 1, 2], [0, 0, 0]))
     assert split.eval_mask is not None and not split.eval_mask.any()
     assert split.split_points == ()
+
+
+def test_later_day_only_marks_cross_day_repeats() -> None:
+    log = later_day_only(_log([0, 0.01, 1, 3, 3.5], [1, 1, 1, 2, 1]))
+    assert log.eval_mask is not None
+    assert log.eval_mask.tolist() == [False, False, True, False, True]
+    assert log.split_points == ()
