@@ -242,6 +242,8 @@ class HttpBotApi:
             await asyncio.sleep(fault.seconds)
         if api_method == "getUpdates" and params.get("timeout"):
             await self._long_poll(params, reader)
+            if reader.at_eof():  # the client went away (killed): nobody to answer
+                return None
             params["timeout"] = 0  # answered now: the fake must not wait again
         data = cast(RequestData, _WireRequestData(params, files))
         try:

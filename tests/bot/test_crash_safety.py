@@ -20,6 +20,7 @@ import random
 import signal
 import sqlite3
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "5550001:" + "CrashTest" * 4
 STUDENTS = 8
-KILLS = 4
+KILLS = 3
+PACE = 0.75  # seconds between one student's updates: a person's pace, under the flood limit
 SEED = 20261127
 ALREADY = plain("en", "callback.already_answered")
 
@@ -63,7 +65,8 @@ async def _seed(database: Path, users: list[FakeUser]) -> int:
             await service.enrol(user.id, report.deck.id)
             await service.update_settings(user.id, onboarded=True, quiz_length=50)
         async with db.transaction() as conn:
-            await reminder_rows.plan(conn, [(u.id, "nudge", "crash-test", 0) for u in users])
+            due = int(time.time() * 1000)
+            await reminder_rows.plan(conn, [(u.id, "nudge", "crash-test", due) for u in users])
         return report.deck.id
     finally:
         await db.close()
@@ -104,7 +107,16 @@ def _fresh_question(fake: FakeBotApi, user: FakeUser, pressed: set[int]) -> Sent
 async def _student(run: Run, user: FakeUser, rng: random.Random) -> None:
     fake = run.fake
     pressed: set[int] = set()
-    fake.queue_update(fake.user_command(user, "/quiz"))
+    loop = asyncio.get_running_loop()
+    last = loop.time() - PACE
+
+    async def send(update: dict[str, object]) -> None:
+        nonlocal last
+        await asyncio.sleep(max(0.0, last + PACE - loop.time()))
+        last = loop.time()
+        fake.queue_update(update)
+
+    await send(fake.user_command(user, "/quiz"))
     while not run.stop:
         message = None
         for _ in range(150):  # up to 3 s for the next question
@@ -115,20 +127,40 @@ async def _student(run: Run, user: FakeUser, rng: random.Random) -> None:
         if run.stop:
             return
         if message is None:  # lost in a crash (or the quiz ended): ask again
-            fake.queue_update(fake.user_command(user, "/quiz"))
+            await send(fake.user_command(user, "/quiz"))
             continue
         pressed.add(message.message_id)
         data = rng.choice([d for row in message.buttons for _, d in row if d.startswith("a:")])
         update = fake.user_callback(user, message, data)
         query_id = update["callback_query"]["id"]
         run.presses.append(Press(user.id, int(data.split(":")[1]), query_id))
-        fake.queue_update(update)
+        await send(update)
         for _ in range(150):
             if run.ack(query_id) is not None:
                 if run.final_phase and run.ack(query_id) == "":
                     run.final_acks[user.id] += 1
                 break
             await asyncio.sleep(0.02)
+
+
+def _weights(folder: Path) -> Path | None:
+    """The shipped weights if there are any, else tiny ones trained here (a few seconds)."""
+    from tutor.model.weights import DEFAULT_WEIGHTS
+
+    if DEFAULT_WEIGHTS.exists():
+        return None
+    import torch
+
+    from tests.tutor.model.conftest import synthetic_logs
+    from tutor.model.train import TrainConfig, train
+
+    torch.set_num_threads(1)
+    config = TrainConfig(
+        epochs=1, batch_size=4, chunk=10, lr=1e-2, state_size=4, hidden=8, val_fraction=0.25
+    )
+    path = folder / "tiny-weights.pt"
+    train([("synthetic", synthetic_logs(4, 12, seed=1))], config, seed=0, progress=False).save(path)
+    return path
 
 
 def _environment(server: HttpBotApi, database: Path) -> dict[str, str]:
@@ -141,14 +173,29 @@ def _environment(server: HttpBotApi, database: Path) -> dict[str, str]:
         METATUTOR_LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),
     )
+    if WEIGHTS:
+        env["METATUTOR_MODEL"] = str(WEIGHTS[0])
     return env
 
 
-RUN_STARTED: list[float] = []  # seconds from spawn to the first poll, per start
+PHASES: list[tuple[str, float]] = []
+WEIGHTS: list[Path] = []  # set by the test when the package ships no weights
+RUN_STARTED: list[float] = []
+
+
+def _polling_since(fake: FakeBotApi, starts: int) -> bool:
+    """True once the bot that made start number ``starts + 1`` polls for updates."""
+    seen = 0
+    for call in fake.calls:
+        if call.method == "deleteWebhook":
+            seen += 1
+        elif call.method == "getUpdates" and seen > starts:
+            return True
+    return False  # seconds from spawn to the first poll, per start
 
 
 async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.subprocess.Process:
-    polls = len(server.fake.calls_of("getUpdates"))
+    starts = len(server.fake.calls_of("deleteWebhook"))  # once per start, before polling
     with log.open("ab") as sink:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -162,7 +209,7 @@ async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.s
         )
     started = asyncio.get_running_loop().time()
     for _ in range(1500):  # up to 30 s: the bot polls once it is up
-        if len(server.fake.calls_of("getUpdates")) > polls:
+        if _polling_since(server.fake, starts):
             RUN_STARTED.append(asyncio.get_running_loop().time() - started)
             return process
         if process.returncode is not None:
@@ -172,7 +219,7 @@ async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.s
     raise AssertionError(f"the bot did not start:\n{log.read_text()[-3000:]}")
 
 
-def _check_database(database: Path, run: Run) -> dict[str, int]:
+def _check_database(database: Path, run: Run) -> dict[str, object]:
     connection = sqlite3.connect(database)
     try:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -227,12 +274,16 @@ def _check_database(database: Path, run: Run) -> dict[str, int]:
         "acknowledged": len(acknowledged),
         "presses": len(run.presses),
         "reminders_sent": sum(nudges.values()),
-        "reminders_pending": sum(1 for _, s in reminders if s == "pending"),
+        "reminder_rows": dict(Counter(status for _, status in reminders)),
     }
 
 
 async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(tmp_path: Path) -> None:
     users = [FakeUser(9000 + i, f"Student{i}") for i in range(STUDENTS)]
+    PHASES.append(("begin", asyncio.get_running_loop().time()))
+    weights = _weights(tmp_path)
+    PHASES.append(("weights", asyncio.get_running_loop().time()))
+    WEIGHTS[:] = [weights] if weights else []
     database = tmp_path / "metatutor.sqlite3"
     await _seed(database, users)
     fake = FakeBotApi()
@@ -257,12 +308,15 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(tmp_path: 
                 kills += 1
                 process = await _start_bot(server, database, log)
             # No more kills: everyone must be able to carry on.
+            PHASES.append(("kills done", asyncio.get_running_loop().time()))
             run.final_phase = True
             for _ in range(1000):
                 if all(run.final_acks[u.id] >= 3 for u in users):
                     break
                 await asyncio.sleep(0.02)
             assert all(run.final_acks[u.id] >= 3 for u in users), dict(run.final_acks)
+            PHASES.append(("final acks", asyncio.get_running_loop().time()))
+            await asyncio.sleep(6)  # the reminder job's first run comes 5 s after a start
         finally:
             run.stop = True
             await asyncio.gather(*students)
@@ -278,4 +332,5 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(tmp_path: 
     assert figures["attempts"] >= STUDENTS * 3
     starts = ", ".join(f"{s:.1f}" for s in RUN_STARTED[-KILLS - 1 :])
     print(f"crash test: {KILLS} kills, {figures}, start-up seconds: {starts}")
+    print([(name, round(at - PHASES[0][1], 1)) for name, at in PHASES])
     assert "Traceback" not in log.read_text() or "KeyboardInterrupt" in log.read_text()

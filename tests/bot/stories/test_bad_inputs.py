@@ -22,6 +22,7 @@ from bot.fake_api import FakeBotApi
 from bot.fake_types import FakeChat, FakeUser
 from bot.handlers.admin import register_admin_handlers
 from bot.settings import Settings
+from tests.bot.flood_helpers import unlimited
 from tests.bot.stories.conftest import ADA, EVE, onboard
 from tutor.service import TutorService
 
@@ -53,6 +54,7 @@ async def chat(tutor: TutorService, fake: FakeBotApi) -> AsyncIterator[ChatDrive
         max_import_mb=LIMIT_MB,
     )
     application = build_application(settings, tutor, request=fake)
+    unlimited(application)  # stories press faster than people; floods are tested apart
     register_admin_handlers(application, settings)
     async with ChatDriver(application) as driver:
         yield driver

@@ -25,6 +25,7 @@ from bot.fake_api import FakeBotApi
 from bot.fake_types import SentMessage
 from bot.i18n import plain
 from storage import Database
+from tests.bot.flood_helpers import unlimited
 from tests.bot.stories.conftest import ADA, onboard, story_settings
 from tutor.service import TutorService
 
@@ -60,6 +61,7 @@ async def tutor(service_factory: Any) -> TutorService:
 async def chat(tutor: TutorService, fake: FakeBotApi) -> AsyncIterator[ChatDriver]:
     """The bot with errors reported to the error handler (as in production), not raised."""
     application = build_application(story_settings(), tutor, request=fake)
+    unlimited(application)  # stories press faster than people; floods are tested apart
     async with ChatDriver(application, raise_errors=False) as driver:
         yield driver
 
@@ -227,6 +229,7 @@ async def test_disk_full_rolls_back_then_recovers(small_disk: Path, clock: Any) 
         await tutor.import_file(json.dumps(DECK).encode(), "faults.json")
         fake = FakeBotApi(clock=clock)
         application = build_application(story_settings(), tutor, request=fake)
+        unlimited(application)  # stories press faster than people; floods are tested apart
         async with ChatDriver(application, raise_errors=False) as chat:
             question = await _question(chat)
             data = _data(question, _right(question))

@@ -14,6 +14,7 @@ from bot.fake_api import FakeBotApi
 from bot.handlers.privacy import register_privacy_handlers
 from storage import audit as audit_rows
 from storage.privacy import tables_referencing_users
+from tests.bot.flood_helpers import unlimited
 from tests.bot.stories.conftest import ADA, EVE, onboard, story_settings
 from tutor.service import TutorService
 
@@ -21,6 +22,7 @@ from tutor.service import TutorService
 @pytest.fixture
 async def chat(tutor: TutorService, fake: FakeBotApi) -> AsyncIterator[ChatDriver]:
     application = build_application(story_settings(), tutor, request=fake)
+    unlimited(application)  # stories press faster than people; floods are tested apart
     register_privacy_handlers(application)
     async with ChatDriver(application) as driver:
         yield driver
