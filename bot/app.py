@@ -28,6 +28,7 @@ from bot.flood import register_flood_guard
 from bot.handlers.admin import register_admin_handlers
 from bot.handlers.common import SERVICE_KEY, Context
 from bot.handlers.privacy import register_privacy_handlers
+from bot.heartbeat import install_heartbeat
 from bot.i18n import LANGUAGES, plain, t
 from bot.reminders import schedule_reminders
 from bot.settings import Settings
@@ -136,6 +137,7 @@ def build_application(
     application.add_error_handler(on_error)
     if reminders:
         schedule_reminders(application, settings, nudge_planner=PolicyNudges(service))
+        install_heartbeat(application, settings.database)
     return application
 
 
@@ -192,9 +194,12 @@ async def on_error(update: object, context: Context) -> None:
     lang = language_of(update, student)
     with contextlib.suppress(Exception):  # e.g. Forbidden: the user blocked the bot
         if update.callback_query is not None:
-            await update.callback_query.answer(plain(lang, "generic_error"))
-        else:
-            await update.effective_chat.send_message(t(lang, "generic_error"), parse_mode="HTML")
+            try:
+                await update.callback_query.answer(plain(lang, "generic_error"))
+                return
+            except TelegramError:
+                pass  # already answered (the failure came later): say it in the chat
+        await update.effective_chat.send_message(t(lang, "generic_error"), parse_mode="HTML")
 
 
 # -- serving ----------------------------------------------------------------------------------

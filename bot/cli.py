@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.logging_setup import configure_from_settings
 from bot.preflight import StartupError
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -97,13 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"metatutor: configuration error\n{error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # Request URLs contain the bot token; httpx logs them at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # One key=value line per event; the token and webhook secret are redacted everywhere.
+    configure_from_settings(settings)
     try:
         return asyncio.run(_dispatch(args, settings)) or 0
     except StartupError as error:

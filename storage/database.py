@@ -77,10 +77,13 @@ class Database:
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
+                await self._connection.execute("COMMIT")
             except BaseException:
-                await self._connection.execute("ROLLBACK")
+                # Also when COMMIT itself fails (a deferred constraint, a full disk): the
+                # connection must not stay inside the failed transaction.
+                if self._connection.in_transaction:
+                    await self._connection.execute("ROLLBACK")
                 raise
-            await self._connection.execute("COMMIT")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:

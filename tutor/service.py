@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -404,7 +405,10 @@ class TutorService:
         actor_id: int | None = None,
     ) -> ImportReport:
         """Parse and store a deck file in one transaction; raises ContentRejected."""
-        parsed = library.parse_upload(data, filename, deck_name, self.config.max_import_bytes)
+        # Parsing a large file takes seconds: off the event loop, so students keep being served.
+        parsed = await asyncio.to_thread(
+            library.parse_upload, data, filename, deck_name, self.config.max_import_bytes
+        )
         into = None
         if deck_name:
             try:
