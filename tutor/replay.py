@@ -26,13 +26,13 @@ async def replay_all(
     db: Database, weights: Path | None = None, progress: Callable[[int], None] | None = None
 ) -> int:
     """Replay the whole log through the learner model; returns the number of students."""
-    from tutor.model.online import AttemptFeatures, CandidateFeatures, LearnerModel
+    from tutor.model.online import AttemptFeatures, CandidateFeatures, LearnerModel, LearnerState
 
     model = LearnerModel.load(weights)
     items: dict[int, Item | None] = {}
     item_counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     tag_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    states = {}
+    states: dict[int, LearnerState] = {}
     last_ms: dict[int, int] = {}
     after = (-1, -1)
     done = 0
