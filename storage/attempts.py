@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from storage.database import Connection
+from storage.database import Connection, in_chunks
 from storage.records import AttemptRecord, MemoryRecord
 
 _MEMORY = "user_id, item_id, n_correct, n_wrong, last_ms, last_correct, due_ms, interval_days"
@@ -56,9 +56,7 @@ async def item_stats(conn: Connection, item_ids: Iterable[int]) -> dict[int, tup
     """(attempts, correct) from all students, per item id (missing = never answered)."""
     ids = list(item_ids)
     found: dict[int, tuple[int, int]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(ids):
         async with conn.execute(
             f"SELECT item_id, attempts, correct FROM item_stats WHERE item_id IN ({marks})", chunk
         ) as cur:
@@ -227,9 +225,7 @@ async def tag_stats(conn: Connection, tags: Iterable[str]) -> dict[str, tuple[in
     """(attempts, correct) from all students, per tag (missing = never answered)."""
     names = list(set(tags))
     found: dict[str, tuple[int, int]] = {}
-    for start in range(0, len(names), 500):
-        chunk = names[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(names):
         async with conn.execute(
             f"SELECT tag, attempts, correct FROM tag_stats WHERE tag IN ({marks})", chunk
         ) as cur:
@@ -242,9 +238,7 @@ async def memory_of(conn: Connection, user_id: int, item_ids: Iterable[int]) -> 
     """A student's memory of the given items (those seen)."""
     ids = list(item_ids)
     found: list[MemoryRecord] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(ids):
         async with conn.execute(
             f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id IN ({marks})",
             (user_id, *chunk),

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from storage.database import Connection
+from storage.database import Connection, in_chunks
 from storage.records import DeckRecord, ItemRecord
 
 _DECK_COUNTS = """
@@ -187,9 +187,7 @@ async def get_items(conn: Connection, item_ids: Iterable[int]) -> dict[int, Item
     if not ids:
         return {}
     found: dict[int, ItemRecord] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(ids):
         async with conn.execute(
             f"SELECT {_ITEM_COLUMNS} FROM items WHERE deleted_ms IS NULL AND id IN ({marks})",
             chunk,

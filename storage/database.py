@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
@@ -16,6 +17,7 @@ from storage.migrations import apply_migrations
 BUSY_TIMEOUT_MS = 5000
 
 Connection = aiosqlite.Connection
+T = TypeVar("T")
 
 
 class Database:
@@ -114,6 +116,18 @@ class Database:
     async def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""
         await self._connection.close()
+
+
+MAX_PARAMETERS = 500
+"""Values per ``IN (...)`` list: well under SQLite's limit on bound parameters."""
+
+
+def in_chunks(values: Iterable[T]) -> Iterator[tuple[list[T], str]]:
+    """Split ``values`` for ``IN (...)`` queries: yields (chunk, "?,?,...") pairs."""
+    items = list(values)
+    for start in range(0, len(items), MAX_PARAMETERS):
+        chunk = items[start : start + MAX_PARAMETERS]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def is_locked_error(error: BaseException) -> bool:

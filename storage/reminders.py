@@ -14,13 +14,10 @@ from typing import Any
 
 from storage.database import Connection
 from storage.records import UserRecord
+from storage.users import USER_COLUMNS, user_record
 
 PENDING, CLAIMED, SENT, SKIPPED, FAILED = "pending", "claimed", "sent", "skipped", "failed"
 _COLUMNS = "id, user_id, kind, slot, due_ms, status, claimed_ms, sent_ms, attempts, detail"
-_USER_COLUMNS = (
-    "id, chat_id, first_name, language, timezone, daily_quiz_time, quiet_hours, daily_goal, "
-    "quiz_length, target_retention, status, onboarded, created_ms, last_seen_ms"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,40 +40,21 @@ def _row(row: Any) -> ReminderRow:
     return ReminderRow(*row)
 
 
-def _user(row: Any) -> UserRecord:
-    return UserRecord(
-        id=row[0],
-        chat_id=row[1],
-        first_name=row[2],
-        language=row[3],
-        timezone=row[4],
-        daily_quiz_time=row[5],
-        quiet_hours=row[6],
-        daily_goal=row[7],
-        quiz_length=row[8],
-        target_retention=row[9],
-        status=row[10],
-        onboarded=bool(row[11]),
-        created_ms=row[12],
-        last_seen_ms=row[13],
-    )
-
-
 async def users_with_daily_time(conn: Connection) -> list[UserRecord]:
     """Active users who chose a daily-quiz time."""
     async with conn.execute(
-        f"SELECT {_USER_COLUMNS} FROM users WHERE status = 'active'"
+        f"SELECT {USER_COLUMNS} FROM users WHERE status = 'active'"
         " AND daily_quiz_time IS NOT NULL ORDER BY id"
     ) as cur:
-        return [_user(row) for row in await cur.fetchall()]
+        return [user_record(row) for row in await cur.fetchall()]
 
 
 async def active_users(conn: Connection) -> list[UserRecord]:
     """Every active user."""
     async with conn.execute(
-        f"SELECT {_USER_COLUMNS} FROM users WHERE status = 'active' ORDER BY id"
+        f"SELECT {USER_COLUMNS} FROM users WHERE status = 'active' ORDER BY id"
     ) as cur:
-        return [_user(row) for row in await cur.fetchall()]
+        return [user_record(row) for row in await cur.fetchall()]
 
 
 async def users_by_id(conn: Connection, user_ids: Iterable[int]) -> dict[int, UserRecord]:
@@ -87,10 +65,10 @@ async def users_by_id(conn: Connection, user_ids: Iterable[int]) -> dict[int, Us
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         async with conn.execute(
-            f"SELECT {_USER_COLUMNS} FROM users WHERE id IN ({marks})", chunk
+            f"SELECT {USER_COLUMNS} FROM users WHERE id IN ({marks})", chunk
         ) as cur:
             for row in await cur.fetchall():
-                found[row[0]] = _user(row)
+                found[row[0]] = user_record(row)
     return found
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from storage.database import Connection
 from storage.records import UserRecord
 
-_COLUMNS = (
+USER_COLUMNS = (
     "id, chat_id, first_name, language, timezone, daily_quiz_time, quiet_hours, daily_goal, "
     "quiz_length, target_retention, status, onboarded, created_ms, last_seen_ms"
 )
@@ -29,7 +29,8 @@ _UPDATABLE = frozenset(
 )
 
 
-def _record(row: Any) -> UserRecord:
+def user_record(row: Any) -> UserRecord:
+    """A ``users`` row selected as :data:`USER_COLUMNS`."""
     return UserRecord(
         id=row[0],
         chat_id=row[1],
@@ -50,15 +51,15 @@ def _record(row: Any) -> UserRecord:
 
 async def get_user(conn: Connection, user_id: int) -> UserRecord | None:
     """The user, or None."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
+    async with conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
         row = await cur.fetchone()
-    return _record(row) if row else None
+    return user_record(row) if row else None
 
 
 async def insert_user(conn: Connection, user: UserRecord) -> None:
     """Add a new user."""
     await conn.execute(
-        f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             user.id,
             user.chat_id,
