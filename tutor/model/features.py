@@ -202,8 +202,7 @@ def build_features(raw: RawColumns) -> tuple[F32, F32]:
     ema = c["u_ema"]
     s_ema = c["us_ema"]
     run = c["us_run"]
-    x = np.stack(
-        [
+    cols = [
             _logit(item_rate),
             np.log1p(item_n) / 5.0,
             _logit(skill_rate),
@@ -236,11 +235,74 @@ def build_features(raw: RawColumns) -> tuple[F32, F32]:
             np.log1p(c["u_w"]) / 3.0,
             _logit((c["u_c"] + 1.0) / (u_n + 2.0)),
             np.where(np.isfinite(ema), np.nan_to_num(ema) - 0.5, 0.0),
-        ],
-        axis=1,
-    ).astype(np.float32)
+    ]  # fmt: skip
+    x = np.empty((len(raw), N_FEATURES), dtype=np.float32)
+    for j, col in enumerate(cols):
+        x[:, j] = col
     dt = np.where(ui_has_time, np.maximum(np.nan_to_num(c["ui_dt"]), 0.0) / SECONDS_PER_DAY, -1.0)
     return x, dt.astype(np.float32)
+
+
+def _logit1(p: float) -> float:
+    p = min(max(p, 1e-4), 1.0 - 1e-4)
+    return math.log(p) - math.log1p(-p)
+
+
+def build_row(c: Mapping[str, float]) -> tuple[list[float], float]:
+    """:func:`build_features` for one row of raw values, in plain Python (fast for one row)."""
+    fin = math.isfinite
+    prior = min(max(c["prior_rate"], 0.02), 0.98)
+    skill_n = max(c["skill_n"], 0.0)
+    skill_c = min(max(c["skill_c"], 0.0), skill_n)
+    item_n = max(c["item_n"], 0.0)
+    item_c = min(max(c["item_c"], 0.0), item_n)
+    skill_rate = (skill_c + SKILL_PRIOR_WEIGHT * prior) / (skill_n + SKILL_PRIOR_WEIGHT)
+    item_rate = (item_c + ITEM_PRIOR_WEIGHT * skill_rate) / (item_n + ITEM_PRIOR_WEIGHT)
+    n_opt = c["n_options"]
+    ui_seen = 1.0 if c["ui_last"] >= 0 else 0.0
+    has_time = fin(c["ui_dt"]) and ui_seen > 0
+    has_grade = c["ui_grade"] > 0
+    ivl = c["ui_ivl"]
+    has_fsrs = fin(c["ui_fsrs_s"]) and ui_seen > 0
+    us_c, us_w, run = c["us_c"], c["us_w"], c["us_run"]
+    u_c, u_w = c["u_c"], c["u_w"]
+    ema, s_ema = c["u_ema"], c["us_ema"]
+    x = [
+        _logit1(item_rate),
+        math.log1p(item_n) / 5.0,
+        _logit1(skill_rate),
+        math.log1p(skill_n) / 5.0,
+        _logit1(prior),
+        1.0 / n_opt if n_opt >= 2 else 0.0,
+        c["self_graded"],
+        1.0 if c["n_skills"] <= 0 else 0.0,
+        math.log1p(c["ui_c"]),
+        math.log1p(c["ui_w"]),
+        ui_seen,
+        max(c["ui_last"], 0.0),
+        math.log1p(c["ui_gap"]),
+        (c["ui_grade"] - 2.5) / 1.5 if has_grade else 0.0,
+        1.0 if has_grade else 0.0,
+        (math.log1p(max(ivl, 0.0) / 3600.0) if fin(ivl) else 0.0) / 3.0,
+        1.0 if has_time else 0.0,
+        (math.log(max(c["ui_fsrs_s"], 1e-3)) if has_fsrs else 0.0) / 3.0,
+        ((c["ui_fsrs_d"] if fin(c["ui_fsrs_d"]) else 0.0) - 5.0) / 3.0 if has_fsrs else 0.0,
+        math.log1p(us_c) / 2.0,
+        math.log1p(us_w) / 2.0,
+        1.0 if c["us_last"] >= 0 else 0.0,
+        max(c["us_last"], 0.0),
+        math.log1p(c["us_gap"]) / 2.0,
+        _logit1((us_c + 1.0) / (us_c + us_w + 2.0)),
+        s_ema - 0.5 if fin(s_ema) else 0.0,
+        math.log1p(max(run, 0.0)),
+        math.log1p(max(-run, 0.0)),
+        math.log1p(u_c) / 3.0,
+        math.log1p(u_w) / 3.0,
+        _logit1((u_c + 1.0) / (u_c + u_w + 2.0)),
+        ema - 0.5 if fin(ema) else 0.0,
+    ]
+    dt = max(c["ui_dt"], 0.0) / SECONDS_PER_DAY if has_time else -1.0
+    return x, dt
 
 
 @dataclass(slots=True)

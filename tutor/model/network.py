@@ -40,7 +40,7 @@ class NetConfig:
 
     n_features: int = len(FEATURE_NAMES)
     state_size: int = 48
-    hidden: int = 64
+    hidden: int = 32
     use_state: bool = True
 
     def to_dict(self) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from tutor.model.features import (
     SKILL_EMA_RATE,
     RawColumns,
     build_features,
+    build_row,
     memory_step,
 )
 from tutor.model.weights import DEFAULT_WEIGHTS, ModelLoadError, TrainedWeights
@@ -143,7 +144,7 @@ class CandidateBatch:
             "n_options": col(x.n_options for x in cands),
             "self_graded": col(x.kind.self_graded for x in cands),
         }
-        flat = [(i, tag_key(t)) for i, x in enumerate(cands) for t in x.tags]
+        flat = [(i, k) for i, x in enumerate(cands) for k in dict.fromkeys(map(tag_key, x.tags))]
         return cls(
             item_ids=np.fromiter((x.item_id for x in cands), np.int64, n),
             cols=cols,
@@ -314,7 +315,9 @@ class LearnerModel:
                 has = seen > 0
                 c["us_ema"][has] = ema[has] / seen[has]
                 # the latest tag per candidate decides last outcome, gap and streak
-                order = np.lexsort((rows[:, _TSTEP], owner))
+                # ties (tags answered together): the first tag of the item wins, as offline
+                rank = -np.arange(owner.shape[0])
+                order = np.lexsort((rank, rows[:, _TSTEP], owner))
                 last = order[np.r_[owner[order][1:] != owner[order][:-1], True]]
                 c["us_last"][owner[last]] = rows[last, _TLAST]
                 c["us_gap"][owner[last]] = state.step - rows[last, _TSTEP]
@@ -338,6 +341,52 @@ class LearnerModel:
 
             p = net.prob(z, xt[:, GUESS_INDEX])
         return p.numpy().astype(np.float32)
+
+    def _raw_one(
+        self, state: LearnerState, cand: CandidateFeatures, now: float
+    ) -> dict[str, float]:
+        """Raw values of one candidate (the scalar twin of :meth:`_raw`)."""
+        nan = float("nan")
+        c: dict[str, float] = {
+            "prior_rate": self.prior_rate,
+            "n_skills": float(len(cand.tags)),
+            "n_options": float(cand.n_options),
+            "self_graded": 1.0 if cand.kind.self_graded else 0.0,
+            "ui_c": 0.0, "ui_w": 0.0, "ui_last": -1.0, "ui_gap": 0.0, "ui_dt": nan,
+            "ui_ivl": nan, "ui_grade": 0.0, "ui_fsrs_s": nan, "ui_fsrs_d": nan,
+            "us_c": 0.0, "us_w": 0.0, "us_last": -1.0, "us_gap": 0.0, "us_ema": nan,
+            "us_run": 0.0, "u_c": state.u_c, "u_w": state.u_w, "u_ema": state.u_ema,
+        }  # fmt: skip
+        pos = int(np.searchsorted(state.item_ids, cand.item_id))
+        if pos < state.item_ids.shape[0] and state.item_ids[pos] == cand.item_id:
+            r = state.items[pos].tolist()
+            c["ui_c"], c["ui_w"], c["ui_last"] = r[_IC], r[_IW], r[_ILAST]
+            c["ui_gap"] = state.step - r[_ISTEP]
+            c["ui_dt"] = now - r[_ITIME]
+            c["ui_ivl"] = r[_ITIME] - r[_IPREV]
+            c["ui_grade"], c["ui_fsrs_s"], c["ui_fsrs_d"] = r[_IGRADE], r[_IFS], r[_IFD]
+        c["item_n"] = cand.item_attempts - c["ui_c"] - c["ui_w"]
+        c["item_c"] = cand.item_correct - c["ui_c"]
+        seen = 0
+        ema_sum = 0.0
+        last_step = -1.0
+        for key in dict.fromkeys(tag_key(t) for t in cand.tags):
+            tpos = int(np.searchsorted(state.tag_ids, key))
+            if tpos < state.tag_ids.shape[0] and state.tag_ids[tpos] == key:
+                tr = state.tags[tpos].tolist()
+                c["us_c"] += tr[_TC]
+                c["us_w"] += tr[_TW]
+                ema_sum += tr[_TEMA]
+                seen += 1
+                if tr[_TSTEP] > last_step:
+                    last_step = tr[_TSTEP]
+                    c["us_last"], c["us_run"] = tr[_TLAST], tr[_TRUN]
+        if seen:
+            c["us_ema"] = ema_sum / seen
+            c["us_gap"] = state.step - last_step
+        c["skill_n"] = cand.tag_attempts - c["us_c"] - c["us_w"]
+        c["skill_c"] = cand.tag_correct - c["us_c"]
+        return c
 
     @staticmethod
     def prepare(candidates: Sequence[CandidateFeatures]) -> CandidateBatch:
@@ -380,7 +429,9 @@ class LearnerModel:
         torch = self._torch
         now = _check_utc(attempt.timestamp)
         cand = attempt.item
-        x, dt = build_features(self._raw(state, [cand], now))
+        row, dt_one = build_row(self._raw_one(state, cand, now))
+        x = np.asarray([row], dtype=np.float32)
+        dt = np.asarray([dt_one], dtype=np.float32)
         y = 1.0 if attempt.correct else 0.0
         g = float(attempt.grade) if attempt.grade is not None else 0.0
         new_h = state.h

@@ -81,7 +81,10 @@ class MetatutorPredictor:
             return np.zeros(0, dtype=np.float64)
         seq = prepare(learner, self._stats, leave_out=False)
         (probs,) = predict_sequences(self._net, [seq], self.weights.temperature)  # type: ignore[arg-type]
-        splits = tuple(getattr(learner, "split_points", ())) or refit_points(len(learner))
+        splits = tuple(getattr(learner, "split_points", ()))
+        if not splits and learner.timestamps is not None:
+            # measured: refits help on the timestamped Anki logs, hurt on ASSISTments
+            splits = refit_points(len(learner))
         if self.finetune is not None and splits:
             probs = self._refit_at_splits(seq, probs, tuple(splits), self.finetune)
         return probs.astype(np.float64)

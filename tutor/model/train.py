@@ -44,7 +44,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_minutes: float = 25.0
     state_size: int = 48
-    hidden: int = 64
+    hidden: int = 32  # head width; scoring 5,000 candidates costs ~ hidden * (features + hidden)
     use_state: bool = True
     max_tokens_per_learner: int = 0  # 0 = whole sequences; else keep the first n attempts
     early_weight: float = 3.0  # loss weight of attempt t is 1 + early_weight / (1 + t)

@@ -209,3 +209,42 @@ def test_state_of_other_weights_is_rejected(
 
 def test_shipped_weights_are_small() -> None:
     assert DEFAULT_WEIGHTS.stat().st_size < 5_000_000
+
+
+def test_predictor_refits_at_split_points(train_logs: list[LearnerLog]) -> None:
+    from tutor.model.finetune import FinetuneConfig
+    from tutor.model.predictor import MetatutorPredictor
+
+    pred = MetatutorPredictor(config=TINY, finetune=FinetuneConfig(steps=5, min_answers=20))
+    pred.fit(train_logs, seed=0)
+    (log,) = synthetic_logs(1, 120, seed=11)
+    plain = pred.predict(log)
+    split = replace(log, split_points=(60, 90))
+    refit = pred.predict(split)
+    assert plain.shape == refit.shape == (120,)
+    assert np.all((refit > 0) & (refit < 1))
+    np.testing.assert_array_equal(plain[:60], refit[:60])  # before the first refit point
+    assert not np.allclose(plain[60:], refit[60:])
+
+
+def test_scalar_and_vector_features_agree() -> None:
+    from tutor.model.features import RAW_FIELDS, RawColumns, build_features, build_row
+
+    rng = np.random.default_rng(5)
+    n = 64
+    raw = RawColumns.empty(n)
+    for name in RAW_FIELDS:
+        raw.cols[name] = rng.integers(0, 6, n).astype(np.float64)
+    for name in ("ui_last", "us_last"):
+        raw.cols[name] = rng.integers(-1, 2, n).astype(np.float64)
+    raw.cols["us_run"] = rng.integers(-3, 4, n).astype(np.float64)
+    raw.cols["prior_rate"] = rng.random(n)
+    for name in ("ui_dt", "ui_ivl", "u_ema", "us_ema", "ui_fsrs_s", "ui_fsrs_d"):
+        vals = rng.random(n) * 1e5
+        vals[rng.random(n) < 0.3] = np.nan
+        raw.cols[name] = vals
+    x, dt = build_features(raw)
+    for i in range(n):
+        row, dt_one = build_row({k: float(v[i]) for k, v in raw.cols.items()})
+        np.testing.assert_allclose(np.array(row, dtype=np.float32), x[i], rtol=1e-5, atol=1e-6)
+        assert dt_one == pytest.approx(float(dt[i]), rel=1e-5, abs=1e-6)
