@@ -34,7 +34,9 @@ def test_defaults_run_the_local_chat_on_a_file_under_data() -> None:
 
 def test_dotenv_file_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(
-        f"TELEGRAM_BOT_TOKEN={TOKEN}\nMETATUTOR_ADMIN_IDS=12, 34\nMETATUTOR_TIMEZONE=Asia/Shanghai\n"
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\n"
+        "METATUTOR_ADMIN_IDS=12, 34\n"
+        "METATUTOR_TIMEZONE=Asia/Shanghai\n"
     )
     settings = load_settings()
     assert settings.token == TOKEN

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime
 
 import pytest
@@ -150,7 +151,7 @@ async def test_a_missed_item_comes_back_in_the_session_but_never_twice_in_a_row(
     while (question := await studying.next_question(100)) is not None:
         asked.append(question.item.id)
         await studying.answer(100, question.id, right_answer(question))
-    assert all(a != b for a, b in zip(asked, asked[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(asked))
     assert asked.count(missed) >= 2
     assert asked.index(missed, 1) <= 4
 
