@@ -17,9 +17,10 @@ during the load and rebuilt after it (as a restore would). Distributions:
   as the service would (expanding intervals: 1 day after a first success, x2.5 per further
   success, ten minutes after a lapse).
 
-Quiz sessions and past questions are not generated (they are not read by the hot paths
-beyond the running session), nor is ``learner_state`` (the latency benchmark replays the
-students it samples). A sidecar ``<out>.json`` records the parameters, including ``now_ms``.
+Every attempt gets its answered ``questions`` row (outside any session, as the questions
+table grows like the log); past quiz sessions are not generated, nor is ``learner_state``
+(the latency benchmark replays the students it samples). A sidecar ``<out>.json`` records
+the parameters, including ``now_ms``.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import numpy as np
 
 from benchmarks.common import table, write_json
 from storage import Database
+from storage.migrations import apply_migrations
 from tutor.items import Item, ItemKind
 
 SCALES: dict[str, tuple[int, int]] = {
@@ -174,6 +177,19 @@ class Generated:
                 float(interval[k]),
             )
 
+    def question_rows(self) -> Iterator[tuple[object, ...]]:
+        """The answered question behind each attempt, asked ``latency`` before the answer."""
+        for k in range(self.user.shape[0]):
+            ms = int(self.ms[k])
+            yield (
+                k + 1,
+                FIRST_USER_ID + int(self.user[k]),
+                int(self.item[k]),
+                "review",
+                ms - int(self.latency[k]),
+                ms,
+            )
+
     def attempt_rows(self) -> Iterator[tuple[object, ...]]:
         """Attempts in time order; idempotency keys sort like ids (cheap unique index)."""
         for k in range(self.user.shape[0]):
@@ -229,8 +245,13 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
 
     async def migrate() -> None:
-        db = await Database.open(out)
+        db = await Database.open(out, migrate=False)  # creates the file, owner-only, WAL
         await db.close()
+        conn = await aiosqlite.connect(str(out), isolation_level=None)
+        try:
+            await apply_migrations(conn, target=args.schema_version)
+        finally:
+            await conn.close()
 
     asyncio.run(migrate())
     gen = Generated(args)
@@ -240,7 +261,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -262144")
-    indexes = _index_sql(conn, ("attempts", "memory", "users", "enrolments"))
+    indexes = _index_sql(conn, ("attempts", "questions", "memory", "users", "enrolments"))
     t1 = time.perf_counter()
     conn.execute("BEGIN")
     for name, _ in indexes:
@@ -296,6 +317,11 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         gen.attempt_rows(),
     )
     conn.executemany(
+        "INSERT INTO questions (id, user_id, item_id, reason, number, asked_ms, answered_ms)"
+        " VALUES (?, ?, ?, ?, 1, ?, ?)",
+        gen.question_rows(),
+    )
+    conn.executemany(
         "INSERT INTO memory (user_id, item_id, n_correct, n_wrong, last_ms, last_correct,"
         " due_ms, interval_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         gen.memory_rows(),
@@ -340,6 +366,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         "now_ms": gen.now_ms,
         "first_user_id": FIRST_USER_ID,
         "seed": args.seed,
+        "schema_version": args.schema_version,
         "size_mb": out.stat().st_size / 1e6,
     } | timings
     Path(f"{out}.json").write_text(json.dumps(info, indent=2) + "\n")
@@ -361,6 +388,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--months", type=float, default=6.0, help="history span")
     parser.add_argument("--now", type=datetime.fromisoformat, default=DEFAULT_NOW)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--schema-version", type=int, default=None, help="migrate only this far (a baseline)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="default /tmp/metatutor-<n>.sqlite")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     parser.add_argument("--json", type=Path, default=None, help="write results here")
@@ -382,10 +412,28 @@ def main(argv: list[str] | None = None) -> int:
     info = build(args)
     print(
         table(
-            ["students", "items", "attempts", "memory rows", "build s", "insert s", "index s",
-             "size MB"],
-            [[info["students"], info["items"], info["attempts"], info["memory_rows"],
-              info["total_s"], info["insert_s"], info["index_s"], info["size_mb"]]],
+            [
+                "students",
+                "items",
+                "attempts",
+                "memory rows",
+                "build s",
+                "insert s",
+                "index s",
+                "size MB",
+            ],
+            [
+                [
+                    info["students"],
+                    info["items"],
+                    info["attempts"],
+                    info["memory_rows"],
+                    info["total_s"],
+                    info["insert_s"],
+                    info["index_s"],
+                    info["size_mb"],
+                ]
+            ],
         )
     )
     write_json(args.json, {"benchmark": "generate_db", "result": info})

@@ -218,6 +218,28 @@ async def deck_media_names(conn: Connection, deck_id: int) -> list[str]:
         return [row[0] for row in await cur.fetchall()]
 
 
+async def enrolled_item_rows(conn: Connection, user_id: int) -> list[tuple[Any, ...]]:
+    """Live items of the student's active decks as raw rows (payload JSON still a string).
+
+    For callers that keep parsed items across calls (``item_from_row`` parses one): an
+    unchanged row can reuse its parsed item.
+    """
+    columns = ", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))
+    async with conn.execute(
+        f"SELECT {columns} FROM items i"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " WHERE i.deleted_ms IS NULL ORDER BY e.enrolled_ms, i.position, i.id",
+        (user_id,),
+    ) as cur:
+        return [tuple(row) for row in await cur.fetchall()]
+
+
+def item_from_row(row: tuple[Any, ...]) -> ItemRecord:
+    """An item record from a raw row of ``enrolled_item_rows``."""
+    return _item(row)
+
+
 async def enrolled_items(conn: Connection, user_id: int) -> list[ItemRecord]:
     """Live items of the student's active decks, in enrolment then deck order."""
     columns = ", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -21,6 +21,7 @@ from tutor.convert import item_from_record
 from tutor.errors import NotEnrolled, QuestionNotFound, StaleQuestion
 from tutor.grading import choice_labels, choice_order, mark
 from tutor.intervals import next_interval
+from tutor.item_cache import ItemCache
 from tutor.items import Item
 from tutor.learner import MemoryModel, item_memory, last_seen_map, next_due
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
@@ -49,6 +50,7 @@ class Quizzes:
     db: Database
     memory: MemoryModel
     seed: int = 0
+    items: ItemCache = field(default_factory=ItemCache)
 
     async def start(self, student: Student, planned: int, now: datetime) -> None:
         """Start a session of ``planned`` questions (ending any running one)."""
@@ -102,7 +104,7 @@ class Quizzes:
         now: datetime,
     ) -> tuple[Item, ChoiceReason] | None:
         """Ask the policy, on the memory model's predictions, for the next item."""
-        items = [item_from_record(r) for r in await content_rows.enrolled_items(conn, student.id)]
+        items = await self.items.enrolled(conn, student.id)
         if not items:
             return None
         memories = await attempt_rows.memory_of(conn, student.id, [i.id for i in items])

@@ -359,21 +359,26 @@ class TutorService:
             since = to_millis(now - timedelta(days=400))
             history = await attempt_rows.attempts_since(conn, user_id, since)
             memories = await attempt_rows.enrolled_memory(conn, user_id)
-            enrolled = [
-                item_from_record(r) for r in await content_rows.enrolled_items(conn, user_id)
-            ]
+            enrolled = await self._quizzes.items.enrolled(conn, user_id)
             seconds = answer_seconds(await attempt_rows.recent_latencies(conn, user_id))
             predictor = await self.memory.predictor(conn, user_id, enrolled)
+            # Only the exam decks' names: listing every deck counts all enrolments (slow at scale).
+            exam_decks = []
+            for enrolment in await enrolment_rows.enrolments(conn, user_id):
+                if enrolment.exam_date is None:
+                    continue
+                deck = await content_rows.get_deck(conn, enrolment.deck_id)
+                if deck is not None:
+                    exam_decks.append((deck, date.fromisoformat(enrolment.exam_date)))
+            exam_decks.sort(key=lambda pair: (not pair[0].bundled, pair[0].name, pair[0].id))
         by_id = {item.id: item for item in enrolled}
         seen = np.array([m.item_id for m in memories if m.item_id in by_id], dtype=np.int64)
         recall = predictor.recall_at(seen, np.full(seen.shape[0], now.timestamp()))
         last_seen = last_seen_map(memories)
         exams = []
-        for info in await self.decks(user_id):
-            if not info.enrolled or info.exam_date is None:
-                continue
-            exam_at = exam_instant(info.exam_date, student.timezone)
-            deck_items = [item for item in enrolled if item.deck_id == info.deck.id]
+        for deck, exam_date in exam_decks:
+            exam_at = exam_instant(exam_date, student.timezone)
+            deck_items = [item for item in enrolled if item.deck_id == deck.id]
             if exam_at <= now or not deck_items:
                 continue
             minutes = student.daily_goal * seconds / 60
@@ -381,9 +386,7 @@ class TutorService:
             (_, at_pace), (_, at_higher) = exam_outlook(
                 predictor, deck_items, last_seen, now, exam_at, [minutes, higher], seconds
             )
-            exams.append(
-                ExamForecast(info.deck.name, info.exam_date, at_pace, minutes, higher, at_higher)
-            )
+            exams.append(ExamForecast(deck.name, exam_date, at_pace, minutes, higher, at_higher))
         return compute_stats(
             student=student,
             now=now,

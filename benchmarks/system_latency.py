@@ -1,0 +1,256 @@
+"""Latency of the service's hot paths on a generated database, with both memory models.
+
+    .venv/bin/python -m benchmarks.generate_db --scale 10k --out /tmp/mt-10k.sqlite
+    .venv/bin/python -m benchmarks.system_latency --db /tmp/mt-10k.sqlite --json out.json
+
+For a random sample of students (uniform over students who answered something), runs a quiz
+through ``TutorService``: ``start_quiz`` (choose the first item), then per question
+``answer`` (mark, log, learn) and ``next_question`` (choose the next item), then ``stats``.
+Each call is timed on its own, on one event loop, as the bot runs it. The database is
+written to (sessions, questions, attempts): pass a copy if the file must stay pristine.
+
+With ``--memory model``, the sampled students' learner states are first rebuilt from their
+own attempts (the generator writes none), using the shipped weights or ``--weights``. Peak
+RSS is that of this process, which holds what the bot process would: the service, the
+database connection and, for the model, torch and the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import peak_rss_mb, percentile, table, write_json
+from storage import Database
+from storage import learner_state as state_rows
+from tutor.items import Grade, ItemKind
+from tutor.learner import MemoryModel, ModelMemory, RuleMemory
+from tutor.service import TutorService
+from tutor.views import Answer, Question
+
+TARGETS_MS = {"next item": 20.0, "answer": 10.0, "stats": 200.0}
+
+
+class SteppingClock:
+    """A clock that moves forward a few seconds per call (answers take time)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=2)
+        return self.now
+
+
+def answer_for(question: Question, rng: random.Random) -> Answer:
+    """A plausible answer to any kind of question."""
+    if question.choices:
+        return Answer(choice=rng.randrange(len(question.choices)))
+    if question.item.kind is ItemKind.TYPED:
+        return Answer(text=rng.choice([question.item.correct_text, "no idea"]))
+    return Answer(grade=rng.choice([Grade.GOOD, Grade.AGAIN, Grade.EASY]))
+
+
+async def _replay_states(db: Database, memory: ModelMemory, users: list[int], cap: int) -> float:
+    """Learner states of ``users`` from their last ``cap`` attempts; returns seconds taken."""
+    from tutor.clock import from_millis
+    from tutor.convert import item_from_record
+    from tutor.model.online import AttemptFeatures
+
+    model = memory.load()
+    started = time.perf_counter()
+    async with db.transaction() as conn:
+        for user_id in users:
+            async with conn.execute(
+                "SELECT item_id, answered_ms, correct, latency_ms FROM attempts"
+                " WHERE user_id = ? ORDER BY answered_ms DESC LIMIT ?",
+                (user_id, cap),
+            ) as cur:
+                rows = list(reversed(await cur.fetchall()))
+            state = model.new_state()
+            items = {}
+            for item_id, answered_ms, correct, latency_ms in rows:
+                if item_id not in items:
+                    from storage import content as content_rows
+
+                    record = await content_rows.get_item(conn, item_id, live_only=False)
+                    assert record is not None
+                    items[item_id] = item_from_record(record)
+                (candidate,) = await memory._candidates(conn, [items[item_id]])
+                state = model.update(
+                    state,
+                    AttemptFeatures(
+                        item=candidate,
+                        timestamp=from_millis(answered_ms),
+                        correct=bool(correct),
+                        grade=None,
+                        latency_ms=float(latency_ms),
+                    ),
+                )
+            await state_rows.put_state(conn, user_id, model.weights_id, state.to_bytes(), 0)
+    return time.perf_counter() - started
+
+
+async def measure(
+    db_path: Path, memory_name: str, n_students: int, length: int, seed: int, args: Any
+) -> dict[str, Any]:
+    """Run the sampled quizzes; returns latencies (ms) per operation."""
+    meta = json.loads(Path(f"{db_path}.json").read_text())
+    start = datetime.fromtimestamp(meta["now_ms"] / 1000, UTC) + timedelta(hours=1)
+    db = await Database.open(db_path, migrate=not args.no_migrate)
+    memory: MemoryModel
+    setup_s = 0.0
+    async with (
+        db.read() as conn,
+        conn.execute("SELECT id FROM users WHERE last_seen_ms > created_ms ORDER BY id") as cur,
+    ):
+        active = [row[0] for row in await cur.fetchall()]
+    rng = random.Random(seed)
+    users = rng.sample(active, min(n_students, len(active)))
+    if memory_name == "model":
+        model_memory = ModelMemory(args.weights)
+        setup_s = await _replay_states(db, model_memory, users, args.replay_cap)
+        memory = model_memory
+    else:
+        memory = RuleMemory()
+    clock = SteppingClock(start)
+    service = TutorService(db, clock=clock, seed=seed, memory=memory)
+    times: dict[str, list[float]] = defaultdict(list)
+
+    async def timed(name: str, call: Any) -> Any:
+        t0 = time.perf_counter()
+        result = await call
+        times[name].append((time.perf_counter() - t0) * 1000)
+        return result
+
+    for user_id in users:
+        question = await timed("start quiz", service.start_quiz(user_id, length))
+        while question is not None:
+            await timed("answer", service.answer(user_id, question.id, answer_for(question, rng)))
+            question = await timed("next item", service.next_question(user_id))
+        await timed("stats", service.stats(user_id))
+    await db.close()
+    return {
+        "memory": memory_name,
+        "students": len(users),
+        "setup_s": setup_s,
+        "ops": {
+            name: {
+                "n": len(v),
+                "p50_ms": percentile(v, 0.5),
+                "p99_ms": percentile(v, 0.99),
+                "max_ms": max(v),
+            }
+            for name, v in times.items()
+        },
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.system_latency",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--db", type=Path, required=True, help="from benchmarks.generate_db")
+    parser.add_argument("--memory", choices=["rules", "model", "both"], default="both")
+    parser.add_argument("--students", type=int, default=100, help="students sampled")
+    parser.add_argument("--length", type=int, default=10, help="questions per quiz")
+    parser.add_argument("--weights", type=Path, default=None, help="default: shipped weights")
+    parser.add_argument("--replay-cap", type=int, default=500, help="attempts replayed per student")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-migrate", action="store_true", help="keep the file's schema version (a baseline)"
+    )
+    parser.add_argument("--json", type=Path, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and print a table (each memory model in its own process when both)."""
+    args = parse_args(argv)
+    if args.memory == "both":
+        # Separate processes, so each peak RSS is that memory model's alone.
+        import subprocess
+
+        results = []
+        for name in ("rules", "model"):
+            out = Path(f"{args.json or '/tmp/system_latency'}.{name}.part")
+            cmd = [
+                sys.executable,
+                "-m",
+                "benchmarks.system_latency",
+                *_forward(argv),
+                "--memory",
+                name,
+                "--json",
+                str(out),
+            ]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            results.append(json.loads(out.read_text())["results"][0])
+            out.unlink()
+    else:
+        results = [
+            asyncio.run(measure(args.db, args.memory, args.students, args.length, args.seed, args))
+        ]
+    meta = json.loads(Path(f"{args.db}.json").read_text())
+    rows = []
+    for result in results:
+        for name in ("start quiz", "next item", "answer", "stats"):
+            op = result["ops"][name]
+            target = TARGETS_MS.get(name)
+            rows.append(
+                [
+                    result["memory"],
+                    name,
+                    op["n"],
+                    op["p50_ms"],
+                    op["p99_ms"],
+                    f"≤ {target:g}" if target else "",
+                    result["peak_rss_mb"],
+                ]
+            )
+    schema = "as generated" if args.no_migrate else "latest"
+    print(
+        f"database (schema {schema}): {meta['students']:,} students,"
+        f" {meta['attempts']:,} attempts,"
+        f" {meta['size_mb']:,.0f} MB"
+    )
+    print(
+        table(
+            ["memory", "operation", "n", "p50 ms", "p99 ms", "target p99 ms", "peak RSS MB"], rows
+        )
+    )
+    write_json(args.json, {"benchmark": "system_latency", "database": meta, "results": results})
+    return 0
+
+
+def _forward(argv: list[str] | None) -> list[str]:
+    """The caller's options minus --memory and --json."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    kept, skip = [], False
+    for arg in given:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--memory", "--json"):
+            skip = True
+            continue
+        if arg.startswith(("--memory=", "--json=")):
+            continue
+        kept.append(arg)
+    return kept
+
+
+if __name__ == "__main__":
+    sys.exit(main())
