@@ -12,6 +12,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,9 +38,24 @@ def _candidates(n: int, rng: np.random.Generator) -> list[CandidateFeatures]:
     ]
 
 
-def _quantiles(samples_s: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1e3 for s in samples_s)
-    return {"median_ms": statistics.median(ms), "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))]}
+def _quantiles(samples: list[tuple[float, float]]) -> dict[str, float]:
+    wall = sorted(w * 1e3 for w, _ in samples)
+    cpu = sorted(c * 1e3 for _, c in samples)
+    p99 = min(len(wall) - 1, int(0.99 * len(wall)))
+    return {
+        "median_ms": statistics.median(wall),
+        "p99_ms": wall[p99],
+        "cpu_median_ms": statistics.median(cpu),
+        "cpu_p99_ms": cpu[p99],
+    }
+
+
+def _timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall-clock and this thread's CPU seconds of one call (CPU time is what one core spends,
+    robust to other processes sharing the machine)."""
+    w0, c0 = time.perf_counter(), time.thread_time()
+    fn()
+    return time.perf_counter() - w0, time.thread_time() - c0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,32 +84,32 @@ def main(argv: list[str] | None = None) -> int:
             state, AttemptFeatures(item, t0 + timedelta(minutes=i), bool(rng.random() < 0.7))
         )
     now = t0 + timedelta(days=30)
-    update_s, score_s = [], []
+    update_s: list[tuple[float, float]] = []
+    score_s: list[tuple[float, float]] = []
     for r in range(args.repeats):
         att = AttemptFeatures(cands[r % len(cands)], now + timedelta(seconds=r), r % 3 > 0, grade=3)
-        start = time.perf_counter()
-        model.update(state, att)
-        update_s.append(time.perf_counter() - start)
+        update_s.append(_timed(lambda att=att: model.update(state, att)))
     batch = model.prepare(cands)  # columnar candidates, built once per deck
     model.predict(state, batch, now)  # warm-up
     for _ in range(args.repeats):
-        start = time.perf_counter()
-        model.predict(state, batch, now)
-        score_s.append(time.perf_counter() - start)
-    list_s = []
+        score_s.append(_timed(lambda: model.predict(state, batch, now)))
+    list_s: list[tuple[float, float]] = []
     for _ in range(max(args.repeats // 5, 10)):
-        start = time.perf_counter()
-        model.predict(state, cands, now)
-        list_s.append(time.perf_counter() - start)
+        list_s.append(_timed(lambda: model.predict(state, cands, now)))
     rows = {
         "update (one answer)": _quantiles(update_s),
         f"score {args.candidates} (prepared batch)": _quantiles(score_s),
         f"score {args.candidates} (list of CandidateFeatures)": _quantiles(list_s),
     }
     print(f"learner state: {len(state.to_bytes()):,} bytes after {args.history} answers")
-    print("| operation | median ms | p99 ms |\n|---|---|---|")
+    print("| operation | median ms | p99 ms | CPU median ms | CPU p99 ms |")
+    print("|---|---:|---:|---:|---:|")
     for name, q in rows.items():
-        print(f"| {name} | {q['median_ms']:.3f} | {q['p99_ms']:.3f} |")
+        print(
+            f"| {name} | {q['median_ms']:.3f} | {q['p99_ms']:.3f} | "
+            f"{q['cpu_median_ms']:.3f} | {q['cpu_p99_ms']:.3f} |"
+        )
+    print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     if args.json:
         machine = {
             "python": sys.version.split()[0],
@@ -103,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
+            "load_average_1min": os.getloadavg()[0],
         }
         out = {
             "results": rows,

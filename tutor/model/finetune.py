@@ -64,12 +64,12 @@ def finetune_head(
     guess = x[:, GUESS_INDEX]
     for _ in range(cfg.steps):
         z = tuned.logits(x, h, dt) / temperature
-        p = tuned.prob(z, guess)
-        nll = -(y * torch.log(p) + (1 - y) * torch.log1p(-p)).sum()
+        prob = tuned.prob(z, guess)
+        nll = -(y * torch.log(prob) + (1 - y) * torch.log1p(-prob)).sum()
         pull = sum(((a - b) ** 2).sum() for a, b in zip(params, anchor, strict=True))
         loss = (nll + cfg.l2 * pull) / n
         opt.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
     for p in tuned.parameters():
         p.requires_grad_(False)

@@ -308,8 +308,8 @@ class LearnerModel:
             tpos, tfound = _lookup(state.tag_ids, batch.tag_keys)
             owner, rows = owner[tfound], state.tags[tpos[tfound]]
             if owner.shape[0]:
-                c["us_c"] = np.bincount(owner, rows[:, _TC], n)
-                c["us_w"] = np.bincount(owner, rows[:, _TW], n)
+                c["us_c"] = np.bincount(owner, rows[:, _TC], n).astype(np.float64)
+                c["us_w"] = np.bincount(owner, rows[:, _TW], n).astype(np.float64)
                 seen = np.bincount(owner, minlength=n).astype(np.float64)
                 ema = np.bincount(owner, rows[:, _TEMA], n)
                 has = seen > 0

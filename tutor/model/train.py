@@ -75,7 +75,7 @@ def _make_batches(
 ) -> list[list[int]]:
     idx = sorted(range(len(seqs)), key=lambda i: (len(seqs[i]), i))
     batches = [idx[i : i + batch_size] for i in range(0, len(idx), batch_size)]
-    rng.shuffle(batches)  # type: ignore[arg-type]
+    rng.shuffle(batches)
     return batches
 
 
@@ -232,7 +232,7 @@ def train(
                 p = net.prob(z, x[..., GUESS_INDEX])
                 loss = (_nll(p, y) * m).sum() / m.sum().clamp(min=1.0)
                 opt.zero_grad()
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
                 torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                 opt.step()
                 if done_steps < total_steps:
