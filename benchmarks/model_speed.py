@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     score_s: list[tuple[float, float]] = []
     for r in range(args.repeats):
         att = AttemptFeatures(cands[r % len(cands)], now + timedelta(seconds=r), r % 3 > 0, grade=3)
-        update_s.append(_timed(lambda att=att: model.update(state, att)))
+        update_s.append(_timed(functools.partial(model.update, state, att)))
     batch = model.prepare(cands)  # columnar candidates, built once per deck
     model.predict(state, batch, now)  # warm-up
     for _ in range(args.repeats):

@@ -289,36 +289,40 @@ class LearnerModel:
             c[name] = values.copy()
         c["prior_rate"][:] = self.prior_rate
         pos, found = _lookup(state.item_ids, ids)
-        if found.any():
-            rows = state.items[pos[found]]
-            c["ui_c"][found] = rows[:, _IC]
-            c["ui_w"][found] = rows[:, _IW]
-            c["ui_last"][found] = rows[:, _ILAST]
-            c["ui_gap"][found] = state.step - rows[:, _ISTEP]
-            c["ui_dt"][found] = now - rows[:, _ITIME]
-            c["ui_ivl"][found] = rows[:, _ITIME] - rows[:, _IPREV]
-            c["ui_grade"][found] = rows[:, _IGRADE]
-            c["ui_fsrs_s"][found] = rows[:, _IFS]
-            c["ui_fsrs_d"][found] = rows[:, _IFD]
+        fidx = np.flatnonzero(found)
+        if fidx.shape[0]:
+            rows = state.items[pos[fidx]].T  # one row per column: contiguous reads
+            c["ui_c"][fidx] = rows[_IC]
+            c["ui_w"][fidx] = rows[_IW]
+            c["ui_last"][fidx] = rows[_ILAST]
+            c["ui_gap"][fidx] = state.step - rows[_ISTEP]
+            c["ui_dt"][fidx] = now - rows[_ITIME]
+            c["ui_ivl"][fidx] = rows[_ITIME] - rows[_IPREV]
+            c["ui_grade"][fidx] = rows[_IGRADE]
+            c["ui_fsrs_s"][fidx] = rows[_IFS]
+            c["ui_fsrs_d"][fidx] = rows[_IFD]
         # others' answers: leave this learner's own out
         c["item_n"] -= c["ui_c"] + c["ui_w"]
         c["item_c"] -= c["ui_c"]
         if batch.tag_keys.shape[0] and state.tag_ids.shape[0]:
             owner = batch.tag_owner
             tpos, tfound = _lookup(state.tag_ids, batch.tag_keys)
-            owner, rows = owner[tfound], state.tags[tpos[tfound]]
+            tidx = np.flatnonzero(tfound)
+            owner, rows = owner[tidx], state.tags[tpos[tidx]]
             if owner.shape[0]:
                 c["us_c"] = np.bincount(owner, rows[:, _TC], n).astype(np.float64)
                 c["us_w"] = np.bincount(owner, rows[:, _TW], n).astype(np.float64)
                 seen = np.bincount(owner, minlength=n).astype(np.float64)
                 ema = np.bincount(owner, rows[:, _TEMA], n)
-                has = seen > 0
-                c["us_ema"][has] = ema[has] / seen[has]
+                np.divide(ema, seen, out=c["us_ema"], where=seen > 0)
                 # the latest tag per candidate decides last outcome, gap and streak
                 # ties (tags answered together): the first tag of the item wins, as offline
-                rank = -np.arange(owner.shape[0])
-                order = np.lexsort((rank, rows[:, _TSTEP], owner))
-                last = order[np.r_[owner[order][1:] != owner[order][:-1], True]]
+                # (``owner`` is sorted: each candidate's tags are contiguous)
+                steps = rows[:, _TSTEP]
+                starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+                group = np.cumsum(np.r_[False, owner[1:] != owner[:-1]])
+                at_max = np.flatnonzero(steps == np.maximum.reduceat(steps, starts)[group])
+                last = at_max[np.r_[True, owner[at_max][1:] != owner[at_max][:-1]]]
                 c["us_last"][owner[last]] = rows[last, _TLAST]
                 c["us_gap"][owner[last]] = state.step - rows[last, _TSTEP]
                 c["us_run"][owner[last]] = rows[last, _TRUN]

@@ -254,3 +254,35 @@ def test_scalar_and_vector_features_agree() -> None:
         row, dt_one = build_row({k: float(v[i]) for k, v in raw.cols.items()})
         np.testing.assert_allclose(np.array(row, dtype=np.float32), x[i], rtol=1e-5, atol=1e-6)
         assert dt_one == pytest.approx(float(dt[i]), rel=1e-5, abs=1e-6)
+
+
+def test_batch_and_single_candidate_paths_agree(tiny_model: LearnerModel) -> None:
+    """Scoring many items (vectorised) and updating one (scalar) see the same features."""
+    from tutor.model.features import build_features, build_row
+
+    rng = np.random.default_rng(2)
+    tags = ("a", "b", "c", "d")
+    cands = [
+        CandidateFeatures(
+            i,
+            tuple(t for t in tags if rng.random() < 0.5),
+            n_options=int(rng.choice([0, 2, 4])),
+            kind=ItemKind.MULTIPLE_CHOICE,
+            item_attempts=int(rng.integers(5, 50)),
+            item_correct=3,
+            tag_attempts=100,
+            tag_correct=60,
+        )
+        for i in range(30)
+    ]
+    state = tiny_model.new_state()
+    for k in range(60):
+        cand = cands[int(rng.integers(0, 30))]
+        at = T0 + timedelta(minutes=7 * k)
+        state = tiny_model.update(state, AttemptFeatures(cand, at, bool(rng.random() < 0.6)))
+    now = T0 + timedelta(days=2)
+    x, dt = build_features(tiny_model._raw(state, cands, now.timestamp()))
+    for i, cand in enumerate(cands):
+        row, dt_one = build_row(tiny_model._raw_one(state, cand, now.timestamp()))
+        np.testing.assert_allclose(np.array(row, dtype=np.float32), x[i], rtol=1e-5, atol=1e-5)
+        assert dt_one == pytest.approx(float(dt[i]), rel=1e-5)
