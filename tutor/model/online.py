@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -461,6 +461,16 @@ class LearnerModel:
             tag_ids=tag_ids,
             tags=tags,
         )
+
+    def replay(self, attempts: Iterable[AttemptFeatures]) -> LearnerState:
+        """A learner's state rebuilt from their attempts in time order (after a model upgrade).
+
+        Pass each attempt's item counts as they stood right after that attempt.
+        """
+        state = self.new_state()
+        for attempt in attempts:
+            state = self.update(state, attempt)
+        return state
 
     def describe(self) -> dict[str, Any]:
         """Configuration and training summary of the loaded weights."""

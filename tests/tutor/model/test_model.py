@@ -286,3 +286,26 @@ def test_batch_and_single_candidate_paths_agree(tiny_model: LearnerModel) -> Non
         row, dt_one = build_row(tiny_model._raw_one(state, cand, now.timestamp()))
         np.testing.assert_allclose(np.array(row, dtype=np.float32), x[i], rtol=1e-5, atol=1e-5)
         assert dt_one == pytest.approx(float(dt[i]), rel=1e-5)
+
+
+def test_importing_the_model_package_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tutor.model, tutor.model.online, tutor.model.predictor, tutor.model.train;"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_replay_rebuilds_the_state(tiny_model: LearnerModel) -> None:
+    attempts = [
+        AttemptFeatures(card(i % 4), T0 + timedelta(hours=i), i % 3 > 0, 3 if i % 3 else 1)
+        for i in range(12)
+    ]
+    state = tiny_model.new_state()
+    for attempt in attempts:
+        state = tiny_model.update(state, attempt)
+    assert tiny_model.replay(attempts).to_bytes() == state.to_bytes()
