@@ -29,6 +29,9 @@ from tutor.policy.plan import pick_next
 from tutor.students import Student
 from tutor.views import Answer, ChoiceReason, Feedback, Question, SessionProgress
 
+MAX_STRETCH = 2.0
+"""How far past the interval rules' schedule the learner model may push a review."""
+
 REASONS = {
     Reason.DUE_REVIEW: ChoiceReason.REVIEW,
     Reason.NEW_ITEM: ChoiceReason.NEW,
@@ -257,17 +260,17 @@ class Quizzes:
         await attempt_rows.put_memory(conn, provisional)
         predictor = await self.memory.predictor(conn, student.id, [item])
         predicted = next_due(predictor, item.id, now, student.target_retention)
+        rule_interval = timedelta(days=provisional.interval_days)
         if predicted <= now + timedelta(minutes=1):
             # Already below target right after this answer (a lapse, or an item the model
             # still doubts): asking again at once teaches little, so space it by the
             # interval rules (minutes after a lapse, a day after a first success).
-            due = now + timedelta(days=provisional.interval_days)
+            due = now + rule_interval
         else:
-            due = predicted
-            if self.memory.name != "rules":
-                # The model's schedule replaces the rule-based interval.
-                interval = (to_millis(due) - now_ms) / 86_400_000
-                provisional = replace(provisional, interval_days=interval)
+            # The model may stretch or shorten the rules' interval, but not past
+            # MAX_STRETCH times it: a forgetting curve learned from few long-term learners
+            # must not send an item away for a year after three right answers.
+            due = min(predicted, now + rule_interval * MAX_STRETCH)
         await attempt_rows.put_memory(conn, replace(provisional, due_ms=to_millis(due)))
         return due
 
