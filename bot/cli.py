@@ -71,14 +71,15 @@ def _parser() -> argparse.ArgumentParser:
         help="how long ago the reminder job may have last run (default 180)",
     )
 
-    train = commands.add_parser("train", help="train the learner model's weights")
+    # --help after these goes to the tool itself.
+    train = commands.add_parser("train", help="train the learner model's weights", add_help=False)
     train.add_argument("args", nargs=argparse.REMAINDER)
 
     model = commands.add_parser("model", help="learner-model maintenance")
     model_commands = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     model_commands.add_parser("replay", help="rebuild every student's model state from the log")
 
-    bench = commands.add_parser("bench", help="benchmarks")
+    bench = commands.add_parser("bench", help="benchmarks: model or schedule", add_help=False)
     bench.add_argument("suite", choices=["model", "schedule"])
     bench.add_argument("args", nargs=argparse.REMAINDER)
     return parser
