@@ -87,7 +87,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``metatutor`` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command not in ("bench", "train"):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command in ("bench", "train"):
+        args.args = [*unknown, *args.args]
     if args.command is None:
         _parser().print_help()
         return 0
