@@ -2,16 +2,16 @@
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no display, no global state,
 safe to call from a worker thread). Titles come from the catalogs; when no installed font has
-CJK glyphs, Chinese titles would print as boxes, so the chart falls back to English.
+CJK glyphs (see :mod:`bot.chart_fonts`), Chinese titles would print as boxes, so the chart
+falls back to English.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
-from functools import cache
-from typing import Any
 
+from bot.chart_fonts import chart_language, font_rc
 from bot.i18n import plain
 from tutor.views import StudentStats
 
@@ -21,38 +21,14 @@ _GREEN = "#4c9a5f"
 _ORANGE = "#d9822b"
 
 
-@cache
-def _cjk_font() -> str | None:
-    """A font family with Chinese glyphs, if one is installed."""
-    from matplotlib import font_manager
-
-    wanted = (
-        "Noto Sans CJK SC",
-        "Noto Sans SC",
-        "WenQuanYi Zen Hei",
-        "SimHei",
-        "Source Han Sans SC",
-    )
-    names = {font.name for font in font_manager.fontManager.ttflist}
-    return next((name for name in wanted if name in names), None)
-
-
-def chart_language(lang: str) -> str:
-    """The language the chart can actually be drawn in."""
-    return lang if lang != "zh" or _cjk_font() else "en"
-
-
 def stats_chart(stats: StudentStats, lang: str = "en") -> bytes:
     """A PNG of the student's stats: three panels side by side."""
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     lang = chart_language(lang)
-    font = _cjk_font() if lang == "zh" else None
-    import matplotlib
-
-    rc: dict[str, Any] = {"font.family": [font, "DejaVu Sans"]} if font else {}
-    with matplotlib.rc_context(rc), warnings.catch_warnings():  # type: ignore[arg-type]
+    with matplotlib.rc_context(font_rc(lang)), warnings.catch_warnings():  # type: ignore[arg-type]
         # Tags may hold glyphs no installed font has; boxes are acceptable, noise is not.
         warnings.filterwarnings("ignore", message="Glyph .* missing")
         figure = Figure(figsize=(12, 3.6), dpi=100, layout="constrained")

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from bot.i18n import language_for, plain, t
 
 log = logging.getLogger("bot.flood")
 
@@ -30,11 +33,6 @@ FLOOD_KEY = "flood_guard"
 FLOOD_HANDLER_KEY = "flood_guard_handler"
 DEFAULT_BURST = 8
 DEFAULT_PER_SECOND = 1.5
-_NOTICE = {
-    "en": "You're sending messages very fast. I skipped some; give me a moment.",
-    "zh": "你发得太快了，部分消息已跳过，请稍等片刻。",
-}
-_TOAST = {"en": "Too fast: press again in a moment.", "zh": "太快了，请稍后再按。"}
 
 
 @dataclass
@@ -112,12 +110,15 @@ class FloodGuard:
             log.warning(
                 "flood limit: dropped %d updates of user %s", self.dropped[user_id], user_id
             )
-        lang = "zh" if (update.effective_user.language_code or "").startswith("zh") else "en"
+        # Telegram's language, not the student's choice: the guard never touches the database.
+        lang = language_for(update.effective_user.language_code)
         with contextlib.suppress(TelegramError):
             if update.callback_query is not None:
-                await update.callback_query.answer(_TOAST[lang])
+                await update.callback_query.answer(plain(lang, "flood.toast"))
             elif update.effective_chat is not None and self._should_notice(user_id):
-                await update.effective_chat.send_message(_NOTICE[lang])
+                await update.effective_chat.send_message(
+                    t(lang, "flood.notice"), parse_mode=ParseMode.HTML
+                )
         raise ApplicationHandlerStop
 
     def _should_notice(self, user_id: int) -> bool:

@@ -13,10 +13,12 @@ import secrets
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
-from bot.handlers.common import Context, service_of, user_data
+from bot.handlers.common import Context, language_of, reply, service_of, student_of, user_data
+from bot.i18n import Html, plain, t
 from tutor.errors import UnknownStudent
 from tutor.privacy import PrivacyService
 
@@ -26,103 +28,67 @@ _REGISTERED = "privacy_handlers"
 PRIVACY_GROUP = -40  # after the flood limit (-75) and admin handlers (-50), before group 0
 COMMANDS = ("mydata", "forget")
 _TOKEN_KEY = "privacy_forget_token"
-_TEXT = {
-    "en": {
-        "nothing": "I have nothing stored about you.",
-        "export": "Your {n} answers, as a CSV file.",
-        "ask": (
-            "This erases everything I store about you: your answers, progress, decks, "
-            "settings and reminders. It cannot be undone. Erase it all?"
-        ),
-        "yes": "Erase everything",
-        "no": "Keep my data",
-        "kept": "Nothing was erased.",
-        "done": "Done: everything about you is erased. Send /start to begin anew.",
-        "expired": "This button has expired. Send /forget again.",
-    },
-    "zh": {
-        "nothing": "我没有保存任何关于你的数据。",
-        "export": "你的 {n} 条答题记录（CSV 文件）。",
-        "ask": (
-            "这会删除我保存的关于你的一切：答题记录、进度、课程、设置和提醒，且无法恢复。"
-            "确定全部删除吗？"
-        ),
-        "yes": "全部删除",
-        "no": "保留我的数据",
-        "kept": "没有删除任何数据。",
-        "done": "已完成：关于你的所有数据都已删除。发送 /start 重新开始。",
-        "expired": "这个按钮已失效，请重新发送 /forget。",
-    },
-}
-
-
-async def _language(update: Update, context: Context) -> str:
-    user = update.effective_user
-    student = await service_of(context).student(user.id) if user else None
-    if student is not None:
-        return student.language
-    return "zh" if user and (user.language_code or "").startswith("zh") else "en"
 
 
 async def mydata_command(update: Update, context: Context) -> None:
     """/mydata: send the student's answer history as a CSV document."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    lang = await _language(update, context)
+    lang = language_of(update, await student_of(update, context))
     try:
         export = await PrivacyService(service_of(context)).export_answers(user.id)
     except UnknownStudent:
-        await chat.send_message(_TEXT[lang]["nothing"])
+        await reply(update, t(lang, "privacy.nothing"))
         return
     log.info("privacy: answer history sent to user %s (%d rows)", user.id, export.rows)
     await chat.send_document(
         export.data,
         filename=export.filename,
-        caption=_TEXT[lang]["export"].format(n=export.rows),
+        caption=t(lang, "privacy.export", n=export.rows),
+        parse_mode=ParseMode.HTML,
     )
 
 
 async def forget_command(update: Update, context: Context) -> None:
     """/forget: ask for confirmation with a one-time button."""
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None and chat is not None
-    lang = await _language(update, context)
-    if await service_of(context).student(user.id) is None:
-        await chat.send_message(_TEXT[lang]["nothing"])
+    student = await student_of(update, context)
+    lang = language_of(update, student)
+    if student is None:
+        await reply(update, t(lang, "privacy.nothing"))
         return
     token = secrets.token_urlsafe(9)
     user_data(context)[_TOKEN_KEY] = token
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(_TEXT[lang]["yes"], callback_data=f"p:forget:{token}")],
-            [InlineKeyboardButton(_TEXT[lang]["no"], callback_data="p:keep")],
+            [InlineKeyboardButton(plain(lang, "privacy.yes"), callback_data=f"p:forget:{token}")],
+            [InlineKeyboardButton(plain(lang, "privacy.no"), callback_data="p:keep")],
         ]
     )
-    await chat.send_message(_TEXT[lang]["ask"], reply_markup=keyboard)
+    await reply(update, t(lang, "privacy.ask"), keyboard)
 
 
 async def privacy_button(update: Update, context: Context) -> None:
     """The confirmation buttons; nothing else sees ``p:`` presses."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    lang = await _language(update, context)
+    lang = language_of(update, await student_of(update, context))
     data = query.data or ""
     expected = user_data(context).pop(_TOKEN_KEY, None)
     if data == "p:keep" or not data.startswith("p:forget:"):
-        await _finish(query, _TEXT[lang]["kept"])
+        await _finish(query, t(lang, "privacy.kept"))
         raise ApplicationHandlerStop
     if expected is None or not secrets.compare_digest(data.removeprefix("p:forget:"), expected):
-        await _toast(query, _TEXT[lang]["expired"])
+        await _toast(query, plain(lang, "privacy.expired"))
         raise ApplicationHandlerStop
     try:
         report = await PrivacyService(service_of(context)).forget(user.id)
     except UnknownStudent:
-        await _finish(query, _TEXT[lang]["nothing"])
+        await _finish(query, t(lang, "privacy.nothing"))
         raise ApplicationHandlerStop from None
     if context.user_data is not None:
         context.user_data.clear()  # in-memory state about them goes too
     log.info("privacy: user %s erased (%d rows)", user.id, report.total)
-    await _finish(query, _TEXT[lang]["done"])
+    await _finish(query, t(lang, "privacy.done"))
     raise ApplicationHandlerStop
 
 
@@ -131,10 +97,10 @@ async def _toast(query: Any, text: str | None) -> None:
         await query.answer(text)
 
 
-async def _finish(query: Any, text: str) -> None:
+async def _finish(query: Any, text: Html) -> None:
     await _toast(query, None)
     with contextlib.suppress(BadRequest):  # the message is gone or already says this
-        await query.edit_message_text(text)
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML)
 
 
 async def _stop_after(handler: Any, update: Update, context: Context) -> None:

@@ -15,7 +15,7 @@ from bot.handlers.privacy import register_privacy_handlers
 from storage import audit as audit_rows
 from storage.privacy import tables_referencing_users
 from tests.bot.flood_helpers import unlimited
-from tests.bot.stories.conftest import ADA, EVE, onboard, story_settings
+from tests.bot.stories.conftest import ADA, EVE, LEI, onboard, story_settings
 from tutor.service import TutorService
 
 
@@ -139,3 +139,21 @@ async def test_privacy_commands_in_a_group_do_nothing(
         turn = await chat.send(ADA, command, chat=group)
         assert all(m.document is None and not m.buttons for m in turn.new)
     assert await _counts(tutor, ADA.id) == before
+
+
+async def test_privacy_speaks_the_students_chosen_language(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    from bot.i18n import plain
+
+    # A stranger is answered in Telegram's language.
+    turn = await chat.send(LEI, "/forget")
+    assert turn.new[0].plain == plain("zh", "privacy.nothing")
+    # A student is answered in the language they chose, whatever Telegram says.
+    await onboard(chat, ADA)
+    await tutor.update_settings(ADA.id, language="zh")
+    turn = await chat.send(ADA, "/forget")
+    assert turn.new[0].plain == plain("zh", "privacy.ask")
+    assert turn.new[0].button_texts == [plain("zh", "privacy.yes"), plain("zh", "privacy.no")]
+    kept = await chat.press(ADA, plain("zh", "privacy.no"), message=turn.new[0])
+    assert kept.edited[-1].plain == plain("zh", "privacy.kept")
