@@ -11,7 +11,7 @@ from bot.conversation import ChatDriver
 from bot.fake_api import FakeBotApi
 from bot.flood import FloodGuard, TokenBuckets, register_flood_guard
 from bot.i18n import plain
-from tests.bot.stories.conftest import ADA, EVE, onboard, story_settings
+from tests.bot.stories.conftest import ADA, EVE, LEI, onboard, story_settings
 from tutor.service import TutorService
 
 
@@ -100,3 +100,15 @@ async def test_flooded_button_presses_get_a_notice_and_record_nothing(
     assert chat.fake.unanswered_callbacks() == []
     async with tutor.db.read() as conn, conn.execute("SELECT COUNT(*) FROM attempts") as cur:
         assert (await cur.fetchone())[0] == before  # type: ignore[index]
+
+
+async def test_flood_notice_speaks_telegrams_language(
+    guarded: tuple[ChatDriver, FloodGuard], monotonic: Monotonic
+) -> None:
+    chat, guard = guarded
+    monotonic.step = 0.0  # all at one instant: no onboarding, the guard needs no student
+    flood = [chat.fake.user_message(LEI, "/help") for _ in range(8)]
+    await chat.feed(*flood, concurrently=True)
+    notices = [m for m in chat.messages(LEI) if m.plain == plain("zh", "flood.notice")]
+    assert len(notices) == 1
+    assert guard.dropped == {LEI.id: 3}
