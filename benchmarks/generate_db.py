@@ -90,7 +90,7 @@ def _split(total: int, n: int, rng: np.random.Generator) -> np.ndarray:
     counts = np.floor(weights / weights.sum() * total).astype(np.int64)
     short = total - int(counts.sum())
     np.add.at(counts, rng.choice(n, size=short, replace=True, p=weights / weights.sum()), 1)
-    return counts
+    return np.asarray(counts, dtype=np.int64)
 
 
 class Generated:

@@ -74,7 +74,7 @@ async def _replay_states(db: Database, memory: ModelMemory, users: list[int], ca
                 " WHERE user_id = ? ORDER BY answered_ms DESC LIMIT ?",
                 (user_id, cap),
             ) as cur:
-                rows = list(reversed(await cur.fetchall()))
+                rows = list(await cur.fetchall())[::-1]
             state = model.new_state()
             items = {}
             for item_id, answered_ms, correct, latency_ms in rows:
