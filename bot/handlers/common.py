@@ -47,6 +47,14 @@ async def student_of(update: Update, context: Context) -> Student | None:
     return await service_of(context).student(user.id)
 
 
+async def started_student(update: Update, context: Context) -> Student | None:
+    """The student behind the update; if they never sent /start, ask them to and give None."""
+    student = await student_of(update, context)
+    if student is None:
+        await reply(update, t(language_of(update, None), "please_start"))
+    return student
+
+
 def language_of(update: Update, student: Student | None) -> str:
     """The student's language, or a guess from Telegram's ``language_code``."""
     if student is not None:

@@ -13,6 +13,7 @@ from bot.handlers.common import (
     language_of,
     reply,
     service_of,
+    started_student,
     student_of,
     toast,
 )
@@ -96,11 +97,10 @@ async def deck_press(update: Update, context: Context, press: DeckPress) -> None
 @guarded
 async def exam_command(update: Update, context: Context) -> None:
     """/exam YYYY-MM-DD [deck], /exam off [deck], or /exam to list exam dates."""
-    student = await student_of(update, context)
-    lang = language_of(update, student)
+    student = await started_student(update, context)
     if student is None:
-        await reply(update, t(lang, "please_start"))
         return
+    lang = student.language
     args = context.args or []
     if not args:
         await _list_exams(update, context, student)

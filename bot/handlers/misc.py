@@ -25,6 +25,7 @@ from bot.handlers.common import (
     log,
     reply,
     service_of,
+    started_student,
     student_of,
     toast,
 )
@@ -67,11 +68,10 @@ async def resume_command(update: Update, context: Context) -> None:
 
 
 async def _set_status(update: Update, context: Context, status: StudentStatus, key: str) -> None:
-    student = await student_of(update, context)
-    lang = language_of(update, student)
+    student = await started_student(update, context)
     if student is None:
-        await reply(update, t(lang, "please_start"))
         return
+    lang = student.language
     await service_of(context).set_status(student.id, status)
     await reply(update, t(lang, key))
 

@@ -19,6 +19,7 @@ from bot.handlers.common import (
     log,
     reply,
     service_of,
+    started_student,
     student_of,
     toast,
     user_data,
@@ -50,11 +51,10 @@ def start_quiz_keyboard(lang: str) -> InlineKeyboardMarkup:
 @guarded
 async def quiz_command(update: Update, context: Context) -> None:
     """/quiz [n]: start a session of n questions (default: the student's quiz length)."""
-    student = await student_of(update, context)
-    lang = language_of(update, student)
+    student = await started_student(update, context)
     if student is None:
-        await reply(update, t(lang, "please_start"))
         return
+    lang = student.language
     args = context.args or []
     length: int | None = None
     if args:
@@ -256,11 +256,10 @@ async def typed_answer(update: Update, context: Context, student: Student, text:
 @guarded
 async def stop_command(update: Update, context: Context) -> None:
     """/stop: end the running session."""
-    student = await student_of(update, context)
-    lang = language_of(update, student)
+    student = await started_student(update, context)
     if student is None:
-        await reply(update, t(lang, "please_start"))
         return
+    lang = student.language
     progress = await service_of(context).stop_quiz(student.id)
     await _clear_previous_question(context)
     if progress is None:

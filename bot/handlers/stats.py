@@ -8,7 +8,14 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.charts import stats_chart
-from bot.handlers.common import Context, guarded, language_of, log, reply, service_of, student_of
+from bot.handlers.common import (
+    Context,
+    guarded,
+    log,
+    reply,
+    service_of,
+    started_student,
+)
 from bot.i18n import Html, t
 from tutor.views import StudentStats
 
@@ -58,11 +65,10 @@ def stats_text(lang: str, stats: StudentStats) -> Html:
 @guarded
 async def stats_command(update: Update, context: Context) -> None:
     """/stats: the summary text, then the chart as a photo."""
-    student = await student_of(update, context)
-    lang = language_of(update, student)
+    student = await started_student(update, context)
     if student is None:
-        await reply(update, t(lang, "please_start"))
         return
+    lang = student.language
     stats = await service_of(context).stats(student.id)
     await reply(update, stats_text(lang, stats))
     try:
