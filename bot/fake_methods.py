@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bot import fake_setup
 from bot.fake_types import ApiCall, ApiError, Buttons, CallbackAnswer, SentMessage, UploadedFile
 from bot.fake_updates import _ChatState
 from bot.tg_html import Entity, HtmlParseError, parse_html, utf16_len
@@ -20,7 +20,6 @@ MAX_CALLBACK_DATA = 64
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -396,92 +395,9 @@ def get_file(fake: FakeBotApi, call: ApiCall) -> Any:
     }
 
 
-def _scope_key(params: dict[str, Any]) -> tuple[str, str]:
-    scope = params.get("scope") or {"type": "default"}
-    key = str(scope.get("type", "default"))
-    if "chat_id" in scope:
-        key += f":{scope['chat_id']}"
-    return key, str(params.get("language_code") or "")
-
-
-def set_my_commands(fake: FakeBotApi, call: ApiCall) -> Any:
-    commands = call.params.get("commands") or []
-    if len(commands) > 100:
-        raise _error("Bad Request: too many commands")
-    parsed: list[tuple[str, str]] = []
-    for item in commands:
-        name, description = str(item.get("command", "")), str(item.get("description", ""))
-        if not _COMMAND_NAME.match(name):
-            raise _error("Bad Request: BOT_COMMAND_INVALID")
-        if not 1 <= len(description) <= 256:
-            raise _error("Bad Request: command description must be 1-256 characters")
-        parsed.append((name, description))
-    fake.commands[_scope_key(call.params)] = parsed
-    return True
-
-
-def get_my_commands(fake: FakeBotApi, call: ApiCall) -> Any:
-    stored = fake.commands.get(_scope_key(call.params), [])
-    return [{"command": c, "description": d} for c, d in stored]
-
-
-def delete_my_commands(fake: FakeBotApi, call: ApiCall) -> Any:
-    fake.commands.pop(_scope_key(call.params), None)
-    return True
-
-
 def send_chat_action(fake: FakeBotApi, call: ApiCall) -> Any:
     chat_id = _chat_id(fake, call.params)
     fake.chat_actions.append((chat_id, str(call.params.get("action"))))
-    return True
-
-
-def set_chat_menu_button(fake: FakeBotApi, call: ApiCall) -> Any:
-    chat_id = call.params.get("chat_id")
-    button = call.params.get("menu_button") or {"type": "default"}
-    fake.menu_buttons[None if chat_id is None else int(chat_id)] = button
-    return True
-
-
-def get_chat_menu_button(fake: FakeBotApi, call: ApiCall) -> Any:
-    chat_id = call.params.get("chat_id")
-    key = None if chat_id is None else int(chat_id)
-    return fake.menu_buttons.get(key, fake.menu_buttons.get(None, {"type": "commands"}))
-
-
-def set_webhook(fake: FakeBotApi, call: ApiCall) -> Any:
-    fake.webhook_url = str(call.params.get("url", ""))
-    return True
-
-
-def delete_webhook(fake: FakeBotApi, call: ApiCall) -> Any:
-    fake.webhook_url = ""
-    if call.params.get("drop_pending_updates"):
-        fake._pending_updates.clear()
-    return True
-
-
-def get_webhook_info(fake: FakeBotApi, call: ApiCall) -> Any:
-    return {
-        "url": fake.webhook_url,
-        "has_custom_certificate": False,
-        "pending_update_count": len(fake._pending_updates),
-    }
-
-
-def get_updates(fake: FakeBotApi, call: ApiCall) -> Any:
-    if fake.webhook_url:
-        raise _error(
-            "Conflict: can't use getUpdates method while webhook is active; "
-            "use deleteWebhook to delete the webhook first",
-            409,
-        )
-    offset = call.params.get("offset")
-    limit = int(call.params.get("limit") or 100)
-    return fake.take_updates(None if offset is None else int(offset), limit)
-
-
-def _true(fake: FakeBotApi, call: ApiCall) -> Any:
     return True
 
 
@@ -497,21 +413,21 @@ METHODS: dict[str, Method] = {
     "deleteMessages": delete_messages,
     "answerCallbackQuery": answer_callback_query,
     "getFile": get_file,
-    "setMyCommands": set_my_commands,
-    "getMyCommands": get_my_commands,
-    "deleteMyCommands": delete_my_commands,
+    "setMyCommands": fake_setup.set_my_commands,
+    "getMyCommands": fake_setup.get_my_commands,
+    "deleteMyCommands": fake_setup.delete_my_commands,
     "sendChatAction": send_chat_action,
-    "setChatMenuButton": set_chat_menu_button,
-    "getChatMenuButton": get_chat_menu_button,
-    "setWebhook": set_webhook,
-    "deleteWebhook": delete_webhook,
-    "getWebhookInfo": get_webhook_info,
-    "getUpdates": get_updates,
-    "setMyDescription": _true,
-    "setMyShortDescription": _true,
-    "setMyName": _true,
-    "close": _true,
-    "logOut": _true,
+    "setChatMenuButton": fake_setup.set_chat_menu_button,
+    "getChatMenuButton": fake_setup.get_chat_menu_button,
+    "setWebhook": fake_setup.set_webhook,
+    "deleteWebhook": fake_setup.delete_webhook,
+    "getWebhookInfo": fake_setup.get_webhook_info,
+    "getUpdates": fake_setup.get_updates,
+    "setMyDescription": fake_setup.always_true,
+    "setMyShortDescription": fake_setup.always_true,
+    "setMyName": fake_setup.always_true,
+    "close": fake_setup.always_true,
+    "logOut": fake_setup.always_true,
 }
 
 
