@@ -4,8 +4,9 @@
 
 Start-up: ``metatutor serve`` runs as a child process against ``bot.testing_server``'s
 HTTP Bot API fake (in this process); measured from spawning the process until its first
-``getUpdates`` call, and until it answered a ``/start`` queued at that moment. The database
-at ``--db`` (a copy is used) makes the start-up include opening a large file.
+``getUpdates`` request arrives (the long poll begins; the fake logs a call only once it is
+answered, up to 10 s later), and until it answered a ``/start`` queued at that moment. The
+database at ``--db`` (a copy is used) makes the start-up include opening a large file.
 
 Import: a generated deck of ``--notes`` basic notes (genanki) goes through
 ``TutorService.import_file`` into a fresh database: notes per second, end to end (parse
@@ -63,8 +64,9 @@ async def start_once(db: Path, workdir: Path) -> dict[str, float]:
         polling = answered = float("nan")
         try:
             while time.perf_counter() - began < 60:
-                if fake.calls_of("getUpdates"):
-                    polling = time.perf_counter() - began
+                polls = [at for at, method in server.arrivals if method == "getUpdates"]
+                if polls:
+                    polling = polls[0] - began
                     break
                 await asyncio.sleep(0.01)
             fake.queue_update(fake.user_command(user, "/start"))

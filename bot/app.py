@@ -15,7 +15,7 @@ import secrets
 import signal
 import traceback
 import urllib.parse
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 from telegram import BotCommand, Update
@@ -147,13 +147,16 @@ def command_menu(lang: str) -> list[BotCommand]:
 
 
 async def _post_init(application: AnyApplication) -> None:
-    """Publish the command menu in English (default) and Chinese."""
-    for lang in LANGUAGES:
+    """Publish the command menu in English (default) and Chinese, both at once."""
+
+    async def publish(lang: str) -> None:
         code = None if lang == "en" else lang
         try:
             await application.bot.set_my_commands(command_menu(lang), language_code=code)
         except TelegramError as error:  # a menu is not worth refusing to start over
             log.warning("setMyCommands (%s) failed: %s", lang, _redact(str(error), application))
+
+    await asyncio.gather(*(publish(lang) for lang in LANGUAGES))
 
 
 def _redact(text: str, application: AnyApplication) -> str:
@@ -220,7 +223,10 @@ def _stop_event(stop: asyncio.Event | None) -> tuple[asyncio.Event, list[signal.
 
 
 async def _serve(
-    application: AnyApplication, start_updates: Awaitable[Any], stop: asyncio.Event | None
+    application: AnyApplication,
+    start_updates: Awaitable[Any],
+    stop: asyncio.Event | None,
+    on_started: Callable[[], object] | None,
 ) -> None:
     event, installed = _stop_event(stop)
     updater = application.updater
@@ -232,6 +238,8 @@ async def _serve(
         await start_updates
         await application.start()
         log.info("bot running; stop with SIGINT or SIGTERM")
+        if on_started is not None:
+            on_started()
         await event.wait()
         log.info("stopping")
     finally:
@@ -251,17 +259,32 @@ async def _serve(
             loop.remove_signal_handler(sig)
 
 
-async def run_polling(application: AnyApplication, *, stop: asyncio.Event | None = None) -> None:
-    """Serve by long polling until SIGINT/SIGTERM (or ``stop`` is set)."""
+async def run_polling(
+    application: AnyApplication,
+    *,
+    stop: asyncio.Event | None = None,
+    on_started: Callable[[], object] | None = None,
+) -> None:
+    """Serve by long polling until SIGINT/SIGTERM (or ``stop`` is set).
+
+    ``on_started`` is called once updates are being fetched and handled.
+    """
     updater = application.updater
     assert updater is not None
-    await _serve(application, updater.start_polling(allowed_updates=ALLOWED_UPDATES), stop)
+    starting = updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+    await _serve(application, starting, stop, on_started)
 
 
 async def run_webhook(
-    application: AnyApplication, settings: Settings, *, stop: asyncio.Event | None = None
+    application: AnyApplication,
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    on_started: Callable[[], object] | None = None,
 ) -> None:
     """Serve a webhook at ``settings.webhook_url`` until SIGINT/SIGTERM (or ``stop`` is set).
+
+    ``on_started`` is called once updates are being received and handled.
 
     Telegram sends the secret token in a header of every request; PTB's server refuses
     requests without it (403). With no secret configured, a random one is made for this run
@@ -285,17 +308,21 @@ async def run_webhook(
         secret_token=secret,
         allowed_updates=ALLOWED_UPDATES,
     )
-    await _serve(application, starting, stop)
+    await _serve(application, starting, stop, on_started)
 
 
 async def serve_forever(
-    application: AnyApplication, settings: Settings, *, stop: asyncio.Event | None = None
+    application: AnyApplication,
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    on_started: Callable[[], object] | None = None,
 ) -> None:
     """Serve by webhook when ``settings.webhook_url`` is set, else by long polling."""
     if settings.webhook_url:
-        await run_webhook(application, settings, stop=stop)
+        await run_webhook(application, settings, stop=stop, on_started=on_started)
     else:
-        await run_polling(application, stop=stop)
+        await run_polling(application, stop=stop, on_started=on_started)
 
 
 __all__ = [

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.preflight import check_model
+from bot.preflight import BackgroundModel, StartupError, check_model
 from bot.settings import Settings
 from storage import Database
 from tutor.errors import TutorError
-from tutor.learner import ModelMemory
+from tutor.learner import MemoryModel, ModelMemory
 from tutor.service import TutorConfig, TutorService
 
 log = logging.getLogger("metatutor")
@@ -31,16 +32,23 @@ def tutor_config(settings: Settings) -> TutorConfig:
 
 @asynccontextmanager
 async def open_service(
-    settings: Settings, *, bundled: bool = True, model: bool = False
+    settings: Settings,
+    *,
+    bundled: bool = True,
+    model: bool = False,
+    memory: MemoryModel | None = None,
 ) -> AsyncIterator[TutorService]:
     """Open (and upgrade) the database and build the service on it.
 
-    With ``model``, the learner model is loaded first (a broken weights file stops start-up
-    with one line, before any student is served); otherwise it loads on first use.
+    The memory model is ``memory`` if given, else the learner model: with ``model`` it is
+    loaded first (a broken weights file stops start-up with one line, before any student is
+    served); otherwise it loads on first use.
     """
-    memory = ModelMemory(settings.model_path)
-    if model:
-        check_model(settings, loader=lambda _path: memory.load())
+    if memory is None:
+        learner = ModelMemory(settings.model_path)
+        if model:
+            check_model(settings, loader=lambda _path: learner.load())
+        memory = learner
     db = await Database.open(settings.database)
     try:
         service = TutorService(db, config=tutor_config(settings), memory=memory)
@@ -62,9 +70,23 @@ async def serve(settings: Settings) -> int:
         return await chat(settings)
     from bot.app import build_application, serve_forever
 
-    async with open_service(settings, model=True) as service:
+    # Polling starts first; torch and the weights load meanwhile (model calls wait for them).
+    model = BackgroundModel(settings)
+    stop = asyncio.Event()
+
+    def stop_if_failed(_task: asyncio.Task[None]) -> None:
+        if model.failure is not None:
+            log.error("stopping: %s", model.failure)
+            stop.set()
+
+    def load_model() -> None:
+        model.start().add_done_callback(stop_if_failed)
+
+    async with open_service(settings, memory=model) as service:
         application = build_application(settings, service, reminders=True)
-        await serve_forever(application, settings)
+        await serve_forever(application, settings, stop=stop, on_started=load_model)
+    if isinstance(model.failure, StartupError):
+        raise model.failure
     return 0
 
 

@@ -1,12 +1,27 @@
-"""Checks run before the bot starts serving, so a broken install fails at start-up, not mid-quiz."""
+"""The learner model at start-up: a one-line error when it cannot load, and a background load.
+
+``metatutor serve`` starts polling before torch and the weights are loaded (seconds on a
+small machine): :class:`BackgroundModel` loads them in a worker thread meanwhile, and only
+what needs the model (choosing a question, grading, nudges) waits for it; ``/start``,
+``/help`` and the settings answer at once. Weights that do not load fail those waiting calls
+and stop the bot with the same one-line :class:`StartupError` as before.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the CLI imports this module: keep numpy and storage out of --help
+    from storage import Connection
+    from tutor.items import Grade, Item
+    from tutor.learner import ModelMemory
+    from tutor.policy.predictor import RecallPredictor
 
 
 class StartupError(Exception):
@@ -38,3 +53,74 @@ def check_model(settings: Settings, loader: Callable[[Path | None], Any] | None 
         raise StartupError(
             f"the learner model cannot be loaded from {where}: {reason}; {hint}"
         ) from error
+
+
+class BackgroundModel:
+    """A :class:`ModelMemory` that loads in a worker thread; model calls wait until it has.
+
+    It is the service's memory model. :meth:`start` begins the load (the first model call
+    starts it too, so nothing ever loads it twice); :meth:`observe` and :meth:`predictor`
+    wait for it, then delegate. A failed load raises :class:`StartupError` in every caller.
+    """
+
+    def __init__(self, settings: Settings, memory: ModelMemory | None = None) -> None:
+        if memory is None:
+            from tutor.learner import ModelMemory
+
+            memory = ModelMemory(settings.model_path)
+        self.memory = memory
+        self.name = self.memory.name
+        self._settings = settings
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> asyncio.Task[None]:
+        """Begin loading (once); the task ends when the model is ready or failed."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._load(), name="model-load")
+        return self._task
+
+    async def _load(self) -> None:
+        await asyncio.to_thread(check_model, self._settings, lambda _path: self.memory.load())
+
+    @property
+    def loaded(self) -> bool:
+        """True once the model loaded successfully."""
+        task = self._task
+        return task is not None and task.done() and not task.cancelled() and self.failure is None
+
+    @property
+    def failure(self) -> BaseException | None:
+        """Why the finished load failed (None while loading, after success, or if cancelled)."""
+        task = self._task
+        if task is None or not task.done() or task.cancelled():
+            return None
+        return task.exception()
+
+    async def ready(self) -> ModelMemory:
+        """The loaded model memory (waits for the load; raises StartupError if it failed)."""
+        await asyncio.shield(self.start())
+        return self.memory
+
+    async def observe(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        *,
+        correct: bool,
+        grade: Grade | None,
+        latency_ms: int | None,
+        at: datetime,
+    ) -> None:
+        """Learn from one answer, once the model is loaded."""
+        memory = await self.ready()
+        await memory.observe(
+            conn, user_id, item, correct=correct, grade=grade, latency_ms=latency_ms, at=at
+        )
+
+    async def predictor(
+        self, conn: Connection, user_id: int, items: Sequence[Item]
+    ) -> RecallPredictor:
+        """Predictions for ``items``, once the model is loaded."""
+        memory = await self.ready()
+        return await memory.predictor(conn, user_id, items)

@@ -23,6 +23,7 @@ import email.parser
 import email.policy
 import json
 import logging
+import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any, cast
@@ -124,6 +125,9 @@ class HttpBotApi:
         self.port = port
         self.requests = 0
         self.dropped = 0
+        self.arrivals: list[tuple[float, str]] = []
+        """(``time.perf_counter()``, Bot API method) of every call as it arrives: a long poll
+        is only logged by the fake once answered, its arrival is the moment polling began."""
         self._server: asyncio.Server | None = None
         self._faults: list[_WireFault] = []
         self._connections: set[asyncio.Task[None]] = set()
@@ -230,6 +234,7 @@ class HttpBotApi:
         if method == "GET" and path.startswith("/file/"):
             return self.fake._download(url)
         api_method = path.rstrip("/").rsplit("/", 1)[-1]
+        self.arrivals.append((time.perf_counter(), api_method))
         params, files = parse_form(headers.get("content-type", ""), body)
         if method == "GET":
             query = urllib.parse.urlsplit(target).query

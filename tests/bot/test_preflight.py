@@ -1,13 +1,20 @@
-"""A missing or damaged weights file stops start-up with a clear message."""
+"""A missing or damaged weights file stops start-up with a clear message; the background load."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
-from bot.preflight import StartupError, check_model
+from bot.preflight import BackgroundModel, StartupError, check_model
 from bot.settings import Settings
+from storage import Connection
+from tutor.items import Item
+from tutor.learner import ModelMemory
 
 
 def _settings(model: Path | None) -> Settings:
@@ -49,3 +56,84 @@ def test_weights_of_another_format_are_refused(tmp_path: Path) -> None:
 def test_a_good_model_is_returned() -> None:
     sentinel = object()
     assert check_model(_settings(None), loader=lambda path: sentinel) is sentinel
+
+
+class _SlowMemory:
+    """Stands in for ModelMemory: ``load`` blocks (in its worker thread) until released."""
+
+    name = "model"
+
+    def __init__(self, fails: bool = False) -> None:
+        self.release = threading.Event()
+        self.loads = 0
+        self.fails = fails
+        self.calls: list[str] = []
+
+    def load(self) -> object:
+        self.loads += 1
+        assert self.release.wait(10)
+        if self.fails:
+            raise ValueError("cannot read weights\nat line 1")
+        return self
+
+    async def observe(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append("observe")
+
+    async def predictor(self, *args: Any) -> Any:
+        self.calls.append("predictor")
+        return "predictions"
+
+
+def _background(memory: _SlowMemory) -> BackgroundModel:
+    return BackgroundModel(_settings(None), memory=cast(ModelMemory, memory))
+
+
+async def test_model_calls_wait_for_the_background_load_which_runs_once() -> None:
+    memory = _SlowMemory()
+    model = _background(memory)
+    model.start()
+    waiting = [
+        asyncio.create_task(model.predictor(cast(Connection, None), 1, [])),
+        asyncio.create_task(
+            model.observe(
+                cast(Connection, None),
+                1,
+                cast(Item, None),
+                correct=True,
+                grade=None,
+                latency_ms=None,
+                at=datetime.now(UTC),
+            )
+        ),
+    ]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in waiting)  # the event loop is free meanwhile
+    assert memory.calls == [] and not model.loaded
+    memory.release.set()
+    assert await waiting[0] == cast(Any, "predictions")
+    await waiting[1]
+    assert sorted(memory.calls) == ["observe", "predictor"]
+    assert model.loaded and model.failure is None and memory.loads == 1
+
+
+async def test_a_model_call_before_start_starts_the_load() -> None:
+    memory = _SlowMemory()
+    memory.release.set()
+    model = _background(memory)
+    assert await model.predictor(cast(Connection, None), 1, []) == cast(Any, "predictions")
+    model.start()
+    assert memory.loads == 1
+
+
+async def test_a_failed_background_load_fails_every_model_call_with_one_line() -> None:
+    memory = _SlowMemory(fails=True)
+    model = _background(memory)
+    model.start()
+    waiting = asyncio.create_task(model.predictor(cast(Connection, None), 1, []))
+    memory.release.set()
+    with pytest.raises(StartupError, match="cannot read weights at line 1; reinstall"):
+        await waiting
+    with pytest.raises(StartupError):  # later callers too, without loading again
+        await model.predictor(cast(Connection, None), 1, [])
+    assert isinstance(model.failure, StartupError) and not model.loaded
+    assert memory.calls == [] and memory.loads == 1
