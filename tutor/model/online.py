@@ -46,6 +46,14 @@ from tutor.model.features import (
     build_row,
     memory_step,
 )
+from tutor.model.scoring import (
+    Groups,
+    Head,
+    group_candidates,
+    item_features,
+    skill_rate,
+    ui_features,
+)
 from tutor.model.weights import DEFAULT_WEIGHTS, ModelLoadError, TrainedWeights
 
 if TYPE_CHECKING:
@@ -123,6 +131,8 @@ class CandidateBatch:
     cols: dict[str, F64]
     tag_owner: I64
     tag_keys: I64
+    #: derived data the fast scoring path keeps per batch (and per loaded weights)
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return int(self.item_ids.shape[0])
@@ -238,6 +248,37 @@ def _lookup(ids: I64, keys: I64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.b
     return pos_c, found
 
 
+def _tag_history(state: LearnerState, owner: I64, keys: I64, n: int) -> dict[str, F64]:
+    """The learner's history on the tags of ``n`` rows (``keys[k]`` is a tag of row
+    ``owner[k]``, ``owner`` sorted): the ``us_*`` raw columns."""
+    c = {name: np.zeros(n, np.float64) for name in ("us_c", "us_w", "us_gap", "us_run")}
+    c["us_last"] = np.full(n, -1.0)
+    c["us_ema"] = np.full(n, np.nan)
+    if not (keys.shape[0] and state.tag_ids.shape[0]):
+        return c
+    tpos, tfound = _lookup(state.tag_ids, keys)
+    tidx = np.flatnonzero(tfound)
+    owner, rows = owner[tidx], state.tags[tpos[tidx]]
+    if not owner.shape[0]:
+        return c
+    c["us_c"] = np.bincount(owner, rows[:, _TC], n).astype(np.float64)
+    c["us_w"] = np.bincount(owner, rows[:, _TW], n).astype(np.float64)
+    seen = np.bincount(owner, minlength=n).astype(np.float64)
+    ema = np.bincount(owner, rows[:, _TEMA], n)
+    np.divide(ema, seen, out=c["us_ema"], where=seen > 0)
+    # the latest tag per row decides last outcome, gap and streak; ties (tags answered
+    # together): the first tag of the item wins, as offline (each row's tags are contiguous)
+    steps = rows[:, _TSTEP]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    group = np.cumsum(np.r_[False, owner[1:] != owner[:-1]])
+    at_max = np.flatnonzero(steps == np.maximum.reduceat(steps, starts)[group])
+    last = at_max[np.r_[True, owner[at_max][1:] != owner[at_max][:-1]]]
+    c["us_last"][owner[last]] = rows[last, _TLAST]
+    c["us_gap"][owner[last]] = state.step - rows[last, _TSTEP]
+    c["us_run"][owner[last]] = rows[last, _TRUN]
+    return c
+
+
 class LearnerModel:
     """The trained network plus the feature logic, for one process (see the module docstring)."""
 
@@ -254,6 +295,10 @@ class LearnerModel:
         self._torch = torch
         with torch.no_grad():
             self._h0 = self.net.h0.detach().numpy().astype(np.float32).copy()
+        try:
+            self._head: Head | None = Head(self.net, self.temperature, self.prior_rate)
+        except ValueError:  # a network or feature set the fast path does not know
+            self._head = None
 
     @classmethod
     def load(cls, path: Path | None = None) -> LearnerModel:
@@ -304,28 +349,7 @@ class LearnerModel:
         # others' answers: leave this learner's own out
         c["item_n"] -= c["ui_c"] + c["ui_w"]
         c["item_c"] -= c["ui_c"]
-        if batch.tag_keys.shape[0] and state.tag_ids.shape[0]:
-            owner = batch.tag_owner
-            tpos, tfound = _lookup(state.tag_ids, batch.tag_keys)
-            tidx = np.flatnonzero(tfound)
-            owner, rows = owner[tidx], state.tags[tpos[tidx]]
-            if owner.shape[0]:
-                c["us_c"] = np.bincount(owner, rows[:, _TC], n).astype(np.float64)
-                c["us_w"] = np.bincount(owner, rows[:, _TW], n).astype(np.float64)
-                seen = np.bincount(owner, minlength=n).astype(np.float64)
-                ema = np.bincount(owner, rows[:, _TEMA], n)
-                np.divide(ema, seen, out=c["us_ema"], where=seen > 0)
-                # the latest tag per candidate decides last outcome, gap and streak
-                # ties (tags answered together): the first tag of the item wins, as offline
-                # (``owner`` is sorted: each candidate's tags are contiguous)
-                steps = rows[:, _TSTEP]
-                starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-                group = np.cumsum(np.r_[False, owner[1:] != owner[:-1]])
-                at_max = np.flatnonzero(steps == np.maximum.reduceat(steps, starts)[group])
-                last = at_max[np.r_[True, owner[at_max][1:] != owner[at_max][:-1]]]
-                c["us_last"][owner[last]] = rows[last, _TLAST]
-                c["us_gap"][owner[last]] = state.step - rows[last, _TSTEP]
-                c["us_run"][owner[last]] = rows[last, _TRUN]
+        c.update(_tag_history(state, batch.tag_owner, batch.tag_keys, n))
         c["skill_n"] -= c["us_c"] + c["us_w"]
         c["skill_c"] -= c["us_c"]
         c["u_c"][:] = state.u_c
@@ -403,8 +427,72 @@ class LearnerModel:
         t = _check_utc(now)
         if len(candidates) == 0:
             return np.zeros(0, np.float32)
-        x, dt = build_features(self._raw(state, candidates, t))
+        if self._head is not None:
+            return self._score(state, _as_batch(candidates), t)
+        return self._reference(state, candidates, t)
+
+    def _reference(self, state: LearnerState, candidates: Candidates, now: float) -> F32:
+        """:meth:`predict` the straightforward way: all raw columns, features, the network."""
+        x, dt = build_features(self._raw(state, candidates, now))
         return self._probs(state, x, dt)
+
+    def _score(self, state: LearnerState, batch: CandidateBatch, now: float) -> F32:
+        """:meth:`predict` by blocks (see :mod:`tutor.model.scoring`); same outputs."""
+        head = self._head
+        assert head is not None
+        if (head.prior_rate, head.temperature) != (self.prior_rate, self.temperature):
+            head = self._head = Head(self.net, self.temperature, self.prior_rate)
+        groups = _groups(batch)
+        fixed = batch.cache.get(head)
+        if fixed is None:
+            raw = RawColumns.empty(len(batch))
+            for name in ("n_options", "self_graded", "n_skills"):
+                raw.cols[name] = batch.cols[name]
+            raw.cols["prior_rate"][:] = self.prior_rate
+            fixed = batch.cache[head] = head.static(raw)
+        base, guess = fixed
+        # per group of candidates: tags, the learner's history on them, user-level features
+        n_groups = len(groups)
+        graw = RawColumns.empty(n_groups)
+        gc = graw.cols
+        gc.update(_tag_history(state, groups.owner, groups.keys, n_groups))
+        gc["skill_n"] = groups.skill_n - (gc["us_c"] + gc["us_w"])
+        gc["skill_c"] = groups.skill_c - gc["us_c"]
+        gc["n_skills"] = groups.n_skills
+        gc["prior_rate"][:] = self.prior_rate
+        gc["u_c"][:] = state.u_c
+        gc["u_w"][:] = state.u_w
+        gc["u_ema"][:] = state.u_ema
+        group = head.group_part(graw, state.h)
+        # per answered candidate: the learner's history on the item
+        item_n = batch.cols["item_n"].copy()
+        item_c = batch.cols["item_c"].copy()
+        dt = np.full(len(batch), -1.0, np.float32)
+        pos, found = _lookup(state.item_ids, batch.item_ids)
+        fidx = np.flatnonzero(found)
+        ui = None
+        if fidx.shape[0]:
+            rows = state.items[pos[fidx]].T
+            item_n[fidx] -= rows[_IC] + rows[_IW]
+            item_c[fidx] -= rows[_IC]
+            ui, dt[fidx] = ui_features(
+                {
+                    "ui_c": rows[_IC],
+                    "ui_w": rows[_IW],
+                    "ui_last": rows[_ILAST],
+                    "ui_gap": state.step - rows[_ISTEP],
+                    "ui_dt": now - rows[_ITIME],
+                    "ui_ivl": rows[_ITIME] - rows[_IPREV],
+                    "ui_grade": rows[_IGRADE],
+                    "ui_fsrs_s": rows[_IFS],
+                    "ui_fsrs_d": rows[_IFD],
+                }
+            )
+        # per candidate: the item's smoothed rate and answer count
+        rate = skill_rate(self.prior_rate, gc["skill_n"], gc["skill_c"])
+        item = item_features(item_n, item_c, rate[groups.of])
+        pre = head.first_layer(base, group, groups.of, item, fidx, ui)
+        return head.probs(pre, dt, guess)
 
     def recall_curve(
         self,
@@ -418,6 +506,12 @@ class LearnerModel:
         t = _check_utc(now)
         out = np.zeros((len(candidates), len(horizons)), np.float32)
         if len(candidates) == 0:
+            return out
+        if self._head is not None:
+            # without study in between, recall at now + h is the prediction at now + h
+            batch = _as_batch(candidates)
+            for j, h in enumerate(horizons):
+                out[:, j] = self._score(state, batch, t + h.total_seconds())
             return out
         raw = self._raw(state, candidates, t)
         base_dt = raw.cols["ui_dt"].copy()
@@ -475,6 +569,24 @@ class LearnerModel:
     def describe(self) -> dict[str, Any]:
         """Configuration and training summary of the loaded weights."""
         return {"weights_id": self.weights_id, "config": self.weights.config} | self.weights.meta
+
+
+def _as_batch(candidates: Candidates) -> CandidateBatch:
+    if isinstance(candidates, CandidateBatch):
+        return candidates
+    return CandidateBatch.from_candidates(candidates)
+
+
+def _groups(batch: CandidateBatch) -> Groups:
+    """The batch's candidates grouped by tags and tag counts (cached on the batch)."""
+    groups = batch.cache.get("groups")
+    if groups is None:
+        c = batch.cols
+        groups = batch.cache["groups"] = group_candidates(
+            batch.tag_owner, batch.tag_keys, c["skill_n"], c["skill_c"], c["n_skills"]
+        )
+    assert isinstance(groups, Groups)
+    return groups
 
 
 def _upsert_item(

@@ -1,0 +1,338 @@
+"""Fast scoring of many candidate items for one learner (the hot path of ``LearnerModel.predict``).
+
+The reference path (:meth:`LearnerModel._raw` + :func:`build_features` + the torch network)
+builds all raw columns and features for every candidate. Here the network's first layer, which
+is linear, is split into blocks of features, each computed only where it varies:
+
+* per candidate and fixed (guess rate, self-graded): cached per batch and weights;
+* per distinct tag set and tag counts (a *group*: usually a handful per deck): the tags'
+  statistics and the learner's history on them, plus the user-level features and the recurrent
+  state, which are the same for every candidate;
+* per candidate the learner has answered: their history on the item;
+* per candidate: the item's smoothed success rate and answer count (they depend on the group's
+  rate and on the learner's own answers to the item).
+
+All blocks but the last are computed with :func:`build_features` on the few rows where they vary,
+so the feature definitions stay in :mod:`tutor.model.features`; the last mirrors two lines of it
+(``tests/tutor/model/test_scoring.py`` checks the whole path against the reference on random
+learners and decks). The head then runs as three float32 matrix products in torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tutor.model.features import (
+    FEATURE_NAMES,
+    ITEM_PRIOR_WEIGHT,
+    RAW_FIELDS,
+    SECONDS_PER_DAY,
+    SKILL_PRIOR_WEIGHT,
+    USER_FEATURES,
+    RawColumns,
+    build_features,
+)
+
+if TYPE_CHECKING:
+    from tutor.model.network import LearnerNet
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+IDX = npt.NDArray[np.intp]
+
+#: Features computed per candidate here (mirrors of build_features' first two columns).
+ROW_FEATURES = ("item_logodds", "item_log_n")
+#: Fixed per candidate: depend only on the candidate's kind and number of options.
+STATIC_FEATURES = ("guess", "self_graded")
+
+
+def _blocks() -> dict[str, list[int]] | None:
+    """Feature indices per block, or None when a feature is of no known block."""
+    blocks: dict[str, list[int]] = {"row": [], "static": [], "const": [], "ui": [], "group": []}
+    for j, name in enumerate(FEATURE_NAMES):
+        if name in ROW_FEATURES:
+            blocks["row"].append(j)
+        elif name in STATIC_FEATURES:
+            blocks["static"].append(j)
+        elif name == "prior_logit":
+            blocks["const"].append(j)
+        elif name.startswith("ui_"):
+            blocks["ui"].append(j)
+        elif name.startswith(("us_", "skill_", "u_")) or name == "no_skills":
+            blocks["group"].append(j)
+        else:
+            return None
+    if [FEATURE_NAMES[j] for j in blocks["row"]] != list(ROW_FEATURES):
+        return None
+    if [FEATURE_NAMES[j] for j in blocks["ui"]] != list(UI_FEATURES):
+        return None
+    return blocks
+
+
+def mirrors_agree(blocks: dict[str, list[int]], rows: int = 256, seed: int = 0) -> bool:
+    """Whether :func:`ui_features` and :func:`item_features` still compute what
+    :func:`build_features` does, on random raw rows (guards against the definitions drifting)."""
+    rng = np.random.default_rng(seed)
+    raw = RawColumns.empty(rows)
+    for name in RAW_FIELDS:
+        raw.cols[name] = rng.integers(0, 8, rows) * rng.random(rows) * 3
+    for name in ("item_n", "item_c", "skill_n", "skill_c"):  # own answers subtracted
+        raw.cols[name] -= rng.integers(0, 3, rows)
+    raw.cols["ui_last"] = rng.integers(-1, 2, rows).astype(np.float64)
+    raw.cols["ui_grade"] = rng.integers(0, 5, rows).astype(np.float64)
+    for name in ("ui_dt", "ui_ivl", "ui_fsrs_s", "ui_fsrs_d"):
+        vals = (rng.random(rows) - 0.1) * 10.0 ** rng.integers(0, 7, rows)
+        vals[rng.random(rows) < 0.25] = np.nan
+        raw.cols[name] = vals
+    prior = float(rng.random())
+    raw.cols["prior_rate"][:] = prior  # one prior per model online
+    x, dt = build_features(raw)
+    ui, ui_dt = ui_features(raw.cols)
+    c = raw.cols
+    item = item_features(c["item_n"], c["item_c"], skill_rate(prior, c["skill_n"], c["skill_c"]))
+    return bool(
+        np.allclose(ui.astype(np.float32), x[:, blocks["ui"]], rtol=1e-6, atol=1e-6)
+        and np.allclose(ui_dt, dt, rtol=1e-6, atol=1e-7)
+        and np.allclose(item.astype(np.float32), x[:, blocks["row"]], rtol=1e-6, atol=1e-6)
+    )
+
+
+def _logit(p: F64) -> F64:
+    p = np.clip(p, 1e-4, 1.0 - 1e-4)
+    return np.asarray(np.log(p) - np.log1p(-p), dtype=np.float64)
+
+
+def skill_rate(prior_rate: float, skill_n: F64, skill_c: F64) -> F64:
+    """Smoothed success rate of a tag set (as in :func:`build_features`)."""
+    prior = min(max(prior_rate, 0.02), 0.98)
+    n = np.maximum(skill_n, 0.0)
+    c = np.clip(skill_c, 0.0, n)
+    return np.asarray((c + SKILL_PRIOR_WEIGHT * prior) / (n + SKILL_PRIOR_WEIGHT), np.float64)
+
+
+def item_features(item_n: F64, item_c: F64, rate_of_tags: F64) -> F64:
+    """``[n, 2]``: the ``item_logodds`` and ``item_log_n`` columns of :func:`build_features`."""
+    n = np.maximum(item_n, 0.0)
+    c = np.clip(item_c, 0.0, n)
+    out = np.empty((n.shape[0], 2), np.float64)
+    out[:, 0] = _logit((c + ITEM_PRIOR_WEIGHT * rate_of_tags) / (n + ITEM_PRIOR_WEIGHT))
+    out[:, 1] = np.log1p(n) / 5.0
+    return out
+
+
+#: The ``ui_*`` features in the order of :data:`FEATURE_NAMES` (mirrors build_features).
+UI_FEATURES = (
+    "ui_log_correct",
+    "ui_log_wrong",
+    "ui_seen",
+    "ui_last_correct",
+    "ui_log_gap",
+    "ui_grade",
+    "ui_has_grade",
+    "ui_log_last_ivl",
+    "ui_has_time",
+    "ui_fsrs_log_s",
+    "ui_fsrs_d",
+)
+
+
+def ui_features(c: dict[str, F64]) -> tuple[F64, F32]:
+    """``[n, 11]`` ``ui_*`` features and the elapsed days of rows the learner answered (as
+    :func:`build_features` computes them from the ``ui_*`` raw columns)."""
+    seen = c["ui_last"] >= 0
+    grade = c["ui_grade"]
+    has_grade = grade > 0
+    ivl = c["ui_ivl"]
+    has_time = np.isfinite(c["ui_dt"]) & seen
+    fsrs_s = c["ui_fsrs_s"]
+    has_fsrs = np.isfinite(fsrs_s) & seen
+    x = np.empty((seen.shape[0], len(UI_FEATURES)), np.float64)
+    np.log1p(c["ui_c"], out=x[:, 0])
+    np.log1p(c["ui_w"], out=x[:, 1])
+    x[:, 2] = seen
+    np.maximum(c["ui_last"], 0.0, out=x[:, 3])
+    np.log1p(c["ui_gap"], out=x[:, 4])
+    x[:, 5] = np.where(has_grade, (grade - 2.5) / 1.5, 0.0)
+    x[:, 6] = has_grade
+    finite = np.isfinite(ivl)
+    x[:, 7] = np.where(finite, np.log1p(np.maximum(np.where(finite, ivl, 0.0), 0.0) / 3600.0), 0.0)
+    x[:, 7] /= 3.0
+    x[:, 8] = has_time
+    x[:, 9] = np.where(has_fsrs, np.log(np.maximum(np.where(has_fsrs, fsrs_s, 1.0), 1e-3)), 0.0)
+    x[:, 9] /= 3.0
+    d = c["ui_fsrs_d"]
+    x[:, 10] = np.where(has_fsrs, (np.where(np.isnan(d), 0.0, d) - 5.0) / 3.0, 0.0)
+    elapsed = np.maximum(np.where(has_time, c["ui_dt"], 0.0), 0.0) / SECONDS_PER_DAY
+    dt = np.where(has_time, elapsed, -1.0)
+    return x, dt.astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class Groups:
+    """Candidates grouped by (tag keys in order, tag answers, tag correct answers)."""
+
+    of: I64  # group of each candidate
+    owner: I64  # group of each flat tag key, sorted
+    keys: I64
+    skill_n: F64
+    skill_c: F64
+    n_skills: F64
+
+    def __len__(self) -> int:
+        return int(self.skill_n.shape[0])
+
+
+def group_candidates(
+    tag_owner: I64, tag_keys: I64, skill_n: F64, skill_c: F64, n_skills: F64
+) -> Groups:
+    """Group candidates whose tag rows are identical (``tag_owner`` sorted by candidate)."""
+    n = skill_n.shape[0]
+    bounds = np.searchsorted(tag_owner, np.arange(n + 1)).tolist()
+    keys = tag_keys.tolist()
+    sn, sc, ns = skill_n.tolist(), skill_c.tolist(), n_skills.tolist()
+    index: dict[tuple[Any, ...], int] = {}
+    of = np.empty(n, np.int64)
+    first: list[int] = []
+    for i in range(n):
+        key = (tuple(keys[bounds[i] : bounds[i + 1]]), sn[i], sc[i], ns[i])
+        g = index.get(key)
+        if g is None:
+            g = index[key] = len(first)
+            first.append(i)
+        of[i] = g
+    owner: list[int] = []
+    flat: list[int] = []
+    for g, i in enumerate(first):
+        part = keys[bounds[i] : bounds[i + 1]]
+        owner.extend([g] * len(part))
+        flat.extend(part)
+    pick = np.asarray(first, np.intp)
+    return Groups(
+        of=of,
+        owner=np.asarray(owner, np.int64),
+        keys=np.asarray(flat, np.int64),
+        skill_n=skill_n[pick].copy(),
+        skill_c=skill_c[pick].copy(),
+        n_skills=n_skills[pick].copy(),
+    )
+
+
+class Head:
+    """The network's head as plain float32 arrays, with its first layer split in blocks."""
+
+    def __init__(self, net: LearnerNet, temperature: float, prior_rate: float) -> None:
+        import torch
+        from torch import nn
+
+        blocks = _blocks()
+        mlp = list(net.mlp)
+        shapes_ok = (
+            len(mlp) == 4
+            and isinstance(mlp[0], nn.SiLU)
+            and isinstance(mlp[1], nn.Linear)
+            and isinstance(mlp[2], nn.SiLU)
+            and isinstance(mlp[3], nn.Linear)
+            and net.fh.bias is None
+        )
+        if blocks is None or not shapes_ok or not mirrors_agree(blocks):
+            raise ValueError("network or features of an unknown shape")
+        self.blocks = blocks
+        self.use_state = net.cfg.use_state
+        self.prior_rate = prior_rate
+        self.temperature = temperature
+
+        def arr(t: torch.Tensor) -> F32:
+            return np.ascontiguousarray(t.detach().numpy().astype(np.float32))
+
+        assert isinstance(mlp[1], nn.Linear) and isinstance(mlp[3], nn.Linear)
+        self.w_in = arr(net.fx.weight.T)  # [F, H]
+        if not self.use_state:
+            self.w_in[USER_FEATURES] = 0.0  # the ablation zeroes the user-level features
+        self.w_state = arr(net.fh.weight.T)  # [S, H]
+        self.h0 = arr(net.h0)
+        self.floor_scale = float(torch.sigmoid(net.floor_q.detach()))
+        self.w1 = torch.from_numpy(arr(mlp[1].weight.T))
+        self.b1 = torch.from_numpy(arr(mlp[1].bias))
+        self.w2 = torch.from_numpy(arr(mlp[3].weight.T))
+        self.b2 = torch.from_numpy(arr(mlp[3].bias))
+        self._torch = torch
+        # features of a candidate with no history at all: the constant and default-ui blocks
+        empty = RawColumns.empty(1)
+        empty.cols["prior_rate"][:] = prior_rate
+        x0, _ = build_features(empty)
+        fixed = blocks["const"] + blocks["ui"]
+        self.ui_default = x0[0, blocks["ui"]].copy()
+        self.bias = (net.fx.bias.detach().numpy() + x0[0, fixed] @ self.w_in[fixed]).astype(
+            np.float32
+        )
+
+        def rows(block: str) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(self.w_in[blocks[block]]))
+
+        self.w_user = rows("ui")
+        self.w_group = rows("group")
+        self.w_row = rows("row")
+        self.w_static = rows("static")
+        self.w_h = torch.from_numpy(self.w_state)
+        self.w_item_ui = torch.cat([self.w_row, self.w_user])
+        self.guess_index = FEATURE_NAMES.index("guess")
+
+    def mm(self, a: npt.NDArray[Any], w: Any) -> F32:
+        """``a @ w`` in float32 by torch (one thread; numpy's BLAS may spin up its own)."""
+        torch = self._torch
+        with torch.inference_mode():
+            out: F32 = (torch.from_numpy(np.ascontiguousarray(a, np.float32)) @ w).numpy()
+        return out
+
+    def static(self, raw: RawColumns) -> tuple[F32, F32]:
+        """Per candidate: the fixed part of the first layer ``[n, H]`` and the guess rate."""
+        x, _ = build_features(raw)
+        base = self.mm(x[:, self.blocks["static"]], self.w_static) + self.bias
+        return np.ascontiguousarray(base, np.float32), x[:, self.guess_index].copy()
+
+    def group_part(self, raw: RawColumns, h: F32) -> F32:
+        """Per group: its first-layer contribution plus the user-level and recurrent ones."""
+        x, _ = build_features(raw)
+        part = self.mm(x[:, self.blocks["group"]], self.w_group)
+        part += self.mm((h if self.use_state else self.h0)[None], self.w_h)
+        return part
+
+    def first_layer(
+        self, base: F32, group: F32, of: I64, item: F64, found: IDX, ui: F64 | None
+    ) -> F32:
+        """The first layer's output ``[n, H]``: ``base`` (:meth:`static`) plus each candidate's
+        group row of ``group`` (:meth:`group_part`), its item features ``[n, 2]`` and, for the
+        ``found`` candidates the learner answered, their ``ui`` features (:func:`ui_features`)."""
+        torch = self._torch
+        x = np.zeros((base.shape[0], 2 + len(UI_FEATURES)), np.float32)
+        x[:, :2] = item
+        if ui is not None:
+            x[found, 2:] = ui.astype(np.float32) - self.ui_default
+        with torch.inference_mode():
+            pre = torch.index_select(torch.from_numpy(group), 0, torch.from_numpy(of))
+            pre += torch.from_numpy(base)
+            pre.addmm_(torch.from_numpy(x), self.w_item_ui)
+            out: F32 = pre.numpy()
+        return out
+
+    def probs(self, pre: F32, dt: F32, guess: F32) -> F32:
+        """P(correct) from the first layer's output ``[n, H]`` (overwritten)."""
+        torch = self._torch
+        nnf = torch.nn.functional
+        with torch.inference_mode():
+            a = nnf.silu(torch.from_numpy(pre), inplace=True)
+            a = nnf.silu(torch.addmm(self.b1, a, self.w1), inplace=True)
+            out = torch.addmm(self.b2, a, self.w2).numpy()
+        base, log_s, dec = out[:, 0], out[:, 1], out[:, 2]
+        known = dt >= 0
+        ratio = np.maximum(dt, 0.0) * np.exp(-np.clip(log_s, -12.0, 12.0))
+        z = base - np.logaddexp(np.float32(0.0), dec) * np.log1p(ratio) * known
+        z /= np.float32(self.temperature)
+        floor = guess * np.float32(self.floor_scale)
+        p: F32 = np.clip(floor + (1.0 - floor) / (1.0 + np.exp(-z)), 1e-5, 1.0 - 1e-5)
+        return p.astype(np.float32, copy=False)
