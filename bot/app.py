@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 from telegram.request import BaseRequest
 
 from bot import handlers
@@ -30,6 +30,7 @@ from bot.handlers.common import SERVICE_KEY, Context
 from bot.handlers.privacy import register_privacy_handlers
 from bot.heartbeat import install_heartbeat
 from bot.i18n import LANGUAGES, plain, t
+from bot.outgoing import ChatRateLimiter
 from bot.reminders import schedule_reminders
 from bot.settings import Settings
 from tutor.nudges import PolicyNudges
@@ -42,12 +43,6 @@ AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 LOCAL_TOKEN = "0:local-chat"
 """Stand-in token when no real one is configured and an offline request object is used."""
 MAX_CONCURRENT_UPDATES = 32
-# Messages (calls with a chat id) go through a leaky bucket OVERALL_BURST deep that drains
-# OVERALL_PER_SECOND times a second: a reply of a few messages leaves at once, and no
-# one-second window ever holds more than 4 + 25 = 29 (PTB's default, a 30-deep bucket at
-# 30/s, lets nearly 60 through in a second after a quiet spell).
-OVERALL_BURST = 4
-OVERALL_PER_SECOND = 25
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
@@ -111,13 +106,7 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_base_url)
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=OVERALL_BURST,
-                overall_time_period=OVERALL_BURST / OVERALL_PER_SECOND,
-                max_retries=2,
-            )
-        )
+        .rate_limiter(rate_limiter(settings))
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
     )
@@ -139,6 +128,16 @@ def build_application(
         schedule_reminders(application, settings, nudge_planner=PolicyNudges(service))
         install_heartbeat(application, settings.database)
     return application
+
+
+def rate_limiter(settings: Settings) -> ChatRateLimiter:
+    """The outgoing limits from the settings: per chat, and overall if an operator set one."""
+    return ChatRateLimiter(
+        chat_rate=settings.chat_rate,
+        chat_burst=settings.chat_burst,
+        overall_rate=settings.send_rate,
+        max_retries=2,
+    )
 
 
 def command_menu(lang: str) -> list[BotCommand]:
@@ -331,6 +330,7 @@ __all__ = [
     "build_application",
     "command_menu",
     "on_error",
+    "rate_limiter",
     "run_polling",
     "run_webhook",
     "serve_forever",

@@ -222,6 +222,7 @@ def build_runner(
     queue = ReminderQueue(
         service.db, clock=clock or service.now, max_per_day=settings.max_reminders_per_day
     )
+    sender_options.setdefault("rate", settings.broadcast_rate)
     sender = shared_sender(application, service, clock=monotonic, sleep=sleep, **sender_options)
     runner = ReminderRunner(queue, sender, nudge_planner=nudge_planner)
     application.bot_data[RUNNER_KEY] = runner

@@ -100,6 +100,34 @@ class Settings(BaseSettings):
         validation_alias=_env("METATUTOR_FLOOD_RATE"),
         description="a number of messages per second a student may keep sending, above 0",
     )
+    chat_rate: float = Field(
+        default=1.0,
+        ge=0,
+        le=100,
+        validation_alias=_env("METATUTOR_CHAT_RATE"),
+        description="messages per second the bot sends to one chat, 0-100 (0: no limit)",
+    )
+    chat_burst: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        validation_alias=_env("METATUTOR_CHAT_BURST"),
+        description="messages the bot may send to one chat at once, 1-100",
+    )
+    send_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1000,
+        validation_alias=_env("METATUTOR_SEND_RATE"),
+        description="messages per second the whole bot may send, 0-1000 (0: no overall cap)",
+    )
+    broadcast_rate: float = Field(
+        default=29.0,
+        gt=0,
+        le=1000,
+        validation_alias=_env("METATUTOR_BROADCAST_RATE"),
+        description="reminders and announcements sent per second, above 0 and at most 1000",
+    )
     model_path: Path | None = Field(
         default=None,
         validation_alias=_env("METATUTOR_MODEL"),

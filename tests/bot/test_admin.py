@@ -46,6 +46,7 @@ def admin_settings() -> Settings:
         telegram_bot_token=None,
         admin_ids=frozenset({ADMIN.id}),
         flood_burst=0,  # admins here type faster than people; floods are tested apart
+        chat_rate=0,
     )
 
 

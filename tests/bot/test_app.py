@@ -14,8 +14,6 @@ import pytest
 from telegram import Update
 
 from bot.app import (
-    OVERALL_BURST,
-    OVERALL_PER_SECOND,
     PerUserUpdateProcessor,
     build_application,
     run_polling,
@@ -70,19 +68,31 @@ async def test_flood_control_is_retried(service: TutorService) -> None:
     assert len(turn.new) == 1 and "How it works" in turn.new[0].plain
 
 
-async def test_bursts_stay_under_the_overall_limit(service: TutorService) -> None:
+async def test_replies_to_different_chats_are_not_capped_together(service: TutorService) -> None:
     fake = FakeBotApi()
-    fake.rate_limit(max_per_second=30)
     async with ChatDriver(build_application(_settings(), service, request=fake)) as chat:
-        for n in range(40):
+        for n in range(60):
             fake.register_user(FakeUser(1000 + n, f"S{n}"))
         bot = chat.application.bot
         started = asyncio.get_running_loop().time()
-        await asyncio.gather(*(bot.send_message(1000 + n, "hi") for n in range(40)))
+        await asyncio.gather(*(bot.send_message(1000 + n, "hi") for n in range(60)))
         elapsed = asyncio.get_running_loop().time() - started
-    sends = fake.calls_of("sendMessage")
-    assert len(sends) == 40 and all(c.ok for c in sends)  # no 429 at all
-    assert elapsed >= (40 - OVERALL_BURST) / OVERALL_PER_SECOND - 0.05  # spread out
+    assert len(fake.calls_of("sendMessage")) == 60
+    assert elapsed < 1.0  # 60 chats at once: no bot-wide bucket (it took over 2 s at 25/s)
+
+
+async def test_one_chat_gets_its_burst_then_its_rate(service: TutorService) -> None:
+    fake = FakeBotApi()
+    fake.register_user(ADA)
+    settings = _settings(chat_rate=5.0, chat_burst=3)
+    async with ChatDriver(build_application(settings, service, request=fake)) as chat:
+        bot = chat.application.bot
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.gather(*(bot.send_message(ADA.id, f"m{k}") for k in range(5)))
+        elapsed = loop.time() - started
+    assert [m.plain for m in fake.messages(ADA.id)] == [f"m{k}" for k in range(5)]  # in order
+    assert 0.35 <= elapsed < 1.5  # three at once, then two more 0.2 s apart
 
 
 async def test_users_run_concurrently_but_each_in_order() -> None:

@@ -68,10 +68,12 @@ TEST_DECK: dict[str, Any] = {
 def story_settings() -> Settings:
     """Settings as an operator without a token would have them (no .env, no environment).
 
-    The per-user flood limit is off: stories press buttons faster than any person (its own
-    tests switch it on).
+    The per-user flood limit and the per-chat outgoing limit are off: stories press buttons
+    faster than any person (their own tests switch them on).
     """
-    return Settings(_env_file=None, telegram_bot_token=None, timezone="UTC", flood_burst=0)  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, telegram_bot_token=None, timezone="UTC", flood_burst=0, chat_rate=0
+    )
 
 
 @pytest.fixture

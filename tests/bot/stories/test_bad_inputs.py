@@ -52,6 +52,7 @@ async def chat(tutor: TutorService, fake: FakeBotApi) -> AsyncIterator[ChatDrive
         telegram_bot_token=None,
         admin_ids=frozenset({ADMIN.id}),
         max_import_mb=LIMIT_MB,
+        chat_rate=0,  # stories press faster than people
     )
     application = build_application(settings, tutor, request=fake)
     unlimited(application)  # stories press faster than people; floods are tested apart
