@@ -10,8 +10,10 @@ claim in batches, mark each row before sending, settle after) then sends them th
 shared ``Sender`` to ``FakeBotApi`` enforcing ``--limit`` messages a second (429 with
 ``retry_after`` beyond it). Time is virtual: the sender's clock and sleeps, the fake API's
 clock and the service's clock all read one simulated clock, so 100,000 messages take
-minutes of real time, not an hour. PTB's own rate limiter (real time, 25 messages a second
-for the whole bot) is removed for the run; in production it caps the bot at 25/s anyway.
+minutes of real time, not an hour. The application's own outgoing limiter
+(:mod:`bot.outgoing`, as shipped) stays in place on the same virtual clock; reminders pass
+through it marked as broadcasts. Without ``--rates`` the shipped broadcast rate is used
+(``METATUTOR_BROADCAST_RATE``'s default).
 
 Reported per sender rate: virtual seconds until all were sent, the share of the allowed rate
 used, 429s received, and from the fake's log and the table: students never messaged (lost)
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import peak_rss_mb, table, write_json
-from bot.app import build_application
+from bot.app import build_application, rate_limiter
 from bot.fake_api import FakeBotApi
 from bot.reminders import build_runner
 from bot.settings import Settings
@@ -82,7 +84,7 @@ async def run(db_path: Path, rate: float, limit: float) -> dict[str, Any]:
     fake.rate_limit(max_per_second=limit, per_chat_per_second=None, per_group_per_minute=None)
     settings = Settings(_env_file=None, telegram_bot_token=None, timezone="UTC", flood_burst=0)  # type: ignore[call-arg]
     app = build_application(settings, service, request=fake)
-    app.bot._rate_limiter = None
+    app.bot._rate_limiter = rate_limiter(settings, clock=vt.monotonic, sleep=vt.sleep)
     await app.initialize()
     runner = build_runner(
         app, settings, clock=vt.wall, monotonic=vt.monotonic, sleep=vt.sleep, rate=rate
@@ -137,7 +139,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--db", type=Path, required=True, help="from benchmarks.generate_db")
-    parser.add_argument("--rates", type=float, nargs="+", default=[25.0, 29.0])
+    parser.add_argument(
+        "--rates",
+        type=float,
+        nargs="+",
+        default=[Settings.model_fields["broadcast_rate"].default],
+        help="sender rates to try (default: the shipped broadcast rate)",
+    )
     parser.add_argument("--limit", type=float, default=30.0, help="the fake API's messages/s")
     parser.add_argument("--json", type=Path, default=None)
     return parser.parse_args(argv)

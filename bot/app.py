@@ -130,13 +130,17 @@ def build_application(
     return application
 
 
-def rate_limiter(settings: Settings) -> ChatRateLimiter:
-    """The outgoing limits from the settings: per chat, and overall if an operator set one."""
+def rate_limiter(settings: Settings, **timing: Any) -> ChatRateLimiter:
+    """The outgoing limits from the settings: per chat, and overall if an operator set one.
+
+    ``timing`` may replace the limiter's ``clock`` and ``sleep`` (benchmarks on virtual time).
+    """
     return ChatRateLimiter(
         chat_rate=settings.chat_rate,
         chat_burst=settings.chat_burst,
         overall_rate=settings.send_rate,
         max_retries=2,
+        **timing,
     )
 
 
