@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from tutor.simulation.model_policy import LearnerModelPolicy
 from tutor.simulation.policies import (
     SM2,
     FSRSScheduler,
@@ -27,12 +32,23 @@ Factory = Callable[[int, int], Policy]
 
 OURS = "metatutor"
 REFERENCE = "fsrs_0.9"
+#: Extra rows: variants of ours, shown for comparison but never counted as "other" policies.
+UNCALIBRATED = "metatutor_uncalibrated"
+FSRS_FORM = "metatutor_fsrs_form"
 
 
-def policies(seed: int) -> dict[str, Factory]:
-    """The policies under test, by name (ours first)."""
-    return {
-        OURS: lambda s, n: MetaTutor(s, n),
+def policies(seed: int, model: Any, variants: bool = True) -> dict[str, Factory]:
+    """The policies under test, by name (ours first, then its variants when asked).
+
+    ``model`` is the learner model that drives ours (``tutor.model.online.LearnerModel``).
+    """
+    ours: dict[str, Factory] = {OURS: lambda s, n: LearnerModelPolicy(model, s, n)}
+    if variants:
+        ours[UNCALIBRATED] = lambda s, n: LearnerModelPolicy(
+            model, s, n, calibrate=False, name=UNCALIBRATED
+        )
+        ours[FSRS_FORM] = lambda s, n: MetaTutor(s, n, name=FSRS_FORM)
+    return ours | {
         REFERENCE: lambda s, n: FSRSScheduler(s, n, 0.9),
         "sm2": lambda s, n: SM2(s, n),
         "leitner": lambda s, n: Leitner(s, n),
@@ -96,6 +112,38 @@ def _metrics(sc: Scenario, o: Outcome) -> dict[str, F]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    people: People
+    n_students: int
+    seed: int
+    weights: Path | None
+    variants: bool
+
+
+_SETUP: _Setup | None = None
+_MODEL: Any = None
+
+
+def _init_worker(setup: _Setup) -> None:
+    global _SETUP, _MODEL
+    import torch
+
+    from tutor.model.online import LearnerModel
+
+    torch.set_num_threads(1)  # one core per worker
+    _SETUP, _MODEL = setup, LearnerModel.load(setup.weights)
+
+
+def _job(family: str, sc: Scenario, name: str) -> tuple[Outcome, float]:
+    assert _SETUP is not None
+    t0 = time.perf_counter()
+    students = make_students(_SETUP.people, _SETUP.n_students, sc.n_items, _SETUP.seed)
+    make = policies(_SETUP.seed, _MODEL, _SETUP.variants)[name]
+    out = run(sc, make, students, family, _SETUP.seed)
+    return out, time.perf_counter() - t0
+
+
 def run_bench(
     people: People,
     n_students: int,
@@ -104,68 +152,70 @@ def run_bench(
     families: Sequence[str] = ("fsrs6", "actr"),
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True),
     exams_only: bool = False,
+    weights: Path | None = None,
+    workers: int = 1,
+    variants: bool = True,
 ) -> list[Row]:
     """Run every policy on every scenario and memory family; ACT-R only on exam scenarios.
 
-    Rows also give our policy's paired difference to FSRS 0.9 and to the best other policy
-    (same students, same random draws), whose intervals are much tighter than the raw ones.
+    ``weights`` are the learner model's (default: the shipped ones). Runs are independent and
+    deterministic (seeded by ``seed`` and the day), so ``workers`` processes give the same
+    rows as one. Rows also give our policy's paired difference to FSRS 0.9 and to the best
+    other policy (same students, same random draws), whose intervals are much tighter than
+    the raw ones; variants of ours are never "other" policies.
     """
+    setup = _Setup(people, n_students, seed, weights, variants)
+    names = list(policies(seed, None, variants))
+    cases = [
+        (family, sc)
+        for family in families
+        for sc in scenarios(quick)
+        if sc.exam or (family == "fsrs6" and not exams_only)
+    ]  # the second family checks the exam results (ACT-R is costly)
+    jobs = [(f, sc, n) for f, sc in cases for n in names]
+    results: dict[tuple[str, str, str], Outcome] = {}
+
+    def done(job: tuple[str, Scenario, str], out: Outcome, secs: float) -> None:
+        family, sc, name = job
+        results[(family, sc.name, name)] = out
+        log(f"{family}:{sc.name:28s} {name:24s} {secs:6.1f}s")
+
+    if workers <= 1:
+        _init_worker(setup)
+        for job in jobs:
+            done(job, *_job(*job))
+    else:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, ctx, _init_worker, (setup,)) as pool:
+            # the costliest runs first, so the two workers finish together
+            order = sorted(jobs, key=lambda j: -_cost(*j))
+            futures = {pool.submit(_job, *j): j for j in order}
+            for fut in as_completed(futures):
+                done(futures[fut], *fut.result())
     rows: list[Row] = []
-    pol = policies(seed)
-    for family in families:
-        for sc in scenarios(quick):
-            if not sc.exam and (family != "fsrs6" or exams_only):
-                continue  # the second family checks the exam results (ACT-R is costly)
-            students = make_students(people, n_students, sc.n_items, seed)
-            label = f"{family}:{sc.name}"
-            outs: dict[str, Outcome] = {}
-            for name, make in pol.items():
-                t0 = time.perf_counter()
-                outs[name] = run(sc, make, students, family, seed)
-                log(f"{label:32s} {name:10s} {time.perf_counter() - t0:6.1f}s")
-                for metric, values in _metrics(sc, outs[name]).items():
-                    rows.append(Row(label, name, metric, *interval(values)))
-            key = "exam_recall" if sc.exam else "recall_per_minute"
-            ours = _metrics(sc, outs[OURS])[key]
-            others = {n: _metrics(sc, o)[key] for n, o in outs.items() if n != OURS}
-            best = max(others, key=lambda n: float(np.nanmean(others[n])))
-            rows.append(
-                Row(label, OURS, f"{key}_minus_{REFERENCE}", *interval(ours - others[REFERENCE]))
-            )
-            rows.append(
-                Row(label, OURS, f"{key}_minus_best_other({best})", *interval(ours - others[best]))
-            )
+    for family, sc in cases:
+        label = f"{family}:{sc.name}"
+        outs = {n: results[(family, sc.name, n)] for n in names}
+        for name, out in outs.items():
+            for metric, values in _metrics(sc, out).items():
+                rows.append(Row(label, name, metric, *interval(values)))
+        key = "exam_recall" if sc.exam else "recall_per_minute"
+        ours = _metrics(sc, outs[OURS])[key]
+        others = {n: _metrics(sc, o)[key] for n, o in outs.items() if not n.startswith(OURS)}
+        best = max(others, key=lambda n: float(np.nanmean(others[n])))
+        rows.append(
+            Row(label, OURS, f"{key}_minus_{REFERENCE}", *interval(ours - others[REFERENCE]))
+        )
+        rows.append(
+            Row(label, OURS, f"{key}_minus_best_other({best})", *interval(ours - others[best]))
+        )
+        if FSRS_FORM in outs:
+            extra = _metrics(sc, outs[FSRS_FORM])[key]
+            rows.append(Row(label, OURS, f"{key}_minus_{FSRS_FORM}", *interval(ours - extra)))
     return rows
 
 
-def run_learner_model_check(
-    model: object,
-    people: People,
-    n_students: int,
-    seed: int,
-    quick: bool = False,
-    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True),
-) -> list[Row]:
-    """Our policy with the trained learner model in the loop, on a few FSRS-6 students.
-
-    Compared, on the same students and draws, with ``metatutor`` (the benchmark's numpy
-    model) and FSRS 0.9. Exam scenarios only.
-    """
-    from tutor.simulation.model_policy import LearnerModelPolicy
-
-    rows: list[Row] = []
-    pol = policies(seed)
-    for sc in [s for s in scenarios(quick) if s.exam]:
-        students = make_students(people, n_students, sc.n_items, seed)
-        label = f"fsrs6-{n_students}students:{sc.name}"
-        t0 = time.perf_counter()
-        lm = run(sc, lambda s, n: LearnerModelPolicy(model, s, n), students, "fsrs6", seed)
-        log(f"{label:32s} metatutor_lm {time.perf_counter() - t0:6.1f}s")
-        for metric, values in _metrics(sc, lm).items():
-            rows.append(Row(label, "metatutor_lm", metric, *interval(values)))
-        for other in (OURS, REFERENCE):
-            o = run(sc, pol[other], students, "fsrs6", seed)
-            rows.append(Row(label, other, "exam_recall", *interval(o.exam_recall)))
-            diff = lm.exam_recall - o.exam_recall
-            rows.append(Row(label, "metatutor_lm", f"exam_recall_minus_{other}", *interval(diff)))
-    return rows
+def _cost(family: str, sc: Scenario, name: str) -> float:
+    """Rough relative run time, to schedule the long runs first."""
+    per_day = sc.n_items * sc.minutes * (3.0 if family == "actr" else 1.0)
+    return sc.days * per_day * (20.0 if name.startswith(OURS) and name != FSRS_FORM else 1.0)

@@ -8,7 +8,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tutor.simulation.bench import OURS, Row, run_bench, run_learner_model_check
+from tutor.simulation.bench import OURS, Row, run_bench
 from tutor.simulation.fit import PARAMS_FILE
 from tutor.simulation.population import FAMILIES, People
 
@@ -92,9 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--learner-model",
         type=Path,
-        help="also run our policy with these tutor.model weights in the loop (few students)",
+        help="tutor.model weights that drive our policy (default: the shipped ones)",
     )
-    ap.add_argument("--lm-students", type=int, default=20, help="students for --learner-model")
+    ap.add_argument("--workers", type=int, default=2, help="processes (results do not change)")
+    ap.add_argument(
+        "--no-variants", action="store_true", help="skip the extra rows of our policy's variants"
+    )
     ap.add_argument("--json", type=Path, help="write rows as a JSON list")
     ap.add_argument("--plot", type=Path, help="write a PNG bar chart")
     args = ap.parse_args(argv)
@@ -105,12 +108,17 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown family {f!r} (choose from {', '.join(FAMILIES)})")
     t0 = time.perf_counter()
     people = People.load(args.params)
-    rows = run_bench(people, n, args.seed, args.quick, families, exams_only=args.exams_only)
-    if args.learner_model is not None:
-        from tutor.model.online import LearnerModel
-
-        model = LearnerModel.load(args.learner_model)
-        rows += run_learner_model_check(model, people, args.lm_students, args.seed, args.quick)
+    rows = run_bench(
+        people,
+        n,
+        args.seed,
+        args.quick,
+        families,
+        exams_only=args.exams_only,
+        weights=args.learner_model,
+        workers=args.workers,
+        variants=not args.no_variants,
+    )
     print(markdown(rows))
     print(f"{n} students per scenario, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
     if args.json:

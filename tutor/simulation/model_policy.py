@@ -1,124 +1,182 @@
-"""Our policy with the trained learner model (``tutor.model.online``) in the loop.
+"""Our policy as students get it: the study policy's scores on the shipped learner model.
 
-The same scores as :class:`tutor.simulation.policies.MetaTutor`, but every prediction comes
-from the learner model through :class:`tutor.policy.model_adapter.LearnerModelPredictor`, and
-the model learns each student only from their simulated answers. It loops over students and
-answers (about a millisecond per model update), so the benchmark runs it on a few students.
+Every prediction comes from ``tutor.model.online.LearnerModel`` (the shipped weights unless
+told otherwise), evaluated for the whole population at once by
+:class:`tutor.simulation.batched_model.BatchedLearnerModel` (the same numbers as the service's
+``LearnerModelPredictor``, checked by a test). The model learns each student only from their
+simulated answers, in the order they were asked; with ``calibrate`` the predictions for seen
+items also go through the per-student online recalibration of
+:mod:`tutor.policy.calibration`, fitted from the same answers.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from tutor.items import ItemKind
-from tutor.policy.model_adapter import LearnerModelPredictor
+from tutor.policy import calibration as cal
 from tutor.policy.scoring import due_mask, exam_gain_per_second, planning_horizon_days
+from tutor.policy.types import SECONDS_PER_DAY, StudySettings
+from tutor.simulation.batched_model import BatchedLearnerModel
 from tutor.simulation.policies import DayContext, Plan
 
 F = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 I = npt.NDArray[np.int64]  # noqa: E741
 
-ORIGIN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-#: Exam gains are computed for this many seen items (the least recalled) and new items.
-SHORTLIST = 60
+#: Day 0, 09:00 UTC: each simulated day's session starts at this time of day.
+ORIGIN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC).timestamp()
+#: The service's settings: relearning gap, new-item share, new-item cut-off before an exam.
+SETTINGS = StudySettings()
+MIN_EXAM_GAIN = 1e-6  # as in tutor.policy.next_item
+
+
+@dataclass
+class PredictionLog:
+    """Predictions made before first answers to seen items, for the calibration figure."""
+
+    p_raw: list[F] = field(default_factory=list)
+    p_cal: list[F] = field(default_factory=list)
+    gap_days: list[F] = field(default_factory=list)
+    correct: list[B] = field(default_factory=list)
 
 
 class LearnerModelPolicy:
-    """``metatutor`` with ``tutor.model``'s LearnerModel as the predictor."""
-
-    name = "metatutor_lm"
+    """``metatutor``: the learner model's predictions (optionally calibrated) ranked by the
+    policy's scores; see the module docstring."""
 
     def __init__(
-        self, model: Any, n_students: int, n_items: int, target_retention: float = 0.9
+        self,
+        model: Any,
+        n_students: int,
+        n_items: int,
+        calibrate: bool = True,
+        name: str = "metatutor",
+        log: PredictionLog | None = None,
     ) -> None:
-        self.model = model
-        self.states = [model.new_state() for _ in range(n_students)]
-        self.seen = np.zeros((n_students, n_items), dtype=bool)
-        self.item_n = np.zeros(n_items)
-        self.item_c = np.zeros(n_items)
-        self.target = target_retention
+        self.name = name
+        self.bm = BatchedLearnerModel(model, n_students, n_items)
+        self.calibrate = calibrate
+        self.mean, self.prec = cal.prior((n_students,))
+        self.log = log
         self.n_items = n_items
+        self._key = np.zeros((n_students, n_items))
+        self._p_raw = np.zeros((n_students, n_items))
+        self._now = ORIGIN
+        self._secs = np.full(n_students, 12.0)
 
-    def _candidates(self) -> list[Any]:
-        from tutor.model.online import CandidateFeatures
+    def _gap(self, at: F | float) -> F:
+        """Days since each (student, item) was last answered at Unix time(s) ``at``."""
+        t = np.asarray(at, np.float64)
+        t = t[:, None] if t.ndim == 1 else t
+        return np.asarray(np.nan_to_num((t - self.bm.time) / SECONDS_PER_DAY, nan=0.0))
 
-        return [
-            CandidateFeatures(
-                item_id=i,
-                kind=ItemKind.FLASHCARD,
-                item_attempts=int(self.item_n[i]),
-                item_correct=int(self.item_c[i]),
-            )
-            for i in range(self.n_items)
-        ]
+    def _cal(self, p: F, gap: F) -> F:
+        if not self.calibrate:
+            return p
+        return np.where(self.bm.seen, cal.apply(self.mean, p, gap, self.bm.c), p)
 
     def plan(self, day: int, ctx: DayContext) -> Plan:
-        """Rank each student's items from the learner model's predictions."""
-        cands = self._candidates()
-        items = np.arange(self.n_items, dtype=np.int64)
-        now = (ORIGIN + timedelta(days=day)).timestamp()
-        key = np.full(self.seen.shape, np.inf)
-        eligible = np.zeros(self.seen.shape, dtype=bool)
-        caps = np.full(len(self.states), self.n_items, dtype=np.int64)
-        for s, state in enumerate(self.states):
-            pred = LearnerModelPredictor(self.model, state, cands)
-            p_now = pred.recall_at(items, np.full(self.n_items, now))
-            seen = self.seen[s]
-            if ctx.exam_day is None:
-                due = due_mask(p_now, ~seen, self.target)
-                key[s] = np.where(seen, p_now, 1e9 + items)
-                eligible[s] = due | ~seen
-                goal = ctx.budget_seconds / ctx.answer_seconds[s]
-                caps[s] = max(1, int(goal * 0.25))
-                continue
-            horizon = planning_horizon_days(
-                ctx.exam_day - day, self.n_items, float(ctx.answer_seconds[s]), ctx.budget_seconds
-            )
-            t_h = now + horizon * 86_400.0
-            p_h = np.where(seen, pred.recall_at(items, np.full(self.n_items, t_h)), 0.0)
-            old = items[seen][np.argsort(p_h[seen], kind="stable")[:SHORTLIST]]
-            short = np.concatenate([old, items[~seen][:SHORTLIST]])
-            right, wrong = pred.recall_after_review(short, now, t_h)
-            reviewed = p_now[short] * right + (1.0 - p_now[short]) * wrong
-            gain = exam_gain_per_second(
-                p_now[short],
-                ~seen[short],
-                p_h[short],
-                reviewed,
-                np.full(short.shape[0], float(ctx.answer_seconds[s])),
-                float(ctx.exam_day - day),
-                1.0,
-            )
-            ok = np.isfinite(gain) & (gain > 0)
-            key[s, short[ok]] = -gain[ok]
-            eligible[s, short[ok]] = True
-            rest = seen.copy()
-            rest[short] = False
-            key[s, rest] = 1.0 + p_h[rest]  # after the shortlist, least recalled first
-            eligible[s, rest] = True
-        return Plan(key, eligible, caps)
+        """Rank today's items from the model's current predictions."""
+        now = ORIGIN + day * SECONDS_PER_DAY
+        self._now, self._secs = now, ctx.answer_seconds
+        seen = self.bm.seen
+        p_raw = self.bm.predict_all(now)
+        self._p_raw = p_raw
+        p_now = self._cal(p_raw, self._gap(now))
+        settings = StudySettings(daily_goal_minutes=ctx.budget_seconds / 60.0)
+        due = due_mask(p_now, ~seen, settings.target_retention)
+        if ctx.exam_day is None:
+            key = np.where(seen, p_now, 1e9 + np.arange(self.n_items)[None, :])
+            cap = np.array([settings.new_quota(float(a)) for a in ctx.answer_seconds])
+            self._key = key
+            return Plan(key, due | ~seen, cap.astype(np.int64))
+        days_left = float(ctx.exam_day - day)
+        horizon = np.array(
+            [
+                planning_horizon_days(days_left, ctx.n_items, float(a), ctx.budget_seconds)
+                for a in ctx.answer_seconds
+            ]
+        )
+        t_h = now + horizon * SECONDS_PER_DAY
+        p_h = np.where(seen, self._cal(self.bm.predict_all(t_h), self._gap(t_h)), 0.0)
+        right, wrong = self.bm.after_review(now, t_h)
+        if self.calibrate:
+            ahead = np.broadcast_to(horizon[:, None], right.shape)
+            right = cal.apply(self.mean, right, ahead, self.bm.c + 1.0)
+            wrong = cal.apply(self.mean, wrong, ahead, self.bm.c)
+        reviewed = p_now * right + (1.0 - p_now) * wrong
+        secs = np.broadcast_to(ctx.answer_seconds[:, None], p_now.shape)
+        gain = exam_gain_per_second(
+            np.where(seen, p_now, 0.0),
+            ~seen,
+            p_h,
+            reviewed,
+            secs,
+            days_left,
+            settings.exam_new_cutoff_days,
+        )
+        # choose_next's precedence: exam gain, then due reviews, new items, extra practice
+        allowed = np.isfinite(gain)
+        key = np.where(
+            gain > MIN_EXAM_GAIN,
+            -gain,
+            np.where(
+                due,
+                10.0 + p_now,
+                np.where(~seen, 20.0 + np.arange(self.n_items)[None, :] / self.n_items, 30 + p_now),
+            ),
+        )
+        cap = np.full(ctx.n_students, ctx.n_items, dtype=np.int64)
+        self._key = key
+        return Plan(key, allowed, cap)
 
     def observe(self, mask: B, day: int, grade: I) -> None:
-        """Feed each answer (and the relearning step after a wrong one) to the model."""
-        from tutor.model.online import AttemptFeatures
+        """Feed the day's answers to the model in the order asked (a wrong item comes back,
+        answered right, after ``relearn_gap`` other answers) and update the calibration."""
+        bm = self.bm
+        correct = grade > 1
+        old = mask & bm.seen
+        if old.any():
+            gap = self._gap(self._now)
+            p_c = self._cal(self._p_raw, gap)
+            if self.calibrate:
+                self.mean, self.prec = cal.observe(
+                    self.mean, self.prec, self._p_raw, gap, bm.c, correct, old.astype(np.float64)
+                )
+            if self.log is not None:
+                self.log.p_raw.append(self._p_raw[old])
+                self.log.p_cal.append(p_c[old])
+                self.log.gap_days.append(gap[old])
+                self.log.correct.append(correct[old])
+        events = [self._events(s, mask[s], grade[s]) for s in range(mask.shape[0])]
+        t_n = max((e.shape[0] for e in events), default=0)
+        items = np.full((mask.shape[0], t_n), -1, dtype=np.int64)
+        grades = np.zeros((mask.shape[0], t_n), dtype=np.int64)
+        for s, e in enumerate(events):
+            items[s, : e.shape[0]] = e[:, 1]
+            grades[s, : e.shape[0]] = e[:, 2]
+        at = self._now + np.arange(t_n)[None, :] * self._secs[:, None]
+        bm.update_day(items, at, grades > 1, grades)
 
-        cands = self._candidates()
-        base = ORIGIN + timedelta(days=day)
-        for s in range(len(self.states)):
-            state = self.states[s]
-            for k, i in enumerate(np.flatnonzero(mask[s])):
-                g = int(grade[s, i])
-                when = base + timedelta(seconds=30 * k)
-                state = self.model.update(state, AttemptFeatures(cands[i], when, g > 1, g))
-                if g == 1:
-                    again = when + timedelta(minutes=10)
-                    state = self.model.update(state, AttemptFeatures(cands[i], again, True, 3))
-            self.states[s] = state
-        self.item_n += mask.sum(axis=0)
-        self.item_c += (mask & (grade > 1)).sum(axis=0)
-        self.seen |= mask
+    def _events(self, s: int, mask: B, grade: I) -> F:
+        """``(position, item, grade)`` rows of one student's session, in time order."""
+        items = np.flatnonzero(mask)
+        items = items[np.argsort(self._key[s, items], kind="stable")]
+        pos = np.arange(items.shape[0], dtype=np.float64)
+        g = grade[items].astype(np.float64)
+        wrong = g == 1
+        gap = SETTINGS.relearn_gap + 0.5
+        rows = np.concatenate(
+            [
+                np.stack([pos, items, g], axis=1),
+                np.stack([pos[wrong] + gap, items[wrong], np.full(wrong.sum(), 3.0)], axis=1),
+            ]
+        )
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        rows[:, 0] = np.arange(rows.shape[0])  # one answer time apart
+        return rows

@@ -198,14 +198,13 @@ class InOrder:
 
 
 class MetaTutor:
-    """Our policy: tutor.policy's scores on the predictions of a model learning from answers.
+    """tutor.policy's scores on a stand-in FSRS-form model learning from answers (an extra row;
+    ``metatutor`` itself runs the shipped learner model, see ``model_policy``).
 
     With an exam: rank by marginal gain in expected exam-day recall per second (new items stop
     ``new_cutoff_days`` before the exam). Without: reviews below the target retention, most
     at risk first, then new items paced to the daily goal (``tutor.policy.StudySettings``).
     """
-
-    name = "metatutor"
 
     def __init__(
         self,
@@ -214,7 +213,9 @@ class MetaTutor:
         target_retention: float = 0.9,
         new_share: float = 0.25,
         new_cutoff_days: float = 1.0,
+        name: str = "metatutor_fsrs_form",
     ) -> None:
+        self.name = name
         self.model = OnlineFSRS(n_students, n_items)
         self.target = target_retention
         self.new_share = new_share

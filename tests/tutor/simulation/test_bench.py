@@ -66,7 +66,16 @@ def test_cli_quick_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         ("ci_high", "ci_low", "mean", "metric", "policy", "scenario")
     }
     policies = {r["policy"] for r in rows}
-    assert policies == {"metatutor", "fsrs_0.9", "sm2", "leitner", "random", "in_order"}
+    assert policies == {
+        "metatutor",
+        "metatutor_uncalibrated",
+        "metatutor_fsrs_form",
+        "fsrs_0.9",
+        "sm2",
+        "leitner",
+        "random",
+        "in_order",
+    }
     assert any(r["metric"] == "exam_recall" for r in rows)
     assert any(r["metric"] == "recall_per_minute" for r in rows)
     assert all(r["ci_low"] <= r["mean"] <= r["ci_high"] for r in rows)

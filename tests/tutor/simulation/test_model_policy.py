@@ -1,70 +1,65 @@
-"""Our policy with a learner model in the loop (a stand-in model with the same interface)."""
+"""Our policy with the shipped learner model in the loop, learning only from answers."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 import numpy as np
+import pytest
 
-from tutor.model.online import AttemptFeatures
-from tutor.simulation.bench import run_learner_model_check
-from tutor.simulation.model_policy import LearnerModelPolicy
+from tutor.model.online import LearnerModel
+from tutor.policy import calibration as cal
+from tutor.simulation.model_policy import LearnerModelPolicy, PredictionLog
+from tutor.simulation.policies import InOrder
 from tutor.simulation.population import People, make_students
-from tutor.simulation.runner import exam_scenario, run
+from tutor.simulation.runner import exam_scenario, maintenance_scenario, run
 
 
-class HalfLifeModel:
-    """predict/update/new_state like LearnerModel; counts updates."""
-
-    def __init__(self) -> None:
-        self.updates = 0
-
-    def new_state(self) -> dict[int, tuple[float, float]]:
-        return {}
-
-    def predict(self, state: Any, candidates: Any, now: datetime) -> np.ndarray:
-        t = now.timestamp()
-        out = []
-        for c in candidates:
-            if c.item_id not in state:
-                out.append(0.5)
-            else:
-                last, half = state[c.item_id]
-                out.append(2.0 ** (-(t - last) / (86400.0 * half)))
-        return np.asarray(out, dtype=np.float32)
-
-    def update(self, state: Any, attempt: AttemptFeatures) -> Any:
-        self.updates += 1
-        i = attempt.item.item_id
-        _, half = state.get(i, (0.0, 1.0))
-        new = dict(state)
-        new[i] = (attempt.timestamp.timestamp(), half * (2.5 if attempt.correct else 0.5))
-        return new
+@pytest.fixture(scope="module")
+def model() -> LearnerModel:
+    return LearnerModel.load()
 
 
-def test_learner_model_policy_runs_and_learns_from_answers() -> None:
-    people = People.load()
-    sc = exam_scenario(6, 5, n_items=40)
-    students = make_students(people, 3, sc.n_items, seed=1)
-    model = HalfLifeModel()
+def test_policy_learns_only_from_the_answers_it_gets(model: LearnerModel) -> None:
+    sc = exam_scenario(8, 5, n_items=60)
+    students = make_students(People.load(), 6, sc.n_items, seed=1)
+    made: list[LearnerModelPolicy] = []
+    log = PredictionLog()
+
+    def make(s: int, n: int) -> LearnerModelPolicy:
+        made.append(LearnerModelPolicy(model, s, n, log=log))
+        return made[-1]
+
+    out = run(sc, make, students, "fsrs6", seed=2)
+    bm = made[0].bm
+    answers = bm.c + bm.w  # per (student, item), relearning steps included
+    first_answers = out.reviews - (bm.w.sum(axis=1))  # a wrong answer is shown twice
+    assert np.array_equal(answers.sum(axis=1) - bm.w.sum(axis=1), first_answers)
+    assert np.array_equal(bm.step, answers.sum(axis=1))
+    assert np.all((out.exam_recall > 0.2) & (out.exam_recall <= 1.0))
+    # the calibration moved away from the identity, per student, from the logged answers
+    assert not np.allclose(made[0].mean, cal.IDENTITY)
+    assert len(log.p_raw) > 0 and np.concatenate(log.gap_days).min() >= 0.0
+    again = run(sc, lambda s, n: LearnerModelPolicy(model, s, n), students, "fsrs6", seed=2)
+    assert np.array_equal(again.exam_recall, out.exam_recall)
+
+
+def test_exam_focus_beats_in_order_on_a_tight_budget(model: LearnerModel) -> None:
+    sc = exam_scenario(10, 5, n_items=120)
+    students = make_students(People.load(), 24, sc.n_items, seed=3)
+    ours = run(sc, lambda s, n: LearnerModelPolicy(model, s, n), students, "fsrs6", seed=4)
+    base = run(sc, lambda s, n: InOrder(s, n), students, "fsrs6", seed=4)
+    assert ours.exam_recall.mean() > base.exam_recall.mean()
+
+
+def test_maintenance_paces_new_items_to_the_goal(model: LearnerModel) -> None:
+    sc = maintenance_scenario(6, 5, n_items=200)
+    students = make_students(People.load(), 4, sc.n_items, seed=5)
     made: list[LearnerModelPolicy] = []
 
     def make(s: int, n: int) -> LearnerModelPolicy:
         made.append(LearnerModelPolicy(model, s, n))
         return made[-1]
 
-    out = run(sc, make, students, "fsrs6", seed=2)
-    policy = made[0]
-    for s, state in enumerate(policy.states):  # the model saw exactly the items answered
-        assert set(state) == set(np.flatnonzero(policy.seen[s]).tolist())
-    assert policy.item_n.sum() + 0 <= out.reviews.sum()
-    assert model.updates > out.reviews.sum()  # plus the hypothetical answers of exam mode
-    assert np.all((out.exam_recall > 0.2) & (out.exam_recall <= 1.0))
-
-
-def test_learner_model_check_rows() -> None:
-    rows = run_learner_model_check(HalfLifeModel(), People.load(), 2, seed=0, quick=True)
-    names = {(r.policy, r.metric) for r in rows}
-    assert ("metatutor_lm", "exam_recall") in names
-    assert ("metatutor_lm", "exam_recall_minus_fsrs_0.9") in names
+    out = run(sc, make, students, "fsrs6", seed=6)
+    seen = made[0].bm.seen.sum(axis=1)
+    assert np.all(seen > 0) and np.all(seen < sc.n_items)
+    assert np.all(out.minutes <= sc.days * sc.minutes + 1e-9)

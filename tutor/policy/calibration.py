@@ -1,0 +1,216 @@
+"""Per-student recalibration of the learner model's recall predictions, learned online.
+
+The shared model is trained on other people; a given student may forget faster or slower than
+it predicts, and the error grows with the time since the last review and shrinks as an item
+is learned. Each student gets a small logistic correction fitted from their own answers::
+
+    p' = sigmoid(a + b * logit(p) + c * log1p(gap_days) + d * log1p(right_before))
+
+starting at the identity (a, b, c, d) = (0, 1, 0, 0) and updated after answers to seen items
+by a Bayesian logistic regression (a Gaussian over the weights whose
+precision grows with each answer's curvature, so early answers move it a lot, later ones
+little). ``gap_days`` is the time since the student last answered the item and
+``right_before`` how many times they answered it right before. The evidence fades slowly
+(``FORGET`` per answer), so the correction follows a student whose memory of the deck changes.
+Predictions for items never seen (first-sight guesses) are left as they are.
+
+Array functions work on any leading shape (one student, or a simulated population);
+:class:`RecallCalibration` and :class:`CalibratedPredictor` wrap them for the service.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from tutor.policy.predictor import RecallPredictor
+from tutor.policy.types import SECONDS_PER_DAY, BoolArray, FloatArray, IntArray
+
+N_WEIGHTS = 4
+IDENTITY = np.array([0.0, 1.0, 0.0, 0.0])
+#: Prior precision of (a, b, c, d): how many answers' worth of evidence the identity is worth.
+PRIOR_PRECISION = np.full(N_WEIGHTS, 4.0)
+#: Share of the evidence kept per answer learned from (about the last 1,000 answers count).
+FORGET = 0.999
+NEWTON_STEPS = 3
+_EPS = 1e-4
+
+
+def _logit(p: FloatArray) -> FloatArray:
+    q = np.clip(p, _EPS, 1.0 - _EPS)
+    return np.asarray(np.log(q) - np.log1p(-q))
+
+
+def features(p: FloatArray, gap_days: FloatArray, right_before: FloatArray) -> FloatArray:
+    """The regression inputs ``[1, logit(p), log1p(gap_days), log1p(right_before)]``,
+    shape ``(..., 4)``."""
+    p, gap, n = np.broadcast_arrays(
+        np.asarray(p, np.float64),
+        np.asarray(gap_days, np.float64),
+        np.asarray(right_before, np.float64),
+    )
+    return np.stack(
+        [np.ones_like(p), _logit(p), np.log1p(np.maximum(gap, 0.0)), np.log1p(np.maximum(n, 0))],
+        axis=-1,
+    )
+
+
+def prior(shape: tuple[int, ...] = ()) -> tuple[FloatArray, FloatArray]:
+    """The identity for ``shape`` students: ``(mean (..., 4), precision (..., 4, 4))``."""
+    mean = np.broadcast_to(IDENTITY, (*shape, N_WEIGHTS)).copy()
+    prec = np.broadcast_to(np.diag(PRIOR_PRECISION), (*shape, N_WEIGHTS, N_WEIGHTS)).copy()
+    return mean, prec
+
+
+def apply(
+    mean: FloatArray, p: FloatArray, gap_days: FloatArray, right_before: FloatArray
+) -> FloatArray:
+    """Calibrated recall. ``mean`` is ``(4,)`` (one student, inputs of any shape) or
+    ``(S, 4)`` with inputs of shape ``(S, ...)`` (a population)."""
+    x = features(p, gap_days, right_before)
+    mean = np.asarray(mean, np.float64)
+    m = mean.reshape(mean.shape[:-1] + (1,) * (x.ndim - mean.ndim) + (N_WEIGHTS,))
+    z = (x * m).sum(axis=-1)
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+def observe(
+    mean: FloatArray,
+    prec: FloatArray,
+    p: FloatArray,
+    gap_days: FloatArray,
+    right_before: FloatArray,
+    correct: BoolArray,
+    weight: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Learn from a batch of answers per student.
+
+    Args:
+        mean, prec: current weights ``(S, 4)`` and precision ``(S, 4, 4)``.
+        p: the model's raw predictions made before each answer, ``(S, M)``.
+        gap_days: days since the student last answered each item, ``(S, M)``.
+        right_before: the student's right answers to each item before this one, ``(S, M)``.
+        correct: outcomes ``(S, M)``.
+        weight: 1 for real answers, 0 for padding, ``(S, M)`` (default: all 1).
+
+    Returns:
+        The updated ``(mean, prec)``: the old evidence faded by ``FORGET`` per answer, then
+        the most likely weights given it and the batch (a few Newton steps), with the
+        precision grown by the batch's curvature there.
+    """
+    x = features(p, gap_days, right_before)  # (S, M, 4)
+    w = np.ones(x.shape[:-1]) if weight is None else np.asarray(weight, np.float64)
+    y = np.asarray(correct, np.float64)
+    base = np.diag(PRIOR_PRECISION)
+    fade = FORGET ** w.sum(axis=-1)[:, None, None]
+    prec = base + fade * (prec - base)
+    m = mean
+    for _ in range(NEWTON_STEPS):  # the batch's MAP estimate under the current Gaussian
+        q = 1.0 / (1.0 + np.exp(-np.einsum("smk,sk->sm", x, m)))
+        grad = np.einsum("sm,smk->sk", w * (q - y), x) + np.einsum("skl,sl->sk", prec, m - mean)
+        h = prec + np.einsum("sm,smk,sml->skl", w * q * (1.0 - q), x, x)
+        m = m - np.linalg.solve(h, grad[..., None])[..., 0]
+    q = 1.0 / (1.0 + np.exp(-np.einsum("smk,sk->sm", x, m)))
+    return m, prec + np.einsum("sm,smk,sml->skl", w * q * (1.0 - q), x, x)
+
+
+@dataclass(frozen=True, slots=True)
+class RecallCalibration:
+    """One student's calibration (store it with the student; JSON via :meth:`to_json`)."""
+
+    mean: tuple[float, ...] = tuple(IDENTITY.tolist())
+    precision: tuple[tuple[float, ...], ...] = tuple(
+        tuple(r) for r in np.diag(PRIOR_PRECISION).tolist()
+    )
+    answers: int = 0
+
+    def apply(self, p: FloatArray, gap_days: FloatArray, right_before: FloatArray) -> FloatArray:
+        """Calibrated recall of raw predictions ``p`` of seen items."""
+        return apply(np.asarray(self.mean), p, gap_days, right_before)
+
+    def observe(
+        self, p: float, gap_days: float, right_before: int, correct: bool
+    ) -> RecallCalibration:
+        """The calibration after one answer to a seen item (``p``: the model's raw prediction
+        just before the answer; ``gap_days`` since the previous answer to the item;
+        ``right_before``: right answers to it before this one)."""
+        mean, prec = observe(
+            np.asarray(self.mean)[None, :],
+            np.asarray(self.precision)[None, :, :],
+            np.array([[p]]),
+            np.array([[gap_days]]),
+            np.array([[right_before]]),
+            np.array([[correct]]),
+        )
+        return RecallCalibration(
+            tuple(float(v) for v in mean[0]),
+            tuple(tuple(float(v) for v in row) for row in prec[0]),
+            self.answers + 1,
+        )
+
+    def to_json(self) -> str:
+        """Compact JSON form."""
+        return json.dumps({"mean": self.mean, "precision": self.precision, "n": self.answers})
+
+    @classmethod
+    def from_json(cls, text: str) -> RecallCalibration:
+        """Parse :meth:`to_json` output (``ValueError`` when malformed)."""
+        try:
+            doc = json.loads(text)
+            mean = tuple(float(v) for v in doc["mean"])
+            prec = tuple(tuple(float(v) for v in row) for row in doc["precision"])
+            n = int(doc["n"])
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"not a recall calibration: {exc}") from exc
+        if len(mean) != N_WEIGHTS or len(prec) != N_WEIGHTS:
+            raise ValueError("recall calibration has the wrong shape")
+        if any(len(row) != N_WEIGHTS for row in prec):
+            raise ValueError("recall calibration has the wrong shape")
+        return cls(mean, prec, n)
+
+
+class CalibratedPredictor:
+    """A ``RecallPredictor`` whose predictions for seen items go through a calibration.
+
+    ``last_seen`` maps item id to the Unix time of the student's last answer and
+    ``right_before`` to their right answers so far (missing: 0); items not in ``last_seen``
+    are new, and their (first-sight) predictions pass through unchanged.
+    """
+
+    def __init__(
+        self,
+        inner: RecallPredictor,
+        calibration: RecallCalibration,
+        last_seen: Mapping[int, float],
+        right_before: Mapping[int, int],
+    ) -> None:
+        self.inner = inner
+        self.calibration = calibration
+        self.last_seen = last_seen
+        self.right_before = right_before
+
+    def _history(self, items: IntArray) -> tuple[FloatArray, FloatArray]:
+        last = np.array([self.last_seen.get(int(i), np.nan) for i in items], dtype=np.float64)
+        right = np.array([self.right_before.get(int(i), 0) for i in items], dtype=np.float64)
+        return last, right
+
+    def recall_at(self, items: IntArray, at: FloatArray) -> FloatArray:
+        """Calibrated P(recall) of ``items`` at Unix times ``at``."""
+        p = self.inner.recall_at(items, at)
+        last, right = self._history(items)
+        seen = np.isfinite(last)
+        gap = np.where(seen, (at - np.nan_to_num(last)) / SECONDS_PER_DAY, 0.0)
+        return np.where(seen, self.calibration.apply(p, gap, right), p)
+
+    def recall_after_review(
+        self, items: IntArray, review_at: float, at: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Calibrated recall at ``at`` after a right / wrong answer at ``review_at``."""
+        right, wrong = self.inner.recall_after_review(items, review_at, at)
+        _, n = self._history(items)
+        gap = np.full(items.shape[0], (at - review_at) / SECONDS_PER_DAY)
+        cal = self.calibration
+        return cal.apply(right, gap, n + 1.0), cal.apply(wrong, gap, n)
