@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from storage.database import Connection, in_chunks
+from storage.database import Connection, fetch_all, fetch_one, in_chunks, run_sync
 from storage.records import AttemptRecord, MemoryRecord
 
 _MEMORY = "user_id, item_id, n_correct, n_wrong, last_ms, last_correct, due_ms, interval_days"
@@ -52,17 +53,20 @@ async def insert_attempt(conn: Connection, attempt: AttemptRecord) -> bool:
     return True
 
 
+def read_item_stats(raw: sqlite3.Connection, item_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """:func:`item_stats` on the raw connection (inside :func:`storage.database.run_sync`)."""
+    found: dict[int, tuple[int, int]] = {}
+    for chunk, marks in in_chunks(item_ids):
+        sql = f"SELECT item_id, attempts, correct FROM item_stats WHERE item_id IN ({marks})"
+        for row in raw.execute(sql, chunk):
+            found[row[0]] = (row[1], row[2])
+    return found
+
+
 async def item_stats(conn: Connection, item_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     """(attempts, correct) from all students, per item id (missing = never answered)."""
     ids = list(item_ids)
-    found: dict[int, tuple[int, int]] = {}
-    for chunk, marks in in_chunks(ids):
-        async with conn.execute(
-            f"SELECT item_id, attempts, correct FROM item_stats WHERE item_id IN ({marks})", chunk
-        ) as cur:
-            for row in await cur.fetchall():
-                found[row[0]] = (row[1], row[2])
-    return found
+    return await run_sync(conn, lambda raw: read_item_stats(raw, ids))
 
 
 async def put_memory(conn: Connection, memory: MemoryRecord) -> None:
@@ -88,42 +92,44 @@ async def put_memory(conn: Connection, memory: MemoryRecord) -> None:
 
 async def get_memory(conn: Connection, user_id: int, item_id: int) -> MemoryRecord | None:
     """A student's memory of one item."""
-    async with conn.execute(
-        f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id = ?", (user_id, item_id)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(
+        conn, f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id = ?", (user_id, item_id)
+    )
     return _memory(row) if row else None
 
 
 async def enrolled_memory(conn: Connection, user_id: int) -> list[MemoryRecord]:
     """The student's memory of every live item in their active decks that they have seen."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         f"SELECT {', '.join('m.' + c.strip() for c in _MEMORY.split(','))} FROM memory m"
         " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
         " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id AND e.active = 1"
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
         " WHERE m.user_id = ?",
         (user_id,),
-    ) as cur:
-        return [_memory(row) for row in await cur.fetchall()]
+    )
+    return [_memory(row) for row in rows]
 
 
 async def due_items(conn: Connection, user_id: int, now_ms: int, limit: int) -> list[int]:
     """Seen items of active decks that are due, most overdue first."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         "SELECT m.item_id FROM memory m"
         " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
         " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id AND e.active = 1"
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
         " WHERE m.user_id = ? AND m.due_ms <= ? ORDER BY m.due_ms LIMIT ?",
         (user_id, now_ms, limit),
-    ) as cur:
-        return [row[0] for row in await cur.fetchall()]
+    )
+    return [row[0] for row in rows]
 
 
 async def new_items(conn: Connection, user_id: int, limit: int) -> list[int]:
     """Never-seen items of the student's active decks, in deck order."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         "SELECT i.id FROM items i"
         " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
@@ -131,20 +137,20 @@ async def new_items(conn: Connection, user_id: int, limit: int) -> list[int]:
         " (SELECT 1 FROM memory m WHERE m.user_id = ? AND m.item_id = i.id)"
         " ORDER BY e.enrolled_ms, i.position, i.id LIMIT ?",
         (user_id, user_id, limit),
-    ) as cur:
-        return [row[0] for row in await cur.fetchall()]
+    )
+    return [row[0] for row in rows]
 
 
 async def count_enrolled_items(conn: Connection, user_id: int) -> int:
     """Live items across the student's active decks."""
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT COUNT(*) FROM items i"
         " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
         " WHERE i.deleted_ms IS NULL",
         (user_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
@@ -152,57 +158,57 @@ async def attempts_since(
     conn: Connection, user_id: int, since_ms: int
 ) -> list[tuple[int, bool, int]]:
     """(answered_ms, correct, item_id) of a student's attempts since a time, oldest first."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         "SELECT answered_ms, correct, item_id FROM attempts"
         " WHERE user_id = ? AND answered_ms >= ? ORDER BY answered_ms",
         (user_id, since_ms),
-    ) as cur:
-        return [(row[0], bool(row[1]), row[2]) for row in await cur.fetchall()]
+    )
+    return [(row[0], bool(row[1]), row[2]) for row in rows]
 
 
 async def user_attempts(conn: Connection, user_id: int) -> list[AttemptRecord]:
     """All of a student's attempts, oldest first."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         "SELECT user_id, item_id, answered_ms, response, correct, grade, latency_ms,"
         " idempotency_key, id FROM attempts WHERE user_id = ? ORDER BY answered_ms, id",
         (user_id,),
-    ) as cur:
-        return [
-            AttemptRecord(
-                row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], row[8]
-            )
-            for row in await cur.fetchall()
-        ]
+    )
+    return [
+        AttemptRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], row[8])
+        for row in rows
+    ]
 
 
 async def count_attempts(conn: Connection) -> int:
     """All attempts in the log."""
-    async with conn.execute("SELECT COUNT(*) FROM attempts") as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT COUNT(*) FROM attempts")
     return int(row[0]) if row else 0
 
 
 async def least_recent_items(conn: Connection, user_id: int, limit: int) -> list[int]:
     """Seen items of active decks, longest since last seen first (for extra practice)."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         "SELECT m.item_id FROM memory m"
         " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
         " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id AND e.active = 1"
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
         " WHERE m.user_id = ? ORDER BY m.last_ms LIMIT ?",
         (user_id, limit),
-    ) as cur:
-        return [row[0] for row in await cur.fetchall()]
+    )
+    return [row[0] for row in rows]
 
 
 async def attempt_for_key(conn: Connection, key: str) -> AttemptRecord | None:
     """The attempt logged under an idempotency key."""
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT user_id, item_id, answered_ms, response, correct, grade, latency_ms,"
         " idempotency_key, id FROM attempts WHERE idempotency_key = ?",
         (key,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None:
         return None
     return AttemptRecord(
@@ -221,17 +227,20 @@ async def count_tag_answers(conn: Connection, tags: Iterable[str], correct: bool
         )
 
 
+def read_tag_stats(raw: sqlite3.Connection, tags: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """:func:`tag_stats` on the raw connection (inside :func:`storage.database.run_sync`)."""
+    found: dict[str, tuple[int, int]] = {}
+    for chunk, marks in in_chunks(set(tags)):
+        sql = f"SELECT tag, attempts, correct FROM tag_stats WHERE tag IN ({marks})"
+        for row in raw.execute(sql, chunk):
+            found[row[0]] = (row[1], row[2])
+    return found
+
+
 async def tag_stats(conn: Connection, tags: Iterable[str]) -> dict[str, tuple[int, int]]:
     """(attempts, correct) from all students, per tag (missing = never answered)."""
     names = list(set(tags))
-    found: dict[str, tuple[int, int]] = {}
-    for chunk, marks in in_chunks(names):
-        async with conn.execute(
-            f"SELECT tag, attempts, correct FROM tag_stats WHERE tag IN ({marks})", chunk
-        ) as cur:
-            for row in await cur.fetchall():
-                found[row[0]] = (row[1], row[2])
-    return found
+    return await run_sync(conn, lambda raw: read_tag_stats(raw, names))
 
 
 async def memory_of(conn: Connection, user_id: int, item_ids: Iterable[int]) -> list[MemoryRecord]:
@@ -239,31 +248,33 @@ async def memory_of(conn: Connection, user_id: int, item_ids: Iterable[int]) -> 
     ids = list(item_ids)
     found: list[MemoryRecord] = []
     for chunk, marks in in_chunks(ids):
-        async with conn.execute(
+        rows = await fetch_all(
+            conn,
             f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id IN ({marks})",
             (user_id, *chunk),
-        ) as cur:
-            found.extend(_memory(row) for row in await cur.fetchall())
+        )
+        found.extend(_memory(row) for row in rows)
     return found
 
 
 async def today_counts(conn: Connection, user_id: int, since_ms: int) -> tuple[int, int]:
     """(answers, first-ever answers to an item) of a student since a time."""
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT COUNT(*), COUNT(DISTINCT CASE WHEN NOT EXISTS (SELECT 1 FROM attempts b"
         " WHERE b.user_id = a.user_id AND b.item_id = a.item_id AND b.answered_ms < ?)"
         " THEN a.item_id END) FROM attempts a WHERE a.user_id = ? AND a.answered_ms >= ?",
         (since_ms, user_id, since_ms),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 async def recent_latencies(conn: Connection, user_id: int, limit: int = 200) -> list[int]:
     """Response times (ms) of a student's latest answers."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         "SELECT latency_ms FROM attempts WHERE user_id = ? AND latency_ms IS NOT NULL"
         " ORDER BY answered_ms DESC LIMIT ?",
         (user_id, limit),
-    ) as cur:
-        return [int(row[0]) for row in await cur.fetchall()]
+    )
+    return [int(row[0]) for row in rows]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from storage.database import Connection, in_chunks
+from storage.database import Connection, fetch_all, fetch_one, in_chunks
 from storage.records import DeckRecord, ItemRecord
 
 _DECK_COUNTS = """
@@ -47,16 +47,23 @@ def _item(row: Any) -> ItemRecord:
 async def list_decks(conn: Connection) -> list[DeckRecord]:
     """Live decks with counts, bundled first, then by name."""
     sql = _DECK_COUNTS + " WHERE d.deleted_ms IS NULL ORDER BY d.bundled DESC, d.name, d.id"
-    async with conn.execute(sql) as cur:
-        return [_deck(row) for row in await cur.fetchall()]
+    rows = await fetch_all(conn, sql)
+    return [_deck(row) for row in rows]
 
 
 async def get_deck(conn: Connection, deck_id: int) -> DeckRecord | None:
     """A live deck by id."""
     sql = _DECK_COUNTS + " WHERE d.id = ? AND d.deleted_ms IS NULL"
-    async with conn.execute(sql, (deck_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, sql, (deck_id,))
     return _deck(row) if row else None
+
+
+async def deck_name(conn: Connection, deck_id: int) -> str | None:
+    """A live deck's name (without the counts :func:`get_deck` adds, slow at scale)."""
+    row = await fetch_one(
+        conn, "SELECT name FROM decks WHERE id = ? AND deleted_ms IS NULL", (deck_id,)
+    )
+    return str(row[0]) if row else None
 
 
 async def find_deck(conn: Connection, ref: str) -> DeckRecord | None:
@@ -66,15 +73,14 @@ async def find_deck(conn: Connection, ref: str) -> DeckRecord | None:
         + " WHERE d.deleted_ms IS NULL AND (d.slug = ? OR lower(d.name) = lower(?))"
         + " ORDER BY d.slug = ? DESC LIMIT 1"
     )
-    async with conn.execute(sql, (ref, ref, ref)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, sql, (ref, ref, ref))
     return _deck(row) if row else None
 
 
 async def slug_taken(conn: Connection, slug: str) -> bool:
     """True if any deck (live or deleted) uses ``slug``."""
-    async with conn.execute("SELECT 1 FROM decks WHERE slug = ?", (slug,)) as cur:
-        return await cur.fetchone() is not None
+    row = await fetch_one(conn, "SELECT 1 FROM decks WHERE slug = ?", (slug,))
+    return row is not None
 
 
 async def upsert_deck(
@@ -88,8 +94,7 @@ async def upsert_deck(
     now_ms: int,
 ) -> tuple[int, bool]:
     """Create the deck or refresh it (reviving a deleted one); returns (id, created)."""
-    async with conn.execute("SELECT id FROM decks WHERE slug = ?", (slug,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT id FROM decks WHERE slug = ?", (slug,))
     if row:
         await conn.execute(
             "UPDATE decks SET name = ?, description = ?, language = ?, bundled = ?,"
@@ -122,8 +127,8 @@ async def upsert_items(
     conn: Connection, deck_id: int, items: Sequence[ItemRecord], now_ms: int
 ) -> tuple[int, int]:
     """Insert new items and update existing ones by external id; returns (added, updated)."""
-    async with conn.execute("SELECT external_id FROM items WHERE deck_id = ?", (deck_id,)) as cur:
-        existing = {row[0] for row in await cur.fetchall()}
+    rows = await fetch_all(conn, "SELECT external_id FROM items WHERE deck_id = ?", (deck_id,))
+    existing = {row[0] for row in rows}
     added = updated = 0
     for position, item in enumerate(items):
         values = (
@@ -161,10 +166,9 @@ async def put_media(conn: Connection, deck_id: int, name: str, data: bytes) -> N
 
 async def get_media(conn: Connection, deck_id: int, name: str) -> bytes | None:
     """One media file's bytes."""
-    async with conn.execute(
-        "SELECT data FROM media WHERE deck_id = ? AND name = ?", (deck_id, name)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(
+        conn, "SELECT data FROM media WHERE deck_id = ? AND name = ?", (deck_id, name)
+    )
     return bytes(row[0]) if row else None
 
 
@@ -176,8 +180,7 @@ async def get_item(conn: Connection, item_id: int, *, live_only: bool = True) ->
             " AND deleted_ms IS NULL AND EXISTS"
             " (SELECT 1 FROM decks d WHERE d.id = i.deck_id AND d.deleted_ms IS NULL)"
         )
-    async with conn.execute(sql, (item_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, sql, (item_id,))
     return _item(row) if row else None
 
 
@@ -188,23 +191,25 @@ async def get_items(conn: Connection, item_ids: Iterable[int]) -> dict[int, Item
         return {}
     found: dict[int, ItemRecord] = {}
     for chunk, marks in in_chunks(ids):
-        async with conn.execute(
+        rows = await fetch_all(
+            conn,
             f"SELECT {_ITEM_COLUMNS} FROM items WHERE deleted_ms IS NULL AND id IN ({marks})",
             chunk,
-        ) as cur:
-            for row in await cur.fetchall():
-                found[row[0]] = _item(row)
+        )
+        for row in rows:
+            found[row[0]] = _item(row)
     return found
 
 
 async def deck_items(conn: Connection, deck_id: int) -> list[ItemRecord]:
     """A deck's live items in file order."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         f"SELECT {_ITEM_COLUMNS} FROM items WHERE deck_id = ? AND deleted_ms IS NULL"
         " ORDER BY position, id",
         (deck_id,),
-    ) as cur:
-        return [_item(row) for row in await cur.fetchall()]
+    )
+    return [_item(row) for row in rows]
 
 
 async def delete_item(conn: Connection, item_id: int, now_ms: int) -> None:
@@ -214,8 +219,8 @@ async def delete_item(conn: Connection, item_id: int, now_ms: int) -> None:
 
 async def deck_media_names(conn: Connection, deck_id: int) -> list[str]:
     """Names of a deck's media files."""
-    async with conn.execute("SELECT name FROM media WHERE deck_id = ?", (deck_id,)) as cur:
-        return [row[0] for row in await cur.fetchall()]
+    rows = await fetch_all(conn, "SELECT name FROM media WHERE deck_id = ?", (deck_id,))
+    return [row[0] for row in rows]
 
 
 async def enrolled_item_rows(conn: Connection, user_id: int) -> list[tuple[Any, ...]]:
@@ -225,14 +230,15 @@ async def enrolled_item_rows(conn: Connection, user_id: int) -> list[tuple[Any, 
     unchanged row can reuse its parsed item.
     """
     columns = ", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         f"SELECT {columns} FROM items i"
         " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
         " WHERE i.deleted_ms IS NULL ORDER BY e.enrolled_ms, i.position, i.id",
         (user_id,),
-    ) as cur:
-        return [tuple(row) for row in await cur.fetchall()]
+    )
+    return [tuple(row) for row in rows]
 
 
 def item_from_row(row: tuple[Any, ...]) -> ItemRecord:
@@ -243,11 +249,12 @@ def item_from_row(row: tuple[Any, ...]) -> ItemRecord:
 async def enrolled_items(conn: Connection, user_id: int) -> list[ItemRecord]:
     """Live items of the student's active decks, in enrolment then deck order."""
     columns = ", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         f"SELECT {columns} FROM items i"
         " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
         " WHERE i.deleted_ms IS NULL ORDER BY e.enrolled_ms, i.position, i.id",
         (user_id,),
-    ) as cur:
-        return [_item(row) for row in await cur.fetchall()]
+    )
+    return [_item(row) for row in rows]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.database import Connection
+from storage.database import Connection, fetch_all
 from storage.records import EnrolmentRecord
 
 
@@ -32,12 +32,11 @@ async def set_exam_date(conn: Connection, user_id: int, deck_id: int, exam: str 
 
 async def enrolments(conn: Connection, user_id: int) -> list[EnrolmentRecord]:
     """The student's active enrolments in live decks."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         "SELECT e.user_id, e.deck_id, e.exam_date, e.active FROM enrolments e"
         " JOIN decks d ON d.id = e.deck_id"
         " WHERE e.user_id = ? AND e.active = 1 AND d.deleted_ms IS NULL ORDER BY e.enrolled_ms",
         (user_id,),
-    ) as cur:
-        return [
-            EnrolmentRecord(row[0], row[1], row[2], bool(row[3])) for row in await cur.fetchall()
-        ]
+    )
+    return [EnrolmentRecord(row[0], row[1], row[2], bool(row[3])) for row in rows]

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from storage.database import Connection
+import sqlite3
+
+from storage.database import Connection, fetch_all, run_sync
+
+
+def read_state(raw: sqlite3.Connection, user_id: int) -> tuple[str, bytes] | None:
+    """:func:`get_state` on the raw connection (inside :func:`storage.database.run_sync`)."""
+    row = raw.execute(
+        "SELECT model_version, state FROM learner_state WHERE user_id = ?", (user_id,)
+    ).fetchone()
+    return (row[0], bytes(row[1])) if row else None
 
 
 async def get_state(conn: Connection, user_id: int) -> tuple[str, bytes] | None:
     """(model version, state bytes), or None before the first answer."""
-    async with conn.execute(
-        "SELECT model_version, state FROM learner_state WHERE user_id = ?", (user_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return (row[0], bytes(row[1])) if row else None
+    return await run_sync(conn, lambda raw: read_state(raw, user_id))
 
 
 async def put_state(
@@ -28,5 +34,5 @@ async def put_state(
 
 async def user_ids_with_attempts(conn: Connection) -> list[int]:
     """Every student who answered something."""
-    async with conn.execute("SELECT DISTINCT user_id FROM attempts ORDER BY user_id") as cur:
-        return [row[0] for row in await cur.fetchall()]
+    rows = await fetch_all(conn, "SELECT DISTINCT user_id FROM attempts ORDER BY user_id")
+    return [row[0] for row in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from storage.database import Connection
+from storage.database import Connection, fetch_all, fetch_one
 from storage.records import QuestionRecord, SessionRecord
 
 _SESSION = "id, user_id, planned, answered, correct, started_ms, ended_ms"
@@ -35,21 +35,18 @@ def _question(row: Any) -> QuestionRecord:
 
 async def open_session(conn: Connection, user_id: int) -> SessionRecord | None:
     """The student's running session, if any."""
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         f"SELECT {_SESSION} FROM quiz_sessions WHERE user_id = ? AND ended_ms IS NULL"
         " ORDER BY id DESC LIMIT 1",
         (user_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _session(row) if row else None
 
 
 async def get_session(conn: Connection, session_id: int) -> SessionRecord | None:
     """A session by id."""
-    async with conn.execute(
-        f"SELECT {_SESSION} FROM quiz_sessions WHERE id = ?", (session_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, f"SELECT {_SESSION} FROM quiz_sessions WHERE id = ?", (session_id,))
     return _session(row) if row else None
 
 
@@ -101,22 +98,19 @@ async def add_question(
 
 async def get_question(conn: Connection, question_id: int) -> QuestionRecord | None:
     """A question by id."""
-    async with conn.execute(
-        f"SELECT {_QUESTION} FROM questions WHERE id = ?", (question_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, f"SELECT {_QUESTION} FROM questions WHERE id = ?", (question_id,))
     return _question(row) if row else None
 
 
 async def unanswered_question(conn: Connection, user_id: int) -> QuestionRecord | None:
     """The student's latest question in a running session still waiting for an answer."""
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         f"SELECT {', '.join('q.' + c.strip() for c in _QUESTION.split(','))} FROM questions q"
         " JOIN quiz_sessions s ON s.id = q.session_id AND s.ended_ms IS NULL"
         " WHERE q.user_id = ? AND q.answered_ms IS NULL ORDER BY q.id DESC LIMIT 1",
         (user_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _question(row) if row else None
 
 
@@ -140,17 +134,17 @@ async def close_question(
 
 async def question_answered_by(conn: Connection, answer_key: str) -> int | None:
     """The question a given update already answered, if any."""
-    async with conn.execute("SELECT id FROM questions WHERE answer_key = ?", (answer_key,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT id FROM questions WHERE answer_key = ?", (answer_key,))
     return int(row[0]) if row else None
 
 
 async def session_items(conn: Connection, session_id: int) -> list[tuple[int, bool | None]]:
     """(item id, correct or None if unanswered) of a session's questions, in order."""
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         "SELECT q.item_id, a.correct FROM questions q"
         " LEFT JOIN attempts a ON a.idempotency_key = 'q' || q.id"
         " WHERE q.session_id = ? ORDER BY q.id",
         (session_id,),
-    ) as cur:
-        return [(row[0], None if row[1] is None else bool(row[1])) for row in await cur.fetchall()]
+    )
+    return [(row[0], None if row[1] is None else bool(row[1])) for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage.database import Connection
+from storage.database import Connection, fetch_all, fetch_one
 from storage.records import UserRecord
 
 USER_COLUMNS = (
@@ -51,8 +51,7 @@ def user_record(row: Any) -> UserRecord:
 
 async def get_user(conn: Connection, user_id: int) -> UserRecord | None:
     """The user, or None."""
-    async with conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
     return user_record(row) if row else None
 
 
@@ -93,14 +92,13 @@ async def update_user(conn: Connection, user_id: int, **changes: Any) -> None:
 
 async def count_users_by_status(conn: Connection) -> dict[str, int]:
     """Number of users per status."""
-    async with conn.execute("SELECT status, COUNT(*) FROM users GROUP BY status") as cur:
-        return {row[0]: row[1] for row in await cur.fetchall()}
+    rows = await fetch_all(conn, "SELECT status, COUNT(*) FROM users GROUP BY status")
+    return {row[0]: row[1] for row in rows}
 
 
 async def count_active_since(conn: Connection, since_ms: int) -> int:
     """Users who answered something since the given time."""
-    async with conn.execute(
-        "SELECT COUNT(DISTINCT user_id) FROM attempts WHERE answered_ms >= ?", (since_ms,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(
+        conn, "SELECT COUNT(DISTINCT user_id) FROM attempts WHERE answered_ms >= ?", (since_ms,)
+    )
     return int(row[0]) if row else 0

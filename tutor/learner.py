@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from storage import Connection
 from storage import attempts as attempt_rows
 from storage import learner_state as state_rows
+from storage.database import run_sync
 from storage.records import MemoryRecord
+from tutor.candidates import Candidates, FeatureCache
 from tutor.clock import from_millis, to_millis
 from tutor.intervals import ItemMemory, estimated_recall, next_interval
 from tutor.items import Grade, Item
@@ -31,7 +34,7 @@ from tutor.policy.predictor import RecallPredictor
 from tutor.policy.types import FloatArray, IntArray
 
 if TYPE_CHECKING:
-    from tutor.model.online import CandidateFeatures, LearnerModel, LearnerState
+    from tutor.model.online import LearnerModel, LearnerState
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +175,7 @@ class ModelMemory:
     def __init__(self, weights: Path | None = None) -> None:
         self.weights = weights
         self._model: LearnerModel | None = None
+        self.features = FeatureCache()
 
     def load(self) -> LearnerModel:
         """Load torch and the weights once; raises ModelLoadError when they are unusable."""
@@ -185,11 +189,28 @@ class ModelMemory:
             self._model = LearnerModel.load(self.weights)
         return self._model
 
-    async def _state(self, conn: Connection, user_id: int) -> LearnerState:
+    async def _read(
+        self, conn: Connection, user_id: int, items: Sequence[Item]
+    ) -> tuple[LearnerState, Candidates]:
+        """The student's stored state and the items' candidate features, in one database trip."""
+        runs = self.features.runs(items)
+        ids = [item.id for item in items]
+        tags = sorted({tag for run in runs for tag in run.tags})
+
+        def read(raw: sqlite3.Connection) -> tuple[Any, Any, Any]:
+            return (
+                state_rows.read_state(raw, user_id),
+                attempt_rows.read_item_stats(raw, ids),
+                attempt_rows.read_tag_stats(raw, tags),
+            )
+
+        stored, tallies, tag_tallies = await run_sync(conn, read)
+        return self._parse_state(user_id, stored), Candidates(runs, tallies, tag_tallies)
+
+    def _parse_state(self, user_id: int, stored: tuple[str, bytes] | None) -> LearnerState:
         from tutor.model.online import LearnerState
 
         model = self.load()
-        stored = await state_rows.get_state(conn, user_id)
         if stored is not None and stored[0] == model.weights_id:
             try:
                 return LearnerState.from_bytes(stored[1])
@@ -199,29 +220,17 @@ class ModelMemory:
             log.warning("learner state of user %s is from other weights; run model replay", user_id)
         return model.new_state()
 
-    async def _candidates(self, conn: Connection, items: Sequence[Item]) -> list[CandidateFeatures]:
-        from tutor.model.online import CandidateFeatures
+    async def _state(self, conn: Connection, user_id: int) -> LearnerState:
+        """The student's stored state (a fresh one before the first answer)."""
+        return self._parse_state(user_id, await state_rows.get_state(conn, user_id))
 
-        item_counts = await attempt_rows.item_stats(conn, [item.id for item in items])
-        tag_counts = await attempt_rows.tag_stats(conn, {t for item in items for t in item.tags})
-        candidates = []
-        for item in items:
-            n, c = item_counts.get(item.id, (0, 0))
-            tag_n = sum(tag_counts.get(t, (0, 0))[0] for t in item.tags)
-            tag_c = sum(tag_counts.get(t, (0, 0))[1] for t in item.tags)
-            candidates.append(
-                CandidateFeatures(
-                    item_id=item.id,
-                    tags=item.tags,
-                    n_options=item.n_options,
-                    kind=item.kind,
-                    item_attempts=n,
-                    item_correct=c,
-                    tag_attempts=tag_n,
-                    tag_correct=tag_c,
-                )
-            )
-        return candidates
+    async def _candidates(self, conn: Connection, items: Sequence[Item]) -> Candidates:
+        """Candidate features of ``items`` with the current tallies."""
+        ids = [item.id for item in items]
+        runs = self.features.runs(items)
+        tags = sorted({tag for run in runs for tag in run.tags})
+        tallies = await attempt_rows.item_stats(conn, ids)
+        return Candidates(runs, tallies, await attempt_rows.tag_stats(conn, tags))
 
     async def observe(
         self,
@@ -237,10 +246,9 @@ class ModelMemory:
         from tutor.model.online import AttemptFeatures
 
         model = self.load()
-        state = await self._state(conn, user_id)
-        (candidate,) = await self._candidates(conn, [item])
+        state, candidates = await self._read(conn, user_id, [item])
         attempt = AttemptFeatures(
-            item=candidate,
+            item=candidates[0],
             timestamp=at,
             correct=correct,
             grade=int(grade) if grade is not None else None,
@@ -255,8 +263,8 @@ class ModelMemory:
         from tutor.policy.model_adapter import LearnerModelPredictor
 
         model = self.load()
-        state = await self._state(conn, user_id)
-        return LearnerModelPredictor(model, state, await self._candidates(conn, items))
+        state, candidates = await self._read(conn, user_id, items)
+        return LearnerModelPredictor(model, state, candidates, candidates.batch)
 
 
 def item_memory(record: MemoryRecord | None) -> ItemMemory:

@@ -294,12 +294,12 @@ async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Q
     if record is None:
         raise StaleQuestion("item gone")
     item = item_from_record(record)
-    deck = await content_rows.get_deck(conn, item.deck_id)
+    deck_name = await content_rows.deck_name(conn, item.deck_id)
     image = await content_rows.get_media(conn, item.deck_id, item.image) if item.image else None
     return Question(
         id=row.id,
         item=item,
-        deck_name=deck.name if deck else "",
+        deck_name=deck_name or "",
         choices=choice_labels(item, row.choices),
         number=row.number,
         total=total,

@@ -11,7 +11,7 @@ import numpy as np
 from tutor.policy.types import FloatArray, IntArray
 
 if TYPE_CHECKING:
-    from tutor.model.online import CandidateFeatures, LearnerState
+    from tutor.model.online import CandidateBatch, CandidateFeatures, LearnerState
 
 
 class OnlineModel(Protocol):
@@ -33,15 +33,25 @@ class LearnerModelPredictor:
     replays a hypothetical right and wrong answer per item through ``update`` (pure: the
     learner's state is not modified), so it costs two model updates per item: call it for
     the items that matter (exam decks), and cache per session.
+
+    ``batch``, when given, is ``candidates`` already in columnar form (``LearnerModel.prepare``
+    of them): it is scored whenever all candidates are, instead of converting them each time;
+    ``candidates`` is then only indexed for the few that are scored on their own.
     """
 
     def __init__(
-        self, model: OnlineModel, state: LearnerState, candidates: Sequence[CandidateFeatures]
+        self,
+        model: OnlineModel,
+        state: LearnerState,
+        candidates: Sequence[CandidateFeatures],
+        batch: CandidateBatch | None = None,
     ) -> None:
         self.model = model
         self.state = state
-        self.candidates = list(candidates)
-        self.index = {c.item_id: k for k, c in enumerate(self.candidates)}
+        self.candidates = candidates if batch is not None else list(candidates)
+        self.batch = batch
+        ids = batch.item_ids.tolist() if batch is not None else [c.item_id for c in candidates]
+        self.index = {int(item_id): k for k, item_id in enumerate(ids)}
 
     def _rows(self, items: IntArray) -> list[int]:
         return [self.index[int(i)] for i in items]
@@ -53,7 +63,12 @@ class LearnerModelPredictor:
         for t in np.unique(at):
             sel = np.flatnonzero(at == t)
             need = sorted(set(rows[sel].tolist()))
-            probs = self.model.predict(self.state, [self.candidates[k] for k in need], _at(t))
+            scored: Any = (
+                self.batch
+                if self.batch is not None and len(need) == len(self.candidates)
+                else [self.candidates[k] for k in need]
+            )
+            probs = self.model.predict(self.state, scored, _at(t))
             lookup = dict(zip(need, np.asarray(probs, dtype=np.float64), strict=True))
             out[sel] = [lookup[int(k)] for k in rows[sel]]
         return out

@@ -1,0 +1,171 @@
+"""The learner model's view of a student's items, built without re-deriving what never changes.
+
+Scoring needs, per item, what the item is (kind, options, tags: fixed while the item is) and
+how all students have done on it and its tags (tallies: change with every answer). The fixed
+part of a deck's items is prepared once (:class:`DeckFeatures`, kept in :class:`FeatureCache`
+while the deck's items are the same objects or equal); the tallies are read fresh on every
+request and laid over it with array operations. The result equals
+``LearnerModel.prepare([CandidateFeatures(...) for item in items])`` exactly.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, overload
+
+import numpy as np
+
+from tutor.items import Item
+
+if TYPE_CHECKING:
+    from tutor.model.online import CandidateBatch, CandidateFeatures
+
+MIN_CACHED = 8
+"""Runs of fewer items than this (one answered item) are prepared directly, not cached."""
+MAX_DECKS = 64
+"""Decks whose prepared features are kept (least recently used dropped first)."""
+
+Tallies = Mapping[int, tuple[int, int]]
+TagTallies = Mapping[str, tuple[int, int]]
+
+
+def _same(a: Sequence[Item], b: Sequence[Item]) -> bool:
+    """True when the two lists hold the same items in the same order (as scoring sees them)."""
+    return len(a) == len(b) and all(
+        x is y
+        or (x.id == y.id and x.tags == y.tags and x.kind is y.kind and x.n_options == y.n_options)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+class DeckFeatures:
+    """The fixed candidate features of a run of items (usually one deck's live items)."""
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        from tutor.model.online import CandidateFeatures, LearnerModel
+
+        self.items = tuple(items)
+        self.ids = np.fromiter((item.id for item in items), np.int64, len(items))
+        self.tags = sorted({tag for item in items for tag in item.tags})
+        index = {tag: k for k, tag in enumerate(self.tags)}
+        pairs = [(k, index[tag]) for k, item in enumerate(items) for tag in item.tags]
+        self.pair_item = np.fromiter((p[0] for p in pairs), np.int64, len(pairs))
+        self.pair_tag = np.fromiter((p[1] for p in pairs), np.int64, len(pairs))
+        self.fixed = LearnerModel.prepare(
+            [
+                CandidateFeatures(
+                    item_id=item.id, tags=item.tags, n_options=item.n_options, kind=item.kind
+                )
+                for item in items
+            ]
+        )
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class FeatureCache:
+    """Prepared fixed features per deck; reused while the deck's items are unchanged."""
+
+    def __init__(self, max_decks: int = MAX_DECKS) -> None:
+        self._decks: OrderedDict[int, DeckFeatures] = OrderedDict()
+        self._max_decks = max_decks
+        self.builds = 0
+        """How many runs were prepared (for tests)."""
+
+    def runs(self, items: Sequence[Item]) -> list[DeckFeatures]:
+        """Fixed features of ``items`` as consecutive runs of one deck each."""
+        out: list[DeckFeatures] = []
+        start = 0
+        for end in range(1, len(items) + 1):
+            if end == len(items) or items[end].deck_id != items[start].deck_id:
+                out.append(self._run(items[start:end]))
+                start = end
+        return out
+
+    def _run(self, items: Sequence[Item]) -> DeckFeatures:
+        if len(items) < MIN_CACHED:
+            self.builds += 1
+            return DeckFeatures(items)
+        deck = items[0].deck_id
+        found = self._decks.get(deck)
+        if found is not None and _same(found.items, items):
+            self._decks.move_to_end(deck)
+            return found
+        self.builds += 1
+        found = self._decks[deck] = DeckFeatures(items)
+        self._decks.move_to_end(deck)
+        while len(self._decks) > self._max_decks:
+            self._decks.popitem(last=False)
+        return found
+
+
+class Candidates(Sequence["CandidateFeatures"]):
+    """The items' candidate features with current tallies: a batch, and each one on demand."""
+
+    def __init__(self, runs: Sequence[DeckFeatures], tallies: Tallies, tag_tallies: TagTallies):
+        from tutor.model.online import CandidateBatch
+
+        self.items = [item for run in runs for item in run.items]
+        n = len(self.items)
+        counts = np.zeros((n, 4), np.float64)
+        parts: dict[str, list[np.ndarray]] = {}
+        owners, keys = [], []
+        offset = 0
+        for run in runs:
+            m = len(run)
+            sl = slice(offset, offset + m)
+            item = np.array([tallies.get(int(i), (0, 0)) for i in run.ids], np.float64)
+            if m:
+                counts[sl, 0:2] = item.reshape(m, 2)
+            tags = np.array([tag_tallies.get(t, (0, 0)) for t in run.tags], np.float64)
+            tags = tags.reshape(len(run.tags), 2)
+            counts[sl, 2] = np.bincount(run.pair_item, tags[run.pair_tag, 0], m) if m else 0.0
+            counts[sl, 3] = np.bincount(run.pair_item, tags[run.pair_tag, 1], m) if m else 0.0
+            for name, values in run.fixed.cols.items():
+                parts.setdefault(name, []).append(values)
+            owners.append(run.fixed.tag_owner + offset)
+            keys.append(run.fixed.tag_keys)
+            offset += m
+        self.counts = counts
+        cols = {name: np.concatenate(values) for name, values in parts.items()}
+        for k, name in enumerate(("item_n", "item_c", "skill_n", "skill_c")):
+            cols[name] = counts[:, k].copy()
+        empty = np.zeros(0, np.int64)
+        self.batch: CandidateBatch = CandidateBatch(
+            item_ids=np.concatenate([run.ids for run in runs]) if runs else empty,
+            cols=cols,
+            tag_owner=np.concatenate(owners) if owners else empty,
+            tag_keys=np.concatenate(keys) if keys else empty,
+        )
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> CandidateFeatures: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[CandidateFeatures]: ...
+
+    def __getitem__(self, index: int | slice) -> CandidateFeatures | Sequence[CandidateFeatures]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self)))]
+        from tutor.model.online import CandidateFeatures
+
+        item = self.items[index]
+        n, c, tag_n, tag_c = (int(v) for v in self.counts[index])
+        return CandidateFeatures(
+            item_id=item.id,
+            tags=item.tags,
+            n_options=item.n_options,
+            kind=item.kind,
+            item_attempts=n,
+            item_correct=c,
+            tag_attempts=tag_n,
+            tag_correct=tag_c,
+        )
+
+    def __iter__(self) -> Iterator[CandidateFeatures]:
+        return (self[k] for k in range(len(self)))
