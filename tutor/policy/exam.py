@@ -9,7 +9,9 @@ from datetime import datetime
 import numpy as np
 
 from tutor.policy.predictor import RecallPredictor, expected_recall_after_review
+from tutor.policy.scoring import planning_horizon_days
 from tutor.policy.types import (
+    DEFAULT_ANSWER_SECONDS,
     SECONDS_PER_DAY,
     BoolArray,
     Candidates,
@@ -28,11 +30,18 @@ def with_exam_forecast(
     now: datetime,
     exams: dict[int, datetime],
     shortlist: int | None = None,
+    daily_seconds: float | None = None,
+    answer_seconds: float = DEFAULT_ANSWER_SECONDS,
 ) -> Candidates:
     """``c`` with ``p_exam_now`` / ``p_exam_reviewed`` filled for items of decks with an exam.
 
     ``p_exam_reviewed`` is the exam-day recall expected if the item were reviewed now
     (averaged over a right and a wrong answer); items of decks without an exam get NaN.
+    With ``daily_seconds`` (the student's daily study time), both are valued at the planning
+    horizon instead of the exam (:func:`tutor.policy.scoring.planning_horizon_days`: the time
+    the budget needs to go once through the deck, at ``answer_seconds`` per answer, if that
+    comes before the exam), which spaces reviews out early on and packs them near the date;
+    this is how the scheduling benchmark runs the policy.
     With ``shortlist``, the review forecast (the costly part with a learner model: two
     hypothetical updates per item) is made only for that many seen items per deck, those
     least likely to be recalled on exam day, and that many new items in deck order; the
@@ -47,6 +56,11 @@ def with_exam_forecast(
         if sel.size == 0 or t_exam <= t_now:
             continue
         items = c.item_id[sel]
+        if daily_seconds is not None:
+            days = planning_horizon_days(
+                (t_exam - t_now) / SECONDS_PER_DAY, sel.size, answer_seconds, daily_seconds
+            )
+            t_exam = min(t_exam, t_now + days * SECONDS_PER_DAY)
         p_exam_now[sel] = np.where(
             c.is_new[sel], 0.0, predictor.recall_at(items, np.full(sel.size, t_exam))
         )

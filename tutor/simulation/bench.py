@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tutor.simulation.model_policy import LearnerModelPolicy
+from tutor.simulation.model_policy import CalibrationBins, LearnerModelPolicy
 from tutor.simulation.policies import (
     SM2,
     FSRSScheduler,
@@ -135,13 +135,14 @@ def _init_worker(setup: _Setup) -> None:
     _SETUP, _MODEL = setup, LearnerModel.load(setup.weights)
 
 
-def _job(family: str, sc: Scenario, name: str) -> tuple[Outcome, float]:
+def _job(family: str, sc: Scenario, name: str) -> tuple[Outcome, float, list[dict[str, float]]]:
     assert _SETUP is not None
     t0 = time.perf_counter()
     students = make_students(_SETUP.people, _SETUP.n_students, sc.n_items, _SETUP.seed)
     make = policies(_SETUP.seed, _MODEL, _SETUP.variants)[name]
-    out = run(sc, make, students, family, _SETUP.seed)
-    return out, time.perf_counter() - t0
+    bins = CalibrationBins() if name == OURS else None
+    out = run(sc, make, students, family, _SETUP.seed, observer=bins)
+    return out, time.perf_counter() - t0, bins.table() if bins is not None else []
 
 
 def run_bench(
@@ -155,6 +156,7 @@ def run_bench(
     weights: Path | None = None,
     workers: int = 1,
     variants: bool = True,
+    calibration: dict[str, list[dict[str, float]]] | None = None,
 ) -> list[Row]:
     """Run every policy on every scenario and memory family; ACT-R only on exam scenarios.
 
@@ -162,7 +164,9 @@ def run_bench(
     deterministic (seeded by ``seed`` and the day), so ``workers`` processes give the same
     rows as one. Rows also give our policy's paired difference to FSRS 0.9 and to the best
     other policy (same students, same random draws), whose intervals are much tighter than
-    the raw ones; variants of ours are never "other" policies.
+    the raw ones; variants of ours are never "other" policies. ``calibration``, if given,
+    receives per scenario our model's predicted and the students' true recall by gap
+    (:class:`tutor.simulation.model_policy.CalibrationBins`).
     """
     setup = _Setup(people, n_students, seed, weights, variants)
     names = list(policies(seed, None, variants))
@@ -175,9 +179,13 @@ def run_bench(
     jobs = [(f, sc, n) for f, sc in cases for n in names]
     results: dict[tuple[str, str, str], Outcome] = {}
 
-    def done(job: tuple[str, Scenario, str], out: Outcome, secs: float) -> None:
+    def done(
+        job: tuple[str, Scenario, str], out: Outcome, secs: float, bins: list[dict[str, float]]
+    ) -> None:
         family, sc, name = job
         results[(family, sc.name, name)] = out
+        if calibration is not None and name == OURS:
+            calibration[f"{family}:{sc.name}"] = bins
         log(f"{family}:{sc.name:28s} {name:24s} {secs:6.1f}s")
 
     if workers <= 1:

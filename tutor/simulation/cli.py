@@ -49,6 +49,24 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
+def calibration_markdown(calibration: dict[str, list[dict[str, float]]]) -> str:
+    """Our model's recall predictions (raw and calibrated) against the students' true recall,
+    for the seen items it asked, by days since the item was last answered."""
+    out = [
+        "### Calibration of our recall predictions (seen items asked, by days since last answer)\n",
+        "| scenario | gap (days) | answers | model (raw) | calibrated (used) | true recall |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, table in calibration.items():
+        for r in table:
+            gap = f"{r['gap_from']:g}-{r['gap_to']:g}".replace("-inf", "+")
+            out.append(
+                f"| {label} | {gap} | {r['n']:.0f} | {100 * r['raw']:.1f}% "
+                f"| {100 * r['calibrated']:.1f}% | {100 * r['true']:.1f}% |"
+            )
+    return "\n".join(out) + "\n"
+
+
 def plot(rows: list[Row], path: Path) -> None:
     """Bar chart of the headline metric per scenario and policy, with 95% intervals."""
     import matplotlib
@@ -108,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown family {f!r} (choose from {', '.join(FAMILIES)})")
     t0 = time.perf_counter()
     people = People.load(args.params)
+    calibration: dict[str, list[dict[str, float]]] = {}
     rows = run_bench(
         people,
         n,
@@ -118,11 +137,14 @@ def main(argv: list[str] | None = None) -> int:
         weights=args.learner_model,
         workers=args.workers,
         variants=not args.no_variants,
+        calibration=calibration,
     )
     print(markdown(rows))
+    print(calibration_markdown(calibration))
     print(f"{n} students per scenario, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
     if args.json:
-        args.json.write_text(json.dumps([r.as_dict() for r in rows], indent=1) + "\n")
+        doc = {"rows": [r.as_dict() for r in rows], "calibration": calibration}
+        args.json.write_text(json.dumps(doc, indent=1) + "\n")
     if args.plot:
         plot(rows, args.plot)
     return 0

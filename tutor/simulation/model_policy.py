@@ -36,13 +36,49 @@ MIN_EXAM_GAIN = 1e-6  # as in tutor.policy.next_item
 
 
 @dataclass
-class PredictionLog:
-    """Predictions made before first answers to seen items, for the calibration figure."""
+class CalibrationBins:
+    """Predicted vs true recall of the items our policy asks, by days since the last answer.
 
-    p_raw: list[F] = field(default_factory=list)
-    p_cal: list[F] = field(default_factory=list)
-    gap_days: list[F] = field(default_factory=list)
-    correct: list[B] = field(default_factory=list)
+    Pass it as the runner's ``observer``: every day it adds, for each seen item answered, the
+    model's raw prediction, the calibrated one (what the policy used) and the simulated
+    student's true recall at that moment.
+    """
+
+    edges: tuple[float, ...] = (0.0, 1.0, 3.0, 7.0, 14.0, 30.0, 90.0, np.inf)
+    sums: F = field(default_factory=lambda: np.zeros((4, 7)))  # n, raw, calibrated, true
+
+    def __call__(self, policy: object, day: int, p_true: F, take: B) -> None:
+        """Record one day (called before the answers are learned from)."""
+        if not isinstance(policy, LearnerModelPolicy):
+            return
+        sel = take & policy.bm.seen
+        gap = policy._gap(policy._now)[sel]
+        b = np.clip(np.digitize(gap, self.edges) - 1, 0, len(self.edges) - 2)
+        k = len(self.edges) - 1
+        for row, values in enumerate(
+            (np.ones(b.shape[0]), policy._p_raw[sel], policy._p_used[sel], p_true[sel])
+        ):
+            self.sums[row] += np.bincount(b, weights=values, minlength=k)
+
+    def table(self) -> list[dict[str, float]]:
+        """One row per non-empty bin: ``gap_from``, ``gap_to``, ``n``, mean ``raw``,
+        ``calibrated`` and ``true`` recall."""
+        out = []
+        for j in range(len(self.edges) - 1):
+            n = float(self.sums[0, j])
+            if n > 0:
+                raw, calib, true = (float(v) for v in self.sums[1:, j] / n)
+                out.append(
+                    {
+                        "gap_from": self.edges[j],
+                        "gap_to": self.edges[j + 1],
+                        "n": n,
+                        "raw": raw,
+                        "calibrated": calib,
+                        "true": true,
+                    }
+                )
+        return out
 
 
 class LearnerModelPolicy:
@@ -56,16 +92,15 @@ class LearnerModelPolicy:
         n_items: int,
         calibrate: bool = True,
         name: str = "metatutor",
-        log: PredictionLog | None = None,
     ) -> None:
         self.name = name
         self.bm = BatchedLearnerModel(model, n_students, n_items)
         self.calibrate = calibrate
         self.mean, self.prec = cal.prior((n_students,))
-        self.log = log
         self.n_items = n_items
         self._key = np.zeros((n_students, n_items))
         self._p_raw = np.zeros((n_students, n_items))
+        self._p_used = np.zeros((n_students, n_items))
         self._now = ORIGIN
         self._secs = np.full(n_students, 12.0)
 
@@ -88,6 +123,7 @@ class LearnerModelPolicy:
         p_raw = self.bm.predict_all(now)
         self._p_raw = p_raw
         p_now = self._cal(p_raw, self._gap(now))
+        self._p_used = p_now
         settings = StudySettings(daily_goal_minutes=ctx.budget_seconds / 60.0)
         due = due_mask(p_now, ~seen, settings.target_retention)
         if ctx.exam_day is None:
@@ -141,18 +177,11 @@ class LearnerModelPolicy:
         bm = self.bm
         correct = grade > 1
         old = mask & bm.seen
-        if old.any():
+        if old.any() and self.calibrate:
             gap = self._gap(self._now)
-            p_c = self._cal(self._p_raw, gap)
-            if self.calibrate:
-                self.mean, self.prec = cal.observe(
-                    self.mean, self.prec, self._p_raw, gap, bm.c, correct, old.astype(np.float64)
-                )
-            if self.log is not None:
-                self.log.p_raw.append(self._p_raw[old])
-                self.log.p_cal.append(p_c[old])
-                self.log.gap_days.append(gap[old])
-                self.log.correct.append(correct[old])
+            self.mean, self.prec = cal.observe(
+                self.mean, self.prec, self._p_raw, gap, bm.c, correct, old.astype(np.float64)
+            )
         events = [self._events(s, mask[s], grade[s]) for s in range(mask.shape[0])]
         t_n = max((e.shape[0] for e in events), default=0)
         items = np.full((mask.shape[0], t_n), -1, dtype=np.int64)

@@ -60,11 +60,14 @@ def run(
     students: Students,
     family: str,
     seed: int,
+    observer: Callable[[Policy, int, F, npt.NDArray[np.bool_]], None] | None = None,
 ) -> Outcome:
     """Simulate every student under one policy.
 
     Answers, grades and answer times come from a random stream that depends on the seed and
-    the day only, so all policies face the same draws (common random numbers).
+    the day only, so all policies face the same draws (common random numbers). ``observer``
+    (diagnostics) sees the policy, the day, the students' true chance of answering each item
+    right and which items they answer, before anyone learns from the answers.
     """
     n_s, n_i = students.n, scenario.n_items
     memory = students.memory(family)
@@ -101,6 +104,8 @@ def run(
         take_sorted = elig & (np.cumsum(c, axis=1) <= budget)
         take = np.zeros((n_s, n_i), dtype=bool)
         take[rows, order] = take_sorted
+        if observer is not None:
+            observer(policy, day, p, take)
         memory.review(take, float(day), grade)
         policy.observe(take, day, grade)
         n_answers = take.sum(axis=1) + (take & ~right).sum(axis=1)

@@ -83,3 +83,25 @@ def test_shortlist_limits_the_review_forecasts(now: datetime) -> None:
     done = np.flatnonzero(np.isfinite(short.p_exam_reviewed))
     assert done.tolist() == [0, 1, 5, 6]  # the two least recalled seen items, two new ones
     assert np.allclose(short.p_exam_reviewed[done], full.p_exam_reviewed[done])
+
+
+def test_daily_budget_values_reviews_at_the_planning_horizon(now: datetime) -> None:
+    """A deck the budget covers in about 2 days, an exam in 20: forecasts look 2 days ahead."""
+    pred, c = _deck(now)
+    exam = now + timedelta(days=20)
+    to_exam = with_exam_forecast(c, pred, now, {7: exam})
+    # 10 items x 12 s x 1.2 = 144 s per pass; 72 s a day gives a 2-day horizon
+    near = with_exam_forecast(c, pred, now, {7: exam}, daily_seconds=72.0, answer_seconds=12.0)
+    assert near.p_exam_now is not None and to_exam.p_exam_now is not None
+    seen = ~c.is_new
+    horizon = now.timestamp() + 2.0 * SECONDS_PER_DAY
+    np.testing.assert_allclose(
+        near.p_exam_now[seen], pred.recall_at(c.item_id[seen], np.full(5, horizon))
+    )
+    assert np.all(near.p_exam_now[seen] > to_exam.p_exam_now[seen])
+    # a budget that covers the deck every day but the exam is sooner: the exam decides
+    soon = now + timedelta(hours=12)
+    a = with_exam_forecast(c, pred, now, {7: soon}, daily_seconds=1e6)
+    b = with_exam_forecast(c, pred, now, {7: soon})
+    assert a.p_exam_reviewed is not None and b.p_exam_reviewed is not None
+    np.testing.assert_allclose(a.p_exam_reviewed, b.p_exam_reviewed)

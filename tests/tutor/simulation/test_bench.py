@@ -61,7 +61,9 @@ def test_cli_quick_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     js, png = tmp_path / "rows.json", tmp_path / "plot.png"
     assert main(["--quick", "--students", "8", "--json", str(js), "--plot", str(png)]) == 0
     assert time.perf_counter() - t0 < 20
-    rows = json.loads(js.read_text())
+    doc = json.loads(js.read_text())
+    rows = doc["rows"]
+    assert {"fsrs6:exam_14d_10min", "actr:exam_14d_10min"} <= set(doc["calibration"])
     assert {tuple(sorted(r)) for r in rows} == {
         ("ci_high", "ci_low", "mean", "metric", "policy", "scenario")
     }

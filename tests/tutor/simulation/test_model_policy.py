@@ -7,7 +7,7 @@ import pytest
 
 from tutor.model.online import LearnerModel
 from tutor.policy import calibration as cal
-from tutor.simulation.model_policy import LearnerModelPolicy, PredictionLog
+from tutor.simulation.model_policy import CalibrationBins, LearnerModelPolicy
 from tutor.simulation.policies import InOrder
 from tutor.simulation.population import People, make_students
 from tutor.simulation.runner import exam_scenario, maintenance_scenario, run
@@ -22,13 +22,13 @@ def test_policy_learns_only_from_the_answers_it_gets(model: LearnerModel) -> Non
     sc = exam_scenario(8, 5, n_items=60)
     students = make_students(People.load(), 6, sc.n_items, seed=1)
     made: list[LearnerModelPolicy] = []
-    log = PredictionLog()
+    bins = CalibrationBins()
 
     def make(s: int, n: int) -> LearnerModelPolicy:
-        made.append(LearnerModelPolicy(model, s, n, log=log))
+        made.append(LearnerModelPolicy(model, s, n))
         return made[-1]
 
-    out = run(sc, make, students, "fsrs6", seed=2)
+    out = run(sc, make, students, "fsrs6", seed=2, observer=bins)
     bm = made[0].bm
     answers = bm.c + bm.w  # per (student, item), relearning steps included
     first_answers = out.reviews - (bm.w.sum(axis=1))  # a wrong answer is shown twice
@@ -37,7 +37,12 @@ def test_policy_learns_only_from_the_answers_it_gets(model: LearnerModel) -> Non
     assert np.all((out.exam_recall > 0.2) & (out.exam_recall <= 1.0))
     # the calibration moved away from the identity, per student, from the logged answers
     assert not np.allclose(made[0].mean, cal.IDENTITY)
-    assert len(log.p_raw) > 0 and np.concatenate(log.gap_days).min() >= 0.0
+    table = bins.table()
+    # every first answer of a day to a seen item was binned (a relearning step is a right
+    # answer after a wrong one, so right answers minus first sights count them)
+    assert sum(r["n"] for r in table) == bm.c.sum() - bm.seen.sum()
+    for r in table:
+        assert 0.0 < r["true"] < 1.0 and 0.0 < r["raw"] < 1.0 and r["gap_from"] < r["gap_to"]
     again = run(sc, lambda s, n: LearnerModelPolicy(model, s, n), students, "fsrs6", seed=2)
     assert np.array_equal(again.exam_recall, out.exam_recall)
 
