@@ -243,30 +243,39 @@ async def tag_stats(conn: Connection, tags: Iterable[str]) -> dict[str, tuple[in
     return await run_sync(conn, lambda raw: read_tag_stats(raw, names))
 
 
+def read_memory_of(
+    raw: sqlite3.Connection, user_id: int, item_ids: Iterable[int]
+) -> list[MemoryRecord]:
+    """:func:`memory_of` on the raw connection (inside ``run_sync``)."""
+    found: list[MemoryRecord] = []
+    for chunk, marks in in_chunks(item_ids):
+        sql = f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id IN ({marks})"
+        found.extend(_memory(row) for row in raw.execute(sql, (user_id, *chunk)))
+    return found
+
+
 async def memory_of(conn: Connection, user_id: int, item_ids: Iterable[int]) -> list[MemoryRecord]:
     """A student's memory of the given items (those seen)."""
     ids = list(item_ids)
-    found: list[MemoryRecord] = []
-    for chunk, marks in in_chunks(ids):
-        rows = await fetch_all(
-            conn,
-            f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id IN ({marks})",
-            (user_id, *chunk),
-        )
-        found.extend(_memory(row) for row in rows)
-    return found
+    return await run_sync(conn, lambda raw: read_memory_of(raw, user_id, ids))
+
+
+_TODAY = (
+    "SELECT COUNT(*), COUNT(DISTINCT CASE WHEN NOT EXISTS (SELECT 1 FROM attempts b"
+    " WHERE b.user_id = a.user_id AND b.item_id = a.item_id AND b.answered_ms < ?)"
+    " THEN a.item_id END) FROM attempts a WHERE a.user_id = ? AND a.answered_ms >= ?"
+)
+
+
+def read_today_counts(raw: sqlite3.Connection, user_id: int, since_ms: int) -> tuple[int, int]:
+    """:func:`today_counts` on the raw connection (inside ``run_sync``)."""
+    row = raw.execute(_TODAY, (since_ms, user_id, since_ms)).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 async def today_counts(conn: Connection, user_id: int, since_ms: int) -> tuple[int, int]:
     """(answers, first-ever answers to an item) of a student since a time."""
-    row = await fetch_one(
-        conn,
-        "SELECT COUNT(*), COUNT(DISTINCT CASE WHEN NOT EXISTS (SELECT 1 FROM attempts b"
-        " WHERE b.user_id = a.user_id AND b.item_id = a.item_id AND b.answered_ms < ?)"
-        " THEN a.item_id END) FROM attempts a WHERE a.user_id = ? AND a.answered_ms >= ?",
-        (since_ms, user_id, since_ms),
-    )
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    return await run_sync(conn, lambda raw: read_today_counts(raw, user_id, since_ms))
 
 
 async def recent_latencies(conn: Connection, user_id: int, limit: int = 200) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,6 +17,12 @@ SELECT d.id, d.slug, d.name, d.description, d.language, d.bundled,
 FROM decks d
 """
 _ITEM_COLUMNS = "id, deck_id, external_id, kind, payload, tags, image, position"
+_ENROLLED_ITEMS = (
+    f"SELECT {', '.join('i.' + c.strip() for c in _ITEM_COLUMNS.split(','))} FROM items i"
+    " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
+    " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+    " WHERE i.deleted_ms IS NULL ORDER BY e.enrolled_ms, i.position, i.id"
+)
 
 
 def _deck(row: Any) -> DeckRecord:
@@ -56,6 +63,19 @@ async def get_deck(conn: Connection, deck_id: int) -> DeckRecord | None:
     sql = _DECK_COUNTS + " WHERE d.id = ? AND d.deleted_ms IS NULL"
     row = await fetch_one(conn, sql, (deck_id,))
     return _deck(row) if row else None
+
+
+def read_item_and_deck_name(
+    raw: sqlite3.Connection, item_id: int
+) -> tuple[ItemRecord | None, str | None]:
+    """An item (live or not) and its deck's name if the deck is live, in one trip."""
+    row = raw.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
+    if row is None:
+        return None, None
+    deck = raw.execute(
+        "SELECT name FROM decks WHERE id = ? AND deleted_ms IS NULL", (row[1],)
+    ).fetchone()
+    return _item(row), (str(deck[0]) if deck else None)
 
 
 async def deck_name(conn: Connection, deck_id: int) -> str | None:
@@ -229,16 +249,39 @@ async def enrolled_item_rows(conn: Connection, user_id: int) -> list[tuple[Any, 
     For callers that keep parsed items across calls (``item_from_row`` parses one): an
     unchanged row can reuse its parsed item.
     """
-    columns = ", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))
-    rows = await fetch_all(
-        conn,
-        f"SELECT {columns} FROM items i"
-        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
-        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
-        " WHERE i.deleted_ms IS NULL ORDER BY e.enrolled_ms, i.position, i.id",
-        (user_id,),
-    )
+    rows = await fetch_all(conn, _ENROLLED_ITEMS, (user_id,))
     return [tuple(row) for row in rows]
+
+
+def read_enrolled_decks(raw: sqlite3.Connection, user_id: int) -> list[tuple[int, int, int]]:
+    """(deck id, enrolled ms, items version) of the student's active enrolments in live decks,
+    in enrolment order; the items version moves with every change to the deck's items."""
+    return [
+        (row[0], row[1], row[2])
+        for row in raw.execute(
+            "SELECT e.deck_id, e.enrolled_ms, d.items_version FROM enrolments e"
+            " JOIN decks d ON d.id = e.deck_id AND d.deleted_ms IS NULL"
+            " WHERE e.user_id = ? AND e.active = 1 ORDER BY e.enrolled_ms, e.deck_id",
+            (user_id,),
+        )
+    ]
+
+
+def read_deck_item_rows(raw: sqlite3.Connection, deck_id: int) -> list[tuple[Any, ...]]:
+    """A deck's live items as raw rows (see :func:`enrolled_item_rows`), in deck order."""
+    return [
+        tuple(row)
+        for row in raw.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE deck_id = ? AND deleted_ms IS NULL"
+            " ORDER BY position, id",
+            (deck_id,),
+        )
+    ]
+
+
+def read_enrolled_item_rows(raw: sqlite3.Connection, user_id: int) -> list[tuple[Any, ...]]:
+    """:func:`enrolled_item_rows` on the raw connection (inside ``run_sync``)."""
+    return [tuple(row) for row in raw.execute(_ENROLLED_ITEMS, (user_id,))]
 
 
 def item_from_row(row: tuple[Any, ...]) -> ItemRecord:

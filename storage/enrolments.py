@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from storage.database import Connection, fetch_all
+import sqlite3
+
+from storage.database import Connection, run_sync
 from storage.records import EnrolmentRecord
 
 
@@ -30,13 +32,21 @@ async def set_exam_date(conn: Connection, user_id: int, deck_id: int, exam: str 
     )
 
 
+_ENROLMENTS = (
+    "SELECT e.user_id, e.deck_id, e.exam_date, e.active FROM enrolments e"
+    " JOIN decks d ON d.id = e.deck_id"
+    " WHERE e.user_id = ? AND e.active = 1 AND d.deleted_ms IS NULL ORDER BY e.enrolled_ms"
+)
+
+
+def read_enrolments(raw: sqlite3.Connection, user_id: int) -> list[EnrolmentRecord]:
+    """:func:`enrolments` on the raw connection (inside ``run_sync``)."""
+    return [
+        EnrolmentRecord(row[0], row[1], row[2], bool(row[3]))
+        for row in raw.execute(_ENROLMENTS, (user_id,))
+    ]
+
+
 async def enrolments(conn: Connection, user_id: int) -> list[EnrolmentRecord]:
     """The student's active enrolments in live decks."""
-    rows = await fetch_all(
-        conn,
-        "SELECT e.user_id, e.deck_id, e.exam_date, e.active FROM enrolments e"
-        " JOIN decks d ON d.id = e.deck_id"
-        " WHERE e.user_id = ? AND e.active = 1 AND d.deleted_ms IS NULL ORDER BY e.enrolled_ms",
-        (user_id,),
-    )
-    return [EnrolmentRecord(row[0], row[1], row[2], bool(row[3])) for row in rows]
+    return await run_sync(conn, lambda raw: read_enrolments(raw, user_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from storage.database import Connection, fetch_all, fetch_one
@@ -11,6 +12,21 @@ from storage.records import QuestionRecord, SessionRecord
 _SESSION = "id, user_id, planned, answered, correct, started_ms, ended_ms"
 _QUESTION = (
     "id, user_id, session_id, item_id, choices, reason, number, asked_ms, message_id, answered_ms"
+)
+
+_OPEN_SESSION = (
+    f"SELECT {_SESSION} FROM quiz_sessions WHERE user_id = ? AND ended_ms IS NULL"
+    " ORDER BY id DESC LIMIT 1"
+)
+_UNANSWERED = (
+    f"SELECT {', '.join('q.' + c.strip() for c in _QUESTION.split(','))} FROM questions q"
+    " JOIN quiz_sessions s ON s.id = q.session_id AND s.ended_ms IS NULL"
+    " WHERE q.user_id = ? AND q.answered_ms IS NULL ORDER BY q.id DESC LIMIT 1"
+)
+_SESSION_ITEMS = (
+    "SELECT q.item_id, a.correct FROM questions q"
+    " LEFT JOIN attempts a ON a.idempotency_key = 'q' || q.id"
+    " WHERE q.session_id = ? ORDER BY q.id"
 )
 
 
@@ -33,14 +49,26 @@ def _question(row: Any) -> QuestionRecord:
     )
 
 
+def read_position(
+    raw: sqlite3.Connection, user_id: int
+) -> tuple[SessionRecord | None, QuestionRecord | None, list[tuple[int, bool | None]]]:
+    """Where the student's quiz stands, in one trip (inside ``run_sync``): the running
+    session, the question waiting for an answer, and, when none waits, the session's items
+    (see :func:`session_items`)."""
+    row = raw.execute(_OPEN_SESSION, (user_id,)).fetchone()
+    if row is None:
+        return None, None, []
+    session = _session(row)
+    waiting = raw.execute(_UNANSWERED, (user_id,)).fetchone()
+    if waiting is not None:
+        return session, _question(waiting), []
+    history = raw.execute(_SESSION_ITEMS, (session.id,)).fetchall()
+    return session, None, [(r[0], None if r[1] is None else bool(r[1])) for r in history]
+
+
 async def open_session(conn: Connection, user_id: int) -> SessionRecord | None:
     """The student's running session, if any."""
-    row = await fetch_one(
-        conn,
-        f"SELECT {_SESSION} FROM quiz_sessions WHERE user_id = ? AND ended_ms IS NULL"
-        " ORDER BY id DESC LIMIT 1",
-        (user_id,),
-    )
+    row = await fetch_one(conn, _OPEN_SESSION, (user_id,))
     return _session(row) if row else None
 
 
@@ -104,13 +132,7 @@ async def get_question(conn: Connection, question_id: int) -> QuestionRecord | N
 
 async def unanswered_question(conn: Connection, user_id: int) -> QuestionRecord | None:
     """The student's latest question in a running session still waiting for an answer."""
-    row = await fetch_one(
-        conn,
-        f"SELECT {', '.join('q.' + c.strip() for c in _QUESTION.split(','))} FROM questions q"
-        " JOIN quiz_sessions s ON s.id = q.session_id AND s.ended_ms IS NULL"
-        " WHERE q.user_id = ? AND q.answered_ms IS NULL ORDER BY q.id DESC LIMIT 1",
-        (user_id,),
-    )
+    row = await fetch_one(conn, _UNANSWERED, (user_id,))
     return _question(row) if row else None
 
 
@@ -140,11 +162,5 @@ async def question_answered_by(conn: Connection, answer_key: str) -> int | None:
 
 async def session_items(conn: Connection, session_id: int) -> list[tuple[int, bool | None]]:
     """(item id, correct or None if unanswered) of a session's questions, in order."""
-    rows = await fetch_all(
-        conn,
-        "SELECT q.item_id, a.correct FROM questions q"
-        " LEFT JOIN attempts a ON a.idempotency_key = 'q' || q.id"
-        " WHERE q.session_id = ? ORDER BY q.id",
-        (session_id,),
-    )
+    rows = await fetch_all(conn, _SESSION_ITEMS, (session_id,))
     return [(row[0], None if row[1] is None else bool(row[1])) for row in rows]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +17,7 @@ from storage import content as content_rows
 from storage import enrolments as enrolment_rows
 from storage import quiz as quiz_rows
 from storage import users as user_rows
+from storage.database import run_sync
 from storage.records import AttemptRecord, MemoryRecord, QuestionRecord
 from tutor.clock import from_millis, local_day_start, to_millis, zone
 from tutor.convert import item_from_record
@@ -68,15 +71,15 @@ class Quizzes:
         now_ms = to_millis(now)
         user_id = student.id
         async with self.db.transaction() as conn:
-            session = await quiz_rows.open_session(conn, user_id)
+            session, row, history = await run_sync(
+                conn, lambda raw: quiz_rows.read_position(raw, user_id)
+            )
             if session is None:
                 return None
-            row = await quiz_rows.unanswered_question(conn, user_id)
             if row is None:
                 if session.answered >= session.planned:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
                     return None
-                history = await quiz_rows.session_items(conn, session.id)
                 choice = await self._choose(conn, student, history, session.id, now)
                 if choice is None:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
@@ -84,18 +87,30 @@ class Quizzes:
                 item, reason = choice
                 number = len(history) + 1
                 rng = random.Random(f"{self.seed}:{user_id}:{session.id}:{number}")
+                choices = choice_order(item, rng)
                 question_id = await quiz_rows.add_question(
                     conn,
                     user_id=user_id,
                     session_id=session.id,
                     item_id=item.id,
-                    choices=choice_order(item, rng),
+                    choices=choices,
                     reason=reason.value,
                     number=number,
                     now_ms=now_ms,
                 )
-                row = await quiz_rows.get_question(conn, question_id)
-                assert row is not None
+                # The row just written, without reading it back.
+                row = QuestionRecord(
+                    id=question_id,
+                    user_id=user_id,
+                    session_id=session.id,
+                    item_id=item.id,
+                    choices=tuple(choices),
+                    reason=reason.value,
+                    number=number,
+                    asked_ms=now_ms,
+                    message_id=None,
+                    answered_ms=None,
+                )
             return await build_question(conn, row, session.planned)
 
     async def _choose(
@@ -110,11 +125,21 @@ class Quizzes:
         items = await self.items.enrolled(conn, student.id)
         if not items:
             return None
-        memories = await attempt_rows.memory_of(conn, student.id, [i.id for i in items])
+        ids = [i.id for i in items]
+        day_start = to_millis(local_day_start(now, student.timezone))
+
+        def read(raw: sqlite3.Connection) -> tuple[Any, Any, Any]:
+            return (
+                attempt_rows.read_memory_of(raw, student.id, ids),
+                enrolment_rows.read_enrolments(raw, student.id),
+                attempt_rows.read_today_counts(raw, student.id, day_start),
+            )
+
+        memories, enrolments, (answers, first_seen) = await run_sync(conn, read)
         predictor = await self.memory.predictor(conn, student.id, items)
         exams = {
             e.deck_id: exam_instant(date.fromisoformat(e.exam_date), student.timezone)
-            for e in await enrolment_rows.enrolments(conn, student.id)
+            for e in enrolments
             if e.exam_date is not None
         }
         exams = {deck: when for deck, when in exams.items() if when > now}
@@ -127,8 +152,6 @@ class Quizzes:
         for item_id, correct in history:
             if correct is not None:
                 session = session.record(item_id, correct)
-        day_start = to_millis(local_day_start(now, student.timezone))
-        answers, first_seen = await attempt_rows.today_counts(conn, student.id, day_start)
         today = TodayCounts(reviews=answers - first_seen, new=first_seen)
         rng = np.random.default_rng([self.seed, student.id, session_id, len(history)])
         choice = pick_next(
@@ -290,11 +313,12 @@ def _next_interval(previous: MemoryRecord | None, correct: bool) -> float:
 
 async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Question:
     """The Question view of a stored question."""
-    record = await content_rows.get_item(conn, row.item_id, live_only=False)
+    record, deck_name = await run_sync(
+        conn, lambda raw: content_rows.read_item_and_deck_name(raw, row.item_id)
+    )
     if record is None:
         raise StaleQuestion("item gone")
     item = item_from_record(record)
-    deck_name = await content_rows.deck_name(conn, item.deck_id)
     image = await content_rows.get_media(conn, item.deck_id, item.image) if item.image else None
     return Question(
         id=row.id,
