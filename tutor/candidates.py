@@ -68,11 +68,12 @@ class DeckFeatures:
 class FeatureCache:
     """Prepared fixed features per deck; reused while the deck's items are unchanged."""
 
-    def __init__(self, max_decks: int = MAX_DECKS) -> None:
+    def __init__(self, max_decks: int = MAX_DECKS, min_cached: int = MIN_CACHED) -> None:
         self._decks: OrderedDict[int, DeckFeatures] = OrderedDict()
         self._max_decks = max_decks
+        self._min_cached = min_cached
         self.builds = 0
-        """How many runs were prepared (for tests)."""
+        """How many runs were prepared for the cache (for tests)."""
 
     def runs(self, items: Sequence[Item]) -> list[DeckFeatures]:
         """Fixed features of ``items`` as consecutive runs of one deck each."""
@@ -85,8 +86,7 @@ class FeatureCache:
         return out
 
     def _run(self, items: Sequence[Item]) -> DeckFeatures:
-        if len(items) < MIN_CACHED:
-            self.builds += 1
+        if len(items) < self._min_cached:
             return DeckFeatures(items)
         deck = items[0].deck_id
         found = self._decks.get(deck)

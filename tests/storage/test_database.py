@@ -60,3 +60,36 @@ async def test_online_backup_is_a_sound_copy(db: Database, tmp_path: Path) -> No
     finally:
         await copy.close()
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+async def test_items_version_moves_with_every_change_to_a_decks_items(db: Database) -> None:
+    async def version(deck_id: int) -> int:
+        async with (
+            db.read() as conn,
+            conn.execute("SELECT items_version FROM decks WHERE id = ?", (deck_id,)) as cur,
+        ):
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async with db.transaction() as conn:
+        for deck_id in (1, 2):
+            await conn.execute(
+                "INSERT INTO decks (id, slug, name, created_ms, updated_ms)"
+                " VALUES (?, ?, 'd', 0, 0)",
+                (deck_id, f"d{deck_id}"),
+            )
+    seen = [await version(1)]
+    changes = [
+        "INSERT INTO items (id, deck_id, external_id, kind, payload, created_ms, updated_ms)"
+        " VALUES (10, 1, 'a', 'flashcard', '{}', 0, 0)",
+        "UPDATE items SET payload = '{\"x\": 1}' WHERE id = 10",
+        "UPDATE items SET deleted_ms = 5 WHERE id = 10",
+        "DELETE FROM items WHERE id = 10",
+    ]
+    for sql in changes:
+        async with db.transaction() as conn:
+            await conn.execute(sql)
+        seen.append(await version(1))
+    assert seen == sorted(set(seen)) and len(seen) == 5
+    assert await version(2) == 0
