@@ -8,17 +8,18 @@ Example::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from tutor.evaluation.csv_logs import CsvLogError, load_csv_logs
-from tutor.evaluation.datasets import DATASET_NAMES, N_FOLDS, load_dataset
-from tutor.evaluation.logs import Dataset
+from tutor.evaluation.csv_logs import CsvLogError
+from tutor.evaluation.datasets import DATASET_NAMES, N_FOLDS
+from tutor.evaluation.parallel import DatasetKey, LoadSpec, Unit, run_all
 from tutor.evaluation.registry import Entry, available_predictors
 from tutor.evaluation.report import machine_info, markdown, plot, write_json
-from tutor.evaluation.runner import RunResult, run_dataset, subsample
 
+MAX_AUTO_JOBS = 2
 QUICK_TRAIN = 150
 QUICK_TEST = 30
 
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help=f"worker processes (default: one per core, at most {MAX_AUTO_JOBS}; 1 = none)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return p
 
@@ -64,7 +71,7 @@ def _select(models: str | None) -> list[Entry]:
     return [registry[m] for m in names]
 
 
-def _datasets(args: argparse.Namespace) -> list[tuple[str, int | None]]:
+def _datasets(args: argparse.Namespace) -> list[DatasetKey]:
     if args.train or args.test:
         return [("csv", None)]
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
@@ -73,18 +80,6 @@ def _datasets(args: argparse.Namespace) -> list[tuple[str, int | None]]:
         raise SystemExit(f"unknown dataset(s) {unknown}; available: {', '.join(DATASET_NAMES)}")
     folds = range(1, N_FOLDS + 1) if args.all_folds else [args.fold]
     return [(n, k) for k in folds for n in names if not (n == "anki_single" and k != folds[0])]
-
-
-def _load(args: argparse.Namespace, name: str, fold: int | None) -> Dataset:
-    if fold is None:
-        data = load_csv_logs(args.train, args.test)
-    else:
-        data = load_dataset(name, fold=fold, data_dir=args.data_dir)
-        if args.all_folds:
-            data = Dataset(f"{name}/{fold}", data.train, data.test, data.timestamped)
-    if args.quick:
-        data = subsample(data, max_train=QUICK_TRAIN, max_test=QUICK_TEST, seed=args.seed)
-    return data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,36 +96,42 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     entries = _select(args.models)
-    total = RunResult()
+    spec = LoadSpec(
+        data_dir=args.data_dir,
+        train_csv=args.train,
+        test_csv=args.test,
+        all_folds=args.all_folds,
+        quick=(QUICK_TRAIN, QUICK_TEST) if args.quick else None,
+        seed=args.seed,
+    )
+    datasets = _datasets(args)
+    jobs = args.jobs or min(os.cpu_count() or 1, MAX_AUTO_JOBS)
     started = time.perf_counter()
-    for name, fold in _datasets(args):
+    with tqdm(
+        total=len(datasets) * len(entries),
+        desc="bench",
+        unit="run",
+        disable=args.no_progress,
+        file=sys.stderr,
+    ) as bar:
+
+        def describe(unit: Unit) -> None:
+            bar.set_description(f"{unit.model} on {','.join(n for n, _ in unit.datasets)}")
+
         try:
-            data = _load(args, name, fold)
+            total = run_all(
+                [e.name for e in entries],
+                datasets,
+                spec,
+                seed=args.seed,
+                jobs=jobs,
+                threads=args.threads,
+                progress=bar.update,
+                on_unit=describe,
+            )
         except (CsvLogError, FileNotFoundError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        runs = sum(1 for e in entries if data.timestamped or not e.timestamped_only)
-
-        def describe(model: str, bar: tqdm[None], name: str = data.name) -> None:
-            bar.set_description(f"{name} {model}")
-
-        with tqdm(
-            total=runs * len(data.test),
-            desc=data.name,
-            unit="learner",
-            disable=args.no_progress,
-            file=sys.stderr,
-        ) as bar:
-            result = run_dataset(
-                data,
-                entries,
-                seed=args.seed,
-                progress=bar.update,
-                on_model=lambda m: describe(m, bar),
-            )
-        total.rows.extend(result.rows)
-        total.timings.extend(result.timings)
-        total.skipped.extend(result.skipped)
     elapsed = time.perf_counter() - started
     print(markdown(total.rows, total.timings))
     print(f"Total wall time: {elapsed:.0f} s")

@@ -151,6 +151,16 @@ _LOADERS: dict[str, Callable[[Path, int], Dataset]] = {
 }
 
 
+#: Datasets whose training learners are the same (views of one split that differ only in which
+#: test attempts are scored): a model fitted for one of them serves the others.
+_SAME_TRAINING = {"anki_time": "anki", "anki_days": "anki"}
+
+
+def training_group(name: str) -> str:
+    """The dataset whose training learners ``name`` shares (``name`` itself if none)."""
+    return _SAME_TRAINING.get(name, name)
+
+
 def load_dataset(name: str, *, fold: int = 1, data_dir: Path) -> Dataset:
     """Load dataset ``name`` (one of :data:`DATASET_NAMES`) split for ``fold`` (1-5).
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor.evaluation.logs import Dataset, FloatArray, LearnerLog
+from tutor.evaluation.logs import Dataset, FloatArray, LearnerLog, Predictor
 from tutor.evaluation.metrics import (
     BUCKETS,
     BinKeys,
@@ -27,13 +27,16 @@ Row = dict[str, Any]
 
 @dataclass
 class Timing:
-    """Wall-clock seconds a model spent on one dataset."""
+    """Seconds a model spent on one dataset: wall clock, and CPU time of the process (on a
+    shared machine, CPU time is what the work costs; wall time depends on the other load)."""
 
     dataset: str
     model: str
     fit_s: float
     predict_s: float
     n_predictions: int
+    fit_cpu_s: float = 0.0
+    predict_cpu_s: float = 0.0
 
 
 @dataclass
@@ -109,6 +112,43 @@ def _check(model: str, learner: LearnerLog, p: np.ndarray) -> None:
         raise ValueError(f"{model}: predictions outside [0, 1] for learner {learner.user}")
 
 
+def predict_all(
+    predictor: Predictor,
+    model: str,
+    dataset: Dataset,
+    truth: _Truth | None = None,
+    *,
+    fit_s: float = 0.0,
+    fit_cpu_s: float = 0.0,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[Row], Timing]:
+    """Score a fitted predictor on the test learners of ``dataset``: metric rows and timing."""
+    truth = truth if truth is not None else _truth(dataset.test)
+    start, cpu = time.perf_counter(), time.process_time()
+    parts = []
+    for learner in dataset.test:
+        p = np.asarray(predictor.predict(learner), dtype=np.float64)
+        _check(model, learner, p)
+        parts.append(p)
+        if progress is not None:
+            progress(1)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    p_all = np.concatenate(parts) if parts else np.zeros(0)
+    rows = score_rows(dataset.name, model, truth, p_all)
+    return rows, Timing(dataset.name, model, fit_s, wall, len(p_all), fit_cpu_s, cpu)
+
+
+def fit_timed(
+    entry: Entry, train: Sequence[LearnerLog], *, seed: int
+) -> tuple[Predictor, float, float]:
+    """A fresh predictor of ``entry`` fitted on ``train``, and the wall and CPU seconds the
+    fit took."""
+    predictor = entry.factory()
+    start, cpu = time.perf_counter(), time.process_time()
+    predictor.fit(train, seed=seed)
+    return predictor, time.perf_counter() - start, time.process_time() - cpu
+
+
 def run_dataset(
     dataset: Dataset,
     entries: Sequence[Entry],
@@ -129,21 +169,16 @@ def run_dataset(
             continue
         if on_model is not None:
             on_model(entry.name)
-        predictor = entry.factory()
-        start = time.perf_counter()
-        predictor.fit(dataset.train, seed=seed)
-        fitted = time.perf_counter()
-        parts = []
-        for learner in dataset.test:
-            p = np.asarray(predictor.predict(learner), dtype=np.float64)
-            _check(entry.name, learner, p)
-            parts.append(p)
-            if progress is not None:
-                progress(1)
-        done = time.perf_counter()
-        p_all = np.concatenate(parts) if parts else np.zeros(0)
-        result.rows.extend(score_rows(dataset.name, entry.name, truth, p_all))
-        result.timings.append(
-            Timing(dataset.name, entry.name, fitted - start, done - fitted, len(p_all))
+        predictor, fit_s, fit_cpu_s = fit_timed(entry, dataset.train, seed=seed)
+        rows, timing = predict_all(
+            predictor,
+            entry.name,
+            dataset,
+            truth,
+            fit_s=fit_s,
+            fit_cpu_s=fit_cpu_s,
+            progress=progress,
         )
+        result.rows.extend(rows)
+        result.timings.append(timing)
     return result
