@@ -6,24 +6,32 @@
 Simulated students (generated ones: registered, onboarded, enrolled) each send ``/quiz``
 and answer what they are asked: a choice button, "show answer" then a self-grade, or a
 typed answer, for ``--answers`` answers each, all students at once. Every update goes
-through PTB's update processor and handlers as in production (``FakeBotApi`` as the
-transport, in-process); latency is from handing the update to the application until its
-handling (and so its reply) is done.
+through PTB's update processor and handlers as in production, with the application's
+outgoing limiter as shipped (:mod:`bot.outgoing`: per chat, no bot-wide cap) and
+``FakeBotApi`` as the transport, in process; latency is from handing the update to the
+application until its handling (and so its reply) is done.
 
-Two configurations run in the same process: ``as built`` keeps the application's outgoing
-rate limiter (25 messages a second for the whole bot, under Telegram's bulk limit), which
-caps answers per second by design; ``unthrottled`` removes it, to measure what the bot can
-process. The database is written to: pass a copy if the file must stay pristine.
+Breakdown (one student, so nothing overlaps): CPU milliseconds per answer on the event
+loop's thread, split into time inside ``TutorService`` calls (service: learner model,
+policy, SQL preparation) and the rest (bot layer: PTB, handlers, rendering, the fake
+transport), and CPU on other threads (aiosqlite's connection thread runs SQLite). Then
+PTB's own cost per update, with a handler that does nothing and one that sends one reply.
+The database is written to: pass a copy if the file must stay pristine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
+import functools
+import inspect
 import json
 import random
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,11 +46,57 @@ from tutor.learner import MemoryModel, ModelMemory, RuleMemory
 from tutor.service import TutorService
 
 
+@dataclass
+class CpuMeter:
+    """CPU seconds of this thread, of the process, and of this thread inside service calls."""
+
+    thread: float = 0.0
+    process: float = 0.0
+    service: float = 0.0
+    service_calls: int = 0
+    updates: int = 0
+
+
+_IN_SERVICE: contextvars.ContextVar[bool] = contextvars.ContextVar("in_service", default=False)
+
+
+def meter_service(service: TutorService, meter: CpuMeter) -> None:
+    """Count the event-loop thread's CPU spent inside the service's public coroutines.
+
+    Only the outermost call counts (a service method calling another is not counted twice);
+    with one student nothing else runs on the loop meanwhile, so the difference of
+    ``thread_time`` across the call is the service's own CPU (waits for SQLite excluded).
+    """
+    for name, method in inspect.getmembers(service, inspect.iscoroutinefunction):
+        if name.startswith("_"):
+            continue
+        setattr(service, name, _metered(method, meter))
+
+
+def _metered(method: Callable[..., Awaitable[Any]], meter: CpuMeter) -> Callable[..., Any]:
+    @functools.wraps(method)
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        if _IN_SERVICE.get():
+            return await method(*args, **kwargs)
+        token = _IN_SERVICE.set(True)
+        began = time.thread_time()
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            meter.service += time.thread_time() - began
+            meter.service_calls += 1
+            _IN_SERVICE.reset(token)
+
+    return timed
+
+
 class Student:
     """One simulated student answering through the bot."""
 
-    def __init__(self, app: Any, fake: FakeBotApi, service: TutorService, user_id: int) -> None:
-        self.app, self.fake, self.service = app, fake, service
+    def __init__(
+        self, app: Any, fake: FakeBotApi, service: TutorService, user_id: int, meter: CpuMeter
+    ) -> None:
+        self.app, self.fake, self.service, self.meter = app, fake, service, meter
         self.user = FakeUser(id=user_id, first_name="Student")
         self.rng = random.Random(user_id)
         self.latencies: list[float] = []
@@ -51,18 +105,31 @@ class Student:
     async def _feed(self, update: dict[str, Any]) -> None:
         from telegram import Update
 
+        thread, process = time.thread_time(), time.process_time()
         parsed = Update.de_json(update, self.app.bot)
         started = time.perf_counter()
         await self.app.update_processor.process_update(parsed, self.app.process_update(parsed))
         self.latencies.append((time.perf_counter() - started) * 1000)
+        self.meter.thread += time.thread_time() - thread
+        self.meter.process += time.process_time() - process
+        self.meter.updates += 1
 
     async def run(self, answers: int) -> None:
         """Answer ``answers`` questions, starting quizzes as needed."""
         while self.answers < answers:
-            question = await self.service.open_question(self.user.id)
+            token = _IN_SERVICE.set(True)  # the driver's own look-ups are not the bot's work
+            try:
+                question = await self.service.open_question(self.user.id)
+            finally:
+                _IN_SERVICE.reset(token)
             if question is None:
                 await self._feed(self.fake.user_message(self.user, "/quiz"))
-                if await self.service.open_question(self.user.id) is None:
+                token = _IN_SERVICE.set(True)
+                try:
+                    opened = await self.service.open_question(self.user.id)
+                finally:
+                    _IN_SERVICE.reset(token)
+                if opened is None:
                     return  # nothing to study
                 continue
             message = self.fake.last_with_buttons(self.user.id)
@@ -82,10 +149,27 @@ class Student:
                 self.answers += 1
 
 
+def bench_settings(**values: Any) -> Settings:
+    """The shipped settings without a token, with the per-person limits off by default.
+
+    Simulated students answer the moment a question arrives, faster than any person: the
+    incoming flood guard would drop them and the per-chat outgoing limit (about one message
+    a second, Telegram's rule) would measure Telegram, not the bot (``--chat-limit`` keeps
+    it; it binds only when a student answers more than ~0.4 questions a second).
+    """
+    fields: dict[str, Any] = {"flood_burst": 0, "chat_rate": 0.0} | values
+    return Settings(_env_file=None, telegram_bot_token=None, timezone="UTC", **fields)  # type: ignore[call-arg]
+
+
 async def run_level(
-    db_path: Path, users: list[int], answers: int, memory: MemoryModel, throttled: bool
+    db_path: Path,
+    users: list[int],
+    answers: int,
+    memory: MemoryModel,
+    limiter: bool,
+    settings: Settings,
 ) -> dict[str, Any]:
-    """All ``users`` answering at once; returns throughput and latency."""
+    """All ``users`` answering at once; returns throughput, latency and the CPU split."""
     meta = json.loads(Path(f"{db_path}.json").read_text())
     start = datetime.fromtimestamp(meta["now_ms"] / 1000, UTC) + timedelta(days=1)
     offset = time.time() - start.timestamp()
@@ -93,37 +177,81 @@ async def run_level(
     service = TutorService(
         db, memory=memory, clock=lambda: datetime.fromtimestamp(time.time() - offset, UTC)
     )
+    meter = CpuMeter()
+    meter_service(service, meter)
     fake = FakeBotApi(require_known_chat=False)
-    settings = Settings(_env_file=None, telegram_bot_token=None, timezone="UTC", flood_burst=0)  # type: ignore[call-arg]
     app = build_application(settings, service, request=fake)
-    if not throttled:
+    if not limiter:
         app.bot._rate_limiter = None
-    students = [Student(app, fake, service, uid) for uid in users]
+    students = [Student(app, fake, service, uid, meter) for uid in users]
     await app.initialize()
     try:
         began = time.perf_counter()
+        cpu = time.process_time()
         await asyncio.gather(*(s.run(answers) for s in students))
         wall = time.perf_counter() - began
+        cpu = time.process_time() - cpu
     finally:
         await app.shutdown()
         await db.close()
     latencies = [x for s in students for x in s.latencies]
     total = sum(s.answers for s in students)
+    per = 1000 / max(total, 1)
     return {
         "students": len(users),
-        "throttled": throttled,
+        "limiter": limiter,
         "answers": total,
         "updates": len(latencies),
         "wall_s": wall,
         "answers_per_s": total / wall,
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
+        "process_cpu_ms_per_answer": cpu * per,
+        # Meaningful with one student (nothing overlaps); reported at every level anyway.
+        "loop_cpu_ms_per_answer": meter.thread * per,
+        "service_cpu_ms_per_answer": meter.service * per,
+        "bot_cpu_ms_per_answer": (meter.thread - meter.service) * per,
+        "other_threads_cpu_ms_per_answer": (meter.process - meter.thread) * per,
+        "updates_per_answer": meter.updates / max(total, 1),
         "peak_rss_mb": peak_rss_mb(),
     }
 
 
-async def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Every concurrency level, throttled and not."""
+async def ptb_overhead(updates: int = 2000) -> dict[str, float]:
+    """CPU ms per update of PTB alone: a handler that does nothing, and one that replies."""
+    from telegram import Update
+    from telegram.ext import MessageHandler, filters
+
+    from bot.app import PerUserUpdateProcessor, rate_limiter
+
+    results: dict[str, float] = {}
+    for name, reply in (("no_reply", False), ("one_reply", True)):
+        fake = FakeBotApi(require_known_chat=False)
+        app = (
+            fake.application_builder()
+            .rate_limiter(rate_limiter(bench_settings()))
+            .concurrent_updates(PerUserUpdateProcessor(32))
+            .build()
+        )
+
+        async def handle(update: Update, _context: Any, reply: bool = reply) -> None:
+            if reply and update.effective_chat is not None:
+                await update.effective_chat.send_message("ok")
+
+        app.add_handler(MessageHandler(filters.ALL, handle))
+        user = FakeUser(id=5, first_name="P")
+        raw = [fake.user_message(user, f"m{k}") for k in range(updates)]
+        async with app:
+            began = time.process_time()
+            for data in raw:
+                parsed = Update.de_json(data, app.bot)
+                await app.update_processor.process_update(parsed, app.process_update(parsed))
+            results[f"{name}_cpu_ms"] = (time.process_time() - began) * 1000 / updates
+    return results
+
+
+async def run_all(args: argparse.Namespace) -> dict[str, Any]:
+    """Every concurrency level, then PTB's own overhead."""
     memory: MemoryModel = ModelMemory(args.weights) if args.memory == "model" else RuleMemory()
     if isinstance(memory, ModelMemory):
         memory.load()
@@ -135,15 +263,17 @@ async def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
         active = [row[0] for row in await cur.fetchall()]
     await db.close()
     rng = random.Random(args.seed)
+    shipped = {"chat_rate": Settings.model_fields["chat_rate"].default}
+    settings = bench_settings(**(shipped if args.chat_limit else {}))
     results = []
-    for throttled in (False, True) if args.with_limiter else (False,):
+    for limiter in (True, False) if args.without_limiter else (True,):
         for level in args.levels:
             users = rng.sample(active, level)
             answers = max(args.min_answers // level, args.answers)
-            result = await run_level(args.db, users, answers, memory, throttled)
+            result = await run_level(args.db, users, answers, memory, limiter, settings)
             result["memory"] = memory.name
             results.append(result)
-    return results
+    return {"results": results, "ptb": await ptb_overhead()}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -159,45 +289,63 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--min-answers", type=int, default=300, help="answers per level")
     parser.add_argument("--memory", choices=["rules", "model"], default="model")
     parser.add_argument("--weights", type=Path, default=None)
-    parser.add_argument("--with-limiter", action="store_true", help="also run rate-limited")
+    parser.add_argument(
+        "--without-limiter", action="store_true", help="also run with no outgoing limiter"
+    )
+    parser.add_argument(
+        "--chat-limit", action="store_true", help="keep the shipped per-chat limit (1 msg/s)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure and print a table."""
+    """Measure and print tables."""
     args = parse_args(argv)
-    results = asyncio.run(run_all(args))
-    rows = [
-        [
-            r["memory"],
-            "as built" if r["throttled"] else "unthrottled",
-            r["students"],
-            r["answers"],
-            r["answers_per_s"],
-            r["p50_ms"],
-            r["p99_ms"],
-            r["peak_rss_mb"],
-        ]
-        for r in results
-    ]
+    out = asyncio.run(run_all(args))
+    results = out["results"]
     print(
         table(
+            ["memory", "limiter", "students", "answers", "answers/s", "p50 ms", "p99 ms", "RSS MB"],
             [
-                "memory",
-                "sending",
-                "students",
-                "answers",
-                "answers/s",
-                "p50 ms",
-                "p99 ms",
-                "peak RSS MB",
+                [
+                    r["memory"],
+                    "shipped" if r["limiter"] else "none",
+                    r["students"],
+                    r["answers"],
+                    r["answers_per_s"],
+                    r["p50_ms"],
+                    r["p99_ms"],
+                    r["peak_rss_mb"],
+                ]
+                for r in results
             ],
-            rows,
         )
     )
-    write_json(args.json, {"benchmark": "end_to_end", "results": results})
+    print()
+    print(
+        table(
+            ["students", "CPU ms/answer", "bot layer", "service", "other threads (SQLite)"],
+            [
+                [
+                    r["students"],
+                    r["process_cpu_ms_per_answer"],
+                    r["bot_cpu_ms_per_answer"],
+                    r["service_cpu_ms_per_answer"],
+                    r["other_threads_cpu_ms_per_answer"],
+                ]
+                for r in results
+                if r["limiter"]
+            ],
+        )
+    )
+    ptb = out["ptb"]
+    print(
+        f"\nPTB alone per update: {ptb['no_reply_cpu_ms']:.3f} ms CPU (no reply), "
+        f"{ptb['one_reply_cpu_ms']:.3f} ms (one reply through the limiter and the fake)"
+    )
+    write_json(args.json, {"benchmark": "end_to_end", **out})
     return 0
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import Awaitable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -129,12 +131,31 @@ async def after_answer(
     update: Update, context: Context, student: Student, feedback: Feedback
 ) -> None:
     """Feedback, then the next question or the session summary."""
+    await after_answer_with(update, context, student, feedback)
+
+
+async def after_answer_with(
+    update: Update,
+    context: Context,
+    student: Student,
+    feedback: Feedback,
+    *also: Awaitable[object],
+) -> None:
+    """:func:`after_answer`, with ``also`` (acknowledgements) sent alongside the feedback.
+
+    The feedback, the acknowledgements and the choice of the next question run at once:
+    each Telegram call is a round trip, and only the next question must wait for the
+    feedback (so they arrive in that order).
+    """
     service = service_of(context)
     lang = student.language
     text = render.feedback_message(lang, feedback, tz_name=student.timezone, now=service.now())
-    await reply(update, text)
     user_data(context).pop(_QUESTION_MESSAGE, None)
-    following = await service.next_question(student.id)
+    sending = asyncio.gather(*also, reply(update, text))
+    try:
+        following = await service.next_question(student.id)
+    finally:
+        await sending
     if following is None:
         await reply(update, render.summary_message(lang, feedback.progress))
         return
@@ -169,9 +190,7 @@ async def _answer(
     if feedback.duplicate:
         await toast(query, plain(lang, "callback.already_answered"))
         return
-    await toast(query)
-    await drop_buttons(query)
-    await after_answer(update, context, student, feedback)
+    await after_answer_with(update, context, student, feedback, toast(query), drop_buttons(query))
 
 
 async def answer_press(update: Update, context: Context, press: AnswerPress) -> None:
