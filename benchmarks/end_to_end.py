@@ -8,8 +8,9 @@ and answer what they are asked: a choice button, "show answer" then a self-grade
 typed answer, for ``--answers`` answers each, all students at once. Every update goes
 through PTB's update processor and handlers as in production, with the application's
 outgoing limiter as shipped (:mod:`bot.outgoing`: per chat, no bot-wide cap) and
-``FakeBotApi`` as the transport, in process; latency is from handing the update to the
-application until its handling (and so its reply) is done.
+``FakeBotApi`` as the transport, in process (``--api-latency-ms`` adds a round trip to
+every call); latency is from handing the update to the application until its handling
+(and so its reply) is done.
 
 Breakdown (one student, so nothing overlaps): CPU milliseconds per answer on the event
 loop's thread, split into time inside ``TutorService`` calls (service: learner model,
@@ -42,6 +43,7 @@ from bot.fake_api import FakeBotApi
 from bot.fake_types import FakeUser
 from bot.settings import Settings
 from storage import Database
+from tutor.items import ItemKind
 from tutor.learner import MemoryModel, ModelMemory, RuleMemory
 from tutor.service import TutorService
 
@@ -114,22 +116,21 @@ class Student:
         self.meter.process += time.process_time() - process
         self.meter.updates += 1
 
+    async def _open_question(self) -> Any:
+        token = _IN_SERVICE.set(True)  # the driver's own look-ups are not the bot's work
+        try:
+            return await self.service.open_question(self.user.id)
+        finally:
+            _IN_SERVICE.reset(token)
+
     async def run(self, answers: int) -> None:
-        """Answer ``answers`` questions, starting quizzes as needed."""
+        """Answer ``answers`` questions, in quizzes of its own (started with /quiz)."""
+        await self._feed(self.fake.user_message(self.user, "/quiz"))
         while self.answers < answers:
-            token = _IN_SERVICE.set(True)  # the driver's own look-ups are not the bot's work
-            try:
-                question = await self.service.open_question(self.user.id)
-            finally:
-                _IN_SERVICE.reset(token)
+            question = await self._open_question()
             if question is None:
                 await self._feed(self.fake.user_message(self.user, "/quiz"))
-                token = _IN_SERVICE.set(True)
-                try:
-                    opened = await self.service.open_question(self.user.id)
-                finally:
-                    _IN_SERVICE.reset(token)
-                if opened is None:
+                if await self._open_question() is None:
                     return  # nothing to study
                 continue
             message = self.fake.last_with_buttons(self.user.id)
@@ -143,10 +144,26 @@ class Student:
                 self.answers += 1
             elif reveal and message is not None:
                 await self._feed(self.fake.user_callback(self.user, message, reveal[0]))
-            else:
+            elif question.item.kind in (ItemKind.TYPED, ItemKind.CLOZE):
                 text = self.rng.choice([question.item.correct_text, "not sure"])
                 await self._feed(self.fake.user_message(self.user, text))
                 self.answers += 1
+            else:  # a question this chat never showed (it has no buttons here): start anew
+                await self._feed(self.fake.user_message(self.user, "/quiz"))
+
+
+class DistantBotApi(FakeBotApi):
+    """The fake Bot API a round trip away: every call waits ``latency`` seconds first."""
+
+    def __init__(self, latency: float) -> None:
+        super().__init__(require_known_chat=False)
+        self.latency = latency
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        """Wait out the round trip, then answer."""
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        return await super().do_request(*args, **kwargs)
 
 
 def bench_settings(**values: Any) -> Settings:
@@ -168,6 +185,7 @@ async def run_level(
     memory: MemoryModel,
     limiter: bool,
     settings: Settings,
+    latency: float = 0.0,
 ) -> dict[str, Any]:
     """All ``users`` answering at once; returns throughput, latency and the CPU split."""
     meta = json.loads(Path(f"{db_path}.json").read_text())
@@ -179,11 +197,12 @@ async def run_level(
     )
     meter = CpuMeter()
     meter_service(service, meter)
-    fake = FakeBotApi(require_known_chat=False)
+    fake = DistantBotApi(latency)
     app = build_application(settings, service, request=fake)
     if not limiter:
         app.bot._rate_limiter = None
     students = [Student(app, fake, service, uid, meter) for uid in users]
+    before = await _attempts(db, users)
     await app.initialize()
     try:
         began = time.perf_counter()
@@ -191,6 +210,7 @@ async def run_level(
         await asyncio.gather(*(s.run(answers) for s in students))
         wall = time.perf_counter() - began
         cpu = time.process_time() - cpu
+        graded = await _attempts(db, users) - before
     finally:
         await app.shutdown()
         await db.close()
@@ -200,7 +220,9 @@ async def run_level(
     return {
         "students": len(users),
         "limiter": limiter,
+        "api_latency_ms": latency * 1000,
         "answers": total,
+        "graded": graded,
         "updates": len(latencies),
         "wall_s": wall,
         "answers_per_s": total / wall,
@@ -215,6 +237,17 @@ async def run_level(
         "updates_per_answer": meter.updates / max(total, 1),
         "peak_rss_mb": peak_rss_mb(),
     }
+
+
+async def _attempts(db: Database, users: list[int]) -> int:
+    """Attempts logged for ``users`` (every counted answer must add one)."""
+    marks = ",".join("?" * len(users))
+    async with (
+        db.read() as conn,
+        conn.execute(f"SELECT COUNT(*) FROM attempts WHERE user_id IN ({marks})", users) as cur,
+    ):
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def ptb_overhead(updates: int = 2000) -> dict[str, float]:
@@ -270,7 +303,9 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         for level in args.levels:
             users = rng.sample(active, level)
             answers = max(args.min_answers // level, args.answers)
-            result = await run_level(args.db, users, answers, memory, limiter, settings)
+            result = await run_level(
+                args.db, users, answers, memory, limiter, settings, args.api_latency_ms / 1000
+            )
             result["memory"] = memory.name
             results.append(result)
     return {"results": results, "ptb": await ptb_overhead()}
@@ -295,6 +330,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--chat-limit", action="store_true", help="keep the shipped per-chat limit (1 msg/s)"
     )
+    parser.add_argument(
+        "--api-latency-ms", type=float, default=0.0, help="round trip of every Bot API call"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     return parser.parse_args(argv)
@@ -307,13 +345,24 @@ def main(argv: list[str] | None = None) -> int:
     results = out["results"]
     print(
         table(
-            ["memory", "limiter", "students", "answers", "answers/s", "p50 ms", "p99 ms", "RSS MB"],
+            [
+                "memory",
+                "limiter",
+                "students",
+                "answers",
+                "graded",
+                "answers/s",
+                "p50 ms",
+                "p99 ms",
+                "RSS MB",
+            ],
             [
                 [
                     r["memory"],
                     "shipped" if r["limiter"] else "none",
                     r["students"],
                     r["answers"],
+                    r["graded"],
                     r["answers_per_s"],
                     r["p50_ms"],
                     r["p99_ms"],
