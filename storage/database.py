@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -142,6 +142,49 @@ async def run_sync(conn: Connection, work: Callable[[sqlite3.Connection], T]) ->
     # aiosqlite runs each callable it is given, in order, on the connection's thread.
     execute: Callable[..., Awaitable[T]] = conn._execute
     return await execute(work, conn._conn)
+
+
+class _Direct:
+    """Stands in for the aiosqlite connection inside :func:`in_one_trip`: the same calls the
+    storage functions make, run at once on the raw connection (already on its thread)."""
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self._conn = raw
+
+    async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, tuple(parameters))
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        return self._conn.execute(sql, tuple(parameters)).fetchall()
+
+    async def _execute(self, fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+
+async def in_one_trip(conn: Connection, work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work`` (storage calls and plain Python) in one trip to the connection's thread.
+
+    ``work`` gets a stand-in connection on which the storage functions built on
+    ``conn.execute``, :func:`fetch_all`, :func:`fetch_one` and :func:`run_sync` run their
+    statements directly, so a sequence of them costs one thread hop instead of one each.
+    It must await nothing else (no sleeps, no other I/O): it runs to completion at once.
+    """
+
+    def run(raw: sqlite3.Connection) -> T:
+        coroutine = work(cast(Connection, _Direct(raw)))
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        coroutine.close()
+        raise RuntimeError("work run in one trip awaited something other than the database")
+
+    return await run_sync(conn, run)
 
 
 MAX_PARAMETERS = 500

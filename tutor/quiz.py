@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -17,12 +17,12 @@ from storage import content as content_rows
 from storage import enrolments as enrolment_rows
 from storage import quiz as quiz_rows
 from storage import users as user_rows
-from storage.database import run_sync
-from storage.records import AttemptRecord, MemoryRecord, QuestionRecord
+from storage.database import in_one_trip, run_sync
+from storage.records import AttemptRecord, MemoryRecord, QuestionRecord, SessionRecord
 from tutor.clock import from_millis, local_day_start, to_millis, zone
 from tutor.convert import item_from_record
 from tutor.errors import NotEnrolled, QuestionNotFound, StaleQuestion
-from tutor.grading import choice_labels, choice_order, mark
+from tutor.grading import Marked, choice_labels, choice_order, mark
 from tutor.intervals import next_interval
 from tutor.item_cache import ItemCache
 from tutor.items import Item
@@ -88,29 +88,36 @@ class Quizzes:
                 number = len(history) + 1
                 rng = random.Random(f"{self.seed}:{user_id}:{session.id}:{number}")
                 choices = choice_order(item, rng)
-                question_id = await quiz_rows.add_question(
-                    conn,
-                    user_id=user_id,
-                    session_id=session.id,
-                    item_id=item.id,
-                    choices=choices,
-                    reason=reason.value,
-                    number=number,
-                    now_ms=now_ms,
-                )
-                # The row just written, without reading it back.
-                row = QuestionRecord(
-                    id=question_id,
-                    user_id=user_id,
-                    session_id=session.id,
-                    item_id=item.id,
-                    choices=tuple(choices),
-                    reason=reason.value,
-                    number=number,
-                    asked_ms=now_ms,
-                    message_id=None,
-                    answered_ms=None,
-                )
+                planned = session.planned
+
+                async def ask(c: Connection) -> Question:
+                    """Store the question and build its view: one trip to the database."""
+                    question_id = await quiz_rows.add_question(
+                        c,
+                        user_id=user_id,
+                        session_id=session.id,
+                        item_id=item.id,
+                        choices=choices,
+                        reason=reason.value,
+                        number=number,
+                        now_ms=now_ms,
+                    )
+                    # The row just written, without reading it back.
+                    row = QuestionRecord(
+                        id=question_id,
+                        user_id=user_id,
+                        session_id=session.id,
+                        item_id=item.id,
+                        choices=tuple(choices),
+                        reason=reason.value,
+                        number=number,
+                        asked_ms=now_ms,
+                        message_id=None,
+                        answered_ms=None,
+                    )
+                    return await build_question(c, row, planned)
+
+                return await in_one_trip(conn, ask)
             return await build_question(conn, row, session.planned)
 
     async def _choose(
@@ -197,27 +204,37 @@ class Quizzes:
         now_ms = to_millis(now)
         user_id = student.id
         async with self.db.transaction() as conn:
-            if update_key is not None:
-                answered = await quiz_rows.question_answered_by(conn, update_key)
-                if answered is not None:
-                    question_id = answered
-            row = await quiz_rows.get_question(conn, question_id)
-            if row is None or row.user_id != user_id:
-                raise QuestionNotFound(str(question_id))
-            session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
-            total = session.planned if session else row.number
-            key = f"q{question_id}"
-            if row.answered_ms is not None:
-                return await _duplicate(conn, row, total, key)
-            if session is None or session.ended_ms is not None:
-                raise StaleQuestion(str(question_id))
-            record = await content_rows.get_item(conn, row.item_id)
-            if record is None:
-                raise StaleQuestion(str(question_id))
-            item = item_from_record(record)
-            marked = mark(item, row.choices, answer)
-            if not await quiz_rows.close_question(conn, question_id, now_ms, update_key):
-                return await _duplicate(conn, row, total, key)
+
+            async def look(c: Connection) -> Feedback | _Marked:
+                """Find, check, mark and close the question: one trip to the database."""
+                nonlocal question_id
+                if update_key is not None:
+                    answered = await quiz_rows.question_answered_by(c, update_key)
+                    if answered is not None:
+                        question_id = answered
+                row = await quiz_rows.get_question(c, question_id)
+                if row is None or row.user_id != user_id:
+                    raise QuestionNotFound(str(question_id))
+                session = await quiz_rows.get_session(c, row.session_id) if row.session_id else None
+                total = session.planned if session else row.number
+                key = f"q{question_id}"
+                if row.answered_ms is not None:
+                    return await _duplicate(c, row, total, key)
+                if session is None or session.ended_ms is not None:
+                    raise StaleQuestion(str(question_id))
+                record = await content_rows.get_item(c, row.item_id)
+                if record is None:
+                    raise StaleQuestion(str(question_id))
+                item = item_from_record(record)
+                marked = mark(item, row.choices, answer)
+                if not await quiz_rows.close_question(c, question_id, now_ms, update_key):
+                    return await _duplicate(c, row, total, key)
+                return _Marked(row, session, total, key, item, marked)
+
+            found = await in_one_trip(conn, look)
+            if isinstance(found, Feedback):
+                return found
+            row, session, total, key, item, marked = found
             latency_ms = max(0, now_ms - row.asked_ms)
             # The model learns before the tallies count this answer: its inputs are the
             # world as it was when the question was asked.
@@ -230,30 +247,43 @@ class Quizzes:
                 latency_ms=latency_ms,
                 at=now,
             )
-            inserted = await attempt_rows.insert_attempt(
-                conn,
-                AttemptRecord(
-                    user_id=user_id,
-                    item_id=item.id,
-                    answered_ms=now_ms,
-                    response=marked.response,
-                    correct=marked.correct,
-                    grade=int(marked.grade) if marked.grade else None,
-                    latency_ms=latency_ms,
-                    idempotency_key=key,
-                ),
+            attempt = AttemptRecord(
+                user_id=user_id,
+                item_id=item.id,
+                answered_ms=now_ms,
+                response=marked.response,
+                correct=marked.correct,
+                grade=int(marked.grade) if marked.grade else None,
+                latency_ms=latency_ms,
+                idempotency_key=key,
             )
-            if inserted:
-                await attempt_rows.count_tag_answers(conn, item.tags, marked.correct)
-            due = await self._remember(conn, student, item, marked.correct, now)
-            await quiz_rows.count_answer(conn, session.id, marked.correct)
+
+            async def log(c: Connection) -> MemoryRecord:
+                """Log the answer, count it, and update the memory row (due for now)."""
+                if await attempt_rows.insert_attempt(c, attempt):
+                    await attempt_rows.count_tag_answers(c, item.tags, marked.correct)
+                previous = await attempt_rows.get_memory(c, user_id, item.id)
+                provisional = _provisional(previous, user_id, item.id, marked.correct, now_ms)
+                await attempt_rows.put_memory(c, provisional)
+                return provisional
+
+            provisional = await in_one_trip(conn, log)
+            due = await self._due(conn, student, item, provisional, now)
             progress = SessionProgress(
                 session.answered + 1, session.correct + int(marked.correct), session.planned
             )
-            if progress.finished:
-                await quiz_rows.end_sessions(conn, user_id, now_ms)
-            question = await build_question(conn, row, total)
-            await user_rows.update_user(conn, user_id, last_seen_ms=now_ms)
+
+            async def finish(c: Connection) -> Question:
+                """Store the due time, count the answer in the session, build the view."""
+                await attempt_rows.put_memory(c, replace(provisional, due_ms=to_millis(due)))
+                await quiz_rows.count_answer(c, session.id, marked.correct)
+                if progress.finished:
+                    await quiz_rows.end_sessions(c, user_id, now_ms)
+                question = await build_question(c, row, total)
+                await user_rows.update_user(c, user_id, last_seen_ms=now_ms)
+                return question
+
+            question = await in_one_trip(conn, finish)
         return Feedback(
             question=question,
             correct=marked.correct,
@@ -264,23 +294,15 @@ class Quizzes:
             given=marked.response,
         )
 
-    async def _remember(
-        self, conn: Connection, student: Student, item: Item, correct: bool, now: datetime
+    async def _due(
+        self,
+        conn: Connection,
+        student: Student,
+        item: Item,
+        provisional: MemoryRecord,
+        now: datetime,
     ) -> datetime:
-        """Update the student's memory row of ``item``; returns when it is due again."""
-        now_ms = to_millis(now)
-        previous = await attempt_rows.get_memory(conn, student.id, item.id)
-        provisional = MemoryRecord(
-            user_id=student.id,
-            item_id=item.id,
-            n_correct=(previous.n_correct if previous else 0) + int(correct),
-            n_wrong=(previous.n_wrong if previous else 0) + int(not correct),
-            last_ms=now_ms,
-            last_correct=correct,
-            due_ms=now_ms,
-            interval_days=_next_interval(previous, correct),
-        )
-        await attempt_rows.put_memory(conn, provisional)
+        """When ``item`` is due again, its memory row updated to ``provisional``."""
         predictor = await self.memory.predictor(conn, student.id, [item])
         predicted = next_due(predictor, item.id, now, student.target_retention)
         rule_interval = timedelta(days=provisional.interval_days)
@@ -288,14 +310,11 @@ class Quizzes:
             # Already below target right after this answer (a lapse, or an item the model
             # still doubts): asking again at once teaches little, so space it by the
             # interval rules (minutes after a lapse, a day after a first success).
-            due = now + rule_interval
-        else:
-            # The model may stretch or shorten the rules' interval, but not past
-            # MAX_STRETCH times it: a forgetting curve learned from few long-term learners
-            # must not send an item away for a year after three right answers.
-            due = min(predicted, now + rule_interval * MAX_STRETCH)
-        await attempt_rows.put_memory(conn, replace(provisional, due_ms=to_millis(due)))
-        return due
+            return now + rule_interval
+        # The model may stretch or shorten the rules' interval, but not past
+        # MAX_STRETCH times it: a forgetting curve learned from few long-term learners
+        # must not send an item away for a year after three right answers.
+        return min(predicted, now + rule_interval * MAX_STRETCH)
 
     async def stop(self, user_id: int, now: datetime) -> SessionProgress | None:
         """End the running session; None if there was none."""
@@ -307,8 +326,31 @@ class Quizzes:
         return SessionProgress(session.answered, session.correct, session.planned)
 
 
-def _next_interval(previous: MemoryRecord | None, correct: bool) -> float:
-    return next_interval(item_memory(previous), correct, None)
+class _Marked(NamedTuple):
+    """A question found open and closed with its marked answer."""
+
+    row: QuestionRecord
+    session: SessionRecord
+    total: int
+    key: str
+    item: Item
+    marked: Marked
+
+
+def _provisional(
+    previous: MemoryRecord | None, user_id: int, item_id: int, correct: bool, now_ms: int
+) -> MemoryRecord:
+    """The memory row after this answer, due now until the due time is known."""
+    return MemoryRecord(
+        user_id=user_id,
+        item_id=item_id,
+        n_correct=(previous.n_correct if previous else 0) + int(correct),
+        n_wrong=(previous.n_wrong if previous else 0) + int(not correct),
+        last_ms=now_ms,
+        last_correct=correct,
+        due_ms=now_ms,
+        interval_days=next_interval(item_memory(previous), correct, None),
+    )
 
 
 async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Question:
