@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import Database
+from storage import Connection, Database
 from storage.migrations import latest_version
 
 
@@ -93,3 +93,44 @@ async def test_items_version_moves_with_every_change_to_a_decks_items(db: Databa
         seen.append(await version(1))
     assert seen == sorted(set(seen)) and len(seen) == 5
     assert await version(2) == 0
+
+
+async def test_storage_calls_run_in_one_trip_and_errors_roll_back(db: Database) -> None:
+    import asyncio
+
+    from storage import users as user_rows
+    from storage.database import in_one_trip
+    from storage.records import UserRecord
+
+    def user(user_id: int) -> UserRecord:
+        return UserRecord(
+            user_id, user_id, "A", "en", "UTC", None, None, 20, 10, 0.9, "active", False, 0, 0
+        )
+
+    async def add_two(conn: Connection) -> list[int]:
+        await user_rows.insert_user(conn, user(1))
+        await user_rows.insert_user(conn, user(2))
+        await user_rows.update_user(conn, 2, first_name="B")
+        found = [await user_rows.get_user(conn, k) for k in (1, 2, 3)]
+        return [u.id for u in found if u is not None]
+
+    async with db.transaction() as conn:
+        assert await in_one_trip(conn, add_two) == [1, 2]
+
+    async def fail(conn: Connection) -> None:
+        await user_rows.insert_user(conn, user(3))
+        raise ValueError("stop")
+
+    with pytest.raises(ValueError, match="stop"):
+        async with db.transaction() as conn:
+            await in_one_trip(conn, fail)
+
+    async def wait(conn: Connection) -> None:
+        await asyncio.sleep(0)
+
+    async with db.read() as conn:
+        assert await user_rows.get_user(conn, 3) is None
+        renamed = await user_rows.get_user(conn, 2)
+        assert renamed is not None and renamed.first_name == "B"
+        with pytest.raises(RuntimeError, match="awaited something other"):
+            await in_one_trip(conn, wait)
