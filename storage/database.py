@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,7 +46,11 @@ class Database:
                 # Created owner-only: the file holds students' answers.
                 fd = os.open(location, os.O_CREAT | os.O_WRONLY, 0o600)
                 os.close(fd)
-        connection = await aiosqlite.connect(str(path), isolation_level=None)
+        # Any thread may use the connection (see run_sync); the lock keeps it to one at a time.
+        connection = await aiosqlite.connect(
+            str(path), isolation_level=None, check_same_thread=False
+        )
+        _INLINE.add(connection)
         connection.row_factory = aiosqlite.Row
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await connection.execute("PRAGMA foreign_keys = ON")
@@ -133,12 +138,23 @@ async def fetch_one(conn: Connection, sql: str, parameters: Iterable[Any] = ()) 
     return next(iter(rows), None)
 
 
-async def run_sync(conn: Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``work`` with the underlying ``sqlite3`` connection on the connection's own thread.
+_INLINE: weakref.WeakSet[Connection] = weakref.WeakSet()
+"""Connections opened by :class:`Database`, whose raw connection any thread may use."""
 
-    For the hot paths: any number of statements for one trip to that thread. ``work`` must
-    only use the connection it is given and must not block on anything else.
+
+async def run_sync(conn: Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``work`` with the underlying ``sqlite3`` connection, as one step.
+
+    On a connection of :class:`Database` it runs at once on the event loop's thread: the
+    caller holds the database lock, so nothing else uses the connection meanwhile, and a
+    hop to the connection's thread (0.2-1 ms on a busy machine, more than the short
+    statements of the hot paths) is saved. Only for work that is short and never waits
+    for another process's lock: reads (WAL readers do not wait) and writes inside a
+    ``transaction`` (which already holds the write lock). Elsewhere it runs on the
+    connection's own thread.
     """
+    if conn in _INLINE:
+        return work(conn._conn)
     # aiosqlite runs each callable it is given, in order, on the connection's thread.
     execute: Callable[..., Awaitable[T]] = conn._execute
     return await execute(work, conn._conn)
