@@ -49,6 +49,7 @@ from tutor.model.features import (
 from tutor.model.scoring import (
     Groups,
     Head,
+    StateStep,
     group_candidates,
     item_features,
     skill_rate,
@@ -299,6 +300,10 @@ class LearnerModel:
             self._head: Head | None = Head(self.net, self.temperature, self.prior_rate)
         except ValueError:  # a network or feature set the fast path does not know
             self._head = None
+        try:
+            self._step: StateStep | None = StateStep(self.net)
+        except ValueError:
+            self._step = None
 
     @classmethod
     def load(cls, path: Path | None = None) -> LearnerModel:
@@ -524,22 +529,18 @@ class LearnerModel:
     def update(self, state: LearnerState, attempt: AttemptFeatures) -> LearnerState:
         """A new state that has learned from ``attempt`` (the input state is not modified)."""
         self._check(state)
-        torch = self._torch
         now = _check_utc(attempt.timestamp)
         cand = attempt.item
         row, dt_one = build_row(self._raw_one(state, cand, now))
-        x = np.asarray([row], dtype=np.float32)
-        dt = np.asarray([dt_one], dtype=np.float32)
         y = 1.0 if attempt.correct else 0.0
         g = float(attempt.grade) if attempt.grade is not None else 0.0
         new_h = state.h
         if self.net.cfg.use_state:
-            with torch.inference_mode():
-                xt = self.net.mask_user(torch.from_numpy(x))
-                step = torch.tensor([[y, (g - 2.5) / 1.5 if g else 0.0]], dtype=torch.float32)
-                u = self.net.step_input(xt, step, torch.from_numpy(dt))
-                _, h = self.net.gru(u.view(1, 1, -1), torch.from_numpy(state.h).view(1, 1, -1))
-                new_h = h.view(-1).numpy().astype(np.float32).copy()
+            step = [y, (g - 2.5) / 1.5 if g else 0.0]
+            if self._step is not None:
+                new_h = self._step(state.h, row, step, dt_one)
+            else:
+                new_h = self._torch_step(state.h, row, step, dt_one)
         item_ids, items = _upsert_item(state, cand.item_id, y, now, g)
         tag_ids, tags = _upsert_tags(state, cand.tags, y)
         ema = y if np.isnan(state.u_ema) else (1 - EMA_RATE) * state.u_ema + EMA_RATE * y
@@ -555,6 +556,19 @@ class LearnerModel:
             tag_ids=tag_ids,
             tags=tags,
         )
+
+    def _torch_step(self, h: F32, row: list[float], step: list[float], dt_one: float) -> F32:
+        """The recurrent update by the torch network (the reference of :class:`StateStep`)."""
+        torch = self._torch
+        x = np.asarray([row], dtype=np.float32)
+        dt = np.asarray([dt_one], dtype=np.float32)
+        with torch.inference_mode():
+            xt = self.net.mask_user(torch.from_numpy(x))
+            st = torch.tensor([step], dtype=torch.float32)
+            u = self.net.step_input(xt, st, torch.from_numpy(dt))
+            _, out = self.net.gru(u.view(1, 1, -1), torch.from_numpy(h).view(1, 1, -1))
+            new_h: F32 = out.view(-1).numpy().astype(np.float32).copy()
+        return new_h
 
     def replay(self, attempts: Iterable[AttemptFeatures]) -> LearnerState:
         """A learner's state rebuilt from their attempts in time order (after a model upgrade).

@@ -168,3 +168,24 @@ def test_feature_drift_falls_back_to_reference(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.undo()
     monkeypatch.setattr(scoring, "ITEM_PRIOR_WEIGHT", 1.0 + features.ITEM_PRIOR_WEIGHT)
     assert LearnerModel(random_weights(7, use_state=True), "drift")._head is None
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_numpy_state_step_matches_torch(seed: int) -> None:
+    model = LearnerModel(random_weights(seed, use_state=True), "step")
+    assert model._step is not None
+    rng = np.random.default_rng(seed)
+    cands = random_candidates(rng, 40)
+    fast = reference = model.new_state()
+    at = T0
+    for k in range(150):
+        cand = cands[int(rng.integers(0, len(cands)))]
+        at += timedelta(seconds=float(rng.exponential(50_000.0)))
+        grade = int(rng.integers(1, 5)) if k % 2 else None
+        attempt = AttemptFeatures(cand, at, bool(rng.random() < 0.6), grade=grade)
+        fast = model.update(fast, attempt)
+        step, model._step = model._step, None  # the torch path
+        reference = model.update(reference, attempt)
+        model._step = step
+        np.testing.assert_allclose(fast.h, reference.h, rtol=1e-5, atol=1e-5)
+    assert float(np.abs(fast.h - model.new_state().h).max()) > 0.1  # the state did move
