@@ -4,13 +4,15 @@ The shared model is trained on other people; a given student may forget faster o
 it predicts, and the error grows with the time since the last review and shrinks as an item
 is learned. Each student gets a small logistic correction fitted from their own answers::
 
-    p' = sigmoid(a + b * logit(p) + c * log1p(gap_days) + d * log1p(right_before))
+    p' = sigmoid(a + b * logit(p) + c * log1p(gap) + d * log1p(right) + e * log1p(spacing))
 
-starting at the identity (a, b, c, d) = (0, 1, 0, 0) and updated after answers to seen items
-by a Bayesian logistic regression (a Gaussian over the weights whose
-precision grows with each answer's curvature, so early answers move it a lot, later ones
-little). ``gap_days`` is the time since the student last answered the item and
-``right_before`` how many times they answered it right before. The evidence fades slowly
+starting at the identity (a, b, c, d, e) = (0, 1, 0, 0, 0) and updated after answers to seen
+items by a Bayesian logistic regression (a Gaussian over the weights whose precision grows
+with each answer's curvature, so early answers move it a lot, later ones little). ``gap`` is
+the time in days since the student last answered the item, ``right`` how many times they
+answered it right before, and ``spacing`` the days between their last two answers to it (0
+after a single answer; after a hypothetical review now, the current gap), which lets the
+correction learn how much this student gains from spaced reviews. The evidence fades slowly
 (``FORGET`` per answer), so the correction follows a student whose memory of the deck changes.
 Predictions for items never seen (first-sight guesses) are left as they are.
 
@@ -29,8 +31,8 @@ import numpy as np
 from tutor.policy.predictor import RecallPredictor
 from tutor.policy.types import SECONDS_PER_DAY, BoolArray, FloatArray, IntArray
 
-N_WEIGHTS = 4
-IDENTITY = np.array([0.0, 1.0, 0.0, 0.0])
+N_WEIGHTS = 5
+IDENTITY = np.array([0.0, 1.0, 0.0, 0.0, 0.0])
 #: Prior precision of (a, b, c, d): how many answers' worth of evidence the identity is worth.
 PRIOR_PRECISION = np.full(N_WEIGHTS, 4.0)
 #: Share of the evidence kept per answer learned from (about the last 1,000 answers count).
@@ -44,16 +46,25 @@ def _logit(p: FloatArray) -> FloatArray:
     return np.asarray(np.log(q) - np.log1p(-q))
 
 
-def features(p: FloatArray, gap_days: FloatArray, right_before: FloatArray) -> FloatArray:
+def features(
+    p: FloatArray, gap_days: FloatArray, right_before: FloatArray, spacing_days: FloatArray
+) -> FloatArray:
     """The regression inputs ``[1, logit(p), log1p(gap_days), log1p(right_before)]``,
     shape ``(..., 4)``."""
-    p, gap, n = np.broadcast_arrays(
+    p, gap, n, sp = np.broadcast_arrays(
         np.asarray(p, np.float64),
         np.asarray(gap_days, np.float64),
         np.asarray(right_before, np.float64),
+        np.asarray(spacing_days, np.float64),
     )
     return np.stack(
-        [np.ones_like(p), _logit(p), np.log1p(np.maximum(gap, 0.0)), np.log1p(np.maximum(n, 0))],
+        [
+            np.ones_like(p),
+            _logit(p),
+            np.log1p(np.maximum(gap, 0.0)),
+            np.log1p(np.maximum(n, 0.0)),
+            np.log1p(np.maximum(np.nan_to_num(sp), 0.0)),
+        ],
         axis=-1,
     )
 
@@ -66,11 +77,15 @@ def prior(shape: tuple[int, ...] = ()) -> tuple[FloatArray, FloatArray]:
 
 
 def apply(
-    mean: FloatArray, p: FloatArray, gap_days: FloatArray, right_before: FloatArray
+    mean: FloatArray,
+    p: FloatArray,
+    gap_days: FloatArray,
+    right_before: FloatArray,
+    spacing_days: FloatArray,
 ) -> FloatArray:
     """Calibrated recall. ``mean`` is ``(4,)`` (one student, inputs of any shape) or
     ``(S, 4)`` with inputs of shape ``(S, ...)`` (a population)."""
-    x = features(p, gap_days, right_before)
+    x = features(p, gap_days, right_before, spacing_days)
     mean = np.asarray(mean, np.float64)
     m = mean.reshape(mean.shape[:-1] + (1,) * (x.ndim - mean.ndim) + (N_WEIGHTS,))
     z = (x * m).sum(axis=-1)
@@ -83,6 +98,7 @@ def observe(
     p: FloatArray,
     gap_days: FloatArray,
     right_before: FloatArray,
+    spacing_days: FloatArray,
     correct: BoolArray,
     weight: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
@@ -101,7 +117,7 @@ def observe(
         the most likely weights given it and the batch (a few Newton steps), with the
         precision grown by the batch's curvature there.
     """
-    x = features(p, gap_days, right_before)  # (S, M, 4)
+    x = features(p, gap_days, right_before, spacing_days)  # (S, M, 5)
     w = np.ones(x.shape[:-1]) if weight is None else np.asarray(weight, np.float64)
     y = np.asarray(correct, np.float64)
     base = np.diag(PRIOR_PRECISION)
@@ -118,6 +134,22 @@ def observe(
 
 
 @dataclass(frozen=True, slots=True)
+class ItemHistory:
+    """What the calibration needs to know of a student's answers to one item."""
+
+    last_seen: float  # Unix seconds of the last answer
+    previous_seen: float | None = None  # Unix seconds of the answer before it
+    right: int = 0  # right answers so far
+
+    @property
+    def spacing_days(self) -> float:
+        """Days between the last two answers (0 after a single answer)."""
+        if self.previous_seen is None:
+            return 0.0
+        return max(self.last_seen - self.previous_seen, 0.0) / SECONDS_PER_DAY
+
+
+@dataclass(frozen=True, slots=True)
 class RecallCalibration:
     """One student's calibration (store it with the student; JSON via :meth:`to_json`)."""
 
@@ -127,22 +159,29 @@ class RecallCalibration:
     )
     answers: int = 0
 
-    def apply(self, p: FloatArray, gap_days: FloatArray, right_before: FloatArray) -> FloatArray:
+    def apply(
+        self,
+        p: FloatArray,
+        gap_days: FloatArray,
+        right_before: FloatArray,
+        spacing_days: FloatArray,
+    ) -> FloatArray:
         """Calibrated recall of raw predictions ``p`` of seen items."""
-        return apply(np.asarray(self.mean), p, gap_days, right_before)
+        return apply(np.asarray(self.mean), p, gap_days, right_before, spacing_days)
 
     def observe(
-        self, p: float, gap_days: float, right_before: int, correct: bool
+        self, p: float, history: ItemHistory, at: float, correct: bool
     ) -> RecallCalibration:
-        """The calibration after one answer to a seen item (``p``: the model's raw prediction
-        just before the answer; ``gap_days`` since the previous answer to the item;
-        ``right_before``: right answers to it before this one)."""
+        """The calibration after one answer at Unix time ``at`` to a seen item: ``p`` is the
+        model's raw prediction just before the answer, ``history`` the item's as it was
+        before it."""
         mean, prec = observe(
             np.asarray(self.mean)[None, :],
             np.asarray(self.precision)[None, :, :],
             np.array([[p]]),
-            np.array([[gap_days]]),
-            np.array([[right_before]]),
+            np.array([[(at - history.last_seen) / SECONDS_PER_DAY]]),
+            np.array([[history.right]]),
+            np.array([[history.spacing_days]]),
             np.array([[correct]]),
         )
         return RecallCalibration(
@@ -175,42 +214,43 @@ class RecallCalibration:
 class CalibratedPredictor:
     """A ``RecallPredictor`` whose predictions for seen items go through a calibration.
 
-    ``last_seen`` maps item id to the Unix time of the student's last answer and
-    ``right_before`` to their right answers so far (missing: 0); items not in ``last_seen``
-    are new, and their (first-sight) predictions pass through unchanged.
+    ``history`` maps item id to the student's :class:`ItemHistory`; items not in it are new,
+    and their (first-sight) predictions pass through unchanged.
     """
 
     def __init__(
         self,
         inner: RecallPredictor,
         calibration: RecallCalibration,
-        last_seen: Mapping[int, float],
-        right_before: Mapping[int, int],
+        history: Mapping[int, ItemHistory],
     ) -> None:
         self.inner = inner
         self.calibration = calibration
-        self.last_seen = last_seen
-        self.right_before = right_before
+        self.history = history
 
-    def _history(self, items: IntArray) -> tuple[FloatArray, FloatArray]:
-        last = np.array([self.last_seen.get(int(i), np.nan) for i in items], dtype=np.float64)
-        right = np.array([self.right_before.get(int(i), 0) for i in items], dtype=np.float64)
-        return last, right
+    def _columns(self, items: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        hs = [self.history.get(int(i)) for i in items]
+        last = np.array([np.nan if h is None else h.last_seen for h in hs], dtype=np.float64)
+        right = np.array([0 if h is None else h.right for h in hs], dtype=np.float64)
+        spacing = np.array([0.0 if h is None else h.spacing_days for h in hs], dtype=np.float64)
+        return last, right, spacing
 
     def recall_at(self, items: IntArray, at: FloatArray) -> FloatArray:
         """Calibrated P(recall) of ``items`` at Unix times ``at``."""
         p = self.inner.recall_at(items, at)
-        last, right = self._history(items)
+        last, right, spacing = self._columns(items)
         seen = np.isfinite(last)
         gap = np.where(seen, (at - np.nan_to_num(last)) / SECONDS_PER_DAY, 0.0)
-        return np.where(seen, self.calibration.apply(p, gap, right), p)
+        return np.where(seen, self.calibration.apply(p, gap, right, spacing), p)
 
     def recall_after_review(
         self, items: IntArray, review_at: float, at: float
     ) -> tuple[FloatArray, FloatArray]:
         """Calibrated recall at ``at`` after a right / wrong answer at ``review_at``."""
         right, wrong = self.inner.recall_after_review(items, review_at, at)
-        _, n = self._history(items)
+        last, n, _ = self._columns(items)
+        seen = np.isfinite(last)
+        spacing = np.where(seen, (review_at - np.nan_to_num(last)) / SECONDS_PER_DAY, 0.0)
         gap = np.full(items.shape[0], (at - review_at) / SECONDS_PER_DAY)
         cal = self.calibration
-        return cal.apply(right, gap, n + 1.0), cal.apply(wrong, gap, n)
+        return cal.apply(right, gap, n + 1.0, spacing), cal.apply(wrong, gap, n, spacing)

@@ -86,7 +86,10 @@ def plot(rows: list[Row], path: Path) -> None:
         names = [r.policy for r in sel]
         means = [r.mean for r in sel]
         errs = [[r.mean - r.ci_low for r in sel], [r.ci_high - r.mean for r in sel]]
-        colors = ["tab:red" if n == OURS else "tab:gray" for n in names]
+        colors = [
+            "tab:red" if n == OURS else "tab:orange" if n.startswith(OURS) else "tab:gray"
+            for n in names
+        ]
         ax.bar(range(len(sel)), means, yerr=errs, color=colors, capsize=2)
         ax.set_xticks(range(len(sel)), names, rotation=60, ha="right", fontsize=7)
         ax.set_title(panel.replace(":", "\n"), fontsize=8)

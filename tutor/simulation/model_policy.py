@@ -113,7 +113,12 @@ class LearnerModelPolicy:
     def _cal(self, p: F, gap: F) -> F:
         if not self.calibrate:
             return p
-        return np.where(self.bm.seen, cal.apply(self.mean, p, gap, self.bm.c), p)
+        return np.where(self.bm.seen, cal.apply(self.mean, p, gap, self.bm.c, self._spacing()), p)
+
+    def _spacing(self) -> F:
+        """Days between the last two answers to each item (0 if answered once)."""
+        spacing: F = np.nan_to_num((self.bm.time - self.bm.prev) / SECONDS_PER_DAY, nan=0.0)
+        return spacing
 
     def plan(self, day: int, ctx: DayContext) -> Plan:
         """Rank today's items from the model's current predictions."""
@@ -143,8 +148,9 @@ class LearnerModelPolicy:
         right, wrong = self.bm.after_review(now, t_h)
         if self.calibrate:
             ahead = np.broadcast_to(horizon[:, None], right.shape)
-            right = cal.apply(self.mean, right, ahead, self.bm.c + 1.0)
-            wrong = cal.apply(self.mean, wrong, ahead, self.bm.c)
+            spacing = np.where(self.bm.seen, self._gap(now), 0.0)
+            right = cal.apply(self.mean, right, ahead, self.bm.c + 1.0, spacing)
+            wrong = cal.apply(self.mean, wrong, ahead, self.bm.c, spacing)
         reviewed = p_now * right + (1.0 - p_now) * wrong
         secs = np.broadcast_to(ctx.answer_seconds[:, None], p_now.shape)
         gain = exam_gain_per_second(
@@ -180,7 +186,14 @@ class LearnerModelPolicy:
         if old.any() and self.calibrate:
             gap = self._gap(self._now)
             self.mean, self.prec = cal.observe(
-                self.mean, self.prec, self._p_raw, gap, bm.c, correct, old.astype(np.float64)
+                self.mean,
+                self.prec,
+                self._p_raw,
+                gap,
+                bm.c,
+                self._spacing(),
+                correct,
+                old.astype(np.float64),
             )
         events = [self._events(s, mask[s], grade[s]) for s in range(mask.shape[0])]
         t_n = max((e.shape[0] for e in events), default=0)
