@@ -24,12 +24,17 @@ async def put_state(
     conn: Connection, user_id: int, model_version: str, state: bytes, now_ms: int
 ) -> None:
     """Store a student's state."""
-    await conn.execute(
-        "INSERT INTO learner_state (user_id, model_version, state, updated_ms) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (user_id) DO UPDATE SET model_version = excluded.model_version,"
-        " state = excluded.state, updated_ms = excluded.updated_ms",
-        (user_id, model_version, state, now_ms),
-    )
+
+    def write(raw: sqlite3.Connection) -> None:
+        raw.execute(
+            "INSERT INTO learner_state (user_id, model_version, state, updated_ms)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+            " model_version = excluded.model_version, state = excluded.state,"
+            " updated_ms = excluded.updated_ms",
+            (user_id, model_version, state, now_ms),
+        )
+
+    await run_sync(conn, write)
 
 
 async def user_ids_with_attempts(conn: Connection) -> list[int]:

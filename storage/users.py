@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from storage.database import Connection, fetch_all, fetch_one
+from storage.database import Connection, fetch_all, fetch_one, run_sync
 from storage.records import UserRecord
 
 USER_COLUMNS = (
@@ -51,8 +52,12 @@ def user_record(row: Any) -> UserRecord:
 
 async def get_user(conn: Connection, user_id: int) -> UserRecord | None:
     """The user, or None."""
-    row = await fetch_one(conn, f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
-    return user_record(row) if row else None
+
+    def read(raw: sqlite3.Connection) -> UserRecord | None:
+        row = raw.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
+        return user_record(row) if row else None
+
+    return await run_sync(conn, read)
 
 
 async def insert_user(conn: Connection, user: UserRecord) -> None:

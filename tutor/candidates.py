@@ -30,13 +30,10 @@ Tallies = Mapping[int, tuple[int, int]]
 TagTallies = Mapping[str, tuple[int, int]]
 
 
-def _same(a: Sequence[Item], b: Sequence[Item]) -> bool:
-    """True when the two lists hold the same items in the same order (as scoring sees them)."""
-    return len(a) == len(b) and all(
-        x is y
-        or (x.id == y.id and x.tags == y.tags and x.kind is y.kind and x.n_options == y.n_options)
-        for x, y in zip(a, b, strict=True)
-    )
+def _same(a: tuple[Item, ...], b: Sequence[Item]) -> bool:
+    """True when the two lists hold equal items in the same order (the same objects, usually:
+    the tuple comparison then runs at C speed on identity)."""
+    return a == tuple(b)
 
 
 class DeckFeatures:
@@ -46,7 +43,8 @@ class DeckFeatures:
         from tutor.model.online import CandidateFeatures, LearnerModel
 
         self.items = tuple(items)
-        self.ids = np.fromiter((item.id for item in items), np.int64, len(items))
+        self.id_list = [item.id for item in items]
+        self.ids = np.array(self.id_list, np.int64)
         self.tags = sorted({tag for item in items for tag in item.tags})
         index = {tag: k for k, tag in enumerate(self.tags)}
         pairs = [(k, index[tag]) for k, item in enumerate(items) for tag in item.tags]
@@ -116,7 +114,7 @@ class Candidates(Sequence["CandidateFeatures"]):
         for run in runs:
             m = len(run)
             sl = slice(offset, offset + m)
-            item = np.array([tallies.get(int(i), (0, 0)) for i in run.ids], np.float64)
+            item = np.array([tallies.get(i, (0, 0)) for i in run.id_list], np.float64)
             if m:
                 counts[sl, 0:2] = item.reshape(m, 2)
             tags = np.array([tag_tallies.get(t, (0, 0)) for t in run.tags], np.float64)
