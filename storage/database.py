@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from storage.checkpoints import Checkpointer
 from storage.migrations import apply_migrations
 
 BUSY_TIMEOUT_MS = 5000
@@ -35,6 +36,7 @@ class Database:
         self._connection = connection
         self._lock = asyncio.Lock()
         self.path = path
+        self.checkpoints = Checkpointer(path, BUSY_TIMEOUT_MS) if path is not None else None
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
@@ -56,6 +58,8 @@ class Database:
         await connection.execute("PRAGMA foreign_keys = ON")
         if str(path) != ":memory:":
             await connection.execute("PRAGMA journal_mode = WAL")
+            # Checkpoints run in the background (storage.checkpoints), not inside a COMMIT.
+            await connection.execute("PRAGMA wal_autocheckpoint = 0")
         await connection.execute("PRAGMA synchronous = NORMAL")
         database = cls(connection, None if str(path) == ":memory:" else location)
         if migrate:
@@ -91,6 +95,8 @@ class Database:
                 if self._connection.in_transaction:
                     await self._connection.execute("ROLLBACK")
                 raise
+        if self.checkpoints is not None:
+            self.checkpoints.committed()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
@@ -120,6 +126,8 @@ class Database:
 
     async def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""
+        if self.checkpoints is not None:
+            await self.checkpoints.close()
         await self._connection.close()
 
 

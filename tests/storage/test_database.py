@@ -134,3 +134,30 @@ async def test_storage_calls_run_in_one_trip_and_errors_roll_back(db: Database) 
         assert renamed is not None and renamed.first_name == "B"
         with pytest.raises(RuntimeError, match="awaited something other"):
             await in_one_trip(conn, wait)
+
+
+async def test_wal_is_checkpointed_in_the_background_not_in_commits(db_path: Path) -> None:
+    from storage.checkpoints import Checkpointer
+
+    db = await Database.open(db_path)
+    try:
+        async with db.read() as conn, conn.execute("PRAGMA wal_autocheckpoint") as cur:
+            row = await cur.fetchone()
+        assert row is not None and row[0] == 0
+        db.checkpoints = Checkpointer(db_path, 1000, every=5)
+        for k in range(4):
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES (?, 'd', 0, 0)",
+                    (f"d{k}",),
+                )
+        await db.checkpoints.wait()
+        assert db.checkpoints.runs == 0
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('e', 'e', 0, 0)"
+            )
+        await db.checkpoints.wait()
+        assert db.checkpoints.runs == 1
+    finally:
+        await db.close()
