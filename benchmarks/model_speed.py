@@ -92,8 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         update_s.append(_timed(functools.partial(model.update, state, att)))
     batch = model.prepare(cands)  # columnar candidates, built once per deck
     model.predict(state, batch, now)  # warm-up
+    # the straightforward path (all raw columns, build_features, the torch network),
+    # interleaved so both see the same load
+    reference_s: list[tuple[float, float]] = []
+    t_now = now.timestamp()
     for _ in range(args.repeats):
         score_s.append(_timed(lambda: model.predict(state, batch, now)))
+        reference_s.append(_timed(lambda: model._reference(state, batch, t_now)))
     list_s: list[tuple[float, float]] = []
     for _ in range(max(args.repeats // 5, 10)):
         list_s.append(_timed(lambda: model.predict(state, cands, now)))
@@ -101,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "update (one answer)": _quantiles(update_s),
         f"score {args.candidates} (prepared batch)": _quantiles(score_s),
         f"score {args.candidates} (list of CandidateFeatures)": _quantiles(list_s),
+        f"score {args.candidates} (reference path, for comparison)": _quantiles(reference_s),
     }
     print(f"learner state: {len(state.to_bytes()):,} bytes after {args.history} answers")
     print("| operation | median ms | p99 ms | CPU median ms | CPU p99 ms |")
