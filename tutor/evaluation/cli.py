@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     datasets = _datasets(args)
     jobs = args.jobs or min(os.cpu_count() or 1, MAX_AUTO_JOBS)
+    tqdm.monitor_interval = 0  # no monitor thread: forked workers inherit no held lock
     started = time.perf_counter()
     with tqdm(
         total=len(datasets) * len(entries),
