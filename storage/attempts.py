@@ -10,6 +10,8 @@ from storage.database import Connection, fetch_all, fetch_one, in_chunks, run_sy
 from storage.records import AttemptRecord, MemoryRecord
 
 _MEMORY = "user_id, item_id, n_correct, n_wrong, last_ms, last_correct, due_ms, interval_days"
+SCAN_OVER = 64
+"""Beyond this many items, a student's memory rows are read whole and filtered."""
 
 
 def _memory(row: Any) -> MemoryRecord:
@@ -247,8 +249,15 @@ def read_memory_of(
     raw: sqlite3.Connection, user_id: int, item_ids: Iterable[int]
 ) -> list[MemoryRecord]:
     """:func:`memory_of` on the raw connection (inside ``run_sync``)."""
+    ids = list(item_ids)
+    if len(ids) > SCAN_OVER:
+        # Many items (a whole enrolment): one range read of the student's rows beats a
+        # probe per item; a student has rows only for items they answered.
+        wanted = set(ids)
+        rows = raw.execute(f"SELECT {_MEMORY} FROM memory WHERE user_id = ?", (user_id,))
+        return [_memory(row) for row in rows if row[1] in wanted]
     found: list[MemoryRecord] = []
-    for chunk, marks in in_chunks(item_ids):
+    for chunk, marks in in_chunks(ids):
         sql = f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id IN ({marks})"
         found.extend(_memory(row) for row in raw.execute(sql, (user_id, *chunk)))
     return found

@@ -108,10 +108,14 @@ class _RulePredictor:
 
     def recall_at(self, items: IntArray, at: FloatArray) -> FloatArray:
         out = np.zeros(items.shape[0])
-        for k, (item_id, when) in enumerate(zip(items, at, strict=True)):
-            memory = self._memory(item_id)
+        if items.shape[0] != at.shape[0]:
+            raise ValueError("items and times differ in length")
+        memories = self.memories
+        # Python numbers: most items are unseen, and a dict probe with an int is cheap.
+        for k, (item_id, when) in enumerate(zip(items.tolist(), at.tolist(), strict=True)):
+            memory = memories.get(item_id)
             if memory is not None:
-                elapsed = (float(when) - memory.last_ms / 1000) / DAY_SECONDS
+                elapsed = (when - memory.last_ms / 1000) / DAY_SECONDS
                 out[k] = self._recall(memory.interval_days, memory.last_correct, elapsed)
         return out
 

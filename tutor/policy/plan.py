@@ -35,10 +35,11 @@ def build_candidates(
     t = to_seconds(now)
     id_list = [it.id for it in items]
     ids = np.array(id_list, dtype=np.int64)
-    # Each item's first tag as a small integer, numbered in order of first appearance.
-    firsts = [it.tags[0] if it.tags else None for it in items]
-    tag_codes = {tag: k for k, tag in enumerate(dict.fromkeys(t for t in firsts if t is not None))}
-    tags = np.array([-1 if t is None else tag_codes[t] for t in firsts], dtype=np.int64)
+    tag_codes: dict[str, int] = {}
+    tags = np.array(
+        [tag_codes.setdefault(it.tags[0], len(tag_codes)) if it.tags else -1 for it in items],
+        dtype=np.int64,
+    )
     seen = np.full(ids.shape[0], np.nan)
     for k, item_id in enumerate(id_list):
         when = last_seen.get(item_id)
