@@ -85,10 +85,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error."""
         async with self._lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
+            # At once on the loop's thread when the write lock is free (the usual case); if
+            # another process holds it, wait for it on the connection's thread instead.
+            if not await run_sync(self._connection, _begin_if_free):
+                await self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
-                await self._connection.execute("COMMIT")
+                # On the loop's thread (see run_sync): with WAL, synchronous = NORMAL and
+                # checkpoints in the background, a COMMIT appends to the WAL and waits for
+                # nothing (this connection holds the write lock since BEGIN IMMEDIATE).
+                await run_sync(self._connection, _commit)
             except BaseException:
                 # Also when COMMIT itself fails (a deferred constraint, a full disk): the
                 # connection must not stay inside the failed transaction.
@@ -166,6 +172,24 @@ async def run_sync(conn: Connection, work: Callable[[sqlite3.Connection], T]) ->
     # aiosqlite runs each callable it is given, in order, on the connection's thread.
     execute: Callable[..., Awaitable[T]] = conn._execute
     return await execute(work, conn._conn)
+
+
+def _begin_if_free(raw: sqlite3.Connection) -> bool:
+    """``BEGIN IMMEDIATE`` if no other connection holds the write lock; False if one does."""
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if is_locked_error(error) or "busy" in str(error):
+            return False
+        raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return True
+
+
+def _commit(raw: sqlite3.Connection) -> None:
+    raw.execute("COMMIT")
 
 
 class _Direct:

@@ -161,3 +161,31 @@ async def test_wal_is_checkpointed_in_the_background_not_in_commits(db_path: Pat
         assert db.checkpoints.runs == 1
     finally:
         await db.close()
+
+
+async def test_a_transaction_waits_for_another_processs_write_lock(db_path: Path) -> None:
+    import asyncio
+    import sqlite3
+
+    db = await Database.open(db_path)
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+
+        async def write() -> None:
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('w', 'w', 0, 0)"
+                )
+
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.2)
+        assert not task.done()  # waiting for the lock, without blocking the event loop
+        other.execute("COMMIT")
+        await asyncio.wait_for(task, 5)
+        async with db.read() as conn, conn.execute("SELECT count(*) FROM decks") as cur:
+            row = await cur.fetchone()
+        assert row is not None and row[0] == 1
+    finally:
+        other.close()
+        await db.close()
