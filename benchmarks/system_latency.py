@@ -9,6 +9,9 @@ through ``TutorService``: ``start_quiz`` (choose the first item), then per quest
 Each call is timed on its own, on one event loop, as the bot runs it. The database is
 written to (sessions, questions, attempts): pass a copy if the file must stay pristine.
 
+With ``--exam-days N``, the sampled students get an exam N days ahead on all their decks
+(exam mode: the policy forecasts exam-day recall for a shortlist of items per choice).
+
 With ``--memory model``, the sampled students' learner states are first rebuilt from their
 own attempts (the generator writes none), using the shipped weights or ``--weights``. Peak
 RSS is that of this process, which holds what the bot process would: the service, the
@@ -115,6 +118,14 @@ async def measure(
         active = [row[0] for row in await cur.fetchall()]
     rng = random.Random(seed)
     users = rng.sample(active, min(n_students, len(active)))
+    if args.exam_days:
+        # Exam mode: every sampled student has an exam on all their decks.
+        exam = (start + timedelta(days=args.exam_days)).date().isoformat()
+        async with db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE enrolments SET exam_date = ? WHERE user_id = ?",
+                [(exam, user_id) for user_id in users],
+            )
     if memory_name == "model":
         model_memory = ModelMemory(args.weights)
         setup_s = await _replay_states(db, model_memory, users, args.replay_cap)
@@ -169,6 +180,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--weights", type=Path, default=None, help="default: shipped weights")
     parser.add_argument("--replay-cap", type=int, default=500, help="attempts replayed per student")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--exam-days", type=int, default=0, help="give the sampled students an exam this far ahead"
+    )
     parser.add_argument(
         "--no-migrate", action="store_true", help="keep the file's schema version (a baseline)"
     )
