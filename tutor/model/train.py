@@ -48,6 +48,13 @@ class TrainConfig:
     use_state: bool = True
     max_tokens_per_learner: int = 0  # 0 = whole sequences; else keep the first n attempts
     early_weight: float = 3.0  # loss weight of attempt t is 1 + early_weight / (1 + t)
+    #: small logs: more epochs (up to max_epochs) until this many attempts are seen, in
+    #: batches of a tenth of the learners (at least 8), else the network is undertrained
+    min_tokens: int = 300_000
+    max_epochs: int = 40
+    #: weight of an auxiliary loss on the no-adaptation input (initial state, user features
+    #: zeroed): the head also learns the population prediction a first attempt gets
+    aux_noadapt: float = 0.5
 
 
 @dataclass(slots=True)
@@ -77,6 +84,14 @@ def _make_batches(
     batches = [idx[i : i + batch_size] for i in range(0, len(idx), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def _epoch_steps(seqs: list[Sequence_], batch_size: int, chunk: int) -> int:
+    """Optimiser steps of one epoch (one per chunk of a batch's longest sequence)."""
+    return sum(
+        math.ceil(len(seqs[b[-1]]) / chunk)
+        for b in _make_batches(seqs, batch_size, np.random.default_rng(0))
+    )
 
 
 def _pad(seqs: list[Sequence_], start: int, stop: int) -> tuple[torch.Tensor, ...]:
@@ -202,10 +217,11 @@ def train(
     net = LearnerNet(net_cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n_tokens = sum(len(s) for s in train_seqs)
-    total_steps = cfg.epochs * sum(
-        math.ceil(len(train_seqs[b[-1]]) / cfg.chunk)
-        for b in _make_batches(train_seqs, cfg.batch_size, np.random.default_rng(0))
-    )
+    batch_size, epochs = cfg.batch_size, cfg.epochs
+    if epochs * n_tokens < cfg.min_tokens:
+        batch_size = min(batch_size, max(8, len(train_seqs) // 10))
+        epochs = min(cfg.max_epochs, math.ceil(cfg.min_tokens / n_tokens))
+    total_steps = epochs * _epoch_steps(train_seqs, batch_size, cfg.chunk)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=max(total_steps, 1), pct_start=0.1
     )
@@ -215,10 +231,10 @@ def train(
     started = time.monotonic()
     bar = tqdm(total=total_steps, desc="train", disable=not progress, unit="step")
     done_steps = 0
-    for epoch in range(cfg.epochs):
+    for epoch in range(epochs):
         net.train()
         tot = cnt = 0.0
-        for batch in _make_batches(train_seqs, cfg.batch_size, rng):
+        for batch in _make_batches(train_seqs, batch_size, rng):
             seqs = [train_seqs[i] for i in batch]
             longest = max(len(s) for s in seqs)
             h = None
@@ -231,6 +247,8 @@ def train(
                 h = h.detach()
                 p = net.prob(z, x[..., GUESS_INDEX])
                 loss = (_nll(p, y) * m).sum() / m.sum().clamp(min=1.0)
+                if cfg.aux_noadapt and cfg.use_state:
+                    loss = loss + cfg.aux_noadapt * _aux_loss(net, x, dt, y, m)
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -273,6 +291,20 @@ def train(
             "minutes": (time.monotonic() - started) / 60,
         },
     )
+
+
+def _aux_loss(
+    net: LearnerNet, x: torch.Tensor, dt: torch.Tensor, y: torch.Tensor, m: torch.Tensor
+) -> torch.Tensor:
+    """Loss of the head given the initial state and no user-level features."""
+    from tutor.model.features import USER_FEATURES
+    from tutor.model.network import GUESS_INDEX
+
+    x0 = x.clone()
+    x0[..., USER_FEATURES] = 0.0
+    h0 = net.initial_state(x.shape[0]).transpose(0, 1).expand(-1, x.shape[1], -1)
+    p0 = net.prob(net.logits(x0, h0, dt), x[..., GUESS_INDEX])
+    return (_nll(p0, y) * m).sum() / m.sum().clamp(min=1.0)
 
 
 def _head(log: LearnerLog, n: int) -> LearnerLog:

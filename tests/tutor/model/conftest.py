@@ -12,7 +12,14 @@ from tutor.model.train import TrainConfig, train
 from tutor.model.weights import TrainedWeights
 
 TINY = TrainConfig(
-    epochs=10, batch_size=4, chunk=30, lr=1e-2, state_size=8, hidden=16, val_fraction=0.2
+    epochs=10,
+    batch_size=4,
+    chunk=30,
+    lr=1e-2,
+    state_size=8,
+    hidden=16,
+    val_fraction=0.2,
+    min_tokens=0,
 )
 
 

@@ -309,3 +309,41 @@ def test_replay_rebuilds_the_state(tiny_model: LearnerModel) -> None:
     for attempt in attempts:
         state = tiny_model.update(state, attempt)
     assert tiny_model.replay(attempts).to_bytes() == state.to_bytes()
+
+
+def test_small_logs_get_more_passes(train_logs: list[LearnerLog]) -> None:
+    logs = [("synthetic", train_logs[:10])]  # 8 training learners x 60 = 480 attempts a pass
+    plain = train(logs, replace(TINY, epochs=2), seed=0, progress=False)
+    more = replace(TINY, epochs=2, min_tokens=5 * 480, max_epochs=8)
+    assert len(plain.meta["history"]) == 2
+    assert len(train(logs, more, seed=0, progress=False).meta["history"]) == 5
+    capped = replace(more, max_epochs=3)
+    assert len(train(logs, capped, seed=0, progress=False).meta["history"]) == 3
+
+
+def test_aux_loss_trains_the_initial_state_prediction(train_logs: list[LearnerLog]) -> None:
+    import torch
+
+    from tutor.model.features import USER_FEATURES
+    from tutor.model.network import GUESS_INDEX
+
+    test = synthetic_logs(10, 60, seed=7)
+    stats = AnswerStats.from_logs(train_logs)
+    seqs = [prepare(log, stats, leave_out=False) for log in test]
+    x = torch.from_numpy(np.concatenate([s.x for s in seqs]))
+    x[:, USER_FEATURES] = 0.0
+    dt = torch.from_numpy(np.concatenate([s.dt for s in seqs]))
+    y = np.concatenate([s.y for s in seqs]).astype(np.float64)
+
+    def initial_state_logloss(weights: TrainedWeights) -> float:
+        net = build_net(weights)
+        with torch.no_grad():
+            h0 = net.initial_state(1)[0].expand(len(y), -1)
+            z = net.logits(x, h0, dt) / weights.temperature
+            p = net.prob(z, x[:, GUESS_INDEX]).numpy().astype(np.float64)
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+    logs = [("synthetic", train_logs)]
+    without = train(logs, replace(TINY, aux_noadapt=0.0), seed=0, progress=False)
+    with_aux = train(logs, replace(TINY, aux_noadapt=1.0), seed=0, progress=False)
+    assert initial_state_logloss(with_aux) < initial_state_logloss(without) - 0.01
