@@ -146,10 +146,15 @@ class ReminderRunner:
         sent: list[int] = []  # delivered, not yet committed as sent (see ReminderQueue.advance)
 
         async def before(outgoing: Outgoing) -> bool:
+            # Take the marks before awaiting: sends run concurrently, and another before()
+            # flushing the same list meanwhile must neither repeat nor drop any of them.
             done = sent.copy()
-            ok = await self.queue.advance(int(str(outgoing.key)), done)
-            del sent[: len(done)]
-            return ok
+            sent.clear()
+            try:
+                return await self.queue.advance(int(str(outgoing.key)), done)
+            except BaseException:
+                sent[:0] = done  # not committed: the next flush carries them
+                raise
 
         async def after(delivery: Delivery) -> None:
             key = int(str(delivery.outgoing.key))

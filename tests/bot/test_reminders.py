@@ -458,3 +458,29 @@ async def test_nudges_from_a_planner_follow_quiet_hours_and_the_daily_maximum(
     ]
     days = [t.isoformat(timespec="minutes") for t in received(fake_api, 81)]
     assert days == ["2026-03-03T07:00+00:00"]
+
+
+async def test_concurrent_sends_record_every_reminder_sent(
+    app: AnyApp, service: TutorService, fake_api: FakeBotApi, clock: FakeClock
+) -> None:
+    # Sends overlap (eight in flight) while the database is slow to confirm each one: every
+    # "sent" mark must still land, none dropped by another send's flush.
+    for user_id in range(300, 340):
+        await add_student(service, fake_api, user_id, "UTC", time(9, 30))
+    runner = make_runner(app, clock, max_in_flight=8)
+    queue = runner.queue
+    advance = queue.advance
+
+    async def slow_advance(started: int | None, sent: list[int]) -> bool:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return await advance(started, sent)
+
+    queue.advance = slow_advance  # type: ignore[method-assign]
+    await runner.tick()
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    report = await runner.tick()
+    assert report.tally is not None and report.tally.sent == 40
+    async with service.db.read() as conn:
+        rows = await reminder_rows.rows_for_slot(conn, "daily", "2026-03-02")
+    assert len(rows) == 40 and {row.status for row in rows} == {"sent"}
