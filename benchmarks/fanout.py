@@ -17,7 +17,9 @@ through it marked as broadcasts. Without ``--rates`` the shipped broadcast rate 
 
 Reported per sender rate: virtual seconds until all were sent, the share of the allowed rate
 used, 429s received, and from the fake's log and the table: students never messaged (lost)
-and messaged twice (duplicates). The database is written to: pass a copy.
+and messaged twice (duplicates), and how many rows the queue recorded as sent (every
+message delivered must be; the next day's planned rows stay pending). The database is
+written to: pass a copy.
 """
 
 from __future__ import annotations
@@ -175,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             r["rejected_429"],
             r["lost"],
             r["duplicates"],
+            r["statuses"].get("sent", 0),
             r["real_s"],
         ]
         for r in results
@@ -191,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                 "429s",
                 "lost",
                 "duplicates",
+                "recorded sent",
                 "real s",
             ],
             rows,
