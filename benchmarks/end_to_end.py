@@ -5,7 +5,8 @@
 
 Simulated students (generated ones: registered, onboarded, enrolled) each send ``/quiz``
 and answer what they are asked: a choice button, "show answer" then a self-grade, or a
-typed answer, for ``--answers`` answers each, all students at once. Every update goes
+typed answer, for ``--answers`` answers each, all students at once (at once after each
+reply, a saturation test, unless ``--think-s`` gives them a reading time). Every update goes
 through PTB's update processor and handlers as in production, with the application's
 outgoing limiter as shipped (:mod:`bot.outgoing`: per chat, no bot-wide cap) and
 ``FakeBotApi`` as the transport, in process (``--api-latency-ms`` adds a round trip to
@@ -127,10 +128,16 @@ class Student:
         finally:
             _IN_SERVICE.reset(token)
 
-    async def run(self, answers: int) -> None:
-        """Answer ``answers`` questions, in quizzes of its own (started with /quiz)."""
+    async def run(self, answers: int, think: float = 0.0) -> None:
+        """Answer ``answers`` questions, in quizzes of its own (started with /quiz).
+
+        With ``think``, the student reads each question for a random time (exponential,
+        ``think`` seconds on average) before answering, as people do; without, at once.
+        """
         await self._feed(self.fake.user_message(self.user, "/quiz"))
         while self.answers < answers:
+            if think > 0:
+                await asyncio.sleep(self.rng.expovariate(1 / think))
             question = await self._open_question()
             if question is None:
                 await self._feed(self.fake.user_message(self.user, "/quiz"))
@@ -195,6 +202,7 @@ async def run_level(
     limiter: bool,
     settings: Settings,
     latency: float = 0.0,
+    think: float = 0.0,
 ) -> dict[str, Any]:
     """All ``users`` answering at once; returns throughput, latency and the CPU split."""
     meta = json.loads(Path(f"{db_path}.json").read_text())
@@ -216,7 +224,7 @@ async def run_level(
     try:
         began = time.perf_counter()
         cpu = time.process_time()
-        await asyncio.gather(*(s.run(answers) for s in students))
+        await asyncio.gather(*(s.run(answers, think) for s in students))
         wall = time.perf_counter() - began
         cpu = time.process_time() - cpu
     finally:
@@ -232,6 +240,7 @@ async def run_level(
         "students": len(users),
         "limiter": limiter,
         "api_latency_ms": latency * 1000,
+        "think_s": think,
         "answers": total,
         "graded": graded,
         "updates": len(latencies),
@@ -316,7 +325,14 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
             users = rng.sample(active, level)
             answers = max(args.min_answers // level, args.answers)
             result = await run_level(
-                args.db, users, answers, memory, limiter, settings, args.api_latency_ms / 1000
+                args.db,
+                users,
+                answers,
+                memory,
+                limiter,
+                settings,
+                args.api_latency_ms / 1000,
+                args.think_s,
             )
             result["memory"] = memory.name
             results.append(result)
@@ -344,6 +360,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--api-latency-ms", type=float, default=0.0, help="round trip of every Bot API call"
+    )
+    parser.add_argument(
+        "--think-s",
+        type=float,
+        default=0.0,
+        help="mean seconds a student reads a question before answering (default: none)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
