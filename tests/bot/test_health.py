@@ -148,10 +148,12 @@ async def test_jobqueue_runs_write_the_heartbeat(tmp_path: Path) -> None:
         raise RuntimeError("job failed")
 
     assert application.job_queue is not None
-    application.job_queue.run_repeating(job, interval=60, first=0.01, name=REMINDER_JOB)
-    application.job_queue.run_once(broken, 0.01, name="once")
     async with application:
         await application.start()
+        # Scheduled once the scheduler runs: a run time already past by more than the
+        # misfire grace (1 s, a slow start on a loaded machine) would be skipped.
+        application.job_queue.run_repeating(job, interval=60, first=0.01, name=REMINDER_JOB)
+        application.job_queue.run_once(broken, 0.01, name="once")
         await asyncio.wait_for(ran.wait(), 5)
         for _ in range(100):
             jobs = read_heartbeat(heartbeat_path(database))
