@@ -193,7 +193,8 @@ def run_bench(
         results[(family, sc.name, name)] = out
         if calibration is not None and name == OURS:
             calibration[f"{family}:{sc.name}"] = bins
-        log(f"{family}:{sc.name:28s} {name:24s} {secs:6.1f}s")
+        head = out.exam_recall if sc.exam else out.recall_per_minute
+        log(f"{family}:{sc.name:28s} {name:24s} {secs:6.1f}s  mean {np.nanmean(head):.4f}")
 
     if workers <= 1:
         _init_worker(setup)
