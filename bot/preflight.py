@@ -10,6 +10,8 @@ and stop the bot with the same one-line :class:`StartupError` as before.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,12 @@ if TYPE_CHECKING:  # the CLI imports this module: keep numpy and storage out of 
     from tutor.items import Grade, Item
     from tutor.learner import ModelMemory
     from tutor.policy.predictor import RecallPredictor
+
+
+log = logging.getLogger("bot.preflight")
+
+MODEL_READY = "learner model ready"
+"""Logged once the background load is done (tests and operators wait for it)."""
 
 
 class StartupError(Exception):
@@ -80,7 +88,9 @@ class BackgroundModel:
         return self._task
 
     async def _load(self) -> None:
+        began = time.perf_counter()
         await asyncio.to_thread(check_model, self._settings, lambda _path: self.memory.load())
+        log.info("%s after %.1f s", MODEL_READY, time.perf_counter() - began)
 
     @property
     def loaded(self) -> bool:

@@ -30,6 +30,7 @@ import pytest
 from bot.fake_api import FakeBotApi
 from bot.fake_types import FakeUser, SentMessage
 from bot.i18n import plain
+from bot.preflight import MODEL_READY
 from bot.testing_server import HttpBotApi
 from storage import Database
 from storage import reminders as reminder_rows
@@ -208,9 +209,14 @@ async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.s
             stderr=sink,
         )
     started = asyncio.get_running_loop().time()
-    for _ in range(1500):  # up to 30 s: the bot polls once it is up
-        if _polling_since(server.fake, starts):
+    ready = log.read_text().count(MODEL_READY)
+    polling = False
+    for _ in range(3000):  # up to 60 s: the bot polls once it is up, then loads the model
+        if not polling and _polling_since(server.fake, starts):
             RUN_STARTED.append(asyncio.get_running_loop().time() - started)
+            polling = True
+        # Kills should land among answers, not while every answer waits for the model.
+        if polling and log.read_text().count(MODEL_READY) > ready:
             return process
         if process.returncode is not None:
             break
