@@ -134,6 +134,8 @@ class Student:
         With ``think``, the student reads each question for a random time (exponential,
         ``think`` seconds on average) before answering, as people do; without, at once.
         """
+        if think > 0:  # people do not all arrive in the same instant
+            await asyncio.sleep(self.rng.uniform(0, think))
         await self._feed(self.fake.user_message(self.user, "/quiz"))
         while self.answers < answers:
             if think > 0:
