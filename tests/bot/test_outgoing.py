@@ -12,7 +12,7 @@ from telegram.error import RetryAfter
 
 from bot.outgoing import BROADCAST, Bucket, ChatRateLimiter
 
-SCALE = 100.0  # one limiter second is 10 ms of real time
+SCALE = 50.0  # one limiter second is 20 ms of real time
 
 
 def _fast_time() -> dict[str, Any]:
@@ -59,8 +59,8 @@ async def test_each_chat_has_its_own_bucket() -> None:
     api = _Api(ChatRateLimiter(chat_rate=1.0, chat_burst=2, **_fast_time()))
     await asyncio.gather(*(api.send(chat) for chat in (1, 1, 1, 1, 2, 2)))
     ones, twos = api.times(1), api.times(2)
-    assert ones[1] < 0.5 and 0.8 < ones[2] < 1.6 and 1.8 < ones[3] < 2.6
-    assert max(twos) < 0.5  # chat 2 never waits for chat 1
+    assert ones[1] < 0.9 and ones[2] >= 0.95 and ones[3] >= 1.95  # burst 2, then 1 a second
+    assert max(twos) < 0.9  # chat 2 never waits for chat 1
 
 
 async def test_a_flood_wait_holds_that_chat_only_and_the_reply_is_retried() -> None:
@@ -84,7 +84,7 @@ async def test_a_reply_flooded_past_its_retries_raises() -> None:
 async def test_broadcasts_are_neither_held_per_chat_nor_retried() -> None:
     api = _Api(ChatRateLimiter(chat_rate=1.0, chat_burst=1, **_fast_time()), flood={3: 1})
     await asyncio.gather(*(api.send(1, BROADCAST) for _ in range(4)))
-    assert max(api.times(1)) < 0.5
+    assert max(api.times(1)) < 0.9
     with pytest.raises(RetryAfter):  # the broadcast sender pauses the whole fan-out itself
         await api.send(3, BROADCAST)
     assert len(api.times(3)) == 1
@@ -101,4 +101,4 @@ async def test_groups_get_twenty_a_minute() -> None:
     api = _Api(ChatRateLimiter(chat_rate=0, **_fast_time()))
     await asyncio.gather(*(api.send(-100) for _ in range(4)))
     times = api.times(-100)
-    assert times[2] < 1.0 and times[3] >= 2.9  # a burst of 3, then one every 3 s
+    assert times[2] < 2.0 and times[3] >= 2.95  # a burst of 3, then one every 3 s
