@@ -78,7 +78,7 @@ async def test_replies_to_different_chats_are_not_capped_together(service: Tutor
         await asyncio.gather(*(bot.send_message(1000 + n, "hi") for n in range(60)))
         elapsed = asyncio.get_running_loop().time() - started
     assert len(fake.calls_of("sendMessage")) == 60
-    assert elapsed < 1.0  # 60 chats at once: no bot-wide bucket (it took over 2 s at 25/s)
+    assert elapsed < 1.8  # 60 chats at once: no bot-wide bucket (25/s took over 2.2 s)
 
 
 async def test_one_chat_gets_its_burst_then_its_rate(service: TutorService) -> None:
