@@ -76,9 +76,6 @@ within 0.1 % of the gap, with 16 predictions (each a model call) instead of 42."
 
 def next_due(predictor: RecallPredictor, item_id: int, now: datetime, target: float) -> datetime:
     """When the item's predicted recall falls below ``target`` (``now`` if it already has)."""
-    quick = _quick_due(predictor, item_id, now, target)
-    if quick is not None:
-        return quick
     items = np.array([item_id], dtype=np.int64)
     start = now.timestamp()
 
@@ -97,89 +94,6 @@ def next_due(predictor: RecallPredictor, item_id: int, now: datetime, target: fl
         else:
             lo = mid
     return now + timedelta(seconds=hi)
-
-
-QUICK_LEVELS = 7
-"""Bisection levels scored per network call by :func:`_quick_due` (127 points)."""
-QUICK_MARGIN = 1e-6
-"""Rough recalls closer than this to the target are not trusted to decide a step (rough and
-exact recalls differ by about 1e-7)."""
-
-
-class _Doubt(Exception):
-    """A rough recall too close to the target to decide a step."""
-
-
-def _tree(lo: float, hi: float, levels: int) -> list[float]:
-    """Every midpoint bisection may visit from ``(lo, hi)`` in ``levels`` steps."""
-    if levels == 0:
-        return []
-    mid = math.sqrt(lo * hi)
-    return [mid, *_tree(lo, mid, levels - 1), *_tree(mid, hi, levels - 1)]
-
-
-def _quick_due(
-    predictor: RecallPredictor, item_id: int, now: datetime, target: float
-) -> datetime | None:
-    """:func:`next_due`'s answer from a few network calls instead of 16, or None.
-
-    Rough recalls (``rough_recall_at``: many times in one call, equal to the exact ones up
-    to float rounding) choose the bisection path; the answer is then confirmed with exact
-    recalls on both sides of the final interval. Recall falls with time since the last
-    answer, so when both sides hold, every step of the path agrees with the exact one and
-    the answer is the one :func:`next_due` computes step by step. Any doubt (no rough path,
-    a rough recall within ``QUICK_MARGIN`` of the target, a failed check) returns None.
-    """
-    rough_at = getattr(predictor, "rough_recall_at", None)
-    if rough_at is None:
-        return None
-    start = now.timestamp()
-    items = np.array([item_id], dtype=np.int64)
-
-    def exact(gap_s: float) -> float:
-        return float(predictor.recall_at(items, np.array([start + gap_s]))[0])
-
-    def rough(gaps: list[float]) -> dict[float, float] | None:
-        values = rough_at(item_id, start + np.asarray(gaps))
-        return None if values is None else dict(zip(gaps, values.tolist(), strict=True))
-
-    def below(value: float) -> bool:
-        if abs(value - target) < QUICK_MARGIN:
-            raise _Doubt
-        return value < target
-
-    lo, hi = NEXT_DUE_MIN_S, NEXT_DUE_HORIZON_S
-    done = 0
-    seen = rough([0.0, NEXT_DUE_HORIZON_S, *_tree(lo, hi, QUICK_LEVELS)])
-    if seen is None:
-        return None
-    try:
-        if below(seen[0.0]):
-            return now if exact(0.0) < target else None
-        if not below(seen[NEXT_DUE_HORIZON_S]):
-            if exact(0.0) >= target and exact(NEXT_DUE_HORIZON_S) >= target:
-                return now + timedelta(seconds=NEXT_DUE_HORIZON_S)
-            return None
-        while done < NEXT_DUE_STEPS:
-            levels = min(QUICK_LEVELS, NEXT_DUE_STEPS - done)
-            if done:
-                found = rough(_tree(lo, hi, levels))
-                if found is None:
-                    return None
-                seen = found
-            for _ in range(levels):
-                mid = math.sqrt(lo * hi)
-                if below(seen[mid]):
-                    hi = mid
-                else:
-                    lo = mid
-            done += levels
-    except _Doubt:
-        return None
-    # Both sides of the final interval, exactly (the lower one from 0 if it never moved).
-    if exact(hi) < target and exact(lo if lo > NEXT_DUE_MIN_S else 0.0) >= target:
-        return now + timedelta(seconds=hi)
-    return None
 
 
 class _RulePredictor:

@@ -90,31 +90,3 @@ class LearnerModelPredictor:
                 state = self.model.update(self.state, attempt)
                 out[j] = float(np.asarray(self.model.predict(state, [cand], then))[0])
         return right, wrong
-
-    def rough_recall_at(self, item_id: int, at: FloatArray) -> FloatArray | None:
-        """P(recall) of one item at many times in one network call, to within float rounding
-        of :meth:`recall_at` (None when the model offers no such path).
-
-        Only the time since the item was last answered changes with the time asked, so the
-        item's raw inputs are computed once and repeated with that time varied. Callers that
-        need :meth:`recall_at`'s exact values must check what they rely on with it.
-        """
-        from tutor.model.features import RawColumns, build_features
-
-        model: Any = self.model
-        k = self.index.get(int(item_id))
-        if k is None or at.shape[0] == 0:
-            return None
-        one = [self.candidates[k]]
-        start = float(at[0])
-        try:
-            raw = model._raw(self.state, one, start)
-            rows = RawColumns.empty(at.shape[0])
-            for name, column in raw.cols.items():
-                rows.cols[name] = np.repeat(column, at.shape[0])
-            rows.cols["ui_dt"] = raw.cols["ui_dt"][0] + (at - start)
-            x, dt = build_features(rows)
-            probs = model._probs(self.state, x, dt)
-        except (AttributeError, TypeError, ValueError, KeyError):
-            return None  # a model without the reference scoring path
-        return np.asarray(probs, dtype=np.float64)
