@@ -246,9 +246,10 @@ def train(
                 z, h = net.run(x, step, dt, h)
                 h = h.detach()
                 p = net.prob(z, x[..., GUESS_INDEX])
-                loss = (_nll(p, y) * m).sum() / m.sum().clamp(min=1.0)
+                main = (_nll(p, y) * m).sum() / m.sum().clamp(min=1.0)
+                loss = main
                 if cfg.aux_noadapt and cfg.use_state:
-                    loss = loss + cfg.aux_noadapt * _aux_loss(net, x, dt, y, m)
+                    loss = main + cfg.aux_noadapt * _aux_loss(net, x, dt, y, m)
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -256,7 +257,7 @@ def train(
                 if done_steps < total_steps:
                     sched.step()
                 done_steps += 1
-                tot += float(loss.detach()) * float(m.sum())
+                tot += float(main.detach()) * float(m.sum())
                 cnt += float(m.sum())
                 bar.update(1)
             if time.monotonic() - started > cfg.max_minutes * 60:
