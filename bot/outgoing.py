@@ -5,8 +5,11 @@ twenty a minute to one group, and about thirty a second for bulk notifications t
 users. Replies to students in different chats are not bulk: capping them all together (as
 a bot-wide bucket would) makes every student wait for everyone else. So:
 
-* each private chat has its own bucket (``chat_burst`` at once, then ``chat_rate`` a
-  second), each group one of twenty a minute;
+* each private chat may have its own bucket (``chat_burst`` at once, then ``chat_rate`` a
+  second; the application's default is none: an answer costs three messages, so one a
+  second would hold a quick student to an answer every three seconds, while Telegram
+  tolerates short bursts and a 429 holds only that chat), each group one of twenty a
+  minute;
 * an optional bot-wide cap (``overall_rate``, off by default) for operators who want one;
 * reminders and announcements are paced by their own :class:`bot.sender.Sender` at the
   broadcast rate; they pass ``rate_limit_args=BROADCAST`` and are not held or retried here
@@ -87,7 +90,7 @@ class ChatRateLimiter(BaseRateLimiter[str]):
     def __init__(
         self,
         *,
-        chat_rate: float = 1.0,
+        chat_rate: float = 0.0,
         chat_burst: int = 10,
         overall_rate: float = 0.0,
         max_retries: int = 2,

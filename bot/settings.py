@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         description="a number of messages per second a student may keep sending, above 0",
     )
     chat_rate: float = Field(
-        default=1.0,
+        default=0.0,
         ge=0,
         le=100,
         validation_alias=_env("METATUTOR_CHAT_RATE"),
