@@ -85,10 +85,8 @@ class Database:
     async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error."""
         async with self._lock:
-            # At once on the loop's thread when the write lock is free (the usual case); if
-            # another process holds it, wait for it on the connection's thread instead.
-            if not await run_sync(self._connection, _begin_if_free):
-                await self._connection.execute("BEGIN IMMEDIATE")
+            # On the connection's thread: it may wait for another process's write lock.
+            await self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
                 # On the loop's thread (see run_sync): with WAL, synchronous = NORMAL and
@@ -172,20 +170,6 @@ async def run_sync(conn: Connection, work: Callable[[sqlite3.Connection], T]) ->
     # aiosqlite runs each callable it is given, in order, on the connection's thread.
     execute: Callable[..., Awaitable[T]] = conn._execute
     return await execute(work, conn._conn)
-
-
-def _begin_if_free(raw: sqlite3.Connection) -> bool:
-    """``BEGIN IMMEDIATE`` if no other connection holds the write lock; False if one does."""
-    raw.execute("PRAGMA busy_timeout = 0")
-    try:
-        raw.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as error:
-        if is_locked_error(error) or "busy" in str(error):
-            return False
-        raise
-    finally:
-        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    return True
 
 
 def _commit(raw: sqlite3.Connection) -> None:
