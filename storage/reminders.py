@@ -220,17 +220,18 @@ def _chunks(ids: Iterable[int], size: int = 500) -> Iterable[list[int]]:
 
 async def answer_counts(
     conn: Connection, user_ids: Iterable[int], start_ms: int, end_ms: int
-) -> dict[int, int]:
-    """Answers per user in [start, end) (users without any are left out)."""
-    found: dict[int, int] = {}
+) -> dict[int, tuple[int, int]]:
+    """Per user: (answers in [start, end), time of the last of them in ms); users without
+    any are left out."""
+    found: dict[int, tuple[int, int]] = {}
     for chunk in _chunks(user_ids):
         marks = ",".join("?" * len(chunk))
         async with conn.execute(
-            f"SELECT user_id, COUNT(*) FROM attempts WHERE user_id IN ({marks})"
+            f"SELECT user_id, COUNT(*), MAX(answered_ms) FROM attempts WHERE user_id IN ({marks})"
             " AND answered_ms >= ? AND answered_ms < ? GROUP BY user_id",
             (*chunk, start_ms, end_ms),
         ) as cur:
-            found.update({row[0]: row[1] for row in await cur.fetchall()})
+            found.update({row[0]: (row[1], row[2]) for row in await cur.fetchall()})
     return found
 
 

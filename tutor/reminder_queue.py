@@ -230,12 +230,12 @@ class ReminderQueue:
                     await rows.settle(conn, row.id, rows.SKIPPED, now_ms, "unknown user")
                     settled.append(Settled(row.id, row.user_id, row_kind, Action.SKIP, "unknown"))
                     continue
-                answers, sent = day_counts.get(student.id, (0, 0))
+                answers, sent, last_answer = day_counts.get(student.id, (0, 0, None))
                 decision = decide(
                     DueReminder(row_kind, row.slot, from_millis(row.due_ms)),
                     ReminderProfile.of(student),
                     now,
-                    DayCounts(answers, sent + chosen.get(student.id, 0)),
+                    DayCounts(answers, sent + chosen.get(student.id, 0), last_answer),
                     max_per_day=self.max_per_day,
                     late_limit=self.late_limit,
                 )
@@ -355,7 +355,7 @@ class ReminderQueue:
         kind: ReminderKind,
         slot: str,
         due_ms: int,
-        counts: tuple[int, int],
+        counts: tuple[int, int, datetime | None],
     ) -> DryRunLine:
         due = from_millis(due_ms)
         decision = decide(
@@ -388,18 +388,21 @@ async def _announcement_text(conn: Connection, slot: str) -> str:
 
 async def _day_counts(
     conn: Connection, students: list[Student], now: datetime
-) -> dict[int, tuple[int, int]]:
-    """user → (answers today, reminders sent today), each in the student's own local day."""
+) -> dict[int, tuple[int, int, datetime | None]]:
+    """user → (answers today, reminders sent today, last answer today), each in the
+    student's own local day."""
     by_zone: dict[str, list[int]] = {}
     for student in students:
         by_zone.setdefault(student.timezone, []).append(student.id)
-    found: dict[int, tuple[int, int]] = {}
+    found: dict[int, tuple[int, int, datetime | None]] = {}
     for tz, ids in by_zone.items():
         start, end = (to_millis(bound) for bound in local_day_bounds(now, tz))
         answers = await rows.answer_counts(conn, ids, start, end)
         sent = await rows.sent_counts(conn, ids, start, end)
         for user_id in ids:
-            found[user_id] = (answers.get(user_id, 0), sent.get(user_id, 0))
+            count, last_ms = answers.get(user_id, (0, None))
+            last = from_millis(last_ms) if last_ms is not None else None
+            found[user_id] = (count, sent.get(user_id, 0), last)
     return found
 
 

@@ -28,6 +28,8 @@ PLAN_HORIZON = timedelta(hours=26)
 LATE_LIMIT = timedelta(hours=3)
 #: Overdue by less than this counts as on time (the job runs every ~30 s; batches take time).
 ON_TIME_GRACE = timedelta(minutes=5)
+STUDYING_NOW = timedelta(minutes=15)
+"""A student who answered this recently is studying: a reminder would only interrupt."""
 
 
 class ReminderKind(enum.StrEnum):
@@ -109,6 +111,7 @@ class DayCounts:
 
     answers_today: int = 0
     reminders_sent_today: int = 0
+    last_answer: datetime | None = None
 
 
 class NudgePlanner(Protocol):
@@ -283,6 +286,8 @@ def decide(
         return Decision(Action.RESCHEDULE, "quiet_hours", moved)
     if counts.answers_today >= profile.daily_goal:
         return Decision(Action.SKIP, "goal_met")
+    if counts.last_answer is not None and now - require_utc(counts.last_answer) < STUDYING_NOW:
+        return Decision(Action.SKIP, "studying_now")
     if counts.reminders_sent_today >= max_per_day:
         return Decision(Action.SKIP, "max_per_day")
     late = lateness > ON_TIME_GRACE

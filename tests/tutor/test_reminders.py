@@ -183,3 +183,14 @@ def test_announcements_ignore_pause_but_not_blocks() -> None:
         announce, profile(status=StudentStatus.BLOCKED), now, DayCounts(), max_per_day=2
     )
     assert blocked.action is Action.SKIP
+
+
+def test_decide_leaves_a_student_who_is_studying_right_now_alone() -> None:
+    now = utc(2026, 3, 2, 7, 0, 20)
+    just_answered = DayCounts(answers_today=3, last_answer=now - timedelta(minutes=4))
+    busy = decide(_due(), profile(), now, just_answered, max_per_day=2)
+    assert (busy.action, busy.reason) == (Action.SKIP, "studying_now")
+    nudge = DueReminder(ReminderKind.NUDGE, "2026-03-02", utc(2026, 3, 2, 7, 0))
+    assert decide(nudge, profile(), now, just_answered, max_per_day=2).reason == "studying_now"
+    earlier = DayCounts(answers_today=3, last_answer=now - timedelta(minutes=40))
+    assert decide(_due(), profile(), now, earlier, max_per_day=2).action is Action.SEND
