@@ -243,19 +243,6 @@ class CalibratedPredictor:
         gap = np.where(seen, (at - np.nan_to_num(last)) / SECONDS_PER_DAY, 0.0)
         return np.where(seen, self.calibration.apply(p, gap, right, spacing), p)
 
-    def rough_recall_at(self, item_id: int, at: FloatArray) -> FloatArray | None:
-        """The inner predictor's ``rough_recall_at`` (one item, many times), calibrated;
-        None when the inner predictor has no such path."""
-        rough = getattr(self.inner, "rough_recall_at", None)
-        values = None if rough is None else rough(item_id, at)
-        h = self.history.get(int(item_id))
-        if values is None or h is None:
-            return values
-        p = np.asarray(values, dtype=np.float64)
-        gap = (np.asarray(at, dtype=np.float64) - h.last_seen) / SECONDS_PER_DAY
-        n, spacing = np.full(p.shape, float(h.right)), np.full(p.shape, h.spacing_days)
-        return self.calibration.apply(p, gap, n, spacing)
-
     def recall_after_review(
         self, items: IntArray, review_at: float, at: float
     ) -> tuple[FloatArray, FloatArray]:

@@ -104,22 +104,3 @@ def test_calibrated_predictor_wraps_seen_items_only() -> None:
     gap, spacing = np.full(2, 7.0), np.array([3.0, 0.0])  # the review is 3 days after the last
     np.testing.assert_allclose(right, calib.apply(r_raw, gap, np.array([3.0, 1.0]), spacing))
     np.testing.assert_allclose(wrong, calib.apply(w_raw, gap, np.array([2.0, 0.0]), spacing))
-
-
-class _Rough(HalfLifePredictor):
-    def rough_recall_at(self, item_id: int, at: np.ndarray) -> np.ndarray:
-        return self.recall_at(np.full(at.shape[0], item_id), at)
-
-
-def test_rough_recalls_are_calibrated_like_exact_ones() -> None:
-    now = 1_800_000_000.0
-    last = now - 2 * SECONDS_PER_DAY
-    history = {1: ItemHistory(last_seen=last, previous_seen=last - 4 * SECONDS_PER_DAY, right=3)}
-    calib = RecallCalibration(mean=(0.2, 0.8, -0.6, 0.3, 0.2))
-    times = now + np.array([0.0, 1.0, 5.0]) * SECONDS_PER_DAY
-    pred = CalibratedPredictor(_Rough({1: last}, {1: 6.0}), calib, history)
-    rough = pred.rough_recall_at(1, times)
-    assert rough is not None
-    np.testing.assert_allclose(rough, pred.recall_at(np.full(3, 1), times))
-    plain = CalibratedPredictor(HalfLifePredictor({1: last}, {1: 6.0}), calib, history)
-    assert plain.rough_recall_at(1, times) is None
