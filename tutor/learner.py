@@ -15,7 +15,7 @@ import logging
 import math
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -65,35 +65,6 @@ class MemoryModel(Protocol):
     ) -> RecallPredictor:
         """Predictions for this student's ``items`` from what is stored now."""
         ...
-
-
-NEXT_DUE_HORIZON_S = 365 * DAY_SECONDS
-NEXT_DUE_MIN_S = 60.0
-NEXT_DUE_STEPS = 14
-"""Bisection on the logarithm of the gap: 14 halvings of [1 min, 1 year] pin the due time to
-within 0.1 % of the gap, with 16 predictions (each a model call) instead of 42."""
-
-
-def next_due(predictor: RecallPredictor, item_id: int, now: datetime, target: float) -> datetime:
-    """When the item's predicted recall falls below ``target`` (``now`` if it already has)."""
-    items = np.array([item_id], dtype=np.int64)
-    start = now.timestamp()
-
-    def recall(gap_s: float) -> float:
-        return float(predictor.recall_at(items, np.array([start + gap_s]))[0])
-
-    if recall(0.0) < target:
-        return now
-    if recall(NEXT_DUE_HORIZON_S) >= target:
-        return now + timedelta(seconds=NEXT_DUE_HORIZON_S)
-    lo, hi = NEXT_DUE_MIN_S, NEXT_DUE_HORIZON_S
-    for _ in range(NEXT_DUE_STEPS):
-        mid = math.sqrt(lo * hi)
-        if recall(mid) < target:
-            hi = mid
-        else:
-            lo = mid
-    return now + timedelta(seconds=hi)
 
 
 class _RulePredictor:

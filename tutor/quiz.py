@@ -26,8 +26,9 @@ from tutor.grading import Marked, choice_labels, choice_order, mark
 from tutor.intervals import next_interval
 from tutor.item_cache import ItemCache
 from tutor.items import Item
-from tutor.learner import MemoryModel, item_memory, last_seen_map, next_due
+from tutor.learner import MemoryModel, item_memory, last_seen_map
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
+from tutor.policy.due import next_due
 from tutor.policy.plan import pick_next
 from tutor.students import Student
 from tutor.views import Answer, ChoiceReason, Feedback, Question, SessionProgress
