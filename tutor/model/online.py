@@ -25,11 +25,8 @@ After a model upgrade, rebuild every state by replaying the attempts log in time
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,15 +34,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from tutor.items import ItemKind
-from tutor.model.features import (
-    EMA_RATE,
-    SKILL_EMA_RATE,
-    RawColumns,
-    build_features,
-    build_row,
-    memory_step,
+from tutor.model.batch import (
+    AttemptFeatures,
+    CandidateBatch,
+    CandidateFeatures,
+    Candidates,
+    as_batch,
+    check_utc,
 )
+from tutor.model.features import EMA_RATE, RawColumns, build_features, build_row
 from tutor.model.scoring import (
     Groups,
     Head,
@@ -54,6 +51,29 @@ from tutor.model.scoring import (
     item_features,
     skill_rate,
     ui_features,
+)
+from tutor.model.state import (
+    IC,
+    IFD,
+    IFS,
+    IGRADE,
+    ILAST,
+    IPREV,
+    ISTEP,
+    ITIME,
+    IW,
+    TC,
+    TEMA,
+    TLAST,
+    TRUN,
+    TSTEP,
+    TW,
+    LearnerState,
+    lookup,
+    tag_history,
+    tag_key,
+    upsert_item,
+    upsert_tags,
 )
 from tutor.model.weights import DEFAULT_WEIGHTS, ModelLoadError, TrainedWeights
 
@@ -67,217 +87,10 @@ __all__ = [
     "LearnerModel",
     "LearnerState",
     "ModelLoadError",
+    "tag_key",
 ]
 
 F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
-
-# item table columns
-_IC, _IW, _ILAST, _ISTEP, _ITIME, _IPREV, _IGRADE, _IFS, _IFD = range(9)
-_ICOLS = 9
-# tag table columns
-_TC, _TW, _TLAST, _TSTEP, _TEMA, _TRUN = range(6)
-_MAGIC = b"MTLS"
-_STATE_VERSION = 1
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def tag_key(tag: str) -> int:
-    """Stable 63-bit integer key of a tag name."""
-    return int.from_bytes(hashlib.blake2b(tag.encode("utf-8"), digest_size=8).digest(), "big") >> 1
-
-
-def _check_utc(moment: datetime) -> float:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("naive datetime: pass a timezone-aware UTC datetime")
-    return moment.timestamp()
-
-
-@dataclass(frozen=True, slots=True)
-class CandidateFeatures:
-    """An item to score. Counts are over all learners (this one included)."""
-
-    item_id: int
-    tags: tuple[str, ...] = ()
-    n_options: int = 0
-    kind: ItemKind = ItemKind.MULTIPLE_CHOICE
-    item_attempts: int = 0
-    item_correct: int = 0
-    tag_attempts: int = 0
-    tag_correct: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptFeatures:
-    """One answer to learn from. ``grade`` is the 1-4 self-grade of flashcards, else None."""
-
-    item: CandidateFeatures
-    timestamp: datetime
-    correct: bool
-    grade: int | None = None
-    latency_ms: float | None = None
-
-    def __post_init__(self) -> None:
-        _check_utc(self.timestamp)
-        if self.grade is not None and not 1 <= self.grade <= 4:
-            raise ValueError(f"grade must be 1-4, got {self.grade}")
-
-
-@dataclass(frozen=True, slots=True)
-class CandidateBatch:
-    """Candidates in columnar form (:meth:`LearnerModel.prepare`); reusable across learners."""
-
-    item_ids: I64
-    cols: dict[str, F64]
-    tag_owner: I64
-    tag_keys: I64
-    #: derived data the fast scoring path keeps per batch (and per loaded weights)
-    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def __len__(self) -> int:
-        return int(self.item_ids.shape[0])
-
-    @classmethod
-    def from_candidates(cls, cands: Sequence[CandidateFeatures]) -> CandidateBatch:
-        """Convert a sequence of candidates."""
-        n = len(cands)
-
-        def col(values: Any) -> F64:
-            return np.fromiter(values, np.float64, n)
-
-        cols = {
-            "item_n": col(x.item_attempts for x in cands),
-            "item_c": col(x.item_correct for x in cands),
-            "skill_n": col(x.tag_attempts for x in cands),
-            "skill_c": col(x.tag_correct for x in cands),
-            "n_skills": col(len(x.tags) for x in cands),
-            "n_options": col(x.n_options for x in cands),
-            "self_graded": col(x.kind.self_graded for x in cands),
-        }
-        flat = [(i, k) for i, x in enumerate(cands) for k in dict.fromkeys(map(tag_key, x.tags))]
-        return cls(
-            item_ids=np.fromiter((x.item_id for x in cands), np.int64, n),
-            cols=cols,
-            tag_owner=np.fromiter((f[0] for f in flat), np.int64, len(flat)),
-            tag_keys=np.fromiter((f[1] for f in flat), np.int64, len(flat)),
-        )
-
-
-Candidates = Sequence[CandidateFeatures] | CandidateBatch
-
-
-@dataclass(slots=True)
-class LearnerState:
-    """One learner's model state (see the module docstring for what it holds)."""
-
-    weights_id: str
-    h: F32
-    step: int = 0
-    u_c: float = 0.0
-    u_w: float = 0.0
-    u_ema: float = float("nan")
-    item_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    items: F64 = field(default_factory=lambda: np.zeros((0, _ICOLS), np.float64))
-    tag_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    tags: F64 = field(default_factory=lambda: np.zeros((0, 6), np.float64))
-
-    def to_bytes(self) -> bytes:
-        """Compact binary form (versioned)."""
-        wid = self.weights_id.encode("ascii")
-        head = struct.pack(
-            "<4sHH16sqdddII",
-            _MAGIC,
-            _STATE_VERSION,
-            self.h.shape[0],
-            wid[:16].ljust(16, b"\0"),
-            self.step,
-            self.u_c,
-            self.u_w,
-            self.u_ema,
-            self.item_ids.shape[0],
-            self.tag_ids.shape[0],
-        )
-        return b"".join(
-            [
-                head,
-                self.h.astype("<f4").tobytes(),
-                self.item_ids.astype("<i8").tobytes(),
-                self.items.astype("<f8").tobytes(),
-                self.tag_ids.astype("<i8").tobytes(),
-                self.tags.astype("<f8").tobytes(),
-            ]
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> LearnerState:
-        """Parse :meth:`to_bytes` output; ``ValueError`` when it is not a valid state."""
-        fmt = "<4sHH16sqdddII"
-        size = struct.calcsize(fmt)
-        if len(data) < size:
-            raise ValueError("learner state too short")
-        magic, version, n_h, wid, step, u_c, u_w, u_ema, n_i, n_t = struct.unpack_from(fmt, data)
-        if magic != _MAGIC or version != _STATE_VERSION:
-            raise ValueError("not a learner state of this version")
-        sizes = [4 * n_h, 8 * n_i, 8 * _ICOLS * n_i, 8 * n_t, 48 * n_t]
-        if len(data) != size + sum(sizes):
-            raise ValueError("learner state has the wrong length")
-        parts, off = [], size
-        for n in sizes:
-            parts.append(data[off : off + n])
-            off += n
-        return cls(
-            weights_id=wid.rstrip(b"\0").decode("ascii"),
-            h=np.frombuffer(parts[0], "<f4").astype(np.float32),
-            step=step,
-            u_c=u_c,
-            u_w=u_w,
-            u_ema=u_ema,
-            item_ids=np.frombuffer(parts[1], "<i8").astype(np.int64),
-            items=np.frombuffer(parts[2], "<f8").reshape(n_i, _ICOLS).astype(np.float64),
-            tag_ids=np.frombuffer(parts[3], "<i8").astype(np.int64),
-            tags=np.frombuffer(parts[4], "<f8").reshape(n_t, 6).astype(np.float64),
-        )
-
-
-def _lookup(ids: I64, keys: I64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
-    pos = np.searchsorted(ids, keys)
-    pos_c = np.minimum(pos, max(ids.shape[0] - 1, 0))
-    found = (
-        (pos < ids.shape[0]) & (ids[pos_c] == keys) if ids.shape[0] else np.zeros(keys.shape, bool)
-    )
-    return pos_c, found
-
-
-def _tag_history(state: LearnerState, owner: I64, keys: I64, n: int) -> dict[str, F64]:
-    """The learner's history on the tags of ``n`` rows (``keys[k]`` is a tag of row
-    ``owner[k]``, ``owner`` sorted): the ``us_*`` raw columns."""
-    c = {name: np.zeros(n, np.float64) for name in ("us_c", "us_w", "us_gap", "us_run")}
-    c["us_last"] = np.full(n, -1.0)
-    c["us_ema"] = np.full(n, np.nan)
-    if not (keys.shape[0] and state.tag_ids.shape[0]):
-        return c
-    tpos, tfound = _lookup(state.tag_ids, keys)
-    tidx = np.flatnonzero(tfound)
-    owner, rows = owner[tidx], state.tags[tpos[tidx]]
-    if not owner.shape[0]:
-        return c
-    c["us_c"] = np.bincount(owner, rows[:, _TC], n).astype(np.float64)
-    c["us_w"] = np.bincount(owner, rows[:, _TW], n).astype(np.float64)
-    seen = np.bincount(owner, minlength=n).astype(np.float64)
-    ema = np.bincount(owner, rows[:, _TEMA], n)
-    np.divide(ema, seen, out=c["us_ema"], where=seen > 0)
-    # the latest tag per row decides last outcome, gap and streak; ties (tags answered
-    # together): the first tag of the item wins, as offline (each row's tags are contiguous)
-    steps = rows[:, _TSTEP]
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    group = np.cumsum(np.r_[False, owner[1:] != owner[:-1]])
-    at_max = np.flatnonzero(steps == np.maximum.reduceat(steps, starts)[group])
-    last = at_max[np.r_[True, owner[at_max][1:] != owner[at_max][:-1]]]
-    c["us_last"][owner[last]] = rows[last, _TLAST]
-    c["us_gap"][owner[last]] = state.step - rows[last, _TSTEP]
-    c["us_run"][owner[last]] = rows[last, _TRUN]
-    return c
 
 
 class LearnerModel:
@@ -338,23 +151,23 @@ class LearnerModel:
         for name, values in batch.cols.items():
             c[name] = values.copy()
         c["prior_rate"][:] = self.prior_rate
-        pos, found = _lookup(state.item_ids, ids)
+        pos, found = lookup(state.item_ids, ids)
         fidx = np.flatnonzero(found)
         if fidx.shape[0]:
             rows = state.items[pos[fidx]].T  # one row per column: contiguous reads
-            c["ui_c"][fidx] = rows[_IC]
-            c["ui_w"][fidx] = rows[_IW]
-            c["ui_last"][fidx] = rows[_ILAST]
-            c["ui_gap"][fidx] = state.step - rows[_ISTEP]
-            c["ui_dt"][fidx] = now - rows[_ITIME]
-            c["ui_ivl"][fidx] = rows[_ITIME] - rows[_IPREV]
-            c["ui_grade"][fidx] = rows[_IGRADE]
-            c["ui_fsrs_s"][fidx] = rows[_IFS]
-            c["ui_fsrs_d"][fidx] = rows[_IFD]
+            c["ui_c"][fidx] = rows[IC]
+            c["ui_w"][fidx] = rows[IW]
+            c["ui_last"][fidx] = rows[ILAST]
+            c["ui_gap"][fidx] = state.step - rows[ISTEP]
+            c["ui_dt"][fidx] = now - rows[ITIME]
+            c["ui_ivl"][fidx] = rows[ITIME] - rows[IPREV]
+            c["ui_grade"][fidx] = rows[IGRADE]
+            c["ui_fsrs_s"][fidx] = rows[IFS]
+            c["ui_fsrs_d"][fidx] = rows[IFD]
         # others' answers: leave this learner's own out
         c["item_n"] -= c["ui_c"] + c["ui_w"]
         c["item_c"] -= c["ui_c"]
-        c.update(_tag_history(state, batch.tag_owner, batch.tag_keys, n))
+        c.update(tag_history(state, batch.tag_owner, batch.tag_keys, n))
         c["skill_n"] -= c["us_c"] + c["us_w"]
         c["skill_c"] -= c["us_c"]
         c["u_c"][:] = state.u_c
@@ -393,11 +206,11 @@ class LearnerModel:
         pos = int(np.searchsorted(state.item_ids, cand.item_id))
         if pos < state.item_ids.shape[0] and state.item_ids[pos] == cand.item_id:
             r = state.items[pos].tolist()
-            c["ui_c"], c["ui_w"], c["ui_last"] = r[_IC], r[_IW], r[_ILAST]
-            c["ui_gap"] = state.step - r[_ISTEP]
-            c["ui_dt"] = now - r[_ITIME]
-            c["ui_ivl"] = r[_ITIME] - r[_IPREV]
-            c["ui_grade"], c["ui_fsrs_s"], c["ui_fsrs_d"] = r[_IGRADE], r[_IFS], r[_IFD]
+            c["ui_c"], c["ui_w"], c["ui_last"] = r[IC], r[IW], r[ILAST]
+            c["ui_gap"] = state.step - r[ISTEP]
+            c["ui_dt"] = now - r[ITIME]
+            c["ui_ivl"] = r[ITIME] - r[IPREV]
+            c["ui_grade"], c["ui_fsrs_s"], c["ui_fsrs_d"] = r[IGRADE], r[IFS], r[IFD]
         c["item_n"] = cand.item_attempts - c["ui_c"] - c["ui_w"]
         c["item_c"] = cand.item_correct - c["ui_c"]
         seen = 0
@@ -407,13 +220,13 @@ class LearnerModel:
             tpos = int(np.searchsorted(state.tag_ids, key))
             if tpos < state.tag_ids.shape[0] and state.tag_ids[tpos] == key:
                 tr = state.tags[tpos].tolist()
-                c["us_c"] += tr[_TC]
-                c["us_w"] += tr[_TW]
-                ema_sum += tr[_TEMA]
+                c["us_c"] += tr[TC]
+                c["us_w"] += tr[TW]
+                ema_sum += tr[TEMA]
                 seen += 1
-                if tr[_TSTEP] > last_step:
-                    last_step = tr[_TSTEP]
-                    c["us_last"], c["us_run"] = tr[_TLAST], tr[_TRUN]
+                if tr[TSTEP] > last_step:
+                    last_step = tr[TSTEP]
+                    c["us_last"], c["us_run"] = tr[TLAST], tr[TRUN]
         if seen:
             c["us_ema"] = ema_sum / seen
             c["us_gap"] = state.step - last_step
@@ -429,11 +242,11 @@ class LearnerModel:
     def predict(self, state: LearnerState, candidates: Candidates, now: datetime) -> F32:
         """P(correct) of each candidate if asked at ``now`` (aware UTC)."""
         self._check(state)
-        t = _check_utc(now)
+        t = check_utc(now)
         if len(candidates) == 0:
             return np.zeros(0, np.float32)
         if self._head is not None:
-            return self._score(state, _as_batch(candidates), t)
+            return self._score(state, as_batch(candidates), t)
         return self._reference(state, candidates, t)
 
     def _reference(self, state: LearnerState, candidates: Candidates, now: float) -> F32:
@@ -460,7 +273,7 @@ class LearnerModel:
         n_groups = len(groups)
         graw = RawColumns.empty(n_groups)
         gc = graw.cols
-        gc.update(_tag_history(state, groups.owner, groups.keys, n_groups))
+        gc.update(tag_history(state, groups.owner, groups.keys, n_groups))
         gc["skill_n"] = groups.skill_n - (gc["us_c"] + gc["us_w"])
         gc["skill_c"] = groups.skill_c - gc["us_c"]
         gc["n_skills"] = groups.n_skills
@@ -473,24 +286,24 @@ class LearnerModel:
         item_n = batch.cols["item_n"].copy()
         item_c = batch.cols["item_c"].copy()
         dt = np.full(len(batch), -1.0, np.float32)
-        pos, found = _lookup(state.item_ids, batch.item_ids)
+        pos, found = lookup(state.item_ids, batch.item_ids)
         fidx = np.flatnonzero(found)
         ui = None
         if fidx.shape[0]:
             rows = state.items[pos[fidx]].T
-            item_n[fidx] -= rows[_IC] + rows[_IW]
-            item_c[fidx] -= rows[_IC]
+            item_n[fidx] -= rows[IC] + rows[IW]
+            item_c[fidx] -= rows[IC]
             ui, dt[fidx] = ui_features(
                 {
-                    "ui_c": rows[_IC],
-                    "ui_w": rows[_IW],
-                    "ui_last": rows[_ILAST],
-                    "ui_gap": state.step - rows[_ISTEP],
-                    "ui_dt": now - rows[_ITIME],
-                    "ui_ivl": rows[_ITIME] - rows[_IPREV],
-                    "ui_grade": rows[_IGRADE],
-                    "ui_fsrs_s": rows[_IFS],
-                    "ui_fsrs_d": rows[_IFD],
+                    "ui_c": rows[IC],
+                    "ui_w": rows[IW],
+                    "ui_last": rows[ILAST],
+                    "ui_gap": state.step - rows[ISTEP],
+                    "ui_dt": now - rows[ITIME],
+                    "ui_ivl": rows[ITIME] - rows[IPREV],
+                    "ui_grade": rows[IGRADE],
+                    "ui_fsrs_s": rows[IFS],
+                    "ui_fsrs_d": rows[IFD],
                 }
             )
         # per candidate: the item's smoothed rate and answer count
@@ -508,13 +321,13 @@ class LearnerModel:
     ) -> F32:
         """P(correct) ``[n_candidates, n_horizons]`` at ``now + h`` with no study in between."""
         self._check(state)
-        t = _check_utc(now)
+        t = check_utc(now)
         out = np.zeros((len(candidates), len(horizons)), np.float32)
         if len(candidates) == 0:
             return out
         if self._head is not None:
             # without study in between, recall at now + h is the prediction at now + h
-            batch = _as_batch(candidates)
+            batch = as_batch(candidates)
             for j, h in enumerate(horizons):
                 out[:, j] = self._score(state, batch, t + h.total_seconds())
             return out
@@ -529,7 +342,7 @@ class LearnerModel:
     def update(self, state: LearnerState, attempt: AttemptFeatures) -> LearnerState:
         """A new state that has learned from ``attempt`` (the input state is not modified)."""
         self._check(state)
-        now = _check_utc(attempt.timestamp)
+        now = check_utc(attempt.timestamp)
         cand = attempt.item
         row, dt_one = build_row(self._raw_one(state, cand, now))
         y = 1.0 if attempt.correct else 0.0
@@ -541,8 +354,8 @@ class LearnerModel:
                 new_h = self._step(state.h, row, step, dt_one)
             else:
                 new_h = self._torch_step(state.h, row, step, dt_one)
-        item_ids, items = _upsert_item(state, cand.item_id, y, now, g)
-        tag_ids, tags = _upsert_tags(state, cand.tags, y)
+        item_ids, items = upsert_item(state, cand.item_id, y, now, g)
+        tag_ids, tags = upsert_tags(state, cand.tags, y)
         ema = y if np.isnan(state.u_ema) else (1 - EMA_RATE) * state.u_ema + EMA_RATE * y
         return LearnerState(
             weights_id=state.weights_id,
@@ -585,12 +398,6 @@ class LearnerModel:
         return {"weights_id": self.weights_id, "config": self.weights.config} | self.weights.meta
 
 
-def _as_batch(candidates: Candidates) -> CandidateBatch:
-    if isinstance(candidates, CandidateBatch):
-        return candidates
-    return CandidateBatch.from_candidates(candidates)
-
-
 def _groups(batch: CandidateBatch) -> Groups:
     """The batch's candidates grouped by tags and tag counts (cached on the batch)."""
     groups = batch.cache.get("groups")
@@ -601,48 +408,3 @@ def _groups(batch: CandidateBatch) -> Groups:
         )
     assert isinstance(groups, Groups)
     return groups
-
-
-def _upsert_item(
-    state: LearnerState, item_id: int, y: float, now: float, g: float
-) -> tuple[I64, F64]:
-    pos = int(np.searchsorted(state.item_ids, item_id))
-    step = float(state.step)
-    if pos < state.item_ids.shape[0] and state.item_ids[pos] == item_id:
-        items = state.items.copy()
-        r = items[pos]
-        r[_IFS], r[_IFD] = memory_step(r.tolist(), now, g, int(y))
-        r[_IC] += y
-        r[_IW] += 1.0 - y
-        r[_ILAST] = y
-        r[_ISTEP] = step
-        r[_IPREV] = r[_ITIME]
-        r[_ITIME] = now
-        r[_IGRADE] = g
-        return state.item_ids, items
-    s_new, d_new = memory_step(None, now, g, int(y))
-    row = np.array([y, 1.0 - y, y, step, now, np.nan, g, s_new, d_new])
-    return np.insert(state.item_ids, pos, item_id), np.insert(state.items, pos, row, axis=0)
-
-
-def _upsert_tags(state: LearnerState, tags: Sequence[str], y: float) -> tuple[I64, F64]:
-    ids, table = state.tag_ids, state.tags.copy()
-    for key in sorted({tag_key(t) for t in tags}):
-        pos = int(np.searchsorted(ids, key))
-        if pos < ids.shape[0] and ids[pos] == key:
-            r = table[pos]
-            r[_TC] += y
-            r[_TW] += 1.0 - y
-            r[_TLAST] = y
-            r[_TSTEP] = float(state.step)
-            r[_TEMA] = (1 - SKILL_EMA_RATE) * r[_TEMA] + SKILL_EMA_RATE * y
-            r[_TRUN] = (
-                (r[_TRUN] + 1 if r[_TRUN] > 0 else 1.0)
-                if y
-                else (r[_TRUN] - 1 if r[_TRUN] < 0 else -1.0)
-            )
-        else:
-            row = np.array([y, 1.0 - y, y, float(state.step), y, 1.0 if y else -1.0])
-            ids = np.insert(ids, pos, key)
-            table = np.insert(table, pos, row, axis=0)
-    return ids, table

@@ -1,0 +1,102 @@
+"""What the learner model scores and learns from: candidate items, answers, columnar batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tutor.items import ItemKind
+from tutor.model.state import tag_key
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+def check_utc(moment: datetime) -> float:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("naive datetime: pass a timezone-aware UTC datetime")
+    return moment.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateFeatures:
+    """An item to score. Counts are over all learners (this one included)."""
+
+    item_id: int
+    tags: tuple[str, ...] = ()
+    n_options: int = 0
+    kind: ItemKind = ItemKind.MULTIPLE_CHOICE
+    item_attempts: int = 0
+    item_correct: int = 0
+    tag_attempts: int = 0
+    tag_correct: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFeatures:
+    """One answer to learn from. ``grade`` is the 1-4 self-grade of flashcards, else None."""
+
+    item: CandidateFeatures
+    timestamp: datetime
+    correct: bool
+    grade: int | None = None
+    latency_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        check_utc(self.timestamp)
+        if self.grade is not None and not 1 <= self.grade <= 4:
+            raise ValueError(f"grade must be 1-4, got {self.grade}")
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateBatch:
+    """Candidates in columnar form (:meth:`LearnerModel.prepare`); reusable across learners."""
+
+    item_ids: I64
+    cols: dict[str, F64]
+    tag_owner: I64
+    tag_keys: I64
+    #: derived data the fast scoring path keeps per batch (and per loaded weights)
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.item_ids.shape[0])
+
+    @classmethod
+    def from_candidates(cls, cands: Sequence[CandidateFeatures]) -> CandidateBatch:
+        """Convert a sequence of candidates."""
+        n = len(cands)
+
+        def col(values: Any) -> F64:
+            return np.fromiter(values, np.float64, n)
+
+        cols = {
+            "item_n": col(x.item_attempts for x in cands),
+            "item_c": col(x.item_correct for x in cands),
+            "skill_n": col(x.tag_attempts for x in cands),
+            "skill_c": col(x.tag_correct for x in cands),
+            "n_skills": col(len(x.tags) for x in cands),
+            "n_options": col(x.n_options for x in cands),
+            "self_graded": col(x.kind.self_graded for x in cands),
+        }
+        flat = [(i, k) for i, x in enumerate(cands) for k in dict.fromkeys(map(tag_key, x.tags))]
+        return cls(
+            item_ids=np.fromiter((x.item_id for x in cands), np.int64, n),
+            cols=cols,
+            tag_owner=np.fromiter((f[0] for f in flat), np.int64, len(flat)),
+            tag_keys=np.fromiter((f[1] for f in flat), np.int64, len(flat)),
+        )
+
+
+Candidates = Sequence[CandidateFeatures] | CandidateBatch
+
+
+def as_batch(candidates: Candidates) -> CandidateBatch:
+    if isinstance(candidates, CandidateBatch):
+        return candidates
+    return CandidateBatch.from_candidates(candidates)
