@@ -8,16 +8,18 @@ Example::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
+from tutor.evaluation.calibration import calibration_markdown
 from tutor.evaluation.csv_logs import CsvLogError
 from tutor.evaluation.datasets import DATASET_NAMES, N_FOLDS
 from tutor.evaluation.parallel import DatasetKey, LoadSpec, Unit, run_all
 from tutor.evaluation.registry import Entry, available_predictors
-from tutor.evaluation.report import machine_info, markdown, plot, write_json
+from tutor.evaluation.report import _clean, machine_info, markdown, plot, write_json
 
 MAX_AUTO_JOBS = 2
 QUICK_TRAIN = 150
@@ -43,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", help="comma-separated subset of models (default: all)")
     p.add_argument("--json", type=Path, help="write rows, timings and machine details here")
     p.add_argument("--plot", type=Path, help="write a PNG of AUC and log loss against t")
+    p.add_argument(
+        "--reliability",
+        type=Path,
+        help="write reliability (10 bins, ECE) and forgetting rows (recall by time since the "
+        "last attempt at the item) of the scored predictions here, and print their tables",
+    )
+    p.add_argument(
+        "--reliability-models",
+        help="models whose reliability and forgetting tables are printed "
+        "(default: metatutor if run, else all)",
+    )
     p.add_argument(
         "--quick",
         action="store_true",
@@ -153,7 +166,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.plot:
         plot(args.plot, total.rows)
+    if args.reliability:
+        names = [e.name for e in entries]
+        shown = _shown(args.reliability_models, names)
+        print(calibration_markdown(total.diagnostics, shown))
+        payload = {
+            "rows": [{k: _clean(v) for k, v in r.items()} for r in total.diagnostics],
+            "settings": {"argv": sys.argv[1:] if argv is None else argv, "seed": args.seed},
+        }
+        args.reliability.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     return 0
+
+
+def _shown(option: str | None, names: list[str]) -> list[str]:
+    """Models of the detailed calibration tables."""
+    if option:
+        return [m.strip() for m in option.split(",") if m.strip() in names]
+    return ["metatutor"] if "metatutor" in names else names
 
 
 if __name__ == "__main__":

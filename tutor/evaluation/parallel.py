@@ -69,6 +69,7 @@ class UnitResult:
     rows: dict[DatasetKey, list[Row]] = field(default_factory=dict)
     timings: dict[DatasetKey, Timing] = field(default_factory=dict)
     skipped: dict[DatasetKey, str] = field(default_factory=dict)
+    diagnostics: dict[DatasetKey, list[Row]] = field(default_factory=dict)
 
 
 def plan(models: Sequence[str], datasets: Sequence[DatasetKey]) -> list[Unit]:
@@ -130,8 +131,17 @@ def run_unit(unit: Unit, spec: LoadSpec, seed: int) -> UnitResult:
             predictor, fit_s, fit_cpu_s = fit_timed(entry, data.train, seed=seed)
             if not last:
                 fitted = (digest, copy.deepcopy(predictor))
-        rows, timing = predict_all(predictor, entry.name, data, fit_s=fit_s, fit_cpu_s=fit_cpu_s)
+        diagnostics: list[Row] = []
+        rows, timing = predict_all(
+            predictor,
+            entry.name,
+            data,
+            fit_s=fit_s,
+            fit_cpu_s=fit_cpu_s,
+            diagnostics=diagnostics,
+        )
         result.rows[key], result.timings[key] = rows, timing
+        result.diagnostics[key] = diagnostics
     return result
 
 
@@ -208,4 +218,5 @@ def _assemble(
                 if key in res.rows:
                     total.rows.extend(res.rows[key])
                     total.timings.append(res.timings[key])
+                    total.diagnostics.extend(res.diagnostics.get(key, []))
     return total

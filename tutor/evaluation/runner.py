@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from tutor.evaluation.calibration import diagnostic_rows, item_gaps
 from tutor.evaluation.logs import Dataset, FloatArray, LearnerLog, Predictor
 from tutor.evaluation.metrics import (
     BUCKETS,
@@ -46,6 +47,8 @@ class RunResult:
     rows: list[Row] = field(default_factory=list)
     timings: list[Timing] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: reliability, ECE and forgetting rows (:mod:`tutor.evaluation.calibration`)
+    diagnostics: list[Row] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +59,31 @@ class _Truth:
     t: np.ndarray
     mask: np.ndarray
     keys: BinKeys
+    gaps: np.ndarray  # seconds since the previous attempt at the item (see item_gaps)
+    ratios: np.ndarray  # that gap over the item's previous interval
 
 
 def _truth(test: Sequence[LearnerLog]) -> _Truth:
-    ys, ts, masks, keys = [], [], [], []
+    ys, ts, masks, keys, gaps, ratios = [], [], [], [], [], []
     for log in test:
         ys.append(log.correct.astype(np.int64))
         ts.append(np.arange(len(log), dtype=np.int64))
         masks.append(log.eval_mask if log.eval_mask is not None else np.ones(len(log), bool))
         keys.append(bin_keys(log))
+        gap, ratio = item_gaps(log)
+        gaps.append(gap)
+        ratios.append(ratio)
     if not ys:
         empty = np.zeros(0, dtype=np.int64)
-        return _Truth(empty, empty, np.zeros(0, bool), concat_keys([]))
-    return _Truth(np.concatenate(ys), np.concatenate(ts), np.concatenate(masks), concat_keys(keys))
+        return _Truth(empty, empty, np.zeros(0, bool), concat_keys([]), np.zeros(0), np.zeros(0))
+    return _Truth(
+        np.concatenate(ys),
+        np.concatenate(ts),
+        np.concatenate(masks),
+        concat_keys(keys),
+        np.concatenate(gaps),
+        np.concatenate(ratios),
+    )
 
 
 def score_rows(dataset: str, model: str, truth: _Truth, p: FloatArray) -> list[Row]:
@@ -121,8 +136,13 @@ def predict_all(
     fit_s: float = 0.0,
     fit_cpu_s: float = 0.0,
     progress: Callable[[int], None] | None = None,
+    diagnostics: list[Row] | None = None,
 ) -> tuple[list[Row], Timing]:
-    """Score a fitted predictor on the test learners of ``dataset``: metric rows and timing."""
+    """Score a fitted predictor on the test learners of ``dataset``: metric rows and timing.
+
+    When ``diagnostics`` is given, the reliability and forgetting rows of the same scored
+    predictions are appended to it.
+    """
     truth = truth if truth is not None else _truth(dataset.test)
     start, cpu = time.perf_counter(), time.process_time()
     parts = []
@@ -135,6 +155,18 @@ def predict_all(
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     p_all = np.concatenate(parts) if parts else np.zeros(0)
     rows = score_rows(dataset.name, model, truth, p_all)
+    if diagnostics is not None:
+        sel = truth.mask
+        diagnostics.extend(
+            diagnostic_rows(
+                dataset.name,
+                model,
+                truth.y[sel],
+                p_all[sel],
+                truth.gaps[sel],
+                truth.ratios[sel],
+            )
+        )
     return rows, Timing(dataset.name, model, fit_s, wall, len(p_all), fit_cpu_s, cpu)
 
 
@@ -178,6 +210,7 @@ def run_dataset(
             fit_s=fit_s,
             fit_cpu_s=fit_cpu_s,
             progress=progress,
+            diagnostics=result.diagnostics,
         )
         result.rows.extend(rows)
         result.timings.append(timing)
