@@ -25,20 +25,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextvars
 import functools
 import inspect
 import json
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import peak_rss_mb, percentile, table, write_json
+from benchmarks.cpu_split import BOT, LOOP, REGION, CpuSplit
 from bot.app import build_application
 from bot.fake_api import FakeBotApi
 from bot.fake_types import FakeUser
@@ -48,87 +47,78 @@ from tutor.items import ItemKind
 from tutor.learner import MemoryModel, ModelMemory, RuleMemory
 from tutor.service import TutorService
 
-
-@dataclass
-class CpuMeter:
-    """CPU seconds of this thread, of the process, and of this thread inside service calls."""
-
-    thread: float = 0.0
-    process: float = 0.0
-    service: float = 0.0
-    service_calls: int = 0
-    updates: int = 0
+SERVICE, FAKE, DRIVER = "service", "fake", "driver"
+"""CPU regions besides the bot's own (the default) and the event loop's (:mod:`cpu_split`)."""
 
 
-_IN_SERVICE: contextvars.ContextVar[bool] = contextvars.ContextVar("in_service", default=False)
+def meter_service(service: TutorService, split: CpuSplit) -> None:
+    """Charge the CPU spent inside the service's public coroutines to :data:`SERVICE`.
 
-
-def meter_service(service: TutorService, meter: CpuMeter) -> None:
-    """Count the event-loop thread's CPU spent inside the service's public coroutines.
-
-    Only the outermost call counts (a service method calling another is not counted twice);
-    with one student nothing else runs on the loop meanwhile, so the difference of
-    ``thread_time`` across the call is the service's own CPU (waits for SQLite excluded).
+    A service method calling another stays in the same region; tasks the service creates
+    inherit it.
     """
     for name, method in inspect.getmembers(service, inspect.iscoroutinefunction):
         if name.startswith("_"):
             continue
-        setattr(service, name, _metered(method, meter))
+        setattr(service, name, _metered(method, split))
 
 
-def _metered(method: Callable[..., Awaitable[Any]], meter: CpuMeter) -> Callable[..., Any]:
+def _metered(method: Callable[..., Awaitable[Any]], split: CpuSplit) -> Callable[..., Any]:
     @functools.wraps(method)
     async def timed(*args: Any, **kwargs: Any) -> Any:
-        if _IN_SERVICE.get():
+        if REGION.get() in (SERVICE, DRIVER):  # nested, or the driver's own look-ups
             return await method(*args, **kwargs)
-        token = _IN_SERVICE.set(True)
-        began = time.thread_time()
-        try:
+        with split.region(SERVICE):
             return await method(*args, **kwargs)
-        finally:
-            meter.service += time.thread_time() - began
-            meter.service_calls += 1
-            _IN_SERVICE.reset(token)
 
     return timed
 
 
-class Student:
+class Driver:
+    """A simulated user: its own work is charged to :data:`DRIVER`, the bot's to the bot."""
+
+    def __init__(self, app: Any, fake: FakeBotApi, user_id: int, split: CpuSplit) -> None:
+        self.app, self.fake, self.split = app, fake, split
+        self.user = FakeUser(id=user_id, first_name="Student")
+        fake.register_user(self.user)
+        self.latencies: list[float] = []
+        self.updates = 0
+        self.answers = 0
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        """Hand one update to the application as its update fetcher would; wait until done."""
+        from telegram import Update
+
+        with self.split.region(BOT):
+            parsed = Update.de_json(update, self.app.bot)
+            started = time.perf_counter()
+            await self.app.update_processor.process_update(parsed, self.app.process_update(parsed))
+            self.latencies.append((time.perf_counter() - started) * 1000)
+        self.updates += 1
+
+
+class Student(Driver):
     """One simulated student answering through the bot."""
 
     def __init__(
-        self, app: Any, fake: FakeBotApi, service: TutorService, user_id: int, meter: CpuMeter
+        self, app: Any, fake: FakeBotApi, service: TutorService, user_id: int, split: CpuSplit
     ) -> None:
-        self.app, self.fake, self.service, self.meter = app, fake, service, meter
-        self.user = FakeUser(id=user_id, first_name="Student")
+        super().__init__(app, fake, user_id, split)
+        self.service = service
         # Message ids go on from earlier runs on the same file, as Telegram's would: a typed
         # answer whose message id repeats is taken for a redelivery and not graded again.
-        fake.register_user(self.user)
         fake._chats[user_id].next_message_id = int(time.time() * 1000) % 2_000_000_000
         self.rng = random.Random(user_id)
-        self.latencies: list[float] = []
-        self.answers = 0
-
-    async def _feed(self, update: dict[str, Any]) -> None:
-        from telegram import Update
-
-        thread, process = time.thread_time(), time.process_time()
-        parsed = Update.de_json(update, self.app.bot)
-        started = time.perf_counter()
-        await self.app.update_processor.process_update(parsed, self.app.process_update(parsed))
-        self.latencies.append((time.perf_counter() - started) * 1000)
-        self.meter.thread += time.thread_time() - thread
-        self.meter.process += time.process_time() - process
-        self.meter.updates += 1
 
     async def _open_question(self) -> Any:
-        token = _IN_SERVICE.set(True)  # the driver's own look-ups are not the bot's work
-        try:
-            return await self.service.open_question(self.user.id)
-        finally:
-            _IN_SERVICE.reset(token)
+        return await self.service.open_question(self.user.id)  # in DRIVER: not the bot's work
 
     async def run(self, answers: int, think: float = 0.0) -> None:
+        """Answer ``answers`` questions (see :meth:`_run`), charging its own work to DRIVER."""
+        with self.split.region(DRIVER):
+            await self._run(answers, think)
+
+    async def _run(self, answers: int, think: float = 0.0) -> None:
         """Answer ``answers`` questions, in quizzes of its own (started with /quiz).
 
         With ``think``, the student reads each question for a random time (exponential,
@@ -136,13 +126,13 @@ class Student:
         """
         if think > 0:  # people do not all arrive in the same instant
             await asyncio.sleep(self.rng.uniform(0, think))
-        await self._feed(self.fake.user_message(self.user, "/quiz"))
+        await self.feed(self.fake.user_message(self.user, "/quiz"))
         while self.answers < answers:
             if think > 0:
                 await asyncio.sleep(self.rng.expovariate(1 / think))
             question = await self._open_question()
             if question is None:
-                await self._feed(self.fake.user_message(self.user, "/quiz"))
+                await self.feed(self.fake.user_message(self.user, "/quiz"))
                 if await self._open_question() is None:
                     return  # nothing to study
                 continue
@@ -151,37 +141,39 @@ class Student:
             picks = [d for d in data if d.startswith(("a:", "g:"))]
             reveal = [d for d in data if d.startswith("r:")]
             if picks and message is not None:
-                await self._feed(
-                    self.fake.user_callback(self.user, message, self.rng.choice(picks))
-                )
+                await self.feed(self.fake.user_callback(self.user, message, self.rng.choice(picks)))
                 self.answers += 1
             elif reveal and message is not None:
-                await self._feed(self.fake.user_callback(self.user, message, reveal[0]))
+                await self.feed(self.fake.user_callback(self.user, message, reveal[0]))
             elif question.item.kind in (ItemKind.TYPED, ItemKind.CLOZE):
                 text = self.rng.choice([question.item.correct_text, "not sure"])
-                await self._feed(self.fake.user_message(self.user, text))
+                await self.feed(self.fake.user_message(self.user, text))
                 self.answers += 1
             else:  # a question this chat never showed (it has no buttons here): start anew
-                await self._feed(self.fake.user_message(self.user, "/quiz"))
+                await self.feed(self.fake.user_message(self.user, "/quiz"))
 
 
 class DistantBotApi(FakeBotApi):
-    """The fake Bot API a round trip away: every call waits ``latency`` seconds first."""
+    """The fake Bot API a round trip away: every call waits ``latency`` seconds first.
 
-    def __init__(self, latency: float) -> None:
+    Its own work (decoding the request, Telegram's rules, encoding the answer) is charged to
+    :data:`FAKE` when a ``split`` is given; building the request and parsing the answer
+    stay the bot's (PTB does both with a real server too).
+    """
+
+    def __init__(self, latency: float, split: CpuSplit | None = None) -> None:
         super().__init__(require_known_chat=False)
         self.latency = latency
-        self.cpu = 0.0  # thread CPU seconds spent answering (the fake, not the bot)
+        self.split = split
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         """Wait out the round trip, then answer."""
         if self.latency > 0:
             await asyncio.sleep(self.latency)
-        began = time.thread_time()
-        try:
+        if self.split is None:
             return await super().do_request(*args, **kwargs)
-        finally:
-            self.cpu += time.thread_time() - began
+        with self.split.region(FAKE):
+            return await super().do_request(*args, **kwargs)
 
 
 def bench_settings(**values: Any) -> Settings:
@@ -205,6 +197,7 @@ async def run_level(
     settings: Settings,
     latency: float = 0.0,
     think: float = 0.0,
+    split_cpu: bool = True,
 ) -> dict[str, Any]:
     """All ``users`` answering at once; returns throughput, latency and the CPU split."""
     meta = json.loads(Path(f"{db_path}.json").read_text())
@@ -214,51 +207,73 @@ async def run_level(
     service = TutorService(
         db, memory=memory, clock=lambda: datetime.fromtimestamp(time.time() - offset, UTC)
     )
-    meter = CpuMeter()
-    meter_service(service, meter)
-    fake = DistantBotApi(latency)
+    split = CpuSplit(active=split_cpu)
+    meter_service(service, split)
+    fake = DistantBotApi(latency, split)
     app = build_application(settings, service, request=fake)
     if not limiter:
         app.bot._rate_limiter = None
-    students = [Student(app, fake, service, uid, meter) for uid in users]
+    students = [Student(app, fake, service, uid, split) for uid in users]
     before = await _attempts(db, users)
     await app.initialize()
     try:
-        began = time.perf_counter()
-        cpu = time.process_time()
-        await asyncio.gather(*(s.run(answers, think) for s in students))
-        wall = time.perf_counter() - began
-        cpu = time.process_time() - cpu
+        measured = await drive(split, students, [s.run(answers, think) for s in students])
     finally:
         await app.shutdown()
     try:
         graded = await _attempts(db, users) - before
     finally:
         await db.close()
-    latencies = [x for s in students for x in s.latencies]
-    total = sum(s.answers for s in students)
-    per = 1000 / max(total, 1)
     return {
         "students": len(users),
         "limiter": limiter,
         "api_latency_ms": latency * 1000,
         "think_s": think,
-        "answers": total,
         "graded": graded,
+        **measured,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+async def drive(
+    split: CpuSplit, drivers: Sequence[Driver], runs: Sequence[Awaitable[None]]
+) -> dict[str, Any]:
+    """Run ``runs`` (the drivers' sessions) at once: throughput, latency, CPU per answer.
+
+    CPU is split by region (:mod:`benchmarks.cpu_split`), exactly at any number of students:
+    the bot (PTB, handlers, rendering, the limiter), the event loop itself, the service,
+    the fake Bot API, the drivers (building updates, their look-ups), and other threads
+    (aiosqlite's connection thread, where SQLite runs).
+    """
+    loop = asyncio.get_running_loop()
+    split.install(loop)
+    try:
+        split.reset()
+        began, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*runs)
+        wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+        regions = split.snapshot()
+    finally:
+        loop.set_task_factory(None)
+    latencies = [x for d in drivers for x in d.latencies]
+    total = sum(d.answers for d in drivers)
+    per = 1000 / max(total, 1)
+    return {
+        "answers": total,
         "updates": len(latencies),
         "wall_s": wall,
         "answers_per_s": total / wall,
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
+        "split": split.active,
         "process_cpu_ms_per_answer": cpu * per,
-        # Meaningful with one student (nothing overlaps); reported at every level anyway.
-        "loop_cpu_ms_per_answer": meter.thread * per,
-        "service_cpu_ms_per_answer": meter.service * per,
-        "bot_cpu_ms_per_answer": (meter.thread - meter.service - fake.cpu) * per,
-        "fake_api_cpu_ms_per_answer": fake.cpu * per,
-        "other_threads_cpu_ms_per_answer": (meter.process - meter.thread) * per,
-        "updates_per_answer": meter.updates / max(total, 1),
-        "peak_rss_mb": peak_rss_mb(),
+        "bot_cpu_ms_per_answer": regions.get(BOT, 0.0) * per,
+        "loop_cpu_ms_per_answer": regions.get(LOOP, 0.0) * per,
+        "service_cpu_ms_per_answer": regions.get(SERVICE, 0.0) * per,
+        "fake_api_cpu_ms_per_answer": regions.get(FAKE, 0.0) * per,
+        "driver_cpu_ms_per_answer": regions.get(DRIVER, 0.0) * per,
+        "other_threads_cpu_ms_per_answer": (cpu - sum(regions.values())) * per,
+        "updates_per_answer": len(latencies) / max(total, 1),
     }
 
 
@@ -308,6 +323,23 @@ async def ptb_overhead(updates: int = 2000) -> dict[str, float]:
 
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     """Every concurrency level, then PTB's own overhead."""
+    settings = bench_settings(**({"chat_rate": 1.0} if args.chat_limit else {}))
+    if args.ceiling:
+        from benchmarks.bot_ceiling import run_ceiling  # it builds on this module
+
+        ceiling = await run_ceiling(
+            args.levels,
+            args.min_answers,
+            args.answers,
+            settings,
+            both_limiters=args.without_limiter,
+            split_cpu=not args.no_split,
+        )
+        for result in ceiling:
+            result["memory"] = "none (ceiling)"
+        return {"results": ceiling, "ptb": await ptb_overhead()}
+    if args.db is None:
+        raise SystemExit("--db is required (except with --ceiling)")
     memory: MemoryModel = ModelMemory(args.weights) if args.memory == "model" else RuleMemory()
     if isinstance(memory, ModelMemory):
         memory.load()
@@ -319,7 +351,6 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         active = [row[0] for row in await cur.fetchall()]
     await db.close()
     rng = random.Random(args.seed)
-    settings = bench_settings(**({"chat_rate": 1.0} if args.chat_limit else {}))
     results = []
     for limiter in (True, False) if args.without_limiter else (True,):
         for level in args.levels:
@@ -334,6 +365,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 settings,
                 args.api_latency_ms / 1000,
                 args.think_s,
+                not args.no_split,
             )
             result["memory"] = memory.name
             results.append(result)
@@ -347,7 +379,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--db", type=Path, required=True, help="from benchmarks.generate_db")
+    parser.add_argument("--db", type=Path, default=None, help="from benchmarks.generate_db")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="the bot layer's ceiling: same application and traffic, no tutor (no --db)",
+    )
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--answers", type=int, default=3, help="answers per student (at least)")
     parser.add_argument("--min-answers", type=int, default=300, help="answers per level")
@@ -368,9 +405,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         help="mean seconds a student reads a question before answering (default: none)",
     )
+    parser.add_argument(
+        "--no-split",
+        action="store_true",
+        help="no CPU split by region: shows what the split's accounting costs",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     return parser.parse_args(argv)
+
+
+def split_table(results: list[dict[str, Any]]) -> str:
+    """CPU milliseconds per answer by region, every level (the split is exact at any)."""
+    columns = {
+        "CPU ms/answer": "process_cpu_ms_per_answer",
+        "bot (PTB, handlers)": "bot_cpu_ms_per_answer",
+        "event loop": "loop_cpu_ms_per_answer",
+        "fake Bot API": "fake_api_cpu_ms_per_answer",
+        "service": "service_cpu_ms_per_answer",
+        "other threads (SQLite)": "other_threads_cpu_ms_per_answer",
+        "driver": "driver_cpu_ms_per_answer",
+        "updates/answer": "updates_per_answer",
+    }
+    return table(
+        ["memory", "limiter", "students", *columns],
+        [
+            [r["memory"], "shipped" if r["limiter"] else "none", r["students"]]
+            + [r[key] for key in columns.values()]
+            for r in results
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
                     "shipped" if r["limiter"] else "none",
                     r["students"],
                     r["answers"],
-                    r["graded"],
+                    r.get("graded", "-"),
                     r["answers_per_s"],
                     r["p50_ms"],
                     r["p99_ms"],
@@ -408,30 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print()
-    print(
-        table(
-            [
-                "students",
-                "CPU ms/answer",
-                "bot layer (PTB, handlers)",
-                "fake Bot API",
-                "service",
-                "other threads (SQLite)",
-            ],
-            [
-                [
-                    r["students"],
-                    r["process_cpu_ms_per_answer"],
-                    r["bot_cpu_ms_per_answer"],
-                    r["fake_api_cpu_ms_per_answer"],
-                    r["service_cpu_ms_per_answer"],
-                    r["other_threads_cpu_ms_per_answer"],
-                ]
-                for r in results
-                if r["limiter"] and r["students"] == 1  # with more, the meters overlap
-            ],
-        )
-    )
+    print(split_table(results))
     ptb = out["ptb"]
     print(
         f"\nPTB alone per update: {ptb['no_reply_cpu_ms']:.3f} ms CPU (no reply), "

@@ -1,0 +1,166 @@
+"""The bot layer's ceiling: answers per second with PTB and the fake Bot API and no tutor.
+
+The application is built as the bot's (:func:`bot.app.build_application`'s builder: the
+shipped outgoing limiter, per-user ordering, ``FakeBotApi`` as the transport) and receives
+the same updates as in :mod:`benchmarks.end_to_end` (``/quiz``, then button presses); its
+handlers do what the quiz handlers do on the wire and nothing else: for each press, the
+acknowledgement, the removal of the pressed message's buttons and the feedback at once, then
+the next question with four buttons (texts of the real messages' size, made once). No
+service, no database, no rendering: whatever this reaches is the most the bot can reach on
+this machine with PTB and this transport.
+
+    .venv/bin/python -m benchmarks.end_to_end --ceiling --levels 1 100 --min-answers 3000
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler
+
+from benchmarks.common import peak_rss_mb
+from benchmarks.cpu_split import CpuSplit
+from benchmarks.end_to_end import DRIVER, DistantBotApi, Driver, drive
+from bot import callbacks
+from bot.app import MAX_CONCURRENT_UPDATES, AnyApplication, PerUserUpdateProcessor, rate_limiter
+from bot.fake_api import FakeBotApi
+from bot.settings import Settings
+
+QUESTION = "<b>Question 5/10</b> · Deck 00 · 🆕 new\n\nDeck 0 question 12: which of these is right?"
+FEEDBACK = "✅ <b>Correct!</b>\n🗓 Review tomorrow (2026-11-29 00:00).\n5/10 · 4 correct"
+CHOICES = 4
+_ASKED = "ceiling_asked"  # bot_data: user id -> message id of the question they were asked
+FIRST_USER = 100
+
+
+def question_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    """Four choices, one a row, with the quiz's callback data."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"option {k} of {question_id}", callback_data=callbacks.answer(question_id, k)
+                )
+            ]
+            for k in range(CHOICES)
+        ]
+    )
+
+
+_question_ids = itertools.count(1_000_001)
+
+
+async def _ask(update: Update, context: Any) -> None:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    message = await chat.send_message(
+        QUESTION, parse_mode=ParseMode.HTML, reply_markup=question_keyboard(next(_question_ids))
+    )
+    context.bot_data.setdefault(_ASKED, {})[user.id] = message.message_id
+
+
+async def quiz(update: Update, context: Any) -> None:
+    """/quiz: the first question."""
+    await _ask(update, context)
+
+
+async def press(update: Update, context: Any) -> None:
+    """A choice: acknowledge, drop the buttons and send the feedback at once, then ask again."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    await asyncio.gather(
+        query.answer(),
+        query.edit_message_reply_markup(None),
+        chat.send_message(FEEDBACK, parse_mode=ParseMode.HTML, disable_web_page_preview=True),
+    )
+    await _ask(update, context)
+
+
+def ceiling_application(settings: Settings, fake: FakeBotApi) -> AnyApplication:
+    """The bot's application builder over ``fake``, with the wire-only quiz handlers."""
+    application: AnyApplication = (
+        ApplicationBuilder()
+        .token(fake.token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_file_base_url)
+        .rate_limiter(rate_limiter(settings))
+        .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .request(fake)
+        .get_updates_request(fake)
+        .build()
+    )
+    application.add_handler(CommandHandler("quiz", quiz))
+    application.add_handler(CallbackQueryHandler(press))
+    return application
+
+
+class Presser(Driver):
+    """A student who starts a quiz and presses a choice of every question at once."""
+
+    async def run(self, answers: int) -> None:
+        """Answer ``answers`` questions."""
+        with self.split.region(DRIVER):
+            await self.feed(self.fake.user_message(self.user, "/quiz"))
+            asked: dict[int, int] = self.app.bot_data[_ASKED]
+            while self.answers < answers:
+                message = self.fake.message(self.user.id, asked[self.user.id])
+                assert message is not None and message.buttons
+                choice = message.buttons[self.answers % CHOICES][0][1]
+                await self.feed(self.fake.user_callback(self.user, message, choice))
+                self.answers += 1
+
+
+async def run_ceiling_level(
+    students: int,
+    answers: int,
+    settings: Settings,
+    limiter: bool = True,
+    split_cpu: bool = True,
+) -> dict[str, Any]:
+    """``students`` pressing ``answers`` choices each, all at once."""
+    split = CpuSplit(active=split_cpu)
+    fake = DistantBotApi(0.0, split)
+    app = ceiling_application(settings, fake)
+    if not limiter:
+        app.bot._rate_limiter = None
+    drivers = [Presser(app, fake, FIRST_USER + k, split) for k in range(students)]
+    await app.initialize()
+    setup_calls = len(fake.calls)  # getMe
+    try:
+        measured = await drive(split, drivers, [d.run(answers) for d in drivers])
+    finally:
+        await app.shutdown()
+    return {
+        "students": students,
+        "limiter": limiter,
+        **measured,
+        # Each student's first question (its /quiz) is not an answer's call.
+        "calls_per_answer": (len(fake.calls) - setup_calls - students)
+        / max(measured["answers"], 1),
+        "failed_calls": sum(1 for c in fake.calls if not c.ok),
+        "unanswered_presses": len(fake.unanswered_callbacks()),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+async def run_ceiling(
+    levels: list[int],
+    min_answers: int,
+    answers: int,
+    settings: Settings,
+    *,
+    both_limiters: bool = False,
+    split_cpu: bool = True,
+) -> list[dict[str, Any]]:
+    """Every level, with the shipped limiter (and without it, if asked)."""
+    results = []
+    for limiter in (True, False) if both_limiters else (True,):
+        for level in levels:
+            per_student = max(min_answers // level, answers)
+            result = await run_ceiling_level(level, per_student, settings, limiter, split_cpu)
+            results.append(result)
+    return results
