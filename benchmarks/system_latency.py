@@ -34,8 +34,10 @@ from typing import Any
 from benchmarks.common import peak_rss_mb, percentile, table, write_json
 from storage import Database
 from storage import learner_state as state_rows
+from storage.learner_state import StoredState
 from tutor.items import Grade, ItemKind
-from tutor.learner import MemoryModel, ModelMemory, RuleMemory
+from tutor.learner import MemoryModel, ModelMemory, RuleMemory, learn_answer
+from tutor.policy.calibration import ItemHistory, RecallCalibration, after_answer
 from tutor.service import TutorService
 from tutor.views import Answer, Question
 
@@ -78,7 +80,8 @@ async def _replay_states(db: Database, memory: ModelMemory, users: list[int], ca
                 (user_id, cap),
             ) as cur:
                 rows = list(await cur.fetchall())[::-1]
-            state = model.new_state()
+            state, calibration = model.new_state(), RecallCalibration()
+            histories: dict[int, ItemHistory] = {}
             items = {}
             for item_id, answered_ms, correct, latency_ms in rows:
                 if item_id not in items:
@@ -87,18 +90,21 @@ async def _replay_states(db: Database, memory: ModelMemory, users: list[int], ca
                     record = await content_rows.get_item(conn, item_id, live_only=False)
                     assert record is not None
                     items[item_id] = item_from_record(record)
-                (candidate,) = await memory._candidates(conn, [items[item_id]])
-                state = model.update(
-                    state,
-                    AttemptFeatures(
-                        item=candidate,
-                        timestamp=from_millis(answered_ms),
-                        correct=bool(correct),
-                        grade=None,
-                        latency_ms=float(latency_ms),
-                    ),
+                (candidate,) = await memory.candidates(conn, [items[item_id]])
+                attempt = AttemptFeatures(
+                    item=candidate,
+                    timestamp=from_millis(answered_ms),
+                    correct=bool(correct),
+                    grade=None,
+                    latency_ms=float(latency_ms),
                 )
-            await state_rows.put_state(conn, user_id, model.weights_id, state.to_bytes(), 0)
+                history = histories.get(item_id)
+                state, calibration = learn_answer(
+                    model, state, calibration, attempt, history, calibrate=memory.calibrate
+                )
+                histories[item_id] = after_answer(history, answered_ms / 1000, bool(correct))
+            stored = StoredState(model.weights_id, state.to_bytes(), calibration.to_json())
+            await state_rows.put_state(conn, user_id, stored, 0)
     return time.perf_counter() - started
 
 

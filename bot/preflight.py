@@ -21,6 +21,7 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:  # the CLI imports this module: keep numpy and storage out of --help
     from storage import Connection
+    from storage.records import MemoryRecord
     from tutor.items import Grade, Item
     from tutor.learner import ModelMemory
     from tutor.policy.predictor import RecallPredictor
@@ -129,8 +130,12 @@ class BackgroundModel:
         )
 
     async def predictor(
-        self, conn: Connection, user_id: int, items: Sequence[Item]
+        self,
+        conn: Connection,
+        user_id: int,
+        items: Sequence[Item],
+        memories: Sequence[MemoryRecord] | None = None,
     ) -> RecallPredictor:
         """Predictions for ``items``, once the model is loaded."""
         memory = await self.ready()
-        return await memory.predictor(conn, user_id, items)
+        return await memory.predictor(conn, user_id, items, memories)

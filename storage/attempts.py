@@ -9,7 +9,10 @@ from typing import Any
 from storage.database import Connection, fetch_all, fetch_one, in_chunks, run_sync
 from storage.records import AttemptRecord, MemoryRecord
 
-_MEMORY = "user_id, item_id, n_correct, n_wrong, last_ms, last_correct, due_ms, interval_days"
+_MEMORY = (
+    "user_id, item_id, n_correct, n_wrong, last_ms, last_correct, due_ms, interval_days,"
+    " previous_ms"
+)
 SCAN_OVER = 64
 """Beyond this many items, a student's memory rows are read whole and filtered."""
 
@@ -24,6 +27,7 @@ def _memory(row: Any) -> MemoryRecord:
         last_correct=bool(row[5]),
         due_ms=row[6],
         interval_days=row[7],
+        previous_ms=row[8],
     )
 
 
@@ -74,11 +78,11 @@ async def item_stats(conn: Connection, item_ids: Iterable[int]) -> dict[int, tup
 async def put_memory(conn: Connection, memory: MemoryRecord) -> None:
     """Store a student's memory of one item."""
     await conn.execute(
-        f"INSERT INTO memory ({_MEMORY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        f"INSERT INTO memory ({_MEMORY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id, item_id) DO UPDATE SET n_correct = excluded.n_correct,"
         " n_wrong = excluded.n_wrong, last_ms = excluded.last_ms,"
         " last_correct = excluded.last_correct, due_ms = excluded.due_ms,"
-        " interval_days = excluded.interval_days",
+        " interval_days = excluded.interval_days, previous_ms = excluded.previous_ms",
         (
             memory.user_id,
             memory.item_id,
@@ -88,6 +92,7 @@ async def put_memory(conn: Connection, memory: MemoryRecord) -> None:
             int(memory.last_correct),
             memory.due_ms,
             memory.interval_days,
+            memory.previous_ms,
         ),
     )
 

@@ -1,40 +1,50 @@
-"""Each student's learner-model state, stored as opaque bytes."""
+"""Each student's learner-model state (opaque bytes) and their recall calibration (JSON)."""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 from storage.database import Connection, fetch_all, run_sync
 
 
-def read_state(raw: sqlite3.Connection, user_id: int) -> tuple[str, bytes] | None:
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """A student's stored learner state, as the model version that wrote it left it."""
+
+    model_version: str
+    state: bytes
+    calibration: str | None = None  # None: not calibrated yet
+
+
+def read_state(raw: sqlite3.Connection, user_id: int) -> StoredState | None:
     """:func:`get_state` on the raw connection (inside :func:`storage.database.run_sync`)."""
     row = raw.execute(
-        "SELECT model_version, state FROM learner_state WHERE user_id = ?", (user_id,)
+        "SELECT model_version, state, calibration FROM learner_state WHERE user_id = ?",
+        (user_id,),
     ).fetchone()
-    return (row[0], bytes(row[1])) if row else None
+    return StoredState(row[0], bytes(row[1]), row[2]) if row else None
 
 
-async def get_state(conn: Connection, user_id: int) -> tuple[str, bytes] | None:
-    """(model version, state bytes), or None before the first answer."""
+async def get_state(conn: Connection, user_id: int) -> StoredState | None:
+    """The stored state, or None before the first answer."""
     return await run_sync(conn, lambda raw: read_state(raw, user_id))
 
 
-async def put_state(
-    conn: Connection, user_id: int, model_version: str, state: bytes, now_ms: int
-) -> None:
+def write_state(raw: sqlite3.Connection, user_id: int, stored: StoredState, now_ms: int) -> None:
+    """:func:`put_state` on the raw connection (inside :func:`storage.database.run_sync`)."""
+    raw.execute(
+        "INSERT INTO learner_state (user_id, model_version, state, calibration, updated_ms)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+        " model_version = excluded.model_version, state = excluded.state,"
+        " calibration = excluded.calibration, updated_ms = excluded.updated_ms",
+        (user_id, stored.model_version, stored.state, stored.calibration, now_ms),
+    )
+
+
+async def put_state(conn: Connection, user_id: int, stored: StoredState, now_ms: int) -> None:
     """Store a student's state."""
-
-    def write(raw: sqlite3.Connection) -> None:
-        raw.execute(
-            "INSERT INTO learner_state (user_id, model_version, state, updated_ms)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
-            " model_version = excluded.model_version, state = excluded.state,"
-            " updated_ms = excluded.updated_ms",
-            (user_id, model_version, state, now_ms),
-        )
-
-    await run_sync(conn, write)
+    await run_sync(conn, lambda raw: write_state(raw, user_id, stored, now_ms))
 
 
 async def user_ids_with_attempts(conn: Connection) -> list[int]:

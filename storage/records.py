@@ -120,6 +120,7 @@ class MemoryRecord:
     last_correct: bool
     due_ms: int
     interval_days: float
+    previous_ms: int | None = None  # the answer before the last one, if any
 
 
 @dataclass(frozen=True, slots=True)

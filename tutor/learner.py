@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -25,16 +25,18 @@ from storage import Connection
 from storage import attempts as attempt_rows
 from storage import learner_state as state_rows
 from storage.database import run_sync
+from storage.learner_state import StoredState
 from storage.records import MemoryRecord
 from tutor.candidates import Candidates, FeatureCache
 from tutor.clock import from_millis, to_millis
 from tutor.intervals import ItemMemory, estimated_recall, next_interval
 from tutor.items import Grade, Item
+from tutor.policy.calibration import CalibratedPredictor, ItemHistory, RecallCalibration
 from tutor.policy.predictor import RecallPredictor
 from tutor.policy.types import FloatArray, IntArray
 
 if TYPE_CHECKING:
-    from tutor.model.online import LearnerModel, LearnerState
+    from tutor.model.online import AttemptFeatures, LearnerModel, LearnerState
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,14 @@ class MemoryModel(Protocol):
         ...
 
     async def predictor(
-        self, conn: Connection, user_id: int, items: Sequence[Item]
+        self,
+        conn: Connection,
+        user_id: int,
+        items: Sequence[Item],
+        memories: Sequence[MemoryRecord] | None = None,
     ) -> RecallPredictor:
-        """Predictions for this student's ``items`` from what is stored now."""
+        """Predictions for this student's ``items`` from what is stored now; ``memories``,
+        when given, are the student's memory rows of them, already read."""
         ...
 
 
@@ -136,19 +143,31 @@ class RuleMemory:
         """Nothing to learn beyond the memory row the service keeps."""
 
     async def predictor(
-        self, conn: Connection, user_id: int, items: Sequence[Item]
+        self,
+        conn: Connection,
+        user_id: int,
+        items: Sequence[Item],
+        memories: Sequence[MemoryRecord] | None = None,
     ) -> RecallPredictor:
-        memories = await attempt_rows.memory_of(conn, user_id, [item.id for item in items])
+        if memories is None:
+            memories = await attempt_rows.memory_of(conn, user_id, [item.id for item in items])
         return _RulePredictor({m.item_id: m for m in memories}, self.target)
 
 
 class ModelMemory:
-    """The meta-learned learner model, loaded lazily from ``weights`` (default: bundled)."""
+    """The meta-learned learner model, loaded lazily from ``weights`` (default: bundled).
+
+    With ``calibrate`` (the default), each student's predictions for items they have seen go
+    through their own recall calibration (:mod:`tutor.policy.calibration`), learned from their
+    answers and stored with their learner state: the shared model knows how people in general
+    forget, the calibration how fast this student does.
+    """
 
     name = "model"
 
-    def __init__(self, weights: Path | None = None) -> None:
+    def __init__(self, weights: Path | None = None, *, calibrate: bool = True) -> None:
         self.weights = weights
+        self.calibrate = calibrate
         self._model: LearnerModel | None = None
         self.features = FeatureCache()
 
@@ -165,47 +184,68 @@ class ModelMemory:
         return self._model
 
     async def _read(
-        self, conn: Connection, user_id: int, items: Sequence[Item]
-    ) -> tuple[LearnerState, Candidates]:
-        """The student's stored state and the items' candidate features, in one database trip."""
+        self,
+        conn: Connection,
+        user_id: int,
+        items: Sequence[Item],
+        memories: Sequence[MemoryRecord] | None,
+    ) -> _Snapshot:
+        """The student's stored state and calibration, the items' candidate features and
+        (unless given) the student's memory rows of them, in one database trip."""
         runs = self.features.runs(items)
         ids = [item.id for item in items]
         tags = sorted({tag for run in runs for tag in run.tags})
 
-        def read(raw: sqlite3.Connection) -> tuple[Any, Any, Any]:
+        def read(raw: sqlite3.Connection) -> tuple[Any, Any, Any, Any]:
             return (
                 state_rows.read_state(raw, user_id),
                 attempt_rows.read_item_stats(raw, ids),
                 attempt_rows.read_tag_stats(raw, tags),
+                attempt_rows.read_memory_of(raw, user_id, ids) if memories is None else memories,
             )
 
-        stored, tallies, tag_tallies = await run_sync(conn, read)
-        return self._parse_state(user_id, stored), Candidates(runs, tallies, tag_tallies)
+        stored, tallies, tag_tallies, rows = await run_sync(conn, read)
+        state, calibration = self._parse_state(user_id, stored)
+        return _Snapshot(state, calibration, Candidates(runs, tallies, tag_tallies), rows)
 
-    def _parse_state(self, user_id: int, stored: tuple[str, bytes] | None) -> LearnerState:
-        from tutor.model.online import LearnerState
-
-        model = self.load()
-        if stored is not None and stored[0] == model.weights_id:
-            try:
-                return LearnerState.from_bytes(stored[1])
-            except ValueError:
-                log.warning("learner state of user %s unreadable; starting afresh", user_id)
-        elif stored is not None:
-            log.warning("learner state of user %s is from other weights; run model replay", user_id)
-        return model.new_state()
-
-    async def _state(self, conn: Connection, user_id: int) -> LearnerState:
-        """The student's stored state (a fresh one before the first answer)."""
-        return self._parse_state(user_id, await state_rows.get_state(conn, user_id))
-
-    async def _candidates(self, conn: Connection, items: Sequence[Item]) -> Candidates:
+    async def candidates(self, conn: Connection, items: Sequence[Item]) -> Candidates:
         """Candidate features of ``items`` with the current tallies."""
         ids = [item.id for item in items]
         runs = self.features.runs(items)
         tags = sorted({tag for run in runs for tag in run.tags})
-        tallies = await attempt_rows.item_stats(conn, ids)
-        return Candidates(runs, tallies, await attempt_rows.tag_stats(conn, tags))
+
+        def read(raw: sqlite3.Connection) -> tuple[Any, Any]:
+            return attempt_rows.read_item_stats(raw, ids), attempt_rows.read_tag_stats(raw, tags)
+
+        tallies, tag_tallies = await run_sync(conn, read)
+        return Candidates(runs, tallies, tag_tallies)
+
+    def _parse_state(
+        self, user_id: int, stored: StoredState | None
+    ) -> tuple[LearnerState, RecallCalibration]:
+        from tutor.model.online import LearnerState
+
+        model = self.load()
+        if stored is not None and stored.model_version == model.weights_id:
+            try:
+                state = LearnerState.from_bytes(stored.state)
+            except ValueError:
+                log.warning("learner state of user %s unreadable; starting afresh", user_id)
+            else:
+                return state, self._parse_calibration(user_id, stored.calibration)
+        elif stored is not None:
+            log.warning("learner state of user %s is from other weights; run model replay", user_id)
+        return model.new_state(), RecallCalibration()
+
+    @staticmethod
+    def _parse_calibration(user_id: int, text: str | None) -> RecallCalibration:
+        if text is None:
+            return RecallCalibration()
+        try:
+            return RecallCalibration.from_json(text)
+        except ValueError:
+            log.warning("recall calibration of user %s unreadable; starting afresh", user_id)
+            return RecallCalibration()
 
     async def observe(
         self,
@@ -221,25 +261,77 @@ class ModelMemory:
         from tutor.model.online import AttemptFeatures
 
         model = self.load()
-        state, candidates = await self._read(conn, user_id, [item])
+        snap = await self._read(conn, user_id, [item], None)
         attempt = AttemptFeatures(
-            item=candidates[0],
+            item=snap.candidates[0],
             timestamp=at,
             correct=correct,
             grade=int(grade) if grade is not None else None,
             latency_ms=float(latency_ms) if latency_ms is not None else None,
         )
-        state = model.update(state, attempt)
-        await state_rows.put_state(conn, user_id, model.weights_id, state.to_bytes(), to_millis(at))
+        history = item_history(snap.memories[0]) if snap.memories else None
+        state, calibration = learn_answer(
+            model, snap.state, snap.calibration, attempt, history, calibrate=self.calibrate
+        )
+        stored = StoredState(model.weights_id, state.to_bytes(), calibration.to_json())
+        await state_rows.put_state(conn, user_id, stored, to_millis(at))
 
     async def predictor(
-        self, conn: Connection, user_id: int, items: Sequence[Item]
+        self,
+        conn: Connection,
+        user_id: int,
+        items: Sequence[Item],
+        memories: Sequence[MemoryRecord] | None = None,
     ) -> RecallPredictor:
         from tutor.policy.model_adapter import LearnerModelPredictor
 
         model = self.load()
-        state, candidates = await self._read(conn, user_id, items)
-        return LearnerModelPredictor(model, state, candidates, candidates.batch)
+        snap = await self._read(conn, user_id, items, memories)
+        raw = LearnerModelPredictor(model, snap.state, snap.candidates, snap.candidates.batch)
+        if not self.calibrate or snap.calibration.answers == 0:
+            return raw  # the identity: nothing learned about this student yet
+        history = {m.item_id: item_history(m) for m in snap.memories}
+        return CalibratedPredictor(raw, snap.calibration, history)
+
+
+class _Snapshot(NamedTuple):
+    """What the model memory reads for one request."""
+
+    state: LearnerState
+    calibration: RecallCalibration
+    candidates: Candidates
+    memories: Sequence[MemoryRecord]
+
+
+def learn_answer(
+    model: LearnerModel,
+    state: LearnerState,
+    calibration: RecallCalibration,
+    attempt: AttemptFeatures,
+    history: ItemHistory | None,
+    *,
+    calibrate: bool = True,
+) -> tuple[LearnerState, RecallCalibration]:
+    """A student's learner state and calibration after one answer.
+
+    ``history`` is the student's history of the item before this answer (None if it is the
+    first); the calibration learns only from answers to seen items, from how far the model's
+    prediction for this answer was from its outcome.
+    """
+    from tutor.policy.model_adapter import LearnerModelPredictor
+
+    if calibrate and history is not None:
+        at = attempt.timestamp.timestamp()
+        before = LearnerModelPredictor(model, state, [attempt.item])
+        p = float(before.recall_at(np.array([attempt.item.item_id]), np.array([at]))[0])
+        calibration = calibration.observe(p, history, at, attempt.correct)
+    return model.update(state, attempt), calibration
+
+
+def item_history(record: MemoryRecord) -> ItemHistory:
+    """The calibration's view of a memory row."""
+    previous = record.previous_ms / 1000 if record.previous_ms is not None else None
+    return ItemHistory(record.last_ms / 1000, previous, record.n_correct)
 
 
 def item_memory(record: MemoryRecord | None) -> ItemMemory:

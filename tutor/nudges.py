@@ -36,7 +36,7 @@ class PolicyNudges:
                 return None
             records = await content_rows.get_items(conn, [m.item_id for m in memories])
             items = [item_from_record(record) for record in records.values()]
-            predictor = await self.service.memory.predictor(conn, student.id, items)
+            predictor = await self.service.memory.predictor(conn, student.id, items, memories)
         settings = ReminderSettings(
             timezone=student.timezone,
             at_risk_threshold=at_risk_threshold(len(items)),

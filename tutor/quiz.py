@@ -144,7 +144,7 @@ class Quizzes:
             )
 
         memories, enrolments, (answers, first_seen) = await run_sync(conn, read)
-        predictor = await self.memory.predictor(conn, student.id, items)
+        predictor = await self.memory.predictor(conn, student.id, items, memories)
         exams = {
             e.deck_id: exam_instant(date.fromisoformat(e.exam_date), student.timezone)
             for e in enrolments
@@ -304,7 +304,7 @@ class Quizzes:
         now: datetime,
     ) -> datetime:
         """When ``item`` is due again, its memory row updated to ``provisional``."""
-        predictor = await self.memory.predictor(conn, student.id, [item])
+        predictor = await self.memory.predictor(conn, student.id, [item], [provisional])
         predicted = next_due(predictor, item.id, now, student.target_retention)
         rule_interval = timedelta(days=provisional.interval_days)
         if predicted <= now + timedelta(minutes=1):
@@ -351,6 +351,7 @@ def _provisional(
         last_correct=correct,
         due_ms=now_ms,
         interval_days=next_interval(item_memory(previous), correct, None),
+        previous_ms=previous.last_ms if previous else None,
     )
 
 

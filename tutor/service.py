@@ -361,7 +361,7 @@ class TutorService:
             memories = await attempt_rows.enrolled_memory(conn, user_id)
             enrolled = await self._quizzes.items.enrolled(conn, user_id)
             seconds = answer_seconds(await attempt_rows.recent_latencies(conn, user_id))
-            predictor = await self.memory.predictor(conn, user_id, enrolled)
+            predictor = await self.memory.predictor(conn, user_id, enrolled, memories)
             # Only the exam decks' names: listing every deck counts all enrolments (slow at scale).
             exam_decks = []
             for enrolment in await enrolment_rows.enrolments(conn, user_id):

@@ -149,6 +149,14 @@ class ItemHistory:
         return max(self.last_seen - self.previous_seen, 0.0) / SECONDS_PER_DAY
 
 
+def after_answer(history: ItemHistory | None, at: float, correct: bool) -> ItemHistory:
+    """An item's history after one more answer at Unix time ``at`` (``history`` None: the
+    first answer)."""
+    if history is None:
+        return ItemHistory(at, None, int(correct))
+    return ItemHistory(at, history.last_seen, history.right + int(correct))
+
+
 @dataclass(frozen=True, slots=True)
 class RecallCalibration:
     """One student's calibration (store it with the student; JSON via :meth:`to_json`)."""

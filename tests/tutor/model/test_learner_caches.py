@@ -99,7 +99,7 @@ async def test_the_model_sees_each_answer_in_the_tallies_and_predicts_as_uncache
 ) -> None:
     weights = tmp_path / "w.pt"
     tiny_weights.save(weights)
-    memory = ModelMemory(weights)
+    memory = ModelMemory(weights, calibrate=False)  # the raw predictor: this test is on its inputs
     memory.features = FeatureCache(min_cached=2)
     service = TutorService(db, clock=clock, seed=1, memory=memory)
     await service.import_file(sample_deck_bytes(), "sample.json")
@@ -124,7 +124,7 @@ async def test_the_model_sees_each_answer_in_the_tallies_and_predicts_as_uncache
         _assert_same(predictor.batch, _reference(items, tallies, tag_tallies))
         assert sum(n for n, _ in tallies.values()) == step + 1
         assert stored is not None
-        state = LearnerState.from_bytes(stored[1])
+        state = LearnerState.from_bytes(stored.state)
         plain = LearnerModelPredictor(
             model, state, list(_reference_candidates(items, tallies, tag_tallies))
         )

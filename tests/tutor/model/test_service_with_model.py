@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from storage import Database
+from storage import attempts as attempt_rows
+from storage import learner_state as state_rows
 from tests.conftest import FakeClock
 from tests.tutor.conftest import sample_deck_bytes
 from tutor.items import Grade, ItemKind
 from tutor.learner import ModelMemory
 from tutor.model.weights import TrainedWeights
+from tutor.policy.calibration import CalibratedPredictor, RecallCalibration
 from tutor.replay import replay_all
 from tutor.service import TutorService
 from tutor.views import Answer, ChoiceReason, Question
@@ -95,20 +100,64 @@ async def test_each_answer_updates_the_stored_learner_state(tutor: TutorService)
     assert list(rows) == [RIGHT] and rows[RIGHT] > 0
 
 
-async def test_replay_rebuilds_the_same_states(tutor: TutorService, weights_file: Path) -> None:
+async def test_replay_rebuilds_the_same_states(
+    tutor: TutorService, clock: FakeClock, weights_file: Path
+) -> None:
     await study(tutor, RIGHT, 4, right=True)
+    await study(tutor, WRONG, 4, right=False)  # relearned items: answered twice
+    clock.advance(days=2)
     await study(tutor, WRONG, 4, right=False)
-    async with (
-        tutor.db.read() as conn,
-        conn.execute("SELECT user_id, state FROM learner_state ORDER BY user_id") as cur,
-    ):
-        live = [tuple(row) for row in await cur.fetchall()]
+    read_states = "SELECT user_id, state, calibration FROM learner_state ORDER BY user_id"
+    read_memory = "SELECT user_id, item_id, previous_ms FROM memory ORDER BY user_id, item_id"
+    async with tutor.db.read() as conn:
+        live = [tuple(row) for row in await conn.execute_fetchall(read_states)]
+        live_memory = [tuple(row) for row in await conn.execute_fetchall(read_memory)]
+    assert any(previous is not None for _, _, previous in live_memory)
+    assert RecallCalibration.from_json(live[1][2]).answers > 0
     async with tutor.db.transaction() as conn:
         await conn.execute("DELETE FROM learner_state")
+        await conn.execute("UPDATE memory SET previous_ms = NULL")  # as rows before version 7
     assert await replay_all(tutor.db, weights_file) == 2
-    async with (
-        tutor.db.read() as conn,
-        conn.execute("SELECT user_id, state FROM learner_state ORDER BY user_id") as cur,
-    ):
-        rebuilt = [tuple(row) for row in await cur.fetchall()]
+    async with tutor.db.read() as conn:
+        rebuilt = [tuple(row) for row in await conn.execute_fetchall(read_states)]
+        rebuilt_memory = [tuple(row) for row in await conn.execute_fetchall(read_memory)]
     assert rebuilt == live
+    assert rebuilt_memory == live_memory
+
+
+async def test_a_forgetful_students_predictions_are_recalibrated(
+    tutor: TutorService, clock: FakeClock, weights_file: Path
+) -> None:
+    # Day one the student knows every item; three days later they have forgotten them all.
+    await study(tutor, WRONG, 6, right=True)
+    clock.advance(days=3)
+    again = await study(tutor, WRONG, 6, right=False)
+    assert any(q.reason is not ChoiceReason.NEW for q in again)
+    async with tutor.db.read() as conn:
+        stored = await state_rows.get_state(conn, WRONG)
+        items = await tutor._quizzes.items.enrolled(conn, WRONG)
+        seen = await attempt_rows.memory_of(conn, WRONG, [i.id for i in items])
+        calibrated = await tutor.memory.predictor(conn, WRONG, items)
+        raw = await ModelMemory(weights_file, calibrate=False).predictor(conn, WRONG, items)
+    assert stored is not None and stored.calibration is not None
+    assert RecallCalibration.from_json(stored.calibration).answers > 0
+    assert isinstance(calibrated, CalibratedPredictor)
+    # Three days on, the student's own record says their items are likelier forgotten than
+    # the shared model alone predicts.
+    ids = np.array([m.item_id for m in seen])
+    later = np.full(ids.shape[0], (clock() + timedelta(days=3)).timestamp())
+    assert np.all(calibrated.recall_at(ids, later) < raw.recall_at(ids, later))
+
+
+async def test_an_unreadable_calibration_starts_afresh(
+    tutor: TutorService, clock: FakeClock
+) -> None:
+    await study(tutor, WRONG, 4, right=False)
+    async with tutor.db.transaction() as conn:
+        await conn.execute("UPDATE learner_state SET calibration = 'not json'")
+    clock.advance(days=1)
+    assert len(await study(tutor, WRONG, 2, right=True)) == 2
+    async with tutor.db.read() as conn:
+        stored = await state_rows.get_state(conn, WRONG)
+    assert stored is not None and stored.calibration is not None
+    assert RecallCalibration.from_json(stored.calibration).answers <= 2
