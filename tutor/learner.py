@@ -290,8 +290,19 @@ class ModelMemory:
         raw = LearnerModelPredictor(model, snap.state, snap.candidates, snap.candidates.batch)
         if not self.calibrate or snap.calibration.answers == 0:
             return raw  # the identity: nothing learned about this student yet
-        history = {m.item_id: item_history(m) for m in snap.memories}
-        return CalibratedPredictor(raw, snap.calibration, history)
+        rows = snap.memories
+        return CalibratedPredictor.from_columns(
+            raw,
+            snap.calibration,
+            np.array([m.item_id for m in rows], dtype=np.int64),
+            np.array([m.last_ms for m in rows], dtype=np.float64) / 1000,
+            np.array(
+                [np.nan if m.previous_ms is None else m.previous_ms for m in rows],
+                dtype=np.float64,
+            )
+            / 1000,
+            np.array([m.n_correct for m in rows], dtype=np.float64),
+        )
 
 
 class _Snapshot(NamedTuple):

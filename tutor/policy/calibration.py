@@ -23,6 +23,7 @@ Array functions work on any leading shape (one student, or a simulated populatio
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -174,28 +175,49 @@ class RecallCalibration:
         right_before: FloatArray,
         spacing_days: FloatArray,
     ) -> FloatArray:
-        """Calibrated recall of raw predictions ``p`` of seen items."""
-        return apply(np.asarray(self.mean), p, gap_days, right_before, spacing_days)
+        """Calibrated recall of raw predictions ``p`` of seen items (1-D inputs).
+
+        The same numbers as the module's :func:`apply`, without its stacked feature matrix:
+        this runs on every prediction the service makes.
+        """
+        a, b, c, d, e = self.mean
+        z = a + b * _logit(np.asarray(p, np.float64))
+        z = z + c * np.log1p(np.maximum(gap_days, 0.0))
+        z = z + d * np.log1p(np.maximum(right_before, 0.0))
+        z = z + e * np.log1p(np.maximum(np.nan_to_num(spacing_days), 0.0))
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
     def observe(
         self, p: float, history: ItemHistory, at: float, correct: bool
     ) -> RecallCalibration:
         """The calibration after one answer at Unix time ``at`` to a seen item: ``p`` is the
         model's raw prediction just before the answer, ``history`` the item's as it was
-        before it."""
-        mean, prec = observe(
-            np.asarray(self.mean)[None, :],
-            np.asarray(self.precision)[None, :, :],
-            np.array([[p]]),
-            np.array([[(at - history.last_seen) / SECONDS_PER_DAY]]),
-            np.array([[history.right]]),
-            np.array([[history.spacing_days]]),
-            np.array([[correct]]),
+        before it. (The module's :func:`observe` for one student and one answer, on plain
+        vectors: it runs on every answer.)"""
+        q0 = min(max(p, _EPS), 1.0 - _EPS)
+        spacing = history.spacing_days
+        x = np.array(
+            [
+                1.0,
+                math.log(q0) - math.log1p(-q0),
+                math.log1p(max((at - history.last_seen) / SECONDS_PER_DAY, 0.0)),
+                math.log1p(max(history.right, 0)),
+                math.log1p(max(spacing, 0.0)) if math.isfinite(spacing) else 0.0,
+            ]
         )
+        y = float(correct)
+        mean = np.asarray(self.mean)
+        base = np.diag(PRIOR_PRECISION)
+        prec = base + FORGET * (np.asarray(self.precision) - base)
+        m = mean
+        for _ in range(NEWTON_STEPS):
+            q = 1.0 / (1.0 + np.exp(-float(x @ m)))
+            grad = (q - y) * x + prec @ (m - mean)
+            m = m - np.linalg.solve(prec + q * (1.0 - q) * np.outer(x, x), grad)
+        q = 1.0 / (1.0 + np.exp(-float(x @ m)))
+        prec = prec + q * (1.0 - q) * np.outer(x, x)
         return RecallCalibration(
-            tuple(float(v) for v in mean[0]),
-            tuple(tuple(float(v) for v in row) for row in prec[0]),
-            self.answers + 1,
+            tuple(m.tolist()), tuple(tuple(row) for row in prec.tolist()), self.answers + 1
         )
 
     def to_json(self) -> str:
@@ -223,7 +245,8 @@ class CalibratedPredictor:
     """A ``RecallPredictor`` whose predictions for seen items go through a calibration.
 
     ``history`` maps item id to the student's :class:`ItemHistory`; items not in it are new,
-    and their (first-sight) predictions pass through unchanged.
+    and their (first-sight) predictions pass through unchanged. :meth:`from_columns` builds
+    one from arrays, which is what the service does for a whole deck.
     """
 
     def __init__(
@@ -232,15 +255,61 @@ class CalibratedPredictor:
         calibration: RecallCalibration,
         history: Mapping[int, ItemHistory],
     ) -> None:
+        hs = list(history.items())
+        self._init(
+            inner,
+            calibration,
+            np.array([i for i, _ in hs], dtype=np.int64),
+            np.array([h.last_seen for _, h in hs], dtype=np.float64),
+            np.array([h.spacing_days for _, h in hs], dtype=np.float64),
+            np.array([h.right for _, h in hs], dtype=np.float64),
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        inner: RecallPredictor,
+        calibration: RecallCalibration,
+        item_ids: IntArray,
+        last_seen: FloatArray,
+        previous_seen: FloatArray,
+        right: FloatArray,
+    ) -> CalibratedPredictor:
+        """The same as the constructor, from one array per :class:`ItemHistory` field
+        (``previous_seen`` NaN where an item was answered once)."""
+        spacing = np.where(np.isnan(previous_seen), 0.0, np.maximum(last_seen - previous_seen, 0.0))
+        out = cls.__new__(cls)
+        out._init(inner, calibration, item_ids, last_seen, spacing / SECONDS_PER_DAY, right)
+        return out
+
+    def _init(
+        self,
+        inner: RecallPredictor,
+        calibration: RecallCalibration,
+        ids: IntArray,
+        last: FloatArray,
+        spacing_days: FloatArray,
+        right: FloatArray,
+    ) -> None:
+        order = np.argsort(ids, kind="stable")
         self.inner = inner
         self.calibration = calibration
-        self.history = history
+        self._ids = np.asarray(ids, np.int64)[order]
+        self._last = np.asarray(last, np.float64)[order]
+        self._spacing = np.asarray(spacing_days, np.float64)[order]
+        self._right = np.asarray(right, np.float64)[order]
 
     def _columns(self, items: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        hs = [self.history.get(int(i)) for i in items]
-        last = np.array([np.nan if h is None else h.last_seen for h in hs], dtype=np.float64)
-        right = np.array([0 if h is None else h.right for h in hs], dtype=np.float64)
-        spacing = np.array([0.0 if h is None else h.spacing_days for h in hs], dtype=np.float64)
+        """Last answer time (NaN if never), right answers and spacing (days) per item."""
+        ids = self._ids
+        if ids.shape[0] == 0:
+            n = items.shape[0]
+            return np.full(n, np.nan), np.zeros(n), np.zeros(n)
+        k = np.minimum(np.searchsorted(ids, items), ids.shape[0] - 1)
+        found = ids[k] == items
+        last = np.where(found, self._last[k], np.nan)
+        right = np.where(found, self._right[k], 0.0)
+        spacing = np.where(found, self._spacing[k], 0.0)
         return last, right, spacing
 
     def recall_at(self, items: IntArray, at: FloatArray) -> FloatArray:
