@@ -18,7 +18,7 @@ import asyncio
 import itertools
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler
 
@@ -33,7 +33,8 @@ from bot.settings import Settings
 QUESTION = "<b>Question 5/10</b> · Deck 00 · 🆕 new\n\nDeck 0 question 12: which of these is right?"
 FEEDBACK = "✅ <b>Correct!</b>\n🗓 Review tomorrow (2026-11-29 00:00).\n5/10 · 4 correct"
 CHOICES = 4
-_ASKED = "ceiling_asked"  # bot_data: user id -> message id of the question they were asked
+ASKED = "ceiling_asked"
+"""``bot_data`` key: user id -> the question message (PTB's ``Message``) they were asked."""
 FIRST_USER = 100
 
 
@@ -60,7 +61,7 @@ async def _ask(update: Update, context: Any) -> None:
     message = await chat.send_message(
         QUESTION, parse_mode=ParseMode.HTML, reply_markup=question_keyboard(next(_question_ids))
     )
-    context.bot_data.setdefault(_ASKED, {})[user.id] = message.message_id
+    context.bot_data.setdefault(ASKED, {})[user.id] = message
 
 
 async def quiz(update: Update, context: Any) -> None:
@@ -80,19 +81,25 @@ async def press(update: Update, context: Any) -> None:
     await _ask(update, context)
 
 
-def ceiling_application(settings: Settings, fake: FakeBotApi) -> AnyApplication:
-    """The bot's application builder over ``fake``, with the wire-only quiz handlers."""
-    application: AnyApplication = (
+def ceiling_application(
+    settings: Settings, fake: FakeBotApi | None, *, token: str | None = None
+) -> AnyApplication:
+    """The bot's application builder with the wire-only quiz handlers.
+
+    Over ``fake`` in process, or (``fake`` None) over PTB's own HTTP client to
+    ``settings.telegram_api_base_url`` with ``token``, as the bot in production.
+    """
+    builder = (
         ApplicationBuilder()
-        .token(fake.token)
+        .token(fake.token if fake is not None else str(token))
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_base_url)
         .rate_limiter(rate_limiter(settings))
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
-        .request(fake)
-        .get_updates_request(fake)
-        .build()
     )
+    if fake is not None:
+        builder = builder.request(fake).get_updates_request(fake)
+    application: AnyApplication = builder.build()
     application.add_handler(CommandHandler("quiz", quiz))
     application.add_handler(CallbackQueryHandler(press))
     return application
@@ -105,9 +112,9 @@ class Presser(Driver):
         """Answer ``answers`` questions."""
         with self.split.region(DRIVER):
             await self.feed(self.fake.user_message(self.user, "/quiz"))
-            asked: dict[int, int] = self.app.bot_data[_ASKED]
+            asked: dict[int, Message] = self.app.bot_data[ASKED]
             while self.answers < answers:
-                message = self.fake.message(self.user.id, asked[self.user.id])
+                message = self.fake.message(self.user.id, asked[self.user.id].message_id)
                 assert message is not None and message.buttons
                 choice = message.buttons[self.answers % CHOICES][0][1]
                 await self.feed(self.fake.user_callback(self.user, message, choice))
@@ -137,6 +144,7 @@ async def run_ceiling_level(
     return {
         "students": students,
         "limiter": limiter,
+        "transport": "in process",
         **measured,
         # Each student's first question (its /quiz) is not an answer's call.
         "calls_per_answer": (len(fake.calls) - setup_calls - students)
@@ -155,9 +163,21 @@ async def run_ceiling(
     *,
     both_limiters: bool = False,
     split_cpu: bool = True,
+    http: bool = False,
 ) -> list[dict[str, Any]]:
-    """Every level, with the shipped limiter (and without it, if asked)."""
+    """Every level, with the shipped limiter (and without it, if asked).
+
+    With ``http``, the fake Bot API runs in a child process behind HTTP
+    (:mod:`benchmarks.bot_ceiling_http`), with the shipped limiter only.
+    """
     results = []
+    if http:
+        from benchmarks.bot_ceiling_http import run_http_ceiling_level
+
+        for level in levels:
+            per_student = max(min_answers // level, answers)
+            results.append(await run_http_ceiling_level(level, per_student, settings, split_cpu))
+        return results
     for limiter in (True, False) if both_limiters else (True,):
         for level in levels:
             per_student = max(min_answers // level, answers)

@@ -334,6 +334,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
             settings,
             both_limiters=args.without_limiter,
             split_cpu=not args.no_split,
+            http=args.http,
         )
         for result in ceiling:
             result["memory"] = "none (ceiling)"
@@ -384,6 +385,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--ceiling",
         action="store_true",
         help="the bot layer's ceiling: same application and traffic, no tutor (no --db)",
+    )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="with --ceiling: the fake Bot API in a child process, over HTTP",
     )
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--answers", type=int, default=3, help="answers per student (at least)")

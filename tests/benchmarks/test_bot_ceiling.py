@@ -43,3 +43,13 @@ async def test_the_split_accounts_for_all_the_cpu_with_no_service_or_database() 
     )
     assert parts == pytest.approx(result["process_cpu_ms_per_answer"])
     assert abs(result["other_threads_cpu_ms_per_answer"]) < 0.2  # no other thread works
+
+
+async def test_over_http_the_fake_runs_in_a_child_process_and_reports_its_cpu() -> None:
+    from benchmarks.bot_ceiling_http import run_http_ceiling_level
+
+    result = await run_http_ceiling_level(2, 3, bench_settings())
+    assert result["answers"] == 6 and result["updates"] == 8
+    assert result["calls_per_answer"] == pytest.approx(4.0) and result["failed_calls"] == 0
+    assert result["fake_api_cpu_ms_per_answer"] == 0  # not in this process any more
+    assert result["server_cpu_ms_per_answer"] > 0 and result["bot_cpu_ms_per_answer"] > 0
