@@ -136,6 +136,7 @@ class Candidates(Sequence["CandidateFeatures"]):
             cols=cols,
             tag_owner=np.concatenate(owners) if owners else empty,
             tag_keys=np.concatenate(keys) if keys else empty,
+            parts=tuple(run.fixed for run in runs),
         )
 
     def __len__(self) -> int:

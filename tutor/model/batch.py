@@ -63,6 +63,10 @@ class CandidateBatch:
     tag_keys: I64
     #: derived data the fast scoring path keeps per batch (and per loaded weights)
     cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: batches whose concatenation this one is, but for the tallies (``item_n``, ``item_c``,
+    #: ``skill_n``, ``skill_c``): long-lived runs (one per deck) whose ``cache`` keeps what does
+    #: not depend on the tallies across calls. Empty: the batch is its own single part.
+    parts: tuple[CandidateBatch, ...] = field(default=(), compare=False, repr=False)
 
     def __len__(self) -> int:
         return int(self.item_ids.shape[0])
@@ -97,6 +101,7 @@ Candidates = Sequence[CandidateFeatures] | CandidateBatch
 
 
 def as_batch(candidates: Candidates) -> CandidateBatch:
+    """``candidates`` in columnar form (converted when they are not)."""
     if isinstance(candidates, CandidateBatch):
         return candidates
     return CandidateBatch.from_candidates(candidates)

@@ -42,13 +42,24 @@ from tutor.model.batch import (
     as_batch,
     check_utc,
 )
-from tutor.model.features import EMA_RATE, RawColumns, build_features, build_row
+from tutor.model.features import (
+    EMA_RATE,
+    SECONDS_PER_DAY,
+    RawColumns,
+    build_features,
+    build_row,
+)
+from tutor.model.raw import raw_columns, raw_row
+from tutor.model.recurrent import StateStep
 from tutor.model.scoring import (
     Groups,
     Head,
-    StateStep,
+    Layout,
     group_candidates,
+    groups_of,
     item_features,
+    join_layouts,
+    layout_candidates,
     skill_rate,
     ui_features,
 )
@@ -62,12 +73,6 @@ from tutor.model.state import (
     ISTEP,
     ITIME,
     IW,
-    TC,
-    TEMA,
-    TLAST,
-    TRUN,
-    TSTEP,
-    TW,
     LearnerState,
     lookup,
     tag_history,
@@ -91,6 +96,8 @@ __all__ = [
 ]
 
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 
 
 class LearnerModel:
@@ -141,39 +148,8 @@ class LearnerModel:
             raise ValueError("learner state belongs to other weights: replay the attempts log")
 
     def _raw(self, state: LearnerState, cands: Candidates, now: float) -> RawColumns:
-        batch = (
-            cands if isinstance(cands, CandidateBatch) else CandidateBatch.from_candidates(cands)
-        )
-        n = len(batch)
-        raw = RawColumns.empty(n)
-        c = raw.cols
-        ids = batch.item_ids
-        for name, values in batch.cols.items():
-            c[name] = values.copy()
-        c["prior_rate"][:] = self.prior_rate
-        pos, found = lookup(state.item_ids, ids)
-        fidx = np.flatnonzero(found)
-        if fidx.shape[0]:
-            rows = state.items[pos[fidx]].T  # one row per column: contiguous reads
-            c["ui_c"][fidx] = rows[IC]
-            c["ui_w"][fidx] = rows[IW]
-            c["ui_last"][fidx] = rows[ILAST]
-            c["ui_gap"][fidx] = state.step - rows[ISTEP]
-            c["ui_dt"][fidx] = now - rows[ITIME]
-            c["ui_ivl"][fidx] = rows[ITIME] - rows[IPREV]
-            c["ui_grade"][fidx] = rows[IGRADE]
-            c["ui_fsrs_s"][fidx] = rows[IFS]
-            c["ui_fsrs_d"][fidx] = rows[IFD]
-        # others' answers: leave this learner's own out
-        c["item_n"] -= c["ui_c"] + c["ui_w"]
-        c["item_c"] -= c["ui_c"]
-        c.update(tag_history(state, batch.tag_owner, batch.tag_keys, n))
-        c["skill_n"] -= c["us_c"] + c["us_w"]
-        c["skill_c"] -= c["us_c"]
-        c["u_c"][:] = state.u_c
-        c["u_w"][:] = state.u_w
-        c["u_ema"][:] = state.u_ema
-        return raw
+        """Raw columns of the candidates (:func:`tutor.model.raw.raw_columns`)."""
+        return raw_columns(state, cands, now, self.prior_rate)
 
     def _probs(self, state: LearnerState, x: F32, dt: F32) -> F32:
         torch = self._torch
@@ -191,48 +167,8 @@ class LearnerModel:
     def _raw_one(
         self, state: LearnerState, cand: CandidateFeatures, now: float
     ) -> dict[str, float]:
-        """Raw values of one candidate (the scalar twin of :meth:`_raw`)."""
-        nan = float("nan")
-        c: dict[str, float] = {
-            "prior_rate": self.prior_rate,
-            "n_skills": float(len(cand.tags)),
-            "n_options": float(cand.n_options),
-            "self_graded": 1.0 if cand.kind.self_graded else 0.0,
-            "ui_c": 0.0, "ui_w": 0.0, "ui_last": -1.0, "ui_gap": 0.0, "ui_dt": nan,
-            "ui_ivl": nan, "ui_grade": 0.0, "ui_fsrs_s": nan, "ui_fsrs_d": nan,
-            "us_c": 0.0, "us_w": 0.0, "us_last": -1.0, "us_gap": 0.0, "us_ema": nan,
-            "us_run": 0.0, "u_c": state.u_c, "u_w": state.u_w, "u_ema": state.u_ema,
-        }  # fmt: skip
-        pos = int(np.searchsorted(state.item_ids, cand.item_id))
-        if pos < state.item_ids.shape[0] and state.item_ids[pos] == cand.item_id:
-            r = state.items[pos].tolist()
-            c["ui_c"], c["ui_w"], c["ui_last"] = r[IC], r[IW], r[ILAST]
-            c["ui_gap"] = state.step - r[ISTEP]
-            c["ui_dt"] = now - r[ITIME]
-            c["ui_ivl"] = r[ITIME] - r[IPREV]
-            c["ui_grade"], c["ui_fsrs_s"], c["ui_fsrs_d"] = r[IGRADE], r[IFS], r[IFD]
-        c["item_n"] = cand.item_attempts - c["ui_c"] - c["ui_w"]
-        c["item_c"] = cand.item_correct - c["ui_c"]
-        seen = 0
-        ema_sum = 0.0
-        last_step = -1.0
-        for key in dict.fromkeys(tag_key(t) for t in cand.tags):
-            tpos = int(np.searchsorted(state.tag_ids, key))
-            if tpos < state.tag_ids.shape[0] and state.tag_ids[tpos] == key:
-                tr = state.tags[tpos].tolist()
-                c["us_c"] += tr[TC]
-                c["us_w"] += tr[TW]
-                ema_sum += tr[TEMA]
-                seen += 1
-                if tr[TSTEP] > last_step:
-                    last_step = tr[TSTEP]
-                    c["us_last"], c["us_run"] = tr[TLAST], tr[TRUN]
-        if seen:
-            c["us_ema"] = ema_sum / seen
-            c["us_gap"] = state.step - last_step
-        c["skill_n"] = cand.tag_attempts - c["us_c"] - c["us_w"]
-        c["skill_c"] = cand.tag_correct - c["us_c"]
-        return c
+        """Raw values of one candidate (:func:`tutor.model.raw.raw_row`)."""
+        return raw_row(state, cand, now, self.prior_rate)
 
     @staticmethod
     def prepare(candidates: Sequence[CandidateFeatures]) -> CandidateBatch:
@@ -254,21 +190,84 @@ class LearnerModel:
         x, dt = build_features(self._raw(state, candidates, now))
         return self._probs(state, x, dt)
 
+    def predict_at(self, state: LearnerState, candidates: Candidates, rows: I64, at: F64) -> F32:
+        """P(correct) of candidate ``rows[k]`` if asked at Unix time ``at[k]``, for every ``k``.
+
+        The same as :meth:`predict` per distinct time, but on the fast path each candidate's
+        network head runs once whatever the number of times: only the forgetting term depends
+        on the time asked (e.g. one item at many times costs about one prediction).
+        """
+        self._check(state)
+        rows = np.asarray(rows, np.int64)
+        at = np.asarray(at, np.float64)
+        if rows.shape != at.shape or rows.ndim != 1:
+            raise ValueError("rows and at must be 1-d arrays of the same length")
+        if not rows.shape[0]:
+            return np.zeros(0, np.float32)
+        if not np.isfinite(at).all():
+            raise ValueError("times must be finite Unix seconds")
+        if self._head is None:
+            out = np.zeros(rows.shape[0], np.float32)
+            for t in np.unique(at):
+                sel = np.flatnonzero(at == t)
+                out[sel] = self._reference(state, candidates, float(t))[rows[sel]]
+            return out
+        head, out3, guess, last = self._outputs(state, as_batch(candidates), float(at[0]))
+        return head.recall(out3[rows], _elapsed_days(at, last[rows]), guess[rows])
+
     def _score(self, state: LearnerState, batch: CandidateBatch, now: float) -> F32:
         """:meth:`predict` by blocks (see :mod:`tutor.model.scoring`); same outputs."""
+        head, out, guess, last = self._outputs(state, batch, now)
+        return head.recall(out, _elapsed_days(np.full(len(batch), now), last), guess)
+
+    def _fixed(self, head: Head, part: CandidateBatch) -> tuple[Layout, F32, F32]:
+        """What does not depend on the tallies nor the learner, cached on the part: the
+        candidates' layout in groups and their fixed first-layer part and guess rate."""
+        fixed = part.cache.get(head)
+        if fixed is None:
+            raw = RawColumns.empty(len(part))
+            for name in ("n_options", "self_graded", "n_skills"):
+                raw.cols[name] = part.cols[name]
+            raw.cols["prior_rate"][:] = self.prior_rate
+            base, guess = head.static(raw)
+            layout = layout_candidates(part.tag_owner, part.tag_keys, part.cols["n_skills"])
+            fixed = part.cache[head] = (layout, base, guess)
+        return fixed
+
+    def _outputs(
+        self, state: LearnerState, batch: CandidateBatch, now: float
+    ) -> tuple[Head, F32, F32, F64]:
+        """The fast path up to the head's outputs ``[n, 3]``, with the guess rates and the
+        time of each candidate's last answer (NaN: never answered)."""
         head = self._head
         assert head is not None
         if (head.prior_rate, head.temperature) != (self.prior_rate, self.temperature):
             head = self._head = Head(self.net, self.temperature, self.prior_rate)
-        groups = _groups(batch)
-        fixed = batch.cache.get(head)
-        if fixed is None:
-            raw = RawColumns.empty(len(batch))
-            for name in ("n_options", "self_graded", "n_skills"):
-                raw.cols[name] = batch.cols[name]
-            raw.cols["prior_rate"][:] = self.prior_rate
-            fixed = batch.cache[head] = head.static(raw)
-        base, guess = fixed
+        # the outputs do not depend on the time asked: a second call for the same learner
+        # state (states are values: update returns a new one) reuses the first one's
+        memo = batch.cache.get(("outputs", head))
+        if memo is not None and memo[0] is state:
+            found: tuple[Head, F32, F32, F64] = memo[1]
+            return found
+        result = self._compute_outputs(head, state, batch, now)
+        batch.cache[("outputs", head)] = (state, result)
+        return result
+
+    def _compute_outputs(
+        self, head: Head, state: LearnerState, batch: CandidateBatch, now: float
+    ) -> tuple[Head, F32, F32, F64]:
+        """:meth:`_outputs` without the memo."""
+        parts = batch.parts or (batch,)
+        fixed = [self._fixed(head, part) for part in parts]
+        if len(fixed) == 1:
+            layout, base, guess = fixed[0]
+        else:
+            layout = join_layouts([f[0] for f in fixed], [len(part) for part in parts])
+            base = np.concatenate([f[1] for f in fixed])
+            guess = np.concatenate([f[2] for f in fixed])
+        if layout.of.shape[0] != len(batch):
+            raise ValueError("the batch's parts do not add up to the batch")
+        groups = groups_of(layout, batch.cols["skill_n"], batch.cols["skill_c"]) or _groups(batch)
         # per group of candidates: tags, the learner's history on them, user-level features
         n_groups = len(groups)
         graw = RawColumns.empty(n_groups)
@@ -285,7 +284,7 @@ class LearnerModel:
         # per answered candidate: the learner's history on the item
         item_n = batch.cols["item_n"].copy()
         item_c = batch.cols["item_c"].copy()
-        dt = np.full(len(batch), -1.0, np.float32)
+        last = np.full(len(batch), np.nan)
         pos, found = lookup(state.item_ids, batch.item_ids)
         fidx = np.flatnonzero(found)
         ui = None
@@ -293,7 +292,8 @@ class LearnerModel:
             rows = state.items[pos[fidx]].T
             item_n[fidx] -= rows[IC] + rows[IW]
             item_c[fidx] -= rows[IC]
-            ui, dt[fidx] = ui_features(
+            last[fidx] = rows[ITIME]
+            ui, _ = ui_features(
                 {
                     "ui_c": rows[IC],
                     "ui_w": rows[IW],
@@ -310,7 +310,7 @@ class LearnerModel:
         rate = skill_rate(self.prior_rate, gc["skill_n"], gc["skill_c"])
         item = item_features(item_n, item_c, rate[groups.of])
         pre = head.first_layer(base, group, groups.of, item, fidx, ui)
-        return head.probs(pre, dt, guess)
+        return head, head.outputs(pre), guess, last
 
     def recall_curve(
         self,
@@ -338,6 +338,33 @@ class LearnerModel:
             x, dt = build_features(raw)
             out[:, j] = self._probs(state, x, dt)
         return out
+
+    def predict_after_answer(
+        self,
+        state: LearnerState,
+        candidates: Candidates,
+        correct: Sequence[bool],
+        grades: Sequence[int | None],
+        answered_at: datetime,
+        at: datetime,
+    ) -> F32:
+        """P(correct) of each candidate at ``at`` if it alone had been answered at
+        ``answered_at`` (``correct[k]``, ``grades[k]``: 1-4 or None), the tallies unchanged:
+        ``predict(update(state, answer_k), [candidate_k], at)`` for every ``k`` in one batch."""
+        from tutor.model.whatif import recall_after_answers
+
+        self._check(state)
+        t0, t1 = check_utc(answered_at), check_utc(at)
+        n = len(candidates)
+        if len(correct) != n or len(grades) != n:
+            raise ValueError("one outcome and one grade per candidate")
+        if any(g is not None and not 1 <= g <= 4 for g in grades):
+            raise ValueError("grades must be 1-4 or None")
+        if n == 0:
+            return np.zeros(0, np.float32)
+        y = np.fromiter(correct, np.float64, n)
+        g = np.fromiter((0.0 if x is None else float(x) for x in grades), np.float64, n)
+        return recall_after_answers(self, state, as_batch(candidates), y, g, t0, t1)
 
     def update(self, state: LearnerState, attempt: AttemptFeatures) -> LearnerState:
         """A new state that has learned from ``attempt`` (the input state is not modified)."""
@@ -408,3 +435,11 @@ def _groups(batch: CandidateBatch) -> Groups:
         )
     assert isinstance(groups, Groups)
     return groups
+
+
+def _elapsed_days(at: F64, last: F64) -> F32:
+    """Days from each candidate's last answer to ``at`` (clipped at 0), -1 where never answered
+    (as :func:`tutor.model.scoring.ui_features` computes them)."""
+    seen = np.isfinite(last)
+    dt = np.where(seen, np.maximum(np.where(seen, at - last, 0.0), 0.0) / SECONDS_PER_DAY, -1.0)
+    return dt.astype(np.float32)

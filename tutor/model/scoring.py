@@ -36,6 +36,7 @@ from tutor.model.features import (
     USER_FEATURES,
     RawColumns,
     build_features,
+    build_row,
 )
 
 if TYPE_CHECKING:
@@ -173,6 +174,22 @@ def ui_features(c: dict[str, F64]) -> tuple[F64, F32]:
     return x, dt.astype(np.float32)
 
 
+FEW_ROWS = 4
+"""Up to this many rows, :func:`features` computes them one by one (numpy's per-call cost
+exceeds the work on so few rows: a single item's due time scores one candidate)."""
+
+
+def features(raw: RawColumns) -> tuple[F32, F32]:
+    """:func:`build_features`, by :func:`build_row` when there are :data:`FEW_ROWS` or fewer."""
+    n = len(raw)
+    if n > FEW_ROWS:
+        return build_features(raw)
+    cols = {name: values.tolist() for name, values in raw.cols.items()}
+    rows = [build_row({name: values[k] for name, values in cols.items()}) for k in range(n)]
+    x = np.array([r[0] for r in rows], np.float32).reshape(n, len(FEATURE_NAMES))
+    return x, np.array([r[1] for r in rows], np.float32)
+
+
 @dataclass(frozen=True, slots=True)
 class Groups:
     """Candidates grouped by (tag keys in order, tag answers, tag correct answers)."""
@@ -220,6 +237,67 @@ def group_candidates(
         skill_n=skill_n[pick].copy(),
         skill_c=skill_c[pick].copy(),
         n_skills=n_skills[pick].copy(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Candidates grouped by tag keys (in order) and tag count alone: what :class:`Groups`
+    would be if every group's tag tallies were equal, which they are when the tallies are
+    sums over the tags (as the service's are). Independent of the tallies, so it is kept
+    across calls (:func:`groups_of` checks the tallies against it on every call)."""
+
+    of: I64  # group of each candidate
+    owner: I64  # group of each flat tag key, sorted
+    keys: I64
+    first: IDX  # one candidate of each group
+    n_skills: F64
+
+    def __len__(self) -> int:
+        return int(self.first.shape[0])
+
+
+def layout_candidates(tag_owner: I64, tag_keys: I64, n_skills: F64) -> Layout:
+    """The :class:`Layout` of candidates (``tag_owner`` sorted by candidate)."""
+    n = n_skills.shape[0]
+    zeros = np.zeros(n, np.float64)
+    g = group_candidates(tag_owner, tag_keys, zeros, zeros, n_skills)
+    _, first = np.unique(g.of, return_index=True)  # groups are numbered in order of first use
+    return Layout(of=g.of, owner=g.owner, keys=g.keys, first=first, n_skills=g.n_skills)
+
+
+def join_layouts(layouts: Sequence[Layout], sizes: Sequence[int]) -> Layout:
+    """The layout of consecutive runs of candidates (``sizes[k]`` candidates in run ``k``);
+    groups are not merged across runs."""
+    group_off = np.cumsum([0, *(len(x) for x in layouts)])[:-1]
+    item_off = np.cumsum([0, *sizes])[:-1]
+
+    def cat(arrays: list[Any], dtype: Any) -> Any:
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
+
+    return Layout(
+        of=cat([x.of + o for x, o in zip(layouts, group_off, strict=True)], np.int64),
+        owner=cat([x.owner + o for x, o in zip(layouts, group_off, strict=True)], np.int64),
+        keys=cat([x.keys for x in layouts], np.int64),
+        first=cat([x.first + o for x, o in zip(layouts, item_off, strict=True)], np.intp),
+        n_skills=cat([x.n_skills for x in layouts], np.float64),
+    )
+
+
+def groups_of(layout: Layout, skill_n: F64, skill_c: F64) -> Groups | None:
+    """The candidates' :class:`Groups` from their layout and tag tallies; None when two
+    candidates of a layout group have different tallies (then group with
+    :func:`group_candidates`)."""
+    sn, sc = skill_n[layout.first], skill_c[layout.first]
+    if not (np.array_equal(sn[layout.of], skill_n) and np.array_equal(sc[layout.of], skill_c)):
+        return None
+    return Groups(
+        of=layout.of,
+        owner=layout.owner,
+        keys=layout.keys,
+        skill_n=sn,
+        skill_c=sc,
+        n_skills=layout.n_skills,
     )
 
 
@@ -292,13 +370,13 @@ class Head:
 
     def static(self, raw: RawColumns) -> tuple[F32, F32]:
         """Per candidate: the fixed part of the first layer ``[n, H]`` and the guess rate."""
-        x, _ = build_features(raw)
+        x, _ = features(raw)
         base = self.mm(x[:, self.blocks["static"]], self.w_static) + self.bias
         return np.ascontiguousarray(base, np.float32), x[:, self.guess_index].copy()
 
     def group_part(self, raw: RawColumns, h: F32) -> F32:
         """Per group: its first-layer contribution plus the user-level and recurrent ones."""
-        x, _ = build_features(raw)
+        x, _ = features(raw)
         part = self.mm(x[:, self.blocks["group"]], self.w_group)
         part += self.mm((h if self.use_state else self.h0)[None], self.w_h)
         return part
@@ -321,14 +399,20 @@ class Head:
             out: F32 = pre.numpy()
         return out
 
-    def probs(self, pre: F32, dt: F32, guess: F32) -> F32:
-        """P(correct) from the first layer's output ``[n, H]`` (overwritten)."""
+    def outputs(self, pre: F32) -> F32:
+        """The head's outputs ``[n, 3]`` (base logit, log stability, decay) from the first
+        layer's output ``[n, H]`` (overwritten): all that does not depend on the time asked."""
         torch = self._torch
         nnf = torch.nn.functional
         with torch.inference_mode():
             a = nnf.silu(torch.from_numpy(pre), inplace=True)
             a = nnf.silu(torch.addmm(self.b1, a, self.w1), inplace=True)
-            out = torch.addmm(self.b2, a, self.w2).numpy()
+            out: F32 = torch.addmm(self.b2, a, self.w2).numpy()
+        return out
+
+    def recall(self, out: F32, dt: F32, guess: F32) -> F32:
+        """P(correct) from the head's outputs (:meth:`outputs`), the elapsed days since the
+        item's last answer (-1 = never answered) and the guess rate, row by row."""
         base, log_s, dec = out[:, 0], out[:, 1], out[:, 2]
         known = dt >= 0
         ratio = np.maximum(dt, 0.0) * np.exp(-np.clip(log_s, -12.0, 12.0))
@@ -338,42 +422,6 @@ class Head:
         p: F32 = np.clip(floor + (1.0 - floor) / (1.0 + np.exp(-z)), 1e-5, 1.0 - 1e-5)
         return p.astype(np.float32, copy=False)
 
-
-class StateStep:
-    """The recurrent update of one answer (``LearnerNet.step_input`` + one GRU step) as plain
-    float32 matrix-vector products: a few microseconds instead of torch's per-call overhead."""
-
-    def __init__(self, net: LearnerNet) -> None:
-        from torch import nn
-
-        if not isinstance(net.gru, nn.GRU) or net.gru.num_layers != 1 or net.gru.bias is False:
-            raise ValueError("recurrent layer of an unknown shape")
-
-        def arr(t: Any) -> F32:
-            return np.ascontiguousarray(t.detach().numpy().astype(np.float32))
-
-        self.w_in, self.b_in = arr(net.inp.weight), arr(net.inp.bias)
-        self.w_ih, self.b_ih = arr(net.gru.weight_ih_l0), arr(net.gru.bias_ih_l0)
-        self.w_hh, self.b_hh = arr(net.gru.weight_hh_l0), arr(net.gru.bias_hh_l0)
-        self.size = int(net.gru.hidden_size)
-        self.n_features = int(net.cfg.n_features)
-
-    def __call__(self, h: F32, x: Sequence[float], step: Sequence[float], dt: float) -> F32:
-        """The state after an answer with features ``x``, step inputs ``step`` (outcome,
-        scaled grade) and ``dt`` days since the item's previous answer (-1 = unknown)."""
-        f = self.n_features
-        u = np.empty(f + len(step) + 2, np.float32)
-        u[:f] = x
-        u[f : f + len(step)] = step
-        known = 1.0 if dt >= 0 else 0.0
-        u[-2] = np.log1p(np.float32(max(dt, 0.0))) * known
-        u[-1] = known
-        a = np.tanh(self.w_in @ u + self.b_in)
-        gi = self.w_ih @ a + self.b_ih
-        gh = self.w_hh @ h + self.b_hh
-        s = self.size
-        r = 1.0 / (1.0 + np.exp(-(gi[:s] + gh[:s])))
-        z = 1.0 / (1.0 + np.exp(-(gi[s : 2 * s] + gh[s : 2 * s])))
-        n = np.tanh(gi[2 * s :] + r * gh[2 * s :])
-        out: F32 = ((1.0 - z) * n + z * h).astype(np.float32)
-        return out
+    def probs(self, pre: F32, dt: F32, guess: F32) -> F32:
+        """P(correct) from the first layer's output ``[n, H]`` (overwritten)."""
+        return self.recall(self.outputs(pre), dt, guess)

@@ -29,10 +29,12 @@ def _at(t: float) -> datetime:
 class LearnerModelPredictor:
     """Recall predictions for one learner from the learner model's current state.
 
-    ``recall_at`` scores all candidates once per distinct time; ``recall_after_review``
-    replays a hypothetical right and wrong answer per item through ``update`` (pure: the
-    learner's state is not modified), so it costs two model updates per item: call it for
-    the items that matter (exam decks), and cache per session.
+    ``recall_at`` scores each candidate it is asked about once, whatever the number of
+    distinct times (the model's ``predict_at``); ``recall_after_review`` asks the model for
+    recall after a hypothetical right and wrong answer to each item, all items in one batch
+    (``predict_after_answer``). Models without those (test doubles) are asked through
+    ``predict`` per distinct time and ``update`` + ``predict`` per item and outcome; the
+    learner's state is never modified.
 
     ``batch``, when given, is ``candidates`` already in columnar form (``LearnerModel.prepare``
     of them): it is scored whenever all candidates are, instead of converting them each time;
@@ -50,27 +52,50 @@ class LearnerModelPredictor:
         self.state = state
         self.candidates = candidates if batch is not None else list(candidates)
         self.batch = batch
-        ids = batch.item_ids.tolist() if batch is not None else [c.item_id for c in candidates]
-        self.index = {int(item_id): k for k, item_id in enumerate(ids)}
+        self.ids: IntArray = (
+            batch.item_ids
+            if batch is not None
+            else np.fromiter((c.item_id for c in self.candidates), np.int64, len(self.candidates))
+        )
+        self._order: IntArray | None = None
 
-    def _rows(self, items: IntArray) -> list[int]:
-        return [self.index[int(i)] for i in items]
+    def _rows(self, items: IntArray) -> IntArray:
+        """Candidate index of each item (``KeyError`` for an item that is not a candidate)."""
+        items = np.asarray(items, dtype=np.int64)
+        if items.shape == self.ids.shape and np.array_equal(items, self.ids):
+            return np.arange(items.shape[0])
+        if self._order is None:
+            self._order = np.argsort(self.ids, kind="stable")
+        ordered = self.ids[self._order]
+        pos = np.searchsorted(ordered, items, side="right") - 1  # the last of equal ids
+        bad = (pos < 0) | (ordered[np.maximum(pos, 0)] != items) if ordered.size else items == items
+        if np.any(bad):
+            raise KeyError(int(items[np.flatnonzero(bad)[0]]))
+        return np.asarray(self._order[pos], dtype=np.int64)
+
+    def _scored(self, rows: IntArray) -> tuple[Any, IntArray]:
+        """What to score for candidate ``rows``: the whole batch when they cover it, else
+        those candidates alone; with each row's position in it."""
+        need = np.unique(rows)
+        if self.batch is not None and need.shape[0] == len(self.candidates):
+            return self.batch, rows
+        return [self.candidates[int(k)] for k in need], np.searchsorted(need, rows)
 
     def recall_at(self, items: IntArray, at: FloatArray) -> FloatArray:
         """P(recall) of ``items`` at Unix times ``at`` with no study in between."""
-        out = np.zeros(items.shape[0])
-        rows = np.asarray(self._rows(items), dtype=np.int64)
+        rows = self._rows(items)
+        at = np.asarray(at, dtype=np.float64)
+        if rows.shape[0] == 0:
+            return np.zeros(0)
+        predict_at = getattr(self.model, "predict_at", None)
+        if predict_at is not None:
+            scored, pos = self._scored(rows)
+            return np.asarray(predict_at(self.state, scored, pos, at), dtype=np.float64)
+        out = np.zeros(rows.shape[0])
         for t in np.unique(at):
             sel = np.flatnonzero(at == t)
-            need = sorted(set(rows[sel].tolist()))
-            scored: Any = (
-                self.batch
-                if self.batch is not None and len(need) == len(self.candidates)
-                else [self.candidates[k] for k in need]
-            )
-            probs = self.model.predict(self.state, scored, _at(t))
-            lookup = dict(zip(need, np.asarray(probs, dtype=np.float64), strict=True))
-            out[sel] = [lookup[int(k)] for k in rows[sel]]
+            scored, pos = self._scored(rows[sel])
+            out[sel] = np.asarray(self.model.predict(self.state, scored, _at(t)))[pos]
         return out
 
     def recall_after_review(
@@ -79,13 +104,23 @@ class LearnerModelPredictor:
         """Recall at ``at`` if each item were answered right / wrong at ``review_at``."""
         from tutor.model.online import AttemptFeatures
 
-        right, wrong = np.zeros(items.shape[0]), np.zeros(items.shape[0])
+        rows = self._rows(items)
+        n = rows.shape[0]
+        cands = [self.candidates[int(k)] for k in rows]
         when, then = _at(review_at), _at(at)
-        for j, k in enumerate(self._rows(items)):
-            cand = self.candidates[k]
-            graded = cand.kind.self_graded
+        after = getattr(self.model, "predict_after_answer", None)
+        if after is not None:
+            if n == 0:
+                return np.zeros(0), np.zeros(0)
+            graded = [c.kind.self_graded for c in cands]
+            grades = [3 if s else None for s in graded] + [1 if s else None for s in graded]
+            p = after(self.state, cands + cands, [True] * n + [False] * n, grades, when, then)
+            p = np.asarray(p, dtype=np.float64)
+            return p[:n], p[n:]
+        right, wrong = np.zeros(n), np.zeros(n)
+        for j, cand in enumerate(cands):
             for correct, out in ((True, right), (False, wrong)):
-                grade = (3 if correct else 1) if graded else None
+                grade = (3 if correct else 1) if cand.kind.self_graded else None
                 attempt = AttemptFeatures(cand, when, correct, grade)
                 state = self.model.update(self.state, attempt)
                 out[j] = float(np.asarray(self.model.predict(state, [cand], then))[0])
