@@ -315,6 +315,12 @@ class AnswerStats:
     skill_c: dict[int, float] = field(default_factory=dict)
     total_n: float = 0.0
     total_c: float = 0.0
+    #: ability-adjusted sums (see :func:`ability_residuals`): per item and tag, the summed
+    #: residual ``correct - p_ability`` and the summed variance ``p_ability (1 - p_ability)``
+    item_r: dict[int, float] = field(default_factory=dict)
+    item_v: dict[int, float] = field(default_factory=dict)
+    skill_r: dict[int, float] = field(default_factory=dict)
+    skill_v: dict[int, float] = field(default_factory=dict)
 
     @property
     def prior_rate(self) -> float:
@@ -331,16 +337,96 @@ class AnswerStats:
 
     def add(self, log: LearnerLog, sign: float) -> None:
         """Add (``sign=1``) or remove (``sign=-1``) one learner's answers."""
-        for item, skills, y in zip(
-            log.items.tolist(), log.skills, log.correct.tolist(), strict=True
+        resid, var = ability_residuals(log)
+        for item, skills, y, r, v in zip(
+            log.items.tolist(), log.skills, log.correct.tolist(), resid, var, strict=True
         ):
             self.item_n[item] = self.item_n.get(item, 0.0) + sign
             self.item_c[item] = self.item_c.get(item, 0.0) + sign * y
+            self.item_r[item] = self.item_r.get(item, 0.0) + sign * r
+            self.item_v[item] = self.item_v.get(item, 0.0) + sign * v
             for s in skills:
                 self.skill_n[s] = self.skill_n.get(s, 0.0) + sign
                 self.skill_c[s] = self.skill_c.get(s, 0.0) + sign * y
+                self.skill_r[s] = self.skill_r.get(s, 0.0) + sign * r
+                self.skill_v[s] = self.skill_v.get(s, 0.0) + sign * v
             self.total_n += sign
             self.total_c += sign * y
+
+
+def ability_residuals(log: LearnerLog) -> tuple[list[float], list[float]]:
+    """Per answer of ``log``: ``correct - p`` and ``p (1 - p)`` where ``p`` is the learner's
+    ability before the answer, their smoothed running accuracy ``(right + 1) / (answers + 2)``
+    (the ``u_acc_logit`` feature). Summed over an item's answers they give an Elo-style,
+    ability-adjusted difficulty: an item that strong learners fail is hard even if its raw
+    success rate is high."""
+    resid: list[float] = []
+    var: list[float] = []
+    right = total = 0.0
+    for y in log.correct.tolist():
+        p = (right + 1.0) / (total + 2.0)
+        resid.append(y - p)
+        var.append(p * (1.0 - p))
+        right += y
+        total += 1.0
+    return resid, var
+
+
+#: Optional inputs a network may be trained with (``TrainConfig.extra_features``), appended
+#: after :data:`FEATURE_NAMES`; the shipped weights use none of them.
+#: ``item_irt`` / ``skill_irt``: one Newton step of a Rasch item (tag) offset relative to the
+#: answerers' abilities, ``sum(correct - p) / (sum p (1 - p) + IRT_PRIOR)``, from other
+#: learners' answers; ``item_resid``: the mean residual ``sum(correct - p) / (n + 5)``.
+EXTRA_FEATURES: tuple[str, ...] = ("item_irt", "skill_irt", "item_resid")
+IRT_PRIOR = 2.0
+
+
+def extra_columns(
+    log: LearnerLog, stats: AnswerStats, names: Sequence[str], *, leave_out: bool
+) -> F32:
+    """``[n, len(names)]`` optional inputs of every attempt of ``log`` (see
+    :data:`EXTRA_FEATURES`); with ``leave_out`` the learner's own answers are taken out of
+    ``stats`` first, as in :func:`learner_rows`."""
+    unknown = set(names) - set(EXTRA_FEATURES)
+    if unknown:
+        raise ValueError(f"unknown extra features: {sorted(unknown)}")
+    n = len(log)
+    out = np.zeros((n, len(names)), dtype=np.float32)
+    if not names or n == 0:
+        return out
+    own_r: dict[int, float] = {}
+    own_v: dict[int, float] = {}
+    own_n: dict[int, float] = {}
+    own_sr: dict[int, float] = {}
+    own_sv: dict[int, float] = {}
+    if leave_out:
+        resid, var = ability_residuals(log)
+        for item, skills, r, v in zip(log.items.tolist(), log.skills, resid, var, strict=True):
+            own_r[item] = own_r.get(item, 0.0) + r
+            own_v[item] = own_v.get(item, 0.0) + v
+            own_n[item] = own_n.get(item, 0.0) + 1.0
+            for s in skills:
+                own_sr[s] = own_sr.get(s, 0.0) + r
+                own_sv[s] = own_sv.get(s, 0.0) + v
+    cache: dict[tuple[int, tuple[int, ...]], list[float]] = {}
+    for t, (item, skills) in enumerate(zip(log.items.tolist(), log.skills, strict=True)):
+        key = (item, skills)
+        vals = cache.get(key)
+        if vals is None:
+            r = stats.item_r.get(item, 0.0) - own_r.get(item, 0.0)
+            v = max(stats.item_v.get(item, 0.0) - own_v.get(item, 0.0), 0.0)
+            cnt = max(stats.item_n.get(item, 0.0) - own_n.get(item, 0.0), 0.0)
+            sr = sum(stats.skill_r.get(s, 0.0) - own_sr.get(s, 0.0) for s in skills)
+            sv = sum(max(stats.skill_v.get(s, 0.0) - own_sv.get(s, 0.0), 0.0) for s in skills)
+            feats = {
+                "item_irt": r / (v + IRT_PRIOR),
+                "skill_irt": sr / (sv + IRT_PRIOR),
+                "item_resid": r / (cnt + ITEM_PRIOR_WEIGHT),
+            }
+            vals = [feats[name] for name in names]
+            cache[key] = vals
+        out[t] = vals
+    return out
 
 
 def _own_counts(log: LearnerLog) -> tuple[dict[int, list[float]], dict[int, list[float]]]:

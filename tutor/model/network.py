@@ -42,10 +42,22 @@ class NetConfig:
     state_size: int = 48
     hidden: int = 32
     use_state: bool = True
+    #: optional inputs appended after FEATURE_NAMES (``n_features`` counts them); the shipped
+    #: weights have none
+    extra_features: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_features", tuple(self.extra_features))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
-        return asdict(self)
+        """JSON-serialisable form (``extra_features`` only when there are any, so the
+        configuration of weights without them is unchanged)."""
+        out = asdict(self)
+        if not self.extra_features:
+            del out["extra_features"]
+        else:
+            out["extra_features"] = list(self.extra_features)
+        return out
 
 
 class LearnerNet(nn.Module):

@@ -79,7 +79,8 @@ class MetatutorPredictor:
             raise RuntimeError("fit() first")
         if len(learner) == 0:
             return np.zeros(0, dtype=np.float64)
-        seq = prepare(learner, self._stats, leave_out=False)
+        extra = tuple(self.weights.config.get("extra_features", ()))
+        seq = prepare(learner, self._stats, leave_out=False, extra=extra)
         (probs,) = predict_sequences(self._net, [seq], self.weights.temperature)  # type: ignore[arg-type]
         splits = tuple(getattr(learner, "split_points", ()))
         if not splits and learner.timestamps is not None:

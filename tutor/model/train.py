@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutor.evaluation.logs import LearnerLog
-from tutor.model.features import AnswerStats, build_features, learner_rows
+from tutor.model.features import AnswerStats, build_features, extra_columns, learner_rows
 from tutor.model.weights import WEIGHTS_VERSION, TrainedWeights
 
 if TYPE_CHECKING:
@@ -55,6 +55,9 @@ class TrainConfig:
     #: weight of an auxiliary loss on the no-adaptation input (initial state, user features
     #: zeroed): the head also learns the population prediction a first attempt gets
     aux_noadapt: float = 0.5
+    #: optional inputs from :data:`tutor.model.features.EXTRA_FEATURES` (opt-in; the shipped
+    #: weights use none, and the serving path supports none yet)
+    extra_features: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -70,10 +73,14 @@ class Sequence_:
         return int(self.y.shape[0])
 
 
-def prepare(log: LearnerLog, stats: AnswerStats, *, leave_out: bool) -> Sequence_:
-    """Features of every attempt of ``log`` against ``stats``."""
+def prepare(
+    log: LearnerLog, stats: AnswerStats, *, leave_out: bool, extra: Sequence[str] = ()
+) -> Sequence_:
+    """Features of every attempt of ``log`` against ``stats`` (then the ``extra`` inputs)."""
     raw, step = learner_rows(log, stats, leave_out=leave_out)
     x, dt = build_features(raw)
+    if extra:
+        x = np.concatenate([x, extra_columns(log, stats, extra, leave_out=leave_out)], axis=1)
     return Sequence_(x=x, step=step, dt=dt, y=log.correct.astype(np.float32))
 
 
@@ -210,10 +217,17 @@ def train(
         for i, log in enumerate(
             tqdm(logs, desc=f"features {name}", disable=not progress, leave=False)
         ):
-            (val_seqs if i in val_ids else train_seqs).append(prepare(log, stats, leave_out=True))
+            seq = prepare(log, stats, leave_out=True, extra=cfg.extra_features)
+            (val_seqs if i in val_ids else train_seqs).append(seq)
     if not train_seqs:
         raise ValueError("no training learners")
     net_cfg = NetConfig(state_size=cfg.state_size, hidden=cfg.hidden, use_state=cfg.use_state)
+    if cfg.extra_features:
+        net_cfg = replace(
+            net_cfg,
+            n_features=net_cfg.n_features + len(cfg.extra_features),
+            extra_features=tuple(cfg.extra_features),
+        )
     net = LearnerNet(net_cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n_tokens = sum(len(s) for s in train_seqs)
