@@ -14,13 +14,14 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from tutor.items import ItemKind
-from tutor.model.online import AttemptFeatures, CandidateFeatures, LearnerModel
+from tutor.model.online import AttemptFeatures, CandidateBatch, CandidateFeatures, LearnerModel
 
 
 def _candidates(n: int, rng: np.random.Generator) -> list[CandidateFeatures]:
@@ -90,23 +91,51 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(args.repeats):
         att = AttemptFeatures(cands[r % len(cands)], now + timedelta(seconds=r), r % 3 > 0, grade=3)
         update_s.append(_timed(functools.partial(model.update, state, att)))
-    batch = model.prepare(cands)  # columnar candidates, built once per deck
-    model.predict(state, batch, now)  # warm-up
+    # columnar candidates: the fixed part once per deck, the tallies laid over it per request
+    # (as tutor.candidates does), so each call scores a new batch, as the service's do
+    fixed = model.prepare([replace(c, item_attempts=0, item_correct=0) for c in cands])
+    full = model.prepare(cands)
+
+    def fresh_batch() -> CandidateBatch:
+        cols = {k: v.copy() for k, v in full.cols.items()}
+        return CandidateBatch(full.item_ids, cols, full.tag_owner, full.tag_keys, parts=(fixed,))
+
+    model.predict(state, fresh_batch(), now)  # warm-up
     # the straightforward path (all raw columns, build_features, the torch network),
     # interleaved so both see the same load
     reference_s: list[tuple[float, float]] = []
     t_now = now.timestamp()
     for _ in range(args.repeats):
-        score_s.append(_timed(lambda: model.predict(state, batch, now)))
-        reference_s.append(_timed(lambda: model._reference(state, batch, t_now)))
+        batch = fresh_batch()
+        score_s.append(_timed(functools.partial(model.predict, state, batch, now)))
+        reference_s.append(_timed(functools.partial(model._reference, state, batch, t_now)))
     list_s: list[tuple[float, float]] = []
     for _ in range(max(args.repeats // 5, 10)):
         list_s.append(_timed(lambda: model.predict(state, cands, now)))
+    # one answered item at 129 times (next_due's first call), and exam forecasts: 120 items
+    # each answered right and wrong
+    seen = [c for c in cands if c.item_id in set(state.item_ids.tolist())]
+    times = t_now + np.r_[0.0, np.geomspace(60.0, 365 * 86400.0, 128)]
+    first = np.zeros(times.shape[0], np.int64)
+    one_s = [
+        _timed(functools.partial(model.predict_at, state, [seen[r % len(seen)]], first, times))
+        for r in range(args.repeats)
+    ]
+    shortlist = (seen * 120)[:120] * 2
+    outcomes = [True] * 120 + [False] * 120
+    grades: list[int | None] = [None] * 240
+    later = now + timedelta(days=30)
+    exam_s = [
+        _timed(lambda: model.predict_after_answer(state, shortlist, outcomes, grades, now, later))
+        for _ in range(max(args.repeats // 5, 10))
+    ]
     rows = {
         "update (one answer)": _quantiles(update_s),
-        f"score {args.candidates} (prepared batch)": _quantiles(score_s),
+        f"score {args.candidates} (fixed part prepared, fresh tallies)": _quantiles(score_s),
         f"score {args.candidates} (list of CandidateFeatures)": _quantiles(list_s),
         f"score {args.candidates} (reference path, for comparison)": _quantiles(reference_s),
+        "one item at 129 times (predict_at)": _quantiles(one_s),
+        "120 items answered right and wrong (predict_after_answer)": _quantiles(exam_s),
     }
     print(f"learner state: {len(state.to_bytes()):,} bytes after {args.history} answers")
     print("| operation | median ms | p99 ms | CPU median ms | CPU p99 ms |")

@@ -1,0 +1,203 @@
+"""The learner model's hot paths against the plain calls they stand for.
+
+The scoring cache kept across tallies (``CandidateBatch.parts``), one item at many times
+(``predict_at``) and hypothetical answers in a batch (``predict_after_answer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from tutor.model.online import (
+    AttemptFeatures,
+    CandidateBatch,
+    CandidateFeatures,
+    LearnerModel,
+    LearnerState,
+)
+from tutor.model.scoring import Head
+
+from .test_scoring import T0, random_candidates, random_weights, walk
+
+TOL = {"rtol": 2e-6, "atol": 5e-6}  # float32 sums in another order, random large weights
+
+
+def with_tag_sums(
+    cands: list[CandidateFeatures], rng: np.random.Generator
+) -> list[CandidateFeatures]:
+    """The candidates with tag tallies that are sums over their tags, as the service's are."""
+    per_tag = {
+        t: (int(n), int(n * rng.random())) for t, n in zip(*_tag_draw(cands, rng), strict=True)
+    }
+    return [
+        replace(
+            c,
+            tag_attempts=sum(per_tag[t][0] for t in c.tags),
+            tag_correct=sum(per_tag[t][1] for t in c.tags),
+        )
+        for c in cands
+    ]
+
+
+def _tag_draw(
+    cands: list[CandidateFeatures], rng: np.random.Generator
+) -> tuple[list[str], list[int]]:
+    tags = sorted({t for c in cands for t in c.tags})
+    return tags, [int(x) for x in rng.integers(0, 500, len(tags))]
+
+
+def split_batch(
+    model: LearnerModel, cands: list[CandidateFeatures], cut: int
+) -> tuple[CandidateBatch, ...]:
+    """Two fixed parts (tallies zero), as the service keeps them per deck."""
+    bare = [
+        replace(c, item_attempts=0, item_correct=0, tag_attempts=0, tag_correct=0) for c in cands
+    ]
+    return model.prepare(bare[:cut]), model.prepare(bare[cut:])
+
+
+def over_parts(batch: CandidateBatch, parts: tuple[CandidateBatch, ...]) -> CandidateBatch:
+    """``batch`` with its tallies, laid over long-lived ``parts``."""
+    return CandidateBatch(
+        item_ids=batch.item_ids,
+        cols={k: v.copy() for k, v in batch.cols.items()},
+        tag_owner=batch.tag_owner,
+        tag_keys=batch.tag_keys,
+        parts=parts,
+    )
+
+
+@pytest.mark.parametrize("use_state", [True, False])
+def test_scoring_cache_is_kept_across_tallies(
+    use_state: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = LearnerModel(random_weights(11, use_state=use_state), "parts")
+    rng = np.random.default_rng(11)
+    # tags without repeats: ("a", "b", "a") and ("a", "b", "b") share a tag set but not sums
+    cands = [replace(c, tags=tuple(dict.fromkeys(c.tags))) for c in random_candidates(rng, 200)]
+    state = walk(model, cands, rng, 150)
+    parts = split_batch(model, cands, 120)
+    now = (T0 + timedelta(days=90)).timestamp()
+    static_calls = []
+    real_static = Head.static
+    monkeypatch.setattr(
+        Head, "static", lambda self, raw: static_calls.append(1) or real_static(self, raw)
+    )
+    for _ in range(3):
+        fresh = with_tag_sums(cands, rng)
+        fresh = [replace(c, item_attempts=int(rng.integers(0, 90))) for c in fresh]
+        fresh = [replace(c, item_correct=int(rng.integers(0, c.item_attempts + 1))) for c in fresh]
+        batch = over_parts(model.prepare(fresh), parts)
+        np.testing.assert_allclose(
+            model._score(state, batch, now), model._reference(state, fresh, now), **TOL
+        )
+        assert "groups" not in batch.cache  # the tallies were sums: the kept layout served
+    assert len(static_calls) == 2  # once per part, not once per call
+
+
+def test_scoring_cache_with_tallies_that_are_not_sums() -> None:
+    """Tag tallies that differ within a tag set still score right (the full grouping)."""
+    model = LearnerModel(random_weights(12, use_state=True), "uneven")
+    rng = np.random.default_rng(12)
+    cands = random_candidates(rng, 150)  # tag tallies drawn per candidate
+    state = walk(model, cands, rng, 100)
+    batch = over_parts(model.prepare(cands), split_batch(model, cands, 70))
+    now = (T0 + timedelta(days=40)).timestamp()
+    np.testing.assert_allclose(
+        model._score(state, batch, now), model._reference(state, cands, now), **TOL
+    )
+    assert "groups" in batch.cache
+
+
+def test_parts_must_add_up() -> None:
+    model = LearnerModel(random_weights(13, use_state=True), "short")
+    cands = random_candidates(np.random.default_rng(13), 20)
+    parts = split_batch(model, cands, 8)
+    batch = over_parts(model.prepare(cands), parts[:1])
+    with pytest.raises(ValueError, match="parts"):
+        model.predict(model.new_state(), batch, T0)
+
+
+def test_a_second_learner_is_not_served_the_firsts_scores() -> None:
+    model = LearnerModel(random_weights(14, use_state=True), "memo")
+    rng = np.random.default_rng(14)
+    cands = random_candidates(rng, 60)
+    batch = model.prepare(cands)
+    now = T0 + timedelta(days=30)
+    first = walk(model, cands, np.random.default_rng(1), 40)
+    second = walk(model, cands, np.random.default_rng(2), 40)
+    a = model.predict(first, batch, now)
+    b = model.predict(second, batch, now)
+    np.testing.assert_allclose(b, model._reference(second, cands, now.timestamp()), **TOL)
+    assert float(np.abs(a - b).max()) > 1e-3
+    again = model.predict(first, batch, now + timedelta(days=9))
+    np.testing.assert_allclose(
+        again, model._reference(first, cands, now.timestamp() + 9 * 86400), **TOL
+    )
+
+
+@pytest.mark.parametrize("reference", [False, True])
+@pytest.mark.parametrize("use_state", [True, False])
+def test_predict_at_equals_predict_at_each_time(use_state: bool, reference: bool) -> None:
+    model = LearnerModel(random_weights(15, use_state=use_state), "times")
+    if reference:
+        model._head = None
+    rng = np.random.default_rng(15)
+    cands = random_candidates(rng, 90)
+    state = walk(model, cands, rng, 200)
+    batch = model.prepare(cands)
+    start = T0 + timedelta(days=100)
+    early, late = (model.predict(state, batch, start + timedelta(days=d)) for d in (0, 300))
+    seen = int(np.argmax(np.abs(early - late)))  # the item whose recall moves most
+    rows = np.r_[np.full(40, seen), rng.integers(0, 90, 60)]  # one item at many times, and others
+    gaps = np.r_[np.geomspace(1.0, 3e7, 40), rng.choice([0.0, 3600.0, 86400.0 * 20], 60)]
+    at = start.timestamp() + gaps
+    got = model.predict_at(state, batch, rows, at)
+    want = np.array(
+        [
+            model.predict(state, batch, start + timedelta(seconds=float(g)))[r]
+            for r, g in zip(rows, gaps, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(got, want, **TOL)
+    assert float(np.ptp(got[:40])) > 0.01  # the item's recall does move over those times
+
+
+@pytest.mark.parametrize("torch_step", [False, True])
+@pytest.mark.parametrize(("seed", "use_state"), [(0, True), (1, True), (2, False)])
+def test_predict_after_answer_equals_update_then_predict(
+    seed: int, use_state: bool, torch_step: bool
+) -> None:
+    model = LearnerModel(random_weights(seed, use_state=use_state), "whatif")
+    if torch_step:
+        model._step = None
+    rng = np.random.default_rng(seed)
+    cands = random_candidates(rng, 120)  # repeated tags, duplicates, tagless, seen and unseen
+    for state in (model.new_state(), walk(model, cands, rng, 300)):
+        pick = [cands[int(k)] for k in rng.integers(0, len(cands), 50)]
+        correct = [bool(x) for x in rng.random(50) < 0.5]
+        grades = [int(rng.integers(1, 5)) if c.kind.self_graded else None for c in pick]
+        when = T0 + timedelta(days=130)
+        then = when + timedelta(days=21)
+        got = model.predict_after_answer(state, pick, correct, grades, when, then)
+        want = [
+            float(model.predict(model.update(state, AttemptFeatures(c, when, y, g)), [c], then)[0])
+            for c, y, g in zip(pick, correct, grades, strict=True)
+        ]
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+        assert float(np.ptp(got)) > 0.05
+
+
+def test_predict_after_answer_checks_its_arguments() -> None:
+    model = LearnerModel(random_weights(3, use_state=True), "args")
+    cand = CandidateFeatures(item_id=1)
+    state: LearnerState = model.new_state()
+    with pytest.raises(ValueError, match="one outcome"):
+        model.predict_after_answer(state, [cand], [True, False], [None], T0, T0)
+    with pytest.raises(ValueError, match="1-4"):
+        model.predict_after_answer(state, [cand], [True], [5], T0, T0)
+    assert model.predict_after_answer(state, [], [], [], T0, T0).shape == (0,)
