@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, overload
+from itertools import chain, repeat
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -34,6 +35,13 @@ def _same(a: tuple[Item, ...], b: Sequence[Item]) -> bool:
     """True when the two lists hold equal items in the same order (the same objects, usually:
     the tuple comparison then runs at C speed on identity)."""
     return a == tuple(b)
+
+
+def _pairs(tallies: Mapping[Any, tuple[int, int]], keys: Sequence[Any]) -> np.ndarray:
+    """The tallies of ``keys`` (0, 0 for a missing key), flat: ``[n0, c0, n1, c1, ...]``."""
+    zero = (0, 0)
+    flat = chain.from_iterable(map(tallies.get, keys, repeat(zero)))
+    return np.fromiter(flat, np.float64, 2 * len(keys))
 
 
 class DeckFeatures:
@@ -76,12 +84,28 @@ class FeatureCache:
     def runs(self, items: Sequence[Item]) -> list[DeckFeatures]:
         """Fixed features of ``items`` as consecutive runs of one deck each."""
         out: list[DeckFeatures] = []
-        start = 0
-        for end in range(1, len(items) + 1):
-            if end == len(items) or items[end].deck_id != items[start].deck_id:
-                out.append(self._run(items[start:end]))
-                start = end
+        start, n = 0, len(items)
+        while start < n:
+            deck = items[start].deck_id
+            end = self._cached_end(items, start)
+            if end is None:
+                end = start + 1
+                while end < n and items[end].deck_id == deck:
+                    end += 1
+            out.append(self._run(items[start:end]))
+            start = end
         return out
+
+    def _cached_end(self, items: Sequence[Item], start: int) -> int | None:
+        """Where the run at ``start`` ends when it is the cached run of its deck (checked
+        without walking the items one by one), else None."""
+        found = self._decks.get(items[start].deck_id)
+        if found is None:
+            return None
+        end = start + len(found)
+        if end > len(items) or (end < len(items) and items[end].deck_id == found.items[0].deck_id):
+            return None
+        return end if _same(found.items, items[start:end]) else None
 
     def _run(self, items: Sequence[Item]) -> DeckFeatures:
         if len(items) < self._min_cached:
@@ -114,11 +138,9 @@ class Candidates(Sequence["CandidateFeatures"]):
         for run in runs:
             m = len(run)
             sl = slice(offset, offset + m)
-            item = np.array([tallies.get(i, (0, 0)) for i in run.id_list], np.float64)
             if m:
-                counts[sl, 0:2] = item.reshape(m, 2)
-            tags = np.array([tag_tallies.get(t, (0, 0)) for t in run.tags], np.float64)
-            tags = tags.reshape(len(run.tags), 2)
+                counts[sl, 0:2] = _pairs(tallies, run.id_list).reshape(m, 2)
+            tags = _pairs(tag_tallies, run.tags).reshape(len(run.tags), 2)
             counts[sl, 2] = np.bincount(run.pair_item, tags[run.pair_tag, 0], m) if m else 0.0
             counts[sl, 3] = np.bincount(run.pair_item, tags[run.pair_tag, 1], m) if m else 0.0
             for name, values in run.fixed.cols.items():
