@@ -38,6 +38,8 @@ GAP_BUCKETS: tuple[tuple[str, float, float], ...] = (
     ("30 d +", 30 * DAY_S, math.inf),
 )
 FIRST_LABEL = "first attempt"
+#: Shortest previous interval for which a gap ratio is defined.
+MIN_PREVIOUS_INTERVAL_S = DAY_S
 #: Groups of the gap divided by the item's previous gap (how overdue a review is).
 RATIO_BUCKETS: tuple[tuple[str, float, float], ...] = (
     ("< 0.5", 0.0, 0.5),
@@ -53,7 +55,8 @@ def item_gaps(learner: LearnerLog) -> tuple[npt.NDArray[np.float64], npt.NDArray
     gap divided by the item's gap before (the previous interval).
 
     Gap ``-1`` on the first attempt at an item; ratio ``nan`` unless the item had two earlier
-    attempts with a positive interval between them; both ``nan`` without timestamps.
+    attempts at least :data:`MIN_PREVIOUS_INTERVAL_S` apart (shorter ones are learning steps,
+    after which any review looks "overdue"); both ``nan`` without timestamps.
     """
     n = len(learner)
     ratio = np.full(n, np.nan)
@@ -69,7 +72,7 @@ def item_gaps(learner: LearnerLog) -> tuple[npt.NDArray[np.float64], npt.NDArray
         if prev is not None:
             gap = max(ts - prev[0], 0.0)
             gaps[t] = gap
-            if prev[1] > 0:
+            if prev[1] >= MIN_PREVIOUS_INTERVAL_S:
                 ratio[t] = gap / prev[1]
         last[item] = (ts, gap)
     return gaps, ratio

@@ -59,18 +59,26 @@ def test_reliability_bins_by_hand() -> None:
 
 
 def test_item_gaps_and_ratios() -> None:
-    ts = np.array([0.0, 10.0, 2 * HOUR, 3 * HOUR, 3 * HOUR + 4 * DAY])
+    ts = np.array([0.0, 10.0, 2 * HOUR, 3 * HOUR, 3 * HOUR + 4 * DAY, 5 * HOUR + 10 * DAY])
     log = LearnerLog(
         user="u",
-        items=np.array([1, 2, 1, 2, 1]),
-        skills=((),) * 5,
-        correct=np.ones(5, dtype=np.int8),
+        items=np.array([1, 2, 1, 2, 1, 1]),
+        skills=((),) * 6,
+        correct=np.ones(6, dtype=np.int8),
         timestamps=ts,
     )
     gaps, ratios = item_gaps(log)
-    assert gaps.tolist() == [-1.0, -1.0, 2 * HOUR, 3 * HOUR - 10.0, 4 * DAY + HOUR]
-    assert np.isnan(ratios[:4]).all()
-    assert ratios[4] == pytest.approx((4 * DAY + HOUR) / (2 * HOUR))
+    assert gaps.tolist() == [
+        -1.0,
+        -1.0,
+        2 * HOUR,
+        3 * HOUR - 10.0,
+        4 * DAY + HOUR,
+        6 * DAY + 2 * HOUR,
+    ]
+    # no ratio after a learning step shorter than a day
+    assert np.isnan(ratios[:5]).all()
+    assert ratios[5] == pytest.approx((6 * DAY + 2 * HOUR) / (4 * DAY + HOUR))
     untimed = LearnerLog("v", log.items, log.skills, log.correct)
     g2, r2 = item_gaps(untimed)
     assert np.isnan(g2).all() and np.isnan(r2).all()
