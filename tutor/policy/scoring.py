@@ -51,5 +51,71 @@ def planning_horizon_days(
     to recall at that point (which favours long spacing early); within the last cycle before
     the exam, it is worth what it adds on exam day (denser review near the date).
     """
-    cycle = n_items * seconds_per_answer * 1.2 / max(daily_seconds, 1e-9)
+    cycle = n_items * seconds_per_answer * CYCLE_FACTOR / max(daily_seconds, 1e-9)
     return float(min(days_left, max(cycle, 1.0)))
+
+
+#: Answers per item in one pass through the deck (wrong answers are shown twice).
+CYCLE_FACTOR = 1.2
+
+#: In exam mode, an item answered less than this share of the planning horizon ago does not
+#: get exam priority.
+MIN_SPACING_SHARE = 0.0
+
+
+#: Experiment: coverage floor (0 = off): answers per deck item the budget must allow.
+COVERAGE_ANSWERS = 0.0
+#: Share of the days left (before the cut-off) over which the floor spreads new items.
+NEW_SPREAD = 0.5
+
+
+def exam_new_floor(
+    n_new: FloatArray | float,
+    n_items: FloatArray | float,
+    days_left: float,
+    answers_per_day: FloatArray | float,
+    cutoff_days: float,
+) -> FloatArray:
+    """New items to introduce at least today, ahead of exam gains (0 when the budget is tight).
+
+    When the answers left before the exam allow ``COVERAGE_ANSWERS`` answers per item of the
+    deck, the remaining new items are spread over the first ``NEW_SPREAD`` of the days left
+    before the cut-off; otherwise the gains alone decide which items are worth learning.
+    """
+    usable = days_left - cutoff_days
+    if COVERAGE_ANSWERS <= 0 or usable <= 0:
+        return np.zeros(np.shape(n_new))
+    roomy = days_left * np.asarray(answers_per_day) >= COVERAGE_ANSWERS * np.asarray(n_items)
+    per_day = np.ceil(np.asarray(n_new, np.float64) / max(1.0, usable * NEW_SPREAD))
+    return np.where(roomy, per_day, 0.0)
+
+
+def exam_rank_key(
+    gain: FloatArray,
+    due: BoolArray,
+    is_new: BoolArray,
+    p_now: FloatArray,
+    min_gain: float,
+    days_since: FloatArray | None = None,
+    min_spacing: FloatArray | float = 0.0,
+    new_floor: FloatArray | None = None,
+) -> FloatArray:
+    """A ranking key (lower first) with ``choose_next``'s exam-mode precedence, for a day.
+
+    Items whose exam gain per second exceeds ``min_gain`` come first, best first; then due
+    reviews, least likely first; new items in deck order (the last axis); extra practice,
+    weakest first. Used by the benchmark to rank a whole day at once.
+    """
+    n = gain.shape[-1]
+    order = np.arange(n, dtype=np.float64) / max(n, 1)
+    p = np.nan_to_num(p_now, nan=0.0)
+    recent = np.zeros(gain.shape, bool)
+    if days_since is not None:
+        recent = ~is_new & (days_since < min_spacing)
+    rest = np.where(due & ~recent, 10.0 + p, np.where(is_new, 20.0 + order, 30.0 + p))
+    key = np.where((gain > min_gain) & ~recent, -gain, rest)
+    if new_floor is not None:
+        new_rank = np.cumsum(is_new, axis=-1) - 1
+        first = is_new & (new_rank < np.asarray(new_floor)[..., None]) & np.isfinite(gain)
+        key = np.where(first, -1e6 + order, key)
+    return np.asarray(key)

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutor.simulation.model_policy import CalibrationBins, LearnerModelPolicy
+from tutor.simulation.oracle import ORACLE, Oracle
 from tutor.simulation.policies import (
     SM2,
     FSRSScheduler,
@@ -36,10 +37,13 @@ REFERENCE = "fsrs_0.9"
 UNCALIBRATED = "metatutor_uncalibrated"
 FSRS_FORM = "metatutor_fsrs_form"
 _VARIANTS = (UNCALIBRATED, FSRS_FORM)
+#: Reference rows, not competitors: read the simulated students' true memory.
+REFERENCES = (ORACLE,)
 
 
 def policies(seed: int, model: Any, variants: bool = True) -> dict[str, Factory]:
-    """The policies under test, by name (ours first, then its variants when asked).
+    """The policies under test, by name (ours first, then its variants when asked, then the
+    oracle reference, which reads the true memory and is never an "other" policy).
 
     ``model`` is the learner model that drives ours (``tutor.model.online.LearnerModel``).
     """
@@ -49,6 +53,7 @@ def policies(seed: int, model: Any, variants: bool = True) -> dict[str, Factory]
             model, s, n, calibrate=False, name=UNCALIBRATED
         )
         ours[FSRS_FORM] = lambda s, n: MetaTutor(s, n, name=FSRS_FORM)
+    ours[ORACLE] = lambda s, n: Oracle(s, n)
     return ours | {
         REFERENCE: lambda s, n: FSRSScheduler(s, n, 0.9),
         "sm2": lambda s, n: SM2(s, n),
@@ -104,7 +109,12 @@ def interval(x: F) -> tuple[float, float, float]:
 
 def _metrics(sc: Scenario, o: Outcome) -> dict[str, F]:
     if sc.exam:
-        return {"exam_recall": o.exam_recall, "reviews": o.reviews, "minutes": o.minutes}
+        return {
+            "exam_recall": o.exam_recall,
+            "reviews": o.reviews,
+            "minutes": o.minutes,
+            "introduced": o.introduced,
+        }
     return {
         "recall_per_minute": o.recall_per_minute,
         "mean_recall": o.mean_recall,
@@ -217,7 +227,11 @@ def run_bench(
                 rows.append(Row(label, name, metric, *interval(values)))
         key = "exam_recall" if sc.exam else "recall_per_minute"
         ours = _metrics(sc, outs[OURS])[key]
-        others = {n: _metrics(sc, o)[key] for n, o in outs.items() if not n.startswith(OURS)}
+        others = {
+            n: _metrics(sc, o)[key]
+            for n, o in outs.items()
+            if not n.startswith(OURS) and n not in REFERENCES
+        }
         best = max(others, key=lambda n: float(np.nanmean(others[n])))
         rows.append(
             Row(label, OURS, f"{key}_minus_{REFERENCE}", *interval(ours - others[REFERENCE]))
@@ -228,10 +242,23 @@ def run_bench(
         if FSRS_FORM in outs:
             extra = _metrics(sc, outs[FSRS_FORM])[key]
             rows.append(Row(label, OURS, f"{key}_minus_{FSRS_FORM}", *interval(ours - extra)))
+        if ORACLE in outs:
+            bound = _metrics(sc, outs[ORACLE])[key]
+            rows.append(Row(label, OURS, f"{key}_minus_{ORACLE}", *interval(ours - bound)))
+            rows.append(
+                Row(
+                    label,
+                    ORACLE,
+                    f"{key}_minus_best_other({best})",
+                    *interval(bound - others[best]),
+                )
+            )
     return rows
 
 
 def _cost(family: str, sc: Scenario, name: str) -> float:
     """Rough relative run time, to schedule the long runs first."""
     per_day = sc.n_items * sc.minutes * (3.0 if family == "actr" else 1.0)
+    if name == ORACLE:  # hypothetical reviews on copies of the memory
+        return sc.days * per_day * (8.0 if family == "actr" else 4.0)
     return sc.days * per_day * (20.0 if name.startswith(OURS) and name != FSRS_FORM else 1.0)

@@ -8,17 +8,24 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tutor.simulation.bench import OURS, Row, run_bench
+from tutor.simulation.bench import OURS, REFERENCES, Row, run_bench
 from tutor.simulation.fit import PARAMS_FILE
 from tutor.simulation.population import FAMILIES, People
 
 PERCENT_METRICS = ("exam_recall", "mean_recall")
+#: Metrics left out of the main table (``introduced`` has its own).
+_SIDE = ("minutes", "introduced")
 
 
 def _fmt(row: Row) -> str:
     if row.metric.split("_minus_")[0] in PERCENT_METRICS:
         return f"{100 * row.mean:.1f}% [{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]"
     return f"{row.mean:.1f} [{row.ci_low:.1f}, {row.ci_high:.1f}]"
+
+
+def _label(policy: str) -> str:
+    """A policy's name in the tables (references are marked as such)."""
+    return f"{policy} (reference: true memory)" if policy in REFERENCES else policy
 
 
 def markdown(rows: list[Row]) -> str:
@@ -28,7 +35,7 @@ def markdown(rows: list[Row]) -> str:
     for r in rows:
         by_family[r.scenario.split(":")[0]].append(r)
     for family, frows in by_family.items():
-        main = [r for r in frows if "_minus_" not in r.metric and r.metric != "minutes"]
+        main = [r for r in frows if "_minus_" not in r.metric and r.metric not in _SIDE]
         cols = list(dict.fromkeys((r.scenario.split(":")[1], r.metric) for r in main))
         names = list(dict.fromkeys(r.policy for r in main))
         cell = {(r.policy, r.scenario.split(":")[1], r.metric): _fmt(r) for r in main}
@@ -37,14 +44,24 @@ def markdown(rows: list[Row]) -> str:
         out.append("|---" * (len(cols) + 1) + "|")
         for n in names:
             vals = [cell.get((n, s, m), "") for s, m in cols]
-            out.append(f"| {n} | " + " | ".join(vals) + " |")
+            out.append(f"| {_label(n)} | " + " | ".join(vals) + " |")
+        seen = [r for r in frows if r.metric == "introduced"]
+        if seen:
+            out.append("\nItems seen at least once by exam day (mean per student):\n")
+            scs = list(dict.fromkeys(r.scenario.split(":")[1] for r in seen))
+            out.append("| policy | " + " | ".join(scs) + " |")
+            out.append("|---" * (len(scs) + 1) + "|")
+            got = {(r.policy, r.scenario.split(":")[1]): f"{r.mean:.1f}" for r in seen}
+            for n in names:
+                cells = " | ".join(got.get((n, sc), "") for sc in scs)
+                out.append(f"| {_label(n)} | {cells} |")
         diffs = [r for r in frows if "_minus_" in r.metric]
         if diffs:
-            out.append("\nPaired differences (ours minus other, same students and draws):\n")
-            out.append("| scenario | difference | mean [95% CI] |")
-            out.append("|---|---|---|")
+            out.append("\nPaired differences (policy minus other, same students and draws):\n")
+            out.append("| scenario | policy | difference | mean [95% CI] |")
+            out.append("|---|---|---|---|")
             for r in diffs:
-                out.append(f"| {r.scenario.split(':')[1]} | {r.metric} | {_fmt(r)} |")
+                out.append(f"| {r.scenario.split(':')[1]} | {r.policy} | {r.metric} | {_fmt(r)} |")
         out.append("")
     return "\n".join(out)
 
@@ -87,7 +104,13 @@ def plot(rows: list[Row], path: Path) -> None:
         means = [r.mean for r in sel]
         errs = [[r.mean - r.ci_low for r in sel], [r.ci_high - r.mean for r in sel]]
         colors = [
-            "tab:red" if n == OURS else "tab:orange" if n.startswith(OURS) else "tab:gray"
+            "tab:red"
+            if n == OURS
+            else "tab:orange"
+            if n.startswith(OURS)
+            else "tab:green"
+            if n in REFERENCES
+            else "tab:gray"
             for n in names
         ]
         ax.bar(range(len(sel)), means, yerr=errs, color=colors, capsize=2)

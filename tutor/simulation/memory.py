@@ -25,7 +25,7 @@ GOOD = 3
 class Memory(Protocol):
     """The true memory of a population of simulated students."""
 
-    def recall(self, day: float) -> F: ...
+    def recall(self, day: float | F) -> F: ...
 
     def p_success(self, day: float) -> F: ...
 
@@ -58,9 +58,11 @@ class FSRSMemory:
         self.seen = np.zeros(shape, dtype=bool)
         self.first = _first_success(self.p_first, self.offset)
 
-    def recall(self, day: float) -> F:
-        """P(recall) of every item on ``day`` (0 for items never seen)."""
-        r = fm.retrievability(self.w, day - self.last, self.s)
+    def recall(self, day: float | F) -> F:
+        """P(recall) of every item on ``day`` (0 for items never seen); ``day`` may be a
+        per-student array."""
+        at = np.asarray(day, np.float64)
+        r = fm.retrievability(self.w, (at[:, None] if at.ndim == 1 else at) - self.last, self.s)
         return np.where(self.seen, r, 0.0)
 
     def p_success(self, day: float) -> F:
@@ -113,11 +115,13 @@ class ACTRMemory:
         self.decays = np.zeros(shape)
         self.count = np.zeros(self.offset.shape, dtype=np.int64)
 
-    def _clock(self, day: float) -> float:
-        return day * 86_400.0 * self.h
+    def _clock(self, day: float | F) -> F:
+        t = np.asarray(day, np.float64) * 86_400.0 * self.h
+        return t[:, None, None] if t.ndim == 1 else t
 
-    def activation(self, t: float) -> F:
-        """Activation of every item at psychological time ``t`` (-inf when never seen)."""
+    def activation(self, t: float | F) -> F:
+        """Activation of every item at psychological time ``t`` (-inf when never seen); ``t``
+        may be per student, shaped ``(S, 1, 1)``."""
         age = t - self.times
         valid = np.isfinite(age) & (age > 0)
         terms = np.where(valid, np.maximum(age, 1e-9) ** -self.decays, 0.0)
@@ -125,12 +129,13 @@ class ACTRMemory:
         with np.errstate(divide="ignore"):
             return np.where(total > 0, np.log(total), -np.inf)
 
-    def _recall_at(self, t: float) -> F:
+    def _recall_at(self, t: float | F) -> F:
         z = (self.activation(t) - (self.tau[:, None] + 0.3 * self.offset)) / self.noise
         return 1.0 / (1.0 + np.exp(-z))
 
-    def recall(self, day: float) -> F:
-        """P(recall) of every item on ``day`` (0 for items never seen)."""
+    def recall(self, day: float | F) -> F:
+        """P(recall) of every item on ``day`` (0 for items never seen); ``day`` may be a
+        per-student array."""
         return np.where(self.count > 0, self._recall_at(self._clock(day)), 0.0)
 
     def p_success(self, day: float) -> F:
@@ -149,6 +154,6 @@ class ACTRMemory:
 
     def review(self, mask: B, day: float, grade: I) -> None:
         """One presentation of the masked items, and a second one for those answered wrong."""
-        t = self._clock(day)
+        t = float(self._clock(day))
         self._present(mask, t)
         self._present(mask & (grade == 1), t + self.relearn_seconds)

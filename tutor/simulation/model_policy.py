@@ -19,7 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tutor.policy import calibration as cal
-from tutor.policy.scoring import due_mask, exam_gain_per_second, planning_horizon_days
+from tutor.policy import scoring
+from tutor.policy.scoring import (
+    due_mask,
+    exam_gain_per_second,
+    exam_rank_key,
+    planning_horizon_days,
+)
 from tutor.policy.types import SECONDS_PER_DAY, StudySettings
 from tutor.simulation.batched_model import BatchedLearnerModel
 from tutor.simulation.policies import DayContext, Plan
@@ -164,14 +170,13 @@ class LearnerModelPolicy:
         )
         # choose_next's precedence: exam gain, then due reviews, new items, extra practice
         allowed = np.isfinite(gain)
-        key = np.where(
-            gain > MIN_EXAM_GAIN,
-            -gain,
-            np.where(
-                due,
-                10.0 + p_now,
-                np.where(~seen, 20.0 + np.arange(self.n_items)[None, :] / self.n_items, 30 + p_now),
-            ),
+        spacing_floor = scoring.MIN_SPACING_SHARE * horizon[:, None]
+        per_day = ctx.budget_seconds / (ctx.answer_seconds * 1.5)
+        floor = scoring.exam_new_floor(
+            (~seen).sum(axis=1), ctx.n_items, days_left, per_day, settings.exam_new_cutoff_days
+        )
+        key = exam_rank_key(
+            gain, due, ~seen, p_now, MIN_EXAM_GAIN, self._gap(now), spacing_floor, floor
         )
         cap = np.full(ctx.n_students, ctx.n_items, dtype=np.int64)
         self._key = key

@@ -52,6 +52,7 @@ class Outcome:
     reviews: F  # answers given (relearning steps included)
     minutes: F  # minutes studied
     recall_per_minute: F  # items known on an average day per minute of daily study
+    introduced: F  # items seen at least once by the end
 
 
 def run(
@@ -72,6 +73,9 @@ def run(
     n_s, n_i = students.n, scenario.n_items
     memory = students.memory(family)
     policy = make_policy(n_s, n_i)
+    attach = getattr(policy, "attach", None)
+    if attach is not None:  # a reference policy that reads the true memory
+        attach(memory, students)
     budget = scenario.minutes * 60.0
     reviews = np.zeros(n_s)
     seconds = np.zeros(n_s)
@@ -122,7 +126,8 @@ def run(
         mean_recall = known / max(1, scenario.days - 1)
     minutes = seconds / 60.0
     per_minute = mean_recall * n_i / np.maximum(minutes / scenario.days, 1e-9)
-    return Outcome(exam, mean_recall, reviews, minutes, per_minute)
+    introduced = (~p_new_mask(memory, n_s, n_i)).sum(axis=1).astype(np.float64)
+    return Outcome(exam, mean_recall, reviews, minutes, per_minute, introduced)
 
 
 def p_new_mask(memory: object, n_s: int, n_i: int) -> npt.NDArray[np.bool_]:
