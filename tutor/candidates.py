@@ -129,7 +129,7 @@ class Candidates(Sequence["CandidateFeatures"]):
     def __init__(self, runs: Sequence[DeckFeatures], tallies: Tallies, tag_tallies: TagTallies):
         from tutor.model.online import CandidateBatch
 
-        self.items = [item for run in runs for item in run.items]
+        self.items = list(chain.from_iterable(run.items for run in runs))
         n = len(self.items)
         counts = np.zeros((n, 4), np.float64)
         parts: dict[str, list[np.ndarray]] = {}

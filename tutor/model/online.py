@@ -49,9 +49,10 @@ from tutor.model.features import (
     build_features,
     build_row,
 )
-from tutor.model.raw import raw_columns, raw_row
+from tutor.model.raw import batch_rows, raw_columns, raw_row
 from tutor.model.recurrent import StateStep
 from tutor.model.scoring import (
+    FEW_ROWS,
     Groups,
     Head,
     Layout,
@@ -257,6 +258,8 @@ class LearnerModel:
         self, head: Head, state: LearnerState, batch: CandidateBatch, now: float
     ) -> tuple[Head, F32, F32, F64]:
         """:meth:`_outputs` without the memo."""
+        if len(batch) <= FEW_ROWS:
+            return self._few_outputs(head, state, batch, now)
         parts = batch.parts or (batch,)
         fixed = [self._fixed(head, part) for part in parts]
         if len(fixed) == 1:
@@ -311,6 +314,20 @@ class LearnerModel:
         item = item_features(item_n, item_c, rate[groups.of])
         pre = head.first_layer(base, group, groups.of, item, fidx, ui)
         return head, head.outputs(pre), guess, last
+
+    def _few_outputs(
+        self, head: Head, state: LearnerState, batch: CandidateBatch, now: float
+    ) -> tuple[Head, F32, F32, F64]:
+        """:meth:`_outputs` of a few candidates, row by row in plain Python (a single item's
+        due time or calibration: numpy's per-call cost would exceed the work)."""
+        rows = [build_row(r) for r in batch_rows(state, batch, now, self.prior_rate)]
+        x = np.array([r[0] for r in rows], np.float32).reshape(len(rows), -1)
+        out = head.outputs(head.dense(x, state.h))
+        pos, found = lookup(state.item_ids, batch.item_ids)
+        last = np.full(len(batch), np.nan)
+        if found.any():
+            last[found] = state.items[pos[found], ITIME]
+        return head, out, np.ascontiguousarray(x[:, head.guess_index]), last
 
     def recall_curve(
         self,

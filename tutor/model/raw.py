@@ -75,31 +75,73 @@ def raw_row(
     state: LearnerState, cand: CandidateFeatures, now: float, prior_rate: float
 ) -> dict[str, float]:
     """Raw values of one candidate (the scalar twin of :func:`raw_columns`)."""
+    keys = list(dict.fromkeys(tag_key(t) for t in cand.tags))
+    own = (float(len(cand.tags)), float(cand.n_options), 1.0 if cand.kind.self_graded else 0.0)
+    tallies = (cand.item_attempts, cand.item_correct, cand.tag_attempts, cand.tag_correct)
+    return _row(state, cand.item_id, keys, own, tallies, now, prior_rate)
+
+
+def batch_rows(
+    state: LearnerState, batch: CandidateBatch, now: float, prior_rate: float
+) -> list[dict[str, float]]:
+    """:func:`raw_row` of each candidate of a (small) batch."""
+    c = {name: batch.cols[name].tolist() for name in _BATCH_COLS}
+    bounds = np.searchsorted(batch.tag_owner, np.arange(len(batch) + 1)).tolist()
+    keys = batch.tag_keys.tolist()
+    return [
+        _row(
+            state,
+            item_id,
+            keys[bounds[i] : bounds[i + 1]],
+            (c["n_skills"][i], c["n_options"][i], c["self_graded"][i]),
+            (c["item_n"][i], c["item_c"][i], c["skill_n"][i], c["skill_c"][i]),
+            now,
+            prior_rate,
+        )
+        for i, item_id in enumerate(batch.item_ids.tolist())
+    ]
+
+
+_BATCH_COLS = ("n_skills", "n_options", "self_graded", "item_n", "item_c", "skill_n", "skill_c")
+
+
+def _row(
+    state: LearnerState,
+    item_id: int,
+    keys: list[int],
+    own: tuple[float, float, float],
+    tallies: tuple[float, float, float, float],
+    now: float,
+    prior_rate: float,
+) -> dict[str, float]:
+    """Raw values of the item ``item_id`` with tag keys ``keys`` (distinct, in the item's
+    order), its (tag count, options, self-graded) and tallies (item answers, item correct,
+    tag answers, tag correct; all learners')."""
     nan = float("nan")
     c: dict[str, float] = {
         "prior_rate": prior_rate,
-        "n_skills": float(len(cand.tags)),
-        "n_options": float(cand.n_options),
-        "self_graded": 1.0 if cand.kind.self_graded else 0.0,
+        "n_skills": own[0],
+        "n_options": own[1],
+        "self_graded": own[2],
         "ui_c": 0.0, "ui_w": 0.0, "ui_last": -1.0, "ui_gap": 0.0, "ui_dt": nan,
         "ui_ivl": nan, "ui_grade": 0.0, "ui_fsrs_s": nan, "ui_fsrs_d": nan,
         "us_c": 0.0, "us_w": 0.0, "us_last": -1.0, "us_gap": 0.0, "us_ema": nan,
         "us_run": 0.0, "u_c": state.u_c, "u_w": state.u_w, "u_ema": state.u_ema,
     }  # fmt: skip
-    pos = int(np.searchsorted(state.item_ids, cand.item_id))
-    if pos < state.item_ids.shape[0] and state.item_ids[pos] == cand.item_id:
+    pos = int(np.searchsorted(state.item_ids, item_id))
+    if pos < state.item_ids.shape[0] and state.item_ids[pos] == item_id:
         r = state.items[pos].tolist()
         c["ui_c"], c["ui_w"], c["ui_last"] = r[IC], r[IW], r[ILAST]
         c["ui_gap"] = state.step - r[ISTEP]
         c["ui_dt"] = now - r[ITIME]
         c["ui_ivl"] = r[ITIME] - r[IPREV]
         c["ui_grade"], c["ui_fsrs_s"], c["ui_fsrs_d"] = r[IGRADE], r[IFS], r[IFD]
-    c["item_n"] = cand.item_attempts - c["ui_c"] - c["ui_w"]
-    c["item_c"] = cand.item_correct - c["ui_c"]
+    c["item_n"] = tallies[0] - c["ui_c"] - c["ui_w"]
+    c["item_c"] = tallies[1] - c["ui_c"]
     seen = 0
     ema_sum = 0.0
     last_step = -1.0
-    for key in dict.fromkeys(tag_key(t) for t in cand.tags):
+    for key in keys:
         tpos = int(np.searchsorted(state.tag_ids, key))
         if tpos < state.tag_ids.shape[0] and state.tag_ids[tpos] == key:
             tr = state.tags[tpos].tolist()
@@ -113,6 +155,6 @@ def raw_row(
     if seen:
         c["us_ema"] = ema_sum / seen
         c["us_gap"] = state.step - last_step
-    c["skill_n"] = cand.tag_attempts - c["us_c"] - c["us_w"]
-    c["skill_c"] = cand.tag_correct - c["us_c"]
+    c["skill_n"] = tallies[2] - c["us_c"] - c["us_w"]
+    c["skill_c"] = tallies[3] - c["us_c"]
     return c

@@ -333,6 +333,7 @@ class Head:
         if not self.use_state:
             self.w_in[USER_FEATURES] = 0.0  # the ablation zeroes the user-level features
         self.w_state = arr(net.fh.weight.T)  # [S, H]
+        self.fx_bias = arr(net.fx.bias)
         self.h0 = arr(net.h0)
         self.floor_scale = float(torch.sigmoid(net.floor_q.detach()))
         self.w1 = torch.from_numpy(arr(mlp[1].weight.T))
@@ -380,6 +381,12 @@ class Head:
         part = self.mm(x[:, self.blocks["group"]], self.w_group)
         part += self.mm((h if self.use_state else self.h0)[None], self.w_h)
         return part
+
+    def dense(self, x: F32, h: F32) -> F32:
+        """The first layer's output ``[n, H]`` from whole feature rows ``x`` (few rows)."""
+        state = h if self.use_state else self.h0
+        out: F32 = x @ self.w_in + self.fx_bias + state @ self.w_state
+        return np.ascontiguousarray(out, np.float32)
 
     def first_layer(
         self, base: F32, group: F32, of: I64, item: F64, found: IDX, ui: F64 | None

@@ -76,10 +76,12 @@ class LearnerModelPredictor:
     def _scored(self, rows: IntArray) -> tuple[Any, IntArray]:
         """What to score for candidate ``rows``: the whole batch when they cover it, else
         those candidates alone; with each row's position in it."""
-        need = np.unique(rows)
-        if self.batch is not None and need.shape[0] == len(self.candidates):
+        wanted = np.zeros(len(self.candidates), dtype=bool)
+        wanted[rows] = True
+        if self.batch is not None and wanted.all():
             return self.batch, rows
-        return [self.candidates[int(k)] for k in need], np.searchsorted(need, rows)
+        need = np.flatnonzero(wanted)
+        return [self.candidates[int(k)] for k in need], np.cumsum(wanted)[rows] - 1
 
     def recall_at(self, items: IntArray, at: FloatArray) -> FloatArray:
         """P(recall) of ``items`` at Unix times ``at`` with no study in between."""
