@@ -201,3 +201,25 @@ def test_predict_after_answer_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="1-4"):
         model.predict_after_answer(state, [cand], [True], [5], T0, T0)
     assert model.predict_after_answer(state, [], [], [], T0, T0).shape == (0,)
+
+
+@pytest.mark.parametrize("use_state", [True, False])
+def test_a_few_candidates_row_by_row(use_state: bool) -> None:
+    """Up to FEW_ROWS candidates take the plain-Python path; same predictions."""
+    from tutor.model.scoring import FEW_ROWS
+
+    model = LearnerModel(random_weights(16, use_state=use_state), "few")
+    rng = np.random.default_rng(16)
+    cands = random_candidates(rng, 60)
+    state = walk(model, cands, rng, 250)
+    now = (T0 + timedelta(days=80)).timestamp()
+    seen = [c for c in cands if c.item_id in set(state.item_ids.tolist())]
+    for k in range(1, FEW_ROWS + 1):
+        pick = seen[:1] + [cands[int(i)] for i in rng.integers(0, 60, k - 1)]
+        for batch in (model.prepare(pick), over_parts(model.prepare(pick), (model.prepare(pick),))):
+            fast = model._score(state, batch, now)
+            np.testing.assert_allclose(fast, model._reference(state, pick, now), **TOL)
+            later = model.predict_at(
+                state, batch, np.zeros(3, np.int64), now + np.array([0.0, 1e5, 1e7])
+            )
+            np.testing.assert_allclose(later[0], fast[0], **TOL)
