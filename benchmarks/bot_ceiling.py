@@ -82,12 +82,17 @@ async def press(update: Update, context: Any) -> None:
 
 
 def ceiling_application(
-    settings: Settings, fake: FakeBotApi | None, *, token: str | None = None
+    settings: Settings,
+    fake: FakeBotApi | None,
+    *,
+    token: str | None = None,
+    pool: int | None = None,
 ) -> AnyApplication:
     """The bot's application builder with the wire-only quiz handlers.
 
     Over ``fake`` in process, or (``fake`` None) over PTB's own HTTP client to
-    ``settings.telegram_api_base_url`` with ``token``, as the bot in production.
+    ``settings.telegram_api_base_url`` with ``token``, as the bot in production (``pool``:
+    its connection pool size instead of PTB's default 256).
     """
     builder = (
         ApplicationBuilder()
@@ -99,6 +104,8 @@ def ceiling_application(
     )
     if fake is not None:
         builder = builder.request(fake).get_updates_request(fake)
+    elif pool is not None:
+        builder = builder.connection_pool_size(pool)
     application: AnyApplication = builder.build()
     application.add_handler(CommandHandler("quiz", quiz))
     application.add_handler(CallbackQueryHandler(press))
@@ -164,11 +171,13 @@ async def run_ceiling(
     both_limiters: bool = False,
     split_cpu: bool = True,
     http: bool = False,
+    pool: int | None = None,
 ) -> list[dict[str, Any]]:
     """Every level, with the shipped limiter (and without it, if asked).
 
     With ``http``, the fake Bot API runs in a child process behind HTTP
-    (:mod:`benchmarks.bot_ceiling_http`), with the shipped limiter only.
+    (:mod:`benchmarks.bot_ceiling_http`), with the shipped limiter only and ``pool``
+    connections at most (default: PTB's).
     """
     results = []
     if http:
@@ -176,7 +185,8 @@ async def run_ceiling(
 
         for level in levels:
             per_student = max(min_answers // level, answers)
-            results.append(await run_http_ceiling_level(level, per_student, settings, split_cpu))
+            result = await run_http_ceiling_level(level, per_student, settings, split_cpu, pool)
+            results.append(result)
         return results
     for limiter in (True, False) if both_limiters else (True,):
         for level in levels:

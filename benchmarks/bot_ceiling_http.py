@@ -101,7 +101,11 @@ class WirePresser(Driver):
 
 
 async def run_http_ceiling_level(
-    students: int, answers: int, settings: Settings, split_cpu: bool = True
+    students: int,
+    answers: int,
+    settings: Settings,
+    split_cpu: bool = True,
+    pool: int | None = None,
 ) -> dict[str, Any]:
     """``students`` pressing ``answers`` choices each, the fake Bot API in a child process."""
     context = multiprocessing.get_context("spawn")
@@ -114,7 +118,7 @@ async def run_http_ceiling_level(
             update={"telegram_api_base_url": base_url, "telegram_api_file_base_url": base_url}
         )
         split = CpuSplit(active=split_cpu)
-        app = ceiling_application(wired, None, token=token)
+        app = ceiling_application(wired, None, token=token, pool=pool)
         local = FakeBotApi()  # unused by the wire drivers; a Driver keeps one
         drivers = [WirePresser(app, local, FIRST_USER + k, split) for k in range(students)]
         await app.initialize()
@@ -135,6 +139,7 @@ async def run_http_ceiling_level(
         "students": students,
         "limiter": True,
         "transport": "http",
+        "connection_pool": pool or "default",
         **measured,
         # getMe at start-up, and each student's first question, are not answers' calls.
         "calls_per_answer": (calls - 1 - students) / max(measured["answers"], 1),

@@ -335,6 +335,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
             both_limiters=args.without_limiter,
             split_cpu=not args.no_split,
             http=args.http,
+            pool=args.pool,
         )
         for result in ceiling:
             result["memory"] = "none (ceiling)"
@@ -390,6 +391,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--http",
         action="store_true",
         help="with --ceiling: the fake Bot API in a child process, over HTTP",
+    )
+    parser.add_argument(
+        "--pool", type=int, default=None, help="with --http: connections at most (PTB: 256)"
     )
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--answers", type=int, default=3, help="answers per student (at least)")
