@@ -377,22 +377,43 @@ def ability_residuals(log: LearnerLog) -> tuple[list[float], list[float]]:
 #: ``item_irt`` / ``skill_irt``: one Newton step of a Rasch item (tag) offset relative to the
 #: answerers' abilities, ``sum(correct - p) / (sum p (1 - p) + IRT_PRIOR)``, from other
 #: learners' answers; ``item_resid``: the mean residual ``sum(correct - p) / (n + 5)``.
-EXTRA_FEATURES: tuple[str, ...] = ("item_irt", "skill_irt", "item_resid")
+#: ``u_resid`` / ``us_resid``: the learner's own residuals against the items' smoothed success
+#: rates (the ``item_logodds`` feature), over all earlier answers / those on the item's tags,
+#: ``sum(correct - rate) / (n + 2)``: ability adjusted for the difficulty of what was answered.
+EXTRA_FEATURES: tuple[str, ...] = ("item_irt", "skill_irt", "item_resid", "u_resid", "us_resid")
+#: Extra inputs that are user-level (zeroed with the user state in the ablation).
+USER_EXTRA_FEATURES: frozenset[str] = frozenset({"u_resid"})
 IRT_PRIOR = 2.0
+RESID_PRIOR = 2.0
 
 
 def extra_columns(
-    log: LearnerLog, stats: AnswerStats, names: Sequence[str], *, leave_out: bool
+    log: LearnerLog,
+    stats: AnswerStats,
+    names: Sequence[str],
+    *,
+    leave_out: bool,
+    raw: RawColumns | None = None,
 ) -> F32:
     """``[n, len(names)]`` optional inputs of every attempt of ``log`` (see
     :data:`EXTRA_FEATURES`); with ``leave_out`` the learner's own answers are taken out of
-    ``stats`` first, as in :func:`learner_rows`."""
+    ``stats`` first, as in :func:`learner_rows` (``raw``: its columns, if already built)."""
     unknown = set(names) - set(EXTRA_FEATURES)
     if unknown:
         raise ValueError(f"unknown extra features: {sorted(unknown)}")
     n = len(log)
     out = np.zeros((n, len(names)), dtype=np.float32)
     if not names or n == 0:
+        return out
+    if {"u_resid", "us_resid"} & set(names):
+        if raw is None:
+            raw, _ = learner_rows(log, stats, leave_out=leave_out)
+        own = _own_residuals(log, raw)
+        for j, name in enumerate(names):
+            if name in own:
+                out[:, j] = own[name]
+    item_names = [(j, name) for j, name in enumerate(names) if name in _ITEM_EXTRAS]
+    if not item_names:
         return out
     own_r: dict[int, float] = {}
     own_v: dict[int, float] = {}
@@ -423,10 +444,44 @@ def extra_columns(
                 "skill_irt": sr / (sv + IRT_PRIOR),
                 "item_resid": r / (cnt + ITEM_PRIOR_WEIGHT),
             }
-            vals = [feats[name] for name in names]
+            vals = [feats[name] for _, name in item_names]
             cache[key] = vals
-        out[t] = vals
+        for (j, _), v in zip(item_names, vals, strict=True):
+            out[t, j] = v
     return out
+
+
+_ITEM_EXTRAS = frozenset({"item_irt", "skill_irt", "item_resid"})
+
+
+def _own_residuals(log: LearnerLog, raw: RawColumns) -> dict[str, F64]:
+    """``u_resid`` and ``us_resid`` of every attempt from the learner's earlier answers."""
+    c = raw.cols
+    prior = np.clip(c["prior_rate"], 0.02, 0.98)
+    skill_n = np.maximum(c["skill_n"], 0.0)
+    skill_c = np.clip(c["skill_c"], 0.0, skill_n)
+    item_n = np.maximum(c["item_n"], 0.0)
+    item_c = np.clip(c["item_c"], 0.0, item_n)
+    skill_rate = (skill_c + SKILL_PRIOR_WEIGHT * prior) / (skill_n + SKILL_PRIOR_WEIGHT)
+    rate = (item_c + ITEM_PRIOR_WEIGHT * skill_rate) / (item_n + ITEM_PRIOR_WEIGHT)
+    resid = log.correct.astype(np.float64) - rate
+    before = np.concatenate([[0.0], np.cumsum(resid)[:-1]])
+    u = before / (np.arange(len(resid), dtype=np.float64) + RESID_PRIOR)
+    us = np.zeros(len(resid))
+    sums: dict[int, list[float]] = {}
+    for t, (skills, r) in enumerate(zip(log.skills, resid.tolist(), strict=True)):
+        tot = cnt = 0.0
+        for s in skills:
+            rec = sums.get(s)
+            if rec is not None:
+                tot += rec[0]
+                cnt += rec[1]
+        us[t] = tot / (cnt + RESID_PRIOR)
+        for s in skills:
+            rec = sums.setdefault(s, [0.0, 0.0])
+            rec[0] += r
+            rec[1] += 1.0
+    return {"u_resid": u, "us_resid": us}
 
 
 def _own_counts(log: LearnerLog) -> tuple[dict[int, list[float]], dict[int, list[float]]]:

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as nnf
 
-from tutor.model.features import FEATURE_NAMES, USER_FEATURES
+from tutor.model.features import FEATURE_NAMES, USER_EXTRA_FEATURES, USER_FEATURES
 
 STEP_INPUTS = 2  # correct, scaled grade (see features.learner_rows)
 GUESS_INDEX = FEATURE_NAMES.index("guess")
@@ -86,8 +86,16 @@ class LearnerNet(nn.Module):
         """Zero the user-level features when the user state is disabled."""
         if self.cfg.use_state:
             return x
+        return self.zero_user(x)
+
+    def zero_user(self, x: torch.Tensor) -> torch.Tensor:
+        """A copy of ``x`` with the user-level features (and user-level extras) zeroed."""
         x = x.clone()
         x[..., USER_FEATURES] = 0.0
+        base = len(FEATURE_NAMES)
+        for j, name in enumerate(self.cfg.extra_features):
+            if name in USER_EXTRA_FEATURES:
+                x[..., base + j] = 0.0
         return x
 
     def step_input(self, x: torch.Tensor, step: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:

@@ -80,7 +80,8 @@ def prepare(
     raw, step = learner_rows(log, stats, leave_out=leave_out)
     x, dt = build_features(raw)
     if extra:
-        x = np.concatenate([x, extra_columns(log, stats, extra, leave_out=leave_out)], axis=1)
+        more = extra_columns(log, stats, extra, leave_out=leave_out, raw=raw)
+        x = np.concatenate([x, more], axis=1)
     return Sequence_(x=x, step=step, dt=dt, y=log.correct.astype(np.float32))
 
 
@@ -312,11 +313,9 @@ def _aux_loss(
     net: LearnerNet, x: torch.Tensor, dt: torch.Tensor, y: torch.Tensor, m: torch.Tensor
 ) -> torch.Tensor:
     """Loss of the head given the initial state and no user-level features."""
-    from tutor.model.features import USER_FEATURES
     from tutor.model.network import GUESS_INDEX
 
-    x0 = x.clone()
-    x0[..., USER_FEATURES] = 0.0
+    x0 = net.zero_user(x)
     h0 = net.initial_state(x.shape[0]).transpose(0, 1).expand(-1, x.shape[1], -1)
     p0 = net.prob(net.logits(x0, h0, dt), x[..., GUESS_INDEX])
     return (_nll(p0, y) * m).sum() / m.sum().clamp(min=1.0)

@@ -22,7 +22,7 @@ from tutor.model.weights import DEFAULT_WEIGHTS
 
 from .conftest import TINY, synthetic_logs
 
-EXTRA = ("item_irt", "skill_irt", "item_resid")
+EXTRA = ("item_irt", "skill_irt", "item_resid", "u_resid", "us_resid")
 
 
 def _log(user: str, items: list[int], ys: list[int]) -> LearnerLog:
@@ -59,14 +59,15 @@ def test_leave_out_equals_statistics_without_the_learner() -> None:
     logs = synthetic_logs(8, 40, seed=3)
     everyone = AnswerStats.from_logs(logs)
     others = AnswerStats.from_logs(logs[1:])
-    left_out = extra_columns(logs[0], everyone, EXTRA, leave_out=True)
-    fresh = extra_columns(logs[0], others, EXTRA, leave_out=False)
+    item_level = EXTRA[:3]  # (the learner-level ones also see the global rate, not left out)
+    left_out = extra_columns(logs[0], everyone, item_level, leave_out=True)
+    fresh = extra_columns(logs[0], others, item_level, leave_out=False)
     np.testing.assert_allclose(left_out, fresh, atol=1e-5)
-    # and the label of the learner's own answer never reaches its item's difficulty
+    # and the labels of the learner's own answers never reach the item-level inputs
     flipped = replace(logs[0], correct=(1 - logs[0].correct).astype(np.int8))
     with_flip = AnswerStats.from_logs([flipped, *logs[1:]])
     np.testing.assert_allclose(
-        extra_columns(flipped, with_flip, EXTRA, leave_out=True), fresh, atol=1e-5
+        extra_columns(flipped, with_flip, item_level, leave_out=True), fresh, atol=1e-5
     )
 
 
@@ -105,3 +106,32 @@ def test_weights_with_extra_inputs_round_trip_and_predict(
     p = pred.predict(synthetic_logs(1, 30, seed=9)[0])
     assert p.shape == (30,)
     assert np.all((p > 0) & (p < 1))
+
+
+def test_own_residuals_see_earlier_answers_only() -> None:
+    stats = AnswerStats.from_logs(synthetic_logs(6, 40, seed=5))
+    log = synthetic_logs(1, 30, seed=12)[0]
+    names = ("u_resid", "us_resid")
+    base = extra_columns(log, stats, names, leave_out=False)
+    assert np.all(base[0] == 0.0)  # nothing answered yet
+    flipped = log.correct.copy()
+    flipped[10] = 1 - flipped[10]
+    other = extra_columns(replace(log, correct=flipped), stats, names, leave_out=False)
+    np.testing.assert_array_equal(other[:11], base[:11])  # attempt 10's label reaches t > 10 only
+    assert other[11, 0] != base[11, 0]
+    # a right answer raises the learner's residual ability
+    assert (other[11, 0] > base[11, 0]) == bool(flipped[10])
+
+
+def test_ablation_zeroes_user_level_extras() -> None:
+    import torch
+
+    from tutor.model.features import N_FEATURES
+    from tutor.model.network import LearnerNet
+
+    names = ("item_irt", "u_resid")
+    net = LearnerNet(NetConfig(n_features=N_FEATURES + 2, use_state=False, extra_features=names))
+    x = torch.ones(1, 3, N_FEATURES + 2)
+    masked = net.mask_user(x)
+    assert float(masked[0, 0, N_FEATURES]) == 1.0  # item_irt kept
+    assert float(masked[0, 0, N_FEATURES + 1]) == 0.0  # u_resid zeroed
