@@ -13,11 +13,16 @@ outgoing limiter as shipped (:mod:`bot.outgoing`: per chat, no bot-wide cap) and
 every call); latency is from handing the update to the application until its handling
 (and so its reply) is done.
 
-Breakdown (one student, so nothing overlaps): CPU milliseconds per answer on the event
-loop's thread, split into time inside ``TutorService`` calls (service: learner model,
-policy, SQL preparation) and the rest (bot layer: PTB, handlers, rendering, the fake
-transport), and CPU on other threads (aiosqlite's connection thread runs SQLite). Then
-PTB's own cost per update, with a handler that does nothing and one that sends one reply.
+Breakdown, at every level: CPU milliseconds per answer, each slice of the event loop
+thread's CPU charged to one region (:mod:`benchmarks.cpu_split`): the bot (PTB, handlers,
+rendering, the limiter), the event loop itself, the service (learner model, policy, SQL run
+on the loop thread), the fake Bot API, the simulated students (driver); and CPU on other
+threads (aiosqlite's connection thread runs SQLite). Then PTB's own cost per update, with
+a handler that does nothing and one that sends one reply.
+
+``--ceiling`` measures the same application and traffic with handlers that do no tutor
+work (:mod:`benchmarks.bot_ceiling`; no ``--db``), ``--ceiling --http`` the same with the
+fake behind HTTP in a child process (:mod:`benchmarks.bot_ceiling_http`).
 The database is written to: pass a copy if the file must stay pristine.
 """
 
