@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("..") / "shared" / "data",
         help="data folder (default: ../shared/data from the current directory)",
     )
-    p.add_argument("--models", help="comma-separated subset of models (default: all)")
+    p.add_argument(
+        "--models",
+        help="comma-separated models (default: all but the experimental variants, which run "
+        "only when named)",
+    )
     p.add_argument("--json", type=Path, help="write rows, timings and machine details here")
     p.add_argument("--plot", type=Path, help="write a PNG of AUC and log loss against t")
     p.add_argument(
@@ -76,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _select(models: str | None) -> list[Entry]:
     registry = available_predictors()
     if not models:
-        return list(registry.values())
+        return [e for e in registry.values() if e.in_default]
     names = [m.strip() for m in models.split(",") if m.strip()]
     unknown = [m for m in names if m not in registry]
     if unknown:

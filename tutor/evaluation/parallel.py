@@ -31,7 +31,14 @@ from tutor.evaluation.runner import Row, RunResult, Timing, fit_timed, predict_a
 DatasetKey = tuple[str, int | None]  # (name, fold); fold None = the --train/--test CSV pair
 
 #: Rough relative cost of a model and of a dataset, only to start the largest units first.
-_MODEL_COST = {"metatutor": 10.0, "metatutor_noadapt": 8.0, "dkt": 4.0, "best_lr": 2.0}
+_MODEL_COST = {
+    "metatutor": 10.0,
+    "metatutor_irt": 10.0,
+    "metatutor_noadapt": 8.0,
+    "metatutor_irt_noadapt": 8.0,
+    "dkt": 4.0,
+    "best_lr": 2.0,
+}
 _DATASET_COST = {"assist2017": 5.0, "assist2015": 4.0, "assist2009": 2.0, "ednet": 0.2, "eedi": 0.2}
 
 

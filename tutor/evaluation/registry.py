@@ -27,6 +27,7 @@ class Entry:
     name: str
     factory: PredictorFactory
     timestamped_only: bool
+    in_default: bool = True
 
 
 _REGISTRY: dict[str, Entry] = {}
@@ -34,7 +35,11 @@ _state = {"loaded": False}
 
 
 def register_predictor(
-    name: str, factory: PredictorFactory, *, timestamped_only: bool = False
+    name: str,
+    factory: PredictorFactory,
+    *,
+    timestamped_only: bool = False,
+    in_default: bool = True,
 ) -> None:
     """Register (or replace) a predictor under ``name``.
 
@@ -42,8 +47,9 @@ def register_predictor(
         name: Model name used in reports and ``--models``.
         factory: Builds a fresh, unfitted predictor (called once per dataset).
         timestamped_only: Run it only on datasets with timestamps.
+        in_default: Run it when no ``--models`` are given (else only when named).
     """
-    _REGISTRY[name] = Entry(name, factory, timestamped_only)
+    _REGISTRY[name] = Entry(name, factory, timestamped_only, in_default)
 
 
 def _load_defaults() -> None:

@@ -131,3 +131,20 @@ def metatutor() -> MetatutorPredictor:
 def metatutor_noadapt() -> MetatutorPredictor:
     """The ablation: user state frozen at its initial value."""
     return MetatutorPredictor("metatutor_noadapt", use_state=False)
+
+
+#: Inputs of the ``metatutor_irt`` variant: the ability-adjusted (Rasch step) difficulty of the
+#: item and of its tags (the serving path does not compute them yet).
+IRT_EXTRAS: tuple[str, ...] = ("item_irt", "skill_irt")
+
+
+def metatutor_irt() -> MetatutorPredictor:
+    """The full model with the ability-adjusted difficulty inputs."""
+    cfg = TrainConfig(extra_features=IRT_EXTRAS)
+    return MetatutorPredictor("metatutor_irt", config=cfg, finetune=FinetuneConfig())
+
+
+def metatutor_irt_noadapt() -> MetatutorPredictor:
+    """Its ablation (same inputs, user state frozen)."""
+    cfg = TrainConfig(extra_features=IRT_EXTRAS)
+    return MetatutorPredictor("metatutor_irt_noadapt", config=cfg, use_state=False)
