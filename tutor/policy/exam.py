@@ -9,7 +9,7 @@ from datetime import datetime
 import numpy as np
 
 from tutor.policy.predictor import RecallPredictor, expected_recall_after_review
-from tutor.policy.scoring import planning_horizon_days
+from tutor.policy.scoring import ANSWERS_PER_REVIEW, planning_horizon_days
 from tutor.policy.types import (
     DEFAULT_ANSWER_SECONDS,
     SECONDS_PER_DAY,
@@ -19,9 +19,6 @@ from tutor.policy.types import (
     require_aware,
     to_seconds,
 )
-
-#: Answers per item on the day it is reviewed (a wrong answer is shown again).
-ANSWERS_PER_REVIEW = 1.5
 
 
 def with_exam_forecast(

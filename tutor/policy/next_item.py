@@ -6,6 +6,7 @@ from datetime import datetime
 
 import numpy as np
 
+from tutor.policy import scoring
 from tutor.policy.scoring import due_mask, exam_gain_per_second
 from tutor.policy.types import (
     DEFAULT_ANSWER_SECONDS,
@@ -57,6 +58,44 @@ def _answers_since(session: SessionHistory, item_id: int) -> int:
     return len(session.answered)
 
 
+def _exam_pacing(
+    c: Candidates,
+    settings: StudySettings,
+    today: TodayCounts,
+    t_now: float,
+    per_answer: float,
+    daily_seconds: float,
+) -> tuple[BoolArray, int | None]:
+    """Items of exam decks answered too recently to review for the exam yet, and a deck whose
+    new items are behind the pace that brings the whole deck in (or None).
+
+    Per deck, as the benchmark ranks a day: a seen item answered less than
+    ``scoring.MIN_SPACING_SHARE`` of the planning horizon ago gets neither exam priority nor
+    a due review; ``scoring.exam_new_floor`` sets how many new items the day needs.
+    """
+    n = len(c)
+    recent = np.zeros(n, bool)
+    since = (t_now - c.last_seen) / SECONDS_PER_DAY  # NaN for new items: never recent
+    behind: int | None = None
+    for deck, exam_at in settings.exams.items():
+        in_deck = c.deck == deck
+        left = (to_seconds(exam_at) - t_now) / SECONDS_PER_DAY
+        size = int(in_deck.sum())
+        if size == 0 or left <= 0:
+            continue
+        horizon = scoring.planning_horizon_days(left, size, per_answer, daily_seconds)
+        with np.errstate(invalid="ignore"):
+            recent |= in_deck & ~c.is_new & (since < scoring.MIN_SPACING_SHARE * horizon)
+        n_new = int((in_deck & c.is_new).sum())
+        per_day = daily_seconds / (per_answer * scoring.ANSWERS_PER_REVIEW)
+        floor = scoring.exam_new_floor(
+            n_new + today.new, size, left, per_day, settings.exam_new_cutoff_days
+        )
+        if behind is None and n_new > 0 and today.new < float(floor):
+            behind = deck
+    return recent, behind
+
+
 def choose_next(
     c: Candidates,
     settings: StudySettings,
@@ -68,11 +107,15 @@ def choose_next(
     """Choose the next item to ask.
 
     Order of precedence: an item answered wrong this session, once ``relearn_gap`` other
-    answers have passed; with an exam ahead, the item with the largest gain in expected
-    exam-day recall per second (while today's goal is not met); reviews whose predicted recall
-    fell below the target, least likely first; new items up to today's quota; then extra
-    practice, which never counts toward the quota. The same item never comes twice in a row
-    unless it is the only one. Same inputs (and RNG state) give the same choice.
+    answers have passed; with an exam ahead (while today's goal is not met), new items of the
+    exam deck while they are behind the pace that brings the deck in
+    (``scoring.exam_new_floor``), then the item with the largest gain in expected exam-day
+    recall per second; reviews whose predicted recall fell below the target, least likely
+    first (with an exam ahead, neither for items answered less than
+    ``scoring.MIN_SPACING_SHARE`` of the planning horizon ago); new items up to today's
+    quota; then extra practice, which never counts toward the quota. The same item never
+    comes twice in a row unless it is the only one. Same inputs (and RNG state) give the same
+    choice.
     """
     t_now = to_seconds(now)
     n = len(c)
@@ -111,8 +154,21 @@ def choose_next(
         allowed = fresh
 
     goal_met = today.reviews + today.new >= settings.goal_items(per_answer)
+    daily_seconds = settings.goal_items(per_answer) * per_answer
     if settings.daily_goal_minutes is not None:
         goal_met = today.seconds >= settings.daily_goal_minutes * 60.0
+        daily_seconds = settings.daily_goal_minutes * 60.0
+
+    # Exam decks: reviews spaced out, and new items brought in while the budget allows.
+    recent = np.zeros(n, bool)
+    if settings.exams and not goal_met:
+        recent, floor_deck = _exam_pacing(c, settings, today, t_now, per_answer, daily_seconds)
+        if floor_deck is not None:
+            order = np.arange(n, dtype=np.float64)
+            new_here = allowed & c.is_new & (c.deck == floor_deck)
+            pick = _pick(order, new_here, c, last_tag, rng)
+            if pick is not None:
+                return Choice(int(c.item_id[pick]), Reason.NEW_ITEM)
 
     # 2. Exam priority: the best marginal gain in exam-day recall per second.
     if (
@@ -131,14 +187,14 @@ def choose_next(
             settings.exam_new_cutoff_days,
         )
         mask = allowed & np.isfinite(gain) & (gain > MIN_EXAM_GAIN) & np.isfinite(days_left)
+        mask &= ~recent
         pick = _pick(-gain, mask, c, last_tag, rng)
         if pick is not None:
             return Choice(int(c.item_id[pick]), Reason.EXAM_PRIORITY)
 
     # 3. Due reviews, the most at risk first.
-    pick = _pick(
-        p_now, allowed & due_mask(c.p_recall, c.is_new, settings.target_retention), c, last_tag, rng
-    )
+    due = due_mask(c.p_recall, c.is_new, settings.target_retention) & ~recent
+    pick = _pick(p_now, allowed & due, c, last_tag, rng)
     if pick is not None:
         return Choice(int(c.item_id[pick]), Reason.DUE_REVIEW)
 

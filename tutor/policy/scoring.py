@@ -6,6 +6,28 @@ import numpy as np
 
 from tutor.policy.types import BoolArray, FloatArray
 
+#: Answers per item in one pass through the deck (wrong answers are shown twice).
+CYCLE_FACTOR = 1.2
+#: Answers per item on the day it is reviewed, for capacity estimates.
+ANSWERS_PER_REVIEW = 1.5
+
+#: In exam mode, a seen item answered less than this share of the planning horizon ago gets
+#: neither exam priority nor a due review (0 turns it off). A review so soon adds little by
+#: the exam, strongly so for memory with a spacing effect; with the simulated students' true
+#: memory it lifts exam-day recall, but with the shipped model's predictions it did not
+#: (docs/scheduling.md), so the service leaves it off for now.
+MIN_SPACING_SHARE = 0.0
+#: The new-item floor applies when the answers left before the exam allow this many answers
+#: per item of the deck (0 turns it off): then every item can be learned, and a greedy gain
+#: rule, which values a first sight only by what it adds at the horizon, may leave some items
+#: unseen. Off for now, for the same reason.
+COVERAGE_ANSWERS = 0.0
+#: Share of the days left (before the cut-off) over which the floor spreads the new items.
+NEW_SPREAD = 0.5
+#: The values the benchmark's ``oracle_paced`` reference runs with.
+PACED_SPACING_SHARE = 0.9
+PACED_COVERAGE_ANSWERS = 3.0
+
 
 def expected_cost(p_now: FloatArray, is_new: BoolArray, answer_seconds: FloatArray) -> FloatArray:
     """Expected seconds a review takes: a wrong answer is shown again.
@@ -55,37 +77,26 @@ def planning_horizon_days(
     return float(min(days_left, max(cycle, 1.0)))
 
 
-#: Answers per item in one pass through the deck (wrong answers are shown twice).
-CYCLE_FACTOR = 1.2
-
-#: In exam mode, an item answered less than this share of the planning horizon ago does not
-#: get exam priority.
-MIN_SPACING_SHARE = 0.0
-
-
-#: Experiment: coverage floor (0 = off): answers per deck item the budget must allow.
-COVERAGE_ANSWERS = 0.0
-#: Share of the days left (before the cut-off) over which the floor spreads new items.
-NEW_SPREAD = 0.5
-
-
 def exam_new_floor(
     n_new: FloatArray | float,
     n_items: FloatArray | float,
     days_left: float,
     answers_per_day: FloatArray | float,
     cutoff_days: float,
+    coverage_answers: float | None = None,
 ) -> FloatArray:
     """New items to introduce at least today, ahead of exam gains (0 when the budget is tight).
 
-    When the answers left before the exam allow ``COVERAGE_ANSWERS`` answers per item of the
-    deck, the remaining new items are spread over the first ``NEW_SPREAD`` of the days left
-    before the cut-off; otherwise the gains alone decide which items are worth learning.
+    When the answers left before the exam allow ``coverage_answers`` (default
+    ``COVERAGE_ANSWERS``; 0 = off) answers per item of the deck, the remaining new items are
+    spread over the first ``NEW_SPREAD`` of the days left before the cut-off; otherwise the
+    gains alone decide which items are worth learning.
     """
+    need = COVERAGE_ANSWERS if coverage_answers is None else coverage_answers
     usable = days_left - cutoff_days
-    if COVERAGE_ANSWERS <= 0 or usable <= 0:
+    if need <= 0 or usable <= 0:
         return np.zeros(np.shape(n_new))
-    roomy = days_left * np.asarray(answers_per_day) >= COVERAGE_ANSWERS * np.asarray(n_items)
+    roomy = days_left * np.asarray(answers_per_day) >= need * np.asarray(n_items)
     per_day = np.ceil(np.asarray(n_new, np.float64) / max(1.0, usable * NEW_SPREAD))
     return np.where(roomy, per_day, 0.0)
 
@@ -104,7 +115,9 @@ def exam_rank_key(
 
     Items whose exam gain per second exceeds ``min_gain`` come first, best first; then due
     reviews, least likely first; new items in deck order (the last axis); extra practice,
-    weakest first. Used by the benchmark to rank a whole day at once.
+    weakest first. Seen items answered less than ``min_spacing`` days ago (``days_since``)
+    get neither exam priority nor a due review; the first ``new_floor`` new items (per row)
+    come before everything. Used by the benchmark to rank a whole day at once.
     """
     n = gain.shape[-1]
     order = np.arange(n, dtype=np.float64) / max(n, 1)

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tutor.policy import scoring
 from tutor.simulation.model_policy import CalibrationBins, LearnerModelPolicy
-from tutor.simulation.oracle import ORACLE, Oracle
+from tutor.simulation.oracle import ORACLE, ORACLE_PACED, Oracle
 from tutor.simulation.policies import (
     SM2,
     FSRSScheduler,
@@ -38,7 +39,7 @@ UNCALIBRATED = "metatutor_uncalibrated"
 FSRS_FORM = "metatutor_fsrs_form"
 _VARIANTS = (UNCALIBRATED, FSRS_FORM)
 #: Reference rows, not competitors: read the simulated students' true memory.
-REFERENCES = (ORACLE,)
+REFERENCES = (ORACLE, ORACLE_PACED)
 
 
 def policies(seed: int, model: Any, variants: bool = True) -> dict[str, Factory]:
@@ -54,6 +55,13 @@ def policies(seed: int, model: Any, variants: bool = True) -> dict[str, Factory]
         )
         ours[FSRS_FORM] = lambda s, n: MetaTutor(s, n, name=FSRS_FORM)
     ours[ORACLE] = lambda s, n: Oracle(s, n)
+    ours[ORACLE_PACED] = lambda s, n: Oracle(
+        s,
+        n,
+        ORACLE_PACED,
+        scoring.PACED_SPACING_SHARE,
+        scoring.PACED_COVERAGE_ANSWERS,
+    )
     return ours | {
         REFERENCE: lambda s, n: FSRSScheduler(s, n, 0.9),
         "sm2": lambda s, n: SM2(s, n),
@@ -187,12 +195,14 @@ def run_bench(
         for sc in scenarios(quick)
         if sc.exam or (family == "fsrs6" and not exams_only)
     ]  # the second family checks the exam results (ACT-R is costly)
-    # variants of ours run on FSRS-6 students only, the costly uncalibrated one on exams only
+    # variants of ours run on FSRS-6 students only, the costly uncalibrated one on exams only;
+    # the paced oracle on exams only
     jobs = [
         (f, sc, n)
         for f, sc in cases
         for n in names
         if n not in _VARIANTS or (f == "fsrs6" and (sc.exam or n != UNCALIBRATED))
+        if n != ORACLE_PACED or sc.exam  # its rules are exam rules
     ]
     results: dict[tuple[str, str, str], Outcome] = {}
 
@@ -242,16 +252,13 @@ def run_bench(
         if FSRS_FORM in outs:
             extra = _metrics(sc, outs[FSRS_FORM])[key]
             rows.append(Row(label, OURS, f"{key}_minus_{FSRS_FORM}", *interval(ours - extra)))
-        if ORACLE in outs:
-            bound = _metrics(sc, outs[ORACLE])[key]
-            rows.append(Row(label, OURS, f"{key}_minus_{ORACLE}", *interval(ours - bound)))
+        for ref in REFERENCES:
+            if ref not in outs:
+                continue
+            bound = _metrics(sc, outs[ref])[key]
+            rows.append(Row(label, OURS, f"{key}_minus_{ref}", *interval(ours - bound)))
             rows.append(
-                Row(
-                    label,
-                    ORACLE,
-                    f"{key}_minus_best_other({best})",
-                    *interval(bound - others[best]),
-                )
+                Row(label, ref, f"{key}_minus_best_other({best})", *interval(bound - others[best]))
             )
     return rows
 
@@ -259,6 +266,6 @@ def run_bench(
 def _cost(family: str, sc: Scenario, name: str) -> float:
     """Rough relative run time, to schedule the long runs first."""
     per_day = sc.n_items * sc.minutes * (3.0 if family == "actr" else 1.0)
-    if name == ORACLE:  # hypothetical reviews on copies of the memory
+    if name in REFERENCES:  # hypothetical reviews on copies of the memory
         return sc.days * per_day * (8.0 if family == "actr" else 4.0)
     return sc.days * per_day * (20.0 if name.startswith(OURS) and name != FSRS_FORM else 1.0)

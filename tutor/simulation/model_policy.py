@@ -171,7 +171,7 @@ class LearnerModelPolicy:
         # choose_next's precedence: exam gain, then due reviews, new items, extra practice
         allowed = np.isfinite(gain)
         spacing_floor = scoring.MIN_SPACING_SHARE * horizon[:, None]
-        per_day = ctx.budget_seconds / (ctx.answer_seconds * 1.5)
+        per_day = ctx.budget_seconds / (ctx.answer_seconds * scoring.ANSWERS_PER_REVIEW)
         floor = scoring.exam_new_floor(
             (~seen).sum(axis=1), ctx.n_items, days_left, per_day, settings.exam_new_cutoff_days
         )

@@ -8,6 +8,9 @@ rated by the student's own Hard/Good/Easy shares, or a wrong one with its relear
 Its exam-day recall is what a perfect predictor would give this planning rule, so the gap
 between it and ``metatutor`` is the room left in our predictions, and the gap between it and
 ``in_order`` is the room the scenario leaves for this kind of planning at all.
+``oracle_paced`` is the same with the exam pacing rules switched on
+(``scoring.PACED_SPACING_SHARE``, ``scoring.PACED_COVERAGE_ANSWERS``), which the service
+leaves off for now.
 """
 
 from __future__ import annotations
@@ -35,15 +38,29 @@ B = npt.NDArray[np.bool_]
 I = npt.NDArray[np.int64]  # noqa: E741
 
 ORACLE = "oracle"
+#: The same with the exam pacing rules on (spacing floor, new-item floor): the planning bound.
+ORACLE_PACED = "oracle_paced"
 MIN_EXAM_GAIN = 1e-6  # as in tutor.policy.next_item
 
 
 class Oracle:
-    """The study policy's exam planning on the true memory (see the module docstring)."""
+    """The study policy's exam planning on the true memory (see the module docstring).
 
-    name = ORACLE
+    ``spacing_share`` and ``coverage_answers`` override the planning's
+    ``scoring.MIN_SPACING_SHARE`` and ``scoring.COVERAGE_ANSWERS`` (``oracle_paced``).
+    """
 
-    def __init__(self, n_students: int, n_items: int) -> None:
+    def __init__(
+        self,
+        n_students: int,
+        n_items: int,
+        name: str = ORACLE,
+        spacing_share: float | None = None,
+        coverage_answers: float | None = None,
+    ) -> None:
+        self.name = name
+        self.spacing_share = spacing_share
+        self.coverage_answers = coverage_answers
         self.shape = (n_students, n_items)
         # Hard/Good/Easy shares among right answers, per student (until attached: always Good)
         self.shares: F = np.tile([0.0, 1.0, 0.0], (n_students, 1))
@@ -108,12 +125,19 @@ class Oracle:
             settings.exam_new_cutoff_days,
         )
         since = np.where(seen, day - self.last, 0.0)
-        spacing_floor = scoring.MIN_SPACING_SHARE * horizon[:, None]
-        per_day = ctx.budget_seconds / (ctx.answer_seconds * 1.5)
+        share = scoring.MIN_SPACING_SHARE if self.spacing_share is None else self.spacing_share
+        per_day = ctx.budget_seconds / (ctx.answer_seconds * scoring.ANSWERS_PER_REVIEW)
         floor = scoring.exam_new_floor(
-            (~seen).sum(axis=1), ctx.n_items, days_left, per_day, settings.exam_new_cutoff_days
+            (~seen).sum(axis=1),
+            ctx.n_items,
+            days_left,
+            per_day,
+            settings.exam_new_cutoff_days,
+            self.coverage_answers,
         )
-        key = exam_rank_key(gain, due, ~seen, p_now, MIN_EXAM_GAIN, since, spacing_floor, floor)
+        key = exam_rank_key(
+            gain, due, ~seen, p_now, MIN_EXAM_GAIN, since, share * horizon[:, None], floor
+        )
         cap = np.full(ctx.n_students, ctx.n_items, dtype=np.int64)
         return Plan(key, np.isfinite(gain), cap)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
+import pytest
 
 from tests.tutor.policy.conftest import HalfLifePredictor
 from tutor.policy import (
@@ -15,6 +17,7 @@ from tutor.policy import (
     TodayCounts,
     choose_next,
     expected_exam_recall,
+    scoring,
     with_exam_forecast,
 )
 from tutor.policy.types import SECONDS_PER_DAY
@@ -32,7 +35,11 @@ def _deck(now: datetime) -> tuple[HalfLifePredictor, Candidates]:
     return pred, c
 
 
-def test_exam_priority_picks_largest_gain(now: datetime, rng: np.random.Generator) -> None:
+def test_exam_priority_picks_largest_gain(
+    now: datetime, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the new-item floor would bring in this small deck's new items first (see below)
+    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 0.0)
     pred, c = _deck(now)
     exam = now + timedelta(days=3)
     settings = StudySettings(exams={7: exam})
@@ -105,3 +112,73 @@ def test_daily_budget_values_reviews_at_the_planning_horizon(now: datetime) -> N
     b = with_exam_forecast(c, pred, now, {7: soon})
     assert a.p_exam_reviewed is not None and b.p_exam_reviewed is not None
     np.testing.assert_allclose(a.p_exam_reviewed, b.p_exam_reviewed)
+
+
+def _pacing_deck(now: datetime) -> tuple[HalfLifePredictor, Candidates]:
+    """Item 0 answered an hour ago (will be forgotten by the exam), item 1 five days ago
+    (better learned), 2-39 new."""
+    t = now.timestamp()
+    last = {0: t - 3600.0, 1: t - 5 * SECONDS_PER_DAY}
+    pred = HalfLifePredictor(last, {0: 3.0, 1: 20.0})
+    ids = np.arange(40)
+    seen = np.array([last.get(int(i), np.nan) for i in ids])
+    p = np.where(np.isnan(seen), 0.0, pred.recall_at(ids, np.full(40, t)))
+    c = Candidates.build(ids, p, is_new=np.isnan(seen), last_seen=seen, deck=np.full(40, 7))
+    return pred, c
+
+
+def test_exam_reviews_wait_for_spacing(
+    now: datetime, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pred, c = _pacing_deck(now)
+    settings = StudySettings(exams={7: now + timedelta(days=10)}, daily_goal_minutes=2.0)
+    c = with_exam_forecast(c, pred, now, settings.exams)
+    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 0.0)
+    monkeypatch.setattr(scoring, "MIN_SPACING_SHARE", 0.0)
+    # without a spacing floor, the item answered an hour ago has the largest gain
+    first = choose_next(c, settings, SessionHistory(), TodayCounts(), now, rng)
+    assert (first.item_id, first.reason) == (0, Reason.EXAM_PRIORITY)
+    # 40 items x 12 s x 1.2 / 120 s a day: a 4.8-day horizon; half of it is 2.4 days
+    monkeypatch.setattr(scoring, "MIN_SPACING_SHARE", 0.5)
+    spaced = choose_next(c, settings, SessionHistory(), TodayCounts(), now, rng)
+    assert spaced.item_id != 0 and spaced.reason is Reason.EXAM_PRIORITY
+    # it is still asked when nothing else is left
+    only = Candidates.build([0], [float(c.p_recall[0])], last_seen=[float(c.last_seen[0])])
+    only = with_exam_forecast(replace(only, deck=np.array([7])), pred, now, settings.exams)
+    assert choose_next(only, settings, SessionHistory(), TodayCounts(), now, rng).item_id == 0
+
+
+def test_new_items_keep_pace_when_the_budget_allows(
+    now: datetime, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pred, c = _pacing_deck(now)
+    c = with_exam_forecast(c, pred, now, {7: now + timedelta(days=10)})
+    monkeypatch.setattr(scoring, "MIN_SPACING_SHARE", 0.0)
+    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 3.0)
+    roomy = StudySettings(exams={7: now + timedelta(days=10)}, daily_goal_minutes=10.0)
+    tight = StudySettings(exams={7: now + timedelta(days=10)}, daily_goal_minutes=0.5)
+    # 10 min a day at 12 s (1.5 answers per item): 33 a day, 330 by the exam >= 3 x 40
+    floor = scoring.exam_new_floor(38, 40, 10.0, 600.0 / 18.0, 1.0)
+    assert float(floor) == np.ceil(38 / 4.5)
+    assert float(scoring.exam_new_floor(38, 40, 10.0, 30.0 / 18.0, 1.0)) == 0.0
+    assert float(scoring.exam_new_floor(38, 40, 0.5, 600.0 / 18.0, 1.0)) == 0.0
+    pick = choose_next(c, roomy, SessionHistory(), TodayCounts(), now, rng)
+    assert (pick.item_id, pick.reason) == (2, Reason.NEW_ITEM)  # deck order
+    met = TodayCounts(new=12)  # the floor counts today's new ones: ceil((38 + 12) / 4.5)
+    assert choose_next(c, roomy, SessionHistory(), met, now, rng).reason is Reason.EXAM_PRIORITY
+    # a budget too small to learn the whole deck: the gains alone decide
+    pick = choose_next(c, tight, SessionHistory(), TodayCounts(), now, rng)
+    assert pick.reason is Reason.EXAM_PRIORITY
+
+
+def test_exam_rank_key_orders_like_choose_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    gain = np.array([[0.5, 0.4, 0.01, 0.0, 0.0, 0.3]])
+    is_new = np.array([[False, False, False, True, True, True]])
+    p_now = np.array([[0.2, 0.9, 0.5, 0.0, 0.0, 0.0]])
+    due = ~is_new & (p_now < 0.9)
+    since = np.array([[0.1, 3.0, 3.0, np.nan, np.nan, np.nan]])
+    key = scoring.exam_rank_key(gain, due, is_new, p_now, 0.05, since, 1.0)
+    # gains first (item 0 waits: answered 0.1 days ago), then due, new in order, extra
+    assert np.argsort(key[0]).tolist() == [1, 5, 2, 3, 4, 0]
+    floor = scoring.exam_rank_key(gain, due, is_new, p_now, 0.05, since, 1.0, np.array([2.0]))
+    assert np.argsort(floor[0]).tolist() == [3, 4, 1, 5, 2, 0]

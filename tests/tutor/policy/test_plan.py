@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
+import pytest
 
 from tests.tutor.policy.conftest import HalfLifePredictor
 from tutor.items import Item, ItemKind
-from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
+from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts, scoring
 from tutor.policy.plan import build_candidates, exam_outlook, pick_next
 
 
@@ -40,7 +41,7 @@ def test_build_candidates_and_pick(now: datetime) -> None:
     assert choice.item_id == 1 and choice.reason is Reason.DUE_REVIEW
 
 
-def test_exam_outlook_rises_with_pace(now: datetime) -> None:
+def test_exam_outlook_rises_with_pace(now: datetime, monkeypatch: pytest.MonkeyPatch) -> None:
     t = now.timestamp()
     last_seen = {i: now - timedelta(days=2) for i in (1, 2, 3)}
     pred = HalfLifePredictor({i: t - 2 * 86400 for i in (1, 2, 3)}, {1: 2.0, 2: 4.0, 3: 8.0})
@@ -48,14 +49,18 @@ def test_exam_outlook_rises_with_pace(now: datetime) -> None:
     (m1, r1), (m2, r2) = out
     assert (m1, m2) == (0.1, 1.0) and 0.0 < r1 < r2 <= 1.0
     settings = StudySettings(exams={3: now + timedelta(days=10)})
-    choice = pick_next(
-        pred,
-        _items(),
-        last_seen,
-        settings,
-        SessionHistory(),
-        TodayCounts(),
-        now,
-        np.random.default_rng(0),
-    )
-    assert choice.reason is Reason.EXAM_PRIORITY
+
+    def pick(today: TodayCounts) -> Reason:
+        rng = np.random.default_rng(0)
+        return pick_next(
+            pred, _items(), last_seen, settings, SessionHistory(), today, now, rng
+        ).reason
+
+    assert pick(TodayCounts()) is Reason.EXAM_PRIORITY
+    # with the new-item floor on: the budget could learn this deck many times over, so new
+    # items keep pace first (5 new over the first half of the 9 days before the cut-off:
+    # 2 a day) ...
+    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 3.0)
+    assert pick(TodayCounts()) is Reason.NEW_ITEM
+    # ... then the exam forecasts decide
+    assert pick(TodayCounts(new=2)) is Reason.EXAM_PRIORITY

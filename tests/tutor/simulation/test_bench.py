@@ -74,6 +74,7 @@ def test_cli_quick_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         "metatutor_uncalibrated",
         "metatutor_fsrs_form",
         "oracle",
+        "oracle_paced",
         "fsrs_0.9",
         "sm2",
         "leitner",

@@ -53,3 +53,11 @@ def test_true_memory_beats_cycling_where_reviews_matter(people: People) -> None:
     assert np.all(oracle.introduced <= sc.n_items)
     again = run(sc, lambda s, n: Oracle(s, n), students, "actr", seed=4)
     assert np.array_equal(again.exam_recall, oracle.exam_recall)
+
+
+def test_paced_oracle_brings_in_the_whole_deck(people: People) -> None:
+    # a budget that could learn the deck several times over: the new-item floor sees to it
+    sc = exam_scenario(10, 20, n_items=80)
+    students = make_students(people, 8, sc.n_items, seed=5)
+    paced = run(sc, lambda s, n: Oracle(s, n, "oracle_paced", 0.9, 3.0), students, "actr", seed=6)
+    assert np.all(paced.introduced == sc.n_items)
