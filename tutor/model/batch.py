@@ -71,6 +71,21 @@ class CandidateBatch:
     def __len__(self) -> int:
         return int(self.item_ids.shape[0])
 
+    def take(self, rows: npt.ArrayLike) -> CandidateBatch:
+        """The candidates at ``rows`` (repeats allowed), in that order, as a new batch."""
+        rows = np.asarray(rows, np.int64)
+        bounds = np.searchsorted(self.tag_owner, np.arange(len(self) + 1))
+        starts, counts = bounds[rows], bounds[rows + 1] - bounds[rows]
+        total = int(counts.sum())
+        first = np.cumsum(counts) - counts  # where each row's tags start in the result
+        flat = np.arange(total) - np.repeat(first, counts) + np.repeat(starts, counts)
+        return CandidateBatch(
+            item_ids=self.item_ids[rows],
+            cols={name: values[rows] for name, values in self.cols.items()},
+            tag_owner=np.repeat(np.arange(rows.shape[0], dtype=np.int64), counts),
+            tag_keys=self.tag_keys[flat],
+        )
+
     @classmethod
     def from_candidates(cls, cands: Sequence[CandidateFeatures]) -> CandidateBatch:
         """Convert a sequence of candidates."""

@@ -19,6 +19,7 @@ class StateStep:
     float32 matrix-vector products: a few microseconds instead of torch's per-call overhead."""
 
     def __init__(self, net: LearnerNet) -> None:
+        import torch
         from torch import nn
 
         if not isinstance(net.gru, nn.GRU) or net.gru.num_layers != 1 or net.gru.bias is False:
@@ -32,6 +33,11 @@ class StateStep:
         self.w_hh, self.b_hh = arr(net.gru.weight_hh_l0), arr(net.gru.bias_hh_l0)
         self.size = int(net.gru.hidden_size)
         self.n_features = int(net.cfg.n_features)
+        # transposed copies as tensors, for the batched step (:meth:`many`)
+        self._w_in_t = torch.from_numpy(np.ascontiguousarray(self.w_in.T))
+        self._b_in = torch.from_numpy(self.b_in)
+        self._w_ih_t = torch.from_numpy(np.ascontiguousarray(self.w_ih.T))
+        self._b_ih = torch.from_numpy(self.b_ih)
 
     def __call__(self, h: F32, x: Sequence[float], step: Sequence[float], dt: float) -> F32:
         """The state after an answer with features ``x``, step inputs ``step`` (outcome,
@@ -63,8 +69,12 @@ class StateStep:
         u[:, f : f + step.shape[1]] = step
         u[:, -2] = np.log1p(np.maximum(dt, 0.0).astype(np.float32)) * known
         u[:, -1] = known
-        a = np.tanh(u @ self.w_in.T + self.b_in)
-        gi = a @ self.w_ih.T + self.b_ih
+        import torch
+
+        # the matrix products by torch (one thread; numpy's BLAS may spin up its own)
+        with torch.inference_mode():
+            a = torch.tanh(torch.addmm(self._b_in, torch.from_numpy(u), self._w_in_t))
+            gi = torch.addmm(self._b_ih, a, self._w_ih_t).numpy()
         gh = self.w_hh @ h + self.b_hh
         s = self.size
         r = 1.0 / (1.0 + np.exp(-(gi[:, :s] + gh[:s])))

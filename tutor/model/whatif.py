@@ -12,14 +12,22 @@ network call. ``tests/tutor/model/test_whatif.py`` checks it against update + pr
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from tutor.model.batch import CandidateBatch
-from tutor.model.features import EMA_RATE, SKILL_EMA_RATE, RawColumns, build_features, memory_step
-from tutor.model.state import ITIME, TC, TEMA, TRUN, TW, LearnerState, lookup
+from tutor.model.features import (
+    EMA_RATE,
+    FSRS_W,
+    SECONDS_PER_DAY,
+    SKILL_EMA_RATE,
+    RawColumns,
+    build_features,
+)
+from tutor.model.state import IFD, IFS, ITIME, TC, TEMA, TRUN, TW, LearnerState, lookup
 
 if TYPE_CHECKING:
     from tutor.model.online import LearnerModel
@@ -60,12 +68,19 @@ def recall_after_answers(
     last = state.items[pos, ITIME] if state.item_ids.shape[0] else np.zeros(n)
     a["ui_ivl"] = np.where(found, answered_at - last, np.nan)
     a["ui_grade"] = g.copy()
-    fsrs = [
-        memory_step(state.items[p].tolist() if f else None, answered_at, gk, int(yk))
-        for p, f, gk, yk in zip(pos.tolist(), found.tolist(), g.tolist(), y.tolist(), strict=True)
-    ]
-    a["ui_fsrs_s"] = np.array([s for s, _ in fsrs], np.float64).reshape(n)
-    a["ui_fsrs_d"] = np.array([d for _, d in fsrs], np.float64).reshape(n)
+    if state.item_ids.shape[0]:
+        old_s, old_d = state.items[pos, IFS], state.items[pos, IFD]
+        last_time = state.items[pos, ITIME]
+    else:
+        old_s = old_d = last_time = np.zeros(n)
+    known = found & ~np.isnan(old_s) & ~np.isnan(last_time)
+    elapsed = np.maximum(answered_at - np.where(known, last_time, 0.0), 0.0) / SECONDS_PER_DAY
+    a["ui_fsrs_s"], a["ui_fsrs_d"] = fsrs_steps(
+        np.where(known, old_s, np.nan),
+        np.where(known, old_d, 5.0),
+        np.where(known, elapsed, 0.0),
+        np.where(g > 0, g, np.where(y > 0, 3.0, 1.0)).astype(np.int64),
+    )
     a["item_n"] = batch.cols["item_n"] - (a["ui_c"] + a["ui_w"])
     a["item_c"] = batch.cols["item_c"] - a["ui_c"]
     # the item's tags after the answer (upsert_tags), read back as tag_history does
@@ -77,6 +92,35 @@ def recall_after_answers(
     a["u_ema"] = y if np.isnan(state.u_ema) else (1 - EMA_RATE) * state.u_ema + EMA_RATE * y
     x, dt = build_features(after)
     return _probs(model, x, dt, h)
+
+
+def fsrs_steps(s: F64, d: F64, elapsed_days: F64, grade: npt.NDArray[np.int64]) -> tuple[F64, F64]:
+    """:func:`tutor.model.features.fsrs_step` on arrays (``s`` NaN: a first review), as
+    :func:`~tutor.model.features.memory_step` calls it."""
+    w = np.asarray(FSRS_W)
+    g = grade.astype(np.float64)
+    first = np.isnan(s)
+    s0 = np.maximum(w[np.clip(grade, 1, 4) - 1], 0.001)
+    d0 = np.clip(w[4] - np.exp(w[5] * (g - 1)) + 1, 1.0, 10.0)
+    s_ = np.where(first, 1.0, s)
+    d_ = np.where(first, 5.0, d)
+    d_easy = w[4] - math.exp(w[5] * 3) + 1
+    delta = -w[6] * (g - 3)
+    d_new = np.clip(w[7] * d_easy + (1 - w[7]) * (d_ + (10.0 - d_) * delta / 9.0), 1.0, 10.0)
+    inc = np.exp(w[17] * (g - 3 + w[18])) * s_ ** -w[19]
+    short = s_ * np.where(grade >= 2, np.maximum(inc, 1.0), inc)
+    decay = -w[20]
+    factor = 0.9 ** (1 / decay) - 1
+    r = (1 + factor * elapsed_days / s_) ** decay
+    long = w[11] * d_ ** -w[12] * ((s_ + 1) ** w[13] - 1) * np.exp((1 - r) * w[14])
+    lapse = np.minimum(long, s_ / math.exp(w[17] * w[18]))
+    bonus = np.where(grade == 2, w[15], 1.0) * np.where(grade == 4, w[16], 1.0)
+    growth = math.exp(w[8]) * (11 - d_) * s_ ** -w[9] * (np.exp((1 - r) * w[10]) - 1)
+    s_new = np.where(
+        elapsed_days < 1.0, short, np.where(grade == 1, lapse, s_ * (1 + growth * bonus))
+    )
+    s_new = np.clip(s_new, 0.001, 36_500.0)
+    return np.where(first, s0, s_new), np.where(first, d0, d_new)
 
 
 def _tags_after(state: LearnerState, batch: CandidateBatch, y: F64) -> dict[str, F64]:

@@ -108,17 +108,23 @@ class LearnerModelPredictor:
 
         rows = self._rows(items)
         n = rows.shape[0]
-        cands = [self.candidates[int(k)] for k in rows]
         when, then = _at(review_at), _at(at)
         after = getattr(self.model, "predict_after_answer", None)
         if after is not None:
             if n == 0:
                 return np.zeros(0), np.zeros(0)
-            graded = [c.kind.self_graded for c in cands]
-            grades = [3 if s else None for s in graded] + [1 if s else None for s in graded]
-            p = after(self.state, cands + cands, [True] * n + [False] * n, grades, when, then)
+            both = np.r_[rows, rows]
+            if self.batch is not None:
+                scored: Any = self.batch.take(both)
+                graded = (self.batch.cols["self_graded"][both] > 0).tolist()
+            else:
+                scored = [self.candidates[int(k)] for k in both]
+                graded = [c.kind.self_graded for c in scored]
+            grades = [(3 if k < n else 1) if g else None for k, g in enumerate(graded)]
+            p = after(self.state, scored, [True] * n + [False] * n, grades, when, then)
             p = np.asarray(p, dtype=np.float64)
             return p[:n], p[n:]
+        cands = [self.candidates[int(k)] for k in rows]
         right, wrong = np.zeros(n), np.zeros(n)
         for j, cand in enumerate(cands):
             for correct, out in ((True, right), (False, wrong)):

@@ -223,3 +223,22 @@ def test_a_few_candidates_row_by_row(use_state: bool) -> None:
                 state, batch, np.zeros(3, np.int64), now + np.array([0.0, 1e5, 1e7])
             )
             np.testing.assert_allclose(later[0], fast[0], **TOL)
+
+
+def test_fsrs_steps_match_the_scalar_step() -> None:
+    from tutor.model.features import memory_step
+    from tutor.model.whatif import fsrs_steps
+
+    rng = np.random.default_rng(17)
+    n = 400
+    s = np.where(rng.random(n) < 0.2, np.nan, rng.exponential(10.0, n) + 0.01)
+    d = rng.uniform(1.0, 10.0, n)
+    elapsed = np.where(rng.random(n) < 0.3, rng.random(n), rng.exponential(20.0, n))
+    grade = rng.integers(1, 5, n)
+    got_s, got_d = fsrs_steps(s, d, elapsed, grade)
+    now = 1e9
+    for k in range(n):
+        row = [0.0] * 9
+        row[4], row[7], row[8] = now - elapsed[k] * 86400.0, s[k], d[k]
+        want = memory_step(row, now, float(grade[k]), 1)
+        np.testing.assert_allclose([got_s[k], got_d[k]], want, rtol=1e-9)
