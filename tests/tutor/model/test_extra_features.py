@@ -103,9 +103,16 @@ def test_weights_with_extra_inputs_round_trip_and_predict(
     pred.weights.save(tmp_path / "w.pt")
     loaded = TrainedWeights.load(tmp_path / "w.pt")
     assert NetConfig(**loaded.config).extra_features == EXTRA
-    p = pred.predict(synthetic_logs(1, 30, seed=9)[0])
+    log = synthetic_logs(1, 30, seed=9)[0]
+    p = pred.predict(log)
     assert p.shape == (30,)
     assert np.all((p > 0) & (p < 1))
+    # no leak: changing the answers from t = 12 on leaves the predictions up to 12 as they were
+    later = log.correct.copy()
+    later[12:] = 1 - later[12:]
+    q = pred.predict(replace(log, correct=later))
+    np.testing.assert_array_equal(q[:13], p[:13])
+    assert not np.allclose(q[13:], p[13:])
 
 
 def test_own_residuals_see_earlier_answers_only() -> None:
