@@ -13,7 +13,9 @@ the time in days since the student last answered the item, ``right`` how many ti
 answered it right before, and ``spacing`` the days between their last two answers to it (0
 after a single answer; after a hypothetical review now, the current gap), which lets the
 correction learn how much this student gains from spaced reviews. The evidence fades slowly
-(``FORGET`` per answer), so the correction follows a student whose memory of the deck changes.
+(``FORGET`` per answer) back toward the identity, so the correction follows a student whose
+memory of the deck changes, and the weights stay within bounds (``LOWER``, ``UPPER``) that
+keep a correction from inverting the model or letting recall grow with time.
 Predictions for items never seen (first-sight guesses) are left as they are.
 
 Array functions work on any leading shape (one student, or a simulated population);
@@ -39,6 +41,11 @@ PRIOR_PRECISION = np.full(N_WEIGHTS, 4.0)
 #: Share of the evidence kept per answer learned from (about the last 1,000 answers count).
 FORGET = 0.999
 NEWTON_STEPS = 3
+#: Bounds on (a, b, c, d, e): a correction may shift and flatten the model's confidence, but
+#: never invert it (b > 0), never let recall rise with the time since the last answer
+#: (c <= 0), and never push a prediction to certainty by its intercept alone.
+LOWER = np.array([-4.0, 0.1, -np.inf, -np.inf, -np.inf])
+UPPER = np.array([4.0, 2.0, 0.0, np.inf, np.inf])
 _EPS = 1e-4
 
 
@@ -121,17 +128,34 @@ def observe(
     x = features(p, gap_days, right_before, spacing_days)  # (S, M, 5)
     w = np.ones(x.shape[:-1]) if weight is None else np.asarray(weight, np.float64)
     y = np.asarray(correct, np.float64)
-    base = np.diag(PRIOR_PRECISION)
-    fade = FORGET ** w.sum(axis=-1)[:, None, None]
-    prec = base + fade * (prec - base)
+    mean, prec = fade(mean, prec, FORGET ** w.sum(axis=-1))
     m = mean
-    for _ in range(NEWTON_STEPS):  # the batch's MAP estimate under the current Gaussian
+    for _ in range(NEWTON_STEPS):  # the batch's MAP estimate under the faded Gaussian
         q = 1.0 / (1.0 + np.exp(-np.einsum("smk,sk->sm", x, m)))
         grad = np.einsum("sm,smk->sk", w * (q - y), x) + np.einsum("skl,sl->sk", prec, m - mean)
         h = prec + np.einsum("sm,smk,sml->skl", w * q * (1.0 - q), x, x)
         m = m - np.linalg.solve(h, grad[..., None])[..., 0]
+    m = np.clip(m, LOWER, UPPER)
     q = 1.0 / (1.0 + np.exp(-np.einsum("smk,sk->sm", x, m)))
     return m, prec + np.einsum("sm,smk,sml->skl", w * q * (1.0 - q), x, x)
+
+
+def fade(mean: FloatArray, prec: FloatArray, keep: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The Gaussian ``(mean (..., 5), prec (..., 5, 5))`` with only ``keep`` (shape ``(...)``)
+    of its evidence left, the rest given back to the prior (the identity).
+
+    Fading happens in information form (precision, precision times mean), so what is
+    forgotten returns the weights toward the identity rather than leaving them where the last
+    answers put them with less confidence: without that anchor, a long run of answers the
+    model already predicts well lets the weights drift without bound.
+    """
+    base = np.diag(PRIOR_PRECISION)
+    k = np.asarray(keep, np.float64)[..., None]
+    info0 = base @ IDENTITY
+    info = np.einsum("...kl,...l->...k", prec, mean)
+    faded_prec = base + k[..., None] * (prec - base)
+    faded_info = info0 + k * (info - info0)
+    return np.linalg.solve(faded_prec, faded_info[..., None])[..., 0], faded_prec
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,14 +230,13 @@ class RecallCalibration:
             ]
         )
         y = float(correct)
-        mean = np.asarray(self.mean)
-        base = np.diag(PRIOR_PRECISION)
-        prec = base + FORGET * (np.asarray(self.precision) - base)
+        mean, prec = fade(np.asarray(self.mean), np.asarray(self.precision), np.asarray(FORGET))
         m = mean
         for _ in range(NEWTON_STEPS):
             q = 1.0 / (1.0 + np.exp(-float(x @ m)))
             grad = (q - y) * x + prec @ (m - mean)
             m = m - np.linalg.solve(prec + q * (1.0 - q) * np.outer(x, x), grad)
+        m = np.clip(m, LOWER, UPPER)
         q = 1.0 / (1.0 + np.exp(-float(x @ m)))
         prec = prec + q * (1.0 - q) * np.outer(x, x)
         return RecallCalibration(

@@ -104,3 +104,28 @@ def test_calibrated_predictor_wraps_seen_items_only() -> None:
     gap, spacing = np.full(2, 7.0), np.array([3.0, 0.0])  # the review is 3 days after the last
     np.testing.assert_allclose(right, calib.apply(r_raw, gap, np.array([3.0, 1.0]), spacing))
     np.testing.assert_allclose(wrong, calib.apply(w_raw, gap, np.array([2.0, 0.0]), spacing))
+
+
+def test_a_long_run_of_expected_answers_does_not_let_the_weights_drift() -> None:
+    # Answers the model already predicts well (about 97% right at predictions of 0.9-0.99)
+    # carry little information; faded evidence must return the weights toward the identity
+    # instead of leaving them to wander, and recall must never grow with the gap.
+    rng = np.random.default_rng(0)
+    mean, prec = cal.prior((1,))
+    for _ in range(300):
+        shape = (1, 20)
+        mean, prec = cal.observe(
+            mean,
+            prec,
+            rng.uniform(0.9, 0.99, shape),
+            rng.uniform(0.5, 10.0, shape),
+            rng.integers(1, 8, shape).astype(float),
+            rng.uniform(0.0, 10.0, shape),
+            rng.random(shape) < 0.97,
+        )
+        assert mean[0, 2] <= 0.0  # the gap term
+        assert np.all(mean[0] >= cal.LOWER) and np.all(mean[0] <= cal.UPPER)
+    a, b = mean[0, :2]
+    assert abs(a) < 1.0 and 0.5 < b < 1.5
+    later = cal.apply(mean[0], np.array([0.95]), np.array([30.0]), np.array([3.0]), np.array([2.0]))
+    assert abs(later[0] - 0.95) < 0.03
