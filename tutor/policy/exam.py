@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from tutor.policy.types import (
     SECONDS_PER_DAY,
     BoolArray,
     Candidates,
+    FloatArray,
     IntArray,
     require_aware,
     to_seconds,
@@ -70,6 +72,11 @@ def with_exam_forecast(
     return replace(c, p_exam_now=p_exam_now, p_exam_reviewed=p_exam_rev)
 
 
+#: Review days whose forecasts are computed exactly; between them, an item's recall after a
+#: review is interpolated in the logarithm of the days left (it changes slowly with them).
+REVIEW_ANCHORS = 8
+
+
 def expected_exam_recall(
     predictor: RecallPredictor,
     items: IntArray,
@@ -86,30 +93,111 @@ def expected_exam_recall(
     daily capacity allows (the best gains on the last day before the exam, the next best the
     day before, and so on); an item never reviewed keeps its forecast without review.
     """
+    return expected_exam_recall_at_paces(
+        predictor,
+        items,
+        is_new,
+        now,
+        exam_at,
+        [minutes_per_day],
+        seconds_per_answer,
+        new_cutoff_days,
+    )[0]
+
+
+def expected_exam_recall_at_paces(
+    predictor: RecallPredictor,
+    items: IntArray,
+    is_new: BoolArray,
+    now: datetime,
+    exam_at: datetime,
+    paces_minutes: Sequence[float],
+    seconds_per_answer: float,
+    new_cutoff_days: float = 1.0,
+) -> list[float]:
+    """:func:`expected_exam_recall` for each daily pace, from one set of review forecasts.
+
+    The forecasts after a review are made for at most ``REVIEW_ANCHORS`` review days (all
+    of them for a nearer exam; otherwise the first, the last and days spaced evenly in the
+    logarithm of the days left) and interpolated for the days between: the costly part with
+    a learner model (two hypothetical answers per item and day) no longer grows with the
+    days to the exam or the number of paces asked.
+    """
     require_aware(now, "now")
     t_now, t_exam = to_seconds(now), to_seconds(exam_at)
     n = items.shape[0]
     if n == 0:
-        return 0.0
+        return [0.0 for _ in paces_minutes]
     if t_exam <= t_now:
-        return float(np.mean(np.where(is_new, 0.0, predictor.recall_at(items, np.full(n, t_now)))))
+        now_recall = np.where(is_new, 0.0, predictor.recall_at(items, np.full(n, t_now)))
+        return [float(np.mean(now_recall)) for _ in paces_minutes]
     base = np.where(is_new, 0.0, predictor.recall_at(items, np.full(n, t_exam)))
-    per_day = math.floor(minutes_per_day * 60.0 / (seconds_per_answer * ANSWERS_PER_REVIEW))
     days = math.ceil((t_exam - t_now) / SECONDS_PER_DAY)
+    review_at = np.minimum(t_now + np.arange(days) * SECONDS_PER_DAY, t_exam - 3600.0)
+    reviewed = _reviewed_by_day(predictor, items, review_at, t_exam)  # (days, n)
+    return [
+        _greedy_last_review(
+            base,
+            reviewed,
+            is_new,
+            (t_exam - review_at) / SECONDS_PER_DAY >= new_cutoff_days,
+            math.floor(m * 60.0 / (seconds_per_answer * ANSWERS_PER_REVIEW)),
+        )
+        for m in paces_minutes
+    ]
+
+
+def _reviewed_by_day(
+    predictor: RecallPredictor, items: IntArray, review_at: FloatArray, t_exam: float
+) -> FloatArray:
+    """Exam-day recall of every item after a review on each day, ``(days, n)``."""
+    days = review_at.shape[0]
+    if days <= REVIEW_ANCHORS:
+        anchors = np.arange(days)
+    else:
+        left = t_exam - review_at  # seconds left, falling with the day
+        grid = np.geomspace(left[0], left[-1], REVIEW_ANCHORS)
+        anchors = np.unique(np.searchsorted(-left, -grid).clip(0, days - 1))
+        anchors = np.union1d(anchors, [0, days - 1])
+    exact = np.stack(
+        [
+            expected_recall_after_review(predictor, items, float(review_at[k]), t_exam)
+            for k in anchors
+        ]
+    )
+    if anchors.shape[0] == days:
+        return exact
+    x = np.log(t_exam - review_at)
+    xa = x[anchors]  # decreasing
+    out = np.empty((days, items.shape[0]))
+    for d in range(days):
+        j = int(np.searchsorted(-xa, -x[d]))
+        if j < anchors.shape[0] and xa[j] == x[d]:
+            out[d] = exact[j]
+            continue
+        lo, hi = max(j - 1, 0), min(j, anchors.shape[0] - 1)
+        w = 0.0 if lo == hi else (xa[lo] - x[d]) / (xa[lo] - xa[hi])
+        out[d] = (1.0 - w) * exact[lo] + w * exact[hi]
+    return out
+
+
+def _greedy_last_review(
+    base: FloatArray, reviewed: FloatArray, is_new: BoolArray, may_start: BoolArray, per_day: int
+) -> float:
+    """Mean exam-day recall when each day, from the last to the first, reviews the
+    ``per_day`` free items with the largest gain (new items only on days in ``may_start``)."""
     final = base.copy()
-    free = np.ones(n, bool)
-    for k in range(days - 1, -1, -1):
+    free = np.ones(base.shape[0], bool)
+    for k in range(reviewed.shape[0] - 1, -1, -1):
         if per_day <= 0 or not free.any():
             break
-        review_at = min(t_now + k * SECONDS_PER_DAY, t_exam - 3600.0)
-        days_left = (t_exam - review_at) / SECONDS_PER_DAY
-        idx = np.flatnonzero(free & (~is_new | (days_left >= new_cutoff_days)))
+        idx = np.flatnonzero(free & (~is_new | may_start[k]))
         if idx.size == 0:
             continue
-        after = expected_recall_after_review(predictor, items[idx], review_at, t_exam)
+        after = reviewed[k, idx]
         gain = after - base[idx]
-        best = idx[np.argsort(-gain, kind="stable")[:per_day]]
-        keep = best[(after - base[idx])[np.searchsorted(idx, best)] > 0]
-        final[keep] = np.maximum(final[keep], after[np.searchsorted(idx, keep)])
-        free[keep] = False
+        order = np.argsort(-gain, kind="stable")[:per_day]
+        keep = order[gain[order] > 0]
+        final[idx[keep]] = np.maximum(final[idx[keep]], after[keep])
+        free[idx[keep]] = False
     return float(np.mean(final))

@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 
 from tutor.items import Item
-from tutor.policy.exam import expected_exam_recall, with_exam_forecast
+from tutor.policy.exam import expected_exam_recall_at_paces, with_exam_forecast
 from tutor.policy.next_item import choose_next
 from tutor.policy.predictor import RecallPredictor
 from tutor.policy.types import (
@@ -94,7 +94,7 @@ def exam_outlook(
     ("78% at 15 min/day, 86% at 25")."""
     ids = np.array([it.id for it in items], dtype=np.int64)
     is_new = np.array([i not in last_seen for i in ids], dtype=bool)
-    return [
-        (float(m), expected_exam_recall(predictor, ids, is_new, now, exam_at, m, answer_seconds))
-        for m in paces_minutes
-    ]
+    shares = expected_exam_recall_at_paces(
+        predictor, ids, is_new, now, exam_at, paces_minutes, answer_seconds
+    )
+    return [(float(m), share) for m, share in zip(paces_minutes, shares, strict=True)]

@@ -20,6 +20,9 @@ from tutor.policy import (
     scoring,
     with_exam_forecast,
 )
+from tutor.policy import exam as exam_module
+from tutor.policy.exam import expected_exam_recall_at_paces
+from tutor.policy.predictor import expected_recall_after_review
 from tutor.policy.types import SECONDS_PER_DAY
 
 
@@ -182,3 +185,52 @@ def test_exam_rank_key_orders_like_choose_next(monkeypatch: pytest.MonkeyPatch) 
     assert np.argsort(key[0]).tolist() == [1, 5, 2, 3, 4, 0]
     floor = scoring.exam_rank_key(gain, due, is_new, p_now, 0.05, since, 1.0, np.array([2.0]))
     assert np.argsort(floor[0]).tolist() == [3, 4, 1, 5, 2, 0]
+
+
+def _one_forecast_per_day(
+    pred: HalfLifePredictor, c: Candidates, now: datetime, exam: datetime, minutes: float
+) -> float:
+    """The exam-day forecast with an exact review forecast on every day (the reference)."""
+    t_now, t_exam = now.timestamp(), exam.timestamp()
+    base = np.where(c.is_new, 0.0, pred.recall_at(c.item_id, np.full(len(c), t_exam)))
+    per_day = int(minutes * 60.0 / (12.0 * scoring.ANSWERS_PER_REVIEW))
+    final, free = base.copy(), np.ones(len(c), bool)
+    for k in range(int(np.ceil((t_exam - t_now) / SECONDS_PER_DAY)) - 1, -1, -1):
+        review_at = min(t_now + k * SECONDS_PER_DAY, t_exam - 3600.0)
+        idx = np.flatnonzero(free & (~c.is_new | ((t_exam - review_at) / SECONDS_PER_DAY >= 1)))
+        after = expected_recall_after_review(pred, c.item_id[idx], review_at, t_exam)
+        order = np.argsort(-(after - base[idx]), kind="stable")[:per_day]
+        keep = order[(after - base[idx])[order] > 0]
+        final[idx[keep]] = np.maximum(final[idx[keep]], after[keep])
+        free[idx[keep]] = False
+    return float(final.mean())
+
+
+class CountingPredictor(HalfLifePredictor):
+    """Counts the review forecasts asked of it."""
+
+    reviews = 0
+
+    def recall_after_review(
+        self, items: np.ndarray, review_at: float, at: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self.reviews += 1
+        return super().recall_after_review(items, review_at, at)
+
+
+@pytest.mark.parametrize("days", [3, 8, 30, 90])
+def test_paces_share_a_bounded_number_of_review_forecasts(now: datetime, days: int) -> None:
+    pred, c = _deck(now)
+    counting = CountingPredictor(pred.last, pred.half)
+    exam = now + timedelta(days=days)
+    shares = expected_exam_recall_at_paces(
+        counting, c.item_id, c.is_new, now, exam, [0.5, 1.0, 5.0], 12.0
+    )
+    assert counting.reviews <= exam_module.REVIEW_ANCHORS
+    for minutes, share in zip([0.5, 1.0, 5.0], shares, strict=True):
+        assert share == expected_exam_recall(pred, c.item_id, c.is_new, now, exam, minutes, 12.0)
+        exact = _one_forecast_per_day(pred, c, now, exam, minutes)
+        if days <= exam_module.REVIEW_ANCHORS:
+            assert share == pytest.approx(exact, abs=1e-12)
+        else:  # between the exact days, interpolated: close, not equal
+            assert share == pytest.approx(exact, abs=0.02)
