@@ -329,13 +329,12 @@ def learn_answer(
     first); the calibration learns only from answers to seen items, from how far the model's
     prediction for this answer was from its outcome.
     """
-    from tutor.policy.model_adapter import LearnerModelPredictor
-
     if calibrate and history is not None:
-        at = attempt.timestamp.timestamp()
-        before = LearnerModelPredictor(model, state, [attempt.item])
-        p = float(before.recall_at(np.array([attempt.item.item_id]), np.array([at]))[0])
-        calibration = calibration.observe(p, history, at, attempt.correct)
+        p, after = model.predict_and_update(state, attempt)
+        calibration = calibration.observe(
+            p, history, attempt.timestamp.timestamp(), attempt.correct
+        )
+        return after, calibration
     return model.update(state, attempt), calibration
 
 

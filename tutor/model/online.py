@@ -387,8 +387,43 @@ class LearnerModel:
         """A new state that has learned from ``attempt`` (the input state is not modified)."""
         self._check(state)
         now = check_utc(attempt.timestamp)
+        row, dt_one = build_row(self._raw_one(state, attempt.item, now))
+        return self._learn(state, attempt, now, row, dt_one)
+
+    def predict_and_update(
+        self, state: LearnerState, attempt: AttemptFeatures
+    ) -> tuple[float, LearnerState]:
+        """P(correct) of ``attempt``'s item at its time, predicted before the answer, and the
+        state after learning from it: :meth:`predict` then :meth:`update`, from one input row
+        (what the per-learner calibration needs on every answer)."""
+        self._check(state)
+        now = check_utc(attempt.timestamp)
+        row, dt_one = build_row(self._raw_one(state, attempt.item, now))
+        head = self._head
+        if head is None or (head.prior_rate, head.temperature) != (
+            self.prior_rate,
+            self.temperature,
+        ):
+            p = float(self.predict(state, [attempt.item], attempt.timestamp)[0])
+        else:
+            x = np.array([row], np.float32)
+            out = head.outputs(head.dense(x, state.h))
+            pos, found = lookup(state.item_ids, np.array([attempt.item.item_id], np.int64))
+            last = np.array([state.items[pos[0], ITIME] if found[0] else np.nan])
+            elapsed = _elapsed_days(np.array([now]), last)
+            p = float(head.recall(out, elapsed, np.ascontiguousarray(x[:, head.guess_index]))[0])
+        return p, self._learn(state, attempt, now, row, dt_one)
+
+    def _learn(
+        self,
+        state: LearnerState,
+        attempt: AttemptFeatures,
+        now: float,
+        row: list[float],
+        dt_one: float,
+    ) -> LearnerState:
+        """:meth:`update` from the attempt's input row."""
         cand = attempt.item
-        row, dt_one = build_row(self._raw_one(state, cand, now))
         y = 1.0 if attempt.correct else 0.0
         g = float(attempt.grade) if attempt.grade is not None else 0.0
         new_h = state.h

@@ -242,3 +242,21 @@ def test_fsrs_steps_match_the_scalar_step() -> None:
         row[4], row[7], row[8] = now - elapsed[k] * 86400.0, s[k], d[k]
         want = memory_step(row, now, float(grade[k]), 1)
         np.testing.assert_allclose([got_s[k], got_d[k]], want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("use_state", [True, False])
+def test_predict_and_update_equals_predict_then_update(use_state: bool) -> None:
+    """The calibration's prediction of each answer, made from the row the update builds."""
+    model = LearnerModel(random_weights(21, use_state=use_state), "both")
+    rng = np.random.default_rng(21)
+    cands = random_candidates(rng, 40)
+    state = walk(model, cands, rng, 120)
+    at = T0 + timedelta(days=90)
+    for k in range(12):  # seen and unseen items, right and wrong, later and later
+        cand = cands[int(rng.integers(0, len(cands)))]
+        at += timedelta(hours=float(rng.exponential(30.0)))
+        attempt = AttemptFeatures(cand, at, bool(k % 3), grade=None)
+        p, after = model.predict_and_update(state, attempt)
+        np.testing.assert_allclose(p, model._reference(state, [cand], at.timestamp())[0], **TOL)
+        assert after.to_bytes() == model.update(state, attempt).to_bytes()
+        state = after
