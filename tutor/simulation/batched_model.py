@@ -15,7 +15,6 @@ counts every learner's answers.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -23,47 +22,20 @@ import numpy.typing as npt
 
 from tutor.model.features import (
     EMA_RATE,
-    FSRS_W,
     N_FEATURES,
     SECONDS_PER_DAY,
     RawColumns,
     build_features,
 )
+from tutor.model.whatif import fsrs_steps
 
 F = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
 B = npt.NDArray[np.bool_]
 I = npt.NDArray[np.int64]  # noqa: E741
 
-_W = FSRS_W
-_DECAY = -_W[20]
-_FACTOR = 0.9 ** (1 / _DECAY) - 1
-
-
-def fsrs_default_step(s: F, d: F, elapsed_days: F, grade: I) -> tuple[F, F]:
-    """:func:`tutor.model.features.fsrs_step` on arrays (``s`` NaN = first review)."""
-    w = _W
-    g = grade.astype(np.float64)
-    first = np.isnan(s)
-    s0 = np.maximum(np.asarray(w)[np.clip(grade, 1, 4) - 1], 0.001)
-    d0 = np.clip(w[4] - np.exp(w[5] * (g - 1)) + 1, 1.0, 10.0)
-    s_ = np.where(first, 1.0, s)
-    d_ = np.where(first, 5.0, d)
-    d_easy = w[4] - math.exp(w[5] * 3) + 1
-    delta = -w[6] * (g - 3)
-    d_new = np.clip(w[7] * d_easy + (1 - w[7]) * (d_ + (10.0 - d_) * delta / 9.0), 1.0, 10.0)
-    inc = np.exp(w[17] * (g - 3 + w[18])) * s_ ** -w[19]
-    inc = np.where(grade >= 2, np.maximum(inc, 1.0), inc)
-    short = s_ * inc
-    r = (1 + _FACTOR * np.maximum(elapsed_days, 0.0) / s_) ** _DECAY
-    long_lapse = w[11] * d_ ** -w[12] * ((s_ + 1) ** w[13] - 1) * np.exp((1 - r) * w[14])
-    lapse = np.minimum(long_lapse, s_ / math.exp(w[17] * w[18]))
-    bonus = np.where(grade == 2, w[15], 1.0) * np.where(grade == 4, w[16], 1.0)
-    growth = math.exp(w[8]) * (11 - d_) * s_ ** -w[9] * (np.exp((1 - r) * w[10]) - 1)
-    recall = s_ * (1 + growth * bonus)
-    s_new = np.where(elapsed_days < 1.0, short, np.where(grade == 1, lapse, recall))
-    s_new = np.clip(s_new, 0.001, 36_500.0)
-    return np.where(first, s0, s_new), np.where(first, d0, d_new)
+# The FSRS-6 memory-state input on arrays: the product's definition, used as it is.
+fsrs_default_step = fsrs_steps
 
 
 class BatchedLearnerModel:
