@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -192,33 +192,37 @@ class ModelMemory:
     ) -> _Snapshot:
         """The student's stored state and calibration, the items' candidate features and
         (unless given) the student's memory rows of them, in one database trip."""
-        runs = self.features.runs(items)
+        read_candidates = self._candidates_reader(items)
         ids = [item.id for item in items]
-        tags = sorted({tag for run in runs for tag in run.tags})
 
-        def read(raw: sqlite3.Connection) -> tuple[Any, Any, Any, Any]:
+        def read(raw: sqlite3.Connection) -> tuple[Any, Candidates, Any]:
             return (
                 state_rows.read_state(raw, user_id),
-                attempt_rows.read_item_stats(raw, ids),
-                attempt_rows.read_tag_stats(raw, tags),
+                read_candidates(raw),
                 attempt_rows.read_memory_of(raw, user_id, ids) if memories is None else memories,
             )
 
-        stored, tallies, tag_tallies, rows = await run_sync(conn, read)
+        stored, candidates, rows = await run_sync(conn, read)
         state, calibration = self._parse_state(user_id, stored)
-        return _Snapshot(state, calibration, Candidates(runs, tallies, tag_tallies), rows)
+        return _Snapshot(state, calibration, candidates, rows)
 
     async def candidates(self, conn: Connection, items: Sequence[Item]) -> Candidates:
         """Candidate features of ``items`` with the current tallies."""
-        ids = [item.id for item in items]
+        return await run_sync(conn, self._candidates_reader(items))
+
+    def _candidates_reader(
+        self, items: Sequence[Item]
+    ) -> Callable[[sqlite3.Connection], Candidates]:
+        """A read of ``items``' tallies laid over their prepared features (for ``run_sync``)."""
         runs = self.features.runs(items)
+        ids = [item.id for item in items]
         tags = sorted({tag for run in runs for tag in run.tags})
 
-        def read(raw: sqlite3.Connection) -> tuple[Any, Any]:
-            return attempt_rows.read_item_stats(raw, ids), attempt_rows.read_tag_stats(raw, tags)
+        def read(raw: sqlite3.Connection) -> Candidates:
+            tallies = attempt_rows.read_item_stats(raw, ids)
+            return Candidates(runs, tallies, attempt_rows.read_tag_stats(raw, tags))
 
-        tallies, tag_tallies = await run_sync(conn, read)
-        return Candidates(runs, tallies, tag_tallies)
+        return read
 
     def _parse_state(
         self, user_id: int, stored: StoredState | None

@@ -174,17 +174,26 @@ def _logit(p: F64) -> F64:
     return np.asarray(np.log(p) - np.log1p(-p), dtype=np.float64)
 
 
-def build_features(raw: RawColumns) -> tuple[F32, F32]:
-    """Return ``(x, dt_days)``: the feature matrix ``[n, N_FEATURES]`` and days since the
-    learner last saw each item (``-1`` when unknown or never seen)."""
-    c = raw.cols
+def _smoothed_rates(c: dict[str, F64]) -> tuple[F64, F64]:
+    """The tags' and the item's success rates from other learners' answers: the tags' shrunk
+    toward the prior rate, the item's toward its tags'."""
     prior = np.clip(c["prior_rate"], 0.02, 0.98)
     skill_n = np.maximum(c["skill_n"], 0.0)
     skill_c = np.clip(c["skill_c"], 0.0, skill_n)
     item_n = np.maximum(c["item_n"], 0.0)
     item_c = np.clip(c["item_c"], 0.0, item_n)
     skill_rate = (skill_c + SKILL_PRIOR_WEIGHT * prior) / (skill_n + SKILL_PRIOR_WEIGHT)
-    item_rate = (item_c + ITEM_PRIOR_WEIGHT * skill_rate) / (item_n + ITEM_PRIOR_WEIGHT)
+    return skill_rate, (item_c + ITEM_PRIOR_WEIGHT * skill_rate) / (item_n + ITEM_PRIOR_WEIGHT)
+
+
+def build_features(raw: RawColumns) -> tuple[F32, F32]:
+    """Return ``(x, dt_days)``: the feature matrix ``[n, N_FEATURES]`` and days since the
+    learner last saw each item (``-1`` when unknown or never seen)."""
+    c = raw.cols
+    prior = np.clip(c["prior_rate"], 0.02, 0.98)
+    skill_n = np.maximum(c["skill_n"], 0.0)
+    item_n = np.maximum(c["item_n"], 0.0)
+    skill_rate, item_rate = _smoothed_rates(c)
     n_opt = c["n_options"]
     guess = np.where(n_opt >= 2, 1.0 / np.maximum(n_opt, 1.0), 0.0)
     ui_seen = (c["ui_last"] >= 0).astype(np.float64)
@@ -456,14 +465,7 @@ _ITEM_EXTRAS = frozenset({"item_irt", "skill_irt", "item_resid"})
 
 def _own_residuals(log: LearnerLog, raw: RawColumns) -> dict[str, F64]:
     """``u_resid`` and ``us_resid`` of every attempt from the learner's earlier answers."""
-    c = raw.cols
-    prior = np.clip(c["prior_rate"], 0.02, 0.98)
-    skill_n = np.maximum(c["skill_n"], 0.0)
-    skill_c = np.clip(c["skill_c"], 0.0, skill_n)
-    item_n = np.maximum(c["item_n"], 0.0)
-    item_c = np.clip(c["item_c"], 0.0, item_n)
-    skill_rate = (skill_c + SKILL_PRIOR_WEIGHT * prior) / (skill_n + SKILL_PRIOR_WEIGHT)
-    rate = (item_c + ITEM_PRIOR_WEIGHT * skill_rate) / (item_n + ITEM_PRIOR_WEIGHT)
+    _, rate = _smoothed_rates(raw.cols)
     resid = log.correct.astype(np.float64) - rate
     before = np.concatenate([[0.0], np.cumsum(resid)[:-1]])
     u = before / (np.arange(len(resid), dtype=np.float64) + RESID_PRIOR)
