@@ -26,7 +26,7 @@ MAX_BYTES = 64
 _ID = r"[1-9][0-9]{0,17}"
 _VALUE = r"[A-Za-z0-9_+\-/]{1,40}"
 
-SETTINGS = frozenset({"menu", "lang", "tz", "time", "quiet", "goal", "len"})
+SETTINGS = frozenset({"menu", "lang", "tz", "time", "quiet", "goal", "len", "ret"})
 ONBOARDING_STEPS = frozenset({"lang", "deck", "tz", "tzoff", "time", "exam"})
 DECK_OPS = frozenset({"e", "l"})
 

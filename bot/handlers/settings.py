@@ -1,4 +1,5 @@
-"""/settings: language, time zone, daily quiz time, quiet hours, daily goal, quiz length."""
+"""/settings: language, time zone, daily quiz time, quiet hours, daily goal, quiz length,
+target recall."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from tutor.students import QuietHours, Student, format_hhmm, parse_hhmm
 QUIET_CHOICES = ("2200-0700", "2300-0800", "2100-0600", "0000-0800")
 GOALS = ("10", "20", "30", "50", "100")
 LENGTHS = ("5", "10", "15", "20", "30")
+RETENTIONS = ("80", "85", "90", "95")  # percent; the service accepts 70-97
 AWAITING_KEY = "awaiting"
 Panel = tuple[Html, InlineKeyboardMarkup]
 
@@ -65,6 +67,7 @@ def main_panel(student: Student) -> Panel:
         else plain(lang, "settings.none"),
         goal=student.daily_goal,
         length=student.quiz_length,
+        retention=round(student.target_retention * 100),
     )
     keyboard = [
         [
@@ -79,6 +82,7 @@ def main_panel(student: Student) -> Panel:
             _button(lang, "button.daily_goal", "menu", "goal"),
             _button(lang, "button.quiz_length", "menu", "len"),
         ],
+        [_button(lang, "button.retention", "menu", "ret")],
     ]
     return Html(f"{t(lang, 'settings.header')}\n{summary}"), InlineKeyboardMarkup(keyboard)
 
@@ -135,6 +139,14 @@ def sub_panel(student: Student, menu: str) -> Panel | None:
             [
                 InlineKeyboardButton(value, callback_data=callbacks.setting(menu, value))
                 for value in values
+            ]
+        ]
+    elif menu == "ret":
+        text = t(lang, "settings.choose_retention")
+        keyboard = [
+            [
+                InlineKeyboardButton(f"{value}%", callback_data=callbacks.setting("ret", value))
+                for value in RETENTIONS
             ]
         ]
     else:
@@ -213,6 +225,8 @@ async def _apply(context: Context, student: Student, setting: str, value: str) -
         if setting == "goal":
             return await service.update_settings(student.id, daily_goal=number)
         return await service.update_settings(student.id, quiz_length=number)
+    if setting == "ret" and value in RETENTIONS:
+        return await service.update_settings(student.id, target_retention=int(value) / 100)
     raise ValueError(value)
 
 

@@ -9,6 +9,7 @@ from datetime import time
 import matplotlib.image
 import pytest
 
+from bot import callbacks
 from bot.conversation import ChatDriver
 from bot.fake_types import FakeChat
 from tests.bot.stories.conftest import ADA, LEI, onboard
@@ -188,3 +189,23 @@ async def test_a_failure_is_reported_and_the_bot_keeps_running(
     # Still alive.
     turn = await chat.send(ADA, "/help")
     assert "How it works" in turn.text
+
+
+async def test_target_recall_is_explained_and_changes_the_schedule(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, ADA)
+    turn = await chat.send(ADA, "/settings")
+    assert "Target recall: 90%" in turn.text
+    turn = await chat.press(ADA, "Target recall")
+    explanation = turn.edited[-1].plain
+    assert "more reviews a day" in explanation and "fewer reviews" in explanation
+    turn = await chat.press(ADA, "95%")
+    assert "Target recall: 95%" in turn.edited[-1].plain
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.target_retention == 0.95
+    # A forged value outside the offered ones changes nothing.
+    await chat.press(ADA, "Target recall")
+    await chat.press_data(ADA, chat.last(ADA), callbacks.setting("ret", "99"))
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.target_retention == 0.95
