@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from datetime import time
 
 import matplotlib.image
@@ -118,6 +119,16 @@ async def test_exam_dates(chat: ChatDriver, tutor: TutorService) -> None:
     assert info.exam_date is not None and info.exam_date.isoformat() == "2026-04-10"
     turn = await chat.send(ADA, "/exam")
     assert "• Test <Deck> & Co: 2026-04-10" in turn.text
+    # /stats forecasts exam-day recall at the student's pace and at a higher one.
+    await _answer_some(chat, 3)
+    turn = await chat.send(ADA, "/stats")
+    forecast = re.search(
+        r"exam 2026-04-10: expected recall (\d+)% at (\d+) min/day; (\d+)% at (\d+) min/day",
+        turn.text,
+    )
+    assert forecast is not None, turn.text
+    recall, minutes, higher_recall, higher_minutes = map(int, forecast.groups())
+    assert higher_minutes > minutes and higher_recall >= recall
     turn = await chat.send(ADA, "/exam 2026-01-01")
     assert "after today" in turn.text
     turn = await chat.send(ADA, "/exam soon")
