@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import random
 import sys
@@ -142,10 +143,17 @@ async def measure(
     service = TutorService(db, clock=clock, seed=seed, memory=memory)
     times: dict[str, list[float]] = defaultdict(list)
 
+    profiles: dict[str, cProfile.Profile] = {}
+
     async def timed(name: str, call: Any) -> Any:
+        profile = profiles.setdefault(name, cProfile.Profile()) if args.profile else None
+        if profile is not None:
+            profile.enable()
         t0 = time.perf_counter()
         result = await call
         times[name].append((time.perf_counter() - t0) * 1000)
+        if profile is not None:
+            profile.disable()
         return result
 
     for user_id in users:
@@ -155,6 +163,10 @@ async def measure(
             question = await timed("next item", service.next_question(user_id))
         await timed("stats", service.stats(user_id))
     await db.close()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        for name, profile in profiles.items():
+            profile.dump_stats(args.profile / f"{memory_name}-{name.replace(' ', '_')}.prof")
     return {
         "memory": memory_name,
         "students": len(users),
@@ -193,6 +205,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-migrate", action="store_true", help="keep the file's schema version (a baseline)"
     )
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="directory: cProfile each operation (timings then include its overhead)",
+    )
     return parser.parse_args(argv)
 
 

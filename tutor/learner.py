@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from storage import learner_state as state_rows
 from storage.database import run_sync
 from storage.learner_state import StoredState
 from storage.records import MemoryRecord
-from tutor.candidates import Candidates, FeatureCache
+from tutor.candidates import Candidates, DeckFeatures, FeatureCache
 from tutor.clock import from_millis, to_millis
 from tutor.intervals import ItemMemory, estimated_recall, next_interval
 from tutor.items import Grade, Item
@@ -41,6 +42,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DAY_SECONDS = 86_400.0
+MAX_PARTIAL = 256
+"""Up to this many needed items, ``ModelMemory`` prepares and scores only those (the
+preparation is not cached; beyond, reading and scoring whole cached decks costs less)."""
+MAX_SINGLES = 16_384
+"""Items whose fixed features ``ModelMemory`` keeps one by one (a few KB each)."""
+MAX_PARSED = 1024
+"""Students whose last parsed learner state ``ModelMemory`` keeps (tens of KB each)."""
 
 
 class MemoryModel(Protocol):
@@ -68,9 +76,12 @@ class MemoryModel(Protocol):
         user_id: int,
         items: Sequence[Item],
         memories: Sequence[MemoryRecord] | None = None,
+        *,
+        needed: Sequence[Item] | None = None,
     ) -> RecallPredictor:
         """Predictions for this student's ``items`` from what is stored now; ``memories``,
-        when given, are the student's memory rows of them, already read."""
+        when given, are the student's memory rows of them, already read. With ``needed`` (a
+        selection of ``items``, in their order), predictions may be limited to those."""
         ...
 
 
@@ -148,6 +159,8 @@ class RuleMemory:
         user_id: int,
         items: Sequence[Item],
         memories: Sequence[MemoryRecord] | None = None,
+        *,
+        needed: Sequence[Item] | None = None,
     ) -> RecallPredictor:
         if memories is None:
             memories = await attempt_rows.memory_of(conn, user_id, [item.id for item in items])
@@ -170,6 +183,10 @@ class ModelMemory:
         self.calibrate = calibrate
         self._model: LearnerModel | None = None
         self.features = FeatureCache()
+        self._singles: OrderedDict[int, DeckFeatures] = OrderedDict()
+        self._parsed: OrderedDict[int, tuple[StoredState, LearnerState, RecallCalibration]] = (
+            OrderedDict()
+        )
 
     def load(self) -> LearnerModel:
         """Load torch and the weights once; raises ModelLoadError when they are unusable."""
@@ -189,10 +206,11 @@ class ModelMemory:
         user_id: int,
         items: Sequence[Item],
         memories: Sequence[MemoryRecord] | None,
+        partial: bool = False,
     ) -> _Snapshot:
         """The student's stored state and calibration, the items' candidate features and
         (unless given) the student's memory rows of them, in one database trip."""
-        read_candidates = self._candidates_reader(items)
+        read_candidates = self._candidates_reader(items, partial)
         ids = [item.id for item in items]
 
         def read(raw: sqlite3.Connection) -> tuple[Any, Candidates, Any]:
@@ -211,10 +229,13 @@ class ModelMemory:
         return await run_sync(conn, self._candidates_reader(items))
 
     def _candidates_reader(
-        self, items: Sequence[Item]
+        self, items: Sequence[Item], partial: bool = False
     ) -> Callable[[sqlite3.Connection], Candidates]:
-        """A read of ``items``' tallies laid over their prepared features (for ``run_sync``)."""
-        runs = self.features.runs(items)
+        """A read of ``items``' tallies laid over their prepared features (for ``run_sync``);
+        ``partial``: a selection from decks, prepared apart from the per-deck cache (which it
+        would otherwise evict)."""
+        partial = partial or len(items) == 1
+        runs = self._partial_runs(items) if partial else self.features.runs(items)
         ids = [item.id for item in items]
         tags = sorted({tag for run in runs for tag in run.tags})
 
@@ -224,7 +245,48 @@ class ModelMemory:
 
         return read
 
+    def _partial_runs(self, items: Sequence[Item]) -> list[DeckFeatures]:
+        """Fixed features of a selection of items, one run per item, each kept by item while
+        it is unchanged: the model caches the tally-independent part of scoring on each run,
+        so a student's seen items cost little more than their tallies and their state."""
+        return [self._single(item) for item in items]
+
+    def _single(self, item: Item) -> DeckFeatures:
+        """The fixed features of one item, reused while the item is equal."""
+        found = self._singles.get(item.id)
+        if found is not None and found.items[0] == item:
+            self._singles.move_to_end(item.id)
+            return found
+        found = self._singles[item.id] = DeckFeatures([item])
+        while len(self._singles) > MAX_SINGLES:
+            self._singles.popitem(last=False)
+        return found
+
     def _parse_state(
+        self, user_id: int, stored: StoredState | None
+    ) -> tuple[LearnerState, RecallCalibration]:
+        """The stored state and calibration parsed; the last parse per student is kept and
+        reused only while the stored row is the same, byte for byte (states are values)."""
+        if stored is None or stored.model_version != self.load().weights_id:
+            return self._parse(user_id, stored)
+        found = self._parsed.get(user_id)
+        if found is not None and found[0] == stored:
+            self._parsed.move_to_end(user_id)
+            return found[1], found[2]
+        state, calibration = self._parse(user_id, stored)
+        self._remember(user_id, stored, state, calibration)
+        return state, calibration
+
+    def _remember(
+        self, user_id: int, stored: StoredState, state: LearnerState, calibration: RecallCalibration
+    ) -> None:
+        """Keep what ``stored`` parses to (written or read) for the student's next request."""
+        self._parsed[user_id] = (stored, state, calibration)
+        self._parsed.move_to_end(user_id)
+        while len(self._parsed) > MAX_PARSED:
+            self._parsed.popitem(last=False)
+
+    def _parse(
         self, user_id: int, stored: StoredState | None
     ) -> tuple[LearnerState, RecallCalibration]:
         from tutor.model.online import LearnerState
@@ -279,6 +341,9 @@ class ModelMemory:
         )
         stored = StoredState(model.weights_id, state.to_bytes(), calibration.to_json())
         await state_rows.put_state(conn, user_id, stored, to_millis(at))
+        # Read back by the due time's predictor in this transaction: no need to parse it.
+        # (A rollback leaves the old row, which no longer matches, so it is parsed again.)
+        self._remember(user_id, stored, state, calibration)
 
     async def predictor(
         self,
@@ -286,11 +351,16 @@ class ModelMemory:
         user_id: int,
         items: Sequence[Item],
         memories: Sequence[MemoryRecord] | None = None,
+        *,
+        needed: Sequence[Item] | None = None,
     ) -> RecallPredictor:
         from tutor.policy.model_adapter import LearnerModelPredictor
 
         model = self.load()
-        snap = await self._read(conn, user_id, items, memories)
+        partial = needed is not None and len(needed) <= MAX_PARTIAL and len(needed) < len(items)
+        if needed is not None and partial:
+            items = needed
+        snap = await self._read(conn, user_id, items, memories, partial)
         raw = LearnerModelPredictor(model, snap.state, snap.candidates, snap.candidates.batch)
         if not self.calibrate or snap.calibration.answers == 0:
             return raw  # the identity: nothing learned about this student yet

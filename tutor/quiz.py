@@ -29,7 +29,7 @@ from tutor.items import Item
 from tutor.learner import MemoryModel, item_memory, last_seen_map
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
 from tutor.policy.due import next_due
-from tutor.policy.plan import pick_next
+from tutor.policy.plan import items_to_score, pick_next
 from tutor.students import Student
 from tutor.views import Answer, ChoiceReason, Feedback, Question, SessionProgress
 
@@ -144,13 +144,17 @@ class Quizzes:
             )
 
         memories, enrolments, (answers, first_seen) = await run_sync(conn, read)
-        predictor = await self.memory.predictor(conn, student.id, items, memories)
         exams = {
             e.deck_id: exam_instant(date.fromisoformat(e.exam_date), student.timezone)
             for e in enrolments
             if e.exam_date is not None
         }
         exams = {deck: when for deck, when in exams.items() if when > now}
+        last_seen = last_seen_map(memories)
+        # Predictions only for the items the choice can use (the seen ones, and new ones of
+        # exam decks): for most students a few dozen of the enrolled items.
+        scored = items_to_score(items, last_seen, exams)
+        predictor = await self.memory.predictor(conn, student.id, items, memories, needed=scored)
         settings = StudySettings(
             target_retention=student.target_retention,
             daily_goal_items=student.daily_goal,
@@ -162,9 +166,7 @@ class Quizzes:
                 session = session.record(item_id, correct)
         today = TodayCounts(reviews=answers - first_seen, new=first_seen)
         rng = np.random.default_rng([self.seed, student.id, session_id, len(history)])
-        choice = pick_next(
-            predictor, items, last_seen_map(memories), settings, session, today, now, rng
-        )
+        choice = pick_next(predictor, items, last_seen, settings, session, today, now, rng)
         by_id = {item.id: item for item in items}
         return by_id[choice.item_id], REASONS[choice.reason]
 

@@ -60,11 +60,12 @@ def with_exam_forecast(
                 (t_exam - t_now) / SECONDS_PER_DAY, sel.size, answer_seconds, daily_seconds
             )
             t_exam = min(t_exam, t_now + days * SECONDS_PER_DAY)
-        p_exam_now[sel] = np.where(
-            c.is_new[sel], 0.0, predictor.recall_at(items, np.full(sel.size, t_exam))
-        )
+        # A new item has nothing to recall without a review (and need not be scored).
+        old = sel[~c.is_new[sel]]
+        p_exam_now[sel] = 0.0
+        if old.size:
+            p_exam_now[old] = predictor.recall_at(c.item_id[old], np.full(old.size, t_exam))
         if shortlist is not None:
-            old = sel[~c.is_new[sel]]
             old = old[np.argsort(p_exam_now[old], kind="stable")[:shortlist]]
             sel = np.concatenate([old, sel[c.is_new[sel]][:shortlist]])
             items = c.item_id[sel]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,12 +17,56 @@ from tutor.policy.types import (
     DEFAULT_ANSWER_SECONDS,
     Candidates,
     Choice,
+    IntArray,
     SessionHistory,
     StudySettings,
     TodayCounts,
     require_aware,
     to_seconds,
 )
+
+EXAM_SHORTLIST = 60
+"""Seen and new items per exam deck whose review forecasts a choice computes."""
+
+
+class _Static(NamedTuple):
+    """What ``build_candidates`` derives from the items alone (no predictions, no history)."""
+
+    items: tuple[Item, ...]
+    ids: IntArray
+    tags: IntArray
+    decks: IntArray
+    position: dict[int, int] | None  # None when an id repeats
+
+
+_STATIC: OrderedDict[tuple[int, int, int], _Static] = OrderedDict()
+_STATIC_MAX = 64
+
+
+def _static(items: Sequence[Item]) -> _Static:
+    """The item columns of ``items``, reused while the same items come in the same order
+    (the service's item cache hands out the same objects: the check runs at C speed)."""
+    as_tuple = tuple(items)
+    key = (len(as_tuple), id(as_tuple[0]), id(as_tuple[-1])) if as_tuple else (0, 0, 0)
+    found = _STATIC.get(key)
+    if found is not None and found.items == as_tuple:
+        _STATIC.move_to_end(key)
+        return found
+    id_list = [it.id for it in as_tuple]
+    tag_codes: dict[str, int] = {}
+    tags = [tag_codes.setdefault(it.tags[0], len(tag_codes)) if it.tags else -1 for it in items]
+    position = {item_id: k for k, item_id in enumerate(id_list)}
+    found = _Static(
+        as_tuple,
+        np.array(id_list, dtype=np.int64),
+        np.array(tags, dtype=np.int64),
+        np.array([it.deck_id for it in as_tuple], dtype=np.int64),
+        position if len(position) == len(id_list) else None,
+    )
+    _STATIC[key] = found
+    while len(_STATIC) > _STATIC_MAX:
+        _STATIC.popitem(last=False)
+    return found
 
 
 def build_candidates(
@@ -31,31 +77,61 @@ def build_candidates(
     answer_seconds: float = DEFAULT_ANSWER_SECONDS,
 ) -> Candidates:
     """Candidates for ``items`` (stored, so ``id`` is set): predicted recall now, new flags,
-    last-seen times, each item's first tag as a small integer, and its deck."""
+    last-seen times, each item's first tag as a small integer, and its deck.
+
+    Only seen items are scored (a new item's recall is 0 by definition), so ``predictor``
+    need only know those (see :func:`items_to_score`)."""
     t = to_seconds(now)
-    id_list = [it.id for it in items]
-    ids = np.array(id_list, dtype=np.int64)
-    tag_codes: dict[str, int] = {}
-    tags = np.array(
-        [tag_codes.setdefault(it.tags[0], len(tag_codes)) if it.tags else -1 for it in items],
-        dtype=np.int64,
-    )
+    static = _static(items)
+    ids = static.ids
     seen = np.full(ids.shape[0], np.nan)
-    for k, item_id in enumerate(id_list):
-        when = last_seen.get(item_id)
-        if when is not None:
-            seen[k] = to_seconds(require_aware(when))
+    if static.position is not None:
+        position = static.position
+        for item_id, when in last_seen.items():
+            k = position.get(item_id)
+            if k is not None:
+                seen[k] = to_seconds(require_aware(when))
+    else:
+        for k, item_id in enumerate(ids.tolist()):
+            found = last_seen.get(item_id)
+            if found is not None:
+                seen[k] = to_seconds(require_aware(found))
     is_new = np.isnan(seen)
-    p = predictor.recall_at(ids, np.full(ids.shape[0], t)) if ids.size else np.zeros(0)
+    p = np.zeros(ids.shape[0])
+    old = np.flatnonzero(~is_new)
+    if old.size:
+        p[old] = predictor.recall_at(ids[old], np.full(old.size, t))
     return Candidates(
         item_id=ids,
-        p_recall=np.where(is_new, 0.0, p),
+        p_recall=p,
         is_new=is_new,
         last_seen=seen,
-        tag=tags,
-        deck=np.array([it.deck_id for it in items], dtype=np.int64),
+        tag=static.tags,
+        deck=static.decks,
         answer_seconds=np.full(ids.shape[0], answer_seconds),
     )
+
+
+def items_to_score(
+    items: Sequence[Item],
+    last_seen: Mapping[int, datetime],
+    exams: Mapping[int, datetime],
+    exam_shortlist: int | None = EXAM_SHORTLIST,
+) -> list[Item]:
+    """The items of ``items`` whose predictions :func:`pick_next` can use, in their order:
+    the seen ones and, for each deck with an exam, its first ``exam_shortlist`` new items
+    (all of them without a shortlist), whose review forecasts the exam priority weighs."""
+    out: list[Item] = []
+    taken: dict[int, int] = {}
+    for item in items:
+        if item.id in last_seen:
+            out.append(item)
+        elif item.deck_id in exams:
+            k = taken.get(item.deck_id, 0)
+            if exam_shortlist is None or k < exam_shortlist:
+                out.append(item)
+                taken[item.deck_id] = k + 1
+    return out
 
 
 def pick_next(
@@ -68,12 +144,13 @@ def pick_next(
     now: datetime,
     rng: np.random.Generator,
     answer_seconds: float = DEFAULT_ANSWER_SECONDS,
-    exam_shortlist: int | None = 60,
+    exam_shortlist: int | None = EXAM_SHORTLIST,
 ) -> Choice:
     """The next item for a student (exam forecasts included when a deck has an exam).
 
     ``exam_shortlist`` bounds the hypothetical model updates per call (see
-    :func:`with_exam_forecast`); ``None`` forecasts every item.
+    :func:`with_exam_forecast`); ``None`` forecasts every item. ``predictor`` is asked only
+    about :func:`items_to_score` of the same arguments.
     """
     c = build_candidates(predictor, items, last_seen, now, answer_seconds)
     if settings.exams:
