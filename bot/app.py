@@ -46,12 +46,22 @@ MAX_CONCURRENT_UPDATES = 32
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
+class _UserQueue:
+    """One user's FIFO lock and how many of their updates hold or wait for it."""
+
+    __slots__ = ("lock", "updates")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.updates = 0
+
+
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Concurrency across users, strict order within one user (by a FIFO lock per user)."""
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[int, _UserQueue] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update once no earlier update of the same user is still running."""
@@ -59,12 +69,16 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         if user is None:
             await coroutine
             return
-        lock = self._locks.setdefault(user.id, asyncio.Lock())
+        queue = self._locks.setdefault(user.id, _UserQueue())
+        queue.updates += 1
         try:
-            async with lock:
+            async with queue.lock:
                 await coroutine
         finally:
-            if not lock.locked() and self._locks.get(user.id) is lock:
+            # Counted, not read from the lock: right after a release the lock looks free
+            # while the next update, woken but not yet running, still needs it.
+            queue.updates -= 1
+            if queue.updates == 0:
                 del self._locks[user.id]  # nobody waits: don't keep one lock per user forever
 
     async def initialize(self) -> None:

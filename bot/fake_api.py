@@ -117,7 +117,8 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         self._rate: _RateLimit | None = None
         self._buckets: dict[Any, tuple[float, float]] = {}  # key -> (level, last update)
         self._pending_updates: list[dict[str, Any]] = []
-        self._updates_event: asyncio.Event | None = None
+        self._confirmed_below = 0  # the highest getUpdates offset seen: ids below it are gone
+        self._update_waiters: set[asyncio.Event] = set()  # long polls waiting for updates
 
     # -- BaseRequest ------------------------------------------------------------------------
 
@@ -229,25 +230,42 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
     # -- polling ----------------------------------------------------------------------------
 
     def queue_update(self, update: dict[str, Any]) -> None:
-        """Make ``update`` available to ``getUpdates`` (long polling)."""
+        """Make ``update`` available to ``getUpdates`` (long polling).
+
+        Telegram numbers updates in the order they arrive, so an update must be queued before
+        the bot confirms a later one: an id below a confirmed offset would never be delivered,
+        and the fake says so instead of dropping it silently.
+
+        Raises:
+            ValueError: if ``update``'s id lies below an offset the bot already confirmed.
+        """
+        if update["update_id"] < self._confirmed_below:
+            raise ValueError(
+                f"update {update['update_id']} is queued after the bot confirmed every update"
+                f" below {self._confirmed_below}: build updates when they are sent"
+            )
         self._pending_updates.append(update)
-        if self._updates_event is not None:
-            self._updates_event.set()
+        for waiter in self._update_waiters:
+            waiter.set()
 
     async def _wait_for_updates(self, seconds: float) -> None:
         if self._pending_updates or self.webhook_url:
             return
-        self._updates_event = asyncio.Event()
+        # One event per long poll: a poll left behind by a killed bot must not stop the
+        # next bot's poll from waking up.
+        waiter = asyncio.Event()
+        self._update_waiters.add(waiter)
         try:
-            await asyncio.wait_for(self._updates_event.wait(), seconds)
+            await asyncio.wait_for(waiter.wait(), seconds)
         except TimeoutError:
             pass
         finally:
-            self._updates_event = None
+            self._update_waiters.discard(waiter)
 
     def take_updates(self, offset: int | None, limit: int) -> list[dict[str, Any]]:
         """``getUpdates`` semantics: confirm those below ``offset``, return the next ones."""
         if offset is not None:
+            self._confirmed_below = max(self._confirmed_below, offset)
             self._pending_updates = [u for u in self._pending_updates if u["update_id"] >= offset]
         return self._pending_updates[:limit]
 

@@ -116,6 +116,35 @@ async def test_users_run_concurrently_but_each_in_order() -> None:
     assert processor._locks == {}  # no lock left behind per user
 
 
+async def test_a_third_update_waits_for_the_second_even_right_after_the_first_ends() -> None:
+    processor = PerUserUpdateProcessor(8)
+    fake = FakeBotApi()
+    log: list[str] = []
+    first_may_end, second_may_end = asyncio.Event(), asyncio.Event()
+
+    async def work(name: str, until: asyncio.Event | None = None) -> None:
+        log.append(f"{name} starts")
+        if until is not None:
+            await until.wait()
+        log.append(f"{name} ends")
+
+    def update() -> Update:
+        return Update.de_json(fake.user_message(ADA, "x"), None)
+
+    first = asyncio.create_task(processor.process_update(update(), work("1", first_may_end)))
+    second = asyncio.create_task(processor.process_update(update(), work("2", second_may_end)))
+    await asyncio.sleep(0.01)
+    first_may_end.set()
+    await asyncio.sleep(0)  # the first ends; the second is woken but has not run yet
+    third = asyncio.create_task(processor.process_update(update(), work("3")))
+    await asyncio.sleep(0.05)
+    assert "3 starts" not in log  # the second still runs
+    second_may_end.set()
+    await asyncio.gather(first, second, third)
+    assert log == ["1 starts", "1 ends", "2 starts", "2 ends", "3 starts", "3 ends"]
+    assert processor._locks == {}
+
+
 async def test_polling_serves_and_stops(service: TutorService) -> None:
     fake = FakeBotApi()
     application = build_application(_settings(), service, request=fake)

@@ -22,8 +22,11 @@ import sqlite3
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,13 +114,16 @@ async def _student(run: Run, user: FakeUser, rng: random.Random) -> None:
     loop = asyncio.get_running_loop()
     last = loop.time() - PACE
 
-    async def send(update: dict[str, object]) -> None:
+    async def send(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        # Built only when sent: Telegram numbers updates in the order they arrive.
         nonlocal last
         await asyncio.sleep(max(0.0, last + PACE - loop.time()))
         last = loop.time()
+        update = build()
         fake.queue_update(update)
+        return update
 
-    await send(fake.user_command(user, "/quiz"))
+    await send(lambda: fake.user_command(user, "/quiz"))
     while not run.stop:
         message = None
         for _ in range(150):  # up to 3 s for the next question
@@ -128,20 +134,32 @@ async def _student(run: Run, user: FakeUser, rng: random.Random) -> None:
         if run.stop:
             return
         if message is None:  # lost in a crash (or the quiz ended): ask again
-            await send(fake.user_command(user, "/quiz"))
+            await send(lambda: fake.user_command(user, "/quiz"))
             continue
         pressed.add(message.message_id)
         data = rng.choice([d for row in message.buttons for _, d in row if d.startswith("a:")])
-        update = fake.user_callback(user, message, data)
+        update = await send(partial(fake.user_callback, user, message, data))
         query_id = update["callback_query"]["id"]
         run.presses.append(Press(user.id, int(data.split(":")[1]), query_id))
-        await send(update)
         for _ in range(150):
             if run.ack(query_id) is not None:
                 if run.final_phase and run.ack(query_id) == "":
                     run.final_acks[user.id] += 1
                 break
             await asyncio.sleep(0.02)
+
+
+def _stalled(run: Run, users: list[FakeUser]) -> str:
+    """Why students fell short in the final phase: their last presses and what came back."""
+    lines = [f"final-phase acks: {dict(run.final_acks)}"]
+    for user in users:
+        if run.final_acks[user.id] >= 3:
+            continue
+        presses = [p for p in run.presses if p.user == user.id][-8:]
+        acks = [(p.question_id, run.ack(p.query_id)) for p in presses]
+        texts = [(m.text or "")[:60] for m in run.fake.messages(user.id)[-6:]]
+        lines.append(f"{user.id}: last presses {acks}; last messages {texts}")
+    return "\n".join(lines)
 
 
 def _weights(folder: Path) -> Path | None:
@@ -320,7 +338,7 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(tmp_path: 
                 if all(run.final_acks[u.id] >= 3 for u in users):
                     break
                 await asyncio.sleep(0.02)
-            assert all(run.final_acks[u.id] >= 3 for u in users), dict(run.final_acks)
+            assert all(run.final_acks[u.id] >= 3 for u in users), _stalled(run, users)
             PHASES.append(("final acks", asyncio.get_running_loop().time()))
             await asyncio.sleep(6)  # the reminder job's first run comes 5 s after a start
         finally:

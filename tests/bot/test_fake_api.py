@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dtm
 import warnings
 
@@ -235,6 +236,31 @@ async def test_unknown_methods_get_a_clear_error(
     with pytest.raises(TelegramError, match="'sendDice' is not implemented by the fake"):
         await bot.send_dice(alice.id)
     assert fake_api.calls[-1].error is not None
+
+
+async def test_an_update_built_before_a_confirmed_one_is_refused_not_lost(
+    bot: Bot, fake_api: FakeBotApi, alice: FakeUser
+) -> None:
+    early = fake_api.user_message(alice, "built first, sent late")
+    later = fake_api.user_message(alice, "built second, sent first")
+    fake_api.queue_update(later)
+    await bot.get_updates(timeout=0)
+    await bot.get_updates(offset=later["update_id"] + 1, timeout=0)
+    with pytest.raises(ValueError, match="build updates when they are sent"):
+        fake_api.queue_update(early)
+
+
+async def test_a_long_poll_left_behind_does_not_deafen_the_next_one(
+    bot: Bot, fake_api: FakeBotApi, alice: FakeUser
+) -> None:
+    abandoned = asyncio.create_task(bot.get_updates(timeout=0.2))  # a killed bot's poll
+    await asyncio.sleep(0.05)
+    current = asyncio.create_task(bot.get_updates(timeout=30))
+    await asyncio.sleep(0.3)  # the abandoned poll times out and cleans up after itself
+    assert await abandoned == ()
+    fake_api.queue_update(fake_api.user_message(alice, "hello"))
+    updates = await asyncio.wait_for(current, 5)
+    assert [u.message.text for u in updates if u.message] == ["hello"]
 
 
 async def test_get_updates_serves_queued_updates_and_honours_offset(
