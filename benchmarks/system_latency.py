@@ -177,6 +177,7 @@ async def measure(
                 "p50_ms": percentile(v, 0.5),
                 "p99_ms": percentile(v, 0.99),
                 "max_ms": max(v),
+                "samples_ms": [round(x, 3) for x in v],
             }
             for name, v in times.items()
         },

@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 
 DAY_SECONDS = 86_400.0
 MAX_PARTIAL = 256
-"""Up to this many needed items, ``ModelMemory`` prepares and scores only those (the
-preparation is not cached; beyond, reading and scoring whole cached decks costs less)."""
+"""Up to this many needed items (and a quarter of all), ``ModelMemory`` reads and scores only
+those, each with its own cached fixed part; beyond, the whole decks' cached batch costs less."""
 MAX_SINGLES = 16_384
 """Items whose fixed features ``ModelMemory`` keeps one by one (a few KB each)."""
 MAX_PARSED = 1024
@@ -357,7 +357,7 @@ class ModelMemory:
         from tutor.policy.model_adapter import LearnerModelPredictor
 
         model = self.load()
-        partial = needed is not None and len(needed) <= MAX_PARTIAL and len(needed) < len(items)
+        partial = needed is not None and len(needed) <= min(MAX_PARTIAL, len(items) // 4)
         if needed is not None and partial:
             items = needed
         snap = await self._read(conn, user_id, items, memories, partial)

@@ -31,7 +31,7 @@ def next_due(predictor: RecallPredictor, item_id: int, now: datetime, target: fl
         items = np.full(gaps_s.shape[0], item_id, dtype=np.int64)
         return np.asarray(predictor.recall_at(items, start + gaps_s)) < target
 
-    gaps = np.r_[0.0, np.geomspace(NEXT_DUE_MIN_S, NEXT_DUE_HORIZON_S, NEXT_DUE_POINTS)]
+    gaps = _GAPS
     first = below(gaps)
     if first[0]:
         return now
@@ -41,7 +41,23 @@ def next_due(predictor: RecallPredictor, item_id: int, now: datetime, target: fl
     k = int(crossed[0])
     if k == 1:
         return now + timedelta(seconds=NEXT_DUE_MIN_S)
-    inner = np.geomspace(gaps[k - 1], gaps[k], NEXT_DUE_POINTS + 1)[1:-1]
+    inner = _inner(k)
     second = np.flatnonzero(below(inner))
     gap = float(inner[second[0]]) if second.shape[0] else float(gaps[k])
     return now + timedelta(seconds=gap)
+
+
+_GAPS = np.r_[0.0, np.geomspace(NEXT_DUE_MIN_S, NEXT_DUE_HORIZON_S, NEXT_DUE_POINTS)]
+_GAPS.flags.writeable = False
+_INNER: dict[int, np.ndarray] = {}
+
+
+def _inner(k: int) -> np.ndarray:
+    """The gaps strictly between ``_GAPS[k - 1]`` and ``_GAPS[k]`` (the same every time:
+    made once per step)."""
+    found = _INNER.get(k)
+    if found is None:
+        found = np.geomspace(_GAPS[k - 1], _GAPS[k], NEXT_DUE_POINTS + 1)[1:-1]
+        found.flags.writeable = False
+        _INNER[k] = found
+    return found

@@ -135,70 +135,107 @@ def expected_exam_recall_at_paces(
     base = np.where(is_new, 0.0, predictor.recall_at(items, np.full(n, t_exam)))
     days = math.ceil((t_exam - t_now) / SECONDS_PER_DAY)
     review_at = np.minimum(t_now + np.arange(days) * SECONDS_PER_DAY, t_exam - 3600.0)
-    reviewed = _reviewed_by_day(predictor, items, review_at, t_exam)  # (days, n)
-    return [
-        _greedy_last_review(
-            base,
-            reviewed,
-            is_new,
-            (t_exam - review_at) / SECONDS_PER_DAY >= new_cutoff_days,
-            math.floor(m * 60.0 / (seconds_per_answer * ANSWERS_PER_REVIEW)),
-        )
-        for m in paces_minutes
-    ]
-
-
-def _reviewed_by_day(
-    predictor: RecallPredictor, items: IntArray, review_at: FloatArray, t_exam: float
-) -> FloatArray:
-    """Exam-day recall of every item after a review on each day, ``(days, n)``."""
-    days = review_at.shape[0]
-    if days <= REVIEW_ANCHORS:
-        anchors = np.arange(days)
-    else:
-        left = t_exam - review_at  # seconds left, falling with the day
-        grid = np.geomspace(left[0], left[-1], REVIEW_ANCHORS)
-        anchors = np.unique(np.searchsorted(-left, -grid).clip(0, days - 1))
-        anchors = np.union1d(anchors, [0, days - 1])
-    exact = np.stack(
-        [
-            expected_recall_after_review(predictor, items, float(review_at[k]), t_exam)
-            for k in anchors
-        ]
+    forecasts = _ReviewForecasts(predictor, items, review_at, t_exam)
+    return _greedy_last_review(
+        base,
+        forecasts,
+        is_new,
+        (t_exam - review_at) / SECONDS_PER_DAY >= new_cutoff_days,
+        [math.floor(m * 60.0 / (seconds_per_answer * ANSWERS_PER_REVIEW)) for m in paces_minutes],
     )
-    if anchors.shape[0] == days:
-        return exact
-    x = np.log(t_exam - review_at)
-    xa = x[anchors]  # decreasing
-    out = np.empty((days, items.shape[0]))
-    for d in range(days):
-        j = int(np.searchsorted(-xa, -x[d]))
-        if j < anchors.shape[0] and xa[j] == x[d]:
-            out[d] = exact[j]
-            continue
-        lo, hi = max(j - 1, 0), min(j, anchors.shape[0] - 1)
-        w = 0.0 if lo == hi else (xa[lo] - x[d]) / (xa[lo] - xa[hi])
-        out[d] = (1.0 - w) * exact[lo] + w * exact[hi]
-    return out
+
+
+class _ReviewForecasts:
+    """Exam-day recall of items after a review on each day, made when first needed.
+
+    Exact on anchor days (all days for a near exam; otherwise the first, the last and days
+    spaced evenly in the logarithm of the days left), interpolated in that logarithm between
+    them. Each anchor is forecast once, for the items still free when a day first needs it:
+    the greedy review plan goes from the exam backwards and only ever frees fewer items, so
+    items planned for a review before an early anchor is reached are never forecast there.
+    """
+
+    def __init__(
+        self, predictor: RecallPredictor, items: IntArray, review_at: FloatArray, t_exam: float
+    ) -> None:
+        days = review_at.shape[0]
+        if days <= REVIEW_ANCHORS:
+            anchors = np.arange(days)
+        else:
+            left = t_exam - review_at  # seconds left, falling with the day
+            grid = np.geomspace(left[0], left[-1], REVIEW_ANCHORS)
+            anchors = np.unique(np.searchsorted(-left, -grid).clip(0, days - 1))
+            anchors = np.union1d(anchors, [0, days - 1])
+        self.predictor = predictor
+        self.items = items
+        self.t_exam = t_exam
+        self.review_at = review_at[anchors]
+        self.exact = np.full((anchors.shape[0], items.shape[0]), np.nan)
+        self.known = np.zeros(self.exact.shape, bool)
+        self.calls = 0
+        # per day: (lower anchor, upper anchor, weight of the upper); an anchor day uses its
+        # own forecast alone (lower = upper, no weight)
+        self.days: list[tuple[int, int, float | None]] = []
+        if anchors.shape[0] == days:
+            self.days = [(d, d, None) for d in range(days)]
+            return
+        x = np.log(t_exam - review_at)
+        xa = x[anchors]  # decreasing
+        for d in range(days):
+            j = int(np.searchsorted(-xa, -x[d]))
+            if j < anchors.shape[0] and xa[j] == x[d]:
+                self.days.append((j, j, None))
+                continue
+            lo, hi = max(j - 1, 0), min(j, anchors.shape[0] - 1)
+            w = 0.0 if lo == hi else float((xa[lo] - x[d]) / (xa[lo] - xa[hi]))
+            self.days.append((lo, hi, w))
+
+    def prepare(self, day: int, wanted: BoolArray) -> None:
+        """Forecast the anchors of ``day`` for the ``wanted`` items not forecast there yet."""
+        lo, hi, _ = self.days[day]
+        for a in {lo, hi}:
+            missing = np.flatnonzero(wanted & ~self.known[a])
+            if missing.size:
+                self.calls += 1
+                self.exact[a, missing] = expected_recall_after_review(
+                    self.predictor, self.items[missing], float(self.review_at[a]), self.t_exam
+                )
+                self.known[a, missing] = True
+
+    def row(self, day: int, idx: IntArray) -> FloatArray:
+        """Exam-day recall of items ``idx`` after a review on ``day`` (prepared for them)."""
+        lo, hi, w = self.days[day]
+        if w is None:
+            return np.asarray(self.exact[lo, idx])
+        return np.asarray((1.0 - w) * self.exact[lo, idx] + w * self.exact[hi, idx])
 
 
 def _greedy_last_review(
-    base: FloatArray, reviewed: FloatArray, is_new: BoolArray, may_start: BoolArray, per_day: int
-) -> float:
-    """Mean exam-day recall when each day, from the last to the first, reviews the
-    ``per_day`` free items with the largest gain (new items only on days in ``may_start``)."""
-    final = base.copy()
-    free = np.ones(base.shape[0], bool)
-    for k in range(reviewed.shape[0] - 1, -1, -1):
-        if per_day <= 0 or not free.any():
+    base: FloatArray,
+    forecasts: _ReviewForecasts,
+    is_new: BoolArray,
+    may_start: BoolArray,
+    per_day: Sequence[int],
+) -> list[float]:
+    """Mean exam-day recall, for each of the ``per_day`` paces, when each day, from the last
+    to the first, reviews that many free items with the largest gain (new items only on days
+    in ``may_start``). The paces run side by side, so each day's forecasts are made once."""
+    finals = [base.copy() for _ in per_day]
+    frees = [np.ones(base.shape[0], bool) for _ in per_day]
+    for k in range(may_start.shape[0] - 1, -1, -1):
+        live = [p for p, m in enumerate(per_day) if m > 0 and frees[p].any()]
+        if not live:
             break
-        idx = np.flatnonzero(free & (~is_new | may_start[k]))
-        if idx.size == 0:
-            continue
-        after = reviewed[k, idx]
-        gain = after - base[idx]
-        order = np.argsort(-gain, kind="stable")[:per_day]
-        keep = order[gain[order] > 0]
-        final[idx[keep]] = np.maximum(final[idx[keep]], after[keep])
-        free[idx[keep]] = False
-    return float(np.mean(final))
+        forecasts.prepare(k, np.logical_or.reduce([frees[p] for p in live]))
+        for p in live:
+            free, final = frees[p], finals[p]
+            idx = np.flatnonzero(free & (~is_new | may_start[k]))
+            if idx.size == 0:
+                continue
+            after = forecasts.row(k, idx)
+            gain = after - base[idx]
+            order = np.argsort(-gain, kind="stable")[: per_day[p]]
+            keep = order[gain[order] > 0]
+            final[idx[keep]] = np.maximum(final[idx[keep]], after[keep])
+            free[idx[keep]] = False
+    return [float(np.mean(final)) for final in finals]

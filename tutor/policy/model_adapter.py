@@ -37,8 +37,9 @@ class LearnerModelPredictor:
     learner's state is never modified.
 
     ``batch``, when given, is ``candidates`` already in columnar form (``LearnerModel.prepare``
-    of them): it is scored whenever all candidates are, instead of converting them each time;
-    ``candidates`` is then only indexed for the few that are scored on their own.
+    of them): it is scored whenever at least a quarter of the candidates are, instead of
+    converting them each time; ``candidates`` is then only indexed for the few that are
+    scored on their own.
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class LearnerModelPredictor:
             else np.fromiter((c.item_id for c in self.candidates), np.int64, len(self.candidates))
         )
         self._order: IntArray | None = None
+        self._whole = False  # the whole batch was scored
 
     def _rows(self, items: IntArray) -> IntArray:
         """Candidate index of each item (``KeyError`` for an item that is not a candidate)."""
@@ -74,11 +76,17 @@ class LearnerModelPredictor:
         return np.asarray(self._order[pos], dtype=np.int64)
 
     def _scored(self, rows: IntArray) -> tuple[Any, IntArray]:
-        """What to score for candidate ``rows``: the whole batch when they cover it, else
-        those candidates alone; with each row's position in it."""
+        """What to score for candidate ``rows``: the whole batch when they are a quarter of it
+        or more, else those candidates alone; with each row's position in it."""
         wanted = np.zeros(len(self.candidates), dtype=bool)
         wanted[rows] = True
-        if self.batch is not None and wanted.all():
+        if self.batch is not None and (
+            self._whole or 4 * int(wanted.sum()) >= len(self.candidates)
+        ):
+            # A good share of the batch: scoring all of it (its fixed part cached) costs
+            # less than converting the candidates asked for; once it has been scored, the
+            # model keeps its outputs for this state, and another time costs little.
+            self._whole = True
             return self.batch, rows
         need = np.flatnonzero(wanted)
         return [self.candidates[int(k)] for k in need], np.cumsum(wanted)[rows] - 1

@@ -58,7 +58,7 @@ class FullMemory(ModelMemory):
 
 
 def _deck(slug: str, n: int) -> bytes:
-    items = []
+    items: list[dict[str, Any]] = []
     for k in range(n):
         if k % 3:
             items.append(
