@@ -1,4 +1,11 @@
-"""The answer log, per-item tallies, and each student's memory of each item."""
+"""The answer log, per-item tallies, and each student's memory of each item.
+
+Besides answers and right answers, the item and tag tallies hold the sums the learner model's
+ability-adjusted difficulty needs: per answer, the residual ``correct - p`` and the variance
+``p (1 - p)``, where ``p = (right + 1) / (answers + 2)`` is the answering student's running
+accuracy before the answer (``tutor.model.features.ability``), from the student's own tally in
+``users`` (``answers``, ``answers_correct``), which :func:`insert_attempt` keeps.
+"""
 
 from __future__ import annotations
 
@@ -50,29 +57,52 @@ async def insert_attempt(conn: Connection, attempt: AttemptRecord) -> bool:
     )
     if cursor.rowcount != 1:
         return False
+    correct = int(attempt.correct)
+    # p from the student's tally before this answer, in the statement that counts it
     await conn.execute(
-        "INSERT INTO item_stats (item_id, attempts, correct) VALUES (?, 1, ?)"
-        " ON CONFLICT (item_id) DO UPDATE SET attempts = attempts + 1,"
-        " correct = correct + excluded.correct",
-        (attempt.item_id, int(attempt.correct)),
+        "WITH a (p) AS (SELECT COALESCE((SELECT (answers_correct + 1.0) / (answers + 2.0)"
+        " FROM users WHERE id = ?), 0.5))"
+        f" {_ADD_ITEM} SELECT ?, 1, ?, ? - p, p * (1.0 - p) FROM a WHERE true {_ON_ITEM}",
+        (attempt.user_id, attempt.item_id, correct, correct),
+    )
+    await conn.execute(
+        "UPDATE users SET answers = answers + 1, answers_correct = answers_correct + ?"
+        " WHERE id = ?",
+        (correct, attempt.user_id),
     )
     return True
 
 
-def read_item_stats(raw: sqlite3.Connection, item_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """:func:`item_stats` on the raw connection (inside :func:`storage.database.run_sync`)."""
-    found: dict[int, tuple[int, int]] = {}
+_ADD_ITEM = "INSERT INTO item_stats (item_id, attempts, correct, resid_sum, var_sum)"
+_ON_ITEM = (
+    "ON CONFLICT (item_id) DO UPDATE SET attempts = attempts + 1,"
+    " correct = correct + excluded.correct, resid_sum = resid_sum + excluded.resid_sum,"
+    " var_sum = var_sum + excluded.var_sum"
+)
+
+Tally = tuple[int, int, float, float]
+"""(answers, correct, summed residual, summed variance) of an item or tag, all students'."""
+
+
+def read_item_stats(raw: sqlite3.Connection, item_ids: Iterable[int]) -> dict[int, Tally]:
+    """The tallies of items (missing = never answered), on the raw connection (inside
+    :func:`storage.database.run_sync`)."""
+    found: dict[int, Tally] = {}
     for chunk, marks in in_chunks(item_ids):
-        sql = f"SELECT item_id, attempts, correct FROM item_stats WHERE item_id IN ({marks})"
+        sql = (
+            "SELECT item_id, attempts, correct, resid_sum, var_sum FROM item_stats"
+            f" WHERE item_id IN ({marks})"
+        )
         for row in raw.execute(sql, chunk):
-            found[row[0]] = (row[1], row[2])
+            found[row[0]] = (row[1], row[2], row[3], row[4])
     return found
 
 
 async def item_stats(conn: Connection, item_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     """(attempts, correct) from all students, per item id (missing = never answered)."""
     ids = list(item_ids)
-    return await run_sync(conn, lambda raw: read_item_stats(raw, ids))
+    found = await run_sync(conn, lambda raw: read_item_stats(raw, ids))
+    return {item_id: (t[0], t[1]) for item_id, t in found.items()}
 
 
 async def put_memory(conn: Connection, memory: MemoryRecord) -> None:
@@ -223,31 +253,53 @@ async def attempt_for_key(conn: Connection, key: str) -> AttemptRecord | None:
     )
 
 
-async def count_tag_answers(conn: Connection, tags: Iterable[str], correct: bool) -> None:
-    """Add one answer to each tag's tally."""
-    for tag in set(tags):
-        await conn.execute(
-            "INSERT INTO tag_stats (tag, attempts, correct) VALUES (?, 1, ?)"
-            " ON CONFLICT (tag) DO UPDATE SET attempts = attempts + 1,"
-            " correct = correct + excluded.correct",
-            (tag, int(correct)),
-        )
+_LATEST_STUDENT = "(SELECT user_id FROM attempts WHERE id = (SELECT MAX(id) FROM attempts))"
 
 
-def read_tag_stats(raw: sqlite3.Connection, tags: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """:func:`tag_stats` on the raw connection (inside :func:`storage.database.run_sync`)."""
-    found: dict[str, tuple[int, int]] = {}
+async def count_tag_answers(
+    conn: Connection, tags: Iterable[str], correct: bool, user_id: int | None = None
+) -> None:
+    """Add one answer to each tag's tally: the answer :func:`insert_attempt` has just logged
+    (call it right after, in the same transaction), by ``user_id`` or, when None, by the
+    student of the latest attempt in the log (which, then, is that answer). One statement."""
+    names = sorted(set(tags))
+    if not names:
+        return
+    y = int(correct)
+    student = "?" if user_id is not None else _LATEST_STUDENT
+    # the tally already counts this answer: p is from the answers before it
+    await conn.execute(
+        f"WITH t (tag) AS (VALUES {', '.join(['(?)'] * len(names))}),"
+        " a (p) AS (SELECT COALESCE((SELECT (answers_correct - ? + 1.0) / (answers + 1.0)"
+        f" FROM users WHERE id = {student}), 0.5))"
+        " INSERT INTO tag_stats (tag, attempts, correct, resid_sum, var_sum)"
+        " SELECT tag, 1, ?, ? - p, p * (1.0 - p) FROM t, a WHERE true"
+        " ON CONFLICT (tag) DO UPDATE SET attempts = attempts + 1,"
+        " correct = correct + excluded.correct, resid_sum = resid_sum + excluded.resid_sum,"
+        " var_sum = var_sum + excluded.var_sum",
+        (*names, y, *(() if user_id is None else (user_id,)), y, y),
+    )
+
+
+def read_tag_stats(raw: sqlite3.Connection, tags: Iterable[str]) -> dict[str, Tally]:
+    """The tallies of tags (missing = never answered), on the raw connection (inside
+    :func:`storage.database.run_sync`)."""
+    found: dict[str, Tally] = {}
     for chunk, marks in in_chunks(set(tags)):
-        sql = f"SELECT tag, attempts, correct FROM tag_stats WHERE tag IN ({marks})"
+        sql = (
+            "SELECT tag, attempts, correct, resid_sum, var_sum FROM tag_stats"
+            f" WHERE tag IN ({marks})"
+        )
         for row in raw.execute(sql, chunk):
-            found[row[0]] = (row[1], row[2])
+            found[row[0]] = (row[1], row[2], row[3], row[4])
     return found
 
 
 async def tag_stats(conn: Connection, tags: Iterable[str]) -> dict[str, tuple[int, int]]:
     """(attempts, correct) from all students, per tag (missing = never answered)."""
     names = list(set(tags))
-    return await run_sync(conn, lambda raw: read_tag_stats(raw, names))
+    found = await run_sync(conn, lambda raw: read_tag_stats(raw, names))
+    return {tag: (t[0], t[1]) for tag, t in found.items()}
 
 
 def read_memory_of(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 
 from tutor.items import Item
+from tutor.model.batch import TALLY_COLS
 
 if TYPE_CHECKING:
     from tutor.model.online import CandidateBatch, CandidateFeatures
@@ -27,8 +28,12 @@ MIN_CACHED = 8
 MAX_DECKS = 64
 """Decks whose prepared features are kept (least recently used dropped first)."""
 
-Tallies = Mapping[int, tuple[int, int]]
-TagTallies = Mapping[str, tuple[int, int]]
+Tally = tuple[int, int] | tuple[int, int, float, float]
+"""(answers, correct) of an item or tag from all students, optionally followed by the residual
+sums (summed ``correct - p`` and ``p (1 - p)``, see ``storage.attempts``)."""
+Tallies = Mapping[int, Tally]
+TagTallies = Mapping[str, Tally]
+WIDTH = 4
 
 
 def _same(a: tuple[Item, ...], b: Sequence[Item]) -> bool:
@@ -37,11 +42,18 @@ def _same(a: tuple[Item, ...], b: Sequence[Item]) -> bool:
     return a == tuple(b)
 
 
-def _pairs(tallies: Mapping[Any, tuple[int, int]], keys: Sequence[Any]) -> np.ndarray:
-    """The tallies of ``keys`` (0, 0 for a missing key), flat: ``[n0, c0, n1, c1, ...]``."""
-    zero = (0, 0)
+def _rows(tallies: Mapping[Any, Tally], keys: Sequence[Any]) -> np.ndarray:
+    """``[len(keys), 4]``: the tallies of ``keys`` (zeros for a missing key; the residual sums
+    0 when the mapping's tallies have none)."""
+    width = len(next(iter(tallies.values()))) if tallies else WIDTH
+    zero = (0,) * width
     flat = chain.from_iterable(map(tallies.get, keys, repeat(zero)))
-    return np.fromiter(flat, np.float64, 2 * len(keys))
+    found = np.fromiter(flat, np.float64, width * len(keys)).reshape(len(keys), width)
+    if width == WIDTH:
+        return found
+    out = np.zeros((len(keys), WIDTH), np.float64)
+    out[:, :width] = found
+    return out
 
 
 class DeckFeatures:
@@ -131,7 +143,8 @@ class Candidates(Sequence["CandidateFeatures"]):
 
         self.items = list(chain.from_iterable(run.items for run in runs))
         n = len(self.items)
-        counts = np.zeros((n, 4), np.float64)
+        # item answers, correct, tag answers, correct, then the residual sums likewise
+        counts = np.zeros((n, 8), np.float64)
         parts: dict[str, list[np.ndarray]] = {}
         owners, keys = [], []
         offset = 0
@@ -139,10 +152,12 @@ class Candidates(Sequence["CandidateFeatures"]):
             m = len(run)
             sl = slice(offset, offset + m)
             if m:
-                counts[sl, 0:2] = _pairs(tallies, run.id_list).reshape(m, 2)
-            tags = _pairs(tag_tallies, run.tags).reshape(len(run.tags), 2)
-            counts[sl, 2] = np.bincount(run.pair_item, tags[run.pair_tag, 0], m) if m else 0.0
-            counts[sl, 3] = np.bincount(run.pair_item, tags[run.pair_tag, 1], m) if m else 0.0
+                item = _rows(tallies, run.id_list)
+                counts[sl, 0:2] = item[:, 0:2]
+                counts[sl, 4:6] = item[:, 2:4]
+                tags = _rows(tag_tallies, run.tags)
+                for k, col in enumerate((2, 3, 6, 7)):
+                    counts[sl, col] = np.bincount(run.pair_item, tags[run.pair_tag, k], m)
             for name, values in run.fixed.cols.items():
                 parts.setdefault(name, []).append(values)
             owners.append(run.fixed.tag_owner + offset)
@@ -150,7 +165,7 @@ class Candidates(Sequence["CandidateFeatures"]):
             offset += m
         self.counts = counts
         cols = {name: np.concatenate(values) for name, values in parts.items()}
-        for k, name in enumerate(("item_n", "item_c", "skill_n", "skill_c")):
+        for k, name in enumerate(TALLY_COLS):
             cols[name] = counts[:, k].copy()
         empty = np.zeros(0, np.int64)
         self.batch: CandidateBatch = CandidateBatch(
@@ -176,7 +191,8 @@ class Candidates(Sequence["CandidateFeatures"]):
         from tutor.model.online import CandidateFeatures
 
         item = self.items[index]
-        n, c, tag_n, tag_c = (int(v) for v in self.counts[index])
+        row = self.counts[index].tolist()
+        n, c, tag_n, tag_c = (int(v) for v in row[:4])
         return CandidateFeatures(
             item_id=item.id,
             tags=item.tags,
@@ -186,6 +202,10 @@ class Candidates(Sequence["CandidateFeatures"]):
             item_correct=c,
             tag_attempts=tag_n,
             tag_correct=tag_c,
+            item_resid=row[4],
+            item_var=row[5],
+            tag_resid=row[6],
+            tag_var=row[7],
         )
 
     def __iter__(self) -> Iterator[CandidateFeatures]:

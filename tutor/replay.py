@@ -2,10 +2,12 @@
 
 All attempts are replayed in the order they happened, with the item and tag tallies rebuilt
 alongside, so each update sees the answers of all students as they stood at that moment, as
-it did live. Each student's recall calibration is rebuilt with their state, and each memory
-row's previous answer time (which rows from before schema version 7 lack) is set from the log.
-Memory grows with the number of students and items answered (their states and item histories
-stay in memory until the end); the log itself is streamed.
+it did live. The tallies' residual sums (schema version 8) and each student's answer tally in
+``users`` are written back as rebuilt: they are exact after a replay, whatever they were.
+Each student's recall calibration is rebuilt with their state, and each memory row's previous
+answer time (which rows from before schema version 7 lack) is set from the log. Memory grows
+with the number of students and items answered (their states and item histories stay in
+memory until the end); the log itself is streamed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from storage import Database
+from storage import Connection, Database
 from storage import content as content_rows
 from storage import learner_state as state_rows
 from storage.learner_state import StoredState
@@ -22,6 +24,7 @@ from tutor.clock import from_millis
 from tutor.convert import item_from_record
 from tutor.items import Item
 from tutor.learner import learn_answer
+from tutor.model.features import ability
 from tutor.policy.calibration import ItemHistory, RecallCalibration, after_answer
 
 BATCH = 5000
@@ -37,8 +40,11 @@ async def replay_all(
     calibrations: dict[int, RecallCalibration] = {}
     histories: dict[tuple[int, int], ItemHistory] = {}
     items: dict[int, Item | None] = {}
-    item_counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    tag_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    # answers, correct, summed residual, summed variance (see storage.attempts)
+    item_counts: dict[int, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
+    tag_counts: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
+    # each student's answers and right answers so far, over the whole log
+    students: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     states: dict[int, LearnerState] = {}
     last_ms: dict[int, int] = {}
     after = (-1, -1)
@@ -59,19 +65,28 @@ async def replay_all(
             break
         for answered_ms, attempt_id, user_id, item_id, correct, grade, latency_ms in rows:
             after = (answered_ms, attempt_id)
+            tally = students[user_id]
+            p = ability(tally[1], tally[0])
+            tally[0] += 1
+            tally[1] += int(correct)
             item = items[item_id]
             if item is None:
                 continue
             counts = item_counts[item_id]
+            tags = [tag_counts[t] for t in item.tags]
             candidate = CandidateFeatures(
                 item_id=item_id,
                 tags=item.tags,
                 n_options=item.n_options,
                 kind=item.kind,
-                item_attempts=counts[0],
-                item_correct=counts[1],
-                tag_attempts=sum(tag_counts[t][0] for t in item.tags),
-                tag_correct=sum(tag_counts[t][1] for t in item.tags),
+                item_attempts=int(counts[0]),
+                item_correct=int(counts[1]),
+                tag_attempts=int(sum(t[0] for t in tags)),
+                tag_correct=int(sum(t[1] for t in tags)),
+                item_resid=counts[2],
+                item_var=counts[3],
+                tag_resid=sum(t[2] for t in tags),
+                tag_var=sum(t[3] for t in tags),
             )
             attempt = AttemptFeatures(
                 item=candidate,
@@ -90,11 +105,12 @@ async def replay_all(
             )
             histories[user_id, item_id] = after_answer(history, answered_ms / 1000, bool(correct))
             last_ms[user_id] = answered_ms
-            counts[0] += 1
-            counts[1] += int(correct)
-            for tag in set(item.tags):
-                tag_counts[tag][0] += 1
-                tag_counts[tag][1] += int(correct)
+            resid, var = int(correct) - p, p * (1.0 - p)
+            for row in (counts, *(tag_counts[t] for t in set(item.tags))):
+                row[0] += 1
+                row[1] += int(correct)
+                row[2] += resid
+                row[3] += var
             done += 1
         if progress is not None:
             progress(done)
@@ -112,4 +128,30 @@ async def replay_all(
                 if h.previous_seen is not None
             ],
         )
+        await _write_tallies(conn, item_counts, tag_counts, students)
     return len(states)
+
+
+async def _write_tallies(
+    conn: Connection,
+    item_counts: dict[int, list[float]],
+    tag_counts: dict[str, list[float]],
+    students: dict[int, list[int]],
+) -> None:
+    """Store the rebuilt residual sums and student tallies (tallies of items and tags the log
+    no longer reaches, e.g. of items deleted since, keep their counts and get no sums)."""
+    await conn.execute("UPDATE item_stats SET resid_sum = 0, var_sum = 0")
+    await conn.execute("UPDATE tag_stats SET resid_sum = 0, var_sum = 0")
+    await conn.execute("UPDATE users SET answers = 0, answers_correct = 0")
+    await conn.executemany(
+        "UPDATE item_stats SET resid_sum = ?, var_sum = ? WHERE item_id = ?",
+        [(c[2], c[3], item_id) for item_id, c in item_counts.items()],
+    )
+    await conn.executemany(
+        "UPDATE tag_stats SET resid_sum = ?, var_sum = ? WHERE tag = ?",
+        [(c[2], c[3], tag) for tag, c in tag_counts.items()],
+    )
+    await conn.executemany(
+        "UPDATE users SET answers = ?, answers_correct = ? WHERE id = ?",
+        [(n, right, user_id) for user_id, (n, right) in students.items()],
+    )

@@ -33,9 +33,8 @@ DatasetKey = tuple[str, int | None]  # (name, fold); fold None = the --train/--t
 #: Rough relative cost of a model and of a dataset, only to start the largest units first.
 _MODEL_COST = {
     "metatutor": 10.0,
-    "metatutor_irt": 10.0,
+    "metatutor_noirt": 10.0,
     "metatutor_noadapt": 8.0,
-    "metatutor_irt_noadapt": 8.0,
     "dkt": 4.0,
     "best_lr": 2.0,
 }

@@ -25,7 +25,11 @@ def check_utc(moment: datetime) -> float:
 
 @dataclass(frozen=True, slots=True)
 class CandidateFeatures:
-    """An item to score. Counts are over all learners (this one included)."""
+    """An item to score. Counts are over all learners (this one included); so are the
+    residual sums ``item_resid``/``item_var`` (summed ``correct - p`` and ``p (1 - p)`` over the
+    item's answers, ``p`` the answering learner's ability, see
+    :func:`tutor.model.features.ability_residuals`) and ``tag_resid``/``tag_var`` (the same
+    over the answers to each of the item's tags, summed over its tags)."""
 
     item_id: int
     tags: tuple[str, ...] = ()
@@ -35,6 +39,10 @@ class CandidateFeatures:
     item_correct: int = 0
     tag_attempts: int = 0
     tag_correct: int = 0
+    item_resid: float = 0.0
+    item_var: float = 0.0
+    tag_resid: float = 0.0
+    tag_var: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +71,8 @@ class CandidateBatch:
     tag_keys: I64
     #: derived data the fast scoring path keeps per batch (and per loaded weights)
     cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
-    #: batches whose concatenation this one is, but for the tallies (``item_n``, ``item_c``,
-    #: ``skill_n``, ``skill_c``): long-lived runs (one per deck) whose ``cache`` keeps what does
+    #: batches whose concatenation this one is, but for the tallies (:data:`TALLY_COLS`):
+    #: long-lived runs (one per deck) whose ``cache`` keeps what does
     #: not depend on the tallies across calls. Empty: the batch is its own single part.
     parts: tuple[CandidateBatch, ...] = field(default=(), compare=False, repr=False)
 
@@ -102,6 +110,10 @@ class CandidateBatch:
             "n_skills": col(len(x.tags) for x in cands),
             "n_options": col(x.n_options for x in cands),
             "self_graded": col(x.kind.self_graded for x in cands),
+            "item_r": col(x.item_resid for x in cands),
+            "item_v": col(x.item_var for x in cands),
+            "skill_r": col(x.tag_resid for x in cands),
+            "skill_v": col(x.tag_var for x in cands),
         }
         flat = [(i, k) for i, x in enumerate(cands) for k in dict.fromkeys(map(tag_key, x.tags))]
         return cls(
@@ -113,6 +125,9 @@ class CandidateBatch:
 
 
 Candidates = Sequence[CandidateFeatures] | CandidateBatch
+
+#: The columns of a batch that come from the tallies of all learners' answers.
+TALLY_COLS = ("item_n", "item_c", "skill_n", "skill_c", "item_r", "item_v", "skill_r", "skill_v")
 
 
 def as_batch(candidates: Candidates) -> CandidateBatch:

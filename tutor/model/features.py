@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,7 @@ from tutor.evaluation.logs import LearnerLog
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+Num = TypeVar("Num", float, F64)
 
 #: Pseudo-counts pulling an item's rate toward its tags' rate, and the tags' toward the global rate.
 ITEM_PRIOR_WEIGHT = 5.0
@@ -140,6 +142,14 @@ RAW_FIELDS: tuple[str, ...] = (
     "u_c",  # learner's correct / wrong answers overall
     "u_w",
     "u_ema",  # running accuracy (nan before the first answer)
+    # other learners' ability-adjusted sums (see :func:`ability_residuals`), for the
+    # ``item_irt`` / ``skill_irt`` inputs: summed ``correct - p`` and ``p (1 - p)`` over the
+    # item's answers and over its tags' (:func:`learner_rows` leaves them 0: training takes
+    # these inputs from :func:`extra_columns`)
+    "item_r",
+    "item_v",
+    "skill_r",
+    "skill_v",
 )
 
 
@@ -186,9 +196,11 @@ def _smoothed_rates(c: dict[str, F64]) -> tuple[F64, F64]:
     return skill_rate, (item_c + ITEM_PRIOR_WEIGHT * skill_rate) / (item_n + ITEM_PRIOR_WEIGHT)
 
 
-def build_features(raw: RawColumns) -> tuple[F32, F32]:
-    """Return ``(x, dt_days)``: the feature matrix ``[n, N_FEATURES]`` and days since the
-    learner last saw each item (``-1`` when unknown or never seen)."""
+def build_features(raw: RawColumns, extra: Sequence[str] = ()) -> tuple[F32, F32]:
+    """Return ``(x, dt_days)``: the feature matrix ``[n, N_FEATURES + len(extra)]`` and days
+    since the learner last saw each item (``-1`` when unknown or never seen). ``extra``: the
+    extra inputs appended, of :data:`RAW_EXTRAS` (computed from the ``*_r`` / ``*_v`` columns)."""
+    _check_raw_extras(extra)
     c = raw.cols
     prior = np.clip(c["prior_rate"], 0.02, 0.98)
     skill_n = np.maximum(c["skill_n"], 0.0)
@@ -245,7 +257,9 @@ def build_features(raw: RawColumns) -> tuple[F32, F32]:
             _logit((c["u_c"] + 1.0) / (u_n + 2.0)),
             np.where(np.isfinite(ema), np.nan_to_num(ema) - 0.5, 0.0),
     ]  # fmt: skip
-    x = np.empty((len(raw), N_FEATURES), dtype=np.float32)
+    for name in extra:
+        cols.append(irt_step(c[_IRT_SUMS[name][0]], c[_IRT_SUMS[name][1]]))
+    x = np.empty((len(raw), N_FEATURES + len(extra)), dtype=np.float32)
     for j, col in enumerate(cols):
         x[:, j] = col
     dt = np.where(ui_has_time, np.maximum(np.nan_to_num(c["ui_dt"]), 0.0) / SECONDS_PER_DAY, -1.0)
@@ -257,7 +271,7 @@ def _logit1(p: float) -> float:
     return math.log(p) - math.log1p(-p)
 
 
-def build_row(c: Mapping[str, float]) -> tuple[list[float], float]:
+def build_row(c: Mapping[str, float], extra: Sequence[str] = ()) -> tuple[list[float], float]:
     """:func:`build_features` for one row of raw values, in plain Python (fast for one row)."""
     fin = math.isfinite
     prior = min(max(c["prior_rate"], 0.02), 0.98)
@@ -310,6 +324,9 @@ def build_row(c: Mapping[str, float]) -> tuple[list[float], float]:
         _logit1((u_c + 1.0) / (u_c + u_w + 2.0)),
         ema - 0.5 if fin(ema) else 0.0,
     ]
+    for name in extra:
+        r, v = _IRT_SUMS[name]
+        x.append(c[r] / (max(c[v], 0.0) + IRT_PRIOR))
     dt = max(c["ui_dt"], 0.0) / SECONDS_PER_DAY if has_time else -1.0
     return x, dt
 
@@ -363,6 +380,13 @@ class AnswerStats:
             self.total_c += sign * y
 
 
+def ability(right: Num, answers: Num) -> Num:
+    """A learner's ability before an answer, for the residual sums: their smoothed running
+    accuracy over all their earlier answers (``storage.attempts`` computes the same from the
+    per-student tally in SQL)."""
+    return (right + 1.0) / (answers + 2.0)
+
+
 def ability_residuals(log: LearnerLog) -> tuple[list[float], list[float]]:
     """Per answer of ``log``: ``correct - p`` and ``p (1 - p)`` where ``p`` is the learner's
     ability before the answer, their smoothed running accuracy ``(right + 1) / (answers + 2)``
@@ -373,7 +397,7 @@ def ability_residuals(log: LearnerLog) -> tuple[list[float], list[float]]:
     var: list[float] = []
     right = total = 0.0
     for y in log.correct.tolist():
-        p = (right + 1.0) / (total + 2.0)
+        p = ability(right, total)
         resid.append(y - p)
         var.append(p * (1.0 - p))
         right += y
@@ -382,7 +406,7 @@ def ability_residuals(log: LearnerLog) -> tuple[list[float], list[float]]:
 
 
 #: Optional inputs a network may be trained with (``TrainConfig.extra_features``), appended
-#: after :data:`FEATURE_NAMES`; the shipped weights use none of them.
+#: after :data:`FEATURE_NAMES`; the default (and the shipped weights) use :data:`IRT_EXTRAS`.
 #: ``item_irt`` / ``skill_irt``: one Newton step of a Rasch item (tag) offset relative to the
 #: answerers' abilities, ``sum(correct - p) / (sum p (1 - p) + IRT_PRIOR)``, from other
 #: learners' answers; ``item_resid``: the mean residual ``sum(correct - p) / (n + 5)``.
@@ -394,6 +418,28 @@ EXTRA_FEATURES: tuple[str, ...] = ("item_irt", "skill_irt", "item_resid", "u_res
 USER_EXTRA_FEATURES: frozenset[str] = frozenset({"u_resid"})
 IRT_PRIOR = 2.0
 RESID_PRIOR = 2.0
+#: The default extra inputs: the ability-adjusted (Rasch step) difficulty of the item and of
+#: its tags, which the serving path computes from the per-item and per-tag residual sums.
+IRT_EXTRAS: tuple[str, ...] = ("item_irt", "skill_irt")
+#: Extra inputs :func:`build_features` computes from raw columns (the serving path's): each
+#: from a residual sum and a variance sum.
+_IRT_SUMS: dict[str, tuple[str, str]] = {
+    "item_irt": ("item_r", "item_v"),
+    "skill_irt": ("skill_r", "skill_v"),
+}
+RAW_EXTRAS = frozenset(_IRT_SUMS)
+
+
+def _check_raw_extras(extra: Sequence[str]) -> None:
+    unknown = set(extra) - RAW_EXTRAS
+    if unknown:
+        raise ValueError(f"extra inputs not computed from raw columns: {sorted(unknown)}")
+
+
+def irt_step(resid: F64, var: F64) -> F64:
+    """One Newton step of a Rasch offset from others' summed residuals and variances:
+    ``resid / (max(var, 0) + IRT_PRIOR)`` (the ``item_irt`` / ``skill_irt`` inputs)."""
+    return np.asarray(resid / (np.maximum(var, 0.0) + IRT_PRIOR), np.float64)
 
 
 def extra_columns(
@@ -540,7 +586,7 @@ def learner_rows(
     cols = [c[name] for name in RAW_FIELDS]
     (item_n, item_c, skill_n, skill_c, n_sk, prior, nopt, selfg, ui_c, ui_w, ui_last, ui_gap,
      ui_dt, ui_ivl, ui_grade, ui_fs, ui_fd, us_c, us_w, us_last, us_gap, us_ema, us_run,
-     uc_col, uw_col, ema_col) = cols  # fmt: skip
+     uc_col, uw_col, ema_col) = cols[:26]  # fmt: skip
     prior[:] = stats.prior_rate
     selfg[:] = 1.0 if graded else 0.0
     step_in = np.zeros((n, 2), dtype=np.float32)

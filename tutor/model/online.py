@@ -16,7 +16,9 @@ What the service stores:
 * per item and per tag: the number of answers and of correct answers *by all learners, this one
   included* (the model subtracts the learner's own answers, which it knows from the state). Pass
   them as ``item_attempts``/``item_correct`` and, summed over the item's tags,
-  ``tag_attempts``/``tag_correct``.
+  ``tag_attempts``/``tag_correct``; likewise the residual sums ``item_resid``/``item_var`` and
+  ``tag_resid``/``tag_var`` (see :class:`CandidateFeatures`), for the ability-adjusted
+  difficulty inputs of weights that take them.
 
 After a model upgrade, rebuild every state by replaying the attempts log in time order through
 :meth:`LearnerModel.update` (``metatutor model replay``); states carry the weights' id and
@@ -44,6 +46,7 @@ from tutor.model.batch import (
 )
 from tutor.model.features import (
     EMA_RATE,
+    RAW_EXTRAS,
     SECONDS_PER_DAY,
     RawColumns,
     build_features,
@@ -62,6 +65,7 @@ from tutor.model.scoring import (
     join_layouts,
     layout_candidates,
     skill_rate,
+    tag_tallies,
     ui_features,
 )
 from tutor.model.state import (
@@ -71,8 +75,10 @@ from tutor.model.state import (
     IGRADE,
     ILAST,
     IPREV,
+    IR,
     ISTEP,
     ITIME,
+    IV,
     IW,
     LearnerState,
     lookup,
@@ -112,6 +118,10 @@ class LearnerModel:
         self.weights = weights
         self.weights_id = weights_id
         self.net: LearnerNet = build_net(weights)
+        #: the weights' extra inputs, appended after the standard features
+        self.extra: tuple[str, ...] = tuple(self.net.cfg.extra_features)
+        if not RAW_EXTRAS.issuperset(self.extra):
+            raise ValueError(f"extra inputs the service cannot compute: {self.extra}")
         self.temperature = weights.temperature
         self.prior_rate = weights.prior_rate
         self._torch = torch
@@ -188,7 +198,7 @@ class LearnerModel:
 
     def _reference(self, state: LearnerState, candidates: Candidates, now: float) -> F32:
         """:meth:`predict` the straightforward way: all raw columns, features, the network."""
-        x, dt = build_features(self._raw(state, candidates, now))
+        x, dt = build_features(self._raw(state, candidates, now), self.extra)
         return self._probs(state, x, dt)
 
     def predict_at(self, state: LearnerState, candidates: Candidates, rows: I64, at: F64) -> F32:
@@ -270,14 +280,16 @@ class LearnerModel:
             guess = np.concatenate([f[2] for f in fixed])
         if layout.of.shape[0] != len(batch):
             raise ValueError("the batch's parts do not add up to the batch")
-        groups = groups_of(layout, batch.cols["skill_n"], batch.cols["skill_c"]) or _groups(batch)
+        groups = groups_of(layout, tag_tallies(batch.cols)) or _groups(batch)
         # per group of candidates: tags, the learner's history on them, user-level features
         n_groups = len(groups)
         graw = RawColumns.empty(n_groups)
         gc = graw.cols
         gc.update(tag_history(state, groups.owner, groups.keys, n_groups))
-        gc["skill_n"] = groups.skill_n - (gc["us_c"] + gc["us_w"])
-        gc["skill_c"] = groups.skill_c - gc["us_c"]
+        gc["skill_n"] = groups.tally("skill_n") - (gc["us_c"] + gc["us_w"])
+        gc["skill_c"] = groups.tally("skill_c") - gc["us_c"]
+        gc["skill_r"] = groups.tally("skill_r") - gc["us_r"]
+        gc["skill_v"] = groups.tally("skill_v") - gc["us_v"]
         gc["n_skills"] = groups.n_skills
         gc["prior_rate"][:] = self.prior_rate
         gc["u_c"][:] = state.u_c
@@ -287,6 +299,7 @@ class LearnerModel:
         # per answered candidate: the learner's history on the item
         item_n = batch.cols["item_n"].copy()
         item_c = batch.cols["item_c"].copy()
+        sums = (batch.cols["item_r"].copy(), batch.cols["item_v"].copy()) if head.item_irt else None
         last = np.full(len(batch), np.nan)
         pos, found = lookup(state.item_ids, batch.item_ids)
         fidx = np.flatnonzero(found)
@@ -295,6 +308,9 @@ class LearnerModel:
             rows = state.items[pos[fidx]].T
             item_n[fidx] -= rows[IC] + rows[IW]
             item_c[fidx] -= rows[IC]
+            if sums is not None:
+                sums[0][fidx] -= rows[IR]
+                sums[1][fidx] -= rows[IV]
             last[fidx] = rows[ITIME]
             ui, _ = ui_features(
                 {
@@ -311,7 +327,7 @@ class LearnerModel:
             )
         # per candidate: the item's smoothed rate and answer count
         rate = skill_rate(self.prior_rate, gc["skill_n"], gc["skill_c"])
-        item = item_features(item_n, item_c, rate[groups.of])
+        item = item_features(item_n, item_c, rate[groups.of], sums)
         pre = head.first_layer(base, group, groups.of, item, fidx, ui)
         return head, head.outputs(pre), guess, last
 
@@ -320,7 +336,7 @@ class LearnerModel:
     ) -> tuple[Head, F32, F32, F64]:
         """:meth:`_outputs` of a few candidates, row by row in plain Python (a single item's
         due time or calibration: numpy's per-call cost would exceed the work)."""
-        rows = [build_row(r) for r in batch_rows(state, batch, now, self.prior_rate)]
+        rows = [build_row(r, self.extra) for r in batch_rows(state, batch, now, self.prior_rate)]
         x = np.array([r[0] for r in rows], np.float32).reshape(len(rows), -1)
         out = head.outputs(head.dense(x, state.h))
         pos, found = lookup(state.item_ids, batch.item_ids)
@@ -352,7 +368,7 @@ class LearnerModel:
         base_dt = raw.cols["ui_dt"].copy()
         for j, h in enumerate(horizons):
             raw.cols["ui_dt"] = base_dt + h.total_seconds()
-            x, dt = build_features(raw)
+            x, dt = build_features(raw, self.extra)
             out[:, j] = self._probs(state, x, dt)
         return out
 
@@ -387,7 +403,7 @@ class LearnerModel:
         """A new state that has learned from ``attempt`` (the input state is not modified)."""
         self._check(state)
         now = check_utc(attempt.timestamp)
-        row, dt_one = build_row(self._raw_one(state, attempt.item, now))
+        row, dt_one = build_row(self._raw_one(state, attempt.item, now), self.extra)
         return self._learn(state, attempt, now, row, dt_one)
 
     def predict_and_update(
@@ -398,7 +414,7 @@ class LearnerModel:
         (what the per-learner calibration needs on every answer)."""
         self._check(state)
         now = check_utc(attempt.timestamp)
-        row, dt_one = build_row(self._raw_one(state, attempt.item, now))
+        row, dt_one = build_row(self._raw_one(state, attempt.item, now), self.extra)
         head = self._head
         if head is None or (head.prior_rate, head.temperature) != (
             self.prior_rate,
@@ -483,7 +499,7 @@ def _groups(batch: CandidateBatch) -> Groups:
     if groups is None:
         c = batch.cols
         groups = batch.cache["groups"] = group_candidates(
-            batch.tag_owner, batch.tag_keys, c["skill_n"], c["skill_c"], c["n_skills"]
+            batch.tag_owner, batch.tag_keys, tag_tallies(c), c["n_skills"]
         )
     assert isinstance(groups, Groups)
     return groups

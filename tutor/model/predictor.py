@@ -1,4 +1,6 @@
-"""Benchmark predictors: ``metatutor`` and its no-adaptation ablation ``metatutor_noadapt``.
+"""Benchmark predictors: ``metatutor`` and its no-adaptation ablation ``metatutor_noadapt``
+(both with the default inputs, :data:`tutor.model.features.IRT_EXTRAS` included), and
+``metatutor_noirt``, the full model without those inputs.
 
 Both train a network on the dataset's training learners (:func:`tutor.model.train.train`) and
 walk each test learner's attempts in order, predicting attempt ``t`` from attempts ``< t``. The
@@ -124,7 +126,7 @@ class MetatutorPredictor:
 
 
 def metatutor() -> MetatutorPredictor:
-    """The full model."""
+    """The full model (with the ability-adjusted difficulty inputs, as shipped)."""
     return MetatutorPredictor("metatutor", use_state=True, finetune=FinetuneConfig())
 
 
@@ -133,18 +135,8 @@ def metatutor_noadapt() -> MetatutorPredictor:
     return MetatutorPredictor("metatutor_noadapt", use_state=False)
 
 
-#: Inputs of the ``metatutor_irt`` variant: the ability-adjusted (Rasch step) difficulty of the
-#: item and of its tags (the serving path does not compute them yet).
-IRT_EXTRAS: tuple[str, ...] = ("item_irt", "skill_irt")
-
-
-def metatutor_irt() -> MetatutorPredictor:
-    """The full model with the ability-adjusted difficulty inputs."""
-    cfg = TrainConfig(extra_features=IRT_EXTRAS)
-    return MetatutorPredictor("metatutor_irt", config=cfg, finetune=FinetuneConfig())
-
-
-def metatutor_irt_noadapt() -> MetatutorPredictor:
-    """Its ablation (same inputs, user state frozen)."""
-    cfg = TrainConfig(extra_features=IRT_EXTRAS)
-    return MetatutorPredictor("metatutor_irt_noadapt", config=cfg, use_state=False)
+def metatutor_noirt() -> MetatutorPredictor:
+    """The full model without the ability-adjusted difficulty inputs (the default until they
+    were served), for comparison."""
+    cfg = TrainConfig(extra_features=())
+    return MetatutorPredictor("metatutor_noirt", config=cfg, finetune=FinetuneConfig())

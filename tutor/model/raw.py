@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tutor.model.batch import CandidateBatch, CandidateFeatures, Candidates
+from tutor.model.batch import TALLY_COLS, CandidateBatch, CandidateFeatures, Candidates
 from tutor.model.features import RawColumns
 from tutor.model.state import (
     IC,
@@ -18,14 +18,18 @@ from tutor.model.state import (
     IGRADE,
     ILAST,
     IPREV,
+    IR,
     ISTEP,
     ITIME,
+    IV,
     IW,
     TC,
     TEMA,
     TLAST,
+    TR,
     TRUN,
     TSTEP,
+    TV,
     TW,
     LearnerState,
     lookup,
@@ -59,12 +63,16 @@ def raw_columns(
         c["ui_grade"][fidx] = rows[IGRADE]
         c["ui_fsrs_s"][fidx] = rows[IFS]
         c["ui_fsrs_d"][fidx] = rows[IFD]
+        c["item_r"][fidx] -= rows[IR]
+        c["item_v"][fidx] -= rows[IV]
     # others' answers: leave this learner's own out
     c["item_n"] -= c["ui_c"] + c["ui_w"]
     c["item_c"] -= c["ui_c"]
     c.update(tag_history(state, batch.tag_owner, batch.tag_keys, n))
     c["skill_n"] -= c["us_c"] + c["us_w"]
     c["skill_c"] -= c["us_c"]
+    c["skill_r"] -= c["us_r"]
+    c["skill_v"] -= c["us_v"]
     c["u_c"][:] = state.u_c
     c["u_w"][:] = state.u_w
     c["u_ema"][:] = state.u_ema
@@ -77,7 +85,16 @@ def raw_row(
     """Raw values of one candidate (the scalar twin of :func:`raw_columns`)."""
     keys = list(dict.fromkeys(tag_key(t) for t in cand.tags))
     own = (float(len(cand.tags)), float(cand.n_options), 1.0 if cand.kind.self_graded else 0.0)
-    tallies = (cand.item_attempts, cand.item_correct, cand.tag_attempts, cand.tag_correct)
+    tallies = (
+        cand.item_attempts,
+        cand.item_correct,
+        cand.tag_attempts,
+        cand.tag_correct,
+        cand.item_resid,
+        cand.item_var,
+        cand.tag_resid,
+        cand.tag_var,
+    )
     return _row(state, cand.item_id, keys, own, tallies, now, prior_rate)
 
 
@@ -94,7 +111,7 @@ def batch_rows(
             item_id,
             keys[bounds[i] : bounds[i + 1]],
             (c["n_skills"][i], c["n_options"][i], c["self_graded"][i]),
-            (c["item_n"][i], c["item_c"][i], c["skill_n"][i], c["skill_c"][i]),
+            tuple(c[name][i] for name in TALLY_COLS),
             now,
             prior_rate,
         )
@@ -102,7 +119,7 @@ def batch_rows(
     ]
 
 
-_BATCH_COLS = ("n_skills", "n_options", "self_graded", "item_n", "item_c", "skill_n", "skill_c")
+_BATCH_COLS = ("n_skills", "n_options", "self_graded", *TALLY_COLS)
 
 
 def _row(
@@ -110,13 +127,13 @@ def _row(
     item_id: int,
     keys: list[int],
     own: tuple[float, float, float],
-    tallies: tuple[float, float, float, float],
+    tallies: tuple[float, ...],
     now: float,
     prior_rate: float,
 ) -> dict[str, float]:
     """Raw values of the item ``item_id`` with tag keys ``keys`` (distinct, in the item's
-    order), its (tag count, options, self-graded) and tallies (item answers, item correct,
-    tag answers, tag correct; all learners')."""
+    order), its (tag count, options, self-graded) and tallies (all learners', in the order of
+    :data:`tutor.model.batch.TALLY_COLS`)."""
     nan = float("nan")
     c: dict[str, float] = {
         "prior_rate": prior_rate,
@@ -128,6 +145,7 @@ def _row(
         "us_c": 0.0, "us_w": 0.0, "us_last": -1.0, "us_gap": 0.0, "us_ema": nan,
         "us_run": 0.0, "u_c": state.u_c, "u_w": state.u_w, "u_ema": state.u_ema,
     }  # fmt: skip
+    own_r = own_v = 0.0
     pos = int(np.searchsorted(state.item_ids, item_id))
     if pos < state.item_ids.shape[0] and state.item_ids[pos] == item_id:
         r = state.items[pos].tolist()
@@ -136,8 +154,12 @@ def _row(
         c["ui_dt"] = now - r[ITIME]
         c["ui_ivl"] = r[ITIME] - r[IPREV]
         c["ui_grade"], c["ui_fsrs_s"], c["ui_fsrs_d"] = r[IGRADE], r[IFS], r[IFD]
+        own_r, own_v = r[IR], r[IV]
     c["item_n"] = tallies[0] - c["ui_c"] - c["ui_w"]
     c["item_c"] = tallies[1] - c["ui_c"]
+    c["item_r"] = tallies[4] - own_r
+    c["item_v"] = tallies[5] - own_v
+    own_r = own_v = 0.0
     seen = 0
     ema_sum = 0.0
     last_step = -1.0
@@ -147,6 +169,8 @@ def _row(
             tr = state.tags[tpos].tolist()
             c["us_c"] += tr[TC]
             c["us_w"] += tr[TW]
+            own_r += tr[TR]
+            own_v += tr[TV]
             ema_sum += tr[TEMA]
             seen += 1
             if tr[TSTEP] > last_step:
@@ -157,4 +181,6 @@ def _row(
         c["us_gap"] = state.step - last_step
     c["skill_n"] = tallies[2] - c["us_c"] - c["us_w"]
     c["skill_c"] = tallies[3] - c["us_c"]
+    c["skill_r"] = tallies[6] - own_r
+    c["skill_v"] = tallies[7] - own_v
     return c

@@ -10,10 +10,11 @@ is linear, is split into blocks of features, each computed only where it varies:
   state, which are the same for every candidate;
 * per candidate the learner has answered: their history on the item;
 * per candidate: the item's smoothed success rate and answer count (they depend on the group's
-  rate and on the learner's own answers to the item).
+  rate and on the learner's own answers to the item) and, with weights that take it, its
+  ability-adjusted difficulty ``item_irt``.
 
 All blocks but the last are computed with :func:`build_features` on the few rows where they vary,
-so the feature definitions stay in :mod:`tutor.model.features`; the last mirrors two lines of it
+so the feature definitions stay in :mod:`tutor.model.features`; the last mirrors three lines of it
 (``tests/tutor/model/test_scoring.py`` checks the whole path against the reference on random
 learners and decks). The head then runs as three float32 matrix products in torch.
 """
@@ -30,6 +31,7 @@ import numpy.typing as npt
 from tutor.model.features import (
     FEATURE_NAMES,
     ITEM_PRIOR_WEIGHT,
+    RAW_EXTRAS,
     RAW_FIELDS,
     SECONDS_PER_DAY,
     SKILL_PRIOR_WEIGHT,
@@ -37,6 +39,7 @@ from tutor.model.features import (
     RawColumns,
     build_features,
     build_row,
+    irt_step,
 )
 
 if TYPE_CHECKING:
@@ -47,17 +50,22 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 IDX = npt.NDArray[np.intp]
 
-#: Features computed per candidate here (mirrors of build_features' first two columns).
+#: Features computed per candidate here (mirrors of build_features' first two columns and,
+#: when the weights take it, of the ``item_irt`` extra input).
 ROW_FEATURES = ("item_logodds", "item_log_n")
+ROW_EXTRAS = ("item_irt",)
+#: Extra inputs computed per group of candidates (by build_features, as the standard ones).
+GROUP_EXTRAS = ("skill_irt",)
 #: Fixed per candidate: depend only on the candidate's kind and number of options.
 STATIC_FEATURES = ("guess", "self_graded")
 
 
-def _blocks() -> dict[str, list[int]] | None:
-    """Feature indices per block, or None when a feature is of no known block."""
+def _blocks(extra: Sequence[str] = ()) -> dict[str, list[int]] | None:
+    """Feature indices per block (``extra``: the weights' extra inputs, after the standard
+    ones), or None when a feature is of no known block."""
     blocks: dict[str, list[int]] = {"row": [], "static": [], "const": [], "ui": [], "group": []}
-    for j, name in enumerate(FEATURE_NAMES):
-        if name in ROW_FEATURES:
+    for j, name in enumerate((*FEATURE_NAMES, *extra)):
+        if name in ROW_FEATURES or name in ROW_EXTRAS:
             blocks["row"].append(j)
         elif name in STATIC_FEATURES:
             blocks["static"].append(j)
@@ -65,26 +73,37 @@ def _blocks() -> dict[str, list[int]] | None:
             blocks["const"].append(j)
         elif name.startswith("ui_"):
             blocks["ui"].append(j)
-        elif name.startswith(("us_", "skill_", "u_")) or name == "no_skills":
+        elif name in GROUP_EXTRAS or (
+            j < len(FEATURE_NAMES)
+            and (name.startswith(("us_", "skill_", "u_")) or name == "no_skills")
+        ):
             blocks["group"].append(j)
         else:
             return None
-    if [FEATURE_NAMES[j] for j in blocks["row"]] != list(ROW_FEATURES):
+    names = (*FEATURE_NAMES, *extra)
+    if [names[j] for j in blocks["row"]] != [*ROW_FEATURES, *(e for e in extra if e in ROW_EXTRAS)]:
         return None
     if [FEATURE_NAMES[j] for j in blocks["ui"]] != list(UI_FEATURES):
         return None
     return blocks
 
 
-def mirrors_agree(blocks: dict[str, list[int]], rows: int = 256, seed: int = 0) -> bool:
+def mirrors_agree(
+    blocks: dict[str, list[int]], extra: Sequence[str] = (), rows: int = 256, seed: int = 0
+) -> bool:
     """Whether :func:`ui_features` and :func:`item_features` still compute what
-    :func:`build_features` does, on random raw rows (guards against the definitions drifting)."""
+    :func:`build_features` does (with the extra inputs ``extra``), on random raw rows (guards
+    against the definitions drifting)."""
     rng = np.random.default_rng(seed)
     raw = RawColumns.empty(rows)
     for name in RAW_FIELDS:
         raw.cols[name] = rng.integers(0, 8, rows) * rng.random(rows) * 3
     for name in ("item_n", "item_c", "skill_n", "skill_c"):  # own answers subtracted
         raw.cols[name] -= rng.integers(0, 3, rows)
+    for name in ("item_r", "skill_r"):  # residual sums: either sign
+        raw.cols[name] = rng.normal(0.0, 5.0, rows)
+    for name in ("item_v", "skill_v"):  # own shares subtracted: float noise below 0
+        raw.cols[name] = rng.random(rows) * rng.integers(0, 30, rows) - 1e-9 * rng.random(rows)
     raw.cols["ui_last"] = rng.integers(-1, 2, rows).astype(np.float64)
     raw.cols["ui_grade"] = rng.integers(0, 5, rows).astype(np.float64)
     for name in ("ui_dt", "ui_ivl", "ui_fsrs_s", "ui_fsrs_d"):
@@ -93,10 +112,14 @@ def mirrors_agree(blocks: dict[str, list[int]], rows: int = 256, seed: int = 0) 
         raw.cols[name] = vals
     prior = float(rng.random())
     raw.cols["prior_rate"][:] = prior  # one prior per model online
-    x, dt = build_features(raw)
+    x, dt = build_features(raw, extra)
     ui, ui_dt = ui_features(raw.cols)
     c = raw.cols
-    item = item_features(c["item_n"], c["item_c"], skill_rate(prior, c["skill_n"], c["skill_c"]))
+    rate = skill_rate(prior, c["skill_n"], c["skill_c"])
+    irt = "item_irt" in extra
+    item = item_features(
+        c["item_n"], c["item_c"], rate, (c["item_r"], c["item_v"]) if irt else None
+    )
     return bool(
         np.allclose(ui.astype(np.float32), x[:, blocks["ui"]], rtol=1e-6, atol=1e-6)
         and np.allclose(ui_dt, dt, rtol=1e-6, atol=1e-7)
@@ -117,13 +140,19 @@ def skill_rate(prior_rate: float, skill_n: F64, skill_c: F64) -> F64:
     return np.asarray((c + SKILL_PRIOR_WEIGHT * prior) / (n + SKILL_PRIOR_WEIGHT), np.float64)
 
 
-def item_features(item_n: F64, item_c: F64, rate_of_tags: F64) -> F64:
-    """``[n, 2]``: the ``item_logodds`` and ``item_log_n`` columns of :func:`build_features`."""
+def item_features(
+    item_n: F64, item_c: F64, rate_of_tags: F64, sums: tuple[F64, F64] | None = None
+) -> F64:
+    """``[n, 2]``: the ``item_logodds`` and ``item_log_n`` columns of :func:`build_features`;
+    ``[n, 3]`` with the ``item_irt`` extra input from the residual ``sums`` (others', as
+    ``item_r``, ``item_v``)."""
     n = np.maximum(item_n, 0.0)
     c = np.clip(item_c, 0.0, n)
-    out = np.empty((n.shape[0], 2), np.float64)
+    out = np.empty((n.shape[0], 2 if sums is None else 3), np.float64)
     out[:, 0] = _logit((c + ITEM_PRIOR_WEIGHT * rate_of_tags) / (n + ITEM_PRIOR_WEIGHT))
     out[:, 1] = np.log1p(n) / 5.0
+    if sums is not None:
+        out[:, 2] = irt_step(*sums)
     return out
 
 
@@ -179,45 +208,56 @@ FEW_ROWS = 4
 exceeds the work on so few rows: a single item's due time scores one candidate)."""
 
 
-def features(raw: RawColumns) -> tuple[F32, F32]:
+def features(raw: RawColumns, extra: Sequence[str] = ()) -> tuple[F32, F32]:
     """:func:`build_features`, by :func:`build_row` when there are :data:`FEW_ROWS` or fewer."""
     n = len(raw)
     if n > FEW_ROWS:
-        return build_features(raw)
+        return build_features(raw, extra)
     cols = {name: values.tolist() for name, values in raw.cols.items()}
-    rows = [build_row({name: values[k] for name, values in cols.items()}) for k in range(n)]
-    x = np.array([r[0] for r in rows], np.float32).reshape(n, len(FEATURE_NAMES))
+    rows = [build_row({name: values[k] for name, values in cols.items()}, extra) for k in range(n)]
+    x = np.array([r[0] for r in rows], np.float32).reshape(n, len(FEATURE_NAMES) + len(extra))
     return x, np.array([r[1] for r in rows], np.float32)
+
+
+#: A batch's tag tallies, the columns of :attr:`Groups.tallies`.
+GROUP_TALLIES = ("skill_n", "skill_c", "skill_r", "skill_v")
+
+
+def tag_tallies(cols: dict[str, F64]) -> F64:
+    """``[n, 4]``: a batch's :data:`GROUP_TALLIES` columns side by side."""
+    return np.stack([cols[name] for name in GROUP_TALLIES], axis=1)
 
 
 @dataclass(frozen=True, slots=True)
 class Groups:
-    """Candidates grouped by (tag keys in order, tag answers, tag correct answers)."""
+    """Candidates grouped by (tag keys in order, tag tallies, tag count)."""
 
     of: I64  # group of each candidate
     owner: I64  # group of each flat tag key, sorted
     keys: I64
-    skill_n: F64
-    skill_c: F64
+    tallies: F64  # [groups, 4]: the tags' tallies (GROUP_TALLIES) of each group
     n_skills: F64
 
     def __len__(self) -> int:
-        return int(self.skill_n.shape[0])
+        return int(self.tallies.shape[0])
+
+    def tally(self, name: str) -> F64:
+        """One column of :attr:`tallies` (a :data:`GROUP_TALLIES` name)."""
+        return np.ascontiguousarray(self.tallies[:, GROUP_TALLIES.index(name)])
 
 
-def group_candidates(
-    tag_owner: I64, tag_keys: I64, skill_n: F64, skill_c: F64, n_skills: F64
-) -> Groups:
-    """Group candidates whose tag rows are identical (``tag_owner`` sorted by candidate)."""
-    n = skill_n.shape[0]
+def group_candidates(tag_owner: I64, tag_keys: I64, tallies: F64, n_skills: F64) -> Groups:
+    """Group candidates whose tag rows are identical (``tag_owner`` sorted by candidate;
+    ``tallies``: ``[n, k]`` tag tallies of each candidate)."""
+    n = tallies.shape[0]
     bounds = np.searchsorted(tag_owner, np.arange(n + 1)).tolist()
     keys = tag_keys.tolist()
-    sn, sc, ns = skill_n.tolist(), skill_c.tolist(), n_skills.tolist()
+    rows, ns = [tuple(r) for r in tallies.tolist()], n_skills.tolist()
     index: dict[tuple[Any, ...], int] = {}
     of = np.empty(n, np.int64)
     first: list[int] = []
     for i in range(n):
-        key = (tuple(keys[bounds[i] : bounds[i + 1]]), sn[i], sc[i], ns[i])
+        key = (tuple(keys[bounds[i] : bounds[i + 1]]), rows[i], ns[i])
         g = index.get(key)
         if g is None:
             g = index[key] = len(first)
@@ -234,8 +274,7 @@ def group_candidates(
         of=of,
         owner=np.asarray(owner, np.int64),
         keys=np.asarray(flat, np.int64),
-        skill_n=skill_n[pick].copy(),
-        skill_c=skill_c[pick].copy(),
+        tallies=tallies[pick].copy(),
         n_skills=n_skills[pick].copy(),
     )
 
@@ -260,8 +299,7 @@ class Layout:
 def layout_candidates(tag_owner: I64, tag_keys: I64, n_skills: F64) -> Layout:
     """The :class:`Layout` of candidates (``tag_owner`` sorted by candidate)."""
     n = n_skills.shape[0]
-    zeros = np.zeros(n, np.float64)
-    g = group_candidates(tag_owner, tag_keys, zeros, zeros, n_skills)
+    g = group_candidates(tag_owner, tag_keys, np.zeros((n, 0), np.float64), n_skills)
     _, first = np.unique(g.of, return_index=True)  # groups are numbered in order of first use
     return Layout(of=g.of, owner=g.owner, keys=g.keys, first=first, n_skills=g.n_skills)
 
@@ -284,19 +322,18 @@ def join_layouts(layouts: Sequence[Layout], sizes: Sequence[int]) -> Layout:
     )
 
 
-def groups_of(layout: Layout, skill_n: F64, skill_c: F64) -> Groups | None:
-    """The candidates' :class:`Groups` from their layout and tag tallies; None when two
-    candidates of a layout group have different tallies (then group with
+def groups_of(layout: Layout, tallies: F64) -> Groups | None:
+    """The candidates' :class:`Groups` from their layout and tag tallies ``[n, k]``; None when
+    two candidates of a layout group have different tallies (then group with
     :func:`group_candidates`)."""
-    sn, sc = skill_n[layout.first], skill_c[layout.first]
-    if not (np.array_equal(sn[layout.of], skill_n) and np.array_equal(sc[layout.of], skill_c)):
+    per_group = tallies[layout.first]
+    if not np.array_equal(per_group[layout.of], tallies):
         return None
     return Groups(
         of=layout.of,
         owner=layout.owner,
         keys=layout.keys,
-        skill_n=sn,
-        skill_c=sc,
+        tallies=per_group,
         n_skills=layout.n_skills,
     )
 
@@ -308,7 +345,8 @@ class Head:
         import torch
         from torch import nn
 
-        blocks = _blocks()
+        extra = tuple(net.cfg.extra_features)
+        blocks = _blocks(extra) if RAW_EXTRAS.issuperset(extra) else None
         mlp = list(net.mlp)
         shapes_ok = (
             len(mlp) == 4
@@ -318,9 +356,12 @@ class Head:
             and isinstance(mlp[3], nn.Linear)
             and net.fh.bias is None
         )
-        if blocks is None or not shapes_ok or not mirrors_agree(blocks):
+        if blocks is None or not shapes_ok or not mirrors_agree(blocks, extra):
             raise ValueError("network or features of an unknown shape")
         self.blocks = blocks
+        self.extra = extra
+        #: whether the per-candidate block holds ``item_irt`` (from the items' residual sums)
+        self.item_irt = "item_irt" in extra
         self.use_state = net.cfg.use_state
         self.prior_rate = prior_rate
         self.temperature = temperature
@@ -344,7 +385,7 @@ class Head:
         # features of a candidate with no history at all: the constant and default-ui blocks
         empty = RawColumns.empty(1)
         empty.cols["prior_rate"][:] = prior_rate
-        x0, _ = build_features(empty)
+        x0, _ = build_features(empty, extra)
         fixed = blocks["const"] + blocks["ui"]
         self.ui_default = x0[0, blocks["ui"]].copy()
         self.bias = (net.fx.bias.detach().numpy() + x0[0, fixed] @ self.w_in[fixed]).astype(
@@ -371,13 +412,13 @@ class Head:
 
     def static(self, raw: RawColumns) -> tuple[F32, F32]:
         """Per candidate: the fixed part of the first layer ``[n, H]`` and the guess rate."""
-        x, _ = features(raw)
+        x, _ = features(raw, self.extra)
         base = self.mm(x[:, self.blocks["static"]], self.w_static) + self.bias
         return np.ascontiguousarray(base, np.float32), x[:, self.guess_index].copy()
 
     def group_part(self, raw: RawColumns, h: F32) -> F32:
         """Per group: its first-layer contribution plus the user-level and recurrent ones."""
-        x, _ = features(raw)
+        x, _ = features(raw, self.extra)
         part = self.mm(x[:, self.blocks["group"]], self.w_group)
         part += self.mm((h if self.use_state else self.h0)[None], self.w_h)
         return part
@@ -392,13 +433,15 @@ class Head:
         self, base: F32, group: F32, of: I64, item: F64, found: IDX, ui: F64 | None
     ) -> F32:
         """The first layer's output ``[n, H]``: ``base`` (:meth:`static`) plus each candidate's
-        group row of ``group`` (:meth:`group_part`), its item features ``[n, 2]`` and, for the
-        ``found`` candidates the learner answered, their ``ui`` features (:func:`ui_features`)."""
+        group row of ``group`` (:meth:`group_part`), its item features (:func:`item_features`)
+        and, for the ``found`` candidates the learner answered, their ``ui`` features
+        (:func:`ui_features`)."""
         torch = self._torch
-        x = np.zeros((base.shape[0], 2 + len(UI_FEATURES)), np.float32)
-        x[:, :2] = item
+        k = item.shape[1]
+        x = np.zeros((base.shape[0], k + len(UI_FEATURES)), np.float32)
+        x[:, :k] = item
         if ui is not None:
-            x[found, 2:] = ui.astype(np.float32) - self.ui_default
+            x[found, k:] = ui.astype(np.float32) - self.ui_default
         with torch.inference_mode():
             pre = torch.index_select(torch.from_numpy(group), 0, torch.from_numpy(of))
             pre += torch.from_numpy(base)

@@ -1,7 +1,10 @@
 """A learner's model state: its tables of item and tag history, their updates and binary form.
 
-The item table has one row per item the learner answered (columns :data:`IC` ... :data:`IFD`),
-the tag table one row per tag (:data:`TC` ... :data:`TRUN`); both are sorted by id.
+The item table has one row per item the learner answered (columns :data:`IC` ... :data:`IV`),
+the tag table one row per tag (:data:`TC` ... :data:`TV`); both are sorted by id. ``IR``/``IV``
+and ``TR``/``TV`` are the learner's own shares of the item's and tag's residual sums (what the
+service's tallies hold for all learners, see :func:`tutor.model.features.ability_residuals`),
+so the model can leave them out as it does the learner's own answer counts.
 """
 
 from __future__ import annotations
@@ -15,19 +18,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tutor.model.features import SKILL_EMA_RATE, memory_step
+from tutor.model.features import SKILL_EMA_RATE, ability, memory_step
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 # item table columns
-IC, IW, ILAST, ISTEP, ITIME, IPREV, IGRADE, IFS, IFD = range(9)
-ICOLS = 9
+IC, IW, ILAST, ISTEP, ITIME, IPREV, IGRADE, IFS, IFD, IR, IV = range(11)
+ICOLS = 11
 # tag table columns
-TC, TW, TLAST, TSTEP, TEMA, TRUN = range(6)
+TC, TW, TLAST, TSTEP, TEMA, TRUN, TR, TV = range(8)
+TCOLS = 8
 _MAGIC = b"MTLS"
-_STATE_VERSION = 1
+_STATE_VERSION = 2
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -49,7 +53,13 @@ class LearnerState:
     item_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     items: F64 = field(default_factory=lambda: np.zeros((0, ICOLS), np.float64))
     tag_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    tags: F64 = field(default_factory=lambda: np.zeros((0, 6), np.float64))
+    tags: F64 = field(default_factory=lambda: np.zeros((0, TCOLS), np.float64))
+
+    def residual(self, correct: float) -> tuple[float, float]:
+        """This learner's residual ``correct - p`` and variance ``p (1 - p)`` of an answer
+        now (``p``: :func:`tutor.model.features.ability` from the answers so far)."""
+        p = ability(self.u_c, self.u_c + self.u_w)
+        return correct - p, p * (1.0 - p)
 
     def to_bytes(self) -> bytes:
         """Compact binary form (versioned)."""
@@ -88,7 +98,7 @@ class LearnerState:
         magic, version, n_h, wid, step, u_c, u_w, u_ema, n_i, n_t = struct.unpack_from(fmt, data)
         if magic != _MAGIC or version != _STATE_VERSION:
             raise ValueError("not a learner state of this version")
-        sizes = [4 * n_h, 8 * n_i, 8 * ICOLS * n_i, 8 * n_t, 48 * n_t]
+        sizes = [4 * n_h, 8 * n_i, 8 * ICOLS * n_i, 8 * n_t, 8 * TCOLS * n_t]
         if len(data) != size + sum(sizes):
             raise ValueError("learner state has the wrong length")
         parts, off = [], size
@@ -105,7 +115,7 @@ class LearnerState:
             item_ids=np.frombuffer(parts[1], "<i8").astype(np.int64),
             items=np.frombuffer(parts[2], "<f8").reshape(n_i, ICOLS).astype(np.float64),
             tag_ids=np.frombuffer(parts[3], "<i8").astype(np.int64),
-            tags=np.frombuffer(parts[4], "<f8").reshape(n_t, 6).astype(np.float64),
+            tags=np.frombuffer(parts[4], "<f8").reshape(n_t, TCOLS).astype(np.float64),
         )
 
 
@@ -120,8 +130,11 @@ def lookup(ids: I64, keys: I64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bo
 
 def tag_history(state: LearnerState, owner: I64, keys: I64, n: int) -> dict[str, F64]:
     """The learner's history on the tags of ``n`` rows (``keys[k]`` is a tag of row
-    ``owner[k]``, ``owner`` sorted): the ``us_*`` raw columns."""
+    ``owner[k]``, ``owner`` sorted): the ``us_*`` raw columns, and ``us_r`` / ``us_v``, the
+    learner's own shares of the tags' residual sums (to leave out of the tallies)."""
     c = {name: np.zeros(n, np.float64) for name in ("us_c", "us_w", "us_gap", "us_run")}
+    c["us_r"] = np.zeros(n, np.float64)
+    c["us_v"] = np.zeros(n, np.float64)
     c["us_last"] = np.full(n, -1.0)
     c["us_ema"] = np.full(n, np.nan)
     if not (keys.shape[0] and state.tag_ids.shape[0]):
@@ -133,6 +146,8 @@ def tag_history(state: LearnerState, owner: I64, keys: I64, n: int) -> dict[str,
         return c
     c["us_c"] = np.bincount(owner, rows[:, TC], n).astype(np.float64)
     c["us_w"] = np.bincount(owner, rows[:, TW], n).astype(np.float64)
+    c["us_r"] = np.bincount(owner, rows[:, TR], n).astype(np.float64)
+    c["us_v"] = np.bincount(owner, rows[:, TV], n).astype(np.float64)
     seen = np.bincount(owner, minlength=n).astype(np.float64)
     ema = np.bincount(owner, rows[:, TEMA], n)
     np.divide(ema, seen, out=c["us_ema"], where=seen > 0)
@@ -154,10 +169,13 @@ def upsert_item(
 ) -> tuple[I64, F64]:
     pos = int(np.searchsorted(state.item_ids, item_id))
     step = float(state.step)
+    resid, var = state.residual(y)
     if pos < state.item_ids.shape[0] and state.item_ids[pos] == item_id:
         items = state.items.copy()
         r = items[pos]
         r[IFS], r[IFD] = memory_step(r.tolist(), now, g, int(y))
+        r[IR] += resid
+        r[IV] += var
         r[IC] += y
         r[IW] += 1.0 - y
         r[ILAST] = y
@@ -167,12 +185,13 @@ def upsert_item(
         r[IGRADE] = g
         return state.item_ids, items
     s_new, d_new = memory_step(None, now, g, int(y))
-    row = np.array([y, 1.0 - y, y, step, now, np.nan, g, s_new, d_new])
+    row = np.array([y, 1.0 - y, y, step, now, np.nan, g, s_new, d_new, resid, var])
     return np.insert(state.item_ids, pos, item_id), np.insert(state.items, pos, row, axis=0)
 
 
 def upsert_tags(state: LearnerState, tags: Sequence[str], y: float) -> tuple[I64, F64]:
     ids, table = state.tag_ids, state.tags.copy()
+    resid, var = state.residual(y)
     for key in sorted({tag_key(t) for t in tags}):
         pos = int(np.searchsorted(ids, key))
         if pos < ids.shape[0] and ids[pos] == key:
@@ -187,8 +206,10 @@ def upsert_tags(state: LearnerState, tags: Sequence[str], y: float) -> tuple[I64
                 if y
                 else (r[TRUN] - 1 if r[TRUN] < 0 else -1.0)
             )
+            r[TR] += resid
+            r[TV] += var
         else:
-            row = np.array([y, 1.0 - y, y, float(state.step), y, 1.0 if y else -1.0])
+            row = np.array([y, 1.0 - y, y, float(state.step), y, 1.0 if y else -1.0, resid, var])
             ids = np.insert(ids, pos, key)
             table = np.insert(table, pos, row, axis=0)
     return ids, table

@@ -21,7 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tutor.evaluation.logs import LearnerLog
-from tutor.model.features import AnswerStats, build_features, extra_columns, learner_rows
+from tutor.model.features import (
+    IRT_EXTRAS,
+    AnswerStats,
+    build_features,
+    extra_columns,
+    learner_rows,
+)
 from tutor.model.weights import WEIGHTS_VERSION, TrainedWeights
 
 if TYPE_CHECKING:
@@ -55,9 +61,9 @@ class TrainConfig:
     #: weight of an auxiliary loss on the no-adaptation input (initial state, user features
     #: zeroed): the head also learns the population prediction a first attempt gets
     aux_noadapt: float = 0.5
-    #: optional inputs from :data:`tutor.model.features.EXTRA_FEATURES` (opt-in; the shipped
-    #: weights use none, and the serving path supports none yet)
-    extra_features: tuple[str, ...] = ()
+    #: optional inputs from :data:`tutor.model.features.EXTRA_FEATURES` appended after the
+    #: standard ones; the default is the ability-adjusted difficulties the service computes
+    extra_features: tuple[str, ...] = IRT_EXTRAS
 
 
 @dataclass(slots=True)

@@ -25,9 +25,21 @@ from tutor.model.features import (
     SECONDS_PER_DAY,
     SKILL_EMA_RATE,
     RawColumns,
+    ability,
     build_features,
 )
-from tutor.model.state import IFD, IFS, ITIME, TC, TEMA, TRUN, TW, LearnerState, lookup
+from tutor.model.state import (
+    IFD,
+    IFS,
+    ITIME,
+    TC,
+    TCOLS,
+    TEMA,
+    TRUN,
+    TW,
+    LearnerState,
+    lookup,
+)
 
 if TYPE_CHECKING:
     from tutor.model.online import LearnerModel
@@ -83,6 +95,14 @@ def recall_after_answers(
     )
     a["item_n"] = batch.cols["item_n"] - (a["ui_c"] + a["ui_w"])
     a["item_c"] = batch.cols["item_c"] - a["ui_c"]
+    # the answer's residual joins the learner's own shares of the item's and tags' sums
+    p = ability(state.u_c, state.u_c + state.u_w)  # the same for every row
+    resid, var = y - p, p * (1.0 - p)
+    a["item_r"] = c["item_r"] - resid
+    a["item_v"] = c["item_v"] - var
+    n_tags = np.bincount(batch.tag_owner, minlength=n).astype(np.float64)
+    a["skill_r"] = c["skill_r"] - n_tags * resid
+    a["skill_v"] = c["skill_v"] - n_tags * var
     # the item's tags after the answer (upsert_tags), read back as tag_history does
     a.update(_tags_after(state, batch, y))
     a["skill_n"] = batch.cols["skill_n"] - (a["us_c"] + a["us_w"])
@@ -90,7 +110,7 @@ def recall_after_answers(
     a["u_c"] = state.u_c + y
     a["u_w"] = state.u_w + (1.0 - y)
     a["u_ema"] = y if np.isnan(state.u_ema) else (1 - EMA_RATE) * state.u_ema + EMA_RATE * y
-    x, dt = build_features(after)
+    x, dt = build_features(after, model.extra)
     return _probs(model, x, dt, h)
 
 
@@ -133,7 +153,7 @@ def _tags_after(state: LearnerState, batch: CandidateBatch, y: F64) -> dict[str,
     if not owner.shape[0]:
         return out
     tpos, tfound = lookup(state.tag_ids, keys)
-    old = state.tags[tpos] if state.tag_ids.shape[0] else np.zeros((keys.shape[0], 6))
+    old = state.tags[tpos] if state.tag_ids.shape[0] else np.zeros((keys.shape[0], TCOLS))
     yp = y[owner]
     tc = np.where(tfound, old[:, TC] + yp, yp)
     tw = np.where(tfound, old[:, TW] + (1.0 - yp), 1.0 - yp)
@@ -163,7 +183,7 @@ def _new_states(
     """The recurrent state after each row's answer; None when the model keeps no state."""
     if not model.net.cfg.use_state:
         return None
-    x, dt = build_features(before)
+    x, dt = build_features(before, model.extra)
     step = np.stack([y, np.where(g > 0, (g - 2.5) / 1.5, 0.0)], axis=1).astype(np.float32)
     if model._step is not None:
         return model._step.many(state.h, x, step, dt)

@@ -9,8 +9,9 @@ forward pass per day, and one batched GRU step per answer position. A test check
 predictions equal the adapter's on the same answers.
 
 Simulated items are self-graded flashcards without tags (the tag features stay at their
-"no tags" values). Item answer counts are shared by all simulated students, as the service
-counts every learner's answers.
+"no tags" values). Item answer counts and residual sums (the ability-adjusted difficulty's
+inputs, see ``tutor.model.features.ability_residuals``) are shared by all simulated students,
+as the service counts every learner's answers.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tutor.model.features import (
     N_FEATURES,
     SECONDS_PER_DAY,
     RawColumns,
+    ability,
     build_features,
 )
 from tutor.model.whatif import fsrs_steps
@@ -51,6 +53,7 @@ class BatchedLearnerModel:
         torch.set_num_threads(1)
         self.model = model
         self.net = model.net
+        self.extra: tuple[str, ...] = tuple(getattr(model, "extra", ()))
         self.torch = torch
         shape = (n_students, n_items)
         self.n_students, self.n_items = shape
@@ -68,9 +71,14 @@ class BatchedLearnerModel:
         self.grade = np.zeros(shape)
         self.fs = np.full(shape, np.nan)
         self.fd = np.full(shape, np.nan)
+        #: each student's own share of the items' residual sums
+        self.own_r = np.zeros(shape)
+        self.own_v = np.zeros(shape)
         #: answers to each item by all students (what the service's attempt tallies hold)
         self.item_n = np.zeros(n_items)
         self.item_c = np.zeros(n_items)
+        self.item_r = np.zeros(n_items)
+        self.item_v = np.zeros(n_items)
 
     @property
     def seen(self) -> B:
@@ -85,17 +93,18 @@ class BatchedLearnerModel:
         i: I,
         now: F,
         user: tuple[F, F, F, F] | None = None,
-        own_today: tuple[F, F] | None = None,
+        own_today: tuple[F, F, F, F] | None = None,
     ) -> RawColumns:
         """Raw columns of (student ``r``, item ``i``) pairs asked at ``now`` (flat arrays).
 
         ``user`` overrides the students' (step, correct, wrong, running accuracy) and
-        ``own_today`` adds answers (n, correct) not yet in the item tallies (within a day).
+        ``own_today`` adds answers (n, correct, summed residual, summed variance) not yet in
+        the item tallies (within a day).
         """
         step, u_c, u_w, u_ema = (
             (self.step[r], self.u_c[r], self.u_w[r], self.u_ema[r]) if user is None else user
         )
-        add_n, add_c = (0.0, 0.0) if own_today is None else own_today
+        add_n, add_c, add_r, add_v = (0.0, 0.0, 0.0, 0.0) if own_today is None else own_today
         raw = RawColumns.empty(r.shape[0])
         c = raw.cols
         c["prior_rate"][:] = self.model.prior_rate
@@ -110,6 +119,8 @@ class BatchedLearnerModel:
         c["ui_fsrs_s"], c["ui_fsrs_d"] = self.fs[r, i], self.fd[r, i]
         c["item_n"] = self.item_n[i] + add_n - (ui_c + ui_w)
         c["item_c"] = self.item_c[i] + add_c - ui_c
+        c["item_r"] = self.item_r[i] + add_r - self.own_r[r, i]
+        c["item_v"] = self.item_v[i] + add_v - self.own_v[r, i]
         c["u_c"], c["u_w"], c["u_ema"] = u_c, u_w, u_ema
         return raw
 
@@ -147,7 +158,7 @@ class BatchedLearnerModel:
         r = np.repeat(np.arange(s), n)
         i = np.tile(np.arange(n), s)
         now = np.broadcast_to(np.asarray(at, dtype=np.float64), (s,))[r]
-        x, dt = build_features(self._raw(r, i, now))
+        x, dt = build_features(self._raw(r, i, now), self.extra)
         return self._probs_by_student(x, dt, r).reshape(s, n)
 
     def _gru(self, x: F32, dt: F32, y: F, g: F, h: F32) -> F32:
@@ -170,8 +181,9 @@ class BatchedLearnerModel:
         i = np.tile(np.arange(n), s)
         t0 = np.broadcast_to(np.asarray(review_at, dtype=np.float64), (s,))[r]
         t1 = np.broadcast_to(np.asarray(at, dtype=np.float64).reshape(s, -1), (s, n)).ravel()
-        x, dt = build_features(self._raw(r, i, t0))
+        x, dt = build_features(self._raw(r, i, t0), self.extra)
         seen = self.last[r, i] >= 0
+        p = ability(self.u_c[r], self.u_c[r] + self.u_w[r])
         elapsed = np.where(seen, (t0 - self.time[r, i]) / SECONDS_PER_DAY, 0.0)
         out = []
         for y, g in ((1.0, 3), (0.0, 1)):
@@ -195,11 +207,13 @@ class BatchedLearnerModel:
             c["ui_fsrs_s"], c["ui_fsrs_d"] = fs, fd
             c["item_n"] = self.item_n[i] - (c["ui_c"] + c["ui_w"])
             c["item_c"] = self.item_c[i] - c["ui_c"]
+            c["item_r"] = self.item_r[i] - (self.own_r[r, i] + y - p)
+            c["item_v"] = self.item_v[i] - (self.own_v[r, i] + p * (1.0 - p))
             c["u_c"] = self.u_c[r] + y
             c["u_w"] = self.u_w[r] + 1.0 - y
             ema = self.u_ema[r]
             c["u_ema"] = np.where(np.isnan(ema), y, (1 - EMA_RATE) * ema + EMA_RATE * y)
-            x2, dt2 = build_features(raw)
+            x2, dt2 = build_features(raw, self.extra)
             out.append(self._probs(x2, dt2, h_new).reshape(s, n))
         return out[0], out[1]
 
@@ -210,10 +224,13 @@ class BatchedLearnerModel:
         r, i = students, items
         y = correct.astype(np.float64)
         g = grade.astype(np.float64)
+        p = ability(self.u_c[r], self.u_c[r] + self.u_w[r])
+        resid, var = y - p, p * (1.0 - p)
         # the service's tallies already count the answer being learned from
-        x, dt = build_features(self._raw(r, i, at, own_today=(np.ones_like(y), y)))
+        own = (np.ones_like(y), y, resid, var)
+        x, dt = build_features(self._raw(r, i, at, own_today=own), self.extra)
         self.h[r] = self._gru(x, dt, y, g, self.h[r])
-        self._write_items(r, i, at, correct, grade, self.step[r])
+        self._write_items(r, i, at, correct, grade, self.step[r], (resid, var))
         ema = self.u_ema[r]
         self.u_ema[r] = np.where(np.isnan(ema), y, (1 - EMA_RATE) * ema + EMA_RATE * y)
         self.u_c[r] += y
@@ -221,9 +238,14 @@ class BatchedLearnerModel:
         self.step[r] += 1.0
         np.add.at(self.item_n, i, 1.0)
         np.add.at(self.item_c, i, y)
+        np.add.at(self.item_r, i, resid)
+        np.add.at(self.item_v, i, var)
 
-    def _write_items(self, r: I, i: I, at: F, correct: B, grade: I, step: F) -> None:
-        """The item rows after one answer each to distinct (student, item) pairs."""
+    def _write_items(
+        self, r: I, i: I, at: F, correct: B, grade: I, step: F, sums: tuple[F, F]
+    ) -> None:
+        """The item rows after one answer each to distinct (student, item) pairs (``sums``:
+        each answer's residual and variance)."""
         y = correct.astype(np.float64)
         g = grade.astype(np.float64)
         seen = self.last[r, i] >= 0
@@ -242,6 +264,8 @@ class BatchedLearnerModel:
         self.prev[r, i] = np.where(seen, self.time[r, i], np.nan)
         self.time[r, i] = at
         self.grade[r, i] = g
+        self.own_r[r, i] += sums[0]
+        self.own_v[r, i] += sums[1]
 
     def update_day(self, items: I, at: F, correct: B, grade: I) -> None:
         """A day of answers, ``(students, T)`` in time order, ``items`` -1 after a student's
@@ -262,6 +286,8 @@ class BatchedLearnerModel:
         step_b = self.step[:, None] + np.arange(t_n)[None, :]
         uc_b = self.u_c[:, None] + np.cumsum(y, axis=1) - y
         uw_b = self.u_w[:, None] + np.cumsum(wr, axis=1) - wr
+        p_b = ability(uc_b, uc_b + uw_b)
+        resid_b, var_b = y - p_b, p_b * (1.0 - p_b)
         ema_b = np.empty((s_n, t_n))
         ema = self.u_ema.copy()
         for t in range(t_n):
@@ -273,7 +299,11 @@ class BatchedLearnerModel:
         _, first_at = np.unique(rr * self.n_items + ii, return_index=True)
         first = np.zeros(rr.shape[0], dtype=bool)
         first[first_at] = True
-        x = np.zeros((s_n, t_n, N_FEATURES), dtype=np.float32)
+        x = np.zeros((s_n, t_n, N_FEATURES + len(self.extra)), dtype=np.float32)
+        # the sums of each (student, item)'s first answer of the day, for its repeat
+        first_keys = rr[first] * self.n_items + ii[first]
+        order = np.argsort(first_keys)
+        first_sums = (resid_b[rr[first], tt[first]][order], var_b[rr[first], tt[first]][order])
         dt = np.full((s_n, t_n), -1.0, dtype=np.float32)
         for sel, again in ((first, False), (~first, True)):
             r, i = rr[sel], ii[sel]
@@ -281,18 +311,22 @@ class BatchedLearnerModel:
             if r.shape[0] == 0:
                 continue
             # the tallies count the answer being learned from, and the day's first one
-            y_now = y[r, k]
-            own = (
-                (np.full(r.shape[0], 2.0), self.last[r, i] + y_now)
-                if again
-                else (
-                    np.ones(r.shape[0]),
-                    y_now,
+            y_now, r_now, v_now = y[r, k], resid_b[r, k], var_b[r, k]
+            if again:
+                pos = np.searchsorted(first_keys[order], r * self.n_items + i)
+                own = (
+                    np.full(r.shape[0], 2.0),
+                    self.last[r, i] + y_now,
+                    first_sums[0][pos] + r_now,
+                    first_sums[1][pos] + v_now,
                 )
-            )
+            else:
+                own = (np.ones(r.shape[0]), y_now, r_now, v_now)
             user = (step_b[r, k], uc_b[r, k], uw_b[r, k], ema_b[r, k])
-            x[r, k], dt[r, k] = build_features(self._raw(r, i, at[r, k], user, own))
-            self._write_items(r, i, at[r, k], correct[r, k], grade[r, k], step_b[r, k])
+            x[r, k], dt[r, k] = build_features(self._raw(r, i, at[r, k], user, own), self.extra)
+            self._write_items(
+                r, i, at[r, k], correct[r, k], grade[r, k], step_b[r, k], (r_now, v_now)
+            )
         torch, net = self.torch, self.net
         steps = np.stack([y, np.where(g > 0, (g - 2.5) / 1.5, 0.0)], axis=2).astype(np.float32)
         with torch.inference_mode():
@@ -308,3 +342,5 @@ class BatchedLearnerModel:
         self.step += lens
         np.add.at(self.item_n, ii, 1.0)
         np.add.at(self.item_c, ii, y[rr, tt])
+        np.add.at(self.item_r, ii, resid_b[rr, tt])
+        np.add.at(self.item_v, ii, var_b[rr, tt])

@@ -77,10 +77,18 @@ def test_unknown_extra_feature_is_rejected() -> None:
         extra_columns(log, AnswerStats(), ["nope"], leave_out=False)
 
 
-def test_default_configuration_is_unchanged() -> None:
+def test_default_inputs_are_the_served_extras() -> None:
+    from tutor.model.features import IRT_EXTRAS
+    from tutor.model.train import TrainConfig
+
+    from tutor.model.features import RAW_EXTRAS
+
+    assert TrainConfig().extra_features == IRT_EXTRAS
     shipped = json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())["config"]
-    assert "extra_features" not in NetConfig().to_dict()
+    assert RAW_EXTRAS.issuperset(shipped.get("extra_features", ()))  # the service computes them
     assert NetConfig(**shipped).to_dict() == shipped
+    # weights of a network without extras keep their configuration as it was
+    assert "extra_features" not in NetConfig().to_dict()
     log = synthetic_logs(1, 20, seed=2)[0]
     stats = AnswerStats.from_logs(synthetic_logs(4, 20, seed=4))
     plain = prepare(log, stats, leave_out=False)

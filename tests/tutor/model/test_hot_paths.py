@@ -12,6 +12,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from tutor.model.features import IRT_EXTRAS
 from tutor.model.online import (
     AttemptFeatures,
     CandidateBatch,
@@ -31,13 +32,16 @@ def with_tag_sums(
 ) -> list[CandidateFeatures]:
     """The candidates with tag tallies that are sums over their tags, as the service's are."""
     per_tag = {
-        t: (int(n), int(n * rng.random())) for t, n in zip(*_tag_draw(cands, rng), strict=True)
+        t: (int(n), int(n * rng.random()), float(rng.normal(0, 1 + n / 8)), n * rng.random() / 4)
+        for t, n in zip(*_tag_draw(cands, rng), strict=True)
     }
     return [
         replace(
             c,
             tag_attempts=sum(per_tag[t][0] for t in c.tags),
             tag_correct=sum(per_tag[t][1] for t in c.tags),
+            tag_resid=sum(per_tag[t][2] for t in c.tags),
+            tag_var=sum(per_tag[t][3] for t in c.tags),
         )
         for c in cands
     ]
@@ -55,7 +59,18 @@ def split_batch(
 ) -> tuple[CandidateBatch, ...]:
     """Two fixed parts (tallies zero), as the service keeps them per deck."""
     bare = [
-        replace(c, item_attempts=0, item_correct=0, tag_attempts=0, tag_correct=0) for c in cands
+        replace(
+            c,
+            item_attempts=0,
+            item_correct=0,
+            tag_attempts=0,
+            tag_correct=0,
+            item_resid=0.0,
+            item_var=0.0,
+            tag_resid=0.0,
+            tag_var=0.0,
+        )
+        for c in cands
     ]
     return model.prepare(bare[:cut]), model.prepare(bare[cut:])
 
@@ -75,7 +90,7 @@ def over_parts(batch: CandidateBatch, parts: tuple[CandidateBatch, ...]) -> Cand
 def test_scoring_cache_is_kept_across_tallies(
     use_state: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    model = LearnerModel(random_weights(11, use_state=use_state), "parts")
+    model = LearnerModel(random_weights(11, use_state=use_state, extra=IRT_EXTRAS), "parts")
     rng = np.random.default_rng(11)
     # tags without repeats: ("a", "b", "a") and ("a", "b", "b") share a tag set but not sums
     cands = [replace(c, tags=tuple(dict.fromkeys(c.tags))) for c in random_candidates(rng, 200)]
@@ -101,7 +116,7 @@ def test_scoring_cache_is_kept_across_tallies(
 
 def test_scoring_cache_with_tallies_that_are_not_sums() -> None:
     """Tag tallies that differ within a tag set still score right (the full grouping)."""
-    model = LearnerModel(random_weights(12, use_state=True), "uneven")
+    model = LearnerModel(random_weights(12, use_state=True, extra=IRT_EXTRAS), "uneven")
     rng = np.random.default_rng(12)
     cands = random_candidates(rng, 150)  # tag tallies drawn per candidate
     state = walk(model, cands, rng, 100)
@@ -114,7 +129,7 @@ def test_scoring_cache_with_tallies_that_are_not_sums() -> None:
 
 
 def test_parts_must_add_up() -> None:
-    model = LearnerModel(random_weights(13, use_state=True), "short")
+    model = LearnerModel(random_weights(13, use_state=True, extra=IRT_EXTRAS), "short")
     cands = random_candidates(np.random.default_rng(13), 20)
     parts = split_batch(model, cands, 8)
     batch = over_parts(model.prepare(cands), parts[:1])
@@ -123,7 +138,7 @@ def test_parts_must_add_up() -> None:
 
 
 def test_a_second_learner_is_not_served_the_firsts_scores() -> None:
-    model = LearnerModel(random_weights(14, use_state=True), "memo")
+    model = LearnerModel(random_weights(14, use_state=True, extra=IRT_EXTRAS), "memo")
     rng = np.random.default_rng(14)
     cands = random_candidates(rng, 60)
     batch = model.prepare(cands)
@@ -143,7 +158,7 @@ def test_a_second_learner_is_not_served_the_firsts_scores() -> None:
 @pytest.mark.parametrize("reference", [False, True])
 @pytest.mark.parametrize("use_state", [True, False])
 def test_predict_at_equals_predict_at_each_time(use_state: bool, reference: bool) -> None:
-    model = LearnerModel(random_weights(15, use_state=use_state), "times")
+    model = LearnerModel(random_weights(15, use_state=use_state, extra=IRT_EXTRAS), "times")
     if reference:
         model._head = None
     rng = np.random.default_rng(15)
@@ -172,7 +187,7 @@ def test_predict_at_equals_predict_at_each_time(use_state: bool, reference: bool
 def test_predict_after_answer_equals_update_then_predict(
     seed: int, use_state: bool, torch_step: bool
 ) -> None:
-    model = LearnerModel(random_weights(seed, use_state=use_state), "whatif")
+    model = LearnerModel(random_weights(seed, use_state=use_state, extra=IRT_EXTRAS), "whatif")
     if torch_step:
         model._step = None
     rng = np.random.default_rng(seed)
@@ -193,7 +208,7 @@ def test_predict_after_answer_equals_update_then_predict(
 
 
 def test_predict_after_answer_checks_its_arguments() -> None:
-    model = LearnerModel(random_weights(3, use_state=True), "args")
+    model = LearnerModel(random_weights(3, use_state=True, extra=IRT_EXTRAS), "args")
     cand = CandidateFeatures(item_id=1)
     state: LearnerState = model.new_state()
     with pytest.raises(ValueError, match="one outcome"):
@@ -208,7 +223,7 @@ def test_a_few_candidates_row_by_row(use_state: bool) -> None:
     """Up to FEW_ROWS candidates take the plain-Python path; same predictions."""
     from tutor.model.scoring import FEW_ROWS
 
-    model = LearnerModel(random_weights(16, use_state=use_state), "few")
+    model = LearnerModel(random_weights(16, use_state=use_state, extra=IRT_EXTRAS), "few")
     rng = np.random.default_rng(16)
     cands = random_candidates(rng, 60)
     state = walk(model, cands, rng, 250)
@@ -247,7 +262,7 @@ def test_fsrs_steps_match_the_scalar_step() -> None:
 @pytest.mark.parametrize("use_state", [True, False])
 def test_predict_and_update_equals_predict_then_update(use_state: bool) -> None:
     """The calibration's prediction of each answer, made from the row the update builds."""
-    model = LearnerModel(random_weights(21, use_state=use_state), "both")
+    model = LearnerModel(random_weights(21, use_state=use_state, extra=IRT_EXTRAS), "both")
     rng = np.random.default_rng(21)
     cands = random_candidates(rng, 40)
     state = walk(model, cands, rng, 120)

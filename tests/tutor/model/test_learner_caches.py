@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from storage import Database
 from storage import attempts as attempt_rows
 from storage import learner_state as state_rows
+from storage.database import run_sync
 from tests.conftest import FakeClock
 from tests.tutor.conftest import sample_deck_bytes
 from tutor.candidates import Candidates, FeatureCache
@@ -41,22 +43,7 @@ def _items(n: int = 16) -> list[Item]:
 
 
 def _reference(items: list[Item], tallies: dict, tag_tallies: dict) -> CandidateBatch:
-    cands = []
-    for item in items:
-        n, c = tallies.get(item.id, (0, 0))
-        cands.append(
-            CandidateFeatures(
-                item_id=item.id,
-                tags=item.tags,
-                n_options=item.n_options,
-                kind=item.kind,
-                item_attempts=n,
-                item_correct=c,
-                tag_attempts=sum(tag_tallies.get(t, (0, 0))[0] for t in item.tags),
-                tag_correct=sum(tag_tallies.get(t, (0, 0))[1] for t in item.tags),
-            )
-        )
-    return LearnerModel.prepare(cands)
+    return LearnerModel.prepare(list(_reference_candidates(items, tallies, tag_tallies)))
 
 
 def _assert_same(a: CandidateBatch, b: CandidateBatch) -> None:
@@ -116,13 +103,19 @@ async def test_the_model_sees_each_answer_in_the_tallies_and_predicts_as_uncache
         async with db.read() as conn:
             items = await service._quizzes.items.enrolled(conn, 5)
             predictor = await memory.predictor(conn, 5, items)
-            tallies = await attempt_rows.item_stats(conn, [i.id for i in items])
-            tag_tallies = await attempt_rows.tag_stats(conn, {t for i in items for t in i.tags})
+            ids = [i.id for i in items]
+            names = {t for i in items for t in i.tags}
+            tallies = await run_sync(conn, partial(attempt_rows.read_item_stats, item_ids=ids))
+            tag_tallies = await run_sync(conn, partial(attempt_rows.read_tag_stats, tags=names))
             stored = await state_rows.get_state(conn, 5)
         assert isinstance(predictor, LearnerModelPredictor)
         assert predictor.batch is not None
         _assert_same(predictor.batch, _reference(items, tallies, tag_tallies))
-        assert sum(n for n, _ in tallies.values()) == step + 1
+        assert sum(t[0] for t in tallies.values()) == step + 1
+        # the residual sums are counted: the first answer's p is 0.5, its variance 0.25
+        assert sum(t[3] for t in tallies.values()) > 0.0
+        if step == 0:
+            assert [t[3] for t in tallies.values()] == [0.25]
         assert stored is not None
         state = LearnerState.from_bytes(stored.state)
         plain = LearnerModelPredictor(
@@ -135,8 +128,10 @@ async def test_the_model_sees_each_answer_in_the_tallies_and_predicts_as_uncache
 
 
 def _reference_candidates(items: list[Item], tallies: dict, tag_tallies: dict):
+    """Candidates from tallies of 2 values (answers, correct) or 4 (then the residual sums)."""
     for item in items:
-        n, c = tallies.get(item.id, (0, 0))
+        n, c, r, v = (*tallies.get(item.id, (0, 0)), 0.0, 0.0)[:4]
+        tags = [(*tag_tallies.get(t, (0, 0)), 0.0, 0.0)[:4] for t in item.tags]
         yield CandidateFeatures(
             item_id=item.id,
             tags=item.tags,
@@ -144,8 +139,12 @@ def _reference_candidates(items: list[Item], tallies: dict, tag_tallies: dict):
             kind=item.kind,
             item_attempts=n,
             item_correct=c,
-            tag_attempts=sum(tag_tallies.get(t, (0, 0))[0] for t in item.tags),
-            tag_correct=sum(tag_tallies.get(t, (0, 0))[1] for t in item.tags),
+            tag_attempts=sum(t[0] for t in tags),
+            tag_correct=sum(t[1] for t in tags),
+            item_resid=r,
+            item_var=v,
+            tag_resid=sum(t[2] for t in tags),
+            tag_var=sum(t[3] for t in tags),
         )
 
 

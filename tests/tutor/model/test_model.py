@@ -47,7 +47,8 @@ def test_tiny_training_beats_base_rate(tiny_weights: TrainedWeights) -> None:
     test = synthetic_logs(10, 60, seed=7)
     net = build_net(tiny_weights)
     stats = AnswerStats.from_logs(synthetic_logs(30, 60, seed=1))
-    seqs = [prepare(log, stats, leave_out=False) for log in test]
+    extra = tuple(tiny_weights.config.get("extra_features", ()))
+    seqs = [prepare(log, stats, leave_out=False, extra=extra) for log in test]
     y = np.concatenate([s.y for s in seqs])
     p = np.concatenate(predict_sequences(net, seqs, tiny_weights.temperature)).astype(np.float64)
     assert np.all((p > 0) & (p < 1))
@@ -89,30 +90,58 @@ def test_state_round_trips_through_bytes(tiny_model: LearnerModel) -> None:
 
 
 def test_online_matches_offline_walk(tiny_model: LearnerModel) -> None:
-    """Scoring then updating attempt by attempt gives the benchmark's predictions."""
+    """Scoring then updating attempt by attempt gives the benchmark's predictions, with the
+    tallies (counts and residual sums) of other learners plus this learner's own answers, as
+    the service keeps them."""
     (log,) = synthetic_logs(1, 40, seed=3)
     log = replace(log, grades=np.where(log.correct == 1, 3, 1).astype(np.int8))
-    stats = AnswerStats()
+    stats = AnswerStats.from_logs(synthetic_logs(6, 40, seed=11))
     tiny_model.prior_rate = stats.prior_rate
+    extra = tiny_model.extra
+    assert extra == ("item_irt", "skill_irt")
     offline = predict_sequences(
-        tiny_model.net, [prepare(log, stats, leave_out=False)], tiny_model.temperature
+        tiny_model.net, [prepare(log, stats, leave_out=False, extra=extra)], tiny_model.temperature
     )[0]
     state = tiny_model.new_state()
-    own: dict[int, list[int]] = {}
+    # this learner's own shares: [answers, correct, residual, variance] per item and per tag
+    own: dict[int, list[float]] = {}
+    own_tag: dict[int, list[float]] = {}
+    right = total = 0.0
     online = []
     for item, skills, y, ts in zip(
         log.items.tolist(), log.skills, log.correct.tolist(), log.timestamps.tolist(), strict=True
     ):  # type: ignore[union-attr]
-        n, c = own.get(item, [0, 0])
-        tag_n = sum(v[0] for k, v in own.items() if k % 5 == item % 5)
-        tag_c = sum(v[1] for k, v in own.items() if k % 5 == item % 5)
+        mine = own.get(item, [0.0] * 4)
+        tags = [own_tag.get(s, [0.0] * 4) for s in skills]
         cand = CandidateFeatures(
-            item, tuple(str(s) for s in skills), 0, ItemKind.FLASHCARD, n, c, tag_n, tag_c
+            item,
+            tuple(str(s) for s in skills),
+            0,
+            ItemKind.FLASHCARD,
+            int(stats.item_n.get(item, 0) + mine[0]),
+            int(stats.item_c.get(item, 0) + mine[1]),
+            int(sum(stats.skill_n.get(s, 0) + t[0] for s, t in zip(skills, tags, strict=True))),
+            int(sum(stats.skill_c.get(s, 0) + t[1] for s, t in zip(skills, tags, strict=True))),
+            stats.item_r.get(item, 0.0) + mine[2],
+            stats.item_v.get(item, 0.0) + mine[3],
+            sum(stats.skill_r.get(s, 0.0) + t[2] for s, t in zip(skills, tags, strict=True)),
+            sum(stats.skill_v.get(s, 0.0) + t[3] for s, t in zip(skills, tags, strict=True)),
         )
         now = datetime.fromtimestamp(ts, UTC)
         online.append(float(tiny_model.predict(state, [cand], now)[0]))
         state = tiny_model.update(state, AttemptFeatures(cand, now, bool(y), grade=3 if y else 1))
-        own[item] = [n + 1, c + y]
+        p = (right + 1.0) / (total + 2.0)
+        rows = [
+            own.setdefault(item, [0.0] * 4),
+            *(own_tag.setdefault(s, [0.0] * 4) for s in skills),
+        ]
+        for row in rows:
+            row[0] += 1.0
+            row[1] += y
+            row[2] += y - p
+            row[3] += p * (1.0 - p)
+        right += y
+        total += 1.0
     np.testing.assert_allclose(np.array(online), offline, atol=2e-5)
 
 
@@ -329,6 +358,9 @@ def test_aux_loss_trains_the_initial_state_prediction(train_logs: list[LearnerLo
 
     test = synthetic_logs(10, 60, seed=7)
     stats = AnswerStats.from_logs(train_logs)
+    # on the standard inputs: the item-difficulty extras already give the initial state most
+    # of what the auxiliary loss teaches it on this small synthetic log
+    cfg = replace(TINY, extra_features=())
     seqs = [prepare(log, stats, leave_out=False) for log in test]
     x = torch.from_numpy(np.concatenate([s.x for s in seqs]))
     x[:, USER_FEATURES] = 0.0
@@ -344,6 +376,6 @@ def test_aux_loss_trains_the_initial_state_prediction(train_logs: list[LearnerLo
         return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
 
     logs = [("synthetic", train_logs)]
-    without = train(logs, replace(TINY, aux_noadapt=0.0), seed=0, progress=False)
-    with_aux = train(logs, replace(TINY, aux_noadapt=1.0), seed=0, progress=False)
+    without = train(logs, replace(cfg, aux_noadapt=0.0), seed=0, progress=False)
+    with_aux = train(logs, replace(cfg, aux_noadapt=1.0), seed=0, progress=False)
     assert initial_state_logloss(with_aux) < initial_state_logloss(without) - 0.01

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tutor.items import ItemKind
+from tutor.model.features import FEATURE_NAMES, IRT_EXTRAS
 from tutor.model.online import (
     AttemptFeatures,
     CandidateBatch,
@@ -21,14 +22,21 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 TAGS = ("algebra", "verbs", "deck:a", "deck:b", "capitals")
 
 
-def random_weights(seed: int, *, use_state: bool) -> TrainedWeights:
-    """A network with random, not-small parameters (agreement must not depend on training)."""
+def random_weights(seed: int, *, use_state: bool, extra: tuple[str, ...] = ()) -> TrainedWeights:
+    """A network with random, not-small parameters (agreement must not depend on training),
+    taking the ``extra`` inputs (the shipped weights take :data:`IRT_EXTRAS`)."""
     import torch
 
     from tutor.model.network import LearnerNet, NetConfig
 
     torch.manual_seed(seed)
-    cfg = NetConfig(state_size=12, hidden=16, use_state=use_state)
+    cfg = NetConfig(
+        n_features=len(FEATURE_NAMES) + len(extra),
+        state_size=12,
+        hidden=16,
+        use_state=use_state,
+        extra_features=extra,
+    )
     net = LearnerNet(cfg)
     with torch.no_grad():
         for p in net.parameters():
@@ -49,6 +57,9 @@ def random_candidates(rng: np.random.Generator, n: int) -> list[CandidateFeature
         kind = ItemKind.FLASHCARD if rng.random() < 0.4 else ItemKind.MULTIPLE_CHOICE
         attempts = int(rng.integers(0, 60))
         tag_attempts = int(rng.choice([0, 40, 200, 1000]))
+        # residual sums of every sign and size; variances up to a quarter per answer
+        var = float(rng.random()) * attempts / 4
+        tag_var = float(rng.random()) * tag_attempts / 4
         cands.append(
             CandidateFeatures(
                 item_id=int(rng.integers(0, 10 * n)),  # duplicates happen
@@ -59,6 +70,10 @@ def random_candidates(rng: np.random.Generator, n: int) -> list[CandidateFeature
                 item_correct=int(rng.integers(0, attempts + 1)),
                 tag_attempts=tag_attempts,
                 tag_correct=int(rng.integers(0, tag_attempts + 1)),
+                item_resid=float(rng.normal(0.0, 1.0 + var)),
+                item_var=var,
+                tag_resid=float(rng.normal(0.0, 1.0 + tag_var)),
+                tag_var=tag_var,
             )
         )
     return cands
@@ -78,11 +93,14 @@ def walk(
     return state
 
 
+@pytest.mark.parametrize("extra", [IRT_EXTRAS, ()])
 @pytest.mark.parametrize("use_state", [True, False])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_fast_path_matches_reference_on_random_learners(use_state: bool, seed: int) -> None:
-    model = LearnerModel(random_weights(seed, use_state=use_state), "random")
-    assert model._head is not None
+def test_fast_path_matches_reference_on_random_learners(
+    use_state: bool, seed: int, extra: tuple[str, ...]
+) -> None:
+    model = LearnerModel(random_weights(seed, use_state=use_state, extra=extra), "random")
+    assert model._head is not None and model._head.extra == extra
     rng = np.random.default_rng(seed)
     cands = random_candidates(rng, 300)
     batch = model.prepare(cands)
@@ -113,8 +131,8 @@ def test_shipped_weights_fast_path_matches_reference() -> None:
 
 
 def test_batch_caches_are_per_weights_and_reusable() -> None:
-    a = LearnerModel(random_weights(3, use_state=True), "a")
-    b = LearnerModel(random_weights(4, use_state=True), "b")
+    a = LearnerModel(random_weights(3, use_state=True, extra=IRT_EXTRAS), "a")
+    b = LearnerModel(random_weights(4, use_state=True, extra=IRT_EXTRAS), "b")
     rng = np.random.default_rng(3)
     cands = random_candidates(rng, 50)
     batch = a.prepare(cands)
@@ -131,7 +149,7 @@ def test_batch_caches_are_per_weights_and_reusable() -> None:
 
 
 def test_recall_curve_matches_reference_path() -> None:
-    model = LearnerModel(random_weights(5, use_state=True), "curve")
+    model = LearnerModel(random_weights(5, use_state=True, extra=IRT_EXTRAS), "curve")
     rng = np.random.default_rng(5)
     cands = random_candidates(rng, 80)
     state = walk(model, cands, rng, 120)
@@ -145,7 +163,7 @@ def test_recall_curve_matches_reference_path() -> None:
 
 
 def test_candidates_without_tags_or_history() -> None:
-    model = LearnerModel(random_weights(6, use_state=True), "bare")
+    model = LearnerModel(random_weights(6, use_state=True, extra=IRT_EXTRAS), "bare")
     cands = [CandidateFeatures(item_id=i, n_options=4) for i in range(5)]
     state = model.new_state()
     now = T0.timestamp()
@@ -163,16 +181,22 @@ def test_feature_drift_falls_back_to_reference(monkeypatch: pytest.MonkeyPatch) 
     import tutor.model.scoring as scoring
 
     monkeypatch.setattr(scoring, "UI_FEATURES", scoring.UI_FEATURES[::-1])
-    model = LearnerModel(random_weights(7, use_state=True), "drift")
+    model = LearnerModel(random_weights(7, use_state=True, extra=IRT_EXTRAS), "drift")
     assert model._head is None
     monkeypatch.undo()
     monkeypatch.setattr(scoring, "ITEM_PRIOR_WEIGHT", 1.0 + features.ITEM_PRIOR_WEIGHT)
-    assert LearnerModel(random_weights(7, use_state=True), "drift")._head is None
+    assert LearnerModel(random_weights(7, use_state=True, extra=IRT_EXTRAS), "drift")._head is None
+    monkeypatch.undo()
+    # the per-candidate ability-adjusted difficulty is guarded too (only where it is an input)
+    monkeypatch.setattr(scoring, "irt_step", lambda r, v: r / (np.maximum(v, 0.0) + 1.0))
+    assert LearnerModel(random_weights(7, use_state=True, extra=IRT_EXTRAS), "drift")._head is None
+    plain = LearnerModel(random_weights(7, use_state=True, extra=()), "plain")
+    assert plain._head is not None
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_numpy_state_step_matches_torch(seed: int) -> None:
-    model = LearnerModel(random_weights(seed, use_state=True), "step")
+    model = LearnerModel(random_weights(seed, use_state=True, extra=IRT_EXTRAS), "step")
     assert model._step is not None
     rng = np.random.default_rng(seed)
     cands = random_candidates(rng, 40)

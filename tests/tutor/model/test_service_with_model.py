@@ -109,20 +109,40 @@ async def test_replay_rebuilds_the_same_states(
     await study(tutor, WRONG, 4, right=False)
     read_states = "SELECT user_id, state, calibration FROM learner_state ORDER BY user_id"
     read_memory = "SELECT user_id, item_id, previous_ms FROM memory ORDER BY user_id, item_id"
-    async with tutor.db.read() as conn:
-        live = [tuple(row) for row in await conn.execute_fetchall(read_states)]
-        live_memory = [tuple(row) for row in await conn.execute_fetchall(read_memory)]
+    read_tallies = [
+        "SELECT item_id, attempts, correct, resid_sum, var_sum FROM item_stats ORDER BY item_id",
+        "SELECT tag, attempts, correct, resid_sum, var_sum FROM tag_stats ORDER BY tag",
+        "SELECT id, answers, answers_correct FROM users ORDER BY id",
+    ]
+
+    async def read_all(queries: list[str]) -> list[list[tuple[object, ...]]]:
+        async with tutor.db.read() as conn:
+            return [[tuple(row) for row in await conn.execute_fetchall(q)] for q in queries]
+
+    live, live_memory = await read_all([read_states, read_memory])
+    live_tallies = await read_all(read_tallies)
     assert any(previous is not None for _, _, previous in live_memory)
     assert RecallCalibration.from_json(live[1][2]).answers > 0
+    items, tags, students = live_tallies
+    assert students == [(RIGHT, 4, 4), (WRONG, 8, 0)]
+    # the residual sums were kept live: before their k-th answer the RIGHT student's p is
+    # (k + 1) / (k + 2), the WRONG student's 1 / (k + 2); residuals 1 / (k + 2) and -1 / (k + 2)
+    assert all(var > 0 for *_, var in items) and all(var > 0 for *_, var in tags)
+    assert sum(row[3] for row in items) == pytest.approx(
+        sum(1 / (k + 2) for k in range(4)) - sum(1 / (k + 2) for k in range(8))
+    )
     async with tutor.db.transaction() as conn:
         await conn.execute("DELETE FROM learner_state")
         await conn.execute("UPDATE memory SET previous_ms = NULL")  # as rows before version 7
+        # as tallies before version 8
+        await conn.execute("UPDATE item_stats SET resid_sum = 0, var_sum = 0")
+        await conn.execute("UPDATE tag_stats SET resid_sum = 0, var_sum = 7")
+        await conn.execute("UPDATE users SET answers = 0, answers_correct = 0")
     assert await replay_all(tutor.db, weights_file) == 2
-    async with tutor.db.read() as conn:
-        rebuilt = [tuple(row) for row in await conn.execute_fetchall(read_states)]
-        rebuilt_memory = [tuple(row) for row in await conn.execute_fetchall(read_memory)]
+    rebuilt, rebuilt_memory = await read_all([read_states, read_memory])
     assert rebuilt == live
     assert rebuilt_memory == live_memory
+    assert await read_all(read_tallies) == live_tallies
 
 
 async def test_a_forgetful_students_predictions_are_recalibrated(

@@ -22,9 +22,14 @@ def model() -> LearnerModel:
     return LearnerModel.load()
 
 
-def _cand(i: int, n: float, c: float) -> CandidateFeatures:
+def _cand(i: int, n: float, c: float, r: float = 0.0, v: float = 0.0) -> CandidateFeatures:
     return CandidateFeatures(
-        item_id=i, kind=ItemKind.FLASHCARD, item_attempts=int(n), item_correct=int(c)
+        item_id=i,
+        kind=ItemKind.FLASHCARD,
+        item_attempts=int(n),
+        item_correct=int(c),
+        item_resid=r,
+        item_var=v,
     )
 
 
@@ -48,6 +53,9 @@ def test_day_batches_equal_the_service_model_answer_by_answer(model: LearnerMode
     states = [model.new_state() for _ in range(n_s)]
     rng = np.random.default_rng(1)
     tally_n, tally_c = np.zeros(n_i), np.zeros(n_i)
+    # residual sums: each answer's correct - p and p (1 - p), p the student's running accuracy
+    tally_r, tally_v = np.zeros(n_i), np.zeros(n_i)
+    answers = np.zeros((n_s, 2))  # right, total
     for day in range(4):
         t_n = 6
         items = np.full((n_s, t_n), -1, dtype=np.int64)
@@ -60,23 +68,40 @@ def test_day_batches_equal_the_service_model_answer_by_answer(model: LearnerMode
         at = T0 + day * DAY + 30.0 * np.arange(t_n, dtype=np.float64)[None, :].repeat(n_s, axis=0)
         correct = grade > 1
         bm.update_day(items, at, correct, grade)
+        day_r, day_v = np.zeros(n_i), np.zeros(n_i)
         for s in range(n_s):
             own_n, own_c = np.zeros(n_i), np.zeros(n_i)
+            own_r, own_v = np.zeros(n_i), np.zeros(n_i)
             for t in np.flatnonzero(items[s] >= 0):
                 i = int(items[s, t])
                 own_n[i] += 1
                 own_c[i] += correct[s, t]
-                cand = _cand(i, tally_n[i] + own_n[i], tally_c[i] + own_c[i])
+                p = (answers[s, 0] + 1.0) / (answers[s, 1] + 2.0)
+                own_r[i] += correct[s, t] - p
+                own_v[i] += p * (1.0 - p)
+                answers[s] += (correct[s, t], 1.0)
+                cand = _cand(
+                    i,
+                    tally_n[i] + own_n[i],
+                    tally_c[i] + own_c[i],
+                    tally_r[i] + own_r[i],
+                    tally_v[i] + own_v[i],
+                )
                 when = datetime.fromtimestamp(float(at[s, t]), UTC)
                 attempt = AttemptFeatures(cand, when, bool(correct[s, t]), int(grade[s, t]))
                 states[s] = model.update(states[s], attempt)
+            day_r += own_r
+            day_v += own_v
+        tally_r += day_r
+        tally_v += day_v
         valid = items >= 0
         np.add.at(tally_n, items[valid], 1.0)
         np.add.at(tally_c, items[valid], correct[valid].astype(float))
     now, then = T0 + 5 * DAY, T0 + 9 * DAY
     p = bm.predict_all(now)
     right, wrong = bm.after_review(now, np.full(n_s, then))
-    cands = [_cand(i, tally_n[i], tally_c[i]) for i in range(n_i)]
+    cands = [_cand(i, tally_n[i], tally_c[i], tally_r[i], tally_v[i]) for i in range(n_i)]
+    assert np.abs(tally_r).max() > 0.1  # the sums are not all 0 (inputs of the shipped weights)
     for s in range(n_s):
         pred = LearnerModelPredictor(model, states[s], cands)
         ids = np.arange(n_i)
