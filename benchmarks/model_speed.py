@@ -31,10 +31,15 @@ def _candidates(n: int, rng: np.random.Generator) -> list[CandidateFeatures]:
             tags=(f"tag{i % 40}", f"deck{i % 3}"),
             n_options=4 if i % 2 else 0,
             kind=ItemKind.MULTIPLE_CHOICE if i % 2 else ItemKind.FLASHCARD,
-            item_attempts=int(rng.integers(0, 500)),
+            item_attempts=(n := int(rng.integers(0, 500))),
             item_correct=0,
             tag_attempts=5_000,
             tag_correct=3_500,
+            # residual sums of the ability-adjusted difficulty: about n / 5 in variance
+            item_resid=float(rng.normal(0.0, 1.0 + n / 20)),
+            item_var=n * float(rng.uniform(0.15, 0.25)),
+            tag_resid=-40.0,
+            tag_var=1_000.0,
         )
         for i in range(n)
     ]
@@ -93,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         update_s.append(_timed(functools.partial(model.update, state, att)))
     # columnar candidates: the fixed part once per deck, the tallies laid over it per request
     # (as tutor.candidates does), so each call scores a new batch, as the service's do
-    fixed = model.prepare([replace(c, item_attempts=0, item_correct=0) for c in cands])
+    fixed = model.prepare(
+        [replace(c, item_attempts=0, item_correct=0, item_resid=0.0, item_var=0.0) for c in cands]
+    )
     full = model.prepare(cands)
 
     def fresh_batch() -> CandidateBatch:

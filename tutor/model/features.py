@@ -17,7 +17,7 @@ time passes without review. No feature depends on item content or on dataset-spe
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -196,74 +196,116 @@ def _smoothed_rates(c: dict[str, F64]) -> tuple[F64, F64]:
     return skill_rate, (item_c + ITEM_PRIOR_WEIGHT * skill_rate) / (item_n + ITEM_PRIOR_WEIGHT)
 
 
-def build_features(raw: RawColumns, extra: Sequence[str] = ()) -> tuple[F32, F32]:
+def build_features(
+    raw: RawColumns, extra: Sequence[str] = (), *, only: Collection[str] | None = None
+) -> tuple[F32, F32]:
     """Return ``(x, dt_days)``: the feature matrix ``[n, N_FEATURES + len(extra)]`` and days
     since the learner last saw each item (``-1`` when unknown or never seen). ``extra``: the
-    extra inputs appended, of :data:`RAW_EXTRAS` (computed from the ``*_r`` / ``*_v`` columns)."""
+    extra inputs appended, of :data:`RAW_EXTRAS` (computed from the ``*_r`` / ``*_v`` columns).
+    ``only``: the names of the columns wanted (the others are left 0 and, block by block, not
+    computed: the fast scoring path needs a few columns of many small row sets)."""
     _check_raw_extras(extra)
     c = raw.cols
-    prior = np.clip(c["prior_rate"], 0.02, 0.98)
-    skill_n = np.maximum(c["skill_n"], 0.0)
-    item_n = np.maximum(c["item_n"], 0.0)
-    skill_rate, item_rate = _smoothed_rates(c)
-    n_opt = c["n_options"]
-    guess = np.where(n_opt >= 2, 1.0 / np.maximum(n_opt, 1.0), 0.0)
+    names = (*FEATURE_NAMES, *extra)
+    want = set(names) if only is None else set(only)
+    cols: dict[str, F64 | float] = {}
+    if want & {"item_logodds", "item_log_n", "skill_logodds", "skill_log_n"}:
+        skill_n = np.maximum(c["skill_n"], 0.0)
+        item_n = np.maximum(c["item_n"], 0.0)
+        skill_rate, item_rate = _smoothed_rates(c)
+        cols["item_logodds"] = _logit(item_rate)
+        cols["item_log_n"] = np.log1p(item_n) / 5.0
+        cols["skill_logodds"] = _logit(skill_rate)
+        cols["skill_log_n"] = np.log1p(skill_n) / 5.0
+    if "prior_logit" in want:
+        cols["prior_logit"] = _logit(np.clip(c["prior_rate"], 0.02, 0.98))
+    if "guess" in want:
+        n_opt = c["n_options"]
+        cols["guess"] = np.where(n_opt >= 2, 1.0 / np.maximum(n_opt, 1.0), 0.0)
+    cols["self_graded"] = c["self_graded"]
+    if "no_skills" in want:
+        cols["no_skills"] = (c["n_skills"] <= 0).astype(np.float64)
     ui_seen = (c["ui_last"] >= 0).astype(np.float64)
     ui_has_time = np.isfinite(c["ui_dt"]) & (ui_seen > 0)
-    us_seen = (c["us_last"] >= 0).astype(np.float64)
-    has_grade = (c["ui_grade"] > 0).astype(np.float64)
-    ivl = c["ui_ivl"]
-    log_ivl = np.where(
-        np.isfinite(ivl), np.log1p(np.maximum(np.nan_to_num(ivl), 0.0) / 3600.0), 0.0
-    )
-    u_n = c["u_c"] + c["u_w"]
-    has_fsrs = np.isfinite(c["ui_fsrs_s"]) & (ui_seen > 0)
-    fsrs_log_s = np.where(has_fsrs, np.log(np.maximum(np.nan_to_num(c["ui_fsrs_s"]), 1e-3)), 0.0)
-    fsrs_d = np.where(has_fsrs, (np.nan_to_num(c["ui_fsrs_d"]) - 5.0) / 3.0, 0.0)
-    ema = c["u_ema"]
-    s_ema = c["us_ema"]
-    run = c["us_run"]
-    cols = [
-            _logit(item_rate),
-            np.log1p(item_n) / 5.0,
-            _logit(skill_rate),
-            np.log1p(skill_n) / 5.0,
-            _logit(prior),
-            guess,
-            c["self_graded"],
-            (c["n_skills"] <= 0).astype(np.float64),
-            np.log1p(c["ui_c"]),
-            np.log1p(c["ui_w"]),
-            ui_seen,
-            np.maximum(c["ui_last"], 0.0),
-            np.log1p(c["ui_gap"]),
-            np.where(has_grade > 0, (c["ui_grade"] - 2.5) / 1.5, 0.0),
-            has_grade,
-            log_ivl / 3.0,
-            ui_has_time.astype(np.float64),
-            fsrs_log_s / 3.0,
-            fsrs_d,
-            np.log1p(c["us_c"]) / 2.0,
-            np.log1p(c["us_w"]) / 2.0,
-            us_seen,
-            np.maximum(c["us_last"], 0.0),
-            np.log1p(c["us_gap"]) / 2.0,
-            _logit((c["us_c"] + 1.0) / (c["us_c"] + c["us_w"] + 2.0)),
-            np.where(np.isfinite(s_ema), np.nan_to_num(s_ema) - 0.5, 0.0),
-            np.log1p(np.maximum(run, 0.0)),
-            np.log1p(np.maximum(-run, 0.0)),
-            np.log1p(c["u_c"]) / 3.0,
-            np.log1p(c["u_w"]) / 3.0,
-            _logit((c["u_c"] + 1.0) / (u_n + 2.0)),
-            np.where(np.isfinite(ema), np.nan_to_num(ema) - 0.5, 0.0),
-    ]  # fmt: skip
+    if want & set(_UI_NAMES):
+        has_grade = (c["ui_grade"] > 0).astype(np.float64)
+        ivl = c["ui_ivl"]
+        log_ivl = np.where(
+            np.isfinite(ivl), np.log1p(np.maximum(np.nan_to_num(ivl), 0.0) / 3600.0), 0.0
+        )
+        has_fsrs = np.isfinite(c["ui_fsrs_s"]) & (ui_seen > 0)
+        fsrs_s = np.log(np.maximum(np.nan_to_num(c["ui_fsrs_s"]), 1e-3))
+        cols.update(
+            zip(
+                _UI_NAMES,
+                [
+                    np.log1p(c["ui_c"]),
+                    np.log1p(c["ui_w"]),
+                    ui_seen,
+                    np.maximum(c["ui_last"], 0.0),
+                    np.log1p(c["ui_gap"]),
+                    np.where(has_grade > 0, (c["ui_grade"] - 2.5) / 1.5, 0.0),
+                    has_grade,
+                    log_ivl / 3.0,
+                    ui_has_time.astype(np.float64),
+                    np.where(has_fsrs, fsrs_s, 0.0) / 3.0,
+                    np.where(has_fsrs, (np.nan_to_num(c["ui_fsrs_d"]) - 5.0) / 3.0, 0.0),
+                ],
+                strict=True,
+            )
+        )
+    if want & set(_US_NAMES):
+        s_ema = c["us_ema"]
+        run = c["us_run"]
+        cols.update(
+            zip(
+                _US_NAMES,
+                [
+                    np.log1p(c["us_c"]) / 2.0,
+                    np.log1p(c["us_w"]) / 2.0,
+                    (c["us_last"] >= 0).astype(np.float64),
+                    np.maximum(c["us_last"], 0.0),
+                    np.log1p(c["us_gap"]) / 2.0,
+                    _logit((c["us_c"] + 1.0) / (c["us_c"] + c["us_w"] + 2.0)),
+                    np.where(np.isfinite(s_ema), np.nan_to_num(s_ema) - 0.5, 0.0),
+                    np.log1p(np.maximum(run, 0.0)),
+                    np.log1p(np.maximum(-run, 0.0)),
+                ],
+                strict=True,
+            )
+        )
+    if want & set(_U_NAMES):
+        ema = c["u_ema"]
+        cols.update(
+            zip(
+                _U_NAMES,
+                [
+                    np.log1p(c["u_c"]) / 3.0,
+                    np.log1p(c["u_w"]) / 3.0,
+                    _logit((c["u_c"] + 1.0) / (c["u_c"] + c["u_w"] + 2.0)),
+                    np.where(np.isfinite(ema), np.nan_to_num(ema) - 0.5, 0.0),
+                ],
+                strict=True,
+            )
+        )
     for name in extra:
-        cols.append(irt_step(c[_IRT_SUMS[name][0]], c[_IRT_SUMS[name][1]]))
-    x = np.empty((len(raw), N_FEATURES + len(extra)), dtype=np.float32)
-    for j, col in enumerate(cols):
-        x[:, j] = col
+        if name in want:
+            cols[name] = irt_step(c[_IRT_SUMS[name][0]], c[_IRT_SUMS[name][1]])
+    x = (np.empty if only is None else np.zeros)((len(raw), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        if name in want:
+            x[:, j] = cols[name]
     dt = np.where(ui_has_time, np.maximum(np.nan_to_num(c["ui_dt"]), 0.0) / SECONDS_PER_DAY, -1.0)
     return x, dt.astype(np.float32)
+
+
+_UI_NAMES = FEATURE_NAMES[
+    FEATURE_NAMES.index("ui_log_correct") : FEATURE_NAMES.index("us_log_correct")
+]
+_US_NAMES = FEATURE_NAMES[
+    FEATURE_NAMES.index("us_log_correct") : FEATURE_NAMES.index("u_log_correct")
+]
+_U_NAMES = FEATURE_NAMES[FEATURE_NAMES.index("u_log_correct") :]
 
 
 def _logit1(p: float) -> float:

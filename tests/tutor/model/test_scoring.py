@@ -213,3 +213,26 @@ def test_numpy_state_step_matches_torch(seed: int) -> None:
         model._step = step
         np.testing.assert_allclose(fast.h, reference.h, rtol=1e-5, atol=1e-5)
     assert float(np.abs(fast.h - model.new_state().h).max()) > 0.1  # the state did move
+
+
+def test_build_features_computes_only_the_columns_asked() -> None:
+    """The fast path asks build_features for a block's columns: those equal the full
+    matrix's, the others stay 0."""
+    from tutor.model.features import RAW_FIELDS, RawColumns, build_features
+
+    rng = np.random.default_rng(3)
+    raw = RawColumns.empty(64)
+    for name in RAW_FIELDS:
+        values = rng.normal(0.0, 3.0, 64) ** 2
+        values[rng.random(64) < 0.2] = np.nan
+        raw.cols[name] = values
+    raw.cols["ui_last"] = rng.integers(-1, 2, 64).astype(np.float64)
+    names = (*FEATURE_NAMES, *IRT_EXTRAS)
+    full, dt = build_features(raw, IRT_EXTRAS)
+    for k in range(8):
+        pick = {name for j, name in enumerate(names) if (j + k) % 3 == 0}
+        part, dt_part = build_features(raw, IRT_EXTRAS, only=pick)
+        for j, name in enumerate(names):
+            want = full[:, j] if name in pick else np.zeros(64, np.float32)
+            np.testing.assert_array_equal(part[:, j], want, err_msg=name)
+        np.testing.assert_array_equal(dt_part, dt)
