@@ -135,7 +135,9 @@ class BackgroundModel:
         user_id: int,
         items: Sequence[Item],
         memories: Sequence[MemoryRecord] | None = None,
+        *,
+        needed: Sequence[Item] | None = None,
     ) -> RecallPredictor:
-        """Predictions for ``items``, once the model is loaded."""
+        """Predictions for ``items`` (or only the ``needed`` ones), once the model is loaded."""
         memory = await self.ready()
-        return await memory.predictor(conn, user_id, items, memories)
+        return await memory.predictor(conn, user_id, items, memories, needed=needed)

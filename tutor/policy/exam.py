@@ -75,7 +75,10 @@ def with_exam_forecast(
 
 #: Review days whose forecasts are computed exactly; between them, an item's recall after a
 #: review is interpolated in the logarithm of the days left (it changes slowly with them).
-REVIEW_ANCHORS = 8
+#: With the shipped model on generated students (10k file, 8-12 students, exams 7-60 days
+#: ahead, 500-item decks), the share recalled differs from one exact forecast per day by at
+#: most 0.0012 with 6 anchors (0.0009 with 8, 0.0015 with 5, 0.0032 with 4).
+REVIEW_ANCHORS = 6
 
 
 def expected_exam_recall(

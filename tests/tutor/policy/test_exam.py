@@ -234,3 +234,65 @@ def test_paces_share_a_bounded_number_of_review_forecasts(now: datetime, days: i
             assert share == pytest.approx(exact, abs=1e-12)
         else:  # between the exact days, interpolated: close, not equal
             assert share == pytest.approx(exact, abs=0.02)
+
+
+def _every_anchor_for_every_item(
+    pred: HalfLifePredictor, c: Candidates, now: datetime, exam: datetime, minutes: float
+) -> float:
+    """The forecast with all anchor days forecast for all items up front, then interpolated
+    and planned (what ``expected_exam_recall_at_paces`` computed before it went lazy)."""
+    t_now, t_exam = now.timestamp(), exam.timestamp()
+    days = int(np.ceil((t_exam - t_now) / SECONDS_PER_DAY))
+    review_at = np.minimum(t_now + np.arange(days) * SECONDS_PER_DAY, t_exam - 3600.0)
+    lazy = exam_module._ReviewForecasts(pred, c.item_id, review_at, t_exam)
+    everything = np.ones(len(c), bool)
+    reviewed = []
+    for d in range(days):
+        lazy.prepare(d, everything)
+        reviewed.append(lazy.row(d, np.arange(len(c))))
+    base = np.where(c.is_new, 0.0, pred.recall_at(c.item_id, np.full(len(c), t_exam)))
+    per_day = int(minutes * 60.0 / (12.0 * scoring.ANSWERS_PER_REVIEW))
+    final, free = base.copy(), np.ones(len(c), bool)
+    for k in range(days - 1, -1, -1):
+        if per_day <= 0 or not free.any():
+            break
+        may_start = (t_exam - review_at[k]) / SECONDS_PER_DAY >= 1
+        idx = np.flatnonzero(free & (~c.is_new | may_start))
+        after = reviewed[k][idx]
+        order = np.argsort(-(after - base[idx]), kind="stable")[:per_day]
+        keep = order[(after - base[idx])[order] > 0]
+        final[idx[keep]] = np.maximum(final[idx[keep]], after[keep])
+        free[idx[keep]] = False
+    return float(final.mean())
+
+
+@pytest.mark.parametrize("days", [3, 12, 45])
+def test_forecasts_made_on_demand_equal_forecasting_everything(now: datetime, days: int) -> None:
+    pred, c = _deck(now)
+    counting = CountingPredictor(pred.last, pred.half)
+    exam = now + timedelta(days=days, hours=5)
+    paces = [0.2, 0.5, 1.0]
+    shares = expected_exam_recall_at_paces(counting, c.item_id, c.is_new, now, exam, paces, 12.0)
+    for minutes, share in zip(paces, shares, strict=True):
+        assert share == _every_anchor_for_every_item(pred, c, now, exam, minutes)
+    assert counting.reviews <= exam_module.REVIEW_ANCHORS
+
+
+def test_items_already_planned_are_not_forecast_on_earlier_days(now: datetime) -> None:
+    pred, c = _deck(now)
+    asked: list[int] = []
+
+    class Sizes(HalfLifePredictor):
+        def recall_after_review(
+            self, items: np.ndarray, review_at: float, at: float
+        ) -> tuple[np.ndarray, np.ndarray]:
+            asked.append(items.shape[0])
+            return super().recall_after_review(items, review_at, at)
+
+    # one review a day (1 minute at 12 s an answer) over 40 days: the last days plan most
+    # of the ten items, so the earliest anchors are asked about fewer
+    expected_exam_recall_at_paces(
+        Sizes(pred.last, pred.half), c.item_id, c.is_new, now, now + timedelta(days=40), [0.3], 12.0
+    )
+    assert asked[0] == len(c) and min(asked) < len(c)
+    assert sum(asked) < exam_module.REVIEW_ANCHORS * len(c)
