@@ -343,14 +343,18 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(tmp_path: 
             await asyncio.sleep(6)  # the reminder job's first run comes 5 s after a start
         finally:
             run.stop = True
-            await asyncio.gather(*students)
-            if process.returncode is None:
+            outcomes = await asyncio.gather(*students, return_exceptions=True)
+            code = process.returncode
+            if code is None:  # stop the bot even when a student failed: leave no process
                 process.send_signal(signal.SIGTERM)
                 try:
                     code = await asyncio.wait_for(process.wait(), 20)
                 except TimeoutError:
                     process.kill()
                     raise
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
         assert code == 0, log.read_text()[-3000:]
     figures = _check_database(database, run)
     assert figures["attempts"] >= STUDENTS * 3
