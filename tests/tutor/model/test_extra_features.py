@@ -78,10 +78,8 @@ def test_unknown_extra_feature_is_rejected() -> None:
 
 
 def test_default_inputs_are_the_served_extras() -> None:
-    from tutor.model.features import IRT_EXTRAS
+    from tutor.model.features import IRT_EXTRAS, RAW_EXTRAS
     from tutor.model.train import TrainConfig
-
-    from tutor.model.features import RAW_EXTRAS
 
     assert TrainConfig().extra_features == IRT_EXTRAS
     shipped = json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())["config"]
