@@ -280,7 +280,7 @@ class LearnerModel:
             guess = np.concatenate([f[2] for f in fixed])
         if layout.of.shape[0] != len(batch):
             raise ValueError("the batch's parts do not add up to the batch")
-        groups = groups_of(layout, tag_tallies(batch.cols)) or _groups(batch)
+        groups = groups_of(layout, batch.cols) or _groups(batch)
         # per group of candidates: tags, the learner's history on them, user-level features
         n_groups = len(groups)
         graw = RawColumns.empty(n_groups)

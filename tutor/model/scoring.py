@@ -333,13 +333,16 @@ def join_layouts(layouts: Sequence[Layout], sizes: Sequence[int]) -> Layout:
     )
 
 
-def groups_of(layout: Layout, tallies: F64) -> Groups | None:
-    """The candidates' :class:`Groups` from their layout and tag tallies ``[n, k]``; None when
-    two candidates of a layout group have different tallies (then group with
-    :func:`group_candidates`)."""
-    per_group = tallies[layout.first]
-    if not np.array_equal(per_group[layout.of], tallies):
-        return None
+def groups_of(layout: Layout, cols: dict[str, F64]) -> Groups | None:
+    """The candidates' :class:`Groups` from their layout and a batch's columns (its tag
+    tallies, :data:`GROUP_TALLIES`); None when two candidates of a layout group have different
+    tallies (then group with :func:`group_candidates`)."""
+    per_group = np.empty((len(layout), len(GROUP_TALLIES)), np.float64)
+    for k, name in enumerate(GROUP_TALLIES):  # column by column: no [n, 4] copies
+        col = cols[name]
+        per_group[:, k] = first = col[layout.first]
+        if not np.array_equal(first[layout.of], col):
+            return None
     return Groups(
         of=layout.of,
         owner=layout.owner,
