@@ -3,7 +3,7 @@
 Besides answers and right answers, the item and tag tallies hold the sums the learner model's
 ability-adjusted difficulty needs: per answer, the residual ``correct - p`` and the variance
 ``p (1 - p)``, where ``p = (right + 1) / (answers + 2)`` is the answering student's running
-accuracy before the answer (``tutor.model.features.ability``), from the student's own tally in
+accuracy before the answer (``tutor.model.ability.ability``), from the student's own tally in
 ``users`` (``answers``, ``answers_correct``), which :func:`insert_attempt` keeps.
 """
 

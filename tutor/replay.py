@@ -24,7 +24,7 @@ from tutor.clock import from_millis
 from tutor.convert import item_from_record
 from tutor.items import Item
 from tutor.learner import learn_answer
-from tutor.model.features import ability
+from tutor.model.ability import ability
 from tutor.policy.calibration import ItemHistory, RecallCalibration, after_answer
 
 BATCH = 5000

@@ -28,7 +28,7 @@ class CandidateFeatures:
     """An item to score. Counts are over all learners (this one included); so are the
     residual sums ``item_resid``/``item_var`` (summed ``correct - p`` and ``p (1 - p)`` over the
     item's answers, ``p`` the answering learner's ability, see
-    :func:`tutor.model.features.ability_residuals`) and ``tag_resid``/``tag_var`` (the same
+    :func:`tutor.model.ability.ability_residuals`) and ``tag_resid``/``tag_var`` (the same
     over the answers to each of the item's tags, summed over its tags)."""
 
     item_id: int

@@ -27,9 +27,10 @@ import torch
 from torch import nn
 from torch.nn import functional as nnf
 
-from tutor.model.features import FEATURE_NAMES, USER_EXTRA_FEATURES, USER_FEATURES
+from tutor.model.ability import USER_EXTRA_FEATURES
+from tutor.model.features import FEATURE_NAMES, USER_FEATURES
 
-STEP_INPUTS = 2  # correct, scaled grade (see features.learner_rows)
+STEP_INPUTS = 2  # correct, scaled grade (see history.learner_rows)
 GUESS_INDEX = FEATURE_NAMES.index("guess")
 P_EPS = 1e-5
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from tutor.model.ability import RAW_EXTRAS
 from tutor.model.batch import (
     AttemptFeatures,
     CandidateBatch,
@@ -44,14 +45,7 @@ from tutor.model.batch import (
     as_batch,
     check_utc,
 )
-from tutor.model.features import (
-    EMA_RATE,
-    RAW_EXTRAS,
-    SECONDS_PER_DAY,
-    RawColumns,
-    build_features,
-    build_row,
-)
+from tutor.model.features import EMA_RATE, SECONDS_PER_DAY, RawColumns, build_features, build_row
 from tutor.model.raw import batch_rows, raw_columns, raw_row
 from tutor.model.recurrent import StateStep
 from tutor.model.scoring import (

@@ -1,5 +1,5 @@
 """Benchmark predictors: ``metatutor`` and its no-adaptation ablation ``metatutor_noadapt``
-(both with the default inputs, :data:`tutor.model.features.IRT_EXTRAS` included), and
+(both with the default inputs, :data:`tutor.model.ability.IRT_EXTRAS` included), and
 ``metatutor_noirt``, the full model without those inputs.
 
 Both train a network on the dataset's training learners (:func:`tutor.model.train.train`) and
@@ -21,8 +21,8 @@ from dataclasses import replace
 import numpy as np
 
 from tutor.evaluation.logs import FloatArray, LearnerLog
-from tutor.model.features import AnswerStats
 from tutor.model.finetune import FinetuneConfig, finetune_head
+from tutor.model.history import AnswerStats
 from tutor.model.train import TrainConfig, build_net, predict_sequences, prepare, train
 from tutor.model.weights import TrainedWeights
 

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from tutor.model.ability import RAW_EXTRAS, irt_step
 from tutor.model.features import (
     FEATURE_NAMES,
     ITEM_PRIOR_WEIGHT,
-    RAW_EXTRAS,
     RAW_FIELDS,
     SECONDS_PER_DAY,
     SKILL_PRIOR_WEIGHT,
@@ -39,7 +39,6 @@ from tutor.model.features import (
     RawColumns,
     build_features,
     build_row,
-    irt_step,
 )
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 The item table has one row per item the learner answered (columns :data:`IC` ... :data:`IV`),
 the tag table one row per tag (:data:`TC` ... :data:`TV`); both are sorted by id. ``IR``/``IV``
 and ``TR``/``TV`` are the learner's own shares of the item's and tag's residual sums (what the
-service's tallies hold for all learners, see :func:`tutor.model.features.ability_residuals`),
+service's tallies hold for all learners, see :func:`tutor.model.ability.ability_residuals`),
 so the model can leave them out as it does the learner's own answer counts.
 """
 
@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tutor.model.features import SKILL_EMA_RATE, ability, memory_step
+from tutor.model.ability import ability
+from tutor.model.features import SKILL_EMA_RATE
+from tutor.model.history import memory_step
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -57,7 +59,7 @@ class LearnerState:
 
     def residual(self, correct: float) -> tuple[float, float]:
         """This learner's residual ``correct - p`` and variance ``p (1 - p)`` of an answer
-        now (``p``: :func:`tutor.model.features.ability` from the answers so far)."""
+        now (``p``: :func:`tutor.model.ability.ability` from the answers so far)."""
         p = ability(self.u_c, self.u_c + self.u_w)
         return correct - p, p * (1.0 - p)
 

@@ -21,13 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from tutor.evaluation.logs import LearnerLog
-from tutor.model.features import (
-    IRT_EXTRAS,
-    AnswerStats,
-    build_features,
-    extra_columns,
-    learner_rows,
-)
+from tutor.model.ability import IRT_EXTRAS
+from tutor.model.extras import extra_columns
+from tutor.model.features import build_features
+from tutor.model.history import AnswerStats, learner_rows
 from tutor.model.weights import WEIGHTS_VERSION, TrainedWeights
 
 if TYPE_CHECKING:
@@ -61,7 +58,7 @@ class TrainConfig:
     #: weight of an auxiliary loss on the no-adaptation input (initial state, user features
     #: zeroed): the head also learns the population prediction a first attempt gets
     aux_noadapt: float = 0.5
-    #: optional inputs from :data:`tutor.model.features.EXTRA_FEATURES` appended after the
+    #: optional inputs from :data:`tutor.model.ability.EXTRA_FEATURES` appended after the
     #: standard ones; the default is the ability-adjusted difficulties the service computes
     extra_features: tuple[str, ...] = IRT_EXTRAS
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from tutor.model.ability import ability
 from tutor.model.batch import CandidateBatch
 from tutor.model.features import (
     EMA_RATE,
@@ -25,7 +26,6 @@ from tutor.model.features import (
     SECONDS_PER_DAY,
     SKILL_EMA_RATE,
     RawColumns,
-    ability,
     build_features,
 )
 from tutor.model.state import (
@@ -116,7 +116,7 @@ def recall_after_answers(
 
 def fsrs_steps(s: F64, d: F64, elapsed_days: F64, grade: npt.NDArray[np.int64]) -> tuple[F64, F64]:
     """:func:`tutor.model.features.fsrs_step` on arrays (``s`` NaN: a first review), as
-    :func:`~tutor.model.features.memory_step` calls it."""
+    :func:`~tutor.model.history.memory_step` calls it."""
     w = np.asarray(FSRS_W)
     g = grade.astype(np.float64)
     first = np.isnan(s)

@@ -10,7 +10,7 @@ predictions equal the adapter's on the same answers.
 
 Simulated items are self-graded flashcards without tags (the tag features stay at their
 "no tags" values). Item answer counts and residual sums (the ability-adjusted difficulty's
-inputs, see ``tutor.model.features.ability_residuals``) are shared by all simulated students,
+inputs, see ``tutor.model.ability.ability_residuals``) are shared by all simulated students,
 as the service counts every learner's answers.
 """
 
@@ -21,14 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tutor.model.features import (
-    EMA_RATE,
-    N_FEATURES,
-    SECONDS_PER_DAY,
-    RawColumns,
-    ability,
-    build_features,
-)
+from tutor.model.ability import ability
+from tutor.model.features import EMA_RATE, N_FEATURES, SECONDS_PER_DAY, RawColumns, build_features
 from tutor.model.whatif import fsrs_steps
 
 F = npt.NDArray[np.float64]

@@ -10,12 +10,9 @@ import numpy as np
 import pytest
 
 from tutor.evaluation.logs import LearnerLog
-from tutor.model.features import (
-    IRT_PRIOR,
-    AnswerStats,
-    ability_residuals,
-    extra_columns,
-)
+from tutor.model.ability import IRT_PRIOR, ability_residuals
+from tutor.model.extras import extra_columns
+from tutor.model.history import AnswerStats
 from tutor.model.network import NetConfig
 from tutor.model.train import prepare
 from tutor.model.weights import DEFAULT_WEIGHTS
@@ -78,7 +75,7 @@ def test_unknown_extra_feature_is_rejected() -> None:
 
 
 def test_default_inputs_are_the_served_extras() -> None:
-    from tutor.model.features import IRT_EXTRAS, RAW_EXTRAS
+    from tutor.model.ability import IRT_EXTRAS, RAW_EXTRAS
     from tutor.model.train import TrainConfig
 
     assert TrainConfig().extra_features == IRT_EXTRAS

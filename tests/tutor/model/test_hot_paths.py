@@ -12,7 +12,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from tutor.model.features import IRT_EXTRAS
+from tutor.model.ability import IRT_EXTRAS
 from tutor.model.online import (
     AttemptFeatures,
     CandidateBatch,
@@ -241,7 +241,7 @@ def test_a_few_candidates_row_by_row(use_state: bool) -> None:
 
 
 def test_fsrs_steps_match_the_scalar_step() -> None:
-    from tutor.model.features import memory_step
+    from tutor.model.history import memory_step
     from tutor.model.whatif import fsrs_steps
 
     rng = np.random.default_rng(17)

@@ -11,7 +11,7 @@ import pytest
 
 from tutor.evaluation.logs import LearnerLog
 from tutor.items import ItemKind
-from tutor.model.features import AnswerStats
+from tutor.model.history import AnswerStats
 from tutor.model.online import (
     AttemptFeatures,
     CandidateFeatures,

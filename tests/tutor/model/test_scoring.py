@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tutor.items import ItemKind
-from tutor.model.features import FEATURE_NAMES, IRT_EXTRAS
+from tutor.model.ability import IRT_EXTRAS
+from tutor.model.features import FEATURE_NAMES
 from tutor.model.online import (
     AttemptFeatures,
     CandidateBatch,
