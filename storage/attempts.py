@@ -253,31 +253,27 @@ async def attempt_for_key(conn: Connection, key: str) -> AttemptRecord | None:
     )
 
 
-_LATEST_STUDENT = "(SELECT user_id FROM attempts WHERE id = (SELECT MAX(id) FROM attempts))"
-
-
 async def count_tag_answers(
-    conn: Connection, tags: Iterable[str], correct: bool, user_id: int | None = None
+    conn: Connection, tags: Iterable[str], correct: bool, user_id: int
 ) -> None:
-    """Add one answer to each tag's tally: the answer :func:`insert_attempt` has just logged
-    (call it right after, in the same transaction), by ``user_id`` or, when None, by the
-    student of the latest attempt in the log (which, then, is that answer). One statement."""
+    """Add one answer of student ``user_id`` to each tag's tally: the answer
+    :func:`insert_attempt` has just logged (call it right after, in the same transaction, so
+    the student's tally already counts it). One statement."""
     names = sorted(set(tags))
     if not names:
         return
     y = int(correct)
-    student = "?" if user_id is not None else _LATEST_STUDENT
     # the tally already counts this answer: p is from the answers before it
     await conn.execute(
         f"WITH t (tag) AS (VALUES {', '.join(['(?)'] * len(names))}),"
         " a (p) AS (SELECT COALESCE((SELECT (answers_correct - ? + 1.0) / (answers + 1.0)"
-        f" FROM users WHERE id = {student}), 0.5))"
+        " FROM users WHERE id = ?), 0.5))"
         " INSERT INTO tag_stats (tag, attempts, correct, resid_sum, var_sum)"
         " SELECT tag, 1, ?, ? - p, p * (1.0 - p) FROM t, a WHERE true"
         " ON CONFLICT (tag) DO UPDATE SET attempts = attempts + 1,"
         " correct = correct + excluded.correct, resid_sum = resid_sum + excluded.resid_sum,"
         " var_sum = var_sum + excluded.var_sum",
-        (*names, y, *(() if user_id is None else (user_id,)), y, y),
+        (*names, y, user_id, y, y),
     )
 
 

@@ -264,7 +264,7 @@ class Quizzes:
             async def log(c: Connection) -> MemoryRecord:
                 """Log the answer, count it, and update the memory row (due for now)."""
                 if await attempt_rows.insert_attempt(c, attempt):
-                    await attempt_rows.count_tag_answers(c, item.tags, marked.correct)
+                    await attempt_rows.count_tag_answers(c, item.tags, marked.correct, user_id)
                 previous = await attempt_rows.get_memory(c, user_id, item.id)
                 provisional = _provisional(previous, user_id, item.id, marked.correct, now_ms)
                 await attempt_rows.put_memory(c, provisional)
