@@ -89,8 +89,8 @@ def _deck(slug: str, n: int) -> bytes:
 async def _run(db: Database, clock: FakeClock, memory: ModelMemory, exam: bool) -> list[Any]:
     """Three students study two decks over several days; everything the service shows."""
     service = TutorService(db, clock=clock, seed=5, memory=memory)
-    await service.import_file(_deck("alpha", 30), "alpha.json")
-    await service.import_file(_deck("beta", 20), "beta.json")
+    await service.import_file(_deck("alpha", 72), "alpha.json")
+    await service.import_file(_deck("beta", 40), "beta.json")
     users = (1, 2, 3)
     for user in users:
         await service.register(user, user, f"student {user}", "en")
@@ -145,8 +145,8 @@ async def test_scoring_only_the_needed_items_changes_no_question_due_time_or_sta
             await db.close()
         clock.set(start)
     assert results[0] == results[1]
-    # the shortcut was taken: choices read fewer than the 50 enrolled items, but more than one
-    assert any(1 < n < 50 for n in sizes)
+    # the shortcut was taken: choices read fewer than the 112 enrolled items, but more than one
+    assert any(1 < n < 112 for n in sizes)
     assert memory._singles
 
 
