@@ -22,6 +22,11 @@ class OnlineModel(Protocol):
     def update(self, state: LearnerState, attempt: Any) -> LearnerState: ...
 
 
+FEW_ON_THEIR_OWN = 16
+"""Up to this many candidates of a larger batch are converted and scored on their own (a
+single item's due time); more, and the whole batch is scored."""
+
+
 def _at(t: float) -> datetime:
     return datetime.fromtimestamp(float(t), tz=UTC)
 
@@ -37,7 +42,7 @@ class LearnerModelPredictor:
     learner's state is never modified.
 
     ``batch``, when given, is ``candidates`` already in columnar form (``LearnerModel.prepare``
-    of them): it is scored whenever at least a quarter of the candidates are, instead of
+    of them): it is scored whenever more than a few candidates are asked for, instead of
     converting them each time; ``candidates`` is then only indexed for the few that are
     scored on their own.
     """
@@ -76,16 +81,17 @@ class LearnerModelPredictor:
         return np.asarray(self._order[pos], dtype=np.int64)
 
     def _scored(self, rows: IntArray) -> tuple[Any, IntArray]:
-        """What to score for candidate ``rows``: the whole batch when they are a quarter of it
-        or more, else those candidates alone; with each row's position in it."""
+        """What to score for candidate ``rows``: the whole batch, unless they are a few of
+        it (``FEW_ON_THEIR_OWN``) asked first; with each row's position in it."""
         wanted = np.zeros(len(self.candidates), dtype=bool)
         wanted[rows] = True
+        asked = int(wanted.sum())
         if self.batch is not None and (
-            self._whole or 4 * int(wanted.sum()) >= len(self.candidates)
+            self._whole or asked > FEW_ON_THEIR_OWN or 4 * asked >= len(self.candidates)
         ):
-            # A good share of the batch: scoring all of it (its fixed part cached) costs
-            # less than converting the candidates asked for; once it has been scored, the
-            # model keeps its outputs for this state, and another time costs little.
+            # Scoring the whole batch (its fixed part cached) costs less than converting
+            # more than a few candidates; once it has been scored, the model keeps its
+            # outputs for this state, and another question about any of them costs little.
             self._whole = True
             return self.batch, rows
         need = np.flatnonzero(wanted)
