@@ -361,7 +361,6 @@ class TutorService:
             memories = await attempt_rows.enrolled_memory(conn, user_id)
             enrolled = await self._quizzes.items.enrolled(conn, user_id)
             seconds = answer_seconds(await attempt_rows.recent_latencies(conn, user_id))
-            predictor = await self.memory.predictor(conn, user_id, enrolled, memories)
             # Only the exam decks' names: listing every deck counts all enrolments (slow at scale).
             exam_decks = []
             for enrolment in await enrolment_rows.enrolments(conn, user_id):
@@ -371,6 +370,12 @@ class TutorService:
                 if deck is not None:
                     exam_decks.append((deck, date.fromisoformat(enrolment.exam_date)))
             exam_decks.sort(key=lambda pair: (not pair[0].bundled, pair[0].name, pair[0].id))
+            # Without an exam forecast, only the seen items' recall is shown.
+            seen_ids = {m.item_id for m in memories}
+            needed = None if exam_decks else [item for item in enrolled if item.id in seen_ids]
+            predictor = await self.memory.predictor(
+                conn, user_id, enrolled, memories, needed=needed
+            )
         by_id = {item.id: item for item in enrolled}
         seen = np.array([m.item_id for m in memories if m.item_id in by_id], dtype=np.int64)
         recall = predictor.recall_at(seen, np.full(seen.shape[0], now.timestamp()))
