@@ -30,6 +30,12 @@ QUIET_CHOICES = ("2200-0700", "2300-0800", "2100-0600", "0000-0800")
 GOALS = ("10", "20", "30", "50", "100")
 LENGTHS = ("5", "10", "15", "20", "30")
 RETENTIONS = ("80", "85", "90", "95")  # percent; the service accepts 70-97
+#: Menus that are one row of choices: (prompt key, values, button label format).
+ONE_ROW_MENUS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "goal": ("settings.choose_goal", GOALS, "{}"),
+    "len": ("settings.choose_length", LENGTHS, "{}"),
+    "ret": ("settings.choose_retention", RETENTIONS, "{}%"),
+}
 AWAITING_KEY = "awaiting"
 Panel = tuple[Html, InlineKeyboardMarkup]
 
@@ -132,21 +138,15 @@ def sub_panel(student: Student, menu: str) -> Panel | None:
             2,
         )
         keyboard.append([_button(lang, "button.off", "quiet", "none")])
-    elif menu in ("goal", "len"):
-        text = t(lang, "settings.choose_goal" if menu == "goal" else "settings.choose_length")
-        values = GOALS if menu == "goal" else LENGTHS
+    elif menu in ONE_ROW_MENUS:
+        prompt, values, label = ONE_ROW_MENUS[menu]
+        text = t(lang, prompt)
         keyboard = [
             [
-                InlineKeyboardButton(value, callback_data=callbacks.setting(menu, value))
+                InlineKeyboardButton(
+                    label.format(value), callback_data=callbacks.setting(menu, value)
+                )
                 for value in values
-            ]
-        ]
-    elif menu == "ret":
-        text = t(lang, "settings.choose_retention")
-        keyboard = [
-            [
-                InlineKeyboardButton(f"{value}%", callback_data=callbacks.setting("ret", value))
-                for value in RETENTIONS
             ]
         ]
     else:
