@@ -140,6 +140,4 @@ class BackgroundModel:
     ) -> RecallPredictor:
         """Predictions for ``items`` (or only the ``needed`` ones), once the model is loaded."""
         memory = await self.ready()
-        if needed is None:
-            return await memory.predictor(conn, user_id, items, memories)
         return await memory.predictor(conn, user_id, items, memories, needed=needed)

@@ -79,7 +79,7 @@ class _SlowMemory:
     async def observe(self, *args: Any, **kwargs: Any) -> None:
         self.calls.append("observe")
 
-    async def predictor(self, *args: Any) -> Any:
+    async def predictor(self, *args: Any, **kwargs: Any) -> Any:
         self.calls.append("predictor")
         return "predictions"
 

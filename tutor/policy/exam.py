@@ -175,7 +175,6 @@ class _ReviewForecasts:
         self.review_at = review_at[anchors]
         self.exact = np.full((anchors.shape[0], items.shape[0]), np.nan)
         self.known = np.zeros(self.exact.shape, bool)
-        self.calls = 0
         # per day: (lower anchor, upper anchor, weight of the upper); an anchor day uses its
         # own forecast alone (lower = upper, no weight)
         self.days: list[tuple[int, int, float | None]] = []
@@ -199,7 +198,6 @@ class _ReviewForecasts:
         for a in {lo, hi}:
             missing = np.flatnonzero(wanted & ~self.known[a])
             if missing.size:
-                self.calls += 1
                 self.exact[a, missing] = expected_recall_after_review(
                     self.predictor, self.items[missing], float(self.review_at[a]), self.t_exam
                 )
