@@ -376,12 +376,3 @@ def build_row(c: Mapping[str, float], extra: Sequence[str] = ()) -> tuple[list[f
         x.append(c[r] / (max(c[v], 0.0) + IRT_PRIOR))
     dt = max(c["ui_dt"], 0.0) / SECONDS_PER_DAY if has_time else -1.0
     return x, dt
-
-
-def raw_from_mapping(values: Mapping[str, Sequence[float] | F64]) -> RawColumns:
-    """Raw columns from a mapping of column name to values (missing columns take defaults)."""
-    n = len(next(iter(values.values())))
-    raw = RawColumns.empty(n)
-    for name, vals in values.items():
-        raw.cols[name] = np.asarray(vals, dtype=np.float64)
-    return raw
