@@ -9,6 +9,7 @@ accuracy before the answer (``tutor.model.ability.ability``), from the student's
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
@@ -58,12 +59,10 @@ async def insert_attempt(conn: Connection, attempt: AttemptRecord) -> bool:
     if cursor.rowcount != 1:
         return False
     correct = int(attempt.correct)
-    # p from the student's tally before this answer, in the statement that counts it
+    # p from the student's tally before this answer (it counts the answer only just below)
     await conn.execute(
-        "WITH a (p) AS (SELECT COALESCE((SELECT (answers_correct + 1.0) / (answers + 2.0)"
-        " FROM users WHERE id = ?), 0.5))"
-        f" {_ADD_ITEM} SELECT ?, 1, ?, ? - p, p * (1.0 - p) FROM a WHERE true {_ON_ITEM}",
-        (attempt.user_id, attempt.item_id, correct, correct),
+        _count_answer("item_stats", "item_id", 1),
+        (attempt.item_id, 0, 0, attempt.user_id, correct, correct),
     )
     await conn.execute(
         "UPDATE users SET answers = answers + 1, answers_correct = answers_correct + ?"
@@ -73,12 +72,23 @@ async def insert_attempt(conn: Connection, attempt: AttemptRecord) -> bool:
     return True
 
 
-_ADD_ITEM = "INSERT INTO item_stats (item_id, attempts, correct, resid_sum, var_sum)"
-_ON_ITEM = (
-    "ON CONFLICT (item_id) DO UPDATE SET attempts = attempts + 1,"
-    " correct = correct + excluded.correct, resid_sum = resid_sum + excluded.resid_sum,"
-    " var_sum = var_sum + excluded.var_sum"
-)
+@functools.lru_cache(maxsize=64)
+def _count_answer(table: str, key: str, n_keys: int) -> str:
+    """SQL adding one answer to the tallies of ``n_keys`` keys of ``table``, its residual sums
+    with ``p`` read from the student's tally in ``users``. Parameters: the keys, then the
+    (right, answers) of this answer the student's tally already counts (0, 0 or y, 1), the
+    student's id, and ``correct`` twice."""
+    return (
+        f"WITH k (key) AS (VALUES {', '.join(['(?)'] * n_keys)}),"
+        " a (p) AS (SELECT COALESCE((SELECT (answers_correct - ? + 1.0) / (answers - ? + 2.0)"
+        " FROM users WHERE id = ?), 0.5))"
+        f" INSERT INTO {table} ({key}, attempts, correct, resid_sum, var_sum)"
+        " SELECT key, 1, ?, ? - p, p * (1.0 - p) FROM k, a WHERE true"
+        f" ON CONFLICT ({key}) DO UPDATE SET attempts = attempts + 1,"
+        " correct = correct + excluded.correct, resid_sum = resid_sum + excluded.resid_sum,"
+        " var_sum = var_sum + excluded.var_sum"
+    )
+
 
 Tally = tuple[int, int, float, float]
 """(answers, correct, summed residual, summed variance) of an item or tag, all students'."""
@@ -263,18 +273,8 @@ async def count_tag_answers(
     if not names:
         return
     y = int(correct)
-    # the tally already counts this answer: p is from the answers before it
-    await conn.execute(
-        f"WITH t (tag) AS (VALUES {', '.join(['(?)'] * len(names))}),"
-        " a (p) AS (SELECT COALESCE((SELECT (answers_correct - ? + 1.0) / (answers + 1.0)"
-        " FROM users WHERE id = ?), 0.5))"
-        " INSERT INTO tag_stats (tag, attempts, correct, resid_sum, var_sum)"
-        " SELECT tag, 1, ?, ? - p, p * (1.0 - p) FROM t, a WHERE true"
-        " ON CONFLICT (tag) DO UPDATE SET attempts = attempts + 1,"
-        " correct = correct + excluded.correct, resid_sum = resid_sum + excluded.resid_sum,"
-        " var_sum = var_sum + excluded.var_sum",
-        (*names, y, user_id, y, y),
-    )
+    # the student's tally already counts this answer: p is from the answers before it
+    await conn.execute(_count_answer("tag_stats", "tag", len(names)), (*names, y, 1, user_id, y, y))
 
 
 def read_tag_stats(raw: sqlite3.Connection, tags: Iterable[str]) -> dict[str, Tally]:
