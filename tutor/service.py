@@ -371,15 +371,14 @@ class TutorService:
                     exam_decks.append((deck, date.fromisoformat(enrolment.exam_date)))
             exam_decks.sort(key=lambda pair: (not pair[0].bundled, pair[0].name, pair[0].id))
             # Without an exam forecast, only the seen items' recall is shown.
-            seen_ids = {m.item_id for m in memories}
-            needed = None if exam_decks else [item for item in enrolled if item.id in seen_ids]
+            last_seen = last_seen_map(memories)
+            needed = None if exam_decks else [item for item in enrolled if item.id in last_seen]
             predictor = await self.memory.predictor(
                 conn, user_id, enrolled, memories, needed=needed
             )
         by_id = {item.id: item for item in enrolled}
         seen = np.array([m.item_id for m in memories if m.item_id in by_id], dtype=np.int64)
         recall = predictor.recall_at(seen, np.full(seen.shape[0], now.timestamp()))
-        last_seen = last_seen_map(memories)
         exams = []
         for deck, exam_date in exam_decks:
             exam_at = exam_instant(exam_date, student.timezone)

@@ -77,6 +77,7 @@ def _exam_pacing(
     recent = np.zeros(n, bool)
     since = (t_now - c.last_seen) / SECONDS_PER_DAY  # NaN for new items: never recent
     behind: int | None = None
+    per_day = daily_seconds / (per_answer * scoring.ANSWERS_PER_REVIEW)
     for deck, exam_at in settings.exams.items():
         in_deck = c.deck == deck
         left = (to_seconds(exam_at) - t_now) / SECONDS_PER_DAY
@@ -87,7 +88,6 @@ def _exam_pacing(
         with np.errstate(invalid="ignore"):
             recent |= in_deck & ~c.is_new & (since < scoring.MIN_SPACING_SHARE * horizon)
         n_new = int((in_deck & c.is_new).sum())
-        per_day = daily_seconds / (per_answer * scoring.ANSWERS_PER_REVIEW)
         floor = scoring.exam_new_floor(
             n_new + today.new, size, left, per_day, settings.exam_new_cutoff_days
         )
@@ -153,8 +153,9 @@ def choose_next(
     if fresh.any():
         allowed = fresh
 
-    goal_met = today.reviews + today.new >= settings.goal_items(per_answer)
-    daily_seconds = settings.goal_items(per_answer) * per_answer
+    goal_items = settings.goal_items(per_answer)
+    goal_met = today.reviews + today.new >= goal_items
+    daily_seconds = goal_items * per_answer
     if settings.daily_goal_minutes is not None:
         goal_met = today.seconds >= settings.daily_goal_minutes * 60.0
         daily_seconds = settings.daily_goal_minutes * 60.0
