@@ -236,7 +236,7 @@ class ModelMemory:
         ``partial``: a selection from decks, prepared apart from the per-deck cache (which it
         would otherwise evict)."""
         partial = partial or len(items) == 1
-        runs = self._partial_runs(items) if partial else self.features.runs(items)
+        runs = [self._single(item) for item in items] if partial else self.features.runs(items)
         ids = [item.id for item in items]
         tags = sorted({tag for run in runs for tag in run.tags})
 
@@ -246,14 +246,10 @@ class ModelMemory:
 
         return read
 
-    def _partial_runs(self, items: Sequence[Item]) -> list[DeckFeatures]:
-        """Fixed features of a selection of items, one run per item, each kept by item while
-        it is unchanged: the model caches the tally-independent part of scoring on each run,
-        so a student's seen items cost little more than their tallies and their state."""
-        return [self._single(item) for item in items]
-
     def _single(self, item: Item) -> DeckFeatures:
-        """The fixed features of one item, reused while the item is equal."""
+        """The fixed features of one item (a run of its own), reused while the item is equal:
+        the model caches the tally-independent part of scoring on each run, so a student's
+        seen items cost little more than their tallies and their state."""
         found = self._singles.get(item.id)
         if found is not None and found.items[0] == item:
             self._singles.move_to_end(item.id)
