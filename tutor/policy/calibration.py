@@ -113,17 +113,19 @@ def observe(
     """Learn from a batch of answers per student.
 
     Args:
-        mean, prec: current weights ``(S, 4)`` and precision ``(S, 4, 4)``.
+        mean, prec: current weights ``(S, 5)`` and precision ``(S, 5, 5)``.
         p: the model's raw predictions made before each answer, ``(S, M)``.
         gap_days: days since the student last answered each item, ``(S, M)``.
         right_before: the student's right answers to each item before this one, ``(S, M)``.
+        spacing_days: days between the student's last two answers to each item, ``(S, M)``.
         correct: outcomes ``(S, M)``.
         weight: 1 for real answers, 0 for padding, ``(S, M)`` (default: all 1).
 
     Returns:
-        The updated ``(mean, prec)``: the old evidence faded by ``FORGET`` per answer, then
-        the most likely weights given it and the batch (a few Newton steps), with the
-        precision grown by the batch's curvature there.
+        The updated ``(mean, prec)``: the old evidence faded by ``FORGET`` per answer toward
+        the identity (:func:`fade`), then the most likely weights given it and the batch (a
+        few Newton steps, clipped to ``LOWER``..``UPPER``), with the precision grown by the
+        batch's curvature there.
     """
     x = features(p, gap_days, right_before, spacing_days)  # (S, M, 5)
     w = np.ones(x.shape[:-1]) if weight is None else np.asarray(weight, np.float64)
