@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
 import numpy as np
 
@@ -18,6 +19,18 @@ time is pinned to within 0.1 % of the gap (as 14 halvings of the log range were)
 calls of ``recall_at`` instead of 16 (the model scores one item at many times for the price
 of about one prediction)."""
 
+_GAPS = np.r_[0.0, np.geomspace(NEXT_DUE_MIN_S, NEXT_DUE_HORIZON_S, NEXT_DUE_POINTS)]
+_GAPS.flags.writeable = False
+
+
+@cache
+def _inner(k: int) -> np.ndarray:
+    """The gaps strictly between ``_GAPS[k - 1]`` and ``_GAPS[k]`` (the same every time:
+    made once per step)."""
+    found = np.geomspace(_GAPS[k - 1], _GAPS[k], NEXT_DUE_POINTS + 1)[1:-1]
+    found.flags.writeable = False
+    return found
+
 
 def next_due(predictor: RecallPredictor, item_id: int, now: datetime, target: float) -> datetime:
     """When the item's predicted recall falls below ``target`` (``now`` if it already has).
@@ -31,8 +44,7 @@ def next_due(predictor: RecallPredictor, item_id: int, now: datetime, target: fl
         items = np.full(gaps_s.shape[0], item_id, dtype=np.int64)
         return np.asarray(predictor.recall_at(items, start + gaps_s)) < target
 
-    gaps = _GAPS
-    first = below(gaps)
+    first = below(_GAPS)
     if first[0]:
         return now
     crossed = np.flatnonzero(first)
@@ -43,21 +55,5 @@ def next_due(predictor: RecallPredictor, item_id: int, now: datetime, target: fl
         return now + timedelta(seconds=NEXT_DUE_MIN_S)
     inner = _inner(k)
     second = np.flatnonzero(below(inner))
-    gap = float(inner[second[0]]) if second.shape[0] else float(gaps[k])
+    gap = float(inner[second[0]]) if second.shape[0] else float(_GAPS[k])
     return now + timedelta(seconds=gap)
-
-
-_GAPS = np.r_[0.0, np.geomspace(NEXT_DUE_MIN_S, NEXT_DUE_HORIZON_S, NEXT_DUE_POINTS)]
-_GAPS.flags.writeable = False
-_INNER: dict[int, np.ndarray] = {}
-
-
-def _inner(k: int) -> np.ndarray:
-    """The gaps strictly between ``_GAPS[k - 1]`` and ``_GAPS[k]`` (the same every time:
-    made once per step)."""
-    found = _INNER.get(k)
-    if found is None:
-        found = np.geomspace(_GAPS[k - 1], _GAPS[k], NEXT_DUE_POINTS + 1)[1:-1]
-        found.flags.writeable = False
-        _INNER[k] = found
-    return found
