@@ -50,6 +50,7 @@ from tutor.model.raw import batch_rows, raw_columns, raw_row
 from tutor.model.recurrent import StateStep
 from tutor.model.scoring import (
     FEW_ROWS,
+    GROUP_TALLIES,
     Groups,
     Head,
     Layout,
@@ -59,7 +60,6 @@ from tutor.model.scoring import (
     join_layouts,
     layout_candidates,
     skill_rate,
-    tag_tallies,
     ui_features,
 )
 from tutor.model.state import (
@@ -280,10 +280,10 @@ class LearnerModel:
         graw = RawColumns.empty(n_groups)
         gc = graw.cols
         gc.update(tag_history(state, groups.owner, groups.keys, n_groups))
-        gc["skill_n"] = groups.tally("skill_n") - (gc["us_c"] + gc["us_w"])
-        gc["skill_c"] = groups.tally("skill_c") - gc["us_c"]
-        gc["skill_r"] = groups.tally("skill_r") - gc["us_r"]
-        gc["skill_v"] = groups.tally("skill_v") - gc["us_v"]
+        gc["skill_n"] = groups.tallies["skill_n"] - (gc["us_c"] + gc["us_w"])
+        gc["skill_c"] = groups.tallies["skill_c"] - gc["us_c"]
+        gc["skill_r"] = groups.tallies["skill_r"] - gc["us_r"]
+        gc["skill_v"] = groups.tallies["skill_v"] - gc["us_v"]
         gc["n_skills"] = groups.n_skills
         gc["prior_rate"][:] = self.prior_rate
         gc["u_c"][:] = state.u_c
@@ -493,7 +493,7 @@ def _groups(batch: CandidateBatch) -> Groups:
     if groups is None:
         c = batch.cols
         groups = batch.cache["groups"] = group_candidates(
-            batch.tag_owner, batch.tag_keys, tag_tallies(c), c["n_skills"]
+            batch.tag_owner, batch.tag_keys, {k: c[k] for k in GROUP_TALLIES}, c["n_skills"]
         )
     assert isinstance(groups, Groups)
     return groups

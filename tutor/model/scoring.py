@@ -233,11 +233,6 @@ def features(
 GROUP_TALLIES = ("skill_n", "skill_c", "skill_r", "skill_v")
 
 
-def tag_tallies(cols: dict[str, F64]) -> F64:
-    """``[n, 4]``: a batch's :data:`GROUP_TALLIES` columns side by side."""
-    return np.stack([cols[name] for name in GROUP_TALLIES], axis=1)
-
-
 @dataclass(frozen=True, slots=True)
 class Groups:
     """Candidates grouped by (tag keys in order, tag tallies, tag count)."""
@@ -245,24 +240,24 @@ class Groups:
     of: I64  # group of each candidate
     owner: I64  # group of each flat tag key, sorted
     keys: I64
-    tallies: F64  # [groups, 4]: the tags' tallies (GROUP_TALLIES) of each group
+    tallies: dict[str, F64]  # the tags' tallies of each group, by GROUP_TALLIES name
     n_skills: F64
 
     def __len__(self) -> int:
-        return int(self.tallies.shape[0])
-
-    def tally(self, name: str) -> F64:
-        """One column of :attr:`tallies` (a :data:`GROUP_TALLIES` name)."""
-        return np.ascontiguousarray(self.tallies[:, GROUP_TALLIES.index(name)])
+        return int(self.n_skills.shape[0])
 
 
-def group_candidates(tag_owner: I64, tag_keys: I64, tallies: F64, n_skills: F64) -> Groups:
+def group_candidates(
+    tag_owner: I64, tag_keys: I64, tallies: dict[str, F64], n_skills: F64
+) -> Groups:
     """Group candidates whose tag rows are identical (``tag_owner`` sorted by candidate;
-    ``tallies``: ``[n, k]`` tag tallies of each candidate)."""
-    n = tallies.shape[0]
+    ``tallies``: tag tally columns of each candidate, by name)."""
+    n = n_skills.shape[0]
     bounds = np.searchsorted(tag_owner, np.arange(n + 1)).tolist()
     keys = tag_keys.tolist()
-    rows, ns = [tuple(r) for r in tallies.tolist()], n_skills.tolist()
+    values = [col.tolist() for col in tallies.values()]
+    rows: list[tuple[float, ...]] = list(zip(*values, strict=True)) if values else [()] * n
+    ns = n_skills.tolist()
     index: dict[tuple[Any, ...], int] = {}
     of = np.empty(n, np.int64)
     first: list[int] = []
@@ -284,7 +279,7 @@ def group_candidates(tag_owner: I64, tag_keys: I64, tallies: F64, n_skills: F64)
         of=of,
         owner=np.asarray(owner, np.int64),
         keys=np.asarray(flat, np.int64),
-        tallies=tallies[pick].copy(),
+        tallies={name: col[pick] for name, col in tallies.items()},
         n_skills=n_skills[pick].copy(),
     )
 
@@ -308,8 +303,7 @@ class Layout:
 
 def layout_candidates(tag_owner: I64, tag_keys: I64, n_skills: F64) -> Layout:
     """The :class:`Layout` of candidates (``tag_owner`` sorted by candidate)."""
-    n = n_skills.shape[0]
-    g = group_candidates(tag_owner, tag_keys, np.zeros((n, 0), np.float64), n_skills)
+    g = group_candidates(tag_owner, tag_keys, {}, n_skills)
     _, first = np.unique(g.of, return_index=True)  # groups are numbered in order of first use
     return Layout(of=g.of, owner=g.owner, keys=g.keys, first=first, n_skills=g.n_skills)
 
@@ -336,10 +330,10 @@ def groups_of(layout: Layout, cols: dict[str, F64]) -> Groups | None:
     """The candidates' :class:`Groups` from their layout and a batch's columns (its tag
     tallies, :data:`GROUP_TALLIES`); None when two candidates of a layout group have different
     tallies (then group with :func:`group_candidates`)."""
-    per_group = np.empty((len(layout), len(GROUP_TALLIES)), np.float64)
-    for k, name in enumerate(GROUP_TALLIES):  # column by column: no [n, 4] copies
+    per_group: dict[str, F64] = {}
+    for name in GROUP_TALLIES:
         col = cols[name]
-        per_group[:, k] = first = col[layout.first]
+        per_group[name] = first = col[layout.first]
         if not np.array_equal(first[layout.of], col):
             return None
     return Groups(
