@@ -291,13 +291,6 @@ def read_tag_stats(raw: sqlite3.Connection, tags: Iterable[str]) -> dict[str, Ta
     return found
 
 
-async def tag_stats(conn: Connection, tags: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """(attempts, correct) from all students, per tag (missing = never answered)."""
-    names = list(set(tags))
-    found = await run_sync(conn, lambda raw: read_tag_stats(raw, names))
-    return {tag: (t[0], t[1]) for tag, t in found.items()}
-
-
 def read_memory_of(
     raw: sqlite3.Connection, user_id: int, item_ids: Iterable[int]
 ) -> list[MemoryRecord]:
