@@ -27,7 +27,7 @@ from benchmarks.cpu_split import CpuSplit
 from benchmarks.end_to_end import DRIVER, DistantBotApi, Driver, drive
 from bot import callbacks
 from bot.app import MAX_CONCURRENT_UPDATES, AnyApplication, PerUserUpdateProcessor, rate_limiter
-from bot.fake_api import FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
 from bot.settings import Settings
 
 QUESTION = "<b>Question 5/10</b> · Deck 00 · 🆕 new\n\nDeck 0 question 12: which of these is right?"

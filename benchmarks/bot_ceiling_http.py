@@ -2,7 +2,7 @@
 
 Same application and handlers as :mod:`benchmarks.bot_ceiling`, but its Bot API calls go
 through PTB's own HTTP client (httpx, keep-alive connections) to
-:class:`bot.testing_server.HttpBotApi` served by a child process. The bot process's CPU
+:class:`bot.fake_telegram.http_server.HttpBotApi` served by a child process. The bot process's CPU
 per answer is then what a production process pays for the bot layer (building requests,
 HTTP, parsing Telegram's answers), without Telegram's side. Updates are still handed to the
 application directly (no ``getUpdates`` or webhook request per update: a long poll
@@ -26,8 +26,8 @@ from benchmarks.bot_ceiling import ASKED, CHOICES, FIRST_USER, ceiling_applicati
 from benchmarks.common import peak_rss_mb
 from benchmarks.cpu_split import CpuSplit
 from benchmarks.end_to_end import DRIVER, Driver, drive
-from bot.fake_api import FakeBotApi
-from bot.fake_updates import _QueryState
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.updates import _QueryState
 from bot.settings import Settings
 
 
@@ -48,7 +48,7 @@ def _serve(pipe: Connection) -> None:
 
 
 async def _serve_async(pipe: Connection) -> None:
-    from bot.testing_server import HttpBotApi
+    from bot.fake_telegram.http_server import HttpBotApi
 
     fake = FakeBotApi(require_known_chat=False)
     fake._queries = _AnyQuery()

@@ -44,8 +44,8 @@ from typing import Any
 from benchmarks.common import peak_rss_mb, percentile, table, write_json
 from benchmarks.cpu_split import BOT, LOOP, REGION, CpuSplit
 from bot.app import build_application
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.objects import FakeUser
 from bot.settings import Settings
 from storage import Database
 from tutor.items import ItemKind

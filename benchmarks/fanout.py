@@ -37,7 +37,7 @@ from typing import Any
 
 from benchmarks.common import peak_rss_mb, table, write_json
 from bot.app import build_application, rate_limiter
-from bot.fake_api import FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
 from bot.reminders import build_runner
 from bot.settings import Settings
 from storage import Database

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.startup --db /tmp/mt-10k.sqlite --json out.json
 
-Start-up: ``metatutor serve`` runs as a child process against ``bot.testing_server``'s
+Start-up: ``metatutor serve`` runs as a child process against ``bot.fake_telegram.http_server``'s
 HTTP Bot API fake (in this process); measured from spawning the process until its first
 ``getUpdates`` request arrives (the long poll begins; the fake logs a call only once it is
 answered, up to 10 s later), and until it answered a ``/start`` queued at that moment; also
@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import table, write_json
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
-from bot.testing_server import HttpBotApi
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.http_server import HttpBotApi
+from bot.fake_telegram.objects import FakeUser
 from storage import Database
 from tutor.service import TutorService
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_application
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.objects import FakeUser
 from bot.settings import Settings
 from bot.terminal import run_terminal_chat
 from tutor.service import TutorService

@@ -19,10 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import AnyApplication, ChatDriver, Turn
-from bot.fake_api import EDIT_METHODS, SEND_METHODS, FakeBotApi
-from bot.fake_methods import image_type
-from bot.fake_types import ApiCall, FakeUser, SentMessage
+from bot.fake_telegram.api import EDIT_METHODS, SEND_METHODS, FakeBotApi
+from bot.fake_telegram.driver import AnyApplication, ChatDriver, Turn
+from bot.fake_telegram.methods import image_type
+from bot.fake_telegram.objects import ApiCall, FakeUser, SentMessage
 
 DEFAULT_BANNER = (
     "metatutor chat (offline). Type a message or a /command; a number presses that button; "

@@ -41,9 +41,9 @@ step "serve against the HTTP Bot API fake"
 TOKEN="5550001:SmokeTestSmokeTestSmokeTest"
 "$BIN/python" - "$TOKEN" > "$WORK/fake.log" 2>&1 <<'PY' &
 import asyncio, sys
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
-from bot.testing_server import HttpBotApi
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.objects import FakeUser
+from bot.fake_telegram.http_server import HttpBotApi
 
 async def main() -> None:
     fake = FakeBotApi()

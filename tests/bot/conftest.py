@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.conversation import ChatDriver
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeChat, FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.objects import FakeChat, FakeUser
 from tests.bot.demo_bot import build_demo_application
 from tests.conftest import FakeClock
 

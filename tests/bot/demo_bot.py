@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fake_api import FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 

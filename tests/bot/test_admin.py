@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application
-from bot.conversation import ChatDriver
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.objects import FakeUser
 from bot.handlers.admin import COMMANDS, register_admin_handlers
 from bot.i18n import plain
 from bot.settings import Settings

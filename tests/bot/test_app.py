@@ -20,9 +20,9 @@ from bot.app import (
     run_webhook,
     serve_forever,
 )
-from bot.conversation import ChatDriver
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.objects import FakeUser
 from bot.settings import Settings
 from tutor.service import TutorService
 

@@ -30,11 +30,11 @@ from typing import Any
 
 import pytest
 
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser, SentMessage
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.http_server import HttpBotApi
+from bot.fake_telegram.objects import FakeUser, SentMessage
 from bot.i18n import plain
 from bot.preflight import MODEL_READY
-from bot.testing_server import HttpBotApi
 from storage import Database
 from storage import reminders as reminder_rows
 from tutor.service import TutorConfig, TutorService

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot import cli
-from bot.fake_api import FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
 from bot.health import REMINDER_JOB, check_health
 from bot.heartbeat import Heartbeat, heartbeat_path, install_heartbeat, read_heartbeat
 from bot.settings import Settings

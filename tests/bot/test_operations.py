@@ -10,11 +10,11 @@ import pytest
 from pydantic import SecretStr
 
 from bot import operations
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.http_server import HttpBotApi
+from bot.fake_telegram.objects import FakeUser
 from bot.preflight import StartupError
 from bot.settings import Settings
-from bot.testing_server import HttpBotApi
 from tutor.learner import ModelMemory
 
 TOKEN = "5550001:" + "ServeTest" * 3

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram.ext import Application
 
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.objects import FakeUser
 from bot.handlers.common import SERVICE_KEY
 from bot.reminders import ReminderRunner, build_runner
 from bot.sender import Sender
@@ -402,7 +402,7 @@ async def test_the_reminder_button_starts_a_quiz_in_the_real_bot(
     service: TutorService, fake_api: FakeBotApi, clock: FakeClock
 ) -> None:
     from bot.app import build_application
-    from bot.conversation import ChatDriver
+    from bot.fake_telegram.driver import ChatDriver
     from bot.reminders import JOB_NAME, schedule_reminders
 
     await service.import_file(sample_deck_bytes(), "sample.json")

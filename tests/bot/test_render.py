@@ -8,7 +8,7 @@ import pytest
 
 from bot import render
 from bot.charts import stats_chart
-from bot.tg_html import parse_html
+from bot.fake_telegram.tg_html import parse_html
 from tutor.items import Item, ItemKind
 from tutor.views import (
     ChoiceReason,

@@ -9,8 +9,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.objects import FakeUser
 from bot.terminal import run_terminal_chat
 from tests.bot.demo_bot import tiny_png
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.conversation import ChatDriver, Turn
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeChat, FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver, Turn
+from bot.fake_telegram.objects import FakeChat, FakeUser
 from bot.handlers.admin import register_admin_handlers
 from bot.settings import Settings
 from tests.bot.flood_helpers import unlimited

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.conversation import ChatDriver, Turn
-from bot.fake_api import FakeBotApi
-from bot.fake_types import SentMessage
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver, Turn
+from bot.fake_telegram.objects import SentMessage
 from bot.i18n import plain
 from storage import Database
 from tests.bot.flood_helpers import unlimited

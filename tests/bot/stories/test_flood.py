@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import build_application
-from bot.conversation import ChatDriver
-from bot.fake_api import FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver
 from bot.flood import FloodGuard, TokenBuckets, register_flood_guard
 from bot.i18n import plain
 from tests.bot.stories.conftest import ADA, EVE, LEI, onboard, story_settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
-from bot.conversation import ChatDriver
-from bot.fake_types import FakeUser
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.objects import FakeUser
 from tests.bot.stories.conftest import ADA, LEI, onboard
 from tutor.service import TutorService
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import build_application
-from bot.conversation import ChatDriver
-from bot.fake_api import FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver
 from bot.handlers.privacy import register_privacy_handlers
 from storage import audit as audit_rows
 from storage.privacy import tables_referencing_users
@@ -130,7 +130,7 @@ async def test_forget_needs_the_button_and_erases_everything(
 async def test_privacy_commands_in_a_group_do_nothing(
     chat: ChatDriver, tutor: TutorService
 ) -> None:
-    from bot.fake_types import FakeChat
+    from bot.fake_telegram.objects import FakeChat
 
     await onboard(chat, ADA)
     before = await _counts(tutor, ADA.id)

@@ -11,8 +11,8 @@ import matplotlib.image
 import pytest
 
 from bot import callbacks
-from bot.conversation import ChatDriver
-from bot.fake_types import FakeChat
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.objects import FakeChat
 from tests.bot.stories.conftest import ADA, LEI, onboard
 from tutor.service import TutorService
 from tutor.students import QuietHours, StudentStatus

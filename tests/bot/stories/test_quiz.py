@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.conversation import ChatDriver
-from bot.fake_types import SentMessage
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.objects import SentMessage
 from tests.bot.stories.conftest import ADA, EVE, onboard
 from tutor.service import TutorService
 

@@ -6,13 +6,20 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot import fake_setup
-from bot.fake_types import ApiCall, ApiError, Buttons, CallbackAnswer, SentMessage, UploadedFile
-from bot.fake_updates import _ChatState
-from bot.tg_html import Entity, HtmlParseError, parse_html, utf16_len
+from bot.fake_telegram import bot_setup
+from bot.fake_telegram.objects import (
+    ApiCall,
+    ApiError,
+    Buttons,
+    CallbackAnswer,
+    SentMessage,
+    UploadedFile,
+)
+from bot.fake_telegram.tg_html import Entity, HtmlParseError, parse_html, utf16_len
+from bot.fake_telegram.updates import _ChatState
 
 if TYPE_CHECKING:
-    from bot.fake_api import FakeBotApi
+    from bot.fake_telegram.api import FakeBotApi
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -413,21 +420,21 @@ METHODS: dict[str, Method] = {
     "deleteMessages": delete_messages,
     "answerCallbackQuery": answer_callback_query,
     "getFile": get_file,
-    "setMyCommands": fake_setup.set_my_commands,
-    "getMyCommands": fake_setup.get_my_commands,
-    "deleteMyCommands": fake_setup.delete_my_commands,
+    "setMyCommands": bot_setup.set_my_commands,
+    "getMyCommands": bot_setup.get_my_commands,
+    "deleteMyCommands": bot_setup.delete_my_commands,
     "sendChatAction": send_chat_action,
-    "setChatMenuButton": fake_setup.set_chat_menu_button,
-    "getChatMenuButton": fake_setup.get_chat_menu_button,
-    "setWebhook": fake_setup.set_webhook,
-    "deleteWebhook": fake_setup.delete_webhook,
-    "getWebhookInfo": fake_setup.get_webhook_info,
-    "getUpdates": fake_setup.get_updates,
-    "setMyDescription": fake_setup.always_true,
-    "setMyShortDescription": fake_setup.always_true,
-    "setMyName": fake_setup.always_true,
-    "close": fake_setup.always_true,
-    "logOut": fake_setup.always_true,
+    "setChatMenuButton": bot_setup.set_chat_menu_button,
+    "getChatMenuButton": bot_setup.get_chat_menu_button,
+    "setWebhook": bot_setup.set_webhook,
+    "deleteWebhook": bot_setup.delete_webhook,
+    "getWebhookInfo": bot_setup.get_webhook_info,
+    "getUpdates": bot_setup.get_updates,
+    "setMyDescription": bot_setup.always_true,
+    "setMyShortDescription": bot_setup.always_true,
+    "setMyName": bot_setup.always_true,
+    "close": bot_setup.always_true,
+    "logOut": bot_setup.always_true,
 }
 
 

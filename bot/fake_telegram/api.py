@@ -6,7 +6,7 @@ offline, with Telegram's state rules and error messages (HTML validation, "messa
 modified", callback queries answered once, unknown chats, file uploads and downloads).
 
 Tests and the terminal chat build incoming updates with the mixed-in builders
-(:class:`bot.fake_updates.IncomingUpdates`), inspect what the bot sent through ``sent`` and
+(:class:`bot.fake_telegram.updates.IncomingUpdates`), inspect what the bot sent through ``sent`` and
 ``calls``, inject faults with :meth:`FakeBotApi.fail_next`, and turn on flood limits with
 :meth:`FakeBotApi.rate_limit`.
 """
@@ -27,8 +27,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
-from bot import fake_methods
-from bot.fake_types import (
+from bot.fake_telegram import methods
+from bot.fake_telegram.objects import (
     ApiCall,
     ApiError,
     CallbackAnswer,
@@ -36,7 +36,7 @@ from bot.fake_types import (
     StoredFile,
     UploadedFile,
 )
-from bot.fake_updates import IncomingUpdates, _ChatState, _QueryState
+from bot.fake_telegram.updates import IncomingUpdates, _ChatState, _QueryState
 
 FaultKind = int | str  # an HTTP status (400, 403, 429, 5xx) or "timeout" / "network"
 
@@ -158,7 +158,7 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         try:
             self._inject_fault(call)
             self._check_limits(call)
-            result = fake_methods.dispatch(self, call)
+            result = methods.dispatch(self, call)
         except ApiError as exc:
             call.ok = False
             call.error = exc.description
@@ -438,7 +438,7 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         }
 
     def _message_json(self, message: SentMessage) -> dict[str, Any]:
-        return fake_methods.message_json(self, message)
+        return methods.message_json(self, message)
 
 
 def _response(code: int, body: dict[str, Any]) -> tuple[int, bytes]:

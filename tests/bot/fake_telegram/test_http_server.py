@@ -10,9 +10,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeUser
-from bot.testing_server import HttpBotApi, parse_form
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.http_server import HttpBotApi, parse_form
+from bot.fake_telegram.objects import FakeUser
 
 TOKEN = "5550001:" + "A1b2C3d4E5" * 3
 ADA = FakeUser(101, "Ada")

@@ -18,9 +18,9 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.conversation import ChatDriver
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeChat, FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.objects import FakeChat, FakeUser
 from tests.bot.demo_bot import tiny_png
 from tests.conftest import FakeClock
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from bot.fake_types import ApiCall, ApiError
+from bot.fake_telegram.objects import ApiCall, ApiError
 
 if TYPE_CHECKING:
-    from bot.fake_api import FakeBotApi
+    from bot.fake_telegram.api import FakeBotApi
 
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 

@@ -6,7 +6,7 @@ import html
 
 import pytest
 
-from bot.tg_html import Entity, HtmlParseError, parse_html, to_plain, utf16_len
+from bot.fake_telegram.tg_html import Entity, HtmlParseError, parse_html, to_plain, utf16_len
 
 
 def test_entities_cover_the_decoded_text() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.tg_html import to_plain
+from bot.fake_telegram.tg_html import to_plain
 
 Buttons = list[list[tuple[str, str]]]
 

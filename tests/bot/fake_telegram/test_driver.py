@@ -12,9 +12,9 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, BaseUpdateProcessor, CommandHandler, ContextTypes
 
-from bot.conversation import ChatDriver
-from bot.fake_api import FakeBotApi
-from bot.fake_types import FakeChat, FakeUser
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.objects import FakeChat, FakeUser
 
 
 async def test_a_command_gets_a_reply_with_buttons(chat: ChatDriver, alice: FakeUser) -> None:

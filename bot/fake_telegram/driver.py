@@ -19,8 +19,8 @@ from typing import Any, Self
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
-from bot.fake_api import EDIT_METHODS, SEND_METHODS, FakeBotApi
-from bot.fake_types import ApiCall, CallbackAnswer, FakeChat, FakeUser, SentMessage
+from bot.fake_telegram.api import EDIT_METHODS, SEND_METHODS, FakeBotApi
+from bot.fake_telegram.objects import ApiCall, CallbackAnswer, FakeChat, FakeUser, SentMessage
 
 Target = FakeUser | FakeChat | int
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]

@@ -1,6 +1,6 @@
 """The offline Bot API fake served over real HTTP, for tests that run the bot as a process.
 
-:class:`HttpBotApi` wraps a :class:`bot.fake_api.FakeBotApi` (all state and Telegram rules
+:class:`HttpBotApi` wraps a :class:`bot.fake_telegram.api.FakeBotApi` (all state and Telegram rules
 live there) in a small HTTP/1.1 server on ``asyncio.start_server``. Point the bot at it with
 ``TELEGRAM_API_BASE_URL=http://127.0.0.1:<port>/bot`` (and the file URL likewise): it answers
 ``POST /bot<token>/<method>`` (form-encoded or multipart, as PTB sends them) and
@@ -31,9 +31,9 @@ from typing import Any, cast
 from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 
-from bot.fake_api import FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
 
-log = logging.getLogger("bot.testing_server")
+log = logging.getLogger("bot.fake_telegram.http_server")
 
 MAX_BODY = 64 * 1024 * 1024
 # Parameters that are plain strings on the wire; everything else PTB sends JSON-encoded.
@@ -70,7 +70,7 @@ class _WireFault:
 
 
 class _WireRequestData:
-    """What :func:`bot.fake_api._decode` reads from a PTB ``RequestData``."""
+    """What :func:`bot.fake_telegram.api._decode` reads from a PTB ``RequestData``."""
 
     def __init__(self, parameters: dict[str, Any], files: dict[str, tuple[str, bytes, str]]):
         self.parameters = parameters

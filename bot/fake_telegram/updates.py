@@ -1,6 +1,6 @@
 """Incoming updates for the offline Bot API fake: what users send to the bot.
 
-Mixed into :class:`bot.fake_api.FakeBotApi`; every builder returns the update as the JSON
+Mixed into :class:`bot.fake_telegram.api.FakeBotApi`; every builder returns the update as the JSON
 dict Telegram would deliver, so it can be fed to ``Application.process_update`` (after
 ``Update.de_json``), queued for ``getUpdates``, or delivered again verbatim.
 """
@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.fake_types import FakeChat, FakeUser, SentMessage
-from bot.tg_html import utf16_len
+from bot.fake_telegram.objects import FakeChat, FakeUser, SentMessage
+from bot.fake_telegram.tg_html import utf16_len
 
 _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 
