@@ -40,6 +40,8 @@ from bot.fake_telegram.updates import IncomingUpdates, _ChatState, _QueryState
 
 FaultKind = int | str  # an HTTP status (400, 403, 429, 5xx) or "timeout" / "network"
 
+DOWNLOAD = "download"
+"""The name :meth:`FakeBotApi.fail_next` knows a file download by (``GET /file/bot<token>/...``)."""
 # Methods that put a message into a chat; they count against flood limits.
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
 EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
@@ -106,6 +108,7 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         self.webhook_url = ""
         self.received: list[dict[str, Any]] = []
         self.files: dict[str, StoredFile] = {}
+        self.downloads: list[str] = []  # paths of file downloads, in order
         self.blocked_chats: set[int] = set()
         self._chats: dict[int, _ChatState] = {}
         self._queries: dict[str, _QueryState] = {}
@@ -222,6 +225,16 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
 
     def _download(self, url: str) -> tuple[int, bytes]:
         path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+        self.downloads.append(path)
+        fault = self._take_fault(DOWNLOAD, None)
+        if fault is not None:
+            if fault.kind == "timeout":
+                raise TimedOut("Timed out (injected)")
+            if fault.kind == "network":
+                raise NetworkError("httpx.ConnectError: connection reset (injected)")
+            code = int(fault.kind)
+            text = fault.description or _DEFAULT_DESCRIPTIONS.get(code, f"Error {code}")
+            return _response(code, {"ok": False, "error_code": code, "description": text})
         for stored in self.files.values():
             if path.endswith("/" + stored.file_path) and self.token in path:
                 return 200, stored.data
@@ -284,7 +297,9 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail.
 
         Args:
-            method: Bot API method name, e.g. ``"sendMessage"``; ``"*"`` matches any.
+            method: Bot API method name, e.g. ``"sendMessage"``; ``"*"`` matches any;
+                :data:`DOWNLOAD` fails the next file download (4xx/5xx status, "timeout",
+                "network").
             error: 429 (flood, surfaces as ``RetryAfter``), 403 (``Forbidden``), 400
                 (``BadRequest``), 5xx (``NetworkError``), ``"timeout"`` (``TimedOut``) or
                 ``"network"`` (``NetworkError``).
@@ -319,15 +334,21 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         self._rate = _RateLimit(max_per_second, per_chat_per_second, per_group_per_minute)
         self._buckets.clear()
 
-    def _inject_fault(self, call: ApiCall) -> None:
+    def _take_fault(self, method: str, chat_id: int | None) -> _Fault | None:
         for fault in self._faults:
-            if fault.method not in ("*", call.method):
+            if fault.method not in ("*", method):
                 continue
-            if fault.chat_id is not None and fault.chat_id != call.chat_id:
+            if fault.chat_id is not None and fault.chat_id != chat_id:
                 continue
             fault.remaining -= 1
             if fault.remaining <= 0:
                 self._faults.remove(fault)
+            return fault
+        return None
+
+    def _inject_fault(self, call: ApiCall) -> None:
+        fault = self._take_fault(call.method, call.chat_id)
+        if fault is not None:
             if fault.kind == "timeout":
                 raise TimedOut("Timed out (injected)")
             if fault.kind == "network":

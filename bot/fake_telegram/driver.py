@@ -20,6 +20,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes
 
 from bot.fake_telegram.api import EDIT_METHODS, SEND_METHODS, FakeBotApi
+from bot.fake_telegram.http_server import CONNECTION_TASK
 from bot.fake_telegram.objects import ApiCall, CallbackAnswer, FakeChat, FakeUser, SentMessage
 
 Target = FakeUser | FakeChat | int
@@ -79,6 +80,9 @@ class ChatDriver:
             application's own error handlers ran). Turn it off to test error handling.
         settle_timeout: Seconds to wait for the tasks a turn started before failing.
         start: Also ``start()`` the application (job queue, ``create_task`` tracking).
+        fake: The fake behind the application's Bot API when the application reaches it
+            over HTTP (:class:`bot.fake_telegram.http_server.HttpBotApi` in the same event
+            loop); by default the application's request object is the fake.
     """
 
     def __init__(
@@ -88,8 +92,9 @@ class ChatDriver:
         raise_errors: bool = True,
         settle_timeout: float = 10.0,
         start: bool = True,
+        fake: FakeBotApi | None = None,
     ) -> None:
-        request = application.bot.request
+        request = fake or application.bot.request
         if not isinstance(request, FakeBotApi):
             raise TypeError("the application must be built with FakeBotApi as its request")
         self.application = application
@@ -106,7 +111,12 @@ class ChatDriver:
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)
+        # First of the error handlers: the application's own may end the update
+        # (ApplicationHandlerStop), and PTB then skips the error handlers after it.
+        others = dict(app.error_handlers)
+        app.error_handlers.clear()
         app.add_error_handler(self._capture_error)
+        app.error_handlers.update(others)
         if self._start:
             await app.start()
         return self
@@ -200,7 +210,10 @@ class ChatDriver:
             pending = [
                 t
                 for t in asyncio.all_tasks()
-                if t not in before and t is not current and not t.done()
+                if t not in before
+                and t is not current
+                and not t.done()
+                and t.get_name() != CONNECTION_TASK  # the HTTP fake's side, not the bot's
             ]
             if not pending:
                 return

@@ -36,6 +36,8 @@ from bot.fake_telegram.api import FakeBotApi
 log = logging.getLogger("bot.fake_telegram.http_server")
 
 MAX_BODY = 64 * 1024 * 1024
+CONNECTION_TASK = "fake-telegram-http-connection"
+"""Name of the server's task per client connection (it lives as long as the keep-alive)."""
 # Parameters that are plain strings on the wire; everything else PTB sends JSON-encoded.
 _TEXT_PARAMS = frozenset(
     {
@@ -190,6 +192,7 @@ class HttpBotApi:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        task.set_name(CONNECTION_TASK)  # a driver waiting for the bot's work skips these
         self._connections.add(task)
         try:
             while True:
@@ -232,7 +235,13 @@ class HttpBotApi:
         url = f"http://{self.host}:{self.port}{target}"
         path = urllib.parse.urlsplit(target).path
         if method == "GET" and path.startswith("/file/"):
-            return self.fake._download(url)
+            try:
+                return self.fake._download(url)
+            except TimedOut:
+                await asyncio.sleep(3600)  # the client times out first and goes away
+                return None
+            except NetworkError:
+                return None
         api_method = path.rstrip("/").rsplit("/", 1)[-1]
         self.arrivals.append((time.perf_counter(), api_method))
         params, files = parse_form(headers.get("content-type", ""), body)
@@ -296,4 +305,4 @@ async def _read_request(
     return method, target, headers, body
 
 
-__all__ = ["HttpBotApi", "decode_value", "parse_form"]
+__all__ = ["CONNECTION_TASK", "HttpBotApi", "decode_value", "parse_form"]
