@@ -1,7 +1,7 @@
 """The /admin_stats chart: answers per day with accuracy, and accuracy per deck (PNG).
 
-Titles come from the ``admin_chart.*`` catalog strings; Chinese only when a CJK font is
-installed (:mod:`bot.chart_fonts`), English otherwise.
+Titles and axis labels come from the ``admin_chart.*`` catalog strings, in the admin's
+language; Chinese text draws in the font :mod:`bot.chart_fonts` ships.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ def admin_chart(stats: AdminStats, lang: str = "en") -> bytes:
         x = list(range(len(days)))
         per_day.set_title(plain(lang, "admin_chart.per_day"), fontsize=10)
         per_day.bar(x, [d.answers for d in days], color=_BLUE)
-        per_day.set_ylabel(plain(lang, "admin_chart.answers"))
+        per_day.set_ylabel(plain(lang, "admin_chart.answers"), color=_BLUE)
         step = max(1, len(days) // 7)
         per_day.set_xticks(x[::step], [d.day.strftime("%m-%d") for d in days][::step], fontsize=8)
         right = per_day.twinx()
         points = [(i, d.correct / d.answers) for i, d in zip(x, days, strict=True) if d.answers]
         right.plot([p[0] for p in points], [p[1] for p in points], color=_ORANGE, marker="o")
         right.set_ylim(0, 1.05)
-        right.set_ylabel(plain(lang, "admin_chart.accuracy"))
+        right.set_ylabel(plain(lang, "admin_chart.accuracy"), color=_ORANGE)
         right.yaxis.set_major_formatter(lambda value, _pos: f"{value:.0%}")
         per_deck.set_title(plain(lang, "admin_chart.per_deck"), fontsize=10)
         decks = stats.per_deck[:MAX_DECKS]

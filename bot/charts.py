@@ -1,9 +1,8 @@
 """The /stats chart: answers and accuracy per day, recall per tag, reviews due ahead.
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no display, no global state,
-safe to call from a worker thread). Titles come from the catalogs; when no installed font has
-CJK glyphs (see :mod:`bot.chart_fonts`), Chinese titles would print as boxes, so the chart
-falls back to English.
+safe to call from a worker thread). Titles and axis labels come from the catalogs, in the
+student's language; Chinese text draws in the font :mod:`bot.chart_fonts` ships.
 """
 
 from __future__ import annotations
@@ -67,14 +66,14 @@ def _per_day(axes: object, stats: StudentStats, lang: str) -> None:
         return
     x = list(range(len(days)))
     axes.bar(x, [d.answers for d in days], color=_BLUE, label=plain(lang, "chart.answers"))
-    axes.set_ylabel(plain(lang, "chart.answers"))
+    axes.set_ylabel(plain(lang, "chart.answers"), color=_BLUE)  # the label names its series
     step = max(1, len(days) // 7)
     axes.set_xticks(x[::step], [d.day.strftime("%m-%d") for d in days][::step], fontsize=8)
     right = axes.twinx()
     points = [(i, d.correct / d.answers) for i, d in zip(x, days, strict=True) if d.answers]
     right.plot([p[0] for p in points], [p[1] for p in points], color=_ORANGE, marker="o", ms=3)
     right.set_ylim(0, 1.05)
-    right.set_ylabel(plain(lang, "chart.accuracy"))
+    right.set_ylabel(plain(lang, "chart.accuracy"), color=_ORANGE)
     right.yaxis.set_major_formatter(lambda value, _pos: f"{value:.0%}")
 
 

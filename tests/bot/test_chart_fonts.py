@@ -1,12 +1,19 @@
-"""Chart fonts: a CJK family is picked when installed; without one, charts stay English."""
+"""Chart fonts: Chinese draws in the packaged Noto Sans SC; charts speak the user's language."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot import chart_fonts
 from bot.admin_charts import admin_chart
+from bot.charts import stats_chart
+from bot.i18n import catalog, plain
 from tutor.admin import AdminStats
+from tutor.views import DayCount, StudentStats, TagRecall
 
 
 @pytest.mark.parametrize(
@@ -39,3 +46,79 @@ def test_admin_chart_draws_in_either_language() -> None:
     empty = AdminStats(per_day=[], per_deck=[], hardest=[])
     for lang in ("en", "zh"):
         assert admin_chart(empty, lang).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def _drawn(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The figures the charts save, to read their labels back."""
+    from matplotlib.figure import Figure
+
+    figures: list[Any] = []
+    save = Figure.savefig
+
+    def spy(self: Figure, *args: Any, **kwargs: Any) -> None:
+        figures.append(self)
+        save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    return figures
+
+
+def _stats() -> tuple[StudentStats, AdminStats]:
+    days = [DayCount(date(2026, 3, 1) + timedelta(days=i), 10 + i, 5 + i) for i in range(14)]
+    tags = [
+        TagRecall("历史::罗马", 0.8, 5),
+        TagRecall("生物::细胞", 0.4, 3),
+        TagRecall("maths", 0.6, 2),
+    ]
+    due = [(date(2026, 3, 15) + timedelta(days=i), i) for i in range(7)]
+    student = StudentStats(3, 20, 0.7, 2, 5, 40, per_day=days, recall_by_tag=tags, due_forecast=due)
+    admin = AdminStats(per_day=days, per_deck=[("古罗马", 10, 7), ("Sample", 5, 4)], hardest=[])
+    return student, admin
+
+
+def test_a_plain_install_draws_chinese_with_the_packaged_font() -> None:
+    path = chart_fonts.packaged_font_path()
+    assert path is not None and path.name == "NotoSansSC-Regular.otf"
+    assert chart_fonts.cjk_font() == "Noto Sans SC"
+    assert chart_fonts.chart_language("zh") == "zh"
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    family = chart_fonts.font_rc("zh")["font.family"]
+    found = font_manager.findfont(font_manager.FontProperties(family=family))
+    assert Path(found) == path  # the packaged file, not a system font
+    font = FT2Font(str(path))
+    student, admin = _stats()
+    texts = [v for k, v in catalog("zh").items() if k.startswith(("chart.", "admin_chart."))]
+    texts += [tag.tag for tag in student.recall_by_tag] + [name for name, _, _ in admin.per_deck]
+    missing = {ch for text in texts for ch in text if font.get_char_index(ord(ch)) == 0}
+    assert missing == set()  # no boxes: every character of the titles, labels and tags
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_charts_are_labelled_in_the_users_language(
+    monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    figures = _drawn(monkeypatch)
+    student, admin = _stats()
+    stats_chart(student, lang)
+    admin_chart(admin, lang)
+    stats_figure, admin_figure = figures
+    per_day, by_tag, due = stats_figure.axes[:3]
+    assert [per_day.get_title(), by_tag.get_title(), due.get_title()] == [
+        plain(lang, "chart.per_day"),
+        plain(lang, "chart.recall_by_tag"),
+        plain(lang, "chart.due_forecast"),
+    ]
+    assert per_day.get_ylabel() == plain(lang, "chart.answers")
+    assert stats_figure.axes[3].get_ylabel() == plain(lang, "chart.accuracy")  # the twin axis
+    assert {label.get_text() for label in by_tag.get_yticklabels()} == {
+        "历史::罗马",
+        "生物::细胞",
+        "maths",
+    }
+    per_deck = admin_figure.axes[1]
+    assert admin_figure.axes[0].get_title() == plain(lang, "admin_chart.per_day")
+    assert admin_figure.axes[0].get_ylabel() == plain(lang, "admin_chart.answers")
+    assert per_deck.get_title() == plain(lang, "admin_chart.per_deck")
+    assert admin_figure.axes[2].get_ylabel() == plain(lang, "admin_chart.accuracy")
