@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import signal
 import traceback
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeAlias
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseUpdateProcessor,
+)
 from telegram.request import BaseRequest
 
 from bot import handlers
@@ -181,6 +187,27 @@ def _redact(text: str, application: AnyApplication) -> str:
     return text.replace(token, "<token>") if token else text
 
 
+ErrorHandler: TypeAlias = Callable[[object, Context], Coroutine[Any, Any, None]]
+
+
+def _ends_the_update(handler: ErrorHandler) -> ErrorHandler:
+    """After ``handler``, a failed update goes no further (``ApplicationHandlerStop``).
+
+    PTB hands an update whose handler raised to the next handler group. A command that failed
+    in the admin or privacy group would then reach the student handlers too, and the user got
+    a second answer on top of the error notice ("I do not know that command").
+    """
+
+    @functools.wraps(handler)
+    async def run(update: object, context: Context) -> None:
+        await handler(update, context)
+        if isinstance(update, Update):
+            raise ApplicationHandlerStop
+
+    return run
+
+
+@_ends_the_update
 async def on_error(update: object, context: Context) -> None:
     """Log the failure with context (never message text or the token), and tell the user."""
     error = context.error
