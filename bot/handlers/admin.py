@@ -34,10 +34,21 @@ from bot.handlers.admin_common import (
     buttons,
     config_of,
     h,
+    log,
     rest,
     send,
 )
-from bot.handlers.common import SERVICE_KEY, Context, service_of, toast, user_data
+from bot.handlers.common import (
+    SERVICE_KEY,
+    Context,
+    language_of,
+    service_of,
+    student_of,
+    toast,
+    user_data,
+)
+from bot.handlers.delivery import send_file, tell
+from bot.i18n import t
 from bot.settings import Settings
 from tutor.admin import AdminService, AnnouncementGone, ItemInfo
 from tutor.errors import TutorError
@@ -190,10 +201,15 @@ async def admin_stats(update: Update, context: Context, admin_id: int) -> None:
         for hard in stats.hardest
     ] or ["–"]
     await send(update, "\n".join(lines))
-    png = await asyncio.to_thread(admin_chart, stats)
-    chat = update.effective_chat
-    assert chat is not None
-    await chat.send_photo(png, caption="Answers per day and accuracy per deck")
+    lang = language_of(update, await student_of(update, context))
+    try:
+        png = await asyncio.to_thread(admin_chart, stats, lang)
+    except Exception:  # the numbers were already sent
+        log.exception("admin chart failed for user %s", admin_id)
+        await tell(update, t(lang, "stats.chart_failed"))
+        return
+    caption = t(lang, "admin_chart.caption")
+    await send_file(update, lang, "photo", png, caption=caption, failed="send_failed.admin_chart")
 
 
 # -- buttons and follow-up text ----------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Document, Message, Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
@@ -20,11 +19,20 @@ from bot.handlers.admin_common import (
     rest,
     send,
 )
-from bot.handlers.common import Context, user_data
+from bot.handlers.common import Context, language_of, student_of, user_data
+from bot.handlers.delivery import (
+    failure_reason,
+    finish_progress,
+    send_file,
+    start_progress,
+    step_progress,
+)
+from bot.i18n import Html, t
 from bot.reminders import build_runner
 from tutor.errors import TutorError
 from tutor.reminder_queue import announcement_slot
 from tutor.reminders import ReminderKind
+from tutor.students import Student
 
 LARGE_FILE = 1024 * 1024
 
@@ -40,9 +48,18 @@ async def export_command(update: Update, context: Context, admin_id: int) -> Non
         await send(update, "Usage: /export DECK [csv|json]")
         return
     name, data = await config_of(context).admin.export_deck(admin_id, " ".join(words), fmt)
-    chat = update.effective_chat
-    assert chat is not None
-    await chat.send_document(data, filename=name, caption=f"{name}: {len(data)} bytes")
+    lang = language_of(update, await student_of(update, context))
+    await send_file(
+        update,
+        lang,
+        "document",
+        data,
+        filename=name,
+        caption=f"{name}: {len(data)} bytes",
+        parse_mode=None,
+        failed="send_failed.export",
+        file=name,
+    )
 
 
 # -- import ------------------------------------------------------------------------------------
@@ -90,19 +107,44 @@ async def _import(
     if document.file_size and document.file_size > limit:
         await send(update, f"⚠️ {h(filename)} is larger than {config.settings.max_import_mb} MB.")
         return
-    status = await send(update, f"⏳ Importing <b>{h(filename)}</b>…")
-    assert status is not None
+    status = await start_progress(update, Html(f"⏳ Importing <b>{h(filename)}</b>…"))
+    # Whatever fails from here on, the progress message ends saying what became of the file.
+    try:
+        outcome = await _download_and_import(
+            context, admin_id, document, filename, deck_name, status
+        )
+    except TelegramError as error:  # getFile or the download itself
+        log.warning("import of %s: the file could not be fetched: %s", filename, error.message)
+        lang = await _language(update, context)
+        reason = failure_reason(lang, "document", error)
+        outcome = t(lang, "import.download_failed", file=filename, reason=reason)
+    except Exception:
+        log.exception("import of %s by user %s failed", filename, admin_id)
+        lang = await _language(update, context)
+        outcome = t(lang, "import.crashed", file=filename)
+    await finish_progress(update, status, outcome)
+
+
+async def _download_and_import(
+    context: Context,
+    admin_id: int,
+    document: Document,
+    filename: str,
+    deck_name: str | None,
+    status: Message | None,
+) -> Html:
+    """Fetch the file from Telegram and import it; the outcome for the progress message."""
+    config = config_of(context)
     tg_file = await context.bot.get_file(document.file_id)
     data = bytes(await tg_file.download_as_bytearray())
     if len(data) >= LARGE_FILE:
-        await _edit(
-            status, f"⏳ Downloaded {len(data) / 1e6:.1f} MB; reading <b>{h(filename)}</b>…"
+        await step_progress(
+            status, Html(f"⏳ Downloaded {len(data) / 1e6:.1f} MB; reading <b>{h(filename)}</b>…")
         )
     try:
         report = await config.admin.import_file(admin_id, data, filename, deck_name)
     except TutorError as error:
-        await _edit(status, f"⚠️ {h(filename)} was not imported: {h(error)}")
-        return
+        return Html(f"⚠️ {h(filename)} was not imported: {h(error)}")
     lines = [
         f"✅ <b>{h(report.deck.name)}</b>"
         f" (id {report.deck.id}, <code>{h(report.deck.slug)}</code>)",
@@ -113,14 +155,17 @@ async def _import(
         lines.append(f"• {h(entry.where)}: {h(entry.reason)}")
     if len(report.skipped) > 5:
         lines.append(f"… and {len(report.skipped) - 5} more")
-    await _edit(status, "\n".join(lines))
+    return Html("\n".join(lines))
 
 
-async def _edit(message: Message, text: str) -> None:
+async def _language(update: Update, context: Context) -> str:
+    """The admin's language, even when the database is what failed."""
+    student: Student | None
     try:
-        await message.edit_text(text, parse_mode=ParseMode.HTML)
-    except TelegramError as error:
-        log.info("could not update the progress message: %s", error)
+        student = await student_of(update, context)
+    except Exception:
+        student = None
+    return language_of(update, student)
 
 
 # -- announcements -----------------------------------------------------------------------------

@@ -12,12 +12,12 @@ import logging
 import secrets
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
 from bot.handlers.common import Context, language_of, reply, service_of, student_of, user_data
+from bot.handlers.delivery import finish_progress, send_file
 from bot.i18n import Html, plain, t
 from tutor.errors import UnknownStudent
 from tutor.privacy import PrivacyService
@@ -32,21 +32,25 @@ _TOKEN_KEY = "privacy_forget_token"
 
 async def mydata_command(update: Update, context: Context) -> None:
     """/mydata: send the student's answer history as a CSV document."""
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None and chat is not None
+    user = update.effective_user
+    assert user is not None
     lang = language_of(update, await student_of(update, context))
     try:
         export = await PrivacyService(service_of(context)).export_answers(user.id)
     except UnknownStudent:
         await reply(update, t(lang, "privacy.nothing"))
         return
-    log.info("privacy: answer history sent to user %s (%d rows)", user.id, export.rows)
-    await chat.send_document(
+    sent = await send_file(
+        update,
+        lang,
+        "document",
         export.data,
         filename=export.filename,
         caption=t(lang, "privacy.export", n=export.rows),
-        parse_mode=ParseMode.HTML,
+        failed="send_failed.mydata",
     )
+    if sent:
+        log.info("privacy: answer history sent to user %s (%d rows)", user.id, export.rows)
 
 
 async def forget_command(update: Update, context: Context) -> None:
@@ -75,7 +79,7 @@ async def privacy_button(update: Update, context: Context) -> None:
     data = query.data or ""
     expected = user_data(context).pop(_TOKEN_KEY, None)
     if data == "p:keep" or not data.startswith("p:forget:"):
-        await _finish(query, t(lang, "privacy.kept"))
+        await _finish(update, query, t(lang, "privacy.kept"))
         raise ApplicationHandlerStop
     if expected is None or not secrets.compare_digest(data.removeprefix("p:forget:"), expected):
         await _toast(query, plain(lang, "privacy.expired"))
@@ -83,24 +87,27 @@ async def privacy_button(update: Update, context: Context) -> None:
     try:
         report = await PrivacyService(service_of(context)).forget(user.id)
     except UnknownStudent:
-        await _finish(query, t(lang, "privacy.nothing"))
+        await _finish(update, query, t(lang, "privacy.nothing"))
         raise ApplicationHandlerStop from None
     if context.user_data is not None:
         context.user_data.clear()  # in-memory state about them goes too
     log.info("privacy: user %s erased (%d rows)", user.id, report.total)
-    await _finish(query, t(lang, "privacy.done"))
+    await _finish(update, query, t(lang, "privacy.done"))
     raise ApplicationHandlerStop
 
 
 async def _toast(query: Any, text: str | None) -> None:
-    with contextlib.suppress(BadRequest):  # too old to answer: nothing the user can see
+    # Too old to answer, or Telegram failed: the spinner stops by itself, and what was done
+    # must still be said (an error here would report a failure after the work succeeded).
+    with contextlib.suppress(TelegramError):
         await query.answer(text)
 
 
-async def _finish(query: Any, text: Html) -> None:
+async def _finish(update: Update, query: Any, text: Html) -> None:
+    """Acknowledge the press, then say the outcome in place of the question (or anew)."""
     await _toast(query, None)
-    with contextlib.suppress(BadRequest):  # the message is gone or already says this
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+    message = query.message if isinstance(query.message, Message) else None
+    await finish_progress(update, message, text)
 
 
 async def _stop_after(handler: Any, update: Update, context: Context) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Update
-from telegram.constants import ParseMode
 
 from bot.charts import stats_chart
 from bot.handlers.common import (
@@ -16,6 +15,7 @@ from bot.handlers.common import (
     service_of,
     started_student,
 )
+from bot.handlers.delivery import send_file
 from bot.i18n import Html, t
 from tutor.views import StudentStats
 
@@ -78,6 +78,5 @@ async def stats_command(update: Update, context: Context) -> None:
         log.exception("stats chart failed for user %s", student.id)
         await reply(update, t(lang, "stats.chart_failed"))
         return
-    chat = update.effective_chat
-    assert chat is not None
-    await chat.send_photo(png, caption=t(lang, "stats.chart_caption"), parse_mode=ParseMode.HTML)
+    caption = t(lang, "stats.chart_caption")
+    await send_file(update, lang, "photo", png, caption=caption, failed="send_failed.chart")
