@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.api import DOWNLOAD, FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.objects import FakeUser
 from bot.settings import Settings
@@ -63,6 +63,27 @@ TEST_DECK: dict[str, Any] = {
         },
     ],
 }
+
+
+METHODS_SEEN: set[str] = set()
+"""Every Bot API method (and ``DOWNLOAD``) the stories of this run made the fake answer."""
+
+
+@pytest.fixture(autouse=True)
+def _record_methods(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Note each method a story calls (test_each_method_fails_once checks its list by it)."""
+    answer = FakeBotApi.do_request
+
+    async def recording(self: FakeBotApi, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        METHODS_SEEN.add(DOWNLOAD if method == "GET" else url.rstrip("/").rsplit("/", 1)[-1])
+        return await answer(self, url, method, *args, **kwargs)
+
+    monkeypatch.setattr(FakeBotApi, "do_request", recording)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_stories`` run last: they read what the other stories did."""
+    items.sort(key=lambda item: item.get_closest_marker("after_stories") is not None)
 
 
 def story_settings() -> Settings:

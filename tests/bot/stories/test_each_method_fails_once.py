@@ -1,0 +1,717 @@
+"""Every Bot API method the bot uses, made to fail once: what the user then sees.
+
+Each row of :data:`ROWS` is a short story. Someone does something; Telegram fails the one call
+the bot needs for it (a 5xx, a 400, a 403, no answer in time, a dropped connection); the story
+says what the user then sees (the next message, the toast, the edited progress message), that
+nothing else is said (no generic apology on top, no "unknown command"), and that trying again
+works, with nothing lost and nothing stuck.
+
+The methods (grep bot/ for ``send_``, ``edit_``, ``answer``, ``get_file``, ``download``,
+``set_my_commands``; PTB itself calls ``getMe`` at start-up and ``deleteWebhook`` and
+``getUpdates`` to poll) are listed in :data:`METHODS`;
+:func:`test_the_table_covers_every_method_the_stories_used` checks that list against the calls
+the whole story suite made. Rows in :data:`HTTP_ROWS` run the same stories over HTTP, through
+PTB's own HTTP client to the fake served on a socket; the two polling methods have stories of
+their own below the table, over HTTP with real long polling.
+
+The quiz answer path (the toast, the removed buttons, the feedback and the next question after
+an answer) is being rebuilt elsewhere; its rows are written here with the outcome they should
+have and skipped until that work is merged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from telegram.error import NetworkError
+
+from bot.app import build_application, run_polling
+from bot.fake_telegram.api import DOWNLOAD, FakeBotApi
+from bot.fake_telegram.driver import ChatDriver, Turn
+from bot.fake_telegram.http_server import HttpBotApi
+from bot.fake_telegram.objects import FakeUser, SentMessage
+from bot.i18n import plain
+from bot.settings import Settings
+from tests.bot.demo_bot import tiny_png
+from tests.bot.stories.conftest import ADA, LEI, METHODS_SEEN, onboard, story_settings
+from tutor.admin import AdminService
+from tutor.privacy import PrivacyService
+from tutor.service import TutorService
+
+ROOT = FakeUser(9001, "Root", language_code="en")
+TOKEN = "5550001:" + "EachMethod" * 3
+CSV = b"id,question,answer\ncap-fr,Capital of France?,Paris\ncap-de,Capital of Germany?,Berlin\n"
+ANSWER_PATH = pytest.mark.skip(reason="answer-path recovery: merged separately")
+
+Fault = int | str  # an HTTP status, "timeout", "network", or "drop" (HTTP only)
+
+METHODS = (
+    "getMe",
+    "setMyCommands",
+    "deleteWebhook",
+    "getUpdates",
+    "sendMessage",
+    "sendPhoto",
+    "sendDocument",
+    "editMessageText",
+    "editMessageCaption",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "getFile",
+    DOWNLOAD,
+)
+"""Every Bot API call the bot makes (DOWNLOAD: fetching an uploaded file's bytes)."""
+
+
+@dataclass
+class Story:
+    """The bot, its Bot API and tutor, and how to make the next call of a method fail."""
+
+    chat: ChatDriver
+    tutor: TutorService
+    settings: Settings
+    tmp: Path
+    server: HttpBotApi | None = None
+    method: str = ""  # the method this row makes fail
+
+    @property
+    def fake(self) -> FakeBotApi:
+        """The Bot API the bot talks to."""
+        return self.chat.fake
+
+    def fail_once(self, method: str, fault: Fault) -> None:
+        """The next call of ``method`` fails with ``fault``."""
+        if fault == "drop":
+            assert self.server is not None, "a dropped connection needs the HTTP fake"
+            self.server.drop_next(method)
+        else:
+            self.fake.fail_next(method, fault)
+
+    def said(self, turn: Turn) -> list[str]:
+        """The new messages the user read in this turn, in order."""
+        return [m.plain for m in turn.new]
+
+
+StoryFunction = Callable[[Story, Fault], Awaitable[None]]
+
+
+def reason(lang: str, kind: str, fault: Fault) -> str:
+    """The words a failed send gives as its reason."""
+    if fault == "timeout":
+        return plain(lang, "send_failed.reason.timeout")
+    if fault == 400:
+        return plain(lang, f"send_failed.reason.refused_{kind}")
+    return plain(lang, "send_failed.reason.unreachable")
+
+
+GENERIC = plain("en", "generic_error")
+
+
+# -- start-up ----------------------------------------------------------------------------------
+
+
+async def start_up_stops_then_the_next_start_works(s: Story, fault: Fault) -> None:
+    """Telegram fails while the bot starts: start-up stops with the error; a restart serves."""
+    application = build_application(s.settings, s.tutor, request=s.fake)
+    s.fail_once("getMe", fault)
+    with pytest.raises(NetworkError):
+        async with ChatDriver(application):
+            pass
+    restarted = build_application(s.settings, s.tutor, request=s.fake)
+    async with ChatDriver(restarted, raise_errors=False) as again:
+        turn = await again.send(ADA, "/help")
+    [answer] = s.said(turn)
+    assert answer.startswith("How it works")
+
+
+async def the_menu_is_published_at_the_next_start(s: Story, fault: Fault) -> None:
+    """One command menu is refused at start-up: the bot serves anyway; a restart publishes."""
+    s.fake.commands.clear()
+    application = build_application(s.settings, s.tutor, request=s.fake)
+    s.fail_once("setMyCommands", fault)
+    async with ChatDriver(application, raise_errors=False) as started:
+        turn = await started.send(ADA, "/help")
+        assert "/quiz" in turn.text  # serving although a menu is missing
+    assert len(s.fake.commands) == 1  # English or Chinese: the other one failed
+    restarted = build_application(s.settings, s.tutor, request=s.fake)
+    async with ChatDriver(restarted, raise_errors=False):
+        pass
+    assert s.fake.commands_for("") and s.fake.commands_for("zh")
+
+
+# -- plain replies -----------------------------------------------------------------------------
+
+
+async def a_reply_is_lost_and_the_bot_apologises_once(s: Story, fault: Fault) -> None:
+    """/help's answer fails: the student reads one apology that says to try again; it works."""
+    s.fail_once("sendMessage", fault)
+    turn = await s.chat.send(ADA, "/help")
+    assert s.said(turn) == [GENERIC]
+    again = await s.chat.send(ADA, "/help")
+    assert "/quiz" in again.text and GENERIC not in again.text
+
+
+# -- /stats ------------------------------------------------------------------------------------
+
+
+async def the_stats_chart_is_not_delivered(s: Story, fault: Fault) -> None:
+    """/stats: the numbers arrive, the chart does not; one message says why and what to do."""
+    await onboard(s.chat, ADA)
+    s.fail_once("sendPhoto", fault)
+    turn = await s.chat.send(ADA, "/stats")
+    said = s.said(turn)
+    assert said[0].startswith("Your progress")
+    if fault == 403:  # blocked by the student: nothing reaches them, no notice either
+        assert said == said[:1]
+    else:
+        assert said[1:] == [
+            plain("en", "send_failed.chart", reason=reason("en", "photo", fault)),
+        ]
+        if fault == 400:
+            assert said[1] == (
+                "I could not send your chart just now (Telegram refused the picture)."
+                " Your numbers are above; try /stats again in a minute."
+            )
+    again = await s.chat.send(ADA, "/stats")
+    assert [bool(m.photo) for m in again.new] == [False, True]
+
+
+async def the_stats_chart_is_refused_in_chinese(s: Story, fault: Fault) -> None:
+    """The notice speaks the student's language."""
+    await onboard(s.chat, LEI)
+    s.fail_once("sendPhoto", fault)
+    turn = await s.chat.send(LEI, "/stats")
+    assert s.said(turn)[1:] == [
+        plain("zh", "send_failed.chart", reason=reason("zh", "photo", fault)),
+    ]
+    assert s.said(turn)[1].startswith("图表暂时没能发出（Telegram 拒收了这张图片）")
+
+
+async def the_admin_chart_is_not_delivered(s: Story, fault: Fault) -> None:
+    """/admin_stats: the numbers arrive, the chart does not; no "unknown command" after it."""
+    s.fail_once("sendPhoto", fault)
+    turn = await s.chat.send(ROOT, "/admin_stats")
+    said = s.said(turn)
+    assert said[0].startswith("Answers, last")
+    assert said[1:] == [
+        plain("en", "send_failed.admin_chart", reason=reason("en", "photo", fault)),
+    ]
+    again = await s.chat.send(ROOT, "/admin_stats")
+    assert [bool(m.photo) for m in again.new] == [False, True]
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+async def the_answer_file_is_not_delivered(s: Story, fault: Fault) -> None:
+    """/mydata: the CSV does not arrive; one message says so and that nothing changed."""
+    await onboard(s.chat, ADA)
+    s.fail_once("sendDocument", fault)
+    turn = await s.chat.send(ADA, "/mydata")
+    if fault == 403:
+        assert s.said(turn) == []
+    else:
+        assert s.said(turn) == [
+            plain("en", "send_failed.mydata", reason=reason("en", "document", fault)),
+        ]
+    again = await s.chat.send(ADA, "/mydata")
+    [document] = again.new
+    assert document.document is not None
+    assert next(csv.reader(io.StringIO(document.document.decode("utf-8-sig"))))
+
+
+async def the_export_is_not_delivered(s: Story, fault: Fault) -> None:
+    """/export: the deck file does not arrive; the admin is told; the deck is unchanged."""
+    s.fail_once("sendDocument", fault)
+    turn = await s.chat.send(ROOT, "/export test-deck json")
+    assert s.said(turn) == [
+        plain(
+            "en",
+            "send_failed.export",
+            file="test-deck.json",
+            reason=reason("en", "document", fault),
+        ),
+    ]
+    again = await s.chat.send(ROOT, "/export test-deck json")
+    [document] = again.new
+    assert document.document is not None
+    assert len(json.loads(document.document)["items"]) == 5
+
+
+# -- /import: the progress message always ends saying done or failed ---------------------------
+
+
+async def _import(s: Story, fault: Fault, method: str) -> tuple[SentMessage, Turn]:
+    s.fail_once(method, fault)
+    turn = await s.chat.upload(ROOT, CSV, "geo.csv", caption="/import Geography")
+    [status] = turn.new
+    return status, turn
+
+
+async def _imported_on_the_next_try(s: Story) -> None:
+    again = await s.chat.upload(ROOT, CSV, "geo.csv", caption="/import Geography")
+    [status] = again.new
+    assert "added 2 · updated 0 · skipped 0" in status.plain
+    deck = await s.tutor.find_deck("Geography")
+    assert [i.n_items for i in await s.tutor.decks() if i.deck.id == deck.id] == [2]
+
+
+async def _no_geography(s: Story) -> None:
+    assert [i.deck.name for i in await s.tutor.decks()] == ["Test <Deck> & Co"]
+
+
+async def the_upload_cannot_be_fetched(s: Story, fault: Fault) -> None:
+    """getFile or the download fails: "⏳ Importing…" turns into what happened and what to do."""
+    status, turn = await _import(s, fault, s.method)
+    assert status.plain == plain(
+        "en",
+        "import.download_failed",
+        file="geo.csv",
+        reason=reason("en", "document", fault),
+    )
+    assert status.history[0] == "⏳ Importing <b>geo.csv</b>…" and status.edited
+    assert len(turn.new) == 1  # nothing else said
+    await _no_geography(s)
+    await _imported_on_the_next_try(s)
+
+
+async def the_import_outcome_edit_fails_once(s: Story, fault: Fault) -> None:
+    """The final edit fails once: it is tried again, so "⏳ Importing…" still ends in the count."""
+    status, turn = await _import(s, fault, "editMessageText")
+    assert "added 2 · updated 0 · skipped 0" in status.plain
+    assert len(turn.new) == 1
+    assert len(await s.tutor.decks()) == 2
+
+
+async def the_progress_message_is_not_sent(s: Story, fault: Fault) -> None:
+    """ "⏳ Importing…" itself is lost: the import goes on and its outcome arrives on its own."""
+    s.fail_once("sendMessage", fault)
+    turn = await s.chat.upload(ROOT, CSV, "geo.csv", caption="/import Geography")
+    [outcome] = turn.new
+    assert "added 2 · updated 0 · skipped 0" in outcome.plain
+    assert len(await s.tutor.decks()) == 2
+
+
+# -- buttons -----------------------------------------------------------------------------------
+
+
+async def _settings_panel(s: Story) -> SentMessage:
+    await onboard(s.chat, ADA)
+    await s.chat.send(ADA, "/settings")
+    return s.chat.message_with_button(ADA, plain("en", "button.daily_goal"))
+
+
+async def a_settings_press_is_not_acknowledged(s: Story, fault: Fault) -> None:
+    """The press's toast fails: a 400 is ignored (the panel opens); else one apology toast."""
+    panel = await _settings_panel(s)
+    s.fail_once("answerCallbackQuery", fault)
+    turn = await s.chat.press(ADA, plain("en", "button.daily_goal"), message=panel)
+    assert turn.new == []
+    if fault == 400:  # the spinner stops by itself; the panel moved on
+        assert panel.plain == plain("en", "settings.choose_goal")
+    else:
+        assert turn.answer is not None and turn.answer.text == GENERIC
+        again = await s.chat.press(ADA, plain("en", "button.daily_goal"), message=panel)
+        assert again.answer is not None and panel.plain == plain("en", "settings.choose_goal")
+
+
+async def a_settings_panel_is_not_redrawn(s: Story, fault: Fault) -> None:
+    """The panel's edit fails: a 400 leaves the old panel (a press again works); else an
+    apology in the chat, and a press again works."""
+    panel = await _settings_panel(s)
+    s.fail_once("editMessageText", fault)
+    turn = await s.chat.press(ADA, plain("en", "button.daily_goal"), message=panel)
+    assert s.said(turn) == ([] if fault == 400 else [GENERIC])
+    again = await s.chat.press(ADA, plain("en", "button.daily_goal"), message=panel)
+    assert panel.plain == plain("en", "settings.choose_goal") and again.new == []
+
+
+async def the_erasure_is_confirmed_anyway(s: Story, fault: Fault) -> None:
+    """/forget, "Erase everything": the data is gone, and the user is told so even when the
+    confirmation cannot replace the question (the toast failing changes nothing)."""
+    await onboard(s.chat, ADA)
+    await s.chat.send(ADA, "/forget")
+    s.fail_once(s.method, fault)
+    turn = await s.chat.press(ADA, plain("en", "privacy.yes"))
+    done = plain("en", "privacy.done")
+    assert [m.plain for m in turn.new + turn.edited] == [done]
+    assert await s.tutor.student(ADA.id) is None
+    again = await s.chat.send(ADA, "/forget")
+    assert s.said(again) == [plain("en", "privacy.nothing")]
+
+
+async def the_admin_cancel_cannot_remove_buttons(s: Story, fault: Fault) -> None:
+    """An admin cancels a deck deletion; removing the buttons fails: one apology, and the
+    deck is untouched; pressing Cancel again works."""
+    await s.chat.send(ROOT, "/deck_delete test-deck")
+    question = s.chat.message_with_button(ROOT, "x:no:0")
+    s.fail_once("editMessageReplyMarkup", fault)
+    turn = await s.chat.press_data(ROOT, question, "x:no:0")
+    assert s.said(turn) == [GENERIC]
+    assert len(await s.tutor.decks()) == 1
+    again = await s.chat.press_data(ROOT, question, "x:no:0")
+    assert s.said(again) == ["Cancelled."] and question.buttons == []
+
+
+# -- quiz: the first question and the flashcard reveal (not the answer path) -------------------
+
+
+async def _picture_deck(s: Story, tmp: Path) -> None:
+    """An Anki package with one picture flashcard; the student studies only that."""
+    import genanki
+
+    deck = genanki.Deck(2059400222, "Flags")
+    front = '<img src="flag.png">Which flag?'
+    deck.add_note(genanki.Note(model=genanki.BASIC_MODEL, fields=[front, "France"]))
+    (tmp / "flag.png").write_bytes(tiny_png())
+    package = genanki.Package(deck, media_files=[str(tmp / "flag.png")])
+    package.write_to_file(str(tmp / "flags.apkg"))
+    await s.tutor.import_file((tmp / "flags.apkg").read_bytes(), "flags.apkg", deck_name="Flags")
+    await onboard(s.chat, ADA, deck="Flags")
+
+
+async def the_question_picture_is_not_delivered(s: Story, fault: Fault) -> None:
+    """/quiz on a picture card: a refused picture gives the question as text with a note."""
+    await _picture_deck(s, s.tmp)
+    s.fail_once("sendPhoto", fault)
+    turn = await s.chat.send(ADA, "/quiz 1")
+    [question] = turn.new
+    assert "Which flag?" in question.plain
+    assert question.plain.endswith(plain("en", "quiz.image_missing"))
+    assert question.buttons  # "Show answer": the quiz goes on
+
+
+async def the_flashcard_reveal_is_not_drawn(s: Story, fault: Fault) -> None:
+    """ "Show answer" on a picture card cannot edit its caption: a 400 shows the answer anew
+    with the grade buttons; otherwise one apology, and pressing again reveals it."""
+    await _picture_deck(s, s.tmp)
+    await s.chat.send(ADA, "/quiz 1")
+    card = s.chat.message_with_button(ADA, plain("en", "button.show_answer"))
+    assert card.photo is not None
+    s.fail_once("editMessageCaption", fault)
+    turn = await s.chat.press(ADA, plain("en", "button.show_answer"), message=card)
+    grades = [plain("en", f"button.grade_{g}") for g in range(1, 5)]
+    if fault == 400:
+        [shown] = turn.new
+        assert "France" in shown.plain and shown.button_texts == grades
+    else:
+        assert s.said(turn) == [GENERIC]
+        await s.chat.press(ADA, plain("en", "button.show_answer"), message=card)
+        assert "France" in card.plain and card.button_texts == grades
+
+
+# -- the quiz answer path (rebuilt elsewhere; switched on after that merge) ---------------------
+
+
+CHOICES = {
+    "metatutor": 1,
+    "deck": {"slug": "choices", "name": "Choices", "language": "en"},
+    "items": [
+        {
+            "id": f"c{i}",
+            "type": "multiple_choice",
+            "question": f"Pick {i}",
+            "options": [f"right{i}", f"wrong{i}"],
+            "answer": f"right{i}",
+        }
+        for i in range(4)
+    ],
+}
+
+
+async def _answer_first_question(s: Story) -> tuple[SentMessage, str]:
+    await s.tutor.import_file(json.dumps(CHOICES).encode(), "choices.json")
+    await onboard(s.chat, ADA, deck="Choices")
+    await s.chat.send(ADA, "/quiz 3")
+    for message in reversed(s.chat.messages(ADA)):
+        answers = [(label, d) for row in message.buttons for label, d in row if d[:2] == "a:"]
+        if answers:
+            return message, answers[0][1]
+    raise AssertionError("no question with answer buttons")
+
+
+async def _attempts(s: Story) -> int:
+    async with (
+        s.tutor.db.read() as conn,
+        conn.execute("SELECT COUNT(*) FROM attempts") as cursor,
+    ):
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def a_lost_answer_reply_is_resent_on_the_next_press(s: Story, fault: Fault) -> None:
+    """The feedback (or the next question) after an answer is lost: the answer is kept once,
+    and pressing the answered question again resends the feedback and the next question."""
+    question, data = await _answer_first_question(s)
+    s.fail_once(s.method, fault)
+    await s.chat.press_data(ADA, question, data)
+    assert await _attempts(s) == 1
+    again = await s.chat.press_data(ADA, question, data)
+    assert await _attempts(s) == 1
+    texts = s.said(again)
+    assert any("Correct" in text or "Not quite" in text for text in texts)
+    assert s.chat.last(ADA).buttons  # the next question, with its buttons
+
+
+async def an_answer_press_is_not_acknowledged(s: Story, fault: Fault) -> None:
+    """The answer's toast fails: the feedback and the next question still arrive, once."""
+    question, data = await _answer_first_question(s)
+    s.fail_once("answerCallbackQuery", fault)
+    turn = await s.chat.press_data(ADA, question, data)
+    assert await _attempts(s) == 1
+    assert any("Correct" in text or "Not quite" in text for text in s.said(turn))
+    assert GENERIC not in s.said(turn)
+
+
+async def answered_buttons_cannot_be_removed(s: Story, fault: Fault) -> None:
+    """Removing the answered question's buttons fails: feedback and next question arrive;
+    a press on the old buttons says it was already answered."""
+    question, data = await _answer_first_question(s)
+    s.fail_once("editMessageReplyMarkup", fault)
+    turn = await s.chat.press_data(ADA, question, data)
+    assert any("Correct" in text or "Not quite" in text for text in s.said(turn))
+    assert GENERIC not in s.said(turn)
+    again = await s.chat.press_data(ADA, question, data)
+    assert again.answer is not None
+    assert again.answer.text == plain("en", "callback.already_answered")
+    assert await _attempts(s) == 1
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def row(method: str, fault: Fault, story: StoryFunction, *marks: Any) -> Any:
+    """One story: ``method`` fails once with ``fault``."""
+    return pytest.param(method, fault, story, id=f"{method}-{fault}-{story.__name__}", marks=marks)
+
+
+ROWS = [
+    row("getMe", 502, start_up_stops_then_the_next_start_works),
+    row("getMe", "timeout", start_up_stops_then_the_next_start_works),
+    *(row("setMyCommands", f, the_menu_is_published_at_the_next_start) for f in (400, 500)),
+    *(row("sendMessage", f, a_reply_is_lost_and_the_bot_apologises_once) for f in (400, 502)),
+    row("sendMessage", "timeout", a_reply_is_lost_and_the_bot_apologises_once),
+    row("sendMessage", 502, the_progress_message_is_not_sent),
+    *(row("sendPhoto", f, the_stats_chart_is_not_delivered) for f in (400, 403, 502, "timeout")),
+    row("sendPhoto", 400, the_stats_chart_is_refused_in_chinese),
+    *(row("sendPhoto", f, the_admin_chart_is_not_delivered) for f in (400, 502)),
+    row("sendPhoto", 400, the_question_picture_is_not_delivered),
+    *(row("sendDocument", f, the_answer_file_is_not_delivered) for f in (400, 403, 502)),
+    row("sendDocument", "timeout", the_answer_file_is_not_delivered),
+    *(row("sendDocument", f, the_export_is_not_delivered) for f in (400, 502, "timeout")),
+    *(row("editMessageText", f, the_import_outcome_edit_fails_once) for f in (400, 502)),
+    row("editMessageText", "timeout", the_import_outcome_edit_fails_once),
+    *(row("editMessageText", f, a_settings_panel_is_not_redrawn) for f in (400, 502)),
+    *(row("editMessageText", f, the_erasure_is_confirmed_anyway) for f in (400, 502)),
+    *(row("editMessageCaption", f, the_flashcard_reveal_is_not_drawn) for f in (400, 502)),
+    *(row("editMessageReplyMarkup", f, the_admin_cancel_cannot_remove_buttons) for f in (502,)),
+    *(row("answerCallbackQuery", f, a_settings_press_is_not_acknowledged) for f in (400, 502)),
+    row("answerCallbackQuery", "timeout", a_settings_press_is_not_acknowledged),
+    row("answerCallbackQuery", 502, the_erasure_is_confirmed_anyway),
+    *(row("getFile", f, the_upload_cannot_be_fetched) for f in (400, 502, "timeout")),
+    *(row(DOWNLOAD, f, the_upload_cannot_be_fetched) for f in (404, 500, "network")),
+    # The answer path: the outcome it should have, switched on after that work is merged.
+    row("answerCallbackQuery", 502, an_answer_press_is_not_acknowledged, ANSWER_PATH),
+    row("editMessageReplyMarkup", 502, answered_buttons_cannot_be_removed, ANSWER_PATH),
+    row("sendMessage", 502, a_lost_answer_reply_is_resent_on_the_next_press, ANSWER_PATH),
+    row("sendMessage", "timeout", a_lost_answer_reply_is_resent_on_the_next_press, ANSWER_PATH),
+]
+
+HTTP_ROWS = [
+    row("sendMessage", 502, a_reply_is_lost_and_the_bot_apologises_once),
+    row("sendPhoto", 400, the_stats_chart_is_not_delivered),
+    row("sendPhoto", "drop", the_stats_chart_is_not_delivered),
+    row("sendDocument", 502, the_answer_file_is_not_delivered),
+    row("editMessageText", "drop", the_import_outcome_edit_fails_once),
+    row("getFile", 400, the_upload_cannot_be_fetched),
+    row(DOWNLOAD, 500, the_upload_cannot_be_fetched),
+    row("answerCallbackQuery", 502, a_settings_press_is_not_acknowledged),
+]
+
+
+# -- running a story ---------------------------------------------------------------------------
+
+
+def _settings(**extra: Any) -> Settings:
+    return story_settings().model_copy(update={"admin_ids": frozenset({ROOT.id}), **extra})
+
+
+@pytest.fixture
+async def in_process(tutor: TutorService, fake: FakeBotApi, tmp_path: Path) -> AsyncIterator[Story]:
+    """The bot on the in-process fake, errors handled as in production."""
+    settings = _settings()
+    application = build_application(settings, tutor, request=fake)
+    async with ChatDriver(application, raise_errors=False) as chat:
+        yield Story(chat, tutor, settings, tmp_path)
+
+
+def _http_settings(server: HttpBotApi) -> Settings:
+    return _settings(
+        telegram_bot_token=SecretStr(TOKEN),
+        telegram_api_base_url=server.base_url,
+        telegram_api_file_base_url=server.file_base_url,
+    )
+
+
+@pytest.fixture
+async def over_http(tutor: TutorService, tmp_path: Path) -> AsyncIterator[Story]:
+    """The bot talking HTTP (PTB's own client) to the fake on a local socket."""
+    fake = FakeBotApi()
+    fake.token = TOKEN
+    async with HttpBotApi(fake) as server:
+        settings = _http_settings(server)
+        application = build_application(settings, tutor)
+        async with ChatDriver(application, raise_errors=False, fake=fake) as chat:
+            yield Story(chat, tutor, settings, tmp_path, server)
+
+
+async def _run(story: Story, method: str, fault: Fault, tell: StoryFunction) -> None:
+    story.method = method
+    await tell(story, fault)
+
+
+@pytest.mark.parametrize(("method", "fault", "story"), ROWS)
+async def test_each_method_fails_once(
+    in_process: Story, method: str, fault: Fault, story: StoryFunction
+) -> None:
+    await _run(in_process, method, fault, story)
+
+
+@pytest.mark.parametrize(("method", "fault", "story"), HTTP_ROWS)
+async def test_each_method_fails_once_over_http(
+    over_http: Story, method: str, fault: Fault, story: StoryFunction
+) -> None:
+    await _run(over_http, method, fault, story)
+
+
+async def _poll_until_answered(application: Any, fake: FakeBotApi) -> None:
+    """Serve by long polling until the student has an answer (or 10 s), then stop."""
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run_polling(application, stop=stop))
+    try:
+        for _ in range(500):
+            if fake.messages(ADA.id) or serving.done():
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # a second answer would have arrived by now
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 30)
+
+
+async def test_a_failed_poll_is_retried_and_the_update_handled_once(tutor: TutorService) -> None:
+    """Over HTTP with long polling: getUpdates fails once; the student's /help is answered
+    once, a moment later."""
+    fake = FakeBotApi()
+    fake.token = TOKEN
+    async with HttpBotApi(fake) as server:
+        application = build_application(_http_settings(server), tutor)
+        fake.fail_next("getUpdates", 502)
+        fake.queue_update(fake.user_command(ADA, "/help"))
+        await _poll_until_answered(application, fake)
+    [answer] = fake.messages(ADA.id)
+    assert "/quiz" in answer.plain
+    assert [c.ok for c in fake.calls_of("getUpdates")][:2] == [False, True]
+
+
+async def test_polling_that_cannot_start_stops_and_the_next_start_answers(
+    tutor: TutorService,
+) -> None:
+    """Over HTTP: deleteWebhook (the first step of polling) fails: serving stops with the
+    error for the service manager to restart; the restarted bot answers what was waiting."""
+    fake = FakeBotApi()
+    fake.token = TOKEN
+    async with HttpBotApi(fake) as server:
+        fake.queue_update(fake.user_command(ADA, "/help"))
+        fake.fail_next("deleteWebhook", 502)
+        with pytest.raises(NetworkError):
+            await run_polling(build_application(_http_settings(server), tutor))
+        assert fake.messages(ADA.id) == []
+        await _poll_until_answered(build_application(_http_settings(server), tutor), fake)
+    [answer] = fake.messages(ADA.id)
+    assert "/quiz" in answer.plain
+
+
+# -- the list is complete ----------------------------------------------------------------------
+
+
+@pytest.mark.after_stories
+def test_the_table_covers_every_method_the_stories_used() -> None:
+    """Every Bot API method any story in this run called has a row that makes it fail."""
+    tested = {values[0] for values in (p.values for p in ROWS + HTTP_ROWS)}
+    assert set(METHODS) - tested <= {"deleteWebhook", "getUpdates"}  # polling: own tests
+    assert METHODS_SEEN, "the story suite recorded no Bot API call"
+    unlisted = METHODS_SEEN - set(METHODS)
+    assert not unlisted, f"the bot now calls {sorted(unlisted)}: add them to METHODS and ROWS"
+
+
+# -- not Telegram: a handler that crashes, and an edit Telegram keeps refusing ------------------
+
+
+@pytest.mark.parametrize(
+    ("user", "command", "target", "name"),
+    [
+        (ROOT, "/admin_stats", AdminService, "stats"),  # the admin group
+        (ADA, "/mydata", PrivacyService, "export_answers"),  # the privacy group
+        (ADA, "/stats", TutorService, "stats"),  # the student handlers
+    ],
+)
+async def test_a_crashed_command_gets_one_apology_and_nothing_else(
+    in_process: Story,
+    monkeypatch: pytest.MonkeyPatch,
+    user: FakeUser,
+    command: str,
+    target: type,
+    name: str,
+) -> None:
+    """A command whose handler crashes: the apology, and no "I do not know that command"
+    from the student handlers after it (the failed update goes no further)."""
+    await onboard(in_process.chat, ADA)
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(target, name, crash)
+    turn = await in_process.chat.send(user, command)
+    assert in_process.said(turn) == [GENERIC]
+    assert [type(e) for e in turn.errors] == [RuntimeError]
+
+
+async def test_a_crashed_import_ends_its_progress_message(
+    in_process: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import itself crashes: "⏳ Importing…" says so, that nothing changed, and what to
+    do; nothing else is said; the next upload imports."""
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(TutorService, "import_file", crash)
+        turn = await in_process.chat.upload(ROOT, CSV, "geo.csv", caption="/import Geography")
+    [status] = turn.new
+    assert status.plain == plain("en", "import.crashed", file="geo.csv")
+    assert status.history[0] == "⏳ Importing <b>geo.csv</b>…"
+    await _no_geography(in_process)
+    await _imported_on_the_next_try(in_process)
+
+
+async def test_an_outcome_that_cannot_be_edited_in_arrives_as_a_message(
+    in_process: Story,
+) -> None:
+    """The progress message cannot be edited at all (deleted, say): the outcome comes anew."""
+    gone = "Bad Request: message to edit not found"
+    in_process.fake.fail_next("editMessageText", 400, description=gone, times=2)
+    turn = await in_process.chat.upload(ROOT, CSV, "geo.csv", caption="/import Geography")
+    progress, outcome = turn.new
+    assert progress.plain == "⏳ Importing geo.csv…"
+    assert "added 2 · updated 0 · skipped 0" in outcome.plain
