@@ -125,31 +125,37 @@ async def test_message_not_modified_counts_as_done(chat: ChatDriver, tutor: Tuto
 
 
 @pytest.mark.parametrize("fault", [502, "timeout", "network"])
-async def test_server_errors_timeouts_and_drops_lose_nothing(
+async def test_lost_feedback_is_told_once_and_shown_again_on_the_next_press(
     chat: ChatDriver, tutor: TutorService, fault: int | str
 ) -> None:
     question = await _question(chat)
-    first = question.buttons[0][0][1]
+    right = _data(question, _right(question))
     # The feedback message fails after the answer was committed.
     chat.fake.fail_next("sendMessage", fault)
     turn = await chat.press(ADA, _right(question), message=question)
     assert len(turn.errors) == 1
-    # The press was acknowledged (spinner stopped) before the feedback failed; the answer
-    # is kept. (The student sees no feedback for it: /quiz carries on, below.)
+    # The press was acknowledged (spinner stopped), the answer kept, and the student told,
+    # once, what happened and what to do; no next question came after the lost feedback.
     assert turn.answer is not None and turn.answer.text is None
+    assert [m.plain for m in turn.new] == [plain("en", "quiz.lost_feedback")]
     assert len(await _attempts(tutor)) == 1
-    # Pressing again (or Telegram redelivering) does not record it twice...
-    again = await chat.press_data(ADA, question, first)
-    assert again.answer is not None and again.answer.text in (
-        plain("en", "callback.already_answered"),
-        plain("en", "callback.stale"),
-    )
+    # The buttons are still there: pressing the same answer again shows the feedback, then
+    # the next question; the answer is not recorded twice.
+    shown = chat.fake.message(ADA.id, question.message_id)
+    assert shown is not None
+    again = await chat.press(ADA, _right(question), message=shown)
+    assert _feedback(again) and not again.errors
+    assert "Question 2/5" in again.new[-1].plain
     assert len(await _attempts(tutor)) == 1
-    # ...and the quiz carries on.
-    turn = await chat.send(ADA, "/quiz 2")
+    # A further press is a plain repeat now; the quiz carries on at question 2.
+    shown = chat.fake.message(ADA.id, question.message_id)
+    assert shown is not None and not shown.buttons
+    repeat = await chat.press_data(ADA, question, right)
+    assert repeat.answer is not None
+    assert repeat.answer.text == plain("en", "callback.already_answered") and not repeat.new
     follow = _open_question(chat)
     turn = await chat.press(ADA, _right(follow), message=follow)
-    assert _feedback(turn)
+    assert _feedback(turn) and "Question 3/5" in turn.new[-1].plain
     assert len(await _attempts(tutor)) == 2
 
 
