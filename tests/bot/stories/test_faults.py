@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +27,7 @@ from bot.fake_telegram.objects import SentMessage
 from bot.i18n import plain
 from storage import Database
 from tests.bot.flood_helpers import unlimited
-from tests.bot.stories.conftest import ADA, onboard, story_settings
+from tests.bot.stories.conftest import ADA, LEI, onboard, story_settings
 from tutor.service import TutorService
 
 DECK = {
@@ -156,6 +157,91 @@ async def test_lost_feedback_is_told_once_and_shown_again_on_the_next_press(
     follow = _open_question(chat)
     turn = await chat.press(ADA, _right(follow), message=follow)
     assert _feedback(turn) and "Question 3/5" in turn.new[-1].plain
+    assert len(await _attempts(tutor)) == 2
+
+
+async def test_quiz_carries_on_a_quiz_whose_next_question_never_arrived(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    question = await _question(chat)  # /quiz 5
+    chat.fake.fail_next("sendMessage", 502)
+    await chat.press(ADA, _right(question), message=question)
+    assert len(await _attempts(tutor)) == 1
+    # /quiz does not end the running quiz at 1/5: it says so, shows the lost feedback and
+    # the question that never arrived.
+    turn = await chat.send(ADA, "/quiz 3")
+    texts = [m.plain for m in turn.new]
+    assert texts[0] == plain("en", "quiz.resumed")
+    assert "Correct!" in texts[1] and "1/5" in texts[1]
+    assert "Question 2/5" in texts[2] and turn.new[2].buttons
+    assert len(texts) == 3 and not turn.errors
+    async with tutor.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT COUNT(*) FROM quiz_sessions")
+    assert next(iter(rows))[0] == 1  # still the same quiz
+    # Once the question is on screen, /quiz starts a new quiz as it always did.
+    turn = await chat.send(ADA, "/quiz 3")
+    assert "Question 1/3" in turn.new[-1].plain
+
+
+async def test_a_lost_summary_comes_again_and_only_once(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, ADA, deck="Faults")
+    await chat.send(ADA, "/quiz 1")
+    question = _open_question(chat)
+    right = _data(question, _right(question))
+    chat.fake.fail_next("sendMessage", "network")
+    await chat.press(ADA, _right(question), message=question)
+    # The answer ended the quiz; neither its feedback nor the summary arrived.
+    shown = chat.fake.message(ADA.id, question.message_id)
+    assert shown is not None
+    again = await chat.press_data(ADA, shown, right)
+    assert _feedback(again) and "Session done" in again.new[-1].plain
+    repeat = await chat.press_data(ADA, shown, right)
+    assert repeat.answer is not None
+    assert repeat.answer.text == plain("en", "callback.already_answered") and not repeat.new
+    assert len(await _attempts(tutor)) == 1
+
+
+TYPED = {
+    "metatutor": 1,
+    "deck": {"slug": "typed-faults", "name": "Typed", "language": "en"},
+    "items": [
+        {"id": f"t{i}", "type": "typed", "question": f"Type {i}", "answer": [f"word{i}"]}
+        for i in range(4)
+    ],
+}
+
+
+def _typed_answer(question: str) -> str:
+    found = re.search(r"Type (\d+)", question)
+    assert found is not None, question
+    return f"word{found.group(1)}"
+
+
+async def test_a_typed_answer_is_never_marked_against_a_question_not_shown(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await tutor.import_file(json.dumps(TYPED).encode(), "typed.json")
+    await onboard(chat, LEI, deck="Typed")
+    await chat.send(LEI, "/quiz 3")
+    word = _typed_answer(chat.messages(LEI)[-1].plain)
+    chat.fake.fail_next("sendMessage", 502)
+    turn = await chat.send(LEI, word)
+    # Told right then, in Chinese, once: the answer is saved, /quiz shows the feedback.
+    assert [m.plain for m in turn.new] == [plain("zh", "quiz.lost_feedback_typed")]
+    assert len(await _attempts(tutor)) == 1
+    # Lei types the answer again: it is not marked against question 2, which she never
+    # saw; she gets the lost feedback, then question 2.
+    turn = await chat.send(LEI, word)
+    texts = [m.plain for m in turn.new]
+    assert texts[0] == plain("zh", "quiz.resumed_typed")
+    assert "答对了" in texts[1] and "第 2/3 题" in texts[2]
+    assert len(await _attempts(tutor)) == 1
+    # Now question 2 is on screen: the next text answers it.
+    word = _typed_answer(texts[2])
+    turn = await chat.send(LEI, word)
+    assert "答对了" in turn.new[0].plain and "第 3/3 题" in turn.new[-1].plain
     assert len(await _attempts(tutor)) == 2
 
 
