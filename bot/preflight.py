@@ -70,9 +70,10 @@ class BackgroundModel:
 
     It is the service's memory model. :meth:`start` begins the load (the first model call
     starts it too, so nothing ever loads it twice). Until it is done, :meth:`predictor`
-    answers from the interval rules and :meth:`observe` leaves the learner state as it is
-    (the model learns those answers at the student's next answer after the load, from the
-    log); neither waits. After a failed load both raise :class:`StartupError`.
+    answers from the interval rules and :meth:`observe` leaves the learner state as it is,
+    noting when the student's first such answer came: at their next answer after the load
+    the model learns those answers from the log first. Neither waits. After a failed load
+    both raise :class:`StartupError`.
     """
 
     def __init__(
@@ -92,6 +93,8 @@ class BackgroundModel:
         self.name = self.memory.name
         self._settings = settings
         self._task: asyncio.Task[None] | None = None
+        # Students who answered while the model loaded, and when they first did (a few).
+        self._unlearned: dict[int, datetime] = {}
 
     def start(self) -> asyncio.Task[None]:
         """Begin loading (once); the task ends when the model is ready or failed."""
@@ -142,9 +145,22 @@ class BackgroundModel:
         latency_ms: int | None,
         at: datetime,
     ) -> None:
-        """Learn from one answer (by the model; while it loads, nothing to learn yet)."""
-        await self._current().observe(
-            conn, user_id, item, correct=correct, grade=grade, latency_ms=latency_ms, at=at
+        """Learn from one answer by the model; while it loads, note what it will learn."""
+        memory = self._current()
+        if memory is self.rules:
+            self._unlearned.setdefault(user_id, at)
+            return
+        # Kept after the catch-up: if this transaction rolls back, the next answer retries
+        # it (the stored state's time tells what it has learned: nothing is learned twice).
+        await self.memory.observe(
+            conn,
+            user_id,
+            item,
+            correct=correct,
+            grade=grade,
+            latency_ms=latency_ms,
+            at=at,
+            unlearned_since=self._unlearned.get(user_id),
         )
 
     async def predictor(

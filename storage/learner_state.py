@@ -49,18 +49,18 @@ async def put_state(conn: Connection, user_id: int, stored: StoredState, now_ms:
 
 
 def read_unlearned(
-    raw: sqlite3.Connection, user_id: int, until_ms: int, limit: int
+    raw: sqlite3.Connection, user_id: int, since_ms: int, until_ms: int, limit: int
 ) -> list[AttemptRecord]:
-    """The student's answers after the last one their stored state learned from (its
-    ``updated_ms``; all of them without a stored state) up to ``until_ms``: the latest
-    ``limit``, oldest first. Empty unless answers were logged without the learner model."""
+    """The student's answers from ``since_ms`` to ``until_ms`` that their stored state has
+    not learned from (those after its ``updated_ms``; all without a stored state): the
+    latest ``limit``, oldest first."""
     rows = raw.execute(
         "SELECT a.item_id, a.answered_ms, a.response, a.correct, a.grade, a.latency_ms,"
         " a.idempotency_key, a.id FROM attempts a"
-        " WHERE a.user_id = ? AND a.answered_ms <= ? AND a.answered_ms >"
+        " WHERE a.user_id = ? AND a.answered_ms BETWEEN ? AND ? AND a.answered_ms >"
         " COALESCE((SELECT s.updated_ms FROM learner_state s WHERE s.user_id = a.user_id), -1)"
         " ORDER BY a.answered_ms DESC, a.id DESC LIMIT ?",
-        (user_id, until_ms, limit),
+        (user_id, since_ms, until_ms, limit),
     ).fetchall()
     return [
         AttemptRecord(user_id, r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7])

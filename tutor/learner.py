@@ -5,7 +5,7 @@ items and learn from each answer inside the service's transaction:
 
 * :class:`ModelMemory` runs the meta-learned learner model (``tutor.model``); torch and the
   weights load once, on first use. Its per-student state is stored as bytes in SQLite; answers
-  logged without it (while it loaded in the background) are learned at the student's next one.
+  logged without it (while it loaded in the background) can be learned at the student's next.
 * :class:`RuleMemory` uses expanding review intervals (``tutor.intervals``); it needs no
   torch and is what tests of the bot layer and a model-less deployment run on.
 """
@@ -215,11 +215,11 @@ class ModelMemory:
         memories: Sequence[MemoryRecord] | None,
         partial: bool = False,
         *,
-        unlearned_until: int | None = None,
+        unlearned: tuple[int, int] | None = None,
     ) -> _Snapshot:
         """The student's stored state and calibration, the items' candidate features and
         (unless given) the student's memory rows of them, in one database trip; with
-        ``unlearned_until``, also the answers up to then the state has not learned from."""
+        ``unlearned`` (since, until), also the answers between them the state missed."""
         read_candidates = self._candidates_reader(items, partial)
         ids = [item.id for item in items]
 
@@ -229,13 +229,13 @@ class ModelMemory:
                 read_candidates(raw),
                 attempt_rows.read_memory_of(raw, user_id, ids) if memories is None else memories,
                 []
-                if unlearned_until is None
-                else state_rows.read_unlearned(raw, user_id, unlearned_until, MAX_CATCH_UP),
+                if unlearned is None
+                else state_rows.read_unlearned(raw, user_id, *unlearned, MAX_CATCH_UP),
             )
 
-        stored, candidates, rows, unlearned = await run_sync(conn, read)
+        stored, candidates, rows, missed = await run_sync(conn, read)
         state, calibration = self._parse_state(user_id, stored)
-        return _Snapshot(state, calibration, candidates, rows, unlearned)
+        return _Snapshot(state, calibration, candidates, rows, missed)
 
     async def _catch_up(
         self,
@@ -244,7 +244,7 @@ class ModelMemory:
         state: LearnerState,
         missed: list[AttemptRecord],
     ) -> LearnerState:
-        """``state`` after the answers it missed (logged while the model was still loading).
+        """``state`` after the answers it missed (logged while the model was loading).
 
         Each is learned with its item's tallies as they are now, not as they were, and
         without recall calibration (which needs the item's history before that answer): an
@@ -372,11 +372,15 @@ class ModelMemory:
         grade: Grade | None,
         latency_ms: int | None,
         at: datetime,
+        unlearned_since: datetime | None = None,
     ) -> None:
+        """Learn from one answer; with ``unlearned_since``, first from the student's answers
+        logged since then that the stored state missed (see :meth:`_catch_up`)."""
         from tutor.model.online import AttemptFeatures
 
         model = self.load()
-        snap = await self._read(conn, user_id, [item], None, unlearned_until=to_millis(at))
+        gap = None if unlearned_since is None else (to_millis(unlearned_since), to_millis(at))
+        snap = await self._read(conn, user_id, [item], None, unlearned=gap)
         state = snap.state
         if snap.unlearned:
             state = await self._catch_up(conn, model, state, snap.unlearned)

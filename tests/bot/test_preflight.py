@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,6 +14,8 @@ from bot.settings import Settings
 from storage import Connection
 from tutor.items import Item
 from tutor.learner import MemoryModel, ModelMemory
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def _settings(model: Path | None) -> Settings:
@@ -67,6 +69,7 @@ class _SlowMemory:
         self.loads = 0
         self.fails = fails
         self.calls: list[str] = []
+        self.since: list[datetime | None] = []
 
     def load(self) -> object:
         self.loads += 1
@@ -77,6 +80,7 @@ class _SlowMemory:
 
     async def observe(self, *args: Any, **kwargs: Any) -> None:
         self.calls.append("observe")
+        self.since.append(kwargs.get("unlearned_since"))
 
     async def predictor(self, *args: Any, **kwargs: Any) -> Any:
         self.calls.append("predictor")
@@ -91,15 +95,15 @@ def _background(memory: _SlowMemory, rules: _SlowMemory | None = None) -> Backgr
     )
 
 
-async def _observe(model: BackgroundModel) -> None:
+async def _observe(model: BackgroundModel, user_id: int = 1, at: datetime = T0) -> None:
     await model.observe(
         cast(Connection, None),
-        1,
+        user_id,
         cast(Item, None),
         correct=True,
         grade=None,
         latency_ms=None,
-        at=datetime.now(UTC),
+        at=at,
     )
 
 
@@ -107,16 +111,21 @@ async def test_the_rules_serve_while_the_model_loads_once_in_the_background() ->
     memory, rules = _SlowMemory(), _SlowMemory(name="rules")
     model = _background(memory, rules)
     loading = model.start()
-    # While the load is blocked, calls are answered at once, by the rules: nothing waits.
+    # While the load is blocked, calls are answered at once, by the rules: nothing waits,
+    # and nothing is learned yet.
     assert await model.predictor(cast(Connection, None), 1, []) == cast(Any, "rules predictions")
-    await _observe(model)
-    assert rules.calls == ["predictor", "observe"] and memory.calls == []
+    await _observe(model, at=T0)
+    await _observe(model, at=T0 + timedelta(seconds=5))
+    assert rules.calls == ["predictor"] and memory.calls == []
     assert not model.loaded and not loading.done()
     memory.release.set()
     await loading
     assert await model.predictor(cast(Connection, None), 1, []) == cast(Any, "model predictions")
-    await _observe(model)
-    assert memory.calls == ["predictor", "observe"] and len(rules.calls) == 2
+    # The model learns from then on; for user 1 first what it missed since their first answer.
+    await _observe(model, user_id=1, at=T0 + timedelta(seconds=9))
+    await _observe(model, user_id=2, at=T0 + timedelta(seconds=9))
+    assert memory.calls == ["predictor", "observe", "observe"] and rules.calls == ["predictor"]
+    assert memory.since == [T0, None]
     assert model.loaded and model.failure is None and memory.loads == 1
 
 

@@ -136,3 +136,7 @@ async def test_students_are_served_while_the_model_loads_and_it_learns_their_ans
     assert await _learned(tutor, LEI.id) is None
     turn = await _answer_right(chat, LEI)
     assert await _learned(tutor, LEI.id) == 2
+    # From then on each answer is learned once: nothing is caught up twice.
+    turn = await _answer_right(chat, ADA)
+    assert "Session done" in turn.text
+    assert await _learned(tutor, ADA.id) == 3
