@@ -163,17 +163,11 @@ def _lost(error: BaseException, key: str) -> NoReturn:
 
 
 async def after_answer(
-    update: Update, context: Context, student: Student, feedback: Feedback
-) -> None:
-    """Feedback, then the next question or the session summary."""
-    await after_answer_with(update, context, student, feedback)
-
-
-async def after_answer_with(
     update: Update, context: Context, student: Student, feedback: Feedback, *, pressed: bool = False
 ) -> None:
-    """:func:`after_answer`; ``pressed``: the answer came by a button press, whose query is
-    acknowledged alongside the feedback and whose buttons go once the feedback arrived.
+    """Feedback, then the next question or the session summary. ``pressed``: the answer
+    came by a button press, whose query is acknowledged alongside the feedback and whose
+    buttons go once the feedback arrived.
 
     The feedback, the acknowledgement and the choice of the next question run at once: each
     Telegram call is a round trip, and only the next question (and the removal of the
@@ -265,7 +259,7 @@ async def _answer(
         return
     # A first answer, or a repeat whose feedback and next step never reached the student
     # (a lost message, a restart): both show the feedback, then what follows.
-    await after_answer_with(update, context, student, feedback, pressed=True)
+    await after_answer(update, context, student, feedback, pressed=True)
 
 
 async def answer_press(update: Update, context: Context, press: AnswerPress) -> None:
