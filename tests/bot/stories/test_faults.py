@@ -203,6 +203,36 @@ async def test_a_lost_summary_comes_again_and_only_once(
     assert len(await _attempts(tutor)) == 1
 
 
+async def test_a_lost_next_question_is_told_and_quiz_shows_it(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    question = await _question(chat)  # /quiz 5
+    chat.fake.fail_next("sendMessage", "timeout", after=1)  # the feedback goes, not question 2
+    turn = await chat.press(ADA, _right(question), message=question)
+    texts = [m.plain for m in turn.new]
+    assert "Correct!" in texts[0] and texts[1:] == [plain("en", "quiz.lost_question")]
+    turn = await chat.send(ADA, "/quiz")
+    texts = [m.plain for m in turn.new]
+    assert texts[0] == plain("en", "quiz.resumed") and "Question 2/5" in texts[-1]
+    assert len(await _attempts(tutor)) == 1
+
+
+async def test_a_lost_summary_is_told_and_quiz_shows_it_before_a_new_round(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, ADA, deck="Faults")
+    await chat.send(ADA, "/quiz 1")
+    question = _open_question(chat)
+    chat.fake.fail_next("sendMessage", 502, after=1)  # the feedback goes, not the summary
+    turn = await chat.press(ADA, _right(question), message=question)
+    texts = [m.plain for m in turn.new]
+    assert "Correct!" in texts[0] and texts[1:] == [plain("en", "quiz.lost_summary")]
+    turn = await chat.send(ADA, "/quiz")  # the end of the last quiz first...
+    assert "Correct!" in turn.new[0].plain and "Session done" in turn.new[-1].plain
+    turn = await chat.send(ADA, "/quiz")  # ...then a new one
+    assert "Question 1/10" in turn.new[-1].plain
+
+
 TYPED = {
     "metatutor": 1,
     "deck": {"slug": "typed-faults", "name": "Typed", "language": "en"},
