@@ -34,6 +34,7 @@ from bot.flood import register_flood_guard
 from bot.handlers.admin import register_admin_handlers
 from bot.handlers.common import SERVICE_KEY, Context
 from bot.handlers.privacy import register_privacy_handlers
+from bot.handlers.quiz import NotDelivered
 from bot.heartbeat import install_heartbeat
 from bot.i18n import LANGUAGES, plain, t
 from bot.outgoing import ChatRateLimiter
@@ -217,15 +218,20 @@ async def on_error(update: object, context: Context) -> None:
         user_id = update.effective_user.id if update.effective_user else None
     if error is None:
         return
+    # A message after a stored answer was lost: log Telegram's error, tell the student how
+    # to see it again (not the generic apology).
+    lost = error if isinstance(error, NotDelivered) else None
+    failure: BaseException = lost.__cause__ if lost and lost.__cause__ else error
     # The exception's own message may quote user text; only Telegram's errors are shown.
-    detail = error.message if isinstance(error, TelegramError) else ""
-    stack = "".join(traceback.format_tb(error.__traceback__))
+    detail = failure.message if isinstance(failure, TelegramError) else ""
+    stack = "".join(traceback.format_tb(failure.__traceback__))
     log.error(
-        "update %s (user %s) failed with %s %s\n%s",
+        "update %s (user %s) failed with %s %s%s\n%s",
         update_id,
         user_id,
-        type(error).__name__,
+        type(failure).__name__,
         _redact(detail, context.application),
+        f" ({lost.key})" if lost else "",
         _redact(stack, context.application),
     )
     if not isinstance(update, Update) or update.effective_chat is None:
@@ -240,6 +246,10 @@ async def on_error(update: object, context: Context) -> None:
         student = None
     lang = language_of(update, student)
     with contextlib.suppress(Exception):  # e.g. Forbidden: the user blocked the bot
+        if lost is not None:
+            # In the chat, where it stays (a toast vanishes, and the press was answered).
+            await update.effective_chat.send_message(t(lang, lost.key), parse_mode="HTML")
+            return
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer(plain(lang, "generic_error"))

@@ -1,10 +1,11 @@
 """The learner model at start-up: a one-line error when it cannot load, and a background load.
 
 ``metatutor serve`` starts polling before torch and the weights are loaded (seconds on a
-small machine): :class:`BackgroundModel` loads them in a worker thread meanwhile, and only
-what needs the model (choosing a question, grading, nudges) waits for it; ``/start``,
-``/help`` and the settings answer at once. Weights that do not load fail those waiting calls
-and stop the bot with the same one-line :class:`StartupError` as before.
+small machine): :class:`BackgroundModel` loads them in a worker thread meanwhile, and what
+needs the model (choosing a question, the next review time, nudges, stats) is served by the
+interval rules until then, so no request ever waits for the load (least of all inside a
+database transaction, where it would hold every other student's request and any command-line
+write). Weights that do not load stop the bot with the same one-line :class:`StartupError`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # the CLI imports this module: keep numpy and storage out of 
     from storage import Connection
     from storage.records import MemoryRecord
     from tutor.items import Grade, Item
-    from tutor.learner import ModelMemory
+    from tutor.learner import MemoryModel, ModelMemory
     from tutor.policy.predictor import RecallPredictor
 
 
@@ -65,22 +66,35 @@ def check_model(settings: Settings, loader: Callable[[Path | None], Any] | None 
 
 
 class BackgroundModel:
-    """A :class:`ModelMemory` that loads in a worker thread; model calls wait until it has.
+    """A :class:`ModelMemory` that loads in a worker thread; the rules stand in meanwhile.
 
     It is the service's memory model. :meth:`start` begins the load (the first model call
-    starts it too, so nothing ever loads it twice); :meth:`observe` and :meth:`predictor`
-    wait for it, then delegate. A failed load raises :class:`StartupError` in every caller.
+    starts it too, so nothing ever loads it twice). Until it is done, :meth:`predictor`
+    answers from the interval rules and :meth:`observe` leaves the learner state as it is,
+    noting when the student's first such answer came: at their next answer after the load
+    the model learns those answers from the log first. Neither waits. After a failed load
+    both raise :class:`StartupError`.
     """
 
-    def __init__(self, settings: Settings, memory: ModelMemory | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        memory: ModelMemory | None = None,
+        rules: MemoryModel | None = None,
+    ) -> None:
+        from tutor.learner import RuleMemory
+
         if memory is None:
             from tutor.learner import ModelMemory
 
             memory = ModelMemory(settings.model_path)
         self.memory = memory
+        self.rules: MemoryModel = rules or RuleMemory()
         self.name = self.memory.name
         self._settings = settings
         self._task: asyncio.Task[None] | None = None
+        # Students who answered while the model loaded, and when they first did (a few).
+        self._unlearned: dict[int, datetime] = {}
 
     def start(self) -> asyncio.Task[None]:
         """Begin loading (once); the task ends when the model is ready or failed."""
@@ -112,6 +126,14 @@ class BackgroundModel:
         await asyncio.shield(self.start())
         return self.memory
 
+    def _current(self) -> MemoryModel:
+        """The model once loaded, the rules while it loads; raises the load's failure."""
+        task = self.start()
+        if not task.done():
+            return self.rules
+        task.result()  # a StartupError after a failed load
+        return self.memory
+
     async def observe(
         self,
         conn: Connection,
@@ -123,10 +145,22 @@ class BackgroundModel:
         latency_ms: int | None,
         at: datetime,
     ) -> None:
-        """Learn from one answer, once the model is loaded."""
-        memory = await self.ready()
-        await memory.observe(
-            conn, user_id, item, correct=correct, grade=grade, latency_ms=latency_ms, at=at
+        """Learn from one answer by the model; while it loads, note what it will learn."""
+        memory = self._current()
+        if memory is self.rules:
+            self._unlearned.setdefault(user_id, at)
+            return
+        # Kept after the catch-up: if this transaction rolls back, the next answer retries
+        # it (the stored state's time tells what it has learned: nothing is learned twice).
+        await self.memory.observe(
+            conn,
+            user_id,
+            item,
+            correct=correct,
+            grade=grade,
+            latency_ms=latency_ms,
+            at=at,
+            unlearned_since=self._unlearned.get(user_id),
         )
 
     async def predictor(
@@ -138,6 +172,6 @@ class BackgroundModel:
         *,
         needed: Sequence[Item] | None = None,
     ) -> RecallPredictor:
-        """Predictions for ``items`` (or only the ``needed`` ones), once the model is loaded."""
-        memory = await self.ready()
-        return await memory.predictor(conn, user_id, items, memories, needed=needed)
+        """Predictions for ``items`` (or only the ``needed`` ones): the model's once it is
+        loaded, the rules' meanwhile."""
+        return await self._current().predictor(conn, user_id, items, memories, needed=needed)

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from storage.database import Connection, fetch_all, run_sync
+from storage.records import AttemptRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,26 @@ def write_state(raw: sqlite3.Connection, user_id: int, stored: StoredState, now_
 async def put_state(conn: Connection, user_id: int, stored: StoredState, now_ms: int) -> None:
     """Store a student's state."""
     await run_sync(conn, lambda raw: write_state(raw, user_id, stored, now_ms))
+
+
+def read_unlearned(
+    raw: sqlite3.Connection, user_id: int, since_ms: int, until_ms: int, limit: int
+) -> list[AttemptRecord]:
+    """The student's answers from ``since_ms`` to ``until_ms`` that their stored state has
+    not learned from (those after its ``updated_ms``; all without a stored state): the
+    latest ``limit``, oldest first."""
+    rows = raw.execute(
+        "SELECT a.item_id, a.answered_ms, a.response, a.correct, a.grade, a.latency_ms,"
+        " a.idempotency_key, a.id FROM attempts a"
+        " WHERE a.user_id = ? AND a.answered_ms BETWEEN ? AND ? AND a.answered_ms >"
+        " COALESCE((SELECT s.updated_ms FROM learner_state s WHERE s.user_id = a.user_id), -1)"
+        " ORDER BY a.answered_ms DESC, a.id DESC LIMIT ?",
+        (user_id, since_ms, until_ms, limit),
+    ).fetchall()
+    return [
+        AttemptRecord(user_id, r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7])
+        for r in reversed(rows)
+    ]
 
 
 async def user_ids_with_attempts(conn: Connection) -> list[int]:

@@ -9,7 +9,7 @@ from typing import Any
 from storage.database import Connection, fetch_all, fetch_one
 from storage.records import QuestionRecord, SessionRecord
 
-_SESSION = "id, user_id, planned, answered, correct, started_ms, ended_ms"
+_SESSION = "id, user_id, planned, answered, correct, started_ms, ended_ms, summary_ms"
 _QUESTION = (
     "id, user_id, session_id, item_id, choices, reason, number, asked_ms, message_id, answered_ms"
 )
@@ -66,6 +66,53 @@ def read_position(
     return session, None, [(r[0], None if r[1] is None else bool(r[1])) for r in history]
 
 
+def read_after(
+    raw: sqlite3.Connection, question: QuestionRecord
+) -> tuple[QuestionRecord | None, bool]:
+    """What came after ``question`` (inside ``run_sync``): the next question of its session,
+    if one was chosen, and whether the student started a later session."""
+    after = raw.execute(
+        f"SELECT {_QUESTION} FROM questions WHERE session_id = ? AND id > ? ORDER BY id LIMIT 1",
+        (question.session_id, question.id),
+    ).fetchone()
+    newer = raw.execute(
+        "SELECT 1 FROM quiz_sessions WHERE user_id = ? AND id > ? LIMIT 1",
+        (question.user_id, question.session_id),
+    ).fetchone()
+    return (_question(after) if after else None), newer is not None
+
+
+def read_last(
+    raw: sqlite3.Connection, user_id: int
+) -> tuple[SessionRecord | None, QuestionRecord | None, QuestionRecord | None]:
+    """The student's latest session, running or not, with its latest question and its last
+    answered one (inside ``run_sync``)."""
+    row = raw.execute(
+        f"SELECT {_SESSION} FROM quiz_sessions WHERE user_id = ? ORDER BY id DESC LIMIT 1",
+        (user_id,),
+    ).fetchone()
+    if row is None:
+        return None, None, None
+    session = _session(row)
+    latest = raw.execute(
+        f"SELECT {_QUESTION} FROM questions WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+        (session.id,),
+    ).fetchone()
+    if latest is None or latest[9] is not None:  # answered_ms
+        answered = latest
+    else:
+        answered = raw.execute(
+            f"SELECT {_QUESTION} FROM questions WHERE session_id = ? AND answered_ms IS NOT NULL"
+            " ORDER BY id DESC LIMIT 1",
+            (session.id,),
+        ).fetchone()
+    return (
+        session,
+        _question(latest) if latest else None,
+        _question(answered) if answered else None,
+    )
+
+
 async def open_session(conn: Connection, user_id: int) -> SessionRecord | None:
     """The student's running session, if any."""
     row = await fetch_one(conn, _OPEN_SESSION, (user_id,))
@@ -88,11 +135,21 @@ async def start_session(conn: Connection, user_id: int, planned: int, now_ms: in
     return int(cursor.lastrowid or 0)
 
 
-async def end_sessions(conn: Connection, user_id: int, now_ms: int) -> None:
-    """End the student's running sessions."""
+async def end_sessions(conn: Connection, user_id: int, now_ms: int, *, shown: bool = False) -> None:
+    """End the student's running sessions; ``shown``: the student is told so now (/stop)."""
     await conn.execute(
-        "UPDATE quiz_sessions SET ended_ms = ? WHERE user_id = ? AND ended_ms IS NULL",
-        (now_ms, user_id),
+        "UPDATE quiz_sessions SET ended_ms = ?, summary_ms = ?"
+        " WHERE user_id = ? AND ended_ms IS NULL",
+        (now_ms, now_ms if shown else None, user_id),
+    )
+
+
+async def summary_shown(conn: Connection, question_id: int, now_ms: int) -> None:
+    """Note that the end of the session of ``question_id`` (its summary) reached the student."""
+    await conn.execute(
+        "UPDATE quiz_sessions SET summary_ms = ?"
+        " WHERE id = (SELECT session_id FROM questions WHERE id = ?) AND summary_ms IS NULL",
+        (now_ms, question_id),
     )
 
 

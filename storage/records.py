@@ -66,7 +66,7 @@ class EnrolmentRecord:
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
-    """A row of ``quiz_sessions``."""
+    """A row of ``quiz_sessions``; ``summary_ms``: when its end was shown to the student."""
 
     id: int
     user_id: int
@@ -75,6 +75,7 @@ class SessionRecord:
     correct: int
     started_ms: int
     ended_ms: int | None
+    summary_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ Both implementations answer the policy's questions (``RecallPredictor``) for one
 items and learn from each answer inside the service's transaction:
 
 * :class:`ModelMemory` runs the meta-learned learner model (``tutor.model``); torch and the
-  weights load once, on first use. Its per-student state is stored as bytes in SQLite.
+  weights load once, on first use. Its per-student state is stored as bytes in SQLite; answers
+  logged without it (while it loaded in the background) can be learned at the student's next.
 * :class:`RuleMemory` uses expanding review intervals (``tutor.intervals``); it needs no
   torch and is what tests of the bot layer and a model-less deployment run on.
 """
@@ -24,12 +25,14 @@ import numpy as np
 
 from storage import Connection
 from storage import attempts as attempt_rows
+from storage import content as content_rows
 from storage import learner_state as state_rows
 from storage.database import run_sync
 from storage.learner_state import StoredState
-from storage.records import MemoryRecord
+from storage.records import AttemptRecord, MemoryRecord
 from tutor.candidates import Candidates, DeckFeatures, FeatureCache
 from tutor.clock import from_millis, to_millis
+from tutor.convert import item_from_record
 from tutor.intervals import ItemMemory, estimated_recall, next_interval
 from tutor.items import Grade, Item
 from tutor.policy.calibration import CalibratedPredictor, ItemHistory, RecallCalibration
@@ -50,6 +53,9 @@ MAX_SINGLES = 16_384
 """Items whose fixed features ``ModelMemory`` keeps one by one (a few KB each)."""
 MAX_PARSED = 1024
 """Students whose last parsed learner state ``ModelMemory`` keeps (tens of KB each)."""
+MAX_CATCH_UP = 32
+"""Answers logged without the model (while it loaded) that a student's state learns from at
+their next answer: a handful in practice; bounded, as it runs inside the answer's write."""
 
 
 class MemoryModel(Protocol):
@@ -208,22 +214,68 @@ class ModelMemory:
         items: Sequence[Item],
         memories: Sequence[MemoryRecord] | None,
         partial: bool = False,
+        *,
+        unlearned: tuple[int, int] | None = None,
     ) -> _Snapshot:
         """The student's stored state and calibration, the items' candidate features and
-        (unless given) the student's memory rows of them, in one database trip."""
+        (unless given) the student's memory rows of them, in one database trip; with
+        ``unlearned`` (since, until), also the answers between them the state missed."""
         read_candidates = self._candidates_reader(items, partial)
         ids = [item.id for item in items]
 
-        def read(raw: sqlite3.Connection) -> tuple[Any, Candidates, Any]:
+        def read(raw: sqlite3.Connection) -> tuple[Any, Candidates, Any, list[AttemptRecord]]:
             return (
                 state_rows.read_state(raw, user_id),
                 read_candidates(raw),
                 attempt_rows.read_memory_of(raw, user_id, ids) if memories is None else memories,
+                []
+                if unlearned is None
+                else state_rows.read_unlearned(raw, user_id, *unlearned, MAX_CATCH_UP),
             )
 
-        stored, candidates, rows = await run_sync(conn, read)
+        stored, candidates, rows, missed = await run_sync(conn, read)
         state, calibration = self._parse_state(user_id, stored)
-        return _Snapshot(state, calibration, candidates, rows)
+        return _Snapshot(state, calibration, candidates, rows, missed)
+
+    async def _catch_up(
+        self,
+        conn: Connection,
+        model: LearnerModel,
+        state: LearnerState,
+        missed: list[AttemptRecord],
+    ) -> LearnerState:
+        """``state`` after the answers it missed (logged while the model was loading).
+
+        Each is learned with its item's tallies as they are now, not as they were, and
+        without recall calibration (which needs the item's history before that answer): an
+        approximation for a few answers, better than forgetting them. ``metatutor model
+        replay`` rebuilds the exact states from the log.
+        """
+        found = await content_rows.get_items(conn, {answer.item_id for answer in missed})
+        items = {item_id: item_from_record(record) for item_id, record in found.items()}
+        known = [answer for answer in missed if answer.item_id in items]
+        if not known:
+            return state
+        order = list(dict.fromkeys(answer.item_id for answer in known))
+        candidates = await run_sync(
+            conn, self._candidates_reader([items[item_id] for item_id in order], partial=True)
+        )
+        where = {item_id: k for k, item_id in enumerate(order)}
+        from tutor.model.online import AttemptFeatures
+
+        for answer in known:
+            state = model.update(
+                state,
+                AttemptFeatures(
+                    item=candidates[where[answer.item_id]],
+                    timestamp=from_millis(answer.answered_ms),
+                    correct=answer.correct,
+                    grade=answer.grade,
+                    latency_ms=float(answer.latency_ms) if answer.latency_ms is not None else None,
+                ),
+            )
+        log.info("learner state of user %s caught up on %d answers", known[0].user_id, len(known))
+        return state
 
     async def candidates(self, conn: Connection, items: Sequence[Item]) -> Candidates:
         """Candidate features of ``items`` with the current tallies."""
@@ -320,11 +372,18 @@ class ModelMemory:
         grade: Grade | None,
         latency_ms: int | None,
         at: datetime,
+        unlearned_since: datetime | None = None,
     ) -> None:
+        """Learn from one answer; with ``unlearned_since``, first from the student's answers
+        logged since then that the stored state missed (see :meth:`_catch_up`)."""
         from tutor.model.online import AttemptFeatures
 
         model = self.load()
-        snap = await self._read(conn, user_id, [item], None)
+        gap = None if unlearned_since is None else (to_millis(unlearned_since), to_millis(at))
+        snap = await self._read(conn, user_id, [item], None, unlearned=gap)
+        state = snap.state
+        if snap.unlearned:
+            state = await self._catch_up(conn, model, state, snap.unlearned)
         attempt = AttemptFeatures(
             item=snap.candidates[0],
             timestamp=at,
@@ -334,7 +393,7 @@ class ModelMemory:
         )
         history = item_history(snap.memories[0]) if snap.memories else None
         state, calibration = learn_answer(
-            model, snap.state, snap.calibration, attempt, history, calibrate=self.calibrate
+            model, state, snap.calibration, attempt, history, calibrate=self.calibrate
         )
         stored = StoredState(model.weights_id, state.to_bytes(), calibration.to_json())
         await state_rows.put_state(conn, user_id, stored, to_millis(at))
@@ -383,6 +442,7 @@ class _Snapshot(NamedTuple):
     calibration: RecallCalibration
     candidates: Candidates
     memories: Sequence[MemoryRecord]
+    unlearned: list[AttemptRecord]
 
 
 def learn_answer(

@@ -31,7 +31,7 @@ from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
 from tutor.policy.due import next_due
 from tutor.policy.plan import items_to_score, pick_next
 from tutor.students import Student
-from tutor.views import Answer, ChoiceReason, Feedback, Question, SessionProgress
+from tutor.views import Answer, ChoiceReason, Feedback, Question, SessionProgress, StalledQuiz
 
 MAX_STRETCH = 2.0
 """How far past the interval rules' schedule the learner model may push a review."""
@@ -325,8 +325,41 @@ class Quizzes:
             session = await quiz_rows.open_session(conn, user_id)
             if session is None:
                 return None
-            await quiz_rows.end_sessions(conn, user_id, to_millis(now))
+            await quiz_rows.end_sessions(conn, user_id, to_millis(now), shown=True)
         return SessionProgress(session.answered, session.correct, session.planned)
+
+    async def stalled(self, user_id: int) -> StalledQuiz | None:
+        """The student's latest quiz if its next step never reached them: it is running
+        and its open question was never shown (or none was chosen after the last answer),
+        or its last answer ended it and the summary was never shown."""
+        async with self.db.read() as conn:
+            session, latest, answered = await run_sync(
+                conn, lambda raw: quiz_rows.read_last(raw, user_id)
+            )
+            if session is None:
+                return None
+            running = session.ended_ms is None
+            if running:
+                if (
+                    latest is not None
+                    and latest.answered_ms is None
+                    and latest.message_id is not None
+                ):
+                    return None  # the open question is on the student's screen
+            elif session.summary_ms is not None or latest is None or latest.answered_ms is None:
+                return None  # its end was shown, or it ended before its last question's answer
+            if answered is None:
+                return StalledQuiz(None, running)
+            try:
+                feedback = await _duplicate(conn, answered, session.planned, f"q{answered.id}")
+            except StaleQuestion:  # its item was deleted since: nothing to show again
+                return StalledQuiz(None, running) if running else None
+            return StalledQuiz(feedback, running)
+
+    async def summary_shown(self, question_id: int, now: datetime) -> None:
+        """Note that the summary after ``question_id`` (its session's end) was shown."""
+        async with self.db.transaction() as conn:
+            await quiz_rows.summary_shown(conn, question_id, to_millis(now))
 
 
 class _Marked(NamedTuple):
@@ -376,15 +409,21 @@ async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Q
         reason=ChoiceReason(row.reason),
         asked_at=from_millis(row.asked_ms),
         image=image,
+        shown=row.message_id is not None,
     )
 
 
 async def _duplicate(conn: Connection, row: QuestionRecord, total: int, key: str) -> Feedback:
-    """Feedback for a question answered before; nothing is written."""
+    """Feedback for a question answered before; nothing is written. It is marked ``resend``
+    when what follows the answer never reached the student (see :func:`_followed`)."""
     previous = await attempt_rows.attempt_for_key(conn, key)
     memory = await attempt_rows.get_memory(conn, row.user_id, row.item_id)
     session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
     question = await build_question(conn, row, total)
+    followed = True
+    if session is not None:
+        after, newer = await run_sync(conn, lambda raw: quiz_rows.read_after(raw, row))
+        followed = _followed(session, after, newer)
     return Feedback(
         question=question,
         correct=bool(previous and previous.correct),
@@ -396,4 +435,16 @@ async def _duplicate(conn: Connection, row: QuestionRecord, total: int, key: str
         ),
         duplicate=True,
         given=previous.response if previous else "",
+        resend=not followed,
     )
+
+
+def _followed(session: SessionRecord, after: QuestionRecord | None, newer_session: bool) -> bool:
+    """Whether what follows an answered question reached the student: the next question of
+    its session (shown once its message id is stored, or answered), else the end of the
+    session (its summary, or a later session the student started)."""
+    if after is not None:
+        return after.message_id is not None or after.answered_ms is not None
+    if session.ended_ms is None:
+        return False  # running, and no question chosen since the answer
+    return session.summary_ms is not None or newer_session

@@ -47,6 +47,7 @@ from tutor.views import (
     ImportReport,
     Question,
     SessionProgress,
+    StalledQuiz,
     StudentStats,
 )
 
@@ -338,7 +339,8 @@ class TutorService:
 
         ``update_key`` names the Telegram update that carried the answer: if that update
         already answered a question (a redelivery, perhaps after a restart), the answer is
-        not marked again, whatever question is open now.
+        not marked again, whatever question is open now. A repeat whose next question (or
+        summary) never reached the student also has ``resend=True``: show it all again.
 
         Raises QuestionNotFound for someone else's or a made-up question, StaleQuestion for
         a question of a stopped session or of a deleted item, InvalidAnswer for an answer
@@ -346,6 +348,15 @@ class TutorService:
         """
         student = await self._require_student(user_id)
         return await self._quizzes.answer(student, question_id, answer, self.now(), update_key)
+
+    async def stalled_quiz(self, user_id: int) -> StalledQuiz | None:
+        """The student's quiz if its next step never reached them (see ``Quizzes.stalled``):
+        show its ``feedback`` again, then :meth:`next_question` (or the summary)."""
+        return await self._quizzes.stalled(user_id)
+
+    async def summary_shown(self, question_id: int) -> None:
+        """Note that the summary after the answer to ``question_id`` reached the student."""
+        await self._quizzes.summary_shown(question_id, self.now())
 
     async def stop_quiz(self, user_id: int) -> SessionProgress | None:
         """End the running session; None if there was none."""

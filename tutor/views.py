@@ -25,7 +25,8 @@ class Question:
 
     ``choices`` are the buttons in display order: the shuffled options of a multiple-choice
     item, ``("true", "false")`` for true/false, empty otherwise. ``image`` holds the bytes of
-    the item's picture, if any.
+    the item's picture, if any. ``shown`` is False until the message showing it is known to
+    have reached the student (its message id is stored).
     """
 
     id: int
@@ -37,6 +38,7 @@ class Question:
     reason: ChoiceReason
     asked_at: datetime
     image: bytes | None = None
+    shown: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,12 @@ class SessionProgress:
 
 @dataclass(frozen=True, slots=True)
 class Feedback:
-    """The outcome of an answer. ``duplicate`` means it was answered before: nothing logged."""
+    """The outcome of an answer. ``duplicate`` means it was answered before: nothing logged.
+
+    ``resend`` (only with ``duplicate``): what follows this answer (the next question, or
+    the end of the quiz) never reached the student, so this feedback may not have either:
+    show it again, then what follows.
+    """
 
     question: Question
     correct: bool
@@ -74,6 +81,20 @@ class Feedback:
     progress: SessionProgress
     duplicate: bool = False
     given: str = ""
+    resend: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StalledQuiz:
+    """A quiz whose next step never reached the student (a lost message, a restart).
+
+    ``feedback`` is the last answer's, to show again before the next question or the
+    summary (None when no question was answered yet); ``running`` is False when that answer
+    ended the quiz and only its summary is missing.
+    """
+
+    feedback: Feedback | None
+    running: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,7 @@ class _Fault:
     retry_after: int
     chat_id: int | None
     remaining: int
+    after: int = 0
 
 
 @dataclass
@@ -293,6 +294,7 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         retry_after: int = 3,
         times: int = 1,
         chat_id: int | None = None,
+        after: int = 0,
     ) -> None:
         """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail.
 
@@ -307,10 +309,11 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
             retry_after: Seconds reported with a 429.
             times: How many matching calls fail.
             chat_id: Only calls to this chat fail.
+            after: Let this many matching calls through first (e.g. 1: the second fails).
         """
         if not (isinstance(error, int) or error in ("timeout", "network")):
             raise ValueError(f"unknown fault {error!r}")
-        self._faults.append(_Fault(method, error, description, retry_after, chat_id, times))
+        self._faults.append(_Fault(method, error, description, retry_after, chat_id, times, after))
 
     def block(self, chat_id: int) -> None:
         """The user blocked the bot: every later message to them fails with 403."""
@@ -339,6 +342,9 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
             if fault.method not in ("*", method):
                 continue
             if fault.chat_id is not None and fault.chat_id != chat_id:
+                continue
+            if fault.after > 0:
+                fault.after -= 1
                 continue
             fault.remaining -= 1
             if fault.remaining <= 0:

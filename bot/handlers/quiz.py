@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable
+from typing import Any, NoReturn
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import callbacks, render
 from bot.callbacks import AnswerPress, GradePress, RevealPress
@@ -30,7 +31,7 @@ from bot.i18n import Html, plain, t
 from tutor.errors import QuestionNotFound, StaleQuestion, TutorError
 from tutor.items import ItemKind
 from tutor.students import Student
-from tutor.views import Answer, Feedback, Question
+from tutor.views import Answer, Feedback, Question, StalledQuiz
 
 MAX_QUIZ_LENGTH = 50
 TYPED_ANSWER_LIMIT = 300
@@ -68,10 +69,18 @@ async def quiz_command(update: Update, context: Context) -> None:
 
 
 async def begin(update: Update, context: Context, student: Student, length: int | None) -> None:
-    """Start a session and ask its first question."""
+    """Start a session and ask its first question; a quiz whose next step never reached the
+    student carries on instead (its last feedback and open question, or its summary)."""
     user_data(context).pop("awaiting", None)
+    service = service_of(context)
+    stalled = await service.stalled_quiz(student.id)
+    if stalled is not None:
+        if stalled.running:
+            await reply(update, t(student.language, "quiz.resumed"))
+        await resume(update, context, student, stalled)
+        return
     await _clear_previous_question(context)
-    question = await service_of(context).start_quiz(student.id, length)
+    question = await service.start_quiz(student.id, length)
     if question is None:
         await reply(update, t(student.language, "quiz.nothing_to_study"))
         return
@@ -127,39 +136,97 @@ async def _clear_previous_question(context: Context) -> None:
         await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
+class NotDelivered(Exception):
+    """A Telegram call after a stored answer failed: the student may have missed its
+    feedback, the next question or the summary. ``key`` names the catalog text that says
+    how to see it again (``bot.app.on_error`` sends it); the cause is Telegram's error."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+async def _deliver(sending: Awaitable[object], key: str) -> None:
+    """Await a message to the student; a Telegram failure becomes :class:`NotDelivered`."""
+    try:
+        await sending
+    except TelegramError as error:
+        _lost(error, key)
+
+
+def _lost(error: BaseException, key: str) -> NoReturn:
+    """Raise :class:`NotDelivered` for Telegram's ``error``; any other error as it is, and
+    403 too (a student who blocked the bot can be told nothing)."""
+    if isinstance(error, TelegramError) and not isinstance(error, Forbidden):
+        raise NotDelivered(key) from error
+    raise error
+
+
 async def after_answer(
-    update: Update, context: Context, student: Student, feedback: Feedback
+    update: Update, context: Context, student: Student, feedback: Feedback, *, pressed: bool = False
 ) -> None:
-    """Feedback, then the next question or the session summary."""
-    await after_answer_with(update, context, student, feedback)
+    """Feedback, then the next question or the session summary. ``pressed``: the answer
+    came by a button press, whose query is acknowledged alongside the feedback and whose
+    buttons go once the feedback arrived.
 
-
-async def after_answer_with(
-    update: Update,
-    context: Context,
-    student: Student,
-    feedback: Feedback,
-    *also: Awaitable[object],
-) -> None:
-    """:func:`after_answer`, with ``also`` (acknowledgements) sent alongside the feedback.
-
-    The feedback, the acknowledgements and the choice of the next question run at once:
-    each Telegram call is a round trip, and only the next question must wait for the
-    feedback (so they arrive in that order).
+    The feedback, the acknowledgement and the choice of the next question run at once: each
+    Telegram call is a round trip, and only the next question (and the removal of the
+    pressed buttons) must wait for the feedback. If the feedback fails, neither happens: the
+    service then knows the next question never reached the student, so pressing the same
+    answer again (its buttons still there) or /quiz shows both.
     """
     service = service_of(context)
     lang = student.language
     text = render.feedback_message(lang, feedback, tz_name=student.timezone, now=service.now())
     user_data(context).pop(_QUESTION_MESSAGE, None)
-    sending = asyncio.gather(*also, reply(update, text))
+    query = update.callback_query if pressed else None
+    acks = [_quietly(toast(query), "acknowledging an answer")] if query else []
+    sending = asyncio.gather(reply(update, text), *acks, return_exceptions=True)
     try:
         following = await service.next_question(student.id)
     finally:
-        await sending
-    if following is None:
-        await reply(update, render.summary_message(lang, feedback.progress))
+        sent, *others = await sending
+    _raise_any(others)
+    if isinstance(sent, BaseException):
+        _lost(sent, "quiz.lost_feedback" if pressed else "quiz.lost_feedback_typed")
+
+    async def next_step() -> None:
+        if following is None:
+            summary = render.summary_message(lang, feedback.progress)
+            await _deliver(reply(update, summary), "quiz.lost_summary")
+            await service.summary_shown(feedback.question.id)
+        else:
+            await _deliver(send_question(update, context, lang, following), "quiz.lost_question")
+
+    drops = [_quietly(drop_buttons(query), "removing the answered buttons")] if query else []
+    _raise_any(await asyncio.gather(next_step(), *drops, return_exceptions=True))
+
+
+async def _quietly(call: Awaitable[object], what: str) -> None:
+    """A call the student misses nothing by when it fails (an acknowledgement): logged."""
+    try:
+        await call
+    except TelegramError as error:
+        log.info("%s failed: %s", what, error.message)
+
+
+def _raise_any(outcomes: list[Any]) -> None:
+    """Raise the first exception among ``asyncio.gather(..., return_exceptions=True)``'s."""
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def resume(update: Update, context: Context, student: Student, stalled: StalledQuiz) -> None:
+    """Show a stalled quiz's last feedback again, then its open question or its summary."""
+    if stalled.feedback is not None:
+        await after_answer(update, context, student, stalled.feedback)
         return
-    await send_question(update, context, lang, following)
+    question = await service_of(context).next_question(student.id)
+    if question is None:
+        await reply(update, t(student.language, "quiz.nothing_to_study"))
+        return
+    await _deliver(send_question(update, context, student.language, question), "quiz.lost_question")
 
 
 async def _press_student(update: Update, context: Context) -> Student | None:
@@ -187,10 +254,12 @@ async def _answer(
     except QuestionNotFound:
         await toast(query, plain(lang, "callback.invalid"))
         return
-    if feedback.duplicate:
+    if feedback.duplicate and not feedback.resend:
         await toast(query, plain(lang, "callback.already_answered"))
         return
-    await after_answer_with(update, context, student, feedback, toast(query), drop_buttons(query))
+    # A first answer, or a repeat whose feedback and next step never reached the student
+    # (a lost message, a restart): both show the feedback, then what follows.
+    await after_answer(update, context, student, feedback, pressed=True)
 
 
 async def answer_press(update: Update, context: Context, press: AnswerPress) -> None:
@@ -249,9 +318,16 @@ async def typed_answer(update: Update, context: Context, student: Student, text:
     """Answer the open typed question with ``text``; False if no typed question is open."""
     service = service_of(context)
     question = await service.open_question(student.id)
-    if question is None:
-        return False
     lang = student.language
+    if question is None or not question.shown:
+        # Never mark an answer against a question the student has not seen: show it, after
+        # the feedback that may have been lost with it.
+        stalled = await service.stalled_quiz(student.id)
+        if stalled is None:
+            return False
+        await reply(update, t(lang, "quiz.resumed_typed"))
+        await resume(update, context, student, stalled)
+        return True
     if question.item.kind not in (ItemKind.TYPED, ItemKind.CLOZE):
         await reply(update, t(lang, "text.use_buttons"))
         return True
@@ -264,7 +340,7 @@ async def typed_answer(update: Update, context: Context, student: Student, text:
         )
     except StaleQuestion:
         return False
-    if feedback.duplicate:
+    if feedback.duplicate and not feedback.resend:
         return True
     if question.item.kind is ItemKind.CLOZE:
         await _clear_previous_question(context)  # its "Show answer" button is moot now

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,7 +13,9 @@ from bot.preflight import BackgroundModel, StartupError, check_model
 from bot.settings import Settings
 from storage import Connection
 from tutor.items import Item
-from tutor.learner import ModelMemory
+from tutor.learner import MemoryModel, ModelMemory
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def _settings(model: Path | None) -> Settings:
@@ -59,15 +60,16 @@ def test_a_good_model_is_returned() -> None:
 
 
 class _SlowMemory:
-    """Stands in for ModelMemory: ``load`` blocks (in its worker thread) until released."""
+    """Stands in for ModelMemory (or, with ``name="rules"``, for the rules): ``load`` blocks
+    (in its worker thread) until released; calls are recorded."""
 
-    name = "model"
-
-    def __init__(self, fails: bool = False) -> None:
+    def __init__(self, fails: bool = False, name: str = "model") -> None:
+        self.name = name
         self.release = threading.Event()
         self.loads = 0
         self.fails = fails
         self.calls: list[str] = []
+        self.since: list[datetime | None] = []
 
     def load(self) -> object:
         self.loads += 1
@@ -78,41 +80,52 @@ class _SlowMemory:
 
     async def observe(self, *args: Any, **kwargs: Any) -> None:
         self.calls.append("observe")
+        self.since.append(kwargs.get("unlearned_since"))
 
     async def predictor(self, *args: Any, **kwargs: Any) -> Any:
         self.calls.append("predictor")
-        return "predictions"
+        return f"{self.name} predictions"
 
 
-def _background(memory: _SlowMemory) -> BackgroundModel:
-    return BackgroundModel(_settings(None), memory=cast(ModelMemory, memory))
+def _background(memory: _SlowMemory, rules: _SlowMemory | None = None) -> BackgroundModel:
+    return BackgroundModel(
+        _settings(None),
+        memory=cast(ModelMemory, memory),
+        rules=cast(MemoryModel, rules or _SlowMemory(name="rules")),
+    )
 
 
-async def test_model_calls_wait_for_the_background_load_which_runs_once() -> None:
-    memory = _SlowMemory()
-    model = _background(memory)
-    model.start()
-    waiting = [
-        asyncio.create_task(model.predictor(cast(Connection, None), 1, [])),
-        asyncio.create_task(
-            model.observe(
-                cast(Connection, None),
-                1,
-                cast(Item, None),
-                correct=True,
-                grade=None,
-                latency_ms=None,
-                at=datetime.now(UTC),
-            )
-        ),
-    ]
-    await asyncio.sleep(0.05)
-    assert not any(task.done() for task in waiting)  # the event loop is free meanwhile
-    assert memory.calls == [] and not model.loaded
+async def _observe(model: BackgroundModel, user_id: int = 1, at: datetime = T0) -> None:
+    await model.observe(
+        cast(Connection, None),
+        user_id,
+        cast(Item, None),
+        correct=True,
+        grade=None,
+        latency_ms=None,
+        at=at,
+    )
+
+
+async def test_the_rules_serve_while_the_model_loads_once_in_the_background() -> None:
+    memory, rules = _SlowMemory(), _SlowMemory(name="rules")
+    model = _background(memory, rules)
+    loading = model.start()
+    # While the load is blocked, calls are answered at once, by the rules: nothing waits,
+    # and nothing is learned yet.
+    assert await model.predictor(cast(Connection, None), 1, []) == cast(Any, "rules predictions")
+    await _observe(model, at=T0)
+    await _observe(model, at=T0 + timedelta(seconds=5))
+    assert rules.calls == ["predictor"] and memory.calls == []
+    assert not model.loaded and not loading.done()
     memory.release.set()
-    assert await waiting[0] == cast(Any, "predictions")
-    await waiting[1]
-    assert sorted(memory.calls) == ["observe", "predictor"]
+    await loading
+    assert await model.predictor(cast(Connection, None), 1, []) == cast(Any, "model predictions")
+    # The model learns from then on; for user 1 first what it missed since their first answer.
+    await _observe(model, user_id=1, at=T0 + timedelta(seconds=9))
+    await _observe(model, user_id=2, at=T0 + timedelta(seconds=9))
+    assert memory.calls == ["predictor", "observe", "observe"] and rules.calls == ["predictor"]
+    assert memory.since == [T0, None]
     assert model.loaded and model.failure is None and memory.loads == 1
 
 
@@ -120,7 +133,8 @@ async def test_a_model_call_before_start_starts_the_load() -> None:
     memory = _SlowMemory()
     memory.release.set()
     model = _background(memory)
-    assert await model.predictor(cast(Connection, None), 1, []) == cast(Any, "predictions")
+    await model.predictor(cast(Connection, None), 1, [])
+    await model.ready()
     model.start()
     assert memory.loads == 1
 
@@ -128,12 +142,13 @@ async def test_a_model_call_before_start_starts_the_load() -> None:
 async def test_a_failed_background_load_fails_every_model_call_with_one_line() -> None:
     memory = _SlowMemory(fails=True)
     model = _background(memory)
-    model.start()
-    waiting = asyncio.create_task(model.predictor(cast(Connection, None), 1, []))
+    loading = model.start()
     memory.release.set()
     with pytest.raises(StartupError, match="cannot read weights at line 1; reinstall"):
-        await waiting
-    with pytest.raises(StartupError):  # later callers too, without loading again
+        await loading
+    with pytest.raises(StartupError, match="cannot read weights at line 1; reinstall"):
         await model.predictor(cast(Connection, None), 1, [])
+    with pytest.raises(StartupError):  # every later call, without loading again
+        await _observe(model)
     assert isinstance(model.failure, StartupError) and not model.loaded
     assert memory.calls == [] and memory.loads == 1

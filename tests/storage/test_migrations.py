@@ -68,3 +68,27 @@ async def test_newer_database_than_program_is_refused(tmp_path: Path) -> None:
         await conn.commit()
     with pytest.raises(RuntimeError, match="newer than this program"):
         await Database.open(path)
+
+
+async def test_sessions_ended_before_the_summary_marker_count_as_shown(tmp_path: Path) -> None:
+    # Found by name: its number may change when branches are merged.
+    version = next(m.version for m in migrations() if m.name.endswith("_summary_shown.sql"))
+    path = tmp_path / "summary.sqlite3"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await apply_migrations(conn, target=version - 1)
+        await _seed_v1(conn)
+        await conn.executescript(
+            """
+            INSERT INTO quiz_sessions (id, user_id, planned, started_ms, ended_ms)
+                VALUES (1, 42, 5, 10, 20), (2, 42, 5, 30, NULL);
+            """
+        )
+    db = await Database.open(path)
+    try:
+        async with (
+            db.read() as conn,
+            conn.execute("SELECT id, summary_ms FROM quiz_sessions ORDER BY id") as cur,
+        ):
+            assert [tuple(r) for r in await cur.fetchall()] == [(1, 20), (2, None)]
+    finally:
+        await db.close()

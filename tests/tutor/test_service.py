@@ -257,3 +257,57 @@ async def test_a_redelivered_typed_answer_is_not_marked_against_the_next_questio
     again = await studying.answer(100, following.id, Answer(text="1066"), update_key="m100:7")
     assert first.correct and again.duplicate and again.question.id == question.id
     assert await studying.open_question(100) == following
+
+
+async def test_a_repeat_answer_is_resent_until_what_follows_it_was_shown(
+    studying: TutorService,
+) -> None:
+    first = await studying.start_quiz(100, 2)
+    assert first is not None and not first.shown  # no message id stored yet
+    await studying.set_message(first.id, 501)
+    await studying.answer(100, first.id, right_answer(first))
+    # Nothing was asked after the answer: a repeat is to be shown again, the quiz stalled.
+    repeat = await studying.answer(100, first.id, right_answer(first))
+    assert repeat.duplicate and repeat.resend and repeat.correct
+    stalled = await studying.stalled_quiz(100)
+    assert stalled is not None and stalled.running and stalled.feedback is not None
+    assert stalled.feedback.question.id == first.id and stalled.feedback.progress.answered == 1
+    # The next question is chosen but not shown: still so.
+    second = await studying.next_question(100)
+    assert second is not None and not second.shown
+    assert (await studying.answer(100, first.id, right_answer(first))).resend
+    assert await studying.stalled_quiz(100) is not None
+    # Shown: a repeat is a plain repeat, and nothing is stalled.
+    await studying.set_message(second.id, 502)
+    open_question = await studying.open_question(100)
+    assert open_question is not None and open_question.shown
+    assert not (await studying.answer(100, first.id, right_answer(first))).resend
+    assert await studying.stalled_quiz(100) is None
+    # The last answer ends the quiz: until its summary is shown, it is to be shown again.
+    await studying.answer(100, second.id, wrong_answer(second))
+    repeat = await studying.answer(100, second.id, wrong_answer(second))
+    assert repeat.resend and repeat.progress.finished and not repeat.correct
+    stalled = await studying.stalled_quiz(100)
+    assert stalled is not None and not stalled.running and stalled.feedback is not None
+    assert stalled.feedback.question.id == second.id
+    await studying.summary_shown(second.id)
+    assert not (await studying.answer(100, second.id, wrong_answer(second))).resend
+    assert await studying.stalled_quiz(100) is None
+    assert await attempts_logged(studying) == 2
+
+
+async def test_stop_or_a_new_quiz_is_moving_on_not_a_stall(studying: TutorService) -> None:
+    question = await studying.start_quiz(100, 3)
+    assert question is not None
+    await studying.answer(100, question.id, right_answer(question))
+    assert await studying.stop_quiz(100) is not None
+    assert not (await studying.answer(100, question.id, right_answer(question))).resend
+    assert await studying.stalled_quiz(100) is None
+    question = await studying.start_quiz(100, 1)
+    assert question is not None
+    await studying.answer(100, question.id, right_answer(question))  # ends that quiz
+    newer = await studying.start_quiz(100, 2)
+    assert newer is not None
+    assert not (await studying.answer(100, question.id, right_answer(question))).resend
+    stalled = await studying.stalled_quiz(100)  # the new quiz's first question: not shown
+    assert stalled is not None and stalled.running and stalled.feedback is None

@@ -339,6 +339,20 @@ async def test_faults_can_target_one_chat_and_repeat(
         await bot.send_message(alice.id, "reminder")
 
 
+async def test_a_fault_can_let_calls_through_first(
+    bot: Bot, fake_api: FakeBotApi, alice: FakeUser
+) -> None:
+    fake_api.fail_next("sendMessage", 502, after=1)
+    await bot.send_message(alice.id, "first goes through")
+    with pytest.raises(NetworkError):
+        await bot.send_message(alice.id, "second fails")
+    await bot.send_message(alice.id, "third goes through")
+    assert [m.text for m in fake_api.messages(alice.id)] == [
+        "first goes through",
+        "third goes through",
+    ]
+
+
 # -- flood limits -------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +27,7 @@ from bot.fake_telegram.objects import SentMessage
 from bot.i18n import plain
 from storage import Database
 from tests.bot.flood_helpers import unlimited
-from tests.bot.stories.conftest import ADA, onboard, story_settings
+from tests.bot.stories.conftest import ADA, LEI, onboard, story_settings
 from tutor.service import TutorService
 
 DECK = {
@@ -125,31 +126,152 @@ async def test_message_not_modified_counts_as_done(chat: ChatDriver, tutor: Tuto
 
 
 @pytest.mark.parametrize("fault", [502, "timeout", "network"])
-async def test_server_errors_timeouts_and_drops_lose_nothing(
+async def test_lost_feedback_is_told_once_and_shown_again_on_the_next_press(
     chat: ChatDriver, tutor: TutorService, fault: int | str
 ) -> None:
     question = await _question(chat)
-    first = question.buttons[0][0][1]
+    right = _data(question, _right(question))
     # The feedback message fails after the answer was committed.
     chat.fake.fail_next("sendMessage", fault)
     turn = await chat.press(ADA, _right(question), message=question)
     assert len(turn.errors) == 1
-    # The press was acknowledged (spinner stopped) before the feedback failed; the answer
-    # is kept. (The student sees no feedback for it: /quiz carries on, below.)
+    # The press was acknowledged (spinner stopped), the answer kept, and the student told,
+    # once, what happened and what to do; no next question came after the lost feedback.
     assert turn.answer is not None and turn.answer.text is None
+    assert [m.plain for m in turn.new] == [plain("en", "quiz.lost_feedback")]
     assert len(await _attempts(tutor)) == 1
-    # Pressing again (or Telegram redelivering) does not record it twice...
-    again = await chat.press_data(ADA, question, first)
-    assert again.answer is not None and again.answer.text in (
-        plain("en", "callback.already_answered"),
-        plain("en", "callback.stale"),
-    )
+    # The buttons are still there: pressing the same answer again shows the feedback, then
+    # the next question; the answer is not recorded twice.
+    shown = chat.fake.message(ADA.id, question.message_id)
+    assert shown is not None
+    again = await chat.press(ADA, _right(question), message=shown)
+    assert _feedback(again) and not again.errors
+    assert "Question 2/5" in again.new[-1].plain
     assert len(await _attempts(tutor)) == 1
-    # ...and the quiz carries on.
-    turn = await chat.send(ADA, "/quiz 2")
+    # A further press is a plain repeat now; the quiz carries on at question 2.
+    shown = chat.fake.message(ADA.id, question.message_id)
+    assert shown is not None and not shown.buttons
+    repeat = await chat.press_data(ADA, question, right)
+    assert repeat.answer is not None
+    assert repeat.answer.text == plain("en", "callback.already_answered") and not repeat.new
     follow = _open_question(chat)
     turn = await chat.press(ADA, _right(follow), message=follow)
-    assert _feedback(turn)
+    assert _feedback(turn) and "Question 3/5" in turn.new[-1].plain
+    assert len(await _attempts(tutor)) == 2
+
+
+async def test_quiz_carries_on_a_quiz_whose_next_question_never_arrived(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    question = await _question(chat)  # /quiz 5
+    chat.fake.fail_next("sendMessage", 502)
+    await chat.press(ADA, _right(question), message=question)
+    assert len(await _attempts(tutor)) == 1
+    # /quiz does not end the running quiz at 1/5: it says so, shows the lost feedback and
+    # the question that never arrived.
+    turn = await chat.send(ADA, "/quiz 3")
+    texts = [m.plain for m in turn.new]
+    assert texts[0] == plain("en", "quiz.resumed")
+    assert "Correct!" in texts[1] and "1/5" in texts[1]
+    assert "Question 2/5" in texts[2] and turn.new[2].buttons
+    assert len(texts) == 3 and not turn.errors
+    async with tutor.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT COUNT(*) FROM quiz_sessions")
+    assert next(iter(rows))[0] == 1  # still the same quiz
+    # Once the question is on screen, /quiz starts a new quiz as it always did.
+    turn = await chat.send(ADA, "/quiz 3")
+    assert "Question 1/3" in turn.new[-1].plain
+
+
+async def test_a_lost_summary_comes_again_and_only_once(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, ADA, deck="Faults")
+    await chat.send(ADA, "/quiz 1")
+    question = _open_question(chat)
+    right = _data(question, _right(question))
+    chat.fake.fail_next("sendMessage", "network")
+    await chat.press(ADA, _right(question), message=question)
+    # The answer ended the quiz; neither its feedback nor the summary arrived.
+    shown = chat.fake.message(ADA.id, question.message_id)
+    assert shown is not None
+    again = await chat.press_data(ADA, shown, right)
+    assert _feedback(again) and "Session done" in again.new[-1].plain
+    repeat = await chat.press_data(ADA, shown, right)
+    assert repeat.answer is not None
+    assert repeat.answer.text == plain("en", "callback.already_answered") and not repeat.new
+    assert len(await _attempts(tutor)) == 1
+
+
+async def test_a_lost_next_question_is_told_and_quiz_shows_it(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    question = await _question(chat)  # /quiz 5
+    chat.fake.fail_next("sendMessage", "timeout", after=1)  # the feedback goes, not question 2
+    turn = await chat.press(ADA, _right(question), message=question)
+    texts = [m.plain for m in turn.new]
+    assert "Correct!" in texts[0] and texts[1:] == [plain("en", "quiz.lost_question")]
+    turn = await chat.send(ADA, "/quiz")
+    texts = [m.plain for m in turn.new]
+    assert texts[0] == plain("en", "quiz.resumed") and "Question 2/5" in texts[-1]
+    assert len(await _attempts(tutor)) == 1
+
+
+async def test_a_lost_summary_is_told_and_quiz_shows_it_before_a_new_round(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, ADA, deck="Faults")
+    await chat.send(ADA, "/quiz 1")
+    question = _open_question(chat)
+    chat.fake.fail_next("sendMessage", 502, after=1)  # the feedback goes, not the summary
+    turn = await chat.press(ADA, _right(question), message=question)
+    texts = [m.plain for m in turn.new]
+    assert "Correct!" in texts[0] and texts[1:] == [plain("en", "quiz.lost_summary")]
+    turn = await chat.send(ADA, "/quiz")  # the end of the last quiz first...
+    assert "Correct!" in turn.new[0].plain and "Session done" in turn.new[-1].plain
+    turn = await chat.send(ADA, "/quiz")  # ...then a new one
+    assert "Question 1/10" in turn.new[-1].plain
+
+
+TYPED = {
+    "metatutor": 1,
+    "deck": {"slug": "typed-faults", "name": "Typed", "language": "en"},
+    "items": [
+        {"id": f"t{i}", "type": "typed", "question": f"Type {i}", "answer": [f"word{i}"]}
+        for i in range(4)
+    ],
+}
+
+
+def _typed_answer(question: str) -> str:
+    found = re.search(r"Type (\d+)", question)
+    assert found is not None, question
+    return f"word{found.group(1)}"
+
+
+async def test_a_typed_answer_is_never_marked_against_a_question_not_shown(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await tutor.import_file(json.dumps(TYPED).encode(), "typed.json")
+    await onboard(chat, LEI, deck="Typed")
+    await chat.send(LEI, "/quiz 3")
+    word = _typed_answer(chat.messages(LEI)[-1].plain)
+    chat.fake.fail_next("sendMessage", 502)
+    turn = await chat.send(LEI, word)
+    # Told right then, in Chinese, once: the answer is saved, /quiz shows the feedback.
+    assert [m.plain for m in turn.new] == [plain("zh", "quiz.lost_feedback_typed")]
+    assert len(await _attempts(tutor)) == 1
+    # Lei types the answer again: it is not marked against question 2, which she never
+    # saw; she gets the lost feedback, then question 2.
+    turn = await chat.send(LEI, word)
+    texts = [m.plain for m in turn.new]
+    assert texts[0] == plain("zh", "quiz.resumed_typed")
+    assert "答对了" in texts[1] and "第 2/3 题" in texts[2]
+    assert len(await _attempts(tutor)) == 1
+    # Now question 2 is on screen: the next text answers it.
+    word = _typed_answer(texts[2])
+    turn = await chat.send(LEI, word)
+    assert "答对了" in turn.new[0].plain and "第 3/3 题" in turn.new[-1].plain
     assert len(await _attempts(tutor)) == 2
 
 

@@ -130,9 +130,11 @@ async def test_scoring_only_the_needed_items_changes_no_question_due_time_or_sta
     memory = ModelMemory(weights_file)
     read = memory._read
 
-    async def counting(conn: Connection, user_id: int, items: Sequence[Item], *a: Any) -> Any:
+    async def counting(
+        conn: Connection, user_id: int, items: Sequence[Item], *a: Any, **kw: Any
+    ) -> Any:
         sizes.append(len(items))
-        return await read(conn, user_id, items, *a)
+        return await read(conn, user_id, items, *a, **kw)
 
     memory._read = counting  # type: ignore[method-assign, assignment]
     results = []
