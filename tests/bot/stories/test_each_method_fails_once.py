@@ -50,7 +50,6 @@ from tutor.service import TutorService
 ROOT = FakeUser(9001, "Root", language_code="en")
 TOKEN = "5550001:" + "EachMethod" * 3
 CSV = b"id,question,answer\ncap-fr,Capital of France?,Paris\ncap-de,Capital of Germany?,Berlin\n"
-ANSWER_PATH = pytest.mark.skip(reason="answer-path recovery: merged separately")
 
 Fault = int | str  # an HTTP status, "timeout", "network", or "drop" (HTTP only)
 
@@ -453,8 +452,10 @@ async def a_lost_answer_reply_is_resent_on_the_next_press(s: Story, fault: Fault
     and pressing the answered question again resends the feedback and the next question."""
     question, data = await _answer_first_question(s)
     s.fail_once(s.method, fault)
-    await s.chat.press_data(ADA, question, data)
+    lost = await s.chat.press_data(ADA, question, data)
     assert await _attempts(s) == 1
+    assert plain("en", "quiz.lost_feedback") in s.said(lost)  # told once what to do
+    assert GENERIC not in s.said(lost)
     again = await s.chat.press_data(ADA, question, data)
     assert await _attempts(s) == 1
     texts = s.said(again)
@@ -519,11 +520,11 @@ ROWS = [
     row("answerCallbackQuery", 502, the_erasure_is_confirmed_anyway),
     *(row("getFile", f, the_upload_cannot_be_fetched) for f in (400, 502, "timeout")),
     *(row(DOWNLOAD, f, the_upload_cannot_be_fetched) for f in (404, 500, "network")),
-    # The answer path: the outcome it should have, switched on after that work is merged.
-    row("answerCallbackQuery", 502, an_answer_press_is_not_acknowledged, ANSWER_PATH),
-    row("editMessageReplyMarkup", 502, answered_buttons_cannot_be_removed, ANSWER_PATH),
-    row("sendMessage", 502, a_lost_answer_reply_is_resent_on_the_next_press, ANSWER_PATH),
-    row("sendMessage", "timeout", a_lost_answer_reply_is_resent_on_the_next_press, ANSWER_PATH),
+    # The answer path: a lost reply is resent when the student presses again.
+    row("answerCallbackQuery", 502, an_answer_press_is_not_acknowledged),
+    row("editMessageReplyMarkup", 502, answered_buttons_cannot_be_removed),
+    row("sendMessage", 502, a_lost_answer_reply_is_resent_on_the_next_press),
+    row("sendMessage", "timeout", a_lost_answer_reply_is_resent_on_the_next_press),
 ]
 
 HTTP_ROWS = [
