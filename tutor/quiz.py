@@ -25,7 +25,7 @@ from tutor.errors import NotEnrolled, QuestionNotFound, StaleQuestion
 from tutor.grading import Marked, choice_labels, choice_order, mark
 from tutor.intervals import next_interval
 from tutor.item_cache import ItemCache
-from tutor.items import Item
+from tutor.items import Grade, Item
 from tutor.learner import MemoryModel, item_memory, last_seen_map
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
 from tutor.policy.due import next_due
@@ -295,6 +295,7 @@ class Quizzes:
             next_review_at=due,
             progress=progress,
             given=marked.response,
+            grade=marked.grade,
         )
 
     async def _due(
@@ -396,4 +397,5 @@ async def _duplicate(conn: Connection, row: QuestionRecord, total: int, key: str
         ),
         duplicate=True,
         given=previous.response if previous else "",
+        grade=Grade(previous.grade) if previous and previous.grade else None,
     )

@@ -64,7 +64,11 @@ class SessionProgress:
 
 @dataclass(frozen=True, slots=True)
 class Feedback:
-    """The outcome of an answer. ``duplicate`` means it was answered before: nothing logged."""
+    """The outcome of an answer. ``duplicate`` means it was answered before: nothing logged.
+
+    ``given`` is the answer as logged; ``grade`` the self-grade when the student graded
+    their own recall (None when the answer was marked, e.g. a cloze answered by typing).
+    """
 
     question: Question
     correct: bool
@@ -74,6 +78,7 @@ class Feedback:
     progress: SessionProgress
     duplicate: bool = False
     given: str = ""
+    grade: Grade | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from bot.callbacks import (
     SettingPress,
 )
 from bot.handlers import decks, onboarding, quiz, settings
+from bot.handlers.admin_common import is_admin
 from bot.handlers.common import (
     Context,
     guarded,
@@ -29,7 +30,7 @@ from bot.handlers.common import (
     student_of,
     toast,
 )
-from bot.i18n import plain, t
+from bot.i18n import Html, plain, t
 from tutor.students import StudentStatus
 
 MAX_TEXT = 1000
@@ -50,9 +51,14 @@ async def drop_redelivered(update: Update, context: Context) -> None:
 
 @guarded
 async def help_command(update: Update, context: Context) -> None:
-    """/help."""
+    """/help: every command this user may send (an admin's too, for admins only)."""
     student = await student_of(update, context)
-    await reply(update, t(language_of(update, student), "help"))
+    lang = language_of(update, student)
+    text = t(lang, "help")
+    user = update.effective_user
+    if is_admin(context, user.id if user else None):
+        text = Html(f"{text}\n\n{t(lang, 'help.admin')}")
+    await reply(update, text)
 
 
 @guarded

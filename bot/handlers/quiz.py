@@ -16,6 +16,7 @@ from bot.handlers.common import (
     Context,
     drop_buttons,
     edit,
+    error_text,
     guarded,
     language_of,
     log,
@@ -301,4 +302,4 @@ async def quiz_press(update: Update, context: Context) -> None:
     try:
         await begin(update, context, student, None)
     except TutorError as error:
-        await reply(update, t(student.language, f"error.{error.code}"))
+        await reply(update, error_text(student.language, error))
