@@ -17,7 +17,8 @@ from bot.i18n import Html, plain, t
 from tutor.clock import require_utc, zone
 from tutor.content.cloze import filled_in
 from tutor.items import Grade, ItemKind
-from tutor.views import Feedback, Question, SessionProgress
+from tutor.new_items import MORE_NEW_ITEMS
+from tutor.views import ChoiceReason, Feedback, Question, SessionProgress
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -79,11 +80,36 @@ def question_message(lang: str, question: Question) -> RenderedQuestion:
         lines += ["", t(lang, "quiz.cloze_type_or_reveal")]
     elif item.kind.self_graded:
         lines += ["", t(lang, "quiz.recall_then_reveal")]
+    if _offers_more_new(question):
+        lines += ["", t(lang, "quiz.more_new_hint")]
     return RenderedQuestion(_lines(*lines), question_keyboard(lang, question), question.image)
 
 
+def _offers_more_new(question: Question) -> bool:
+    """Extra practice while new items wait: the student may ask for those instead."""
+    return question.reason is ChoiceReason.PRACTICE and question.new_waiting > 0
+
+
+def _with_more_new(
+    lang: str, question: Question, keyboard: InlineKeyboardMarkup | None
+) -> InlineKeyboardMarkup | None:
+    """``keyboard`` with a "➕ 5 more new questions today" row when the question offers it."""
+    if not _offers_more_new(question):
+        return keyboard
+    n = min(MORE_NEW_ITEMS, question.new_waiting)
+    label = plain(lang, "button.more_new", n=n) if n > 1 else plain(lang, "button.more_new_one")
+    row = [InlineKeyboardButton(label, callback_data=callbacks.more_new(question.id))]
+    existing = [list(r) for r in keyboard.inline_keyboard] if keyboard else []
+    return InlineKeyboardMarkup([*existing, row])
+
+
 def question_keyboard(lang: str, question: Question) -> InlineKeyboardMarkup | None:
-    """Buttons under a question: its choices, True/False, or "Show answer"."""
+    """Buttons under a question: its choices, True/False, or "Show answer" (and "more new
+    questions" under extra practice while new items wait)."""
+    return _with_more_new(lang, question, _answer_keyboard(lang, question))
+
+
+def _answer_keyboard(lang: str, question: Question) -> InlineKeyboardMarkup | None:
     item = question.item
     qid = question.id
     if item.kind is ItemKind.MULTIPLE_CHOICE:

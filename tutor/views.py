@@ -25,7 +25,8 @@ class Question:
 
     ``choices`` are the buttons in display order: the shuffled options of a multiple-choice
     item, ``("true", "false")`` for true/false, empty otherwise. ``image`` holds the bytes of
-    the item's picture, if any.
+    the item's picture, if any. ``new_waiting`` is set on a freshly chosen extra-practice
+    question when new items were held back by today's quota (the student may ask for them).
     """
 
     id: int
@@ -37,6 +38,7 @@ class Question:
     reason: ChoiceReason
     asked_at: datetime
     image: bytes | None = None
+    new_waiting: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,12 @@ from bot.callbacks import (
     AnswerPress,
     DeckPress,
     GradePress,
+    MoreNewPress,
     OnboardingPress,
     RevealPress,
     SettingPress,
 )
-from bot.handlers import decks, onboarding, quiz, settings
+from bot.handlers import decks, new_items, onboarding, quiz, settings
 from bot.handlers.admin_common import is_admin
 from bot.handlers.common import (
     Context,
@@ -162,6 +163,8 @@ async def button_press(update: Update, context: Context) -> None:
         await quiz.reveal_press(update, context, press)
     elif isinstance(press, GradePress):
         await quiz.grade_press(update, context, press)
+    elif isinstance(press, MoreNewPress):
+        await new_items.more_new_press(update, context, press)
     elif isinstance(press, SettingPress):
         await settings.setting_press(update, context, press)
     elif isinstance(press, DeckPress):

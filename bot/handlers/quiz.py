@@ -31,7 +31,7 @@ from bot.i18n import Html, plain, t
 from tutor.errors import QuestionNotFound, StaleQuestion, TutorError
 from tutor.items import ItemKind
 from tutor.students import Student
-from tutor.views import Answer, Feedback, Question
+from tutor.views import Answer, ChoiceReason, Feedback, Question
 
 MAX_QUIZ_LENGTH = 50
 TYPED_ANSWER_LIMIT = 300
@@ -267,8 +267,8 @@ async def typed_answer(update: Update, context: Context, student: Student, text:
         return False
     if feedback.duplicate:
         return True
-    if question.item.kind is ItemKind.CLOZE:
-        await _clear_previous_question(context)  # its "Show answer" button is moot now
+    if question.item.kind is ItemKind.CLOZE or question.reason is ChoiceReason.PRACTICE:
+        await _clear_previous_question(context)  # "Show answer" or "more new" is moot now
     await after_answer(update, context, student, feedback)
     return True
 
