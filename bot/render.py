@@ -197,8 +197,12 @@ def feedback_message(lang: str, feedback: Feedback, *, tz_name: str, now: dateti
         typed = item.kind in (ItemKind.TYPED, ItemKind.CLOZE)
         if not feedback.correct and feedback.given and typed:
             parts.append(t(lang, "feedback.your_answer", given=clip(feedback.given, 200)))
-        sentence = cloze_sentence(item.prompt, feedback.correct_text)
-        if item.kind is ItemKind.CLOZE and sentence is not None:
+        sentence = (
+            cloze_sentence(item.prompt, feedback.correct_text)
+            if item.kind is ItemKind.CLOZE
+            else None
+        )
+        if sentence is not None:
             parts.append(t(lang, "feedback.cloze_filled", sentence=sentence))
         elif not feedback.correct:
             answer = answer_label(lang, question, feedback.correct_text)

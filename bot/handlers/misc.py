@@ -32,7 +32,8 @@ from bot.handlers.common import (
     toast,
 )
 from bot.i18n import Html, plain, t
-from tutor.students import StudentStatus
+from bot.times import parse_time
+from tutor.students import StudentStatus, format_hhmm
 
 MAX_TEXT = 1000
 SEEN_UPDATES = 2048
@@ -142,6 +143,10 @@ async def text_message(update: Update, context: Context) -> None:
     if await settings.settings_text(update, context, student, text):
         return
     if await quiz.typed_answer(update, context, student, text):
+        return
+    typed_time = parse_time(text)
+    if typed_time is not None:  # e.g. the /settings menu was open before a restart
+        await reply(update, t(lang, "text.time_unasked", time=format_hhmm(typed_time)))
         return
     await reply(update, t(lang, "text.no_open_question"))
 

@@ -64,9 +64,15 @@ async def test_a_time_typed_in_settings_is_saved(chat: ChatDriver, tutor: TutorS
     assert "No question is waiting" not in turn.text
     student = await tutor.student(ADA.id)
     assert student is not None and student.daily_quiz_time == time(19, 5)
-    # Once saved, a time typed out of the blue is not taken as a setting.
-    turn = await chat.send(ADA, "20:00")
-    assert "No question is waiting" in turn.text
+    # Once saved, a time typed out of the blue is not taken as a setting, but answered
+    # with where it would go (say the menu was open before the bot restarted).
+    turn = await chat.send(ADA, "8pm")
+    assert turn.text == (
+        "20:00 looks like a time, but no question is waiting for one. To get your daily quiz"
+        " at 20:00, open /settings, tap “Daily quiz time” and type it there."
+    )
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.daily_quiz_time == time(19, 5)
 
 
 async def test_a_quiz_time_inside_quiet_hours_is_accepted_with_a_warning(
