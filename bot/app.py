@@ -19,7 +19,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeAlias
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -32,11 +32,13 @@ from telegram.request import BaseRequest
 from bot import handlers
 from bot.flood import register_flood_guard
 from bot.handlers.admin import register_admin_handlers
+from bot.handlers.admin_common import ADMIN_KEY, AdminConfig
 from bot.handlers.common import SERVICE_KEY, Context
 from bot.handlers.privacy import register_privacy_handlers
 from bot.handlers.quiz import NotDelivered
 from bot.heartbeat import install_heartbeat
-from bot.i18n import LANGUAGES, plain, t
+from bot.i18n import plain, t
+from bot.menus import command_menu, publish_menus
 from bot.outgoing import ChatRateLimiter
 from bot.reminders import schedule_reminders
 from bot.settings import Settings
@@ -165,22 +167,11 @@ def rate_limiter(settings: Settings, **timing: Any) -> ChatRateLimiter:
     )
 
 
-def command_menu(lang: str) -> list[BotCommand]:
-    """The command list shown in Telegram's menu, in one language."""
-    return [BotCommand(name, plain(lang, f"commands.{name}")) for name in handlers.COMMANDS]
-
-
 async def _post_init(application: AnyApplication) -> None:
-    """Publish the command menu in English (default) and Chinese, both at once."""
-
-    async def publish(lang: str) -> None:
-        code = None if lang == "en" else lang
-        try:
-            await application.bot.set_my_commands(command_menu(lang), language_code=code)
-        except TelegramError as error:  # a menu is not worth refusing to start over
-            log.warning("setMyCommands (%s) failed: %s", lang, _redact(str(error), application))
-
-    await asyncio.gather(*(publish(lang) for lang in LANGUAGES))
+    """Publish the command menus: the default one in English and Chinese, the admins' own."""
+    config = application.bot_data.get(ADMIN_KEY)
+    admin_ids = sorted(config.settings.admin_ids) if isinstance(config, AdminConfig) else []
+    await publish_menus(application.bot, admin_ids)
 
 
 def _redact(text: str, application: AnyApplication) -> str:

@@ -5,6 +5,7 @@ Telegram allows 1-64 bytes. The scheme is ``<kind>:<field>[:<field>]``:
 * ``a:<question_id>:<choice>`` answer a multiple-choice or true/false question;
 * ``r:<question_id>`` show the answer of a flashcard or cloze;
 * ``g:<question_id>:<grade>`` self-grade 1-4 (Again, Hard, Good, Easy);
+* ``n:<question_id>`` more new questions today instead of this extra-practice one;
 * ``s:<setting>:<value>`` a settings menu choice;
 * ``d:<op>:<deck_id>`` enrol (``e``) in or leave (``l``) a deck;
 * ``o:<step>:<value>`` an onboarding step;
@@ -55,6 +56,13 @@ class GradePress:
 
 
 @dataclass(frozen=True, slots=True)
+class MoreNewPress:
+    """ "More new questions today" under an extra-practice question."""
+
+    question_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class SettingPress:
     """A settings menu button."""
 
@@ -84,13 +92,21 @@ class QuizPress:
 
 
 Press = (
-    AnswerPress | RevealPress | GradePress | SettingPress | DeckPress | OnboardingPress | QuizPress
+    AnswerPress
+    | RevealPress
+    | GradePress
+    | MoreNewPress
+    | SettingPress
+    | DeckPress
+    | OnboardingPress
+    | QuizPress
 )
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "a": re.compile(rf"a:({_ID}):(0|[1-9][0-9]?)"),
     "r": re.compile(rf"r:({_ID})"),
     "g": re.compile(rf"g:({_ID}):([1-4])"),
+    "n": re.compile(rf"n:({_ID})"),
     "s": re.compile(rf"s:([a-z]{{1,8}}):({_VALUE})"),
     "d": re.compile(rf"d:([a-z]):({_ID})"),
     "o": re.compile(rf"o:([a-z]{{1,8}}):({_VALUE})"),
@@ -114,6 +130,8 @@ def parse(data: str | None) -> Press | None:
         return RevealPress(int(match.group(1)))
     if kind == "g":
         return GradePress(int(match.group(1)), Grade(int(match.group(2))))
+    if kind == "n":
+        return MoreNewPress(int(match.group(1)))
     if kind == "s":
         name = match.group(1)
         return SettingPress(name, match.group(2)) if name in SETTINGS else None
@@ -145,6 +163,11 @@ def reveal(question_id: int) -> str:
 def grade(question_id: int, value: Grade) -> str:
     """Data for a self-grade button."""
     return _checked(f"g:{question_id}:{int(value)}")
+
+
+def more_new(question_id: int) -> str:
+    """Data for "more new questions today"."""
+    return _checked(f"n:{question_id}")
 
 
 def setting(name: str, value: str) -> str:

@@ -16,11 +16,14 @@ URLs or whole API payloads (httpx, httpcore, ``telegram`` at DEBUG) are capped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 REDACTED = "<redacted>"
@@ -170,6 +173,44 @@ def configure_logging(
     return redactor
 
 
+@contextlib.contextmanager
+def logs_to_file(path: Path) -> Iterator[Path]:
+    """Send every log record to ``path`` instead of the terminal while inside.
+
+    For the local chat, where log lines would interleave with the conversation. The file is
+    appended to and owner-only; records keep their redaction and one-line format. The
+    handlers in place before (stderr) come back on the way out.
+    """
+    root = logging.getLogger()
+    before = list(root.handlers)
+    redactor = next(
+        (
+            f.redactor
+            for h in before
+            if h.get_name() == _HANDLER_NAME
+            for f in h.filters
+            if isinstance(f, RedactingFilter)
+        ),
+        Redactor(),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.set_name(_HANDLER_NAME)
+    handler.addFilter(RedactingFilter(redactor))
+    handler.setFormatter(KeyValueFormatter())
+    for old in before:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        for old in before:
+            root.addHandler(old)
+
+
 def configure_from_settings(settings: Any, stream: IO[str] | None = None) -> Redactor:
     """:func:`configure_logging` with the level, token and webhook secret of the settings."""
     webhook = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -183,5 +224,6 @@ __all__ = [
     "Redactor",
     "configure_from_settings",
     "configure_logging",
+    "logs_to_file",
     "secret_forms",
 ]

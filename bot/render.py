@@ -15,8 +15,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import callbacks
 from bot.i18n import Html, plain, t
 from tutor.clock import require_utc, zone
+from tutor.content.cloze import filled_in
 from tutor.items import Grade, ItemKind
-from tutor.views import Feedback, Question, SessionProgress
+from tutor.new_items import MORE_NEW_ITEMS
+from tutor.views import ChoiceReason, Feedback, Question, SessionProgress
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -74,13 +76,40 @@ def question_message(lang: str, question: Question) -> RenderedQuestion:
     lines = _asked(lang, question, limit)
     if item.kind is ItemKind.TYPED:
         lines += ["", t(lang, "quiz.type_answer")]
+    elif item.kind is ItemKind.CLOZE:
+        lines += ["", t(lang, "quiz.cloze_type_or_reveal")]
     elif item.kind.self_graded:
         lines += ["", t(lang, "quiz.recall_then_reveal")]
+    if _offers_more_new(question):
+        lines += ["", t(lang, "quiz.more_new_hint")]
     return RenderedQuestion(_lines(*lines), question_keyboard(lang, question), question.image)
 
 
+def _offers_more_new(question: Question) -> bool:
+    """Extra practice while new items wait: the student may ask for those instead."""
+    return question.reason is ChoiceReason.PRACTICE and question.new_waiting > 0
+
+
+def _with_more_new(
+    lang: str, question: Question, keyboard: InlineKeyboardMarkup | None
+) -> InlineKeyboardMarkup | None:
+    """``keyboard`` with a "➕ 5 more new questions today" row when the question offers it."""
+    if not _offers_more_new(question):
+        return keyboard
+    n = min(MORE_NEW_ITEMS, question.new_waiting)
+    label = plain(lang, "button.more_new", n=n) if n > 1 else plain(lang, "button.more_new_one")
+    row = [InlineKeyboardButton(label, callback_data=callbacks.more_new(question.id))]
+    existing = [list(r) for r in keyboard.inline_keyboard] if keyboard else []
+    return InlineKeyboardMarkup([*existing, row])
+
+
 def question_keyboard(lang: str, question: Question) -> InlineKeyboardMarkup | None:
-    """Buttons under a question: its choices, True/False, or "Show answer"."""
+    """Buttons under a question: its choices, True/False, or "Show answer" (and "more new
+    questions" under extra practice while new items wait)."""
+    return _with_more_new(lang, question, _answer_keyboard(lang, question))
+
+
+def _answer_keyboard(lang: str, question: Question) -> InlineKeyboardMarkup | None:
     item = question.item
     qid = question.id
     if item.kind is ItemKind.MULTIPLE_CHOICE:
@@ -156,15 +185,26 @@ def answer_label(lang: str, question: Question, text: str) -> str:
 def feedback_message(lang: str, feedback: Feedback, *, tz_name: str, now: datetime) -> Html:
     """Right or wrong, the correct answer, the explanation, and when the item comes back."""
     question = feedback.question
+    item = question.item
     parts: list[str] = []
-    if question.item.kind.self_graded:
-        if feedback.given:
-            parts.append(t(lang, "feedback.graded", grade=_grade_label(lang, feedback.given)))
+    if item.kind.self_graded and feedback.grade is not None:
+        parts.append(
+            t(lang, "feedback.graded", grade=plain(lang, f"button.grade_{int(feedback.grade)}"))
+        )
     else:
+        # Marked answers: a choice, a typed answer, or a cloze's missing word typed in.
         parts.append(t(lang, "feedback.correct" if feedback.correct else "feedback.wrong"))
-        if not feedback.correct:
-            if feedback.given and question.item.kind is ItemKind.TYPED:
-                parts.append(t(lang, "feedback.your_answer", given=clip(feedback.given, 200)))
+        typed = item.kind in (ItemKind.TYPED, ItemKind.CLOZE)
+        if not feedback.correct and feedback.given and typed:
+            parts.append(t(lang, "feedback.your_answer", given=clip(feedback.given, 200)))
+        sentence = (
+            cloze_sentence(item.prompt, feedback.correct_text)
+            if item.kind is ItemKind.CLOZE
+            else None
+        )
+        if sentence is not None:
+            parts.append(t(lang, "feedback.cloze_filled", sentence=sentence))
+        elif not feedback.correct:
             answer = answer_label(lang, question, feedback.correct_text)
             parts.append(t(lang, "feedback.correct_answer", answer=clip(answer, 500)))
     if feedback.explanation:
@@ -175,12 +215,17 @@ def feedback_message(lang: str, feedback: Feedback, *, tz_name: str, now: dateti
     return _lines(*parts)
 
 
-def _grade_label(lang: str, given: str) -> str:
-    """The localised name of a self-grade the service echoes back (a number or a name)."""
-    for grade in Grade:
-        if given in (str(int(grade)), grade.name, grade.name.lower()):
-            return plain(lang, f"button.grade_{int(grade)}")
-    return given
+def cloze_sentence(prompt: str, answer: str) -> Html | None:
+    """A cloze prompt with its gaps filled in and the answer in bold (None if the gaps
+    cannot be found again)."""
+    parts = filled_in(prompt, answer)
+    if parts is None:
+        return None
+    text = "".join(
+        f"<b>{_escape(clip(piece, 300))}</b>" if is_answer else _escape(clip(piece, 900))
+        for piece, is_answer in parts
+    )
+    return Html(text)
 
 
 def relative_when(lang: str, delta_seconds: float) -> str:

@@ -221,3 +221,12 @@ async def session_items(conn: Connection, session_id: int) -> list[tuple[int, bo
     """(item id, correct or None if unanswered) of a session's questions, in order."""
     rows = await fetch_all(conn, _SESSION_ITEMS, (session_id,))
     return [(row[0], None if row[1] is None else bool(row[1])) for row in rows]
+
+
+async def withdraw_question(conn: Connection, question_id: int) -> bool:
+    """Take back a question nobody answered (the student chose something else instead);
+    False if it was answered or is gone. The session then asks its next one."""
+    cursor = await conn.execute(
+        "DELETE FROM questions WHERE id = ? AND answered_ms IS NULL", (question_id,)
+    )
+    return cursor.rowcount == 1

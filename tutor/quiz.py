@@ -25,8 +25,9 @@ from tutor.errors import NotEnrolled, QuestionNotFound, StaleQuestion
 from tutor.grading import Marked, choice_labels, choice_order, mark
 from tutor.intervals import next_interval
 from tutor.item_cache import ItemCache
-from tutor.items import Item
+from tutor.items import Grade, Item
 from tutor.learner import MemoryModel, item_memory, last_seen_map
+from tutor.new_items import NewItemRequests
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
 from tutor.policy.due import next_due
 from tutor.policy.plan import items_to_score, pick_next
@@ -58,6 +59,7 @@ class Quizzes:
     memory: MemoryModel
     seed: int = 0
     items: ItemCache = field(default_factory=ItemCache)
+    new_requests: NewItemRequests = field(default_factory=NewItemRequests)
 
     async def start(self, student: Student, planned: int, now: datetime) -> None:
         """Start a session of ``planned`` questions (ending any running one)."""
@@ -85,7 +87,7 @@ class Quizzes:
                 if choice is None:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
                     return None
-                item, reason = choice
+                item, reason, new_waiting = choice
                 number = len(history) + 1
                 rng = random.Random(f"{self.seed}:{user_id}:{session.id}:{number}")
                 choices = choice_order(item, rng)
@@ -116,7 +118,8 @@ class Quizzes:
                         message_id=None,
                         answered_ms=None,
                     )
-                    return await build_question(c, row, planned)
+                    question = await build_question(c, row, planned)
+                    return replace(question, new_waiting=new_waiting)
 
                 return await in_one_trip(conn, ask)
             return await build_question(conn, row, session.planned)
@@ -128,8 +131,9 @@ class Quizzes:
         history: Sequence[tuple[int, bool | None]],
         session_id: int,
         now: datetime,
-    ) -> tuple[Item, ChoiceReason] | None:
-        """Ask the policy, on the memory model's predictions, for the next item."""
+    ) -> tuple[Item, ChoiceReason, int] | None:
+        """Ask the policy, on the memory model's predictions, for the next item (and how
+        many new items wait, when it is extra practice)."""
         items = await self.items.enrolled(conn, student.id)
         if not items:
             return None
@@ -159,6 +163,7 @@ class Quizzes:
             target_retention=student.target_retention,
             daily_goal_items=student.daily_goal,
             exams=exams,
+            new_items_today=self.new_requests.allowed(student.id, _local_day(now, student)),
         )
         session = SessionHistory()
         for item_id, correct in history:
@@ -168,7 +173,31 @@ class Quizzes:
         rng = np.random.default_rng([self.seed, student.id, session_id, len(history)])
         choice = pick_next(predictor, items, last_seen, settings, session, today, now, rng)
         by_id = {item.id: item for item in items}
-        return by_id[choice.item_id], REASONS[choice.reason]
+        return by_id[choice.item_id], REASONS[choice.reason], choice.new_waiting
+
+    async def more_new(self, student: Student, question_id: int, now: datetime) -> int:
+        """Take back an unanswered extra-practice question and allow more new items today
+        (see :mod:`tutor.new_items`); returns how many new items today now allows.
+
+        Raises QuestionNotFound (not this student's) or StaleQuestion (answered, taken back
+        already, not practice, or its session is over).
+        """
+        user_id = student.id
+        day_start = to_millis(local_day_start(now, student.timezone))
+        async with self.db.transaction() as conn:
+            row = await quiz_rows.get_question(conn, question_id)
+            if row is None or row.user_id != user_id:
+                raise QuestionNotFound(str(question_id))
+            session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
+            if (
+                session is None
+                or session.ended_ms is not None
+                or row.reason != ChoiceReason.PRACTICE.value
+                or not await quiz_rows.withdraw_question(conn, question_id)
+            ):
+                raise StaleQuestion(str(question_id))
+            _, met_today = await attempt_rows.today_counts(conn, user_id, day_start)
+        return self.new_requests.ask(user_id, _local_day(now, student), met_today)
 
     async def open_question(self, user_id: int) -> Question | None:
         """The question waiting for an answer in the running session, if any."""
@@ -295,6 +324,7 @@ class Quizzes:
             next_review_at=due,
             progress=progress,
             given=marked.response,
+            grade=marked.grade,
         )
 
     async def _due(
@@ -373,6 +403,10 @@ class _Marked(NamedTuple):
     marked: Marked
 
 
+def _local_day(now: datetime, student: Student) -> date:
+    return now.astimezone(zone(student.timezone)).date()
+
+
 def _provisional(
     previous: MemoryRecord | None, user_id: int, item_id: int, correct: bool, now_ms: int
 ) -> MemoryRecord:
@@ -436,6 +470,7 @@ async def _duplicate(conn: Connection, row: QuestionRecord, total: int, key: str
         duplicate=True,
         given=previous.response if previous else "",
         resend=not followed,
+        grade=Grade(previous.grade) if previous and previous.grade else None,
     )
 
 

@@ -36,6 +36,7 @@ from tutor.reminders import (
     ReminderProfile,
     daily_slots,
     decide,
+    local_date,
     local_day_bounds,
     plan_nudge,
 )
@@ -313,7 +314,8 @@ class ReminderQueue:
 
     async def dry_run(self, hours: float = 1.0) -> list[DryRunLine]:
         """Reminders due in the next ``hours`` (and overdue pending ones), with the verdict
-        the rules give now (today's answers and reminders counted). Nothing is written.
+        the rules would give at each one's time: a slot today counts today's answers and
+        reminders, a slot on a later local day starts from none. Nothing is written.
         """
         now = self.now()
         until = now + timedelta(hours=hours)
@@ -358,11 +360,16 @@ class ReminderQueue:
         counts: tuple[int, int, datetime | None],
     ) -> DryRunLine:
         due = from_millis(due_ms)
+        now = self.now()
+        judged_at = max(due, now)
+        # Each slot is judged by its own local day: today's answers and reminders say
+        # nothing about tomorrow's slot (no answer is logged on a day still to come).
+        today = local_date(now, student.timezone) == local_date(judged_at, student.timezone)
         decision = decide(
             DueReminder(kind, slot, due),
             ReminderProfile.of(student),
-            max(due, self.now()),
-            DayCounts(*counts),
+            judged_at,
+            DayCounts(*counts) if today else DayCounts(),
             max_per_day=self.max_per_day,
             late_limit=self.late_limit,
         )

@@ -178,6 +178,14 @@ def out_of_quiet_hours(moment: datetime, profile: ReminderProfile) -> datetime:
     return wall_to_utc(end_day, quiet.end, tz)
 
 
+def daily_time_after_quiet(daily: time, quiet: QuietHours | None) -> time:
+    """The local time a daily quiz set for ``daily`` comes: the end of the quiet hours when
+    ``daily`` falls inside them (as :func:`daily_due` moves it), else ``daily`` itself."""
+    if quiet is not None and quiet.contains(daily):
+        return quiet.end
+    return daily
+
+
 # -- planning -------------------------------------------------------------------------------
 
 

@@ -358,6 +358,16 @@ class TutorService:
         """Note that the summary after the answer to ``question_id`` reached the student."""
         await self._quizzes.summary_shown(question_id, self.now())
 
+    async def more_new_items(self, user_id: int, question_id: int) -> int:
+        """Replace an unanswered extra-practice question by more new items today; returns
+        how many new items today now allows (see :mod:`tutor.new_items`). Ask
+        :meth:`next_question` for the question that replaces it.
+
+        Raises QuestionNotFound or StaleQuestion (answered, or replaced already).
+        """
+        student = await self._require_student(user_id)
+        return await self._quizzes.more_new(student, question_id, self.now())
+
     async def stop_quiz(self, user_id: int) -> SessionProgress | None:
         """End the running session; None if there was none."""
         return await self._quizzes.stop(user_id, self.now())

@@ -26,7 +26,9 @@ class Question:
     ``choices`` are the buttons in display order: the shuffled options of a multiple-choice
     item, ``("true", "false")`` for true/false, empty otherwise. ``image`` holds the bytes of
     the item's picture, if any. ``shown`` is False until the message showing it is known to
-    have reached the student (its message id is stored).
+    have reached the student (its message id is stored). ``new_waiting`` is set on a freshly
+    chosen extra-practice question when new items were held back by today's quota (the
+    student may ask for them).
     """
 
     id: int
@@ -39,6 +41,7 @@ class Question:
     asked_at: datetime
     image: bytes | None = None
     shown: bool = True
+    new_waiting: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,8 @@ class Feedback:
     ``resend`` (only with ``duplicate``): what follows this answer (the next question, or
     the end of the quiz) never reached the student, so this feedback may not have either:
     show it again, then what follows.
+    ``given`` is the answer as logged; ``grade`` the self-grade when the student graded
+    their own recall (None when the answer was marked, e.g. a cloze answered by typing).
     """
 
     question: Question
@@ -82,6 +87,7 @@ class Feedback:
     duplicate: bool = False
     given: str = ""
     resend: bool = False
+    grade: Grade | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from bot.handlers.admin_common import (
     EDIT_WAIT,
     AdminConfig,
     Callback,
+    admin_error,
     admin_only,
     buttons,
     config_of,
@@ -49,9 +50,10 @@ from bot.handlers.common import (
 )
 from bot.handlers.delivery import send_file, tell
 from bot.i18n import t
+from bot.menus import publish_admin_menu
 from bot.settings import Settings
 from tutor.admin import AdminService, AnnouncementGone, ItemInfo
-from tutor.errors import TutorError
+from tutor.errors import TutorError, UnknownItem
 from tutor.items import ItemKind
 from tutor.quick_add import USAGE
 from tutor.service import TutorService
@@ -212,6 +214,14 @@ async def admin_stats(update: Update, context: Context, admin_id: int) -> None:
     await send_file(update, lang, "photo", png, caption=caption, failed="send_failed.admin_chart")
 
 
+async def admin_start(update: Update, context: Context) -> None:
+    """/start by an admin also (re)publishes their menu: at start-up Telegram refuses a
+    chat-scoped menu for an admin who never wrote to the bot. Onboarding then runs as usual."""
+    user = update.effective_user
+    if user is not None and config_of(context).is_admin(user.id):
+        await publish_admin_menu(context.bot, user.id)
+
+
 # -- buttons and follow-up text ----------------------------------------------------------------
 
 
@@ -286,9 +296,19 @@ async def admin_text(update: Update, context: Context) -> None:
     item_id = int(user_data(context).pop(EDIT_WAIT))
     try:
         item = await config_of(context).admin.edit_item(user.id, item_id, message.text)
+    except UnknownItem as error:  # deleted meanwhile: nothing left to edit
+        await send(update, admin_error(error, "item"))
     except TutorError as error:
         user_data(context)[EDIT_WAIT] = item_id
-        await send(update, f"⚠️ {h(error)} — send the line again.")
+        reason = str(error).rstrip(".")
+        if reason.startswith("expected:"):
+            reason = "the line does not have the fields of any form"
+        await send(
+            update,
+            f"⚠️ Item {item_id} was not changed: {h(reason)}.\nSend the new version again as"
+            " <code>QUESTION | ANSWER | WRONG1; WRONG2</code>"
+            " (or <code>QUESTION | ANSWER1; ANSWER2</code>).",
+        )
     else:
         await send(update, f"Saved item {item.id} ({item.kind.value}).")
     raise ApplicationHandlerStop
@@ -327,6 +347,9 @@ def register_admin_handlers(
         application.add_handler(
             CommandHandler(name, _COMMAND_CALLBACKS[name], filters=private), group=ADMIN_GROUP
         )
+    application.add_handler(
+        CommandHandler("start", admin_start, filters=private), group=ADMIN_GROUP
+    )
     application.add_handler(
         MessageHandler(private & filters.Document.ALL, admin_io.document_upload), group=ADMIN_GROUP
     )

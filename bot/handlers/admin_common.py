@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,8 @@ from bot.handlers.common import Context, language_of, reply, toast
 from bot.i18n import Html, plain, t
 from bot.settings import Settings
 from tutor.admin import AdminService
-from tutor.errors import TutorError
+from tutor.errors import ContentRejected, TutorError, UnknownDeck, UnknownItem
+from tutor.quick_add import USAGE
 
 log = logging.getLogger("bot.admin")
 
@@ -50,6 +52,12 @@ class AdminConfig:
         return user_id is not None and user_id in self.settings.admin_ids
 
 
+def is_admin(context: Context, user_id: int | None) -> bool:
+    """True for a configured admin (False when the admin handlers are not registered)."""
+    config = context.bot_data.get(ADMIN_KEY)
+    return isinstance(config, AdminConfig) and config.is_admin(user_id)
+
+
 def config_of(context: Context) -> AdminConfig:
     """The admin configuration stored at registration."""
     found = context.bot_data[ADMIN_KEY]
@@ -80,6 +88,49 @@ async def refuse(update: Update, context: Context, what: str) -> None:
         await reply(update, t(language_of(update, None), "unknown_command"))
 
 
+#: How each admin command is written, for the next step after a rejected one.
+USAGES: dict[str, str] = {
+    "import": "send the file with the caption /import [deck name]",
+    "deck_rename": "/deck_rename DECK | NEW NAME",
+    "deck_delete": "/deck_delete DECK",
+    "item": "/item ID",
+    "add": "\n".join(f"/add {form}" for form in USAGE.splitlines()),
+    "export": "/export DECK [csv|json]",
+    "announce": "/announce [deck:DECK] TEXT",
+}
+_NOT_DONE = {
+    "import": "Not imported",
+    "deck_rename": "Not renamed",
+    "deck_delete": "Not deleted",
+    "add": "Not added",
+    "export": "Not exported",
+    "announce": "Not sent",
+}
+_TAG = re.compile(r"<[^>]+>")
+
+
+def admin_error(error: TutorError, command: str) -> str:
+    """An admin's reply to a refused command: what was not found or not accepted, and what
+    to do next (HTML, English like every admin text)."""
+    if isinstance(error, UnknownDeck):
+        ref = str(error.params.get("deck") or error)
+        return f"⚠️ There is no deck '{h(ref)}'. /admin_decks lists the decks."
+    if isinstance(error, UnknownItem):
+        return (
+            f"⚠️ There is no item {h(error)}. /add and /admin_stats show item ids;"
+            " /admin_decks lists the decks."
+        )
+    done = _NOT_DONE.get(command, "Not done")
+    usage = USAGES.get(command)
+    step = f"Usage: <code>{h(usage)}</code>" if usage else "/admin lists the admin commands."
+    if isinstance(error, ContentRejected):
+        reason = str(error).rstrip(".")
+        if reason.startswith("expected:"):  # the usage follows anyway
+            reason = "the line does not have the fields of any form"
+        return f"⚠️ {done}: {h(reason)}.\n{step}"
+    return f"⚠️ {done}: {h(error)} ({error.code}).\n{step}"
+
+
 AdminHandler = Callable[[Update, Context, int], Awaitable[None]]
 
 
@@ -100,9 +151,9 @@ def admin_only(name: str) -> Callable[[AdminHandler], Callback]:
             try:
                 await handler(update, context, user.id)
             except TutorError as error:
-                message = f"⚠️ {h(error)}"
+                message = admin_error(error, name)
                 if update.callback_query is not None:
-                    await toast(update.callback_query, str(error)[:190])
+                    await toast(update.callback_query, _TAG.sub("", html.unescape(message))[:190])
                 else:
                     await send(update, message)
             raise ApplicationHandlerStop

@@ -10,6 +10,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.handlers.admin_common import (
     IMPORT_WAIT,
+    admin_error,
     admin_only,
     buttons,
     config_of,
@@ -94,7 +95,7 @@ async def document_upload(update: Update, context: Context) -> None:
     try:
         await _import(update, context, user.id, message.document, deck_name or None)
     except TutorError as error:
-        await send(update, f"⚠️ Not imported: {h(error)}")
+        await send(update, admin_error(error, "import"))
     raise ApplicationHandlerStop
 
 
@@ -105,7 +106,12 @@ async def _import(
     filename = document.file_name or "upload"
     limit = config.settings.max_import_mb * 1024 * 1024
     if document.file_size and document.file_size > limit:
-        await send(update, f"⚠️ {h(filename)} is larger than {config.settings.max_import_mb} MB.")
+        await send(
+            update,
+            f"⚠️ {h(filename)} was not imported: it is larger than"
+            f" {config.settings.max_import_mb} MB. Split the deck into smaller files, or ask"
+            " the operator to raise METATUTOR_MAX_IMPORT_MB.",
+        )
         return
     status = await start_progress(update, Html(f"⏳ Importing <b>{h(filename)}</b>…"))
     # Whatever fails from here on, the progress message ends saying what became of the file.
@@ -144,7 +150,10 @@ async def _download_and_import(
     try:
         report = await config.admin.import_file(admin_id, data, filename, deck_name)
     except TutorError as error:
-        return Html(f"⚠️ {h(filename)} was not imported: {h(error)}")
+        return Html(
+            f"⚠️ {h(filename)} was not imported: {h(error)}\n"
+            "Nothing was stored. Fix the file and send it again with the caption /import."
+        )
     lines = [
         f"✅ <b>{h(report.deck.name)}</b>"
         f" (id {report.deck.id}, <code>{h(report.deck.slug)}</code>)",

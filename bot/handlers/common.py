@@ -13,7 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.i18n import Html, language_for, plain, t
+from bot.i18n import LANGUAGES, Html, catalog, language_for, placeholders, plain, t
 from tutor.errors import TutorError
 from tutor.service import TutorService
 from tutor.students import Student
@@ -122,9 +122,44 @@ async def drop_buttons(query: CallbackQuery) -> None:
             log.info("could not remove buttons: %s", error.message)
 
 
+#: The name of the setting an InvalidSetting names, as the catalog key of its button.
+SETTING_NAMES = {
+    "language": "button.language",
+    "timezone": "button.timezone",
+    "daily_quiz_time": "button.daily_time",
+    "quiet_hours": "button.quiet_hours",
+    "daily_goal": "button.daily_goal",
+    "quiz_length": "button.quiz_length",
+    "target_retention": "button.retention",
+    "exam_date": "setting_name.exam_date",
+}
+
+
+def _error_values(lang: str, error: TutorError) -> dict[str, str]:
+    """What a service error's message names: the deck, the item, or the setting."""
+    if error.code == "invalid_setting":
+        key = SETTING_NAMES.get(str(error.params.get("setting", "")), "setting_name.this")
+        return {"setting": plain(lang, key)}
+    return {
+        "deck": str(error.params.get("deck") or error),
+        "item": str(error.params.get("item") or error),
+    }
+
+
+def _error_params(lang: str, error: TutorError) -> dict[str, str]:
+    template = catalog(lang if lang in LANGUAGES else "en")[f"error.{error.code}"]
+    values = _error_values(lang, error)
+    return {name: values.get(name, "") for name in placeholders(template)}
+
+
 def error_text(lang: str, error: TutorError) -> Html:
-    """The catalog message for a service error."""
-    return t(lang, f"error.{error.code}")
+    """The catalog message for a service error, naming what it is about."""
+    return t(lang, f"error.{error.code}", **_error_params(lang, error))
+
+
+def error_plain(lang: str, error: TutorError) -> str:
+    """:func:`error_text` as plain text (for a toast)."""
+    return plain(lang, f"error.{error.code}", **_error_params(lang, error))
 
 
 def guarded(handler: Handler) -> Handler:
@@ -144,7 +179,7 @@ def guarded(handler: Handler) -> Handler:
                 update.effective_user.id if update.effective_user else None,
             )
             if update.callback_query is not None:
-                await toast(update.callback_query, plain(lang, f"error.{error.code}"))
+                await toast(update.callback_query, error_plain(lang, error))
             else:
                 await reply(update, error_text(lang, error))
 

@@ -87,7 +87,7 @@ async def deck_press(update: Update, context: Context, press: DeckPress) -> None
             info = await service.leave(student.id, press.deck_id)
             notice = plain(lang, "decks.left", deck=info.deck.name)
     except UnknownDeck:
-        await toast(query, plain(lang, "error.unknown_deck"))
+        await toast(query, plain(lang, "error.unknown_deck", deck=press.deck_id))
         notice = None
     else:
         await toast(query, notice)

@@ -13,11 +13,13 @@ from bot.callbacks import (
     AnswerPress,
     DeckPress,
     GradePress,
+    MoreNewPress,
     OnboardingPress,
     RevealPress,
     SettingPress,
 )
-from bot.handlers import decks, onboarding, quiz, settings
+from bot.handlers import decks, new_items, onboarding, quiz, settings
+from bot.handlers.admin_common import is_admin
 from bot.handlers.common import (
     Context,
     guarded,
@@ -29,8 +31,9 @@ from bot.handlers.common import (
     student_of,
     toast,
 )
-from bot.i18n import plain, t
-from tutor.students import StudentStatus
+from bot.i18n import Html, plain, t
+from bot.times import parse_time
+from tutor.students import StudentStatus, format_hhmm
 
 MAX_TEXT = 1000
 SEEN_UPDATES = 2048
@@ -50,9 +53,14 @@ async def drop_redelivered(update: Update, context: Context) -> None:
 
 @guarded
 async def help_command(update: Update, context: Context) -> None:
-    """/help."""
+    """/help: every command this user may send (an admin's too, for admins only)."""
     student = await student_of(update, context)
-    await reply(update, t(language_of(update, student), "help"))
+    lang = language_of(update, student)
+    text = t(lang, "help")
+    user = update.effective_user
+    if is_admin(context, user.id if user else None):
+        text = Html(f"{text}\n\n{t(lang, 'help.admin')}")
+    await reply(update, text)
 
 
 @guarded
@@ -136,6 +144,10 @@ async def text_message(update: Update, context: Context) -> None:
         return
     if await quiz.typed_answer(update, context, student, text):
         return
+    typed_time = parse_time(text)
+    if typed_time is not None:  # e.g. the /settings menu was open before a restart
+        await reply(update, t(lang, "text.time_unasked", time=format_hhmm(typed_time)))
+        return
     await reply(update, t(lang, "text.no_open_question"))
 
 
@@ -156,6 +168,8 @@ async def button_press(update: Update, context: Context) -> None:
         await quiz.reveal_press(update, context, press)
     elif isinstance(press, GradePress):
         await quiz.grade_press(update, context, press)
+    elif isinstance(press, MoreNewPress):
+        await new_items.more_new_press(update, context, press)
     elif isinstance(press, SettingPress):
         await settings.setting_press(update, context, press)
     elif isinstance(press, DeckPress):

@@ -1,9 +1,10 @@
 """/start: language, decks, time zone, daily quiz time, exam date; deep links to a deck.
 
 Every onboarding button carries its step in its callback data, so a press works even when
-``user_data`` was lost in a restart. Typed answers (a zone name, an exam date) need the step
-from ``user_data``; without it a typed zone or date is still recognised, and anything else
-restarts onboarding from the top (settings already chosen are kept).
+``user_data`` was lost in a restart. Typed answers (a zone name, a daily quiz time, an exam
+date) need the step from ``user_data``; without it a typed zone, time or date is still
+recognised, and anything else restarts onboarding from the top (settings already chosen are
+kept).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from bot.handlers.common import (
 from bot.handlers.quiz import start_quiz_keyboard
 from bot.i18n import LANGUAGES, Html, language_for, plain, t
 from bot.render import rows
+from bot.times import parse_time
 from tutor.clock import zone
 from tutor.errors import NotEnrolled, UnknownDeck
-from tutor.students import Student
+from tutor.reminders import daily_time_after_quiet
+from tutor.students import Student, format_hhmm
 
 STEP_KEY = "onboarding"
 QUIZ_TIMES = ("07:00", "08:00", "12:00", "18:00", "20:00", "21:00")
@@ -151,7 +154,7 @@ def time_step(lang: str, prefix: Html | None = None) -> Step:
     return text, InlineKeyboardMarkup(keyboard)
 
 
-def exam_step(lang: str) -> Step:
+def exam_step(lang: str, prefix: Html | None = None) -> Step:
     """Type an exam date or skip."""
     keyboard = [
         [
@@ -160,7 +163,37 @@ def exam_step(lang: str) -> Step:
             )
         ]
     ]
-    return t(lang, "onboarding.exam"), InlineKeyboardMarkup(keyboard)
+    text = t(lang, "onboarding.exam")
+    if prefix:
+        text = Html(f"{prefix}\n\n{text}")
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+def quiet_hours_warning(student: Student) -> Html | None:
+    """What happens to a daily quiz time that falls in the quiet hours (None if it does not)."""
+    daily, quiet = student.daily_quiz_time, student.quiet_hours
+    if daily is None or quiet is None:
+        return None
+    actual = daily_time_after_quiet(daily, quiet)
+    if actual == daily:
+        return None
+    return t(
+        student.language,
+        "time.in_quiet_hours",
+        time=format_hhmm(daily),
+        quiet=f"{format_hhmm(quiet.start)}–{format_hhmm(quiet.end)}",
+        actual=format_hhmm(actual),
+    )
+
+
+def time_confirmation(student: Student) -> Html:
+    """ "Daily quiz at 19:45", with the quiet-hours warning when it applies."""
+    lang = student.language
+    if student.daily_quiz_time is None:
+        return t(lang, "onboarding.no_daily_time")
+    confirmed = t(lang, "onboarding.time_set", time=format_hhmm(student.daily_quiz_time))
+    warning = quiet_hours_warning(student)
+    return Html(f"{confirmed}\n{warning}") if warning else confirmed
 
 
 # -- /start ---------------------------------------------------------------------------------
@@ -182,7 +215,9 @@ async def start_command(update: Update, context: Context) -> None:
         try:
             info = await service.enrol(student.id, ref)
         except UnknownDeck:
-            await reply(update, t(lang, "error.unknown_deck"))
+            await reply(
+                update, t(lang, "error.unknown_deck", deck=payload.removeprefix("deck_")[:64])
+            )
         else:
             linked = True
             await reply(update, t(lang, "onboarding.deep_link", deck=info.deck.name))
@@ -248,11 +283,11 @@ async def onboarding_press(update: Update, context: Context, press: OnboardingPr
             await toast(query, plain(lang, "callback.invalid"))
             return
         if chosen is None:
-            await service.update_settings(student.id, clear_daily_quiz_time=True)
+            student = await service.update_settings(student.id, clear_daily_quiz_time=True)
         else:
-            await service.update_settings(student.id, daily_quiz_time=chosen)
+            student = await service.update_settings(student.id, daily_quiz_time=chosen)
         data[STEP_KEY] = "exam"
-        step = exam_step(lang)
+        step = exam_step(lang, time_confirmation(student))
     else:  # exam: skip
         await toast(query)
         await _finish(update, context, student, edit_query=True)
@@ -328,6 +363,7 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
     step = user_data(context).get(STEP_KEY)
     typed_zone = timezones.parse_zone(text)
     typed_date = parse_date(text)
+    typed_time = parse_time(text)
     if step == "tz" or (step is None and typed_zone):
         if typed_zone is None:
             await reply(
@@ -337,6 +373,14 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
         student = await service.update_settings(student.id, timezone=typed_zone)
         user_data(context)[STEP_KEY] = "time"
         await reply(update, *time_step(lang, _zone_confirmation(student, service.now())))
+        return True
+    if step == "time" or (step is None and typed_time):
+        if typed_time is None:
+            await reply(update, t(lang, "text.bad_time", text=text[:64]), time_step(lang)[1])
+            return True
+        student = await service.update_settings(student.id, daily_quiz_time=typed_time)
+        user_data(context)[STEP_KEY] = "exam"
+        await reply(update, *exam_step(lang, time_confirmation(student)))
         return True
     if step == "exam" or (step is None and typed_date):
         if typed_date is None:

@@ -17,6 +17,7 @@ from bot.handlers.common import (
     Context,
     drop_buttons,
     edit,
+    error_text,
     guarded,
     language_of,
     log,
@@ -31,7 +32,7 @@ from bot.i18n import Html, plain, t
 from tutor.errors import QuestionNotFound, StaleQuestion, TutorError
 from tutor.items import ItemKind
 from tutor.students import Student
-from tutor.views import Answer, Feedback, Question, StalledQuiz
+from tutor.views import Answer, ChoiceReason, Feedback, Question, StalledQuiz
 
 MAX_QUIZ_LENGTH = 50
 TYPED_ANSWER_LIMIT = 300
@@ -342,8 +343,8 @@ async def typed_answer(update: Update, context: Context, student: Student, text:
         return False
     if feedback.duplicate and not feedback.resend:
         return True
-    if question.item.kind is ItemKind.CLOZE:
-        await _clear_previous_question(context)  # its "Show answer" button is moot now
+    if question.item.kind is ItemKind.CLOZE or question.reason is ChoiceReason.PRACTICE:
+        await _clear_previous_question(context)  # "Show answer" or "more new" is moot now
     await after_answer(update, context, student, feedback)
     return True
 
@@ -377,4 +378,4 @@ async def quiz_press(update: Update, context: Context) -> None:
     try:
         await begin(update, context, student, None)
     except TutorError as error:
-        await reply(update, t(student.language, f"error.{error.code}"))
+        await reply(update, error_text(student.language, error))

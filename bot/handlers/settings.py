@@ -20,9 +20,10 @@ from bot.handlers.common import (
     toast,
     user_data,
 )
-from bot.handlers.onboarding import QUIZ_TIMES, offset_buttons, zone_buttons
+from bot.handlers.onboarding import QUIZ_TIMES, offset_buttons, quiet_hours_warning, zone_buttons
 from bot.i18n import LANGUAGES, Html, plain, t
 from bot.render import rows
+from bot.times import parse_quiet_hours, parse_time
 from tutor.errors import InvalidSetting
 from tutor.students import QuietHours, Student, format_hhmm, parse_hhmm
 
@@ -37,6 +38,8 @@ ONE_ROW_MENUS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "ret": ("settings.choose_retention", RETENTIONS, "{}%"),
 }
 AWAITING_KEY = "awaiting"
+#: Menus whose value may also be typed, and what the typed text is then read as.
+TYPED_MENUS = {"tz": "tz", "tzoff": "tz", "time": "time", "quiet": "quiet"}
 Panel = tuple[Html, InlineKeyboardMarkup]
 
 
@@ -52,8 +55,8 @@ def _quiet_label(value: str) -> str:
     return f"{value[:2]}:{value[2:4]}–{value[5:7]}:{value[7:]}"
 
 
-def main_panel(student: Student) -> Panel:
-    """Current settings and a button per setting."""
+def main_panel(student: Student, notice: Html | None = None) -> Panel:
+    """Current settings and a button per setting, after ``notice`` if given."""
     lang = student.language
     zone_text = (
         timezones.label(student.timezone)
@@ -90,7 +93,10 @@ def main_panel(student: Student) -> Panel:
         ],
         [_button(lang, "button.retention", "menu", "ret")],
     ]
-    return Html(f"{t(lang, 'settings.header')}\n{summary}"), InlineKeyboardMarkup(keyboard)
+    text = f"{t(lang, 'settings.header')}\n{summary}"
+    if notice:
+        text = f"{notice}\n\n{text}"
+    return Html(text), InlineKeyboardMarkup(keyboard)
 
 
 def sub_panel(student: Student, menu: str) -> Panel | None:
@@ -181,8 +187,8 @@ async def setting_press(update: Update, context: Context, press: SettingPress) -
         if panel is None:
             await toast(query, plain(lang, "callback.invalid"))
             return
-        if press.value in ("tz", "tzoff"):
-            data[AWAITING_KEY] = "tz"  # a typed zone name is welcome too
+        if press.value in TYPED_MENUS:
+            data[AWAITING_KEY] = TYPED_MENUS[press.value]  # typing the value works too
         else:
             data.pop(AWAITING_KEY, None)
         await toast(query)
@@ -195,7 +201,8 @@ async def setting_press(update: Update, context: Context, press: SettingPress) -
         return
     data.pop(AWAITING_KEY, None)
     await toast(query, plain(student.language, "settings.saved"))
-    await edit(query, *main_panel(student))
+    warning = quiet_hours_warning(student) if press.setting in ("time", "quiet") else None
+    await edit(query, *main_panel(student, warning))
 
 
 async def _apply(context: Context, student: Student, setting: str, value: str) -> Student:
@@ -237,16 +244,33 @@ def _hhmm(value: str) -> time:
 
 
 async def settings_text(update: Update, context: Context, student: Student, text: str) -> bool:
-    """A typed time zone name after opening the time zone menu; False if not awaited."""
+    """A typed time zone, daily quiz time or quiet hours after opening that menu; False if
+    nothing typed is awaited."""
     data = user_data(context)
-    if data.get(AWAITING_KEY) != "tz":
-        return False
-    typed = timezones.parse_zone(text)
+    awaiting = data.get(AWAITING_KEY)
     lang = student.language
-    if typed is None:
-        await reply(update, t(lang, "text.bad_timezone", zone=text[:64]))
-        return True
+    service = service_of(context)
+    if awaiting == "tz":
+        typed = timezones.parse_zone(text)
+        if typed is None:
+            await reply(update, t(lang, "text.bad_timezone", zone=text[:64]))
+            return True
+        student = await service.update_settings(student.id, timezone=typed)
+    elif awaiting == "time":
+        at = parse_time(text)
+        if at is None:
+            await reply(update, t(lang, "text.bad_time", text=text[:64]))
+            return True
+        student = await service.update_settings(student.id, daily_quiz_time=at)
+    elif awaiting == "quiet":
+        window = parse_quiet_hours(text)
+        if window is None:
+            await reply(update, t(lang, "text.bad_quiet_hours", text=text[:64]))
+            return True
+        student = await service.update_settings(student.id, quiet_hours=window)
+    else:
+        return False
     data.pop(AWAITING_KEY, None)
-    student = await service_of(context).update_settings(student.id, timezone=typed)
-    await reply(update, *main_panel(student))
+    warning = quiet_hours_warning(student) if awaiting in ("time", "quiet") else None
+    await reply(update, *main_panel(student, warning))
     return True

@@ -217,11 +217,12 @@ async def test_add_show_edit_and_delete_an_item(chat: ChatDriver, tutor: TutorSe
     await chat.press(ADMIN, "🗑 Delete")
     await chat.press(ADMIN, "🗑 Yes, delete")
     missing = await chat.send(ADMIN, f"/item {item_id}")
-    assert "⚠️" in missing.text
+    assert f"⚠️ There is no item {item_id}. /add and /admin_stats show item ids" in missing.text
     new_deck = await chat.send(ADMIN, "/add Space | The Sun is a star. | true")
     assert "true_false" in new_deck.text and "Space" in new_deck.text
     bad = await chat.send(ADMIN, "/add sample | only a question")
-    assert "expected" in bad.text
+    assert "Not added: the line does not have the fields of any form" in bad.text
+    assert "/add DECK | STATEMENT | true" in bad.text
     actions = [action for _, action, _ in await audit(tutor)]
     assert actions == ["item_add", "item_edit", "item_delete", "item_add"]
 

@@ -55,3 +55,33 @@ async def test_remind_dry_run_shows_who_and_why(
     assert len(rows) == 3  # every student with a daily time, within a day
     quiet = [row.split() for row in rows if row.split()[2] == "3"]
     assert quiet and quiet[0][1] == "11:00"  # moved out of the quiet hours
+
+
+async def test_a_dry_run_judges_tomorrows_slot_by_tomorrows_answers(
+    service: TutorService, clock: FakeClock
+) -> None:
+    """Today's goal is met; tomorrow's daily quiz still goes out (no answers yet then)."""
+    from tutor.reminder_queue import ReminderQueue
+    from tutor.views import Answer
+
+    deck = (
+        "id,type,question,answer\n"
+        "t1,true_false,The Sun is a star.,true\n"
+        "t2,true_false,Water is dry.,false\n"
+    )
+    await service.import_file(deck.encode(), "tiny.csv", deck_name="Tiny")
+    for user_id, at in ((1, time(9, 30)), (2, time(15, 0))):
+        await service.register(user_id, user_id, f"S{user_id}", "en")
+        await service.update_settings(user_id, daily_quiz_time=at, daily_goal=2)
+        await service.enrol(user_id, "Tiny")
+        question = await service.start_quiz(user_id, 2)
+        while question is not None:
+            await service.answer(user_id, question.id, Answer(choice=0))
+            question = await service.next_question(user_id)
+    clock.set(clock().replace(hour=10, minute=0))  # 2026-03-02, after student 1's slot
+    lines = await ReminderQueue(service.db, clock=clock).dry_run(26)
+    verdicts = [(line.user_id, line.slot, line.verdict) for line in lines]
+    assert verdicts == [
+        (2, "2026-03-02", "skip (goal_met)"),  # later today: today's two answers count
+        (1, "2026-03-03", "send (on_time)"),  # tomorrow starts from nothing
+    ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tutor.content.errors import ContentError
@@ -136,3 +138,54 @@ def parse_cloze(text: str) -> ClozeResult:
             continue
         cards.append(ClozeCard(number, _render(tree, number).strip(), answers))
     return ClozeResult(cards=tuple(cards), empty_numbers=tuple(empty))
+
+
+_GAP = re.compile(r"\[[^\[\]\n]*\]")
+_MAX_FILL_TRIES = 200
+
+
+def _gap_choices(prompt: str, count: int) -> Iterator[tuple[re.Match[str], ...]]:
+    """Ways to pick ``count`` gaps, likeliest first: exactly the ``[...]`` gaps, then any
+    bracketed text (a gap with a hint) as long as no ``[...]`` is left unfilled."""
+    gaps = list(_GAP.finditer(prompt))
+    plain = tuple(gap for gap in gaps if gap.group() == PLACEHOLDER)
+    if len(plain) == count:
+        yield plain
+    for chosen in itertools.islice(itertools.combinations(gaps, count), _MAX_FILL_TRIES):
+        if chosen != plain and all(gap in chosen for gap in plain):
+            yield chosen
+
+
+def filled_in(prompt: str, answer: str) -> tuple[tuple[str, bool], ...] | None:
+    """A cloze prompt with its gaps filled in: (text, is_answer) parts in reading order.
+
+    An item keeps only its prompt (gaps shown as ``[...]`` or ``[hint]``) and its answer
+    (several deleted texts joined by ", "), so the gaps are found again by putting the
+    answer back and checking that the cloze parser turns the result into this very prompt
+    and answer. None when no way of filling the gaps does.
+    """
+    splits = [[answer]]
+    parts = answer.split(", ")
+    if len(parts) > 1:
+        splits.insert(0, parts)  # several gaps of one number first: "Qin, Qin"
+    for texts in splits:
+        for chosen in _gap_choices(prompt, len(texts)):
+            pieces: list[tuple[str, bool]] = []
+            source: list[str] = []
+            last = 0
+            for gap, text in zip(chosen, texts, strict=True):
+                hint = gap.group()[1:-1]
+                before = prompt[last : gap.start()]
+                pieces += [(before, False), (text, True)]
+                deletion = f"{text}::{hint}" if gap.group() != PLACEHOLDER else text
+                source += [before, f"{{{{c1::{deletion}}}}}"]
+                last = gap.end()
+            pieces.append((prompt[last:], False))
+            source.append(prompt[last:])
+            try:
+                cards = parse_cloze("".join(source)).cards
+            except ContentError:
+                continue
+            if len(cards) == 1 and cards[0].prompt == prompt.strip() and cards[0].answer == answer:
+                return tuple(piece for piece in pieces if piece[0])
+    return None

@@ -113,9 +113,10 @@ def choose_next(
     recall per second; reviews whose predicted recall fell below the target, least likely
     first (with an exam ahead, neither for items answered less than
     ``scoring.MIN_SPACING_SHARE`` of the planning horizon ago); new items up to today's
-    quota; then extra practice, which never counts toward the quota. The same item never
-    comes twice in a row unless it is the only one. Same inputs (and RNG state) give the same
-    choice.
+    quota (or up to ``settings.new_items_today``, when the student asked for more); then extra
+    practice, which never counts toward the quota and says how many new items wait. The same
+    item never comes twice in a row unless it is the only one. Same inputs (and RNG state)
+    give the same choice.
     """
     t_now = to_seconds(now)
     n = len(c)
@@ -147,6 +148,7 @@ def choose_next(
     too_late = c.is_new & (days_left < settings.exam_new_cutoff_days)
     if (allowed & ~too_late).any():
         allowed = allowed & ~too_late
+    new_left = allowed & c.is_new & ~too_late
     # Items already answered this session wait (a wrong one until its relearning turn),
     # unless nothing else is left.
     fresh = allowed & ~np.isin(c.item_id, np.asarray(session.answered, dtype=np.int64))
@@ -199,16 +201,23 @@ def choose_next(
     if pick is not None:
         return Choice(int(c.item_id[pick]), Reason.DUE_REVIEW)
 
-    # 4. New items, in deck order, paced to the daily goal.
-    if not goal_met and today.new < settings.new_quota(per_answer):
-        order = np.arange(n, dtype=np.float64)
+    # 4. New items, in deck order, paced to the daily goal (or as many as the student
+    #    asked for today).
+    quota_left = not goal_met and today.new < settings.new_quota(per_answer)
+    asked_for = settings.new_items_today is not None and today.new < settings.new_items_today
+    order = np.arange(n, dtype=np.float64)
+    if quota_left or asked_for:
         pick = _pick(order, allowed & c.is_new, c, last_tag, rng)
         if pick is not None:
             return Choice(int(c.item_id[pick]), Reason.NEW_ITEM)
 
-    # 5. Extra practice: the weakest seen item (then new ones, if that is all there is).
+    # 5. Extra practice: the weakest seen item; the new items it holds back are counted, so
+    #    the student can be offered them instead. Only new items left to ask this session
+    #    (everything seen was answered already): the next new one, as what it is.
     pick = _pick(p_now, allowed & ~c.is_new, c, last_tag, rng)
-    if pick is None:
-        pick = _pick(np.arange(n, dtype=np.float64), allowed, c, last_tag, rng)
+    if pick is not None:
+        return Choice(int(c.item_id[pick]), Reason.EXTRA_PRACTICE, int(new_left.sum()))
+    pick = _pick(order, allowed, c, last_tag, rng)
     assert pick is not None
-    return Choice(int(c.item_id[pick]), Reason.EXTRA_PRACTICE)
+    reason = Reason.NEW_ITEM if c.is_new[pick] else Reason.EXTRA_PRACTICE
+    return Choice(int(c.item_id[pick]), reason)

@@ -67,6 +67,9 @@ class StudySettings:
     new_share: float = 0.25
     #: A wrong item comes back after this many other answers in the same session.
     relearn_gap: int = 3
+    #: New items the student asked for today ("more new questions"): while fewer were
+    #: introduced today, new items come even past the quota and the daily goal.
+    new_items_today: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.target_retention < 1.0:
@@ -169,7 +172,12 @@ class TodayCounts:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """The policy's answer: which item, and why."""
+    """The policy's answer: which item, and why.
+
+    ``new_waiting`` counts the new items held back by today's quota when the choice is
+    extra practice of a seen item: the student could be offered those instead.
+    """
 
     item_id: int
     reason: Reason
+    new_waiting: int = 0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 from bot.local_chat import run_local_chat
+from bot.logging_setup import configure_logging
 from tests.bot.stories.conftest import story_settings
 from tutor.service import TutorService
 
@@ -29,7 +31,7 @@ async def test_onboarding_and_a_quiz_in_the_terminal(tutor: TutorService, tmp_pa
     )
     out = io.StringIO()
     await run_local_chat(
-        story_settings(),
+        story_settings().model_copy(update={"database": tmp_path / "metatutor.sqlite3"}),
         tutor,
         input_stream=io.StringIO(typed + "\n"),
         output_stream=out,
@@ -52,3 +54,43 @@ async def test_onboarding_and_a_quiz_in_the_terminal(tutor: TutorService, tmp_pa
     assert "(the bot raised" not in transcript
     stats = await tutor.stats(1001)
     assert stats.answers_today == 1
+
+
+async def test_the_terminal_shows_the_conversation_and_the_log_goes_to_a_file(
+    tutor: TutorService, tmp_path: Path
+) -> None:
+    # Logging as `metatutor chat` sets it up: INFO and up, one line per event, on stderr.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stderr = io.StringIO()
+    configure_logging("INFO", stream=stderr)
+    settings = story_settings().model_copy(update={"database": tmp_path / "data" / "m.sqlite3"})
+    out = io.StringIO()
+    try:
+        await run_local_chat(
+            settings,
+            tutor,
+            input_stream=io.StringIO("/help\nquit\n"),
+            output_stream=out,
+            media_dir=tmp_path,
+        )
+        chat_stderr = stderr.getvalue()
+        logging.getLogger("after").warning("the chat is over")
+        after_stderr = stderr.getvalue()
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+    transcript = out.getvalue()
+    log_file = tmp_path / "data" / "metatutor-chat.log"
+    assert f"The bot's log goes to {log_file}." in transcript
+    assert "bot: How it works" in transcript
+    assert "level=" not in transcript and "apscheduler" not in transcript
+    assert chat_stderr == ""
+    written = log_file.read_text("utf-8")
+    assert 'logger=apscheduler.scheduler msg="Adding job tentatively' in written
+    assert 'logger=telegram.ext.Application msg="Application started"' in written
+    assert log_file.stat().st_mode & 0o077 == 0  # owner-only, like the database
+    assert "the chat is over" in after_stderr  # the terminal's handler is back

@@ -120,7 +120,7 @@ async def test_deep_link_enrols_straight_into_the_deck(
 
     # A link to a deck that does not exist is a short answer, not a crash.
     turn = await chat.send(ADA, "/start deck_999")
-    assert "I do not know that deck" in turn.text
+    assert "There is no deck “999”. /decks lists the decks" in turn.text
 
 
 async def test_onboarding_survives_a_restart(chat: ChatDriver, tutor: TutorService) -> None:

@@ -134,7 +134,7 @@ async def test_exam_dates(chat: ChatDriver, tutor: TutorService) -> None:
     turn = await chat.send(ADA, "/exam soon")
     assert "/exam YYYY-MM-DD [deck]" in turn.text
     turn = await chat.send(ADA, "/exam 2026-05-01 Atlantis")
-    assert "I do not know that deck" in turn.text
+    assert "There is no deck “Atlantis”. /decks lists the decks" in turn.text
     turn = await chat.send(ADA, "/exam 2026-05-01 test-deck")
     assert "2026-05-01" in turn.text
     turn = await chat.send(ADA, "/exam off")

@@ -6,6 +6,7 @@ import asyncio
 
 from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.objects import SentMessage
+from bot.i18n import plain
 from tests.bot.stories.conftest import ADA, EVE, onboard
 from tutor.service import TutorService
 
@@ -145,7 +146,7 @@ async def test_a_stale_button(chat: ChatDriver, tutor: TutorService) -> None:
     assert old_data, "the first question of the test deck has choice buttons"
     assert old.buttons == []  # /stop took the buttons away
     turn = await chat.press_data(ADA, old, old_data[0])
-    assert turn.answer is not None and turn.answer.text == "This question is no longer open."
+    assert turn.answer is not None and turn.answer.text == plain("en", "callback.stale")
     stats = await tutor.stats(ADA.id)
     assert stats.answers_today == 0
 
@@ -167,12 +168,12 @@ async def test_forged_and_malformed_callbacks(chat: ChatDriver, tutor: TutorServ
     eve_message = chat.last(EVE)
     for data in (f"a:{ada_question.id}:0", f"r:{ada_question.id}", f"g:{ada_question.id}:3"):
         turn = await chat.press_data(EVE, eve_message, data)
-        assert turn.answer is not None and turn.answer.text == "This button no longer works."
+        assert turn.answer is not None and turn.answer.text == plain("en", "callback.invalid")
         assert turn.new == []
     # Junk and oversized data.
     for data in ("a:xyz:1", "hello", "a:1:99", "s:lang:fr", "x" * 64, "o:tz:Mars/Base"):
         turn = await chat.press_data(EVE, eve_message, data)
-        assert turn.answer is not None and turn.answer.text == "This button no longer works."
+        assert turn.answer is not None and turn.answer.text == plain("en", "callback.invalid")
     # Nothing was logged for anyone; Ada's question is still waiting for her.
     assert (await tutor.stats(ADA.id)).answers_today == 0
     assert (await tutor.stats(EVE.id)).answers_today == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -87,23 +88,57 @@ def test_wrong_answer_comes_back_a_few_items_later(now: datetime) -> None:
     assert all(order[k][0] != order[k - 1][0] for k in range(1, len(order)))
 
 
+def _day_of_answers(
+    settings: StudySettings, n: int, answers: int, now: datetime
+) -> tuple[list[tuple[Reason, int]], TodayCounts, np.ndarray, np.ndarray]:
+    """One session of right answers on ``n`` new items: (reason, new_waiting) per choice,
+    today's counts, and which items are still new (with their recall) afterwards."""
+    rng = np.random.default_rng(3)
+    is_new, p = np.ones(n, bool), np.zeros(n)
+    session, today = SessionHistory(), TodayCounts()
+    choices = []
+    for _ in range(answers):
+        c = Candidates.build(list(range(n)), p.copy(), is_new=is_new.copy())
+        pick = choose_next(c, settings, session, today, now, rng)
+        choices.append((pick.reason, pick.new_waiting))
+        session = session.record(pick.item_id, True)
+        first = bool(is_new[pick.item_id])
+        today = TodayCounts(today.reviews + int(not first), today.new + int(first))
+        is_new[pick.item_id], p[pick.item_id] = False, 0.95  # seen, and well remembered
+    return choices, today, is_new, p
+
+
 def test_new_items_paced_to_the_daily_goal(now: datetime) -> None:
     settings = StudySettings(daily_goal_items=20, new_share=0.25)  # 5 new a day
-    n = 30
-    c = Candidates.build(list(range(n)), np.zeros(n), is_new=np.ones(n, bool))
-    rng = np.random.default_rng(3)
-    session = SessionHistory()
-    reasons = []
-    today = TodayCounts()
-    for _ in range(8):
-        pick = choose_next(c, settings, session, today, now, rng)
-        reasons.append(pick.reason)
-        session = session.record(pick.item_id, True)
-        if pick.reason.counts_toward_goal:
-            today = TodayCounts(today.reviews, today.new + 1)
-    assert reasons[:5] == [Reason.NEW_ITEM] * 5
-    assert set(reasons[5:]) == {Reason.EXTRA_PRACTICE}
-    assert today.new == settings.new_quota() == 5
+    choices, today, is_new, p = _day_of_answers(settings, 30, 8, now)
+    assert [reason for reason, _ in choices[:5]] == [Reason.NEW_ITEM] * 5
+    # Past the quota in the same session, everything seen was answered minutes ago: the
+    # next new items come, as what they are (not as "practice").
+    assert choices[5:] == [(Reason.NEW_ITEM, 0)] * 3
+    # A new session the same day: the quota is used up, so seen items come back as extra
+    # practice, and the new items it holds back are counted for the student.
+    c = Candidates.build(list(range(30)), p, is_new=is_new)
+    pick = choose_next(c, settings, SessionHistory(), today, now, np.random.default_rng(4))
+    assert pick.reason is Reason.EXTRA_PRACTICE and not is_new[pick.item_id]
+    assert pick.new_waiting == 30 - 8
+
+
+def test_a_student_who_asks_for_more_new_items_gets_them(now: datetime) -> None:
+    settings = StudySettings(daily_goal_items=4, new_share=0.25)  # 1 new item a day
+    n = 12
+    is_new = np.arange(n) >= 3  # three items seen before, all well remembered
+    c = Candidates.build(list(range(n)), np.where(is_new, 0.0, 0.95), is_new=is_new)
+    today = TodayCounts(reviews=3, new=1)  # the goal is met
+    rng = np.random.default_rng(5)
+    offered = choose_next(c, settings, SessionHistory(), today, now, rng)
+    assert offered.reason is Reason.EXTRA_PRACTICE and offered.new_waiting == 9
+    asked = replace(settings, new_items_today=today.new + 2)
+    pick = choose_next(c, asked, SessionHistory(), today, now, rng)
+    assert (pick.item_id, pick.reason) == (3, Reason.NEW_ITEM)
+    used_up = TodayCounts(reviews=3, new=3)  # the two asked for were met
+    assert choose_next(c, asked, SessionHistory(), used_up, now, rng).reason is (
+        Reason.EXTRA_PRACTICE
+    )
 
 
 def test_extra_practice_does_not_count_toward_the_goal() -> None:
