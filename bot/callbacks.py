@@ -9,7 +9,8 @@ Telegram allows 1-64 bytes. The scheme is ``<kind>:<field>[:<field>]``:
 * ``s:<setting>:<value>`` a settings menu choice;
 * ``d:<op>:<deck_id>`` enrol (``e``) in or leave (``l``) a deck;
 * ``o:<step>:<value>`` an onboarding step;
-* ``q:go`` start a quiz.
+* ``q:go`` start a quiz; ``q:on`` carry on with the running one; ``q:new:<n>`` start a new
+  one of n questions (0: the student's quiz length) although one is running.
 
 Anything else (old formats, tampering, junk) parses to None; handlers then answer
 "this button no longer works". Whether a question belongs to the presser is checked by the
@@ -88,7 +89,11 @@ class OnboardingPress:
 
 @dataclass(frozen=True, slots=True)
 class QuizPress:
-    """Start a quiz."""
+    """Start a quiz (``go``), carry on with the running one (``on``), or start a new one of
+    ``length`` questions although one is running (``new``; 0: the student's quiz length)."""
+
+    action: str = "go"
+    length: int = 0
 
 
 Press = (
@@ -110,7 +115,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "s": re.compile(rf"s:([a-z]{{1,8}}):({_VALUE})"),
     "d": re.compile(rf"d:([a-z]):({_ID})"),
     "o": re.compile(rf"o:([a-z]{{1,8}}):({_VALUE})"),
-    "q": re.compile(r"q:go"),
+    "q": re.compile(r"q:(go|on|new:(0|[1-9][0-9]?))"),
 }
 
 
@@ -141,7 +146,8 @@ def parse(data: str | None) -> Press | None:
     if kind == "o":
         step = match.group(1)
         return OnboardingPress(step, match.group(2)) if step in ONBOARDING_STEPS else None
-    return QuizPress()
+    action, _, length = match.group(1).partition(":")
+    return QuizPress(action, int(length or 0))
 
 
 def _checked(data: str) -> str:
@@ -188,3 +194,13 @@ def onboarding(step: str, value: str) -> str:
 def start_quiz() -> str:
     """Data for "Start a quiz"."""
     return "q:go"
+
+
+def carry_on_quiz() -> str:
+    """Data for "Carry on" with the running quiz."""
+    return "q:on"
+
+
+def new_quiz(length: int | None) -> str:
+    """Data for "New quiz" of ``length`` questions (None: the student's quiz length)."""
+    return _checked(f"q:new:{length or 0}")

@@ -177,4 +177,4 @@ async def button_press(update: Update, context: Context) -> None:
     elif isinstance(press, OnboardingPress):
         await onboarding.onboarding_press(update, context, press)
     else:
-        await quiz.quiz_press(update, context)
+        await quiz.quiz_press(update, context, press)

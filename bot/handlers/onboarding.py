@@ -18,6 +18,7 @@ from bot import callbacks, timezones
 from bot.callbacks import OnboardingPress
 from bot.handlers.common import (
     Context,
+    drop_buttons,
     edit,
     guarded,
     reply,
@@ -244,6 +245,10 @@ async def onboarding_press(update: Update, context: Context, press: OnboardingPr
     student = await service.student(user.id)
     if student is None:
         await toast(query, plain(language_for(user.language_code), "please_start"))
+        return
+    if student.onboarded:  # a step's message left over: its choices live in /settings now
+        await toast(query, plain(student.language, "onboarding.already_done"))
+        await drop_buttons(query)
         return
     data = user_data(context)
     lang = student.language

@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import callbacks, render
-from bot.callbacks import AnswerPress, GradePress, RevealPress
+from bot.callbacks import AnswerPress, GradePress, QuizPress, RevealPress
 from bot.handlers.common import (
     Context,
     drop_buttons,
@@ -69,9 +69,17 @@ async def quiz_command(update: Update, context: Context) -> None:
     await begin(update, context, student, length)
 
 
-async def begin(update: Update, context: Context, student: Student, length: int | None) -> None:
+async def begin(
+    update: Update,
+    context: Context,
+    student: Student,
+    length: int | None,
+    *,
+    anew: bool = False,
+) -> None:
     """Start a session and ask its first question; a quiz whose next step never reached the
-    student carries on instead (its last feedback and open question, or its summary)."""
+    student carries on instead (its last feedback and open question, or its summary). While
+    a quiz is running, the student is asked whether to carry on with it, unless ``anew``."""
     user_data(context).pop("awaiting", None)
     service = service_of(context)
     stalled = await service.stalled_quiz(student.id)
@@ -80,12 +88,37 @@ async def begin(update: Update, context: Context, student: Student, length: int 
             await reply(update, t(student.language, "quiz.resumed"))
         await resume(update, context, student, stalled)
         return
+    if not anew:
+        running = await service.open_question(student.id)
+        if running is not None:
+            await reply(update, *running_quiz_prompt(student.language, running, length))
+            return
     await _clear_previous_question(context)
     question = await service.start_quiz(student.id, length)
     if question is None:
         await reply(update, t(student.language, "quiz.nothing_to_study"))
         return
     await send_question(update, context, student.language, question)
+
+
+def running_quiz_prompt(
+    lang: str, running: Question, length: int | None
+) -> tuple[Html, InlineKeyboardMarkup]:
+    """ "You are in the middle of a quiz": carry on with it, or start a new one."""
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    plain(lang, "button.carry_on_quiz"), callback_data=callbacks.carry_on_quiz()
+                ),
+                InlineKeyboardButton(
+                    plain(lang, "button.new_quiz"), callback_data=callbacks.new_quiz(length)
+                ),
+            ]
+        ]
+    )
+    text = t(lang, "quiz.running", number=running.number, total=running.total)
+    return text, keyboard
 
 
 async def send_question(update: Update, context: Context, lang: str, question: Question) -> None:
@@ -366,8 +399,8 @@ async def stop_command(update: Update, context: Context) -> None:
     )
 
 
-async def quiz_press(update: Update, context: Context) -> None:
-    """The "Start a quiz" button."""
+async def quiz_press(update: Update, context: Context, press: QuizPress) -> None:
+    """ "Start a quiz", "Carry on" (the running quiz's open question again) or "New quiz"."""
     query = update.callback_query
     assert query is not None
     student = await _press_student(update, context)
@@ -376,6 +409,11 @@ async def quiz_press(update: Update, context: Context) -> None:
     await toast(query)
     await drop_buttons(query)
     try:
-        await begin(update, context, student, None)
+        if press.action == "on":
+            running = await service_of(context).open_question(student.id)
+            if running is not None:
+                await send_question(update, context, student.language, running)
+                return
+        await begin(update, context, student, press.length or None, anew=press.action != "go")
     except TutorError as error:
         await reply(update, error_text(student.language, error))

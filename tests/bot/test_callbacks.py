@@ -25,6 +25,10 @@ def test_round_trips() -> None:
     assert callbacks.parse(callbacks.deck("e", 4)) == DeckPress("e", 4)
     assert callbacks.parse(callbacks.onboarding("time", "0700")) == OnboardingPress("time", "0700")
     assert callbacks.parse(callbacks.start_quiz()) == QuizPress()
+    assert callbacks.parse(callbacks.carry_on_quiz()) == QuizPress("on")
+    assert callbacks.parse(callbacks.new_quiz(None)) == QuizPress("new", 0)
+    assert callbacks.parse(callbacks.new_quiz(12)) == QuizPress("new", 12)
+    assert callbacks.parse("q:new:123") is None and callbacks.parse("q:new:") is None
 
 
 def test_longest_data_fits_telegram_limit() -> None:

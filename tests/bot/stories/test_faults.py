@@ -178,8 +178,10 @@ async def test_quiz_carries_on_a_quiz_whose_next_question_never_arrived(
     async with tutor.db.read() as conn:
         rows = await conn.execute_fetchall("SELECT COUNT(*) FROM quiz_sessions")
     assert next(iter(rows))[0] == 1  # still the same quiz
-    # Once the question is on screen, /quiz starts a new quiz as it always did.
+    # Once the question is on screen, /quiz asks first, and can start a new quiz.
     turn = await chat.send(ADA, "/quiz 3")
+    assert "question 2 of 5 is waiting" in turn.new[-1].plain
+    turn = await chat.press(ADA, "🔄 New quiz")
     assert "Question 1/3" in turn.new[-1].plain
 
 

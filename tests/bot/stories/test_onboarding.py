@@ -6,6 +6,7 @@ from datetime import time
 
 from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.objects import FakeUser
+from bot.i18n import plain
 from tests.bot.stories.conftest import ADA, LEI, onboard
 from tutor.service import TutorService
 
@@ -154,3 +155,24 @@ def _user(uid: int, code: str | None) -> FakeUser:
 async def test_unknown_language_code_gets_english(chat: ChatDriver) -> None:
     turn = await chat.send(_user(404, "ko"), "/start")
     assert "Which language should I speak?" in turn.text
+
+
+async def test_a_leftover_step_button_after_setup_changes_nothing(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Ada types her quiz time instead of tapping one, so the time buttons stay on that step.
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "Continue ➡️")
+    await chat.press(ADA, "London")
+    time_step = chat.message_with_button(ADA, "07:00")
+    turn = await chat.send(ADA, "19:45")
+    assert "Daily quiz at 19:45" in turn.text
+    await chat.press(ADA, "Skip")
+
+    # Days later she taps 07:00 on that old message: setup is over, nothing changes.
+    turn = await chat.press(ADA, "07:00", message=time_step)
+    assert turn.answer is not None and turn.answer.text == plain("en", "onboarding.already_done")
+    assert time_step.buttons == []
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.daily_quiz_time == time(19, 45)

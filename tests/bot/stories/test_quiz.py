@@ -7,7 +7,7 @@ import asyncio
 from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.objects import SentMessage
 from bot.i18n import plain
-from tests.bot.stories.conftest import ADA, EVE, onboard
+from tests.bot.stories.conftest import ADA, EVE, LEI, onboard
 from tutor.service import TutorService
 
 
@@ -154,6 +154,7 @@ async def test_a_stale_button(chat: ChatDriver, tutor: TutorService) -> None:
     await chat.send(ADA, "/quiz 2")
     first = _question(chat)
     await chat.send(ADA, "/quiz 2")
+    await chat.press(ADA, "🔄 New quiz")
     assert first.buttons == []
 
 
@@ -173,7 +174,9 @@ async def test_forged_and_malformed_callbacks(chat: ChatDriver, tutor: TutorServ
     # Junk and oversized data.
     for data in ("a:xyz:1", "hello", "a:1:99", "s:lang:fr", "x" * 64, "o:tz:Mars/Base"):
         turn = await chat.press_data(EVE, eve_message, data)
-        assert turn.answer is not None and turn.answer.text == plain("en", "callback.invalid")
+        # (Eve finished setting up, so any onboarding button says that instead.)
+        expected = "onboarding.already_done" if data.startswith("o:") else "callback.invalid"
+        assert turn.answer is not None and turn.answer.text == plain("en", expected)
     # Nothing was logged for anyone; Ada's question is still waiting for her.
     assert (await tutor.stats(ADA.id)).answers_today == 0
     assert (await tutor.stats(EVE.id)).answers_today == 0
@@ -278,3 +281,39 @@ async def test_an_edited_answer_is_not_a_second_answer(
     turn = await chat.feed(edited)
     assert turn.new == []
     assert (await tutor.stats(ADA.id)).answers_today == answered
+
+
+async def test_quiz_while_a_quiz_is_running_asks_before_starting_over(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/quiz 5")
+    first = _question(chat)
+    assert "Question 1/5" in first.plain
+
+    # /quiz again mid-quiz: the running quiz is not thrown away without asking.
+    turn = await chat.send(ADA, "/quiz 3")
+    assert "question 1 of 5 is waiting for your answer" in turn.text
+    assert chat.buttons(ADA) == ["▶️ Carry on", "🔄 New quiz"]
+
+    # Carry on shows the same question again; it is still question 1 of 5.
+    turn = await chat.press(ADA, "▶️ Carry on")
+    assert "Question 1/5" in turn.new[-1].plain
+    assert turn.new[-1].plain.split("\n")[-1] == first.plain.split("\n")[-1]
+
+    # The "Start a quiz" button of an old message asks the same; New quiz starts over with 3.
+    await chat.send(ADA, "/quiz 3")
+    turn = await chat.press(ADA, "🔄 New quiz")
+    assert "Question 1/3" in turn.new[-1].plain
+    open_question = await tutor.open_question(ADA.id)
+    assert open_question is not None and open_question.total == 3
+
+
+async def test_start_button_mid_quiz_offers_to_carry_on_in_chinese(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, LEI)  # his Telegram is in Chinese
+    await chat.send(LEI, "/quiz 4")
+    turn = await chat.press_data(LEI, chat.last(LEI), "q:go")
+    assert "第 1/4 题还在等你作答" in turn.text
+    assert chat.buttons(LEI) == ["▶️ 继续", "🔄 新测验"]
