@@ -110,7 +110,8 @@ class TutorService:
         """Create the student on first contact; later calls keep progress.
 
         A returning student gets their chat id and name refreshed, and is unblocked: writing
-        to the bot again means they want messages.
+        to the bot again means they want messages. A member known only from group quizzes
+        keeps their answers and from now on gets private messages too.
         """
         now_ms = self._now_ms()
         async with self.db.transaction() as conn:
@@ -140,6 +141,7 @@ class TutorService:
                     "chat_id": chat_id,
                     "first_name": first_name[:64],
                     "last_seen_ms": now_ms,
+                    "private_chat": True,  # a member known only from groups: now messages may come
                 }
                 if existing.status == StudentStatus.BLOCKED.value:
                     changes["status"] = StudentStatus.ACTIVE.value
