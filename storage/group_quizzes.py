@@ -347,3 +347,52 @@ async def overview(conn: Connection, since_ms: int) -> list[tuple[Any, ...]]:
         " FROM groups g ORDER BY g.active DESC, g.id",
         (since_ms, since_ms, since_ms, since_ms),
     )
+
+
+async def attendance(
+    conn: Connection, group_id: int, quizzes: int
+) -> tuple[list[int], dict[int, set[int]]]:
+    """The group's latest ``quizzes`` quizzes that asked something (oldest first), and per
+    member the ones of them they answered at least once."""
+    rows = await fetch_all(
+        conn,
+        "SELECT id FROM group_quizzes WHERE group_id = ? AND asked > 0 ORDER BY id DESC LIMIT ?",
+        (group_id, quizzes),
+    )
+    ids = sorted(row[0] for row in rows)
+    if not ids:
+        return [], {}
+    marks = ",".join("?" * len(ids))
+    found: dict[int, set[int]] = {}
+    for user_id, quiz_id in await fetch_all(
+        conn,
+        "SELECT DISTINCT a.user_id, p.quiz_id FROM group_answers a"
+        f" JOIN group_polls p ON p.id = a.poll_id WHERE p.quiz_id IN ({marks})",
+        ids,
+    ):
+        found.setdefault(user_id, set()).add(quiz_id)
+    return ids, found
+
+
+async def quiz_items(conn: Connection, quiz_id: int) -> list[int]:
+    """The items a quiz has asked (or tried to), in order."""
+    rows = await fetch_all(
+        conn, "SELECT item_id FROM group_polls WHERE quiz_id = ? ORDER BY number", (quiz_id,)
+    )
+    return [row[0] for row in rows]
+
+
+async def shown_polls(conn: Connection, quiz_id: int) -> int:
+    """Polls of a quiz that reached the group."""
+    row = await fetch_one(
+        conn,
+        "SELECT COUNT(*) FROM group_polls WHERE quiz_id = ? AND status IN ('open', 'closed')",
+        (quiz_id,),
+    )
+    return int(row[0]) if row else 0
+
+
+async def quiz_of_poll(conn: Connection, poll_row: int) -> int | None:
+    """The quiz a poll row belongs to."""
+    row = await fetch_one(conn, "SELECT quiz_id FROM group_polls WHERE id = ?", (poll_row,))
+    return int(row[0]) if row else None

@@ -33,6 +33,9 @@ from tutor.errors import (
     UnknownItem,
     UnknownStudent,
 )
+from tutor.group_quiz import GroupQuizzes
+from tutor.group_schedule import GroupSchedule
+from tutor.groups import GroupStudy
 from tutor.items import Deck, Item
 from tutor.learner import MemoryModel, RuleMemory, last_seen_map
 from tutor.policy.plan import exam_outlook
@@ -95,6 +98,13 @@ class TutorService:
         self.memory: MemoryModel = memory or RuleMemory()
         self._clock = clock
         self._quizzes = Quizzes(db, self.memory, seed)
+        # Group study (tutor/groups.py, group_quiz.py, group_schedule.py): the bot calls these.
+        zone_name = self.config.default_timezone
+        self.groups = GroupStudy(db, clock=clock, default_timezone=zone_name)
+        self.group_quizzes = GroupQuizzes(
+            db, self.memory, clock=clock, seed=seed, default_timezone=zone_name
+        )
+        self.group_schedule = GroupSchedule(db, clock=clock)
 
     def now(self) -> datetime:
         """The injected clock, checked to be aware UTC."""
