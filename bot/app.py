@@ -18,15 +18,17 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 from telegram.request import BaseRequest
 
 from bot import handlers
 from bot.flood import register_flood_guard
+from bot.group_quizzes import build_group_runner, schedule_group_quizzes
 from bot.handlers.admin import register_admin_handlers
 from bot.handlers.common import SERVICE_KEY, Context
+from bot.handlers.groups import group_command_menu, register_group_handlers
 from bot.handlers.privacy import register_privacy_handlers
 from bot.heartbeat import install_heartbeat
 from bot.i18n import LANGUAGES, plain, t
@@ -43,7 +45,9 @@ AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 LOCAL_TOKEN = "0:local-chat"
 """Stand-in token when no real one is configured and an offline request object is used."""
 MAX_CONCURRENT_UPDATES = 32
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# my_chat_member: the bot added to or removed from a group; poll_answer: members' answers to
+# group quiz polls (a poll's own state updates are not needed: the quiz job closes polls).
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER, Update.POLL_ANSWER]
 
 
 class _UserQueue:
@@ -95,6 +99,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     reminders: bool = False,
+    limiter: ChatRateLimiter | None = None,
 ) -> AnyApplication:
     """The bot application over ``service``: flood limit, privacy, admin and student handlers.
 
@@ -105,6 +110,8 @@ def build_application(
         get_updates_request: The same for ``getUpdates``; defaults to ``request``.
         reminders: Schedule the repeating reminder job (the running bot and the local chat
             do; tests that drive reminders themselves leave it off).
+        limiter: The outgoing rate limiter (default: :func:`rate_limiter` of the settings;
+            tests pass one on virtual time).
 
     Raises:
         ValueError: if there is neither a token nor an offline request object.
@@ -120,7 +127,7 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_base_url)
-        .rate_limiter(rate_limiter(settings))
+        .rate_limiter(limiter or rate_limiter(settings))
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
     )
@@ -136,11 +143,15 @@ def build_application(
         )
     register_privacy_handlers(application)
     register_admin_handlers(application, settings)
+    register_group_handlers(application)
     handlers.register(application)
     application.add_error_handler(on_error)
     if reminders:
         schedule_reminders(application, settings, nudge_planner=PolicyNudges(service))
+        schedule_group_quizzes(application, settings)
         install_heartbeat(application, settings.database)
+    else:
+        build_group_runner(application, settings)  # /quiz in a group sends its first poll
     return application
 
 
@@ -170,6 +181,9 @@ async def _post_init(application: AnyApplication) -> None:
         code = None if lang == "en" else lang
         try:
             await application.bot.set_my_commands(command_menu(lang), language_code=code)
+            await application.bot.set_my_commands(
+                group_command_menu(lang), scope=BotCommandScopeAllGroupChats(), language_code=code
+            )
         except TelegramError as error:  # a menu is not worth refusing to start over
             log.warning("setMyCommands (%s) failed: %s", lang, _redact(str(error), application))
 

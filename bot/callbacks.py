@@ -8,7 +8,9 @@ Telegram allows 1-64 bytes. The scheme is ``<kind>:<field>[:<field>]``:
 * ``s:<setting>:<value>`` a settings menu choice;
 * ``d:<op>:<deck_id>`` enrol (``e``) in or leave (``l``) a deck;
 * ``o:<step>:<value>`` an onboarding step;
-* ``q:go`` start a quiz.
+* ``q:go`` start a quiz;
+* ``c:<setting>:<value>`` a group's settings button (``/group_settings``; only the group's
+  admins may use it, which the handler asks Telegram).
 
 Anything else (old formats, tampering, junk) parses to None; handlers then answer
 "this button no longer works". Whether a question belongs to the presser is checked by the
@@ -29,6 +31,7 @@ _VALUE = r"[A-Za-z0-9_+\-/]{1,40}"
 SETTINGS = frozenset({"menu", "lang", "tz", "time", "quiet", "goal", "len", "ret"})
 ONBOARDING_STEPS = frozenset({"lang", "deck", "tz", "tzoff", "time", "exam"})
 DECK_OPS = frozenset({"e", "l"})
+GROUP_SETTINGS = frozenset({"deck", "time", "len", "secs", "members", "lang"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +86,23 @@ class QuizPress:
     """Start a quiz."""
 
 
+@dataclass(frozen=True, slots=True)
+class GroupSettingPress:
+    """A group settings button."""
+
+    setting: str
+    value: str
+
+
 Press = (
-    AnswerPress | RevealPress | GradePress | SettingPress | DeckPress | OnboardingPress | QuizPress
+    AnswerPress
+    | RevealPress
+    | GradePress
+    | SettingPress
+    | DeckPress
+    | OnboardingPress
+    | QuizPress
+    | GroupSettingPress
 )
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -95,6 +113,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "d": re.compile(rf"d:([a-z]):({_ID})"),
     "o": re.compile(rf"o:([a-z]{{1,8}}):({_VALUE})"),
     "q": re.compile(r"q:go"),
+    "c": re.compile(r"c:([a-z]{1,8}):([a-z0-9]{1,12})"),
 }
 
 
@@ -123,6 +142,9 @@ def parse(data: str | None) -> Press | None:
     if kind == "o":
         step = match.group(1)
         return OnboardingPress(step, match.group(2)) if step in ONBOARDING_STEPS else None
+    if kind == "c":
+        name = match.group(1)
+        return GroupSettingPress(name, match.group(2)) if name in GROUP_SETTINGS else None
     return QuizPress()
 
 
@@ -165,3 +187,8 @@ def onboarding(step: str, value: str) -> str:
 def start_quiz() -> str:
     """Data for "Start a quiz"."""
     return "q:go"
+
+
+def group_setting(name: str, value: str) -> str:
+    """Data for a group settings button."""
+    return _checked(f"c:{name}:{value}")

@@ -94,6 +94,9 @@ class PollResult:
     correct: int
     right_option: str
     true_false: bool
+    reason: GroupReason | None = None
+    count: int = 0
+    audience: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +246,9 @@ class GroupQuizzes:
                 end = await self._end(conn, quiz, now_ms, ran_out=True)
                 return replace(base, end=end)
             item, form, choice = chosen
+            why = f"{choice.reason.value}:{choice.count}:{choice.audience}"
             row = await quiz_rows.add_poll(
-                conn, quiz.id, item.id, form.options, form.correct, choice.reason.value, now_ms
+                conn, quiz.id, item.id, form.options, form.correct, why, now_ms
             )
         poll = PollToSend(
             row_id=row.id,
@@ -274,6 +278,7 @@ class GroupQuizzes:
             return None
         await quiz_rows.set_poll_status(conn, last.id, quiz_rows.CLOSED)
         answered, correct = await quiz_rows.poll_tally(conn, last.id)
+        reason, count, audience = _why(last.reason)
         return PollResult(
             number=last.number,
             total=quiz.planned,
@@ -281,6 +286,9 @@ class GroupQuizzes:
             correct=correct,
             right_option=last.options[last.correct],
             true_false=last.options == TRUE_FALSE_CHOICES,
+            reason=reason,
+            count=count,
+            audience=audience,
         )
 
     async def _end(self, conn: Connection, quiz: QuizRow, now_ms: int, *, ran_out: bool) -> QuizEnd:
@@ -442,6 +450,16 @@ class GroupQuizzes:
                 finish=finish,
             )
         return AnswerOutcome.LOGGED
+
+
+def _why(text: str) -> tuple[GroupReason | None, int, int]:
+    """A poll's stored reason, ``reason:count:audience``."""
+    name, _, rest = text.partition(":")
+    count, _, audience = rest.partition(":")
+    try:
+        return GroupReason(name), int(count), int(audience)
+    except ValueError:
+        return None, 0, 0
 
 
 def _deck_rows(raw: sqlite3.Connection, deck_id: int) -> list[tuple[Any, ...]]:

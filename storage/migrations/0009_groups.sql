@@ -69,7 +69,7 @@ CREATE TABLE group_polls (
     item_id     INTEGER NOT NULL REFERENCES items (id),
     options     TEXT    NOT NULL,                    -- JSON: option texts in display order
     correct     INTEGER NOT NULL,                    -- index of the right option
-    reason      TEXT    NOT NULL DEFAULT '',
+    reason      TEXT    NOT NULL DEFAULT '',        -- why: 'reason:count:audience'
     status      TEXT    NOT NULL DEFAULT 'sending'
                 CHECK (status IN ('sending', 'open', 'closed', 'lost')),
     poll_id     TEXT    UNIQUE,                      -- Telegram's poll id, once sent

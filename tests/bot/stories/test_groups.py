@@ -1,0 +1,279 @@
+"""Group study stories: a class with the bot, through the offline Bot API.
+
+Ms Lee adds the bot to her class group and picks a deck; Ada, Bo and Cy answer quiz polls.
+Time is the test's clock: the fake closes polls on it, and the bot's outgoing limits and
+pacing wait on it too (a wait moves the clock), so a 30-second poll costs no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.app import build_application, rate_limiter
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.groups import AlreadyVoted, PollClosed
+from bot.fake_telegram.objects import FakeChat, FakeUser, SentMessage
+from bot.group_quizzes import RUNNER_KEY, GroupQuizRunner
+from bot.sender import Pacer
+from tests.bot.stories.conftest import story_settings
+from tests.conftest import FakeClock
+from tutor.service import TutorService
+
+TEACHER = FakeUser(900, "Ms Lee", language_code="en")
+ADA = FakeUser(901, "Ada", language_code="en")
+BO = FakeUser(902, "Bo", language_code="en")
+CY = FakeUser(903, "Cy", language_code="zh-hans")
+CLASS = FakeChat(-4001, "History 9B")
+SUPER = FakeChat(-1004001, "History 9B", type="supergroup")
+
+CAPITALS: dict[str, Any] = {
+    "metatutor": 1,
+    "deck": {"slug": "capitals", "name": "Capitals", "language": "en"},
+    "items": [
+        {
+            "id": f"c{k}",
+            "type": "multiple_choice",
+            "question": f"What is the capital of {country}?",
+            "options": [capital, *others],
+            "answer": capital,
+            "explanation": f"{capital} is the capital of {country}.",
+            "tags": [f"region{k % 2}"],
+        }
+        for k, (country, capital, others) in enumerate(
+            [
+                ("France", "Paris", ["Lyon", "Nice"]),
+                ("Japan", "Tokyo", ["Osaka", "Kyoto"]),
+                ("Kenya", "Nairobi", ["Mombasa", "Kisumu"]),
+                ("Peru", "Lima", ["Cusco", "Arequipa"]),
+                ("Canada", "Ottawa", ["Toronto", "Montreal"]),
+            ]
+        )
+    ],
+}
+
+
+def seconds(clock: FakeClock) -> float:
+    return clock().timestamp()
+
+
+def virtual_sleep(clock: FakeClock) -> Any:
+    async def sleep(delay: float) -> None:
+        if delay > 0:
+            clock.advance(seconds=delay)
+        await asyncio.sleep(0)
+
+    return sleep
+
+
+@pytest.fixture
+async def tutor(service_factory: Any) -> TutorService:
+    service: TutorService = await service_factory()
+    await service.import_file(json.dumps(CAPITALS).encode(), "capitals.json")
+    return service
+
+
+@pytest.fixture
+def fake(clock: FakeClock) -> FakeBotApi:
+    api = FakeBotApi(clock=clock)
+    api.rate_limit(max_per_second=30, per_group_per_minute=20)  # Telegram's limits, enforced
+    return api
+
+
+def group_bot(tutor: TutorService, fake: FakeBotApi, clock: FakeClock) -> Any:
+    """The bot on the fake, its limiter and the group pacer on the test's clock."""
+    timing = {"clock": lambda: seconds(clock), "sleep": virtual_sleep(clock)}
+    settings = story_settings()
+    application = build_application(
+        settings, tutor, request=fake, limiter=rate_limiter(settings, **timing)
+    )
+    pacer = Pacer(settings.broadcast_rate, 1.0, timing["clock"], timing["sleep"])
+    application.bot_data[RUNNER_KEY] = GroupQuizRunner(tutor, application.bot, pacer)
+    return application
+
+
+@pytest.fixture
+async def chat(
+    tutor: TutorService, fake: FakeBotApi, clock: FakeClock
+) -> AsyncIterator[ChatDriver]:
+    async with ChatDriver(group_bot(tutor, fake, clock)) as driver:
+        yield driver
+
+
+def runner(chat: ChatDriver) -> GroupQuizRunner:
+    found = chat.application.bot_data[RUNNER_KEY]
+    assert isinstance(found, GroupQuizRunner)
+    return found
+
+
+def polls(chat: ChatDriver, group: FakeChat = CLASS) -> list[SentMessage]:
+    return [m for m in chat.messages(group) if m.poll is not None]
+
+
+def right_option(message: SentMessage) -> int:
+    assert message.poll is not None
+    return message.poll.correct_option_ids[0]
+
+
+async def attempts_of(tutor: TutorService, user: FakeUser) -> list[tuple[str, int]]:
+    async with (
+        tutor.db.read() as conn,
+        conn.execute(
+            "SELECT idempotency_key, correct FROM attempts WHERE user_id = ? ORDER BY id",
+            (user.id,),
+        ) as cur,
+    ):
+        return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+async def set_up_class(chat: ChatDriver) -> None:
+    """Ms Lee adds the bot, is the group's admin, and picks the Capitals deck."""
+    chat.fake.set_member(CLASS, TEACHER, "creator")
+    for student in (ADA, BO, CY):
+        chat.fake.set_member(CLASS, student)
+    turn = await chat.feed(chat.fake.bot_added(CLASS, TEACHER))
+    assert "Hello, History 9B!" in turn.text and len(turn.new) == 1
+    await chat.send(TEACHER, "/group_settings", chat=CLASS)
+    await chat.press(TEACHER, "➕ Capitals", chat=CLASS)
+
+
+async def test_the_bot_joins_says_hello_once_and_leaving_stops_everything(
+    chat: ChatDriver, tutor: TutorService, clock: FakeClock
+) -> None:
+    await set_up_class(chat)
+    await chat.send(TEACHER, "/group_settings time 18:00", chat=CLASS)
+    await chat.send(ADA, "/quiz 3", chat=CLASS)
+    assert len(polls(chat)) == 1
+    turn = await chat.feed(chat.fake.bot_removed(CLASS, TEACHER))
+    assert turn.new == []
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None and not group.active
+    # the running quiz is over and nothing more goes to the group, now or at 18:00
+    clock.advance(hours=10)
+    turn = await chat.run(runner(chat).tick())
+    assert turn.calls == []
+    async with tutor.db.read() as conn, conn.execute("SELECT status FROM group_quizzes") as cur:
+        assert [row[0] for row in await cur.fetchall()] == ["stopped"]
+    # added again: hello again, the deck and daily time kept
+    turn = await chat.feed(chat.fake.bot_added(CLASS, TEACHER))
+    assert "Hello" in turn.text
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None and group.active and group.deck_ids and group.daily_quiz_time
+
+
+async def test_a_member_who_is_not_an_admin_is_refused_at_group_settings(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await set_up_class(chat)
+    before = await tutor.groups.group(CLASS.id)
+    turn = await chat.send(ADA, "/group_settings time 06:00", chat=CLASS)
+    assert turn.text == "Only this group's admins can do that. Nothing was changed."
+    turn = await chat.send(ADA, "/group_settings", chat=CLASS)
+    assert "admins" in turn.text and not turn.new[0].buttons
+    # a press on the admin's settings message is refused too, with a toast
+    message = chat.message_with_button(CLASS, "c:len:10")
+    turn = await chat.press(ADA, "c:len:10", message=message)
+    assert turn.answer is not None and turn.answer.text == (
+        "Only this group's admins can change its settings."
+    )
+    assert await tutor.groups.group(CLASS.id) == before
+    # the admin's own press works
+    turn = await chat.press(TEACHER, "c:len:10", message=message)
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None and group.daily_length == 10
+
+
+async def test_a_quiz_of_three_with_every_member_answering(
+    chat: ChatDriver, tutor: TutorService, clock: FakeClock
+) -> None:
+    await set_up_class(chat)
+    turn = await chat.send(BO, "/quiz 3", chat=CLASS)
+    [first] = [m for m in turn.new if m.poll is not None]
+    poll = first.poll
+    assert poll is not None and poll.type == "quiz" and not poll.is_anonymous
+    assert poll.open_period == 30 and poll.question.startswith("1/3 · What is the capital")
+    right = right_option(first)
+    wrong = (right + 1) % len(poll.options)
+    # Ada and Cy right, Bo wrong; Bo tries to change his answer: Telegram does not let him
+    await chat.feed(chat.fake.user_poll_answer(ADA, first, right))
+    await chat.feed(chat.fake.user_poll_answer(BO, first, wrong))
+    with pytest.raises(AlreadyVoted):
+        chat.fake.user_poll_answer(BO, first, right)
+    await chat.feed(chat.fake.user_poll_answer(CY, first, right))
+    # 30 s later the poll is closed: one result line and the next poll
+    clock.advance(seconds=32)
+    turn = await chat.run(runner(chat).tick())
+    assert [m.poll is None for m in turn.new] == [True, False]
+    assert turn.new[0].plain.startswith("Question 1/3: 2 of 3 right. Answer: ")
+    second = turn.new[1]
+    for user in (ADA, BO):
+        await chat.feed(chat.fake.user_poll_answer(user, second, right_option(second)))
+    clock.advance(seconds=32)
+    # Cy is too late: the poll is closed and Telegram refuses the vote, so nothing is logged
+    with pytest.raises(PollClosed):
+        chat.fake.user_poll_answer(CY, second, right_option(second))
+    turn = await chat.run(runner(chat).tick())
+    third = polls(chat)[-1]
+    assert "Question 2/3: 2 of 2 right." in turn.text
+    await chat.feed(chat.fake.user_poll_answer(ADA, third, right_option(third)))
+    clock.advance(seconds=32)
+    turn = await chat.run(runner(chat).tick())
+    # the last result and the ranking come in one message
+    [end] = turn.new
+    assert "Question 3/3: 1 of 1 right." in end.plain and "Quiz over: 3 questions." in end.plain
+    assert end.plain.splitlines()[-3:] == ["🥇 Ada: 3/3", "🥈 Cy: 1/1", "🥉 Bo: 1/2"]
+    # every answer is the member's own attempt, once; the late one is not there
+    assert [c for _, c in await attempts_of(tutor, ADA)] == [1, 1, 1]
+    assert [c for _, c in await attempts_of(tutor, BO)] == [0, 1]
+    assert [c for _, c in await attempts_of(tutor, CY)] == [1]
+    # none of them started the bot: nothing was ever sent to their private chats
+    for user in (ADA, BO, CY):
+        assert chat.messages(user) == []
+    # /top: this week and all time, first names only
+    turn = await chat.send(CY, "/top", chat=CLASS)
+    assert turn.text.splitlines()[:2] == ["This week", "🥇 Ada: 3 right of 3"]
+    # Telegram's limits held: no 429 anywhere
+    assert all(call.error is None or "Too Many" not in call.error for call in chat.fake.calls)
+
+
+async def test_a_members_group_answers_count_in_their_private_study(
+    chat: ChatDriver, tutor: TutorService, clock: FakeClock
+) -> None:
+    await set_up_class(chat)
+    await chat.send(ADA, "/quiz 1", chat=CLASS)
+    [first] = polls(chat)
+    await chat.feed(chat.fake.user_poll_answer(ADA, first, right_option(first)))
+    turn = await chat.send(ADA, "/stats")
+    assert "Today: 1 answers" in turn.text
+    turn = await chat.send(ADA, "/mydata")
+    document = turn.new[-1].document
+    assert document is not None and b"What is the capital" in document
+
+
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_quiz_and_settings(
+    chat: ChatDriver, tutor: TutorService, clock: FakeClock
+) -> None:
+    await set_up_class(chat)
+    await chat.send(TEACHER, "/group_settings time 18:00", chat=CLASS)
+    await chat.send(ADA, "/quiz 2", chat=CLASS)
+    [first] = polls(chat)
+    await chat.feed(chat.fake.user_poll_answer(ADA, first, right_option(first)))
+    old_message, new_message = chat.fake.migrate_group(CLASS, SUPER, TEACHER)
+    # the bot learns of the upgrade only when a send to the old id fails (the service
+    # messages arrive later): the quiz goes on in the supergroup
+    clock.advance(seconds=32)
+    turn = await chat.run(runner(chat).tick())
+    assert any(c.error and "upgraded to a supergroup" in c.error for c in turn.calls)
+    assert [m.poll is None for m in turn.new] == [True, False]
+    assert {m.chat_id for m in turn.new} == {SUPER.id}
+    await chat.feed(old_message, new_message)
+    group = await tutor.groups.group(SUPER.id)
+    assert group is not None and group.deck_ids and group.daily_quiz_time is not None
+    assert await tutor.groups.group(CLASS.id) is None
+    turn = await chat.send(ADA, "/top", chat=SUPER)
+    assert "Ada: 1 right of 1" in turn.text
