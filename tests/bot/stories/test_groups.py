@@ -277,3 +277,77 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_quiz_and_settings(
     assert await tutor.groups.group(CLASS.id) is None
     turn = await chat.send(ADA, "/top", chat=SUPER)
     assert "Ada: 1 right of 1" in turn.text
+
+
+async def test_a_daily_group_quiz_survives_a_restart(
+    chat: ChatDriver, tutor: TutorService, fake: FakeBotApi, clock: FakeClock, service_factory: Any
+) -> None:
+    await set_up_class(chat)
+    await chat.send(TEACHER, "/group_settings time 18:00", chat=CLASS)
+    await chat.send(TEACHER, "/group_settings length 3", chat=CLASS)
+    turn = await chat.run(runner(chat).tick())  # 09:00: the slot is planned, nothing sent
+    assert turn.new == []
+    clock.set(clock().replace(hour=18, minute=0, second=5))
+    turn = await chat.run(runner(chat).tick())
+    [first] = turn.new
+    assert first.poll is not None and first.poll.question.startswith("1/3 · ")
+    await chat.feed(fake.user_poll_answer(ADA, first, right_option(first)))
+    # 30 s on, the process writes the next poll and dies before Telegram has it
+    clock.advance(seconds=32)
+    async with tutor.db.read() as conn, conn.execute("SELECT id FROM group_quizzes") as cur:
+        [(quiz_id,)] = list(await cur.fetchall())
+    dying = await tutor.group_quizzes.step(quiz_id)
+    assert dying is not None and dying.poll is not None and dying.poll.number == 2
+    # a new process on the same database and the same Telegram, a few seconds later
+    clock.advance(seconds=5)
+    restarted = await service_factory()
+    async with ChatDriver(group_bot(restarted, fake, clock)) as again:
+        turn = await again.run(runner(again).tick())
+        # the poll that may have reached Telegram is not sent again: the quiz goes on at 3/3
+        [third] = turn.new
+        assert third.poll is not None and third.poll.question.startswith("3/3 · ")
+        await again.feed(fake.user_poll_answer(BO, third, right_option(third)))
+        clock.advance(seconds=32)
+        turn = await again.run(runner(again).tick())
+        assert "Quiz over: 2 questions." in turn.text
+        assert "🥇 Ada: 1/1" in turn.text and "🥈 Bo: 1/1" in turn.text
+        # later runs (and later restarts) never start the 18:00 quiz again
+        clock.advance(minutes=30)
+        turn = await again.run(runner(again).tick())
+        assert turn.new == []
+    async with (
+        tutor.db.read() as conn,
+        conn.execute("SELECT slot, status FROM group_slots WHERE status != 'pending'") as cur,
+    ):
+        assert [tuple(row) for row in await cur.fetchall()] == [("2026-03-02", "started")]
+    async with (
+        tutor.db.read() as conn,
+        conn.execute("SELECT number, status FROM group_polls ORDER BY number") as cur,
+    ):
+        assert [tuple(row) for row in await cur.fetchall()] == [
+            (1, "closed"),
+            (2, "lost"),
+            (3, "closed"),
+        ]
+    # the next day's slot comes at 18:00 the next day
+    clock.set(clock().replace(day=3, hour=18, minute=0, second=5))
+    async with ChatDriver(group_bot(restarted, fake, clock)) as third_run:
+        turn = await third_run.run(runner(third_run).tick())
+        assert [m.poll is not None for m in turn.new] == [True]
+
+
+async def test_forget_erases_a_members_group_answers_too(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await set_up_class(chat)
+    await chat.send(ADA, "/quiz 1", chat=CLASS)
+    [first] = polls(chat)
+    for user in (ADA, BO):
+        await chat.feed(chat.fake.user_poll_answer(user, first, right_option(first)))
+    await chat.send(ADA, "/forget")
+    await chat.press(ADA, "Erase everything")
+    assert await attempts_of(tutor, ADA) == []
+    async with tutor.db.read() as conn, conn.execute("SELECT user_id FROM group_answers") as cur:
+        assert [row[0] for row in await cur.fetchall()] == [BO.id]
+    turn = await chat.send(BO, "/top", chat=CLASS)
+    assert "Ada" not in turn.text and "Bo" in turn.text
