@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.i18n import Html, plain, t
 from tutor.group_policy_stand_in import GroupReason
 from tutor.group_quiz import PollResult, PollToSend, QuizEnd, Step
-from tutor.groups import Group, Ranking, RankLine
+from tutor.groups import Group, GroupOverview, Ranking, RankLine
 
 MAX_QUESTION = 300
 MEDALS = ("🥇", "🥈", "🥉")
@@ -124,3 +124,20 @@ def settings_text(lang: str, group: Group, deck_names: list[str]) -> Html:
         members=plain(lang, "group.on" if group.members_start else "group.off"),
         language=plain(lang, f"language.{group.language}"),
     )
+
+
+def group_lines(groups: list[GroupOverview], limit: int = 20) -> list[str]:
+    """The groups as the bot's admins read them (plain English, like the other admin
+    numbers): members who answered this week, quizzes, accuracy."""
+    lines = []
+    for group in groups[:limit]:
+        accuracy = f"{group.accuracy:.0%}" if group.accuracy is not None else "–"
+        left = "" if group.active else " (bot removed)"
+        lines.append(
+            f"{group.title or group.id}{left}: {group.members_week} members active,"
+            f" {group.quizzes_week} quizzes ({group.quizzes_total} in all),"
+            f" {group.answers_week} answers, accuracy {accuracy}"
+        )
+    if len(groups) > limit:
+        lines.append(f"… and {len(groups) - limit} more (metatutor groups lists all)")
+    return lines

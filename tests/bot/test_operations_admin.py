@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.operations_admin import remind_dry_run, users_summary
+from bot.operations_admin import groups_summary, remind_dry_run, users_summary
 from bot.settings import Settings
 from tests.conftest import FakeClock
 from tutor.service import TutorService
@@ -55,3 +55,23 @@ async def test_remind_dry_run_shows_who_and_why(
     assert len(rows) == 3  # every student with a daily time, within a day
     quiet = [row.split() for row in rows if row.split()[2] == "3"]
     assert quiet and quiet[0][1] == "11:00"  # moved out of the quiet hours
+
+
+async def test_groups_lists_every_group_with_its_quizzes(
+    service: TutorService, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.tutor.conftest import sample_deck_bytes
+
+    assert await groups_summary(settings_for(db_path)) == 0
+    assert "in no group yet" in capsys.readouterr().out
+    report = await service.import_file(sample_deck_bytes(), "sample.json")
+    for chat_id, title in ((-1, "Class A"), (-2, "Class B")):
+        await service.groups.joined(chat_id, title, "en")
+        await service.groups.add_deck(chat_id, report.deck.id)
+    await service.group_quizzes.start(-1, 2)
+    await service.groups.left(-2)
+    assert await groups_summary(settings_for(db_path)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("groups 2 (1 with the bot in them)")
+    assert out[1].startswith("Class A: 0 members active, ") and "(1 in all)" in out[1]
+    assert out[2].startswith("Class B (bot removed): ")

@@ -85,10 +85,12 @@ def fake(clock: FakeClock) -> FakeBotApi:
     return api
 
 
-def group_bot(tutor: TutorService, fake: FakeBotApi, clock: FakeClock) -> Any:
+def group_bot(
+    tutor: TutorService, fake: FakeBotApi, clock: FakeClock, **settings_changes: Any
+) -> Any:
     """The bot on the fake, its limiter and the group pacer on the test's clock."""
     timing = {"clock": lambda: seconds(clock), "sleep": virtual_sleep(clock)}
-    settings = story_settings()
+    settings = story_settings().model_copy(update=settings_changes)
     application = build_application(
         settings, tutor, request=fake, limiter=rate_limiter(settings, **timing)
     )
@@ -351,3 +353,21 @@ async def test_forget_erases_a_members_group_answers_too(
         assert [row[0] for row in await cur.fetchall()] == [BO.id]
     turn = await chat.send(BO, "/top", chat=CLASS)
     assert "Ada" not in turn.text and "Bo" in turn.text
+
+
+async def test_the_bots_admins_see_groups_in_admin_stats(
+    tutor: TutorService, fake: FakeBotApi, clock: FakeClock
+) -> None:
+    application = group_bot(tutor, fake, clock, admin_ids=frozenset({TEACHER.id}))
+    async with ChatDriver(application) as chat:
+        await set_up_class(chat)
+        await chat.send(ADA, "/quiz 1", chat=CLASS)
+        [first] = polls(chat)
+        await chat.feed(fake.user_poll_answer(ADA, first, right_option(first)))
+        await chat.feed(fake.user_poll_answer(BO, first, (right_option(first) + 1) % 3))
+        turn = await chat.send(TEACHER, "/admin_stats")
+    lines = turn.new[0].plain.splitlines()
+    at = lines.index("Groups (this week)")
+    assert lines[at + 1] == (
+        "History 9B: 2 members active, 1 quizzes (1 in all), 2 answers, accuracy 50%"
+    )
