@@ -126,34 +126,49 @@ async def run(
     admin = FakeUser(1, "Admin")
     for g in range(groups):
         fake.set_member(FakeChat(-(10_000_000 + g), f"Group {g}"), admin, "creator")
-    answered: set[str] = set()
+    sent_at: dict[tuple[int, str], float] = {}  # (chat, "n/total") -> virtual send time
+    answering: list[asyncio.Task[None]] = []
     answers = 0
+    send = fake.do_request
+
+    async def answer_poll(poll_id: str, chat_id: int, right: int) -> None:
+        """Every member answers while the poll is open (right but for every third)."""
+        nonlocal answers
+        group = -chat_id - 10_000_000
+        for m in range(members):
+            option = right if m % 3 else (right + 1) % 4
+            user = 1_000_000 + group * 100 + m
+            await service.group_quizzes.answer(poll_id, user, f"M{m}", "en", [option])
+            answers += 1
+
+    async def observed(url: str, method: str, request_data: Any = None, **kw: Any) -> Any:
+        answer = await send(url, method, request_data, **kw)
+        call = fake.calls[-1]
+        if call.method == "sendPoll" and call.ok and call.message and call.message.poll:
+            number = str(call.params.get("question", "")).split(" ·")[0]
+            sent_at[(call.message.chat_id, number)] = vt.t
+            poll = call.message.poll
+            answering.append(
+                asyncio.create_task(
+                    answer_poll(poll.id, call.message.chat_id, poll.correct_option_ids[0])
+                )
+            )
+        return answer
+
+    fake.do_request = observed  # type: ignore[method-assign,assignment]
     began_real = time.perf_counter()
     start = DAY.replace(hour=18, minute=0).timestamp()
-    all_first: float | None = None
     finished: float | None = None
     try:
-        while vt.t < start + 3600:
+        while vt.t < start + 3 * 3600:
             await runner.tick()
-            for poll_id, message in list(fake.polls.items()):
-                if poll_id in answered or message.poll is None:
-                    continue
-                answered.add(poll_id)
-                group = -message.chat_id - 10_000_000
-                for m in range(members):
-                    user = 1_000_000 + group * 100 + m
-                    option = message.poll.correct_option_ids[0] if m % 3 else 0
-                    await service.group_quizzes.answer(poll_id, user, f"M{m}", "en", [option])
-                    answers += 1
-            firsts = {c.chat_id for c in fake.calls if c.method == "sendPoll" and c.ok}
-            if all_first is None and len(firsts) == groups:
-                all_first = vt.t
+            await asyncio.gather(*answering)
             async with (
                 db.read() as conn,
                 conn.execute("SELECT COUNT(*) FROM group_quizzes WHERE status = 'running'") as cur,
             ):
                 row = await cur.fetchone()
-            if all_first is not None and row is not None and row[0] == 0:
+            if sent_at and row is not None and row[0] == 0:
                 finished = vt.t
                 break
             await vt.sleep(TICK)
@@ -163,10 +178,7 @@ async def run(
     polls = [c for c in fake.calls if c.method == "sendPoll" and c.ok]
     texts = [c for c in fake.calls if c.method == "sendMessage" and c.ok]
     rejected = sum(1 for c in fake.calls if not c.ok and c.error and "Too Many" in c.error)
-    first_times = sorted(
-        min(c.message.date for c in polls if c.chat_id == chat and c.message)
-        for chat in {c.chat_id for c in polls}
-    )
+    first_times = sorted(t for (_, number), t in sent_at.items() if number.startswith("1/"))
     per_poll = Counter((c.chat_id, str(c.params.get("question", "")).split(" ·")[0]) for c in polls)
     async with (
         db.read() as conn,
@@ -177,7 +189,7 @@ async def run(
     for leftover in folder.iterdir():
         leftover.unlink()
     folder.rmdir()
-    span = max((first_times[-1] - first_times[0]) if first_times else 0.0, 1.0)
+    span = max(first_times[-1] - start if first_times else 0.0, 1e-9)
     return {
         "groups": groups,
         "members": members,
@@ -193,8 +205,8 @@ async def run(
         "messages_per_group": (len(polls) + len(texts)) / max(groups, 1),
         "answers_logged": answers,
         "rejected_429": rejected,
-        "first_polls_s": (all_first - start) if all_first is not None else None,
-        "first_poll_span_s": span,
+        "first_polls_s": span,
+        "first_polls_at_allowed_rate_s": groups / limit,
         "first_poll_rate": len(first_times) / span,
         "share_of_allowed": len(first_times) / span / limit,
         "all_done_s": (finished - start) if finished is not None else None,
@@ -242,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             r["polls_sent_twice"],
             r["rejected_429"],
             r["first_polls_s"],
+            r["first_polls_at_allowed_rate_s"],
             f"{100 * r['share_of_allowed']:.1f} %",
             r["all_done_s"],
             r["messages_per_group"],
@@ -260,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                 "polls twice",
                 "429s",
                 "all first polls (virtual s)",
+                "at the allowed rate (s)",
                 "share of allowed",
                 "all done (virtual s)",
                 "messages/group",

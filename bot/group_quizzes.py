@@ -102,12 +102,14 @@ class GroupQuizRunner:
             if self._last_plan is None or now - self._last_plan >= self.plan_every:
                 report.planned = await self.service.group_schedule.plan()
                 self._last_plan = now
-            for outcome in await self.service.group_schedule.claim():
-                if outcome.quiz_id is not None:
-                    report.started += 1
-                else:
-                    report.skipped += 1
-                    report.skipped_reasons.append(outcome.reason)
+            # Every due slot now: a thousand groups at 18:00 all start in this run.
+            while outcomes := await self.service.group_schedule.claim():
+                for outcome in outcomes:
+                    if outcome.quiz_id is not None:
+                        report.started += 1
+                    else:
+                        report.skipped += 1
+                        report.skipped_reasons.append(outcome.reason)
             stale = self._stale_before()
             self._first = False
             limit = asyncio.Semaphore(self.in_flight)

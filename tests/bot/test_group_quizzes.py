@@ -92,3 +92,17 @@ async def test_a_429_on_one_groups_poll_holds_that_group_only(
         await runner.tick()
     held, other = (fake.poll_times[g.id] - start for g in groups)
     assert held >= 30 and other < 10  # only the group Telegram held had to wait
+
+
+async def test_the_shared_pacer_spaces_private_chats_but_leaves_groups_to_their_bucket(
+    clock: FakeClock,
+) -> None:
+    timing = virtual(clock)
+    pacer = Pacer(10.0, 1.0, timing["clock"], timing["sleep"])
+    start = clock().timestamp()
+    await pacer.turn(-5)
+    await pacer.turn(-5)  # a group's result line, then its next poll: only the global gap
+    assert clock().timestamp() - start < 0.2
+    await pacer.turn(5)
+    await pacer.turn(5)  # a private chat: one a second
+    assert clock().timestamp() - start >= 1.0
