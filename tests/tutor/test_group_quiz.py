@@ -169,3 +169,27 @@ async def test_a_migrated_group_keeps_its_settings_and_history(
     assert await service.groups.group(CHAT) is None
     started = await service.group_quizzes.start(-1009999, 1)
     assert started.group.id == moved.id
+
+
+async def test_the_reminder_queue_never_messages_a_member_known_only_from_groups(
+    group_service: TutorService, clock: FakeClock
+) -> None:
+    from storage import reminders as reminder_rows
+    from tutor.clock import to_millis
+    from tutor.reminder_queue import ReminderQueue
+
+    service = group_service
+    started = await service.group_quizzes.start(CHAT, 1)
+    step = await service.group_quizzes.step(started.quiz_id)
+    assert step is not None and step.poll is not None
+    await send(service, step, "p1")
+    await service.group_quizzes.answer("p1", 8, "Bo", "en", [0])
+    async with service.db.transaction() as conn:
+        # a daily time and a due nudge, as if they had somehow been set
+        await conn.execute("UPDATE users SET daily_quiz_time = '09:30' WHERE id = 8")
+        await reminder_rows.plan(conn, [(8, "nudge", "x", to_millis(clock()))])
+    queue = ReminderQueue(service.db, clock=clock)
+    assert await queue.active_students() == []
+    assert await queue.plan_daily() == 0
+    claim = await queue.claim()
+    assert claim.to_send == [] and [s.user_id for s in claim.settled] == [8]
