@@ -320,11 +320,6 @@ class GroupQuizzes:
             else:
                 await quiz_rows.release(conn, step.quiz_id, to_millis(now + RETRY_AFTER_FAILURE))
 
-    async def release(self, step: Step) -> None:
-        """A step that sent no poll is done (the quiz ended): nothing more is due."""
-        async with self.db.transaction() as conn:
-            await quiz_rows.release(conn, step.quiz_id, to_millis(self.now()))
-
     # -- choosing ---------------------------------------------------------------------------------
 
     async def _items(self, deck_ids: Sequence[int]) -> list[Item]:

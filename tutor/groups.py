@@ -140,7 +140,9 @@ def streak_days(times_ms: list[int], tz_name: str, today: date) -> int:
 class GroupStudy:
     """Groups on one database: joining and leaving, settings, rankings."""
 
-    def __init__(self, db: Database, *, clock: Clock = utc_now, default_timezone: str = "UTC"):
+    def __init__(
+        self, db: Database, *, clock: Clock = utc_now, default_timezone: str = "UTC"
+    ) -> None:
         self.db = db
         self._clock = clock
         self.default_timezone = default_timezone

@@ -110,7 +110,9 @@ def group_command(handler: GroupHandler) -> GroupHandler:
         try:
             await handler(update, context)
         except TutorError as error:
-            group = await service_of(context).groups.group(update.effective_chat.id)  # type: ignore[union-attr]
+            chat = update.effective_chat
+            assert chat is not None
+            group = await service_of(context).groups.group(chat.id)
             lang = group.language if group else "en"
             if update.callback_query is not None:
                 with contextlib.suppress(BadRequest):
@@ -178,7 +180,9 @@ async def quiz_command(update: Update, context: Context) -> None:
     started = await service_of(context).group_quizzes.start(group.chat_id, length)
     runner = group_runner(context.application)
     if runner is not None:
-        await runner.run_step(started.quiz_id)
+        # In its own task: sending waits for the group's turn, and this member's next
+        # updates (their answers) must not wait behind it.
+        context.application.create_task(runner.run_step(started.quiz_id), update=update)
 
 
 @group_command

@@ -59,6 +59,15 @@ def _polls(fake: FakeBotApi) -> list[SentMessage]:
     return [m for m in _group_messages(fake) if m.poll is not None]
 
 
+def _answers(database: Path) -> int:
+    """Group answers stored so far (read while the bot writes: WAL readers never wait)."""
+    connection = sqlite3.connect(database)
+    try:
+        return int(connection.execute("SELECT COUNT(*) FROM group_answers").fetchone()[0])
+    finally:
+        connection.close()
+
+
 def _answer(fake: FakeBotApi, user: FakeUser, poll: SentMessage, right: bool) -> None:
     assert poll.poll is not None
     option = poll.poll.correct_option_ids[0]
@@ -91,8 +100,7 @@ async def test_a_group_quiz_goes_on_after_the_bot_is_killed(tmp_path: Path) -> N
             first = _polls(fake)[0]
             _answer(fake, ADA, first, right=True)
             _answer(fake, BO, first, right=False)
-            await _until(lambda: not fake._pending_updates, 10, "answers taken", log)
-            await asyncio.sleep(0.5)  # handled, not only fetched
+            await _until(lambda: _answers(database) == 2, 20, "both answers stored", log)
             process.send_signal(signal.SIGKILL)
             assert await process.wait() == -signal.SIGKILL
             process = await _start_bot(server, database, log)

@@ -188,6 +188,12 @@ async def test_a_member_who_is_not_an_admin_is_refused_at_group_settings(
     turn = await chat.press(TEACHER, "c:len:10", message=message)
     group = await tutor.groups.group(CLASS.id)
     assert group is not None and group.daily_length == 10
+    # ending a quiz is the admins' too
+    await chat.send(ADA, "/quiz 2", chat=CLASS)
+    turn = await chat.send(ADA, "/stop", chat=CLASS)
+    assert turn.text == "Only this group's admins can do that. Nothing was changed."
+    turn = await chat.send(TEACHER, "/stop", chat=CLASS)
+    assert turn.text == "Quiz stopped. /top shows the ranking."
 
 
 async def test_a_quiz_of_three_with_every_member_answering(
