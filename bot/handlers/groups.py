@@ -53,6 +53,22 @@ LENGTHS = ("3", "5", "10")
 SECONDS = ("15", "30", "60")
 MAX_DECK_BUTTONS = 8
 
+# A typed setting's name → the setting a mistake in it is reported for (group.invalid.*).
+SETTING_OF = {
+    "time": "daily_quiz_time",
+    "daily": "daily_quiz_time",
+    "tz": "timezone",
+    "timezone": "timezone",
+    "exam": "exam_date",
+    "length": "daily_length",
+    "questions": "daily_length",
+    "seconds": "question_seconds",
+    "time_per_question": "question_seconds",
+    "lang": "language",
+    "language": "language",
+}
+INVALID_KEYS = frozenset({*SETTING_OF.values(), "members_start"})
+
 GroupHandler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
@@ -271,7 +287,17 @@ async def group_settings_command(update: Update, context: Context) -> None:
         if len(args) < 2:
             await reply(update, t(group.language, "group.settings_usage"))
             return
-        group = await _apply_typed(context, group, args[0].lower(), " ".join(args[1:]))
+        value = " ".join(args[1:])
+        try:
+            group = await _apply_typed(context, group, args[0].lower(), value)
+        except InvalidSetting as error:
+            setting = str(error.params.get("setting", ""))
+            key = setting if setting in INVALID_KEYS else "unknown"
+            await reply(update, t(group.language, f"group.invalid.{key}", value=value[:40]))
+            return
+        except UnknownDeck:
+            await reply(update, t(group.language, "group.invalid.deck", value=value[:40]))
+            return
     text, keyboard = await _settings_view(context, group)
     await reply(update, text, keyboard)
 
@@ -297,6 +323,8 @@ async def _apply_typed(context: Context, group: Group, name: str, value: str) ->
         if name in ("seconds", "time_per_question"):
             return await groups.update(chat_id, question_seconds=int(value))
         if name in ("members",):
+            if value.lower() not in ("on", "off", "yes", "no"):
+                raise InvalidSetting(value[:40], setting="members_start")
             return await groups.update(chat_id, members_start=value.lower() in ("on", "yes"))
         if name in ("lang", "language"):
             return await groups.update(chat_id, language=value.strip().lower())
@@ -305,8 +333,8 @@ async def _apply_typed(context: Context, group: Group, name: str, value: str) ->
             group, _ = await groups.toggle_deck(chat_id, deck.id)
             return group
     except ValueError:
-        raise InvalidSetting(value[:40], setting=name) from None
-    raise InvalidSetting(name[:40], setting=name)
+        raise InvalidSetting(value[:40], setting=SETTING_OF.get(name, name)) from None
+    raise InvalidSetting(name[:40], setting="unknown")
 
 
 @group_command

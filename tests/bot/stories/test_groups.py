@@ -377,3 +377,38 @@ async def test_the_bots_admins_see_groups_in_admin_stats(
     assert lines[at + 1] == (
         "History 9B: 2 members active, 1 quizzes (1 in all), 2 answers, accuracy 50%"
     )
+
+
+async def test_typed_group_settings_and_their_mistakes(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await set_up_class(chat)
+    for typed in ("tz Asia/Shanghai", "time 7:45", "exam 2026-06-15", "members off", "lang zh"):
+        await chat.send(TEACHER, f"/group_settings {typed}", chat=CLASS)
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None
+    assert (group.timezone, str(group.daily_quiz_time), str(group.exam_date)) == (
+        "Asia/Shanghai",
+        "07:45:00",
+        "2026-06-15",
+    )
+    assert not group.members_start and group.language == "zh"
+    turn = await chat.send(TEACHER, "/group_settings", chat=CLASS)
+    assert "每日测验：07:45（Asia/Shanghai），5 道题，每题 30 秒" in turn.text
+    # members may no longer start quizzes; mistakes change nothing and say so
+    turn = await chat.send(ADA, "/quiz", chat=CLASS)
+    assert turn.text == "本群只有管理员可以发起测验。请联系管理员，或等待每日测验。"
+    await chat.send(TEACHER, "/group_settings lang en", chat=CLASS)
+    group = await tutor.groups.group(CLASS.id)
+    for wrong, says in [
+        ("tz Mars/Olympus", "I do not know the time zone “Mars/Olympus”."),
+        ("time 25:00", "“25:00” is not a time."),
+        ("exam 2020-01-01", "“2020-01-01” is not a date after today."),
+        ("length 99", "“99” questions is not possible: choose 1 to 20"),
+        ("members maybe", "Write on or off"),
+        ("deck nosuch", "I do not know the deck “nosuch”."),
+        ("colour blue", "I do not know that setting."),
+    ]:
+        turn = await chat.send(TEACHER, f"/group_settings {wrong}", chat=CLASS)
+        assert len(turn.new) == 1 and turn.text.startswith(says), (wrong, turn.text)
+    assert await tutor.groups.group(CLASS.id) == group
