@@ -31,9 +31,11 @@ from telegram.request import BaseRequest
 
 from bot import handlers
 from bot.flood import register_flood_guard
+from bot.group_quizzes import build_group_runner, schedule_group_quizzes
 from bot.handlers.admin import register_admin_handlers
 from bot.handlers.admin_common import ADMIN_KEY, AdminConfig
 from bot.handlers.common import SERVICE_KEY, Context
+from bot.handlers.groups import register_group_handlers
 from bot.handlers.privacy import register_privacy_handlers
 from bot.handlers.quiz import NotDelivered
 from bot.heartbeat import install_heartbeat
@@ -52,7 +54,9 @@ AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 LOCAL_TOKEN = "0:local-chat"
 """Stand-in token when no real one is configured and an offline request object is used."""
 MAX_CONCURRENT_UPDATES = 32
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# my_chat_member: the bot added to or removed from a group; poll_answer: members' answers to
+# group quiz polls (a poll's own state updates are not needed: the quiz job closes polls).
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER, Update.POLL_ANSWER]
 
 
 class _UserQueue:
@@ -104,6 +108,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     reminders: bool = False,
+    limiter: ChatRateLimiter | None = None,
 ) -> AnyApplication:
     """The bot application over ``service``: flood limit, privacy, admin and student handlers.
 
@@ -114,6 +119,8 @@ def build_application(
         get_updates_request: The same for ``getUpdates``; defaults to ``request``.
         reminders: Schedule the repeating reminder job (the running bot and the local chat
             do; tests that drive reminders themselves leave it off).
+        limiter: The outgoing rate limiter (default: :func:`rate_limiter` of the settings;
+            tests pass one on virtual time).
 
     Raises:
         ValueError: if there is neither a token nor an offline request object.
@@ -129,7 +136,7 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_base_url)
-        .rate_limiter(rate_limiter(settings))
+        .rate_limiter(limiter or rate_limiter(settings))
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
     )
@@ -145,11 +152,15 @@ def build_application(
         )
     register_privacy_handlers(application)
     register_admin_handlers(application, settings)
+    register_group_handlers(application)
     handlers.register(application)
     application.add_error_handler(on_error)
     if reminders:
         schedule_reminders(application, settings, nudge_planner=PolicyNudges(service))
+        schedule_group_quizzes(application, settings)
         install_heartbeat(application, settings.database)
+    else:
+        build_group_runner(application, settings)  # /quiz in a group sends its first poll
     return application
 
 

@@ -10,7 +10,9 @@ Telegram allows 1-64 bytes. The scheme is ``<kind>:<field>[:<field>]``:
 * ``d:<op>:<deck_id>`` enrol (``e``) in or leave (``l``) a deck;
 * ``o:<step>:<value>`` an onboarding step;
 * ``q:go`` start a quiz; ``q:on`` carry on with the running one; ``q:new:<n>`` start a new
-  one of n questions (0: the student's quiz length) although one is running.
+  one of n questions (0: the student's quiz length) although one is running;
+* ``c:<setting>:<value>`` a group's settings button (``/group_settings``; only the group's
+  admins may use it, which the handler asks Telegram).
 
 Anything else (old formats, tampering, junk) parses to None; handlers then answer
 "this button no longer works". Whether a question belongs to the presser is checked by the
@@ -31,6 +33,7 @@ _VALUE = r"[A-Za-z0-9_+\-/]{1,40}"
 SETTINGS = frozenset({"menu", "lang", "tz", "time", "quiet", "goal", "len", "ret"})
 ONBOARDING_STEPS = frozenset({"lang", "deck", "tz", "tzoff", "time", "exam"})
 DECK_OPS = frozenset({"e", "l"})
+GROUP_SETTINGS = frozenset({"deck", "time", "len", "secs", "members", "lang"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,14 @@ class QuizPress:
     length: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class GroupSettingPress:
+    """A group settings button."""
+
+    setting: str
+    value: str
+
+
 Press = (
     AnswerPress
     | RevealPress
@@ -105,6 +116,7 @@ Press = (
     | DeckPress
     | OnboardingPress
     | QuizPress
+    | GroupSettingPress
 )
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -116,6 +128,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "d": re.compile(rf"d:([a-z]):({_ID})"),
     "o": re.compile(rf"o:([a-z]{{1,8}}):({_VALUE})"),
     "q": re.compile(r"q:(go|on|new:(0|[1-9][0-9]?))"),
+    "c": re.compile(r"c:([a-z]{1,8}):([a-z0-9]{1,12})"),
 }
 
 
@@ -146,6 +159,9 @@ def parse(data: str | None) -> Press | None:
     if kind == "o":
         step = match.group(1)
         return OnboardingPress(step, match.group(2)) if step in ONBOARDING_STEPS else None
+    if kind == "c":
+        name = match.group(1)
+        return GroupSettingPress(name, match.group(2)) if name in GROUP_SETTINGS else None
     action, _, length = match.group(1).partition(":")
     return QuizPress(action, int(length or 0))
 
@@ -204,3 +220,8 @@ def carry_on_quiz() -> str:
 def new_quiz(length: int | None) -> str:
     """Data for "New quiz" of ``length`` questions (None: the student's quiz length)."""
     return _checked(f"q:new:{length or 0}")
+
+
+def group_setting(name: str, value: str) -> str:
+    """Data for a group settings button."""
+    return _checked(f"c:{name}:{value}")

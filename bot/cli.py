@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("decks", help="list decks with item and student counts")
     commands.add_parser("users", help="student counts: total, active today and this week, blocked")
+    commands.add_parser("groups", help="groups: members active this week, quizzes, accuracy")
     remind = commands.add_parser("remind", help="reminder tools")
     remind.add_argument(
         "--dry-run", action="store_true", required=True, help="show who would be reminded and why"
@@ -156,6 +157,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.operations_admin import users_summary
 
         return await users_summary(settings)
+    if command == "groups":
+        from bot.operations_admin import groups_summary
+
+        return await groups_summary(settings)
     if command == "remind":
         from bot.operations_admin import remind_dry_run
 

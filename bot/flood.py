@@ -102,6 +102,8 @@ class FloodGuard:
         """Let the update through, or answer briefly and stop all further handling."""
         if not isinstance(update, Update) or update.effective_user is None:
             return
+        if update.poll_answer is not None:
+            return  # one per poll and member, by Telegram's rules: an answer is never dropped
         user_id = update.effective_user.id
         if self.buckets.allow(user_id):
             return

@@ -1,5 +1,6 @@
 """Telegram's command menus: every student command for everyone, the admin commands too in
-the admins' own chats (``setMyCommands`` with a per-chat scope), in English and Chinese."""
+the admins' own chats (``setMyCommands`` with a per-chat scope), the group commands in group
+chats, in English and Chinese."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from bot import handlers
-from bot.handlers import admin_common, privacy
+from bot.handlers import admin_common, groups, privacy
 from bot.i18n import LANGUAGES, plain
 
 log = logging.getLogger("bot.menus")
@@ -31,6 +32,11 @@ def command_menu(lang: str, *, admin: bool = False) -> list[BotCommand]:
     return [BotCommand(name, plain(lang, f"commands.{name}")) for name in names]
 
 
+def group_command_menu(lang: str) -> list[BotCommand]:
+    """The command list Telegram shows in group chats, in one language."""
+    return [BotCommand(name, plain(lang, f"group.commands.{name}")) for name in groups.COMMANDS]
+
+
 def _code(lang: str) -> str | None:
     """English is the menu for every language we do not speak; Chinese has its own."""
     return None if lang == "en" else lang
@@ -47,6 +53,11 @@ async def publish_menus(bot: Bot, admin_ids: Iterable[int]) -> None:
     async def default(lang: str) -> None:
         try:
             await bot.set_my_commands(command_menu(lang), language_code=_code(lang))
+            await bot.set_my_commands(
+                group_command_menu(lang),
+                scope=BotCommandScopeAllGroupChats(),
+                language_code=_code(lang),
+            )
         except TelegramError as error:
             log.warning("setMyCommands (%s) failed: %s", lang, error.message)
 

@@ -1,4 +1,5 @@
-"""Operator commands for students and reminders: ``metatutor users``, ``metatutor remind``.
+"""Operator commands for students, reminders and groups: ``metatutor users``,
+``metatutor remind``, ``metatutor groups``.
 
 Both open the database read-only in spirit (nothing is written), so they are safe to run
 while the bot serves the same file.
@@ -6,6 +7,7 @@ while the bot serves the same file.
 
 from __future__ import annotations
 
+from bot.group_text import group_lines
 from bot.settings import Settings
 from storage import Database
 from tutor.admin import AdminService
@@ -52,4 +54,21 @@ async def remind_dry_run(settings: Settings, hours: float = 1.0) -> int:
         f"{sends} of {len(lines)} would be sent"
         " (as of now; goals and daily limits are checked again at send time)"
     )
+    return 0
+
+
+async def groups_summary(settings: Settings) -> int:
+    """Print every group: members active this week, quizzes run, accuracy."""
+    db = await Database.open(settings.database)
+    try:
+        groups = await TutorService(db).groups.overview()
+    finally:
+        await db.close()
+    if not groups:
+        print("the bot is in no group yet")
+        return 0
+    active = sum(1 for group in groups if group.active)
+    print(f"groups {len(groups)} ({active} with the bot in them); numbers are for the last 7 days")
+    for line in group_lines(groups, limit=len(groups)):
+        print(line)
     return 0

@@ -117,7 +117,12 @@ class Pacer:
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     async def turn(self, chat_id: int) -> None:
-        """Wait until a message to ``chat_id`` may start, and book that moment."""
+        """Wait until a message to ``chat_id`` may start, and book that moment.
+
+        Only private chats (positive ids) are spaced here: a group's limit (twenty a minute)
+        is the application limiter's per-group bucket, which waits outside this lock, so a
+        group quiz's result line and next poll never hold up everyone else's sends.
+        """
         async with self._lock:
             while True:
                 now = self._clock()
@@ -126,7 +131,8 @@ class Pacer:
                     break
                 await self._sleep(at - now)
             self._next = now + self.gap
-            self._chat_next[chat_id] = now + self.per_chat_interval
+            if chat_id > 0:
+                self._chat_next[chat_id] = now + self.per_chat_interval
             if len(self._chat_next) > 4096:  # forget chats whose gap has passed
                 self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
 

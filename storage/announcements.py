@@ -77,14 +77,16 @@ async def finish(conn: Connection, announcement_id: int, now_ms: int) -> None:
 
 
 async def recipients(conn: Connection, deck_id: int | None) -> list[int]:
-    """Users an announcement goes to: everyone not blocked, or a deck's active students."""
+    """Users an announcement goes to: everyone not blocked, or a deck's active students;
+    never a group-only member (they never started the bot privately)."""
     if deck_id is None:
-        sql = "SELECT id FROM users WHERE status != 'blocked' ORDER BY id"
+        sql = "SELECT id FROM users WHERE status != 'blocked' AND private_chat = 1 ORDER BY id"
         params: tuple[Any, ...] = ()
     else:
         sql = (
             "SELECT u.id FROM users u JOIN enrolments e ON e.user_id = u.id"
-            " WHERE e.deck_id = ? AND e.active = 1 AND u.status != 'blocked' ORDER BY u.id"
+            " WHERE e.deck_id = ? AND e.active = 1 AND u.status != 'blocked'"
+            " AND u.private_chat = 1 ORDER BY u.id"
         )
         params = (deck_id,)
     async with conn.execute(sql, params) as cur:

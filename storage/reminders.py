@@ -41,31 +41,32 @@ def _row(row: Any) -> ReminderRow:
 
 
 async def users_with_daily_time(conn: Connection) -> list[UserRecord]:
-    """Active users who chose a daily-quiz time."""
+    """Active users who chose a daily-quiz time (and started the bot privately)."""
     async with conn.execute(
         f"SELECT {USER_COLUMNS} FROM users WHERE status = 'active'"
-        " AND daily_quiz_time IS NOT NULL ORDER BY id"
+        " AND daily_quiz_time IS NOT NULL AND private_chat = 1 ORDER BY id"
     ) as cur:
         return [user_record(row) for row in await cur.fetchall()]
 
 
 async def active_users(conn: Connection) -> list[UserRecord]:
-    """Every active user."""
+    """Every active user who started the bot privately (group-only members get nothing)."""
     async with conn.execute(
-        f"SELECT {USER_COLUMNS} FROM users WHERE status = 'active' ORDER BY id"
+        f"SELECT {USER_COLUMNS} FROM users WHERE status = 'active' AND private_chat = 1 ORDER BY id"
     ) as cur:
         return [user_record(row) for row in await cur.fetchall()]
 
 
 async def users_by_id(conn: Connection, user_ids: Iterable[int]) -> dict[int, UserRecord]:
-    """Users by id (missing ids are left out)."""
+    """Users by id who started the bot privately (missing ids and group-only members, who
+    get nothing privately, are left out)."""
     ids = list(dict.fromkeys(user_ids))
     found: dict[int, UserRecord] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         async with conn.execute(
-            f"SELECT {USER_COLUMNS} FROM users WHERE id IN ({marks})", chunk
+            f"SELECT {USER_COLUMNS} FROM users WHERE id IN ({marks}) AND private_chat = 1", chunk
         ) as cur:
             for row in await cur.fetchall():
                 found[row[0]] = user_record(row)

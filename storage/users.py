@@ -26,6 +26,7 @@ _UPDATABLE = frozenset(
         "status",
         "onboarded",
         "last_seen_ms",
+        "private_chat",
     }
 )
 

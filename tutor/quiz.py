@@ -6,7 +6,7 @@ import random
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,24 +18,20 @@ from storage import enrolments as enrolment_rows
 from storage import quiz as quiz_rows
 from storage import users as user_rows
 from storage.database import in_one_trip, run_sync
-from storage.records import AttemptRecord, MemoryRecord, QuestionRecord, SessionRecord
+from storage.records import QuestionRecord, SessionRecord
+from tutor.answer_log import log_answer
 from tutor.clock import from_millis, local_day_start, to_millis, zone
 from tutor.convert import item_from_record
 from tutor.errors import NotEnrolled, QuestionNotFound, StaleQuestion
 from tutor.grading import Marked, choice_labels, choice_order, mark
-from tutor.intervals import next_interval
 from tutor.item_cache import ItemCache
 from tutor.items import Grade, Item
-from tutor.learner import MemoryModel, item_memory, last_seen_map
+from tutor.learner import MemoryModel, last_seen_map
 from tutor.new_items import NewItemRequests
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
-from tutor.policy.due import next_due
 from tutor.policy.plan import items_to_score, pick_next
 from tutor.students import Student
 from tutor.views import Answer, ChoiceReason, Feedback, Question, SessionProgress, StalledQuiz
-
-MAX_STRETCH = 2.0
-"""How far past the interval rules' schedule the learner model may push a review."""
 
 REASONS = {
     Reason.DUE_REVIEW: ChoiceReason.REVIEW,
@@ -267,47 +263,12 @@ class Quizzes:
             if isinstance(found, Feedback):
                 return found
             row, session, total, key, item, marked = found
-            latency_ms = max(0, now_ms - row.asked_ms)
-            # The model learns before the tallies count this answer: its inputs are the
-            # world as it was when the question was asked.
-            await self.memory.observe(
-                conn,
-                user_id,
-                item,
-                correct=marked.correct,
-                grade=marked.grade,
-                latency_ms=latency_ms,
-                at=now,
-            )
-            attempt = AttemptRecord(
-                user_id=user_id,
-                item_id=item.id,
-                answered_ms=now_ms,
-                response=marked.response,
-                correct=marked.correct,
-                grade=int(marked.grade) if marked.grade else None,
-                latency_ms=latency_ms,
-                idempotency_key=key,
-            )
-
-            async def log(c: Connection) -> MemoryRecord:
-                """Log the answer, count it, and update the memory row (due for now)."""
-                if await attempt_rows.insert_attempt(c, attempt):
-                    await attempt_rows.count_tag_answers(c, item.tags, marked.correct, user_id)
-                previous = await attempt_rows.get_memory(c, user_id, item.id)
-                provisional = _provisional(previous, user_id, item.id, marked.correct, now_ms)
-                await attempt_rows.put_memory(c, provisional)
-                return provisional
-
-            provisional = await in_one_trip(conn, log)
-            due = await self._due(conn, student, item, provisional, now)
             progress = SessionProgress(
                 session.answered + 1, session.correct + int(marked.correct), session.planned
             )
 
             async def finish(c: Connection) -> Question:
-                """Store the due time, count the answer in the session, build the view."""
-                await attempt_rows.put_memory(c, replace(provisional, due_ms=to_millis(due)))
+                """Count the answer in the session and build the view."""
                 await quiz_rows.count_answer(c, session.id, marked.correct)
                 if progress.finished:
                     await quiz_rows.end_sessions(c, user_id, now_ms)
@@ -315,7 +276,18 @@ class Quizzes:
                 await user_rows.update_user(c, user_id, last_seen_ms=now_ms)
                 return question
 
-            question = await in_one_trip(conn, finish)
+            logged = await log_answer(
+                conn,
+                self.memory,
+                student,
+                item,
+                marked,
+                key=key,
+                latency_ms=max(0, now_ms - row.asked_ms),
+                now=now,
+                finish=finish,
+            )
+            question, due = logged.extra, logged.due
         return Feedback(
             question=question,
             correct=marked.correct,
@@ -326,28 +298,6 @@ class Quizzes:
             given=marked.response,
             grade=marked.grade,
         )
-
-    async def _due(
-        self,
-        conn: Connection,
-        student: Student,
-        item: Item,
-        provisional: MemoryRecord,
-        now: datetime,
-    ) -> datetime:
-        """When ``item`` is due again, its memory row updated to ``provisional``."""
-        predictor = await self.memory.predictor(conn, student.id, [item], [provisional])
-        predicted = next_due(predictor, item.id, now, student.target_retention)
-        rule_interval = timedelta(days=provisional.interval_days)
-        if predicted <= now + timedelta(minutes=1):
-            # Already below target right after this answer (a lapse, or an item the model
-            # still doubts): asking again at once teaches little, so space it by the
-            # interval rules (minutes after a lapse, a day after a first success).
-            return now + rule_interval
-        # The model may stretch or shorten the rules' interval, but not past
-        # MAX_STRETCH times it: a forgetting curve learned from few long-term learners
-        # must not send an item away for a year after three right answers.
-        return min(predicted, now + rule_interval * MAX_STRETCH)
 
     async def stop(self, user_id: int, now: datetime) -> SessionProgress | None:
         """End the running session; None if there was none."""
@@ -405,23 +355,6 @@ class _Marked(NamedTuple):
 
 def _local_day(now: datetime, student: Student) -> date:
     return now.astimezone(zone(student.timezone)).date()
-
-
-def _provisional(
-    previous: MemoryRecord | None, user_id: int, item_id: int, correct: bool, now_ms: int
-) -> MemoryRecord:
-    """The memory row after this answer, due now until the due time is known."""
-    return MemoryRecord(
-        user_id=user_id,
-        item_id=item_id,
-        n_correct=(previous.n_correct if previous else 0) + int(correct),
-        n_wrong=(previous.n_wrong if previous else 0) + int(not correct),
-        last_ms=now_ms,
-        last_correct=correct,
-        due_ms=now_ms,
-        interval_days=next_interval(item_memory(previous), correct, None),
-        previous_ms=previous.last_ms if previous else None,
-    )
 
 
 async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Question:

@@ -33,6 +33,9 @@ from tutor.errors import (
     UnknownItem,
     UnknownStudent,
 )
+from tutor.group_quiz import GroupQuizzes
+from tutor.group_schedule import GroupSchedule
+from tutor.groups import GroupStudy
 from tutor.items import Deck, Item
 from tutor.learner import MemoryModel, RuleMemory, last_seen_map
 from tutor.policy.plan import exam_outlook
@@ -96,6 +99,13 @@ class TutorService:
         self.memory: MemoryModel = memory or RuleMemory()
         self._clock = clock
         self._quizzes = Quizzes(db, self.memory, seed)
+        # Group study (tutor/groups.py, group_quiz.py, group_schedule.py): the bot calls these.
+        zone_name = self.config.default_timezone
+        self.groups = GroupStudy(db, clock=clock, default_timezone=zone_name)
+        self.group_quizzes = GroupQuizzes(
+            db, self.memory, clock=clock, seed=seed, default_timezone=zone_name
+        )
+        self.group_schedule = GroupSchedule(db, clock=clock)
 
     def now(self) -> datetime:
         """The injected clock, checked to be aware UTC."""
@@ -111,7 +121,8 @@ class TutorService:
         """Create the student on first contact; later calls keep progress.
 
         A returning student gets their chat id and name refreshed, and is unblocked: writing
-        to the bot again means they want messages.
+        to the bot again means they want messages. A member known only from group quizzes
+        keeps their answers and from now on gets private messages too.
         """
         now_ms = self._now_ms()
         async with self.db.transaction() as conn:
@@ -141,6 +152,7 @@ class TutorService:
                     "chat_id": chat_id,
                     "first_name": first_name[:64],
                     "last_seen_ms": now_ms,
+                    "private_chat": True,  # a member known only from groups: now messages may come
                 }
                 if existing.status == StudentStatus.BLOCKED.value:
                     changes["status"] = StudentStatus.ACTIVE.value

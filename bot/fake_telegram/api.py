@@ -27,7 +27,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
-from bot.fake_telegram import methods
+from bot.fake_telegram import groups, methods
+from bot.fake_telegram.groups import GroupUpdates
 from bot.fake_telegram.objects import (
     ApiCall,
     ApiError,
@@ -43,8 +44,10 @@ FaultKind = int | str  # an HTTP status (400, 403, 429, 5xx) or "timeout" / "net
 DOWNLOAD = "download"
 """The name :meth:`FakeBotApi.fail_next` knows a file download by (``GET /file/bot<token>/...``)."""
 # Methods that put a message into a chat; they count against flood limits.
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
-EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendPoll"})
+EDIT_METHODS = frozenset(
+    {"editMessageText", "editMessageReplyMarkup", "editMessageCaption", "stopPoll"}
+)
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request: injected failure",
     403: "Forbidden: bot was blocked by the user",
@@ -72,7 +75,7 @@ class _RateLimit:
     per_group_per_minute: float | None
 
 
-class FakeBotApi(IncomingUpdates, BaseRequest):
+class FakeBotApi(IncomingUpdates, GroupUpdates, BaseRequest):
     """Offline Bot API: answers PTB's requests from in-memory state.
 
     Args:
@@ -123,6 +126,14 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
         self._pending_updates: list[dict[str, Any]] = []
         self._confirmed_below = 0  # the highest getUpdates offset seen: ids below it are gone
         self._update_waiters: set[asyncio.Event] = set()  # long polls waiting for updates
+        # groups (bot/fake_telegram/groups.py): members' and the bot's statuses per chat,
+        # groups upgraded to supergroups (old id -> new), users seen, polls sent by id
+        self.members: dict[int, dict[int, str]] = {}
+        self.bot_status: dict[int, str] = {}
+        self.migrated: dict[int, int] = {}
+        self.known_users: dict[int, dict[str, Any]] = {}
+        self.polls: dict[str, SentMessage] = {}
+        assert groups.METHODS  # registered with the other methods on import
 
     # -- BaseRequest ------------------------------------------------------------------------
 
@@ -173,6 +184,8 @@ class FakeBotApi(IncomingUpdates, BaseRequest):
             }
             if exc.retry_after is not None:
                 body["parameters"] = {"retry_after": exc.retry_after}
+            if exc.migrate_to_chat_id is not None:
+                body["parameters"] = {"migrate_to_chat_id": exc.migrate_to_chat_id}
             return _response(exc.code, body)
         except (TimedOut, NetworkError) as exc:
             call.ok = False

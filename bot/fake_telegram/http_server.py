@@ -58,6 +58,11 @@ _TEXT_PARAMS = frozenset(
         "short_description",
         "name",
         "title",
+        "question",
+        "explanation",
+        "explanation_parse_mode",
+        "question_parse_mode",
+        "type",
     }
 )
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}

@@ -53,10 +53,18 @@ def _chat_id(fake: FakeBotApi, params: dict[str, Any]) -> int:
         chat_id = int(str(raw))
     except ValueError:
         raise _error("Bad Request: chat not found") from None
+    if chat_id in fake.migrated:
+        raise ApiError(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            migrate_to_chat_id=fake.migrated[chat_id],
+        )
     if chat_id not in fake._chats:
         if fake.require_known_chat or chat_id < 0:
             raise _error("Bad Request: chat not found")
         fake._chats[chat_id] = _new_private_chat(chat_id)
+    if fake.bot_status.get(chat_id) in ("left", "kicked"):
+        raise ApiError(403, "Forbidden: bot was kicked from the group chat")
     return chat_id
 
 
@@ -212,6 +220,8 @@ def message_json(fake: FakeBotApi, message: SentMessage) -> dict[str, Any]:
         data["document"] = fake._stored_file_json(message.file_id)
     if message.markup:
         data["reply_markup"] = message.markup
+    if message.poll is not None:
+        data["poll"] = message.poll.to_json(fake.now())
     if message.edited:
         data["edit_date"] = fake._now()
     return data

@@ -34,7 +34,7 @@ class FakeUser:
 
 @dataclass(frozen=True)
 class FakeChat:
-    """A group chat (ids are negative, as in Telegram)."""
+    """A group chat (ids are negative, as in Telegram; a supergroup's start with -100)."""
 
     id: int
     title: str = "Study group"
@@ -43,6 +43,58 @@ class FakeChat:
     def to_json(self) -> dict[str, Any]:
         """The Bot API ``Chat`` object."""
         return {"id": self.id, "type": self.type, "title": self.title}
+
+
+@dataclass
+class FakePoll:
+    """A poll the bot sent, with the votes users cast (by user id: option indices)."""
+
+    id: str
+    question: str
+    options: list[str]
+    type: str = "regular"
+    is_anonymous: bool = True
+    correct_option_ids: list[int] = field(default_factory=list)
+    explanation: str | None = None
+    open_period: int | None = None
+    close_date: int | None = None
+    is_closed: bool = False
+    votes: dict[int, list[int]] = field(default_factory=dict)
+
+    def closed_at(self, now: float) -> bool:
+        """True once stopped or past its close date."""
+        return self.is_closed or (self.close_date is not None and now >= self.close_date)
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        """The Bot API ``Poll`` object as of ``now``."""
+        counts = [0] * len(self.options)
+        for chosen in self.votes.values():
+            for option in chosen:
+                counts[option] += 1
+        data: dict[str, Any] = {
+            "id": self.id,
+            "question": self.question,
+            "options": [
+                {"text": text, "voter_count": n, "persistent_id": str(k)}
+                for k, (text, n) in enumerate(zip(self.options, counts, strict=True))
+            ],
+            "total_voter_count": len(self.votes),
+            "is_closed": self.closed_at(now),
+            "is_anonymous": self.is_anonymous,
+            "type": self.type,
+            "allows_multiple_answers": False,
+            "allows_revoting": self.type != "quiz",  # a quiz answer cannot be changed
+            "members_only": False,
+        }
+        if self.type == "quiz":
+            data["correct_option_ids"] = list(self.correct_option_ids)
+        if self.explanation:
+            data["explanation"] = self.explanation
+        if self.open_period is not None:
+            data["open_period"] = self.open_period
+        if self.close_date is not None:
+            data["close_date"] = self.close_date
+        return data
 
 
 @dataclass
@@ -70,6 +122,7 @@ class SentMessage:
     reply_to_message_id: int | None = None
     markup: dict[str, Any] | None = None
     history: list[str | None] = field(default_factory=list)
+    poll: FakePoll | None = None
 
     @property
     def plain(self) -> str:
@@ -150,8 +203,15 @@ class StoredFile:
 class ApiError(Exception):
     """A Bot API error response (HTTP status and Telegram's description)."""
 
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id

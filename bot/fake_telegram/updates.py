@@ -52,6 +52,7 @@ class IncomingUpdates:
     _next_update_id: int
     _next_query_id: int
     received: list[dict[str, Any]]
+    known_users: dict[int, dict[str, Any]]
 
     def _now(self) -> int:
         raise NotImplementedError
@@ -73,6 +74,7 @@ class IncomingUpdates:
         self._register_chat(user, None)
 
     def _register_chat(self, user: FakeUser, chat: FakeChat | None) -> dict[str, Any]:
+        self.known_users[user.id] = user.to_json()
         chat_json: dict[str, Any]
         if chat is None:
             chat_json = {"id": user.id, "type": "private", "first_name": user.first_name}

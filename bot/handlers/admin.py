@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from bot.admin_charts import admin_chart
+from bot.group_text import group_lines
 from bot.handlers import admin_io
 from bot.handlers.admin_common import (
     ADMIN_KEY,
@@ -202,6 +203,9 @@ async def admin_stats(update: Update, context: Context, admin_id: int) -> None:
         f"/item {hard.item_id}: {hard.correct}/{hard.attempts} · {h(hard.prompt[:60])}"
         for hard in stats.hardest
     ] or ["–"]
+    groups = await service_of(context).groups.overview()
+    lines.append("\n<b>Groups</b> (this week)")
+    lines += [h(line) for line in group_lines(groups)] or ["–"]
     await send(update, "\n".join(lines))
     lang = language_of(update, await student_of(update, context))
     try:

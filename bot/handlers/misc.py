@@ -15,6 +15,7 @@ from bot.callbacks import (
     GradePress,
     MoreNewPress,
     OnboardingPress,
+    QuizPress,
     RevealPress,
     SettingPress,
 )
@@ -176,5 +177,9 @@ async def button_press(update: Update, context: Context) -> None:
         await decks.deck_press(update, context, press)
     elif isinstance(press, OnboardingPress):
         await onboarding.onboarding_press(update, context, press)
-    else:
+    elif isinstance(press, QuizPress):
         await quiz.quiz_press(update, context, press)
+    else:  # a group's settings button has no business in a private chat
+        await toast(
+            query, plain(language_of(update, await student_of(update, context)), "callback.invalid")
+        )

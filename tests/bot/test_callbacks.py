@@ -70,3 +70,14 @@ def test_malformed_data_is_rejected(data: str | None) -> None:
 def test_builders_refuse_what_would_not_parse() -> None:
     with pytest.raises(ValueError, match="would not parse"):
         callbacks.setting("tz", "a zone with spaces")
+
+
+def test_group_settings_buttons_parse_strictly() -> None:
+    assert callbacks.parse(callbacks.group_setting("time", "1845")) == callbacks.GroupSettingPress(
+        "time", "1845"
+    )
+    assert callbacks.parse("c:deck:12") == callbacks.GroupSettingPress("deck", "12")
+    for forged in ("c:admin:1", "c:time:18:45", "c:deck:", "c:Deck:1", "c:time:" + "9" * 13):
+        assert callbacks.parse(forged) is None
+    with pytest.raises(ValueError):
+        callbacks.group_setting("nope", "1")

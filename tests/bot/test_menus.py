@@ -14,6 +14,7 @@ from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.objects import FakeUser
 from bot.handlers.admin import ADMIN_GROUP
+from bot.handlers.groups import GROUPS_GROUP
 from bot.settings import Settings
 from tutor.service import TutorService
 
@@ -33,10 +34,11 @@ def _settings() -> Settings:
 
 
 def _commands(application: AnyApplication, *, admin: bool) -> set[str]:
-    """Every command the application answers in the student groups (or the admin group)."""
+    """Every command the application answers in private chats: the students' (or the admin
+    group's); the group chat commands have their own menu."""
     found: set[str] = set()
     for group, handlers in application.handlers.items():
-        if (group == ADMIN_GROUP) != admin:
+        if (group == ADMIN_GROUP) != admin or group == GROUPS_GROUP:
             continue
         for handler in handlers:
             if isinstance(handler, CommandHandler):

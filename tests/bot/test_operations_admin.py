@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.operations_admin import remind_dry_run, users_summary
+from bot.operations_admin import groups_summary, remind_dry_run, users_summary
 from bot.settings import Settings
 from tests.conftest import FakeClock
 from tutor.service import TutorService
@@ -85,3 +85,23 @@ async def test_a_dry_run_judges_tomorrows_slot_by_tomorrows_answers(
         (2, "2026-03-02", "skip (goal_met)"),  # later today: today's two answers count
         (1, "2026-03-03", "send (on_time)"),  # tomorrow starts from nothing
     ]
+
+
+async def test_groups_lists_every_group_with_its_quizzes(
+    service: TutorService, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.tutor.conftest import sample_deck_bytes
+
+    assert await groups_summary(settings_for(db_path)) == 0
+    assert "in no group yet" in capsys.readouterr().out
+    report = await service.import_file(sample_deck_bytes(), "sample.json")
+    for chat_id, title in ((-1, "Class A"), (-2, "Class B")):
+        await service.groups.joined(chat_id, title, "en")
+        await service.groups.add_deck(chat_id, report.deck.id)
+    await service.group_quizzes.start(-1, 2)
+    await service.groups.left(-2)
+    assert await groups_summary(settings_for(db_path)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("groups 2 (1 with the bot in them)")
+    assert out[1].startswith("Class A: 0 members active, ") and "(1 in all)" in out[1]
+    assert out[2].startswith("Class B (bot removed): ")

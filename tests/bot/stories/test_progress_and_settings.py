@@ -158,8 +158,11 @@ async def test_decks_enrol_and_leave(chat: ChatDriver, tutor: TutorService) -> N
 
 async def test_group_chat(chat: ChatDriver) -> None:
     group = FakeChat(-1001, "Study group")
-    turn = await chat.send(ADA, "/quiz", chat=group)
+    # personal commands point to the private chat; /quiz is a group quiz (see test_groups.py)
+    turn = await chat.send(ADA, "/stats", chat=group)
     assert turn.text == "I work in private chat. Open a chat with me to study."
+    turn = await chat.send(ADA, "/quiz", chat=group)
+    assert turn.text == "This group has no decks yet. An admin picks them with /group_settings."
     turn = await chat.send(ADA, "what's up, everyone?", chat=group)
     assert turn.new == []
     turn = await chat.send(ADA, "/quiz@some_other_bot", chat=group)
