@@ -79,9 +79,19 @@ def _parser() -> argparse.ArgumentParser:
     model_commands = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     model_commands.add_parser("replay", help="rebuild every student's model state from the log")
 
-    bench = commands.add_parser("bench", help="benchmarks: model or schedule", add_help=False)
-    bench.add_argument("suite", choices=["model", "schedule"])
-    bench.add_argument("args", nargs=argparse.REMAINDER)
+    bench = commands.add_parser(
+        "bench",
+        help="benchmarks: model or schedule",
+        description="Benchmarks. `metatutor bench SUITE --help` lists a suite's options.",
+    )
+    suites = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
+    for suite, text in (
+        ("model", "the learner model against the baselines on learner logs"),
+        ("schedule", "study policies on simulated students"),
+    ):
+        # --help after the suite goes to the suite's own tool.
+        tool = suites.add_parser(suite, help=text, add_help=False)
+        tool.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 

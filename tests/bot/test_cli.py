@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import _parser, main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
@@ -71,3 +72,25 @@ def test_a_wrong_setting_stops_with_one_line_naming_it(
     assert "METATUTOR_TIMEZONE: expected an IANA time zone name" in err
     assert "TELEGRAM_BOT_TOKEN: expected a bot token" in err
     assert "not-a-real-token-at-all" not in err
+
+
+def _command_paths(parser: argparse.ArgumentParser) -> list[list[str]]:
+    """Every subcommand path (``["db"]``, ``["db", "upgrade"]``, ...) of the parser."""
+    paths: list[list[str]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths.append([name])
+                paths += [[name, *rest] for rest in _command_paths(sub)]
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(_parser()), ids=" ".join)
+def test_every_subcommand_answers_help(
+    path: list[str], env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*path, "--help"])
+    assert done.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+    assert not (env / "tutor.sqlite3").exists()  # help touches no database
