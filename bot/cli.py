@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.logging_setup import configure_from_settings
 from bot.preflight import StartupError
 from bot.settings import Settings, SettingsError, load_settings
+from storage import DatabaseMissing, SchemaMismatch
 
 log = logging.getLogger("metatutor")
 
@@ -32,11 +33,15 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="import a deck file (csv, tsv, json, apkg, colpkg, txt)"
     )
     imp.add_argument("file", type=Path)
-    imp.add_argument("--deck", help="deck name to import into (default: from the file)")
+    imp.add_argument(
+        "--deck",
+        help="the deck to import into: id, slug or name of a deck, or the name of a new one"
+        " (default: the deck the file names, see README)",
+    )
 
-    exp = commands.add_parser("export", help="export a deck to CSV or JSON")
+    exp = commands.add_parser("export", help="export a deck to CSV, TSV or JSON")
     exp.add_argument("deck", help="deck id, slug or name")
-    exp.add_argument("file", type=Path, help="output file; .csv or .json picks the format")
+    exp.add_argument("file", type=Path, help="output file; .csv, .tsv or .json picks the format")
 
     commands.add_parser("decks", help="list decks with item and student counts")
     commands.add_parser("users", help="student counts: total, active today and this week, blocked")
@@ -121,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as error:
         print(f"metatutor: {error}", file=sys.stderr)
         return 2
+    except (DatabaseMissing, SchemaMismatch) as error:
+        from bot.operations import database_problem
+
+        print(f"metatutor: {database_problem(error)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -20,7 +20,7 @@ class UnknownStudent(TutorError):
 
 
 class UnknownDeck(TutorError):
-    """No deck by that id or name."""
+    """No deck by that id or name; ``params['deck']`` is the reference as given."""
 
     code = "unknown_deck"
 
@@ -62,6 +62,13 @@ class InvalidSetting(TutorError):
 
 
 class ContentRejected(TutorError):
-    """An import or edit was rejected; the message says why."""
+    """An import, export or edit was rejected; the message says why.
+
+    ``params``: ``reason`` (the importer's or exporter's message, in English), ``cause`` (a
+    stable code for the likely cause when known: "not_anki_notes", "no_readable_notes",
+    "no_items", "no_question_column", "no_answer_column", "several_decks",
+    "deck_created_meanwhile", "unknown_format", "not_exportable"; else ""), and where
+    known ``filename``, ``deck`` and ``format``.
+    """
 
     code = "content_rejected"

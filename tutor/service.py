@@ -411,34 +411,35 @@ class TutorService:
         deck_name: str | None = None,
         actor_id: int | None = None,
     ) -> ImportReport:
-        """Parse and store a deck file in one transaction; raises ContentRejected."""
+        """Parse a deck file and store it into its deck; raises ContentRejected or UnknownDeck.
+
+        ``deck_name`` picks the deck (see ``library.resolve_target``). Storing goes in short
+        steps (``tutor.deck_store``): students keep being served, and see all of the file's
+        changes at once or, if the import fails, none.
+        """
         # Parsing a large file takes seconds: off the event loop, so students keep being served.
         parsed = await asyncio.to_thread(
             library.parse_upload, data, filename, deck_name, self.config.max_import_bytes
         )
-        into = None
-        if deck_name:
-            try:
-                existing = await self.find_deck(deck_name)
-            except UnknownDeck:
-                existing = None
-            if existing is not None:
-                into = existing
-        return await library.store_parsed(
+        return await library.import_parsed(
             self.db,
             parsed,
-            now_ms=self._now_ms(),
+            deck_ref=deck_name,
+            now_ms=self._now_ms,
             actor_id=actor_id,
-            into=into,
             source=filename[:200],
         )
 
     async def install_bundled_decks(self) -> list[ImportReport]:
-        """Import or refresh the decks shipped with the package."""
-        return await library.install_bundled(self.db, self._now_ms())
+        """Import the decks shipped with the package, or refresh those that changed."""
+        return await library.install_bundled(self.db, self._now_ms)
 
     async def export_deck(self, deck_ref: str | int, fmt: str = "json") -> tuple[str, bytes]:
-        """A file name and the bytes of the deck in CSV or JSON."""
+        """A file name and the bytes of the deck in CSV, TSV or JSON.
+
+        Raises UnknownDeck, or ContentRejected for an unknown format or an item the format
+        cannot carry unchanged.
+        """
         deck = await self.find_deck(deck_ref)
         return await library.export(self.db, deck.id, fmt)
 

@@ -110,14 +110,14 @@ async def test_import_a_csv_from_a_captioned_document(
     turn = await chat.upload(ADMIN, CSV, "geo.csv", caption="/import Geography")
     assert len(chat.fake.calls_of("getFile")) == 1
     [status] = turn.new
-    assert "added 2 · updated 0 · skipped 0" in status.plain  # the progress message, edited
+    assert "added 2 · updated 0 · unchanged 0 · skipped 0" in status.plain  # edited in place
     assert status.edited and "Geography" in status.plain
     deck = await tutor.find_deck("Geography")
     assert [info.n_items for info in await tutor.decks() if info.deck.id == deck.id] == [2]
     actions = await audit(tutor)
     assert actions[-1][:2] == (ADMIN.id, "import")
     again = await chat.upload(ADMIN, CSV, "geo.csv", caption="/import Geography")
-    assert "added 0 · updated 2" in again.new[0].plain
+    assert "added 0 · updated 0 · unchanged 2" in again.new[0].plain
 
 
 async def test_import_an_apkg_sent_after_the_command(

@@ -24,9 +24,24 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_decks_lists_the_bundled_decks(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert "bundled decks: synced" in capsys.readouterr().out
     assert main(["decks"]) == 0
     out = capsys.readouterr().out
     assert "world-history" in out and "chinese-history" in out and "demo" in out
+    assert main(["db", "upgrade"]) == 0
+    assert "bundled decks: up to date" in capsys.readouterr().out
+
+
+def test_a_reading_command_without_a_database_says_how_to_make_one(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in (["decks"], ["export", "demo", "demo.json"], ["users"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert f"no database at {env / 'tutor.sqlite3'}" in err
+        assert "`metatutor db upgrade` creates it" in err
+    assert not (env / "tutor.sqlite3").exists()
 
 
 def test_every_example_file_imports_and_reimport_updates(
@@ -36,14 +51,14 @@ def test_every_example_file_imports_and_reimport_updates(
         assert main(["import", str(example)]) == 0, example.name
         assert "0 skipped" in capsys.readouterr().out
     assert main(["import", str(EXAMPLES / "silk-road.json")]) == 0
-    assert "0 added, 6 updated" in capsys.readouterr().out
+    assert "0 added, 0 updated, 6 unchanged" in capsys.readouterr().out
 
 
 def test_export_round_trips(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", str(EXAMPLES / "ancient-rome.csv"), "--deck", "Rome"]) == 0
     assert main(["export", "Rome", "rome.json"]) == 0
     assert main(["import", "rome.json", "--deck", "Rome"]) == 0
-    assert "0 added, 6 updated, 0 skipped" in capsys.readouterr().out.splitlines()[-1]
+    assert "0 added, 0 updated, 6 unchanged, 0 skipped" in capsys.readouterr().out.splitlines()[-1]
 
 
 def test_a_bad_file_is_refused_with_its_reason(
