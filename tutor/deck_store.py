@@ -103,13 +103,16 @@ async def store(
     now_ms: Callable[[], int],
     actor_id: int | None = None,
     source: str = "",
-    pace: Pace = DEFAULT_PACE,
+    pace: Pace | None = None,
 ) -> ImportReport:
     """Store ``parsed`` into ``target`` in steps; students see all of it at once or none.
+
+    ``pace`` defaults to :data:`DEFAULT_PACE`.
 
     Raises:
         ContentRejected: the deck's slug was taken by another import while this one ran.
     """
+    pace = pace or DEFAULT_PACE
     await collect_abandoned_builds(db, now_ms(), pace)
     # Serialising 100,000 items takes a second: off the event loop.
     values = await asyncio.to_thread(item_values, parsed.items)
@@ -360,8 +363,9 @@ def _abandoned(build_slug: str, heartbeat_ms: int, now_ms: int) -> bool:
     return False
 
 
-async def collect_abandoned_builds(db: Database, now_ms: int, pace: Pace = DEFAULT_PACE) -> int:
+async def collect_abandoned_builds(db: Database, now_ms: int, pace: Pace | None = None) -> int:
     """Delete the builds of imports that crashed; returns how many were deleted."""
+    pace = pace or DEFAULT_PACE
     async with db.read() as conn:
         found = await import_rows.builds(conn)
     collected = 0

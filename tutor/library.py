@@ -19,7 +19,7 @@ from tutor.content.common import slugify
 from tutor.content.errors import ContentError, ImportLimits
 from tutor.content.export import FORMATS, export_deck
 from tutor.convert import deck_from_record, item_from_record
-from tutor.deck_store import DEFAULT_PACE, Pace, Target
+from tutor.deck_store import Pace, Target
 from tutor.errors import ContentRejected, UnknownDeck
 from tutor.items import Deck, ParsedDeck
 from tutor.views import ImportReport
@@ -100,7 +100,7 @@ async def import_parsed(
     now_ms: Callable[[], int],
     actor_id: int | None,
     source: str = "",
-    pace: Pace = DEFAULT_PACE,
+    pace: Pace | None = None,
 ) -> ImportReport:
     """Store a parsed file into its deck (see :func:`resolve_target`), in short steps."""
     target = await resolve_target(db, parsed, deck_ref)
@@ -136,7 +136,7 @@ def bundled_digest(data: bytes, media: dict[str, bytes]) -> str:
 
 
 async def install_bundled(
-    db: Database, now_ms: Callable[[], int], pace: Pace = DEFAULT_PACE
+    db: Database, now_ms: Callable[[], int], pace: Pace | None = None
 ) -> list[ImportReport]:
     """Import the decks shipped with the package, or refresh those whose content changed.
 
