@@ -12,6 +12,14 @@ class TutorError(Exception):
         super().__init__(detail or self.code)
         self.params = params
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled with its params (an import worker process sends it back).
+        return (_rebuild, (type(self), self.args[0], self.params))
+
+
+def _rebuild(kind: type[TutorError], detail: str, params: dict[str, object]) -> TutorError:
+    return kind(detail, **params)
+
 
 class UnknownStudent(TutorError):
     """The user has not started the bot yet."""

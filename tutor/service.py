@@ -33,6 +33,7 @@ from tutor.errors import (
     UnknownItem,
     UnknownStudent,
 )
+from tutor.import_worker import ImportJob, import_in_worker
 from tutor.items import Deck, Item
 from tutor.learner import MemoryModel, RuleMemory, last_seen_map
 from tutor.policy.plan import exam_outlook
@@ -63,6 +64,8 @@ class TutorConfig:
     default_quiz_length: int = 10
     max_quiz_length: int = 50
     max_import_bytes: int = 50 * 1024 * 1024
+    worker_import_bytes: int = 256 * 1024
+    """Files at least this large are imported by a worker process (tutor.import_worker)."""
 
 
 def language_for(language_code: str | None, default: str) -> str:
@@ -415,8 +418,21 @@ class TutorService:
 
         ``deck_name`` picks the deck (see ``library.resolve_target``). Storing goes in short
         steps (``tutor.deck_store``): students keep being served, and see all of the file's
-        changes at once or, if the import fails, none.
+        changes at once or, if the import fails, none. A file of ``worker_import_bytes`` or
+        more is parsed and stored by a worker process (``tutor.import_worker``; its rows are
+        stamped by the system clock, not this service's).
         """
+        if self.db.path is not None and len(data) >= self.config.worker_import_bytes:
+            # Seconds of CPU: in a process of its own, so no student waits for the GIL.
+            job = ImportJob(
+                str(self.db.path),
+                data,
+                filename,
+                deck_name,
+                actor_id,
+                self.config.max_import_bytes,
+            )
+            return await import_in_worker(job)
         # Parsing a large file takes seconds: off the event loop, so students keep being served.
         parsed = await asyncio.to_thread(
             library.parse_upload, data, filename, deck_name, self.config.max_import_bytes
