@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -131,8 +132,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"metatutor: {database_problem(error)}", file=sys.stderr)
         return 1
+    except (OSError, sqlite3.Error) as error:
+        # The database file or a path given: unreadable, unwritable, locked, not a database.
+        log.debug("command failed", exc_info=error)  # the traceback, at METATUTOR_LOG_LEVEL=DEBUG
+        print(f"metatutor: {file_problem(error, settings)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def file_problem(error: OSError | sqlite3.Error, settings: Settings) -> str:
+    """An error of the file system or SQLite, for people: the file, and what to check."""
+    if isinstance(error, OSError):
+        where = error.filename or settings.database
+        reason = error.strerror or str(error)
+        return f"{where}: {reason}. Check the path, that its folder exists and its permissions."
+    return (
+        f"{settings.database}: {error}. Check METATUTOR_DATABASE; if another program holds the"
+        " database, try again when it is done."
+    )
 
 
 def _run_offline_tool(args: argparse.Namespace) -> int:

@@ -33,11 +33,15 @@ class DatabaseMissing(Exception):
         self.path = path
 
 
-class SchemaMismatch(Exception):
-    """A command that only reads found a schema it does not read (and may not migrate)."""
+class SchemaMismatch(RuntimeError):
+    """The file's schema is not this program's: newer (never touched), or older where
+    migrating is not allowed (a command that only reads)."""
 
     def __init__(self, path: Path, found: int, expected: int) -> None:
-        super().__init__(f"{path}: schema version {found}, this program reads {expected}")
+        relation = "newer" if found > expected else "older"
+        super().__init__(
+            f"{path}: database schema version {found} is {relation} than this program ({expected})"
+        )
         self.path = path
         self.found = found
         self.expected = expected
@@ -66,7 +70,11 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
-        """Open (creating if needed, owner-only) and upgrade the database at ``path``."""
+        """Open (creating if needed, owner-only) and upgrade the database at ``path``.
+
+        Raises:
+            SchemaMismatch: (with ``migrate``) the file's schema is newer than this program's.
+        """
         location = Path(path)
         if str(path) != ":memory:":
             location.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +136,14 @@ class Database:
         return database
 
     async def upgrade(self) -> tuple[int, int]:
-        """Apply pending migrations; returns (version before, version after)."""
+        """Apply pending migrations; returns (version before, version after).
+
+        Raises:
+            SchemaMismatch: the schema is newer than this program's (the file is untouched).
+        """
+        found = await self.version()
+        if found > latest_version():
+            raise SchemaMismatch(self.path or Path(":memory:"), found, latest_version())
         async with self._lock:
             return await apply_migrations(self._connection)
 

@@ -238,6 +238,7 @@ def test_commands_that_only_read_do_not_migrate_an_old_schema(
         (["import", "long.txt"], "does not look like an Anki notes export"),
         (["import", "bad.csv"], "bad.csv was not imported: line 1: missing required column"),
         (["import", str(EXAMPLES / "ancient-rome.csv"), "--deck", "deck_99"], "no deck 'deck_99'"),
+        (["db", "backup", "bad.csv/copy.sqlite3"], "Check the path, that its folder exists"),
     ],
 )
 def test_every_error_names_the_thing_and_the_next_step(
@@ -252,3 +253,22 @@ def test_every_error_names_the_thing_and_the_next_step(
     assert message in err
     assert err.startswith("metatutor: ") and err.count("\n") == 1
     assert _deck_rows(env / "tutor.sqlite3") == decks
+
+
+def test_a_database_from_a_newer_metatutor_is_left_alone(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storage.migrations import latest_version
+
+    database = env / "tutor.sqlite3"
+    assert main(["db", "upgrade"]) == 0
+    with sqlite3.connect(database) as conn:
+        conn.execute(f"PRAGMA user_version = {latest_version() + 1}")
+    before = _snapshot(database)
+    capsys.readouterr()
+    for command in (["decks"], ["import", str(EXAMPLES / "ancient-rome.csv")], ["db", "upgrade"]):
+        assert main(command) == 1, command
+        err = capsys.readouterr().err
+        assert f"has schema version {latest_version() + 1}, newer than this metatutor" in err
+        assert "Install the newer metatutor" in err
+    assert _snapshot(database) == before
