@@ -60,8 +60,8 @@ async def resolve_target(db: Database, parsed: ParsedDeck, deck_ref: str | None)
     header = parsed.deck
     async with db.read() as conn:
         existing = None
-        if deck_ref is not None:
-            ref = deck_ref.strip()
+        ref = (deck_ref or "").strip()
+        if ref:
             header = Deck(
                 slug=slugify(ref),
                 name=ref[:100],
@@ -81,7 +81,8 @@ async def resolve_target(db: Database, parsed: ParsedDeck, deck_ref: str | None)
     if row is None:
         return Target(header)
     if row.deleted:
-        return Target(dataclasses.replace(header, slug=row.slug), row)
+        revived = dataclasses.replace(header, slug=row.slug, bundled=row.bundled)
+        return Target(revived, row, row.source_digest)
     kept = Deck(
         slug=row.slug,
         name=row.name,
@@ -89,7 +90,8 @@ async def resolve_target(db: Database, parsed: ParsedDeck, deck_ref: str | None)
         language=row.language,
         bundled=row.bundled,
     )
-    return Target(kept, row)
+    # A bundled deck keeps its digest: the next start does not undo what this file changed.
+    return Target(kept, row, source_digest=row.source_digest)
 
 
 async def import_parsed(

@@ -168,6 +168,16 @@ async def test_bundled_decks_sync_only_when_their_content_changed(
         assert (await conn.execute_fetchall("SELECT total_changes()"))[0][0] == changes
     assert {s: await _items_version(service.db, i) for s, i in decks.items()} == versions
 
+    # An admin's import into a bundled deck is not undone by the next start.
+    _, exported = await service.export_deck("world-history", "json")
+    edited = exported.replace(b"Sumerian cities", b"The Sumerian cities", 1)
+    assert (await service.import_file(edited, "wh.json")).updated == 1
+    assert await service.install_bundled_decks() == []
+    assert any(
+        i.prompt.startswith("The Sumerian") for i in await _items(service, decks["world-history"])
+    )
+    versions["world-history"] = await _items_version(service.db, decks["world-history"])
+
     # A new package version changes one question of the demo deck: only that deck moves.
     files = library.bundled_deck_files()
     changed = [
