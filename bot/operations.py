@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bot.preflight import BackgroundModel, StartupError, check_model
@@ -20,15 +21,20 @@ from tutor.service import TutorConfig, TutorService
 log = logging.getLogger("metatutor")
 
 
-def tutor_config(settings: Settings) -> TutorConfig:
-    """The service's defaults and limits from the settings."""
-    return TutorConfig(
+def tutor_config(settings: Settings, *, import_worker: bool = True) -> TutorConfig:
+    """The service's defaults and limits from the settings.
+
+    Without ``import_worker`` every file is imported in this process: right for the command
+    line, a process of its own already (a worker would outlive a killed ``metatutor import``).
+    """
+    config = TutorConfig(
         default_timezone=settings.timezone,
         default_language=settings.language,
         default_daily_goal=settings.daily_goal,
         default_quiz_length=settings.quiz_length,
         max_import_bytes=settings.max_import_mb * 1024 * 1024,
     )
+    return config if import_worker else replace(config, worker_import_bytes=2**62)
 
 
 @asynccontextmanager
@@ -39,6 +45,7 @@ async def open_service(
     model: bool = False,
     memory: MemoryModel | None = None,
     read_only: bool = False,
+    import_worker: bool = True,
 ) -> AsyncIterator[TutorService]:
     """Open (and upgrade) the database and build the service on it.
 
@@ -61,7 +68,8 @@ async def open_service(
     else:
         db = await Database.open(settings.database)
     try:
-        service = TutorService(db, config=tutor_config(settings), memory=memory)
+        config = tutor_config(settings, import_worker=import_worker)
+        service = TutorService(db, config=config, memory=memory)
         if bundled and not read_only:
             await service.install_bundled_decks()
         yield service
@@ -168,7 +176,7 @@ async def import_file(settings: Settings, path: Path, deck: str | None) -> int:
             file=sys.stderr,
         )
         return 1
-    async with open_service(settings) as service:
+    async with open_service(settings, import_worker=False) as service:
         try:
             report = await service.import_file(data, path.name, deck_name=deck, actor_id=0)
         except TutorError as error:

@@ -6,14 +6,20 @@ CPU competes with the event loop for the GIL, and a student's request then waits
 (``python -m tutor.import_worker``) instead parses and stores the file on its own database
 connection, in the same short steps as ``metatutor import``; the bot serves on meanwhile and
 only waits, between those steps, for SQLite's write lock. The job goes in and the report (or
-the service error) comes back as a pickle over the worker's stdin and stdout.
+the service error) comes back as a pickle over the worker's stdin and stdout. The worker
+exits soon after its parent dies, so a killed bot leaves a hidden build (deleted by a later
+import) rather than an import finished behind its back. ``metatutor import`` needs no worker:
+it is a process of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import sys
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 
@@ -22,6 +28,8 @@ from tutor import library
 from tutor.clock import to_millis, utc_now
 from tutor.errors import TutorError
 from tutor.views import ImportReport
+
+PARENT_CHECK_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +101,21 @@ async def import_in_worker(job: ImportJob) -> ImportReport:
     raise WorkerFailed(f"the import worker failed: {value}")
 
 
+def _exit_with_parent(parent: int) -> None:
+    """End this process soon after its parent dies (a killed bot): no orphan finishes an
+    import nobody waits for; what it built is deleted by a later import."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> int:
     """The worker: a pickled :class:`ImportJob` on stdin, a pickled outcome on stdout."""
+    _exit_with_parent(os.getppid())
     job = pickle.loads(sys.stdin.buffer.read())
     assert isinstance(job, ImportJob)
     try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import ServiceFactory
@@ -49,3 +53,64 @@ async def test_a_workers_errors_arrive_whole(via_worker: TutorService) -> None:
         await via_worker.import_file(b"question,answer\nA?,a\n", "a.csv", deck_name="deck_42")
     assert unknown.value.params["deck"] == "deck_42"
     assert await via_worker.decks() == []
+
+
+PARENT = """
+import asyncio, pathlib, sys
+from tutor.import_worker import ImportJob, import_in_worker
+data = pathlib.Path(sys.argv[2]).read_bytes()
+asyncio.run(import_in_worker(ImportJob(sys.argv[1], data, "huge.csv", None, None, 10**9)))
+"""
+
+
+def _bot_importing(database: Path, csv: Path) -> subprocess.Popen[bytes]:
+    """A process standing in for the bot, importing ``csv`` through a worker."""
+    return subprocess.Popen([sys.executable, "-c", PARENT, str(database), str(csv)])
+
+
+@pytest.mark.slow
+async def test_a_worker_stops_when_the_bot_is_killed_and_publishes_nothing(
+    service: TutorService, db_path: Path, tmp_path: Path
+) -> None:
+    import asyncio
+    import sqlite3
+
+    from storage.imports import BUILD_PREFIX
+    from tutor.deck_store import _alive
+
+    csv = tmp_path / "huge.csv"
+    rows = "".join(f"h{k},Huge question {k}?,answer {k},Huge\n" for k in range(60_000))
+    csv.write_text("id,question,answer,deck\n" + rows)
+    bot = _bot_importing(db_path, csv)
+
+    def build() -> tuple[str, int] | None:
+        with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True, timeout=10) as conn:
+            row = conn.execute(
+                "SELECT d.slug, COUNT(i.id) FROM decks d JOIN items i ON i.deck_id = d.id"
+                " WHERE d.slug >= ? AND d.slug < ? GROUP BY d.id",
+                (BUILD_PREFIX, BUILD_PREFIX[:-1] + "."),
+            ).fetchone()
+        return (str(row[0]), int(row[1])) if row else None
+
+    try:
+        for _ in range(600):
+            found = build()
+            if found is not None or bot.poll() is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert found is not None and bot.poll() is None, "the worker never started building"
+    finally:
+        bot.kill()
+        bot.wait()
+    worker = int(found[0].rpartition("@")[0].rpartition("-")[2])
+    for _ in range(200):  # it notices within PARENT_CHECK_S
+        if not _alive(worker):
+            break
+        await asyncio.sleep(0.05)
+    assert not _alive(worker)
+    left = build()
+    assert left is not None and left[1] < 60_000
+    assert await service.decks() == []  # nothing of it ever shows
+    await service.import_file(b"question,answer\nA?,a\n", "small.csv")
+    assert build() is None  # the dead worker's build is deleted by the next import
+    assert [info.deck.name for info in await service.decks()] == ["small"]
