@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from bot.logging_setup import configure_from_settings
 from bot.preflight import StartupError
 from bot.settings import Settings, SettingsError, load_settings
+from storage import DatabaseMissing, SchemaMismatch
 
 log = logging.getLogger("metatutor")
 
@@ -32,11 +34,15 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="import a deck file (csv, tsv, json, apkg, colpkg, txt)"
     )
     imp.add_argument("file", type=Path)
-    imp.add_argument("--deck", help="deck name to import into (default: from the file)")
+    imp.add_argument(
+        "--deck",
+        help="the deck to import into: id, slug or name of a deck, or the name of a new one"
+        " (default: the deck the file names, see README)",
+    )
 
-    exp = commands.add_parser("export", help="export a deck to CSV or JSON")
+    exp = commands.add_parser("export", help="export a deck to CSV, TSV or JSON")
     exp.add_argument("deck", help="deck id, slug or name")
-    exp.add_argument("file", type=Path, help="output file; .csv or .json picks the format")
+    exp.add_argument("file", type=Path, help="output file; .csv, .tsv or .json picks the format")
 
     commands.add_parser("decks", help="list decks with item and student counts")
     commands.add_parser("users", help="student counts: total, active today and this week, blocked")
@@ -80,9 +86,19 @@ def _parser() -> argparse.ArgumentParser:
     model_commands = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     model_commands.add_parser("replay", help="rebuild every student's model state from the log")
 
-    bench = commands.add_parser("bench", help="benchmarks: model or schedule", add_help=False)
-    bench.add_argument("suite", choices=["model", "schedule"])
-    bench.add_argument("args", nargs=argparse.REMAINDER)
+    bench = commands.add_parser(
+        "bench",
+        help="benchmarks: model or schedule",
+        description="Benchmarks. `metatutor bench SUITE --help` lists a suite's options.",
+    )
+    suites = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
+    for suite, text in (
+        ("model", "the learner model against the baselines on learner logs"),
+        ("schedule", "study policies on simulated students"),
+    ):
+        # --help after the suite goes to the suite's own tool.
+        tool = suites.add_parser(suite, help=text, add_help=False)
+        tool.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -112,8 +128,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as error:
         print(f"metatutor: {error}", file=sys.stderr)
         return 2
+    except (DatabaseMissing, SchemaMismatch) as error:
+        from bot.operations import database_problem
+
+        print(f"metatutor: {database_problem(error)}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as error:
+        # The database file or a path given: unreadable, unwritable, locked, not a database.
+        log.debug("command failed", exc_info=error)  # the traceback, at METATUTOR_LOG_LEVEL=DEBUG
+        print(f"metatutor: {file_problem(error, settings)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def file_problem(error: OSError | sqlite3.Error, settings: Settings) -> str:
+    """An error of the file system or SQLite, for people: the file, and what to check."""
+    if isinstance(error, OSError):
+        where = error.filename or settings.database
+        reason = error.strerror or str(error)
+        return f"{where}: {reason}. Check the path, that its folder exists and its permissions."
+    return (
+        f"{settings.database}: {error}. Check METATUTOR_DATABASE; if another program holds the"
+        " database, try again when it is done."
+    )
 
 
 def _run_offline_tool(args: argparse.Namespace) -> int:

@@ -27,8 +27,8 @@ async def run_local_chat(
     settings: Settings,
     service: TutorService,
     *,
-    input_stream: TextIO = sys.stdin,
-    output_stream: TextIO = sys.stdout,
+    input_stream: TextIO | None = None,
+    output_stream: TextIO | None = None,
     user_id: int = LOCAL_USER_ID,
     name: str = "Student",
     language: str | None = None,
@@ -39,7 +39,8 @@ async def run_local_chat(
     """Chat with the bot offline until the user types ``quit`` or input ends.
 
     The application is the one ``metatutor serve`` runs, on an in-process fake of the Bot
-    API: no token, no network. The local student is ``user`` if given, else one made from
+    API: no token, no network. The streams default to the standard ones as they are at the
+    call (not at import). The local student is ``user`` if given, else one made from
     ``user_id``, ``name`` and ``language`` (the Telegram language code; default: the
     configured language).
 
@@ -57,8 +58,8 @@ async def run_local_chat(
         application = build_application(settings, service, request=fake, reminders=True)
         await run_terminal_chat(
             application,
-            input_stream=input_stream,
-            output_stream=output_stream,
+            input_stream=input_stream or sys.stdin,
+            output_stream=output_stream or sys.stdout,
             user=local_user,
             media_dir=media_dir,
             banner=f"{DEFAULT_BANNER}\nThe bot's log goes to {path}.",

@@ -7,27 +7,34 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bot.preflight import BackgroundModel, StartupError, check_model
 from bot.settings import Settings
-from storage import Database
-from tutor.errors import TutorError
+from storage import Database, DatabaseMissing, SchemaMismatch
+from tutor.content.export import FORMATS
+from tutor.errors import ContentRejected, TutorError, UnknownDeck
 from tutor.learner import MemoryModel, ModelMemory
 from tutor.service import TutorConfig, TutorService
 
 log = logging.getLogger("metatutor")
 
 
-def tutor_config(settings: Settings) -> TutorConfig:
-    """The service's defaults and limits from the settings."""
-    return TutorConfig(
+def tutor_config(settings: Settings, *, import_worker: bool = True) -> TutorConfig:
+    """The service's defaults and limits from the settings.
+
+    Without ``import_worker`` every file is imported in this process: right for the command
+    line, a process of its own already (a worker would outlive a killed ``metatutor import``).
+    """
+    config = TutorConfig(
         default_timezone=settings.timezone,
         default_language=settings.language,
         default_daily_goal=settings.daily_goal,
         default_quiz_length=settings.quiz_length,
         max_import_bytes=settings.max_import_mb * 1024 * 1024,
     )
+    return config if import_worker else replace(config, worker_import_bytes=2**62)
 
 
 @asynccontextmanager
@@ -37,8 +44,15 @@ async def open_service(
     bundled: bool = True,
     model: bool = False,
     memory: MemoryModel | None = None,
+    read_only: bool = False,
+    import_worker: bool = True,
 ) -> AsyncIterator[TutorService]:
     """Open (and upgrade) the database and build the service on it.
+
+    With ``read_only`` the database is opened read-only instead (SQLite refuses writes): no
+    migrations and no bundled decks, and a missing file or another schema version raises
+    ``DatabaseMissing`` or ``SchemaMismatch``. Otherwise the bundled decks are synced
+    (only those whose content changed are written).
 
     The memory model is ``memory`` if given, else the learner model: with ``model`` it is
     loaded first (a broken weights file stops start-up with one line, before any student is
@@ -49,14 +63,63 @@ async def open_service(
         if model:
             check_model(settings, loader=lambda _path: learner.load())
         memory = learner
-    db = await Database.open(settings.database)
+    if read_only:
+        db = await Database.open_read_only(settings.database)
+    else:
+        db = await Database.open(settings.database)
     try:
-        service = TutorService(db, config=tutor_config(settings), memory=memory)
-        if bundled:
+        config = tutor_config(settings, import_worker=import_worker)
+        service = TutorService(db, config=config, memory=memory)
+        if bundled and not read_only:
             await service.install_bundled_decks()
         yield service
     finally:
         await db.close()
+
+
+def database_problem(error: DatabaseMissing | SchemaMismatch) -> str:
+    """What is wrong with the database file for a command that only reads, and what to do."""
+    if isinstance(error, DatabaseMissing):
+        return (
+            f"no database at {error.path}. Check METATUTOR_DATABASE; `metatutor db upgrade`"
+            " creates it (so does starting the bot)."
+        )
+    if error.found < error.expected:
+        return (
+            f"the database at {error.path} has schema version {error.found}; this metatutor"
+            f" reads version {error.expected}. Run `metatutor db upgrade` (safe while the bot"
+            " runs), then try again."
+        )
+    return (
+        f"the database at {error.path} has schema version {error.found}, newer than this"
+        f" metatutor ({error.expected}). Install the newer metatutor that wrote it."
+    )
+
+
+def error_message(error: TutorError) -> str:
+    """A service error for the command line: what went wrong, and the next step."""
+    params = error.params
+    if isinstance(error, UnknownDeck):
+        ref = params.get("deck", str(error))
+        return f"no deck {str(ref)!r}. `metatutor decks` lists the decks."
+    if isinstance(error, ContentRejected):
+        reason = str(params.get("reason") or error)
+        cause = params.get("cause")
+        if cause == "unknown_format":
+            return f"{reason}. Use a file ending in .csv, .tsv or .json."
+        if cause == "not_exportable":
+            deck = params.get("deck", "")
+            return (
+                f"deck {deck!r} cannot be exported as {str(params.get('format')).upper()}:"
+                f" {reason}. Export it to a .json file instead, which carries every item."
+            )
+        if "filename" in params:
+            return (
+                f"{params['filename']} was not imported: {reason}. Nothing was changed;"
+                " correct the file and import it again."
+            )
+        return f"{reason}."
+    return f"{error}."
 
 
 async def serve(settings: Settings) -> int:
@@ -108,17 +171,21 @@ async def import_file(settings: Settings, path: Path, deck: str | None) -> int:
     try:
         data = path.read_bytes()
     except OSError as error:
-        print(f"metatutor: cannot read {path}: {error.strerror}", file=sys.stderr)
+        print(
+            f"metatutor: cannot read {path}: {error.strerror}. Check the file's name and folder.",
+            file=sys.stderr,
+        )
         return 1
-    async with open_service(settings) as service:
+    async with open_service(settings, import_worker=False) as service:
         try:
             report = await service.import_file(data, path.name, deck_name=deck, actor_id=0)
         except TutorError as error:
-            print(f"metatutor: {path.name} was not imported: {error}", file=sys.stderr)
+            print(f"metatutor: {error_message(error)}", file=sys.stderr)
             return 1
     print(
         f"{report.deck.name} (id {report.deck.id}, {report.deck.slug}): "
-        f"{report.added} added, {report.updated} updated, {len(report.skipped)} skipped"
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.skipped)} skipped"
     )
     for entry in report.skipped[:20]:
         print(f"  skipped {entry.where}: {entry.reason}")
@@ -128,26 +195,41 @@ async def import_file(settings: Settings, path: Path, deck: str | None) -> int:
 
 
 async def export_deck(settings: Settings, deck: str, path: Path) -> int:
-    """Write a deck to a CSV or JSON file."""
+    """Write a deck to a CSV, TSV or JSON file (by the file's extension)."""
     fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("csv", "json"):
-        print("metatutor: the output file must end in .csv or .json", file=sys.stderr)
+    if fmt not in FORMATS:
+        print(
+            f"metatutor: cannot tell the format of {path.name}: the output file must end in"
+            f" .csv, .tsv or .json (e.g. `metatutor export {deck} {Path(deck).name}.csv`).",
+            file=sys.stderr,
+        )
         return 2
-    async with open_service(settings) as service:
+    async with open_service(settings, read_only=True) as service:
         try:
             _, data = await service.export_deck(deck, fmt)
         except TutorError as error:
-            print(f"metatutor: cannot export {deck!r}: {error}", file=sys.stderr)
+            print(f"metatutor: {error_message(error)}", file=sys.stderr)
             return 1
-    path.write_bytes(data)
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        print(
+            f"metatutor: cannot write {path}: {error.strerror}. Check that the folder exists"
+            " and that you may write there.",
+            file=sys.stderr,
+        )
+        return 1
     print(f"wrote {path} ({len(data)} bytes)")
     return 0
 
 
 async def list_decks(settings: Settings) -> int:
     """Print every deck with its counts."""
-    async with open_service(settings) as service:
+    async with open_service(settings, read_only=True) as service:
         infos = await service.decks()
+    if not infos:
+        print("no decks yet: `metatutor import FILE` adds one (see README, Deck formats)")
+        return 0
     print(f"{'id':>4}  {'slug':<24} {'items':>6} {'students':>8}  name")
     for info in infos:
         deck = info.deck
@@ -156,13 +238,16 @@ async def list_decks(settings: Settings) -> int:
 
 
 async def db_upgrade(settings: Settings) -> int:
-    """Apply pending migrations."""
+    """Apply pending migrations, then sync the bundled decks that changed."""
     db = await Database.open(settings.database, migrate=False)
     try:
         before, after = await db.upgrade()
+        synced = await TutorService(db, config=tutor_config(settings)).install_bundled_decks()
     finally:
         await db.close()
     print(f"{settings.database}: schema version {before} -> {after}")
+    names = ", ".join(report.deck.name for report in synced)
+    print(f"bundled decks: {'synced ' + names if synced else 'up to date'}")
     return 0
 
 

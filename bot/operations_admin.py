@@ -1,8 +1,8 @@
 """Operator commands for students, reminders and groups: ``metatutor users``,
 ``metatutor remind``, ``metatutor groups``.
 
-Both open the database read-only in spirit (nothing is written), so they are safe to run
-while the bot serves the same file.
+Both open the database read-only (SQLite refuses any write; nothing is created or migrated),
+so they are safe to run while the bot serves the same file.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tutor.service import TutorService
 
 async def users_summary(settings: Settings) -> int:
     """Print student totals: by status, seen and answering today and this week."""
-    db = await Database.open(settings.database)
+    db = await Database.open_read_only(settings.database)
     try:
         summary = await AdminService(TutorService(db)).users_summary(settings.timezone)
     finally:
@@ -34,7 +34,7 @@ async def users_summary(settings: Settings) -> int:
 
 async def remind_dry_run(settings: Settings, hours: float = 1.0) -> int:
     """Print who would be reminded in the next ``hours``, when, and why (nothing is sent)."""
-    db = await Database.open(settings.database)
+    db = await Database.open_read_only(settings.database)
     try:
         queue = ReminderQueue(db, max_per_day=settings.max_reminders_per_day)
         lines = await queue.dry_run(hours)

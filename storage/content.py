@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from storage.database import Connection, fetch_all, fetch_one, in_chunks
@@ -143,36 +143,9 @@ async def delete_deck(conn: Connection, deck_id: int, now_ms: int) -> None:
     await conn.execute("UPDATE enrolments SET active = 0 WHERE deck_id = ?", (deck_id,))
 
 
-async def upsert_items(
-    conn: Connection, deck_id: int, items: Sequence[ItemRecord], now_ms: int
-) -> tuple[int, int]:
-    """Insert new items and update existing ones by external id; returns (added, updated)."""
-    rows = await fetch_all(conn, "SELECT external_id FROM items WHERE deck_id = ?", (deck_id,))
-    existing = {row[0] for row in rows}
-    added = updated = 0
-    for position, item in enumerate(items):
-        values = (
-            item.kind,
-            json.dumps(item.payload, ensure_ascii=False, sort_keys=True),
-            " ".join(item.tags),
-            item.image,
-            position,
-        )
-        if item.external_id in existing:
-            await conn.execute(
-                "UPDATE items SET kind = ?, payload = ?, tags = ?, image = ?, position = ?,"
-                " deleted_ms = NULL, updated_ms = ? WHERE deck_id = ? AND external_id = ?",
-                (*values, now_ms, deck_id, item.external_id),
-            )
-            updated += 1
-        else:
-            await conn.execute(
-                "INSERT INTO items (kind, payload, tags, image, position, deck_id, external_id,"
-                " created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, deck_id, item.external_id, now_ms, now_ms),
-            )
-            added += 1
-    return added, updated
+def payload_text(payload: dict[str, Any]) -> str:
+    """An item's payload as stored: JSON with sorted keys, so equal payloads are equal text."""
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True)
 
 
 async def put_media(conn: Connection, deck_id: int, name: str, data: bytes) -> None:

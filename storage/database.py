@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import weakref
@@ -14,12 +15,36 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from storage.checkpoints import Checkpointer
-from storage.migrations import apply_migrations
+from storage.migrations import apply_migrations, latest_version
 
 BUSY_TIMEOUT_MS = 5000
 
+log = logging.getLogger(__name__)
+
 Connection = aiosqlite.Connection
 T = TypeVar("T")
+
+
+class DatabaseMissing(Exception):
+    """A command that only reads found no database file."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no database at {path}")
+        self.path = path
+
+
+class SchemaMismatch(RuntimeError):
+    """The file's schema is not this program's: newer (never touched), or older where
+    migrating is not allowed (a command that only reads)."""
+
+    def __init__(self, path: Path, found: int, expected: int) -> None:
+        relation = "newer" if found > expected else "older"
+        super().__init__(
+            f"{path}: database schema version {found} is {relation} than this program ({expected})"
+        )
+        self.path = path
+        self.found = found
+        self.expected = expected
 
 
 class Database:
@@ -32,15 +57,24 @@ class Database:
     runs) use their own connection; WAL and the busy timeout let them share the file.
     """
 
-    def __init__(self, connection: Connection, path: Path | None) -> None:
+    def __init__(
+        self, connection: Connection, path: Path | None, *, read_only: bool = False
+    ) -> None:
         self._connection = connection
         self._lock = asyncio.Lock()
         self.path = path
-        self.checkpoints = Checkpointer(path, BUSY_TIMEOUT_MS) if path is not None else None
+        self.read_only = read_only
+        self.checkpoints = (
+            Checkpointer(path, BUSY_TIMEOUT_MS) if path is not None and not read_only else None
+        )
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
-        """Open (creating if needed, owner-only) and upgrade the database at ``path``."""
+        """Open (creating if needed, owner-only) and upgrade the database at ``path``.
+
+        Raises:
+            SchemaMismatch: (with ``migrate``) the file's schema is newer than this program's.
+        """
         location = Path(path)
         if str(path) != ":memory:":
             location.parent.mkdir(parents=True, exist_ok=True)
@@ -70,8 +104,46 @@ class Database:
                 raise
         return database
 
+    @classmethod
+    async def open_read_only(cls, path: Path | str) -> Database:
+        """Open an existing database at the current schema version for reading only.
+
+        SQLite itself refuses every write on this connection, and nothing is created or
+        migrated: commands that only read leave the file as they found it.
+
+        Raises:
+            DatabaseMissing: there is no file at ``path``.
+            SchemaMismatch: the file's schema is older or newer than this program's.
+        """
+        location = Path(path)
+        if not location.is_file():
+            raise DatabaseMissing(location)
+        connection = await aiosqlite.connect(
+            f"{location.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
+        _INLINE.add(connection)
+        connection.row_factory = aiosqlite.Row
+        database = cls(connection, location, read_only=True)
+        try:
+            await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            found, expected = await database.version(), latest_version()
+        except BaseException:
+            await connection.close()
+            raise
+        if found != expected:
+            await connection.close()
+            raise SchemaMismatch(location, found, expected)
+        return database
+
     async def upgrade(self) -> tuple[int, int]:
-        """Apply pending migrations; returns (version before, version after)."""
+        """Apply pending migrations; returns (version before, version after).
+
+        Raises:
+            SchemaMismatch: the schema is newer than this program's (the file is untouched).
+        """
+        found = await self.version()
+        if found > latest_version():
+            raise SchemaMismatch(self.path or Path(":memory:"), found, latest_version())
         async with self._lock:
             return await apply_migrations(self._connection)
 
@@ -84,7 +156,12 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error."""
+        if self.read_only:
+            raise sqlite3.OperationalError(f"{self.path} is open read-only")
         async with self._lock:
+            if self._connection.in_transaction:
+                # Left open by a ROLLBACK that failed (an I/O error): start clean.
+                await self._roll_back()
             # On the connection's thread: it may wait for another process's write lock.
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
@@ -93,14 +170,26 @@ class Database:
                 # checkpoints in the background, a COMMIT appends to the WAL and waits for
                 # nothing (this connection holds the write lock since BEGIN IMMEDIATE).
                 await run_sync(self._connection, _commit)
-            except BaseException:
+            except BaseException as error:
                 # Also when COMMIT itself fails (a deferred constraint, a full disk): the
-                # connection must not stay inside the failed transaction.
-                if self._connection.in_transaction:
-                    await self._connection.execute("ROLLBACK")
+                # connection must not stay inside the failed transaction, or every later
+                # BEGIN fails and the failed one's rows would commit with the next COMMIT.
+                try:
+                    await self._roll_back()
+                except sqlite3.Error as rollback_error:
+                    log.error("ROLLBACK failed after %r: %s", error, rollback_error)
                 raise
         if self.checkpoints is not None:
             self.checkpoints.committed()
+
+    async def _roll_back(self) -> None:
+        """ROLLBACK (if a transaction is open) on the connection's thread.
+
+        Queued there after any statement a cancelled caller left running, and shielded: a
+        second cancellation cannot skip it.
+        """
+        execute: Callable[..., Awaitable[None]] = self._connection._execute
+        await asyncio.shield(execute(_rollback, self._connection._conn))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
@@ -174,6 +263,13 @@ async def run_sync(conn: Connection, work: Callable[[sqlite3.Connection], T]) ->
 
 def _commit(raw: sqlite3.Connection) -> None:
     raw.execute("COMMIT")
+
+
+def _rollback(raw: sqlite3.Connection) -> None:
+    # SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR); then there
+    # is nothing left to roll back.
+    if raw.in_transaction:
+        raw.execute("ROLLBACK")
 
 
 class _Direct:

@@ -133,3 +133,38 @@ class AuditRecord:
     action: str
     target: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeckRow:
+    """A row of ``decks`` as an import sees it: live or deleted, without counts."""
+
+    id: int
+    slug: str
+    name: str
+    description: str
+    language: str
+    bundled: bool
+    deleted: bool
+    source_digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemValues:
+    """An item in its stored form (``payload`` as JSON text), without the database's ids."""
+
+    external_id: str
+    kind: str
+    payload: str
+    tags: str
+    image: str | None
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item row as an import compares it: its id, values and whether it is deleted."""
+
+    id: int
+    values: ItemValues
+    deleted: bool

@@ -181,7 +181,7 @@ class AdminService:
         return deck
 
     async def export_deck(self, actor_id: int, ref: str, fmt: str = "csv") -> tuple[str, bytes]:
-        """A deck as a CSV or JSON file."""
+        """A deck as a CSV, TSV or JSON file."""
         deck = await self.service.find_deck(ref)
         name, data = await self.service.export_deck(deck.id, fmt)
         await self.audit(actor_id, "export", deck.slug, format=fmt, bytes=len(data))

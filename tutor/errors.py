@@ -12,6 +12,14 @@ class TutorError(Exception):
         super().__init__(detail or self.code)
         self.params = params
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled with its params (an import worker process sends it back).
+        return (_rebuild, (type(self), self.args[0], self.params))
+
+
+def _rebuild(kind: type[TutorError], detail: str, params: dict[str, object]) -> TutorError:
+    return kind(detail, **params)
+
 
 class UnknownStudent(TutorError):
     """The user has not started the bot yet."""
@@ -20,7 +28,7 @@ class UnknownStudent(TutorError):
 
 
 class UnknownDeck(TutorError):
-    """No deck by that id or name."""
+    """No deck by that id or name; ``params['deck']`` is the reference as given."""
 
     code = "unknown_deck"
 
@@ -62,6 +70,13 @@ class InvalidSetting(TutorError):
 
 
 class ContentRejected(TutorError):
-    """An import or edit was rejected; the message says why."""
+    """An import, export or edit was rejected; the message says why.
+
+    ``params``: ``reason`` (the importer's or exporter's message, in English), ``cause`` (a
+    stable code for the likely cause when known: "not_anki_notes", "no_readable_notes",
+    "no_items", "no_question_column", "no_answer_column", "several_decks",
+    "deck_created_meanwhile", "unknown_format", "not_exportable"; else ""), and where
+    known ``filename``, ``deck`` and ``format``.
+    """
 
     code = "content_rejected"

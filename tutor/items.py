@@ -149,12 +149,17 @@ class Deck:
 
 @dataclass(slots=True)
 class ParsedDeck:
-    """What an importer read from one file, before it is stored."""
+    """What an importer read from one file, before it is stored.
+
+    ``slug_given`` is True when the file states its deck's slug (a JSON deck header): it
+    then imports into the deck of that slug, else into the deck of ``deck.name``.
+    """
 
     deck: Deck
     items: list[Item] = field(default_factory=list)
     media: dict[str, bytes] = field(default_factory=dict)
     skipped: list[SkippedEntry] = field(default_factory=list)
+    slug_given: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,22 +1,30 @@
-"""Decks in the database: importing files (one transaction each), exporting, bundled decks."""
+"""Decks in the database: importing files into the right deck, exporting, bundled decks."""
 
 from __future__ import annotations
 
-import json
+import asyncio
+import dataclasses
+import hashlib
+import re
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from storage import Database
-from storage import audit as audit_rows
 from storage import content as content_rows
-from storage.records import AuditRecord
+from storage import imports as import_rows
+from tutor import deck_store
 from tutor.content import parse_deck_file
+from tutor.content.common import slugify
 from tutor.content.errors import ContentError, ImportLimits
-from tutor.content.export import export_deck
-from tutor.convert import deck_from_record, item_from_record, item_to_record
+from tutor.content.export import FORMATS, export_deck
+from tutor.convert import deck_from_record, item_from_record
+from tutor.deck_store import Pace, Target
 from tutor.errors import ContentRejected, UnknownDeck
 from tutor.items import Deck, ParsedDeck
 from tutor.views import ImportReport
+
+_DECK_ID = re.compile(r"^(?:deck_)?(\d+)$")
 
 
 def bundled_deck_files() -> list[tuple[str, bytes]]:
@@ -37,81 +45,152 @@ def bundled_media() -> dict[str, bytes]:
     return {entry.name: entry.read_bytes() for entry in folder.iterdir() if entry.is_file()}
 
 
-async def store_parsed(
+async def resolve_target(db: Database, parsed: ParsedDeck, deck_ref: str | None) -> Target:
+    """The deck a parsed file goes into.
+
+    1. ``deck_ref`` (``--deck``, ``/import NAME``) always wins: the live deck of that id,
+       slug or name, else a new deck of that name.
+    2. A file that states its slug (a JSON deck header) goes into the deck of that slug.
+    3. Otherwise the deck the file names (a CSV/TSV ``deck`` column, the Anki deck, else the
+       file name): the live deck of that name or slug, else a new one.
+
+    A deleted deck of the same slug is revived. An existing deck keeps its name (renaming
+    is ``/deck_rename``'s) and language.
+    """
+    header = parsed.deck
+    async with db.read() as conn:
+        existing = None
+        ref = (deck_ref or "").strip()
+        if ref:
+            header = Deck(
+                slug=slugify(ref),
+                name=ref[:100],
+                description=header.description,
+                language=header.language,
+            )
+            match = _DECK_ID.match(ref)
+            if match:
+                existing = await content_rows.get_deck(conn, int(match.group(1)))
+                if existing is None:
+                    raise UnknownDeck(ref[:64], deck=ref[:64])
+            existing = existing or await content_rows.find_deck(conn, ref)
+        elif not parsed.slug_given:
+            existing = await content_rows.find_deck(conn, header.name)
+        row = await import_rows.deck_by_id(conn, existing.id) if existing else None
+        row = row or await import_rows.deck_by_slug(conn, header.slug)
+    if row is None:
+        return Target(header)
+    if row.deleted:
+        revived = dataclasses.replace(header, slug=row.slug, bundled=row.bundled)
+        return Target(revived, row, row.source_digest)
+    kept = Deck(
+        slug=row.slug,
+        name=row.name,
+        description=header.description or row.description,
+        language=row.language,
+        bundled=row.bundled,
+    )
+    # A bundled deck keeps its digest: the next start does not undo what this file changed.
+    return Target(kept, row, source_digest=row.source_digest)
+
+
+async def import_parsed(
     db: Database,
     parsed: ParsedDeck,
     *,
-    now_ms: int,
+    deck_ref: str | None,
+    now_ms: Callable[[], int],
     actor_id: int | None,
-    bundled: bool = False,
-    into: Deck | None = None,
     source: str = "",
+    pace: Pace | None = None,
 ) -> ImportReport:
-    """Write a parsed deck in one transaction: all of it or nothing."""
-    deck = into or parsed.deck
-    async with db.transaction() as conn:
-        deck_id, _ = await content_rows.upsert_deck(
-            conn,
-            slug=deck.slug,
-            name=deck.name,
-            description=deck.description or parsed.deck.description,
-            language=deck.language,
-            bundled=bundled or deck.bundled,
-            now_ms=now_ms,
-        )
-        records = [item_to_record(item, deck_id) for item in parsed.items]
-        added, updated = await content_rows.upsert_items(conn, deck_id, records, now_ms)
-        for name, data in parsed.media.items():
-            await content_rows.put_media(conn, deck_id, name, data)
-        if actor_id is not None:
-            detail = json.dumps(
-                {"file": source, "added": added, "updated": updated, "skipped": len(parsed.skipped)}
-            )
-            await audit_rows.record(
-                conn, AuditRecord(now_ms, actor_id, "import", deck.slug, detail)
-            )
-    stored = Deck(
-        slug=deck.slug,
-        name=deck.name,
-        description=deck.description,
-        language=deck.language,
-        id=deck_id,
-        bundled=bundled,
+    """Store a parsed file into its deck (see :func:`resolve_target`), in short steps."""
+    target = await resolve_target(db, parsed, deck_ref)
+    return await deck_store.store(
+        db, parsed, target, now_ms=now_ms, actor_id=actor_id, source=source, pace=pace
     )
-    return ImportReport(stored, added, updated, list(parsed.skipped), len(parsed.media))
 
 
 def parse_upload(data: bytes, filename: str, deck_name: str | None, max_bytes: int) -> ParsedDeck:
-    """Parse an uploaded deck file; raises ContentRejected with the importer's message."""
+    """Parse an uploaded deck file.
+
+    Raises:
+        ContentRejected: with ``params`` ``reason`` (the importer's message), ``cause`` (a
+            stable code for the likely cause, or "") and ``filename``. A file that yields no
+            item is rejected too: nothing is created for it.
+    """
     try:
         return parse_deck_file(
             data, filename, deck_name=deck_name, limits=ImportLimits(max_file_bytes=max_bytes)
         )
     except ContentError as error:
-        raise ContentRejected(str(error), reason=str(error)) from error
+        raise ContentRejected(
+            str(error), reason=str(error), cause=error.cause, filename=filename
+        ) from error
 
 
-async def install_bundled(db: Database, now_ms: int) -> list[ImportReport]:
-    """Import (or refresh) the decks shipped with the package."""
+def bundled_digest(data: bytes, media: dict[str, bytes]) -> str:
+    """What a bundled deck is synced from: its file and the pictures it uses."""
+    digest = hashlib.sha256(data)
+    for name in sorted(media):
+        digest.update(b"\0" + name.encode("utf-8") + b"\0" + media[name])
+    return digest.hexdigest()
+
+
+async def install_bundled(
+    db: Database, now_ms: Callable[[], int], pace: Pace | None = None
+) -> list[ImportReport]:
+    """Import the decks shipped with the package, or refresh those whose content changed.
+
+    A deck whose file and pictures are as last synced is not touched (no write, no new
+    ``items_version``); that also keeps an admin's edits of it until the package changes it.
+    """
     media = bundled_media()
     reports = []
     for name, data in bundled_deck_files():
         parsed = parse_deck_file(data, name)
         wanted = {item.image for item in parsed.items if item.image}
         parsed.media.update({key: media[key] for key in wanted if key in media})
-        reports.append(await store_parsed(db, parsed, now_ms=now_ms, actor_id=None, bundled=True))
+        digest = bundled_digest(data, parsed.media)
+        async with db.read() as conn:
+            row = await import_rows.deck_by_slug(conn, parsed.deck.slug)
+        if row is not None and row.source_digest == digest:
+            continue
+        deck = dataclasses.replace(parsed.deck, bundled=True)
+        target = Target(
+            dataclasses.replace(deck, slug=row.slug) if row else deck, row, source_digest=digest
+        )
+        reports.append(await deck_store.store(db, parsed, target, now_ms=now_ms, pace=pace))
     return reports
 
 
 async def export(db: Database, deck_id: int, fmt: str) -> tuple[str, bytes]:
-    """The deck as a CSV or JSON file that imports back to the same deck."""
-    if fmt not in ("csv", "json"):
-        raise ContentRejected(f"unknown export format {fmt!r} (use csv or json)")
+    """The deck as a CSV, TSV or JSON file that imports back to the same deck.
+
+    Raises:
+        ContentRejected: an unknown format, or an item the format cannot carry unchanged
+            (``params``: ``reason``, ``cause`` "unknown_format" or "not_exportable",
+            ``deck``, ``format``).
+        UnknownDeck: no live deck ``deck_id``.
+    """
+    if fmt not in FORMATS:
+        raise ContentRejected(
+            f"unknown export format {fmt!r} (use {', '.join(FORMATS)})",
+            reason=f"unknown export format {fmt!r}",
+            cause="unknown_format",
+            format=fmt,
+            formats=FORMATS,
+        )
     async with db.read() as conn:
         record = await content_rows.get_deck(conn, deck_id)
         if record is None:
-            raise UnknownDeck(str(deck_id))
+            raise UnknownDeck(str(deck_id), deck=str(deck_id))
         items = [item_from_record(row) for row in await content_rows.deck_items(conn, deck_id)]
     deck = deck_from_record(record)
-    data = export_deck(deck, items, fmt)  # type: ignore[arg-type]
+    try:
+        data = await asyncio.to_thread(export_deck, deck, items, fmt)
+    except ContentError as error:
+        raise ContentRejected(
+            str(error), reason=str(error), cause="not_exportable", deck=deck.name, format=fmt
+        ) from error
     return f"{Path(deck.slug).name}.{fmt}", data

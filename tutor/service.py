@@ -36,6 +36,7 @@ from tutor.errors import (
 from tutor.group_quiz import GroupQuizzes
 from tutor.group_schedule import GroupSchedule
 from tutor.groups import GroupStudy
+from tutor.import_worker import ImportJob, import_in_worker
 from tutor.items import Deck, Item
 from tutor.learner import MemoryModel, RuleMemory, last_seen_map
 from tutor.policy.plan import exam_outlook
@@ -67,6 +68,8 @@ class TutorConfig:
     default_quiz_length: int = 10
     max_quiz_length: int = 50
     max_import_bytes: int = 50 * 1024 * 1024
+    worker_import_bytes: int = 256 * 1024
+    """Files at least this large are imported by a worker process (tutor.import_worker)."""
 
 
 def language_for(language_code: str | None, default: str) -> str:
@@ -444,34 +447,48 @@ class TutorService:
         deck_name: str | None = None,
         actor_id: int | None = None,
     ) -> ImportReport:
-        """Parse and store a deck file in one transaction; raises ContentRejected."""
+        """Parse a deck file and store it into its deck; raises ContentRejected or UnknownDeck.
+
+        ``deck_name`` picks the deck (see ``library.resolve_target``). Storing goes in short
+        steps (``tutor.deck_store``): students keep being served, and see all of the file's
+        changes at once or, if the import fails, none. A file of ``worker_import_bytes`` or
+        more is parsed and stored by a worker process (``tutor.import_worker``; its rows are
+        stamped by the system clock, not this service's).
+        """
+        if self.db.path is not None and len(data) >= self.config.worker_import_bytes:
+            # Seconds of CPU: in a process of its own, so no student waits for the GIL.
+            job = ImportJob(
+                str(self.db.path),
+                data,
+                filename,
+                deck_name,
+                actor_id,
+                self.config.max_import_bytes,
+            )
+            return await import_in_worker(job)
         # Parsing a large file takes seconds: off the event loop, so students keep being served.
         parsed = await asyncio.to_thread(
             library.parse_upload, data, filename, deck_name, self.config.max_import_bytes
         )
-        into = None
-        if deck_name:
-            try:
-                existing = await self.find_deck(deck_name)
-            except UnknownDeck:
-                existing = None
-            if existing is not None:
-                into = existing
-        return await library.store_parsed(
+        return await library.import_parsed(
             self.db,
             parsed,
-            now_ms=self._now_ms(),
+            deck_ref=deck_name,
+            now_ms=self._now_ms,
             actor_id=actor_id,
-            into=into,
             source=filename[:200],
         )
 
     async def install_bundled_decks(self) -> list[ImportReport]:
-        """Import or refresh the decks shipped with the package."""
-        return await library.install_bundled(self.db, self._now_ms())
+        """Import the decks shipped with the package, or refresh those that changed."""
+        return await library.install_bundled(self.db, self._now_ms)
 
     async def export_deck(self, deck_ref: str | int, fmt: str = "json") -> tuple[str, bytes]:
-        """A file name and the bytes of the deck in CSV or JSON."""
+        """A file name and the bytes of the deck in CSV, TSV or JSON.
+
+        Raises UnknownDeck, or ContentRejected for an unknown format or an item the format
+        cannot carry unchanged.
+        """
         deck = await self.find_deck(deck_ref)
         return await library.export(self.db, deck.id, fmt)
 

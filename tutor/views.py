@@ -162,10 +162,14 @@ class StudentStats:
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    """Result of importing one file into one deck."""
+    """Result of importing one file into one deck.
+
+    ``updated`` counts items the file changed; ``unchanged`` those it left as they were.
+    """
 
     deck: Deck
     added: int
     updated: int
     skipped: list[SkippedEntry]
     media: int = 0
+    unchanged: int = 0

@@ -30,6 +30,7 @@ from bot.handlers.delivery import (
 )
 from bot.i18n import Html, t
 from bot.reminders import build_runner
+from tutor.content.export import FORMATS
 from tutor.errors import TutorError
 from tutor.reminder_queue import announcement_slot
 from tutor.reminders import ReminderKind
@@ -40,13 +41,13 @@ LARGE_FILE = 1024 * 1024
 
 @admin_only("export")
 async def export_command(update: Update, context: Context, admin_id: int) -> None:
-    """/export DECK [csv|json]: the deck as a file."""
+    """/export DECK [csv|tsv|json]: the deck as a file."""
     words = rest(update).split()
     fmt = "csv"
-    if words and words[-1].lower() in ("csv", "json"):
+    if words and words[-1].lower() in FORMATS:
         fmt = words.pop().lower()
     if not words:
-        await send(update, "Usage: /export DECK [csv|json]")
+        await send(update, "Usage: /export DECK [csv|tsv|json]")
         return
     name, data = await config_of(context).admin.export_deck(admin_id, " ".join(words), fmt)
     lang = language_of(update, await student_of(update, context))
@@ -157,7 +158,8 @@ async def _download_and_import(
     lines = [
         f"✅ <b>{h(report.deck.name)}</b>"
         f" (id {report.deck.id}, <code>{h(report.deck.slug)}</code>)",
-        f"added {report.added} · updated {report.updated} · skipped {len(report.skipped)}"
+        f"added {report.added} · updated {report.updated} · unchanged {report.unchanged}"
+        f" · skipped {len(report.skipped)}"
         + (f" · {report.media} pictures" if report.media else ""),
     ]
     for entry in report.skipped[:5]:

@@ -110,14 +110,14 @@ async def test_import_a_csv_from_a_captioned_document(
     turn = await chat.upload(ADMIN, CSV, "geo.csv", caption="/import Geography")
     assert len(chat.fake.calls_of("getFile")) == 1
     [status] = turn.new
-    assert "added 2 · updated 0 · skipped 0" in status.plain  # the progress message, edited
+    assert "added 2 · updated 0 · unchanged 0 · skipped 0" in status.plain  # edited in place
     assert status.edited and "Geography" in status.plain
     deck = await tutor.find_deck("Geography")
     assert [info.n_items for info in await tutor.decks() if info.deck.id == deck.id] == [2]
     actions = await audit(tutor)
     assert actions[-1][:2] == (ADMIN.id, "import")
     again = await chat.upload(ADMIN, CSV, "geo.csv", caption="/import Geography")
-    assert "added 0 · updated 2" in again.new[0].plain
+    assert "added 0 · updated 0 · unchanged 2" in again.new[0].plain
 
 
 async def test_import_an_apkg_sent_after_the_command(
@@ -145,6 +145,31 @@ async def test_import_an_apkg_sent_after_the_command(
 async def test_a_bad_file_reports_the_error(chat: ChatDriver, tutor: TutorService) -> None:
     turn = await chat.upload(ADMIN, b"\x00\x01garbage", "x.apkg", caption="/import")
     assert "was not imported" in turn.new[0].plain
+
+
+async def test_a_file_without_questions_creates_no_deck_and_says_why(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    trivia = b"Which planet is red? Mars\nLargest ocean? Pacific\nSpider legs? Eight\n"
+    before = await tutor.decks()
+    turn = await chat.upload(ADMIN, trivia, "long.txt", caption="/import")
+    reply = turn.new[0].plain
+    assert "long.txt was not imported" in reply
+    assert "all 3 entries were skipped" in reply
+    assert "does not look like an Anki notes export" in reply
+    assert await tutor.decks() == before
+
+
+async def test_an_exported_csv_imports_back_into_its_deck(
+    chat: ChatDriver, tutor: TutorService, fake_api: FakeBotApi
+) -> None:
+    turn = await chat.send(ADMIN, "/export sample tsv")
+    assert "sample.tsv" in turn.text
+    data = await tutor.export_deck("sample", "tsv")
+    again = await chat.upload(ADMIN, data[1], "renamed by the admin.tsv", caption="/import")
+    assert "Sample (id 1, sample)" in again.new[0].plain
+    assert "added 0 · updated 0 · unchanged 6" in again.new[0].plain
+    assert [info.deck.name for info in await tutor.decks()] == ["Sample"]
 
 
 async def test_announce_needs_confirmation_and_reports_counts(

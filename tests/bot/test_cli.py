@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import _parser, main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
@@ -23,9 +24,24 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_decks_lists_the_bundled_decks(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert "bundled decks: synced" in capsys.readouterr().out
     assert main(["decks"]) == 0
     out = capsys.readouterr().out
     assert "world-history" in out and "chinese-history" in out and "demo" in out
+    assert main(["db", "upgrade"]) == 0
+    assert "bundled decks: up to date" in capsys.readouterr().out
+
+
+def test_a_reading_command_without_a_database_says_how_to_make_one(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in (["decks"], ["export", "demo", "demo.json"], ["users"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert f"no database at {env / 'tutor.sqlite3'}" in err
+        assert "`metatutor db upgrade` creates it" in err
+    assert not (env / "tutor.sqlite3").exists()
 
 
 def test_every_example_file_imports_and_reimport_updates(
@@ -35,14 +51,14 @@ def test_every_example_file_imports_and_reimport_updates(
         assert main(["import", str(example)]) == 0, example.name
         assert "0 skipped" in capsys.readouterr().out
     assert main(["import", str(EXAMPLES / "silk-road.json")]) == 0
-    assert "0 added, 6 updated" in capsys.readouterr().out
+    assert "0 added, 0 updated, 6 unchanged" in capsys.readouterr().out
 
 
 def test_export_round_trips(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", str(EXAMPLES / "ancient-rome.csv"), "--deck", "Rome"]) == 0
     assert main(["export", "Rome", "rome.json"]) == 0
     assert main(["import", "rome.json", "--deck", "Rome"]) == 0
-    assert "0 added, 6 updated, 0 skipped" in capsys.readouterr().out.splitlines()[-1]
+    assert "0 added, 0 updated, 6 unchanged, 0 skipped" in capsys.readouterr().out.splitlines()[-1]
 
 
 def test_a_bad_file_is_refused_with_its_reason(
@@ -71,3 +87,188 @@ def test_a_wrong_setting_stops_with_one_line_naming_it(
     assert "METATUTOR_TIMEZONE: expected an IANA time zone name" in err
     assert "TELEGRAM_BOT_TOKEN: expected a bot token" in err
     assert "not-a-real-token-at-all" not in err
+
+
+def _command_paths(parser: argparse.ArgumentParser) -> list[list[str]]:
+    """Every subcommand path (``["db"]``, ``["db", "upgrade"]``, ...) of the parser."""
+    paths: list[list[str]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths.append([name])
+                paths += [[name, *rest] for rest in _command_paths(sub)]
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(_parser()), ids=" ".join)
+def test_every_subcommand_answers_help(
+    path: list[str], env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*path, "--help"])
+    assert done.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+    assert not (env / "tutor.sqlite3").exists()  # help touches no database
+
+
+def _deck_rows(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT id, slug, name FROM decks ORDER BY id").fetchall()
+
+
+def _item_rows(path: Path, deck_id: int) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT id, external_id, kind, payload, tags, image, position FROM items"
+            " WHERE deck_id = ? ORDER BY id",
+            (deck_id,),
+        ).fetchall()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json"])
+def test_export_then_import_updates_the_same_deck_in_place(
+    env: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = env / "tutor.sqlite3"
+    assert main(["import", str(EXAMPLES / "ancient-rome.csv")]) == 0
+    assert main(["db", "upgrade"]) == 0
+    decks = _deck_rows(database)
+    (rome,) = [row for row in decks if row[1] == "ancient-rome"]
+    items = _item_rows(database, int(str(rome[0])))
+    capsys.readouterr()
+    # The issue's own steps: export deck by id to a file of another name, import it back.
+    assert main(["export", str(rome[0]), f"wh.{fmt}"]) == 0
+    assert main(["import", f"wh.{fmt}"]) == 0
+    out = capsys.readouterr().out.splitlines()[-1]
+    assert (
+        out
+        == f"Ancient Rome (id {rome[0]}, ancient-rome): 0 added, 0 updated, 6 unchanged, 0 skipped"
+    )
+    assert _deck_rows(database) == decks
+    assert _item_rows(database, int(str(rome[0]))) == items
+
+
+def _snapshot(path: Path) -> tuple[bytes, bytes, list[object]]:
+    """The database file's bytes, its WAL's bytes, and every table's rows."""
+    wal = path.with_name(path.name + "-wal")
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1"
+            )
+        ]
+        rows: list[object] = [
+            (table, conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall())
+            for table in tables
+        ]
+    return path.read_bytes(), wal.read_bytes() if wal.exists() else b"", rows
+
+
+READING_COMMANDS = [
+    ["decks"],
+    ["export", "world-history", "out.csv"],
+    ["export", "demo", "out.json"],
+    ["health", "--skip", "scheduler", "--skip", "model"],
+    ["users"],
+    ["remind", "--dry-run", "--hours", "48"],
+]
+
+
+def test_commands_that_only_read_leave_the_database_untouched(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = env / "tutor.sqlite3"
+    assert main(["import", str(EXAMPLES / "silk-road.json")]) == 0
+    # The bot runs meanwhile: its connection keeps the WAL, with a commit in it.
+    bot = sqlite3.connect(database, isolation_level=None)
+    try:
+        bot.execute("PRAGMA wal_autocheckpoint = 0")
+        bot.execute("UPDATE decks SET description = 'edited by the bot' WHERE slug = 'demo'")
+        versions = [bot.execute("PRAGMA data_version").fetchone()[0]]
+        for running in (True, False):
+            if not running:
+                bot.close()  # and once with the bot stopped (its WAL checkpointed away)
+            before = _snapshot(database)
+            for command in READING_COMMANDS:
+                assert main(command) == 0, command
+            assert _snapshot(database) == before
+            if running:
+                versions.append(bot.execute("PRAGMA data_version").fetchone()[0])
+        assert versions[0] == versions[1]  # no other connection committed anything
+    finally:
+        bot.close()
+    assert "world-history" in capsys.readouterr().out
+
+
+def test_commands_that_only_read_do_not_migrate_an_old_schema(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    import aiosqlite
+
+    from storage.migrations import apply_migrations, latest_version
+
+    database = env / "tutor.sqlite3"
+
+    async def old_schema() -> None:
+        async with aiosqlite.connect(database, isolation_level=None) as conn:
+            await apply_migrations(conn, target=latest_version() - 1)
+
+    asyncio.run(old_schema())
+    before = _snapshot(database)
+    for command in READING_COMMANDS[:3] + READING_COMMANDS[4:]:
+        assert main(command) == 1, command
+        err = capsys.readouterr().err
+        assert f"has schema version {latest_version() - 1}" in err
+        assert "Run `metatutor db upgrade`" in err
+    assert _snapshot(database) == before
+    assert main(["db", "upgrade"]) == 0
+    assert main(["decks"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["export", "sample", "out.json"], "no deck 'sample'. `metatutor decks` lists the decks."),
+        (["export", "demo", "out.xml"], "the output file must end in .csv, .tsv or .json"),
+        (["export", "demo", "no/such/folder/out.csv"], "Check that the folder exists"),
+        (["import", "missing.csv"], "cannot read missing.csv: No such file or directory."),
+        (["import", "long.txt"], "does not look like an Anki notes export"),
+        (["import", "bad.csv"], "bad.csv was not imported: line 1: missing required column"),
+        (["import", str(EXAMPLES / "ancient-rome.csv"), "--deck", "deck_99"], "no deck 'deck_99'"),
+        (["db", "backup", "bad.csv/copy.sqlite3"], "Check the path, that its folder exists"),
+    ],
+)
+def test_every_error_names_the_thing_and_the_next_step(
+    env: Path, command: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env / "long.txt").write_text("Which planet is red? Mars\nLargest ocean? Pacific\n")
+    (env / "bad.csv").write_text("prompt,reply\nA?,a\n")
+    assert main(["db", "upgrade"]) == 0
+    decks = _deck_rows(env / "tutor.sqlite3")
+    assert main(command) != 0
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.startswith("metatutor: ") and err.count("\n") == 1
+    assert _deck_rows(env / "tutor.sqlite3") == decks
+
+
+def test_a_database_from_a_newer_metatutor_is_left_alone(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storage.migrations import latest_version
+
+    database = env / "tutor.sqlite3"
+    assert main(["db", "upgrade"]) == 0
+    with sqlite3.connect(database) as conn:
+        conn.execute(f"PRAGMA user_version = {latest_version() + 1}")
+    before = _snapshot(database)
+    capsys.readouterr()
+    for command in (["decks"], ["import", str(EXAMPLES / "ancient-rome.csv")], ["db", "upgrade"]):
+        assert main(command) == 1, command
+        err = capsys.readouterr().err
+        assert f"has schema version {latest_version() + 1}, newer than this metatutor" in err
+        assert "Install the newer metatutor" in err
+    assert _snapshot(database) == before

@@ -5,10 +5,11 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from storage import Connection, Database
-from storage.migrations import latest_version
+from storage.migrations import apply_migrations, latest_version
 
 
 async def test_new_database_is_migrated_private_and_in_wal_mode(
@@ -189,3 +190,123 @@ async def test_a_transaction_waits_for_another_processs_write_lock(db_path: Path
     finally:
         other.close()
         await db.close()
+
+
+async def test_a_failed_commit_rolls_back_and_the_next_transaction_works(
+    db: Database, db_path: Path
+) -> None:
+    import sqlite3
+
+    # A deferred foreign key is checked only at COMMIT, so COMMIT itself fails.
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        async with db.transaction() as conn:
+            await conn.execute("PRAGMA defer_foreign_keys = ON")
+            await conn.execute(
+                "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('lost', 'L', 0, 0)"
+            )
+            await conn.execute(
+                "INSERT INTO items (deck_id, external_id, kind, payload, created_ms, updated_ms)"
+                " VALUES (999, 'dangling', 'typed', '{}', 0, 0)"
+            )
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('next', 'N', 0, 0)"
+        )
+    async with db.read() as conn, conn.execute("SELECT slug FROM decks") as cur:
+        assert [row[0] for row in await cur.fetchall()] == ["next"]
+    other = sqlite3.connect(db_path)
+    try:
+        assert other.execute("SELECT slug FROM decks").fetchall() == [("next",)]
+        assert other.execute("SELECT COUNT(*) FROM items").fetchone() == (0,)
+    finally:
+        other.close()
+
+
+async def test_a_cancelled_transaction_rolls_back_and_the_next_one_works(db: Database) -> None:
+    import asyncio
+
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('gone', 'G', 0, 0)"
+            )
+            inside.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(stuck())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('kept', 'K', 0, 0)"
+        )
+    async with db.read() as conn, conn.execute("SELECT slug FROM decks") as cur:
+        assert [row[0] for row in await cur.fetchall()] == ["kept"]
+
+
+async def test_read_only_opening_writes_nothing_and_refuses_writes(db_path: Path) -> None:
+    import sqlite3
+
+    from storage import DatabaseMissing, SchemaMismatch
+
+    with pytest.raises(DatabaseMissing):
+        await Database.open_read_only(db_path)
+    assert not db_path.exists()
+    async with aiosqlite.connect(db_path, isolation_level=None) as conn:
+        await apply_migrations(conn, target=latest_version() - 1)
+    with pytest.raises(SchemaMismatch) as mismatch:
+        await Database.open_read_only(db_path)
+    assert (mismatch.value.found, mismatch.value.expected) == (
+        latest_version() - 1,
+        latest_version(),
+    )
+    upgraded = await Database.open(db_path)
+    await upgraded.close()
+    reader = await Database.open_read_only(db_path)
+    try:
+        assert await reader.version() == latest_version()
+        with pytest.raises(sqlite3.OperationalError, match="read-only"):
+            async with reader.transaction():
+                pass
+        async with reader.read() as conn:
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await conn.execute(
+                    "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('x', 'x', 0, 0)"
+                )
+    finally:
+        await reader.close()
+
+
+async def test_a_failed_rollback_keeps_the_first_error_and_the_next_transaction_starts_clean(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from storage import database as database_module
+
+    real = database_module._rollback
+    failures = []
+
+    def failing_once(raw: sqlite3.Connection) -> None:
+        if not failures:
+            failures.append(True)
+            raise sqlite3.OperationalError("disk I/O error")  # as a dying disk would
+        real(raw)
+
+    monkeypatch.setattr(database_module, "_rollback", failing_once)
+    with pytest.raises(ValueError, match="the caller's error"):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('lost', 'L', 0, 0)"
+            )
+            raise ValueError("the caller's error")
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('next', 'N', 0, 0)"
+        )
+    async with db.read() as conn, conn.execute("SELECT slug FROM decks") as cur:
+        assert [row[0] for row in await cur.fetchall()] == ["next"]

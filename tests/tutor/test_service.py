@@ -206,7 +206,7 @@ async def test_exam_date_must_be_in_the_future(studying: TutorService) -> None:
 
 async def test_reimport_updates_in_place(studying: TutorService) -> None:
     report = await studying.import_file(sample_deck_bytes(), "sample.json")
-    assert (report.added, report.updated) == (0, 6)
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 6)
     (info,) = [i for i in await studying.decks(100) if i.deck.slug == "sample"]
     assert info.n_items == 6 and info.n_students == 1 and info.enrolled
 
@@ -221,11 +221,11 @@ async def test_a_bad_file_changes_nothing(studying: TutorService) -> None:
 
 
 async def test_export_imports_back_to_the_same_items(studying: TutorService) -> None:
-    for fmt in ("json", "csv"):
+    for fmt in ("json", "csv", "tsv"):
         name, data = await studying.export_deck("sample", fmt)
         assert name == f"sample.{fmt}"
         report = await studying.import_file(data, name, deck_name="Sample")
-        assert report.added == 0 and report.updated == 6
+        assert (report.added, report.updated, report.unchanged) == (0, 0, 6)
 
 
 async def test_unknown_deck_reference(studying: TutorService) -> None:

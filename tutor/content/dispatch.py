@@ -85,4 +85,33 @@ def parse_deck_file(
     """
     check_file_size(data, filename, limits)
     parser = choose_parser(data, filename)
-    return parser(data, filename=filename, deck_name=deck_name, limits=limits)
+    parsed = parser(data, filename=filename, deck_name=deck_name, limits=limits)
+    if not parsed.items:
+        raise _nothing_to_import(parsed, data, filename, parser)
+    return parsed
+
+
+def _nothing_to_import(
+    parsed: ParsedDeck, data: bytes, filename: str, parser: Parser
+) -> ContentError:
+    """Why a file that parsed yields no question, with the likely cause."""
+    skipped = parsed.skipped
+    if skipped:
+        first = skipped[0]
+        found = f"all {len(skipped):,} entries were skipped (first: {first.where}: {first.reason})"
+    else:
+        found = "it has no entries"
+    if parser is parse_anki_text and not _first_line(data).startswith("#"):
+        return ContentError(
+            f"{filename} yields no questions: {found}. It does not look like an Anki notes"
+            " export (those begin with '#separator:' and '#notetype:' lines); for your own"
+            " questions, use a CSV or TSV file with 'question' and 'answer' columns",
+            cause="not_anki_notes",
+        )
+    if parser is parse_anki_package:
+        return ContentError(
+            f"{filename} yields no questions: {found}. None of its notes has a note type"
+            " metatutor reads with its fields filled in",
+            cause="no_readable_notes",
+        )
+    return ContentError(f"{filename} yields no questions: {found}", cause="no_items")

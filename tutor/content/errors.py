@@ -9,12 +9,15 @@ class ContentError(Exception):
     """A deck file that cannot be imported, with a message a person can act on.
 
     ``where`` optionally names the place (``"line 7"``, ``"item 3 (id 'wh-003')"``,
-    ``"note 1690000000000"``); it is already part of ``str(error)``.
+    ``"note 1690000000000"``); it is already part of ``str(error)``. ``cause`` is a stable
+    code for the likely cause when one is known (e.g. ``"not_anki_notes"``), so a caller can
+    say it in its own words and language.
     """
 
-    def __init__(self, message: str, *, where: str | None = None) -> None:
+    def __init__(self, message: str, *, where: str | None = None, cause: str = "") -> None:
         self.message = message
         self.where = where
+        self.cause = cause
         super().__init__(f"{where}: {message}" if where else message)
 
 

@@ -7,8 +7,9 @@ only its own deletion (``id`` without the ``::cN`` suffix, question with ``{{cN:
 in place of its gap), which imports to the same external id, prompt and answer. Several
 entries may then share an ``id``: the importer only requires the expanded ids to be unique.
 
-CSV carries items only: on re-import the deck name comes from the file name or the
-``deck_name`` argument. JSON also carries the deck's slug, name, description and language.
+CSV and TSV carry the deck's name in a ``deck`` column of every row, so a re-import finds
+the same deck whatever the file is called. JSON carries the deck's slug, name, description
+and language.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Literal
 from tutor.content.errors import ContentError
 from tutor.content.json_deck import FORMAT_VERSION
 from tutor.content.records import Record, record_items
-from tutor.content.tabular import COLUMNS
+from tutor.content.tabular import COLUMNS, DECK_COLUMN
 from tutor.items import Deck, Item, ItemKind
 
 _CLOZE_ID = re.compile(r"^(.+)::c(\d+)$")
@@ -122,7 +123,7 @@ def _json_entry(record: Record) -> dict[str, Any]:
     return entry
 
 
-def _csv_row(record: Record) -> list[str]:
+def _csv_row(record: Record, deck_name: str) -> list[str]:
     answer = record.answer
     if isinstance(answer, list):
         if any("|" in a for a in answer):
@@ -145,17 +146,24 @@ def _csv_row(record: Record) -> list[str]:
         "explanation": record.explanation,
         "tags": " ".join(record.tags),
         "image": record.image or "",
+        DECK_COLUMN: deck_name,
     }
     return [values[c] for c in COLUMNS]
 
 
-def export_deck(deck: Deck, items: Sequence[Item], fmt: Literal["csv", "json"]) -> bytes:
-    """The deck as UTF-8 ``csv`` or ``json`` bytes that import back to the same items.
+ExportFormat = Literal["csv", "tsv", "json"]
+FORMATS: tuple[ExportFormat, ...] = ("csv", "tsv", "json")
+
+
+def export_deck(deck: Deck, items: Sequence[Item], fmt: ExportFormat) -> bytes:
+    """The deck as UTF-8 ``csv``, ``tsv`` or ``json`` bytes that import back to the same items.
 
     Raises:
         ContentError: for an unknown format, or an item that the format cannot carry
             unchanged (e.g. ``|`` inside an option in CSV).
     """
+    if fmt not in FORMATS:
+        raise ContentError(f"unknown export format {fmt!r} (use csv, tsv or json)")
     records = [_record(item) for item in items]
     if fmt == "json":
         document = {
@@ -169,10 +177,8 @@ def export_deck(deck: Deck, items: Sequence[Item], fmt: Literal["csv", "json"]) 
             "items": [_json_entry(r) for r in records],
         }
         return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        writer.writerows(_csv_row(r) for r in records)
-        return buffer.getvalue().encode("utf-8")
-    raise ContentError(f"unknown export format {fmt!r} (use csv or json)")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(_csv_row(r, deck.name) for r in records)
+    return buffer.getvalue().encode("utf-8")

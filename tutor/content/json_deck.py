@@ -141,4 +141,6 @@ def parse_json(
             description=deck.description,
             language=detect_language(item.prompt for item in items),
         )
-    return ParsedDeck(deck=deck, items=items, skipped=skipped)
+    header = document.get("deck")
+    slug_given = isinstance(header, dict) and bool(header.get("slug"))
+    return ParsedDeck(deck=deck, items=items, skipped=skipped, slug_given=slug_given)

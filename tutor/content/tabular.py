@@ -10,8 +10,10 @@ from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, che
 from tutor.content.records import Record, build_items
 from tutor.items import ParsedDeck
 
-COLUMNS = ("id", "type", "question", "answer", "options", "explanation", "tags", "image")
+COLUMNS = ("id", "type", "question", "answer", "options", "explanation", "tags", "image", "deck")
 REQUIRED = ("question", "answer")
+DECK_COLUMN = "deck"
+"""Optional: the deck the rows belong to (one name for the whole file; exports write it)."""
 
 
 def decode_utf8(data: bytes, filename: str) -> str:
@@ -45,6 +47,7 @@ def _header(row: list[str], delimiter: str) -> dict[str, int]:
         raise ContentError(
             f"missing required column(s): {', '.join(missing)} (found: {found}){hint}",
             where="line 1",
+            cause=f"no_{missing[0]}_column",
         )
     return columns
 
@@ -88,6 +91,7 @@ def parse_table(
         raise ContentError(f"{filename} is empty")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[Record] = []
+    deck_names: dict[str, str] = {}  # name -> where first named
     columns: dict[str, int] | None = None
     width = 0
     line = 1
@@ -109,15 +113,31 @@ def parse_table(
                     where=f"line {start}",
                 )
             records.append(_record(row, columns, start))
+            named = _deck_cell(row, columns)
+            if named:
+                deck_names.setdefault(named, f"line {start}")
     except csv.Error as exc:
         raise ContentError(f"malformed row: {exc}", where=f"line {reader.line_num}") from None
     if columns is None:
         raise ContentError(f"{filename} is empty")
     if not records:
         raise ContentError(f"{filename} has a header but no entries")
+    if len(deck_names) > 1:
+        listed = ", ".join(f"{name!r} ({where})" for name, where in list(deck_names.items())[:3])
+        raise ContentError(
+            f"the {DECK_COLUMN!r} column names {len(deck_names)} decks: {listed}; a file imports"
+            f" into one deck (split the file, or empty the {DECK_COLUMN!r} column)",
+            cause="several_decks",
+        )
     items, skipped = build_items(records, limits)
-    deck = make_deck(deck_name or name_from_filename(filename), items)
+    named = next(iter(deck_names), "")
+    deck = make_deck(deck_name or named or name_from_filename(filename), items)
     return ParsedDeck(deck=deck, items=items, skipped=skipped)
+
+
+def _deck_cell(row: list[str], columns: dict[str, int]) -> str:
+    index = columns.get(DECK_COLUMN)
+    return row[index].strip() if index is not None and index < len(row) else ""
 
 
 def parse_csv(

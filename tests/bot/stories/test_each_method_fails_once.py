@@ -262,7 +262,7 @@ async def _import(s: Story, fault: Fault, method: str) -> tuple[SentMessage, Tur
 async def _imported_on_the_next_try(s: Story) -> None:
     again = await s.chat.upload(ROOT, CSV, "geo.csv", caption="/import Geography")
     [status] = again.new
-    assert "added 2 · updated 0 · skipped 0" in status.plain
+    assert "added 2 · updated 0 · unchanged 0 · skipped 0" in status.plain
     deck = await s.tutor.find_deck("Geography")
     assert [i.n_items for i in await s.tutor.decks() if i.deck.id == deck.id] == [2]
 
@@ -289,7 +289,7 @@ async def the_upload_cannot_be_fetched(s: Story, fault: Fault) -> None:
 async def the_import_outcome_edit_fails_once(s: Story, fault: Fault) -> None:
     """The final edit fails once: it is tried again, so "⏳ Importing…" still ends in the count."""
     status, turn = await _import(s, fault, "editMessageText")
-    assert "added 2 · updated 0 · skipped 0" in status.plain
+    assert "added 2 · updated 0 · unchanged 0 · skipped 0" in status.plain
     assert len(turn.new) == 1
     assert len(await s.tutor.decks()) == 2
 
@@ -299,7 +299,7 @@ async def the_progress_message_is_not_sent(s: Story, fault: Fault) -> None:
     s.fail_once("sendMessage", fault)
     turn = await s.chat.upload(ROOT, CSV, "geo.csv", caption="/import Geography")
     [outcome] = turn.new
-    assert "added 2 · updated 0 · skipped 0" in outcome.plain
+    assert "added 2 · updated 0 · unchanged 0 · skipped 0" in outcome.plain
     assert len(await s.tutor.decks()) == 2
 
 
@@ -719,4 +719,4 @@ async def test_an_outcome_that_cannot_be_edited_in_arrives_as_a_message(
     turn = await in_process.chat.upload(ROOT, CSV, "geo.csv", caption="/import Geography")
     progress, outcome = turn.new
     assert progress.plain == "⏳ Importing geo.csv…"
-    assert "added 2 · updated 0 · skipped 0" in outcome.plain
+    assert "added 2 · updated 0 · unchanged 0 · skipped 0" in outcome.plain
