@@ -53,7 +53,8 @@ def test_gain_is_the_recall_a_review_adds_at_the_horizon_weighted_by_answering()
         p_now=[[0.95, 0.3, 0.80], [0.95, 0.3, 0.70], [0.95, 0.9, 0.75]],
         seen=[[True, False, True], [True, False, True], [True, True, True]],
         weight=[1.0, 0.5, 1.0],
-        p_horizon=[[0.93, 0.0, 0.40], [0.93, 0.0, 0.30], [0.93, 0.90, 0.35]],
+        # (a horizon forecast where unseen is ignored: a first sight counts from 0)
+        p_horizon=[[0.93, 0.5, 0.40], [0.93, 0.5, 0.30], [0.93, 0.90, 0.35]],
         p_reviewed=[[0.95, 0.60, 0.80], [0.95, 0.60, 0.75], [0.95, 0.92, 0.80]],
     )
     g = member_gain(c, None, GroupSettings())
