@@ -56,10 +56,13 @@ def group_policies(seed: int, model: Any) -> dict[str, GroupFactory]:
 
 
 def class_scenarios(quick: bool) -> list[ClassScenario]:
-    """Four weeks of daily quizzes before a class exam, and eight weeks without one."""
+    """Four weeks of daily quizzes of 10 before a class exam on a deck of 60 (several passes),
+    150 (about two) or 300 items (not even one: coverage decides), and eight weeks on 150
+    items without an exam."""
     if quick:
         return [class_exam_scenario(10, 5, 40), class_keep_scenario(12, 5, 40)]
     return [
+        class_exam_scenario(28, 10, 60),
         class_exam_scenario(28, 10, 150),
         class_exam_scenario(28, 10, 300),
         class_keep_scenario(56, 10, 150),
