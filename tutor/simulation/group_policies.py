@@ -120,17 +120,8 @@ def _plan_classes(
     return out
 
 
-def _weights(ctx: ClassDay, use: bool) -> F:
-    if not use:
-        return np.ones(ctx.n_classes * ctx.class_size)
-    return answer_probability(ctx.attended)
-
-
 class GroupModelPolicy:
-    """``group``: the group policy on the calibrated learner model (module docstring).
-
-    ``weights=False`` counts every member alike (an exploratory variant).
-    """
+    """``group``: the group policy on the calibrated learner model (module docstring)."""
 
     def __init__(
         self,
@@ -140,12 +131,10 @@ class GroupModelPolicy:
         n_items: int,
         seed: int,
         name: str = GROUP,
-        weights: bool = True,
     ) -> None:
         self.name = name
         self.lm = LearnerModelPolicy(model, n_classes * class_size, n_items)
         self.rng = np.random.default_rng([seed, 29])
-        self.weights = weights
         self.class_size = class_size
         self.n_items = n_items
         self._now = ORIGIN
@@ -158,7 +147,7 @@ class GroupModelPolicy:
         _, _, left = _settings(day, ctx)
         horizon = group_horizon_days(left, ctx.n_items, ctx.per_day)
         p_h, reviewed = self.lm.forecast(self._now, p_now, np.full(p_now.shape[0], horizon))
-        weight = _weights(ctx, self.weights)
+        weight = answer_probability(ctx.attended)
         return _plan_classes(ctx, day, self.rng, p_now, seen, weight, p_h, reviewed)
 
     def observe(self, day: int, asked: I, attended: B, right: B) -> None:
@@ -211,7 +200,7 @@ class GroupOracle:
         p_h = np.where(seen, memory.recall(at), 0.0)
         right, wrong = self.truth.after_review(day, at)
         reviewed = p_now * right + (1.0 - p_now) * wrong
-        weight = _weights(ctx, True)
+        weight = answer_probability(ctx.attended)
         return _plan_classes(ctx, day, self.rng, p_now, seen, weight, p_h, reviewed)
 
     def observe(self, day: int, asked: I, attended: B, right: B) -> None:

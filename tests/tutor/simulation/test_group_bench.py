@@ -28,8 +28,6 @@ from tutor.simulation.group_runner import (
 )
 from tutor.simulation.population import People, make_students
 
-B = np.ndarray
-
 
 @pytest.fixture(scope="module")
 def people() -> People:
