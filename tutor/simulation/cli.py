@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -144,7 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", type=Path, help="write rows as a JSON list")
     ap.add_argument("--plot", type=Path, help="write a PNG bar chart")
+    ap.add_argument(
+        "--groups",
+        action="store_true",
+        help="the group scenario instead: classes of 20 answering shared daily quizzes",
+    )
+    ap.add_argument("--classes", type=int, default=None, help="classes with --groups (50)")
     args = ap.parse_args(argv)
+    if args.groups:
+        return _groups(args, ap, argv)
     n = args.students if args.students is not None else (16 if args.quick else 200)
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     for f in families:
@@ -173,6 +182,50 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
     if args.plot:
         plot(rows, args.plot)
+    return 0
+
+
+def _groups(args: argparse.Namespace, ap: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """``--groups``: run the group scenario, print its tables, write JSON with the machine."""
+    from tutor.evaluation.report import machine_info
+    from tutor.simulation.group_bench import group_markdown, run_group_bench
+
+    n = args.classes if args.classes is not None else (3 if args.quick else 50)
+    if n < 2:
+        ap.error("--classes needs at least 2 (for an interval)")
+    families = [f.strip() for f in args.families.split(",") if f.strip()]
+    for f in families:
+        if f not in FAMILIES:
+            ap.error(f"unknown family {f!r} (choose from {', '.join(FAMILIES)})")
+    t0 = time.perf_counter()
+    rows = run_group_bench(
+        People.load(args.params),
+        n,
+        args.seed,
+        args.quick,
+        families,
+        weights=args.learner_model,
+        workers=args.workers,
+    )
+    seconds = time.perf_counter() - t0
+    print(group_markdown(rows, n))
+    print(f"{n} classes of 20 per scenario, seed {args.seed}, {seconds:.0f} s")
+    if args.json:
+        doc = {
+            "machine": machine_info(1),
+            "command": [
+                "metatutor",
+                "bench",
+                "schedule",
+                *(sys.argv[1:] if argv is None else argv),
+            ],
+            "classes": n,
+            "seed": args.seed,
+            "seconds": round(seconds, 1),
+            "rows": [r.as_dict() for r in rows],
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=1) + "\n")
     return 0
 
 

@@ -126,15 +126,53 @@ class LearnerModelPolicy:
         spacing: F = np.nan_to_num((self.bm.time - self.bm.prev) / SECONDS_PER_DAY, nan=0.0)
         return spacing
 
+    def predict_now(self, now: float) -> F:
+        """P(right answer) of every (student, item) at Unix time ``now``: calibrated for
+        seen items, the model's first-sight guess for new ones. The raw predictions are
+        kept for :meth:`recalibrate` of the answers that follow."""
+        self._now = now
+        self._p_raw = self.bm.predict_all(now)
+        self._p_used = self._cal(self._p_raw, self._gap(now))
+        return self._p_used
+
+    def forecast(self, now: float, p_now: F, horizon: F) -> tuple[F, F]:
+        """Recall ``horizon`` days (per student) after ``now``: without a review (0 for
+        new items), and expected after a review now (averaged over a right and a wrong
+        answer with the chances ``p_now``), both calibrated like the predictions now."""
+        seen = self.bm.seen
+        t_h = now + horizon * SECONDS_PER_DAY
+        p_h = np.where(seen, self._cal(self.bm.predict_all(t_h), self._gap(t_h)), 0.0)
+        right, wrong = self.bm.after_review(now, t_h)
+        if self.calibrate:
+            ahead = np.broadcast_to(horizon[:, None], right.shape)
+            spacing = np.where(seen, self._gap(now), 0.0)
+            right = cal.apply(self.mean, right, ahead, self.bm.c + 1.0, spacing)
+            wrong = cal.apply(self.mean, wrong, ahead, self.bm.c, spacing)
+        return p_h, p_now * right + (1.0 - p_now) * wrong
+
+    def recalibrate(self, mask: B, correct: B) -> None:
+        """Update each student's calibration from their answers to the ``mask``ed seen
+        items, against the raw predictions of the last :meth:`predict_now` (call before the
+        model learns from the same answers)."""
+        old = mask & self.bm.seen
+        if old.any() and self.calibrate:
+            self.mean, self.prec = cal.observe(
+                self.mean,
+                self.prec,
+                self._p_raw,
+                self._gap(self._now),
+                self.bm.c,
+                self._spacing(),
+                correct,
+                old.astype(np.float64),
+            )
+
     def plan(self, day: int, ctx: DayContext) -> Plan:
         """Rank today's items from the model's current predictions."""
         now = ORIGIN + day * SECONDS_PER_DAY
-        self._now, self._secs = now, ctx.answer_seconds
+        self._secs = ctx.answer_seconds
         seen = self.bm.seen
-        p_raw = self.bm.predict_all(now)
-        self._p_raw = p_raw
-        p_now = self._cal(p_raw, self._gap(now))
-        self._p_used = p_now
+        p_now = self.predict_now(now)
         settings = StudySettings(daily_goal_minutes=ctx.budget_seconds / 60.0)
         due = due_mask(p_now, ~seen, settings.target_retention)
         if ctx.exam_day is None:
@@ -149,15 +187,7 @@ class LearnerModelPolicy:
                 for a in ctx.answer_seconds
             ]
         )
-        t_h = now + horizon * SECONDS_PER_DAY
-        p_h = np.where(seen, self._cal(self.bm.predict_all(t_h), self._gap(t_h)), 0.0)
-        right, wrong = self.bm.after_review(now, t_h)
-        if self.calibrate:
-            ahead = np.broadcast_to(horizon[:, None], right.shape)
-            spacing = np.where(self.bm.seen, self._gap(now), 0.0)
-            right = cal.apply(self.mean, right, ahead, self.bm.c + 1.0, spacing)
-            wrong = cal.apply(self.mean, wrong, ahead, self.bm.c, spacing)
-        reviewed = p_now * right + (1.0 - p_now) * wrong
+        p_h, reviewed = self.forecast(now, p_now, horizon)
         secs = np.broadcast_to(ctx.answer_seconds[:, None], p_now.shape)
         gain = exam_gain_per_second(
             np.where(seen, p_now, 0.0),
@@ -185,21 +215,7 @@ class LearnerModelPolicy:
     def observe(self, mask: B, day: int, grade: I) -> None:
         """Feed the day's answers to the model in the order asked (a wrong item comes back,
         answered right, after ``relearn_gap`` other answers) and update the calibration."""
-        bm = self.bm
-        correct = grade > 1
-        old = mask & bm.seen
-        if old.any() and self.calibrate:
-            gap = self._gap(self._now)
-            self.mean, self.prec = cal.observe(
-                self.mean,
-                self.prec,
-                self._p_raw,
-                gap,
-                bm.c,
-                self._spacing(),
-                correct,
-                old.astype(np.float64),
-            )
+        self.recalibrate(mask, grade > 1)
         events = [self._events(s, mask[s], grade[s]) for s in range(mask.shape[0])]
         t_n = max((e.shape[0] for e in events), default=0)
         items = np.full((mask.shape[0], t_n), -1, dtype=np.int64)
@@ -208,7 +224,7 @@ class LearnerModelPolicy:
             items[s, : e.shape[0]] = e[:, 1]
             grades[s, : e.shape[0]] = e[:, 2]
         at = self._now + np.arange(t_n)[None, :] * self._secs[:, None]
-        bm.update_day(items, at, grades > 1, grades)
+        self.bm.update_day(items, at, grades > 1, grades)
 
     def _events(self, s: int, mask: B, grade: I) -> F:
         """``(position, item, grade)`` rows of one student's session, in time order."""

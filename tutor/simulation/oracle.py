@@ -73,7 +73,7 @@ class Oracle:
         self.memory = memory
         self.shares = np.asarray(students.people.grade_shares[students.person], np.float64)
 
-    def _after_review(self, day: int, at: F) -> tuple[F, F]:
+    def after_review(self, day: int, at: F) -> tuple[F, F]:
         """Recall at per-student day ``at`` after a review of every item on ``day``:
         (if right, if wrong)."""
         assert self.memory is not None
@@ -112,7 +112,7 @@ class Oracle:
         )
         at = day + horizon
         p_h = np.where(seen, self.memory.recall(at), 0.0)
-        right, wrong = self._after_review(day, at)
+        right, wrong = self.after_review(day, at)
         reviewed = p_now * right + (1.0 - p_now) * wrong
         secs = np.broadcast_to(ctx.answer_seconds[:, None], self.shape)
         gain = exam_gain_per_second(
