@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.i18n import Html, plain, t
-from tutor.group_policy_stand_in import GroupReason
 from tutor.group_quiz import PollResult, PollToSend, QuizEnd, Step
 from tutor.groups import Group, GroupOverview, Ranking, RankLine
+from tutor.policy.group import GroupReason
 
 MAX_QUESTION = 300
 MEDALS = ("🥇", "🥈", "🥉")

@@ -39,14 +39,6 @@ from tutor.answer_log import log_answer, ready
 from tutor.clock import Clock, local_day_start, require_utc, to_millis, utc_now
 from tutor.convert import item_from_record, student_from_record
 from tutor.grading import TRUE_FALSE_CHOICES, Marked
-from tutor.group_policy_stand_in import (
-    GroupChoice,
-    GroupReason,
-    GroupSettings,
-    Member,
-    pick_group_quiz,
-    recent_weights,
-)
 from tutor.groups import (
     MAX_GROUP_QUIZ,
     Group,
@@ -59,6 +51,8 @@ from tutor.groups import (
 from tutor.item_cache import ItemCache
 from tutor.items import Item, ItemKind
 from tutor.learner import MemoryModel, last_seen_map
+from tutor.policy.group import GroupChoice, GroupReason, GroupSettings
+from tutor.policy.group_plan import Member, pick_group_quiz, recent_weights
 from tutor.polls import PollForm, poll_form, pollable
 from tutor.quiz import exam_instant
 
