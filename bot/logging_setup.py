@@ -40,6 +40,8 @@ _CAPS = {
     "httpcore": logging.WARNING,
     "telegram": logging.INFO,
     "aiosqlite": logging.INFO,
+    # Two lines per run of every repeating job (group quizzes run every few seconds).
+    "apscheduler.executors": logging.WARNING,
 }
 _HANDLER_NAME = "metatutor"
 

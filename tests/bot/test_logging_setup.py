@@ -26,7 +26,7 @@ def logs() -> Iterator[io.StringIO]:
     """Root logging into a buffer for the test; the previous handlers come back after."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
-    names = ("httpx", "httpcore", "telegram", "aiosqlite")
+    names = ("httpx", "httpcore", "telegram", "aiosqlite", "apscheduler.executors")
     levels = {name: logging.getLogger(name).level for name in names}
     buffer = io.StringIO()
     configure_logging("DEBUG", secrets=[TOKEN], stream=buffer)
@@ -77,6 +77,15 @@ def test_token_redacted_from_messages_args_extras_and_tracebacks(logs: io.String
     _assert_clean(text)
     assert text.count(REDACTED) >= 5
     assert len(text.splitlines()) == 4
+
+
+def test_job_runs_are_not_logged_but_their_failures_are(logs: io.StringIO) -> None:
+    job_log = logging.getLogger("apscheduler.executors.default")
+    job_log.info('Running job "group_quizzes (trigger: interval[0:00:05])"')
+    job_log.info('Job "group_quizzes" executed successfully')
+    assert logs.getvalue() == ""
+    job_log.warning('Run time of job "group_quizzes" was missed by 0:00:07')
+    assert "was missed" in logs.getvalue()
 
 
 def test_httpx_request_lines_are_not_logged(logs: io.StringIO) -> None:
