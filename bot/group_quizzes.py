@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, Message
-from telegram.error import ChatMigrated, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.group_text import poll_labels, poll_question, step_text
@@ -42,6 +42,7 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 RUNNER_KEY = "group_quiz_runner"
 JOB_NAME = "group_quizzes"
 DEFAULT_INTERVAL = 5.0
+_TOPIC_GONE = ("thread not found", "topic_closed", "topic_deleted")
 IN_FLIGHT = 64
 """Steps taken at once (each waits for its turn at the pacer)."""
 
@@ -135,7 +136,11 @@ class GroupQuizRunner:
             chat_id = step.chat_id
             if text:
                 sent = await self._send(step, chat_id, "text", text)
-                chat_id = sent.chat_id if sent is not None else chat_id
+                if sent is not None:  # where it went: maybe a supergroup, or out of a topic
+                    chat_id = sent.chat_id
+                    step = replace(
+                        step, topic_id=sent.message_thread_id if sent.is_topic_message else None
+                    )
             if step.poll is None:
                 return False
             message = await self._send(step, chat_id, "poll", "")
@@ -150,13 +155,17 @@ class GroupQuizRunner:
         return True
 
     async def _send(self, step: Step, chat_id: int, kind: str, text: str) -> Message | None:
-        """Send a text or the step's poll to the group: paced, followed to a supergroup once,
-        None after any other refusal (logged)."""
-        for _ in range(2):
+        """Send a text or the step's poll to the group, in the quiz's forum topic: paced,
+        followed to a supergroup once, to the main chat once the topic is gone; None after
+        any other refusal (logged)."""
+        topic = step.topic_id
+        for _ in range(3):
             await self.pacer.turn(chat_id)
             try:
                 if kind == "text":
-                    return await self.bot.send_message(chat_id, text, parse_mode="HTML")
+                    return await self.bot.send_message(
+                        chat_id, text, parse_mode="HTML", message_thread_id=topic
+                    )
                 poll = step.poll
                 assert poll is not None
                 return await self.bot.send_poll(
@@ -168,7 +177,15 @@ class GroupQuizRunner:
                     correct_option_ids=[poll.correct],  # type: ignore[list-item]
                     explanation=poll.explanation or None,
                     open_period=poll.open_seconds,
+                    message_thread_id=topic,
                 )
+            except BadRequest as error:
+                if topic is None or not _topic_gone(error):
+                    log.warning("group %s: %s not sent: %s", chat_id, kind, error.message)
+                    return None
+                log.info("group %s: topic %s is gone (%s)", chat_id, topic, error.message)
+                await self.service.group_quizzes.topic_gone(step)
+                topic = None
             except ChatMigrated as moved:
                 log.info("group %s is now supergroup %s", chat_id, moved.new_chat_id)
                 await self.service.groups.migrated(chat_id, moved.new_chat_id)
@@ -180,6 +197,12 @@ class GroupQuizRunner:
                 log.warning("group %s: %s not sent: %s", chat_id, kind, error.message)
                 return None
         return None
+
+
+def _topic_gone(error: BadRequest) -> bool:
+    """Telegram's refusals for a forum topic that was deleted or closed."""
+    message = error.message.lower()
+    return any(sign in message for sign in _TOPIC_GONE)
 
 
 def build_group_runner(

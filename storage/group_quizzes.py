@@ -15,7 +15,10 @@ from storage.database import Connection, fetch_all, fetch_one
 
 RUNNING, FINISHED, STOPPED = "running", "finished", "stopped"
 SENDING, OPEN, CLOSED, LOST = "sending", "open", "closed", "lost"
-_QUIZ = "id, group_id, kind, planned, asked, status, next_ms, claimed_ms, started_ms, ended_ms"
+_QUIZ = (
+    "id, group_id, kind, planned, asked, status, next_ms, claimed_ms, started_ms, ended_ms,"
+    " topic_id"
+)
 _POLL = (
     "id, quiz_id, number, item_id, options, correct, reason, status, poll_id, message_id,"
     " created_ms, closes_ms"
@@ -36,6 +39,7 @@ class QuizRow:
     claimed_ms: int | None
     started_ms: int
     ended_ms: int | None
+    topic_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +85,27 @@ def _poll(row: Any) -> PollRow:
 
 
 async def start_quiz(
-    conn: Connection, group_id: int, kind: str, planned: int, now_ms: int
+    conn: Connection,
+    group_id: int,
+    kind: str,
+    planned: int,
+    now_ms: int,
+    topic_id: int | None = None,
 ) -> int | None:
-    """A new running quiz in the group, due now; None if one is running there already."""
+    """A new running quiz in the group (in forum topic ``topic_id``), due now; None if one is
+    running there already."""
     cursor = await conn.execute(
-        "INSERT INTO group_quizzes (group_id, kind, planned, next_ms, started_ms)"
-        " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS"
+        "INSERT INTO group_quizzes (group_id, kind, planned, next_ms, started_ms, topic_id)"
+        " SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS"
         " (SELECT 1 FROM group_quizzes WHERE group_id = ? AND status = 'running')",
-        (group_id, kind, planned, now_ms, now_ms, group_id),
+        (group_id, kind, planned, now_ms, now_ms, topic_id, group_id),
     )
     return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
+
+
+async def clear_topic(conn: Connection, quiz_id: int) -> None:
+    """The quiz's topic is gone: its next messages go to the group's main chat."""
+    await conn.execute("UPDATE group_quizzes SET topic_id = NULL WHERE id = ?", (quiz_id,))
 
 
 async def get_quiz(conn: Connection, quiz_id: int) -> QuizRow | None:

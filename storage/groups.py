@@ -10,7 +10,7 @@ from storage.database import Connection, fetch_all, fetch_one
 
 _GROUP = (
     "id, chat_id, title, language, timezone, daily_quiz_time, daily_length, exam_date,"
-    " members_start, question_seconds, active, joined_ms, left_ms"
+    " members_start, question_seconds, active, joined_ms, left_ms, topic_id"
 )
 _UPDATABLE = frozenset(
     {
@@ -22,6 +22,7 @@ _UPDATABLE = frozenset(
         "exam_date",
         "members_start",
         "question_seconds",
+        "topic_id",
     }
 )
 
@@ -43,6 +44,7 @@ class GroupRecord:
     active: bool
     joined_ms: int
     left_ms: int | None
+    topic_id: int | None = None
 
 
 def _group(row: Any) -> GroupRecord:
@@ -60,6 +62,7 @@ def _group(row: Any) -> GroupRecord:
         active=bool(row[10]),
         joined_ms=row[11],
         left_ms=row[12],
+        topic_id=row[13],
     )
 
 

@@ -132,6 +132,8 @@ class Step:
     result: PollResult | None = None
     poll: PollToSend | None = None
     end: QuizEnd | None = None
+    topic_id: int | None = None
+    """The forum topic the quiz runs in (None: the group's main chat)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +171,14 @@ class GroupQuizzes:
     # -- starting and stopping ------------------------------------------------------------------
 
     async def start(
-        self, chat_id: int, planned: int | None = None, kind: str = "command"
+        self,
+        chat_id: int,
+        planned: int | None = None,
+        kind: str = "command",
+        topic_id: int | None = None,
     ) -> Started:
-        """Start a quiz of ``planned`` questions (default: the daily length) in the group.
+        """Start a quiz of ``planned`` questions (default: the daily length) in the group, in
+        forum topic ``topic_id`` (None: the main chat).
 
         Raises UnknownGroup, NoGroupDecks, NothingToAsk (no item of its decks makes a poll)
         or QuizRunning.
@@ -189,7 +196,7 @@ class GroupQuizzes:
         length = max(1, min(planned or group.daily_length, MAX_GROUP_QUIZ))
         async with self.db.transaction() as conn:
             quiz_id = await quiz_rows.start_quiz(
-                conn, group.id, kind, length, to_millis(self.now())
+                conn, group.id, kind, length, to_millis(self.now()), topic_id
             )
         if quiz_id is None:
             raise QuizRunning()
@@ -231,7 +238,7 @@ class GroupQuizzes:
             if quiz.asked >= quiz.planned:
                 end = await self._end(conn, quiz, now_ms, ran_out=False)
         group = group_from_record(record, tuple(decks))
-        base = Step(quiz.id, group.chat_id, group.language, result=result)
+        base = Step(quiz.id, group.chat_id, group.language, result=result, topic_id=quiz.topic_id)
         if end is not None:
             return replace(base, end=end)
         chosen = await self._choose(group, quiz, now)
@@ -301,6 +308,16 @@ class GroupQuizzes:
             quiz_id = await quiz_rows.quiz_of_poll(conn, poll.row_id)
             if quiz_id is not None:
                 await quiz_rows.release(conn, quiz_id, to_millis(closes + CLOSE_GRACE))
+
+    async def topic_gone(self, step: Step) -> None:
+        """The step's forum topic was deleted or closed: the quiz, and the group's daily
+        quizzes if they went there, carry on in the main chat."""
+        async with self.db.transaction() as conn:
+            await quiz_rows.clear_topic(conn, step.quiz_id)
+            quiz = await quiz_rows.get_quiz(conn, step.quiz_id)
+            record = await group_rows.get_group(conn, quiz.group_id) if quiz else None
+            if record is not None and record.topic_id == step.topic_id:
+                await group_rows.update_group(conn, record.id, topic_id=None)
 
     async def failed(self, step: Step, *, gone: bool) -> None:
         """The step's message could not be sent: its poll is lost; the quiz goes on a little

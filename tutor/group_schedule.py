@@ -147,7 +147,7 @@ class GroupSchedule:
                     else:
                         length = max(1, min(group.daily_length, MAX_GROUP_QUIZ))
                         quiz_id = await quiz_rows.start_quiz(
-                            conn, group.id, "daily", length, now_ms
+                            conn, group.id, "daily", length, now_ms, group.topic_id
                         )
                         if quiz_id is None:
                             reason = "quiz_running"

@@ -68,6 +68,8 @@ class Group:
     question_seconds: int
     active: bool
     deck_ids: tuple[int, ...] = ()
+    topic_id: int | None = None
+    """The forum topic daily quizzes go to (None: the main chat, General in a forum)."""
 
 
 def group_from_record(record: GroupRecord, deck_ids: tuple[int, ...] = ()) -> Group:
@@ -85,6 +87,7 @@ def group_from_record(record: GroupRecord, deck_ids: tuple[int, ...] = ()) -> Gr
         question_seconds=record.question_seconds,
         active=record.active,
         deck_ids=deck_ids,
+        topic_id=record.topic_id,
     )
 
 
@@ -245,6 +248,14 @@ class GroupStudy:
                 # Re-planned from the new settings at the job's next run.
                 await slot_rows.drop_pending(conn, group.id)
         return await self.require(chat_id)
+
+    async def remember_topic(self, chat_id: int, topic_id: int | None) -> None:
+        """Daily quizzes go to this forum topic from now on (None: the main chat): the
+        topic where an admin last used /group_settings."""
+        group = await self.require(chat_id)
+        if group.topic_id != topic_id:
+            async with self.db.transaction() as conn:
+                await group_rows.update_group(conn, group.id, topic_id=topic_id)
 
     async def toggle_deck(self, chat_id: int, deck_id: int) -> tuple[Group, bool]:
         """Add a deck to the group's decks or take it out; True if it is now in."""

@@ -234,9 +234,11 @@ class ChatDriver:
         *,
         chat: FakeChat | None = None,
         reply_to: SentMessage | None = None,
+        topic: int | None = None,
     ) -> Turn:
-        """The user sends a text message or a command."""
-        return await self.feed(self.fake.user_message(user, text, chat=chat, reply_to=reply_to))
+        """The user sends a text message or a command (in a forum topic, if given)."""
+        update = self.fake.user_message(user, text, chat=chat, reply_to=reply_to, topic=topic)
+        return await self.feed(update)
 
     async def press(
         self,

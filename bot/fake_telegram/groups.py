@@ -47,6 +47,10 @@ class GroupUpdates:
     bot_status: dict[int, str]
     migrated: dict[int, int]
     known_users: dict[int, dict[str, Any]]
+    _chats: dict[int, Any]
+
+    def _take_message_id(self, chat_id: int) -> int:
+        raise NotImplementedError
 
     def _wrap(self, body: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -67,6 +71,21 @@ class GroupUpdates:
 
     def _now(self) -> int:
         raise NotImplementedError
+
+    # -- forum topics -----------------------------------------------------------------------------
+
+    def open_topic(self, chat: FakeChat) -> int:
+        """A new topic in a forum supergroup the fake knows; its thread id (as in Telegram,
+        the id of the message that created it)."""
+        if not chat.is_forum:
+            raise ValueError(f"{chat.title} is not a forum")
+        thread_id = self._take_message_id(chat.id)
+        self._chats[chat.id].topics.add(thread_id)
+        return thread_id
+
+    def delete_topic(self, chat: FakeChat, thread_id: int) -> None:
+        """An admin deletes the topic: sending there fails from now on."""
+        self._chats[chat.id].topics.discard(thread_id)
 
     # -- membership -----------------------------------------------------------------------------
 

@@ -218,6 +218,9 @@ def message_json(fake: FakeBotApi, message: SentMessage) -> dict[str, Any]:
         ]
     if message.document is not None and message.file_id:
         data["document"] = fake._stored_file_json(message.file_id)
+    if message.thread_id is not None:
+        data["message_thread_id"] = message.thread_id
+        data["is_topic_message"] = True
     if message.markup:
         data["reply_markup"] = message.markup
     if message.poll is not None:
@@ -248,8 +251,20 @@ def _store(fake: FakeBotApi, call: ApiCall, message: SentMessage) -> dict[str, A
     return message_json(fake, message)
 
 
+def _thread(fake: FakeBotApi, call: ApiCall, chat_id: int) -> int | None:
+    """The forum topic a message goes to; a closed or unknown one is refused, as Telegram does."""
+    raw = call.params.get("message_thread_id")
+    state = fake._chats.get(chat_id)
+    if raw is None or state is None:
+        return None
+    if not state.json.get("is_forum") or int(raw) not in state.topics:
+        raise _error("Bad Request: message thread not found")
+    return int(raw)
+
+
 def _new_message(fake: FakeBotApi, call: ApiCall, chat_id: int, text: str | None) -> SentMessage:
     markup, buttons = _inline_markup(call.params.get("reply_markup"))
+    thread_id = _thread(fake, call, chat_id)
     return SentMessage(
         chat_id=chat_id,
         message_id=fake._take_message_id(chat_id),
@@ -259,6 +274,7 @@ def _new_message(fake: FakeBotApi, call: ApiCall, chat_id: int, text: str | None
         markup=markup,
         date=fake._now(),
         reply_to_message_id=_reply_to(call.params),
+        thread_id=thread_id,
     )
 
 

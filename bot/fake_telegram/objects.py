@@ -39,10 +39,15 @@ class FakeChat:
     id: int
     title: str = "Study group"
     type: str = "group"
+    is_forum: bool = False
+    """A supergroup with topics (see :meth:`FakeBotApi.open_topic`)."""
 
     def to_json(self) -> dict[str, Any]:
         """The Bot API ``Chat`` object."""
-        return {"id": self.id, "type": self.type, "title": self.title}
+        data: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
+        if self.is_forum:
+            data["is_forum"] = True
+        return data
 
 
 @dataclass
@@ -123,6 +128,8 @@ class SentMessage:
     markup: dict[str, Any] | None = None
     history: list[str | None] = field(default_factory=list)
     poll: FakePoll | None = None
+    thread_id: int | None = None
+    """The forum topic it was sent to (None: the main chat)."""
 
     @property
     def plain(self) -> str:

@@ -8,7 +8,7 @@ dict Telegram would deliver, so it can be fed to ``Application.process_update`` 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.fake_telegram.objects import FakeChat, FakeUser, SentMessage
@@ -21,6 +21,7 @@ _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 class _ChatState:
     json: dict[str, Any]
     next_message_id: int = 1
+    topics: set[int] = field(default_factory=set)  # open forum topics (their thread ids)
 
 
 @dataclass
@@ -123,9 +124,16 @@ class IncomingUpdates:
         *,
         chat: FakeChat | None = None,
         reply_to: SentMessage | None = None,
+        topic: int | None = None,
     ) -> dict[str, Any]:
-        """A text message from ``user`` (commands in it get ``bot_command`` entities)."""
+        """A text message from ``user`` (commands in it get ``bot_command`` entities), in
+        forum topic ``topic`` if given."""
         message = self._user_message_json(user, chat, reply_to)
+        if topic is not None:
+            if topic not in self._chats[message["chat"]["id"]].topics:
+                raise LookupError(f"no open topic {topic} in that chat")
+            message["message_thread_id"] = topic
+            message["is_topic_message"] = True
         message["text"] = text
         entities = command_entities(text)
         if entities:

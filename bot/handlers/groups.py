@@ -76,12 +76,25 @@ def _in_group(update: Update) -> bool:
     return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
+def topic_of(update: Update) -> int | None:
+    """The forum topic the update was sent in (None: the main chat, or not a forum)."""
+    message = update.effective_message
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
 async def reply(update: Update, text: Html, keyboard: InlineKeyboardMarkup | None = None) -> None:
-    """Send HTML text to the group (Telegram's refusals are logged, not raised)."""
+    """Send HTML text to the group, in the topic it was asked in (refusals are logged)."""
     chat = update.effective_chat
     assert chat is not None
     try:
-        await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+        await chat.send_message(
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
+            message_thread_id=topic_of(update),
+        )
     except TelegramError as error:
         log.info("group %s: reply not sent: %s", chat.id, error.message)
 
@@ -205,7 +218,9 @@ async def quiz_command(update: Update, context: Context) -> None:
     if not group.members_start and not await is_admin(update, context):
         await reply(update, t(lang, "group.members_cannot_start"))
         return
-    started = await service_of(context).group_quizzes.start(group.chat_id, length)
+    started = await service_of(context).group_quizzes.start(
+        group.chat_id, length, topic_id=topic_of(update)
+    )
     runner = group_runner(context.application)
     if runner is not None:
         # In its own task: sending waits for the group's turn, and this member's next
@@ -294,6 +309,7 @@ async def group_settings_command(update: Update, context: Context) -> None:
     if not await is_admin(update, context):
         await reply(update, t(group.language, "group.admins_only"))
         return
+    await service_of(context).groups.remember_topic(group.chat_id, topic_of(update))
     args = context.args or []
     if args:
         if len(args) < 2:

@@ -451,3 +451,48 @@ async def test_an_admin_check_telegram_cannot_answer_changes_nothing_and_says_so
     turn = await chat.send(TEACHER, "/group_settings time 06:00", chat=CLASS)
     group = await tutor.groups.group(CLASS.id)
     assert group is not None and str(group.daily_quiz_time) == "06:00:00"
+
+
+FORUM = FakeChat(-1004002, "History 9B", type="supergroup", is_forum=True)
+
+
+async def test_in_a_forum_each_quiz_stays_in_its_topic_and_a_deleted_topic_falls_back(
+    chat: ChatDriver, tutor: TutorService, fake: FakeBotApi, clock: FakeClock
+) -> None:
+    fake.set_member(FORUM, TEACHER, "creator")
+    for student in (ADA, BO):
+        fake.set_member(FORUM, student)
+    await chat.feed(fake.bot_added(FORUM, TEACHER))
+    quizzes, homework = fake.open_topic(FORUM), fake.open_topic(FORUM)
+    # Ms Lee sets the group up in the "Quizzes" topic: the replies come there, not to General
+    turn = await chat.send(TEACHER, "/group_settings", chat=FORUM, topic=quizzes)
+    assert [m.thread_id for m in turn.new] == [quizzes]
+    await chat.press(TEACHER, "➕ Capitals", chat=FORUM)
+    await chat.send(TEACHER, "/group_settings time 18:00", chat=FORUM, topic=quizzes)
+    # Ada starts a quiz from the homework topic: every poll and result line goes there
+    turn = await chat.send(ADA, "/quiz 2", chat=FORUM, topic=homework)
+    [first] = [m for m in turn.new if m.poll is not None]
+    assert first.thread_id == homework
+    await chat.feed(fake.user_poll_answer(ADA, first, right_option(first)))
+    clock.advance(seconds=32)
+    turn = await chat.run(runner(chat).tick())
+    assert [m.thread_id for m in turn.new] == [homework, homework]
+    # an admin deletes the homework topic mid-quiz: the quiz ends in the main chat
+    fake.delete_topic(FORUM, homework)
+    clock.advance(seconds=32)
+    turn = await chat.run(runner(chat).tick())
+    assert "Quiz over: 2 questions." in turn.text
+    assert [m.thread_id for m in turn.new] == [None]
+    # the daily quiz goes to the topic where the settings were changed
+    clock.set(clock().replace(hour=18, minute=0, second=5))
+    turn = await chat.run(runner(chat).tick())
+    [daily] = turn.new
+    assert daily.poll is not None and daily.thread_id == quizzes
+    # that topic deleted too: the next poll of the daily quiz comes to the main chat, and
+    # the daily quizzes after it as well
+    fake.delete_topic(FORUM, quizzes)
+    clock.advance(seconds=32)
+    turn = await chat.run(runner(chat).tick())
+    assert turn.new and all(m.thread_id is None for m in turn.new)
+    group = await tutor.groups.group(FORUM.id)
+    assert group is not None and group.topic_id is None
