@@ -157,7 +157,7 @@ def file_problem(error: OSError | sqlite3.Error, settings: Settings) -> str:
 def _run_offline_tool(args: argparse.Namespace) -> int:
     extra = [arg for arg in args.args if arg != "--"]
     if args.command == "train":
-        from tutor.model.train import train_main
+        from tutor.evaluation.shipped_weights import train_main
 
         return train_main(extra)
     if args.suite == "model":

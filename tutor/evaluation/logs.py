@@ -1,4 +1,5 @@
-"""Learner logs in a columnar form shared by the benchmark, its baselines and training."""
+"""The benchmark's view of learner logs: datasets split by learner, and the predictor
+protocol. The log type itself belongs to the learner model (:mod:`tutor.model.learner_log`)."""
 
 from __future__ import annotations
 
@@ -6,41 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
+from tutor.model.learner_log import FloatArray, IntArray, LearnerLog
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True, slots=True)
-class LearnerLog:
-    """One learner's attempts in time order.
-
-    ``items`` and ``skills`` hold dataset-local integer ids. ``skills[t]`` lists the tags of
-    attempt ``t`` (possibly empty). Optional columns are ``None`` when a dataset lacks them:
-    ``timestamps`` in Unix seconds, ``grades`` 1-4 (Anki buttons), ``durations_ms`` answer
-    time, ``n_options`` the number of choices offered (0 = free recall).
-
-    ``eval_mask`` marks the attempts that count in the metrics (``None`` = all of them; the
-    per-learner time split scores only later attempts). ``split_points`` are the attempt
-    indices where a time split starts a new test chunk: a predictor that fits parameters to
-    this learner may refit at each of them from the attempts before it.
-    """
-
-    user: str
-    items: IntArray
-    skills: tuple[tuple[int, ...], ...]
-    correct: npt.NDArray[np.int8]
-    timestamps: FloatArray | None = None
-    grades: npt.NDArray[np.int8] | None = None
-    durations_ms: FloatArray | None = None
-    n_options: npt.NDArray[np.int8] | None = None
-    eval_mask: npt.NDArray[np.bool_] | None = None
-    split_points: tuple[int, ...] = ()
-
-    def __len__(self) -> int:
-        return int(self.items.shape[0])
+__all__ = ["Dataset", "FloatArray", "IntArray", "LearnerLog", "Predictor"]
 
 
 @dataclass(frozen=True, slots=True)

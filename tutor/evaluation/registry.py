@@ -1,11 +1,8 @@
 """Predictors the benchmark can run, by name.
 
-Baselines register here; the learner model registers its predictors from
-``tutor/model/bench.py`` (imported on first use, if it exists)::
-
-    from tutor.evaluation.registry import register_predictor
-    register_predictor("metatutor", lambda: MetatutorPredictor(...))
-    register_predictor("metatutor_noadapt", lambda: MetatutorPredictor(adapt=False))
+Baselines register here, and the learner model's predictors from
+:mod:`tutor.evaluation.learner_model` (imported on first use): the benchmark knows the model,
+the model knows nothing of the benchmark.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from dataclasses import dataclass
 from tutor.evaluation.logs import Predictor
 
 PredictorFactory = Callable[[], Predictor]
-MODEL_MODULE = "tutor.model.bench"
+MODEL_MODULE = "tutor.evaluation.learner_model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +56,7 @@ def _load_defaults() -> None:
     from tutor.evaluation.baselines import register_baselines
 
     register_baselines(register_predictor)
-    try:
-        importlib.import_module(MODEL_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name not in (MODEL_MODULE, "tutor.model"):
-            raise
+    importlib.import_module(MODEL_MODULE)
 
 
 def available_predictors() -> dict[str, Entry]:

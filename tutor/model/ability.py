@@ -15,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from tutor.evaluation.logs import LearnerLog
+from tutor.model.learner_log import LearnerLog
 
 F64 = npt.NDArray[np.float64]
 Num = TypeVar("Num", float, F64)

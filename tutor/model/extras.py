@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tutor.evaluation.logs import LearnerLog
 from tutor.model.ability import EXTRA_FEATURES, IRT_PRIOR, RESID_PRIOR, ability_residuals
 from tutor.model.features import F32, F64, ITEM_PRIOR_WEIGHT, RawColumns, smoothed_rates
 from tutor.model.history import AnswerStats, learner_rows
+from tutor.model.learner_log import LearnerLog
 
 
 def extra_columns(

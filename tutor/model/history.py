@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tutor.evaluation.logs import LearnerLog
 from tutor.model.ability import ability_residuals
 from tutor.model.features import (
     EMA_RATE,
@@ -24,6 +23,7 @@ from tutor.model.features import (
     RawColumns,
     fsrs_step,
 )
+from tutor.model.learner_log import LearnerLog
 
 
 @dataclass(slots=True)

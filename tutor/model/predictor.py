@@ -20,9 +20,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from tutor.evaluation.logs import FloatArray, LearnerLog
 from tutor.model.finetune import FinetuneConfig, finetune_head
 from tutor.model.history import AnswerStats
+from tutor.model.learner_log import FloatArray, LearnerLog
 from tutor.model.train import TrainConfig, build_net, predict_sequences, prepare, train
 from tutor.model.weights import TrainedWeights
 

@@ -1,4 +1,4 @@
-"""Registers the learner model's predictors with the benchmark (imported by its registry)."""
+"""The learner model's predictors, registered with the benchmark (imported by its registry)."""
 
 from __future__ import annotations
 
