@@ -39,9 +39,9 @@ from bot.group_quizzes import group_runner
 from bot.group_text import settings_text, top_text
 from bot.handlers.common import Context, log, service_of
 from bot.i18n import Html, language_for, plain, t
+from bot.times import parse_time
 from tutor.errors import InvalidSetting, TutorError, UnknownDeck
 from tutor.groups import MAX_GROUP_QUIZ, Group
-from tutor.students import parse_hhmm
 
 GROUPS_GROUP = -30  # after the privacy handlers (-40), before the student handlers (0)
 COMMANDS = ("quiz", "top", "stop", "group_settings", "help")
@@ -339,7 +339,10 @@ async def _apply_typed(context: Context, group: Group, name: str, value: str) ->
         if name in ("time", "daily"):
             if off:
                 return await groups.update(chat_id, clear_daily_quiz_time=True)
-            return await groups.update(chat_id, daily_quiz_time=parse_hhmm(value))
+            moment = parse_time(value)
+            if moment is None:
+                raise ValueError(value)
+            return await groups.update(chat_id, daily_quiz_time=moment)
         if name in ("tz", "timezone"):
             return await groups.update(chat_id, timezone=value.strip())
         if name in ("exam",):

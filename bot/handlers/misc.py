@@ -19,7 +19,7 @@ from bot.callbacks import (
     RevealPress,
     SettingPress,
 )
-from bot.handlers import decks, new_items, onboarding, quiz, settings
+from bot.handlers import decks, groups, new_items, onboarding, quiz, settings
 from bot.handlers.admin_common import is_admin
 from bot.handlers.common import (
     Context,
@@ -92,7 +92,8 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 
 async def group_message(update: Update, context: Context) -> None:
-    """Commands in a group get a pointer to the private chat; other messages are ignored."""
+    """A command that is not a group command: say which are, and where the rest live; other
+    messages in groups are ignored."""
     message = update.effective_message
     if message is None or not message.text or not message.text.startswith("/"):
         return
@@ -100,7 +101,10 @@ async def group_message(update: Update, context: Context) -> None:
     command = message.text.split()[0]
     if "@" in command and not command.endswith(f"@{bot_name}"):
         return  # addressed to another bot
-    await reply(update, t(language_of(update, None), "group.private_only"))
+    group = await service_of(context).groups.group(message.chat.id)
+    lang = group.language if group is not None else language_of(update, None)
+    name = command[1:].split("@")[0][:32]
+    await groups.reply(update, t(lang, "group.not_a_group_command", command=name))
 
 
 async def not_text(update: Update, context: Context) -> None:

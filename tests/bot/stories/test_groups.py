@@ -257,7 +257,7 @@ async def test_a_members_group_answers_count_in_their_private_study(
     [first] = polls(chat)
     await chat.feed(chat.fake.user_poll_answer(ADA, first, right_option(first)))
     turn = await chat.send(ADA, "/stats")
-    assert "Today: 1 answers" in turn.text
+    assert "Answers today: 1" in turn.text
     turn = await chat.send(ADA, "/mydata")
     document = turn.new[-1].document
     assert document is not None and b"What is the capital" in document
@@ -412,6 +412,11 @@ async def test_typed_group_settings_and_their_mistakes(
         turn = await chat.send(TEACHER, f"/group_settings {wrong}", chat=CLASS)
         assert len(turn.new) == 1 and turn.text.startswith(says), (wrong, turn.text)
     assert await tutor.groups.group(CLASS.id) == group
+    # times are read as they are written anywhere else in the tutor
+    for typed, meant in [("7:45pm", "19:45:00"), ("19.45", "19:45:00"), ("晚上8点", "20:00:00")]:
+        await chat.send(TEACHER, f"/group_settings time {typed}", chat=CLASS)
+        group = await tutor.groups.group(CLASS.id)
+        assert group is not None and str(group.daily_quiz_time) == meant, typed
 
 
 GROUP_FAIL_ONCE = ("sendPoll", "getChatMember")

@@ -46,7 +46,7 @@ async def test_onboarding_and_a_quiz_in_the_terminal(tutor: TutorService, tmp_pa
     assert "Which is <b>bold</b> & brave?" in transcript
     assert ("Correct!" in transcript) != ("Not quite." in transcript)
     assert "Session done:" in transcript
-    assert "Your progress" in transcript and "Today: 1 answers" in transcript
+    assert "Your progress" in transcript and "Answers today: 1" in transcript
     [chart] = [line for line in transcript.splitlines() if "[photo]" in line]
     saved = Path(chart.split("[photo] ", 1)[1].strip())
     assert saved.parent == tmp_path and saved.read_bytes().startswith(b"\x89PNG")

@@ -39,7 +39,7 @@ async def test_stats_text_and_chart(chat: ChatDriver) -> None:
     turn = await chat.send(ADA, "/stats")
     text, photo = turn.new
     assert "Your progress" in text.plain
-    assert "Today: 4 answers" in text.plain
+    assert "Answers today: 4" in text.plain
     assert photo.photo is not None and photo.photo.startswith(PNG_SIGNATURE)
     assert len(photo.photo) > 20_000  # three drawn panels, not an empty canvas
     pixels = matplotlib.image.imread(io.BytesIO(photo.photo), format="png")
@@ -160,7 +160,12 @@ async def test_group_chat(chat: ChatDriver) -> None:
     group = FakeChat(-1001, "Study group")
     # personal commands point to the private chat; /quiz is a group quiz (see test_groups.py)
     turn = await chat.send(ADA, "/stats", chat=group)
-    assert turn.text == "I work in private chat. Open a chat with me to study."
+    assert turn.text == (
+        "/stats is not a group command. Here I know /quiz, /top, /stop, /group_settings and"
+        " /help; everything else is in our private chat (tap my name, then Start)."
+    )
+    turn = await chat.send(ADA, "/frobnicate@metatutor_test_bot", chat=group)
+    assert turn.text.startswith("/frobnicate is not a group command.")
     turn = await chat.send(ADA, "/quiz", chat=group)
     assert turn.text == "This group has no decks yet. An admin picks them with /group_settings."
     turn = await chat.send(ADA, "what's up, everyone?", chat=group)
