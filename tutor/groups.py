@@ -16,9 +16,9 @@ from storage import group_quizzes as quiz_rows
 from storage import group_slots as slot_rows
 from storage import groups as group_rows
 from storage.groups import GroupRecord
-from tutor.clock import Clock, is_valid_zone, local_day_start, require_utc, to_millis, utc_now, zone
+from tutor.clock import Clock, local_day_start, require_utc, to_millis, utc_now, zone
 from tutor.errors import InvalidSetting, TutorError, UnknownDeck
-from tutor.students import LANGUAGES, format_hhmm, parse_hhmm
+from tutor.students import LANGUAGES, common_setting_changes, parse_hhmm
 
 MIN_QUESTION_SECONDS = 10
 MAX_QUESTION_SECONDS = 600
@@ -212,19 +212,12 @@ class GroupStudy:
     ) -> Group:
         """Change the group's settings; raises InvalidSetting naming the setting."""
         group = await self.require(chat_id)
-        changes: dict[str, object] = {}
-        if language is not None:
-            if language not in LANGUAGES:
-                raise InvalidSetting(language, setting="language")
-            changes["language"] = language
-        if timezone is not None:
-            if not is_valid_zone(timezone):
-                raise InvalidSetting(timezone, setting="timezone")
-            changes["timezone"] = timezone
-        if clear_daily_quiz_time:
-            changes["daily_quiz_time"] = None
-        elif daily_quiz_time is not None:
-            changes["daily_quiz_time"] = format_hhmm(daily_quiz_time)
+        changes = common_setting_changes(
+            language=language,
+            timezone=timezone,
+            daily_quiz_time=daily_quiz_time,
+            clear_daily_quiz_time=clear_daily_quiz_time,
+        )
         if daily_length is not None:
             if not 1 <= daily_length <= MAX_GROUP_QUIZ:
                 raise InvalidSetting(str(daily_length), setting="daily_length")

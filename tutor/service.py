@@ -19,7 +19,6 @@ from storage.records import UserRecord
 from tutor import library
 from tutor.clock import (
     Clock,
-    is_valid_zone,
     require_utc,
     to_millis,
     utc_now,
@@ -42,7 +41,13 @@ from tutor.learner import MemoryModel, RuleMemory, last_seen_map
 from tutor.policy.plan import exam_outlook
 from tutor.quiz import Quizzes, exam_instant
 from tutor.stats import HIGHER_PACE, answer_seconds, compute_stats
-from tutor.students import LANGUAGES, QuietHours, Student, StudentStatus, format_hhmm
+from tutor.students import (
+    LANGUAGES,
+    QuietHours,
+    Student,
+    StudentStatus,
+    common_setting_changes,
+)
 from tutor.views import (
     Answer,
     DeckInfo,
@@ -192,19 +197,12 @@ class TutorService:
         onboarded: bool | None = None,
     ) -> Student:
         """Change settings; raises InvalidSetting naming the setting on a bad value."""
-        changes: dict[str, object] = {}
-        if language is not None:
-            if language not in LANGUAGES:
-                raise InvalidSetting(language, setting="language")
-            changes["language"] = language
-        if timezone is not None:
-            if not is_valid_zone(timezone):
-                raise InvalidSetting(timezone, setting="timezone")
-            changes["timezone"] = timezone
-        if clear_daily_quiz_time:
-            changes["daily_quiz_time"] = None
-        elif daily_quiz_time is not None:
-            changes["daily_quiz_time"] = format_hhmm(daily_quiz_time)
+        changes = common_setting_changes(
+            language=language,
+            timezone=timezone,
+            daily_quiz_time=daily_quiz_time,
+            clear_daily_quiz_time=clear_daily_quiz_time,
+        )
         if clear_quiet_hours:
             changes["quiet_hours"] = None
         elif quiet_hours is not None:

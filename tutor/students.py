@@ -7,6 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from tutor.clock import is_valid_zone
+from tutor.errors import InvalidSetting
+
 LANGUAGES = ("en", "zh")
 DEFAULT_TARGET_RETENTION = 0.9
 
@@ -33,6 +36,31 @@ def parse_hhmm(text: str) -> time:
 def format_hhmm(value: time) -> str:
     """Format a time as ``HH:MM``."""
     return f"{value.hour:02d}:{value.minute:02d}"
+
+
+def common_setting_changes(
+    *,
+    language: str | None,
+    timezone: str | None,
+    daily_quiz_time: time | None,
+    clear_daily_quiz_time: bool,
+) -> dict[str, object]:
+    """The stored changes of the settings students and groups share (None: unchanged);
+    raises InvalidSetting naming the one that cannot be used."""
+    changes: dict[str, object] = {}
+    if language is not None:
+        if language not in LANGUAGES:
+            raise InvalidSetting(language, setting="language")
+        changes["language"] = language
+    if timezone is not None:
+        if not is_valid_zone(timezone):
+            raise InvalidSetting(timezone, setting="timezone")
+        changes["timezone"] = timezone
+    if clear_daily_quiz_time:
+        changes["daily_quiz_time"] = None
+    elif daily_quiz_time is not None:
+        changes["daily_quiz_time"] = format_hhmm(daily_quiz_time)
+    return changes
 
 
 @dataclass(frozen=True, slots=True)
