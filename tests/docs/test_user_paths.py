@@ -35,6 +35,7 @@ from bot.app import build_application
 from bot.cli import _parser
 from bot.fake_telegram.api import FakeBotApi
 from bot.handlers.admin import ADMIN_GROUP
+from bot.handlers.settings import TYPED_MENUS
 from bot.settings import Settings
 from tutor.service import TutorService
 
@@ -69,6 +70,8 @@ class Row:
     section: str
     line: int
     path: str
+    context: tuple[str, ...]
+    """The path cell's other `code`: e.g. the button whose menu waits for typed text."""
     tests: tuple[str, ...]
 
 
@@ -92,10 +95,10 @@ def checklist() -> tuple[Row, ...]:
         cells = _cells(line)
         if len(cells) < 4 or set(cells[0]) <= set("-: ") or cells[0] == "path":
             continue  # the separator or the header
-        path = _CODE.search(cells[0])
-        assert path is not None, f"{DOC_NAME}:{number}: the path cell has no `code`: {cells[0]}"
+        path, *context = _CODE.findall(cells[0]) or [""]
+        assert path, f"{DOC_NAME}:{number}: the path cell has no `code`: {cells[0]}"
         tests = tuple(node.strip() for node in _NODE.findall(cells[-1]))
-        rows.append(Row(section, number, path.group(1), tests))
+        rows.append(Row(section, number, path, tuple(context), tests))
     return tuple(rows)
 
 
@@ -239,6 +242,16 @@ async def test_every_other_handler_has_a_row(
     assert not missing, (
         f"handlers without a row in {DOC_NAME}: {', '.join(missing)}. Add a row for what the"
         f" user sends that reaches each (path `handler_name`) to {DOC_NAME}, with its tests."
+    )
+
+
+def test_every_typed_setting_has_a_row() -> None:
+    """Text typed while a settings menu waits for it (``TYPED_MENUS``) has its own row."""
+    typed = {item for row in checklist() if row.path == "text_message" for item in row.context}
+    missing = sorted(f"s:menu:{menu}" for menu in TYPED_MENUS if f"s:menu:{menu}" not in typed)
+    assert not missing, (
+        f"settings menus that wait for typed text without a row in {DOC_NAME}:"
+        f" {', '.join(missing)}. Add a row with the path `text_message` after `s:menu:NAME`."
     )
 
 
