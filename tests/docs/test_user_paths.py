@@ -176,7 +176,10 @@ def registered(
             ):
                 others.add(_name(handler))
             else:
-                raise AssertionError(f"a {type(handler).__name__} the checklist test can't read")
+                raise AssertionError(
+                    f"a {type(handler).__name__} ({_name(handler)}): teach registered() in"
+                    f" tests/docs/test_user_paths.py to read it, and add its rows to {DOC_NAME}"
+                )
     return commands, kinds, others
 
 
