@@ -132,6 +132,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+KINDS = frozenset(_PATTERNS)
+"""Every kind of button data (its first field); each has a row in docs/user_paths.md."""
+
+
 def parse(data: str | None) -> Press | None:
     """The press that ``data`` encodes, or None if it is not valid current callback data."""
     if not data or len(data.encode("utf-8")) > MAX_BYTES:

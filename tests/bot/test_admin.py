@@ -286,3 +286,67 @@ async def test_students_keep_their_commands(chat: ChatDriver, tutor: TutorServic
     turn = await chat.send(MALLORY, "/help")
     assert turn.text and turn.text != plain("en", "unknown_command")
     assert await audit(tutor) == []
+
+
+async def test_admin_lists_the_admin_commands(chat: ChatDriver) -> None:
+    turn = await chat.send(ADMIN, "/admin")
+    assert turn.text.startswith("Admin commands\n/import [deck name]")
+    missing = [name for name in COMMANDS if name != "admin" and f"/{name}" not in turn.text]
+    assert missing == []
+    assert "/add syntax\nDECK | QUESTION | ANSWER | WRONG1; WRONG2" in turn.text
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("/deck_rename", "Usage: /deck_rename DECK | NEW NAME"),
+        ("/deck_rename sample", "Usage: /deck_rename DECK | NEW NAME"),
+        ("/deck_delete", "Usage: /deck_delete DECK"),
+        ("/item", "Usage: /item ID"),
+        ("/item first", "Usage: /item ID"),
+        ("/add", "Usage:\n/add DECK | QUESTION | ANSWER | WRONG1; WRONG2"),
+        ("/export", "Usage: /export DECK [csv|tsv|json]"),
+        ("/export json", "Usage: /export DECK [csv|tsv|json]"),
+        ("/announce", "Usage: /announce [deck:DECK] TEXT"),
+        ("/announce deck:sample", "Usage: /announce [deck:DECK] TEXT"),
+    ],
+)
+async def test_commands_without_their_arguments_say_how_to_use_them(
+    chat: ChatDriver, tutor: TutorService, command: str, usage: str
+) -> None:
+    before = await tutor.decks()
+    turn = await chat.send(ADMIN, command)
+    assert turn.text.startswith(usage), turn.text
+    assert chat.buttons(ADMIN) == [] and await tutor.decks() == before
+
+
+async def test_cancel_keeps_the_deck_and_an_unknown_admin_button_says_so(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await chat.send(ADMIN, "/deck_delete sample")
+    turn = await chat.press(ADMIN, "Cancel")
+    assert turn.text == "Cancelled." and chat.buttons(ADMIN) == []
+    assert [info.deck.name for info in await tutor.decks()] == ["Sample"]
+    added = await chat.send(ADMIN, "/add sample | 2+2? | 4")
+    item_id = int(added.text.split()[2])
+    await chat.send(ADMIN, f"/item {item_id}")
+    await chat.press(ADMIN, "🗑 Delete")
+    turn = await chat.press(ADMIN, "Cancel")
+    assert turn.text == "Cancelled."
+    assert (await tutor.item(item_id)).prompt == "2+2?"
+    # A button of a kind this bot no longer has, and data that is no admin button at all.
+    message = chat.last(ADMIN)
+    turn = await chat.press_data(ADMIN, message, "x:zz:1")
+    assert turn.text == "This button no longer works."
+    turn = await chat.press_data(ADMIN, message, "x:deck_delete:1")
+    assert turn.answer is not None and turn.answer.text == "This button no longer works."
+    assert [info.deck.name for info in await tutor.decks()] == ["Sample"]
+
+
+async def test_export_defaults_to_csv(chat: ChatDriver, tutor: TutorService) -> None:
+    turn = await chat.send(ADMIN, "/export sample")
+    [document] = [m for m in turn.new if m.document is not None]
+    assert document.filename == "sample.csv"
+    assert document.document is not None
+    header = document.document.decode("utf-8-sig").splitlines()[0].split(",")
+    assert {"question", "answer", "deck"} <= set(header)

@@ -20,6 +20,7 @@ from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.groups import AlreadyVoted, PollClosed
 from bot.fake_telegram.objects import FakeChat, FakeUser, SentMessage
 from bot.group_quizzes import RUNNER_KEY, GroupQuizRunner
+from bot.i18n import plain
 from bot.sender import Pacer
 from tests.bot.stories.conftest import story_settings
 from tests.conftest import FakeClock
@@ -501,3 +502,65 @@ async def test_in_a_forum_each_quiz_stays_in_its_topic_and_a_deleted_topic_falls
     assert turn.new and all(m.thread_id is None for m in turn.new)
     group = await tutor.groups.group(FORUM.id)
     assert group is not None and group.topic_id is None
+
+
+async def test_group_help_a_bad_quiz_length_and_stop_without_a_quiz(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await set_up_class(chat)
+    turn = await chat.send(ADA, "/help", chat=CLASS)
+    assert turn.text.startswith("Group quizzes\n/quiz [n]") and "/top" in turn.text
+    for wrong in ("/quiz 0", "/quiz many", "/quiz 21", "/quiz 2 3"):
+        turn = await chat.send(ADA, wrong, chat=CLASS)
+        assert turn.text == "Say how many questions, from 1 to 20: for example /quiz 5.", wrong
+    assert polls(chat) == []
+    turn = await chat.send(TEACHER, "/stop", chat=CLASS)
+    assert turn.text == "No quiz is running. Start one with /quiz 5."
+    # The same in a group that speaks Chinese.
+    await chat.send(TEACHER, "/group_settings lang zh", chat=CLASS)
+    turn = await chat.send(CY, "/help", chat=CLASS)
+    assert turn.text.startswith("群测验\n/quiz [n]")
+    turn = await chat.send(CY, "/quiz 0", chat=CLASS)
+    assert turn.text == "请说明题数，1 到 20 之间：例如 /quiz 5。"
+    turn = await chat.send(TEACHER, "/stop", chat=CLASS)
+    assert turn.text == "目前没有进行中的测验。发送 /quiz 5 开始一个。"
+    assert polls(chat) == []
+
+
+async def test_the_group_settings_buttons(chat: ChatDriver, tutor: TutorService) -> None:
+    await set_up_class(chat)  # Ms Lee tapped ➕ Capitals
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None and len(group.deck_ids) == 1
+    turn = await chat.press(TEACHER, "🕒 18:00", chat=CLASS)
+    assert turn.answer is not None and turn.answer.text == "Saved."
+    assert "Daily quiz: 18:00 (UTC), 5 questions, 30 s each" in turn.edited[-1].plain
+    turn = await chat.press(TEACHER, "15 s each", chat=CLASS)
+    assert "Daily quiz: 18:00 (UTC), 5 questions, 15 s each" in turn.edited[-1].plain
+    turn = await chat.press(TEACHER, "Only admins start quizzes", chat=CLASS)
+    assert "Members may start quizzes: off" in turn.edited[-1].plain
+    assert "Let members start quizzes" in chat.buttons(CLASS)
+    turn = await chat.press(TEACHER, "c:time:off", chat=CLASS)
+    assert "Daily quiz: off (UTC)" in turn.edited[-1].plain
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None
+    assert (group.daily_quiz_time, group.question_seconds, group.members_start) == (None, 15, False)
+    # Typed, the seconds and the deck work as well (the deck toggles: off, then on again).
+    await chat.send(TEACHER, "/group_settings seconds 45", chat=CLASS)
+    turn = await chat.send(TEACHER, "/group_settings deck Capitals", chat=CLASS)
+    assert "Decks: Capitals" not in turn.text
+    turn = await chat.press(TEACHER, "➕ Capitals", chat=CLASS)
+    assert "Decks: Capitals" in turn.edited[-1].plain
+    turn = await chat.press(TEACHER, "✅ Capitals", chat=CLASS)
+    assert "Decks: Capitals" not in turn.edited[-1].plain
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None and group.question_seconds == 45 and group.deck_ids == ()
+    # The language button: the settings in Chinese, and the button back to English.
+    turn = await chat.press(TEACHER, "简体中文", chat=CLASS)
+    assert turn.answer is not None and turn.answer.text == "已保存。"
+    assert "语言：简体中文" in turn.edited[-1].plain and "English" in chat.buttons(CLASS)
+    # A group settings button pressed in a private chat does nothing there.
+    before = await tutor.groups.group(CLASS.id)
+    private = (await chat.send(TEACHER, "/help")).new[0]
+    turn = await chat.press_data(TEACHER, private, "c:len:10")
+    assert turn.answer is not None and turn.answer.text == plain("en", "callback.invalid")
+    assert turn.new == [] and await tutor.groups.group(CLASS.id) == before

@@ -176,3 +176,41 @@ async def test_a_leftover_step_button_after_setup_changes_nothing(
     assert time_step.buttons == []
     student = await tutor.student(ADA.id)
     assert student is not None and student.daily_quiz_time == time(19, 45)
+
+
+async def test_wrong_typed_zone_and_past_exam_date_are_asked_again(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "Continue ➡️")
+    # A zone that does not exist: said so, with the zone buttons again; nothing saved.
+    turn = await chat.send(ADA, "Atlantis/Poseidonia")
+    assert turn.text == (
+        "I do not know the time zone Atlantis/Poseidonia. Tap one of the buttons or type a name"
+        " like Europe/Berlin."
+    )
+    assert "London" in chat.buttons(ADA) and "Other UTC offset…" in chat.buttons(ADA)
+    turn = await chat.send(ADA, "Europe/London")
+    assert "Time zone: Europe/London" in turn.text
+    await chat.press(ADA, "No daily quiz")
+    # An exam date already past (the clock says 2026-03-02): asked again, with the buttons.
+    turn = await chat.send(ADA, "2026-01-05")
+    assert turn.text == plain("en", "text.date_past")
+    assert chat.buttons(ADA) == ["Skip"]
+    student = await tutor.student(ADA.id)
+    assert student is not None and not student.onboarded
+    turn = await chat.send(ADA, "2026-04-01")
+    assert "All set!" in turn.text
+
+
+async def test_li_lei_types_a_wrong_zone_and_a_past_date_in_chinese(chat: ChatDriver) -> None:
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    await chat.press(LEI, "继续 ➡️")
+    turn = await chat.send(LEI, "火星/基地")
+    assert turn.text == "我不认识时区 火星/基地。请点击按钮，或输入名称，例如 Asia/Shanghai。"
+    await chat.send(LEI, "Asia/Shanghai")
+    await chat.press(LEI, "不需要每日测验")
+    turn = await chat.send(LEI, "2020-01-01")
+    assert turn.text == plain("zh", "text.date_past") == "请输入今天以后的日期。"

@@ -228,3 +228,34 @@ async def test_target_recall_is_explained_and_changes_the_schedule(
     await chat.press_data(ADA, chat.last(ADA), callbacks.setting("ret", "99"))
     student = await tutor.student(ADA.id)
     assert student is not None and student.target_retention == 0.95
+
+
+async def test_zone_buttons_offsets_and_back_in_settings(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/settings")
+    # Back from a menu shows the panel again, unchanged.
+    await chat.press(ADA, "Language")
+    turn = await chat.press(ADA, "⬅️ Back")
+    assert (
+        "Language: English" in turn.edited[-1].plain and "Time zone: UTC" in turn.edited[-1].plain
+    )
+    # A zone button saves the zone.
+    turn = await chat.press(ADA, "Time zone")
+    assert turn.edited[-1].plain.startswith("Which time zone are you in?")
+    turn = await chat.press(ADA, "Tokyo")
+    assert turn.answer is not None and turn.answer.text == "Saved."
+    assert "Time zone: Asia/Tokyo" in turn.edited[-1].plain
+    # Other UTC offset…: the offsets, as people read them (UTC-5 is Etc/GMT+5 underneath).
+    await chat.press(ADA, "Time zone")
+    turn = await chat.press(ADA, "Other UTC offset…")
+    assert turn.edited[-1].plain.startswith("Pick your UTC offset")
+    turn = await chat.press(ADA, "UTC-5")
+    assert "Time zone: UTC-5" in turn.edited[-1].plain
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.timezone == "Etc/GMT+5"
+    # Typing after a button was tapped is not taken as a zone any more.
+    turn = await chat.send(ADA, "Europe/Berlin")
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.timezone == "Etc/GMT+5"

@@ -317,3 +317,12 @@ async def test_start_button_mid_quiz_offers_to_carry_on_in_chinese(
     turn = await chat.press_data(LEI, chat.last(LEI), "q:go")
     assert "第 1/4 题还在等你作答" in turn.text
     assert chat.buttons(LEI) == ["▶️ 继续", "🔄 新测验"]
+
+
+async def test_stop_without_a_quiz_says_how_to_start_one(chat: ChatDriver) -> None:
+    await onboard(chat, ADA)
+    turn = await chat.send(ADA, "/stop")
+    assert turn.text == "No quiz is running. Send /quiz to start one."
+    await onboard(chat, LEI)
+    turn = await chat.send(LEI, "/stop")
+    assert turn.text == plain("zh", "quiz.no_session") == "当前没有进行中的测验。发送 /quiz 开始。"

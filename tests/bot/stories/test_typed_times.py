@@ -124,3 +124,25 @@ async def test_the_warning_in_chinese(chat: ChatDriver, tutor: TutorService) -> 
     turn = await chat.send(LEI, "早上6点")
     assert "⚠️ 06:00 在你的免打扰时段（22:00–07:00）内" in turn.text
     assert "所以每日测验会在免打扰结束时的 07:00 发送" in turn.text
+
+
+async def test_wrong_quiet_hours_are_asked_again(chat: ChatDriver, tutor: TutorService) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/settings")
+    await chat.press(ADA, "Quiet hours")
+    turn = await chat.send(ADA, "whenever")
+    assert turn.text == (
+        "I could not read “whenever” as quiet hours. Type a start and an end like"
+        " 22:30-06:30, or tap one of the buttons."
+    )
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.quiet_hours is None
+    # Still asked: the next try is taken as quiet hours.
+    turn = await chat.send(ADA, "22:00-06:00")
+    assert "Quiet hours: 22:00-06:00" in turn.text
+
+    await onboard(chat, LEI)
+    await chat.send(LEI, "/settings")
+    await chat.press(LEI, "免打扰时段")
+    turn = await chat.send(LEI, "随便")
+    assert turn.text.startswith("我没能把“随便”识别为免打扰时段。")
