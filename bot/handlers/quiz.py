@@ -127,11 +127,12 @@ async def send_question(update: Update, context: Context, lang: str, question: Q
     assert chat is not None
     rendered = render.question_message(lang, question)
     message: Message | None = None
+    pictured = False  # the picture reached the chat (with the question, or above it)
     if rendered.image is not None:
-        message = await _send_photo(update, context, rendered)
+        message, pictured = await _send_photo(update, context, rendered)
     if message is None:
         text = rendered.text
-        if rendered.image is not None:
+        if rendered.image is not None and not pictured:
             text = Html(f"{text}\n\n{t(lang, 'quiz.image_missing')}")
         message = await chat.send_message(
             text, parse_mode=ParseMode.HTML, reply_markup=rendered.keyboard
@@ -142,22 +143,31 @@ async def send_question(update: Update, context: Context, lang: str, question: Q
 
 async def _send_photo(
     update: Update, context: Context, rendered: render.RenderedQuestion
-) -> Message | None:
-    """The question as a photo; None if Telegram refused the picture."""
+) -> tuple[Message | None, bool]:
+    """The question as a photo, and whether the picture was sent.
+
+    The message is None when the text is too long for a caption (the picture went alone)
+    or when Telegram did not take the picture (refused, 5xx, timeout): the question then
+    comes as text. A blocked bot (403) is left to the text send, which fails the same way.
+    """
     chat = update.effective_chat
     assert chat is not None and rendered.image is not None
     try:
         if len(rendered.text) <= render.CAPTION_LIMIT:
-            return await chat.send_photo(
+            message = await chat.send_photo(
                 rendered.image,
                 caption=rendered.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=rendered.keyboard,
             )
+            return message, True
         await chat.send_photo(rendered.image)
-    except BadRequest as error:
-        log.warning("question picture refused: %s", error.message)
-    return None
+    except Forbidden:
+        return None, False
+    except TelegramError as error:
+        log.warning("question picture not sent: %s", error.message)
+        return None, False
+    return None, True
 
 
 async def _clear_previous_question(context: Context) -> None:

@@ -11,7 +11,6 @@ from bot import callbacks, timezones
 from bot.callbacks import SettingPress
 from bot.handlers.common import (
     Context,
-    edit,
     guarded,
     language_of,
     reply,
@@ -20,6 +19,7 @@ from bot.handlers.common import (
     toast,
     user_data,
 )
+from bot.handlers.delivery import redraw
 from bot.handlers.onboarding import QUIZ_TIMES, offset_buttons, quiet_hours_warning, zone_buttons
 from bot.i18n import LANGUAGES, Html, plain, t
 from bot.render import rows
@@ -192,7 +192,7 @@ async def setting_press(update: Update, context: Context, press: SettingPress) -
         else:
             data.pop(AWAITING_KEY, None)
         await toast(query)
-        await edit(query, *panel)
+        await redraw(update, query, *panel)
         return
     try:
         student = await _apply(context, student, press.setting, press.value)
@@ -202,7 +202,7 @@ async def setting_press(update: Update, context: Context, press: SettingPress) -
     data.pop(AWAITING_KEY, None)
     await toast(query, plain(student.language, "settings.saved"))
     warning = quiet_hours_warning(student) if press.setting in ("time", "quiet") else None
-    await edit(query, *main_panel(student, warning))
+    await redraw(update, query, *main_panel(student, warning))
 
 
 async def _apply(context: Context, student: Student, setting: str, value: str) -> Student:
