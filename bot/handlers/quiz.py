@@ -299,11 +299,24 @@ async def _answer(
         await toast(query, plain(lang, "callback.invalid"))
         return
     if feedback.duplicate and not feedback.resend:
-        await toast(query, plain(lang, "callback.already_answered"))
+        await toast(query, await _already_answered(context, student))
         return
     # A first answer, or a repeat whose feedback and next step never reached the student
     # (a lost message, a restart): both show the feedback, then what follows.
     await after_answer(update, context, student, feedback, pressed=True)
+
+
+async def _already_answered(context: Context, student: Student) -> str:
+    """The toast for a press on an answered question: where the open one is, if any."""
+    waiting = await service_of(context).open_question(student.id)
+    if waiting is None:
+        return plain(student.language, "callback.already_answered")
+    return plain(
+        student.language,
+        "callback.already_answered_waiting",
+        number=waiting.number,
+        total=waiting.total,
+    )
 
 
 async def answer_press(update: Update, context: Context, press: AnswerPress) -> None:
