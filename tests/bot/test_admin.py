@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import build_application
 from bot.fake_telegram.api import FakeBotApi
-from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.driver import ChatDriver, Turn
 from bot.fake_telegram.objects import FakeUser
 from bot.handlers.admin import COMMANDS, register_admin_handlers
 from bot.i18n import plain
@@ -286,3 +286,81 @@ async def test_students_keep_their_commands(chat: ChatDriver, tutor: TutorServic
     turn = await chat.send(MALLORY, "/help")
     assert turn.text and turn.text != plain("en", "unknown_command")
     assert await audit(tutor) == []
+
+
+# -- an admin who speaks Chinese ---------------------------------------------------------------
+
+WEI = FakeUser(9003, "Wei", language_code="zh-hans")
+_LATIN_PROSE = ("Usage", "Send", "Deleted", "Renamed", "Added", "Saved", "Cancel", "items,")
+
+
+async def test_every_admin_reply_follows_the_admins_language(
+    tutor: TutorService, fake_api: FakeBotApi
+) -> None:
+    """A Chinese-speaking admin goes through every admin command and button: every reply,
+    button and toast is Chinese (commands, ids and the deck's own words aside)."""
+    settings = admin_settings().model_copy(update={"admin_ids": frozenset({WEI.id})})
+    application = build_application(settings, tutor, request=fake_api)
+    fake_api.register_user(FakeUser(701, "S"))
+    await tutor.register(701, 701, "S", "en")
+    await tutor.enrol(701, "sample")
+    said: list[str] = []
+    async with ChatDriver(application) as chat:
+
+        def heard(turn: Turn) -> str:
+            mine = [m.plain for m in turn.new if m.chat_id == WEI.id]
+            said.extend(mine)
+            if turn.answer is not None and turn.answer.text:
+                said.append(turn.answer.text)
+            return "\n".join(mine)
+
+        async def send(text: str) -> str:
+            return heard(await chat.send(WEI, text))
+
+        async def press(label: str) -> str:
+            return heard(await chat.press(WEI, label))
+
+        assert (await send("/admin")).startswith("管理命令")
+        assert await send("/deck_rename sample") == "用法：/deck_rename DECK | NEW NAME"
+        assert await send("/deck_rename sample | 世界史") == "已重命名为 世界史（编号 1）。"
+        assert (await send("/admin_decks")).startswith("题库（编号 · 标识 · 题数 · 学生数）")
+        added = await send("/add sample | 2+2? | 4")
+        assert added.startswith("已把题目 ") and added.endswith("（输入题）添加到 世界史。")
+        item_id = int(added.split()[1].split("（")[0])
+        shown = await send(f"/item {item_id}")
+        assert f"题目 {item_id} · 世界史 · 输入题" in shown and "答案：4" in shown
+        assert "作答 0 次，来自 0 名学生" in shown
+        assert (await press("✏️ 编辑")).startswith(f"请用一行发送题目 {item_id} 的新版本")
+        assert (await send("只有问题")).startswith(f"⚠️ 题目 {item_id} 没有修改：这一行不符合")
+        assert await send("3+3? | 6") == f"已保存题目 {item_id}（输入题）。"
+        await send(f"/item {item_id}")
+        await press("🗑 删除")
+        assert await press("🗑 确定删除") == f"已删除题目 {item_id}。学生的答题记录会保留。"
+        assert (await send(f"/item {item_id}")).startswith(f"⚠️ 没有编号为 {item_id} 的题目")
+        assert (await send("/add sample | only a question")).startswith("⚠️ 没有添加：")
+        assert (await send("/export 没有这个")).startswith("⚠️ 没有名为 “没有这个” 的题库")
+        export = await chat.send(WEI, "/export sample tsv")
+        [document] = export.new
+        assert document.filename == "sample.tsv" and document.plain.endswith("字节")
+        assert await send("/import") == (
+            "现在请发送题库文件（CSV、TSV、JSON、.apkg、.colpkg 或 Anki 的 .txt）。"
+        )
+        upload = await chat.upload(WEI, CSV, "geo.csv")
+        [status] = upload.new
+        assert status.history[0] == "⏳ 正在导入 <b>geo.csv</b>……"
+        assert "新增 2 · 更新 0 · 未变 0 · 跳过 0" in status.plain
+        said.append(status.plain)
+        assert (await send("/users")).startswith("学生：共 1 名")
+        stats = await send("/admin_stats")
+        assert stats.startswith("最近 ") and "各题库正确率" in stats and "最难的题" in stats
+        assert "把这条通知发给所有学生（1 人）吗？" in await send("/announce 明天考试")
+        assert (
+            await press("📣 发送")
+            == "📣 正在发给 1 名学生……\n📣 通知 1 已发完：送达 1，被屏蔽 0，失败 0"
+        )
+        await send("/announce deck:sample 加油")
+        assert await press("取消") == "通知已取消。"
+        assert "共 " in await send("/deck_delete sample")
+        assert await press("取消") == "已取消。"
+    for text in said:
+        assert not any(word in text for word in _LATIN_PROSE), text
