@@ -6,7 +6,7 @@ documents as a line naming a file written to a media folder.
 
 Typing:
     text or ``/command``   sent as a message
-    ``N``                  presses button N of the newest message that shows buttons
+    ``N``                  presses button N of the bot's newest message, if it shows buttons
     ``\\N``                 sends the text "N" (for typed answers that are numbers)
     ``:file PATH [CAPTION]`` uploads a document
     ``:fail METHOD FAULT``  the bot's next METHOD call fails (a status, timeout, network)
@@ -26,7 +26,8 @@ from bot.fake_telegram.methods import image_type
 from bot.fake_telegram.objects import ApiCall, FakeUser, SentMessage
 
 DEFAULT_BANNER = (
-    "metatutor chat (offline). Type a message or a /command; a number presses that button; "
+    "metatutor chat (offline). Type a message or a /command; a number presses that button"
+    " of the newest message (a number under a message without buttons is sent as text); "
     "\\N sends the number N as text; ':file PATH [caption]' uploads a document; "
     "':fail METHOD FAULT' makes the bot's next call of a Bot API method fail; 'quit' ends."
 )
@@ -229,7 +230,9 @@ async def _act(chatter: Chatter, fake: FakeBotApi, user: FakeUser, line: str) ->
             user, path.read_bytes(), path.name, caption=caption.strip() or None
         )
     if stripped.isdigit():
-        message = fake.last_with_buttons(user.id)
+        # Only the newest message's buttons: a number typed under a question without
+        # buttons (a typed answer) must not press an older message's (a settings panel).
+        message = fake.messages(user.id)[-1] if fake.messages(user.id) else None
         number = int(stripped)
         if message is not None and 1 <= number <= len(message.button_data):
             data = message.button_data[number - 1]
