@@ -253,19 +253,20 @@ async def settings_text(update: Update, context: Context, student: Student, text
     if awaiting == "tz":
         typed = timezones.parse_zone(text)
         if typed is None:
-            await reply(update, t(lang, "text.bad_timezone", zone=text[:64]))
+            await _not_read(update, context, student, t(lang, "text.bad_timezone", zone=text[:64]))
             return True
         student = await service.update_settings(student.id, timezone=typed)
     elif awaiting == "time":
         at = parse_time(text)
         if at is None:
-            await reply(update, t(lang, "text.bad_time", text=text[:64]))
+            await _not_read(update, context, student, t(lang, "text.bad_time", text=text[:64]))
             return True
         student = await service.update_settings(student.id, daily_quiz_time=at)
     elif awaiting == "quiet":
         window = parse_quiet_hours(text)
         if window is None:
-            await reply(update, t(lang, "text.bad_quiet_hours", text=text[:64]))
+            bad = t(lang, "text.bad_quiet_hours", text=text[:64])
+            await _not_read(update, context, student, bad)
             return True
         student = await service.update_settings(student.id, quiet_hours=window)
     else:
@@ -274,3 +275,19 @@ async def settings_text(update: Update, context: Context, student: Student, text
     warning = quiet_hours_warning(student) if awaiting in ("time", "quiet") else None
     await reply(update, *main_panel(student, warning))
     return True
+
+
+async def _not_read(update: Update, context: Context, student: Student, text: Html) -> None:
+    """A typed setting that could not be read; if a quiz question is open, the student may
+    have meant to answer it: say how (the settings menu still awaits its value)."""
+    waiting = await service_of(context).open_question(student.id)
+    if waiting is not None:
+        back = plain(student.language, "button.back")
+        hint = t(
+            student.language,
+            "text.setting_awaited_question_waiting",
+            number=waiting.number,
+            back=back,
+        )
+        text = Html(f"{text}\n{hint}")
+    await reply(update, text)
