@@ -156,7 +156,10 @@ async def _download_and_import(
         skipped=len(report.skipped),
     )
     if report.media:
-        counts = Html(counts + t(lang, "admin.import_pictures", n=report.media))
+        pictures = t(lang, "admin.import_pictures", n=report.media)
+        if report.media == 1:
+            pictures = t(lang, "admin.import_picture")
+        counts = Html(counts + pictures)
     deck = report.deck
     lines: list[str] = [
         t(lang, "admin.import_done", deck=deck.name, id=deck.id, slug=deck.slug),
@@ -184,7 +187,15 @@ async def announce_command(update: Update, context: Context, admin_id: int) -> N
     if not text.strip():
         await reply(update, usage(lang, "announce"))
         return
-    draft = await config_of(context).admin.draft_announcement(admin_id, text, deck_ref)
+    admin = config_of(context).admin
+    draft = await admin.draft_announcement(admin_id, text, deck_ref)
+    if draft.recipients == 0:  # nothing to confirm: say so and drop the draft
+        await admin.cancel_announcement(admin_id, draft.id)
+        if draft.deck:
+            await reply(update, t(lang, "admin.announce_nobody_deck", deck=draft.deck.name))
+        else:
+            await reply(update, t(lang, "admin.announce_nobody"))
+        return
     audience = (
         t(lang, "admin.announce_deck", deck=draft.deck.name)
         if draft.deck

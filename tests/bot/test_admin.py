@@ -142,6 +142,25 @@ async def test_import_an_apkg_sent_after_the_command(
     assert any("Medieval kings" in name for name in names)
 
 
+async def test_one_picture_is_counted_as_one_picture(
+    chat: ChatDriver, tutor: TutorService, tmp_path: Path
+) -> None:
+    import genanki
+
+    from tests.bot.demo_bot import tiny_png
+
+    deck = genanki.Deck(2059400112, "Flags")
+    deck.add_note(genanki.Note(model=genanki.BASIC_MODEL, fields=['<img src="f.png">?', "F"]))
+    (tmp_path / "f.png").write_bytes(tiny_png())
+    genanki.Package(deck, media_files=[str(tmp_path / "f.png")]).write_to_file(
+        str(tmp_path / "flags.apkg")
+    )
+    turn = await chat.upload(
+        ADMIN, (tmp_path / "flags.apkg").read_bytes(), "flags.apkg", caption="/import"
+    )
+    assert turn.new[0].plain.endswith("· skipped 0 · 1 picture")
+
+
 async def test_a_bad_file_reports_the_error(chat: ChatDriver, tutor: TutorService) -> None:
     turn = await chat.upload(ADMIN, b"\x00\x01garbage", "x.apkg", caption="/import")
     assert "was not imported" in turn.new[0].plain
@@ -200,10 +219,28 @@ async def test_announce_needs_confirmation_and_reports_counts(
 
 async def test_announce_can_be_cancelled(chat: ChatDriver, tutor: TutorService) -> None:
     await tutor.register(601, 601, "A", "en")
+    await tutor.enrol(601, "sample")
     await chat.send(ADMIN, "/announce deck:sample hello")
     turn = await chat.press(ADMIN, "Cancel")
     assert "cancelled" in turn.text
     assert chat.fake.messages(601) == []
+
+
+async def test_an_announcement_nobody_would_get_is_not_offered_for_sending(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """No student in the deck (or none at all): said so at once, no Send button, no draft
+    left to confirm."""
+    turn = await chat.send(ADMIN, "/announce deck:sample hello")
+    assert turn.text == (
+        "Nobody to send this to: no student studies Sample yet. Nothing was sent;"
+        " /admin_decks shows each deck's students."
+    )
+    assert chat.buttons(ADMIN) == []
+    turn = await chat.send(ADMIN, "/announce hello")
+    assert turn.text.startswith("Nobody to send this to: no student has started the bot yet")
+    actions = [action for _, action, _ in await audit(tutor)]
+    assert actions == ["announce_draft", "announce_cancel"] * 2
 
 
 async def test_deck_rename_and_delete_keep_attempts(chat: ChatDriver, tutor: TutorService) -> None:
