@@ -24,6 +24,7 @@ from bot.fake_telegram.api import EDIT_METHODS, SEND_METHODS, FakeBotApi
 from bot.fake_telegram.driver import AnyApplication, ChatDriver, Turn
 from bot.fake_telegram.methods import image_type
 from bot.fake_telegram.objects import ApiCall, FakeUser, SentMessage
+from bot.fake_telegram.tg_html import to_plain
 
 DEFAULT_BANNER = (
     "metatutor chat (offline). Type a message or a /command; a number presses that button"
@@ -64,7 +65,7 @@ class _Printer:
         if message is None or not call.ok or message.chat_id != self.user.id:
             return
         if call.method in SEND_METHODS:
-            self._print_message(message, "bot")
+            self._print_message(message, "bot", as_sent=True)
         elif call.method in EDIT_METHODS:
             if call.method == "editMessageReplyMarkup":
                 if message.buttons:
@@ -72,19 +73,23 @@ class _Printer:
                 return
             self._print_message(message, "bot (edited)")
 
-    def _print_message(self, message: SentMessage, who: str) -> None:
+    def _print_message(self, message: SentMessage, who: str, *, as_sent: bool = False) -> None:
+        """Print ``message``; ``as_sent``: as it was sent, if it was edited since (a progress
+        message sent and edited in one turn is printed as both, not twice as the outcome)."""
         lines: list[str] = []
         if message.photo is not None:
             lines.append(f"[photo] {self._save(message, message.photo)}")
         if message.document is not None:
             lines.append(f"[document] {self._save(message, message.document)}")
-        if message.text:
-            lines.extend(message.plain.splitlines() or [""])
+        original = message.history[0] if as_sent and message.history else None
+        text = to_plain(original, message.parse_mode) if original is not None else message.plain
+        if message.text or original:
+            lines.extend(text.splitlines() or [""])
         first, *rest = lines or [""]
         self._write(f"{who}: {first}")
         for line in rest:
             self._write(f"{_INDENT}{line}")
-        if message.buttons:
+        if message.buttons and original is None:
             self._print_buttons(message)
 
     def _print_buttons(self, message: SentMessage) -> None:

@@ -138,3 +138,20 @@ async def test_a_number_under_a_message_without_buttons_is_text_not_an_old_butto
     output = await chat_script(application, alice, "/panel\n3\n/question\n3\n", tmp_path)
     assert output.splitlines()[-2:] == ["bot: How many? Type it.", "bot: You said: 3"]
     assert "bot (notice): pressed c" in output  # under the panel itself, 3 presses its button
+
+
+async def test_a_message_sent_and_edited_in_one_turn_shows_both_versions(
+    fake_api: FakeBotApi, alice: FakeUser, tmp_path: Path
+) -> None:
+    """A progress message edited into its outcome reads as "⏳ Working…" then the outcome,
+    not the outcome twice."""
+
+    async def work(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat
+        status = await context.bot.send_message(update.effective_chat.id, "⏳ Working…")
+        await status.edit_text("✅ Done")
+
+    application = fake_api.application_builder().build()
+    application.add_handler(CommandHandler("work", work))
+    output = await chat_script(application, alice, "/work\n", tmp_path)
+    assert output.splitlines() == ["bot: ⏳ Working…", "bot (edited): ✅ Done"]
