@@ -12,7 +12,8 @@ import asyncio
 import re
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -284,6 +285,16 @@ async def admin_start(update: Update, context: Context) -> None:
 # -- buttons and follow-up text ----------------------------------------------------------------
 
 
+async def _drop_buttons(query: CallbackQuery) -> None:
+    """Remove the pressed message's buttons, best effort: what the press did (cancelled,
+    deleted, sent) is said next either way, so a failed edit must not hide it behind an
+    apology."""
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError as error:
+        log.info("admin buttons not removed: %s", error.message)
+
+
 @admin_only("button")
 async def admin_button(update: Update, context: Context, admin_id: int) -> None:
     """Every ``x:`` button."""
@@ -298,11 +309,11 @@ async def admin_button(update: Update, context: Context, admin_id: int) -> None:
     admin = config_of(context).admin
     await toast(query)
     if op == "no":
-        await query.edit_message_reply_markup(None)
+        await _drop_buttons(query)
         await reply(update, t(lang, "admin.cancelled"))
     elif op == "dd":
         deck = await admin.delete_deck(admin_id, number)
-        await query.edit_message_reply_markup(None)
+        await _drop_buttons(query)
         await reply(update, t(lang, "admin.deck_deleted", name=deck.name))
     elif op == "ie":
         user_data(context)[EDIT_WAIT] = number
@@ -316,7 +327,7 @@ async def admin_button(update: Update, context: Context, admin_id: int) -> None:
         )
     elif op == "iy":
         await admin.delete_item(admin_id, number)
-        await query.edit_message_reply_markup(None)
+        await _drop_buttons(query)
         await reply(update, t(lang, "admin.item_deleted", id=number))
     elif op == "ay":
         try:
@@ -324,7 +335,7 @@ async def admin_button(update: Update, context: Context, admin_id: int) -> None:
         except AnnouncementGone:
             await reply(update, t(lang, "admin.announce_gone"))
             return
-        await query.edit_message_reply_markup(None)
+        await _drop_buttons(query)
         status = await reply(update, t(lang, "admin.announce_sending", n=count))
         assert status is not None
         context.application.create_task(
@@ -337,7 +348,7 @@ async def admin_button(update: Update, context: Context, admin_id: int) -> None:
         except AnnouncementGone:
             await reply(update, t(lang, "admin.announce_gone"))
             return
-        await query.edit_message_reply_markup(None)
+        await _drop_buttons(query)
         await reply(update, t(lang, "admin.announce_cancelled"))
     else:
         await reply(update, t(lang, "callback.invalid"))

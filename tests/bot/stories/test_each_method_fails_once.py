@@ -378,16 +378,27 @@ async def the_erasure_is_confirmed_anyway(s: Story, fault: Fault) -> None:
 
 
 async def the_admin_cancel_cannot_remove_buttons(s: Story, fault: Fault) -> None:
-    """An admin cancels a deck deletion; removing the buttons fails: one apology, and the
-    deck is untouched; pressing Cancel again works."""
+    """An admin cancels a deck deletion; removing the buttons fails: "Cancelled." all the
+    same (no apology), and the deck is untouched."""
     await s.chat.send(ROOT, "/deck_delete test-deck")
     question = s.chat.message_with_button(ROOT, "x:no:0")
     s.fail_once("editMessageReplyMarkup", fault)
     turn = await s.chat.press_data(ROOT, question, "x:no:0")
-    assert s.said(turn) == [GENERIC]
+    assert s.said(turn) == ["Cancelled."]
     assert len(await s.tutor.decks()) == 1
-    again = await s.chat.press_data(ROOT, question, "x:no:0")
-    assert s.said(again) == ["Cancelled."] and question.buttons == []
+
+
+async def the_deleted_deck_is_said_deleted_although_its_buttons_stay(
+    s: Story, fault: Fault
+) -> None:
+    """An admin confirms a deck deletion; removing the buttons fails: the deck is gone and
+    the admin is told so, not asked to try again."""
+    await s.chat.send(ROOT, "/deck_delete test-deck")
+    question = s.chat.message_with_button(ROOT, "🗑 Delete")
+    s.fail_once("editMessageReplyMarkup", fault)
+    turn = await s.chat.press(ROOT, "🗑 Delete", message=question)
+    assert s.said(turn) == ["Deleted Test <Deck> & Co. Students' answers are kept."]
+    assert await s.tutor.decks() == []
 
 
 # -- quiz: the first question and the flashcard reveal (not the answer path) -------------------
@@ -557,6 +568,11 @@ ROWS = [
     *(row("editMessageText", f, the_erasure_is_confirmed_anyway) for f in (400, 502)),
     *(row("editMessageCaption", f, the_flashcard_reveal_is_not_drawn) for f in (400, 502)),
     *(row("editMessageReplyMarkup", f, the_admin_cancel_cannot_remove_buttons) for f in (502,)),
+    row(
+        "editMessageReplyMarkup",
+        "timeout",
+        the_deleted_deck_is_said_deleted_although_its_buttons_stay,
+    ),
     *(row("answerCallbackQuery", f, a_settings_press_is_not_acknowledged) for f in (400, 502)),
     row("answerCallbackQuery", "timeout", a_settings_press_is_not_acknowledged),
     row("answerCallbackQuery", 502, the_erasure_is_confirmed_anyway),
