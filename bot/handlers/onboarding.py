@@ -83,13 +83,19 @@ async def deck_step(context: Context, student: Student) -> Step:
     return text, InlineKeyboardMarkup(keyboard)
 
 
-def zone_buttons(step_data: str) -> list[InlineKeyboardButton]:
-    """Buttons for the common zones; ``step_data`` is "o" (onboarding) or "s" (settings)."""
+def zone_buttons(step_data: str, lang: str = "en") -> list[InlineKeyboardButton]:
+    """Buttons for the common zones, their cities named in ``lang``; ``step_data`` is "o"
+    (onboarding) or "s" (settings)."""
     build = callbacks.onboarding if step_data == "o" else callbacks.setting
     return [
-        InlineKeyboardButton(timezones.label(name), callback_data=build("tz", name))
+        InlineKeyboardButton(_zone_label(lang, name), callback_data=build("tz", name))
         for name in timezones.COMMON_ZONES
     ]
+
+
+def _zone_label(lang: str, name: str) -> str:
+    """A common zone's city in the student's language (UTC is UTC everywhere)."""
+    return timezones.label(name) if name == "UTC" else plain(lang, f"zone.{name}")
 
 
 def offset_buttons(step_data: str) -> list[InlineKeyboardButton]:
@@ -117,7 +123,7 @@ def timezone_step(lang: str, *, offsets: bool = False, prefix: Html | None = Non
         )
         text = t(lang, "onboarding.timezone_offsets")
     else:
-        keyboard = rows(zone_buttons("o"), 3)
+        keyboard = rows(zone_buttons("o", lang), 3)
         keyboard.append(
             [
                 InlineKeyboardButton(

@@ -118,7 +118,7 @@ def sub_panel(student: Student, menu: str) -> Panel | None:
         if menu == "tzoff":
             keyboard = rows(offset_buttons("s"), 5)
         else:
-            keyboard = rows(zone_buttons("s"), 3)
+            keyboard = rows(zone_buttons("s", lang), 3)
             keyboard.append([_button(lang, "button.more_offsets", "menu", "tzoff")])
     elif menu == "time":
         text = t(lang, "settings.choose_time")

@@ -66,6 +66,9 @@ async def test_li_lei_onboards_in_chinese(chat: ChatDriver, tutor: TutorService)
     await chat.press(LEI, "➕ Test <Deck> & Co")
     turn = await chat.press(LEI, "继续 ➡️")
     assert "时区" in turn.edited[-1].plain
+    # The cities on the buttons are named in Chinese too.
+    assert chat.buttons(LEI)[:6] == ["上海", "香港", "台北", "新加坡", "东京", "加尔各答"]
+    assert chat.buttons(LEI)[14:16] == ["UTC", "其他 UTC 偏移…"]
 
     # He types his zone's name instead of tapping.
     turn = await chat.send(LEI, "asia/shanghai")
