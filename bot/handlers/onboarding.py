@@ -10,6 +10,7 @@ kept).
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import date, datetime, time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -360,6 +361,15 @@ def parse_date(text: str) -> date | None:
         return None
 
 
+def date_text_error(lang: str, text: str, today: date) -> Html:
+    """Why typed text is no date: not written as YYYY-MM-DD, or a day the calendar lacks."""
+    example = today.replace(day=28).isoformat()
+    typed = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", typed):
+        return t(lang, "text.no_such_date", date=typed, example=example)
+    return t(lang, "text.bad_date", example=example)
+
+
 def local_today(student: Student, now: datetime) -> date:
     """Today in the student's time zone."""
     return now.astimezone(zone(student.timezone)).date()
@@ -395,8 +405,8 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
         return True
     if step == "exam" or (step is None and typed_date):
         if typed_date is None:
-            example = local_today(student, service.now()).replace(day=28).isoformat()
-            await reply(update, t(lang, "text.bad_date", example=example), exam_step(lang)[1])
+            why = date_text_error(lang, text, local_today(student, service.now()))
+            await reply(update, why, exam_step(lang)[1])
             return True
         if typed_date <= local_today(student, service.now()):
             await reply(update, t(lang, "text.date_past"), exam_step(lang)[1])

@@ -179,3 +179,25 @@ async def test_a_leftover_step_button_after_setup_changes_nothing(
     assert time_step.buttons == []
     student = await tutor.student(ADA.id)
     assert student is not None and student.daily_quiz_time == time(19, 45)
+
+
+async def test_a_day_the_calendar_lacks_is_named_as_such(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """An exam date written right but not in the calendar (30 February) is called that,
+    at onboarding and with /exam, in the student's language; a word is still shown the
+    usage."""
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "➕ Test <Deck> & Co")
+    await chat.press(ADA, "Continue ➡️")
+    await chat.press(ADA, "UTC")
+    await chat.press(ADA, "No daily quiz")
+    turn = await chat.send(ADA, "2027-02-30")
+    assert turn.text.startswith("There is no 2027-02-30 in the calendar. Type a real date")
+    assert turn.new[-1].button_texts == ["Skip"]
+    await onboard(chat, LEI)
+    turn = await chat.send(LEI, "/exam 2027-13-01")
+    assert turn.text.startswith("日历上没有 2027-13-01 这一天。")
+    turn = await chat.send(LEI, "/exam soon")
+    assert turn.text.startswith("用法：/exam YYYY-MM-DD")
