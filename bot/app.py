@@ -284,11 +284,11 @@ STARTUP_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 def _not_a_bootstrap_abort(record: logging.LogRecord) -> bool:
-    """Drop PTB's stack trace for a failed start step: :func:`_until_it_works` says it."""
+    """Drop PTB's stack trace for a failed start step: :func:`until_telegram_answers` says it."""
     return not str(record.msg).endswith("Failed run number %s of %s. Aborting.")
 
 
-async def _until_it_works(
+async def until_telegram_answers(
     step: Callable[[], Awaitable[object]], what: str, stop: asyncio.Event
 ) -> bool:
     """Run ``step`` until Telegram takes it, with backoff; False if stopped while waiting.
@@ -341,11 +341,11 @@ async def _serve(
     try:
         # getMe (initialize) and deleteWebhook/setWebhook (start_updates) are retried while
         # Telegram is down; the command menus (post_init) log their own failures.
-        if not await _until_it_works(application.initialize, "getMe", event):
+        if not await until_telegram_answers(application.initialize, "getMe", event):
             return
         if application.post_init is not None:
             await application.post_init(application)
-        if not await _until_it_works(start_updates, start_method, event):
+        if not await until_telegram_answers(start_updates, start_method, event):
             return
         await application.start()
         log.info("bot running; stop with SIGINT or SIGTERM")
@@ -450,4 +450,5 @@ __all__ = [
     "run_polling",
     "run_webhook",
     "serve_forever",
+    "until_telegram_answers",
 ]

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from pydantic import SecretStr
 
-from bot.app import AnyApplication, build_application, run_polling
+from bot.app import AnyApplication, build_application, run_polling, until_telegram_answers
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.http_chat import TOKEN, HttpChat
 from bot.fake_telegram.http_server import HttpBotApi
@@ -130,6 +130,8 @@ async def run_local_chat(
     with logs_to_file(path):
         if not http:
             application = build_application(settings, service, request=fake, reminders=True)
+            # getMe failing (a fault asked for by hand) is waited out as when serving.
+            await until_telegram_answers(application.initialize, "getMe", asyncio.Event())
             await run_terminal_chat(
                 application,
                 input_stream=inp,

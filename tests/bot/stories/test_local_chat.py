@@ -139,3 +139,23 @@ def test_chat_takes_http_and_faults_on_the_command_line() -> None:
     assert args.http and args.fail == [("getMe", 502), ("sendPhoto", "timeout")]
     with pytest.raises(SystemExit):
         _parser().parse_args(["chat", "--fail", "getMe"])
+
+
+async def test_a_start_up_fault_in_the_offline_chat_is_waited_out_too(
+    tutor: TutorService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``metatutor chat --fail getMe:502`` without --http: no traceback, the chat starts."""
+    monkeypatch.setattr(app_module, "STARTUP_RETRY_DELAYS", (0.05,))
+    out = io.StringIO()
+    log = tmp_path / "chat.log"
+    await run_local_chat(
+        story_settings().model_copy(update={"database": tmp_path / "metatutor.sqlite3"}),
+        tutor,
+        input_stream=io.StringIO("/help\nquit\n"),
+        output_stream=out,
+        media_dir=tmp_path,
+        log_file=log,
+        faults=(("getMe", 502),),
+    )
+    assert "bot: How it works" in out.getvalue()
+    assert "start-up: getMe failed (NetworkError: Bad Gateway)" in log.read_text()
