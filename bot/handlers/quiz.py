@@ -16,7 +16,6 @@ from bot.callbacks import AnswerPress, GradePress, QuizPress, RevealPress
 from bot.handlers.common import (
     Context,
     drop_buttons,
-    edit,
     error_text,
     guarded,
     language_of,
@@ -28,6 +27,7 @@ from bot.handlers.common import (
     toast,
     user_data,
 )
+from bot.handlers.delivery import redraw
 from bot.i18n import Html, plain, t
 from tutor.errors import QuestionNotFound, StaleQuestion, TutorError
 from tutor.items import ItemKind
@@ -357,10 +357,9 @@ async def reveal_press(update: Update, context: Context, press: RevealPress) -> 
     is_media = isinstance(query.message, Message) and bool(query.message.photo)
     text = render.revealed_message(lang, question, caption=is_media)
     keyboard = render.grade_keyboard(lang, question.id)
-    if not await edit(query, text, keyboard):
-        # Too long for a caption, or the message is gone: show the answer anew.
-        await drop_buttons(query)
-        await reply(update, text, keyboard)
+    # Too long for a caption, or the message is gone: the answer comes anew; a 5xx is
+    # tried again rather than answered with an apology.
+    await redraw(update, query, text, keyboard, drop_old=True)
 
 
 def _update_key(update: Update) -> str:
