@@ -9,7 +9,6 @@ kept).
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import date, datetime, time
 
@@ -337,13 +336,23 @@ def _zone_confirmation(student: Student, now: datetime) -> Html:
     )
 
 
-async def _finish(update: Update, context: Context, student: Student, *, edit_query: bool) -> None:
+async def _finish(
+    update: Update,
+    context: Context,
+    student: Student,
+    *,
+    edit_query: bool,
+    notice: Html | None = None,
+) -> None:
+    """Onboarded: "All set!" (after ``notice``, e.g. the exam date kept) and a quiz button."""
     service = service_of(context)
     student = await service.update_settings(student.id, onboarded=True)
     data = user_data(context)
     data.pop(STEP_KEY, None)
     data.pop("skip_deck", None)
     text, keyboard = t(student.language, "onboarding.done"), start_quiz_keyboard(student.language)
+    if notice:
+        text = Html(f"{notice}\n\n{text}")
     if edit_query and update.callback_query is not None:
         await edit(update.callback_query, text, keyboard)
     else:
@@ -411,9 +420,18 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
         if typed_date <= local_today(student, service.now()):
             await reply(update, t(lang, "text.date_past"), exam_step(lang)[1])
             return True
-        with contextlib.suppress(NotEnrolled):  # no deck yet: nothing to date, carry on
-            await service.set_exam(student.id, typed_date)
-        await _finish(update, context, student, edit_query=False)
+        try:
+            decks = await service.set_exam(student.id, typed_date)
+        except NotEnrolled:  # no deck yet: nothing to date; say so, and carry on
+            decks = []
+        if decks:
+            today = local_today(student, service.now())
+            names = ", ".join(info.deck.name for info in decks)
+            days = (typed_date - today).days
+            done = t(lang, "exam.set", date=typed_date.isoformat(), days=days, decks=names)
+        else:
+            done = t(lang, "onboarding.exam_no_deck")
+        await _finish(update, context, student, edit_query=False, notice=done)
         return True
     # Any other step (or none known): show where onboarding stands from the top.
     user_data(context)[STEP_KEY] = "lang"

@@ -201,3 +201,27 @@ async def test_a_day_the_calendar_lacks_is_named_as_such(
     assert turn.text.startswith("日历上没有 2027-13-01 这一天。")
     turn = await chat.send(LEI, "/exam soon")
     assert turn.text.startswith("用法：/exam YYYY-MM-DD")
+
+
+async def test_the_exam_date_typed_at_onboarding_is_confirmed_or_said_lost(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """Ada types her exam date: "All set!" says it was kept and for which deck. Li Lei, who
+    joined no deck, is told the date was not kept and how to set it later."""
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "➕ Test <Deck> & Co")
+    await chat.press(ADA, "Continue ➡️")
+    await chat.press(ADA, "UTC")
+    await chat.press(ADA, "No daily quiz")
+    turn = await chat.send(ADA, "2027-06-30")
+    assert turn.text.startswith("Exam date set to 2027-06-30 (")
+    assert "days from today) for: Test <Deck> & Co.\n\nAll set!" in turn.text
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    await chat.press(LEI, "继续 ➡️")
+    await chat.press(LEI, "UTC")
+    await chat.press(LEI, "不需要每日测验")
+    turn = await chat.send(LEI, "2027-06-30")
+    assert turn.text.startswith("考试日期没有保存：你还没有加入题库。")
+    assert "设置完成！" in turn.text
