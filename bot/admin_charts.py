@@ -24,6 +24,7 @@ def admin_chart(stats: AdminStats, lang: str = "en") -> bytes:
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     lang = chart_language(lang)
     with matplotlib.rc_context(font_rc(lang)), warnings.catch_warnings():  # type: ignore[arg-type]
@@ -36,6 +37,7 @@ def admin_chart(stats: AdminStats, lang: str = "en") -> bytes:
         per_day.set_title(plain(lang, "admin_chart.per_day"), fontsize=10)
         per_day.bar(x, [d.answers for d in days], color=_BLUE)
         per_day.set_ylabel(plain(lang, "admin_chart.answers"), color=_BLUE)
+        per_day.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts, never 0.5
         step = max(1, len(days) // 7)
         per_day.set_xticks(x[::step], [d.day.strftime("%m-%d") for d in days][::step], fontsize=8)
         right = per_day.twinx()

@@ -17,10 +17,11 @@ import signal
 import traceback
 import urllib.parse
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
 from typing import Any, TypeAlias
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -278,20 +279,74 @@ def _stop_event(stop: asyncio.Event | None) -> tuple[asyncio.Event, list[signal.
     return event, installed
 
 
+STARTUP_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Seconds between start-up attempts when Telegram fails; the last repeats until it works."""
+
+
+def _not_a_bootstrap_abort(record: logging.LogRecord) -> bool:
+    """Drop PTB's stack trace for a failed start step: :func:`until_telegram_answers` says it."""
+    return not str(record.msg).endswith("Failed run number %s of %s. Aborting.")
+
+
+async def until_telegram_answers(
+    step: Callable[[], Awaitable[object]], what: str, stop: asyncio.Event
+) -> bool:
+    """Run ``step`` until Telegram takes it, with backoff; False if stopped while waiting.
+
+    A Telegram outage (5xx, a timeout, no connection, a flood wait) while the bot starts is
+    waited out, one log line per failed attempt, instead of stopping the service. A refusal
+    that no retry can change (a wrong token, a 400) stops start-up at once.
+    """
+    attempt = 0
+    ptb = logging.getLogger("telegram.ext")  # its network loop's logger
+    while True:
+        ptb.addFilter(_not_a_bootstrap_abort)
+        try:
+            await step()
+            return True
+        except BadRequest:
+            raise  # a NetworkError to PTB, but Telegram answered: retrying cannot help
+        except RetryAfter as error:
+            wait = error.retry_after
+            delay = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            reason = f"flood wait {delay:.0f} s"
+        except NetworkError as error:  # 5xx, timeouts, no connection
+            delay = STARTUP_RETRY_DELAYS[min(attempt, len(STARTUP_RETRY_DELAYS) - 1)]
+            reason = f"{type(error).__name__}: {error.message}"
+        finally:
+            ptb.removeFilter(_not_a_bootstrap_abort)
+        attempt += 1
+        log.warning(
+            "start-up: %s failed (%s); trying again in %g s (attempt %d)",
+            what,
+            reason,
+            delay,
+            attempt + 1,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+            return False  # SIGINT/SIGTERM while waiting: stop without serving
+
+
 async def _serve(
     application: AnyApplication,
-    start_updates: Awaitable[Any],
+    start_updates: Callable[[], Awaitable[object]],
     stop: asyncio.Event | None,
     on_started: Callable[[], object] | None,
+    start_method: str,
 ) -> None:
     event, installed = _stop_event(stop)
     updater = application.updater
     assert updater is not None
     try:
-        await application.initialize()
+        # getMe (initialize) and deleteWebhook/setWebhook (start_updates) are retried while
+        # Telegram is down; the command menus (post_init) log their own failures.
+        if not await until_telegram_answers(application.initialize, "getMe", event):
+            return
         if application.post_init is not None:
             await application.post_init(application)
-        await start_updates
+        if not await until_telegram_answers(start_updates, start_method, event):
+            return
         await application.start()
         log.info("bot running; stop with SIGINT or SIGTERM")
         if on_started is not None:
@@ -299,8 +354,6 @@ async def _serve(
         await event.wait()
         log.info("stopping")
     finally:
-        with contextlib.suppress(Exception):
-            start_updates.close()  # type: ignore[attr-defined]
         if updater.running:
             await updater.stop()
         if application.running:
@@ -327,8 +380,11 @@ async def run_polling(
     """
     updater = application.updater
     assert updater is not None
-    starting = updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-    await _serve(application, starting, stop, on_started)
+
+    def starting() -> Awaitable[object]:
+        return updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+
+    await _serve(application, starting, stop, on_started, "deleteWebhook")
 
 
 async def run_webhook(
@@ -356,15 +412,18 @@ async def run_webhook(
         else secrets.token_urlsafe(32)
     )
     path = urllib.parse.urlsplit(settings.webhook_url).path.lstrip("/")
-    starting = updater.start_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=path,
-        webhook_url=settings.webhook_url,
-        secret_token=secret,
-        allowed_updates=ALLOWED_UPDATES,
-    )
-    await _serve(application, starting, stop, on_started)
+
+    def starting() -> Awaitable[object]:
+        return updater.start_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=path,
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+    await _serve(application, starting, stop, on_started, "setWebhook")
 
 
 async def serve_forever(
@@ -391,4 +450,5 @@ __all__ = [
     "run_polling",
     "run_webhook",
     "serve_forever",
+    "until_telegram_answers",
 ]

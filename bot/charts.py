@@ -57,6 +57,7 @@ def _empty(axes: object, lang: str) -> None:
 
 def _per_day(axes: object, stats: StudentStats, lang: str) -> None:
     from matplotlib.axes import Axes
+    from matplotlib.ticker import MaxNLocator
 
     assert isinstance(axes, Axes)
     axes.set_title(plain(lang, "chart.per_day"), fontsize=10)
@@ -67,6 +68,7 @@ def _per_day(axes: object, stats: StudentStats, lang: str) -> None:
     x = list(range(len(days)))
     axes.bar(x, [d.answers for d in days], color=_BLUE, label=plain(lang, "chart.answers"))
     axes.set_ylabel(plain(lang, "chart.answers"), color=_BLUE)  # the label names its series
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2 answers
     step = max(1, len(days) // 7)
     axes.set_xticks(x[::step], [d.day.strftime("%m-%d") for d in days][::step], fontsize=8)
     right = axes.twinx()
@@ -97,6 +99,7 @@ def _recall_by_tag(axes: object, stats: StudentStats, lang: str) -> None:
 
 def _due_forecast(axes: object, stats: StudentStats, lang: str) -> None:
     from matplotlib.axes import Axes
+    from matplotlib.ticker import MaxNLocator
 
     assert isinstance(axes, Axes)
     axes.set_title(plain(lang, "chart.due_forecast"), fontsize=10)
@@ -106,5 +109,6 @@ def _due_forecast(axes: object, stats: StudentStats, lang: str) -> None:
         return
     x = list(range(len(due)))
     axes.bar(x, [count for _, count in due], color=_BLUE)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     step = max(1, len(due) // 7)
     axes.set_xticks(x[::step], [day.strftime("%m-%d") for day, _ in due][::step], fontsize=8)

@@ -18,6 +18,16 @@ from storage import DatabaseMissing, SchemaMismatch
 log = logging.getLogger("metatutor")
 
 
+def _fault(text: str) -> tuple[str, int | str]:
+    """``METHOD:FAULT`` for ``chat --fail``: a status code, ``timeout`` or ``network``."""
+    method, _, fault = text.partition(":")
+    if not method or not (fault.isdigit() or fault in ("timeout", "network")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write METHOD:FAULT, e.g. getMe:502 or sendPhoto:timeout"
+        )
+    return method, int(fault) if fault.isdigit() else fault
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="metatutor",
@@ -29,6 +39,21 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--user-id", type=int, default=1, help="the local student's id")
     chat.add_argument("--name", default="Student", help="the local student's first name")
     chat.add_argument("--language", default="en", help="the language Telegram would report")
+    chat.add_argument(
+        "--http",
+        action="store_true",
+        help="serve the offline Bot API on a local port and let the bot reach it over HTTP"
+        " (PTB's HTTP client, start-up calls and long polling, as with Telegram)",
+    )
+    chat.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="METHOD:FAULT",
+        type=_fault,
+        help="the bot's next call of a Bot API method fails once (e.g. getMe:502,"
+        " sendPhoto:timeout); repeatable; start-up calls included",
+    )
 
     imp = commands.add_parser(
         "import", help="import a deck file (csv, tsv, json, apkg, colpkg, txt)"
@@ -177,7 +202,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await operations.serve(settings)
     if command == "chat":
         return await operations.chat(
-            settings, user_id=args.user_id, name=args.name, language=args.language
+            settings,
+            user_id=args.user_id,
+            name=args.name,
+            language=args.language,
+            http=args.http,
+            faults=tuple(args.fail),
         )
     if command == "import":
         return await operations.import_file(settings, args.file, args.deck)

@@ -126,18 +126,25 @@ def settings_text(lang: str, group: Group, deck_names: list[str]) -> Html:
     )
 
 
-def group_lines(groups: list[GroupOverview], limit: int = 20) -> list[str]:
-    """The groups as the bot's admins read them (plain English, like the other admin
-    numbers): members who answered this week, quizzes, accuracy."""
+def group_lines(groups: list[GroupOverview], limit: int = 20, lang: str = "en") -> list[str]:
+    """The groups as the bot's admins read them (plain text, in ``lang``; the CLI's are
+    English): members who answered this week, quizzes, accuracy."""
     lines = []
     for group in groups[:limit]:
         accuracy = f"{group.accuracy:.0%}" if group.accuracy is not None else "–"
-        left = "" if group.active else " (bot removed)"
         lines.append(
-            f"{group.title or group.id}{left}: {group.members_week} members active,"
-            f" {group.quizzes_week} quizzes ({group.quizzes_total} in all),"
-            f" {group.answers_week} answers, accuracy {accuracy}"
+            plain(
+                lang,
+                "admin.group_line",
+                group=group.title or group.id,
+                removed="" if group.active else plain(lang, "admin.group_removed"),
+                members=group.members_week,
+                quizzes=group.quizzes_week,
+                quizzes_total=group.quizzes_total,
+                answers=group.answers_week,
+                accuracy=accuracy,
+            )
         )
     if len(groups) > limit:
-        lines.append(f"… and {len(groups) - limit} more (metatutor groups lists all)")
+        lines.append(plain(lang, "admin.groups_more", n=len(groups) - limit))
     return lines

@@ -154,15 +154,30 @@ async def serve(settings: Settings) -> int:
 
 
 async def chat(
-    settings: Settings, *, user_id: int = 1, name: str = "Student", language: str = "en"
+    settings: Settings,
+    *,
+    user_id: int = 1,
+    name: str = "Student",
+    language: str = "en",
+    http: bool = False,
+    faults: tuple[tuple[str, int | str], ...] = (),
 ) -> int:
-    """Chat with the tutor in the terminal through the in-process Bot API."""
+    """Chat with the tutor in the terminal through the offline Bot API (in process, or over
+    a local socket with ``http``), optionally failing some Bot API calls once."""
     from bot.local_chat import run_local_chat
 
     # One person at a terminal (or a script piping lines in) is no flood to guard against.
     local = settings.model_copy(update={"flood_burst": 0})
     async with open_service(local, model=True) as service:
-        await run_local_chat(local, service, user_id=user_id, name=name, language=language)
+        await run_local_chat(
+            local,
+            service,
+            user_id=user_id,
+            name=name,
+            language=language,
+            http=http,
+            faults=faults,
+        )
     return 0
 
 

@@ -6,9 +6,10 @@ documents as a line naming a file written to a media folder.
 
 Typing:
     text or ``/command``   sent as a message
-    ``N``                  presses button N of the newest message that shows buttons
+    ``N``                  presses button N of the bot's newest message, if it shows buttons
     ``\\N``                 sends the text "N" (for typed answers that are numbers)
     ``:file PATH [CAPTION]`` uploads a document
+    ``:fail METHOD FAULT``  the bot's next METHOD call fails (a status, timeout, network)
     ``quit``, ``exit``, EOF  ends the chat
 """
 
@@ -17,17 +18,19 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from bot.fake_telegram.api import EDIT_METHODS, SEND_METHODS, FakeBotApi
 from bot.fake_telegram.driver import AnyApplication, ChatDriver, Turn
 from bot.fake_telegram.methods import image_type
 from bot.fake_telegram.objects import ApiCall, FakeUser, SentMessage
+from bot.fake_telegram.tg_html import to_plain
 
 DEFAULT_BANNER = (
-    "metatutor chat (offline). Type a message or a /command; a number presses that button; "
+    "metatutor chat (offline). Type a message or a /command; a number presses that button"
+    " of the newest message (a number under a message without buttons is sent as text); "
     "\\N sends the number N as text; ':file PATH [caption]' uploads a document; "
-    "'quit' ends."
+    "':fail METHOD FAULT' makes the bot's next call of a Bot API method fail; 'quit' ends."
 )
 _QUIT = frozenset({"quit", "exit"})
 _INDENT = "     "
@@ -62,7 +65,7 @@ class _Printer:
         if message is None or not call.ok or message.chat_id != self.user.id:
             return
         if call.method in SEND_METHODS:
-            self._print_message(message, "bot")
+            self._print_message(message, "bot", as_sent=True)
         elif call.method in EDIT_METHODS:
             if call.method == "editMessageReplyMarkup":
                 if message.buttons:
@@ -70,19 +73,23 @@ class _Printer:
                 return
             self._print_message(message, "bot (edited)")
 
-    def _print_message(self, message: SentMessage, who: str) -> None:
+    def _print_message(self, message: SentMessage, who: str, *, as_sent: bool = False) -> None:
+        """Print ``message``; ``as_sent``: as it was sent, if it was edited since (a progress
+        message sent and edited in one turn is printed as both, not twice as the outcome)."""
         lines: list[str] = []
         if message.photo is not None:
             lines.append(f"[photo] {self._save(message, message.photo)}")
         if message.document is not None:
             lines.append(f"[document] {self._save(message, message.document)}")
-        if message.text:
-            lines.extend(message.plain.splitlines() or [""])
+        original = message.history[0] if as_sent and message.history else None
+        text = to_plain(original, message.parse_mode) if original is not None else message.plain
+        if message.text or original:
+            lines.extend(text.splitlines() or [""])
         first, *rest = lines or [""]
         self._write(f"{who}: {first}")
         for line in rest:
             self._write(f"{_INDENT}{line}")
-        if message.buttons:
+        if message.buttons and original is None:
             self._print_buttons(message)
 
     def _print_buttons(self, message: SentMessage) -> None:
@@ -111,6 +118,23 @@ class _Printer:
         self.out.write(line + "\n")
 
 
+class Chatter(Protocol):
+    """Plays the user's side: :class:`ChatDriver` in process, or the HTTP chat."""
+
+    async def send(self, user: FakeUser, text: str) -> Turn:
+        """The user sends a text message or a command."""
+
+    async def press(
+        self, user: FakeUser, button: str, *, message: SentMessage | None = None
+    ) -> Turn:
+        """The user presses a button (label or callback data)."""
+
+    async def upload(
+        self, user: FakeUser, data: bytes, filename: str, *, caption: str | None = None
+    ) -> Turn:
+        """The user sends a document."""
+
+
 async def run_terminal_chat(
     application: AnyApplication,
     *,
@@ -131,50 +155,91 @@ async def run_terminal_chat(
         banner: Printed once at the start; None prints nothing.
     """
     async with ChatDriver(application, raise_errors=False) as driver:
-        printer = _Printer(driver.fake, output_stream, user, media_dir)
-        if banner:
-            output_stream.write(banner + "\n")
-        printer.flush_new()  # anything sent during start-up (none, normally)
-        interactive = input_stream.isatty()
-        while True:
-            if interactive:
-                output_stream.write("> ")
-                output_stream.flush()
-            raw = await asyncio.to_thread(input_stream.readline)
-            printer.flush_new()  # e.g. a reminder that arrived while the user was typing
-            if not raw:
-                break
-            line = raw.rstrip("\r\n")
-            if line.strip().lower() in _QUIT:
-                break
-            if not line.strip():
-                continue
-            try:
-                turn = await _act(driver, user, line)
-            except (LookupError, OSError) as exc:
-                output_stream.write(f"(cannot do that: {exc})\n")
-                continue
-            printer.flush_new()
-            for error in turn.errors:
-                output_stream.write(f"(the bot raised {type(error).__name__}: {error})\n")
+        await chat_loop(
+            driver,
+            driver.fake,
+            input_stream=input_stream,
+            output_stream=output_stream,
+            user=user,
+            media_dir=media_dir,
+            banner=banner,
+        )
+
+
+async def chat_loop(
+    chatter: Chatter,
+    fake: FakeBotApi,
+    *,
+    input_stream: TextIO,
+    output_stream: TextIO,
+    user: FakeUser,
+    media_dir: Path | None = None,
+    banner: str | None = DEFAULT_BANNER,
+) -> None:
+    """Read lines, act them out through ``chatter``, print what the bot did (via ``fake``)."""
+    printer = _Printer(fake, output_stream, user, media_dir)
+    if banner:
+        output_stream.write(banner + "\n")
+    printer.flush_new()  # anything sent during start-up (none, normally)
+    interactive = input_stream.isatty()
+    while True:
+        if interactive:
+            output_stream.write("> ")
             output_stream.flush()
+        raw = await asyncio.to_thread(input_stream.readline)
+        printer.flush_new()  # e.g. a reminder that arrived while the user was typing
+        if not raw:
+            break
+        line = raw.rstrip("\r\n")
+        if line.strip().lower() in _QUIT:
+            break
+        if not line.strip():
+            continue
+        if line.strip().startswith(":fail"):
+            output_stream.write(_fail(fake, line.strip()) + "\n")
+            continue
+        try:
+            turn = await _act(chatter, fake, user, line)
+        except (LookupError, OSError) as exc:
+            output_stream.write(f"(cannot do that: {exc})\n")
+            continue
+        printer.flush_new()
+        for error in turn.errors:
+            output_stream.write(f"(the bot raised {type(error).__name__}: {error})\n")
+        output_stream.flush()
 
 
-async def _act(driver: ChatDriver, user: FakeUser, line: str) -> Turn:
+def _fail(fake: FakeBotApi, line: str) -> str:
+    """``:fail METHOD FAULT``: the bot's next call of METHOD fails (by hand, to see what the
+    user then reads)."""
+    words = line.split()
+    if len(words) != 3 or not (words[2].isdigit() or words[2] in ("timeout", "network")):
+        return (
+            "(write :fail METHOD FAULT, e.g. :fail sendPhoto 502;"
+            " FAULT is a status, timeout or network)"
+        )
+    method, fault = words[1], words[2]
+    fake.fail_next(method, int(fault) if fault.isdigit() else fault)
+    return f"(the bot's next {method} call fails with {fault})"
+
+
+async def _act(chatter: Chatter, fake: FakeBotApi, user: FakeUser, line: str) -> Turn:
     """Turn one typed line into an update and process it."""
     stripped = line.strip()
     if stripped.startswith("\\"):
-        return await driver.send(user, stripped[1:])
+        return await chatter.send(user, stripped[1:])
     if stripped.startswith(":file "):
         path_text, _, caption = stripped.removeprefix(":file ").strip().partition(" ")
         path = Path(path_text).expanduser()
-        return await driver.upload(
+        return await chatter.upload(
             user, path.read_bytes(), path.name, caption=caption.strip() or None
         )
     if stripped.isdigit():
-        message = driver.fake.last_with_buttons(user.id)
+        # Only the newest message's buttons: a number typed under a question without
+        # buttons (a typed answer) must not press an older message's (a settings panel).
+        message = fake.messages(user.id)[-1] if fake.messages(user.id) else None
         number = int(stripped)
         if message is not None and 1 <= number <= len(message.button_data):
             data = message.button_data[number - 1]
-            return await driver.press(user, data, message=message)
-    return await driver.send(user, line)
+            return await chatter.press(user, data, message=message)
+    return await chatter.send(user, line)

@@ -3,7 +3,7 @@
 Anyone else gets the same reply as for an unknown command (nothing is revealed) and the
 attempt is written to the audit log as ``denied``. The handlers run in :data:`ADMIN_GROUP`,
 before the student handlers, and stop an update they consumed. Admin buttons use callback
-data starting with ``x:``. Admin texts are English (operators' language).
+data starting with ``x:``. Admin texts follow the admin's language, like students'.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import asyncio
 import re
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -32,25 +33,26 @@ from bot.handlers.admin_common import (
     AdminConfig,
     Callback,
     admin_error,
+    admin_language,
     admin_only,
     buttons,
     config_of,
     h,
     log,
+    reason_of,
     rest,
-    send,
+    usage,
 )
 from bot.handlers.common import (
     SERVICE_KEY,
     Context,
-    language_of,
+    reply,
     service_of,
-    student_of,
     toast,
     user_data,
 )
 from bot.handlers.delivery import send_file, tell
-from bot.i18n import t
+from bot.i18n import Html, plain, t
 from bot.menus import publish_admin_menu
 from bot.settings import Settings
 from tutor.admin import AdminService, AnnouncementGone, ItemInfo
@@ -70,105 +72,147 @@ __all__ = ["ADMIN_GROUP", "COMMANDS", "register_admin_handlers"]
 @admin_only("admin")
 async def admin_help(update: Update, context: Context, admin_id: int) -> None:
     """/admin: the admin commands."""
-    await send(
-        update,
-        "<b>Admin commands</b>\n"
-        "/import [deck name] (as a file caption, or then send the file)\n"
-        "/admin_decks, /deck_rename DECK | NEW NAME, /deck_delete DECK\n"
-        "/item ID, /add LINE, /export DECK [csv|tsv|json]\n"
-        "/users, /admin_stats, /announce [deck:DECK] TEXT\n\n"
-        f"<b>/add syntax</b>\n<code>{h(USAGE)}</code>",
+    lang = await admin_language(update, context)
+    await reply(
+        update, Html(f"{t(lang, 'help.admin')}\n\n{t(lang, 'admin.help_add', usage=USAGE)}")
     )
 
 
 @admin_only("admin_decks")
 async def admin_decks(update: Update, context: Context, admin_id: int) -> None:
     """/admin_decks: every deck with item and student counts."""
+    lang = await admin_language(update, context)
     infos = await config_of(context).admin.decks()
     if not infos:
-        await send(update, "No decks yet. Send a file with the caption /import.")
+        await reply(update, t(lang, "admin.no_decks"))
         return
-    lines = ["<b>Decks</b> (id · slug · items · students)"]
+    lines = [t(lang, "admin.decks_header")]
     for info in infos:
         deck = info.deck
+        bundled = plain(lang, "admin.bundled") if deck.bundled else ""
         lines.append(
-            f"{deck.id} · <code>{h(deck.slug)}</code> · {info.n_items} · {info.n_students}"
-            f" — {h(deck.name)}{' (bundled)' if deck.bundled else ''}"
+            t(
+                lang,
+                "admin.deck_line",
+                id=deck.id,
+                slug=deck.slug,
+                items=info.n_items,
+                students=info.n_students,
+                name=deck.name + bundled,
+            )
         )
-    await send(update, "\n".join(lines))
+    await reply(update, Html("\n".join(lines)))
 
 
 @admin_only("deck_rename")
 async def deck_rename(update: Update, context: Context, admin_id: int) -> None:
     """/deck_rename DECK | NEW NAME."""
+    lang = await admin_language(update, context)
     ref, sep, name = rest(update).partition("|")
     if not sep or not ref.strip() or not name.strip():
-        await send(update, "Usage: /deck_rename DECK | NEW NAME")
+        await reply(update, usage(lang, "deck_rename"))
         return
     deck = await config_of(context).admin.rename_deck(admin_id, ref.strip(), name.strip())
-    await send(update, f"Renamed: <b>{h(deck.name)}</b> (id {deck.id}).")
+    await reply(update, t(lang, "admin.renamed", name=deck.name, id=deck.id))
 
 
 @admin_only("deck_delete")
 async def deck_delete(update: Update, context: Context, admin_id: int) -> None:
     """/deck_delete DECK: asks for confirmation."""
+    lang = await admin_language(update, context)
     ref = rest(update)
     if not ref:
-        await send(update, "Usage: /deck_delete DECK")
+        await reply(update, usage(lang, "deck_delete"))
         return
     service = service_of(context)
     deck = await service.find_deck(ref)
     info = next(i for i in await service.decks() if i.deck.id == deck.id)
-    await send(
+    await reply(
         update,
-        f"Delete <b>{h(deck.name)}</b>? {info.n_items} items, {info.n_students} students"
-        " enrolled. Students' answers are kept.",
-        buttons(("🗑 Delete", f"x:dd:{deck.id}"), ("Cancel", "x:no:0")),
+        t(
+            lang,
+            "admin.delete_confirm",
+            name=deck.name,
+            items=info.n_items,
+            students=info.n_students,
+        ),
+        buttons(
+            (plain(lang, "admin.button_delete"), f"x:dd:{deck.id}"),
+            (plain(lang, "admin.button_cancel"), "x:no:0"),
+        ),
     )
 
 
-def _item_text(info: ItemInfo) -> str:
+def _item_text(lang: str, info: ItemInfo) -> Html:
     item = info.item
-    lines = [f"<b>Item {item.id}</b> · {h(info.deck_name)} · {item.kind.value}", h(item.prompt)]
+    lines = [
+        t(
+            lang,
+            "admin.item_header",
+            id=item.id,
+            deck=info.deck_name,
+            kind=plain(lang, f"admin.kind.{item.kind.value}"),
+        ),
+        h(item.prompt),
+    ]
     if item.kind is ItemKind.MULTIPLE_CHOICE:
         lines += [
             f"{'✅' if i == item.correct_option else '▫️'} {h(o)}"
             for i, o in enumerate(item.options)
         ]
     else:
-        lines.append(f"Answer: {h(item.correct_text)}")
+        lines.append(t(lang, "admin.item_answer", answer=item.correct_text))
     accuracy = f"{info.accuracy:.0%}" if info.accuracy is not None else "–"
-    lines.append(
-        f"\nAttempts: {info.attempts} by {info.learners} students · accuracy {accuracy}"
-        f" · difficulty {info.difficulty:.2f}"
+    numbers = t(
+        lang,
+        "admin.item_numbers",
+        attempts=info.attempts,
+        learners=info.learners,
+        accuracy=accuracy,
+        difficulty=f"{info.difficulty:.2f}",
     )
-    return "\n".join(lines)
+    lines.append(f"\n{numbers}")
+    return Html("\n".join(lines))
 
 
 @admin_only("item")
 async def item_command(update: Update, context: Context, admin_id: int) -> None:
     """/item ID: the item with its numbers, and edit/delete buttons."""
+    lang = await admin_language(update, context)
     ref = rest(update)
     if not ref.isdigit():
-        await send(update, "Usage: /item ID")
+        await reply(update, usage(lang, "item"))
         return
     info = await config_of(context).admin.item_info(int(ref))
-    await send(
+    await reply(
         update,
-        _item_text(info),
-        buttons(("✏️ Edit", f"x:ie:{info.item.id}"), ("🗑 Delete", f"x:id:{info.item.id}")),
+        _item_text(lang, info),
+        buttons(
+            (plain(lang, "admin.button_edit"), f"x:ie:{info.item.id}"),
+            (plain(lang, "admin.button_delete"), f"x:id:{info.item.id}"),
+        ),
     )
 
 
 @admin_only("add")
 async def add_command(update: Update, context: Context, admin_id: int) -> None:
     """/add DECK | QUESTION | ANSWER [| WRONG; WRONG]."""
+    lang = await admin_language(update, context)
     line = rest(update)
     if not line:
-        await send(update, f"Usage:\n<code>/add {h(USAGE)}</code>")
+        await reply(update, usage(lang, "add"))
         return
     deck, item = await config_of(context).admin.add_item(admin_id, line)
-    await send(update, f"Added item {item.id} ({item.kind.value}) to <b>{h(deck.name)}</b>.")
+    await reply(
+        update,
+        t(
+            lang,
+            "admin.item_added",
+            id=item.id,
+            kind=plain(lang, f"admin.kind.{item.kind.value}"),
+            deck=deck.name,
+        ),
+    )
 
 
 # -- numbers -----------------------------------------------------------------------------------
@@ -177,37 +221,49 @@ async def add_command(update: Update, context: Context, admin_id: int) -> None:
 @admin_only("users")
 async def users_command(update: Update, context: Context, admin_id: int) -> None:
     """/users: totals, active today and this week, blocked."""
+    lang = await admin_language(update, context)
     config = config_of(context)
     s = await config.admin.users_summary(config.settings.timezone)
-    await send(
+    await reply(
         update,
-        f"<b>Students</b>: {s.total} in all — {s.active} active, {s.paused} paused,"
-        f" {s.blocked} blocked\n"
-        f"Seen today: {s.active_today} · this week: {s.active_week}\n"
-        f"Answered today: {s.answered_today} · this week: {s.answered_week}",
+        t(
+            lang,
+            "admin.users",
+            total=s.total,
+            active=s.active,
+            paused=s.paused,
+            blocked=s.blocked,
+            seen_today=s.active_today,
+            seen_week=s.active_week,
+            answered_today=s.answered_today,
+            answered_week=s.answered_week,
+        ),
     )
 
 
 @admin_only("admin_stats")
 async def admin_stats(update: Update, context: Context, admin_id: int) -> None:
     """/admin_stats: answers per day, accuracy per deck, hardest items, and a chart."""
+    lang = await admin_language(update, context)
     config = config_of(context)
     stats = await config.admin.stats(config.settings.timezone)
     total = sum(d.answers for d in stats.per_day)
-    lines = [f"<b>Answers, last {len(stats.per_day)} days</b>: {total}"]
+    lines: list[str] = [t(lang, "admin.stats_answers", days=len(stats.per_day), total=total)]
     lines += [f"{d.day:%m-%d}: {d.answers}" for d in stats.per_day if d.answers]
-    lines.append("\n<b>Accuracy per deck</b>")
-    lines += [f"{h(name)}: {c / n:.0%} of {n}" for name, n, c in stats.per_deck] or ["–"]
-    lines.append("\n<b>Hardest items</b>")
+    lines.append("\n" + t(lang, "admin.stats_per_deck"))
+    lines += [
+        t(lang, "admin.stats_deck_line", deck=name, accuracy=f"{c / n:.0%}", answers=n)
+        for name, n, c in stats.per_deck
+    ] or ["–"]
+    lines.append("\n" + t(lang, "admin.stats_hardest"))
     lines += [
         f"/item {hard.item_id}: {hard.correct}/{hard.attempts} · {h(hard.prompt[:60])}"
         for hard in stats.hardest
     ] or ["–"]
     groups = await service_of(context).groups.overview()
-    lines.append("\n<b>Groups</b> (this week)")
-    lines += [h(line) for line in group_lines(groups)] or ["–"]
-    await send(update, "\n".join(lines))
-    lang = language_of(update, await student_of(update, context))
+    lines.append("\n" + t(lang, "admin.stats_groups"))
+    lines += [h(line) for line in group_lines(groups, lang=lang)] or ["–"]
+    await reply(update, Html("\n".join(lines)))
     try:
         png = await asyncio.to_thread(admin_chart, stats, lang)
     except Exception:  # the numbers were already sent
@@ -229,64 +285,73 @@ async def admin_start(update: Update, context: Context) -> None:
 # -- buttons and follow-up text ----------------------------------------------------------------
 
 
+async def _drop_buttons(query: CallbackQuery) -> None:
+    """Remove the pressed message's buttons, best effort: what the press did (cancelled,
+    deleted, sent) is said next either way, so a failed edit must not hide it behind an
+    apology."""
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError as error:
+        log.info("admin buttons not removed: %s", error.message)
+
+
 @admin_only("button")
 async def admin_button(update: Update, context: Context, admin_id: int) -> None:
     """Every ``x:`` button."""
     query = update.callback_query
     assert query is not None
+    lang = await admin_language(update, context)
     match = _BUTTON.match(query.data or "")
     if match is None:
-        await toast(query, "This button no longer works.")
+        await toast(query, plain(lang, "callback.invalid"))
         return
     op, number = match.group(1), int(match.group(2))
     admin = config_of(context).admin
     await toast(query)
     if op == "no":
-        await query.edit_message_reply_markup(None)
-        await send(update, "Cancelled.")
+        await _drop_buttons(query)
+        await reply(update, t(lang, "admin.cancelled"))
     elif op == "dd":
         deck = await admin.delete_deck(admin_id, number)
-        await query.edit_message_reply_markup(None)
-        await send(update, f"Deleted <b>{h(deck.name)}</b>. Students' answers are kept.")
+        await _drop_buttons(query)
+        await reply(update, t(lang, "admin.deck_deleted", name=deck.name))
     elif op == "ie":
         user_data(context)[EDIT_WAIT] = number
-        await send(
-            update,
-            f"Send the new version of item {number} in one line:\n"
-            "<code>QUESTION | ANSWER | WRONG1; WRONG2</code>"
-            " (or <code>QUESTION | ANSWER1; ANSWER2</code>)",
-        )
+        await reply(update, t(lang, "admin.edit_prompt", id=number))
     elif op == "id":
         await query.edit_message_reply_markup(
-            buttons(("🗑 Yes, delete", f"x:iy:{number}"), ("Cancel", "x:no:0"))
+            buttons(
+                (plain(lang, "admin.button_yes_delete"), f"x:iy:{number}"),
+                (plain(lang, "admin.button_cancel"), "x:no:0"),
+            )
         )
     elif op == "iy":
         await admin.delete_item(admin_id, number)
-        await query.edit_message_reply_markup(None)
-        await send(update, f"Deleted item {number}. Students' answers are kept.")
+        await _drop_buttons(query)
+        await reply(update, t(lang, "admin.item_deleted", id=number))
     elif op == "ay":
         try:
             count = await admin.confirm_announcement(admin_id, number)
         except AnnouncementGone:
-            await send(update, "This announcement was already sent or cancelled.")
+            await reply(update, t(lang, "admin.announce_gone"))
             return
-        await query.edit_message_reply_markup(None)
-        status = await send(update, f"📣 Sending to {count} students…")
+        await _drop_buttons(query)
+        status = await reply(update, t(lang, "admin.announce_sending", n=count))
         assert status is not None
         context.application.create_task(
-            admin_io.deliver_announcement(context, number, status.chat_id, status.message_id),
+            admin_io.deliver_announcement(context, number, status.chat_id, status.message_id, lang),
             update=update,
         )
     elif op == "an":
         try:
             await admin.cancel_announcement(admin_id, number)
         except AnnouncementGone:
-            await send(update, "This announcement was already sent or cancelled.")
+            await reply(update, t(lang, "admin.announce_gone"))
             return
-        await query.edit_message_reply_markup(None)
-        await send(update, "Announcement cancelled.")
+        await _drop_buttons(query)
+        await reply(update, t(lang, "admin.announce_cancelled"))
     else:
-        await send(update, "This button no longer works.")
+        await reply(update, t(lang, "callback.invalid"))
 
 
 async def admin_text(update: Update, context: Context) -> None:
@@ -297,24 +362,27 @@ async def admin_text(update: Update, context: Context) -> None:
         return
     if not config_of(context).is_admin(user.id) or EDIT_WAIT not in user_data(context):
         return
+    lang = await admin_language(update, context)
     item_id = int(user_data(context).pop(EDIT_WAIT))
     try:
         item = await config_of(context).admin.edit_item(user.id, item_id, message.text)
     except UnknownItem as error:  # deleted meanwhile: nothing left to edit
-        await send(update, admin_error(error, "item"))
+        await reply(update, admin_error(lang, error, "item"))
     except TutorError as error:
         user_data(context)[EDIT_WAIT] = item_id
-        reason = str(error).rstrip(".")
-        if reason.startswith("expected:"):
-            reason = "the line does not have the fields of any form"
-        await send(
-            update,
-            f"⚠️ Item {item_id} was not changed: {h(reason)}.\nSend the new version again as"
-            " <code>QUESTION | ANSWER | WRONG1; WRONG2</code>"
-            " (or <code>QUESTION | ANSWER1; ANSWER2</code>).",
+        await reply(
+            update, t(lang, "admin.edit_rejected", id=item_id, reason=reason_of(lang, error))
         )
     else:
-        await send(update, f"Saved item {item.id} ({item.kind.value}).")
+        await reply(
+            update,
+            t(
+                lang,
+                "admin.item_saved",
+                id=item.id,
+                kind=plain(lang, f"admin.kind.{item.kind.value}"),
+            ),
+        )
     raise ApplicationHandlerStop
 
 

@@ -13,12 +13,13 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.handlers.common import Context, language_of, reply, toast
+from bot.handlers.common import Context, language_of, reply, student_of, toast
 from bot.i18n import Html, plain, t
 from bot.settings import Settings
 from tutor.admin import AdminService
 from tutor.errors import ContentRejected, TutorError, UnknownDeck, UnknownItem
 from tutor.quick_add import USAGE
+from tutor.students import Student
 
 log = logging.getLogger("bot.admin")
 
@@ -88,47 +89,66 @@ async def refuse(update: Update, context: Context, what: str) -> None:
         await reply(update, t(language_of(update, None), "unknown_command"))
 
 
-#: How each admin command is written, for the next step after a rejected one.
+#: How each admin command is written, for the next step after a rejected one ("import" is
+#: a sentence, from the catalog).
 USAGES: dict[str, str] = {
-    "import": "send the file with the caption /import [deck name]",
     "deck_rename": "/deck_rename DECK | NEW NAME",
     "deck_delete": "/deck_delete DECK",
     "item": "/item ID",
     "add": "\n".join(f"/add {form}" for form in USAGE.splitlines()),
-    "export": "/export DECK [csv|json]",
+    "export": "/export DECK [csv|tsv|json]",
     "announce": "/announce [deck:DECK] TEXT",
 }
-_NOT_DONE = {
-    "import": "Not imported",
-    "deck_rename": "Not renamed",
-    "deck_delete": "Not deleted",
-    "add": "Not added",
-    "export": "Not exported",
-    "announce": "Not sent",
-}
+_NOT_DONE = ("import", "deck_rename", "deck_delete", "add", "export", "announce")
 _TAG = re.compile(r"<[^>]+>")
 
 
-def admin_error(error: TutorError, command: str) -> str:
-    """An admin's reply to a refused command: what was not found or not accepted, and what
-    to do next (HTML, English like every admin text)."""
+def usage(lang: str, command: str) -> Html:
+    """ "Usage: /command ARGS" in the admin's language."""
+    written = plain(lang, "admin.usage_import") if command == "import" else USAGES[command]
+    return t(lang, "admin.usage", usage=written)
+
+
+def reason_of(lang: str, error: TutorError) -> str:
+    """Why the service refused, as it says it (a refused one-line form in the catalog)."""
+    reason = str(error).rstrip(".")
+    return plain(lang, "admin.no_form") if reason.startswith("expected:") else reason
+
+
+def admin_error(lang: str, error: TutorError, command: str) -> Html:
+    """An admin's reply to a refused command, in their language: what was not found or not
+    accepted (the service's own words for the reason), and what to do next."""
     if isinstance(error, UnknownDeck):
-        ref = str(error.params.get("deck") or error)
-        return f"⚠️ There is no deck '{h(ref)}'. /admin_decks lists the decks."
+        return t(lang, "admin.no_deck", deck=str(error.params.get("deck") or error))
     if isinstance(error, UnknownItem):
-        return (
-            f"⚠️ There is no item {h(error)}. /add and /admin_stats show item ids;"
-            " /admin_decks lists the decks."
-        )
-    done = _NOT_DONE.get(command, "Not done")
-    usage = USAGES.get(command)
-    step = f"Usage: <code>{h(usage)}</code>" if usage else "/admin lists the admin commands."
+        return t(lang, "admin.no_item", item=str(error))
+    done = plain(lang, f"admin.not_done.{command if command in _NOT_DONE else 'other'}")
+    step = (
+        usage(lang, command)
+        if command == "import" or command in USAGES
+        else t(lang, "admin.see_admin")
+    )
     if isinstance(error, ContentRejected):
-        reason = str(error).rstrip(".")
-        if reason.startswith("expected:"):  # the usage follows anyway
-            reason = "the line does not have the fields of any form"
-        return f"⚠️ {done}: {h(reason)}.\n{step}"
-    return f"⚠️ {done}: {h(error)} ({error.code}).\n{step}"
+        return t(lang, "admin.not_done", done=done, reason=reason_of(lang, error), step=step)
+    return t(
+        lang,
+        "admin.not_done_code",
+        done=done,
+        reason=str(error).rstrip("."),
+        code=error.code,
+        step=step,
+    )
+
+
+async def admin_language(update: Update, context: Context) -> str:
+    """The admin's language (their student settings, else Telegram's), even when the
+    database is what failed."""
+    student: Student | None
+    try:
+        student = await student_of(update, context)
+    except Exception:
+        student = None
+    return language_of(update, student)
 
 
 AdminHandler = Callable[[Update, Context, int], Awaitable[None]]
@@ -151,7 +171,7 @@ def admin_only(name: str) -> Callable[[AdminHandler], Callback]:
             try:
                 await handler(update, context, user.id)
             except TutorError as error:
-                message = admin_error(error, name)
+                message = admin_error(await admin_language(update, context), error, name)
                 if update.callback_query is not None:
                     await toast(update.callback_query, _TAG.sub("", html.unescape(message))[:190])
                 else:

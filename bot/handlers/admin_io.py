@@ -11,6 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.handlers.admin_common import (
     IMPORT_WAIT,
     admin_error,
+    admin_language,
     admin_only,
     buttons,
     config_of,
@@ -18,9 +19,9 @@ from bot.handlers.admin_common import (
     log,
     refuse,
     rest,
-    send,
+    usage,
 )
-from bot.handlers.common import Context, language_of, student_of, user_data
+from bot.handlers.common import Context, reply, user_data
 from bot.handlers.delivery import (
     failure_reason,
     finish_progress,
@@ -28,13 +29,12 @@ from bot.handlers.delivery import (
     start_progress,
     step_progress,
 )
-from bot.i18n import Html, t
+from bot.i18n import Html, plain, t
 from bot.reminders import build_runner
 from tutor.content.export import FORMATS
 from tutor.errors import TutorError
 from tutor.reminder_queue import announcement_slot
 from tutor.reminders import ReminderKind
-from tutor.students import Student
 
 LARGE_FILE = 1024 * 1024
 
@@ -46,18 +46,18 @@ async def export_command(update: Update, context: Context, admin_id: int) -> Non
     fmt = "csv"
     if words and words[-1].lower() in FORMATS:
         fmt = words.pop().lower()
+    lang = await admin_language(update, context)
     if not words:
-        await send(update, "Usage: /export DECK [csv|tsv|json]")
+        await reply(update, usage(lang, "export"))
         return
     name, data = await config_of(context).admin.export_deck(admin_id, " ".join(words), fmt)
-    lang = language_of(update, await student_of(update, context))
     await send_file(
         update,
         lang,
         "document",
         data,
         filename=name,
-        caption=f"{name}: {len(data)} bytes",
+        caption=plain(lang, "admin.export_caption", file=name, bytes=len(data)),
         parse_mode=None,
         failed="send_failed.export",
         file=name,
@@ -71,7 +71,7 @@ async def export_command(update: Update, context: Context, admin_id: int) -> Non
 async def import_command(update: Update, context: Context, admin_id: int) -> None:
     """/import [deck name]: the next document is imported."""
     user_data(context)[IMPORT_WAIT] = rest(update)
-    await send(update, "Send the deck file now (CSV, TSV, JSON, .apkg, .colpkg or Anki .txt).")
+    await reply(update, t(await admin_language(update, context), "admin.import_send_file"))
 
 
 async def document_upload(update: Update, context: Context) -> None:
@@ -96,7 +96,7 @@ async def document_upload(update: Update, context: Context) -> None:
     try:
         await _import(update, context, user.id, message.document, deck_name or None)
     except TutorError as error:
-        await send(update, admin_error(error, "import"))
+        await reply(update, admin_error(await admin_language(update, context), error, "import"))
     raise ApplicationHandlerStop
 
 
@@ -104,30 +104,25 @@ async def _import(
     update: Update, context: Context, admin_id: int, document: Document, deck_name: str | None
 ) -> None:
     config = config_of(context)
+    lang = await admin_language(update, context)
     filename = document.file_name or "upload"
     limit = config.settings.max_import_mb * 1024 * 1024
     if document.file_size and document.file_size > limit:
-        await send(
-            update,
-            f"⚠️ {h(filename)} was not imported: it is larger than"
-            f" {config.settings.max_import_mb} MB. Split the deck into smaller files, or ask"
-            " the operator to raise METATUTOR_MAX_IMPORT_MB.",
-        )
+        mb = config.settings.max_import_mb
+        await reply(update, t(lang, "admin.import_too_large", file=filename, mb=mb))
         return
-    status = await start_progress(update, Html(f"⏳ Importing <b>{h(filename)}</b>…"))
+    status = await start_progress(update, t(lang, "admin.import_progress", file=filename))
     # Whatever fails from here on, the progress message ends saying what became of the file.
     try:
         outcome = await _download_and_import(
-            context, admin_id, document, filename, deck_name, status
+            context, admin_id, document, filename, deck_name, status, lang
         )
     except TelegramError as error:  # getFile or the download itself
         log.warning("import of %s: the file could not be fetched: %s", filename, error.message)
-        lang = await _language(update, context)
         reason = failure_reason(lang, "document", error)
         outcome = t(lang, "import.download_failed", file=filename, reason=reason)
     except Exception:
         log.exception("import of %s by user %s failed", filename, admin_id)
-        lang = await _language(update, context)
         outcome = t(lang, "import.crashed", file=filename)
     await finish_progress(update, status, outcome)
 
@@ -139,44 +134,42 @@ async def _download_and_import(
     filename: str,
     deck_name: str | None,
     status: Message | None,
+    lang: str,
 ) -> Html:
     """Fetch the file from Telegram and import it; the outcome for the progress message."""
     config = config_of(context)
     tg_file = await context.bot.get_file(document.file_id)
     data = bytes(await tg_file.download_as_bytearray())
     if len(data) >= LARGE_FILE:
-        await step_progress(
-            status, Html(f"⏳ Downloaded {len(data) / 1e6:.1f} MB; reading <b>{h(filename)}</b>…")
-        )
+        mb = f"{len(data) / 1e6:.1f}"
+        await step_progress(status, t(lang, "admin.import_downloaded", mb=mb, file=filename))
     try:
         report = await config.admin.import_file(admin_id, data, filename, deck_name)
     except TutorError as error:
-        return Html(
-            f"⚠️ {h(filename)} was not imported: {h(error)}\n"
-            "Nothing was stored. Fix the file and send it again with the caption /import."
-        )
-    lines = [
-        f"✅ <b>{h(report.deck.name)}</b>"
-        f" (id {report.deck.id}, <code>{h(report.deck.slug)}</code>)",
-        f"added {report.added} · updated {report.updated} · unchanged {report.unchanged}"
-        f" · skipped {len(report.skipped)}"
-        + (f" · {report.media} pictures" if report.media else ""),
+        return t(lang, "admin.import_rejected", file=filename, reason=str(error))
+    counts = t(
+        lang,
+        "admin.import_counts",
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        skipped=len(report.skipped),
+    )
+    if report.media:
+        pictures = t(lang, "admin.import_pictures", n=report.media)
+        if report.media == 1:
+            pictures = t(lang, "admin.import_picture")
+        counts = Html(counts + pictures)
+    deck = report.deck
+    lines: list[str] = [
+        t(lang, "admin.import_done", deck=deck.name, id=deck.id, slug=deck.slug),
+        counts,
     ]
     for entry in report.skipped[:5]:
         lines.append(f"• {h(entry.where)}: {h(entry.reason)}")
     if len(report.skipped) > 5:
-        lines.append(f"… and {len(report.skipped) - 5} more")
+        lines.append(t(lang, "admin.import_more_skipped", n=len(report.skipped) - 5))
     return Html("\n".join(lines))
-
-
-async def _language(update: Update, context: Context) -> str:
-    """The admin's language, even when the database is what failed."""
-    student: Student | None
-    try:
-        student = await student_of(update, context)
-    except Exception:
-        student = None
-    return language_of(update, student)
 
 
 # -- announcements -----------------------------------------------------------------------------
@@ -185,25 +178,41 @@ async def _language(update: Update, context: Context) -> str:
 @admin_only("announce")
 async def announce_command(update: Update, context: Context, admin_id: int) -> None:
     """/announce [deck:DECK] TEXT: a draft and a confirmation button."""
+    lang = await admin_language(update, context)
     text = rest(update)
     deck_ref = None
     if text.startswith("deck:"):
         first, _, text = text.partition(" ")
         deck_ref = first[len("deck:") :]
     if not text.strip():
-        await send(update, "Usage: /announce [deck:DECK] TEXT")
+        await reply(update, usage(lang, "announce"))
         return
-    draft = await config_of(context).admin.draft_announcement(admin_id, text, deck_ref)
-    audience = f"the students of <b>{h(draft.deck.name)}</b>" if draft.deck else "every student"
-    await send(
+    admin = config_of(context).admin
+    draft = await admin.draft_announcement(admin_id, text, deck_ref)
+    if draft.recipients == 0:  # nothing to confirm: say so and drop the draft
+        await admin.cancel_announcement(admin_id, draft.id)
+        if draft.deck:
+            await reply(update, t(lang, "admin.announce_nobody_deck", deck=draft.deck.name))
+        else:
+            await reply(update, t(lang, "admin.announce_nobody"))
+        return
+    audience = (
+        t(lang, "admin.announce_deck", deck=draft.deck.name)
+        if draft.deck
+        else t(lang, "admin.announce_everyone")
+    )
+    await reply(
         update,
-        f"Send this to {audience} ({draft.recipients})?\n\n{h(draft.text)}",
-        buttons(("📣 Send", f"x:ay:{draft.id}"), ("Cancel", f"x:an:{draft.id}")),
+        t(lang, "admin.announce_confirm", audience=audience, n=draft.recipients, text=draft.text),
+        buttons(
+            (plain(lang, "admin.button_send"), f"x:ay:{draft.id}"),
+            (plain(lang, "admin.button_cancel"), f"x:an:{draft.id}"),
+        ),
     )
 
 
 async def deliver_announcement(
-    context: Context, announcement_id: int, chat_id: int, message_id: int
+    context: Context, announcement_id: int, chat_id: int, message_id: int, lang: str = "en"
 ) -> None:
     """Send the queued deliveries through the shared sender, then report the counts."""
     config = config_of(context)
@@ -216,10 +225,16 @@ async def deliver_announcement(
             break
         await asyncio.sleep(1)
         result = await config.admin.announcement_result(announcement_id)
-    text = (
-        f"📣 Announcement {announcement_id} done: delivered {result.delivered},"
-        f" blocked {result.blocked}, failed {result.failed}"
-        + (f", not sent {result.skipped}" if result.skipped else "")
-        + (f", still waiting {result.waiting}" if result.waiting else "")
+    text = plain(
+        lang,
+        "admin.announce_done",
+        id=announcement_id,
+        delivered=result.delivered,
+        blocked=result.blocked,
+        failed=result.failed,
     )
+    if result.skipped:
+        text += plain(lang, "admin.announce_not_sent", n=result.skipped)
+    if result.waiting:
+        text += plain(lang, "admin.announce_waiting", n=result.waiting)
     await context.bot.send_message(chat_id, text, reply_to_message_id=message_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 from collections.abc import Callable, Coroutine
@@ -10,7 +9,7 @@ from typing import Any, TypeAlias
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.i18n import LANGUAGES, Html, catalog, language_for, placeholders, plain, t
@@ -76,9 +75,18 @@ async def reply(
 
 
 async def toast(query: CallbackQuery, text: str | None = None) -> None:
-    """Answer a callback query (a short notice over the chat, or just stop the spinner)."""
-    with contextlib.suppress(BadRequest):  # too old to answer: nothing the user can see
+    """Answer a callback query (a short notice over the chat, or just stop the spinner).
+
+    A failure is logged, never raised: the press still does what it does (the panel opens,
+    the answer is marked) and the spinner stops by itself; too old to answer (400) is
+    nothing the user can see.
+    """
+    try:
         await query.answer(text)
+    except BadRequest:
+        pass
+    except TelegramError as error:
+        log.info("callback not answered: %s", error.message)
 
 
 def _not_modified(error: BadRequest) -> bool:

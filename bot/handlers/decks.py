@@ -17,7 +17,7 @@ from bot.handlers.common import (
     student_of,
     toast,
 )
-from bot.handlers.onboarding import local_today, parse_date
+from bot.handlers.onboarding import date_text_error, local_today, parse_date
 from bot.i18n import Html, plain, t
 from tutor.errors import NotEnrolled, UnknownDeck
 from tutor.students import Student
@@ -116,10 +116,13 @@ async def exam_command(update: Update, context: Context) -> None:
         await reply(update, t(lang, "exam.cleared", decks=_names(decks)))
         return
     exam_date = parse_date(args[0])
+    today = local_today(student, service.now())
     if exam_date is None:
+        if args[0][:1].isdigit():  # meant as a date: say what is wrong with it
+            await reply(update, date_text_error(lang, args[0], today))
+            return
         await reply(update, t(lang, "exam.usage"))
         return
-    today = local_today(student, service.now())
     if exam_date <= today:
         await reply(update, t(lang, "text.date_past"))
         return

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from telegram import Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
-from bot.handlers.common import reply
+from bot.handlers.common import drop_buttons, edit, reply
 from bot.i18n import Html, plain, t
 
 log = logging.getLogger("bot.delivery")
@@ -125,3 +125,40 @@ async def finish_progress(update: Update, status: Message | None, text: Html) ->
             except TelegramError as error:
                 log.info("progress message not edited: %s", error.message)
     await tell(update, text)
+
+
+async def redraw(
+    update: Update,
+    query: CallbackQuery,
+    text: Html,
+    keyboard: InlineKeyboardMarkup | None,
+    *,
+    drop_old: bool = False,
+) -> bool:
+    """Edit the pressed panel into ``text``; if Telegram will not, send it anew. True if shown.
+
+    A timeout or a 5xx is tried once more (a first edit that did arrive makes the second a
+    "not modified", which counts as done). A message Telegram refuses to edit (deleted, too
+    old) is not tried again: the panel comes as a new message with its buttons, so the press
+    is never answered by nothing or by the generic apology. ``drop_old`` then removes the
+    old message's buttons first (a flashcard's "Show answer").
+    """
+    for _ in range(2):
+        try:
+            if await edit(query, text, keyboard):
+                return True
+            break  # refused for good (logged by edit)
+        except Forbidden:
+            return False  # blocked: nothing reaches them
+        except TelegramError as error:
+            log.info("panel not redrawn: %s", error.message)
+    if drop_old:
+        await drop_buttons(query)
+    try:
+        await reply(update, text, keyboard)
+    except Forbidden:
+        return False
+    except TelegramError as error:
+        log.warning("panel not sent: %s", error.message)
+        return False
+    return True

@@ -9,7 +9,7 @@ kept).
 
 from __future__ import annotations
 
-import contextlib
+import re
 from datetime import date, datetime, time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -83,13 +83,19 @@ async def deck_step(context: Context, student: Student) -> Step:
     return text, InlineKeyboardMarkup(keyboard)
 
 
-def zone_buttons(step_data: str) -> list[InlineKeyboardButton]:
-    """Buttons for the common zones; ``step_data`` is "o" (onboarding) or "s" (settings)."""
+def zone_buttons(step_data: str, lang: str = "en") -> list[InlineKeyboardButton]:
+    """Buttons for the common zones, their cities named in ``lang``; ``step_data`` is "o"
+    (onboarding) or "s" (settings)."""
     build = callbacks.onboarding if step_data == "o" else callbacks.setting
     return [
-        InlineKeyboardButton(timezones.label(name), callback_data=build("tz", name))
+        InlineKeyboardButton(_zone_label(lang, name), callback_data=build("tz", name))
         for name in timezones.COMMON_ZONES
     ]
+
+
+def _zone_label(lang: str, name: str) -> str:
+    """A common zone's city in the student's language (UTC is UTC everywhere)."""
+    return timezones.label(name) if name == "UTC" else plain(lang, f"zone.{name}")
 
 
 def offset_buttons(step_data: str) -> list[InlineKeyboardButton]:
@@ -117,7 +123,7 @@ def timezone_step(lang: str, *, offsets: bool = False, prefix: Html | None = Non
         )
         text = t(lang, "onboarding.timezone_offsets")
     else:
-        keyboard = rows(zone_buttons("o"), 3)
+        keyboard = rows(zone_buttons("o", lang), 3)
         keyboard.append(
             [
                 InlineKeyboardButton(
@@ -330,13 +336,23 @@ def _zone_confirmation(student: Student, now: datetime) -> Html:
     )
 
 
-async def _finish(update: Update, context: Context, student: Student, *, edit_query: bool) -> None:
+async def _finish(
+    update: Update,
+    context: Context,
+    student: Student,
+    *,
+    edit_query: bool,
+    notice: Html | None = None,
+) -> None:
+    """Onboarded: "All set!" (after ``notice``, e.g. the exam date kept) and a quiz button."""
     service = service_of(context)
     student = await service.update_settings(student.id, onboarded=True)
     data = user_data(context)
     data.pop(STEP_KEY, None)
     data.pop("skip_deck", None)
     text, keyboard = t(student.language, "onboarding.done"), start_quiz_keyboard(student.language)
+    if notice:
+        text = Html(f"{notice}\n\n{text}")
     if edit_query and update.callback_query is not None:
         await edit(update.callback_query, text, keyboard)
     else:
@@ -352,6 +368,15 @@ def parse_date(text: str) -> date | None:
         return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
     except ValueError:
         return None
+
+
+def date_text_error(lang: str, text: str, today: date) -> Html:
+    """Why typed text is no date: not written as YYYY-MM-DD, or a day the calendar lacks."""
+    example = today.replace(day=28).isoformat()
+    typed = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", typed):
+        return t(lang, "text.no_such_date", date=typed, example=example)
+    return t(lang, "text.bad_date", example=example)
 
 
 def local_today(student: Student, now: datetime) -> date:
@@ -389,15 +414,24 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
         return True
     if step == "exam" or (step is None and typed_date):
         if typed_date is None:
-            example = local_today(student, service.now()).replace(day=28).isoformat()
-            await reply(update, t(lang, "text.bad_date", example=example), exam_step(lang)[1])
+            why = date_text_error(lang, text, local_today(student, service.now()))
+            await reply(update, why, exam_step(lang)[1])
             return True
         if typed_date <= local_today(student, service.now()):
             await reply(update, t(lang, "text.date_past"), exam_step(lang)[1])
             return True
-        with contextlib.suppress(NotEnrolled):  # no deck yet: nothing to date, carry on
-            await service.set_exam(student.id, typed_date)
-        await _finish(update, context, student, edit_query=False)
+        try:
+            decks = await service.set_exam(student.id, typed_date)
+        except NotEnrolled:  # no deck yet: nothing to date; say so, and carry on
+            decks = []
+        if decks:
+            today = local_today(student, service.now())
+            names = ", ".join(info.deck.name for info in decks)
+            days = (typed_date - today).days
+            done = t(lang, "exam.set", date=typed_date.isoformat(), days=days, decks=names)
+        else:
+            done = t(lang, "onboarding.exam_no_deck")
+        await _finish(update, context, student, edit_query=False, notice=done)
         return True
     # Any other step (or none known): show where onboarding stands from the top.
     user_data(context)[STEP_KEY] = "lang"

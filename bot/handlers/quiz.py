@@ -16,7 +16,6 @@ from bot.callbacks import AnswerPress, GradePress, QuizPress, RevealPress
 from bot.handlers.common import (
     Context,
     drop_buttons,
-    edit,
     error_text,
     guarded,
     language_of,
@@ -28,6 +27,7 @@ from bot.handlers.common import (
     toast,
     user_data,
 )
+from bot.handlers.delivery import redraw
 from bot.i18n import Html, plain, t
 from tutor.errors import QuestionNotFound, StaleQuestion, TutorError
 from tutor.items import ItemKind
@@ -127,11 +127,12 @@ async def send_question(update: Update, context: Context, lang: str, question: Q
     assert chat is not None
     rendered = render.question_message(lang, question)
     message: Message | None = None
+    pictured = False  # the picture reached the chat (with the question, or above it)
     if rendered.image is not None:
-        message = await _send_photo(update, context, rendered)
+        message, pictured = await _send_photo(update, context, rendered)
     if message is None:
         text = rendered.text
-        if rendered.image is not None:
+        if rendered.image is not None and not pictured:
             text = Html(f"{text}\n\n{t(lang, 'quiz.image_missing')}")
         message = await chat.send_message(
             text, parse_mode=ParseMode.HTML, reply_markup=rendered.keyboard
@@ -142,22 +143,31 @@ async def send_question(update: Update, context: Context, lang: str, question: Q
 
 async def _send_photo(
     update: Update, context: Context, rendered: render.RenderedQuestion
-) -> Message | None:
-    """The question as a photo; None if Telegram refused the picture."""
+) -> tuple[Message | None, bool]:
+    """The question as a photo, and whether the picture was sent.
+
+    The message is None when the text is too long for a caption (the picture went alone)
+    or when Telegram did not take the picture (refused, 5xx, timeout): the question then
+    comes as text. A blocked bot (403) is left to the text send, which fails the same way.
+    """
     chat = update.effective_chat
     assert chat is not None and rendered.image is not None
     try:
         if len(rendered.text) <= render.CAPTION_LIMIT:
-            return await chat.send_photo(
+            message = await chat.send_photo(
                 rendered.image,
                 caption=rendered.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=rendered.keyboard,
             )
+            return message, True
         await chat.send_photo(rendered.image)
-    except BadRequest as error:
-        log.warning("question picture refused: %s", error.message)
-    return None
+    except Forbidden:
+        return None, False
+    except TelegramError as error:
+        log.warning("question picture not sent: %s", error.message)
+        return None, False
+    return None, True
 
 
 async def _clear_previous_question(context: Context) -> None:
@@ -289,11 +299,24 @@ async def _answer(
         await toast(query, plain(lang, "callback.invalid"))
         return
     if feedback.duplicate and not feedback.resend:
-        await toast(query, plain(lang, "callback.already_answered"))
+        await toast(query, await _already_answered(context, student))
         return
     # A first answer, or a repeat whose feedback and next step never reached the student
     # (a lost message, a restart): both show the feedback, then what follows.
     await after_answer(update, context, student, feedback, pressed=True)
+
+
+async def _already_answered(context: Context, student: Student) -> str:
+    """The toast for a press on an answered question: where the open one is, if any."""
+    waiting = await service_of(context).open_question(student.id)
+    if waiting is None:
+        return plain(student.language, "callback.already_answered")
+    return plain(
+        student.language,
+        "callback.already_answered_waiting",
+        number=waiting.number,
+        total=waiting.total,
+    )
 
 
 async def answer_press(update: Update, context: Context, press: AnswerPress) -> None:
@@ -334,10 +357,9 @@ async def reveal_press(update: Update, context: Context, press: RevealPress) -> 
     is_media = isinstance(query.message, Message) and bool(query.message.photo)
     text = render.revealed_message(lang, question, caption=is_media)
     keyboard = render.grade_keyboard(lang, question.id)
-    if not await edit(query, text, keyboard):
-        # Too long for a caption, or the message is gone: show the answer anew.
-        await drop_buttons(query)
-        await reply(update, text, keyboard)
+    # Too long for a caption, or the message is gone: the answer comes anew; a 5xx is
+    # tried again rather than answered with an apology.
+    await redraw(update, query, text, keyboard, drop_old=True)
 
 
 def _update_key(update: Update) -> str:

@@ -11,7 +11,6 @@ from bot import callbacks, timezones
 from bot.callbacks import SettingPress
 from bot.handlers.common import (
     Context,
-    edit,
     guarded,
     language_of,
     reply,
@@ -20,6 +19,7 @@ from bot.handlers.common import (
     toast,
     user_data,
 )
+from bot.handlers.delivery import redraw
 from bot.handlers.onboarding import QUIZ_TIMES, offset_buttons, quiet_hours_warning, zone_buttons
 from bot.i18n import LANGUAGES, Html, plain, t
 from bot.render import rows
@@ -118,7 +118,7 @@ def sub_panel(student: Student, menu: str) -> Panel | None:
         if menu == "tzoff":
             keyboard = rows(offset_buttons("s"), 5)
         else:
-            keyboard = rows(zone_buttons("s"), 3)
+            keyboard = rows(zone_buttons("s", lang), 3)
             keyboard.append([_button(lang, "button.more_offsets", "menu", "tzoff")])
     elif menu == "time":
         text = t(lang, "settings.choose_time")
@@ -192,7 +192,7 @@ async def setting_press(update: Update, context: Context, press: SettingPress) -
         else:
             data.pop(AWAITING_KEY, None)
         await toast(query)
-        await edit(query, *panel)
+        await redraw(update, query, *panel)
         return
     try:
         student = await _apply(context, student, press.setting, press.value)
@@ -202,7 +202,7 @@ async def setting_press(update: Update, context: Context, press: SettingPress) -
     data.pop(AWAITING_KEY, None)
     await toast(query, plain(student.language, "settings.saved"))
     warning = quiet_hours_warning(student) if press.setting in ("time", "quiet") else None
-    await edit(query, *main_panel(student, warning))
+    await redraw(update, query, *main_panel(student, warning))
 
 
 async def _apply(context: Context, student: Student, setting: str, value: str) -> Student:
@@ -253,19 +253,20 @@ async def settings_text(update: Update, context: Context, student: Student, text
     if awaiting == "tz":
         typed = timezones.parse_zone(text)
         if typed is None:
-            await reply(update, t(lang, "text.bad_timezone", zone=text[:64]))
+            await _not_read(update, context, student, t(lang, "text.bad_timezone", zone=text[:64]))
             return True
         student = await service.update_settings(student.id, timezone=typed)
     elif awaiting == "time":
         at = parse_time(text)
         if at is None:
-            await reply(update, t(lang, "text.bad_time", text=text[:64]))
+            await _not_read(update, context, student, t(lang, "text.bad_time", text=text[:64]))
             return True
         student = await service.update_settings(student.id, daily_quiz_time=at)
     elif awaiting == "quiet":
         window = parse_quiet_hours(text)
         if window is None:
-            await reply(update, t(lang, "text.bad_quiet_hours", text=text[:64]))
+            bad = t(lang, "text.bad_quiet_hours", text=text[:64])
+            await _not_read(update, context, student, bad)
             return True
         student = await service.update_settings(student.id, quiet_hours=window)
     else:
@@ -274,3 +275,19 @@ async def settings_text(update: Update, context: Context, student: Student, text
     warning = quiet_hours_warning(student) if awaiting in ("time", "quiet") else None
     await reply(update, *main_panel(student, warning))
     return True
+
+
+async def _not_read(update: Update, context: Context, student: Student, text: Html) -> None:
+    """A typed setting that could not be read; if a quiz question is open, the student may
+    have meant to answer it: say how (the settings menu still awaits its value)."""
+    waiting = await service_of(context).open_question(student.id)
+    if waiting is not None:
+        back = plain(student.language, "button.back")
+        hint = t(
+            student.language,
+            "text.setting_awaited_question_waiting",
+            number=waiting.number,
+            back=back,
+        )
+        text = Html(f"{text}\n{hint}")
+    await reply(update, text)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import build_application
 from bot.fake_telegram.api import FakeBotApi
-from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.driver import ChatDriver, Turn
 from bot.fake_telegram.objects import FakeUser
 from bot.handlers.admin import COMMANDS, register_admin_handlers
 from bot.i18n import plain
@@ -142,6 +142,25 @@ async def test_import_an_apkg_sent_after_the_command(
     assert any("Medieval kings" in name for name in names)
 
 
+async def test_one_picture_is_counted_as_one_picture(
+    chat: ChatDriver, tutor: TutorService, tmp_path: Path
+) -> None:
+    import genanki
+
+    from tests.bot.demo_bot import tiny_png
+
+    deck = genanki.Deck(2059400112, "Flags")
+    deck.add_note(genanki.Note(model=genanki.BASIC_MODEL, fields=['<img src="f.png">?', "F"]))
+    (tmp_path / "f.png").write_bytes(tiny_png())
+    genanki.Package(deck, media_files=[str(tmp_path / "f.png")]).write_to_file(
+        str(tmp_path / "flags.apkg")
+    )
+    turn = await chat.upload(
+        ADMIN, (tmp_path / "flags.apkg").read_bytes(), "flags.apkg", caption="/import"
+    )
+    assert turn.new[0].plain.endswith("· skipped 0 · 1 picture")
+
+
 async def test_a_bad_file_reports_the_error(chat: ChatDriver, tutor: TutorService) -> None:
     turn = await chat.upload(ADMIN, b"\x00\x01garbage", "x.apkg", caption="/import")
     assert "was not imported" in turn.new[0].plain
@@ -200,10 +219,28 @@ async def test_announce_needs_confirmation_and_reports_counts(
 
 async def test_announce_can_be_cancelled(chat: ChatDriver, tutor: TutorService) -> None:
     await tutor.register(601, 601, "A", "en")
+    await tutor.enrol(601, "sample")
     await chat.send(ADMIN, "/announce deck:sample hello")
     turn = await chat.press(ADMIN, "Cancel")
     assert "cancelled" in turn.text
     assert chat.fake.messages(601) == []
+
+
+async def test_an_announcement_nobody_would_get_is_not_offered_for_sending(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """No student in the deck (or none at all): said so at once, no Send button, no draft
+    left to confirm."""
+    turn = await chat.send(ADMIN, "/announce deck:sample hello")
+    assert turn.text == (
+        "Nobody to send this to: no student studies Sample yet. Nothing was sent;"
+        " /admin_decks shows each deck's students."
+    )
+    assert chat.buttons(ADMIN) == []
+    turn = await chat.send(ADMIN, "/announce hello")
+    assert turn.text.startswith("Nobody to send this to: no student has started the bot yet")
+    actions = [action for _, action, _ in await audit(tutor)]
+    assert actions == ["announce_draft", "announce_cancel"] * 2
 
 
 async def test_deck_rename_and_delete_keep_attempts(chat: ChatDriver, tutor: TutorService) -> None:
@@ -290,7 +327,7 @@ async def test_students_keep_their_commands(chat: ChatDriver, tutor: TutorServic
 
 async def test_admin_lists_the_admin_commands(chat: ChatDriver) -> None:
     turn = await chat.send(ADMIN, "/admin")
-    assert turn.text.startswith("Admin commands\n/import [deck name]")
+    assert turn.text.startswith("Admin commands (only admins see these)\n/admin — ")
     missing = [name for name in COMMANDS if name != "admin" and f"/{name}" not in turn.text]
     assert missing == []
     assert "/add syntax\nDECK | QUESTION | ANSWER | WRONG1; WRONG2" in turn.text
@@ -304,7 +341,7 @@ async def test_admin_lists_the_admin_commands(chat: ChatDriver) -> None:
         ("/deck_delete", "Usage: /deck_delete DECK"),
         ("/item", "Usage: /item ID"),
         ("/item first", "Usage: /item ID"),
-        ("/add", "Usage:\n/add DECK | QUESTION | ANSWER | WRONG1; WRONG2"),
+        ("/add", "Usage: /add DECK | QUESTION | ANSWER | WRONG1; WRONG2"),
         ("/export", "Usage: /export DECK [csv|tsv|json]"),
         ("/export json", "Usage: /export DECK [csv|tsv|json]"),
         ("/announce", "Usage: /announce [deck:DECK] TEXT"),
@@ -337,9 +374,11 @@ async def test_cancel_keeps_the_deck_and_an_unknown_admin_button_says_so(
     # A button of a kind this bot no longer has, and data that is no admin button at all.
     message = chat.last(ADMIN)
     turn = await chat.press_data(ADMIN, message, "x:zz:1")
-    assert turn.text == "This button no longer works."
+    assert turn.text == "This button no longer works. Send the command again for fresh buttons."
     turn = await chat.press_data(ADMIN, message, "x:deck_delete:1")
-    assert turn.answer is not None and turn.answer.text == "This button no longer works."
+    assert turn.answer is not None and turn.answer.text == (
+        "This button no longer works. Send the command again for fresh buttons."
+    )
     assert [info.deck.name for info in await tutor.decks()] == ["Sample"]
 
 
@@ -350,3 +389,81 @@ async def test_export_defaults_to_csv(chat: ChatDriver, tutor: TutorService) -> 
     assert document.document is not None
     header = document.document.decode("utf-8-sig").splitlines()[0].split(",")
     assert {"question", "answer", "deck"} <= set(header)
+
+
+# -- an admin who speaks Chinese ---------------------------------------------------------------
+
+WEI = FakeUser(9003, "Wei", language_code="zh-hans")
+_LATIN_PROSE = ("Usage", "Send", "Deleted", "Renamed", "Added", "Saved", "Cancel", "items,")
+
+
+async def test_every_admin_reply_follows_the_admins_language(
+    tutor: TutorService, fake_api: FakeBotApi
+) -> None:
+    """A Chinese-speaking admin goes through every admin command and button: every reply,
+    button and toast is Chinese (commands, ids and the deck's own words aside)."""
+    settings = admin_settings().model_copy(update={"admin_ids": frozenset({WEI.id})})
+    application = build_application(settings, tutor, request=fake_api)
+    fake_api.register_user(FakeUser(701, "S"))
+    await tutor.register(701, 701, "S", "en")
+    await tutor.enrol(701, "sample")
+    said: list[str] = []
+    async with ChatDriver(application) as chat:
+
+        def heard(turn: Turn) -> str:
+            mine = [m.plain for m in turn.new if m.chat_id == WEI.id]
+            said.extend(mine)
+            if turn.answer is not None and turn.answer.text:
+                said.append(turn.answer.text)
+            return "\n".join(mine)
+
+        async def send(text: str) -> str:
+            return heard(await chat.send(WEI, text))
+
+        async def press(label: str) -> str:
+            return heard(await chat.press(WEI, label))
+
+        assert (await send("/admin")).startswith("管理命令")
+        assert await send("/deck_rename sample") == "用法：/deck_rename DECK | NEW NAME"
+        assert await send("/deck_rename sample | 世界史") == "已重命名为 世界史（编号 1）。"
+        assert (await send("/admin_decks")).startswith("题库（编号 · 标识 · 题数 · 学生数）")
+        added = await send("/add sample | 2+2? | 4")
+        assert added.startswith("已把题目 ") and added.endswith("（输入题）添加到 世界史。")
+        item_id = int(added.split()[1].split("（")[0])
+        shown = await send(f"/item {item_id}")
+        assert f"题目 {item_id} · 世界史 · 输入题" in shown and "答案：4" in shown
+        assert "作答 0 次，来自 0 名学生" in shown
+        assert (await press("✏️ 编辑")).startswith(f"请用一行发送题目 {item_id} 的新版本")
+        assert (await send("只有问题")).startswith(f"⚠️ 题目 {item_id} 没有修改：这一行不符合")
+        assert await send("3+3? | 6") == f"已保存题目 {item_id}（输入题）。"
+        await send(f"/item {item_id}")
+        await press("🗑 删除")
+        assert await press("🗑 确定删除") == f"已删除题目 {item_id}。学生的答题记录会保留。"
+        assert (await send(f"/item {item_id}")).startswith(f"⚠️ 没有编号为 {item_id} 的题目")
+        assert (await send("/add sample | only a question")).startswith("⚠️ 没有添加：")
+        assert (await send("/export 没有这个")).startswith("⚠️ 没有名为 “没有这个” 的题库")
+        export = await chat.send(WEI, "/export sample tsv")
+        [document] = export.new
+        assert document.filename == "sample.tsv" and document.plain.endswith("字节")
+        assert await send("/import") == (
+            "现在请发送题库文件（CSV、TSV、JSON、.apkg、.colpkg 或 Anki 的 .txt）。"
+        )
+        upload = await chat.upload(WEI, CSV, "geo.csv")
+        [status] = upload.new
+        assert status.history[0] == "⏳ 正在导入 <b>geo.csv</b>……"
+        assert "新增 2 · 更新 0 · 未变 0 · 跳过 0" in status.plain
+        said.append(status.plain)
+        assert (await send("/users")).startswith("学生：共 1 名")
+        stats = await send("/admin_stats")
+        assert stats.startswith("最近 ") and "各题库正确率" in stats and "最难的题" in stats
+        assert "把这条通知发给所有学生（1 人）吗？" in await send("/announce 明天考试")
+        assert (
+            await press("📣 发送")
+            == "📣 正在发给 1 名学生……\n📣 通知 1 已发完：送达 1，被屏蔽 0，失败 0"
+        )
+        await send("/announce deck:sample 加油")
+        assert await press("取消") == "通知已取消。"
+        assert "共 " in await send("/deck_delete sample")
+        assert await press("取消") == "已取消。"
+    for text in said:
+        assert not any(word in text for word in _LATIN_PROSE), text

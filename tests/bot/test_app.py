@@ -13,6 +13,7 @@ import httpx
 import pytest
 from telegram import Update
 
+from bot import app as app_module
 from bot.app import (
     PerUserUpdateProcessor,
     build_application,
@@ -218,3 +219,41 @@ async def test_webhook_requires_the_secret_token(service: TutorService) -> None:
         stop.set()
         await asyncio.wait_for(serving, 10)
     assert not application.running
+
+
+async def test_a_webhook_telegram_fails_to_register_is_registered_a_moment_later(
+    service: TutorService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """setWebhook fails at start-up (502): the bot tries again instead of stopping, then
+    serves the webhook."""
+    pytest.importorskip("tornado", reason="webhooks need python-telegram-bot[webhooks]")
+    monkeypatch.setattr(app_module, "STARTUP_RETRY_DELAYS", (0.05,))
+    fake = FakeBotApi()
+    fake.fail_next("setWebhook", 502)
+    port = _free_port()
+    settings = _settings(
+        webhook_url="https://bot.example.org/tg-hook",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        webhook_secret="s3cret-Token_1",
+    )
+    application = build_application(settings, service, request=fake)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run_webhook(application, settings, stop=stop))
+    try:
+        await _until(lambda: application.running)
+        assert [call.ok for call in fake.calls_of("setWebhook")] == [False, True]
+        body = json.dumps(fake.user_message(ADA, "/help"))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1",
+        }
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                f"http://127.0.0.1:{port}/tg-hook", content=body, headers=headers
+            )
+        assert answer.status_code == 200
+        await _until(lambda: fake.calls_of("sendMessage"))
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 10)

@@ -122,3 +122,20 @@ def test_charts_are_labelled_in_the_users_language(
     assert admin_figure.axes[0].get_ylabel() == plain(lang, "admin_chart.answers")
     assert per_deck.get_title() == plain(lang, "admin_chart.per_deck")
     assert admin_figure.axes[2].get_ylabel() == plain(lang, "admin_chart.accuracy")
+
+
+def test_counts_are_marked_in_whole_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One answer, one review due: the count axes read 0, 1, not 0.2, 0.4, … (a student's
+    first day); the accuracy axis keeps its percentages."""
+    figures = _drawn(monkeypatch)
+    days = [DayCount(date(2026, 3, 1), 1, 1)]
+    due = [(date(2026, 3, 2), 0), (date(2026, 3, 3), 1)]
+    student = StudentStats(1, 1, 1.0, 1, 1, 10, per_day=days, recall_by_tag=[], due_forecast=due)
+    admin = AdminStats(per_day=days, per_deck=[("Sample", 1, 1)], hardest=[])
+    stats_chart(student, "zh")
+    admin_chart(admin, "en")
+    stats_figure, admin_figure = figures
+    counted = [stats_figure.axes[0], stats_figure.axes[2], admin_figure.axes[0]]
+    for axes in counted:
+        ticks = [value for value in axes.get_yticks() if 0 <= value <= axes.get_ylim()[1]]
+        assert ticks and all(value == int(value) for value in ticks), ticks

@@ -6,8 +6,15 @@ import io
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.objects import FakeUser
@@ -96,3 +103,55 @@ async def test_an_unnamed_photo_is_saved_under_its_image_type(
     output = await chat_script(application, alice, "/pic\n", tmp_path)
     saved = Path(output.strip().removeprefix("bot: [photo] "))
     assert saved.name.endswith("_photo.png") and saved.read_bytes() == tiny_png()
+
+
+async def test_a_number_under_a_message_without_buttons_is_text_not_an_old_button(
+    fake_api: FakeBotApi, alice: FakeUser, tmp_path: Path
+) -> None:
+    """A typed answer "3" under a question without buttons is sent as text, even when an
+    older message (a settings panel) still shows buttons."""
+
+    async def panel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(s, callback_data=s) for s in "abc"]])
+        await context.bot.send_message(update.effective_chat.id, "Panel", reply_markup=markup)
+
+    async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat
+        await context.bot.send_message(update.effective_chat.id, "How many? Type it.")
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat and update.effective_message
+        await context.bot.send_message(
+            update.effective_chat.id, f"You said: {update.effective_message.text}"
+        )
+
+    async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query
+        await update.callback_query.answer(f"pressed {update.callback_query.data}")
+
+    application = fake_api.application_builder().build()
+    application.add_handler(CommandHandler("panel", panel))
+    application.add_handler(CommandHandler("question", question))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    application.add_handler(CallbackQueryHandler(pressed))
+    output = await chat_script(application, alice, "/panel\n3\n/question\n3\n", tmp_path)
+    assert output.splitlines()[-2:] == ["bot: How many? Type it.", "bot: You said: 3"]
+    assert "bot (notice): pressed c" in output  # under the panel itself, 3 presses its button
+
+
+async def test_a_message_sent_and_edited_in_one_turn_shows_both_versions(
+    fake_api: FakeBotApi, alice: FakeUser, tmp_path: Path
+) -> None:
+    """A progress message edited into its outcome reads as "⏳ Working…" then the outcome,
+    not the outcome twice."""
+
+    async def work(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat
+        status = await context.bot.send_message(update.effective_chat.id, "⏳ Working…")
+        await status.edit_text("✅ Done")
+
+    application = fake_api.application_builder().build()
+    application.add_handler(CommandHandler("work", work))
+    output = await chat_script(application, alice, "/work\n", tmp_path)
+    assert output.splitlines() == ["bot: ⏳ Working…", "bot (edited): ✅ Done"]

@@ -152,8 +152,8 @@ async def test_lost_feedback_is_told_once_and_shown_again_on_the_next_press(
     shown = chat.fake.message(ADA.id, question.message_id)
     assert shown is not None and not shown.buttons
     repeat = await chat.press_data(ADA, question, right)
-    assert repeat.answer is not None
-    assert repeat.answer.text == plain("en", "callback.already_answered") and not repeat.new
+    assert repeat.answer is not None and not repeat.new
+    assert repeat.answer.text == "Already answered. Question 2 of 5 is waiting below."
     follow = _open_question(chat)
     turn = await chat.press(ADA, _right(follow), message=follow)
     assert _feedback(turn) and "Question 3/5" in turn.new[-1].plain
@@ -200,9 +200,25 @@ async def test_a_lost_summary_comes_again_and_only_once(
     again = await chat.press_data(ADA, shown, right)
     assert _feedback(again) and "Session done" in again.new[-1].plain
     repeat = await chat.press_data(ADA, shown, right)
-    assert repeat.answer is not None
-    assert repeat.answer.text == plain("en", "callback.already_answered") and not repeat.new
+    assert repeat.answer is not None and not repeat.new
+    assert repeat.answer.text == (
+        "Already answered, and this quiz is over. Send /quiz for a new one."
+    )
     assert len(await _attempts(tutor)) == 1
+
+
+async def test_an_answered_question_points_at_the_one_waiting_in_chinese(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """A press on an old question's button says which question is waiting, in Chinese."""
+    await onboard(chat, LEI, deck="Faults")
+    await chat.send(LEI, "/quiz 3")
+    first = next(m for m in reversed(chat.messages(LEI)) if m.buttons)
+    data = next(d for row in first.buttons for _, d in row if d.startswith("a:"))
+    await chat.press_data(LEI, first, data)
+    repeat = await chat.press_data(LEI, first, data)
+    assert repeat.answer is not None and not repeat.new
+    assert repeat.answer.text == "这道题已经答过了。第 2/3 题在下面等你作答。"
 
 
 async def test_a_lost_next_question_is_told_and_quiz_shows_it(

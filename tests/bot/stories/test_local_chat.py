@@ -6,6 +6,9 @@ import io
 import logging
 from pathlib import Path
 
+import pytest
+
+from bot import app as app_module
 from bot.local_chat import run_local_chat
 from bot.logging_setup import configure_logging
 from tests.bot.stories.conftest import story_settings
@@ -94,3 +97,65 @@ async def test_the_terminal_shows_the_conversation_and_the_log_goes_to_a_file(
     assert 'logger=telegram.ext.Application msg="Application started"' in written
     assert log_file.stat().st_mode & 0o077 == 0  # owner-only, like the database
     assert "the chat is over" in after_stderr  # the terminal's handler is back
+
+
+async def test_the_local_chat_over_http_waits_out_start_up_faults_and_fails_calls_by_hand(
+    tutor: TutorService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``metatutor chat --http``: the same chat, the bot reaching the fake Bot API over a
+    socket. getMe fails at start-up: the bot tries again and serves; ``:fail`` makes one
+    send fail by hand, and the student reads the apology, then /help works again."""
+    monkeypatch.setattr(app_module, "STARTUP_RETRY_DELAYS", (0.05,))
+    typed = "/help\n:fail sendMessage 502\n/help\n:fail nonsense\n/help\nquit\n"
+    out = io.StringIO()
+    log = tmp_path / "chat.log"
+    await run_local_chat(
+        story_settings().model_copy(update={"database": tmp_path / "metatutor.sqlite3"}),
+        tutor,
+        input_stream=io.StringIO(typed),
+        output_stream=out,
+        media_dir=tmp_path,
+        log_file=log,
+        http=True,
+        faults=(("getMe", 502),),
+    )
+    transcript = out.getvalue()
+    assert "The bot talks HTTP to a local Bot API at http://127.0.0.1:" in transcript
+    assert transcript.count("bot: How it works") == 2
+    assert "(the bot's next sendMessage call fails with 502)" in transcript
+    assert "bot: Sorry, something went wrong. Please try again." in transcript
+    assert "(write :fail METHOD FAULT" in transcript
+    assert "start-up: getMe failed (NetworkError: Bad Gateway)" in log.read_text()
+
+
+def test_chat_takes_http_and_faults_on_the_command_line() -> None:
+    """``metatutor chat --http --fail getMe:502 --fail sendPhoto:timeout``; a bad fault
+    stops with a line saying how to write one."""
+    from bot.cli import _parser
+
+    args = _parser().parse_args(
+        ["chat", "--http", "--fail", "getMe:502", "--fail", "sendPhoto:timeout"]
+    )
+    assert args.http and args.fail == [("getMe", 502), ("sendPhoto", "timeout")]
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["chat", "--fail", "getMe"])
+
+
+async def test_a_start_up_fault_in_the_offline_chat_is_waited_out_too(
+    tutor: TutorService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``metatutor chat --fail getMe:502`` without --http: no traceback, the chat starts."""
+    monkeypatch.setattr(app_module, "STARTUP_RETRY_DELAYS", (0.05,))
+    out = io.StringIO()
+    log = tmp_path / "chat.log"
+    await run_local_chat(
+        story_settings().model_copy(update={"database": tmp_path / "metatutor.sqlite3"}),
+        tutor,
+        input_stream=io.StringIO("/help\nquit\n"),
+        output_stream=out,
+        media_dir=tmp_path,
+        log_file=log,
+        faults=(("getMe", 502),),
+    )
+    assert "bot: How it works" in out.getvalue()
+    assert "start-up: getMe failed (NetworkError: Bad Gateway)" in log.read_text()

@@ -66,6 +66,9 @@ async def test_li_lei_onboards_in_chinese(chat: ChatDriver, tutor: TutorService)
     await chat.press(LEI, "➕ Test <Deck> & Co")
     turn = await chat.press(LEI, "继续 ➡️")
     assert "时区" in turn.edited[-1].plain
+    # The cities on the buttons are named in Chinese too.
+    assert chat.buttons(LEI)[:6] == ["上海", "香港", "台北", "新加坡", "东京", "加尔各答"]
+    assert chat.buttons(LEI)[14:16] == ["UTC", "其他 UTC 偏移…"]
 
     # He types his zone's name instead of tapping.
     turn = await chat.send(LEI, "asia/shanghai")
@@ -214,3 +217,49 @@ async def test_li_lei_types_a_wrong_zone_and_a_past_date_in_chinese(chat: ChatDr
     await chat.press(LEI, "不需要每日测验")
     turn = await chat.send(LEI, "2020-01-01")
     assert turn.text == plain("zh", "text.date_past") == "请输入今天以后的日期。"
+
+
+async def test_a_day_the_calendar_lacks_is_named_as_such(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """An exam date written right but not in the calendar (30 February) is called that,
+    at onboarding and with /exam, in the student's language; a word is still shown the
+    usage."""
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "➕ Test <Deck> & Co")
+    await chat.press(ADA, "Continue ➡️")
+    await chat.press(ADA, "UTC")
+    await chat.press(ADA, "No daily quiz")
+    turn = await chat.send(ADA, "2027-02-30")
+    assert turn.text.startswith("There is no 2027-02-30 in the calendar. Type a real date")
+    assert turn.new[-1].button_texts == ["Skip"]
+    await onboard(chat, LEI)
+    turn = await chat.send(LEI, "/exam 2027-13-01")
+    assert turn.text.startswith("日历上没有 2027-13-01 这一天。")
+    turn = await chat.send(LEI, "/exam soon")
+    assert turn.text.startswith("用法：/exam YYYY-MM-DD")
+
+
+async def test_the_exam_date_typed_at_onboarding_is_confirmed_or_said_lost(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """Ada types her exam date: "All set!" says it was kept and for which deck. Li Lei, who
+    joined no deck, is told the date was not kept and how to set it later."""
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "➕ Test <Deck> & Co")
+    await chat.press(ADA, "Continue ➡️")
+    await chat.press(ADA, "UTC")
+    await chat.press(ADA, "No daily quiz")
+    turn = await chat.send(ADA, "2027-06-30")
+    assert turn.text.startswith("Exam date set to 2027-06-30 (")
+    assert "days from today) for: Test <Deck> & Co.\n\nAll set!" in turn.text
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    await chat.press(LEI, "继续 ➡️")
+    await chat.press(LEI, "UTC")
+    await chat.press(LEI, "不需要每日测验")
+    turn = await chat.send(LEI, "2027-06-30")
+    assert turn.text.startswith("考试日期没有保存：你还没有加入题库。")
+    assert "设置完成！" in turn.text

@@ -127,11 +127,12 @@ async def test_a_double_press_counts_once(chat: ChatDriver, tutor: TutorService)
     )
     feedbacks = [m for m in both.new if "Correct" in m.plain or "Not quite" in m.plain]
     assert len(feedbacks) == 1
-    assert sorted(a.text or "" for a in both.answers) == ["", "Already answered."]
+    waiting = "Already answered. Question 2 of 3 is waiting below."
+    assert sorted(a.text or "" for a in both.answers) == ["", waiting]
 
     # And once more, later, on the old message.
     later = await chat.press_data(ADA, question, data)
-    assert later.answer is not None and later.answer.text == "Already answered."
+    assert later.answer is not None and later.answer.text == waiting
     assert later.new == []
     assert chat.fake.unanswered_callbacks() == []
 

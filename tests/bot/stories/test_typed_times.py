@@ -146,3 +146,22 @@ async def test_wrong_quiet_hours_are_asked_again(chat: ChatDriver, tutor: TutorS
     await chat.press(LEI, "免打扰时段")
     turn = await chat.send(LEI, "随便")
     assert turn.text.startswith("我没能把“随便”识别为免打扰时段。")
+
+
+async def test_an_answer_typed_into_an_open_time_menu_says_how_to_answer_the_question(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """Mid-quiz, Li Lei opens the daily quiz time menu, then types his answer to the open
+    question: it is not a time, and the reply says how to answer question 1 instead."""
+    await onboard(chat, LEI)
+    await chat.send(LEI, "/quiz 2")
+    await chat.send(LEI, "/settings")
+    await chat.press(LEI, "每日测验时间")
+    turn = await chat.send(LEI, "366")
+    assert turn.text == (
+        "我没能把“366”识别为时间。请输入例如 19:45 或 下午7:45，或点击下方按钮。\n"
+        "测验的第 1 题还在等你作答：要回答它，请先在设置里点 ⬅️ 返回。"
+    )
+    turn = await chat.press(LEI, "⬅️ 返回")
+    student = await tutor.student(LEI.id)
+    assert student is not None and student.daily_quiz_time is None
