@@ -5,9 +5,9 @@ shipped outgoing limiter, per-user ordering, ``FakeBotApi`` as the transport) an
 the same updates as in :mod:`benchmarks.end_to_end` (``/quiz``, then button presses); its
 handlers do what the quiz handlers do on the wire and nothing else: for each press, the
 acknowledgement and the edit of the pressed question into its feedback (its buttons go with
-it) at once, then the next question with four buttons (texts of the real messages' size, made once). No
-service, no database, no rendering: whatever this reaches is the most the bot can reach on
-this machine with PTB and this transport.
+it) at once, then the next question with four buttons (texts of the real messages' size,
+made once). No service, no database, no rendering: whatever this reaches is the most the
+bot can reach on this machine with PTB and this transport.
 
     .venv/bin/python -m benchmarks.end_to_end --ceiling --levels 1 100 --min-answers 3000
 """

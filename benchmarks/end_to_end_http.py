@@ -230,9 +230,8 @@ async def run_minimal_level(students: int, answers: int, settings: Settings) -> 
         await conn.commit()
 
         async def store(update: Update, _context: Any) -> None:
-            await conn.execute(
-                "INSERT INTO received (update_id, at) VALUES (?, ?)", (update.update_id, time.time())
-            )
+            row = (update.update_id, time.time())
+            await conn.execute("INSERT INTO received (update_id, at) VALUES (?, ?)", row)
             await conn.commit()
 
         try:
