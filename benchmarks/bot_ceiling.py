@@ -4,10 +4,10 @@ The application is built as the bot's (:func:`bot.app.build_application`'s build
 shipped outgoing limiter, per-user ordering, ``FakeBotApi`` as the transport) and receives
 the same updates as in :mod:`benchmarks.end_to_end` (``/quiz``, then button presses); its
 handlers do what the quiz handlers do on the wire and nothing else: for each press, the
-acknowledgement, the removal of the pressed message's buttons and the feedback at once, then
-the next question with four buttons (texts of the real messages' size, made once). No
-service, no database, no rendering: whatever this reaches is the most the bot can reach on
-this machine with PTB and this transport.
+acknowledgement and the edit of the pressed question into its feedback (its buttons go with
+it) at once, then the next question with four buttons (texts of the real messages' size,
+made once). No service, no database, no rendering: whatever this reaches is the most the
+bot can reach on this machine with PTB and this transport.
 
     .venv/bin/python -m benchmarks.end_to_end --ceiling --levels 1 100 --min-answers 3000
 """
@@ -70,13 +70,14 @@ async def quiz(update: Update, context: Any) -> None:
 
 
 async def press(update: Update, context: Any) -> None:
-    """A choice: acknowledge, drop the buttons and send the feedback at once, then ask again."""
-    query, chat = update.callback_query, update.effective_chat
-    assert query is not None and chat is not None
+    """A choice: acknowledge and edit the question into its feedback at once, then ask again."""
+    query = update.callback_query
+    assert query is not None
     await asyncio.gather(
         query.answer(),
-        query.edit_message_reply_markup(None),
-        chat.send_message(FEEDBACK, parse_mode=ParseMode.HTML, disable_web_page_preview=True),
+        query.edit_message_text(
+            f"{QUESTION}\n\n{FEEDBACK}", parse_mode=ParseMode.HTML, disable_web_page_preview=True
+        ),
     )
     await _ask(update, context)
 

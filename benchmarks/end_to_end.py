@@ -358,6 +358,12 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         active = [row[0] for row in await cur.fetchall()]
     await db.close()
     rng = random.Random(args.seed)
+    if args.http:  # the tutor and a minimal bot, the Bot API over HTTP
+        from benchmarks.end_to_end_http import run_http
+
+        levels = {level: rng.sample(active, level) for level in args.levels}
+        found = await run_http(args.db, levels, args.min_answers, args.answers, memory, settings)
+        return {"results": found, "ptb": await ptb_overhead()}
     results = []
     for limiter in (True, False) if args.without_limiter else (True,):
         for level in args.levels:
@@ -395,7 +401,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--http",
         action="store_true",
-        help="with --ceiling: the fake Bot API in a child process, over HTTP",
+        help="the fake Bot API in a child process, over HTTP (with --db: next to a minimal bot)",
     )
     parser.add_argument(
         "--pool", type=int, default=None, help="with --http: connections at most (PTB: 256)"
@@ -488,6 +494,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(split_table(results))
+    if args.http and not args.ceiling:
+        from benchmarks.end_to_end_http import http_table
+
+        print()
+        print(http_table(results))
     ptb = out["ptb"]
     print(
         f"\nPTB alone per update: {ptb['no_reply_cpu_ms']:.3f} ms CPU (no reply), "

@@ -215,6 +215,31 @@ def feedback_message(lang: str, feedback: Feedback, *, tz_name: str, now: dateti
     return _lines(*parts)
 
 
+def answered_message(
+    lang: str, feedback: Feedback, *, tz_name: str, now: datetime, caption: bool
+) -> Html | None:
+    """The pressed question edited into its feedback: what was asked, what the student
+    chose (the buttons go with this edit), then :func:`feedback_message`. A caption whose
+    question leaves no room keeps only the header; None if even that does not fit."""
+    question = feedback.question
+    item = question.item
+    limit = CAPTION_LIMIT if caption else MESSAGE_LIMIT
+    chosen: list[str] = []
+    if item.kind in (ItemKind.MULTIPLE_CHOICE, ItemKind.TRUE_FALSE) and feedback.given:
+        given = answer_label(lang, question, feedback.given)
+        chosen.append(t(lang, "feedback.your_answer", given=clip(given, 200)))
+    elif item.kind.self_graded and feedback.grade is not None:
+        chosen.append(t(lang, "quiz.answer_is", answer=clip(item.correct_text, 300)))
+    told = feedback_message(lang, feedback, tz_name=tz_name, now=now)
+    prompt_limit = CAPTION_PROMPT_LIMIT if caption else PROMPT_LIMIT
+    asked = _asked(lang, question, prompt_limit)
+    for lines in (asked, asked[:1]):
+        text = _lines(*lines, "", *chosen, told)
+        if len(text) <= limit:
+            return text
+    return None
+
+
 def cloze_sentence(prompt: str, answer: str) -> Html | None:
     """A cloze prompt with its gaps filled in and the answer in bold (None if the gaps
     cannot be found again)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any, NoReturn
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -16,6 +17,7 @@ from bot.callbacks import AnswerPress, GradePress, QuizPress, RevealPress
 from bot.handlers.common import (
     Context,
     drop_buttons,
+    edit,
     error_text,
     guarded,
     language_of,
@@ -210,22 +212,30 @@ async def after_answer(
     update: Update, context: Context, student: Student, feedback: Feedback, *, pressed: bool = False
 ) -> None:
     """Feedback, then the next question or the session summary. ``pressed``: the answer
-    came by a button press, whose query is acknowledged alongside the feedback and whose
-    buttons go once the feedback arrived.
+    came by a button press: the pressed question is edited into its feedback, which removes
+    its buttons in the same call, and the query is acknowledged alongside.
 
-    The feedback, the acknowledgement and the choice of the next question run at once: each
-    Telegram call is a round trip, and only the next question (and the removal of the
-    pressed buttons) must wait for the feedback. If the feedback fails, neither happens: the
-    service then knows the next question never reached the student, so pressing the same
-    answer again (its buttons still there) or /quiz shows both.
+    A press costs three Bot API calls (the acknowledgement, the edit, the next question); a
+    typed answer two (the feedback as a reply, since the student's message cannot be edited,
+    and the next question). The feedback, the acknowledgement and the choice of the next
+    question run at once: each Telegram call is a round trip, and only the next question
+    must wait for the feedback. If the feedback fails, the next question is not sent: the
+    service then knows it never reached the student, so pressing the same answer again (its
+    buttons still there, as the edit did not happen) or /quiz shows both.
     """
     service = service_of(context)
     lang = student.language
-    text = render.feedback_message(lang, feedback, tz_name=student.timezone, now=service.now())
     user_data(context).pop(_QUESTION_MESSAGE, None)
     query = update.callback_query if pressed else None
-    acks = [_quietly(toast(query), "acknowledging an answer")] if query else []
-    sending = asyncio.gather(reply(update, text), *acks, return_exceptions=True)
+    now = service.now()
+    if query is not None:
+        acks = [_quietly(toast(query), "acknowledging an answer")]
+        telling: Awaitable[object] = _edit_into_feedback(query, update, student, feedback, now)
+    else:
+        acks = []
+        text = render.feedback_message(lang, feedback, tz_name=student.timezone, now=now)
+        telling = reply(update, text)
+    sending = asyncio.gather(telling, *acks, return_exceptions=True)
     try:
         following = await service.next_question(student.id)
     finally:
@@ -233,17 +243,29 @@ async def after_answer(
     _raise_any(others)
     if isinstance(sent, BaseException):
         _lost(sent, "quiz.lost_feedback" if pressed else "quiz.lost_feedback_typed")
+    if following is None:
+        summary = render.summary_message(lang, feedback.progress)
+        await _deliver(reply(update, summary), "quiz.lost_summary")
+        await service.summary_shown(feedback.question.id)
+    else:
+        await _deliver(send_question(update, context, lang, following), "quiz.lost_question")
 
-    async def next_step() -> None:
-        if following is None:
-            summary = render.summary_message(lang, feedback.progress)
-            await _deliver(reply(update, summary), "quiz.lost_summary")
-            await service.summary_shown(feedback.question.id)
-        else:
-            await _deliver(send_question(update, context, lang, following), "quiz.lost_question")
 
-    drops = [_quietly(drop_buttons(query), "removing the answered buttons")] if query else []
-    _raise_any(await asyncio.gather(next_step(), *drops, return_exceptions=True))
+async def _edit_into_feedback(
+    query: CallbackQuery, update: Update, student: Student, feedback: Feedback, now: datetime
+) -> None:
+    """Edit the pressed question into its feedback (buttons gone in the same edit). If
+    Telegram refuses the edit for good (too long for a caption, the message too old or
+    gone), the feedback comes as a new message and the buttons go separately."""
+    lang = student.language
+    message = query.message
+    caption = isinstance(message, Message) and bool(message.photo or message.document)
+    tz_name = student.timezone
+    text = render.answered_message(lang, feedback, tz_name=tz_name, now=now, caption=caption)
+    if text is not None and await edit(query, text, None):
+        return
+    await reply(update, render.feedback_message(lang, feedback, tz_name=student.timezone, now=now))
+    await _quietly(drop_buttons(query), "removing the answered buttons")
 
 
 async def _quietly(call: Awaitable[object], what: str) -> None:

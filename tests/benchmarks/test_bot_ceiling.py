@@ -11,7 +11,7 @@ from benchmarks.cpu_split import CpuSplit
 from benchmarks.end_to_end import DistantBotApi, bench_settings, drive
 
 
-async def test_each_press_costs_one_update_and_the_quiz_handlers_four_calls() -> None:
+async def test_each_press_costs_one_update_and_the_quiz_handlers_three_calls() -> None:
     split = CpuSplit()
     fake = DistantBotApi(0.0, split)
     app = ceiling_application(bench_settings(), fake)
@@ -22,8 +22,8 @@ async def test_each_press_costs_one_update_and_the_quiz_handlers_four_calls() ->
     methods = Counter(call.method for call in fake.calls if call.method != "getMe")
     assert methods == {
         "answerCallbackQuery": 6,
-        "editMessageReplyMarkup": 6,
-        "sendMessage": 2 + 6 * 2,  # first questions, then feedback and question per answer
+        "editMessageText": 6,  # the question into its feedback, its buttons gone
+        "sendMessage": 2 + 6,  # first questions, then the next question per answer
     }
     assert all(call.ok for call in fake.calls) and not fake.unanswered_callbacks()
     for user_id in (7, 8):  # only the newest question still shows buttons
@@ -33,7 +33,7 @@ async def test_each_press_costs_one_update_and_the_quiz_handlers_four_calls() ->
 
 async def test_the_split_accounts_for_all_the_cpu_with_no_service_or_database() -> None:
     result = await run_ceiling_level(2, 20, bench_settings())
-    assert result["answers"] == 40 and result["calls_per_answer"] == pytest.approx(4.0)
+    assert result["answers"] == 40 and result["calls_per_answer"] == pytest.approx(3.0)
     assert result["failed_calls"] == 0 and result["unanswered_presses"] == 0
     assert result["service_cpu_ms_per_answer"] == 0
     assert result["bot_cpu_ms_per_answer"] > 0 and result["fake_api_cpu_ms_per_answer"] > 0
@@ -50,6 +50,6 @@ async def test_over_http_the_fake_runs_in_a_child_process_and_reports_its_cpu() 
 
     result = await run_http_ceiling_level(2, 3, bench_settings())
     assert result["answers"] == 6 and result["updates"] == 8
-    assert result["calls_per_answer"] == pytest.approx(4.0) and result["failed_calls"] == 0
+    assert result["calls_per_answer"] == pytest.approx(3.0) and result["failed_calls"] == 0
     assert result["fake_api_cpu_ms_per_answer"] == 0  # not in this process any more
     assert result["server_cpu_ms_per_answer"] > 0 and result["bot_cpu_ms_per_answer"] > 0

@@ -1,9 +1,10 @@
 """A message lost after an answer was stored never leaves the student stuck (over real HTTP).
 
-The answer is committed before the bot replies; then its feedback is lost: the bot process is
-killed while the feedback is on its way (and restarted), or Telegram answers 502, or the call
-times out, or the connection drops. Each time the student presses the same button again and
-gets the feedback, then the next question of the same quiz; the answer is stored once. The
+The answer is committed before the bot replies; then its feedback (the pressed question's edit
+into it) is lost: the bot process is killed while the edit is on its way (and restarted), or
+Telegram answers 502, or the call times out, or the connection drops. The buttons are still
+there: each time the student presses the same button again and the question turns into its
+feedback, then the next question of the same quiz comes; the answer is stored once. The
 bot talks to the HTTP Bot API fake (``bot/fake_telegram/http_server.py``) over a socket, with
 the fault injected on the wire or by the fake, as Telegram's would reach it.
 """
@@ -128,7 +129,14 @@ async def _press_again_and_carry_on(fake: FakeBotApi, database: Path, first: Sen
     again = _press(fake, shown, _right(first))
     await _until(lambda: _question(fake, 2) is not None, "question 2 after the second press")
     new = _texts(fake)[again.before :]
-    assert "Correct!" in new[0] and "Question 2/5" in new[-1], new
+    assert len(new) == 1 and "Question 2/5" in new[0], new
+    told = fake.message(ADA.id, first.message_id)
+    assert told is not None and not told.buttons  # the question turned into its feedback
+    assert (
+        "Question 1/5" in told.plain
+        and "Correct!" in told.plain
+        and "1/5 · 1 correct" in told.plain
+    )
     assert _acknowledged(fake, again)
     assert _attempts(database) == 1  # stored once
     second = _question(fake, 2)
@@ -176,12 +184,13 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[HttpBotApi, Path]]:
 
 
 def _inject(server: HttpBotApi, fault: str) -> None:
+    """The feedback's call fails: the edit of the pressed question into it."""
     if fault == "502":
-        server.fake.fail_next("sendMessage", 502)
+        server.fake.fail_next("editMessageText", 502)
     elif fault == "timeout":
-        server.hang_next("sendMessage", 3600)  # read timeout 1 s: the bot gives up first
+        server.hang_next("editMessageText", 3600)  # read timeout 1 s: the bot gives up first
     else:
-        server.drop_next("sendMessage")
+        server.drop_next("editMessageText")
 
 
 @pytest.mark.parametrize("fault", ["502", "timeout", "dropped"])
@@ -268,13 +277,13 @@ async def test_after_a_restart_pressing_the_answer_again_shows_its_feedback_and_
             await _until(lambda: _question(fake, 1) is not None, "question 1")
             first = _question(fake, 1)
             assert first is not None
-            # The feedback's sendMessage reaches the server and hangs there; the answer is
+            # The feedback's edit reaches the server and hangs there; the answer is
             # committed by then (the bot replies only after the commit).
-            sent_before = sum(method == "sendMessage" for _, method in server.arrivals)
-            server.hang_next("sendMessage", 3600)
+            sent_before = sum(method == "editMessageText" for _, method in server.arrivals)
+            server.hang_next("editMessageText", 3600)
             press = _press(fake, first, _right(first))
             await _until(
-                lambda: sum(m == "sendMessage" for _, m in server.arrivals) > sent_before,
+                lambda: sum(m == "editMessageText" for _, m in server.arrivals) > sent_before,
                 "the feedback to be on its way",
             )
             assert _attempts(database) == 1

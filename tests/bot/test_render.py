@@ -92,6 +92,53 @@ def test_huge_content_is_clipped_within_telegram_limits() -> None:
     assert len(_visible(render.revealed_message("en", question, caption=True))) < 1400
 
 
+def _long_feedback(item: Item, explanation: str) -> Feedback:
+    choices = item.options
+    return Feedback(
+        question=_question(item, choices, image=b"png"),
+        correct=False,
+        correct_text=item.correct_text,
+        explanation=explanation,
+        next_review_at=NOW + timedelta(days=1),
+        progress=SessionProgress(1, 0, 3),
+        given=choices[1],
+    )
+
+
+def test_an_answered_question_fits_its_caption_or_says_it_cannot() -> None:
+    """A picture question edited into its feedback keeps within a caption's 1024
+    characters: the question shrinks to its header first; if even that cannot hold the
+    feedback there is no caption (the feedback then goes as a message of its own)."""
+    item = Item(
+        ItemKind.MULTIPLE_CHOICE,
+        prompt="Which flag? " * 50,
+        external_id="x",
+        options=("France", "Italy"),
+        correct_option=0,
+    )
+    fits = render.answered_message(
+        "en", _long_feedback(item, "Blue, white, red."), tz_name="UTC", now=NOW, caption=True
+    )
+    assert fits is not None and len(fits) <= render.CAPTION_LIMIT
+    shown = _visible(fits)
+    assert "Which flag?" in shown and "Your answer: Italy" in shown and "France" in shown
+    header_only = render.answered_message(
+        "en", _long_feedback(item, "Why. " * 100), tz_name="UTC", now=NOW, caption=True
+    )
+    assert header_only is not None and len(header_only) <= render.CAPTION_LIMIT
+    assert "Which flag?" not in header_only and "Question 1/3" in _visible(header_only)
+    assert (
+        render.answered_message(
+            "en", _long_feedback(item, "Why. " * 300), tz_name="UTC", now=NOW, caption=True
+        )
+        is None
+    )
+    as_text = render.answered_message(
+        "en", _long_feedback(item, "Why. " * 300), tz_name="UTC", now=NOW, caption=False
+    )
+    assert as_text is not None and "Which flag?" in _visible(as_text)
+
+
 def test_long_options_become_lettered_buttons() -> None:
     options = tuple(f"option number {i} " + "x" * 60 for i in range(4))
     item = Item(

@@ -138,7 +138,10 @@ async def _multiple_choice(chat: HttpChat, user: FakeUser, lang: str) -> Any:
     assert sorted(chat.buttons(user)) == sorted(item["options"])
     wrong = item["options"][0]
     turn = await chat.press(user, wrong)
-    feedback = turn.new[0].plain
+    [edited] = turn.edited  # the question, turned into its feedback
+    assert edited.buttons == [] and item["question"] in edited.plain
+    feedback = edited.plain
+    assert _text(lang, "feedback.your_answer", given=wrong) in feedback
     assert _text(lang, "feedback.wrong") in feedback
     assert _text(lang, "feedback.correct_answer", answer=item["answer"]) in feedback
     assert item["explanation"] in feedback
@@ -148,7 +151,8 @@ async def _multiple_choice(chat: HttpChat, user: FakeUser, lang: str) -> Any:
 async def _true_false(chat: HttpChat, user: FakeUser, lang: str) -> Any:
     assert chat.buttons(user) == [plain(lang, "button.true"), plain(lang, "button.false")]
     turn = await chat.press(user, plain(lang, "button.true"))
-    feedback = turn.new[0].plain
+    [edited] = turn.edited
+    feedback = edited.plain
     assert _text(lang, "feedback.correct") in feedback
     assert _text(lang, "feedback.wrong") not in feedback
     return turn
@@ -175,7 +179,9 @@ async def _flashcard(chat: HttpChat, user: FakeUser, lang: str) -> Any:
     assert _text(lang, "quiz.answer_is", answer=back) in revealed.plain
     assert revealed.button_texts == [plain(lang, f"button.grade_{g}") for g in (1, 2, 3, 4)]
     turn = await chat.press(user, plain(lang, "button.grade_3"))
-    assert _text(lang, "feedback.graded", grade=plain(lang, "button.grade_3")) in turn.new[0].plain
+    [edited] = turn.edited
+    assert _text(lang, "feedback.graded", grade=plain(lang, "button.grade_3")) in edited.plain
+    assert _text(lang, "quiz.answer_is", answer=back) in edited.plain and not edited.buttons
     return turn
 
 
@@ -211,7 +217,8 @@ async def _cloze_revealed(chat: HttpChat, user: FakeUser, lang: str) -> Any:
     answer = "Magna Carta" if lang == "en" else "秦"
     assert _text(lang, "quiz.answer_is", answer=answer) in revealed.plain
     turn = await chat.press(user, plain(lang, "button.grade_2"))
-    assert _text(lang, "feedback.graded", grade=plain(lang, "button.grade_2")) in turn.new[0].plain
+    [edited] = turn.edited
+    assert _text(lang, "feedback.graded", grade=plain(lang, "button.grade_2")) in edited.plain
     return turn
 
 

@@ -14,9 +14,8 @@ the whole story suite made. Rows in :data:`HTTP_ROWS` run the same stories over 
 PTB's own HTTP client to the fake served on a socket; the two polling methods have stories of
 their own below the table, over HTTP with real long polling.
 
-The quiz answer path (the toast, the removed buttons, the feedback and the next question after
-an answer) is being rebuilt elsewhere; its rows are written here with the outcome they should
-have and skipped until that work is merged.
+The quiz answer path is three calls: the toast, the pressed question edited into its
+feedback (its buttons go in the same edit), and the next question; each has its rows.
 """
 
 from __future__ import annotations
@@ -462,7 +461,7 @@ async def test_a_question_too_long_for_a_caption_has_its_picture_above(in_proces
     assert plain("en", "quiz.image_missing") not in question.plain
 
 
-# -- the quiz answer path (rebuilt elsewhere; switched on after that merge) ---------------------
+# -- the quiz answer path: acknowledge, edit the question into its feedback, ask the next ------
 
 
 CHOICES = {
@@ -501,20 +500,54 @@ async def _attempts(s: Story) -> int:
     return int(row[0]) if row else 0
 
 
+def _told(turn: Turn) -> list[str]:
+    """What the student reads after a press: the edited question, then new messages."""
+    return [m.plain for m in [*turn.edited, *turn.new]]
+
+
+def _feedback(turn: Turn) -> bool:
+    return any("Correct" in text or "Not quite" in text for text in _told(turn))
+
+
 async def a_lost_answer_reply_is_resent_on_the_next_press(s: Story, fault: Fault) -> None:
-    """The feedback (or the next question) after an answer is lost: the answer is kept once,
-    and pressing the answered question again resends the feedback and the next question."""
+    """The feedback (the question's edit) after an answer is lost: the answer is kept once,
+    its buttons stay, and pressing the answered question again shows the feedback and the
+    next question."""
     question, data = await _answer_first_question(s)
     s.fail_once(s.method, fault)
     lost = await s.chat.press_data(ADA, question, data)
     assert await _attempts(s) == 1
-    assert plain("en", "quiz.lost_feedback") in s.said(lost)  # told once what to do
-    assert GENERIC not in s.said(lost)
+    assert s.said(lost) == [plain("en", "quiz.lost_feedback")]  # told once what to do
+    assert question.buttons
     again = await s.chat.press_data(ADA, question, data)
     assert await _attempts(s) == 1
-    texts = s.said(again)
-    assert any("Correct" in text or "Not quite" in text for text in texts)
+    assert _feedback(again) and question.edited and not question.buttons
     assert s.chat.last(ADA).buttons  # the next question, with its buttons
+
+
+async def a_lost_next_question_comes_with_quiz(s: Story, fault: Fault) -> None:
+    """The feedback arrives (the question edited) but the next question is lost: the student
+    is told once to send /quiz, which shows it."""
+    question, data = await _answer_first_question(s)
+    s.fail_once("sendMessage", fault)
+    lost = await s.chat.press_data(ADA, question, data)
+    assert await _attempts(s) == 1
+    assert _feedback(lost) and not question.buttons
+    assert s.said(lost) == [plain("en", "quiz.lost_question")]
+    turn = await s.chat.send(ADA, "/quiz")
+    assert "Question 2/3" in s.said(turn)[-1] and s.chat.last(ADA).buttons
+
+
+async def a_refused_feedback_edit_comes_as_a_message(s: Story, fault: Fault) -> None:
+    """Telegram refuses the question's edit for good (400): the feedback comes as a new
+    message, the buttons go separately, and the next question follows."""
+    question, data = await _answer_first_question(s)
+    s.fail_once("editMessageText", fault)
+    turn = await s.chat.press_data(ADA, question, data)
+    texts = s.said(turn)
+    assert "Correct" in texts[0] or "Not quite" in texts[0]
+    assert "Question 2/3" in texts[-1] and not question.buttons
+    assert await _attempts(s) == 1
 
 
 async def an_answer_press_is_not_acknowledged(s: Story, fault: Fault) -> None:
@@ -523,17 +556,18 @@ async def an_answer_press_is_not_acknowledged(s: Story, fault: Fault) -> None:
     s.fail_once("answerCallbackQuery", fault)
     turn = await s.chat.press_data(ADA, question, data)
     assert await _attempts(s) == 1
-    assert any("Correct" in text or "Not quite" in text for text in s.said(turn))
+    assert _feedback(turn) and "Question 2/3" in s.said(turn)[-1]
     assert GENERIC not in s.said(turn)
 
 
 async def answered_buttons_cannot_be_removed(s: Story, fault: Fault) -> None:
-    """Removing the answered question's buttons fails: feedback and next question arrive;
-    a press on the old buttons says it was already answered."""
+    """The feedback cannot replace the question and removing its buttons fails too: the
+    feedback and next question arrive; a press on the old buttons says it was answered."""
     question, data = await _answer_first_question(s)
+    s.fail_once("editMessageText", 400)
     s.fail_once("editMessageReplyMarkup", fault)
     turn = await s.chat.press_data(ADA, question, data)
-    assert any("Correct" in text or "Not quite" in text for text in s.said(turn))
+    assert _feedback(turn) and question.buttons
     assert GENERIC not in s.said(turn)
     again = await s.chat.press_data(ADA, question, data)
     assert again.answer is not None
@@ -586,8 +620,11 @@ ROWS = [
     # The answer path: a lost reply is resent when the student presses again.
     row("answerCallbackQuery", 502, an_answer_press_is_not_acknowledged),
     row("editMessageReplyMarkup", 502, answered_buttons_cannot_be_removed),
-    row("sendMessage", 502, a_lost_answer_reply_is_resent_on_the_next_press),
-    row("sendMessage", "timeout", a_lost_answer_reply_is_resent_on_the_next_press),
+    row("editMessageText", 502, a_lost_answer_reply_is_resent_on_the_next_press),
+    row("editMessageText", "timeout", a_lost_answer_reply_is_resent_on_the_next_press),
+    row("editMessageText", 400, a_refused_feedback_edit_comes_as_a_message),
+    row("sendMessage", 502, a_lost_next_question_comes_with_quiz),
+    row("sendMessage", "timeout", a_lost_next_question_comes_with_quiz),
 ]
 
 HTTP_ROWS = [
@@ -599,6 +636,7 @@ HTTP_ROWS = [
     row("getFile", 400, the_upload_cannot_be_fetched),
     row(DOWNLOAD, 500, the_upload_cannot_be_fetched),
     row("answerCallbackQuery", 502, a_settings_press_is_not_acknowledged),
+    row("editMessageText", "drop", a_lost_answer_reply_is_resent_on_the_next_press),
 ]
 
 

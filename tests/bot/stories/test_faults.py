@@ -93,12 +93,14 @@ async def _attempts(tutor: TutorService) -> list[tuple[str, int]]:
 
 
 def _feedback(turn: Turn) -> bool:
-    return any("Correct!" in m.plain for m in turn.new)
+    """Whether the student read the feedback: the pressed question edited into it, or (a
+    typed answer, a resumed quiz) a new message."""
+    return any("Correct!" in m.plain for m in [*turn.edited, *turn.new])
 
 
 async def test_flood_limit_429_is_waited_out(chat: ChatDriver, tutor: TutorService) -> None:
     question = await _question(chat)
-    chat.fake.fail_next("sendMessage", 429, retry_after=1)
+    chat.fake.fail_next("editMessageText", 429, retry_after=1)  # the feedback
     loop = asyncio.get_running_loop()
     started = loop.time()
     turn = await chat.press(ADA, _right(question), message=question)
@@ -119,9 +121,11 @@ async def test_blocked_by_the_student_403_keeps_the_answer(
 
 async def test_message_not_modified_counts_as_done(chat: ChatDriver, tutor: TutorService) -> None:
     question = await _question(chat)
-    chat.fake.fail_next("editMessageReplyMarkup", 400, description=NOT_MODIFIED)
+    # The feedback's edit is refused as not modified (a timed-out edit that did arrive).
+    chat.fake.fail_next("editMessageText", 400, description=NOT_MODIFIED)
     turn = await chat.press(ADA, _right(question), message=question)
-    assert _feedback(turn) and not turn.errors
+    assert not turn.errors and not turn.new[:-1]  # no second copy of the feedback
+    assert "Question 2/5" in turn.new[-1].plain
     assert len(await _attempts(tutor)) == 1
 
 
@@ -131,8 +135,8 @@ async def test_lost_feedback_is_told_once_and_shown_again_on_the_next_press(
 ) -> None:
     question = await _question(chat)
     right = _data(question, _right(question))
-    # The feedback message fails after the answer was committed.
-    chat.fake.fail_next("sendMessage", fault)
+    # The feedback (the question's edit) fails after the answer was committed.
+    chat.fake.fail_next("editMessageText", fault)
     turn = await chat.press(ADA, _right(question), message=question)
     assert len(turn.errors) == 1
     # The press was acknowledged (spinner stopped), the answer kept, and the student told,
@@ -192,7 +196,7 @@ async def test_a_lost_summary_comes_again_and_only_once(
     await chat.send(ADA, "/quiz 1")
     question = _open_question(chat)
     right = _data(question, _right(question))
-    chat.fake.fail_next("sendMessage", "network")
+    chat.fake.fail_next("editMessageText", "network")
     await chat.press(ADA, _right(question), message=question)
     # The answer ended the quiz; neither its feedback nor the summary arrived.
     shown = chat.fake.message(ADA.id, question.message_id)
@@ -225,10 +229,10 @@ async def test_a_lost_next_question_is_told_and_quiz_shows_it(
     chat: ChatDriver, tutor: TutorService
 ) -> None:
     question = await _question(chat)  # /quiz 5
-    chat.fake.fail_next("sendMessage", "timeout", after=1)  # the feedback goes, not question 2
+    chat.fake.fail_next("sendMessage", "timeout")  # the feedback (an edit) goes, not question 2
     turn = await chat.press(ADA, _right(question), message=question)
-    texts = [m.plain for m in turn.new]
-    assert "Correct!" in texts[0] and texts[1:] == [plain("en", "quiz.lost_question")]
+    assert "Correct!" in question.plain and not question.buttons
+    assert [m.plain for m in turn.new] == [plain("en", "quiz.lost_question")]
     turn = await chat.send(ADA, "/quiz")
     texts = [m.plain for m in turn.new]
     assert texts[0] == plain("en", "quiz.resumed") and "Question 2/5" in texts[-1]
@@ -241,10 +245,10 @@ async def test_a_lost_summary_is_told_and_quiz_shows_it_before_a_new_round(
     await onboard(chat, ADA, deck="Faults")
     await chat.send(ADA, "/quiz 1")
     question = _open_question(chat)
-    chat.fake.fail_next("sendMessage", 502, after=1)  # the feedback goes, not the summary
+    chat.fake.fail_next("sendMessage", 502)  # the feedback (an edit) goes, not the summary
     turn = await chat.press(ADA, _right(question), message=question)
-    texts = [m.plain for m in turn.new]
-    assert "Correct!" in texts[0] and texts[1:] == [plain("en", "quiz.lost_summary")]
+    assert "Correct!" in question.plain and not question.buttons
+    assert [m.plain for m in turn.new] == [plain("en", "quiz.lost_summary")]
     turn = await chat.send(ADA, "/quiz")  # the end of the last quiz first...
     assert "Correct!" in turn.new[0].plain and "Session done" in turn.new[-1].plain
     turn = await chat.send(ADA, "/quiz")  # ...then a new one

@@ -33,15 +33,16 @@ async def test_a_quiz_with_every_kind_of_question(chat: ChatDriver, tutor: Tutor
             assert question.buttons == []
             assert "Type your answer." in text
             turn = await chat.send(ADA, "  paris ")
-            assert "✅ Correct!" in turn.new[0].plain
-            assert "Paris has been the capital since 987." in turn.new[0].plain
+            feedback = turn.new[0].plain  # a typed answer: the feedback is a reply
+            assert "✅ Correct!" in feedback
+            assert "Paris has been the capital since 987." in feedback
         elif "brave" in text:
             seen.add("multiple_choice")
             # Deck content is shown literally: no bold, no broken message.
             assert "Which is <b>bold</b> & brave?" in text
             assert sorted(question.button_texts) == ["Lion <king>", "Mouse", "Snail"]
             turn = await chat.press(ADA, "Mouse", message=question)
-            feedback = turn.new[0].plain
+            feedback = question.plain  # the question, edited into its feedback
             assert "❌ Not quite." in feedback
             assert "Correct answer: Lion <king>" in feedback
             assert "💡 Lions & tigers." in feedback
@@ -50,7 +51,8 @@ async def test_a_quiz_with_every_kind_of_question(chat: ChatDriver, tutor: Tutor
             seen.add("true_false")
             assert question.button_texts == ["True", "False"]
             turn = await chat.press(ADA, "True", message=question)
-            assert "✅ Correct!" in turn.new[0].plain
+            feedback = question.plain
+            assert "✅ Correct!" in feedback
             assert question.buttons == []
         elif "Mitochondria" in text or "[...]" in text:
             kind = "flashcard" if "Mitochondria" in text else "cloze"
@@ -63,11 +65,11 @@ async def test_a_quiz_with_every_kind_of_question(chat: ChatDriver, tutor: Tutor
             assert question.button_texts == ["Again", "Hard", "Good", "Easy"]
             grade = "Good" if kind == "flashcard" else "Again"
             turn = await chat.press(ADA, grade, message=question)
-            assert f"You rated it {grade}." in turn.new[0].plain
+            feedback = question.plain
+            assert f"You rated it {grade}." in feedback
             assert question.buttons == []
         else:
             raise AssertionError(f"unexpected question: {text}")
-        feedback = turn.new[0].plain
         assert "🗓 Comes back" in feedback and "2026-03-0" in feedback
         assert f"{number}/8 · " in feedback
     assert seen == {"typed", "multiple_choice", "true_false", "flashcard", "cloze"}
@@ -125,8 +127,10 @@ async def test_a_double_press_counts_once(chat: ChatDriver, tutor: TutorService)
         chat.fake.user_callback(ADA, question, data),
         concurrently=True,
     )
-    feedbacks = [m for m in both.new if "Correct" in m.plain or "Not quite" in m.plain]
-    assert len(feedbacks) == 1
+    # The question turned into its feedback once; the next question came once.
+    assert [m.message_id for m in both.edited] == [question.message_id]
+    assert "Correct" in question.plain or "Not quite" in question.plain
+    assert len([m for m in both.new if "Question 2/3" in m.plain]) == 1
     waiting = "Already answered. Question 2 of 3 is waiting below."
     assert sorted(a.text or "" for a in both.answers) == ["", waiting]
 
