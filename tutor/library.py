@@ -149,7 +149,7 @@ async def install_bundled(
     reports = []
     for name, data in bundled_deck_files():
         parsed = parse_deck_file(data, name)
-        wanted = {item.image for item in parsed.items if item.image}
+        wanted = {n for i in parsed.items for n in (i.image, i.audio, i.answer_audio) if n}
         parsed.media.update({key: media[key] for key in wanted if key in media})
         digest = bundled_digest(data, parsed.media)
         async with db.read() as conn:

@@ -80,6 +80,8 @@ def _record(item: Item) -> Record:
         "explanation": item.explanation,
         "tags": item.tags,
         "image": item.image,
+        "audio": item.audio,
+        "answer_audio": item.answer_audio,
     }
     if item.kind is ItemKind.CLOZE:
         match = _CLOZE_ID.match(item.external_id)
@@ -120,6 +122,10 @@ def _json_entry(record: Record) -> dict[str, Any]:
         entry["tags"] = list(record.tags)
     if record.image:
         entry["image"] = record.image
+    if record.audio:
+        entry["audio"] = record.audio
+    if record.answer_audio:
+        entry["answer_audio"] = record.answer_audio
     return entry
 
 
@@ -146,6 +152,8 @@ def _csv_row(record: Record, deck_name: str) -> list[str]:
         "explanation": record.explanation,
         "tags": " ".join(record.tags),
         "image": record.image or "",
+        "audio": record.audio or "",
+        "answer_audio": record.answer_audio or "",
         DECK_COLUMN: deck_name,
     }
     return [values[c] for c in COLUMNS]
