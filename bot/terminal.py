@@ -76,6 +76,9 @@ class _Printer:
             lines.append(f"[photo] {self._save(message, message.photo)}")
         if message.document is not None:
             lines.append(f"[document] {self._save(message, message.document)}")
+        for kind, sound in (("audio", message.audio), ("voice", message.voice)):
+            if sound is not None:
+                lines.append(f"[{kind}] {self._save(message, sound)}")
         if message.text:
             lines.extend(message.plain.splitlines() or [""])
         first, *rest = lines or [""]

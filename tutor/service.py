@@ -49,6 +49,7 @@ from tutor.views import (
     ExamForecast,
     Feedback,
     ImportReport,
+    MediaFile,
     Question,
     SessionProgress,
     StalledQuiz,
@@ -341,6 +342,11 @@ class TutorService:
     async def question(self, user_id: int, question_id: int) -> Question:
         """A question of this student's; raises QuestionNotFound or StaleQuestion."""
         return await self._quizzes.question(user_id, question_id)
+
+    async def remember_file_id(self, media: MediaFile, file_id: str) -> None:
+        """Store the file id Telegram gave a deck's picture or sound, to send it by id."""
+        async with self.db.transaction() as conn:
+            await content_rows.set_media_file_id(conn, media.deck_id, media.name, file_id)
 
     async def set_message(self, question_id: int, message_id: int) -> None:
         """Remember which chat message shows the question."""
