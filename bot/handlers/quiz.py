@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable
 from typing import Any, NoReturn
 
@@ -11,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import callbacks, render
+from bot import callbacks, media, render
 from bot.callbacks import AnswerPress, GradePress, QuizPress, RevealPress
 from bot.handlers.common import (
     Context,
@@ -122,13 +123,17 @@ def running_quiz_prompt(
 
 
 async def send_question(update: Update, context: Context, lang: str, question: Question) -> None:
-    """Send a question (as a photo with caption when it has a picture) and remember it."""
+    """Send a question (as a photo with caption when it has a picture, after its sound when
+    it has one) and remember it."""
     chat = update.effective_chat
     assert chat is not None
     rendered = render.question_message(lang, question)
+    if question.sound and not await media.send_sound(chat, service_of(context), question.sound):
+        note = t(lang, "quiz.sound_missing")
+        rendered = dataclasses.replace(rendered, text=Html(f"{rendered.text}\n\n{note}"))
     message: Message | None = None
     if rendered.image is not None:
-        message = await _send_photo(update, context, rendered)
+        message = await _send_photo(update, context, rendered, question)
     if message is None:
         text = rendered.text
         if rendered.image is not None:
@@ -141,20 +146,23 @@ async def send_question(update: Update, context: Context, lang: str, question: Q
 
 
 async def _send_photo(
-    update: Update, context: Context, rendered: render.RenderedQuestion
+    update: Update, context: Context, rendered: render.RenderedQuestion, question: Question
 ) -> Message | None:
     """The question as a photo; None if Telegram refused the picture."""
     chat = update.effective_chat
-    assert chat is not None and rendered.image is not None
+    assert chat is not None and question.picture is not None
+    service = service_of(context)
     try:
         if len(rendered.text) <= render.CAPTION_LIMIT:
-            return await chat.send_photo(
-                rendered.image,
+            return await media.send_picture(
+                chat,
+                service,
+                question.picture,
                 caption=rendered.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=rendered.keyboard,
             )
-        await chat.send_photo(rendered.image)
+        await media.send_picture(chat, service, question.picture)
     except BadRequest as error:
         log.warning("question picture refused: %s", error.message)
     return None
@@ -223,6 +231,8 @@ async def after_answer(
     _raise_any(others)
     if isinstance(sent, BaseException):
         _lost(sent, "quiz.lost_feedback" if pressed else "quiz.lost_feedback_typed")
+    if feedback.grade is None:  # a self-graded answer's sound came when it was revealed
+        await _answer_sound(update, context, lang, feedback.question)
 
     async def next_step() -> None:
         if following is None:
@@ -234,6 +244,15 @@ async def after_answer(
 
     drops = [_quietly(drop_buttons(query), "removing the answered buttons")] if query else []
     _raise_any(await asyncio.gather(next_step(), *drops, return_exceptions=True))
+
+
+async def _answer_sound(update: Update, context: Context, lang: str, question: Question) -> None:
+    """The sound of the answer side, if the item has one; a short note if it failed."""
+    chat = update.effective_chat
+    if question.answer_sound is None or chat is None:
+        return
+    if not await media.send_sound(chat, service_of(context), question.answer_sound):
+        await _quietly(reply(update, t(lang, "quiz.answer_sound_missing")), "the sound note")
 
 
 async def _quietly(call: Awaitable[object], what: str) -> None:
@@ -338,6 +357,7 @@ async def reveal_press(update: Update, context: Context, press: RevealPress) -> 
         # Too long for a caption, or the message is gone: show the answer anew.
         await drop_buttons(query)
         await reply(update, text, keyboard)
+    await _answer_sound(update, context, lang, question)
 
 
 def _update_key(update: Update) -> str:

@@ -29,11 +29,6 @@ def is_voice(name: str) -> bool:
     return extension(name) in VOICE_EXTENSIONS
 
 
-def sound_mime(name: str) -> str:
-    """The MIME type for a sound's file name (``audio/mpeg`` when unknown)."""
-    return SOUND_TYPES.get(extension(name), "audio/mpeg")
-
-
 def _looks_like(kind: str, data: bytes) -> bool:
     if kind == "mp3":
         # An ID3 tag, or straight into an MPEG audio frame (11 sync bits set).
