@@ -490,7 +490,7 @@ class TutorService:
         return await library.install_bundled(self.db, self._now_ms)
 
     async def export_deck(self, deck_ref: str | int, fmt: str = "json") -> tuple[str, bytes]:
-        """A file name and the bytes of the deck in CSV, TSV or JSON.
+        """A file name and the bytes of the deck in CSV, TSV, JSON or an Anki package (apkg).
 
         Raises UnknownDeck, or ContentRejected for an unknown format or an item the format
         cannot carry unchanged.

@@ -75,7 +75,7 @@ async def admin_help(update: Update, context: Context, admin_id: int) -> None:
         "<b>Admin commands</b>\n"
         "/import [deck name] (as a file caption, or then send the file)\n"
         "/admin_decks, /deck_rename DECK | NEW NAME, /deck_delete DECK\n"
-        "/item ID, /add LINE, /export DECK [csv|tsv|json]\n"
+        "/item ID, /add LINE, /export DECK [csv|tsv|json|apkg]\n"
         "/users, /admin_stats, /announce [deck:DECK] TEXT\n\n"
         f"<b>/add syntax</b>\n<code>{h(USAGE)}</code>",
     )

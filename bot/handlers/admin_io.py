@@ -41,13 +41,13 @@ LARGE_FILE = 1024 * 1024
 
 @admin_only("export")
 async def export_command(update: Update, context: Context, admin_id: int) -> None:
-    """/export DECK [csv|tsv|json]: the deck as a file."""
+    """/export DECK [csv|tsv|json|apkg]: the deck as a file."""
     words = rest(update).split()
     fmt = "csv"
     if words and words[-1].lower() in FORMATS:
         fmt = words.pop().lower()
     if not words:
-        await send(update, "Usage: /export DECK [csv|tsv|json]")
+        await send(update, "Usage: /export DECK [csv|tsv|json|apkg]")
         return
     name, data = await config_of(context).admin.export_deck(admin_id, " ".join(words), fmt)
     lang = language_of(update, await student_of(update, context))

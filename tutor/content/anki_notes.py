@@ -30,10 +30,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from tutor.content.anki_collection import Note, NoteType, Template
+from tutor.content.anki_fields import fields_record, is_metatutor_notetype
 from tutor.content.cloze import parse_cloze
 from tutor.content.common import safe_media_name
 from tutor.content.errors import ContentError
 from tutor.content.html_text import FieldText, html_to_text
+from tutor.content.records import record_items
 from tutor.items import Item, ItemKind, SkippedEntry
 
 _TAG = re.compile(r"\{\{([#^/]?)\s*([^}]*?)\s*\}\}")
@@ -272,8 +274,33 @@ def _fallback_item(note: Note, values: list[FieldText], ctx: NoteContext) -> lis
     ]
 
 
+def _metatutor_items(note: Note, notetype: NoteType, ctx: NoteContext) -> list[Item]:
+    """Items of a note metatutor exported: the entry its fields hold, exactly."""
+    raw = dict(zip(notetype.fields, note.fields, strict=False))
+
+    def shown(name: str) -> list[FieldText]:
+        return [html_to_text(raw.get(name, ""))]
+
+    media = {
+        "image": _image(shown("Picture"), ctx),
+        "audio": _sound(shown("Sound"), ctx, note.where),
+        "answer_audio": _sound(shown("Answer sound"), ctx, note.where),
+    }
+    tags = tuple(dict.fromkeys(note.tags))
+    record = fields_record(notetype.name, raw, where=note.where, tags=tags, media=media)
+    try:
+        items, skipped = record_items(record)
+    except ContentError as exc:
+        ctx.skipped.append(SkippedEntry(note.where, exc.message))
+        return []
+    ctx.skipped.extend(skipped)
+    return items
+
+
 def note_items(note: Note, notetype: NoteType | None, ctx: NoteContext) -> list[Item]:
     """Items for one note; skipped parts are appended to ``ctx.skipped``."""
+    if notetype is not None and is_metatutor_notetype(notetype.name, notetype.fields):
+        return _metatutor_items(note, notetype, ctx)
     converted = [html_to_text(raw) for raw in note.fields]
     if notetype is None:
         return _fallback_item(note, converted, ctx)

@@ -159,8 +159,15 @@ def _csv_row(record: Record, deck_name: str) -> list[str]:
     return [values[c] for c in COLUMNS]
 
 
-ExportFormat = Literal["csv", "tsv", "json"]
-FORMATS: tuple[ExportFormat, ...] = ("csv", "tsv", "json")
+ExportFormat = Literal["csv", "tsv", "json", "apkg"]
+FORMATS: tuple[ExportFormat, ...] = ("csv", "tsv", "json", "apkg")
+"""Every export format; ``apkg`` (with media) is written by :mod:`tutor.content.anki_export`."""
+TEXT_FORMATS: tuple[ExportFormat, ...] = ("csv", "tsv", "json")
+
+
+def item_record(item: Item) -> Record:
+    """The file entry that imports back to exactly ``item`` (ContentError if none does)."""
+    return _record(item)
 
 
 def export_deck(deck: Deck, items: Sequence[Item], fmt: ExportFormat) -> bytes:
@@ -170,7 +177,7 @@ def export_deck(deck: Deck, items: Sequence[Item], fmt: ExportFormat) -> bytes:
         ContentError: for an unknown format, or an item that the format cannot carry
             unchanged (e.g. ``|`` inside an option in CSV).
     """
-    if fmt not in FORMATS:
+    if fmt not in TEXT_FORMATS:
         raise ContentError(f"unknown export format {fmt!r} (use csv, tsv or json)")
     records = [_record(item) for item in items]
     if fmt == "json":
