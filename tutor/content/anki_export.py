@@ -11,13 +11,13 @@ same items or the export says which item it cannot carry.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import genanki
+from typing import Any
 
 from tutor.content.anki_fields import (
     CLOZE_FIELDS,
@@ -38,35 +38,42 @@ _ITEM_FRONT = (
     "{{#Picture}}<br>{{Picture}}{{/Picture}}{{Sound}}"
 )
 _BACK_EXTRA = "{{#Explanation}}<br><br>{{Explanation}}{{/Explanation}}{{Answer sound}}"
-_MODELS = {
-    ITEM_NOTETYPE: genanki.Model(
-        1740160001,
-        ITEM_NOTETYPE,
-        fields=[{"name": name} for name in ITEM_FIELDS],
-        templates=[
-            {
-                "name": "Question",
-                "qfmt": _ITEM_FRONT,
-                "afmt": "{{FrontSide}}<hr id=answer>{{Answer}}" + _BACK_EXTRA,
-            }
-        ],
-        css=_CSS,
-    ),
-    CLOZE_NOTETYPE: genanki.Model(
-        1740160002,
-        CLOZE_NOTETYPE,
-        fields=[{"name": name} for name in CLOZE_FIELDS],
-        templates=[
-            {
-                "name": "Cloze",
-                "qfmt": "{{cloze:Text}}{{#Picture}}<br>{{Picture}}{{/Picture}}{{Sound}}",
-                "afmt": "{{cloze:Text}}" + _BACK_EXTRA,
-            }
-        ],
-        css=_CSS,
-        model_type=genanki.Model.CLOZE,
-    ),
-}
+
+
+@functools.cache
+def _models() -> dict[str, Any]:
+    """The two note types (genanki is imported on the first export: it is slow to load)."""
+    import genanki
+
+    return {
+        ITEM_NOTETYPE: genanki.Model(
+            1740160001,
+            ITEM_NOTETYPE,
+            fields=[{"name": name} for name in ITEM_FIELDS],
+            templates=[
+                {
+                    "name": "Question",
+                    "qfmt": _ITEM_FRONT,
+                    "afmt": "{{FrontSide}}<hr id=answer>{{Answer}}" + _BACK_EXTRA,
+                }
+            ],
+            css=_CSS,
+        ),
+        CLOZE_NOTETYPE: genanki.Model(
+            1740160002,
+            CLOZE_NOTETYPE,
+            fields=[{"name": name} for name in CLOZE_FIELDS],
+            templates=[
+                {
+                    "name": "Cloze",
+                    "qfmt": "{{cloze:Text}}{{#Picture}}<br>{{Picture}}{{/Picture}}{{Sound}}",
+                    "afmt": "{{cloze:Text}}" + _BACK_EXTRA,
+                }
+            ],
+            css=_CSS,
+            model_type=genanki.Model.CLOZE,
+        ),
+    }
 
 
 def _deck_id(slug: str) -> int:
@@ -74,7 +81,7 @@ def _deck_id(slug: str) -> int:
     return int.from_bytes(hashlib.sha256(f"metatutor-deck:{slug}".encode()).digest()[:7], "big")
 
 
-def _note(deck: Deck, item: Item) -> genanki.Note:
+def _note(deck: Deck, item: Item) -> Any:
     """The item's note, checked to import back to the same item."""
     record = item_record(item)
     notetype, fields = record_fields(record)
@@ -89,8 +96,10 @@ def _note(deck: Deck, item: Item) -> genanki.Note:
         rebuilt = []
     if rebuilt != [dataclasses.replace(item, id=0, deck_id=0)]:
         raise ContentError(f"item {item.external_id!r} cannot be exported unchanged")
+    import genanki
+
     return genanki.Note(
-        model=_MODELS[notetype],
+        model=_models()[notetype],
         fields=fields,
         tags=list(item.tags),
         guid=genanki.guid_for(deck.slug, item.external_id),
@@ -109,6 +118,8 @@ def export_package(
     Raises:
         ContentError: an item the package cannot carry unchanged (e.g. a tag with a space).
     """
+    import genanki
+
     package_deck = genanki.Deck(_deck_id(deck.slug), deck.name, description=deck.description)
     for item in items:
         if any(not tag or any(c.isspace() for c in tag) for tag in item.tags):
