@@ -9,7 +9,10 @@ from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
 from bot.i18n import plain
 from tests.bot.demo_bot import tiny_png
+from tests.bot.http_chat import http_chat
 from tests.bot.stories.conftest import ADA, EVE, LEI, onboard
+from tests.bot.stories.test_answers_over_http import _onboard as onboard_over_http
+from tests.conftest import ServiceFactory
 from tests.tutor.content.test_sounds import MP3, OGG
 from tutor.service import TutorService
 
@@ -139,3 +142,21 @@ async def test_a_picture_is_uploaded_once_too(
         turn = await chat.send(user, "/quiz 1")
         assert turn.new[0].photo == tiny_png()
     assert chat.fake.uploads("sendPhoto") == [True, False]
+
+
+async def test_over_http_the_second_student_gets_the_sound_by_its_file_id(
+    service_factory: ServiceFactory, tmp_path: Path
+) -> None:
+    """The real bot over HTTP (PTB's own client, multipart uploads): one upload, then an id."""
+    service = await service_factory()
+    await french_deck(service, tmp_path)
+    async with http_chat(service) as chat:
+        for user in (ADA, LEI):
+            await onboard_over_http(chat, user, FRENCH)
+            turn = await chat.send(user, "/quiz 1")
+            assert turn.new[0].audio == MP3
+            turn = await chat.send(user, "hello")
+            assert turn.new[1].voice == OGG
+        assert chat.fake.uploads("sendAudio") == [True, False]
+        assert chat.fake.uploads("sendVoice") == [True, False]
+        assert chat.errors == []
