@@ -225,6 +225,13 @@ def _template_item(
         return None
     ext_id = f"{note.guid}::{template.ord}"
     back_texts = [values[n] for n in back.shown if n in values and n not in front.shown]
+    audio = _sound(front_texts, ctx, where)
+    if not (_join(front_texts) or audio or _image(front_texts, ctx)):
+        # Only a sound that had to be left out (reported above) was on the question side.
+        ctx.skipped.append(
+            SkippedEntry(where, f"card {template.name!r}: the question side is empty")
+        )
+        return None
     if typed is not None:
         typed_value = values.get(typed, FieldText(""))
         if not typed_value.text:
@@ -237,10 +244,12 @@ def _template_item(
             accepted=(typed_value.text,),
             tags=_tags(note, ctx, template.ord),
             image=_image(front_texts, ctx),
-            audio=_sound(front_texts, ctx, where),
+            audio=audio,
             answer_audio=_sound([typed_value, *back_texts], ctx, where),
         )
-    if not _has_content(back_texts, ctx):
+    answer_audio = _sound(back_texts, ctx, where)
+    picture = any(src in ctx.media_names for t in back_texts for src in t.images)
+    if not (_join(back_texts) or answer_audio or picture):
         ctx.skipped.append(SkippedEntry(where, f"card {template.name!r}: the answer side is empty"))
         return None
     return Item(
@@ -250,8 +259,8 @@ def _template_item(
         answer=_join(back_texts),
         tags=_tags(note, ctx, template.ord),
         image=_image(front_texts + back_texts, ctx),
-        audio=_sound(front_texts, ctx, where),
-        answer_audio=_sound(back_texts, ctx, where),
+        audio=audio,
+        answer_audio=answer_audio,
     )
 
 

@@ -159,7 +159,8 @@ def _kind_items(
     if kind is ItemKind.TYPED:
         return [_typed(record, base)], []
     if kind is ItemKind.FLASHCARD:
-        answer = _require_answer(record)
+        # A card whose back is only a sound (a word's pronunciation) has no answer text.
+        answer = _answer_text(record) if base["answer_audio"] else _require_answer(record)
         return [Item(kind=kind, answer=answer, **base)], []  # type: ignore[arg-type]
     try:
         result = parse_cloze(record.question.strip())

@@ -164,3 +164,28 @@ def test_sound_checks() -> None:
     too_big = b"ID3" + bytes(MAX_SOUND_BYTES)
     assert "more than the 20 MB allowed" in (sound_problem("a.mp3", too_big) or "")
     assert is_voice("a.ogg") and is_voice("b.OPUS") and not is_voice("c.mp3")
+
+
+def test_a_card_whose_side_is_only_a_sound(tmp_path: Path) -> None:
+    data = sound_package(
+        tmp_path,
+        [
+            ("le chien", "[sound:chien.mp3]"),  # the answer is how it sounds
+            ("[sound:broken.mp3]", "dog"),  # nothing left to ask once the sound is out
+        ],
+        {"chien.mp3": MP3, "broken.mp3": b"not a sound"},
+    )
+    parsed = parse_anki_package(data, filename="french.apkg")
+    [card] = parsed.items
+    assert (card.prompt, card.answer, card.answer_audio) == ("le chien", "", "chien.mp3")
+    assert [entry.reason for entry in parsed.skipped] == [
+        "sound 'broken.mp3' is damaged or not a MP3 file; the entry is kept without it",
+        "card 'Card 1': the question side is empty",
+    ]
+    # Such a card goes out and comes back unchanged.
+    from tutor.content import export_deck, parse_json
+    from tutor.content.anki_export import export_package
+
+    assert parse_json(export_deck(parsed.deck, [card], "json"), filename="x.json").items == [card]
+    package = export_package(parsed.deck, [card], parsed.media)
+    assert parse_anki_package(package, filename="x.apkg").items == [card]
