@@ -12,10 +12,12 @@ import logging
 from typing import Any
 
 from telegram import Chat, InputFile, Message
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.i18n import Html, t
 from tutor.service import TutorService
-from tutor.views import MediaFile
+from tutor.views import MediaFile, Question
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +76,25 @@ async def send_sound(chat: Chat, service: TutorService, media: MediaFile) -> boo
         log.warning("sound %s not sent: %s", media.name, error.message)
         return False
     return True
+
+
+async def question_sound(
+    chat: Chat, service: TutorService, lang: str, question: Question
+) -> Html | None:
+    """Play the question's sound, if it has one; the line to add to the question when it
+    could not be sent (None when all is well)."""
+    if question.sound is None or await send_sound(chat, service, question.sound):
+        return None
+    return t(lang, "quiz.sound_missing")
+
+
+async def answer_sound(chat: Chat, service: TutorService, lang: str, question: Question) -> None:
+    """Play the answer's sound, if it has one; one short line when it could not be sent."""
+    if question.answer_sound is None or await send_sound(chat, service, question.answer_sound):
+        return
+    try:
+        await chat.send_message(t(lang, "quiz.answer_sound_missing"), parse_mode=ParseMode.HTML)
+    except Forbidden:
+        raise
+    except TelegramError as error:
+        log.info("the note on a missing sound was not sent either: %s", error.message)

@@ -128,8 +128,8 @@ async def send_question(update: Update, context: Context, lang: str, question: Q
     chat = update.effective_chat
     assert chat is not None
     rendered = render.question_message(lang, question)
-    if question.sound and not await media.send_sound(chat, service_of(context), question.sound):
-        note = t(lang, "quiz.sound_missing")
+    note = await media.question_sound(chat, service_of(context), lang, question)
+    if note is not None:
         rendered = dataclasses.replace(rendered, text=Html(f"{rendered.text}\n\n{note}"))
     message: Message | None = None
     if rendered.image is not None:
@@ -231,8 +231,8 @@ async def after_answer(
     _raise_any(others)
     if isinstance(sent, BaseException):
         _lost(sent, "quiz.lost_feedback" if pressed else "quiz.lost_feedback_typed")
-    if feedback.grade is None:  # a self-graded answer's sound came when it was revealed
-        await _answer_sound(update, context, lang, feedback.question)
+    if feedback.grade is None and update.effective_chat:  # else it came with "Show answer"
+        await media.answer_sound(update.effective_chat, service, lang, feedback.question)
 
     async def next_step() -> None:
         if following is None:
@@ -244,15 +244,6 @@ async def after_answer(
 
     drops = [_quietly(drop_buttons(query), "removing the answered buttons")] if query else []
     _raise_any(await asyncio.gather(next_step(), *drops, return_exceptions=True))
-
-
-async def _answer_sound(update: Update, context: Context, lang: str, question: Question) -> None:
-    """The sound of the answer side, if the item has one; a short note if it failed."""
-    chat = update.effective_chat
-    if question.answer_sound is None or chat is None:
-        return
-    if not await media.send_sound(chat, service_of(context), question.answer_sound):
-        await _quietly(reply(update, t(lang, "quiz.answer_sound_missing")), "the sound note")
 
 
 async def _quietly(call: Awaitable[object], what: str) -> None:
@@ -357,7 +348,8 @@ async def reveal_press(update: Update, context: Context, press: RevealPress) -> 
         # Too long for a caption, or the message is gone: show the answer anew.
         await drop_buttons(query)
         await reply(update, text, keyboard)
-    await _answer_sound(update, context, lang, question)
+    if update.effective_chat:
+        await media.answer_sound(update.effective_chat, service_of(context), lang, question)
 
 
 def _update_key(update: Update) -> str:
