@@ -59,6 +59,6 @@ def sound_problem(name: str, data: bytes) -> str | None:
         )
     if not _looks_like(kind, data):
         return (
-            f"sound {name!r} is damaged or not a {kind.upper()} file; the entry is kept without it"
+            f"sound {name!r} is damaged or not an {kind.upper()} file; the entry is kept without it"
         )
     return None

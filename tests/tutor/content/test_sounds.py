@@ -97,7 +97,7 @@ def test_a_missing_or_broken_sound_is_skipped_with_a_reason_and_the_note_kept(
     reasons = [entry.reason for entry in parsed.skipped]
     assert reasons == [
         "sound 'gone.mp3' is missing from the file; the note is kept without it",
-        "sound 'broken.mp3' is damaged or not a MP3 file; the entry is kept without it",
+        "sound 'broken.mp3' is damaged or not an MP3 file; the entry is kept without it",
         "sound 'bird.wav' is not a kind Telegram plays (M4A, MP3, OGA, OGG, OPUS);"
         " the entry is kept without it",
         "sound 'empty.ogg' is empty; the entry is kept without it",
@@ -179,7 +179,7 @@ def test_a_card_whose_side_is_only_a_sound(tmp_path: Path) -> None:
     [card] = parsed.items
     assert (card.prompt, card.answer, card.answer_audio) == ("le chien", "", "chien.mp3")
     assert [entry.reason for entry in parsed.skipped] == [
-        "sound 'broken.mp3' is damaged or not a MP3 file; the entry is kept without it",
+        "sound 'broken.mp3' is damaged or not an MP3 file; the entry is kept without it",
         "card 'Card 1': the question side is empty",
     ]
     # Such a card goes out and comes back unchanged.
