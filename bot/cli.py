@@ -65,9 +65,13 @@ def _parser() -> argparse.ArgumentParser:
         " (default: the deck the file names, see README)",
     )
 
-    exp = commands.add_parser("export", help="export a deck to CSV, TSV or JSON")
+    exp = commands.add_parser(
+        "export", help="export a deck to CSV, TSV, JSON or an Anki package (.apkg)"
+    )
     exp.add_argument("deck", help="deck id, slug or name")
-    exp.add_argument("file", type=Path, help="output file; .csv, .tsv or .json picks the format")
+    exp.add_argument(
+        "file", type=Path, help="output file; .csv, .tsv, .json or .apkg picks the format"
+    )
 
     commands.add_parser("decks", help="list decks with item and student counts")
     commands.add_parser("users", help="student counts: total, active today and this week, blocked")

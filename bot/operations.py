@@ -106,7 +106,7 @@ def error_message(error: TutorError) -> str:
         reason = str(params.get("reason") or error)
         cause = params.get("cause")
         if cause == "unknown_format":
-            return f"{reason}. Use a file ending in .csv, .tsv or .json."
+            return f"{reason}. Use a file ending in .csv, .tsv, .json or .apkg."
         if cause == "not_exportable":
             deck = params.get("deck", "")
             return (
@@ -210,12 +210,12 @@ async def import_file(settings: Settings, path: Path, deck: str | None) -> int:
 
 
 async def export_deck(settings: Settings, deck: str, path: Path) -> int:
-    """Write a deck to a CSV, TSV or JSON file (by the file's extension)."""
+    """Write a deck to a CSV, TSV, JSON or Anki package file (by the file's extension)."""
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         print(
             f"metatutor: cannot tell the format of {path.name}: the output file must end in"
-            f" .csv, .tsv or .json (e.g. `metatutor export {deck} {Path(deck).name}.csv`).",
+            f" .csv, .tsv, .json or .apkg (e.g. `metatutor export {deck} {Path(deck).name}.csv`).",
             file=sys.stderr,
         )
         return 2

@@ -58,7 +58,10 @@ def _asked(lang: str, question: Question, limit: int) -> list[str]:
         lang, "quiz.header", number=question.number, total=question.total, deck=question.deck_name
     )
     reason = t(lang, f"quiz.reason.{question.reason.value}")
-    lines: list[str] = [f"{header} · {reason}", "", _escape(clip(item.prompt, limit))]
+    prompt = _escape(clip(item.prompt, limit))
+    if not prompt and item.audio:  # the sound alone asks ("what do you hear?")
+        prompt = t(lang, "quiz.listen")
+    lines: list[str] = [f"{header} · {reason}", "", prompt]
     if item.kind is ItemKind.MULTIPLE_CHOICE and _long_choices(question):
         per_choice = max(40, limit // max(1, len(question.choices)))
         lines.append("")

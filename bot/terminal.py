@@ -81,6 +81,9 @@ class _Printer:
             lines.append(f"[photo] {self._save(message, message.photo)}")
         if message.document is not None:
             lines.append(f"[document] {self._save(message, message.document)}")
+        for kind, sound in (("audio", message.audio), ("voice", message.voice)):
+            if sound is not None:
+                lines.append(f"[{kind}] {self._save(message, sound)}")
         original = message.history[0] if as_sent and message.history else None
         text = to_plain(original, message.parse_mode) if original is not None else message.plain
         if message.text or original:

@@ -16,7 +16,9 @@ SELECT d.id, d.slug, d.name, d.description, d.language, d.bundled,
        (SELECT COUNT(*) FROM enrolments e WHERE e.deck_id = d.id AND e.active = 1)
 FROM decks d
 """
-_ITEM_COLUMNS = "id, deck_id, external_id, kind, payload, tags, image, position"
+_ITEM_COLUMNS = (
+    "id, deck_id, external_id, kind, payload, tags, image, position, audio, answer_audio"
+)
 _ENROLLED_ITEMS = (
     f"SELECT {', '.join('i.' + c.strip() for c in _ITEM_COLUMNS.split(','))} FROM items i"
     " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
@@ -48,6 +50,8 @@ def _item(row: Any) -> ItemRecord:
         tags=tuple(row[5].split()) if row[5] else (),
         image=row[6],
         position=row[7],
+        audio=row[8],
+        answer_audio=row[9],
     )
 
 
@@ -149,11 +153,29 @@ def payload_text(payload: dict[str, Any]) -> str:
 
 
 async def put_media(conn: Connection, deck_id: int, name: str, data: bytes) -> None:
-    """Store (or replace) one media file of a deck."""
+    """Store (or replace) one media file of a deck; new bytes forget Telegram's file id."""
     await conn.execute(
         "INSERT INTO media (deck_id, name, data) VALUES (?, ?, ?)"
-        " ON CONFLICT (deck_id, name) DO UPDATE SET data = excluded.data",
+        " ON CONFLICT (deck_id, name) DO UPDATE SET data = excluded.data,"
+        " file_id = CASE WHEN media.data = excluded.data THEN media.file_id ELSE NULL END",
         (deck_id, name, data),
+    )
+
+
+async def get_media_file(
+    conn: Connection, deck_id: int, name: str
+) -> tuple[bytes, str | None] | None:
+    """One media file's bytes and the Telegram file id stored for it (None until sent)."""
+    row = await fetch_one(
+        conn, "SELECT data, file_id FROM media WHERE deck_id = ? AND name = ?", (deck_id, name)
+    )
+    return (bytes(row[0]), row[1]) if row else None
+
+
+async def set_media_file_id(conn: Connection, deck_id: int, name: str, file_id: str) -> None:
+    """Remember the file id Telegram gave a media file, to send it by id from now on."""
+    await conn.execute(
+        "UPDATE media SET file_id = ? WHERE deck_id = ? AND name = ?", (file_id, deck_id, name)
     )
 
 

@@ -51,14 +51,15 @@ async def item_rows(conn: Connection, deck_id: int, after_id: int, limit: int) -
     """Up to ``limit`` items of a deck (live or deleted) with ids above ``after_id``, by id."""
     rows = await fetch_all(
         conn,
-        "SELECT id, external_id, kind, payload, tags, image, position, deleted_ms FROM items"
+        "SELECT id, external_id, kind, payload, tags, image, position, deleted_ms, audio,"
+        " answer_audio FROM items"
         " WHERE deck_id = ? AND id > ? ORDER BY id LIMIT ?",
         (deck_id, after_id, limit),
     )
     return [
         StoredItem(
             id=row[0],
-            values=ItemValues(row[1], row[2], row[3], row[4], row[5], row[6]),
+            values=ItemValues(row[1], row[2], row[3], row[4], row[5], row[6], row[8], row[9]),
             deleted=row[7] is not None,
         )
         for row in rows
@@ -107,13 +108,26 @@ async def insert_items(
 ) -> None:
     """Add items to a deck; an external id the deck has already is updated instead."""
     await conn.executemany(
-        "INSERT INTO items (deck_id, external_id, kind, payload, tags, image, position,"
-        " created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO items (deck_id, external_id, kind, payload, tags, image, audio,"
+        " answer_audio, position, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (deck_id, external_id) DO UPDATE SET kind = excluded.kind,"
         " payload = excluded.payload, tags = excluded.tags, image = excluded.image,"
+        " audio = excluded.audio, answer_audio = excluded.answer_audio,"
         " position = excluded.position, deleted_ms = NULL, updated_ms = excluded.updated_ms",
         [
-            (deck_id, v.external_id, v.kind, v.payload, v.tags, v.image, v.position, now_ms, now_ms)
+            (
+                deck_id,
+                v.external_id,
+                v.kind,
+                v.payload,
+                v.tags,
+                v.image,
+                v.audio,
+                v.answer_audio,
+                v.position,
+                now_ms,
+                now_ms,
+            )
             for v in items
         ],
     )
@@ -124,10 +138,20 @@ async def update_items(
 ) -> None:
     """Rewrite items by id (reviving deleted ones); each (item id, new values)."""
     await conn.executemany(
-        "UPDATE items SET kind = ?, payload = ?, tags = ?, image = ?, position = ?,"
-        " deleted_ms = NULL, updated_ms = ? WHERE id = ?",
+        "UPDATE items SET kind = ?, payload = ?, tags = ?, image = ?, audio = ?,"
+        " answer_audio = ?, position = ?, deleted_ms = NULL, updated_ms = ? WHERE id = ?",
         [
-            (v.kind, v.payload, v.tags, v.image, v.position, now_ms, item_id)
+            (
+                v.kind,
+                v.payload,
+                v.tags,
+                v.image,
+                v.audio,
+                v.answer_audio,
+                v.position,
+                now_ms,
+                item_id,
+            )
             for item_id, v in changes
         ],
     )

@@ -52,6 +52,8 @@ class ItemRecord:
     tags: tuple[str, ...]
     image: str | None
     position: int
+    audio: str | None = None
+    answer_audio: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,8 @@ class ItemValues:
     tags: str
     image: str | None
     position: int
+    audio: str | None = None
+    answer_audio: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -401,8 +401,16 @@ async def _item_stats(conn: Connection, item_id: int) -> tuple[int, int] | None:
 
 
 def _with_tags(new: Item, old: Item) -> Item:
-    """The edited item keeps the old one's tags and picture."""
-    return replace(new, tags=old.tags, image=old.image, id=old.id, deck_id=old.deck_id)
+    """The edited item keeps the old one's tags, picture and sounds."""
+    return replace(
+        new,
+        tags=old.tags,
+        image=old.image,
+        audio=old.audio,
+        answer_audio=old.answer_audio,
+        id=old.id,
+        deck_id=old.deck_id,
+    )
 
 
 __all__ = [

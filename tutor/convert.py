@@ -20,6 +20,8 @@ def item_from_record(record: ItemRecord) -> Item:
         image=record.image,
         id=record.id,
         deck_id=record.deck_id,
+        audio=record.audio,
+        answer_audio=record.answer_audio,
     )
 
 
@@ -34,6 +36,8 @@ def item_to_record(item: Item, deck_id: int) -> ItemRecord:
         tags=item.tags,
         image=item.image,
         position=0,
+        audio=item.audio,
+        answer_audio=item.answer_audio,
     )
 
 

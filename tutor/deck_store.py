@@ -91,6 +91,8 @@ def item_values(items: Sequence[Item]) -> list[ItemValues]:
             tags=" ".join(item.tags),
             image=item.image,
             position=position,
+            audio=item.audio,
+            answer_audio=item.answer_audio,
         )
         for position, item in enumerate(items)
     ]

@@ -70,6 +70,10 @@ class Item:
     image: str | None = None
     id: int = 0
     deck_id: int = 0
+    audio: str | None = None
+    """Media name of the sound played with the question."""
+    answer_audio: str | None = None
+    """Media name of the sound played with the answer, once it is revealed or answered."""
 
     @property
     def n_options(self) -> int:
@@ -117,6 +121,8 @@ class Item:
         image: str | None = None,
         id: int = 0,
         deck_id: int = 0,
+        audio: str | None = None,
+        answer_audio: str | None = None,
     ) -> Item:
         """Rebuild an item from its stored form."""
         return cls(
@@ -132,6 +138,8 @@ class Item:
             image=image,
             id=id,
             deck_id=deck_id,
+            audio=audio,
+            answer_audio=answer_audio,
         )
 
 

@@ -15,6 +15,7 @@ from storage import content as content_rows
 from storage import imports as import_rows
 from tutor import deck_store
 from tutor.content import parse_deck_file
+from tutor.content.anki_export import export_package
 from tutor.content.common import slugify
 from tutor.content.errors import ContentError, ImportLimits
 from tutor.content.export import FORMATS, export_deck
@@ -149,7 +150,7 @@ async def install_bundled(
     reports = []
     for name, data in bundled_deck_files():
         parsed = parse_deck_file(data, name)
-        wanted = {item.image for item in parsed.items if item.image}
+        wanted = {n for i in parsed.items for n in (i.image, i.audio, i.answer_audio) if n}
         parsed.media.update({key: media[key] for key in wanted if key in media})
         digest = bundled_digest(data, parsed.media)
         async with db.read() as conn:
@@ -165,7 +166,8 @@ async def install_bundled(
 
 
 async def export(db: Database, deck_id: int, fmt: str) -> tuple[str, bytes]:
-    """The deck as a CSV, TSV or JSON file that imports back to the same deck.
+    """The deck as a CSV, TSV or JSON file, or an Anki package with its pictures and sounds,
+    that imports back to the same deck.
 
     Raises:
         ContentRejected: an unknown format, or an item the format cannot carry unchanged
@@ -186,9 +188,19 @@ async def export(db: Database, deck_id: int, fmt: str) -> tuple[str, bytes]:
         if record is None:
             raise UnknownDeck(str(deck_id), deck=str(deck_id))
         items = [item_from_record(row) for row in await content_rows.deck_items(conn, deck_id)]
+        media: dict[str, bytes] = {}
+        if fmt == "apkg":
+            names = {n for i in items for n in (i.image, i.audio, i.answer_audio) if n}
+            for name in sorted(names):
+                found = await content_rows.get_media(conn, deck_id, name)
+                if found is not None:
+                    media[name] = found
     deck = deck_from_record(record)
     try:
-        data = await asyncio.to_thread(export_deck, deck, items, fmt)
+        if fmt == "apkg":
+            data = await asyncio.to_thread(export_package, deck, items, media)
+        else:
+            data = await asyncio.to_thread(export_deck, deck, items, fmt)
     except ContentError as error:
         raise ContentRejected(
             str(error), reason=str(error), cause="not_exportable", deck=deck.name, format=fmt

@@ -60,8 +60,8 @@ def short_answer(item: Item) -> str | None:
 
 def pollable(item: Item) -> bool:
     """True if the item can be asked as a quiz poll at all (given distractors for typed and
-    cloze items)."""
-    if item.image or not _fits(item.prompt, MAX_QUESTION):
+    cloze items). A poll carries no picture or sound, so an item whose question has one is not."""
+    if item.image or item.audio or not _fits(item.prompt, MAX_QUESTION):
         return False
     if item.kind is ItemKind.MULTIPLE_CHOICE:
         return item.correct_option is not None and all(_fits(o, MAX_OPTION) for o in item.options)

@@ -31,7 +31,15 @@ from tutor.new_items import NewItemRequests
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
 from tutor.policy.plan import items_to_score, pick_next
 from tutor.students import Student
-from tutor.views import Answer, ChoiceReason, Feedback, Question, SessionProgress, StalledQuiz
+from tutor.views import (
+    Answer,
+    ChoiceReason,
+    Feedback,
+    MediaFile,
+    Question,
+    SessionProgress,
+    StalledQuiz,
+)
 
 REASONS = {
     Reason.DUE_REVIEW: ChoiceReason.REVIEW,
@@ -365,7 +373,7 @@ async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Q
     if record is None:
         raise StaleQuestion("item gone")
     item = item_from_record(record)
-    image = await content_rows.get_media(conn, item.deck_id, item.image) if item.image else None
+    picture = await _media_file(conn, item.deck_id, item.image)
     return Question(
         id=row.id,
         item=item,
@@ -375,9 +383,20 @@ async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Q
         total=total,
         reason=ChoiceReason(row.reason),
         asked_at=from_millis(row.asked_ms),
-        image=image,
+        image=picture.data if picture else None,
         shown=row.message_id is not None,
+        picture=picture,
+        sound=await _media_file(conn, item.deck_id, item.audio),
+        answer_sound=await _media_file(conn, item.deck_id, item.answer_audio),
     )
+
+
+async def _media_file(conn: Connection, deck_id: int, name: str | None) -> MediaFile | None:
+    """A deck's media file as sent to Telegram (None: no name, or the deck lacks the file)."""
+    if not name:
+        return None
+    found = await content_rows.get_media_file(conn, deck_id, name)
+    return MediaFile(deck_id, name, found[0], found[1]) if found else None
 
 
 async def _duplicate(conn: Connection, row: QuestionRecord, total: int, key: str) -> Feedback:

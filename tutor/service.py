@@ -54,6 +54,7 @@ from tutor.views import (
     ExamForecast,
     Feedback,
     ImportReport,
+    MediaFile,
     Question,
     SessionProgress,
     StalledQuiz,
@@ -340,6 +341,11 @@ class TutorService:
         """A question of this student's; raises QuestionNotFound or StaleQuestion."""
         return await self._quizzes.question(user_id, question_id)
 
+    async def remember_file_id(self, media: MediaFile, file_id: str) -> None:
+        """Store the file id Telegram gave a deck's picture or sound, to send it by id."""
+        async with self.db.transaction() as conn:
+            await content_rows.set_media_file_id(conn, media.deck_id, media.name, file_id)
+
     async def set_message(self, question_id: int, message_id: int) -> None:
         """Remember which chat message shows the question."""
         async with self.db.transaction() as conn:
@@ -482,7 +488,7 @@ class TutorService:
         return await library.install_bundled(self.db, self._now_ms)
 
     async def export_deck(self, deck_ref: str | int, fmt: str = "json") -> tuple[str, bytes]:
-        """A file name and the bytes of the deck in CSV, TSV or JSON.
+        """A file name and the bytes of the deck in CSV, TSV, JSON or an Anki package (apkg).
 
         Raises UnknownDeck, or ContentRejected for an unknown format or an item the format
         cannot carry unchanged.

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from tutor.content.sound import is_voice
 from tutor.items import Deck, Grade, Item, SkippedEntry
 
 
@@ -20,6 +21,22 @@ class ChoiceReason(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class MediaFile:
+    """A deck's picture or sound as it goes to Telegram: its bytes, and the ``file_id``
+    Telegram gave it at its first upload (None until then), to send it by id instead."""
+
+    deck_id: int
+    name: str
+    data: bytes
+    file_id: str | None = None
+
+    @property
+    def voice(self) -> bool:
+        """True for OGG/Opus sounds, which Telegram shows as voice messages."""
+        return is_voice(self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class Question:
     """A question put to a student.
 
@@ -28,7 +45,8 @@ class Question:
     the item's picture, if any. ``shown`` is False until the message showing it is known to
     have reached the student (its message id is stored). ``new_waiting`` is set on a freshly
     chosen extra-practice question when new items were held back by today's quota (the
-    student may ask for them).
+    student may ask for them). ``picture``, ``sound`` and ``answer_sound`` are the item's
+    media as sent (the picture's bytes again, with its Telegram file id if known).
     """
 
     id: int
@@ -42,6 +60,9 @@ class Question:
     image: bytes | None = None
     shown: bool = True
     new_waiting: int = 0
+    picture: MediaFile | None = None
+    sound: MediaFile | None = None
+    answer_sound: MediaFile | None = None
 
 
 @dataclass(frozen=True, slots=True)

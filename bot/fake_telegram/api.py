@@ -14,6 +14,8 @@ Tests and the terminal chat build incoming updates with the mixed-in builders
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import math
 import time
@@ -44,7 +46,12 @@ FaultKind = int | str  # an HTTP status (400, 403, 429, 5xx) or "timeout" / "net
 DOWNLOAD = "download"
 """The name :meth:`FakeBotApi.fail_next` knows a file download by (``GET /file/bot<token>/...``)."""
 # Methods that put a message into a chat; they count against flood limits.
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendPoll"})
+SEND_METHODS = frozenset(
+    {"sendMessage", "sendPhoto", "sendDocument", "sendAudio", "sendVoice", "sendPoll"}
+)
+# How Telegram's file ids begin, by what the file was sent as (the rest encodes where it is).
+_FILE_ID_PREFIX = {"photo": "AgAC", "document": "BQAC", "audio": "CQAC", "voice": "AwAC"}
+_FOLDERS = {"photo": "photos", "document": "documents", "audio": "music", "voice": "voice"}
 EDIT_METHODS = frozenset(
     {"editMessageText", "editMessageReplyMarkup", "editMessageCaption", "stopPoll"}
 )
@@ -201,24 +208,50 @@ class FakeBotApi(IncomingUpdates, GroupUpdates, BaseRequest):
 
     # -- files ------------------------------------------------------------------------------
 
-    def add_file(self, data: bytes, file_name: str | None, mime_type: str | None = None) -> str:
-        """Store a file as Telegram would after an upload; return its ``file_id``."""
+    def add_file(
+        self,
+        data: bytes,
+        file_name: str | None,
+        mime_type: str | None = None,
+        kind: str | None = None,
+    ) -> str:
+        """Store a file as Telegram would after an upload; return its ``file_id``.
+
+        ``kind`` is what it was sent as (``photo``, ``document``, ``audio``, ``voice``; by
+        default a photo for an image type, else a document). Ids look like Telegram's: a
+        prefix for the kind, then base64url, unique per bot and file.
+        """
         number = self._next_file
         self._next_file += 1
-        file_id = f"FAKEFILE{number:06d}"
-        folder = "photos" if mime_type and mime_type.startswith("image/") else "documents"
+        if kind is None:
+            kind = "photo" if mime_type and mime_type.startswith("image/") else "document"
+        digest = hashlib.sha256(f"{self.bot_id}:{number}".encode()).digest()
+        encoded = base64.urlsafe_b64encode(digest + number.to_bytes(4, "big")).decode()
+        file_id = _FILE_ID_PREFIX.get(kind, "BQAC") + "AgIAAxkBAAI" + encoded.rstrip("=")
+        folder = _FOLDERS.get(kind, "documents")
         suffix = ""
         if file_name and "." in file_name:
             suffix = "." + file_name.rsplit(".", 1)[1]
         self.files[file_id] = StoredFile(
             file_id=file_id,
-            file_unique_id=f"U{number:06d}",
+            file_unique_id="AgAD" + encoded[:12],
             data=bytes(data),
             file_name=file_name,
             mime_type=mime_type,
             file_path=f"{folder}/file_{number}{suffix}",
+            kind=kind,
         )
         return file_id
+
+    def forget_file(self, file_id: str) -> None:
+        """Telegram no longer knows ``file_id`` (as after the bot's token changed): sending it
+        by id gets the 400 an unknown id gets."""
+        del self.files[file_id]
+
+    def uploads(self, method: str) -> list[bool]:
+        """For each call of a send method, in order: True if it uploaded the file, False if
+        it sent a file_id."""
+        return [bool(call.files) for call in self.calls_of(method)]
 
     def file_bytes(self, file_id: str) -> bytes:
         """The bytes stored under ``file_id``."""

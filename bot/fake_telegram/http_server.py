@@ -53,6 +53,8 @@ _TEXT_PARAMS = frozenset(
         "inline_message_id",
         "photo",
         "document",
+        "audio",
+        "voice",
         "emoji",
         "description",
         "short_description",

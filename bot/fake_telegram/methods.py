@@ -153,6 +153,9 @@ def _upload(fake: FakeBotApi, call: ApiCall, field: str) -> tuple[str | None, Up
         return None, upload
     if isinstance(value, str) and value in fake.files:
         stored = fake.files[value]
+        # A file is sent again as what it was; a document may carry any file but a photo.
+        if stored.kind != field and not (field == "document" and stored.kind != "photo"):
+            raise _error("Bad Request: type of file mismatch")
         return value, UploadedFile(stored.file_name, stored.data, stored.mime_type)
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         raise _error("Bad Request: failed to get HTTP URL content (offline fake)")
@@ -198,7 +201,9 @@ def message_json(fake: FakeBotApi, message: SentMessage) -> dict[str, Any]:
         "chat": fake._chats[message.chat_id].json,
         "from": fake._bot_json(),
     }
-    has_media = message.photo is not None or message.document is not None
+    has_media = any(
+        m is not None for m in (message.photo, message.document, message.audio, message.voice)
+    )
     if message.text is not None:
         plain, entities = _rendered(message)
         data["caption" if has_media else "text"] = plain
@@ -221,6 +226,10 @@ def message_json(fake: FakeBotApi, message: SentMessage) -> dict[str, Any]:
     if message.thread_id is not None:
         data["message_thread_id"] = message.thread_id
         data["is_topic_message"] = True
+    for kind, sound in (("audio", message.audio), ("voice", message.voice)):
+        if sound is not None and message.file_id:
+            # Telegram reads the duration from the file; the fake says 1 second.
+            data[kind] = fake._stored_file_json(message.file_id) | {"duration": 1}
     if message.markup:
         data["reply_markup"] = message.markup
     if message.poll is not None:
@@ -300,13 +309,17 @@ def _send_media(fake: FakeBotApi, call: ApiCall, kind: str) -> Any:
     elif len(upload.data) > MAX_DOCUMENT_BYTES:
         raise _error("Request Entity Too Large", 413)
     if file_id is None:
-        file_id = fake.add_file(upload.data, upload.filename, mime)
+        file_id = fake.add_file(upload.data, upload.filename, mime, kind)
     message = _new_message(fake, call, chat_id, None if caption is None else str(caption))
     message.file_id = file_id
     message.filename = upload.filename
     message.mime_type = mime
     if kind == "photo":
         message.photo = upload.data
+    elif kind == "audio":
+        message.audio = upload.data
+    elif kind == "voice":
+        message.voice = upload.data
     else:
         message.document = upload.data
     return _store(fake, call, message)
@@ -318,6 +331,14 @@ def send_photo(fake: FakeBotApi, call: ApiCall) -> Any:
 
 def send_document(fake: FakeBotApi, call: ApiCall) -> Any:
     return _send_media(fake, call, "document")
+
+
+def send_audio(fake: FakeBotApi, call: ApiCall) -> Any:
+    return _send_media(fake, call, "audio")
+
+
+def send_voice(fake: FakeBotApi, call: ApiCall) -> Any:
+    return _send_media(fake, call, "voice")
 
 
 def _apply_edit(
@@ -439,6 +460,8 @@ METHODS: dict[str, Method] = {
     "sendMessage": send_message,
     "sendPhoto": send_photo,
     "sendDocument": send_document,
+    "sendAudio": send_audio,
+    "sendVoice": send_voice,
     "editMessageText": edit_message_text,
     "editMessageCaption": edit_message_caption,
     "editMessageReplyMarkup": edit_message_reply_markup,

@@ -118,6 +118,8 @@ class SentMessage:
     buttons: Buttons = field(default_factory=list)
     photo: bytes | None = None
     document: bytes | None = None
+    audio: bytes | None = None
+    voice: bytes | None = None
     filename: str | None = None
     edited: bool = False
     deleted: bool = False
@@ -205,6 +207,8 @@ class StoredFile:
     file_name: str | None
     mime_type: str | None
     file_path: str
+    kind: str = "document"
+    """What it was sent as: ``photo``, ``document``, ``audio`` or ``voice``."""
 
 
 class ApiError(Exception):

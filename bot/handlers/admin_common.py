@@ -96,7 +96,7 @@ USAGES: dict[str, str] = {
     "deck_delete": "/deck_delete DECK",
     "item": "/item ID",
     "add": "\n".join(f"/add {form}" for form in USAGE.splitlines()),
-    "export": "/export DECK [csv|tsv|json]",
+    "export": "/export DECK [csv|tsv|json|apkg]",
     "announce": "/announce [deck:DECK] TEXT",
 }
 _NOT_DONE = ("import", "deck_rename", "deck_delete", "add", "export", "announce")

@@ -41,7 +41,7 @@ LARGE_FILE = 1024 * 1024
 
 @admin_only("export")
 async def export_command(update: Update, context: Context, admin_id: int) -> None:
-    """/export DECK [csv|tsv|json]: the deck as a file."""
+    """/export DECK [csv|tsv|json|apkg]: the deck as a file."""
     words = rest(update).split()
     fmt = "csv"
     if words and words[-1].lower() in FORMATS:

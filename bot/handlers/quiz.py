@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, NoReturn
@@ -12,7 +13,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import callbacks, render
+from bot import callbacks, media, render
 from bot.callbacks import AnswerPress, GradePress, QuizPress, RevealPress
 from bot.handlers.common import (
     Context,
@@ -124,14 +125,18 @@ def running_quiz_prompt(
 
 
 async def send_question(update: Update, context: Context, lang: str, question: Question) -> None:
-    """Send a question (as a photo with caption when it has a picture) and remember it."""
+    """Send a question (as a photo with caption when it has a picture, after its sound when
+    it has one) and remember it."""
     chat = update.effective_chat
     assert chat is not None
     rendered = render.question_message(lang, question)
+    note = await media.question_sound(chat, service_of(context), lang, question)
+    if note is not None:
+        rendered = dataclasses.replace(rendered, text=Html(f"{rendered.text}\n\n{note}"))
     message: Message | None = None
     pictured = False  # the picture reached the chat (with the question, or above it)
     if rendered.image is not None:
-        message, pictured = await _send_photo(update, context, rendered)
+        message, pictured = await _send_photo(update, context, rendered, question)
     if message is None:
         text = rendered.text
         if rendered.image is not None and not pictured:
@@ -144,7 +149,7 @@ async def send_question(update: Update, context: Context, lang: str, question: Q
 
 
 async def _send_photo(
-    update: Update, context: Context, rendered: render.RenderedQuestion
+    update: Update, context: Context, rendered: render.RenderedQuestion, question: Question
 ) -> tuple[Message | None, bool]:
     """The question as a photo, and whether the picture was sent.
 
@@ -153,17 +158,20 @@ async def _send_photo(
     comes as text. A blocked bot (403) is left to the text send, which fails the same way.
     """
     chat = update.effective_chat
-    assert chat is not None and rendered.image is not None
+    assert chat is not None and question.picture is not None
+    service = service_of(context)
     try:
         if len(rendered.text) <= render.CAPTION_LIMIT:
-            message = await chat.send_photo(
-                rendered.image,
+            message = await media.send_picture(
+                chat,
+                service,
+                question.picture,
                 caption=rendered.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=rendered.keyboard,
             )
             return message, True
-        await chat.send_photo(rendered.image)
+        await media.send_picture(chat, service, question.picture)
     except Forbidden:
         return None, False
     except TelegramError as error:
@@ -243,6 +251,8 @@ async def after_answer(
     _raise_any(others)
     if isinstance(sent, BaseException):
         _lost(sent, "quiz.lost_feedback" if pressed else "quiz.lost_feedback_typed")
+    if feedback.grade is None and update.effective_chat:  # else it came with "Show answer"
+        await media.answer_sound(update.effective_chat, service, lang, feedback.question)
     if following is None:
         summary = render.summary_message(lang, feedback.progress)
         await _deliver(reply(update, summary), "quiz.lost_summary")
@@ -382,6 +392,8 @@ async def reveal_press(update: Update, context: Context, press: RevealPress) -> 
     # Too long for a caption, or the message is gone: the answer comes anew; a 5xx is
     # tried again rather than answered with an apology.
     await redraw(update, query, text, keyboard, drop_old=True)
+    if update.effective_chat:
+        await media.answer_sound(update.effective_chat, service_of(context), lang, question)
 
 
 def _update_key(update: Update) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -191,6 +193,28 @@ async def test_an_exported_csv_imports_back_into_its_deck(
     assert [info.deck.name for info in await tutor.decks()] == ["Sample"]
 
 
+async def test_an_exported_anki_package_carries_its_sounds_and_imports_back(
+    chat: ChatDriver, tutor: TutorService, tmp_path: Path
+) -> None:
+    from tests.bot.stories.test_sounds import french_package
+    from tests.tutor.content.test_sounds import MP3, OGG
+
+    data = french_package(tmp_path)
+    imported = await chat.upload(ADMIN, data, "french.apkg", caption="/import")
+    assert "added 1" in imported.new[-1].plain
+    turn = await chat.send(ADMIN, "/export French words apkg")
+    [document] = turn.new
+    assert document.filename == "french-words.apkg" and document.document is not None
+    with zipfile.ZipFile(io.BytesIO(document.document)) as package:
+        media = json.loads(package.read("media"))
+        files = {name: package.read(member) for member, name in media.items()}
+    assert files == {"bonjour.mp3": MP3, "hello.ogg": OGG}
+    again = await chat.upload(ADMIN, document.document, "french-words.apkg", caption="/import")
+    assert "added 0 · updated 0 · unchanged 1" in again.new[-1].plain
+    assert [info.deck.name for info in await tutor.decks()] == ["French words", "Sample"]
+    assert ("export", "french-words") in [(a, t) for _, a, t in await audit(tutor)]
+
+
 async def test_announce_needs_confirmation_and_reports_counts(
     chat: ChatDriver, tutor: TutorService, fake_api: FakeBotApi
 ) -> None:
@@ -342,8 +366,8 @@ async def test_admin_lists_the_admin_commands(chat: ChatDriver) -> None:
         ("/item", "Usage: /item ID"),
         ("/item first", "Usage: /item ID"),
         ("/add", "Usage: /add DECK | QUESTION | ANSWER | WRONG1; WRONG2"),
-        ("/export", "Usage: /export DECK [csv|tsv|json]"),
-        ("/export json", "Usage: /export DECK [csv|tsv|json]"),
+        ("/export", "Usage: /export DECK [csv|tsv|json|apkg]"),
+        ("/export json", "Usage: /export DECK [csv|tsv|json|apkg]"),
         ("/announce", "Usage: /announce [deck:DECK] TEXT"),
         ("/announce deck:sample", "Usage: /announce [deck:DECK] TEXT"),
     ],

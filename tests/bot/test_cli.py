@@ -125,7 +125,7 @@ def _item_rows(path: Path, deck_id: int) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
-@pytest.mark.parametrize("fmt", ["csv", "tsv", "json"])
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "apkg"])
 def test_export_then_import_updates_the_same_deck_in_place(
     env: Path, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -232,7 +232,7 @@ def test_commands_that_only_read_do_not_migrate_an_old_schema(
     ("command", "message"),
     [
         (["export", "sample", "out.json"], "no deck 'sample'. `metatutor decks` lists the decks."),
-        (["export", "demo", "out.xml"], "the output file must end in .csv, .tsv or .json"),
+        (["export", "demo", "out.xml"], "the output file must end in .csv, .tsv, .json or .apkg"),
         (["export", "demo", "no/such/folder/out.csv"], "Check that the folder exists"),
         (["import", "missing.csv"], "cannot read missing.csv: No such file or directory."),
         (["import", "long.txt"], "does not look like an Anki notes export"),

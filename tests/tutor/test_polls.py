@@ -51,6 +51,8 @@ def test_what_a_poll_cannot_ask_is_left_out() -> None:
     assert poll_form(lonely, [lonely], random.Random(1)) is None  # nothing to choose between
     assert not pollable(item(ItemKind.FLASHCARD, answer="x"))
     assert not pollable(item(ItemKind.TRUE_FALSE, correct_option=0, image="map.png"))
+    assert not pollable(item(ItemKind.TRUE_FALSE, correct_option=0, audio="word.mp3"))
+    assert pollable(item(ItemKind.TRUE_FALSE, correct_option=0, answer_audio="word.mp3"))
     assert not pollable(item(ItemKind.TRUE_FALSE, "Q" * 301, correct_option=0))
     long_option = item(ItemKind.MULTIPLE_CHOICE, options=("a", "b" * 101), correct_option=0)
     assert not pollable(long_option)

@@ -15,6 +15,11 @@ Mapping:
 
 Empty sides and empty clozes are skipped and reported with the note id. A card in a
 subdeck gets the tag ``deck::<full deck name>`` when that differs from the imported deck.
+
+Sounds (``[sound:name]``) go with the side that shows them: the first on the question side
+becomes the item's ``audio``, the first the answer side adds its ``answer_audio``. A sound
+missing from the package, or one that cannot be played, is left out and reported; the
+card is kept.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from tutor.content.anki_collection import Note, NoteType, Template
+from tutor.content.anki_fields import fields_record, is_metatutor_notetype
 from tutor.content.cloze import parse_cloze
 from tutor.content.common import safe_media_name
 from tutor.content.errors import ContentError
 from tutor.content.html_text import FieldText, html_to_text
+from tutor.content.records import record_items
 from tutor.items import Item, ItemKind, SkippedEntry
 
 _TAG = re.compile(r"\{\{([#^/]?)\s*([^}]*?)\s*\}\}")
@@ -100,6 +107,10 @@ class NoteContext:
     """Image name as written in fields -> media name available in the package."""
     used_media: set[str] = field(default_factory=set)
     skipped: list[SkippedEntry] = field(default_factory=list)
+    sound_problem: Callable[[str], str | None] = lambda _name: None
+    """Why the package's media file of this name cannot be used as a sound (None: it can)."""
+    reported: set[tuple[str, str]] = field(default_factory=set)
+    """(note, sound) problems already reported: a note's cards share their fields."""
 
 
 def _tags(note: Note, ctx: NoteContext, ordinal: int) -> tuple[str, ...]:
@@ -120,12 +131,35 @@ def _image(sides: list[FieldText], ctx: NoteContext) -> str | None:
     return None
 
 
+def _sound(sides: list[FieldText], ctx: NoteContext, where: str) -> str | None:
+    """The first usable sound of ``sides``; the unusable ones are reported once per note."""
+    chosen: str | None = None
+    for side in sides:
+        for src in side.sounds:
+            name = ctx.media_names.get(src)
+            problem: str | None
+            if name is None or not safe_media_name(name):
+                problem = f"sound {src!r} is missing from the file; the note is kept without it"
+            else:
+                problem = ctx.sound_problem(name)
+            if problem is None:
+                assert name is not None
+                ctx.used_media.add(name)
+                chosen = chosen or name
+            elif (where, src) not in ctx.reported:
+                ctx.reported.add((where, src))
+                ctx.skipped.append(SkippedEntry(where, problem))
+    return chosen
+
+
 def _join(texts: list[FieldText]) -> str:
     return "\n".join(t.text for t in texts if t.text)
 
 
 def _has_content(texts: list[FieldText], ctx: NoteContext) -> bool:
-    return any(t.text or any(src in ctx.media_names for src in t.images) for t in texts)
+    return any(
+        t.text or any(src in ctx.media_names for src in (*t.images, *t.sounds)) for t in texts
+    )
 
 
 def _cloze_items(
@@ -150,6 +184,7 @@ def _cloze_items(
         ctx.skipped.append(SkippedEntry(where, f"cloze c{number} is empty"))
     extra = [v for name, v in values.items() if name != cloze_field]
     image = _image([text, *extra], ctx)
+    audio, answer_audio = _sound([text], ctx, where), _sound(extra, ctx, where)
     return [
         Item(
             kind=ItemKind.CLOZE,
@@ -160,6 +195,8 @@ def _cloze_items(
             explanation=_join(extra),
             tags=_tags(note, ctx, card.number - 1),
             image=image,
+            audio=audio,
+            answer_audio=answer_audio,
         )
         for card in result.cards
     ]
@@ -187,21 +224,32 @@ def _template_item(
         )
         return None
     ext_id = f"{note.guid}::{template.ord}"
+    back_texts = [values[n] for n in back.shown if n in values and n not in front.shown]
+    audio = _sound(front_texts, ctx, where)
+    if not (_join(front_texts) or audio or _image(front_texts, ctx)):
+        # Only a sound that had to be left out (reported above) was on the question side.
+        ctx.skipped.append(
+            SkippedEntry(where, f"card {template.name!r}: the question side is empty")
+        )
+        return None
     if typed is not None:
-        answer = values.get(typed, FieldText("")).text
-        if not answer:
+        typed_value = values.get(typed, FieldText(""))
+        if not typed_value.text:
             ctx.skipped.append(SkippedEntry(where, f"card {template.name!r}: {typed!r} is empty"))
             return None
         return Item(
             kind=ItemKind.TYPED,
             prompt=_join(front_texts),
             external_id=ext_id,
-            accepted=(answer,),
+            accepted=(typed_value.text,),
             tags=_tags(note, ctx, template.ord),
             image=_image(front_texts, ctx),
+            audio=audio,
+            answer_audio=_sound([typed_value, *back_texts], ctx, where),
         )
-    back_texts = [values[n] for n in back.shown if n in values and n not in front.shown]
-    if not _has_content(back_texts, ctx):
+    answer_audio = _sound(back_texts, ctx, where)
+    picture = any(src in ctx.media_names for t in back_texts for src in t.images)
+    if not (_join(back_texts) or answer_audio or picture):
         ctx.skipped.append(SkippedEntry(where, f"card {template.name!r}: the answer side is empty"))
         return None
     return Item(
@@ -211,6 +259,8 @@ def _template_item(
         answer=_join(back_texts),
         tags=_tags(note, ctx, template.ord),
         image=_image(front_texts + back_texts, ctx),
+        audio=audio,
+        answer_audio=answer_audio,
     )
 
 
@@ -227,12 +277,39 @@ def _fallback_item(note: Note, values: list[FieldText], ctx: NoteContext) -> lis
             answer=filled[1].text,
             tags=_tags(note, ctx, 0),
             image=_image(filled[:2], ctx),
+            audio=_sound(filled[:1], ctx, note.where),
+            answer_audio=_sound(filled[1:2], ctx, note.where),
         )
     ]
 
 
+def _metatutor_items(note: Note, notetype: NoteType, ctx: NoteContext) -> list[Item]:
+    """Items of a note metatutor exported: the entry its fields hold, exactly."""
+    raw = dict(zip(notetype.fields, note.fields, strict=False))
+
+    def shown(name: str) -> list[FieldText]:
+        return [html_to_text(raw.get(name, ""))]
+
+    media = {
+        "image": _image(shown("Picture"), ctx),
+        "audio": _sound(shown("Sound"), ctx, note.where),
+        "answer_audio": _sound(shown("Answer sound"), ctx, note.where),
+    }
+    tags = tuple(dict.fromkeys(note.tags))
+    record = fields_record(notetype.name, raw, where=note.where, tags=tags, media=media)
+    try:
+        items, skipped = record_items(record)
+    except ContentError as exc:
+        ctx.skipped.append(SkippedEntry(note.where, exc.message))
+        return []
+    ctx.skipped.extend(skipped)
+    return items
+
+
 def note_items(note: Note, notetype: NoteType | None, ctx: NoteContext) -> list[Item]:
     """Items for one note; skipped parts are appended to ``ctx.skipped``."""
+    if notetype is not None and is_metatutor_notetype(notetype.name, notetype.fields):
+        return _metatutor_items(note, notetype, ctx)
     converted = [html_to_text(raw) for raw in note.fields]
     if notetype is None:
         return _fallback_item(note, converted, ctx)

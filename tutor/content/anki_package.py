@@ -27,6 +27,7 @@ from tutor.content.errors import (
     check_file_size,
     check_item_count,
 )
+from tutor.content.sound import sound_problem
 from tutor.items import Item, ParsedDeck, SkippedEntry
 
 COLLECTION_MEMBERS = ("collection.anki21b", "collection.anki21", "collection.anki2")
@@ -81,7 +82,19 @@ def _items_from_collection(
 
     # Fields may name a file as stored or percent-encoded ("my%20map.png").
     names = {quote(m): m for m in media} | {m: m for m in media}
-    ctx = NoteContext(deck_name=name, card_deck=card_deck, media_names=names)
+    read: dict[str, bytes] = {}
+
+    def media_bytes(media_name: str) -> bytes:
+        if media_name not in read:
+            read[media_name] = archive.read(media[media_name], zstd=None)
+        return read[media_name]
+
+    ctx = NoteContext(
+        deck_name=name,
+        card_deck=card_deck,
+        media_names=names,
+        sound_problem=lambda sound: sound_problem(sound, media_bytes(sound)),
+    )
     items: list[Item] = []
     seen: set[str] = set()
     for note in col.notes:
@@ -94,7 +107,7 @@ def _items_from_collection(
             seen.add(item.external_id)
             items.append(item)
         check_item_count(len(items), limits)
-    files = {m: archive.read(media[m], zstd=None) for m in sorted(ctx.used_media)}
+    files = {m: media_bytes(m) for m in sorted(ctx.used_media)}
     return ParsedDeck(
         deck=make_deck(name, items), items=items, media=files, skipped=list(ctx.skipped)
     )

@@ -92,13 +92,13 @@ def safe_media_name(name: str) -> bool:
     )
 
 
-def check_image_name(name: str, where: str) -> str:
-    """Validate an ``image`` value from a deck file and return it stripped."""
+def check_image_name(name: str, where: str, field: str = "image") -> str:
+    """Validate a media value (``image``, ``audio``) from a deck file and return it stripped."""
     name = name.strip()
     if name.startswith("media/"):
         name = name[len("media/") :]
     if not safe_media_name(name):
-        raise ContentError(f"image {name!r} must be a plain file name", where=where)
+        raise ContentError(f"{field} {name!r} must be a plain file name", where=where)
     return name
 
 

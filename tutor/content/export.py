@@ -80,6 +80,8 @@ def _record(item: Item) -> Record:
         "explanation": item.explanation,
         "tags": item.tags,
         "image": item.image,
+        "audio": item.audio,
+        "answer_audio": item.answer_audio,
     }
     if item.kind is ItemKind.CLOZE:
         match = _CLOZE_ID.match(item.external_id)
@@ -120,6 +122,10 @@ def _json_entry(record: Record) -> dict[str, Any]:
         entry["tags"] = list(record.tags)
     if record.image:
         entry["image"] = record.image
+    if record.audio:
+        entry["audio"] = record.audio
+    if record.answer_audio:
+        entry["answer_audio"] = record.answer_audio
     return entry
 
 
@@ -146,13 +152,22 @@ def _csv_row(record: Record, deck_name: str) -> list[str]:
         "explanation": record.explanation,
         "tags": " ".join(record.tags),
         "image": record.image or "",
+        "audio": record.audio or "",
+        "answer_audio": record.answer_audio or "",
         DECK_COLUMN: deck_name,
     }
     return [values[c] for c in COLUMNS]
 
 
-ExportFormat = Literal["csv", "tsv", "json"]
-FORMATS: tuple[ExportFormat, ...] = ("csv", "tsv", "json")
+ExportFormat = Literal["csv", "tsv", "json", "apkg"]
+FORMATS: tuple[ExportFormat, ...] = ("csv", "tsv", "json", "apkg")
+"""Every export format; ``apkg`` (with media) is written by :mod:`tutor.content.anki_export`."""
+TEXT_FORMATS: tuple[ExportFormat, ...] = ("csv", "tsv", "json")
+
+
+def item_record(item: Item) -> Record:
+    """The file entry that imports back to exactly ``item`` (ContentError if none does)."""
+    return _record(item)
 
 
 def export_deck(deck: Deck, items: Sequence[Item], fmt: ExportFormat) -> bytes:
@@ -162,7 +177,7 @@ def export_deck(deck: Deck, items: Sequence[Item], fmt: ExportFormat) -> bytes:
         ContentError: for an unknown format, or an item that the format cannot carry
             unchanged (e.g. ``|`` inside an option in CSV).
     """
-    if fmt not in FORMATS:
+    if fmt not in TEXT_FORMATS:
         raise ContentError(f"unknown export format {fmt!r} (use csv, tsv or json)")
     records = [_record(item) for item in items]
     if fmt == "json":

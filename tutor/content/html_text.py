@@ -1,4 +1,4 @@
-"""Anki field HTML to safe plain text, plus the images it references."""
+"""Anki field HTML to safe plain text, plus the images and sounds it references."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-_SOUND = re.compile(r"\[sound:[^\]]*\]")
+_SOUND = re.compile(r"\[sound:([^\]]*)\]")
 _BLOCK_TAGS = frozenset(
     {"div", "p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "hr"}
 )
@@ -17,10 +17,11 @@ _NEWLINE_RUN = re.compile(r"\n{3,}")
 
 @dataclass(frozen=True, slots=True)
 class FieldText:
-    """Plain text of one field and the image file names it showed, in order."""
+    """Plain text of one field and the image and sound file names it showed, in order."""
 
     text: str
     images: tuple[str, ...] = ()
+    sounds: tuple[str, ...] = ()
 
 
 class _Extractor(HTMLParser):
@@ -68,10 +69,12 @@ def html_to_text(markup: str) -> FieldText:
     """Turn field HTML into plain text.
 
     Tags are removed (``<br>`` and block elements become line breaks), entities are
-    decoded (``&nbsp;`` becomes a space), ``[sound:...]`` references vanish, and the
-    ``src`` of every ``<img>`` is collected. Lines are trimmed and runs of blank lines
-    squeezed, so the result is safe to show as plain text anywhere.
+    decoded (``&nbsp;`` becomes a space), ``[sound:...]`` references leave the text and
+    their file names are collected, as is the ``src`` of every ``<img>``. Lines are
+    trimmed and runs of blank lines squeezed, so the result is safe to show as plain text
+    anywhere.
     """
+    sounds = tuple(name for m in _SOUND.finditer(markup) if (name := m.group(1).strip()))
     markup = _SOUND.sub("", markup)
     images: tuple[str, ...] = ()
     if "<" not in markup and "&" not in markup:
@@ -83,7 +86,7 @@ def html_to_text(markup: str) -> FieldText:
         raw, images = "".join(extractor.parts), tuple(s for s in extractor.images if s)
     lines = [_SPACE_RUN.sub(" ", line).strip() for line in raw.split("\n")]
     text = _NEWLINE_RUN.sub("\n\n", "\n".join(lines)).strip()
-    return FieldText(text=text, images=images)
+    return FieldText(text=text, images=images, sounds=sounds)
 
 
 def plain_text(markup: str) -> str:

@@ -20,7 +20,18 @@ from tutor.items import Deck, ParsedDeck
 FORMAT_VERSION = 1
 LANGUAGES = ("en", "zh")
 _ITEM_KEYS = frozenset(
-    {"id", "type", "question", "answer", "options", "explanation", "tags", "image"}
+    {
+        "id",
+        "type",
+        "question",
+        "answer",
+        "options",
+        "explanation",
+        "tags",
+        "image",
+        "audio",
+        "answer_audio",
+    }
 )
 
 
@@ -87,6 +98,10 @@ def _record(index: int, raw: Any) -> Record:
     if isinstance(answer, list):
         answer = _string_list(answer, "answer", where)
     image = _text(raw.get("image"), "image", where)
+    sounds: dict[str, str | None] = {}
+    for key in ("audio", "answer_audio"):
+        value = _text(raw.get(key), key, where)
+        sounds[key] = check_image_name(value, where, key) if value.strip() else None
     tags = _string_list(raw.get("tags"), "tags", where)
     return Record(
         where=where,
@@ -98,6 +113,8 @@ def _record(index: int, raw: Any) -> Record:
         explanation=_text(raw.get("explanation"), "explanation", where),
         tags=tuple(dict.fromkeys("_".join(t.split()) for t in tags if t.strip())),
         image=check_image_name(image, where) if image.strip() else None,
+        audio=sounds["audio"],
+        answer_audio=sounds["answer_audio"],
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from tutor.content.cloze import parse_cloze
 from tutor.content.errors import ContentError, ImportLimits, check_item_count
+from tutor.content.sound import is_sound_name, unsupported_reason
 from tutor.items import MAX_OPTIONS, MIN_OPTIONS, Item, ItemKind, SkippedEntry
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
@@ -26,6 +27,8 @@ class Record:
     explanation: str = ""
     tags: tuple[str, ...] = ()
     image: str | None = None
+    audio: str | None = None
+    answer_audio: str | None = None
 
 
 def _kind(record: Record) -> ItemKind:
@@ -115,8 +118,9 @@ def record_items(record: Record) -> tuple[list[Item], list[SkippedEntry]]:
     Raises:
         ContentError: naming ``record.where`` and what is wrong.
     """
-    if not record.question.strip() and not record.image:
-        # A picture alone may be the question (e.g. "which flag is this?" cards).
+    sounds, sound_skips = _sounds(record)
+    if not record.question.strip() and not record.image and not sounds["audio"]:
+        # A picture or a sound alone may be the question ("which flag is this?").
         raise ContentError("question is empty", where=record.where)
     kind = _kind(record)
     base: dict[str, object] = {
@@ -125,7 +129,27 @@ def record_items(record: Record) -> tuple[list[Item], list[SkippedEntry]]:
         "explanation": record.explanation.strip(),
         "tags": record.tags,
         "image": record.image,
+        **sounds,
     }
+    items, skipped = _kind_items(record, kind, base)
+    return items, sound_skips + skipped
+
+
+def _sounds(record: Record) -> tuple[dict[str, str | None], list[SkippedEntry]]:
+    """The entry's sounds by item field; a kind Telegram cannot play is left out, reported."""
+    sounds: dict[str, str | None] = {}
+    skipped: list[SkippedEntry] = []
+    for key, name in (("audio", record.audio), ("answer_audio", record.answer_audio)):
+        if name and not is_sound_name(name):
+            skipped.append(SkippedEntry(record.where, unsupported_reason(name)))
+            name = None
+        sounds[key] = name
+    return sounds, skipped
+
+
+def _kind_items(
+    record: Record, kind: ItemKind, base: dict[str, object]
+) -> tuple[list[Item], list[SkippedEntry]]:
     if kind is not ItemKind.MULTIPLE_CHOICE and record.options:
         raise ContentError(f"options are only for multiple_choice, not {kind}", where=record.where)
     if kind is ItemKind.MULTIPLE_CHOICE:
@@ -135,7 +159,8 @@ def record_items(record: Record) -> tuple[list[Item], list[SkippedEntry]]:
     if kind is ItemKind.TYPED:
         return [_typed(record, base)], []
     if kind is ItemKind.FLASHCARD:
-        answer = _require_answer(record)
+        # A card whose back is only a sound (a word's pronunciation) has no answer text.
+        answer = _answer_text(record) if base["answer_audio"] else _require_answer(record)
         return [Item(kind=kind, answer=answer, **base)], []  # type: ignore[arg-type]
     try:
         result = parse_cloze(record.question.strip())
@@ -151,6 +176,8 @@ def record_items(record: Record) -> tuple[list[Item], list[SkippedEntry]]:
             explanation=record.explanation.strip(),
             tags=record.tags,
             image=record.image,
+            audio=base["audio"],  # type: ignore[arg-type]
+            answer_audio=base["answer_audio"],  # type: ignore[arg-type]
         )
         for card in result.cards
     ]

@@ -10,7 +10,19 @@ from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, che
 from tutor.content.records import Record, build_items
 from tutor.items import ParsedDeck
 
-COLUMNS = ("id", "type", "question", "answer", "options", "explanation", "tags", "image", "deck")
+COLUMNS = (
+    "id",
+    "type",
+    "question",
+    "answer",
+    "options",
+    "explanation",
+    "tags",
+    "image",
+    "audio",
+    "answer_audio",
+    "deck",
+)
 REQUIRED = ("question", "answer")
 DECK_COLUMN = "deck"
 """Optional: the deck the rows belong to (one name for the whole file; exports write it)."""
@@ -63,6 +75,7 @@ def _record(row: list[str], columns: dict[str, int], line: int) -> Record:
     entry_id = get("id").strip() or derived_id(question)
     options_text = get("options").strip()
     image = get("image").strip()
+    audio, answer_audio = get("audio").strip(), get("answer_audio").strip()
     return Record(
         where=where,
         id=entry_id,
@@ -73,6 +86,10 @@ def _record(row: list[str], columns: dict[str, int], line: int) -> Record:
         explanation=get("explanation"),
         tags=tuple(dict.fromkeys(get("tags").split())),
         image=check_image_name(image, where) if image else None,
+        audio=check_image_name(audio, where, "audio") if audio else None,
+        answer_audio=check_image_name(answer_audio, where, "answer_audio")
+        if answer_audio
+        else None,
     )
 
 

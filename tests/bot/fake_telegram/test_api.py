@@ -181,6 +181,41 @@ async def test_send_photo_stores_the_uploaded_png(
     assert len(fake_api.files) == files_before  # a refused upload stores nothing
 
 
+async def test_sounds_and_files_get_telegram_like_ids_that_resend_without_upload(
+    bot: Bot, fake_api: FakeBotApi, alice: FakeUser
+) -> None:
+    mp3, ogg = b"ID3" + bytes(40), b"OggS" + bytes(40)
+    audio = await bot.send_audio(alice.id, InputFile(mp3, filename="bonjour.mp3"))
+    voice = await bot.send_voice(alice.id, InputFile(ogg, filename="hello.ogg"))
+    document = await bot.send_document(alice.id, InputFile(b"q,a\n", filename="deck.csv"))
+    photo = await bot.send_photo(alice.id, tiny_png())
+    assert audio.audio is not None and voice.voice is not None and document.document is not None
+    ids = [
+        audio.audio.file_id,
+        voice.voice.file_id,
+        document.document.file_id,
+        photo.photo[-1].file_id,
+    ]
+    assert [i[:4] for i in ids] == ["CQAC", "AwAC", "BQAC", "AgAC"]  # as Telegram's begin
+    assert all(len(i) > 50 and i.isascii() and " " not in i for i in ids)
+    assert len(set(ids)) == 4
+    assert fake_api.last_message(alice.id).photo is not None
+    # By id: no upload, the same bytes reach the chat.
+    again = await bot.send_audio(alice.id, audio.audio.file_id)
+    assert again.audio is not None and again.audio.file_id == audio.audio.file_id
+    assert fake_api.last_message(alice.id).audio == mp3
+    await bot.send_voice(alice.id, voice.voice.file_id)
+    assert fake_api.last_message(alice.id).voice == ogg
+    assert fake_api.uploads("sendAudio") == [True, False]
+    assert fake_api.uploads("sendVoice") == [True, False]
+    # An id Telegram does not know (or no longer knows) gets its 400; so does a wrong kind.
+    fake_api.forget_file(audio.audio.file_id)
+    with pytest.raises(BadRequest, match="Wrong file identifier/http url specified"):
+        await bot.send_audio(alice.id, audio.audio.file_id)
+    with pytest.raises(BadRequest, match="Type of file mismatch"):
+        await bot.send_audio(alice.id, photo.photo[-1].file_id)
+
+
 async def test_send_document_from_a_file_object(
     bot: Bot, fake_api: FakeBotApi, alice: FakeUser
 ) -> None:

@@ -45,6 +45,7 @@ from bot.settings import Settings
 from tests.bot.demo_bot import tiny_png
 from tests.bot.stories.conftest import ADA, LEI, METHODS_SEEN, onboard, story_settings
 from tests.bot.stories.test_groups import GROUP_FAIL_ONCE
+from tests.bot.stories.test_sounds import french_deck
 from tutor.admin import AdminService
 from tutor.privacy import PrivacyService
 from tutor.service import TutorService
@@ -63,6 +64,8 @@ METHODS = (
     "sendMessage",
     "sendPhoto",
     "sendDocument",
+    "sendAudio",
+    "sendVoice",
     "editMessageText",
     "editMessageCaption",
     "editMessageReplyMarkup",
@@ -461,6 +464,39 @@ async def test_a_question_too_long_for_a_caption_has_its_picture_above(in_proces
     assert plain("en", "quiz.image_missing") not in question.plain
 
 
+async def the_question_sound_is_not_delivered(s: Story, fault: Fault) -> None:
+    """/quiz on a word with a sound: the sound fails, the question comes with one line saying
+    so, and the answer is taken as usual (its own sound included)."""
+    await french_deck(s.tutor, s.tmp)
+    await onboard(s.chat, ADA, deck="French words")
+    s.fail_once("sendAudio", fault)
+    turn = await s.chat.send(ADA, "/quiz 1")
+    question = turn.new[-1]
+    assert "bonjour" in question.plain
+    assert question.plain.endswith(plain("en", "quiz.sound_missing"))
+    assert GENERIC not in s.said(turn)
+    turn = await s.chat.send(ADA, "hello")
+    feedback, sound, summary = turn.new
+    assert "✅ Correct!" in feedback.plain and sound.voice and "Session done:" in summary.plain
+
+
+async def the_answer_sound_is_not_delivered(s: Story, fault: Fault) -> None:
+    """The answer's sound fails after a typed answer: the feedback, one line saying the
+    sound could not be sent, and the quiz goes on to its end."""
+    await french_deck(s.tutor, s.tmp)
+    await onboard(s.chat, ADA, deck="French words")
+    await s.chat.send(ADA, "/quiz 1")
+    s.fail_once("sendVoice", fault)
+    turn = await s.chat.send(ADA, "hello")
+    said = s.said(turn)
+    assert "✅ Correct!" in said[0]
+    assert said[-2:] == [plain("en", "quiz.answer_sound_missing"), said[-1]]
+    assert "Session done:" in said[-1] and GENERIC not in said
+
+
+# -- the quiz answer path (rebuilt elsewhere; switched on after that merge) ---------------------
+
+
 # -- the quiz answer path: acknowledge, edit the question into its feedback, ask the next ------
 
 
@@ -594,6 +630,8 @@ ROWS = [
     row("sendPhoto", 400, the_stats_chart_is_refused_in_chinese),
     *(row("sendPhoto", f, the_admin_chart_is_not_delivered) for f in (400, 502)),
     *(row("sendPhoto", f, the_question_picture_is_not_delivered) for f in (400, 502, "timeout")),
+    *(row("sendAudio", f, the_question_sound_is_not_delivered) for f in (400, 502, "timeout")),
+    *(row("sendVoice", f, the_answer_sound_is_not_delivered) for f in (400, 502, "timeout")),
     *(row("sendDocument", f, the_answer_file_is_not_delivered) for f in (400, 403, 502)),
     row("sendDocument", "timeout", the_answer_file_is_not_delivered),
     *(row("sendDocument", f, the_export_is_not_delivered) for f in (400, 502, "timeout")),
@@ -632,6 +670,8 @@ HTTP_ROWS = [
     row("sendPhoto", 400, the_stats_chart_is_not_delivered),
     row("sendPhoto", "drop", the_stats_chart_is_not_delivered),
     row("sendDocument", 502, the_answer_file_is_not_delivered),
+    row("sendAudio", 400, the_question_sound_is_not_delivered),
+    row("sendVoice", "drop", the_answer_sound_is_not_delivered),
     row("editMessageText", "drop", the_import_outcome_edit_fails_once),
     row("getFile", 400, the_upload_cannot_be_fetched),
     row(DOWNLOAD, 500, the_upload_cannot_be_fetched),
