@@ -18,11 +18,14 @@ from bot.i18n import Html, plain, t
 from bot.settings import Settings
 from tutor.admin import AdminService
 from tutor.errors import ContentRejected, TutorError, UnknownDeck, UnknownItem
+from tutor.own_cards import PrivateItem
 from tutor.quick_add import USAGE
 
 log = logging.getLogger("bot.admin")
 
 ADMIN_KEY = "admin"
+# ``/export DECK`` is an admin's too, but /export is everyone's (a student's own cards):
+# bot.handlers.own_cards.export_command hands an admin's deck export to admin_io.
 COMMANDS: tuple[str, ...] = (
     "admin",
     "import",
@@ -31,7 +34,6 @@ COMMANDS: tuple[str, ...] = (
     "deck_delete",
     "item",
     "add",
-    "export",
     "users",
     "admin_stats",
     "announce",
@@ -119,6 +121,11 @@ def admin_error(error: TutorError, command: str) -> str:
         return (
             f"⚠️ There is no item {h(error)}. /add and /admin_stats show item ids;"
             " /admin_decks lists the decks."
+        )
+    if isinstance(error, PrivateItem):
+        return (
+            f"🔒 Item {h(error)} is a student's own card: its content is private to them."
+            " /admin_stats counts the students' own cards."
         )
     done = _NOT_DONE.get(command, "Not done")
     usage = USAGES.get(command)
