@@ -74,6 +74,9 @@ class UsersSummary:
     active_week: int
     answered_today: int
     answered_week: int
+    own_cards: int = 0
+    """Students' own cards, and how many students wrote any (counts only: contents are private)."""
+    own_card_students: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +296,7 @@ class AdminService:
             seen_week = await admin_rows.users_seen_since(conn, week_ms)
             answered_today = await user_rows.count_active_since(conn, today_ms)
             answered_week = await user_rows.count_active_since(conn, week_ms)
+            own_cards, own_card_students = await own_card_rows.totals(conn)
         return UsersSummary(
             total=total,
             active=by_status.get("active", 0),
@@ -302,6 +306,8 @@ class AdminService:
             active_week=seen_week,
             answered_today=answered_today,
             answered_week=answered_week,
+            own_cards=own_cards,
+            own_card_students=own_card_students,
         )
 
     async def stats(self, tz: str = "UTC", days: int = 14, hardest: int = 5) -> AdminStats:
