@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage import Database
+from storage import admin as admin_rows
 from storage import content as content_rows
 from storage import own_cards as card_rows
 from storage import privacy as privacy_rows
@@ -99,3 +100,25 @@ async def test_erasing_a_student_removes_their_deck_cards_and_pictures_only(
             assert row is not None and row[0] == expected, table
         assert await card_rows.personal_deck_id(conn, 2) == theirs
         assert await card_rows.get_card(conn, 2, other) is not None
+
+
+async def test_admin_numbers_leave_own_cards_out(db: Database) -> None:
+    _, [card] = await _personal(db, 1, 1)
+    async with db.transaction() as conn:
+        shared, _ = await content_rows.upsert_deck(
+            conn,
+            slug="shared",
+            name="Shared",
+            description="",
+            language="en",
+            bundled=False,
+            now_ms=0,
+        )
+        item = await card_rows.insert_card(conn, shared, _card(shared, 0), 0)
+        for item_id in (card, item):
+            await conn.execute(
+                "INSERT INTO item_stats (item_id, attempts, correct) VALUES (?, 5, 1)", (item_id,)
+            )
+    async with db.read() as conn:
+        assert [row[0] for row in await admin_rows.hardest_items(conn, 3, 10)] == [item]
+        assert await admin_rows.accuracy_per_deck(conn) == [("Shared", 5, 1)]
