@@ -259,6 +259,9 @@ async def photo_message(update: Update, context: Context) -> None:
             front = _short(str(draft.get("front", "")))
             await reply(update, t(lang, "own.picture_kept_back", front=front))
         return
+    if draft is not None:  # an edit changes the text only
+        await reply(update, t(lang, "own.edit_text_only"), _cancel_keyboard(lang))
+        return
     if "|" in caption:
         await _add_line(update, context, student, caption, size.file_id)
         return
