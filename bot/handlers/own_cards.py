@@ -95,8 +95,7 @@ async def _start_draft(context: Context, student: Student, draft: dict[str, Any]
 
 
 async def _draft(context: Context, student: Student) -> dict[str, Any] | None:
-    """The card being added or edited, unless a typed question was asked since (then the
-    draft is dropped: the student is answering, not writing a card)."""
+    """The card being written, unless a typed question was asked since (then it is dropped)."""
     draft = user_data(context).get(_DRAFT)
     if not isinstance(draft, dict):
         return None
@@ -207,11 +206,7 @@ async def _draft_text(
 
 
 async def card_text(update: Update, context: Context, student: Student, text: str) -> bool:
-    """Text for a card: a draft's next step, or a ``front | back`` line; True if it was.
-
-    A ``|`` line while a typed question waits is left to that question (False), after a
-    note on how to add it as a card instead.
-    """
+    """A draft's next step or a ``front | back`` line (True); a typed answer's is not (False)."""
     draft = await _draft(context, student)
     if draft is not None:
         await _draft_text(update, context, student, draft, text)
@@ -233,8 +228,7 @@ def _largest_fitting(sizes: tuple[PhotoSize, ...], limit: int) -> PhotoSize | No
 
 @guarded
 async def photo_message(update: Update, context: Context) -> None:
-    """A photo: a picture for the card being added, or a card of its own with the caption
-    ``front | back``."""
+    """A photo: the picture of the card being written, or a card with caption ``front | back``."""
     message = update.effective_message
     assert message is not None
     student = await started_student(update, context)
