@@ -125,8 +125,7 @@ def looks_binary(text: str) -> bool:
 
 @guarded
 async def text_message(update: Update, context: Context) -> None:
-    """Free text: onboarding input, a typed setting, a card of one's own, a typed answer, or
-    a hint."""
+    """Free text: onboarding, a typed setting, an own card, a typed answer, or a hint."""
     message = update.effective_message
     assert message is not None and message.text is not None
     student = await student_of(update, context)
