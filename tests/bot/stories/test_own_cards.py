@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.api import DOWNLOAD, FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.objects import FakeUser, SentMessage
 from tests.bot.stories.conftest import ADA, EVE, LEI, TEST_DECK, onboard, story_settings
@@ -442,3 +442,35 @@ async def test_many_students_add_cards_at_once(chat: ChatDriver, tutor: TutorSer
     ]
     await chat.feed(*updates, concurrently=True)
     assert len(await _card_rows(tutor, ADA)) == len(await _card_rows(tutor, EVE)) == 3
+
+
+async def test_a_picture_telegram_cannot_hand_over_loses_nothing(
+    chat: ChatDriver, tutor: TutorService, fake: FakeBotApi
+) -> None:
+    await only_own_cards(chat, tutor, ADA)
+    await chat.send(ADA, "/new")
+    await chat.send(ADA, "This bird")
+    fake.fail_next(DOWNLOAD, "network")
+    turn = await chat.send_photo(ADA, JPEG, caption="a robin")
+    assert "I could not fetch that picture from Telegram. Nothing was saved" in turn.text
+    assert await _card_rows(tutor, ADA) == []
+    # the front is still there: the same photo again finishes the card
+    turn = await chat.send_photo(ADA, JPEG, caption="a robin")
+    assert "✅ Card saved 🖼 (1 of 500): This bird → a robin" in turn.text
+
+
+async def test_own_cards_in_chinese(chat: ChatDriver, tutor: TutorService) -> None:
+    await only_own_cards(chat, tutor, LEI)
+    turn = await chat.send(LEI, "/new")
+    assert "新卡片" in turn.text and turn.new[0].button_texts == ["✖ 取消"]
+    turn = await chat.send(LEI, "光合作用的产物")
+    assert "现在请发送“光合作用的产物”的背面" in turn.text
+    turn = await chat.send(LEI, "葡萄糖和氧气")
+    assert "✅ 卡片已保存（1/500）：光合作用的产物 → 葡萄糖和氧气" in turn.text
+    turn = await chat.send(LEI, "/mycards")
+    assert "你自己的卡片：1 张 · 第 1/1 页" in turn.text
+    assert turn.new[0].button_texts == ["✏️ 1", "🗑 1"]
+    await chat.send(LEI, "/quiz 1")
+    assert "第 1/1 题 · 我的卡片" in _question(chat, LEI).plain
+    turn = await chat.send(LEI, "/help")
+    assert "/new — 添加卡片" in turn.text and "/mycards" in turn.text
