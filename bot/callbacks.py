@@ -13,6 +13,8 @@ Telegram allows 1-64 bytes. The scheme is ``<kind>:<field>[:<field>]``:
   one of n questions (0: the student's quiz length) although one is running;
 * ``c:<setting>:<value>`` a group's settings button (``/group_settings``; only the group's
   admins may use it, which the handler asks Telegram).
+* ``m:p:<page>`` a page of ``/mycards``; ``m:e:<item_id>`` edit, ``m:d:<item_id>`` delete one
+  of the student's own cards; ``m:x`` cancel adding or editing a card.
 
 Anything else (old formats, tampering, junk) parses to None; handlers then answer
 "this button no longer works". Whether a question belongs to the presser is checked by the
@@ -107,6 +109,15 @@ class GroupSettingPress:
     value: str
 
 
+@dataclass(frozen=True, slots=True)
+class OwnCardPress:
+    """A ``/mycards`` button: a page (``p``), edit (``e``) or delete (``d``) a card, or cancel
+    (``x``) a card being added or edited. ``value`` is the page or the card's item id."""
+
+    action: str
+    value: int = 0
+
+
 Press = (
     AnswerPress
     | RevealPress
@@ -117,6 +128,7 @@ Press = (
     | OnboardingPress
     | QuizPress
     | GroupSettingPress
+    | OwnCardPress
 )
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -129,6 +141,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "o": re.compile(rf"o:([a-z]{{1,8}}):({_VALUE})"),
     "q": re.compile(r"q:(go|on|new:(0|[1-9][0-9]?))"),
     "c": re.compile(r"c:([a-z]{1,8}):([a-z0-9]{1,12})"),
+    "m": re.compile(rf"m:(?:(p):(0|[1-9][0-9]{{0,5}})|([ed]):({_ID})|(x))"),
 }
 
 
@@ -166,6 +179,12 @@ def parse(data: str | None) -> Press | None:
     if kind == "c":
         name = match.group(1)
         return GroupSettingPress(name, match.group(2)) if name in GROUP_SETTINGS else None
+    if kind == "m":
+        if match.group(5):
+            return OwnCardPress("x")
+        if match.group(1):
+            return OwnCardPress("p", int(match.group(2)))
+        return OwnCardPress(match.group(3), int(match.group(4)))
     action, _, length = match.group(1).partition(":")
     return QuizPress(action, int(length or 0))
 
@@ -229,3 +248,18 @@ def new_quiz(length: int | None) -> str:
 def group_setting(name: str, value: str) -> str:
     """Data for a group settings button."""
     return _checked(f"c:{name}:{value}")
+
+
+def own_cards_page(page: int) -> str:
+    """Data for a page of ``/mycards``."""
+    return _checked(f"m:p:{page}")
+
+
+def own_card(action: str, item_id: int) -> str:
+    """Data for editing (``e``) or deleting (``d``) one of the student's own cards."""
+    return _checked(f"m:{action}:{item_id}")
+
+
+def cancel_card() -> str:
+    """Data for cancelling a card being added or edited."""
+    return "m:x"

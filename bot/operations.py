@@ -33,6 +33,8 @@ def tutor_config(settings: Settings, *, import_worker: bool = True) -> TutorConf
         default_daily_goal=settings.daily_goal,
         default_quiz_length=settings.quiz_length,
         max_import_bytes=settings.max_import_mb * 1024 * 1024,
+        max_own_cards=settings.max_own_cards,
+        max_card_picture_bytes=settings.max_card_picture_kb * 1024,
     )
     return config if import_worker else replace(config, worker_import_bytes=2**62)
 

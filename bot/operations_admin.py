@@ -16,7 +16,8 @@ from tutor.service import TutorService
 
 
 async def users_summary(settings: Settings) -> int:
-    """Print student totals: by status, seen and answering today and this week."""
+    """Print student totals: by status, seen and answering today and this week, and how many
+    cards of their own students keep (never what they say)."""
     db = await Database.open_read_only(settings.database)
     try:
         summary = await AdminService(TutorService(db)).users_summary(settings.timezone)
@@ -28,6 +29,7 @@ async def users_summary(settings: Settings) -> int:
     print(f"  blocked      {summary.blocked}")
     print(f"seen today     {summary.active_today}  (this week {summary.active_week})")
     print(f"answered today {summary.answered_today}  (this week {summary.answered_week})")
+    print(f"own cards      {summary.own_cards}  (from {summary.own_card_students} students)")
     print(f"(days are counted in {settings.timezone})")
     return 0
 

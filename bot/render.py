@@ -54,9 +54,9 @@ def _long_choices(question: Question) -> bool:
 def _asked(lang: str, question: Question, limit: int) -> list[str]:
     """Header, prompt and (for long options) the lettered options."""
     item = question.item
-    header = t(
-        lang, "quiz.header", number=question.number, total=question.total, deck=question.deck_name
-    )
+    # A student's own deck has no stored name to show: it is named in their language.
+    deck = question.deck_name or plain(lang, "own.deck_name")
+    header = t(lang, "quiz.header", number=question.number, total=question.total, deck=deck)
     reason = t(lang, f"quiz.reason.{question.reason.value}")
     prompt = _escape(clip(item.prompt, limit))
     if not prompt and item.audio:  # the sound alone asks ("what do you hear?")

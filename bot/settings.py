@@ -86,6 +86,20 @@ class Settings(BaseSettings):
         validation_alias=_env("METATUTOR_MAX_IMPORT_MB"),
         description="a whole number of megabytes between 1 and 2000",
     )
+    max_own_cards: int = Field(
+        default=500,
+        ge=0,
+        le=100_000,
+        validation_alias=_env("METATUTOR_MAX_OWN_CARDS"),
+        description="how many cards of their own a student may keep, 0-100000 (0: none)",
+    )
+    max_card_picture_kb: int = Field(
+        default=1024,
+        ge=1,
+        le=20_480,
+        validation_alias=_env("METATUTOR_MAX_CARD_PICTURE_KB"),
+        description="the largest picture on a student's own card, in KB, 1-20480",
+    )
     flood_burst: int = Field(
         default=8,
         ge=0,

@@ -40,7 +40,8 @@ async def accuracy_per_deck(conn: Connection) -> list[tuple[str, int, int]]:
     async with conn.execute(
         "SELECT d.name, SUM(s.attempts), SUM(s.correct) FROM item_stats s"
         " JOIN items i ON i.id = s.item_id JOIN decks d ON d.id = i.deck_id"
-        " WHERE d.deleted_ms IS NULL GROUP BY d.id HAVING SUM(s.attempts) > 0"
+        " WHERE d.deleted_ms IS NULL AND d.owner_id IS NULL"
+        " GROUP BY d.id HAVING SUM(s.attempts) > 0"
         " ORDER BY SUM(s.attempts) DESC"
     ) as cur:
         return [(row[0], int(row[1]), int(row[2])) for row in await cur.fetchall()]
@@ -49,11 +50,12 @@ async def accuracy_per_deck(conn: Connection) -> list[tuple[str, int, int]]:
 async def hardest_items(
     conn: Connection, min_attempts: int, limit: int
 ) -> list[tuple[int, str, str, int, int]]:
-    """(item id, deck name, payload JSON, attempts, correct) of live items, worst first."""
+    """(item id, deck name, payload JSON, attempts, correct) of live items of shared decks
+    (a student's own cards are private), worst first."""
     async with conn.execute(
         "SELECT i.id, d.name, i.payload, s.attempts, s.correct FROM item_stats s"
         " JOIN items i ON i.id = s.item_id AND i.deleted_ms IS NULL"
-        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL AND d.owner_id IS NULL"
         " WHERE s.attempts >= ? ORDER BY CAST(s.correct AS REAL) / s.attempts, s.attempts DESC"
         " LIMIT ?",
         (min_attempts, limit),

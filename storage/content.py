@@ -56,28 +56,42 @@ def _item(row: Any) -> ItemRecord:
 
 
 async def list_decks(conn: Connection) -> list[DeckRecord]:
-    """Live decks with counts, bundled first, then by name."""
-    sql = _DECK_COUNTS + " WHERE d.deleted_ms IS NULL ORDER BY d.bundled DESC, d.name, d.id"
+    """Live shared decks with counts, bundled first, then by name (never a student's own)."""
+    sql = (
+        _DECK_COUNTS
+        + " WHERE d.deleted_ms IS NULL AND d.owner_id IS NULL"
+        + " ORDER BY d.bundled DESC, d.name, d.id"
+    )
     rows = await fetch_all(conn, sql)
     return [_deck(row) for row in rows]
 
 
-async def get_deck(conn: Connection, deck_id: int) -> DeckRecord | None:
-    """A live deck by id."""
+async def get_deck(
+    conn: Connection, deck_id: int, *, owner_id: int | None = None
+) -> DeckRecord | None:
+    """A live shared deck by id, or with ``owner_id`` also that student's own deck.
+
+    A student's personal deck is found only by its owner: every other way in (deck lists,
+    enrolment, imports, group decks, admin commands) goes through here or :func:`find_deck`.
+    """
     sql = _DECK_COUNTS + " WHERE d.id = ? AND d.deleted_ms IS NULL"
-    row = await fetch_one(conn, sql, (deck_id,))
+    sql += " AND (d.owner_id IS NULL OR d.owner_id = ?)"
+    row = await fetch_one(conn, sql, (deck_id, owner_id))
     return _deck(row) if row else None
 
 
 def read_item_and_deck_name(
     raw: sqlite3.Connection, item_id: int
 ) -> tuple[ItemRecord | None, str | None]:
-    """An item (live or not) and its deck's name if the deck is live, in one trip."""
+    """An item (live or not) and its deck's name if the deck is live, in one trip; a
+    student's own deck has the name '' (the bot names it in the student's language)."""
     row = raw.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
     if row is None:
         return None, None
     deck = raw.execute(
-        "SELECT name FROM decks WHERE id = ? AND deleted_ms IS NULL", (row[1],)
+        "SELECT CASE WHEN owner_id IS NULL THEN name ELSE '' END FROM decks"
+        " WHERE id = ? AND deleted_ms IS NULL",
+        (row[1],),
     ).fetchone()
     return _item(row), (str(deck[0]) if deck else None)
 
@@ -91,10 +105,11 @@ async def deck_name(conn: Connection, deck_id: int) -> str | None:
 
 
 async def find_deck(conn: Connection, ref: str) -> DeckRecord | None:
-    """A live deck by slug, or by name ignoring case."""
+    """A live shared deck by slug, or by name ignoring case."""
     sql = (
         _DECK_COUNTS
-        + " WHERE d.deleted_ms IS NULL AND (d.slug = ? OR lower(d.name) = lower(?))"
+        + " WHERE d.deleted_ms IS NULL AND d.owner_id IS NULL"
+        + " AND (d.slug = ? OR lower(d.name) = lower(?))"
         + " ORDER BY d.slug = ? DESC LIMIT 1"
     )
     row = await fetch_one(conn, sql, (ref, ref, ref))

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from storage.database import Connection
+from storage.own_cards import erase_personal_deck
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +68,11 @@ async def erase_user(conn: Connection, user_id: int) -> dict[str, int]:
     Run inside a write transaction. Foreign keys are deferred, so rows may go in any order,
     and checked before returning: a row left pointing at the user's rows (a table this does
     not know) raises ``sqlite3.IntegrityError``, so the transaction rolls back and nothing is
-    erased. The audit log and the anonymous per-item answer counts (``item_stats``) are kept.
+    erased. The audit log and the anonymous per-item answer counts (``item_stats``) are kept,
+    except those of the student's own cards, which go with their personal deck.
     """
     await conn.execute("PRAGMA defer_foreign_keys = ON")
-    deleted: dict[str, int] = {}
+    deleted: dict[str, int] = await erase_personal_deck(conn, user_id)
     for table, column in await tables_referencing_users(conn):
         cursor = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
         deleted[table] = deleted.get(table, 0) + cursor.rowcount

@@ -17,6 +17,7 @@ from storage import announcements as announcement_rows
 from storage import attempts as attempt_rows
 from storage import audit as audit_rows
 from storage import content as content_rows
+from storage import own_cards as own_card_rows
 from storage import reminders as reminder_rows
 from storage import users as user_rows
 from storage.records import AuditRecord
@@ -25,6 +26,7 @@ from tutor.content.common import slugify
 from tutor.convert import deck_from_record, item_to_record
 from tutor.errors import ContentRejected, UnknownDeck, UnknownItem
 from tutor.items import Deck, Item
+from tutor.own_cards import PrivateItem
 from tutor.quick_add import parse_add_line, parse_edit_line
 from tutor.reminder_queue import announcement_slot
 from tutor.reminders import ReminderKind, local_day_bounds
@@ -72,6 +74,9 @@ class UsersSummary:
     active_week: int
     answered_today: int
     answered_week: int
+    own_cards: int = 0
+    """Students' own cards, and how many students wrote any (counts only: contents are private)."""
+    own_card_students: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,9 @@ class AdminStats:
     per_day: list[DayCount]
     per_deck: list[tuple[str, int, int]]
     hardest: list[HardItem]
+    own_cards: int = 0
+    """Students' own cards (counts only: their contents are private)."""
+    own_card_students: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +205,19 @@ class AdminService:
 
     # -- items --------------------------------------------------------------------------------
 
-    async def item_info(self, item_id: int) -> ItemInfo:
-        """An item with attempts, accuracy, learners and difficulty; raises UnknownItem."""
+    async def _shared_item(self, item_id: int) -> Item:
+        """A live item of a shared deck; raises UnknownItem, or PrivateItem for a student's
+        own card (admins see how many there are, never what they say)."""
         item = await self.service.item(item_id)
+        async with self.db.read() as conn:
+            if await own_card_rows.owner_of_item(conn, item_id) is not None:
+                raise PrivateItem(str(item_id), item=item_id)
+        return item
+
+    async def item_info(self, item_id: int) -> ItemInfo:
+        """An item with attempts, accuracy, learners and difficulty; raises UnknownItem, or
+        PrivateItem for a student's own card."""
+        item = await self._shared_item(item_id)
         async with self.db.read() as conn:
             deck = await content_rows.get_deck(conn, item.deck_id)
             attempts, correct = (await _item_stats(conn, item_id)) or (0, 0)
@@ -244,7 +262,7 @@ class AdminService:
 
     async def edit_item(self, actor_id: int, item_id: int, line: str) -> Item:
         """Replace an item's question and answers from an edit line (attempts are kept)."""
-        old = await self.service.item(item_id)
+        old = await self._shared_item(item_id)
         new = parse_edit_line(line, old.external_id)
         async with self.db.transaction() as conn:
             await admin_rows.update_item(
@@ -255,7 +273,7 @@ class AdminService:
 
     async def delete_item(self, actor_id: int, item_id: int) -> Item:
         """Hide an item (its attempts are kept)."""
-        item = await self.service.item(item_id)
+        item = await self._shared_item(item_id)
         async with self.db.transaction() as conn:
             await content_rows.delete_item(conn, item_id, self._now_ms())
             await self._audit(
@@ -278,6 +296,7 @@ class AdminService:
             seen_week = await admin_rows.users_seen_since(conn, week_ms)
             answered_today = await user_rows.count_active_since(conn, today_ms)
             answered_week = await user_rows.count_active_since(conn, week_ms)
+            own_cards, own_card_students = await own_card_rows.totals(conn)
         return UsersSummary(
             total=total,
             active=by_status.get("active", 0),
@@ -287,6 +306,8 @@ class AdminService:
             active_week=seen_week,
             answered_today=answered_today,
             answered_week=answered_week,
+            own_cards=own_cards,
+            own_card_students=own_card_students,
         )
 
     async def stats(self, tz: str = "UTC", days: int = 14, hardest: int = 5) -> AdminStats:
@@ -299,6 +320,7 @@ class AdminService:
             answers = await admin_rows.answers_since(conn, since)
             per_deck = await admin_rows.accuracy_per_deck(conn)
             worst = await admin_rows.hardest_items(conn, 3, hardest)
+            own_cards, own_card_students = await own_card_rows.totals(conn)
         counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
         for answered_ms, correct, _ in answers:
             day = from_millis(answered_ms).astimezone(zone(tz)).date()
@@ -312,7 +334,7 @@ class AdminService:
             HardItem(item_id, deck, str(json.loads(payload).get("prompt", "")), n, c)
             for item_id, deck, payload, n, c in worst
         ]
-        return AdminStats(per_day, per_deck, hard)
+        return AdminStats(per_day, per_deck, hard, own_cards, own_card_students)
 
     # -- announcements ------------------------------------------------------------------------
 

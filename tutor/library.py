@@ -165,9 +165,13 @@ async def install_bundled(
     return reports
 
 
-async def export(db: Database, deck_id: int, fmt: str) -> tuple[str, bytes]:
+async def export(
+    db: Database, deck_id: int, fmt: str, *, owner_id: int | None = None
+) -> tuple[str, bytes]:
     """The deck as a CSV, TSV or JSON file, or an Anki package with its pictures and sounds,
     that imports back to the same deck.
+
+    A student's personal deck is found only with its ``owner_id``.
 
     Raises:
         ContentRejected: an unknown format, or an item the format cannot carry unchanged
@@ -184,7 +188,7 @@ async def export(db: Database, deck_id: int, fmt: str) -> tuple[str, bytes]:
             formats=FORMATS,
         )
     async with db.read() as conn:
-        record = await content_rows.get_deck(conn, deck_id)
+        record = await content_rows.get_deck(conn, deck_id, owner_id=owner_id)
         if record is None:
             raise UnknownDeck(str(deck_id), deck=str(deck_id))
         items = [item_from_record(row) for row in await content_rows.deck_items(conn, deck_id)]

@@ -76,6 +76,10 @@ class TutorConfig:
     max_import_bytes: int = 50 * 1024 * 1024
     worker_import_bytes: int = 256 * 1024
     """Files at least this large are imported by a worker process (tutor.import_worker)."""
+    max_own_cards: int = 500
+    """How many live cards a student's personal deck may hold (tutor.own_cards)."""
+    max_card_picture_bytes: int = 1024 * 1024
+    """The largest picture a student may put on a card of their own."""
 
 
 def language_for(language_code: str | None, default: str) -> str:

@@ -276,6 +276,17 @@ class ChatDriver:
         )
         return await self.feed(update)
 
+    async def send_photo(
+        self,
+        user: FakeUser,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        chat: FakeChat | None = None,
+    ) -> Turn:
+        """The user sends a photo (with a caption, if given)."""
+        return await self.feed(self.fake.user_photo(user, data, caption, chat=chat))
+
     async def redeliver(self, update: dict[str, Any]) -> Turn:
         """Telegram delivers ``update`` again, unchanged."""
         return await self.feed(self.fake.redeliver(update))

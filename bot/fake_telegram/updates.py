@@ -170,6 +170,28 @@ class IncomingUpdates:
                 message["caption_entities"] = entities
         return self._wrap({"message": message})
 
+    def user_photo(
+        self,
+        user: FakeUser,
+        data: bytes,
+        caption: str | None = None,
+        *,
+        chat: FakeChat | None = None,
+    ) -> dict[str, Any]:
+        """A photo (one size, as Telegram's compressed photo); the bytes can be fetched."""
+        file_id = self.add_file(data, "photo.jpg", "image/jpeg")
+        message = self._user_message_json(user, chat, None)
+        size = self._stored_file_json(file_id)
+        size.pop("file_name", None)
+        size.pop("mime_type", None)
+        message["photo"] = [{**size, "width": 640, "height": 480}]
+        if caption is not None:
+            message["caption"] = caption
+            entities = command_entities(caption)
+            if entities:
+                message["caption_entities"] = entities
+        return self._wrap({"message": message})
+
     def user_press(self, user: FakeUser, message: SentMessage, button: str) -> dict[str, Any]:
         """A press of a button currently shown on ``message`` (by label or callback data).
 

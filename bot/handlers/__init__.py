@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import decks, misc, onboarding, quiz, settings, stats
+from bot.handlers import decks, misc, onboarding, own_cards, quiz, settings, stats
 
 # Runs before everything else; other handler modules (e.g. admin commands) may use groups
 # between DEDUPE_GROUP and 0 and raise ApplicationHandlerStop for updates they consume.
@@ -30,6 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "exam",
     "pause",
     "resume",
+    *own_cards.COMMANDS,
     "help",
 )
 
@@ -52,12 +53,17 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "pause": misc.pause_command,
         "resume": misc.resume_command,
         "help": misc.help_command,
+        "new": own_cards.new_command,
+        "mycards": own_cards.mycards_command,
+        "cancel": own_cards.cancel_command,
+        "export": own_cards.export_command,
     }
     for name in COMMANDS:
         application.add_handler(CommandHandler(name, command_callbacks[name], filters=private))
     application.add_handler(CallbackQueryHandler(misc.button_press))
     application.add_handler(MessageHandler(private & filters.COMMAND, misc.unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, misc.text_message))
+    application.add_handler(MessageHandler(private & filters.PHOTO, own_cards.photo_message))
     application.add_handler(
         MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, misc.not_text)
     )

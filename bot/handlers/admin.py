@@ -260,6 +260,10 @@ async def admin_stats(update: Update, context: Context, admin_id: int) -> None:
         f"/item {hard.item_id}: {hard.correct}/{hard.attempts} · {h(hard.prompt[:60])}"
         for hard in stats.hardest
     ] or ["–"]
+    lines.append(
+        f"\n<b>Students' own cards</b>: {stats.own_cards} from {stats.own_card_students}"
+        " students (private: counts only)"
+    )
     groups = await service_of(context).groups.overview()
     lines.append("\n" + t(lang, "admin.stats_groups"))
     lines += [h(line) for line in group_lines(groups, lang=lang)] or ["–"]

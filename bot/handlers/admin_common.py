@@ -18,12 +18,15 @@ from bot.i18n import Html, plain, t
 from bot.settings import Settings
 from tutor.admin import AdminService
 from tutor.errors import ContentRejected, TutorError, UnknownDeck, UnknownItem
+from tutor.own_cards import PrivateItem
 from tutor.quick_add import USAGE
 from tutor.students import Student
 
 log = logging.getLogger("bot.admin")
 
 ADMIN_KEY = "admin"
+# ``/export DECK`` is an admin's too, but /export is everyone's (a student's own cards):
+# bot.handlers.own_cards.export_command hands an admin's deck export to admin_io.
 COMMANDS: tuple[str, ...] = (
     "admin",
     "import",
@@ -32,7 +35,6 @@ COMMANDS: tuple[str, ...] = (
     "deck_delete",
     "item",
     "add",
-    "export",
     "users",
     "admin_stats",
     "announce",
@@ -122,6 +124,8 @@ def admin_error(lang: str, error: TutorError, command: str) -> Html:
         return t(lang, "admin.no_deck", deck=str(error.params.get("deck") or error))
     if isinstance(error, UnknownItem):
         return t(lang, "admin.no_item", item=str(error))
+    if isinstance(error, PrivateItem):
+        return t(lang, "admin.private_item", item=str(error))
     done = plain(lang, f"admin.not_done.{command if command in _NOT_DONE else 'other'}")
     step = (
         usage(lang, command)

@@ -148,10 +148,10 @@ def _error_values(lang: str, error: TutorError) -> dict[str, str]:
     if error.code == "invalid_setting":
         key = SETTING_NAMES.get(str(error.params.get("setting", "")), "setting_name.this")
         return {"setting": plain(lang, key)}
-    return {
-        "deck": str(error.params.get("deck") or error),
-        "item": str(error.params.get("item") or error),
-    }
+    values = {name: str(value) for name, value in error.params.items()}
+    values["deck"] = str(error.params.get("deck") or error)
+    values["item"] = str(error.params.get("item") or error)
+    return values
 
 
 def _error_params(lang: str, error: TutorError) -> dict[str, str]:

@@ -37,7 +37,7 @@ from bot import callbacks
 from bot.callbacks import GroupSettingPress
 from bot.group_quizzes import group_runner
 from bot.group_text import settings_text, top_text
-from bot.handlers.common import Context, log, service_of
+from bot.handlers.common import Context, error_plain, error_text, log, service_of
 from bot.i18n import Html, language_for, plain, t
 from bot.times import parse_time
 from tutor.errors import InvalidSetting, TutorError, UnknownDeck
@@ -150,16 +150,21 @@ def group_command(handler: GroupHandler) -> GroupHandler:
             assert chat is not None
             group = await service_of(context).groups.group(chat.id)
             lang = group.language if group else "en"
-            key = (
-                f"error.{error.code}"
-                if isinstance(error, TutorError)
-                else "group.admin_check_failed"
-            )
+            # A service error's message names what it is about (e.g. the deck).
+            if isinstance(error, UnknownDeck):
+                value = str(error.params.get("deck") or error)[:40]
+                toast_text = plain(lang, "group.invalid.deck", value=value)
+                text = t(lang, "group.invalid.deck", value=value)
+            elif isinstance(error, TutorError):
+                toast_text, text = error_plain(lang, error), error_text(lang, error)
+            else:
+                toast_text = plain(lang, "group.admin_check_failed")
+                text = t(lang, "group.admin_check_failed")
             if update.callback_query is not None:
                 with contextlib.suppress(BadRequest):
-                    await update.callback_query.answer(plain(lang, key))
+                    await update.callback_query.answer(toast_text)
             else:
-                await reply(update, t(lang, key))
+                await reply(update, text)
         raise ApplicationHandlerStop
 
     return wrapper

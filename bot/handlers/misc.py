@@ -15,11 +15,12 @@ from bot.callbacks import (
     GradePress,
     MoreNewPress,
     OnboardingPress,
+    OwnCardPress,
     QuizPress,
     RevealPress,
     SettingPress,
 )
-from bot.handlers import decks, groups, new_items, onboarding, quiz, settings
+from bot.handlers import decks, groups, new_items, onboarding, own_cards, quiz, settings
 from bot.handlers.admin_common import is_admin
 from bot.handlers.common import (
     Context,
@@ -57,7 +58,7 @@ async def help_command(update: Update, context: Context) -> None:
     """/help: every command this user may send (an admin's too, for admins only)."""
     student = await student_of(update, context)
     lang = language_of(update, student)
-    text = t(lang, "help")
+    text = Html(f"{t(lang, 'help')}\n\n{t(lang, 'help.own_cards')}")
     user = update.effective_user
     if is_admin(context, user.id if user else None):
         text = Html(f"{text}\n\n{t(lang, 'help.admin')}")
@@ -128,7 +129,7 @@ def looks_binary(text: str) -> bool:
 
 @guarded
 async def text_message(update: Update, context: Context) -> None:
-    """Free text: onboarding input, a typed setting, a typed answer, or a hint."""
+    """Free text: onboarding, a typed setting, an own card, a typed answer, or a hint."""
     message = update.effective_message
     assert message is not None and message.text is not None
     student = await student_of(update, context)
@@ -146,6 +147,8 @@ async def text_message(update: Update, context: Context) -> None:
     if await onboarding.onboarding_text(update, context, student, text):
         return
     if await settings.settings_text(update, context, student, text):
+        return
+    if await own_cards.card_text(update, context, student, text):
         return
     if await quiz.typed_answer(update, context, student, text):
         return
@@ -183,6 +186,8 @@ async def button_press(update: Update, context: Context) -> None:
         await onboarding.onboarding_press(update, context, press)
     elif isinstance(press, QuizPress):
         await quiz.quiz_press(update, context, press)
+    elif isinstance(press, OwnCardPress):
+        await own_cards.own_card_press(update, context, press)
     else:  # a group's settings button has no business in a private chat
         await toast(
             query, plain(language_of(update, await student_of(update, context)), "callback.invalid")

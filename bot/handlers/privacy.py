@@ -20,6 +20,7 @@ from bot.handlers.common import Context, language_of, reply, service_of, student
 from bot.handlers.delivery import finish_progress, send_file
 from bot.i18n import Html, plain, t
 from tutor.errors import UnknownStudent
+from tutor.own_cards import OwnCards
 from tutor.privacy import PrivacyService
 
 log = logging.getLogger("bot.privacy")
@@ -31,7 +32,7 @@ _TOKEN_KEY = "privacy_forget_token"
 
 
 async def mydata_command(update: Update, context: Context) -> None:
-    """/mydata: send the student's answer history as a CSV document."""
+    """/mydata: send the student's answer history as a CSV document, and their own cards."""
     user = update.effective_user
     assert user is not None
     lang = language_of(update, await student_of(update, context))
@@ -51,6 +52,19 @@ async def mydata_command(update: Update, context: Context) -> None:
     )
     if sent:
         log.info("privacy: answer history sent to user %s (%d rows)", user.id, export.rows)
+    cards = OwnCards(service_of(context))
+    count = await cards.count(user.id)
+    if count:  # their own cards too, whole (JSON keeps every field)
+        name, data = await cards.export(user.id, "json")
+        await send_file(
+            update,
+            lang,
+            "document",
+            data,
+            filename=name,
+            caption=t(lang, "privacy.own_cards", n=count),
+            failed="send_failed.mydata",
+        )
 
 
 async def forget_command(update: Update, context: Context) -> None:

@@ -366,8 +366,6 @@ async def test_admin_lists_the_admin_commands(chat: ChatDriver) -> None:
         ("/item", "Usage: /item ID"),
         ("/item first", "Usage: /item ID"),
         ("/add", "Usage: /add DECK | QUESTION | ANSWER | WRONG1; WRONG2"),
-        ("/export", "Usage: /export DECK [csv|tsv|json|apkg]"),
-        ("/export json", "Usage: /export DECK [csv|tsv|json|apkg]"),
         ("/announce", "Usage: /announce [deck:DECK] TEXT"),
         ("/announce deck:sample", "Usage: /announce [deck:DECK] TEXT"),
     ],

@@ -81,3 +81,15 @@ def test_group_settings_buttons_parse_strictly() -> None:
         assert callbacks.parse(forged) is None
     with pytest.raises(ValueError):
         callbacks.group_setting("nope", "1")
+
+
+def test_own_card_buttons_parse_strictly() -> None:
+    assert callbacks.parse(callbacks.own_cards_page(0)) == callbacks.OwnCardPress("p", 0)
+    assert callbacks.parse(callbacks.own_cards_page(12)) == callbacks.OwnCardPress("p", 12)
+    assert callbacks.parse(callbacks.own_card("e", 7)) == callbacks.OwnCardPress("e", 7)
+    assert callbacks.parse(callbacks.own_card("d", 10**17)) == callbacks.OwnCardPress("d", 10**17)
+    assert callbacks.parse(callbacks.cancel_card()) == callbacks.OwnCardPress("x")
+    for forged in ("m:p:01", "m:p:-1", "m:e:0", "m:z:1", "m:x:1", "m:d:", "m:p:1234567"):
+        assert callbacks.parse(forged) is None, forged
+    with pytest.raises(ValueError, match="would not parse"):
+        callbacks.own_card("q", 1)

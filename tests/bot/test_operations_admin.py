@@ -10,6 +10,7 @@ import pytest
 from bot.operations_admin import groups_summary, remind_dry_run, users_summary
 from bot.settings import Settings
 from tests.conftest import FakeClock
+from tutor.own_cards import OwnCards, parse_line
 from tutor.service import TutorService
 from tutor.students import QuietHours, StudentStatus
 
@@ -25,10 +26,12 @@ async def test_users_summary_counts_by_status(
         await service.register(user_id, user_id, "S", "en")
     await service.set_status(2, StudentStatus.PAUSED)
     await service.set_status(3, StudentStatus.BLOCKED)
+    await OwnCards(service).add(1, parse_line("Secret front | secret back"))
     assert await users_summary(settings_for(db_path)) == 0
     out = capsys.readouterr().out
     assert "students       3" in out
     assert "  paused       1" in out and "  blocked      1" in out
+    assert "own cards      1  (from 1 students)" in out and "ecret" not in out
 
 
 async def test_remind_dry_run_shows_who_and_why(

@@ -1,0 +1,434 @@
+"""Students' own cards: /new, ``front | back`` lines, photos, /mycards, /cancel, /export.
+
+A card being added or edited is a draft in the student's scratch space. A typed answer is
+never taken for a card: a draft gives way to a typed question asked after it, and a
+``front | back`` line while a typed question waits is that question's answer (the student
+is told how to add a card instead).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, PhotoSize, Update
+from telegram.error import TelegramError
+
+from bot import callbacks
+from bot.callbacks import OwnCardPress
+from bot.handlers import admin_io
+from bot.handlers.admin_common import is_admin
+from bot.handlers.common import (
+    Context,
+    drop_buttons,
+    edit,
+    error_plain,
+    error_text,
+    guarded,
+    language_of,
+    reply,
+    service_of,
+    started_student,
+    student_of,
+    toast,
+    user_data,
+)
+from bot.handlers.delivery import send_file
+from bot.i18n import Html, plain, t
+from tutor.content.export import FORMATS
+from tutor.errors import TutorError
+from tutor.items import Item, ItemKind
+from tutor.own_cards import (
+    PAGE_SIZE,
+    CardText,
+    OwnCards,
+    PictureTooLarge,
+    card_line,
+    parse_line,
+    parse_sides,
+)
+from tutor.students import Student
+
+log = logging.getLogger("bot.own_cards")
+
+COMMANDS: tuple[str, ...] = ("new", "mycards", "cancel", "export")
+"""In the command menu and /help (an admin's ``/export DECK`` goes to bot.handlers.admin_io)."""
+EXPORT_FORMATS = ("csv", "json")
+_DRAFT = "own_card_draft"
+_PAGE = "own_cards_page"
+_SHOWN = 60  # characters of a side shown in lists and confirmations
+
+
+def _cards(context: Context) -> OwnCards:
+    return OwnCards(service_of(context))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+def _back(item: Item) -> str:
+    return "; ".join(item.accepted) if item.kind is ItemKind.TYPED else item.answer
+
+
+def _cancel_keyboard(lang: str) -> InlineKeyboardMarkup:
+    label = plain(lang, "button.own_cancel")
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=callbacks.cancel_card())]]
+    )
+
+
+async def _open_typed_question(context: Context, student: Student) -> int | None:
+    """The id of the typed (or cloze) question shown and waiting for an answer, if any."""
+    question = await service_of(context).open_question(student.id)
+    if question is None or not question.shown:
+        return None
+    if question.item.kind not in (ItemKind.TYPED, ItemKind.CLOZE):
+        return None
+    return question.id
+
+
+async def _start_draft(context: Context, student: Student, draft: dict[str, Any]) -> None:
+    # The typed question open now (if any) was asked before the draft: the draft wins for it.
+    draft["question"] = await _open_typed_question(context, student)
+    user_data(context)[_DRAFT] = draft
+
+
+async def _draft(context: Context, student: Student) -> dict[str, Any] | None:
+    """The card being written, unless a typed question was asked since (then it is dropped)."""
+    draft = user_data(context).get(_DRAFT)
+    if not isinstance(draft, dict):
+        return None
+    waiting = await _open_typed_question(context, student)
+    if waiting is not None and waiting != draft.get("question"):
+        user_data(context).pop(_DRAFT, None)
+        return None
+    return draft
+
+
+# -- adding ------------------------------------------------------------------------------------
+
+
+async def _picture(context: Context, file_id: str | None) -> bytes | None:
+    if file_id is None:
+        return None
+    file = await context.bot.get_file(file_id)
+    return bytes(await file.download_as_bytearray())
+
+
+async def _save(
+    update: Update, context: Context, student: Student, card: CardText, file_id: str | None
+) -> None:
+    """Store the card (fetching its picture) and confirm; errors are replied, draft kept."""
+    lang = student.language
+    try:
+        picture = await _picture(context, file_id)
+    except TelegramError as error:
+        log.info("card picture not fetched: %s", error.message)
+        await reply(update, t(lang, "own.picture_failed"))
+        return
+    try:
+        item = await _cards(context).add(student.id, card, picture)
+    except TutorError as error:
+        await reply(update, error_text(lang, error))
+        return
+    user_data(context).pop(_DRAFT, None)
+    count = await _cards(context).count(student.id)
+    key = "own.added_typed" if item.kind is ItemKind.TYPED else "own.added"
+    limit = service_of(context).config.max_own_cards
+    await reply(
+        update,
+        t(
+            lang,
+            key,
+            front=_short(item.prompt),
+            back=_short(_back(item)),
+            n=count,
+            limit=limit,
+            picture=plain(lang, "own.with_picture") if item.image else "",
+        ),
+    )
+
+
+async def _add_line(
+    update: Update, context: Context, student: Student, text: str, file_id: str | None = None
+) -> None:
+    try:
+        card = parse_line(text)
+    except TutorError as error:
+        await reply(update, error_text(student.language, error))
+        return
+    await _save(update, context, student, card, file_id)
+
+
+@guarded
+async def new_command(update: Update, context: Context) -> None:
+    """/new: ask for a card's front, then its back (``/new front | back`` adds it at once)."""
+    student = await started_student(update, context)
+    if student is None:
+        return
+    lang = student.language
+    line = " ".join(context.args or [])
+    if line:
+        await _add_line(update, context, student, line)
+        return
+    await _start_draft(context, student, {"step": "front", "picture": None})
+    await reply(update, t(lang, "own.new_front"), _cancel_keyboard(lang))
+
+
+async def _draft_text(
+    update: Update, context: Context, student: Student, draft: dict[str, Any], text: str
+) -> None:
+    lang = student.language
+    step = draft.get("step")
+    if step == "edit":
+        await _edit_card(update, context, student, int(draft["item"]), text)
+        return
+    if step == "front":
+        if "|" in text:
+            await _add_line(update, context, student, text, draft.get("picture"))
+            return
+        front = text.strip()
+        try:
+            parse_sides(front, "-")  # the front's own checks, before asking for the back
+        except TutorError as error:
+            await reply(update, error_text(lang, error))
+            return
+        draft.update(step="back", front=front)
+        await reply(update, t(lang, "own.new_back", front=_short(front)), _cancel_keyboard(lang))
+        return
+    try:
+        card = parse_sides(str(draft.get("front", "")), text)
+    except TutorError as error:
+        await reply(update, error_text(lang, error))
+        return
+    await _save(update, context, student, card, draft.get("picture"))
+
+
+async def card_text(update: Update, context: Context, student: Student, text: str) -> bool:
+    """A draft's next step or a ``front | back`` line (True); a typed answer's is not (False)."""
+    draft = await _draft(context, student)
+    if draft is not None:
+        await _draft_text(update, context, student, draft, text)
+        return True
+    if "|" not in text:
+        return False
+    if await _open_typed_question(context, student) is not None:
+        await reply(update, t(student.language, "own.taken_as_answer"))
+        return False
+    await _add_line(update, context, student, text)
+    return True
+
+
+def _largest_fitting(sizes: tuple[PhotoSize, ...], limit: int) -> PhotoSize | None:
+    """The largest size of a photo within ``limit`` bytes (sizes without a size count)."""
+    fitting = [size for size in sizes if (size.file_size or 0) <= limit]
+    return max(fitting, key=lambda size: size.width * size.height, default=None)
+
+
+@guarded
+async def photo_message(update: Update, context: Context) -> None:
+    """A photo: the picture of the card being written, or a card with caption ``front | back``."""
+    message = update.effective_message
+    assert message is not None
+    student = await started_student(update, context)
+    if student is None:
+        return
+    lang = student.language
+    limit = service_of(context).config.max_card_picture_bytes
+    size = _largest_fitting(tuple(message.photo), limit)
+    if size is None:
+        error = PictureTooLarge("", limit_kb=-(-limit // 1024))
+        await reply(update, error_text(lang, error))
+        return
+    caption = (message.caption or "").strip()
+    draft = await _draft(context, student)
+    if draft is not None and draft.get("step") in ("front", "back"):
+        draft["picture"] = size.file_id
+        if caption:
+            await _draft_text(update, context, student, draft, caption)
+        elif draft.get("step") == "front":
+            await reply(update, t(lang, "own.picture_kept"), _cancel_keyboard(lang))
+        else:
+            front = _short(str(draft.get("front", "")))
+            await reply(update, t(lang, "own.picture_kept_back", front=front))
+        return
+    if draft is not None:  # an edit changes the text only
+        await reply(update, t(lang, "own.edit_text_only"), _cancel_keyboard(lang))
+        return
+    if "|" in caption:
+        await _add_line(update, context, student, caption, size.file_id)
+        return
+    await reply(update, t(lang, "own.photo_hint"))
+
+
+@guarded
+async def cancel_command(update: Update, context: Context) -> None:
+    """/cancel: drop the card being added or edited."""
+    student = await started_student(update, context)
+    if student is None:
+        return
+    dropped = user_data(context).pop(_DRAFT, None)
+    key = "own.cancelled" if dropped is not None else "own.nothing_to_cancel"
+    await reply(update, t(student.language, key))
+
+
+# -- listing, editing, deleting ----------------------------------------------------------------
+
+
+async def _page_message(
+    context: Context, student: Student, page: int
+) -> tuple[Html, InlineKeyboardMarkup | None]:
+    lang = student.language
+    shown = await _cards(context).page(student.id, page)
+    user_data(context)[_PAGE] = shown.page
+    if shown.total == 0:
+        return t(lang, "own.list_empty"), None
+    lines: list[str] = [
+        t(lang, "own.list_title", total=shown.total, page=shown.page + 1, pages=shown.pages)
+    ]
+    rows: list[list[InlineKeyboardButton]] = []
+    for offset, item in enumerate(shown.cards):
+        number = shown.page * PAGE_SIZE + offset + 1
+        mark = " 🖼" if item.image else ""
+        lines.append(
+            t(lang, "own.list_line", n=number, front=_short(item.prompt), back=_short(_back(item)))
+            + mark
+        )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    plain(lang, "button.own_edit", n=number),
+                    callback_data=callbacks.own_card("e", item.id),
+                ),
+                InlineKeyboardButton(
+                    plain(lang, "button.own_delete", n=number),
+                    callback_data=callbacks.own_card("d", item.id),
+                ),
+            ]
+        )
+    nav = []
+    if shown.page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                plain(lang, "button.own_prev"),
+                callback_data=callbacks.own_cards_page(shown.page - 1),
+            )
+        )
+    if shown.page + 1 < shown.pages:
+        nav.append(
+            InlineKeyboardButton(
+                plain(lang, "button.own_next"),
+                callback_data=callbacks.own_cards_page(shown.page + 1),
+            )
+        )
+    if nav:
+        rows.append(nav)
+    return Html("\n".join(lines)), InlineKeyboardMarkup(rows)
+
+
+@guarded
+async def mycards_command(update: Update, context: Context) -> None:
+    """/mycards: the student's cards, a page at a time, with edit and delete buttons."""
+    student = await started_student(update, context)
+    if student is None:
+        return
+    await reply(update, *await _page_message(context, student, 0))
+
+
+async def _edit_card(
+    update: Update, context: Context, student: Student, item_id: int, text: str
+) -> None:
+    lang = student.language
+    try:
+        item = await _cards(context).edit(student.id, item_id, parse_line(text))
+    except TutorError as error:
+        await reply(update, error_text(lang, error))
+        if error.code == "card_gone":
+            user_data(context).pop(_DRAFT, None)
+        return
+    user_data(context).pop(_DRAFT, None)
+    await reply(update, t(lang, "own.edited", front=_short(item.prompt), back=_short(_back(item))))
+
+
+async def own_card_press(update: Update, context: Context, press: OwnCardPress) -> None:
+    """A /mycards button (page, edit, delete) or Cancel under a card being written."""
+    query = update.callback_query
+    assert query is not None
+    student = await student_of(update, context)
+    lang = language_of(update, student)
+    if student is None:
+        await toast(query, plain(lang, "please_start"))
+        return
+    if press.action == "x":
+        dropped = user_data(context).pop(_DRAFT, None)
+        await toast(query)
+        await drop_buttons(query)
+        await reply(update, t(lang, "own.cancelled" if dropped else "own.nothing_to_cancel"))
+        return
+    if press.action == "p":
+        await toast(query)
+        text, keyboard = await _page_message(context, student, press.value)
+        if not await edit(query, text, keyboard):
+            await reply(update, text, keyboard)
+        return
+    try:
+        item = await _cards(context).card(student.id, press.value)
+    except TutorError as error:
+        await toast(query, error_plain(lang, error))
+        return
+    if press.action == "e":
+        await toast(query)
+        await _start_draft(context, student, {"step": "edit", "item": item.id})
+        await reply(
+            update, t(lang, "own.edit_prompt", line=card_line(item)), _cancel_keyboard(lang)
+        )
+        return
+    try:
+        await _cards(context).delete(student.id, item.id)
+    except TutorError as error:  # a second press that overtook this one
+        await toast(query, error_plain(lang, error))
+        return
+    await toast(query, plain(lang, "own.deleted", front=_short(item.prompt)))
+    page = user_data(context).get(_PAGE, 0)
+    text, keyboard = await _page_message(context, student, int(page))
+    if isinstance(query.message, Message) and not await edit(query, text, keyboard):
+        await reply(update, text, keyboard)
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+@guarded
+async def export_command(update: Update, context: Context) -> None:
+    """/export [csv|json]: the sender's own cards as a file (an admin's /export DECK: the deck)."""
+    words = [word.lower() for word in context.args or []]
+    user = update.effective_user
+    names_a_deck = len(words) > 1 or (bool(words) and words[0] not in FORMATS)
+    if names_a_deck and is_admin(context, user.id if user else None):
+        await admin_io.export_command(update, context)
+        return
+    student = await started_student(update, context)
+    if student is None:
+        return
+    lang = student.language
+    if len(words) > 1 or (words and words[0] not in EXPORT_FORMATS):
+        await reply(update, t(lang, "own.export_formats"))
+        return
+    fmt = words[0] if words else "csv"
+    try:
+        name, data = await _cards(context).export(student.id, fmt)
+    except TutorError as error:
+        await reply(update, error_text(lang, error))
+        return
+    count = await _cards(context).count(student.id)
+    await send_file(
+        update,
+        lang,
+        "document",
+        data,
+        filename=name,
+        caption=t(lang, "own.export_caption", n=count),
+        failed="send_failed.export",
+        file=name,
+    )
