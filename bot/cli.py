@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"metatutor: configuration error\n{error}", file=sys.stderr)
         return 2
+    from bot.operations_model import with_active_weights
+
+    settings = with_active_weights(settings)
     # One key=value line per event; the token and webhook secret are redacted everywhere.
     configure_from_settings(settings)
     try:

@@ -6,10 +6,23 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from storage import Database
+
+if TYPE_CHECKING:
+    from tutor.retrain import Refit
+
+STARTS = {
+    "both": ("fine-tuned", "from scratch"),
+    "fine-tune": ("fine-tuned",),
+    "scratch": ("from scratch",),
+}
+RUNNING_WITHIN = timedelta(minutes=3)
+"""A heartbeat this recent means a bot serves the database (its reminder job beats each minute)."""
 
 
 def from_db_parser() -> argparse.ArgumentParser:
@@ -28,9 +41,11 @@ def from_db_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and training")
     parser.add_argument(
-        "--from-scratch",
-        action="store_true",
-        help="train from a random start instead of fine-tuning the current weights",
+        "--start",
+        choices=["both", "fine-tune", "scratch"],
+        default="both",
+        help="fine-tune the current weights, train from a random start, or both and keep"
+        " the one with the lower validation loss on the training students (default)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -56,7 +71,7 @@ async def train_from_db(settings: Settings, argv: Sequence[str]) -> int:
             logs,
             current,
             seed=args.seed,
-            from_scratch=args.from_scratch,
+            starts=STARTS[args.start],
             progress=not args.quiet,
         )
     except RefitError as error:
@@ -71,10 +86,70 @@ async def train_from_db(settings: Settings, argv: Sequence[str]) -> int:
     if not result.better:
         print("the candidate is not better on the held-out students: the current weights stay")
         return 0
-    return await promote_and_replay(settings, result)
+    return await promote_and_replay(settings, result, datetime.now(UTC))
 
 
-async def promote_and_replay(settings: Settings, result: object) -> int:
-    """Placeholder replaced by the promotion step."""
-    print("the candidate is better; promotion is not available yet: use --out")
+def with_active_weights(settings: Settings) -> Settings:
+    """``settings`` naming the weights this deployment serves: ``METATUTOR_MODEL`` if set,
+    else those ``train --from-db`` promoted beside the database, else the bundled ones."""
+    from tutor.model_store import weights_path
+
+    path = weights_path(settings.database, settings.model_path)
+    return (
+        settings
+        if path == settings.model_path
+        else settings.model_copy(update={"model_path": path})
+    )
+
+
+def bot_running(settings: Settings, now: datetime, within: timedelta = RUNNING_WITHIN) -> bool:
+    """True when a bot on this database ran a job lately (its heartbeat file says so)."""
+    from bot.heartbeat import heartbeat_path, read_heartbeat
+
+    for job in read_heartbeat(heartbeat_path(settings.database)).values():
+        try:
+            at = datetime.fromisoformat(str(job.get("at")))
+        except ValueError:
+            continue
+        if at.tzinfo is not None and now - at < within:
+            return True
+    return False
+
+
+async def promote_and_replay(settings: Settings, result: Refit, now: datetime) -> int:
+    """Make the better candidate the deployment's weights and rebuild every learner state."""
+    from tutor.model_store import promote
+    from tutor.replay import replay_all
+
+    if bot_running(settings, now):
+        print(
+            "metatutor: the candidate is better, but the bot is running on this database:"
+            " stop it, run `metatutor train --from-db` again to promote, then start it"
+            " (or keep the candidate with --out PATH)",
+            file=sys.stderr,
+        )
+        return 1
+    path = promote(settings.database, result.weights, now, summary(result))
+    db = await Database.open(settings.database)
+    try:
+        count = await replay_all(db, path)
+    finally:
+        await db.close()
+    print(
+        f"promoted {path} (it serves from the bot's next start);"
+        f" rebuilt the learner state of {count} students"
+    )
     return 0
+
+
+def summary(result: Refit) -> dict[str, object]:
+    """The refit's counts and figures, as recorded beside the promoted weights."""
+    return {
+        "train_students": result.train_students,
+        "train_answers": result.train_attempts,
+        "held_out_students": result.held_students,
+        "held_out_answers": result.held_attempts,
+        "current": {"log_loss": result.current.log_loss, "auc": result.current.auc},
+        "candidate": {"log_loss": result.candidate.log_loss, "auc": result.candidate.auc},
+        "fine_tuned": result.fine_tuned,
+    }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -63,6 +63,8 @@ class Refit:
     candidate: Figures
     weights: TrainedWeights
     fine_tuned: bool
+    #: validation log loss (on a tenth of the training students) of each start tried
+    validation: dict[str, float]
 
     @property
     def better(self) -> bool:
@@ -164,34 +166,44 @@ def figures(
     return Figures(log_loss=log_loss(y, p), auc=auc(y, p))
 
 
+STARTS = ("fine-tuned", "from scratch")
+
+
 def refit(
     logs: Sequence[LearnerLog],
     current: TrainedWeights,
     *,
     seed: int = 0,
-    from_scratch: bool = False,
-    config: TrainConfig | None = None,
+    starts: Sequence[str] = STARTS,
+    configs: dict[str, TrainConfig] | None = None,
     progress: bool = False,
 ) -> Refit:
-    """Train a candidate on four fifths of the students and judge both weights on the rest."""
+    """Train a candidate on four fifths of the students and judge both weights on the rest.
+
+    Each of ``starts`` is trained (fine-tuned from ``current``, or from scratch); the one
+    with the lower validation loss on the training students' own validation tenth becomes
+    the candidate (the held-out students judge it and nothing else).
+    """
     import torch
 
     check_size(logs)
     train_logs, held = split_students(logs, seed)
-    cfg = config or (FROM_SCRATCH if from_scratch else FINE_TUNE)
-    if not from_scratch:
-        # the current weights' inputs and architecture (train() takes them from init)
-        cfg = replace(cfg, extra_features=tuple(current.config.get("extra_features", ())))
+    chosen = {"fine-tuned": FINE_TUNE, "from scratch": FROM_SCRATCH} | (configs or {})
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # reproducible on one machine, whatever its cores
     try:
-        weights = train(
-            [("deployment", train_logs)],
-            cfg,
-            seed=seed,
-            progress=progress,
-            init=None if from_scratch else current,
-        )
+        tried: dict[str, TrainedWeights] = {}
+        for start in starts:
+            tried[start] = train(
+                [("deployment", train_logs)],
+                chosen[start],
+                seed=seed,
+                progress=progress,
+                init=current if start == "fine-tuned" else None,
+            )
+        validation = {k: float(w.meta["best_val_logloss"]) for k, w in tried.items()}
+        best = min(validation, key=lambda k: validation[k])
+        weights = tried[best]
         cur, new = figures(current, train_logs, held), figures(weights, train_logs, held)
     finally:
         torch.set_num_threads(threads)
@@ -209,7 +221,8 @@ def refit(
         current=cur,
         candidate=new,
         weights=weights,
-        fine_tuned=not from_scratch,
+        fine_tuned=best == "fine-tuned",
+        validation=validation,
     )
 
 
@@ -220,6 +233,10 @@ def table(result: Refit) -> str:
         "|---|---:|---:|",
         f"| training | {result.train_students:,} | {result.train_attempts:,} |",
         f"| held out | {result.held_students:,} | {result.held_attempts:,} |",
+        "",
+        "| candidate start | validation log loss (training students) |",
+        "|---|---:|",
+        *(f"| {k} | {v:.4f} |" for k, v in result.validation.items()),
         "",
         "| weights | held-out log loss | held-out AUC |",
         "|---|---:|---:|",

@@ -5,16 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.cli import main
+from bot.heartbeat import Heartbeat, heartbeat_path
+from bot.operations_model import promote_and_replay, with_active_weights
+from bot.settings import Settings
 from storage import Database
-from tutor.model.weights import TrainedWeights
-from tutor.model_store import models_dir
-from tutor.retrain import MIN_ANSWERS, RefitError, check_size, read_logs, split_students
+from tutor.model.weights import DEFAULT_WEIGHTS, TrainedWeights
+from tutor.model_store import active_weights, models_dir
+from tutor.retrain import (
+    MIN_ANSWERS,
+    Figures,
+    Refit,
+    RefitError,
+    check_size,
+    read_logs,
+    split_students,
+)
 from tutor.simulation.deployment import DeploymentConfig, generate
 
 SMALL = DeploymentConfig(students=10, items=30, days=6, quiz_length=10, seed=1)
@@ -51,8 +65,6 @@ async def _logs(path: Path) -> list:  # type: ignore[type-arg]
 def test_each_student_becomes_one_log_with_what_the_service_sees(deployment: Path) -> None:
     logs = asyncio.run(_logs(deployment))
     assert sorted(int(log.user) for log in logs) == [1000 + s for s in range(SMALL.students)]
-    import sqlite3
-
     with sqlite3.connect(deployment) as conn:
         n = conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
         kinds = dict(conn.execute("SELECT id, kind FROM items").fetchall())
@@ -88,7 +100,8 @@ def test_out_writes_the_candidate_and_changes_nothing_else(
     assert main(["train", "--from-db", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "| held out | 2 |" in printed
-    assert "| current |" in printed and "| candidate (fine-tuned) |" in printed
+    assert "| current |" in printed and "| candidate (" in printed
+    assert "| fine-tuned |" in printed and "| from scratch |" in printed
     assert TrainedWeights.load(out).meta["deployment"]["students"] == SMALL.students
     assert _digest(deployment) == before
     assert not models_dir(deployment).exists()
@@ -116,3 +129,57 @@ def test_a_missing_database_gets_one_line(
     err = capsys.readouterr().err
     assert "nowhere.sqlite3" in err and err.count("\n") == 1
     assert not (tmp_path / "nowhere.sqlite3").exists()
+
+
+def _result(current: Figures, candidate: Figures) -> Refit:
+    weights = TrainedWeights.load(DEFAULT_WEIGHTS)
+    return Refit(8, 400, 2, 100, current, candidate, weights, True, {"fine-tuned": 0.4})
+
+
+def test_better_means_a_lower_log_loss_and_an_auc_not_lower() -> None:
+    cur = Figures(log_loss=0.50, auc=0.70)
+    assert _result(cur, Figures(0.49, 0.70)).better
+    assert not _result(cur, Figures(0.49, 0.69)).better  # lower loss, worse ranking
+    assert not _result(cur, Figures(0.50, 0.75)).better  # better ranking, same loss
+    assert not _result(cur, Figures(0.51, 0.80)).better
+
+
+def _settings(database: Path) -> Settings:
+    return Settings(database=database)
+
+
+def test_promotion_writes_the_weights_beside_the_database_and_rebuilds_the_states(
+    deployment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _settings(deployment)
+    result = _result(Figures(0.5, 0.7), Figures(0.4, 0.8))
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert asyncio.run(promote_and_replay(settings, result, now)) == 0
+    assert "rebuilt the learner state of 10 students" in capsys.readouterr().out
+    active = active_weights(deployment)
+    assert active is not None and active.parent == models_dir(deployment)
+    assert active.parent.parent == deployment.parent  # beside the database, not the package
+    record = json.loads((models_dir(deployment) / "active.json").read_text())
+    assert record["promoted"] == now.isoformat() and record["candidate"]["log_loss"] == 0.4
+    weights_id = hashlib.blake2b(active.read_bytes(), digest_size=8).hexdigest()
+    with sqlite3.connect(deployment) as conn:
+        versions = {row[0] for row in conn.execute("SELECT model_version FROM learner_state")}
+    assert versions == {weights_id}
+    # every process that opens this database now serves the promoted weights
+    assert with_active_weights(settings).model_path == active
+    assert with_active_weights(Settings(database=deployment, model_path=DEFAULT_WEIGHTS)) \
+        .model_path == DEFAULT_WEIGHTS  # fmt: skip
+
+
+def test_a_running_bot_is_not_swapped_under(
+    deployment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    Heartbeat(heartbeat_path(deployment)).beat("reminders", at=now - timedelta(seconds=50))
+    result = _result(Figures(0.5, 0.7), Figures(0.4, 0.8))
+    assert asyncio.run(promote_and_replay(_settings(deployment), result, now)) == 1
+    assert "the bot is running on this database: stop it" in capsys.readouterr().err
+    assert active_weights(deployment) is None
+    # a heartbeat from long ago is a stopped bot
+    later = now + timedelta(hours=1)
+    assert asyncio.run(promote_and_replay(_settings(deployment), result, later)) == 0

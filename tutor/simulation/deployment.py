@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from storage import Database
+from storage import attempts as attempt_rows
 from tutor.items import Grade, ItemKind
 from tutor.learner import MemoryModel
 from tutor.service import TutorService
@@ -127,3 +128,82 @@ async def generate(
                 clock.now += timedelta(seconds=float(rng.uniform(5, 25)))
                 question = await service.next_question(user)
     return service
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What the service does for the scripted probe student under one set of weights."""
+
+    intervals: list[float]
+    """Days from each item's last answer to its scheduled review."""
+    recall_day: float
+    """Mean predicted recall of the probe's items one day after the last answer."""
+    recall_week: float
+    """The same a week after."""
+
+
+async def probe(
+    database: Path,
+    weights: Path | None,
+    workdir: Path,
+    *,
+    answers: int = 12,
+    target: float = 0.97,
+    wrong_every: int = 0,
+    seed: int = 0,
+) -> Probe:
+    """The reviews the service schedules for one scripted new student on a copy of
+    ``database`` served by ``weights``: on day 0, 1 and 3 a quiz, every answer right but
+    every ``wrong_every``-th of a day (0: none), the same answers whatever the weights (the
+    service picks the questions). The probe's target recall is ``target`` (a student's
+    setting, 0.7-0.97). Item tallies come from the deployment's students."""
+    from storage import content as content_rows
+    from tutor.convert import item_from_record
+    from tutor.learner import ModelMemory
+
+    copy = workdir / f"probe-{'bundled' if weights is None else weights.stem}.sqlite3"
+    source = await Database.open_read_only(database)
+    try:
+        await source.backup(copy)
+    finally:
+        await source.close()
+    clock = SimClock(START + timedelta(days=60))
+    memory = ModelMemory(weights)
+    memory.load()  # here, not inside the first answer's transaction
+    db = await Database.open(copy)
+    try:
+        service = TutorService(db, clock=clock, seed=seed, memory=memory)
+        await service.register(PROBE_USER, PROBE_USER, "probe", "en")
+        await service.enrol(PROBE_USER, DECK)
+        await service.update_settings(PROBE_USER, target_retention=target)
+        for day in (0, 1, 3):
+            clock.now = START + timedelta(days=60 + day, hours=9)
+            question = await service.start_quiz(PROBE_USER, answers)
+            k = 0
+            while question is not None:
+                right = not wrong_every or (k + 1) % wrong_every != 0
+                answer = answer_for(question, right, 3 if right else 1)
+                await service.answer(PROBE_USER, question.id, answer)
+                clock.now += timedelta(seconds=15)
+                k += 1
+                question = await service.next_question(PROBE_USER)
+        async with db.read() as conn:
+            rows = await attempt_rows.enrolled_memory(conn, PROBE_USER)
+            seen = {row.item_id for row in rows}
+            items = [
+                item_from_record(record)
+                for record in await content_rows.enrolled_items(conn, PROBE_USER)
+                if record.id in seen
+            ]
+            predictor = await memory.predictor(conn, PROBE_USER, items)
+        ids = np.array([item.id for item in items], np.int64)
+        last = clock.now.timestamp()
+        day_after = predictor.recall_at(ids, np.full(len(ids), last + 86_400.0))
+        week_after = predictor.recall_at(ids, np.full(len(ids), last + 7 * 86_400.0))
+    finally:
+        await db.close()
+    return Probe(
+        intervals=[(r.due_ms - r.last_ms) / 86_400_000 for r in rows],
+        recall_day=float(np.mean(day_after)),
+        recall_week=float(np.mean(week_after)),
+    )
