@@ -83,10 +83,19 @@ async def train_from_db(settings: Settings, argv: Sequence[str]) -> int:
         result.weights.save(args.out)
         print(f"candidate written to {args.out}; nothing else changed")
         return 0
+    now = datetime.now(UTC)
     if not result.better:
         print("the candidate is not better on the held-out students: the current weights stay")
+        _card(settings, now, result, promoted=False)
         return 0
-    return await promote_and_replay(settings, result, datetime.now(UTC))
+    return await promote_and_replay(settings, result, now)
+
+
+def _card(settings: Settings, now: datetime, result: Refit, *, promoted: bool) -> None:
+    from tutor.model_store import add_card_section, card_section
+
+    card = add_card_section(settings.database, card_section(now, summary(result), promoted))
+    print(f"model card: {card}")
 
 
 def with_active_weights(settings: Settings) -> Settings:
@@ -130,6 +139,7 @@ async def promote_and_replay(settings: Settings, result: Refit, now: datetime) -
         )
         return 1
     path = promote(settings.database, result.weights, now, summary(result))
+    _card(settings, now, result, promoted=True)
     db = await Database.open(settings.database)
     try:
         count = await replay_all(db, path)

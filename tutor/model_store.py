@@ -70,3 +70,52 @@ def _write_atomic(path: Path, data: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+CARD = "model_card.md"
+
+
+def card_section(when: datetime, summary: dict[str, Any], promoted: bool) -> str:
+    """The model card's section for one ``train --from-db`` run."""
+    cur, new = summary["current"], summary["candidate"]
+    start = "fine-tuned from the serving weights" if summary["fine_tuned"] else "from scratch"
+    verdict = (
+        "promoted: it serves from the bot's next start"
+        if promoted
+        else "not promoted: the serving weights stay"
+    )
+    return "\n".join(
+        [
+            f"## Refit on this deployment's students, {when:%Y-%m-%d %H:%M} UTC",
+            "",
+            f"Data: {summary['train_students']:,} students ({summary['train_answers']:,}"
+            f" answers) trained the candidate ({start}); {summary['held_out_students']:,}"
+            f" held-out students ({summary['held_out_answers']:,} answers) judged it, each"
+            " answer predicted from the student's earlier answers only.",
+            "",
+            "| weights | held-out log loss | held-out AUC |",
+            "|---|---:|---:|",
+            f"| serving | {cur['log_loss']:.4f} | {cur['auc']:.4f} |",
+            f"| candidate | {new['log_loss']:.4f} | {new['auc']:.4f} |",
+            "",
+            f"Decision: {verdict}.",
+            "",
+        ]
+    )
+
+
+def add_card_section(database: Path, section: str) -> Path:
+    """Append ``section`` to the deployment's model card beside its weights."""
+    folder = models_dir(database)
+    folder.mkdir(parents=True, exist_ok=True)
+    card = folder / CARD
+    before = card.read_text(encoding="utf-8") if card.exists() else _CARD_HEAD
+    _write_atomic(card, (before + "\n" + section).encode())
+    return card
+
+
+_CARD_HEAD = """# Learner model: this deployment's refits
+
+Written by `metatutor train --from-db`, one section per run, newest last. The bundled
+weights' own card is docs/model_card.md in the package's source.
+"""

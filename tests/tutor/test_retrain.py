@@ -161,6 +161,12 @@ def test_promotion_writes_the_weights_beside_the_database_and_rebuilds_the_state
     assert active.parent.parent == deployment.parent  # beside the database, not the package
     record = json.loads((models_dir(deployment) / "active.json").read_text())
     assert record["promoted"] == now.isoformat() and record["candidate"]["log_loss"] == 0.4
+    card = (models_dir(deployment) / "model_card.md").read_text()
+    assert "## Refit on this deployment's students, 2026-12-01 00:00 UTC" in card
+    assert "Data: 8 students (400 answers) trained the candidate" in card
+    assert "2 held-out students (100 answers)" in card
+    assert "| serving | 0.5000 | 0.7000 |\n| candidate | 0.4000 | 0.8000 |" in card
+    assert "Decision: promoted" in card
     weights_id = hashlib.blake2b(active.read_bytes(), digest_size=8).hexdigest()
     with sqlite3.connect(deployment) as conn:
         versions = {row[0] for row in conn.execute("SELECT model_version FROM learner_state")}

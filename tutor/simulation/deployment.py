@@ -20,6 +20,7 @@ import numpy as np
 
 from storage import Database
 from storage import attempts as attempt_rows
+from tutor.answer_log import MAX_STRETCH
 from tutor.items import Grade, ItemKind
 from tutor.learner import MemoryModel
 from tutor.service import TutorService
@@ -140,6 +141,10 @@ class Probe:
     """Mean predicted recall of the probe's items one day after the last answer."""
     recall_week: float
     """The same a week after."""
+    at_cap: int
+    """Reviews pushed to the cap of ``MAX_STRETCH`` times the interval rules' interval."""
+    by_rules: int
+    """Reviews the interval rules timed (the model doubted the item right after the answer)."""
 
 
 async def probe(
@@ -202,8 +207,14 @@ async def probe(
         week_after = predictor.recall_at(ids, np.full(len(ids), last + 7 * 86_400.0))
     finally:
         await db.close()
+    intervals = [(r.due_ms - r.last_ms) / 86_400_000 for r in rows]
     return Probe(
-        intervals=[(r.due_ms - r.last_ms) / 86_400_000 for r in rows],
+        intervals=intervals,
+        at_cap=sum(
+            abs(i - r.interval_days * MAX_STRETCH) < 1e-6
+            for i, r in zip(intervals, rows, strict=True)
+        ),
+        by_rules=sum(abs(i - r.interval_days) < 1e-6 for i, r in zip(intervals, rows, strict=True)),
         recall_day=float(np.mean(day_after)),
         recall_week=float(np.mean(week_after)),
     )
