@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from bot.preflight import MODEL_SWAPPED, BackgroundModel
 from bot.settings import Settings
 from storage import Database
 
@@ -21,6 +22,8 @@ STARTS = {
     "fine-tune": ("fine-tuned",),
     "scratch": ("from scratch",),
 }
+WATCH_SECONDS = 60
+"""How often a running bot looks for promoted weights."""
 RUNNING_WITHIN = timedelta(minutes=3)
 """A heartbeat this recent means a bot serves the database (its reminder job beats each minute)."""
 
@@ -111,6 +114,39 @@ def with_active_weights(settings: Settings) -> Settings:
     )
 
 
+def watches(settings: Settings) -> bool:
+    """True when the served weights follow the promotions (METATUTOR_MODEL does not pin them)."""
+    from tutor.model_store import models_dir
+
+    path = settings.model_path
+    return path is None or path.parent == models_dir(settings.database)
+
+
+def watch_weights(
+    application: Any, settings: Settings, model: BackgroundModel, db: Database
+) -> None:
+    """A repeating job: when ``train --from-db`` promoted other weights, the bot swaps them in
+    (:meth:`BackgroundModel.swap`) while it serves."""
+    from tutor.model_store import active_weights
+
+    if not watches(settings):
+        return
+
+    async def check(_context: object) -> None:
+        target = active_weights(settings.database)
+        if target is None or target == model.memory.weights or not model.loaded:
+            return
+        await model.swap(db, target)
+
+    application.job_queue.run_repeating(
+        check,
+        interval=WATCH_SECONDS,
+        first=WATCH_SECONDS,
+        name="model-watch",
+        job_kwargs={"max_instances": 1},
+    )
+
+
 def bot_running(settings: Settings, now: datetime, within: timedelta = RUNNING_WITHIN) -> bool:
     """True when a bot on this database ran a job lately (its heartbeat file says so)."""
     from bot.heartbeat import heartbeat_path, read_heartbeat
@@ -130,16 +166,24 @@ async def promote_and_replay(settings: Settings, result: Refit, now: datetime) -
     from tutor.model_store import promote
     from tutor.replay import replay_all
 
-    if bot_running(settings, now):
+    running = bot_running(settings, now)
+    if running and not watches(settings):
         print(
-            "metatutor: the candidate is better, but the bot is running on this database:"
-            " stop it, run `metatutor train --from-db` again to promote, then start it"
-            " (or keep the candidate with --out PATH)",
+            "metatutor: the candidate is better, but the bot running on this database serves"
+            " METATUTOR_MODEL: keep the candidate with --out PATH and point METATUTOR_MODEL"
+            " at it, or unset METATUTOR_MODEL and run this again",
             file=sys.stderr,
         )
         return 1
     path = promote(settings.database, result.weights, now, summary(result))
     _card(settings, now, result, promoted=True)
+    if running:
+        # the bot rebuilds the states and switches itself, without stopping (watch_weights)
+        print(
+            f"promoted {path}; the running bot loads it and rebuilds the learner states within"
+            f" {WATCH_SECONDS} seconds (its log says '{MODEL_SWAPPED}')"
+        )
+        return 0
     db = await Database.open(settings.database)
     try:
         count = await replay_all(db, path)

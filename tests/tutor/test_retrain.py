@@ -177,15 +177,30 @@ def test_promotion_writes_the_weights_beside_the_database_and_rebuilds_the_state
         .model_path == DEFAULT_WEIGHTS  # fmt: skip
 
 
-def test_a_running_bot_is_not_swapped_under(
+def test_a_running_bot_is_left_to_swap_the_weights_itself(
     deployment: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     Heartbeat(heartbeat_path(deployment)).beat("reminders", at=now - timedelta(seconds=50))
     result = _result(Figures(0.5, 0.7), Figures(0.4, 0.8))
-    assert asyncio.run(promote_and_replay(_settings(deployment), result, now)) == 1
-    assert "the bot is running on this database: stop it" in capsys.readouterr().err
+    assert asyncio.run(promote_and_replay(_settings(deployment), result, now)) == 0
+    assert "the running bot loads it and rebuilds the learner states" in capsys.readouterr().out
+    assert active_weights(deployment) is not None
+    with sqlite3.connect(deployment) as conn:  # the command rebuilt nothing under the bot
+        assert conn.execute("SELECT COUNT(*) FROM learner_state").fetchone() == (0,)
+
+
+def test_a_running_bot_pinned_to_a_weights_file_is_not_promoted_under(
+    deployment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    Heartbeat(heartbeat_path(deployment)).beat("reminders", at=now - timedelta(seconds=50))
+    result = _result(Figures(0.5, 0.7), Figures(0.4, 0.8))
+    pinned = Settings(database=deployment, model_path=DEFAULT_WEIGHTS)
+    assert asyncio.run(promote_and_replay(pinned, result, now)) == 1
+    assert "serves METATUTOR_MODEL: keep the candidate with --out" in capsys.readouterr().err
     assert active_weights(deployment) is None
-    # a heartbeat from long ago is a stopped bot
+    # a heartbeat from long ago is a stopped bot: promoted, and the states rebuilt
     later = now + timedelta(hours=1)
     assert asyncio.run(promote_and_replay(_settings(deployment), result, later)) == 0
+    assert "rebuilt the learner state of 10 students" in capsys.readouterr().out
