@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ STARTS = {
     "fine-tune": ("fine-tuned",),
     "scratch": ("from scratch",),
 }
+log = logging.getLogger("bot.model")
+
 WATCH_SECONDS = 60
 """How often a running bot looks for promoted weights."""
 RUNNING_WITHIN = timedelta(minutes=3)
@@ -89,16 +92,16 @@ async def train_from_db(settings: Settings, argv: Sequence[str]) -> int:
     now = datetime.now(UTC)
     if not result.better:
         print("the candidate is not better on the held-out students: the current weights stay")
-        _card(settings, now, result, promoted=False)
+        print(f"model card: {_card(settings, now, result, promoted=False)}")
         return 0
     return await promote_and_replay(settings, result, now)
 
 
-def _card(settings: Settings, now: datetime, result: Refit, *, promoted: bool) -> None:
+def _card(settings: Settings, now: datetime, result: Refit, *, promoted: bool) -> Path:
+    """Append the run's section to the deployment's model card; returns the card's path."""
     from tutor.model_store import add_card_section, card_section
 
-    card = add_card_section(settings.database, card_section(now, summary(result), promoted))
-    print(f"model card: {card}")
+    return add_card_section(settings.database, card_section(now, summary(result), promoted))
 
 
 def with_active_weights(settings: Settings) -> Settings:
@@ -176,7 +179,7 @@ async def promote_and_replay(settings: Settings, result: Refit, now: datetime) -
         )
         return 1
     path = promote(settings.database, result.weights, now, summary(result))
-    _card(settings, now, result, promoted=True)
+    print(f"model card: {_card(settings, now, result, promoted=True)}")
     if running:
         # the bot rebuilds the states and switches itself, without stopping (watch_weights)
         print(
@@ -207,3 +210,53 @@ def summary(result: Refit) -> dict[str, object]:
         "candidate": {"log_loss": result.candidate.log_loss, "auc": result.candidate.auc},
         "fine_tuned": result.fine_tuned,
     }
+
+
+WEEK = timedelta(days=7)
+
+
+def schedule_weekly_refit(application: Any, settings: Settings) -> None:
+    """With ``METATUTOR_RETRAIN_WEEKLY``, refit once a week a week after start (as
+    ``train --from-db``); a better candidate is promoted and the model watch swaps it in."""
+    if not settings.retrain_weekly or not watches(settings):
+        return
+
+    async def run(_context: object) -> None:
+        await weekly_refit(settings, datetime.now(UTC))
+
+    application.job_queue.run_repeating(
+        run, interval=WEEK, first=WEEK, name="weekly-refit", job_kwargs={"max_instances": 1}
+    )
+
+
+async def weekly_refit(settings: Settings, now: datetime) -> bool:
+    """One scheduled refit on a read-only snapshot of its own connection (the bot's is not
+    held); True when a candidate was promoted. Too small a database is logged and skipped."""
+    from tutor.model.weights import DEFAULT_WEIGHTS, TrainedWeights
+    from tutor.model_store import promote, weights_path
+    from tutor.retrain import RefitError, read_logs, refit
+
+    current_path = weights_path(settings.database, None) or DEFAULT_WEIGHTS
+    current = await asyncio.to_thread(TrainedWeights.load, current_path)
+    db = await Database.open_read_only(settings.database)
+    try:
+        logs = await read_logs(db)
+    finally:
+        await db.close()
+    try:
+        result = await asyncio.to_thread(refit, logs, current)
+    except RefitError as error:
+        log.info("weekly refit skipped: %s", error)
+        return False
+    _card(settings, now, result, promoted=result.better)
+    log.info(
+        "weekly refit: held-out log loss %.4f -> %.4f, AUC %.4f -> %.4f, %s",
+        result.current.log_loss,
+        result.candidate.log_loss,
+        result.current.auc,
+        result.candidate.auc,
+        "promoted" if result.better else "not promoted",
+    )
+    if result.better:
+        promote(settings.database, result.weights, now, summary(result))
+    return result.better

@@ -6,16 +6,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from bot.cli import main
 from bot.heartbeat import Heartbeat, heartbeat_path
-from bot.operations_model import promote_and_replay, with_active_weights
+from bot.operations_model import (
+    promote_and_replay,
+    schedule_weekly_refit,
+    weekly_refit,
+    with_active_weights,
+)
 from bot.settings import Settings
 from storage import Database
 from tutor.model.weights import DEFAULT_WEIGHTS, TrainedWeights
@@ -204,3 +211,51 @@ def test_a_running_bot_pinned_to_a_weights_file_is_not_promoted_under(
     later = now + timedelta(hours=1)
     assert asyncio.run(promote_and_replay(_settings(deployment), result, later)) == 0
     assert "rebuilt the learner state of 10 students" in capsys.readouterr().out
+
+
+class _Jobs:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, timedelta]] = []
+
+    def run_repeating(self, _callback: object, **kwargs: Any) -> None:
+        self.jobs.append((kwargs["name"], kwargs["interval"]))
+
+
+class _Application:
+    def __init__(self) -> None:
+        self.job_queue = _Jobs()
+
+
+def test_the_weekly_refit_is_off_unless_set(deployment: Path) -> None:
+    off, on = _Application(), _Application()
+    schedule_weekly_refit(off, _settings(deployment))
+    schedule_weekly_refit(on, Settings(database=deployment, retrain_weekly=True))
+    assert off.job_queue.jobs == []
+    assert on.job_queue.jobs == [("weekly-refit", timedelta(days=7))]
+
+
+def test_a_weekly_refit_writes_the_card_and_promotes_only_a_better_candidate(
+    deployment: Path,
+) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    settings = Settings(database=deployment, retrain_weekly=True)
+    promoted = asyncio.run(weekly_refit(settings, now))
+    card = (models_dir(deployment) / "model_card.md").read_text()
+    assert "## Refit on this deployment's students, 2026-12-01 00:00 UTC" in card
+    assert ("Decision: promoted" in card) == promoted
+    assert (active_weights(deployment) is not None) == promoted
+
+
+def test_a_weekly_refit_of_a_small_database_is_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def empty() -> None:
+        db = await Database.open(tmp_path / "empty.sqlite3")
+        await db.close()
+
+    asyncio.run(empty())
+    settings = Settings(database=tmp_path / "empty.sqlite3", retrain_weekly=True)
+    with caplog.at_level(logging.INFO, logger="bot.model"):
+        assert not asyncio.run(weekly_refit(settings, datetime(2026, 12, 1, tzinfo=UTC)))
+    assert "weekly refit skipped: the database has no answers yet" in caplog.text
+    assert not models_dir(tmp_path / "empty.sqlite3").exists()
