@@ -34,7 +34,7 @@ RUNNING_WITHIN = timedelta(minutes=3)
 def from_db_parser() -> argparse.ArgumentParser:
     """The options of ``metatutor train --from-db``."""
     parser = argparse.ArgumentParser(
-        prog="metatutor train --from-db",
+        prog="metatutor train",
         description="Refit the learner model on the database's attempts: hold out a fifth of"
         " the students, compare the current and the new weights on them, and promote the new"
         " ones only if they are better.",
