@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from bot.operations_model import watch_weights
 from bot.preflight import BackgroundModel
 from bot.settings import Settings
 from storage import Database
+from storage import attempts as attempt_rows
+from tutor import replay as replay_module
+from tutor.learner import ModelMemory
 from tutor.model.online import LearnerState
 from tutor.model.weights import DEFAULT_WEIGHTS, TrainedWeights
 from tutor.model_store import promote
@@ -121,3 +125,47 @@ def test_promoted_weights_swap_in_while_students_answer(tmp_path: Path) -> None:
     for user, (version, state, calibration) in live.items():
         assert (again[user][0], again[user][2]) == (version, calibration)
         _assert_same(again[user][1], state)
+
+
+async def _late_answer(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int, bool]:
+    service = await generate(path, SMALL)
+    await service.db.close()
+    db = await Database.open(path)
+    other = await Database.open(path)  # a second connection logs an answer meanwhile
+    try:
+        await replay_all(db)
+        clock = SimClock(START + timedelta(days=SMALL.days + 1))
+        tutor = TutorService(other, clock=clock, memory=ModelMemory(None))
+        question = await tutor.start_quiz(STUDENT, 1)
+        assert question is not None
+        reads = replay_module._batch
+        logged = False
+
+        async def batch_then_answer(conn: Any, after: Any, items: Any) -> Any:
+            nonlocal logged
+            rows = await reads(conn, after, items)
+            if not rows and not conn.in_transaction and not logged:
+                # the replay has read the whole log; this answer comes before its last step
+                await tutor.answer(STUDENT, question.id, answer_for(question, True, 3))
+                logged = True
+            return rows
+
+        monkeypatch.setattr(replay_module, "_batch", batch_then_answer)
+        weights = TrainedWeights.load(DEFAULT_WEIGHTS)
+        weights.meta["refit"] = "a promoted candidate"
+        promoted = promote(path, weights, clock.now, {})
+        await replay_all(db, promoted, switch=lambda: None)
+        async with db.read() as conn:
+            answers = len(await attempt_rows.user_attempts(conn, STUDENT))
+    finally:
+        await other.close()
+        await db.close()
+    return answers, _states(path)[STUDENT][1].step, logged
+
+
+def test_an_answer_logged_after_the_replays_reads_is_learned_before_the_switch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers, learned, logged = asyncio.run(_late_answer(tmp_path / "tutor.sqlite3", monkeypatch))
+    assert logged
+    assert learned == answers  # the late answer too
