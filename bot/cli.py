@@ -142,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
-    if args.command in ("bench", "train"):
+    from_db = args.command == "train" and "--from-db" in args.args
+    if args.command in ("bench", "train") and not from_db:
         # Benchmarks and training read no settings: they run on files.
         return _run_offline_tool(args)
     try:
@@ -150,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"metatutor: configuration error\n{error}", file=sys.stderr)
         return 2
+    from bot.operations_model import with_active_weights
+
+    settings = with_active_weights(settings)
     # One key=value line per event; the token and webhook secret are redacted everywhere.
     configure_from_settings(settings)
     try:
@@ -225,6 +229,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await operations.db_backup(settings, args.file)
     if command == "model":
         return await operations.model_replay(settings)
+    if command == "train":  # --from-db: the deployment's own database
+        from bot.operations_model import train_from_db
+
+        return await train_from_db(settings, [a for a in args.args if a != "--"])
     if command == "users":
         from bot.operations_admin import users_summary
 

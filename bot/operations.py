@@ -149,6 +149,10 @@ async def serve(settings: Settings) -> int:
 
     async with open_service(settings, memory=model) as service:
         application = build_application(settings, service, reminders=True)
+        from bot.operations_model import schedule_weekly_refit, watch_weights
+
+        watch_weights(application, settings, model, service.db)
+        schedule_weekly_refit(application, settings)
         await serve_forever(application, settings, stop=stop, on_started=load_model)
     if isinstance(model.failure, StartupError):
         raise model.failure

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # the CLI imports this module: keep numpy and storage out of --help
-    from storage import Connection
+    from storage import Connection, Database
     from storage.records import MemoryRecord
     from tutor.items import Grade, Item
     from tutor.learner import MemoryModel, ModelMemory
@@ -32,6 +32,8 @@ log = logging.getLogger("bot.preflight")
 
 MODEL_READY = "learner model ready"
 """Logged once the background load is done (tests and operators wait for it)."""
+MODEL_SWAPPED = "learner model swapped"
+"""Logged when promoted weights serve after a swap (:meth:`BackgroundModel.swap`)."""
 
 
 class StartupError(Exception):
@@ -162,6 +164,38 @@ class BackgroundModel:
             at=at,
             unlearned_since=self._unlearned.get(user_id),
         )
+
+    async def swap(self, db: Database, weights: Path) -> int:
+        """Serve ``weights`` from now on, without stopping: they load in a worker thread
+        while the current weights serve, every learner state is rebuilt from the log (the
+        replay, computed off the event loop, reading in short batches), and the model is
+        switched inside the replay's final transaction, where the answers logged meanwhile
+        are learned too. Returns the number of students rebuilt."""
+        from tutor.learner import ModelMemory
+        from tutor.replay import replay_all
+
+        await self.ready()
+        new = ModelMemory(weights)
+        await asyncio.to_thread(new.load)
+        old = self.memory
+
+        def switch() -> None:
+            self.memory = new
+
+        began = time.perf_counter()
+        try:
+            count = await replay_all(db, weights, switch=switch, offload=True)
+        except BaseException:
+            self.memory = old  # the states were not written: the old weights go on
+            raise
+        log.info(
+            "%s: %s, %d learner states rebuilt in %.1f s",
+            MODEL_SWAPPED,
+            weights.name,
+            count,
+            time.perf_counter() - began,
+        )
+        return count
 
     async def predictor(
         self,

@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         validation_alias=_env("METATUTOR_MODEL"),
         description="a path to learner-model weights; unset uses the bundled ones",
     )
+    retrain_weekly: bool = Field(
+        default=False,
+        validation_alias=_env("METATUTOR_RETRAIN_WEEKLY"),
+        description="true to refit the learner model on this database's students once a week"
+        " (as `metatutor train --from-db`), false (the default) to leave it to the operator",
+    )
     webhook_url: str | None = Field(
         default=None,
         validation_alias=_env("METATUTOR_WEBHOOK_URL"),

@@ -12,9 +12,11 @@ memory until the end); the log itself is streamed.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from storage import Connection, Database
 from storage import content as content_rows
@@ -27,53 +29,116 @@ from tutor.learner import learn_answer
 from tutor.model.ability import ability
 from tutor.policy.calibration import ItemHistory, RecallCalibration, after_answer
 
+if TYPE_CHECKING:
+    from tutor.model.online import LearnerModel, LearnerState
+
 BATCH = 5000
 
 
 async def replay_all(
-    db: Database, weights: Path | None = None, progress: Callable[[int], None] | None = None
+    db: Database,
+    weights: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    *,
+    switch: Callable[[], None] | None = None,
+    offload: bool = False,
 ) -> int:
-    """Replay the whole log through the learner model; returns the number of students."""
-    from tutor.model.online import AttemptFeatures, CandidateFeatures, LearnerModel, LearnerState
+    """Replay the whole log through the learner model; returns the number of students.
+
+    The log is read in batches, each under a short read; the answers logged meanwhile are
+    read inside the final write transaction, which stores the states: no answer is missed.
+    ``switch`` runs in that transaction after the states are written (a running bot swaps its
+    model there, so no request sees the new states with the old model or the reverse), and
+    ``offload`` computes each batch in a worker thread, so a serving event loop stays free.
+    """
+    from tutor.model.online import LearnerModel
 
     model = LearnerModel.load(weights)
-    calibrations: dict[int, RecallCalibration] = {}
-    histories: dict[tuple[int, int], ItemHistory] = {}
-    items: dict[int, Item | None] = {}
-    # answers, correct, summed residual, summed variance (see storage.attempts)
-    item_counts: dict[int, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
-    tag_counts: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
-    # each student's answers and right answers so far, over the whole log
-    students: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    states: dict[int, LearnerState] = {}
-    last_ms: dict[int, int] = {}
+    replay = _Replay(model)
     after = (-1, -1)
-    done = 0
     while True:
         async with db.read() as conn:
-            async with conn.execute(
-                "SELECT answered_ms, id, user_id, item_id, correct, grade, latency_ms"
-                " FROM attempts WHERE (answered_ms, id) > (?, ?) ORDER BY answered_ms, id LIMIT ?",
-                (*after, BATCH),
-            ) as cur:
-                rows = await cur.fetchall()
-            missing = {row[3] for row in rows if row[3] not in items}
-            for item_id in missing:
-                record = await content_rows.get_item(conn, item_id, live_only=False)
-                items[item_id] = item_from_record(record) if record else None
+            rows = await _batch(conn, after, replay.items)
         if not rows:
             break
-        for answered_ms, attempt_id, user_id, item_id, correct, grade, latency_ms in rows:
-            after = (answered_ms, attempt_id)
-            tally = students[user_id]
+        after = rows[-1][:2]
+        if offload:
+            await asyncio.to_thread(replay.consume, rows)
+        else:
+            replay.consume(rows)
+        if progress is not None:
+            progress(replay.done)
+    async with db.transaction() as conn:
+        while rows := await _batch(conn, after, replay.items):
+            after = rows[-1][:2]
+            replay.consume(rows)
+        for user_id, state in replay.states.items():
+            stored = StoredState(
+                model.weights_id, state.to_bytes(), replay.calibrations[user_id].to_json()
+            )
+            await state_rows.put_state(conn, user_id, stored, replay.last_ms[user_id])
+        await conn.executemany(
+            "UPDATE memory SET previous_ms = ? WHERE user_id = ? AND item_id = ?",
+            [
+                (round(h.previous_seen * 1000), user_id, item_id)
+                for (user_id, item_id), h in replay.histories.items()
+                if h.previous_seen is not None
+            ],
+        )
+        await _write_tallies(conn, replay.item_counts, replay.tag_counts, replay.students)
+        if switch is not None:
+            switch()
+    return len(replay.states)
+
+
+async def _batch(
+    conn: Connection, after: tuple[int, int], items: dict[int, Item | None]
+) -> list[tuple[int, int, int, int, int, int | None, int | None]]:
+    """The next attempts after ``after`` (time, id), their unknown items read into ``items``."""
+    async with conn.execute(
+        "SELECT answered_ms, id, user_id, item_id, correct, grade, latency_ms"
+        " FROM attempts WHERE (answered_ms, id) > (?, ?) ORDER BY answered_ms, id LIMIT ?",
+        (*after, BATCH),
+    ) as cur:
+        rows = [tuple(row) for row in await cur.fetchall()]
+    for item_id in {row[3] for row in rows if row[3] not in items}:
+        record = await content_rows.get_item(conn, item_id, live_only=False)
+        items[item_id] = item_from_record(record) if record else None
+    return rows
+
+
+class _Replay:
+    """The replay's running state: learner states, calibrations and the rebuilt tallies."""
+
+    def __init__(self, model: LearnerModel) -> None:
+        self.model = model
+        self.calibrations: dict[int, RecallCalibration] = {}
+        self.histories: dict[tuple[int, int], ItemHistory] = {}
+        self.items: dict[int, Item | None] = {}
+        # answers, correct, summed residual, summed variance (see storage.attempts)
+        self.item_counts: dict[int, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
+        self.tag_counts: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
+        # each student's answers and right answers so far, over the whole log
+        self.students: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        self.states: dict[int, LearnerState] = {}
+        self.last_ms: dict[int, int] = {}
+        self.done = 0
+
+    def consume(self, rows: list[tuple[int, int, int, int, int, int | None, int | None]]) -> None:
+        """Learn the attempts ``rows`` in order."""
+        from tutor.model.online import AttemptFeatures, CandidateFeatures
+
+        model = self.model
+        for answered_ms, _attempt_id, user_id, item_id, correct, grade, latency_ms in rows:
+            tally = self.students[user_id]
             p = ability(tally[1], tally[0])
             tally[0] += 1
             tally[1] += int(correct)
-            item = items[item_id]
+            item = self.items[item_id]
             if item is None:
                 continue
-            counts = item_counts[item_id]
-            tags = [tag_counts[t] for t in item.tags]
+            counts = self.item_counts[item_id]
+            tags = [self.tag_counts[t] for t in item.tags]
             candidate = CandidateFeatures(
                 item_id=item_id,
                 tags=item.tags,
@@ -95,41 +160,25 @@ async def replay_all(
                 grade=grade,
                 latency_ms=float(latency_ms) if latency_ms is not None else None,
             )
-            history = histories.get((user_id, item_id))
-            states[user_id], calibrations[user_id] = learn_answer(
+            history = self.histories.get((user_id, item_id))
+            self.states[user_id], self.calibrations[user_id] = learn_answer(
                 model,
-                states.get(user_id) or model.new_state(),
-                calibrations.get(user_id) or RecallCalibration(),
+                self.states.get(user_id) or model.new_state(),
+                self.calibrations.get(user_id) or RecallCalibration(),
                 attempt,
                 history,
             )
-            histories[user_id, item_id] = after_answer(history, answered_ms / 1000, bool(correct))
-            last_ms[user_id] = answered_ms
+            self.histories[user_id, item_id] = after_answer(
+                history, answered_ms / 1000, bool(correct)
+            )
+            self.last_ms[user_id] = answered_ms
             resid, var = int(correct) - p, p * (1.0 - p)
-            for row in (counts, *(tag_counts[t] for t in set(item.tags))):
+            for row in (counts, *(self.tag_counts[t] for t in set(item.tags))):
                 row[0] += 1
                 row[1] += int(correct)
                 row[2] += resid
                 row[3] += var
-            done += 1
-        if progress is not None:
-            progress(done)
-    async with db.transaction() as conn:
-        for user_id, state in states.items():
-            stored = StoredState(
-                model.weights_id, state.to_bytes(), calibrations[user_id].to_json()
-            )
-            await state_rows.put_state(conn, user_id, stored, last_ms[user_id])
-        await conn.executemany(
-            "UPDATE memory SET previous_ms = ? WHERE user_id = ? AND item_id = ?",
-            [
-                (round(h.previous_seen * 1000), user_id, item_id)
-                for (user_id, item_id), h in histories.items()
-                if h.previous_seen is not None
-            ],
-        )
-        await _write_tallies(conn, item_counts, tag_counts, students)
-    return len(states)
+            self.done += 1
 
 
 async def _write_tallies(

@@ -132,6 +132,8 @@ def learner_rows(
      uc_col, uw_col, ema_col) = cols[:26]  # fmt: skip
     prior[:] = stats.prior_rate
     selfg[:] = 1.0 if graded else 0.0
+    if self_graded is None and log.self_graded is not None:
+        selfg[:] = log.self_graded  # per attempt: a deployment mixes flashcards and choices
     step_in = np.zeros((n, 2), dtype=np.float32)
     for t in range(n):
         item = items[t]

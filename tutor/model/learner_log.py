@@ -19,7 +19,9 @@ class LearnerLog:
     ``items`` and ``skills`` hold dataset-local integer ids. ``skills[t]`` lists the tags of
     attempt ``t`` (possibly empty). Optional columns are ``None`` when a dataset lacks them:
     ``timestamps`` in Unix seconds, ``grades`` 1-4 (Anki buttons), ``durations_ms`` answer
-    time, ``n_options`` the number of choices offered (0 = free recall).
+    time, ``n_options`` the number of choices offered (0 = free recall), ``self_graded``
+    whether the attempt's item is graded by the learner (a flashcard; ``None``: every attempt
+    is when the log has grades, as in Anki logs).
 
     ``eval_mask`` marks the attempts that count in the metrics (``None`` = all of them; the
     per-learner time split scores only later attempts). ``split_points`` are the attempt
@@ -35,6 +37,7 @@ class LearnerLog:
     grades: npt.NDArray[np.int8] | None = None
     durations_ms: FloatArray | None = None
     n_options: npt.NDArray[np.int8] | None = None
+    self_graded: npt.NDArray[np.bool_] | None = None
     eval_mask: npt.NDArray[np.bool_] | None = None
     split_points: tuple[int, ...] = ()
 

@@ -187,8 +187,12 @@ def train(
     *,
     seed: int = 0,
     progress: bool = True,
+    init: TrainedWeights | None = None,
 ) -> TrainedWeights:
     """Train one network on the learners of ``datasets`` (``(name, train_logs)`` pairs).
+
+    With ``init`` the network starts from those weights (fine-tuning; their architecture and
+    inputs win over ``config``'s) instead of from a seeded random start.
 
     Each dataset's item and tag statistics come from its own learners, with each learner's own
     answers left out of them, as for a learner never seen. A ``val_fraction`` of each dataset's
@@ -201,6 +205,12 @@ def train(
     from tutor.model.network import GUESS_INDEX, LearnerNet, NetConfig
 
     cfg = config or TrainConfig()
+    if init is not None:
+        cfg = replace(
+            cfg,
+            extra_features=tuple(init.config.get("extra_features", ())),
+            use_state=bool(init.config.get("use_state", True)),
+        )
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     train_seqs: list[Sequence_] = []
@@ -229,7 +239,11 @@ def train(
             n_features=net_cfg.n_features + len(cfg.extra_features),
             extra_features=tuple(cfg.extra_features),
         )
+    if init is not None:
+        net_cfg = NetConfig(**init.config)
     net = LearnerNet(net_cfg)
+    if init is not None:
+        net.load_state_dict(init.state_dict)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n_tokens = sum(len(s) for s in train_seqs)
     batch_size, epochs = cfg.batch_size, cfg.epochs
@@ -300,6 +314,7 @@ def train(
             "version": WEIGHTS_VERSION,
             "seed": seed,
             "datasets": [name for name, _ in datasets],
+            "fine_tuned_from": None if init is None else init.meta.get("datasets"),
             "train_config": asdict(cfg),
             "n_train_attempts": n_tokens,
             "history": history,
@@ -334,6 +349,7 @@ def _head(log: LearnerLog, n: int) -> LearnerLog:
         grades=None if log.grades is None else log.grades[sl],
         durations_ms=None if log.durations_ms is None else log.durations_ms[sl],
         n_options=None if log.n_options is None else log.n_options[sl],
+        self_graded=None if log.self_graded is None else log.self_graded[sl],
     )
 
 
