@@ -53,7 +53,7 @@ log = logging.getLogger("bot.own_cards")
 
 COMMANDS: tuple[str, ...] = ("new", "mycards", "cancel", "export")
 """In the command menu and /help (an admin's ``/export DECK`` goes to bot.handlers.admin_io)."""
-EXPORT_FORMATS = ("csv", "json")
+EXPORT_FORMATS = ("csv", "json", "apkg")
 _DRAFT = "own_card_draft"
 _PAGE = "own_cards_page"
 _SHOWN = 60  # characters of a side shown in lists and confirmations
@@ -401,7 +401,7 @@ async def own_card_press(update: Update, context: Context, press: OwnCardPress) 
 
 @guarded
 async def export_command(update: Update, context: Context) -> None:
-    """/export [csv|json]: the sender's own cards as a file (an admin's /export DECK: the deck)."""
+    """/export [csv|json|apkg]: the sender's own cards as a file (an admin's /export DECK: the deck)."""
     words = [word.lower() for word in context.args or []]
     user = update.effective_user
     names_a_deck = len(words) > 1 or (bool(words) and words[0] not in FORMATS)

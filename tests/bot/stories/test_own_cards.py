@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tutor.content import parse_deck_file
+
 from bot.app import build_application
 from bot.fake_telegram.api import DOWNLOAD, FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
@@ -231,8 +233,14 @@ async def test_export_of_ones_own_cards(chat: ChatDriver, tutor: TutorService) -
     assert document.filename == "my-cards.json" and document.document is not None
     exported = json.loads(document.document)
     assert [item["question"] for item in exported["items"]] == ["Gato", "Perro"]
+    # an Anki package of them, which imports back to the same cards
+    turn = await chat.send(ADA, "/export apkg")
+    [document] = [m for m in turn.new if m.document is not None]
+    assert document.filename == "my-cards.apkg" and document.document is not None
+    parsed = parse_deck_file(document.document, "my-cards.apkg")
+    assert [item.prompt for item in parsed.items] == ["Gato", "Perro"]
     turn = await chat.send(ADA, "/export xml")
-    assert "I can send your cards as csv or json" in turn.text
+    assert "I can send your cards as csv, json or an Anki package" in turn.text
 
 
 @pytest.fixture
