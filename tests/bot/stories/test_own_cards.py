@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
-from tutor.content import parse_deck_file
-
 from bot.app import build_application
 from bot.fake_telegram.api import DOWNLOAD, FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.objects import FakeUser, SentMessage
 from tests.bot.stories.conftest import ADA, EVE, LEI, TEST_DECK, onboard, story_settings
+from tutor.content import parse_deck_file
 from tutor.service import TutorService
 
 ADMIN = FakeUser(9001, "Root", language_code="en")
