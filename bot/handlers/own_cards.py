@@ -401,7 +401,7 @@ async def own_card_press(update: Update, context: Context, press: OwnCardPress) 
 
 @guarded
 async def export_command(update: Update, context: Context) -> None:
-    """/export [csv|json|apkg]: the sender's own cards as a file (an admin's /export DECK: the deck)."""
+    """/export [csv|json|apkg]: the sender's own cards (an admin's /export DECK: the deck)."""
     words = [word.lower() for word in context.args or []]
     user = update.effective_user
     names_a_deck = len(words) > 1 or (bool(words) and words[0] not in FORMATS)
