@@ -249,7 +249,7 @@ class OwnCards:
         return item_from_record(record)
 
     async def export(self, user_id: int, fmt: str = "csv") -> tuple[str, bytes]:
-        """The student's cards as CSV, JSON or an Anki package; raises NoOwnCards or ContentRejected."""
+        """The student's cards as CSV, JSON or an Anki package (NoOwnCards if none)."""
         async with self.db.read() as conn:
             deck_id = await card_rows.personal_deck_id(conn, user_id)
             total = await card_rows.count_cards(conn, user_id)
