@@ -168,6 +168,9 @@ async def new_command(update: Update, context: Context) -> None:
     if student is None:
         return
     lang = student.language
+    if not student.onboarded:  # the setup's steps take the next texts
+        await reply(update, t(lang, "own.finish_setup_first"))
+        return
     line = " ".join(context.args or [])
     if line:
         await _add_line(update, context, student, line)

@@ -481,3 +481,11 @@ async def test_own_cards_in_chinese(chat: ChatDriver, tutor: TutorService) -> No
     assert "第 1/1 题 · 我的卡片" in _question(chat, LEI).plain
     turn = await chat.send(LEI, "/help")
     assert "/new — 添加卡片" in turn.text and "/mycards" in turn.text
+
+
+async def test_new_before_setup_is_done_says_to_finish_it_first(chat: ChatDriver) -> None:
+    """Mid-setup, /new would lose its texts to the setup's questions: it says so instead."""
+    await chat.send(ADA, "/start")
+    turn = await chat.send(ADA, "/new")
+    assert turn.text.startswith("Let's finish setting up first")
+    assert chat.buttons(ADA) == ["✓ English", "简体中文"]
