@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from tutor.clock import is_valid_zone
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+# A URL's scheme (two letters at least, so a Windows drive like C: stays a path).
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+# The password in a URL's user part, hidden in error messages.
+_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
 
 
 def _env(name: str) -> Any:
@@ -43,7 +47,7 @@ class Settings(BaseSettings):
     database: Path = Field(
         default=Path("data/metatutor.sqlite3"),
         validation_alias=_env("METATUTOR_DATABASE"),
-        description="a path to the SQLite database file",
+        description="a path to the SQLite database file, like data/metatutor.sqlite3",
     )
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(),
@@ -179,6 +183,17 @@ class Settings(BaseSettings):
             raise ValueError("not an http(s) URL")
         return value
 
+    @field_validator("database", mode="before")
+    @classmethod
+    def _check_database(cls, value: Any) -> Any:
+        raw = str(value).strip()
+        if not raw:
+            raise ValueError("empty")
+        if _URL.match(raw):
+            # Taken as a path, a URL would quietly become a folder named after its scheme.
+            raise ValueError("a URL, not a file path")
+        return value
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
@@ -244,6 +259,11 @@ def _field_for(location: str) -> tuple[str, str] | None:
     return None
 
 
+def _shown(value: Any) -> Any:
+    """A wrong value as an error may show it: a URL's password replaced by ***."""
+    return _PASSWORD.sub(r"\1:***@", value) if isinstance(value, str) else value
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings, turning validation errors into a readable SettingsError."""
     try:
@@ -258,6 +278,6 @@ def load_settings(**overrides: Any) -> Settings:
             field_name, variable = found
             expected = Settings.model_fields[field_name].description or "a valid value"
             secret = field_name in _SECRET_FIELDS
-            got = "" if secret or "input" not in problem else f", got {problem['input']!r}"
+            got = "" if secret or "input" not in problem else f", got {_shown(problem['input'])!r}"
             lines.append(f"{variable}: expected {expected}{got}")
         raise SettingsError("\n".join(lines)) from None

@@ -89,6 +89,30 @@ def test_a_wrong_setting_stops_with_one_line_naming_it(
     assert "not-a-real-token-at-all" not in err
 
 
+@pytest.mark.parametrize(
+    "value", ["sqlite:///tutor.db", "mysql://u@db/tutor", "postgresql://u:hunter2@db/tutor"]
+)
+@pytest.mark.parametrize(
+    "command", [["db", "upgrade"], ["import", str(EXAMPLES / "silk-road.json")]]
+)
+def test_a_database_url_it_cannot_use_stops_it_before_any_file_is_written(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    command: list[str],
+) -> None:
+    # Once taken for a path: the command succeeded and wrote a SQLite file under "postgresql:".
+    monkeypatch.setenv("METATUTOR_DATABASE", value)
+    assert main(command) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "metatutor: configuration error"
+    assert len(lines) == 2
+    assert lines[1].startswith("METATUTOR_DATABASE: expected a path to the SQLite database file")
+    assert "hunter2" not in lines[1]
+    assert sorted(path.name for path in env.iterdir()) == []
+
+
 def _command_paths(parser: argparse.ArgumentParser) -> list[list[str]]:
     """Every subcommand path (``["db"]``, ``["db", "upgrade"]``, ...) of the parser."""
     paths: list[list[str]] = []
