@@ -20,7 +20,7 @@ LOG_NAME = "metatutor-chat.log"
 
 def chat_log_path(settings: Settings) -> Path:
     """Where the local chat writes its log: next to the database, in the data folder."""
-    return settings.database.parent / LOG_NAME
+    return settings.database_file.parent / LOG_NAME
 
 
 async def run_local_chat(

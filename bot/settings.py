@@ -14,6 +14,7 @@ from tutor.clock import is_valid_zone
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 # A URL's scheme (two letters at least, so a Windows drive like C: stays a path).
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+_POSTGRES = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
 # The password in a URL's user part, hidden in error messages.
 _PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
 
@@ -44,10 +45,13 @@ class Settings(BaseSettings):
         validation_alias=_env("TELEGRAM_API_FILE_BASE_URL"),
         description="an http(s) URL for file downloads; the token is appended to it",
     )
-    database: Path = Field(
+    database: Path | str = Field(
         default=Path("data/metatutor.sqlite3"),
         validation_alias=_env("METATUTOR_DATABASE"),
-        description="a path to the SQLite database file, like data/metatutor.sqlite3",
+        description=(
+            "a path to the SQLite database file, like data/metatutor.sqlite3,"
+            " or a PostgreSQL URL, like postgresql://user:password@host/metatutor"
+        ),
     )
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(),
@@ -189,10 +193,12 @@ class Settings(BaseSettings):
         raw = str(value).strip()
         if not raw:
             raise ValueError("empty")
+        if _POSTGRES.match(raw):
+            return raw
         if _URL.match(raw):
             # Taken as a path, a URL would quietly become a folder named after its scheme.
-            raise ValueError("a URL, not a file path")
-        return value
+            raise ValueError("a URL of a database metatutor does not use")
+        return Path(raw)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -235,6 +241,19 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", raw):
             raise ValueError("bad secret")
         return raw
+
+    @property
+    def database_shown(self) -> str:
+        """The database for messages: the file, or the URL with its password hidden."""
+        return str(_shown(str(self.database)))
+
+    @property
+    def database_file(self) -> Path:
+        """The SQLite file; with PostgreSQL, ``data/postgresql``: a name in the data folder
+        that the heartbeat file and the local chat's log are kept beside."""
+        if isinstance(self.database, Path):
+            return self.database
+        return Path("data") / "postgresql"
 
     @property
     def token(self) -> str | None:

@@ -84,9 +84,11 @@ def _count_answer(table: str, key: str, n_keys: int) -> str:
         " FROM users WHERE id = ?), 0.5))"
         f" INSERT INTO {table} ({key}, attempts, correct, resid_sum, var_sum)"
         " SELECT key, 1, ?, ? - p, p * (1.0 - p) FROM k, a WHERE true"
-        f" ON CONFLICT ({key}) DO UPDATE SET attempts = attempts + 1,"
-        " correct = correct + excluded.correct, resid_sum = resid_sum + excluded.resid_sum,"
-        " var_sum = var_sum + excluded.var_sum"
+        # The old values named by table: PostgreSQL finds a bare name ambiguous here.
+        f" ON CONFLICT ({key}) DO UPDATE SET attempts = {table}.attempts + 1,"
+        f" correct = {table}.correct + excluded.correct,"
+        f" resid_sum = {table}.resid_sum + excluded.resid_sum,"
+        f" var_sum = {table}.var_sum + excluded.var_sum"
     )
 
 

@@ -117,8 +117,10 @@ async def claim_due(
         where += " AND slot = ?"
         params.append(slot)
     async with conn.execute(
-        f"UPDATE reminders SET status = 'claimed', claimed_ms = ? WHERE id IN"
-        f" (SELECT id FROM reminders WHERE {where} ORDER BY due_ms, id LIMIT ?)"
+        # status again outside: PostgreSQL rechecks it (not the subquery) on a row another
+        # connection claimed meanwhile, so that row is left to the other.
+        f"UPDATE reminders SET status = 'claimed', claimed_ms = ? WHERE status = 'pending'"
+        f" AND id IN (SELECT id FROM reminders WHERE {where} ORDER BY due_ms, id LIMIT ?)"
         f" RETURNING {_COLUMNS}",
         (now_ms, *params, limit),
     ) as cur:
@@ -302,7 +304,7 @@ async def advance(conn: Connection, started: int | None, sent: Sequence[int], no
         "UPDATE reminders SET"
         " status = CASE WHEN id = ? THEN status ELSE 'sent' END,"
         " sent_ms = CASE WHEN id = ? THEN sent_ms ELSE ? END,"
-        " attempts = attempts + (id = ?)"
+        " attempts = attempts + CASE WHEN id = ? THEN 1 ELSE 0 END"
         f" WHERE status = 'claimed' AND id IN ({marks}) RETURNING id",
         (start, start, now_ms, start, *ids),
     )
