@@ -146,6 +146,30 @@ def test_db_upgrade_import_and_decks_on_postgresql(
     assert sorted(path.name for path in env.iterdir()) == []
 
 
+def test_db_copy_moves_an_sqlite_deployment_to_postgresql_checked_by_counts(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    postgres_url: str,
+) -> None:
+    assert main(["import", str(EXAMPLES / "silk-road.json")]) == 0
+    capsys.readouterr()
+    assert main(["db", "copy", "nothing.sqlite3", postgres_url]) == 1
+    assert "no database at nothing.sqlite3" in capsys.readouterr().err
+    assert main(["db", "copy", str(env / "tutor.sqlite3"), "mysql://x/y"]) == 2
+    assert "is not a PostgreSQL URL" in capsys.readouterr().err
+    assert main(["db", "copy", str(env / "tutor.sqlite3"), postgres_url]) == 0
+    out = capsys.readouterr().out
+    assert "every count matches" in out
+    items = next(line.split() for line in out.splitlines() if line.startswith("items "))
+    assert items[1] == items[3] and int(items[1]) >= 6  # the bundled decks' and silk-road's
+    monkeypatch.setenv("METATUTOR_DATABASE", postgres_url)
+    assert main(["decks"]) == 0
+    assert "silk" in capsys.readouterr().out.lower()
+    assert main(["db", "copy", str(env / "tutor.sqlite3"), postgres_url]) == 1
+    assert "already holds rows" in capsys.readouterr().err
+
+
 def _command_paths(parser: argparse.ArgumentParser) -> list[list[str]]:
     """Every subcommand path (``["db"]``, ``["db", "upgrade"]``, ...) of the parser."""
     paths: list[list[str]] = []
