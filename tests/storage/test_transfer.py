@@ -111,6 +111,6 @@ async def test_a_copy_into_a_database_with_rows_is_refused_and_changes_nothing(
     await _deployment(source)
     await copy_database(source, postgres_url)
     copied = await _digest(postgres_url)
-    with pytest.raises(CopyError, match="already holds rows in .*: copy into an empty database"):
+    with pytest.raises(CopyError, match=r"already holds rows in .*: copy into an empty database"):
         await copy_database(source, postgres_url)
     assert await _digest(postgres_url) == copied
