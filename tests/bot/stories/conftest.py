@@ -130,3 +130,12 @@ async def onboard(chat: ChatDriver, user: FakeUser, deck: str = "Test <Deck> & C
     await chat.press(user, "UTC")
     await chat.press(user, "o:time:none")
     await chat.press(user, "o:exam:skip")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Stories on a database run on each backend (SQLite, and PostgreSQL when available)."""
+    from tests.storage.conftest import BACKENDS
+
+    uses_database = {"db", "database_location"} & set(metafunc.fixturenames)
+    if uses_database and metafunc.definition.get_closest_marker("sqlite_only") is None:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
