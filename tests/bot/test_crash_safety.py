@@ -58,7 +58,7 @@ def _deck_csv(n: int = 40) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-async def _seed(database: Path, users: list[FakeUser]) -> int:
+async def _seed(database: Path | str, users: list[FakeUser]) -> int:
     """Students enrolled in a multiple-choice deck, and one due reminder each."""
     db = await Database.open(database)
     try:
@@ -182,7 +182,7 @@ def _weights(folder: Path) -> Path | None:
     return path
 
 
-def _environment(server: HttpBotApi, database: Path) -> dict[str, str]:
+def _environment(server: HttpBotApi, database: Path | str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "METATUTOR_"))}
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
@@ -213,7 +213,9 @@ def _polling_since(fake: FakeBotApi, starts: int) -> bool:
     return False  # seconds from spawn to the first poll, per start
 
 
-async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.subprocess.Process:
+async def _start_bot(
+    server: HttpBotApi, database: Path | str, log: Path
+) -> asyncio.subprocess.Process:
     starts = len(server.fake.calls_of("deleteWebhook"))  # once per start, before polling
     with log.open("ab") as sink:
         process = await asyncio.create_subprocess_exec(
@@ -222,7 +224,7 @@ async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.s
             "bot.cli",
             "serve",
             env=_environment(server, database),
-            cwd=database.parent,
+            cwd=log.parent,
             stdout=sink,
             stderr=sink,
         )
@@ -243,10 +245,16 @@ async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.s
     raise AssertionError(f"the bot did not start:\n{log.read_text()[-3000:]}")
 
 
-def _check_database(database: Path, run: Run) -> dict[str, object]:
-    connection = sqlite3.connect(database)
-    try:
+def _check_database(database: Path | str, run: Run) -> dict[str, object]:
+    connection: Any
+    if isinstance(database, str):
+        import psycopg
+
+        connection = psycopg.connect(database)
+    else:
+        connection = sqlite3.connect(database)
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    try:
         attempts = connection.execute(
             "SELECT a.idempotency_key, a.user_id, a.item_id, q.session_id"
             " FROM attempts a JOIN questions q ON 'q' || q.id = a.idempotency_key"
@@ -302,13 +310,16 @@ def _check_database(database: Path, run: Run) -> dict[str, object]:
     }
 
 
-async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(
+    tmp_path: Path, database_location: Path | str
+) -> None:
     users = [FakeUser(9000 + i, f"Student{i}") for i in range(STUDENTS)]
     PHASES.append(("begin", asyncio.get_running_loop().time()))
     weights = _weights(tmp_path)
     PHASES.append(("weights", asyncio.get_running_loop().time()))
     WEIGHTS[:] = [weights] if weights else []
-    database = tmp_path / "metatutor.sqlite3"
+    database = database_location  # the SQLite file, or a fresh PostgreSQL database
     await _seed(database, users)
     fake = FakeBotApi()
     fake.token = TOKEN
