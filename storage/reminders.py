@@ -19,6 +19,9 @@ from storage.users import USER_COLUMNS, user_record
 PENDING, CLAIMED, SENT, SKIPPED, FAILED = "pending", "claimed", "sent", "skipped", "failed"
 _COLUMNS = "id, user_id, kind, slot, due_ms, status, claimed_ms, sent_ms, attempts, detail"
 
+_DUE_BY = "CASE WHEN m.due_ms <= ? THEN 1 ELSE 0 END"
+"""1 for a memory row due by the parameter (a sum of comparisons is SQLite's alone)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ReminderRow:
@@ -197,7 +200,7 @@ async def study_counts(
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
     )
     async with conn.execute(
-        "SELECT COALESCE(SUM(m.due_ms <= ?), 0), COALESCE(SUM(m.due_ms <= ?), 0)"
+        f"SELECT COALESCE(SUM({_DUE_BY}), 0), COALESCE(SUM({_DUE_BY}), 0)"
         f" FROM memory m{live} WHERE m.user_id = ?",
         (now_ms, soon_ms, user_id),
     ) as cur:
@@ -263,7 +266,7 @@ async def study_counts_many(
     for chunk in _chunks(user_ids):
         marks = ",".join("?" * len(chunk))
         async with conn.execute(
-            "SELECT m.user_id, SUM(m.due_ms <= ?), SUM(m.due_ms <= ?) FROM memory m"
+            f"SELECT m.user_id, SUM({_DUE_BY}), SUM({_DUE_BY}) FROM memory m"
             " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
             " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id"
             " AND e.active = 1"

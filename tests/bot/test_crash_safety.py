@@ -108,6 +108,15 @@ def _fresh_question(fake: FakeBotApi, user: FakeUser, pressed: set[int]) -> Sent
     return None
 
 
+def _carry_on_prompt(fake: FakeBotApi, user: FakeUser, pressed: set[int]) -> SentMessage | None:
+    """The latest message, when it offers to carry on with the running quiz (not yet tapped)."""
+    messages = fake.messages(user.id)
+    if not messages or messages[-1].message_id in pressed:
+        return None
+    buttons = [data for row in messages[-1].buttons for _, data in row]
+    return messages[-1] if "q:on" in buttons else None
+
+
 async def _student(run: Run, user: FakeUser, rng: random.Random) -> None:
     fake = run.fake
     pressed: set[int] = set()
@@ -134,7 +143,14 @@ async def _student(run: Run, user: FakeUser, rng: random.Random) -> None:
         if run.stop:
             return
         if message is None:  # lost in a crash (or the quiz ended): ask again
-            await send(lambda: fake.user_command(user, "/quiz"))
+            prompt = _carry_on_prompt(fake, user, pressed)
+            if prompt is None:
+                await send(lambda: fake.user_command(user, "/quiz"))
+            else:
+                # The press on the open question died with the process (fetched, never
+                # handled): "You are in the middle of a quiz", and a person taps Carry on.
+                pressed.add(prompt.message_id)
+                await send(partial(fake.user_callback, user, prompt, "q:on"))
             continue
         pressed.add(message.message_id)
         data = rng.choice([d for row in message.buttons for _, d in row if d.startswith("a:")])
