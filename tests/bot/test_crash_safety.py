@@ -37,6 +37,7 @@ from bot.i18n import plain
 from bot.preflight import MODEL_READY
 from storage import Database
 from storage import reminders as reminder_rows
+from tests.backends import BACKENDS
 from tutor.service import TutorConfig, TutorService
 
 pytestmark = pytest.mark.slow
@@ -326,7 +327,7 @@ def _check_database(database: Path | str, run: Run) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(
     tmp_path: Path, database_location: Path | str
 ) -> None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-BACKENDS = ["sqlite", "postgresql"]
+from tests.backends import on_each_backend
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test on a database (the ``db`` fixture or ``database_location``) runs on each
-    backend, except those marked ``sqlite_only`` (files, WAL, SQLite's own pragmas)."""
-    uses_database = {"db", "database_location"} & set(metafunc.fixturenames)
-    if uses_database and metafunc.definition.get_closest_marker("sqlite_only") is None:
-        metafunc.parametrize("backend", BACKENDS, indirect=True)
+    """Each test on a database runs on each backend (see tests/backends.py)."""
+    on_each_backend(metafunc)

@@ -133,9 +133,7 @@ async def onboard(chat: ChatDriver, user: FakeUser, deck: str = "Test <Deck> & C
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Stories on a database run on each backend (SQLite, and PostgreSQL when available)."""
-    from tests.storage.conftest import BACKENDS
+    """Each test on a database runs on each backend (see tests/backends.py)."""
+    from tests.backends import on_each_backend
 
-    uses_database = {"db", "database_location"} & set(metafunc.fixturenames)
-    if uses_database and metafunc.definition.get_closest_marker("sqlite_only") is None:
-        metafunc.parametrize("backend", BACKENDS, indirect=True)
+    on_each_backend(metafunc)
