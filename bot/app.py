@@ -159,7 +159,7 @@ def build_application(
     if reminders:
         schedule_reminders(application, settings, nudge_planner=PolicyNudges(service))
         schedule_group_quizzes(application, settings)
-        install_heartbeat(application, settings.database)
+        install_heartbeat(application, settings.database_file)
     else:
         build_group_runner(application, settings)  # /quiz in a group sends its first poll
     return application

@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply pending schema migrations")
     backup = db_commands.add_parser("backup", help="copy the live database (safe while running)")
     backup.add_argument("file", type=Path)
+    # db copy: SQLite to PostgreSQL
+    copy = db_commands.add_parser(
+        "copy", help="copy an SQLite database into an empty PostgreSQL one, checked by counts"
+    )
+    copy.add_argument("source", type=Path, metavar="SQLITE_FILE")
+    copy.add_argument("url", metavar="POSTGRES_URL", help="like postgresql://user:pw@host/db")
 
     health = commands.add_parser(
         "health", help="check the database, the reminder job and the model; exit 0 if healthy"
@@ -178,12 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def file_problem(error: OSError | sqlite3.Error, settings: Settings) -> str:
     """An error of the file system or SQLite, for people: the file, and what to check."""
     if isinstance(error, OSError):
-        where = error.filename or settings.database
+        where = error.filename or settings.database_shown
         reason = error.strerror or str(error)
         return f"{where}: {reason}. Check the path, that its folder exists and its permissions."
     return (
-        f"{settings.database}: {error}. Check METATUTOR_DATABASE; if another program holds the"
-        " database, try again when it is done."
+        f"{settings.database_shown}: {error}. Check METATUTOR_DATABASE; if another program"
+        " holds the database, try again when it is done."
     )
 
 
@@ -226,6 +232,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "db":
         if args.db_command == "upgrade":
             return await operations.db_upgrade(settings)
+        if args.db_command == "copy":
+            from bot.db_copy import db_copy
+
+            return await db_copy(args.source, args.url)
         return await operations.db_backup(settings, args.file)
     if command == "model":
         return await operations.model_replay(settings)

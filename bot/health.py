@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.heartbeat import heartbeat_path, read_heartbeat
 from bot.settings import Settings
-from storage.health import check_database
+from storage.health import check_database, check_postgres
 from tutor.clock import Clock, require_utc, utc_now
 
 REMINDER_JOB = "reminders"  # bot.reminders.JOB_NAME (kept here so health stays light)
@@ -60,8 +60,14 @@ class HealthReport:
         return "\n".join(lines)
 
 
-def database_check(path: Path) -> Check:
-    """Opens, schema version, quick_check, size."""
+def database_check(path: Path | str) -> Check:
+    """Opens, schema version, quick_check, size (PostgreSQL: connects, schema version, size)."""
+    if isinstance(path, str):
+        found = check_postgres(path)
+        if found.ok:
+            detail = f"PostgreSQL, schema v{found.schema_version}, {found.size_bytes / 1e6:.1f} MB"
+            return Check("database", True, detail, asdict(found))
+        return Check("database", False, f"{found.path}: {found.problem}", asdict(found))
     found = check_database(path)
     data = asdict(found)
     if found.ok:
@@ -141,7 +147,7 @@ def check_health(
         checks.append(database_check(settings.database))
     if "scheduler" not in skipped:
         now = require_utc(clock())
-        checks.append(scheduler_check(heartbeat_path(settings.database), now, max_job_age))
+        checks.append(scheduler_check(heartbeat_path(settings.database_file), now, max_job_age))
     if "model" not in skipped:
         checks.append(model_check(settings.model_path, model_loader))
     return HealthReport(checks)

@@ -34,7 +34,7 @@ START_TIMEOUT = 30.0
 
 def chat_log_path(settings: Settings) -> Path:
     """Where the local chat writes its log: next to the database, in the data folder."""
-    return settings.database.parent / LOG_NAME
+    return settings.database_file.parent / LOG_NAME
 
 
 @contextlib.asynccontextmanager

@@ -266,7 +266,7 @@ async def db_upgrade(settings: Settings) -> int:
         synced = await TutorService(db, config=tutor_config(settings)).install_bundled_decks()
     finally:
         await db.close()
-    print(f"{settings.database}: schema version {before} -> {after}")
+    print(f"{settings.database_shown}: schema version {before} -> {after}")
     names = ", ".join(report.deck.name for report in synced)
     print(f"bundled decks: {'synced ' + names if synced else 'up to date'}")
     return 0
@@ -279,7 +279,7 @@ async def db_backup(settings: Settings, target: Path) -> int:
         await db.backup(target)
     finally:
         await db.close()
-    print(f"backed up {settings.database} to {target}")
+    print(f"backed up {settings.database_shown} to {target}")
     return 0
 
 

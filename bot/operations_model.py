@@ -64,7 +64,7 @@ async def train_from_db(settings: Settings, argv: Sequence[str]) -> int:
     from tutor.retrain import RefitError, read_logs, refit, table
 
     args = from_db_parser().parse_args(list(argv))
-    current_path = weights_path(settings.database, settings.model_path) or DEFAULT_WEIGHTS
+    current_path = weights_path(settings.database_file, settings.model_path) or DEFAULT_WEIGHTS
     current = TrainedWeights.load(current_path)
     db = await Database.open_read_only(settings.database)
     try:
@@ -101,7 +101,7 @@ def _card(settings: Settings, now: datetime, result: Refit, *, promoted: bool) -
     """Append the run's section to the deployment's model card; returns the card's path."""
     from tutor.model_store import add_card_section, card_section
 
-    return add_card_section(settings.database, card_section(now, summary(result), promoted))
+    return add_card_section(settings.database_file, card_section(now, summary(result), promoted))
 
 
 def with_active_weights(settings: Settings) -> Settings:
@@ -109,7 +109,7 @@ def with_active_weights(settings: Settings) -> Settings:
     else those ``train --from-db`` promoted beside the database, else the bundled ones."""
     from tutor.model_store import weights_path
 
-    path = weights_path(settings.database, settings.model_path)
+    path = weights_path(settings.database_file, settings.model_path)
     return (
         settings
         if path == settings.model_path
@@ -122,7 +122,7 @@ def watches(settings: Settings) -> bool:
     from tutor.model_store import models_dir
 
     path = settings.model_path
-    return path is None or path.parent == models_dir(settings.database)
+    return path is None or path.parent == models_dir(settings.database_file)
 
 
 def watch_weights(
@@ -136,7 +136,7 @@ def watch_weights(
         return
 
     async def check(_context: object) -> None:
-        target = active_weights(settings.database)
+        target = active_weights(settings.database_file)
         if target is None or target == model.memory.weights or not model.loaded:
             return
         await model.swap(db, target)
@@ -154,7 +154,7 @@ def bot_running(settings: Settings, now: datetime, within: timedelta = RUNNING_W
     """True when a bot on this database ran a job lately (its heartbeat file says so)."""
     from bot.heartbeat import heartbeat_path, read_heartbeat
 
-    for job in read_heartbeat(heartbeat_path(settings.database)).values():
+    for job in read_heartbeat(heartbeat_path(settings.database_file)).values():
         try:
             at = datetime.fromisoformat(str(job.get("at")))
         except ValueError:
@@ -178,7 +178,7 @@ async def promote_and_replay(settings: Settings, result: Refit, now: datetime) -
             file=sys.stderr,
         )
         return 1
-    path = promote(settings.database, result.weights, now, summary(result))
+    path = promote(settings.database_file, result.weights, now, summary(result))
     print(f"model card: {_card(settings, now, result, promoted=True)}")
     if running:
         # the bot rebuilds the states and switches itself, without stopping (watch_weights)
@@ -236,7 +236,7 @@ async def weekly_refit(settings: Settings, now: datetime) -> bool:
     from tutor.model_store import promote, weights_path
     from tutor.retrain import RefitError, read_logs, refit
 
-    current_path = weights_path(settings.database, None) or DEFAULT_WEIGHTS
+    current_path = weights_path(settings.database_file, None) or DEFAULT_WEIGHTS
     current = await asyncio.to_thread(TrainedWeights.load, current_path)
     db = await Database.open_read_only(settings.database)
     try:
@@ -258,5 +258,5 @@ async def weekly_refit(settings: Settings, now: datetime) -> bool:
         "promoted" if result.better else "not promoted",
     )
     if result.better:
-        promote(settings.database, result.weights, now, summary(result))
+        promote(settings.database_file, result.weights, now, summary(result))
     return result.better

@@ -12,6 +12,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from tutor.clock import is_valid_zone
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+# A URL's scheme (two letters at least, so a Windows drive like C: stays a path).
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+_POSTGRES = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
+# The password in a URL's user part, hidden in error messages.
+_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
 
 
 def _env(name: str) -> Any:
@@ -40,10 +45,13 @@ class Settings(BaseSettings):
         validation_alias=_env("TELEGRAM_API_FILE_BASE_URL"),
         description="an http(s) URL for file downloads; the token is appended to it",
     )
-    database: Path = Field(
+    database: Path | str = Field(
         default=Path("data/metatutor.sqlite3"),
         validation_alias=_env("METATUTOR_DATABASE"),
-        description="a path to the SQLite database file",
+        description=(
+            "a path to the SQLite database file, like data/metatutor.sqlite3,"
+            " or a PostgreSQL URL, like postgresql://user:password@host/metatutor"
+        ),
     )
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(),
@@ -199,6 +207,19 @@ class Settings(BaseSettings):
             raise ValueError("not an http(s) URL")
         return value
 
+    @field_validator("database", mode="before")
+    @classmethod
+    def _check_database(cls, value: Any) -> Any:
+        raw = str(value).strip()
+        if not raw:
+            raise ValueError("empty")
+        if _POSTGRES.match(raw):
+            return raw
+        if _URL.match(raw):
+            # Taken as a path, a URL would quietly become a folder named after its scheme.
+            raise ValueError("a URL of a database metatutor does not use")
+        return Path(raw)
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
@@ -242,6 +263,19 @@ class Settings(BaseSettings):
         return raw
 
     @property
+    def database_shown(self) -> str:
+        """The database for messages: the file, or the URL with its password hidden."""
+        return str(_shown(str(self.database)))
+
+    @property
+    def database_file(self) -> Path:
+        """The SQLite file; with PostgreSQL, ``data/postgresql``: a name in the data folder
+        that the heartbeat file and the local chat's log are kept beside."""
+        if isinstance(self.database, Path):
+            return self.database
+        return Path("data") / "postgresql"
+
+    @property
     def token(self) -> str | None:
         """The bot token, or None for the local chat."""
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
@@ -264,6 +298,11 @@ def _field_for(location: str) -> tuple[str, str] | None:
     return None
 
 
+def _shown(value: Any) -> Any:
+    """A wrong value as an error may show it: a URL's password replaced by ***."""
+    return _PASSWORD.sub(r"\1:***@", value) if isinstance(value, str) else value
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings, turning validation errors into a readable SettingsError."""
     try:
@@ -278,6 +317,6 @@ def load_settings(**overrides: Any) -> Settings:
             field_name, variable = found
             expected = Settings.model_fields[field_name].description or "a valid value"
             secret = field_name in _SECRET_FIELDS
-            got = "" if secret or "input" not in problem else f", got {problem['input']!r}"
+            got = "" if secret or "input" not in problem else f", got {_shown(problem['input'])!r}"
             lines.append(f"{variable}: expected {expected}{got}")
         raise SettingsError("\n".join(lines)) from None

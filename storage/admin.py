@@ -56,7 +56,8 @@ async def hardest_items(
         "SELECT i.id, d.name, i.payload, s.attempts, s.correct FROM item_stats s"
         " JOIN items i ON i.id = s.item_id AND i.deleted_ms IS NULL"
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL AND d.owner_id IS NULL"
-        " WHERE s.attempts >= ? ORDER BY CAST(s.correct AS REAL) / s.attempts, s.attempts DESC"
+        " WHERE s.attempts >= ?"
+        " ORDER BY CAST(s.correct AS DOUBLE PRECISION) / s.attempts, s.attempts DESC"
         " LIMIT ?",
         (min_attempts, limit),
     ) as cur:

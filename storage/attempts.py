@@ -80,13 +80,16 @@ def _count_answer(table: str, key: str, n_keys: int) -> str:
     student's id, and ``correct`` twice."""
     return (
         f"WITH k (key) AS (VALUES {', '.join(['(?)'] * n_keys)}),"
-        " a (p) AS (SELECT COALESCE((SELECT (answers_correct - ? + 1.0) / (answers - ? + 2.0)"
-        " FROM users WHERE id = ?), 0.5))"
+        # In doubles on both databases (PostgreSQL would take 1.0 for an exact decimal).
+        " a (p) AS (SELECT COALESCE((SELECT CAST(answers_correct - ? + 1 AS DOUBLE PRECISION)"
+        " / CAST(answers - ? + 2 AS DOUBLE PRECISION) FROM users WHERE id = ?), 0.5))"
         f" INSERT INTO {table} ({key}, attempts, correct, resid_sum, var_sum)"
         " SELECT key, 1, ?, ? - p, p * (1.0 - p) FROM k, a WHERE true"
-        f" ON CONFLICT ({key}) DO UPDATE SET attempts = attempts + 1,"
-        " correct = correct + excluded.correct, resid_sum = resid_sum + excluded.resid_sum,"
-        " var_sum = var_sum + excluded.var_sum"
+        # The old values named by table: PostgreSQL finds a bare name ambiguous here.
+        f" ON CONFLICT ({key}) DO UPDATE SET attempts = {table}.attempts + 1,"
+        f" correct = {table}.correct + excluded.correct,"
+        f" resid_sum = {table}.resid_sum + excluded.resid_sum,"
+        f" var_sum = {table}.var_sum + excluded.var_sum"
     )
 
 

@@ -1,4 +1,8 @@
-"""The SQLite database: one connection, one writer, WAL, versioned migrations."""
+"""The database: one connection, one writer, versioned migrations.
+
+SQLite (a file, WAL) by default; PostgreSQL when given a ``postgresql://`` URL, through the
+same connection API (:mod:`storage.postgres`), so storage functions run on either.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from storage.checkpoints import Checkpointer
-from storage.migrations import apply_migrations, latest_version
+from storage.dialect import POSTGRESQL, SQLITE
+from storage.migrations import apply_migrations, latest_version, schema_version
+from storage.postgres import PgConnection, PgRaw, is_postgres_url, redacted
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -58,23 +64,40 @@ class Database:
     """
 
     def __init__(
-        self, connection: Connection, path: Path | None, *, read_only: bool = False
+        self,
+        connection: Connection,
+        path: Path | None,
+        *,
+        read_only: bool = False,
+        url: str | None = None,
     ) -> None:
         self._connection = connection
         self._lock = asyncio.Lock()
         self.path = path
+        self.url = url
+        self.dialect = POSTGRESQL if url is not None else SQLITE
         self.read_only = read_only
         self.checkpoints = (
             Checkpointer(path, BUSY_TIMEOUT_MS) if path is not None and not read_only else None
         )
 
+    @property
+    def location(self) -> str:
+        """Where the database is, for people: the file, or the URL without its password."""
+        if self.url is not None:
+            return redacted(self.url)
+        return str(self.path or ":memory:")
+
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
-        """Open (creating if needed, owner-only) and upgrade the database at ``path``.
+        """Open (creating if needed, owner-only) and upgrade the database at ``path`` (a file,
+        or a ``postgresql://`` URL).
 
         Raises:
             SchemaMismatch: (with ``migrate``) the file's schema is newer than this program's.
         """
+        if is_postgres_url(path):
+            return await cls._open_postgres(str(path), migrate=migrate)
         location = Path(path)
         if str(path) != ":memory:":
             location.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +128,20 @@ class Database:
         return database
 
     @classmethod
+    async def _open_postgres(cls, url: str, *, migrate: bool, read_only: bool = False) -> Database:
+        connection = await PgConnection.connect(url)
+        if read_only:
+            await connection.execute("SET default_transaction_read_only = on")
+        database = cls(cast(Connection, connection), None, read_only=read_only, url=url)
+        if migrate:
+            try:
+                await database.upgrade()
+            except BaseException:
+                await connection.close()
+                raise
+        return database
+
+    @classmethod
     async def open_read_only(cls, path: Path | str) -> Database:
         """Open an existing database at the current schema version for reading only.
 
@@ -115,6 +152,15 @@ class Database:
             DatabaseMissing: there is no file at ``path``.
             SchemaMismatch: the file's schema is older or newer than this program's.
         """
+        if is_postgres_url(path):
+            database = await cls._open_postgres(str(path), migrate=False, read_only=True)
+            found, expected = await database.version(), latest_version()
+            if found != expected:
+                await database.close()
+                if found == 0:
+                    raise DatabaseMissing(Path(database.location))
+                raise SchemaMismatch(Path(database.location), found, expected)
+            return database
         location = Path(path)
         if not location.is_file():
             raise DatabaseMissing(location)
@@ -143,21 +189,23 @@ class Database:
         """
         found = await self.version()
         if found > latest_version():
-            raise SchemaMismatch(self.path or Path(":memory:"), found, latest_version())
+            raise SchemaMismatch(Path(self.location), found, latest_version())
         async with self._lock:
-            return await apply_migrations(self._connection)
+            done = await apply_migrations(self._connection, dialect=self.dialect)
+            if isinstance(self._connection, PgConnection):
+                await self._connection._execute(self._connection.refresh_tables)
+            return done
 
     async def version(self) -> int:
-        """The schema version (``PRAGMA user_version``)."""
-        async with self.read() as conn, conn.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        """The schema version (SQLite's ``PRAGMA user_version``, PostgreSQL's version table)."""
+        async with self.read() as conn:
+            return await schema_version(conn, self.dialect)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error."""
         if self.read_only:
-            raise sqlite3.OperationalError(f"{self.path} is open read-only")
+            raise sqlite3.OperationalError(f"{self.location} is open read-only")
         async with self._lock:
             if self._connection.in_transaction:
                 # Left open by a ROLLBACK that failed (an I/O error): start clean.
@@ -199,6 +247,11 @@ class Database:
 
     async def backup(self, destination: Path | str) -> None:
         """Copy the live database to ``destination`` with SQLite's online backup."""
+        if self.url is not None:
+            raise sqlite3.OperationalError(
+                f"{self.location}: a PostgreSQL database is backed up with pg_dump"
+                " (see docs/operations.md, PostgreSQL)"
+            )
         target = Path(destination)
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -212,7 +265,11 @@ class Database:
         os.chmod(target, 0o600)
 
     async def integrity_check(self) -> str:
-        """``PRAGMA integrity_check``: 'ok' when the file is sound."""
+        """``PRAGMA integrity_check``: 'ok' when the file is sound (PostgreSQL: when it answers)."""
+        if self.url is not None:
+            async with self.read() as conn:
+                rows = await conn.execute_fetchall("SELECT 'ok'")
+            return str(next(iter(rows))[0])
         async with self.read() as conn, conn.execute("PRAGMA integrity_check") as cursor:
             row = await cursor.fetchone()
         return str(row[0]) if row else "no answer"
@@ -237,6 +294,14 @@ async def fetch_one(conn: Connection, sql: str, parameters: Iterable[Any] = ()) 
     """The first row of a query (None if none), in one trip; for queries of one row."""
     rows = await conn.execute_fetchall(sql, tuple(parameters))
     return next(iter(rows), None)
+
+
+def dialect_of(conn: Connection) -> str:
+    """The SQL dialect of a connection given to storage functions (also inside run_sync)."""
+    raw = getattr(conn, "_conn", conn)
+    return (
+        POSTGRESQL if isinstance(conn, PgConnection | PgRaw) or isinstance(raw, PgRaw) else SQLITE
+    )
 
 
 _INLINE: weakref.WeakSet[Connection] = weakref.WeakSet()

@@ -296,7 +296,7 @@ async def quiz_scores(conn: Connection, quiz_id: int) -> list[tuple[str, int, in
         conn,
         "SELECT u.first_name, SUM(a.correct), COUNT(*) FROM group_answers a"
         " JOIN group_polls p ON p.id = a.poll_id JOIN users u ON u.id = a.user_id"
-        " WHERE p.quiz_id = ? GROUP BY a.user_id"
+        " WHERE p.quiz_id = ? GROUP BY a.user_id, u.first_name"
         " ORDER BY SUM(a.correct) DESC, COUNT(*), MIN(a.answered_ms)",
         (quiz_id,),
     )
@@ -312,7 +312,7 @@ async def group_scores(
         "SELECT a.user_id, u.first_name, SUM(a.correct), COUNT(*) FROM group_answers a"
         " JOIN group_polls p ON p.id = a.poll_id JOIN group_quizzes q ON q.id = p.quiz_id"
         " JOIN users u ON u.id = a.user_id"
-        " WHERE q.group_id = ? AND a.answered_ms >= ? GROUP BY a.user_id"
+        " WHERE q.group_id = ? AND a.answered_ms >= ? GROUP BY a.user_id, u.first_name"
         " ORDER BY SUM(a.correct) DESC, COUNT(*), MIN(a.answered_ms) LIMIT ?",
         (group_id, since_ms, limit),
     )

@@ -65,7 +65,8 @@ async def claim_due(conn: Connection, now_ms: int, limit: int) -> list[SlotRow]:
     rows = await fetch_all(
         conn,
         "UPDATE group_slots SET status = 'skipped', settled_ms = ?, detail = 'claimed'"
-        " WHERE id IN (SELECT id FROM group_slots WHERE status = 'pending' AND due_ms <= ?"
+        " WHERE status = 'pending' AND id IN (SELECT id FROM group_slots"
+        " WHERE status = 'pending' AND due_ms <= ?"
         f" ORDER BY due_ms, id LIMIT ?) RETURNING {_SLOT}",
         (now_ms, now_ms, limit),
     )

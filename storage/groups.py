@@ -196,7 +196,8 @@ async def touch_member(conn: Connection, group_id: int, user_id: int, now_ms: in
     """Note a member's answer in the group."""
     await conn.execute(
         "INSERT INTO group_members (group_id, user_id, first_ms, last_ms) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (group_id, user_id) DO UPDATE SET last_ms = MAX(last_ms, excluded.last_ms)",
+        " ON CONFLICT (group_id, user_id) DO UPDATE SET"
+        " last_ms = MAX(group_members.last_ms, excluded.last_ms)",
         (group_id, user_id, now_ms, now_ms),
     )
 

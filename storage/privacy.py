@@ -6,7 +6,8 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from storage.database import Connection
+from storage.database import Connection, dialect_of
+from storage.dialect import POSTGRESQL
 from storage.own_cards import erase_personal_deck
 
 
@@ -49,6 +50,14 @@ async def answer_history(conn: Connection, user_id: int) -> list[HistoryRow]:
 
 async def tables_referencing_users(conn: Connection) -> list[tuple[str, str]]:
     """(table, column) of every foreign key to ``users`` (new tables are found, not listed)."""
+    if dialect_of(conn) == POSTGRESQL:
+        rows = await conn.execute_fetchall(
+            "SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+            " WHERE c.contype = 'f' AND c.confrelid = 'users'::regclass"
+            " ORDER BY c.conrelid::regclass::text, a.attname"
+        )
+        return [(str(row[0]), str(row[1])) for row in rows]
     found = []
     async with conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
@@ -71,7 +80,11 @@ async def erase_user(conn: Connection, user_id: int) -> dict[str, int]:
     erased. The audit log and the anonymous per-item answer counts (``item_stats``) are kept,
     except those of the student's own cards, which go with their personal deck.
     """
-    await conn.execute("PRAGMA defer_foreign_keys = ON")
+    postgres = dialect_of(conn) == POSTGRESQL
+    # Foreign keys checked at the end (PostgreSQL's are made deferrable for this).
+    await conn.execute(
+        "SET CONSTRAINTS ALL DEFERRED" if postgres else "PRAGMA defer_foreign_keys = ON"
+    )
     deleted: dict[str, int] = await erase_personal_deck(conn, user_id)
     for table, column in await tables_referencing_users(conn):
         cursor = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
@@ -79,6 +92,12 @@ async def erase_user(conn: Connection, user_id: int) -> dict[str, int]:
     cursor = await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
     deleted["users"] = cursor.rowcount
     # Check now rather than at COMMIT: a failed COMMIT would leave the transaction open.
+    if postgres:
+        try:
+            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        except sqlite3.IntegrityError as error:
+            raise sqlite3.IntegrityError(f"erasure would leave rows behind: {error}") from error
+        return {table: count for table, count in deleted.items() if count}
     async with conn.execute("PRAGMA foreign_key_check") as check:
         dangling = await check.fetchall()
     if dangling:

@@ -19,6 +19,9 @@ from storage.users import USER_COLUMNS, user_record
 PENDING, CLAIMED, SENT, SKIPPED, FAILED = "pending", "claimed", "sent", "skipped", "failed"
 _COLUMNS = "id, user_id, kind, slot, due_ms, status, claimed_ms, sent_ms, attempts, detail"
 
+_DUE_BY = "CASE WHEN m.due_ms <= ? THEN 1 ELSE 0 END"
+"""1 for a memory row due by the parameter (a sum of comparisons is SQLite's alone)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ReminderRow:
@@ -117,8 +120,10 @@ async def claim_due(
         where += " AND slot = ?"
         params.append(slot)
     async with conn.execute(
-        f"UPDATE reminders SET status = 'claimed', claimed_ms = ? WHERE id IN"
-        f" (SELECT id FROM reminders WHERE {where} ORDER BY due_ms, id LIMIT ?)"
+        # status again outside: PostgreSQL rechecks it (not the subquery) on a row another
+        # connection claimed meanwhile, so that row is left to the other.
+        f"UPDATE reminders SET status = 'claimed', claimed_ms = ? WHERE status = 'pending'"
+        f" AND id IN (SELECT id FROM reminders WHERE {where} ORDER BY due_ms, id LIMIT ?)"
         f" RETURNING {_COLUMNS}",
         (now_ms, *params, limit),
     ) as cur:
@@ -195,7 +200,7 @@ async def study_counts(
         " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
     )
     async with conn.execute(
-        "SELECT COALESCE(SUM(m.due_ms <= ?), 0), COALESCE(SUM(m.due_ms <= ?), 0)"
+        f"SELECT COALESCE(SUM({_DUE_BY}), 0), COALESCE(SUM({_DUE_BY}), 0)"
         f" FROM memory m{live} WHERE m.user_id = ?",
         (now_ms, soon_ms, user_id),
     ) as cur:
@@ -261,7 +266,7 @@ async def study_counts_many(
     for chunk in _chunks(user_ids):
         marks = ",".join("?" * len(chunk))
         async with conn.execute(
-            "SELECT m.user_id, SUM(m.due_ms <= ?), SUM(m.due_ms <= ?) FROM memory m"
+            f"SELECT m.user_id, SUM({_DUE_BY}), SUM({_DUE_BY}) FROM memory m"
             " JOIN items i ON i.id = m.item_id AND i.deleted_ms IS NULL"
             " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = m.user_id"
             " AND e.active = 1"
@@ -302,7 +307,7 @@ async def advance(conn: Connection, started: int | None, sent: Sequence[int], no
         "UPDATE reminders SET"
         " status = CASE WHEN id = ? THEN status ELSE 'sent' END,"
         " sent_ms = CASE WHEN id = ? THEN sent_ms ELSE ? END,"
-        " attempts = attempts + (id = ?)"
+        " attempts = attempts + CASE WHEN id = ? THEN 1 ELSE 0 END"
         f" WHERE status = 'claimed' AND id IN ({marks}) RETURNING id",
         (start, start, now_ms, start, *ids),
     )

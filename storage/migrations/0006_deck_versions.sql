@@ -6,6 +6,7 @@
 -- restore) moves it without having to remember to.
 ALTER TABLE decks ADD COLUMN items_version INTEGER NOT NULL DEFAULT 0;
 
+-- dialect sqlite
 CREATE TRIGGER items_version_insert AFTER INSERT ON items BEGIN
     UPDATE decks SET items_version = items_version + 1 WHERE id = NEW.deck_id;
 END;
@@ -17,3 +18,20 @@ END;
 CREATE TRIGGER items_version_delete AFTER DELETE ON items BEGIN
     UPDATE decks SET items_version = items_version + 1 WHERE id = OLD.deck_id;
 END;
+
+-- dialect postgresql
+CREATE FUNCTION items_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE decks SET items_version = items_version + 1 WHERE id = NEW.deck_id;
+    ELSIF TG_OP = 'UPDATE' THEN
+        UPDATE decks SET items_version = items_version + 1 WHERE id IN (OLD.deck_id, NEW.deck_id);
+    ELSE
+        UPDATE decks SET items_version = items_version + 1 WHERE id = OLD.deck_id;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER items_version AFTER INSERT OR UPDATE OR DELETE ON items
+    FOR EACH ROW EXECUTE FUNCTION items_version_bump();
+-- dialect both

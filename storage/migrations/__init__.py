@@ -8,6 +8,8 @@ from importlib import resources
 
 import aiosqlite
 
+from storage.dialect import POSTGRESQL, SQLITE, for_dialect, postgres_schema
+
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -39,17 +41,49 @@ def latest_version() -> int:
     return len(migrations())
 
 
+VERSION_TABLE = "metatutor_schema"
+"""PostgreSQL's stand-in for SQLite's ``user_version``: one row, the schema version."""
+
+
+async def schema_version(connection: aiosqlite.Connection, dialect: str = SQLITE) -> int:
+    """The schema version: ``PRAGMA user_version``, or PostgreSQL's version table (0 if none)."""
+    if dialect == POSTGRESQL:
+        exists = await connection.execute_fetchall(
+            f"SELECT to_regclass('{VERSION_TABLE}') IS NOT NULL"
+        )
+        if not next(iter(exists))[0]:
+            return 0
+        rows = await connection.execute_fetchall(f"SELECT version FROM {VERSION_TABLE}")
+    else:
+        rows = await connection.execute_fetchall("PRAGMA user_version")
+    row = next(iter(rows), None)
+    return int(row[0]) if row else 0
+
+
+def script_for(migration: Migration, dialect: str) -> str:
+    """The migration's script as ``dialect`` runs it, with the version bump, in one transaction."""
+    sql = for_dialect(migration.sql, dialect)
+    if dialect == POSTGRESQL:
+        create = (
+            f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL);\n"
+            f"INSERT INTO {VERSION_TABLE} SELECT 0"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {VERSION_TABLE});"
+        )
+        bump = f"UPDATE {VERSION_TABLE} SET version = {migration.version};"
+        return f"BEGIN;\n{create}\n{postgres_schema(sql)}\n{bump}\nCOMMIT;"
+    bump = f"PRAGMA user_version = {migration.version};"
+    return f"BEGIN IMMEDIATE;\n{sql}\n{bump}\nCOMMIT;"
+
+
 async def apply_migrations(
-    connection: aiosqlite.Connection, *, target: int | None = None
+    connection: aiosqlite.Connection, *, target: int | None = None, dialect: str = SQLITE
 ) -> tuple[int, int]:
     """Bring the schema to ``target`` (default: latest); returns (before, after).
 
-    Each migration runs in its own transaction together with its ``user_version`` bump, so
-    a crash leaves the database at a whole version.
+    Each migration runs in its own transaction together with its version bump, so a crash
+    leaves the database at a whole version.
     """
-    async with connection.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    before = int(row[0]) if row else 0
+    before = await schema_version(connection, dialect)
     goal = latest_version() if target is None else target
     if before > latest_version():
         raise RuntimeError(
@@ -59,10 +93,8 @@ async def apply_migrations(
     for migration in migrations():
         if migration.version <= current or migration.version > goal:
             continue
-        bump = f"PRAGMA user_version = {migration.version};"
-        script = f"BEGIN IMMEDIATE;\n{migration.sql}\n{bump}\nCOMMIT;"
         try:
-            await connection.executescript(script)
+            await connection.executescript(script_for(migration, dialect))
         except Exception:
             if connection.in_transaction:
                 await connection.execute("ROLLBACK")

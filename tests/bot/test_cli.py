@@ -89,6 +89,87 @@ def test_a_wrong_setting_stops_with_one_line_naming_it(
     assert "not-a-real-token-at-all" not in err
 
 
+@pytest.mark.parametrize(
+    "value", ["sqlite:///tutor.db", "mysql://u:hunter2@db/tutor", "redis://localhost"]
+)
+@pytest.mark.parametrize(
+    "command", [["db", "upgrade"], ["import", str(EXAMPLES / "silk-road.json")]]
+)
+def test_a_database_url_it_cannot_use_stops_it_before_any_file_is_written(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    command: list[str],
+) -> None:
+    # Once taken for a path: the command succeeded and wrote a SQLite file under "postgresql:".
+    monkeypatch.setenv("METATUTOR_DATABASE", value)
+    assert main(command) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "metatutor: configuration error"
+    assert len(lines) == 2
+    assert lines[1].startswith("METATUTOR_DATABASE: expected a path to the SQLite database file")
+    assert "hunter2" not in lines[1]
+    assert sorted(path.name for path in env.iterdir()) == []
+
+
+def test_an_unreachable_postgresql_stops_with_one_line_and_no_password(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Port 1 on this machine: nothing listens there.
+    monkeypatch.setenv("METATUTOR_DATABASE", "postgresql://tutor:hunter2@127.0.0.1:1/tutor")
+    assert main(["db", "upgrade"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("metatutor: postgresql://tutor:***@127.0.0.1:1/tutor: ")
+    assert "Check METATUTOR_DATABASE" in err
+    assert "hunter2" not in err
+    assert sorted(path.name for path in env.iterdir()) == []
+
+
+def test_db_upgrade_import_and_decks_on_postgresql(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    postgres_url: str,
+) -> None:
+    monkeypatch.setenv("METATUTOR_DATABASE", postgres_url)
+    assert main(["db", "upgrade"]) == 0
+    assert "schema version 0 ->" in capsys.readouterr().out
+    assert main(["import", str(EXAMPLES / "silk-road.json")]) == 0
+    assert "6 added" in capsys.readouterr().out
+    assert main(["decks"]) == 0
+    assert "silk" in capsys.readouterr().out.lower()
+    assert main(["health", "--skip", "scheduler", "--skip", "model"]) == 0
+    assert "PostgreSQL, schema v" in capsys.readouterr().out
+    # Nothing was written in the working folder: no SQLite file under a folder "postgresql:".
+    assert sorted(path.name for path in env.iterdir()) == []
+
+
+def test_db_copy_moves_an_sqlite_deployment_to_postgresql_checked_by_counts(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    postgres_url: str,
+) -> None:
+    assert main(["import", str(EXAMPLES / "silk-road.json")]) == 0
+    capsys.readouterr()
+    assert main(["db", "copy", "nothing.sqlite3", postgres_url]) == 1
+    assert "no database at nothing.sqlite3" in capsys.readouterr().err
+    assert main(["db", "copy", str(env / "tutor.sqlite3"), "mysql://x/y"]) == 2
+    assert "is not a PostgreSQL URL" in capsys.readouterr().err
+    assert main(["db", "copy", str(env / "tutor.sqlite3"), postgres_url]) == 0
+    out = capsys.readouterr().out
+    assert "every count matches" in out
+    items = next(line.split() for line in out.splitlines() if line.startswith("items "))
+    assert items[1] == items[3] and int(items[1]) >= 6  # the bundled decks' and silk-road's
+    monkeypatch.setenv("METATUTOR_DATABASE", postgres_url)
+    assert main(["decks"]) == 0
+    assert "silk" in capsys.readouterr().out.lower()
+    assert main(["db", "copy", str(env / "tutor.sqlite3"), postgres_url]) == 1
+    assert "already holds rows" in capsys.readouterr().err
+
+
 def _command_paths(parser: argparse.ArgumentParser) -> list[list[str]]:
     """Every subcommand path (``["db"]``, ``["db", "upgrade"]``, ...) of the parser."""
     paths: list[list[str]] = []

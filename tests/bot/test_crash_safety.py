@@ -36,6 +36,7 @@ from bot.fake_telegram.objects import FakeUser, SentMessage
 from bot.preflight import MODEL_READY
 from storage import Database
 from storage import reminders as reminder_rows
+from tests.backends import BACKENDS
 from tutor.service import TutorConfig, TutorService
 
 pytestmark = pytest.mark.slow
@@ -62,7 +63,7 @@ def _deck_csv(n: int = 40) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-async def _seed(database: Path, users: list[FakeUser]) -> int:
+async def _seed(database: Path | str, users: list[FakeUser]) -> int:
     """Students enrolled in a multiple-choice deck, and one due reminder each."""
     db = await Database.open(database)
     try:
@@ -112,6 +113,15 @@ def _fresh_question(fake: FakeBotApi, user: FakeUser, pressed: set[int]) -> Sent
     return None
 
 
+def _carry_on_prompt(fake: FakeBotApi, user: FakeUser, pressed: set[int]) -> SentMessage | None:
+    """The latest message, when it offers to carry on with the running quiz (not yet tapped)."""
+    messages = fake.messages(user.id)
+    if not messages or messages[-1].message_id in pressed:
+        return None
+    buttons = [data for row in messages[-1].buttons for _, data in row]
+    return messages[-1] if "q:on" in buttons else None
+
+
 async def _student(run: Run, user: FakeUser, rng: random.Random) -> None:
     fake = run.fake
     pressed: set[int] = set()
@@ -138,7 +148,14 @@ async def _student(run: Run, user: FakeUser, rng: random.Random) -> None:
         if run.stop:
             return
         if message is None:  # lost in a crash (or the quiz ended): ask again
-            await send(lambda: fake.user_command(user, "/quiz"))
+            prompt = _carry_on_prompt(fake, user, pressed)
+            if prompt is None:
+                await send(lambda: fake.user_command(user, "/quiz"))
+            else:
+                # The press on the open question died with the process (fetched, never
+                # handled): "You are in the middle of a quiz", and a person taps Carry on.
+                pressed.add(prompt.message_id)
+                await send(partial(fake.user_callback, user, prompt, "q:on"))
             continue
         pressed.add(message.message_id)
         data = rng.choice([d for row in message.buttons for _, d in row if d.startswith("a:")])
@@ -186,7 +203,7 @@ def _weights(folder: Path) -> Path | None:
     return path
 
 
-def _environment(server: HttpBotApi, database: Path) -> dict[str, str]:
+def _environment(server: HttpBotApi, database: Path | str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "METATUTOR_"))}
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
@@ -217,7 +234,9 @@ def _polling_since(fake: FakeBotApi, starts: int) -> bool:
     return False  # seconds from spawn to the first poll, per start
 
 
-async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.subprocess.Process:
+async def _start_bot(
+    server: HttpBotApi, database: Path | str, log: Path
+) -> asyncio.subprocess.Process:
     starts = len(server.fake.calls_of("deleteWebhook"))  # once per start, before polling
     with log.open("ab") as sink:
         process = await asyncio.create_subprocess_exec(
@@ -226,7 +245,7 @@ async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.s
             "bot.cli",
             "serve",
             env=_environment(server, database),
-            cwd=database.parent,
+            cwd=log.parent,
             stdout=sink,
             stderr=sink,
         )
@@ -247,10 +266,16 @@ async def _start_bot(server: HttpBotApi, database: Path, log: Path) -> asyncio.s
     raise AssertionError(f"the bot did not start:\n{log.read_text()[-3000:]}")
 
 
-def _check_database(database: Path, run: Run) -> dict[str, object]:
-    connection = sqlite3.connect(database)
-    try:
+def _check_database(database: Path | str, run: Run) -> dict[str, object]:
+    connection: Any
+    if isinstance(database, str):
+        import psycopg
+
+        connection = psycopg.connect(database)
+    else:
+        connection = sqlite3.connect(database)
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    try:
         attempts = connection.execute(
             "SELECT a.idempotency_key, a.user_id, a.item_id, q.session_id"
             " FROM attempts a JOIN questions q ON 'q' || q.id = a.idempotency_key"
@@ -304,13 +329,16 @@ def _check_database(database: Path, run: Run) -> dict[str, object]:
     }
 
 
-async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(
+    tmp_path: Path, database_location: Path | str
+) -> None:
     users = [FakeUser(9000 + i, f"Student{i}") for i in range(STUDENTS)]
     PHASES.append(("begin", asyncio.get_running_loop().time()))
     weights = _weights(tmp_path)
     PHASES.append(("weights", asyncio.get_running_loop().time()))
     WEIGHTS[:] = [weights] if weights else []
-    database = tmp_path / "metatutor.sqlite3"
+    database = database_location  # the SQLite file, or a fresh PostgreSQL database
     await _seed(database, users)
     fake = FakeBotApi()
     fake.token = TOKEN

@@ -59,6 +59,8 @@ def test_environment_overrides_dotenv(tmp_path: Path, monkeypatch: pytest.Monkey
         ("METATUTOR_WEBHOOK_PORT", "99999", "METATUTOR_WEBHOOK_PORT: expected a TCP port"),
         ("TELEGRAM_API_BASE_URL", "ftp://x", "TELEGRAM_API_BASE_URL: expected an http(s) URL"),
         ("METATUTOR_WEBHOOK_SECRET", "has spaces!", "METATUTOR_WEBHOOK_SECRET: expected 1-256"),
+        ("METATUTOR_DATABASE", "", "METATUTOR_DATABASE: expected a path to the SQLite database"),
+        ("METATUTOR_DATABASE", "sqlite:///x.db", "METATUTOR_DATABASE: expected a path to the"),
     ],
 )
 def test_wrong_values_name_the_variable(

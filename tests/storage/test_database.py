@@ -12,6 +12,7 @@ from storage import Connection, Database
 from storage.migrations import apply_migrations, latest_version
 
 
+@pytest.mark.sqlite_only
 async def test_new_database_is_migrated_private_and_in_wal_mode(
     db: Database, db_path: Path
 ) -> None:
@@ -46,6 +47,7 @@ async def test_foreign_keys_are_enforced(db: Database) -> None:
             )
 
 
+@pytest.mark.sqlite_only
 async def test_online_backup_is_a_sound_copy(db: Database, tmp_path: Path) -> None:
     async with db.transaction() as conn:
         await conn.execute(
@@ -192,6 +194,7 @@ async def test_a_transaction_waits_for_another_processs_write_lock(db_path: Path
         await db.close()
 
 
+@pytest.mark.sqlite_only
 async def test_a_failed_commit_rolls_back_and_the_next_transaction_works(
     db: Database, db_path: Path
 ) -> None:
@@ -220,6 +223,53 @@ async def test_a_failed_commit_rolls_back_and_the_next_transaction_works(
         assert other.execute("SELECT COUNT(*) FROM items").fetchone() == (0,)
     finally:
         other.close()
+
+
+async def test_a_failed_commit_on_postgresql_rolls_back_and_the_next_transaction_works(
+    postgres_url: str,
+) -> None:
+    import sqlite3
+
+    db = await Database.open(postgres_url)
+    try:
+        # Deferred, the foreign key is checked only at COMMIT, so COMMIT itself fails.
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            async with db.transaction() as conn:
+                await conn.execute("SET CONSTRAINTS ALL DEFERRED")
+                await conn.execute(
+                    "INSERT INTO decks (slug, name, created_ms, updated_ms)"
+                    " VALUES ('lost', 'L', 0, 0)"
+                )
+                await conn.execute(
+                    "INSERT INTO items (deck_id, external_id, kind, payload, created_ms,"
+                    " updated_ms) VALUES (999, 'dangling', 'typed', '{}', 0, 0)"
+                )
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('next', 'N', 0, 0)"
+            )
+        async with db.read() as conn:
+            assert [row[0] for row in await conn.execute_fetchall("SELECT slug FROM decks")] == [
+                "next"
+            ]
+            assert (await conn.execute_fetchall("SELECT COUNT(*) FROM items"))[0][0] == 0
+    finally:
+        await db.close()
+
+
+async def test_a_postgresql_database_says_how_it_is_backed_up(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    db = await Database.open(postgres_url)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="pg_dump"):
+            await db.backup(tmp_path / "copy.sqlite3")
+        assert not (tmp_path / "copy.sqlite3").exists()
+        assert await db.integrity_check() == "ok"
+    finally:
+        await db.close()
 
 
 async def test_a_cancelled_transaction_rolls_back_and_the_next_one_works(db: Database) -> None:

@@ -11,7 +11,7 @@ from storage.records import ItemValues
 
 async def _changes(db: Database) -> int:
     async with db.read() as conn:
-        return int((await conn.execute_fetchall("SELECT total_changes()"))[0][0])
+        return conn.total_changes
 
 
 async def test_a_build_is_hidden_until_published_and_only_builds_are_deleted(

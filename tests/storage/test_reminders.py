@@ -61,9 +61,9 @@ async def test_planning_twice_keeps_one_row_per_slot_and_moves_only_pending(db: 
     ]
 
 
-async def test_two_processes_never_claim_the_same_row(db_path: Path) -> None:
-    first = await Database.open(db_path)
-    second = await Database.open(db_path)
+async def test_two_processes_never_claim_the_same_row(database_location: Path | str) -> None:
+    first = await Database.open(database_location)
+    second = await Database.open(database_location)
     try:
         await _users(first, 300)
         async with first.transaction() as conn:

@@ -67,3 +67,10 @@ async def studying(service: TutorService) -> TutorService:
     await service.register(100, 100, "Ada", "en")
     await service.enrol(100, "sample")
     return service
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test on a database runs on each backend (see tests/backends.py)."""
+    from tests.backends import on_each_backend
+
+    on_each_backend(metafunc)

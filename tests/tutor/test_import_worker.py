@@ -27,6 +27,8 @@ async def via_worker(
     return await service_factory(worker_import_bytes=1)
 
 
+# The worker process reopens the SQLite file; on PostgreSQL imports run in-process.
+@pytest.mark.sqlite_only
 async def test_a_worker_imports_updates_and_audits_like_the_service(
     via_worker: TutorService,
 ) -> None:
@@ -43,6 +45,8 @@ async def test_a_worker_imports_updates_and_audits_like_the_service(
     assert [tuple(row) for row in rows_] == [(7, "import")]
 
 
+# The worker process reopens the SQLite file; on PostgreSQL imports run in-process.
+@pytest.mark.sqlite_only
 async def test_a_workers_errors_arrive_whole(via_worker: TutorService) -> None:
     with pytest.raises(ContentRejected) as refused:
         await via_worker.import_file(b"Which planet is red? Mars\n", "long.txt")
@@ -69,6 +73,8 @@ def _bot_importing(database: Path, csv: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.slow
+# The worker process reopens the SQLite file; on PostgreSQL imports run in-process.
+@pytest.mark.sqlite_only
 async def test_a_worker_stops_when_the_bot_is_killed_and_publishes_nothing(
     service: TutorService, db_path: Path, tmp_path: Path
 ) -> None:

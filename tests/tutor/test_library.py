@@ -162,10 +162,10 @@ async def test_bundled_decks_sync_only_when_their_content_changed(
     decks = {info.deck.slug: info.deck.id for info in await service.decks()}
     versions = {slug: await _items_version(service.db, id_) for slug, id_ in decks.items()}
     async with service.db.read() as conn:
-        changes = (await conn.execute_fetchall("SELECT total_changes()"))[0][0]
+        changes = conn.total_changes
     assert await service.install_bundled_decks() == []
     async with service.db.read() as conn:
-        assert (await conn.execute_fetchall("SELECT total_changes()"))[0][0] == changes
+        assert conn.total_changes == changes
     assert {s: await _items_version(service.db, i) for s, i in decks.items()} == versions
 
     # An admin's import into a bundled deck is not undone by the next start.

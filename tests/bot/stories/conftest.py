@@ -130,3 +130,10 @@ async def onboard(chat: ChatDriver, user: FakeUser, deck: str = "Test <Deck> & C
     await chat.press(user, "UTC")
     await chat.press(user, "o:time:none")
     await chat.press(user, "o:exam:skip")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test on a database runs on each backend (see tests/backends.py)."""
+    from tests.backends import on_each_backend
+
+    on_each_backend(metafunc)

@@ -314,6 +314,7 @@ def _hold_write_lock(path: str, seconds: float) -> subprocess.Popen[str]:
     return process
 
 
+@pytest.mark.sqlite_only
 async def test_briefly_locked_database_is_waited_for(chat: ChatDriver, tutor: TutorService) -> None:
     question = await _question(chat)
     assert tutor.db.path is not None
@@ -324,6 +325,7 @@ async def test_briefly_locked_database_is_waited_for(chat: ChatDriver, tutor: Tu
     assert len(await _attempts(tutor)) == 1
 
 
+@pytest.mark.sqlite_only
 async def test_database_locked_too_long_fails_cleanly_then_recovers(
     chat: ChatDriver, tutor: TutorService
 ) -> None:

@@ -1,0 +1,317 @@
+"""PostgreSQL behind the same connection API as SQLite's (aiosqlite and sqlite3).
+
+Storage functions take an ``aiosqlite.Connection`` and, inside ``run_sync``, the raw
+``sqlite3.Connection``. :class:`PgConnection` and :class:`PgRaw` stand in for those two over
+one psycopg connection: statements are rewritten by :mod:`storage.dialect`, rows answer by
+index and by column name like ``sqlite3.Row``, and errors are raised as ``sqlite3``'s classes
+(the storage API's error contract, which callers already catch). As with aiosqlite, every
+statement runs on the connection's own thread, so the event loop never waits on the network.
+
+psycopg 3 rather than asyncpg: ``run_sync`` hands storage and tutor code a connection they use
+synchronously, in one step; psycopg has a synchronous connection (asyncpg has none), so that
+contract holds unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import re
+import sqlite3
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import adapt, pq
+from psycopg.rows import RowMaker
+
+from storage.dialect import postgres_statement
+
+T = TypeVar("T")
+
+URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
+
+_ID_TABLE = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
+
+
+def is_postgres_url(location: object) -> bool:
+    """True for a ``postgresql://`` (or ``postgres://``) URL."""
+    return isinstance(location, str) and bool(URL.match(location))
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and logs)."""
+    return re.sub(r"(?<=://)([^/@:]*):[^/@]*@", r"\1:***@", url)
+
+
+class Row(tuple[Any, ...]):
+    """A result row: by index, by column name, and ``keys()``, like ``sqlite3.Row``."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self._names[key])
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
+    names = {column.name: index for index, column in enumerate(cursor.description or ())}
+    return lambda values: Row(values, names)
+
+
+class _NumericLoader(adapt.Loader):
+    """NUMERIC (what SUM of integers gives) as int or float, as SQLite gives them."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode()
+        return float(text) if any(c in text for c in ".eEn") else int(text)
+
+
+_CONSTRAINTS = {
+    "23503": "FOREIGN KEY",
+    "23505": "UNIQUE",
+    "23502": "NOT NULL",
+    "23514": "CHECK",
+}
+
+
+def _translate_error(error: psycopg.Error) -> sqlite3.Error:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, psycopg.IntegrityError):
+        kind = _CONSTRAINTS.get(error.sqlstate or "")
+        # Worded like SQLite's ("FOREIGN KEY constraint failed"), PostgreSQL's detail after.
+        return sqlite3.IntegrityError(f"{kind} constraint failed: {message}" if kind else message)
+    if isinstance(error, psycopg.OperationalError):
+        return sqlite3.OperationalError(message)
+    if isinstance(error, psycopg.ProgrammingError):
+        return sqlite3.OperationalError(message)
+    return sqlite3.DatabaseError(message)
+
+
+class PgCursor:
+    """A finished statement's rows (read whole), ``rowcount`` and ``lastrowid``."""
+
+    def __init__(self, rows: list[Row], rowcount: int, lastrowid: int | None) -> None:
+        self._rows = rows
+        self._next = 0
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    def fetchone(self) -> Row | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[Row]:
+        rest = self._rows[self._next :]
+        self._next = len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.fetchall())
+
+    def close(self) -> None:
+        """Nothing to release: the rows were read whole."""
+
+
+class PgRaw:
+    """The synchronous side (in place of ``sqlite3.Connection``), used on one thread at a time."""
+
+    def __init__(self, connection: psycopg.Connection[Row], id_tables: frozenset[str]) -> None:
+        self._pg = connection
+        self._id_tables = id_tables
+        self.total_changes = 0
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._pg.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> PgCursor:
+        statement = postgres_statement(sql)
+        wants_id = False
+        table = _ID_TABLE.match(statement)
+        if (
+            table
+            and table.group(1).lower() in self._id_tables
+            and not re.search(r"\bRETURNING\b", statement, re.IGNORECASE)
+        ):
+            # sqlite3's lastrowid: PostgreSQL says it only when asked.
+            statement += " RETURNING id"
+            wants_id = True
+        try:
+            with self._pg.cursor() as cursor:
+                cursor.execute(statement, tuple(parameters))
+                rows = cursor.fetchall() if cursor.description is not None else []
+                rowcount = cursor.rowcount
+                if (cursor.statusmessage or "").startswith(("INSERT", "UPDATE", "DELETE")):
+                    self.total_changes += max(0, rowcount)
+        except psycopg.Error as error:
+            raise _translate_error(error) from error
+        if wants_id:
+            return PgCursor([], rowcount, int(rows[0][0]) if rows else None)
+        return PgCursor(rows, rowcount, None)
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> PgCursor:
+        statement = postgres_statement(sql)
+        try:
+            with self._pg.cursor() as cursor:
+                cursor.executemany(statement, [tuple(row) for row in rows])
+                rowcount = cursor.rowcount
+                self.total_changes += max(0, rowcount)
+        except psycopg.Error as error:
+            raise _translate_error(error) from error
+        return PgCursor([], rowcount, None)
+
+    def executescript(self, script: str) -> None:
+        """Run several statements at once, as written (no parameters, no rewriting)."""
+        try:
+            self._pg.execute(script.encode())
+        except psycopg.Error as error:
+            raise _translate_error(error) from error
+
+    def close(self) -> None:
+        self._pg.close()
+
+
+class _Result:
+    """What ``PgConnection.execute`` returns: awaited, or used with ``async with``."""
+
+    def __init__(self, running: asyncio.Future[PgCursor]) -> None:
+        self._running = running
+
+    def __await__(self) -> Generator[Any, None, _AsyncCursor]:
+        cursor = yield from self._running.__await__()
+        return _AsyncCursor(cursor)
+
+    async def __aenter__(self) -> _AsyncCursor:
+        return await self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class _AsyncCursor:
+    def __init__(self, cursor: PgCursor) -> None:
+        self._cursor = cursor
+        self.rowcount = cursor.rowcount
+        self.lastrowid = cursor.lastrowid
+
+    async def fetchone(self) -> Row | None:
+        return self._cursor.fetchone()
+
+    async def fetchall(self) -> list[Row]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        return None
+
+    def __aiter__(self) -> _AsyncCursor:
+        return self
+
+    async def __anext__(self) -> Row:
+        row = self._cursor.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+
+class PgConnection:
+    """The asynchronous side (in place of ``aiosqlite.Connection``): each call runs on the
+    connection's own thread, in the order made."""
+
+    def __init__(self, raw: PgRaw) -> None:
+        self._conn = raw
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="metatutor-postgres"
+        )
+        self.row_factory: Any = None
+
+    @classmethod
+    async def connect(cls, url: str) -> PgConnection:
+        """Connect to ``url`` (autocommit: transactions are begun and ended explicitly)."""
+        loop = asyncio.get_running_loop()
+        thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="metatutor-postgres"
+        )
+
+        def open_connection() -> PgRaw:
+            try:
+                pg = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+            except psycopg.Error as error:
+                raise _translate_error(error) from error
+            pg.adapters.register_loader("numeric", _NumericLoader)
+            with pg.cursor() as cursor:
+                cursor.execute(
+                    "SELECT table_name FROM information_schema.columns"
+                    " WHERE table_schema = current_schema() AND column_name = 'id'"
+                )
+                tables = frozenset(str(row[0]) for row in cursor.fetchall())
+            return PgRaw(pg, tables)
+
+        raw = await loop.run_in_executor(thread, open_connection)
+        connection = cls(raw)
+        connection._thread.shutdown(wait=False)
+        connection._thread = thread
+        return connection
+
+    def refresh_tables(self) -> None:
+        """Re-read which tables have an ``id`` column (after migrations made new ones)."""
+        with self._conn._pg.cursor() as cursor:
+            cursor.execute(
+                "SELECT table_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND column_name = 'id'"
+            )
+            self._conn._id_tables = frozenset(str(row[0]) for row in cursor.fetchall())
+
+    async def _execute(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(fn, *args))
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Result:
+        values = tuple(parameters)
+        loop = asyncio.get_running_loop()
+        running = loop.run_in_executor(self._thread, self._conn.execute, sql, values)
+        return _Result(running)
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        cursor = await self._execute(self._conn.execute, sql, tuple(parameters))
+        return cursor.fetchall()
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> _AsyncCursor:
+        values = [tuple(row) for row in rows]
+        return _AsyncCursor(await self._execute(self._conn.executemany, sql, values))
+
+    async def executescript(self, script: str) -> None:
+        await self._execute(self._conn.executescript, script)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    @property
+    def total_changes(self) -> int:
+        """Rows inserted, changed or deleted since the connection opened (as sqlite3's)."""
+        return self._conn.total_changes
+
+    async def close(self) -> None:
+        try:
+            await self._execute(self._conn.close)
+        finally:
+            self._thread.shutdown(wait=False)
