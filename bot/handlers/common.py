@@ -46,6 +46,16 @@ async def student_of(update: Update, context: Context) -> Student | None:
     return await service_of(context).student(user.id)
 
 
+async def pressing_student(update: Update, context: Context) -> Student | None:
+    """The student behind a button press; if they never sent /start, say so in a toast."""
+    student = await student_of(update, context)
+    if student is None:
+        query = update.callback_query
+        assert query is not None
+        await toast(query, plain(language_of(update, None), "please_start"))
+    return student
+
+
 async def started_student(update: Update, context: Context) -> Student | None:
     """The student behind the update; if they never sent /start, ask them to and give None."""
     student = await student_of(update, context)

@@ -11,6 +11,7 @@ from bot.handlers.common import (
     edit,
     guarded,
     language_of,
+    pressing_student,
     reply,
     service_of,
     started_student,
@@ -73,9 +74,8 @@ async def deck_press(update: Update, context: Context, press: DeckPress) -> None
     """Enrol in or leave a deck, then refresh the list."""
     query = update.callback_query
     assert query is not None
-    student = await student_of(update, context)
+    student = await pressing_student(update, context)
     if student is None:
-        await toast(query, plain(language_of(update, None), "please_start"))
         return
     lang = student.language
     service = service_of(context)

@@ -9,10 +9,9 @@ from bot.handlers.common import (
     Context,
     drop_buttons,
     edit,
-    language_of,
+    pressing_student,
     reply,
     service_of,
-    student_of,
     toast,
 )
 from bot.handlers.quiz import send_question
@@ -24,9 +23,8 @@ async def more_new_press(update: Update, context: Context, press: MoreNewPress) 
     """The practice question makes way for new questions, from now on today."""
     query = update.callback_query
     assert query is not None
-    student = await student_of(update, context)
+    student = await pressing_student(update, context)
     if student is None:
-        await toast(query, plain(language_of(update, None), "please_start"))
         return
     lang = student.language
     service = service_of(context)

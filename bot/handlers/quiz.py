@@ -21,12 +21,11 @@ from bot.handlers.common import (
     edit,
     error_text,
     guarded,
-    language_of,
     log,
+    pressing_student,
     reply,
     service_of,
     started_student,
-    student_of,
     toast,
     user_data,
 )
@@ -305,15 +304,6 @@ async def resume(update: Update, context: Context, student: Student, stalled: St
     await _deliver(send_question(update, context, student.language, question), "quiz.lost_question")
 
 
-async def _press_student(update: Update, context: Context) -> Student | None:
-    student = await student_of(update, context)
-    if student is None:
-        query = update.callback_query
-        assert query is not None
-        await toast(query, plain(language_of(update, None), "please_start"))
-    return student
-
-
 async def _answer(
     update: Update, context: Context, student: Student, question_id: int, answer: Answer
 ) -> None:
@@ -353,14 +343,14 @@ async def _already_answered(context: Context, student: Student) -> str:
 
 async def answer_press(update: Update, context: Context, press: AnswerPress) -> None:
     """A multiple-choice or true/false button."""
-    student = await _press_student(update, context)
+    student = await pressing_student(update, context)
     if student is not None:
         await _answer(update, context, student, press.question_id, Answer(choice=press.choice))
 
 
 async def grade_press(update: Update, context: Context, press: GradePress) -> None:
     """Again / Hard / Good / Easy after the answer was shown."""
-    student = await _press_student(update, context)
+    student = await pressing_student(update, context)
     if student is not None:
         await _answer(update, context, student, press.question_id, Answer(grade=press.grade))
 
@@ -369,7 +359,7 @@ async def reveal_press(update: Update, context: Context, press: RevealPress) -> 
     """Show a flashcard's or cloze's answer with the grade buttons."""
     query = update.callback_query
     assert query is not None
-    student = await _press_student(update, context)
+    student = await pressing_student(update, context)
     if student is None:
         return
     lang = student.language
@@ -459,7 +449,7 @@ async def quiz_press(update: Update, context: Context, press: QuizPress) -> None
     """ "Start a quiz", "Carry on" (the running quiz's open question again) or "New quiz"."""
     query = update.callback_query
     assert query is not None
-    student = await _press_student(update, context)
+    student = await pressing_student(update, context)
     if student is None:
         return
     await toast(query)

@@ -13,6 +13,7 @@ from bot.handlers.common import (
     Context,
     guarded,
     language_of,
+    pressing_student,
     reply,
     service_of,
     student_of,
@@ -176,9 +177,8 @@ async def setting_press(update: Update, context: Context, press: SettingPress) -
     """Open a settings menu or apply a choice, then show the panel again."""
     query = update.callback_query
     assert query is not None
-    student = await student_of(update, context)
+    student = await pressing_student(update, context)
     if student is None:
-        await toast(query, plain(language_of(update, None), "please_start"))
         return
     lang = student.language
     data = user_data(context)
