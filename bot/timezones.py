@@ -32,7 +32,20 @@ COMMON_ZONES: tuple[str, ...] = (
 
 OFFSETS: tuple[int, ...] = tuple(range(-12, 15))
 
-_OFFSET_TEXT = re.compile(r"^(?:utc|gmt)?\s*([+\-−])\s*(\d{1,2})(?::?00)?$", re.IGNORECASE)
+_OFFSET_TEXT = re.compile(r"^(?:utc|gmt)?\s*([+\-−])\s*(\d{1,2})(?:[:.h]?(\d{2}))?$", re.IGNORECASE)
+
+# Offsets off the whole hour have no ``Etc/`` zone: each maps to a place that keeps that
+# offset all year, so "UTC+5:30" reads as Kolkata (India has no daylight saving time).
+PART_HOUR_ZONES: dict[tuple[int, int], str] = {
+    (-9, 30): "Pacific/Marquesas",
+    (3, 30): "Asia/Tehran",
+    (4, 30): "Asia/Kabul",
+    (5, 30): "Asia/Kolkata",
+    (5, 45): "Asia/Kathmandu",
+    (6, 30): "Asia/Yangon",
+    (8, 45): "Australia/Eucla",
+    (9, 30): "Australia/Darwin",
+}
 
 
 def offset_zone(hours: int) -> str:
@@ -53,14 +66,18 @@ def label(name: str) -> str:
 
 
 def parse_zone(text: str) -> str | None:
-    """A zone from what a student typed: an IANA name (any case) or "UTC+8"; else None."""
+    """A zone from what a student typed: an IANA name (any case), "UTC+8" or "UTC+5:30";
+    else None."""
     cleaned = text.strip()
     if not cleaned or len(cleaned) > 64:
         return None
     match = _OFFSET_TEXT.match(cleaned)
     if match:
-        hours = int(match.group(2)) * (-1 if match.group(1) in "-−" else 1)
-        return offset_zone(hours) if hours in OFFSETS else None
+        sign = -1 if match.group(1) in "-−" else 1
+        hours, minutes = int(match.group(2)), int(match.group(3) or 0)
+        if minutes:
+            return PART_HOUR_ZONES.get((sign * hours, minutes))
+        return offset_zone(sign * hours) if sign * hours in OFFSETS else None
     if cleaned.upper() in ("UTC", "GMT"):
         return "UTC"
     candidate = cleaned.replace(" ", "_")

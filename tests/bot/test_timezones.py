@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot import timezones
+from tutor.clock import zone
 
 
 def test_offset_zones_read_the_right_way_round() -> None:
@@ -30,6 +31,13 @@ def test_offset_zones_read_the_right_way_round() -> None:
         ("GMT+05:00", "Etc/GMT-5"),
         ("+3", "Etc/GMT-3"),
         ("utc", "UTC"),
+        ("UTC+05:30", "Asia/Kolkata"),
+        ("utc+5:30", "Asia/Kolkata"),
+        ("GMT+0545", "Asia/Kathmandu"),
+        ("+9.30", "Australia/Darwin"),
+        ("UTC-9:30", "Pacific/Marquesas"),
+        ("UTC+8:00", "Etc/GMT-8"),
+        ("UTC+5:17", None),
         ("Mars/Olympus", None),
         ("UTC+15", None),
         ("../../etc/passwd", None),
@@ -43,3 +51,11 @@ def test_typed_zones(typed: str, expected: str | None) -> None:
 def test_common_zones_exist() -> None:
     for name in timezones.COMMON_ZONES:
         assert timezones.parse_zone(name) == name
+
+
+def test_part_hour_zones_keep_their_offset_all_year() -> None:
+    for (hours, minutes), name in timezones.PART_HOUR_ZONES.items():
+        offset = timedelta(hours=hours, minutes=minutes if hours >= 0 else -minutes)
+        for month in (1, 7):
+            moment = datetime(2026, month, 15, 12, tzinfo=UTC)
+            assert moment.astimezone(zone(name)).utcoffset() == offset, name
