@@ -17,6 +17,7 @@ from bot.i18n import Html, plain, t
 from tutor.clock import require_utc, zone
 from tutor.content.cloze import filled_in
 from tutor.items import Grade, ItemKind
+from tutor.matching import forgiven_typo
 from tutor.new_items import MORE_NEW_ITEMS
 from tutor.views import ChoiceReason, Feedback, Question, SessionProgress
 
@@ -200,6 +201,11 @@ def feedback_message(lang: str, feedback: Feedback, *, tz_name: str, now: dateti
         typed = item.kind in (ItemKind.TYPED, ItemKind.CLOZE)
         if not feedback.correct and feedback.given and typed:
             parts.append(t(lang, "feedback.your_answer", given=clip(feedback.given, 200)))
+        if feedback.correct and feedback.given and item.kind is ItemKind.TYPED:
+            # A typo was forgiven: show the spelling (a cloze shows its filled sentence).
+            spelled = forgiven_typo(feedback.given, item.accepted)
+            if spelled is not None:
+                parts.append(t(lang, "feedback.spelled", answer=clip(spelled, 500)))
         sentence = (
             cloze_sentence(item.prompt, feedback.correct_text)
             if item.kind is ItemKind.CLOZE

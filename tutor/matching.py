@@ -150,3 +150,21 @@ def answer_matches(given: str, accepted: Sequence[str]) -> bool:
         ):
             return True
     return False
+
+
+def forgiven_typo(given: str, accepted: Sequence[str]) -> str | None:
+    """The accepted answer ``given`` matched only by a forgiven typo (to show its spelling);
+    None when it matched exactly or not at all.
+
+    >>> forgiven_typo("Mississipi", ["Mississippi"])
+    'Mississippi'
+    >>> forgiven_typo("mississippi", ["Mississippi"]) is None
+    True
+    """
+    norm_given = normalise_answer(given)
+    if not norm_given or any(normalise_answer(a) == norm_given for a in accepted):
+        return None
+    for expected in accepted:
+        if answer_matches(given, [expected]):
+            return expected
+    return None

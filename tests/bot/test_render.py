@@ -190,3 +190,29 @@ def test_chart_is_a_png_with_content() -> None:
     empty = stats_chart(StudentStats(0, 0, None, 0, 0, 0), "en")
     assert full.startswith(b"\x89PNG\r\n\x1a\n") and empty.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(full) > len(empty) + 10_000
+
+
+@pytest.mark.parametrize(
+    ("lang", "given", "spelled"),
+    [
+        ("en", "Mississipi", "Spelled: Mississippi"),
+        ("zh", "Missisippi", "正确拼写：Mississippi"),
+        ("en", "mississippi", None),  # exact but for case: nothing to correct
+    ],
+)
+def test_a_forgiven_typo_shows_the_spelling(lang: str, given: str, spelled: str | None) -> None:
+    item = Item(ItemKind.TYPED, prompt="Longest river?", external_id="x", accepted=("Mississippi",))
+    feedback = Feedback(
+        question=_question(item),
+        correct=True,
+        correct_text="Mississippi",
+        explanation="",
+        next_review_at=None,
+        progress=SessionProgress(1, 1, 3),
+        given=given,
+    )
+    shown = _visible(render.feedback_message(lang, feedback, tz_name="UTC", now=NOW))
+    if spelled is None:
+        assert "Spelled" not in shown and "Mississippi" not in shown
+    else:
+        assert spelled in shown

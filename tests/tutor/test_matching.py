@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.matching import answer_matches, normalise_answer
+from tutor.matching import answer_matches, forgiven_typo, normalise_answer
 
 
 @pytest.mark.parametrize(
@@ -75,3 +75,12 @@ def test_normal_form() -> None:
 
 def test_invisible_format_characters_are_dropped() -> None:
     assert answer_matches("cooperate", ["co\u00adoper\u200bate"])
+
+
+def test_forgiven_typo_names_the_answer_it_matched() -> None:
+    accepted = ["Mississippi", "Missouri River"]
+    assert forgiven_typo("Misissippi", accepted) == "Mississippi"
+    assert forgiven_typo("missouri rivr", accepted) == "Missouri River"
+    assert forgiven_typo("  MISSISSIPPI ", accepted) is None  # exact after normalising
+    assert forgiven_typo("Amazon", accepted) is None  # not a match at all
+    assert forgiven_typo("", accepted) is None
