@@ -3,7 +3,7 @@ target recall."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -39,6 +39,10 @@ ONE_ROW_MENUS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "ret": ("settings.choose_retention", RETENTIONS, "{}%"),
 }
 AWAITING_KEY = "awaiting"
+AWAITING_SINCE_KEY = "awaiting_since"
+AWAIT_TYPED_FOR = timedelta(minutes=30)
+"""How long an opened time zone, time or quiet-hours menu takes typed text as its value:
+a student who comes back the next day and types an answer means the answer."""
 #: Menus whose value may also be typed, and what the typed text is then read as.
 TYPED_MENUS = {"tz": "tz", "tzoff": "tz", "time": "time", "quiet": "quiet"}
 Panel = tuple[Html, InlineKeyboardMarkup]
@@ -189,6 +193,7 @@ async def setting_press(update: Update, context: Context, press: SettingPress) -
             return
         if press.value in TYPED_MENUS:
             data[AWAITING_KEY] = TYPED_MENUS[press.value]  # typing the value works too
+            data[AWAITING_SINCE_KEY] = service_of(context).now()
         else:
             data.pop(AWAITING_KEY, None)
         await toast(query)
@@ -250,6 +255,12 @@ async def settings_text(update: Update, context: Context, student: Student, text
     awaiting = data.get(AWAITING_KEY)
     lang = student.language
     service = service_of(context)
+    since = data.get(AWAITING_SINCE_KEY)
+    if awaiting is not None and (
+        not isinstance(since, datetime) or service.now() - since > AWAIT_TYPED_FOR
+    ):
+        data.pop(AWAITING_KEY, None)  # the menu was left open long ago: not its value
+        return False
     if awaiting == "tz":
         typed = timezones.parse_zone(text)
         if typed is None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 
 from bot.fake_telegram.driver import ChatDriver
 from tests.bot.stories.conftest import ADA, LEI, onboard
+from tests.conftest import FakeClock
 from tutor.reminders import ReminderProfile, next_daily_slot
 from tutor.service import TutorService
 
@@ -73,6 +74,25 @@ async def test_a_time_typed_in_settings_is_saved(chat: ChatDriver, tutor: TutorS
     )
     student = await tutor.student(ADA.id)
     assert student is not None and student.daily_quiz_time == time(19, 5)
+
+
+async def test_a_menu_left_open_overnight_no_longer_takes_typed_text(
+    chat: ChatDriver, tutor: TutorService, clock: FakeClock
+) -> None:
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/settings")
+    await chat.press(ADA, "Daily quiz time")
+    clock.advance(hours=14)  # Ada closed the app; the next morning she types a time
+    turn = await chat.send(ADA, "8pm")
+    assert turn.text.startswith("20:00 looks like a time, but no question is waiting for one.")
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.daily_quiz_time != time(20, 0)
+    # Within half an hour of opening it, the menu still takes its value.
+    await chat.send(ADA, "/settings")
+    await chat.press(ADA, "Daily quiz time")
+    clock.advance(minutes=25)
+    turn = await chat.send(ADA, "8pm")
+    assert "Daily quiz: 20:00" in turn.text
 
 
 async def test_a_quiz_time_inside_quiet_hours_is_accepted_with_a_warning(
