@@ -382,9 +382,19 @@ async def run_polling(
     assert updater is not None
 
     def starting() -> Awaitable[object]:
-        return updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        return updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES,
+            error_callback=lambda error: _polling_failed(error, application),
+        )
 
     await _serve(application, starting, stop, on_started, "deleteWebhook")
+
+
+def _polling_failed(error: TelegramError, application: AnyApplication) -> None:
+    """One line for a failed getUpdates (PTB retries it): an outage is not a crash, so no
+    traceback."""
+    detail = _redact(error.message, application)
+    log.warning("getUpdates failed (%s: %s); trying again", type(error).__name__, detail)
 
 
 async def run_webhook(

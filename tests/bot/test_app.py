@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -158,6 +159,26 @@ async def test_polling_serves_and_stops(service: TutorService) -> None:
     stop.set()
     await asyncio.wait_for(serving, 10)
     assert not application.running
+
+
+async def test_a_failed_poll_is_one_warning_line_and_polling_goes_on(
+    service: TutorService, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeBotApi()
+    application = build_application(_settings(), service, request=fake)
+    fake.fail_next("getUpdates", 502, after=1)  # Telegram's gateway fails one long poll
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve_forever(application, _settings(), stop=stop))
+    fake.queue_update(fake.user_message(ADA, "/help"))
+    await _until(lambda: fake.calls_of("sendMessage"))
+    fake.queue_update(fake.user_message(ADA, "/help"))  # after the failed poll
+    await _until(lambda: len(fake.calls_of("sendMessage")) == 2)
+    stop.set()
+    await asyncio.wait_for(serving, 10)
+    failed = [r for r in caplog.records if "getUpdates failed" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].levelno == logging.WARNING
+    assert failed[0].exc_info is None  # an outage, not a crash: no traceback
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_sigterm_stops_the_bot_cleanly(service: TutorService) -> None:
