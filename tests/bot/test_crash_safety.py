@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "5550001:" + "CrashTest" * 4
 STUDENTS = 8
 KILLS = 3
+FINAL_ACKS_WITHIN = 90.0
+"""Seconds every student gets, after the last kill, to have three more answers acknowledged."""
 PACE = 0.75  # seconds between one student's updates: a person's pace, under the flood limit
 SEED = 20261127
 ALREADY = "Already answered"  # the toast's start, whether or not a question is waiting
@@ -364,7 +366,9 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_answer(
             # No more kills: everyone must be able to carry on.
             PHASES.append(("kills done", asyncio.get_running_loop().time()))
             run.final_phase = True
-            for _ in range(1000):
+            # Generous: on a loaded CI machine a restart with the model takes many seconds.
+            deadline = asyncio.get_running_loop().time() + FINAL_ACKS_WITHIN
+            while asyncio.get_running_loop().time() < deadline:
                 if all(run.final_acks[u.id] >= 3 for u in users):
                     break
                 await asyncio.sleep(0.02)
