@@ -72,11 +72,13 @@ async def test_a_changed_time_moves_the_slot(daily: TutorService, clock: FakeClo
 
 
 async def test_two_processes_claim_a_slot_once(
-    daily: TutorService, db_path: Path, clock: FakeClock
+    daily: TutorService, database_location: Path | str, clock: FakeClock
 ) -> None:
     await daily.group_schedule.plan()
     clock.set(clock().replace(hour=17, minute=0, second=20))
-    other = await Database.open(db_path)
+    # database_location, not db_path: on PostgreSQL the other process must open the same
+    # database (a file path opened an empty SQLite file, and the test passed trivially).
+    other = await Database.open(database_location)
     try:
         schedules = [daily.group_schedule, GroupSchedule(other, clock=clock)]
         results = await asyncio.gather(*(s.claim() for s in schedules))
