@@ -236,8 +236,8 @@ async def test_restart_in_the_middle_of_a_run_loses_nothing_and_repeats_nothing(
             await runner.tick()
     assert len(fake_api.calls_of("sendMessage")) == 21
 
-    # A new process on the same database file, once the dead one's fan-out lease ran out (a
-    # process on the same machine takes it at once, the holder's pid gone: tests/tutor/test_leases.py).
+    # A new process on the same database file, once the dead one's fan-out lease ran out
+    # (one on the same machine takes it at once, the pid gone: tests/tutor/test_leases.py).
     clock.advance(seconds=35)
     db2 = await Database.open(db_path)
     try:
