@@ -128,6 +128,8 @@ class GroupQuizRunner:
 
             async def one(quiz_id: int) -> None:
                 async with limit:
+                    if self.fanout is not None and not await self.fanout.hold():
+                        return  # lost the lease during a long run: the new holder goes on
                     if await self.run_step(quiz_id, stale):
                         report.polls += 1
                     report.steps += 1
