@@ -30,10 +30,11 @@ from telegram.ext import Application, ContextTypes
 
 from bot.group_text import poll_labels, poll_question, step_text
 from bot.handlers.common import SERVICE_KEY
-from bot.reminders import shared_sender
+from bot.reminders import fanout_lease, shared_sender
 from bot.sender import Pacer
 from bot.settings import Settings
 from tutor.group_quiz import LEASE, Step
+from tutor.leases import Lease
 from tutor.service import TutorService
 
 log = logging.getLogger("bot.group_quizzes")
@@ -61,6 +62,8 @@ class GroupTick:
     steps: int = 0
     polls: int = 0
     busy: bool = False
+    standby: bool = False
+    """Another process holds the fan-out lease: it runs the group quizzes."""
     skipped_reasons: list[str] = field(default_factory=list)
 
 
@@ -76,8 +79,13 @@ class GroupQuizRunner:
         lease: timedelta = LEASE,
         plan_every: timedelta = timedelta(minutes=1),
         in_flight: int = IN_FLIGHT,
+        fanout: Lease | None = None,
+        paid: bool = False,
     ) -> None:
         self.service = service
+        self.fanout = fanout
+        self.paid = paid
+        self._term = 0
         self.bot = bot
         self.pacer = pacer
         self.lease = lease
@@ -99,6 +107,9 @@ class GroupQuizRunner:
             report.busy = True
             return report
         async with self._lock:
+            if not await self._hold():
+                report.standby = True
+                return report
             now = self.service.now()
             if self._last_plan is None or now - self._last_plan >= self.plan_every:
                 report.planned = await self.service.group_schedule.plan()
@@ -117,6 +128,8 @@ class GroupQuizRunner:
 
             async def one(quiz_id: int) -> None:
                 async with limit:
+                    if self.fanout is not None and not await self.fanout.hold():
+                        return  # lost the lease during a long run: the new holder goes on
                     if await self.run_step(quiz_id, stale):
                         report.polls += 1
                     report.steps += 1
@@ -124,6 +137,19 @@ class GroupQuizRunner:
             while due := await self.service.group_quizzes.due(stale, limit=500):
                 await asyncio.gather(*(one(quiz_id) for quiz_id in due))
         return report
+
+    async def _hold(self) -> bool:
+        """True if this process may run the quizzes (it holds the fan-out lease, or there is
+        none); a lease taken afresh releases every step a former holder left claimed."""
+        if self.fanout is None:
+            return True
+        if not await self.fanout.hold():
+            return False
+        if self.fanout.term != self._term:
+            self._term = self.fanout.term
+            self.started = self.service.now()
+            self._first = True
+        return True
 
     async def run_step(self, quiz_id: int, stale_before: datetime | None = None) -> bool:
         """Take the quiz's due step and send its messages; True if a poll went out."""
@@ -154,6 +180,10 @@ class GroupQuizRunner:
         await quizzes.sent(step.poll, message.poll.id, message.message_id)
         return True
 
+    def _paid(self) -> dict[str, Any]:
+        """``allow_paid_broadcast`` when the operator allowed rates above the free limit."""
+        return {"allow_paid_broadcast": True} if self.paid else {}
+
     async def _send(self, step: Step, chat_id: int, kind: str, text: str) -> Message | None:
         """Send a text or the step's poll to the group, in the quiz's forum topic: paced,
         followed to a supergroup once, to the main chat once the topic is gone; None after
@@ -164,7 +194,11 @@ class GroupQuizRunner:
             try:
                 if kind == "text":
                     return await self.bot.send_message(
-                        chat_id, text, parse_mode="HTML", message_thread_id=topic
+                        chat_id,
+                        text,
+                        parse_mode="HTML",
+                        message_thread_id=topic,
+                        **self._paid(),
                     )
                 poll = step.poll
                 assert poll is not None
@@ -178,6 +212,7 @@ class GroupQuizRunner:
                     explanation=poll.explanation or None,
                     open_period=poll.open_seconds,
                     message_thread_id=topic,
+                    **self._paid(),
                 )
             except BadRequest as error:
                 if topic is None or not _topic_gone(error):
@@ -216,8 +251,15 @@ def build_group_runner(
     service = application.bot_data[SERVICE_KEY]
     assert isinstance(service, TutorService)
     pacing.setdefault("rate", settings.broadcast_rate)
+    pacing.setdefault("paid", settings.allow_paid_broadcast)
     sender = shared_sender(application, service, **pacing)
-    runner = GroupQuizRunner(service, application.bot, sender.pacer)
+    runner = GroupQuizRunner(
+        service,
+        application.bot,
+        sender.pacer,
+        fanout=fanout_lease(application, service),
+        paid=settings.allow_paid_broadcast,
+    )
     application.bot_data[RUNNER_KEY] = runner
     return runner
 
@@ -245,6 +287,8 @@ def schedule_group_quizzes(
 
     async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
         report = await runner.tick()
+        if report.standby:
+            log.debug("group quizzes: another process holds the fan-out lease")
         if report.started or report.skipped or report.polls:
             log.info(
                 "group quizzes: %d started, %d slots skipped, %d steps, %d polls",

@@ -152,7 +152,7 @@ async def serve(settings: Settings) -> int:
         from bot.operations_model import schedule_weekly_refit, watch_weights
 
         watch_weights(application, settings, model, service.db)
-        schedule_weekly_refit(application, settings)
+        schedule_weekly_refit(application, settings, service.db)
         await serve_forever(application, settings, stop=stop, on_started=load_model)
     if isinstance(model.failure, StartupError):
         raise model.failure

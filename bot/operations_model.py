@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -215,14 +215,36 @@ def summary(result: Refit) -> dict[str, object]:
 WEEK = timedelta(days=7)
 
 
-def schedule_weekly_refit(application: Any, settings: Settings) -> None:
+REFIT_LEASE = timedelta(days=6)
+"""How long one process keeps the weekly refit to itself: the others' weekly runs, days
+apart at most, find it held and skip."""
+
+
+def schedule_weekly_refit(
+    application: Any,
+    settings: Settings,
+    db: Database | None = None,
+    *,
+    refit: Callable[[Settings, datetime], Awaitable[bool]] | None = None,
+) -> None:
     """With ``METATUTOR_RETRAIN_WEEKLY``, refit once a week a week after start (as
-    ``train --from-db``); a better candidate is promoted and the model watch swaps it in."""
+    ``train --from-db``); a better candidate is promoted and the model watch swaps it in.
+
+    With ``db``, only the process holding the ``weekly-refit`` lease refits: several bot
+    processes on one database refit once a week, not once each.
+    """
     if not settings.retrain_weekly or not watches(settings):
         return
+    from tutor.leases import WEEKLY_REFIT, Lease
+
+    lease = Lease(db, WEEKLY_REFIT, ttl=REFIT_LEASE) if db is not None else None
+    run_refit = refit or weekly_refit
 
     async def run(_context: object) -> None:
-        await weekly_refit(settings, datetime.now(UTC))
+        if lease is not None and not await lease.hold():
+            log.info("weekly refit: another process on this database ran it this week")
+            return
+        await run_refit(settings, datetime.now(UTC))
 
     application.job_queue.run_repeating(
         run, interval=WEEK, first=WEEK, name="weekly-refit", job_kwargs={"max_instances": 1}

@@ -3,8 +3,10 @@
 Reminders live in the database (see :mod:`tutor.reminder_queue` for the delivery guarantee);
 the job keeps nothing in memory that a restart could lose. Each run:
 
-1. releases rows claimed by a previous process (at the first run: every claim older than the
-   start; later: claims older than the lease);
+0. with several processes on one database, goes on only in the one holding the ``fanout``
+   lease (:mod:`tutor.leases`): the bot's broadcast rate is that one process's;
+1. releases rows claimed by a previous process (at the first run, and when the lease comes
+   afresh: every claim older than that moment; later: claims older than the lease);
 2. writes the daily-quiz slots of the next day (only new or changed ones);
 3. claims due rows in batches and sends them through the shared rate-limited sender.
 
@@ -30,6 +32,7 @@ from bot.handlers.quiz import start_quiz_keyboard
 from bot.sender import Delivery, Outcome, Outgoing, Sender, Sleep, Tally
 from bot.settings import Settings
 from tutor.clock import Clock
+from tutor.leases import FANOUT, Lease
 from tutor.reminder_queue import Claim, Reminder, ReminderQueue
 from tutor.reminders import NudgePlanner, ReminderKind
 from tutor.service import TutorService
@@ -40,6 +43,7 @@ log = logging.getLogger("bot.reminders")
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 RUNNER_KEY = "reminder_runner"
 SENDER_KEY = "fanout_sender"
+LEASE_KEY = "fanout_lease"
 JOB_NAME = "reminders"
 DEFAULT_INTERVAL = 30.0
 LEASE = timedelta(minutes=10)
@@ -57,6 +61,19 @@ class TickReport:
     settled_without_send: int = 0
     tally: Tally | None = None
     busy: bool = False
+    standby: bool = False
+    """Another process holds the fan-out lease: it sends, this one waits."""
+
+
+def fanout_lease(application: AnyApplication, service: TutorService) -> Lease:
+    """The application's hold on the ``fanout`` lease (created on first use), shared by
+    every job that sends to many, so only one process on the database fans out."""
+    existing = application.bot_data.get(LEASE_KEY)
+    if isinstance(existing, Lease):
+        return existing
+    lease = Lease(service.db, FANOUT, clock=service.now)
+    application.bot_data[LEASE_KEY] = lease
+    return lease
 
 
 def shared_sender(
@@ -93,8 +110,11 @@ class ReminderRunner:
         lease: timedelta = LEASE,
         plan_every: timedelta = timedelta(minutes=1),
         nudge_every: timedelta = timedelta(minutes=15),
+        fanout: Lease | None = None,
     ) -> None:
         self.queue = queue
+        self.fanout = fanout
+        self._term = 0
         self.sender = sender
         self.nudge_planner = nudge_planner
         self.batch = batch
@@ -114,6 +134,9 @@ class ReminderRunner:
             report.busy = True
             return report
         async with self._lock:
+            if not await self._hold():
+                report.standby = True
+                return report
             now = self.queue.now()
             cutoff = self.started if self._first else now - self.lease
             report.requeued, report.recovered_skipped = await self.queue.recover(cutoff)
@@ -136,6 +159,19 @@ class ReminderRunner:
                 _merge(report.tally, await self.deliver(claim))
         return report
 
+    async def _hold(self) -> bool:
+        """True if this process may fan out (it holds the lease, or there is none). A lease
+        taken afresh makes the run a first one: rows claimed before are a former holder's."""
+        if self.fanout is None:
+            return True
+        if not await self.fanout.hold():
+            return False
+        if self.fanout.term != self._term:
+            self._term = self.fanout.term
+            self.started = self.queue.now()
+            self._first = True
+        return True
+
     async def _plan_nudges(self) -> int:
         assert self.nudge_planner is not None
         students = await self.queue.active_students()
@@ -151,6 +187,10 @@ class ReminderRunner:
             done = sent.copy()
             sent.clear()
             try:
+                if self.fanout is not None and not await self.fanout.hold():
+                    # Lost the lease (stuck past it): the new holder sends the rest.
+                    await self.queue.advance(None, done)
+                    return False
                 return await self.queue.advance(int(str(outgoing.key)), done)
             except BaseException:
                 sent[:0] = done  # not committed: the next flush carries them
@@ -174,9 +214,12 @@ class ReminderRunner:
         """Claim and send every due row of one slot (an announcement), now.
 
         Runs beside the periodic job (claims never overlap; the shared sender keeps the
-        combined rate within the limits).
+        combined rate within the limits). In a process without the fan-out lease it sends
+        nothing: the holder's next run sends the rows (they are due now).
         """
         tally = Tally()
+        if self.fanout is not None and not await self.fanout.hold():
+            return tally
         while True:
             claim = await self.queue.claim(self.batch, kind=kind, slot=slot)
             if not claim.to_send and not claim.settled:
@@ -228,8 +271,11 @@ def build_runner(
         service.db, clock=clock or service.now, max_per_day=settings.max_reminders_per_day
     )
     sender_options.setdefault("rate", settings.broadcast_rate)
+    sender_options.setdefault("paid", settings.allow_paid_broadcast)
     sender = shared_sender(application, service, clock=monotonic, sleep=sleep, **sender_options)
-    runner = ReminderRunner(queue, sender, nudge_planner=nudge_planner)
+    runner = ReminderRunner(
+        queue, sender, nudge_planner=nudge_planner, fanout=fanout_lease(application, service)
+    )
     application.bot_data[RUNNER_KEY] = runner
     return runner
 
@@ -253,6 +299,8 @@ def schedule_reminders(
 
     async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
         report = await runner.tick()
+        if report.standby:
+            log.debug("reminders: another process holds the fan-out lease")
         if report.tally and (report.tally.deliveries or report.claimed):
             log.info(
                 "reminders: %d claimed, %d sent, %d blocked, %d failed, %d not sent by rule",

@@ -5,6 +5,9 @@
   benchmark) and one per ``per_chat_interval`` seconds to the same chat. Sends are spaced
   evenly, never burst. Through the application's bot they are marked
   :data:`bot.outgoing.BROADCAST`, so its reply limiter neither holds nor retries them.
+* ``paid``: sent with ``allow_paid_broadcast`` (Telegram then allows up to 1000 a second and
+  charges Stars for those beyond the free limit); the settings allow it only when the
+  operator turns on ``METATUTOR_ALLOW_PAID_BROADCAST``.
 * ``RetryAfter`` (429): every send pauses for the time Telegram asks, then the message is
   retried (up to ``max_flood_retries`` times, then it fails, logged).
 * ``Forbidden`` (403): the user blocked the bot; ``on_blocked`` is told (the tutor marks
@@ -149,6 +152,7 @@ class Sender:
         max_flood_retries: Retries after RetryAfter before giving up (logged).
         backoff: First retry delay after a network error (doubles each time).
         on_blocked: Called with the user id when Telegram answers 403.
+        paid: Send with ``allow_paid_broadcast`` (rates above the free limit).
         clock: Monotonic seconds.
         sleep: Coroutine that waits the given seconds.
     """
@@ -166,8 +170,10 @@ class Sender:
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         clock: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        paid: bool = False,
     ) -> None:
         self.bot = bot
+        self.paid = paid
         self.pacer = Pacer(rate, per_chat_interval, clock, sleep)
         self.max_in_flight = max(1, max_in_flight)
         self.max_retries = max_retries
@@ -199,7 +205,7 @@ class Sender:
                     parse_mode=outgoing.parse_mode,
                     reply_markup=outgoing.keyboard,
                     disable_web_page_preview=True,
-                    **_broadcast(self.bot),
+                    **broadcast_options(self.bot, paid=self.paid),
                 )
             except RetryAfter as error:
                 floods += 1
@@ -285,8 +291,10 @@ class Sender:
         return tally
 
 
-def _broadcast(bot: Bot) -> dict[str, Any]:
-    """Mark the message for the application's limiter, which paces replies, not these."""
+def broadcast_options(bot: Bot, *, paid: bool = False) -> dict[str, Any]:
+    """Options of a fan-out's message: marked for the application's limiter (which paces
+    replies, not these), and ``allow_paid_broadcast`` when the operator allowed it."""
+    options: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
     if isinstance(bot, ExtBot) and bot.rate_limiter is not None:
-        return {"rate_limit_args": BROADCAST}
-    return {}
+        options["rate_limit_args"] = BROADCAST
+    return options

@@ -6,7 +6,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tutor.clock import is_valid_zone
@@ -16,6 +24,8 @@ _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 _POSTGRES = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
 # The password in a URL's user part, hidden in error messages.
+FREE_BROADCAST_RATE = 30.0
+"""Messages a second Telegram lets a bot send to many chats without paid broadcasts."""
 _PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
 
 
@@ -148,7 +158,16 @@ class Settings(BaseSettings):
         gt=0,
         le=1000,
         validation_alias=_env("METATUTOR_BROADCAST_RATE"),
-        description="reminders and announcements sent per second, above 0 and at most 1000",
+        description="reminders, announcements and group quiz messages sent per second, above 0"
+        f" and at most {FREE_BROADCAST_RATE:g} (up to 1000 with"
+        " METATUTOR_ALLOW_PAID_BROADCAST=true)",
+    )
+    allow_paid_broadcast: bool = Field(
+        default=False,
+        validation_alias=_env("METATUTOR_ALLOW_PAID_BROADCAST"),
+        description="true to send fan-outs with Telegram's paid broadcasts (Stars are charged"
+        " beyond the free limit) so that METATUTOR_BROADCAST_RATE may go up to 1000,"
+        " false (the default) to keep to the free limit",
     )
     model_path: Path | None = Field(
         default=None,
@@ -262,6 +281,18 @@ class Settings(BaseSettings):
             raise ValueError("bad secret")
         return raw
 
+    @model_validator(mode="after")
+    def _check_broadcast(self) -> Settings:
+        if self.broadcast_rate > FREE_BROADCAST_RATE and not self.allow_paid_broadcast:
+            raise PydanticCustomError(
+                "paid_broadcast",
+                "METATUTOR_BROADCAST_RATE: {rate} messages a second is above Telegram's free"
+                " limit ({free}); set METATUTOR_ALLOW_PAID_BROADCAST=true to pay for it, or"
+                " a rate of at most {free}",
+                {"rate": f"{self.broadcast_rate:g}", "free": f"{FREE_BROADCAST_RATE:g}"},
+            )
+        return self
+
     @property
     def database_shown(self) -> str:
         """The database for messages: the file, or the URL with its password hidden."""
@@ -311,6 +342,9 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for problem in error.errors():
             found = _field_for(str(problem["loc"][0])) if problem["loc"] else None
+            if found is None and problem["type"] == "paid_broadcast":
+                lines.append(problem["msg"])  # names its setting itself
+                continue
             if found is None:
                 lines.append(f"settings: {problem['msg']}")
                 continue

@@ -94,8 +94,11 @@ async def start_quiz(
 ) -> int | None:
     """A new running quiz in the group (in forum topic ``topic_id``), due now; None if one is
     running there already."""
+    # OR IGNORE: a quiz another process started meanwhile is caught by the unique index
+    # (group_quizzes_one_running), where NOT EXISTS cannot see it uncommitted.
     cursor = await conn.execute(
-        "INSERT INTO group_quizzes (group_id, kind, planned, next_ms, started_ms, topic_id)"
+        "INSERT OR IGNORE INTO group_quizzes"
+        " (group_id, kind, planned, next_ms, started_ms, topic_id)"
         " SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS"
         " (SELECT 1 FROM group_quizzes WHERE group_id = ? AND status = 'running')",
         (group_id, kind, planned, now_ms, now_ms, topic_id, group_id),

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.database import Connection, fetch_all
+from storage.database import Connection, dialect_of, fetch_all
+from storage.dialect import POSTGRESQL
 
 _SLOT = "id, group_id, slot, due_ms, status, settled_ms, quiz_id, detail"
 
@@ -62,12 +63,14 @@ async def plan(conn: Connection, rows: Sequence[tuple[int, str, int]]) -> int:
 async def claim_due(conn: Connection, now_ms: int, limit: int) -> list[SlotRow]:
     """Take up to ``limit`` due pending slots (oldest first) out of ``pending`` and return
     them; run inside a write transaction with the quizzes they start."""
+    locked = " FOR UPDATE SKIP LOCKED" if dialect_of(conn) == POSTGRESQL else ""
     rows = await fetch_all(
         conn,
         "UPDATE group_slots SET status = 'skipped', settled_ms = ?, detail = 'claimed'"
         " WHERE status = 'pending' AND id IN (SELECT id FROM group_slots"
         " WHERE status = 'pending' AND due_ms <= ?"
-        f" ORDER BY due_ms, id LIMIT ?) RETURNING {_SLOT}",
+        # PostgreSQL: pass over slots another claim holds (SQLite has one writer)
+        f" ORDER BY due_ms, id LIMIT ?{locked}) RETURNING {_SLOT}",
         (now_ms, now_ms, limit),
     )
     return sorted((_slot(row) for row in rows), key=lambda s: (s.due_ms, s.id))

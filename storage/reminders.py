@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.database import Connection
+from storage.database import Connection, dialect_of
+from storage.dialect import POSTGRESQL
 from storage.records import UserRecord
 from storage.users import USER_COLUMNS, user_record
 
@@ -121,14 +122,20 @@ async def claim_due(
         params.append(slot)
     async with conn.execute(
         # status again outside: PostgreSQL rechecks it (not the subquery) on a row another
-        # connection claimed meanwhile, so that row is left to the other.
+        # connection claimed meanwhile, so that row is left to the other; SKIP LOCKED makes
+        # the subquery pass over rows another claim holds and take the next ones instead.
         f"UPDATE reminders SET status = 'claimed', claimed_ms = ? WHERE status = 'pending'"
-        f" AND id IN (SELECT id FROM reminders WHERE {where} ORDER BY due_ms, id LIMIT ?)"
-        f" RETURNING {_COLUMNS}",
+        f" AND id IN (SELECT id FROM reminders WHERE {where} ORDER BY due_ms, id LIMIT ?"
+        f"{_skip_locked(conn)}) RETURNING {_COLUMNS}",
         (now_ms, *params, limit),
     ) as cur:
         rows = [_row(row) for row in await cur.fetchall()]
     return sorted(rows, key=lambda r: (r.due_ms, r.id))
+
+
+def _skip_locked(conn: Connection) -> str:
+    """PostgreSQL's row locks for a claim's subquery (SQLite's one writer needs none)."""
+    return " FOR UPDATE SKIP LOCKED" if dialect_of(conn) == POSTGRESQL else ""
 
 
 async def mark_started(conn: Connection, reminder_id: int) -> bool:

@@ -28,7 +28,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from storage import Connection, Database
 from storage import audit as audit_rows
@@ -37,6 +36,7 @@ from storage import imports as import_rows
 from storage.records import AuditRecord, DeckRow, ItemValues
 from tutor.errors import ContentRejected
 from tutor.items import Deck, Item, ParsedDeck
+from tutor.processes import alive as _alive
 from tutor.views import ImportReport
 
 log = logging.getLogger(__name__)
@@ -358,21 +358,6 @@ def _abandoned(build_slug: str, heartbeat_ms: int, now_ms: int) -> bool:
     if pid == os.getpid():
         return build_slug not in _RUNNING
     return not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (an exited one nobody reaped, a zombie, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        # "pid (name) S ...": the state follows the name, which may hold spaces.
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 async def collect_abandoned_builds(db: Database, now_ms: int, pace: Pace | None = None) -> int:

@@ -87,18 +87,26 @@ class GroupSchedule:
         now = self.now()
         async with self.db.read() as conn:
             records = await group_rows.groups_with_daily_time(conn)
+            known = await slot_rows.pending_after(conn, to_millis(now))
+        # A group counts as planned only while its slot is still there: a change of time
+        # (in this process or another) drops its pending slots, even when the time then
+        # goes back to the one planned here.
+        waiting = {group_id for group_id, _ in known}
         stale = []
         for record in records:
             signature = (record.timezone, record.daily_quiz_time)
             cached = self._planned.get(record.id)
-            if cached and cached[0] == signature and cached[1] >= now + self.horizon - REPLAN:
+            if (
+                cached
+                and cached[0] == signature
+                and cached[1] >= now + self.horizon - REPLAN
+                and record.id in waiting
+            ):
                 continue
             self._planned[record.id] = (signature, now + self.horizon)
             stale.append(group_from_record(record))
         if not stale:
             return 0
-        async with self.db.read() as conn:
-            known = await slot_rows.pending_after(conn, to_millis(now))
         changes = []
         for group in stale:
             for planned in daily_slots(group_profile(group), now, self.horizon):

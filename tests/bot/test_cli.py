@@ -353,3 +353,17 @@ def test_a_database_from_a_newer_metatutor_is_left_alone(
         assert f"has schema version {latest_version() + 1}, newer than this metatutor" in err
         assert "Install the newer metatutor" in err
     assert _snapshot(database) == before
+
+
+def test_a_paid_broadcast_rate_without_the_setting_stops_with_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("METATUTOR_BROADCAST_RATE", "500")
+    monkeypatch.delenv("METATUTOR_ALLOW_PAID_BROADCAST", raising=False)
+    assert main(["db", "upgrade"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "metatutor: configuration error"
+    assert len(lines) == 2
+    assert lines[1].startswith("METATUTOR_BROADCAST_RATE: 500 messages a second is above")
+    assert "METATUTOR_ALLOW_PAID_BROADCAST=true" in lines[1]
+    assert sorted(path.name for path in env.iterdir()) == []

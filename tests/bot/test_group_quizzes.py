@@ -106,3 +106,27 @@ async def test_the_shared_pacer_spaces_private_chats_but_leaves_groups_to_their_
     await pacer.turn(5)
     await pacer.turn(5)  # a private chat: one a second
     assert clock().timestamp() - start >= 1.0
+
+
+async def test_a_group_quiz_asks_for_paid_broadcasts_only_when_allowed(
+    service_factory: Any, clock: FakeClock
+) -> None:
+    service: TutorService = await service_factory()
+    report = await service.import_file(json.dumps(CAPITALS).encode(), "capitals.json")
+    fake = FakeBotApi(clock=clock)
+    groups = [FakeChat(-601, "Paid"), FakeChat(-602, "Free")]
+    for group in groups:
+        fake.set_member(group, ADMIN, "creator")
+        await service.groups.joined(group.id, group.title, "en")
+        await service.groups.add_deck(group.id, report.deck.id)
+    timing = virtual(clock)
+    async with ExtBot(fake.token, request=fake) as bot:
+        pacer = Pacer(29, 1.0, timing["clock"], timing["sleep"])
+        for group, paid in zip(groups, (True, False), strict=True):
+            quiz = await service.group_quizzes.start(group.id, 2)
+            assert quiz is not None
+            await GroupQuizRunner(service, bot, pacer, paid=paid).run_step(quiz.quiz_id)
+    asked = {
+        call.chat_id: call.params.get("allow_paid_broadcast") for call in fake.calls_of("sendPoll")
+    }
+    assert asked == {-601: True, -602: None}

@@ -236,8 +236,9 @@ async def test_restart_in_the_middle_of_a_run_loses_nothing_and_repeats_nothing(
             await runner.tick()
     assert len(fake_api.calls_of("sendMessage")) == 21
 
-    # A new process on the same database file.
-    clock.advance(seconds=20)
+    # A new process on the same database file, once the dead one's fan-out lease ran out
+    # (one on the same machine takes it at once, the pid gone: tests/tutor/test_leases.py).
+    clock.advance(seconds=35)
     db2 = await Database.open(db_path)
     try:
         service2 = TutorService(db2, clock=clock)
@@ -484,3 +485,23 @@ async def test_concurrent_sends_record_every_reminder_sent(
     async with service.db.read() as conn:
         rows = await reminder_rows.rows_for_slot(conn, "daily", "2026-03-02")
     assert len(rows) == 40 and {row.status for row in rows} == {"sent"}
+
+
+@pytest.mark.parametrize("paid", [False, True])
+async def test_paid_broadcasts_are_asked_for_only_when_the_operator_allows_them(
+    app: AnyApp, service: TutorService, fake_api: FakeBotApi, clock: FakeClock, paid: bool
+) -> None:
+    monotonic, sleep = virtual_time(clock)
+    config = settings(allow_paid_broadcast=paid, broadcast_rate=200 if paid else 29)
+    runner = build_runner(app, config, clock=clock, monotonic=monotonic, sleep=sleep)
+    assert runner.sender.pacer.gap == pytest.approx(1 / config.broadcast_rate)
+    for user_id in (1, 2):
+        await add_student(service, fake_api, user_id, "UTC", time(9, 30))
+    await runner.tick()
+    clock.set(datetime(2026, 3, 2, 9, 30, 1, tzinfo=UTC))
+    await runner.tick()
+    calls = fake_api.calls_of("sendMessage")
+    assert len(calls) == 2
+    assert [call.params.get("allow_paid_broadcast") for call in calls] == [
+        True if paid else None
+    ] * 2

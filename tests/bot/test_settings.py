@@ -20,6 +20,8 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "METATUTOR_TIMEZONE",
         "METATUTOR_DATABASE",
         "METATUTOR_WEBHOOK_SECRET",
+        "METATUTOR_BROADCAST_RATE",
+        "METATUTOR_ALLOW_PAID_BROADCAST",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -61,6 +63,9 @@ def test_environment_overrides_dotenv(tmp_path: Path, monkeypatch: pytest.Monkey
         ("METATUTOR_WEBHOOK_SECRET", "has spaces!", "METATUTOR_WEBHOOK_SECRET: expected 1-256"),
         ("METATUTOR_DATABASE", "", "METATUTOR_DATABASE: expected a path to the SQLite database"),
         ("METATUTOR_DATABASE", "sqlite:///x.db", "METATUTOR_DATABASE: expected a path to the"),
+        ("METATUTOR_BROADCAST_RATE", "0", "METATUTOR_BROADCAST_RATE: expected reminders,"),
+        ("METATUTOR_BROADCAST_RATE", "fast", "METATUTOR_BROADCAST_RATE: expected reminders,"),
+        ("METATUTOR_ALLOW_PAID_BROADCAST", "maybe", "METATUTOR_ALLOW_PAID_BROADCAST: expected"),
     ],
 )
 def test_wrong_values_name_the_variable(
@@ -80,3 +85,28 @@ def test_secrets_never_appear_in_errors(monkeypatch: pytest.MonkeyPatch) -> None
         load_settings()
     assert "leaky" not in str(caught.value)
     assert "TELEGRAM_BOT_TOKEN" in str(caught.value)
+
+
+def test_a_broadcast_rate_above_the_free_limit_needs_paid_broadcasts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().broadcast_rate == 29.0  # under Telegram's free 30 a second
+    assert not load_settings().allow_paid_broadcast
+    monkeypatch.setenv("METATUTOR_BROADCAST_RATE", "30")
+    assert load_settings().broadcast_rate == 30.0
+    monkeypatch.setenv("METATUTOR_BROADCAST_RATE", "200")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "METATUTOR_BROADCAST_RATE: 200 messages a second is above Telegram's free limit (30);"
+        " set METATUTOR_ALLOW_PAID_BROADCAST=true to pay for it, or a rate of at most 30"
+    )
+    monkeypatch.setenv("METATUTOR_ALLOW_PAID_BROADCAST", "true")
+    settings = load_settings()
+    assert (settings.broadcast_rate, settings.allow_paid_broadcast) == (200.0, True)
+    monkeypatch.setenv("METATUTOR_BROADCAST_RATE", "1001")  # Telegram's paid maximum is 1000
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("METATUTOR_BROADCAST_RATE: expected reminders,")
+    assert "got '1001'" in str(caught.value)
+    assert len(str(caught.value).splitlines()) == 1

@@ -72,11 +72,13 @@ async def test_a_changed_time_moves_the_slot(daily: TutorService, clock: FakeClo
 
 
 async def test_two_processes_claim_a_slot_once(
-    daily: TutorService, db_path: Path, clock: FakeClock
+    daily: TutorService, database_location: Path | str, clock: FakeClock
 ) -> None:
     await daily.group_schedule.plan()
     clock.set(clock().replace(hour=17, minute=0, second=20))
-    other = await Database.open(db_path)
+    # database_location, not db_path: on PostgreSQL the other process must open the same
+    # database (a file path opened an empty SQLite file, and the test passed trivially).
+    other = await Database.open(database_location)
     try:
         schedules = [daily.group_schedule, GroupSchedule(other, clock=clock)]
         results = await asyncio.gather(*(s.claim() for s in schedules))
@@ -100,3 +102,25 @@ async def test_a_group_without_decks_or_removed_gets_no_quiz(
     clock.advance(days=1)
     await service.group_schedule.plan()
     assert await service.group_schedule.claim() == []
+
+
+async def test_a_time_changed_and_changed_back_through_another_process_is_planned_again(
+    daily: TutorService, database_location: Path | str, clock: FakeClock
+) -> None:
+    """The planning process noted the group as planned for 18:00; an admin, through another
+    process, moves the quiz to 19:00 and back to 18:00 before the next run (each change
+    drops the pending slot). The next run plans 18:00 again: the note alone used to keep
+    the group without a slot for up to an hour, and the quiz was missed."""
+    assert await daily.group_schedule.plan() >= 1
+    other = await Database.open(database_location)
+    try:
+        admin = TutorService(other, clock=clock)
+        await admin.groups.update(CHAT, daily_quiz_time=parse_hhmm("19:00"))
+        await admin.groups.update(CHAT, daily_quiz_time=parse_hhmm("18:00"))
+    finally:
+        await other.close()
+    clock.advance(minutes=1)
+    assert await daily.group_schedule.plan() == 1
+    clock.set(clock().replace(hour=17, minute=0, second=20))
+    [outcome] = await daily.group_schedule.claim()
+    assert outcome.quiz_id is not None

@@ -259,3 +259,38 @@ def test_a_weekly_refit_of_a_small_database_is_skipped(
         assert not asyncio.run(weekly_refit(settings, datetime(2026, 12, 1, tzinfo=UTC)))
     assert "weekly refit skipped: the database has no answers yet" in caplog.text
     assert not models_dir(tmp_path / "empty.sqlite3").exists()
+
+
+class _Callbacks:
+    def __init__(self) -> None:
+        self.callbacks: list[Any] = []
+
+    def run_repeating(self, callback: Any, **_: Any) -> None:
+        self.callbacks.append(callback)
+
+
+def test_two_processes_on_one_database_refit_once_a_week(deployment: Path) -> None:
+    settings = Settings(database=deployment, retrain_weekly=True)
+    refits: list[datetime] = []
+
+    async def refit(_settings: Settings, now: datetime) -> bool:
+        refits.append(now)
+        return False
+
+    async def weeks() -> None:
+        first, second = await Database.open(deployment), await Database.open(deployment)
+        try:
+            for _ in range(2):  # both a week after their start; then both restarted
+                jobs = []
+                for db in (first, second):
+                    application = _Application()
+                    application.job_queue = _Callbacks()  # type: ignore[assignment]
+                    schedule_weekly_refit(application, settings, db, refit=refit)
+                    jobs += application.job_queue.callbacks  # type: ignore[attr-defined]
+                await asyncio.gather(*(job(None) for job in jobs))
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(weeks())
+    assert len(refits) == 1
