@@ -236,7 +236,23 @@ def main(argv: list[str] | None = None) -> int:
     print(calibration_markdown(calibration))
     print(f"{n} students per scenario, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
     if args.json:
-        doc = {"rows": [r.as_dict() for r in rows], "calibration": calibration}
+        from tutor.evaluation.report import machine_info
+
+        doc = {
+            "machine": machine_info(args.workers),
+            "command": [
+                "metatutor",
+                "bench",
+                "schedule",
+                *(sys.argv[1:] if argv is None else argv),
+            ],
+            "students": n,
+            "seed": args.seed,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "rows": [r.as_dict() for r in rows],
+            "calibration": calibration,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
     if args.plot:
         plot(rows, args.plot)
