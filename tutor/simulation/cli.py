@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         from tutor.evaluation.report import machine_info
 
         doc = {
-            "machine": machine_info(args.workers),
+            "machine": machine_info(1),  # one torch thread per worker
             "command": [
                 "metatutor",
                 "bench",
