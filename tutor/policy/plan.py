@@ -134,6 +134,14 @@ def items_to_score(
     return out
 
 
+def daily_study_seconds(settings: StudySettings, answer_seconds: float) -> float:
+    """The student's daily study time: the goal in minutes, or the goal in answers at
+    ``answer_seconds`` each (what ``choose_next`` counts as today's goal)."""
+    if settings.daily_goal_minutes is not None:
+        return settings.daily_goal_minutes * 60.0
+    return settings.goal_items(answer_seconds) * answer_seconds
+
+
 def pick_next(
     predictor: RecallPredictor,
     items: Sequence[Item],
@@ -150,11 +158,16 @@ def pick_next(
 
     ``exam_shortlist`` bounds the hypothetical model updates per call (see
     :func:`with_exam_forecast`); ``None`` forecasts every item. ``predictor`` is asked only
-    about :func:`items_to_score` of the same arguments.
+    about :func:`items_to_score` of the same arguments. Exam forecasts are valued at the
+    planning horizon of the student's daily goal (:func:`daily_study_seconds`), as the
+    scheduling benchmark runs the policy.
     """
     c = build_candidates(predictor, items, last_seen, now, answer_seconds)
     if settings.exams:
-        c = with_exam_forecast(c, predictor, now, settings.exams, exam_shortlist)
+        daily = daily_study_seconds(settings, answer_seconds)
+        c = with_exam_forecast(
+            c, predictor, now, settings.exams, exam_shortlist, daily, answer_seconds
+        )
     return choose_next(c, settings, session, today, now, rng)
 
 

@@ -72,16 +72,39 @@ def policies(seed: int, model: Any, variants: bool = True) -> dict[str, Factory]
 
 
 def scenarios(quick: bool) -> list[Scenario]:
-    """The issue's scenarios, or a small smoke version."""
+    """The issue's scenarios, or a small smoke version.
+
+    The last three are where choices matter: a deck larger than the time allows (1,000 items
+    in 14 days at 10 minutes a day: about 700 answers), items of very different difficulty
+    (offsets twice the standard spread), and a student who studies on half the days only.
+    """
     if quick:
-        return [exam_scenario(14, 10, n_items=60), maintenance_scenario(20, 10, n_items=100)]
+        return [
+            exam_scenario(14, 10, n_items=60),
+            maintenance_scenario(20, 10, n_items=100),
+            exam_scenario(7, 5, n_items=80, spread=2.0, attendance=0.5),
+        ]
     return [
         exam_scenario(14, 10),
         exam_scenario(14, 20),
         exam_scenario(30, 10),
         exam_scenario(30, 20),
         maintenance_scenario(365, 20, 1000),
+        *CHOICE_SCENARIOS,
     ]
+
+
+#: Scenarios where choices matter (issue 18): see :func:`scenarios`.
+CHOICE_SCENARIOS = (
+    exam_scenario(14, 10, n_items=1000),
+    exam_scenario(30, 10, spread=2.0),
+    exam_scenario(30, 20, attendance=0.5),
+)
+#: The baseline and the metric of the gap share: (policy - in order) / (oracle - in order).
+BASELINE = "in_order"
+GAP_SHARE = "gap_share"
+#: Below this oracle margin over the baseline (exam-day recall) the share is not reported.
+MIN_GAP = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +180,7 @@ def _init_worker(setup: _Setup) -> None:
 def _job(family: str, sc: Scenario, name: str) -> tuple[Outcome, float, list[dict[str, float]]]:
     assert _SETUP is not None
     t0 = time.perf_counter()
-    students = make_students(_SETUP.people, _SETUP.n_students, sc.n_items, _SETUP.seed)
+    students = make_students(_SETUP.people, _SETUP.n_students, sc.n_items, _SETUP.seed, sc.spread)
     make = policies(_SETUP.seed, _MODEL, _SETUP.variants)[name]
     bins = CalibrationBins() if name == OURS else None
     out = run(sc, make, students, family, _SETUP.seed, observer=bins)
@@ -176,6 +199,7 @@ def run_bench(
     workers: int = 1,
     variants: bool = True,
     calibration: dict[str, list[dict[str, float]]] | None = None,
+    only: Sequence[str] = (),
 ) -> list[Row]:
     """Run every policy on every scenario and memory family; ACT-R only on exam scenarios.
 
@@ -185,7 +209,8 @@ def run_bench(
     other policy (same students, same random draws), whose intervals are much tighter than
     the raw ones; variants of ours are never "other" policies. ``calibration``, if given,
     receives per scenario our model's predicted and the students' true recall by gap
-    (:class:`tutor.simulation.model_policy.CalibrationBins`).
+    (:class:`tutor.simulation.model_policy.CalibrationBins`). ``only`` keeps the scenarios
+    of those names (all when empty).
     """
     setup = _Setup(people, n_students, seed, weights, variants)
     names = list(policies(seed, None, variants))
@@ -193,6 +218,7 @@ def run_bench(
         (family, sc)
         for family in families
         for sc in scenarios(quick)
+        if not only or sc.name in only
         if sc.exam or (family == "fsrs6" and not exams_only)
     ]  # the second family checks the exam results (ACT-R is costly)
     # variants of ours run on FSRS-6 students only, the costly uncalibrated one on exams only;
@@ -252,6 +278,8 @@ def run_bench(
         if FSRS_FORM in outs:
             extra = _metrics(sc, outs[FSRS_FORM])[key]
             rows.append(Row(label, OURS, f"{key}_minus_{FSRS_FORM}", *interval(ours - extra)))
+        if sc.exam:
+            rows.extend(gap_shares(label, {n: o.exam_recall for n, o in outs.items()}, seed))
         for ref in REFERENCES:
             if ref not in outs:
                 continue
@@ -260,6 +288,36 @@ def run_bench(
             rows.append(
                 Row(label, ref, f"{key}_minus_best_other({best})", *interval(bound - others[best]))
             )
+    return rows
+
+
+def gap_shares(label: str, recall: dict[str, F], seed: int, draws: int = 1000) -> list[Row]:
+    """Each policy's share of the in-order-to-oracle gap: ``(policy - in_order) / (oracle -
+    in_order)`` of mean exam-day recall, with a paired bootstrap 95% interval over students.
+
+    The oracle is the better of the true-memory references in the scenario (named in the
+    metric: ``gap_share(oracle_paced)``). 1 = as good as the oracle, 0 = no better than the
+    deck in order, below 0 = worse. Nothing is reported where the oracle does not beat the
+    baseline by ``MIN_GAP`` (the share would divide by next to nothing).
+    """
+    refs = [r for r in REFERENCES if r in recall]
+    if BASELINE not in recall or not refs:
+        return []
+    oracle = max(refs, key=lambda r: float(np.nanmean(recall[r])))
+    base, top = recall[BASELINE], recall[oracle]
+    if float(np.nanmean(top - base)) < MIN_GAP:
+        return []
+    rng = np.random.default_rng([seed, 18])
+    boot = rng.integers(0, base.shape[0], (draws, base.shape[0]))
+    span = (top - base)[boot].mean(axis=1)
+    rows = []
+    for name, x in recall.items():
+        if name == BASELINE:
+            continue
+        share = float(np.nanmean(x - base) / np.nanmean(top - base))
+        shares = (x - base)[boot].mean(axis=1) / np.maximum(span, 1e-9)
+        lo, hi = (float(v) for v in np.percentile(shares, [2.5, 97.5]))
+        rows.append(Row(label, name, f"{GAP_SHARE}({oracle})", share, lo, hi))
     return rows
 
 

@@ -9,7 +9,15 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tutor.simulation.bench import OURS, REFERENCES, Row, run_bench
+from tutor.simulation.bench import (
+    BASELINE,
+    GAP_SHARE,
+    OURS,
+    REFERENCES,
+    Row,
+    run_bench,
+    scenarios,
+)
 from tutor.simulation.fit import PARAMS_FILE
 from tutor.simulation.population import FAMILIES, People
 
@@ -18,7 +26,13 @@ PERCENT_METRICS = ("exam_recall", "mean_recall")
 _SIDE = ("minutes", "introduced")
 
 
+def _side(metric: str) -> bool:
+    return metric in _SIDE or metric.startswith(GAP_SHARE)
+
+
 def _fmt(row: Row) -> str:
+    if row.metric.startswith(GAP_SHARE):
+        return f"{row.mean:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}]"
     if row.metric.split("_minus_")[0] in PERCENT_METRICS:
         return f"{100 * row.mean:.1f}% [{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]"
     return f"{row.mean:.1f} [{row.ci_low:.1f}, {row.ci_high:.1f}]"
@@ -36,7 +50,7 @@ def markdown(rows: list[Row]) -> str:
     for r in rows:
         by_family[r.scenario.split(":")[0]].append(r)
     for family, frows in by_family.items():
-        main = [r for r in frows if "_minus_" not in r.metric and r.metric not in _SIDE]
+        main = [r for r in frows if "_minus_" not in r.metric and not _side(r.metric)]
         cols = list(dict.fromkeys((r.scenario.split(":")[1], r.metric) for r in main))
         names = list(dict.fromkeys(r.policy for r in main))
         cell = {(r.policy, r.scenario.split(":")[1], r.metric): _fmt(r) for r in main}
@@ -56,6 +70,7 @@ def markdown(rows: list[Row]) -> str:
             for n in names:
                 cells = " | ".join(got.get((n, sc), "") for sc in scs)
                 out.append(f"| {_label(n)} | {cells} |")
+        out.extend(_gap_table(frows, names))
         diffs = [r for r in frows if "_minus_" in r.metric]
         if diffs:
             out.append("\nPaired differences (policy minus other, same students and draws):\n")
@@ -65,6 +80,38 @@ def markdown(rows: list[Row]) -> str:
                 out.append(f"| {r.scenario.split(':')[1]} | {r.policy} | {r.metric} | {_fmt(r)} |")
         out.append("")
     return "\n".join(out)
+
+
+def _gap_table(rows: list[Row], names: list[str]) -> list[str]:
+    """Share of the in-order-to-oracle gap each policy closes, per exam scenario, with the
+    exam-day recall figures it is computed from."""
+    shares = [r for r in rows if r.metric.startswith(GAP_SHARE)]
+    if not shares:
+        return []
+    scs = list(dict.fromkeys(r.scenario.split(":")[1] for r in shares))
+    oracle = {r.scenario.split(":")[1]: r.metric[len(GAP_SHARE) + 1 : -1] for r in shares}
+    recall = {
+        (r.policy, r.scenario.split(":")[1]): r.mean for r in rows if r.metric == "exam_recall"
+    }
+    share = {(r.policy, r.scenario.split(":")[1]): _fmt(r) for r in shares}
+    out = [
+        "\nShare of the in-order-to-oracle gap closed, (policy - in_order) / (oracle -"
+        " in_order) of exam-day recall (oracle: the better true-memory reference; 95%"
+        " bootstrap interval over students), after each policy's exam-day recall:\n",
+        "| policy | " + " | ".join(f"{sc} (oracle: {oracle[sc]})" for sc in scs) + " |",
+        "|---" * (len(scs) + 1) + "|",
+    ]
+    for n in names:
+        cells = []
+        for sc in scs:
+            fig = recall.get((n, sc))
+            head = "" if fig is None else f"{100 * fig:.1f}%"
+            if n == BASELINE:
+                cells.append(f"{head}: 0 by definition")
+            else:
+                cells.append(f"{head}: {share[(n, sc)]}" if (n, sc) in share else head)
+        out.append(f"| {_label(n)} | " + " | ".join(cells) + " |")
+    return out
 
 
 def calibration_markdown(calibration: dict[str, list[dict[str, float]]]) -> str:
@@ -133,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a small smoke run")
     ap.add_argument("--exams-only", action="store_true", help="skip the maintenance scenario")
     ap.add_argument("--families", default=",".join(FAMILIES), help="fsrs6,actr")
+    ap.add_argument(
+        "--scenarios",
+        default="",
+        help="only these scenarios, by name, comma-separated (e.g. exam_14d_10min_1000items)",
+    )
     ap.add_argument("--params", type=Path, default=PARAMS_FILE, help="fitted people (JSON)")
     ap.add_argument(
         "--learner-model",
@@ -159,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     for f in families:
         if f not in FAMILIES:
             ap.error(f"unknown family {f!r} (choose from {', '.join(FAMILIES)})")
+    only = [x.strip() for x in args.scenarios.split(",") if x.strip()]
+    known = {sc.name for sc in scenarios(args.quick)}
+    for name in only:
+        if name not in known:
+            ap.error(f"unknown scenario {name!r} (choose from {', '.join(sorted(known))})")
     t0 = time.perf_counter()
     people = People.load(args.params)
     calibration: dict[str, list[dict[str, float]]] = {}
@@ -173,12 +230,29 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         variants=not args.no_variants,
         calibration=calibration,
+        only=only,
     )
     print(markdown(rows))
     print(calibration_markdown(calibration))
     print(f"{n} students per scenario, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
     if args.json:
-        doc = {"rows": [r.as_dict() for r in rows], "calibration": calibration}
+        from tutor.evaluation.report import machine_info
+
+        doc = {
+            "machine": machine_info(1),  # one torch thread per worker
+            "command": [
+                "metatutor",
+                "bench",
+                "schedule",
+                *(sys.argv[1:] if argv is None else argv),
+            ],
+            "students": n,
+            "seed": args.seed,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "rows": [r.as_dict() for r in rows],
+            "calibration": calibration,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
     if args.plot:
         plot(rows, args.plot)

@@ -89,8 +89,11 @@ class Students:
         return np.where(right, g, 1).astype(np.int64)
 
 
-def make_students(people: People, n_students: int, n_items: int, seed: int) -> Students:
-    """``n_students`` students cycling over the real people, with varied items."""
+def make_students(
+    people: People, n_students: int, n_items: int, seed: int, spread: float = 1.0
+) -> Students:
+    """``n_students`` students cycling over the real people, with varied items; ``spread``
+    scales every item's difficulty offset (2 = items twice as far from the average)."""
     rng = np.random.default_rng(seed)
     person = np.arange(n_students, dtype=np.int64) % len(people.users)
     # an item is hard or easy for everyone, with some personal variation (unit variance)
@@ -98,6 +101,7 @@ def make_students(people: People, n_students: int, n_items: int, seed: int) -> S
     offset = ITEM_SHARED * common[None, :] + np.sqrt(1 - ITEM_SHARED**2) * rng.standard_normal(
         (n_students, n_items)
     )
+    offset = offset * spread
     alpha = np.clip(rng.normal(0.177, 0.03, n_students), 0.1, 0.3)
     tau = rng.normal(-1.2, 0.25, n_students)
     return Students(person, offset, people, alpha, tau)

@@ -25,6 +25,10 @@ class Scenario:
     minutes: float
     exam: bool
     new_cap: int
+    #: Scale of the items' difficulty offsets (1 = the standard spread).
+    spread: float = 1.0
+    #: Chance that a student studies on a given day (1 = every day).
+    attendance: float = 1.0
 
     @property
     def exam_day(self) -> int | None:
@@ -32,10 +36,27 @@ class Scenario:
         return self.days if self.exam else None
 
 
-def exam_scenario(days: int, minutes: int, n_items: int = 300) -> Scenario:
-    """An exam in ``days`` days; classic schedulers may bring in the deck in half the time."""
+def exam_scenario(
+    days: int,
+    minutes: int,
+    n_items: int = 300,
+    spread: float = 1.0,
+    attendance: float = 1.0,
+) -> Scenario:
+    """An exam in ``days`` days; classic schedulers may bring in the deck in half the time.
+
+    The name says what differs from the standard exam (300 items, every day, the standard
+    spread of item difficulty): ``exam_14d_10min_1000items``, ``..._spread2``, ``..._days50``.
+    """
     cap = int(np.ceil(n_items / max(1.0, days / 2)))
-    return Scenario(f"exam_{days}d_{minutes}min", n_items, days, minutes, True, cap)
+    name = f"exam_{days}d_{minutes}min"
+    if n_items != 300:
+        name += f"_{n_items}items"
+    if spread != 1.0:
+        name += f"_spread{spread:g}"
+    if attendance != 1.0:
+        name += f"_days{round(100 * attendance)}"
+    return Scenario(name, n_items, days, minutes, True, cap, spread, attendance)
 
 
 def maintenance_scenario(days: int = 365, minutes: int = 20, n_items: int = 1000) -> Scenario:
@@ -66,7 +87,9 @@ def run(
     """Simulate every student under one policy.
 
     Answers, grades and answer times come from a random stream that depends on the seed and
-    the day only, so all policies face the same draws (common random numbers). ``observer``
+    the day only, so all policies face the same draws (common random numbers); so do the
+    days each student skips (``scenario.attendance``: on a skipped day nothing is asked, the
+    policy still plans the day and observes no answers). ``observer``
     (diagnostics) sees the policy, the day, the students' true chance of answering each item
     right and which items they answer, before anyone learns from the answers.
     """
@@ -99,13 +122,16 @@ def run(
         t1 = students.answer_seconds(day_rng.random((n_s, n_i)))
         t2 = students.answer_seconds(day_rng.random((n_s, n_i)))
         cost = t1 + np.where(right, 0.0, t2)
+        # a separate stream, so the answers' draws stay those of the every-day scenarios
+        present = np.random.default_rng([seed, day, 1]).random(n_s) < scenario.attendance
+        today = np.where(present, budget, 0.0)[:, None]
         order = np.argsort(np.where(plan.eligible, plan.key, np.inf), axis=1, kind="stable")
         elig = np.take_along_axis(plan.eligible, order, axis=1)
         was_new = np.take_along_axis(unseen, order, axis=1)
         new_rank = np.cumsum(elig & was_new, axis=1)
         elig &= ~(was_new & (new_rank > plan.new_cap[:, None]))
         c = np.where(elig, np.take_along_axis(cost, order, axis=1), 0.0)
-        take_sorted = elig & (np.cumsum(c, axis=1) <= budget)
+        take_sorted = elig & (np.cumsum(c, axis=1) <= today)
         take = np.zeros((n_s, n_i), dtype=bool)
         take[rows, order] = take_sorted
         if observer is not None:

@@ -10,7 +10,8 @@ import pytest
 from tests.tutor.policy.conftest import HalfLifePredictor
 from tutor.items import Item, ItemKind
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts, scoring
-from tutor.policy.plan import build_candidates, exam_outlook, pick_next
+from tutor.policy.plan import build_candidates, daily_study_seconds, exam_outlook, pick_next
+from tutor.policy.types import FloatArray, IntArray
 
 
 def _items() -> list[Item]:
@@ -64,3 +65,33 @@ def test_exam_outlook_rises_with_pace(now: datetime, monkeypatch: pytest.MonkeyP
     assert pick(TodayCounts()) is Reason.NEW_ITEM
     # ... then the exam forecasts decide
     assert pick(TodayCounts(new=2)) is Reason.EXAM_PRIORITY
+
+
+def test_exam_forecasts_are_valued_at_the_planning_horizon_as_in_the_benchmark(
+    now: datetime,
+) -> None:
+    # 8 items at 12 s and a 2-minute goal: one pass through the deck takes about a day, so a
+    # review now is worth what it adds a day from now (the next chance to review the item),
+    # not on the exam day a month away: the benchmark's planning horizon
+    t = now.timestamp()
+    last_seen = {i: now - timedelta(days=2) for i in (1, 2, 3)}
+    asked: list[float] = []
+
+    class Spy(HalfLifePredictor):
+        def recall_after_review(
+            self, items: IntArray, review_at: float, at: float
+        ) -> tuple[FloatArray, FloatArray]:
+            asked.append(at)
+            return super().recall_after_review(items, review_at, at)
+
+    pred = Spy({i: t - 2 * 86400 for i in (1, 2, 3)}, {1: 2.0, 2: 4.0, 3: 8.0})
+    exam = now + timedelta(days=30)
+    settings = StudySettings(daily_goal_minutes=2.0, exams={3: exam})
+    rng = np.random.default_rng(0)
+    pick_next(pred, _items(), last_seen, settings, SessionHistory(), TodayCounts(), now, rng)
+    horizon = scoring.planning_horizon_days(30.0, 8, 12.0, 120.0)
+    assert horizon == 1.0
+    assert asked and all(a == pytest.approx(t + horizon * 86400) for a in asked)
+    # a goal in answers is the same budget at the student's answer time
+    assert daily_study_seconds(StudySettings(daily_goal_items=10), 12.0) == 120.0
+    assert daily_study_seconds(settings, 12.0) == 120.0
