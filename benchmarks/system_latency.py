@@ -2,6 +2,14 @@
 
     .venv/bin/python -m benchmarks.generate_db --scale 10k --out /tmp/mt-10k.sqlite
     .venv/bin/python -m benchmarks.system_latency --db /tmp/mt-10k.sqlite --json out.json
+    scripts/postgres sh -c '.venv/bin/python -m benchmarks.generate_db --scale 10k \
+        --postgres "$METATUTOR_TEST_POSTGRES" --meta /tmp/mt-10k.pg.json &&
+      .venv/bin/python -m benchmarks.system_latency --db /tmp/mt-10k.sqlite \
+        --postgres "$METATUTOR_TEST_POSTGRES" --json out.json'
+
+With ``--postgres URL`` (a database the generator filled with the same options and seed as
+the file), every measurement also runs on PostgreSQL, in the same run, one after the other
+(the same students, questions and answers), and the table shows the two side by side.
 
 For a random sample of students (uniform over students who answered something), runs a quiz
 through ``TutorService``: ``start_quiz`` (choose the first item), then per question
@@ -24,6 +32,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import random
 import sys
 import time
@@ -109,13 +118,34 @@ async def _replay_states(db: Database, memory: ModelMemory, users: list[int], ca
     return time.perf_counter() - started
 
 
+async def _server(db: Database, meta: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL's version and durability settings; refuses a database of other data."""
+    async with db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT COUNT(*) FROM users")
+        students = int(next(iter(rows))[0])
+        if students != meta["students"]:
+            raise SystemExit(
+                f"{db.location} has {students:,} students, the file {meta['students']:,}:"
+                " generate both with the same options and seed"
+            )
+        info = {}
+        for name in SERVER_SETTINGS:
+            rows = await conn.execute_fetchall(f"SHOW {name}")
+            info[name] = str(next(iter(rows))[0])
+    return info
+
+
+SERVER_SETTINGS = ("server_version", "fsync", "synchronous_commit", "shared_buffers")
+
+
 async def measure(
-    db_path: Path, memory_name: str, n_students: int, length: int, seed: int, args: Any
+    location: str, memory_name: str, n_students: int, length: int, seed: int, args: Any
 ) -> dict[str, Any]:
     """Run the sampled quizzes; returns latencies (ms) per operation."""
-    meta = json.loads(Path(f"{db_path}.json").read_text())
+    meta = json.loads(Path(args.meta).read_text())
     start = datetime.fromtimestamp(meta["now_ms"] / 1000, UTC) + timedelta(hours=1)
-    db = await Database.open(db_path, migrate=not args.no_migrate)
+    db = await Database.open(location, migrate=not args.no_migrate)
+    server = await _server(db, meta) if db.url is not None else {}
     memory: MemoryModel
     setup_s = 0.0
     async with (
@@ -168,6 +198,8 @@ async def measure(
         for name, profile in profiles.items():
             profile.dump_stats(args.profile / f"{memory_name}-{name.replace(' ', '_')}.prof")
     return {
+        "database": db.dialect,
+        "server": server,
         "memory": memory_name,
         "students": len(users),
         "setup_s": setup_s,
@@ -192,7 +224,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--db", type=Path, required=True, help="from benchmarks.generate_db")
+    parser.add_argument("--db", required=True, help="from benchmarks.generate_db (a file or URL)")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="also measure this PostgreSQL database, generated like --db",
+    )
+    parser.add_argument("--meta", type=Path, default=None, help="default: the file's <db>.json")
     parser.add_argument("--memory", choices=["rules", "model", "both"], default="both")
     parser.add_argument("--students", type=int, default=100, help="students sampled")
     parser.add_argument("--length", type=int, default=10, help="questions per quiz")
@@ -212,37 +251,49 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="directory: cProfile each operation (timings then include its overhead)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.meta is None:
+        if args.db.startswith(("postgresql://", "postgres://")):
+            parser.error("a URL as --db needs --meta (the generator's JSON)")
+        args.meta = Path(f"{args.db}.json")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure and print a table (each memory model in its own process when both)."""
+    """Measure and print a table (each database and memory model in its own process)."""
     args = parse_args(argv)
-    if args.memory == "both":
+    locations = [args.db] + ([args.postgres] if args.postgres else [])
+    memories = ("rules", "model") if args.memory == "both" else (args.memory,)
+    if len(locations) > 1 or len(memories) > 1:
         # Separate processes, so each peak RSS is that memory model's alone.
         import subprocess
 
         results = []
-        for name in ("rules", "model"):
-            out = Path(f"{args.json or '/tmp/system_latency'}.{name}.part")
-            cmd = [
-                sys.executable,
-                "-m",
-                "benchmarks.system_latency",
-                *_forward(argv),
-                "--memory",
-                name,
-                "--json",
-                str(out),
-            ]
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            results.append(json.loads(out.read_text())["results"][0])
-            out.unlink()
+        for name in memories:
+            for location in locations:
+                out = Path(f"{args.json or '/tmp/system_latency'}.{name}.part")
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.system_latency",
+                    *_forward(argv),
+                    "--db",
+                    location,
+                    "--meta",
+                    str(args.meta),
+                    "--memory",
+                    name,
+                    "--json",
+                    str(out),
+                ]
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+                results.append(json.loads(out.read_text())["results"][0])
+                out.unlink()
     else:
         results = [
             asyncio.run(measure(args.db, args.memory, args.students, args.length, args.seed, args))
         ]
-    meta = json.loads(Path(f"{args.db}.json").read_text())
+    meta = json.loads(Path(args.meta).read_text())
     rows = []
     for result in results:
         for name in ("start quiz", "next item", "answer", "stats"):
@@ -250,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             target = TARGETS_MS.get(name)
             rows.append(
                 [
+                    result["database"],
                     result["memory"],
                     name,
                     op["n"],
@@ -263,29 +315,56 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"database (schema {schema}): {meta['students']:,} students,"
         f" {meta['attempts']:,} attempts,"
-        f" {meta['size_mb']:,.0f} MB"
+        f" {meta['size_mb']:,.0f} MB; load average {_load()}"
     )
+    for result in results:
+        if result["server"]:
+            settings = ", ".join(f"{k} {v}" for k, v in result["server"].items())
+            print(f"PostgreSQL: {settings}")
+            break
     print(
         table(
-            ["memory", "operation", "n", "p50 ms", "p99 ms", "target p99 ms", "peak RSS MB"], rows
+            [
+                "database",
+                "memory",
+                "operation",
+                "n",
+                "p50 ms",
+                "p99 ms",
+                "target p99 ms",
+                "peak RSS MB",
+            ],
+            rows,
         )
     )
-    write_json(args.json, {"benchmark": "system_latency", "database": meta, "results": results})
+    write_json(
+        args.json,
+        {
+            "benchmark": "system_latency",
+            "database": meta,
+            "load_average": os.getloadavg(),
+            "results": results,
+        },
+    )
     return 0
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _forward(argv: list[str] | None) -> list[str]:
-    """The caller's options minus --memory and --json."""
+    """The caller's options minus those each process gets its own of."""
     given = list(sys.argv[1:] if argv is None else argv)
     kept, skip = [], False
     for arg in given:
         if skip:
             skip = False
             continue
-        if arg in ("--memory", "--json"):
+        if arg in ("--memory", "--json", "--db", "--postgres", "--meta"):
             skip = True
             continue
-        if arg.startswith(("--memory=", "--json=")):
+        if arg.startswith(("--memory=", "--json=", "--db=", "--postgres=", "--meta=")):
             continue
         kept.append(arg)
     return kept
