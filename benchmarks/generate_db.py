@@ -3,10 +3,13 @@
     .venv/bin/python -m benchmarks.generate_db --scale 10k --out /tmp/mt-10k.sqlite
     .venv/bin/python -m benchmarks.generate_db --students 100000 --items 10000 --decks 20 \\
         --attempts 10000000 --out /tmp/mt-100k.sqlite
+    scripts/postgres .venv/bin/python -m benchmarks.generate_db --scale 10k \
+        --postgres "$METATUTOR_TEST_POSTGRES" --meta /tmp/mt-10k.pg.json
 
-The schema comes from the real migrations (``Database.open``); rows are bulk-inserted with
-``executemany`` in one transaction, with the secondary indexes of the big tables dropped
-during the load and rebuilt after it (as a restore would). Distributions:
+The schema comes from the real migrations (``Database.open``); rows are bulk-inserted in one
+transaction (SQLite: ``executemany``; PostgreSQL, with ``--postgres URL``: COPY), with the
+secondary indexes of the big tables dropped during the load and rebuilt after it (as a
+restore would). The same options and seed give the same rows on both. Distributions:
 
 * attempts per student are log-normal (a few heavy users, a long tail of light ones);
 * each student is enrolled in 1-3 decks (popular decks more often) and works through a
@@ -19,8 +22,8 @@ during the load and rebuilt after it (as a restore would). Distributions:
 
 Every attempt gets its answered ``questions`` row (outside any session, as the questions
 table grows like the log); past quiz sessions are not generated, nor is ``learner_state``
-(the latency benchmark replays the students it samples). A sidecar ``<out>.json`` records
-the parameters, including ``now_ms``.
+(the latency benchmark replays the students it samples). A sidecar ``<out>.json`` (or
+``--meta``) records the parameters, including ``now_ms``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import json
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ import numpy as np
 from benchmarks.common import table, write_json
 from storage import Database
 from storage.migrations import apply_migrations
+from storage.postgres import redacted
 from tutor.items import Item, ItemKind
 
 SCALES: dict[str, tuple[int, int]] = {
@@ -188,6 +192,7 @@ class Generated:
                 "review",
                 ms - int(self.latency[k]),
                 ms,
+                1,
             )
 
     def attempt_rows(self) -> Iterator[tuple[object, ...]]:
@@ -224,52 +229,68 @@ def _users(gen: Generated, rng: np.random.Generator) -> Iterator[tuple[object, .
         )
 
 
-def _index_sql(conn: sqlite3.Connection, tables: tuple[str, ...]) -> list[tuple[str, str]]:
-    marks = ",".join("?" * len(tables))
-    return conn.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-        f" AND tbl_name IN ({marks})",
-        tables,
-    ).fetchall()
+Rows = Iterable[tuple[object, ...]]
+TABLES: dict[str, tuple[str, ...]] = {
+    "decks": ("id", "slug", "name", "description", "created_ms", "updated_ms"),
+    "items": (
+        "id",
+        "deck_id",
+        "external_id",
+        "kind",
+        "payload",
+        "tags",
+        "position",
+        "created_ms",
+        "updated_ms",
+    ),
+    "users": (
+        "id",
+        "chat_id",
+        "first_name",
+        "language",
+        "timezone",
+        "daily_quiz_time",
+        "onboarded",
+        "created_ms",
+        "last_seen_ms",
+    ),
+    "enrolments": ("user_id", "deck_id", "enrolled_ms"),
+    "attempts": (
+        "id",
+        "user_id",
+        "item_id",
+        "answered_ms",
+        "response",
+        "correct",
+        "latency_ms",
+        "idempotency_key",
+    ),
+    "questions": ("id", "user_id", "item_id", "reason", "asked_ms", "answered_ms", "number"),
+    "memory": (
+        "user_id",
+        "item_id",
+        "n_correct",
+        "n_wrong",
+        "last_ms",
+        "last_correct",
+        "due_ms",
+        "interval_days",
+    ),
+    "item_stats": ("item_id", "attempts", "correct"),
+    "tag_stats": ("tag", "attempts", "correct"),
+}
+"""The tables filled, in load order, with their columns (the same for both databases)."""
+
+BIG_TABLES = ("attempts", "questions", "memory", "users", "enrolments")
+"""Their secondary indexes are dropped for the load and built after it."""
 
 
-def build(args: argparse.Namespace) -> dict[str, Any]:
-    """Generate and load everything; returns timings and sizes."""
-    out: Path = args.out
-    if out.exists():
-        if not args.force:
-            raise SystemExit(f"{out} exists (use --force to replace it)")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{out}{suffix}").unlink(missing_ok=True)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-
-    async def migrate() -> None:
-        db = await Database.open(out, migrate=False)  # creates the file, owner-only, WAL
-        await db.close()
-        conn = await aiosqlite.connect(str(out), isolation_level=None)
-        try:
-            await apply_migrations(conn, target=args.schema_version)
-        finally:
-            await conn.close()
-
-    asyncio.run(migrate())
-    gen = Generated(args)
-    timings["generate_s"] = time.perf_counter() - t0
-    rng = np.random.default_rng(args.seed + 1)
-    conn = sqlite3.connect(out, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -262144")
-    indexes = _index_sql(conn, ("attempts", "questions", "memory", "users", "enrolments"))
-    t1 = time.perf_counter()
-    conn.execute("BEGIN")
-    for name, _ in indexes:
-        conn.execute(f"DROP INDEX {name}")
+def table_rows(gen: Generated, seed: int) -> Iterator[tuple[str, Rows]]:
+    """Every table's rows, in :data:`TABLES` order; the same rows for the same ``gen``/seed."""
+    rng = np.random.default_rng(seed + 1)
     now = gen.now_ms
-    conn.executemany(
-        "INSERT INTO decks (id, slug, name, description, created_ms, updated_ms)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+    yield (
+        "decks",
         [
             (d + 1, f"deck{d:02d}", f"Deck {d:02d}", "generated", now - 400 * DAY_MS, now)
             for d in range(gen.n_decks)
@@ -293,43 +314,23 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
                     now - 400 * DAY_MS,
                 )
             )
-    conn.executemany(
-        "INSERT INTO items (id, deck_id, external_id, kind, payload, tags, position,"
-        " created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        item_rows,
-    )
-    conn.executemany(
-        "INSERT INTO users (id, chat_id, first_name, language, timezone, daily_quiz_time,"
-        " onboarded, created_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        _users(gen, rng),
-    )
-    conn.executemany(
-        "INSERT INTO enrolments (user_id, deck_id, enrolled_ms) VALUES (?, ?, ?)",
+    yield "items", item_rows
+    yield "users", _users(gen, rng)
+    yield (
+        "enrolments",
         (
             (FIRST_USER_ID + u, int(d) + 1, int(gen.created[u]) + k)
             for u in range(gen.n_users)
             for k, d in enumerate(gen.enrolled[u])
         ),
     )
-    conn.executemany(
-        "INSERT INTO attempts (id, user_id, item_id, answered_ms, response, correct,"
-        " latency_ms, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        gen.attempt_rows(),
-    )
-    conn.executemany(
-        "INSERT INTO questions (id, user_id, item_id, reason, number, asked_ms, answered_ms)"
-        " VALUES (?, ?, ?, ?, 1, ?, ?)",
-        gen.question_rows(),
-    )
-    conn.executemany(
-        "INSERT INTO memory (user_id, item_id, n_correct, n_wrong, last_ms, last_correct,"
-        " due_ms, interval_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        gen.memory_rows(),
-    )
+    yield "attempts", gen.attempt_rows()
+    yield "questions", gen.question_rows()
+    yield "memory", gen.memory_rows()
     answers = np.bincount(gen.item, minlength=gen.n_items + 1)
     right = np.bincount(gen.item, weights=gen.correct, minlength=gen.n_items + 1).astype(np.int64)
-    conn.executemany(
-        "INSERT INTO item_stats (item_id, attempts, correct) VALUES (?, ?, ?)",
+    yield (
+        "item_stats",
         ((i, int(answers[i]), int(right[i])) for i in range(1, gen.n_items + 1) if answers[i]),
     )
     tags: dict[str, list[int]] = {}
@@ -338,10 +339,36 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
             tally = tags.setdefault(tag, [0, 0])
             tally[0] += int(answers[int(row[0])])
             tally[1] += int(right[int(row[0])])
-    conn.executemany(
-        "INSERT INTO tag_stats (tag, attempts, correct) VALUES (?, ?, ?)",
-        ((tag, n, c) for tag, (n, c) in tags.items() if n),
-    )
+    yield "tag_stats", ((tag, n, c) for tag, (n, c) in tags.items() if n)
+
+
+def _index_sql(conn: sqlite3.Connection, tables: tuple[str, ...]) -> list[tuple[str, str]]:
+    marks = ",".join("?" * len(tables))
+    return conn.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        f" AND tbl_name IN ({marks})",
+        tables,
+    ).fetchall()
+
+
+def _load_sqlite(out: Path, gen: Generated, args: argparse.Namespace) -> dict[str, float]:
+    """Fill the migrated file ``out`` with ``executemany`` in one transaction."""
+    timings: dict[str, float] = {}
+    conn = sqlite3.connect(out, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -262144")
+    indexes = _index_sql(conn, BIG_TABLES)
+    t1 = time.perf_counter()
+    conn.execute("BEGIN")
+    for name, _ in indexes:
+        conn.execute(f"DROP INDEX {name}")
+    for name, rows in table_rows(gen, args.seed):
+        columns = TABLES[name]
+        conn.executemany(
+            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            rows,
+        )
     timings["insert_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     for _, sql in indexes:
@@ -350,26 +377,116 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     timings["index_s"] = time.perf_counter() - t2
     conn.execute("PRAGMA journal_mode = WAL")
     conn.close()
+    return timings
+
+
+def _load_postgres(url: str, gen: Generated, args: argparse.Namespace) -> dict[str, Any]:
+    """Fill the migrated, empty PostgreSQL database at ``url`` with COPY, in one transaction.
+
+    The big tables' secondary indexes are dropped and built after the load, and their
+    foreign keys are not checked row by row (``session_replication_role = replica`` while
+    they load: the rows are generated consistent); then ``VACUUM ANALYZE``, so the planner
+    has statistics and the visibility map is set, as on a database that has been running.
+    """
+    import psycopg
+
+    timings: dict[str, Any] = {}
+    with psycopg.connect(url, autocommit=True) as pg:
+        if pg.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None:
+            raise SystemExit(f"{redacted(url)} already holds students: give an empty database")
+        indexes = pg.execute(
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE schemaname = current_schema() AND tablename = ANY(%s)"
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            (list(BIG_TABLES),),
+        ).fetchall()
+        t1 = time.perf_counter()
+        with pg.transaction():
+            for name, _ in indexes:
+                pg.execute(f"DROP INDEX {name}")
+            for name, rows in table_rows(gen, args.seed):
+                big = name in BIG_TABLES
+                if big:
+                    pg.execute("SET LOCAL session_replication_role = replica")
+                columns = ", ".join(TABLES[name])
+                with pg.cursor().copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                if big:
+                    pg.execute("SET LOCAL session_replication_role = origin")
+                if "id" in TABLES[name]:
+                    # New rows (the benchmark's own answers) must number on from these.
+                    pg.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'),"
+                        f" COALESCE(MAX(id), 0) + 1, false) FROM {name}"
+                    )
+            timings["insert_s"] = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            pg.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            for _, sql in indexes:
+                pg.execute(sql)
+        timings["index_s"] = time.perf_counter() - t2
+        t3 = time.perf_counter()
+        pg.execute("VACUUM ANALYZE")
+        timings["vacuum_s"] = time.perf_counter() - t3
+        size = pg.execute("SELECT pg_database_size(current_database())").fetchone()
+        timings["size_mb"] = int(size[0]) / 1e6 if size else float("nan")
+        n_memory = pg.execute("SELECT COUNT(*) FROM memory").fetchone()
+        timings["memory_rows"] = int(n_memory[0]) if n_memory else 0
+        timings["server_version"] = str(pg.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+    return timings
+
+
+def build(args: argparse.Namespace) -> dict[str, Any]:
+    """Generate and load everything; returns timings and sizes."""
+    out: Path = args.out
+    postgres: str | None = args.postgres
+    if postgres is None and out.exists():
+        if not args.force:
+            raise SystemExit(f"{out} exists (use --force to replace it)")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{out}{suffix}").unlink(missing_ok=True)
+    timings: dict[str, Any] = {}
+    t0 = time.perf_counter()
+
+    async def migrate() -> None:
+        if postgres is not None:
+            await (await Database.open(postgres)).close()
+            return
+        db = await Database.open(out, migrate=False)  # creates the file, owner-only, WAL
+        await db.close()
+        conn = await aiosqlite.connect(str(out), isolation_level=None)
+        try:
+            await apply_migrations(conn, target=args.schema_version)
+        finally:
+            await conn.close()
+
+    asyncio.run(migrate())
+    gen = Generated(args)
+    timings["generate_s"] = time.perf_counter() - t0
+    if postgres is not None:
+        timings |= _load_postgres(postgres, gen, args)
+    else:
+        timings |= _load_sqlite(out, gen, args)
+        check = sqlite3.connect(out)
+        timings["memory_rows"] = int(check.execute("SELECT COUNT(*) FROM memory").fetchone()[0])
+        check.close()
+        timings["size_mb"] = out.stat().st_size / 1e6
     timings["total_s"] = time.perf_counter() - t0
-    check = sqlite3.connect(out)
-    n_memory = check.execute("SELECT COUNT(*) FROM memory").fetchone()[0]
-    check.close()
     info = {
-        "out": str(out),
+        "out": redacted(postgres) if postgres is not None else str(out),
         "students": gen.n_users,
         "items": gen.n_items,
         "decks": gen.n_decks,
         "attempts": int(gen.user.shape[0]),
-        "memory_rows": int(n_memory),
         "max_attempts_per_student": int(gen.per_user.max()),
         "median_attempts_per_student": float(np.median(gen.per_user)),
         "now_ms": gen.now_ms,
         "first_user_id": FIRST_USER_ID,
         "seed": args.seed,
         "schema_version": args.schema_version,
-        "size_mb": out.stat().st_size / 1e6,
     } | timings
-    Path(f"{out}.json").write_text(json.dumps(info, indent=2) + "\n")
+    Path(args.meta).write_text(json.dumps(info, indent=2) + "\n")
     return info
 
 
@@ -393,6 +510,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=None, help="default /tmp/metatutor-<n>.sqlite")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="fill this empty PostgreSQL database (COPY) instead of an SQLite file",
+    )
+    parser.add_argument(
+        "--meta", type=Path, default=None, help="the parameters' JSON (default <out>.json)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args(argv)
     if args.scale:
@@ -401,6 +527,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--now must carry a timezone (e.g. 2026-11-27T00:00+00:00)")
     if args.out is None:
         args.out = Path(f"/tmp/metatutor-{args.students}-{args.attempts}.sqlite")
+    if args.postgres is not None:
+        if not args.postgres.startswith(("postgresql://", "postgres://")):
+            parser.error("--postgres takes a postgresql:// URL")
+        if args.schema_version is not None:
+            parser.error("--schema-version is for SQLite files only")
+        if args.meta is None:
+            parser.error("--postgres needs --meta FILE (where the parameters' JSON goes)")
+    args.meta = args.meta or Path(f"{args.out}.json")
     if args.items % args.decks:
         parser.error("--items must be a multiple of --decks")
     return args

@@ -2,6 +2,16 @@
 
     .venv/bin/python -m benchmarks.generate_db --scale 10k --out /tmp/mt-10k.sqlite
     .venv/bin/python -m benchmarks.system_latency --db /tmp/mt-10k.sqlite --json out.json
+    scripts/postgres sh -c '.venv/bin/python -m benchmarks.generate_db --scale 10k \
+        --postgres "$METATUTOR_TEST_POSTGRES" --meta /tmp/mt-10k.pg.json &&
+      .venv/bin/python -m benchmarks.system_latency --db /tmp/mt-10k.sqlite \
+        --postgres "$METATUTOR_TEST_POSTGRES" --json out.json'
+
+With ``--postgres URL`` (a database the generator filled with the same options and seed as
+the file), every measurement also runs on PostgreSQL, in the same run and process: each
+sampled student's quiz runs on the file, then on PostgreSQL (the same questions and
+answers), so both see the same load; the table shows the two side by side. Peak RSS is then
+that of the process holding both.
 
 For a random sample of students (uniform over students who answered something), runs a quiz
 through ``TutorService``: ``start_quiz`` (choose the first item), then per question
@@ -24,6 +34,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import random
 import sys
 import time
@@ -109,80 +120,131 @@ async def _replay_states(db: Database, memory: ModelMemory, users: list[int], ca
     return time.perf_counter() - started
 
 
+async def _server(db: Database, meta: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL's version and durability settings; refuses a database of other data."""
+    async with db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT COUNT(*) FROM users")
+        students = int(next(iter(rows))[0])
+        if students != meta["students"]:
+            raise SystemExit(
+                f"{db.location} has {students:,} students, the file {meta['students']:,}:"
+                " generate both with the same options and seed"
+            )
+        info = {}
+        for name in SERVER_SETTINGS:
+            rows = await conn.execute_fetchall(f"SHOW {name}")
+            info[name] = str(next(iter(rows))[0])
+    return info
+
+
+SERVER_SETTINGS = ("server_version", "fsync", "synchronous_commit", "shared_buffers")
+
+
+class _Run:
+    """One database's side of a measurement: its service, answer stream and timings."""
+
+    def __init__(self, db: Database, server: dict[str, Any], seed: int) -> None:
+        self.db = db
+        self.server = server
+        self.rng = random.Random(seed)
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.service: TutorService | None = None
+        self.setup_s = 0.0
+
+
 async def measure(
-    db_path: Path, memory_name: str, n_students: int, length: int, seed: int, args: Any
-) -> dict[str, Any]:
-    """Run the sampled quizzes; returns latencies (ms) per operation."""
-    meta = json.loads(Path(f"{db_path}.json").read_text())
+    locations: list[str], memory_name: str, n_students: int, length: int, seed: int, args: Any
+) -> list[dict[str, Any]]:
+    """Run the sampled quizzes on each database; returns latencies (ms) per operation.
+
+    With several databases, each student's quiz runs on one, then on the next, student by
+    student: every database sees the same students, answers and load over time (on a shared
+    machine the load moves within minutes, so one database after the other would not).
+    """
+    meta = json.loads(Path(args.meta).read_text())
     start = datetime.fromtimestamp(meta["now_ms"] / 1000, UTC) + timedelta(hours=1)
-    db = await Database.open(db_path, migrate=not args.no_migrate)
-    memory: MemoryModel
-    setup_s = 0.0
+    runs = []
+    for location in locations:
+        db = await Database.open(location, migrate=not args.no_migrate)
+        server = await _server(db, meta) if db.url is not None else {}
+        runs.append(_Run(db, server, seed))
     async with (
-        db.read() as conn,
+        runs[0].db.read() as conn,
         conn.execute("SELECT id FROM users WHERE last_seen_ms > created_ms ORDER BY id") as cur,
     ):
         active = [row[0] for row in await cur.fetchall()]
-    rng = random.Random(seed)
-    users = rng.sample(active, min(n_students, len(active)))
-    if args.exam_days:
-        # Exam mode: every sampled student has an exam on all their decks.
-        exam = (start + timedelta(days=args.exam_days)).date().isoformat()
-        async with db.transaction() as conn:
-            await conn.executemany(
-                "UPDATE enrolments SET exam_date = ? WHERE user_id = ?",
-                [(exam, user_id) for user_id in users],
-            )
-    if memory_name == "model":
-        model_memory = ModelMemory(args.weights)
-        setup_s = await _replay_states(db, model_memory, users, args.replay_cap)
-        memory = model_memory
-    else:
-        memory = RuleMemory()
-    clock = SteppingClock(start)
-    service = TutorService(db, clock=clock, seed=seed, memory=memory)
-    times: dict[str, list[float]] = defaultdict(list)
+    users = random.Random(seed).sample(active, min(n_students, len(active)))
+    for run in runs:
+        run.rng.sample(active, min(n_students, len(active)))  # the answers' stream, as before
+        db = run.db
+        if args.exam_days:
+            # Exam mode: every sampled student has an exam on all their decks.
+            exam = (start + timedelta(days=args.exam_days)).date().isoformat()
+            async with db.transaction() as conn:
+                await conn.executemany(
+                    "UPDATE enrolments SET exam_date = ? WHERE user_id = ?",
+                    [(exam, user_id) for user_id in users],
+                )
+        memory: MemoryModel
+        if memory_name == "model":
+            model_memory = ModelMemory(args.weights)
+            run.setup_s = await _replay_states(db, model_memory, users, args.replay_cap)
+            memory = model_memory
+        else:
+            memory = RuleMemory()
+        run.service = TutorService(db, clock=SteppingClock(start), seed=seed, memory=memory)
 
     profiles: dict[str, cProfile.Profile] = {}
 
-    async def timed(name: str, call: Any) -> Any:
-        profile = profiles.setdefault(name, cProfile.Profile()) if args.profile else None
+    async def timed(run: _Run, name: str, call: Any) -> Any:
+        key = f"{run.db.dialect}-{name}"
+        profile = profiles.setdefault(key, cProfile.Profile()) if args.profile else None
         if profile is not None:
             profile.enable()
         t0 = time.perf_counter()
         result = await call
-        times[name].append((time.perf_counter() - t0) * 1000)
+        run.times[name].append((time.perf_counter() - t0) * 1000)
         if profile is not None:
             profile.disable()
         return result
 
     for user_id in users:
-        question = await timed("start quiz", service.start_quiz(user_id, length))
-        while question is not None:
-            await timed("answer", service.answer(user_id, question.id, answer_for(question, rng)))
-            question = await timed("next item", service.next_question(user_id))
-        await timed("stats", service.stats(user_id))
-    await db.close()
+        for run in runs:
+            service, rng = run.service, run.rng
+            assert service is not None
+            question = await timed(run, "start quiz", service.start_quiz(user_id, length))
+            while question is not None:
+                answer = answer_for(question, rng)
+                await timed(run, "answer", service.answer(user_id, question.id, answer))
+                question = await timed(run, "next item", service.next_question(user_id))
+            await timed(run, "stats", service.stats(user_id))
+    for run in runs:
+        await run.db.close()
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-        for name, profile in profiles.items():
-            profile.dump_stats(args.profile / f"{memory_name}-{name.replace(' ', '_')}.prof")
-    return {
-        "memory": memory_name,
-        "students": len(users),
-        "setup_s": setup_s,
-        "ops": {
-            name: {
-                "n": len(v),
-                "p50_ms": percentile(v, 0.5),
-                "p99_ms": percentile(v, 0.99),
-                "max_ms": max(v),
-                "samples_ms": [round(x, 3) for x in v],
-            }
-            for name, v in times.items()
-        },
-        "peak_rss_mb": peak_rss_mb(),
-    }
+        for key, profile in profiles.items():
+            profile.dump_stats(args.profile / f"{memory_name}-{key.replace(' ', '_')}.prof")
+    return [
+        {
+            "database": run.db.dialect,
+            "server": run.server,
+            "memory": memory_name,
+            "students": len(users),
+            "setup_s": run.setup_s,
+            "ops": {
+                name: {
+                    "n": len(v),
+                    "p50_ms": percentile(v, 0.5),
+                    "p99_ms": percentile(v, 0.99),
+                    "max_ms": max(v),
+                    "samples_ms": [round(x, 3) for x in v],
+                }
+                for name, v in run.times.items()
+            },
+            "peak_rss_mb": peak_rss_mb(),
+        }
+        for run in runs
+    ]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -192,7 +254,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--db", type=Path, required=True, help="from benchmarks.generate_db")
+    parser.add_argument("--db", required=True, help="from benchmarks.generate_db (a file or URL)")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="also measure this PostgreSQL database, generated like --db",
+    )
+    parser.add_argument("--meta", type=Path, default=None, help="default: the file's <db>.json")
     parser.add_argument("--memory", choices=["rules", "model", "both"], default="both")
     parser.add_argument("--students", type=int, default=100, help="students sampled")
     parser.add_argument("--length", type=int, default=10, help="questions per quiz")
@@ -212,18 +281,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="directory: cProfile each operation (timings then include its overhead)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.meta is None:
+        if args.db.startswith(("postgresql://", "postgres://")):
+            parser.error("a URL as --db needs --meta (the generator's JSON)")
+        args.meta = Path(f"{args.db}.json")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure and print a table (each memory model in its own process when both)."""
+    """Measure and print a table (each memory model in its own process)."""
     args = parse_args(argv)
-    if args.memory == "both":
+    locations = [args.db] + ([args.postgres] if args.postgres else [])
+    memories = ("rules", "model") if args.memory == "both" else (args.memory,)
+    if len(memories) > 1:
         # Separate processes, so each peak RSS is that memory model's alone.
         import subprocess
 
         results = []
-        for name in ("rules", "model"):
+        for name in memories:
             out = Path(f"{args.json or '/tmp/system_latency'}.{name}.part")
             cmd = [
                 sys.executable,
@@ -236,13 +312,13 @@ def main(argv: list[str] | None = None) -> int:
                 str(out),
             ]
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            results.append(json.loads(out.read_text())["results"][0])
+            results.extend(json.loads(out.read_text())["results"])
             out.unlink()
     else:
-        results = [
-            asyncio.run(measure(args.db, args.memory, args.students, args.length, args.seed, args))
-        ]
-    meta = json.loads(Path(f"{args.db}.json").read_text())
+        results = asyncio.run(
+            measure(locations, args.memory, args.students, args.length, args.seed, args)
+        )
+    meta = json.loads(Path(args.meta).read_text())
     rows = []
     for result in results:
         for name in ("start quiz", "next item", "answer", "stats"):
@@ -250,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             target = TARGETS_MS.get(name)
             rows.append(
                 [
+                    result["database"],
                     result["memory"],
                     name,
                     op["n"],
@@ -263,19 +340,46 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"database (schema {schema}): {meta['students']:,} students,"
         f" {meta['attempts']:,} attempts,"
-        f" {meta['size_mb']:,.0f} MB"
+        f" {meta['size_mb']:,.0f} MB; load average {_load()}"
     )
+    for result in results:
+        if result["server"]:
+            settings = ", ".join(f"{k} {v}" for k, v in result["server"].items())
+            print(f"PostgreSQL: {settings}")
+            break
     print(
         table(
-            ["memory", "operation", "n", "p50 ms", "p99 ms", "target p99 ms", "peak RSS MB"], rows
+            [
+                "database",
+                "memory",
+                "operation",
+                "n",
+                "p50 ms",
+                "p99 ms",
+                "target p99 ms",
+                "peak RSS MB",
+            ],
+            rows,
         )
     )
-    write_json(args.json, {"benchmark": "system_latency", "database": meta, "results": results})
+    write_json(
+        args.json,
+        {
+            "benchmark": "system_latency",
+            "database": meta,
+            "load_average": os.getloadavg(),
+            "results": results,
+        },
+    )
     return 0
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _forward(argv: list[str] | None) -> list[str]:
-    """The caller's options minus --memory and --json."""
+    """The caller's options minus those each process gets its own of."""
     given = list(sys.argv[1:] if argv is None else argv)
     kept, skip = [], False
     for arg in given:

@@ -133,13 +133,35 @@ class PgRaw:
         self._pg = connection
         self._id_tables = id_tables
         self.total_changes = 0
+        self._begin = False
 
     @property
     def in_transaction(self) -> bool:
-        return self._pg.info.transaction_status != pq.TransactionStatus.IDLE
+        return self._begin or self._pg.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def _deferred(self, statement: str) -> PgCursor | None:
+        """BEGIN waits for the next statement and goes out with it (one round trip instead
+        of two per transaction); a COMMIT or ROLLBACK with nothing in between sends nothing."""
+        word = statement.split(None, 1)[0].upper() if statement else ""
+        if word == "BEGIN" and not self.in_transaction:
+            self._begin = True
+            return PgCursor([], -1, None)
+        if word in ("COMMIT", "ROLLBACK", "END") and self._begin:
+            self._begin = False
+            return PgCursor([], -1, None)
+        return None
+
+    def _send_begin(self) -> None:
+        """The deferred BEGIN on its own (before statements that cannot be pipelined)."""
+        if self._begin:
+            self._begin = False
+            self._pg.execute(b"BEGIN")
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> PgCursor:
         statement = postgres_statement(sql)
+        deferred = self._deferred(statement)
+        if deferred is not None:
+            return deferred
         wants_id = False
         table = _ID_TABLE.match(statement)
         if (
@@ -152,7 +174,13 @@ class PgRaw:
             wants_id = True
         try:
             with self._pg.cursor() as cursor:
-                cursor.execute(statement, tuple(parameters))
+                if self._begin:
+                    self._begin = False
+                    with self._pg.pipeline():
+                        self._pg.execute(b"BEGIN")
+                        cursor.execute(statement, tuple(parameters))
+                else:
+                    cursor.execute(statement, tuple(parameters))
                 rows = cursor.fetchall() if cursor.description is not None else []
                 rowcount = cursor.rowcount
                 if (cursor.statusmessage or "").startswith(("INSERT", "UPDATE", "DELETE")):
@@ -166,6 +194,7 @@ class PgRaw:
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> PgCursor:
         statement = postgres_statement(sql)
         try:
+            self._send_begin()
             with self._pg.cursor() as cursor:
                 cursor.executemany(statement, [tuple(row) for row in rows])
                 rowcount = cursor.rowcount
@@ -177,6 +206,7 @@ class PgRaw:
     def executescript(self, script: str) -> None:
         """Run several statements at once, as written (no parameters, no rewriting)."""
         try:
+            self._send_begin()
             self._pg.execute(script.encode())
         except psycopg.Error as error:
             raise _translate_error(error) from error

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -49,6 +50,32 @@ def _tables(source: sqlite3.Connection) -> list[str]:
     return sorted(names, key=lambda name: name == "decks")
 
 
+def _set_aside_indexes_and_foreign_keys(target: psycopg.Connection[Any]) -> list[str]:
+    """Drop the secondary indexes and the foreign keys for the copy; returns the statements
+    that make them again, to run after it, in the same transaction.
+
+    Kept in place, every copied row updates each index and queues a foreign-key check
+    (docs/performance.md has the times). A row the SQLite file let through against a
+    foreign key or a unique index fails the whole copy, as before (nothing is copied).
+    """
+    indexes = target.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+        " AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+    ).fetchall()
+    foreign_keys = target.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE contype = 'f' AND connamespace = current_schema()::regnamespace"
+    ).fetchall()
+    for table, name, _ in foreign_keys:
+        target.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        target.execute(f'DROP INDEX "{name}"')
+    return [str(definition) for _, definition in indexes] + [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+        for table, name, definition in foreign_keys
+    ]
+
+
 def _copy(source_path: Path, url: str, progress: Callable[[str, int], None]) -> list[TableCount]:
     source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True)
     source.execute("PRAGMA busy_timeout = 5000")
@@ -67,6 +94,7 @@ def _copy(source_path: Path, url: str, progress: Callable[[str, int], None]) -> 
                         " database (create a new one with createdb)"
                     )
             target.execute("SET CONSTRAINTS ALL DEFERRED")
+            rebuild = _set_aside_indexes_and_foreign_keys(target)
             counts = []
             for table in tables:
                 columns = [str(row[1]) for row in source.execute(f"PRAGMA table_info('{table}')")]
@@ -88,6 +116,8 @@ def _copy(source_path: Path, url: str, progress: Callable[[str, int], None]) -> 
                 source_count = int(source.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
                 row = target.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
                 counts.append(TableCount(table, source_count, int(row[0]) if row else 0))
+            for statement in rebuild:
+                target.execute(statement)
             wrong = [count for count in counts if count.source != count.target]
             if wrong:
                 detail = ", ".join(f"{c.table} {c.source} -> {c.target}" for c in wrong)

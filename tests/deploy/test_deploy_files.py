@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -159,3 +160,129 @@ def test_env_example_values_load(tmp_path: Path) -> None:
     settings = Settings(_env_file=env)  # type: ignore[call-arg]
     assert settings.token is None
     assert settings.database == Path("data/metatutor.sqlite3")
+
+
+# --- deploy/compose.postgres.yaml: PostgreSQL and N workers behind one webhook port ----------
+
+COMPOSE_POSTGRES = ROOT / "deploy" / "compose.postgres.yaml"
+_VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "METATUTOR_WORKERS"}
+"""Variables the compose file itself reads (not settings of the bot)."""
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?error}`` (the forms used)."""
+
+    def one(match: re.Match[str]) -> str:
+        name, kind, rest = match.groups()
+        if env.get(name):
+            return env[name]
+        if kind == "-":
+            return rest
+        raise KeyError(f"{name}: {rest}")
+
+    return _VARIABLE.sub(one, value)
+
+
+def _setting_names() -> set[str]:
+    names = set()
+    for info in Settings.model_fields.values():
+        alias = info.validation_alias
+        assert isinstance(alias, AliasChoices)
+        names.add(str(alias.choices[0]))
+    return names
+
+
+def _postgres_compose() -> dict[str, Any]:
+    compose: dict[str, Any] = yaml.safe_load(COMPOSE_POSTGRES.read_text())
+    return compose
+
+
+def test_the_sqlite_compose_file_stays_the_default() -> None:
+    # The PostgreSQL variant is a file of its own: the default has no database service.
+    assert set(yaml.safe_load(COMPOSE.read_text())["services"]) == {"bot"}
+    assert "compose.yaml" in (ROOT / "docs" / "operations.md").read_text()
+
+
+def test_postgres_compose_has_a_database_with_a_volume_and_a_health_check() -> None:
+    compose = _postgres_compose()
+    assert compose["name"] == yaml.safe_load(COMPOSE.read_text())["name"]  # same data volume
+    assert set(compose["services"]) == {"postgres", "migrate", "bot"}
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    volume, _, mount = postgres["volumes"][0].partition(":")
+    assert volume in compose["volumes"] and mount == "/var/lib/postgresql/data"
+    assert "metatutor-data" in compose["volumes"]
+    check = postgres["healthcheck"]["test"]
+    assert check[0] == "CMD-SHELL" and check[1].startswith("pg_isready")
+    assert "ports" not in postgres  # reached on the compose network only
+    env = postgres["environment"]
+    assert f"-U {env['POSTGRES_USER']} -d {env['POSTGRES_DB']}" in check[1]
+    with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
+        _interpolate(env["POSTGRES_PASSWORD"], {})
+
+
+def test_postgres_compose_migrates_once_then_starts_the_workers() -> None:
+    services = _postgres_compose()["services"]
+    migrate, bot = services["migrate"], services["bot"]
+    assert migrate["command"] == ["db", "upgrade"]
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert bot["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
+    assert migrate["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
+    assert bot["image"] == migrate["image"]  # the image migrate builds
+    assert bot["command"][:2] == ["serve", "--workers"]
+    assert _interpolate(bot["command"][2], {}) == "2"
+    assert _interpolate(bot["command"][2], {"METATUTOR_WORKERS": "4"}) == "4"
+    for service in (migrate, bot):
+        assert "metatutor-data:/data" in service["volumes"]
+        assert service["env_file"][0]["path"] == "../.env"
+        assert "no-new-privileges:true" in service["security_opt"]
+
+
+def test_postgres_compose_commands_exist_in_the_cli() -> None:
+    from bot.cli import _parser
+
+    services = _postgres_compose()["services"]
+    parser = _parser()
+    upgrade = parser.parse_args(services["migrate"]["command"])
+    assert (upgrade.command, upgrade.db_command) == ("db", "upgrade")
+    serve = parser.parse_args(["serve"])
+    assert serve.command == "serve"
+    command = [_interpolate(part, {}) for part in services["bot"]["command"]]
+    if not hasattr(serve, "workers"):
+        pytest.skip("`metatutor serve --workers N` is not in this CLI yet (built beside this)")
+    assert parser.parse_args(command).workers == 2
+
+
+def test_postgres_compose_settings_are_the_bots_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    compose = _postgres_compose()
+    names = _setting_names()
+    env = {
+        "POSTGRES_PASSWORD": "s3cretHex",
+        "METATUTOR_WEBHOOK_URL": "https://tutor.example.org/telegram",
+        "METATUTOR_WEBHOOK_SECRET": "a-secret_1",
+    }
+    postgres_env = compose["services"]["postgres"]["environment"]
+    for name in ("migrate", "bot"):
+        service = compose["services"][name]
+        for variable, value in service["environment"].items():
+            assert variable in names, f"{name}: {variable} is not a setting in bot/settings.py"
+            for used in _VARIABLE.findall(str(value)):
+                assert used[0] in names | COMPOSE_ONLY, used[0]
+        for variable, value in service["environment"].items():
+            monkeypatch.setenv(variable, _interpolate(str(value), env))
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        url = str(settings.database)
+        user = postgres_env["POSTGRES_USER"]
+        assert url == (f"postgresql://{user}:s3cretHex@postgres:5432/{postgres_env['POSTGRES_DB']}")
+        if name == "bot":
+            assert settings.webhook_url == env["METATUTOR_WEBHOOK_URL"]
+            assert settings.webhook_listen == "0.0.0.0"
+            port = settings.webhook_port
+            assert [_interpolate(p, env) for p in service["ports"]] == [f"127.0.0.1:{port}:{port}"]
+    example = ENV_EXAMPLE.read_text()
+    for variable in ("POSTGRES_PASSWORD", "METATUTOR_WORKERS"):
+        assert re.search(rf"^#? ?{variable}=", example, re.MULTILINE), variable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -253,6 +254,56 @@ async def test_a_failed_commit_on_postgresql_rolls_back_and_the_next_transaction
                 "next"
             ]
             assert (await conn.execute_fetchall("SELECT COUNT(*) FROM items"))[0][0] == 0
+    finally:
+        await db.close()
+
+
+async def test_postgresql_sends_begin_with_the_transactions_first_statement(
+    postgres_url: str,
+) -> None:
+    import psycopg
+
+    db = await Database.open(postgres_url)
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as watcher:
+
+            def state(pid: int) -> str:
+                row = watcher.execute(
+                    "SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,)
+                ).fetchone()
+                assert row is not None
+                return str(row[0])
+
+            async with db.read() as conn:
+                pid = int((await conn.execute_fetchall("SELECT pg_backend_pid()"))[0][0])
+            async with db.transaction() as conn:
+                # BEGIN has not gone out on its own (a round trip saved per transaction)...
+                assert state(pid) == "idle"
+                assert conn.in_transaction
+                first = (await conn.execute_fetchall("SELECT txid_current()"))[0][0]
+                # ...it went with the first statement, and what follows is in the same one.
+                assert state(pid) == "idle in transaction"
+                await conn.execute(
+                    "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('a', 'A', 0, 0)"
+                )
+                assert (await conn.execute_fetchall("SELECT txid_current()"))[0][0] == first
+            assert state(pid) == "idle"
+            async with db.transaction():
+                pass  # nothing sent at all
+            assert not db._connection.in_transaction
+            with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+                async with db.transaction() as conn:
+                    await conn.execute(
+                        "INSERT INTO decks (slug, name, created_ms, updated_ms)"
+                        " VALUES ('a', 'again', 0, 0)"
+                    )
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('b', 'B', 0, 0)"
+                )
+        async with db.read() as conn:
+            slugs = [row[0] for row in await conn.execute_fetchall("SELECT slug FROM decks")]
+        assert sorted(slugs) == ["a", "b"]
     finally:
         await db.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,41 @@ async def test_a_copy_into_a_database_with_rows_is_refused_and_changes_nothing(
     with pytest.raises(CopyError, match=r"already holds rows in .*: copy into an empty database"):
         await copy_database(source, postgres_url)
     assert await _digest(postgres_url) == copied
+
+
+SCHEMA = (
+    "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    " UNION ALL SELECT conrelid::regclass::text || ' ' || conname || ' '"
+    " || pg_get_constraintdef(oid) FROM pg_constraint"
+    " WHERE connamespace = current_schema()::regnamespace"
+)
+
+
+async def test_a_copy_leaves_every_index_and_constraint_as_the_migrations_made_them(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # The copy sets indexes and foreign keys aside while it loads: all must come back.
+    source = tmp_path / "live.sqlite3"
+    await _deployment(source)
+    db = await Database.open(postgres_url)
+    try:
+        async with db.read() as conn:
+            migrated = sorted(row[0] for row in await conn.execute_fetchall(SCHEMA))
+    finally:
+        await db.close()
+    assert any("FOREIGN KEY" in line for line in migrated)
+
+    await copy_database(source, postgres_url)
+
+    db = await Database.open(postgres_url)
+    try:
+        async with db.read() as conn:
+            assert sorted(row[0] for row in await conn.execute_fetchall(SCHEMA)) == migrated
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO attempts (user_id, item_id, answered_ms, response, correct,"
+                    " latency_ms, idempotency_key) VALUES (11, 999999, 0, 'x', 1, 1, 'dangling')"
+                )
+    finally:
+        await db.close()
