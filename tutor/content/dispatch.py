@@ -68,7 +68,7 @@ def choose_parser(data: bytes, filename: str) -> Parser:
         return parse_anki_package
     parser = _sniff(data)
     if parser is parse_anki_text and ext:
-        supported = ", ".join(f".{e}" for e in SUPPORTED)
+        supported = tuple(f".{e}" for e in SUPPORTED)
         raise ContentError("unsupported_type", file=filename, ext=ext, supported=supported)
     return parser
 

@@ -67,7 +67,7 @@ def _deck(raw: Any, deck_name: str | None, filename: str) -> tuple[Deck, bool]:
     language = _text(raw.get("language"), "language", DECK)
     if language and language not in LANGUAGES:
         raise ContentError(
-            "bad_language", where=DECK, language=language, languages=", ".join(LANGUAGES)
+            "bad_language", where=DECK, language=language, languages=tuple(LANGUAGES)
         )
     deck = Deck(
         slug=slug,
@@ -88,7 +88,7 @@ def _record(index: int, raw: Any) -> Record:
     where = place("item_id", index=index, id=entry_id)
     unknown = sorted(set(raw) - _ITEM_KEYS)
     if unknown:
-        raise ContentError("unknown_fields", where=where, fields=", ".join(unknown))
+        raise ContentError("unknown_fields", where=where, fields=tuple(unknown))
     answer = raw.get("answer")
     if answer is not None and not isinstance(answer, str | bool | list):
         raise ContentError("answer_type", where=where)

@@ -39,7 +39,7 @@ def _kind(record: Record) -> ItemKind:
     try:
         return ItemKind(record.type.strip().lower())
     except ValueError:
-        known = ", ".join(k.value for k in ItemKind)
+        known = tuple(k.value for k in ItemKind)
         raise ContentError(
             "unknown_type", where=record.where, type=record.type, known=known
         ) from None

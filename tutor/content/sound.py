@@ -41,7 +41,7 @@ def _looks_like(kind: str, data: bytes) -> bool:
 
 def unsupported_reason(name: str) -> Reason:
     """Why a sound of this name is left out (its extension is not one Telegram plays)."""
-    kinds = ", ".join(sorted(ext.upper() for ext in SOUND_TYPES))
+    kinds = tuple(sorted(ext.upper() for ext in SOUND_TYPES))
     return reason("sound_unsupported", name=name, kinds=kinds)
 
 

@@ -58,7 +58,7 @@ def _header(row: list[str], delimiter: str) -> dict[str, int]:
             code,
             where=line(1),
             cause=f"no_{missing[0]}_column",
-            missing=", ".join(missing),
+            missing=tuple(missing),
             found=found,
         )
     return columns
