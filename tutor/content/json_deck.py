@@ -13,7 +13,7 @@ from tutor.content.common import (
     slugify,
 )
 from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, check_file_size
-from tutor.content.messages import DECK, Place, line, place
+from tutor.content.messages import DECK, Place, item, line
 from tutor.content.records import Record, build_items
 from tutor.content.tabular import decode_utf8
 from tutor.items import Deck, ParsedDeck
@@ -79,13 +79,12 @@ def _deck(raw: Any, deck_name: str | None, filename: str) -> tuple[Deck, bool]:
 
 
 def _record(index: int, raw: Any) -> Record:
-    where = place("item", index=index)
     if not isinstance(raw, dict):
-        raise ContentError("item_not_object", where=where)
+        raise ContentError("item_not_object", where=item(index))
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not entry_id.strip():
-        raise ContentError("id_missing", where=where)
-    where = place("item_id", index=index, id=entry_id)
+        raise ContentError("id_missing", where=item(index))
+    where = item(index, entry_id)
     unknown = sorted(set(raw) - _ITEM_KEYS)
     if unknown:
         raise ContentError("unknown_fields", where=where, fields=tuple(unknown))

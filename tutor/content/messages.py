@@ -238,8 +238,16 @@ def reason(code: str, **params: object) -> Reason:
 
 
 def line(number: int) -> Place:
-    """Line ``number`` of a text file."""
-    return place("line", line=number)
+    """Line ``number`` of a text file (made for every row: built without the check)."""
+    return Place("line", (("line", number),))
+
+
+def item(index: int, entry_id: str | None = None) -> Place:
+    """Item ``index`` of a JSON deck, with its id once known (made for every item: built
+    without the check)."""
+    if entry_id is None:
+        return Place("item", (("index", index),))
+    return Place("item_id", (("index", index), ("id", entry_id)))
 
 
 def in_file(filename: str) -> Place:
