@@ -61,6 +61,7 @@ REASONS: dict[str, str] = {
         "missing required column(s): {missing} (found: {found}); the file looks comma-separated"
     ),
     "no_columns_found": "none",
+    "column_name": "{name!r}",
     "row_width": (
         "row has {count} fields but the header has {width} (check quoting and the delimiter)"
     ),

@@ -49,7 +49,8 @@ def _header(row: list[str], delimiter: str) -> dict[str, int]:
         columns[name] = index
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        found: object = ", ".join(repr(c) for c in columns) or reason("no_columns_found")
+        found: object = tuple(reason("column_name", name=c) for c in columns)
+        found = found or reason("no_columns_found")
         other = "\t" if delimiter == "," else ","
         code = "missing_columns"
         if any(other in c for c in columns):

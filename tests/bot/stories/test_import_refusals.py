@@ -93,7 +93,7 @@ ZH_REASONS = {
     "empty.csv": "empty.csv 是空文件",
     "deck.exe": "deck.exe：不支持 .exe 类型的文件（请使用 ",
     "broken.apkg": "broken.apkg 不是有效的 zip 压缩包（File is not a zip file）",
-    "quiz.csv": "第 1 行：缺少必需的列：question、answer（找到的列：'prompt', 'reply'）",
+    "quiz.csv": "第 1 行：缺少必需的列：question、answer（找到的列：“prompt”、“reply”）",
     "rows.csv": "第 3 行：这一行有 4 个字段，但表头只有 2 个（请检查引号和分隔符）",
     "choice.csv": "第 3 行：答案 “c” 不在选项（a | b）之中",
     "list.json": "list.json 必须是一个包含 “deck” 和 “items” 的 JSON 对象",
