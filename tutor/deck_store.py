@@ -34,6 +34,7 @@ from storage import audit as audit_rows
 from storage import content as content_rows
 from storage import imports as import_rows
 from storage.records import AuditRecord, DeckRow, ItemValues
+from tutor.content.messages import reason as content_reason
 from tutor.errors import ContentRejected
 from tutor.items import Deck, Item, ParsedDeck
 from tutor.processes import alive as _alive
@@ -243,12 +244,14 @@ async def _build_new(
         # The switch: one row.
         async with db.transaction() as conn:
             if await import_rows.deck_by_slug(conn, deck.slug) is not None:
-                reason = (
-                    f"deck {deck.name!r} was created by another import while this one ran;"
-                    " import the file again to update it"
-                )
+                why = content_reason("deck_created_meanwhile", deck=deck.name)
                 raise ContentRejected(
-                    reason, reason=reason, cause="deck_created_meanwhile", deck=deck.name
+                    str(why),
+                    reason=str(why),
+                    cause="deck_created_meanwhile",
+                    deck=deck.name,
+                    why=why,
+                    place=None,
                 )
             await import_rows.publish_build(conn, deck_id, deck.slug, now_ms())
             await _audit(conn, actor_id, now_ms(), deck.slug, source, counts, len(parsed.skipped))

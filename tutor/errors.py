@@ -76,7 +76,9 @@ class ContentRejected(TutorError):
     stable code for the likely cause when known: "not_anki_notes", "no_readable_notes",
     "no_items", "no_question_column", "no_answer_column", "several_decks",
     "deck_created_meanwhile", "unknown_format", "not_exportable"; else ""), and where
-    known ``filename``, ``deck`` and ``format``.
+    known ``filename``, ``deck`` and ``format``. An importer's or exporter's refusal also
+    carries ``why`` and ``place`` (a ``tutor.content.messages`` Reason and Place, or None):
+    the same message as a code with parameters, which the bot says in the admin's language.
     """
 
     code = "content_rejected"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # tutor.content imports this module
+    from tutor.content.messages import Place, Reason
 
 
 class ItemKind(enum.StrEnum):
@@ -172,7 +175,14 @@ class ParsedDeck:
 
 @dataclass(frozen=True, slots=True)
 class SkippedEntry:
-    """An entry an importer left out, and why. ``where`` is a line number or note id."""
+    """An entry an importer left out, and why. ``where`` is a line number or note id.
+
+    ``where`` and ``reason`` are English; ``place`` and ``detail`` (a
+    :class:`~tutor.content.messages.Place` and :class:`~tutor.content.messages.Reason`) say
+    the same as codes with parameters, for a reader in another language.
+    """
 
     where: str
     reason: str
+    place: Place | None = None
+    detail: Reason | None = None

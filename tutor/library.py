@@ -117,8 +117,9 @@ def parse_upload(data: bytes, filename: str, deck_name: str | None, max_bytes: i
 
     Raises:
         ContentRejected: with ``params`` ``reason`` (the importer's message), ``cause`` (a
-            stable code for the likely cause, or "") and ``filename``. A file that yields no
-            item is rejected too: nothing is created for it.
+            stable code for the likely cause, or ""), ``filename``, and ``why`` and
+            ``place`` (the message as a code with parameters, for other languages). A file
+            that yields no item is rejected too: nothing is created for it.
     """
     try:
         return parse_deck_file(
@@ -126,7 +127,12 @@ def parse_upload(data: bytes, filename: str, deck_name: str | None, max_bytes: i
         )
     except ContentError as error:
         raise ContentRejected(
-            str(error), reason=str(error), cause=error.cause, filename=filename
+            str(error),
+            reason=str(error),
+            cause=error.cause,
+            filename=filename,
+            why=error.reason,
+            place=error.place,
         ) from error
 
 
@@ -207,6 +213,12 @@ async def export(
             data = await asyncio.to_thread(export_deck, deck, items, fmt)
     except ContentError as error:
         raise ContentRejected(
-            str(error), reason=str(error), cause="not_exportable", deck=deck.name, format=fmt
+            str(error),
+            reason=str(error),
+            cause="not_exportable",
+            deck=deck.name,
+            format=fmt,
+            why=error.reason,
+            place=error.place,
         ) from error
     return f"{Path(deck.slug).name}.{fmt}", data

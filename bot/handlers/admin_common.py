@@ -15,8 +15,10 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.handlers.common import Context, language_of, reply, student_of, toast
 from bot.i18n import Html, plain, t
+from bot.import_text import refusal_text
 from bot.settings import Settings
 from tutor.admin import AdminService
+from tutor.content.messages import Reason
 from tutor.errors import ContentRejected, TutorError, UnknownDeck, UnknownItem
 from tutor.own_cards import PrivateItem
 from tutor.quick_add import USAGE
@@ -112,7 +114,10 @@ def usage(lang: str, command: str) -> Html:
 
 
 def reason_of(lang: str, error: TutorError) -> str:
-    """Why the service refused, as it says it (a refused one-line form in the catalog)."""
+    """Why the service refused, as it says it (a refused one-line form in the catalog, an
+    importer's or exporter's coded reason in ``lang``)."""
+    if isinstance(error.params.get("why"), Reason):
+        return refusal_text(lang, error).rstrip(".")
     reason = str(error).rstrip(".")
     return plain(lang, "admin.no_form") if reason.startswith("expected:") else reason
 

@@ -30,6 +30,7 @@ from bot.handlers.delivery import (
     step_progress,
 )
 from bot.i18n import Html, plain, t
+from bot.import_text import refusal_text, skipped_text
 from bot.reminders import build_runner
 from tutor.content.export import FORMATS
 from tutor.errors import TutorError
@@ -146,7 +147,7 @@ async def _download_and_import(
     try:
         report = await config.admin.import_file(admin_id, data, filename, deck_name)
     except TutorError as error:
-        return t(lang, "admin.import_rejected", file=filename, reason=str(error))
+        return t(lang, "admin.import_rejected", file=filename, reason=refusal_text(lang, error))
     counts = t(
         lang,
         "admin.import_counts",
@@ -166,7 +167,7 @@ async def _download_and_import(
         counts,
     ]
     for entry in report.skipped[:5]:
-        lines.append(f"• {h(entry.where)}: {h(entry.reason)}")
+        lines.append(f"• {h(skipped_text(lang, entry))}")
     if len(report.skipped) > 5:
         lines.append(t(lang, "admin.import_more_skipped", n=len(report.skipped) - 5))
     return Html("\n".join(lines))

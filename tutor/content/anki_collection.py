@@ -15,6 +15,7 @@ from typing import Any
 
 from tutor.content.anki_proto import first_int, first_str
 from tutor.content.errors import ContentError
+from tutor.content.messages import Place, place
 
 FIELD_SEPARATOR = "\x1f"
 _CLOZE_KIND = 1
@@ -50,13 +51,13 @@ class Note:
     notetype_id: int
     fields: tuple[str, ...]
     tags: tuple[str, ...]
-    label: str = ""
+    label: Place | None = None
     """Where the note came from in messages; defaults to ``note <id>``."""
 
     @property
-    def where(self) -> str:
+    def where(self) -> Place:
         """How skipped entries name this note."""
-        return self.label or f"note {self.id}"
+        return self.label or place("note", note=self.id)
 
 
 @dataclass(slots=True)
@@ -100,14 +101,14 @@ def _legacy_notetypes(models: dict[str, Any]) -> dict[int, NoteType]:
 def _read_legacy(db: sqlite3.Connection, col: Collection) -> None:
     row = db.execute("SELECT models, decks FROM col").fetchone()
     if row is None:
-        raise ContentError("the collection has no 'col' row")
+        raise ContentError("no_col_row")
     try:
         models = json.loads(row[0]) if row[0] else {}
         decks = json.loads(row[1]) if row[1] else {}
     except (json.JSONDecodeError, TypeError) as exc:
-        raise ContentError(f"the collection's note types are not valid JSON ({exc})") from None
+        raise ContentError("notetypes_json", detail=str(exc)) from None
     if not isinstance(models, dict) or not isinstance(decks, dict):
-        raise ContentError("the collection's note types or decks are malformed")
+        raise ContentError("notetypes_malformed")
     col.notetypes = _legacy_notetypes(models)
     col.decks = {int(k): str(v.get("name", "")) for k, v in decks.items() if isinstance(v, dict)}
 
@@ -144,19 +145,19 @@ def read_collection(path: Path, max_notes: int) -> Collection:
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
-        raise ContentError(f"the collection cannot be opened ({exc})") from None
+        raise ContentError("collection_unopenable", detail=str(exc)) from None
     try:
         db.text_factory = lambda b: b.decode("utf-8", "replace")
         tables = _tables(db)
         if not {"col", "notes", "cards"} <= tables:
-            raise ContentError("the collection is corrupt: it lacks Anki's notes/cards tables")
+            raise ContentError("collection_no_tables")
         if "notetypes" in tables:
             _read_tables(db, col)
         else:
             _read_legacy(db, col)
         (count,) = db.execute("SELECT count(*) FROM notes").fetchone()
         if count > max_notes:
-            raise ContentError(f"the collection has {count} notes, more than the import limit")
+            raise ContentError("collection_too_many_notes", count=count)
         for nid, guid, mid, tags, flds in db.execute(
             "SELECT id, guid, mid, tags, flds FROM notes ORDER BY id"
         ):
@@ -172,7 +173,7 @@ def read_collection(path: Path, max_notes: int) -> Collection:
         for nid, ord_, did in db.execute("SELECT nid, ord, did FROM cards ORDER BY id"):
             col.card_decks.setdefault((int(nid), int(ord_)), int(did))
     except sqlite3.DatabaseError as exc:
-        raise ContentError(f"the collection is corrupt ({exc})") from None
+        raise ContentError("collection_corrupt", detail=str(exc)) from None
     finally:
         db.close()
     return col

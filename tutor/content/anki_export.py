@@ -88,14 +88,18 @@ def _note(deck: Deck, item: Item) -> Any:
     names = ITEM_FIELDS if notetype == ITEM_NOTETYPE else CLOZE_FIELDS
     media = {"image": item.image, "audio": item.audio, "answer_audio": item.answer_audio}
     back = fields_record(
-        notetype, dict(zip(names, fields, strict=True)), where="", tags=item.tags, media=media
+        notetype,
+        dict(zip(names, fields, strict=True)),
+        where=record.where,
+        tags=item.tags,
+        media=media,
     )
     try:
         rebuilt, _ = record_items(back)
     except ContentError:
         rebuilt = []
     if rebuilt != [dataclasses.replace(item, id=0, deck_id=0)]:
-        raise ContentError(f"item {item.external_id!r} cannot be exported unchanged")
+        raise ContentError("item_not_exportable", id=item.external_id)
     import genanki
 
     return genanki.Note(
@@ -123,7 +127,7 @@ def export_package(
     package_deck = genanki.Deck(_deck_id(deck.slug), deck.name, description=deck.description)
     for item in items:
         if any(not tag or any(c.isspace() for c in tag) for tag in item.tags):
-            raise ContentError(f"item {item.external_id!r}: Anki tags cannot contain spaces")
+            raise ContentError("anki_tag_space", id=item.external_id)
         package_deck.add_note(_note(deck, item))
     used = sorted(
         {n for i in items for n in (i.image, i.audio, i.answer_audio) if n and n in media}

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 
 from tutor.content.html_text import plain_text
+from tutor.content.messages import Place
 from tutor.content.records import Record
 from tutor.items import ItemKind
 
@@ -88,7 +89,7 @@ def fields_record(
     notetype: str,
     values: Mapping[str, str],
     *,
-    where: str,
+    where: Place,
     tags: tuple[str, ...],
     media: Mapping[str, str | None],
 ) -> Record:

@@ -35,6 +35,7 @@ from tutor.content.cloze import parse_cloze
 from tutor.content.common import safe_media_name
 from tutor.content.errors import ContentError
 from tutor.content.html_text import FieldText, html_to_text
+from tutor.content.messages import Place, Reason, reason, skipped, skipped_for
 from tutor.content.records import record_items
 from tutor.items import Item, ItemKind, SkippedEntry
 
@@ -107,9 +108,9 @@ class NoteContext:
     """Image name as written in fields -> media name available in the package."""
     used_media: set[str] = field(default_factory=set)
     skipped: list[SkippedEntry] = field(default_factory=list)
-    sound_problem: Callable[[str], str | None] = lambda _name: None
+    sound_problem: Callable[[str], Reason | None] = lambda _name: None
     """Why the package's media file of this name cannot be used as a sound (None: it can)."""
-    reported: set[tuple[str, str]] = field(default_factory=set)
+    reported: set[tuple[Place, str]] = field(default_factory=set)
     """(note, sound) problems already reported: a note's cards share their fields."""
 
 
@@ -131,15 +132,15 @@ def _image(sides: list[FieldText], ctx: NoteContext) -> str | None:
     return None
 
 
-def _sound(sides: list[FieldText], ctx: NoteContext, where: str) -> str | None:
+def _sound(sides: list[FieldText], ctx: NoteContext, where: Place) -> str | None:
     """The first usable sound of ``sides``; the unusable ones are reported once per note."""
     chosen: str | None = None
     for side in sides:
         for src in side.sounds:
             name = ctx.media_names.get(src)
-            problem: str | None
+            problem: Reason | None
             if name is None or not safe_media_name(name):
-                problem = f"sound {src!r} is missing from the file; the note is kept without it"
+                problem = reason("sound_missing", name=src)
             else:
                 problem = ctx.sound_problem(name)
             if problem is None:
@@ -148,7 +149,7 @@ def _sound(sides: list[FieldText], ctx: NoteContext, where: str) -> str | None:
                 chosen = chosen or name
             elif (where, src) not in ctx.reported:
                 ctx.reported.add((where, src))
-                ctx.skipped.append(SkippedEntry(where, problem))
+                ctx.skipped.append(skipped_for(where, problem))
     return chosen
 
 
@@ -170,18 +171,18 @@ def _cloze_items(
     cloze_field = named[0] if named else (notetype.fields[0] if notetype.fields else None)
     text = values.get(cloze_field or "", FieldText(""))
     if not text.text:
-        ctx.skipped.append(SkippedEntry(where, f"cloze field {cloze_field!r} is empty"))
+        ctx.skipped.append(skipped(where, "cloze_field_empty", field=cloze_field))
         return []
     if "image-occlusion:" in text.text:
-        ctx.skipped.append(SkippedEntry(where, "image occlusion notes are not supported"))
+        ctx.skipped.append(skipped(where, "image_occlusion"))
         return []
     try:
         result = parse_cloze(text.text)
     except ContentError as exc:
-        ctx.skipped.append(SkippedEntry(where, exc.message))
+        ctx.skipped.append(skipped_for(where, exc.reason))
         return []
     for number in result.empty_numbers:
-        ctx.skipped.append(SkippedEntry(where, f"cloze c{number} is empty"))
+        ctx.skipped.append(skipped(where, "cloze_number_empty", number=number))
     extra = [v for name, v in values.items() if name != cloze_field]
     image = _image([text, *extra], ctx)
     audio, answer_audio = _sound([text], ctx, where), _sound(extra, ctx, where)
@@ -219,23 +220,19 @@ def _template_item(
         everything = [values[n] for n in _all_refs(template.qfmt).shown if n in values]
         if _has_content(everything, ctx):
             return None  # hidden by a {{#Field}} section: Anki makes no such card
-        ctx.skipped.append(
-            SkippedEntry(where, f"card {template.name!r}: the question side is empty")
-        )
+        ctx.skipped.append(skipped(where, "card_question_empty", card=template.name))
         return None
     ext_id = f"{note.guid}::{template.ord}"
     back_texts = [values[n] for n in back.shown if n in values and n not in front.shown]
     audio = _sound(front_texts, ctx, where)
     if not (_join(front_texts) or audio or _image(front_texts, ctx)):
         # Only a sound that had to be left out (reported above) was on the question side.
-        ctx.skipped.append(
-            SkippedEntry(where, f"card {template.name!r}: the question side is empty")
-        )
+        ctx.skipped.append(skipped(where, "card_question_empty", card=template.name))
         return None
     if typed is not None:
         typed_value = values.get(typed, FieldText(""))
         if not typed_value.text:
-            ctx.skipped.append(SkippedEntry(where, f"card {template.name!r}: {typed!r} is empty"))
+            ctx.skipped.append(skipped(where, "card_typed_empty", card=template.name, field=typed))
             return None
         return Item(
             kind=ItemKind.TYPED,
@@ -250,7 +247,7 @@ def _template_item(
     answer_audio = _sound(back_texts, ctx, where)
     picture = any(src in ctx.media_names for t in back_texts for src in t.images)
     if not (_join(back_texts) or answer_audio or picture):
-        ctx.skipped.append(SkippedEntry(where, f"card {template.name!r}: the answer side is empty"))
+        ctx.skipped.append(skipped(where, "card_answer_empty", card=template.name))
         return None
     return Item(
         kind=ItemKind.FLASHCARD,
@@ -267,7 +264,7 @@ def _template_item(
 def _fallback_item(note: Note, values: list[FieldText], ctx: NoteContext) -> list[Item]:
     filled = [v for v in values if v.text]
     if len(filled) < 2:
-        ctx.skipped.append(SkippedEntry(note.where, "fewer than two non-empty fields"))
+        ctx.skipped.append(skipped(note.where, "too_few_fields"))
         return []
     return [
         Item(
@@ -300,7 +297,7 @@ def _metatutor_items(note: Note, notetype: NoteType, ctx: NoteContext) -> list[I
     try:
         items, skipped = record_items(record)
     except ContentError as exc:
-        ctx.skipped.append(SkippedEntry(note.where, exc.message))
+        ctx.skipped.append(skipped_for(note.where, exc.reason))
         return []
     ctx.skipped.extend(skipped)
     return items

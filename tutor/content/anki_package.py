@@ -27,8 +27,9 @@ from tutor.content.errors import (
     check_file_size,
     check_item_count,
 )
+from tutor.content.messages import in_file, skipped
 from tutor.content.sound import sound_problem
-from tutor.items import Item, ParsedDeck, SkippedEntry
+from tutor.items import Item, ParsedDeck
 
 COLLECTION_MEMBERS = ("collection.anki21b", "collection.anki21", "collection.anki2")
 _DEFAULT_DECK = "Default"
@@ -45,14 +46,18 @@ def _media_map(archive: SafeArchive) -> dict[str, str]:
         try:
             mapping = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ContentError(f"{archive.filename}: the media list is damaged ({exc})") from None
+            raise ContentError(
+                "media_list_damaged_detail", where=in_file(archive.filename), detail=str(exc)
+            ) from None
         if not isinstance(mapping, dict):
-            raise ContentError(f"{archive.filename}: the media list is damaged")
+            raise ContentError("media_list_damaged", where=in_file(archive.filename))
         return {str(name): str(member) for member, name in mapping.items()}
     try:
         entries = parse_media_entries(raw)
     except ContentError as exc:
-        raise ContentError(f"{archive.filename}: the media list is damaged ({exc})") from None
+        raise ContentError(
+            "media_list_damaged_detail", where=in_file(archive.filename), detail=exc.reason
+        ) from None
     return {e.name: e.member for e in entries if e.name}
 
 
@@ -100,9 +105,7 @@ def _items_from_collection(
     for note in col.notes:
         for item in note_items(note, col.notetypes.get(note.notetype_id), ctx):
             if item.external_id in seen:
-                ctx.skipped.append(
-                    SkippedEntry(f"note {note.id}", f"duplicate id {item.external_id!r}")
-                )
+                ctx.skipped.append(skipped(note.where, "duplicate_id", id=item.external_id))
                 continue
             seen.add(item.external_id)
             items.append(item)
@@ -126,10 +129,7 @@ def parse_anki_package(
     names = archive.names()
     member = next((m for m in COLLECTION_MEMBERS if m in names), None)
     if member is None:
-        raise ContentError(
-            f"{filename} is not an Anki package: it has no collection.anki21b, "
-            "collection.anki21 or collection.anki2"
-        )
+        raise ContentError("not_anki_package", file=filename)
     all_media = _media_map(archive)
     # Only media that are plain file names and really present can become item images.
     media = {
@@ -143,7 +143,7 @@ def parse_anki_package(
         try:
             col = read_collection(path, max_notes=limits.max_items)
         except ContentError as exc:
-            raise ContentError(f"{filename}: {exc.message}") from None
+            raise ContentError.of(exc.reason, where=in_file(filename)) from None
     if not col.notes:
-        raise ContentError(f"{filename} has no notes")
+        raise ContentError("no_notes", file=filename)
     return _items_from_collection(col, archive, media, deck_name, limits)

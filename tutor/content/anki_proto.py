@@ -22,7 +22,7 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= len(buf) or shift > 63:
-            raise ContentError("malformed protobuf data in the package (bad varint)")
+            raise ContentError("protobuf_varint")
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -43,7 +43,7 @@ def iter_fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
         elif wire == _LENGTH:
             length, pos = _varint(buf, pos)
             if pos + length > len(buf):
-                raise ContentError("malformed protobuf data in the package (truncated field)")
+                raise ContentError("protobuf_truncated")
             yield number, buf[pos : pos + length]
             pos += length
         elif wire == _FIXED64:
@@ -51,9 +51,9 @@ def iter_fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
         elif wire == _FIXED32:
             pos += 4
         else:
-            raise ContentError(f"malformed protobuf data in the package (wire type {wire})")
+            raise ContentError("protobuf_wire", wire=wire)
     if pos != len(buf):
-        raise ContentError("malformed protobuf data in the package (truncated field)")
+        raise ContentError("protobuf_truncated")
 
 
 def first_int(buf: bytes, number: int, default: int = 0) -> int:

@@ -29,8 +29,9 @@ from tutor.content.errors import (
     check_file_size,
     check_item_count,
 )
+from tutor.content.messages import HEADER, line, skipped
 from tutor.content.tabular import decode_utf8
-from tutor.items import Item, ParsedDeck, SkippedEntry
+from tutor.items import Item, ParsedDeck
 
 _SEPARATORS = {
     "tab": "\t",
@@ -88,7 +89,7 @@ def _separator(headers: dict[str, str], first_row: str) -> str:
         return _SEPARATORS[value.lower()]
     if len(value) == 1:
         return value
-    raise ContentError(f"unknown #separator {value!r}", where="header")
+    raise ContentError("unknown_separator", where=HEADER, value=value)
 
 
 def _column(headers: dict[str, str], name: str) -> int | None:
@@ -96,7 +97,7 @@ def _column(headers: dict[str, str], name: str) -> int | None:
     if value is None:
         return None
     if not value.isdigit() or int(value) < 1:
-        raise ContentError(f"#{name} column must be a column number, got {value!r}")
+        raise ContentError("column_not_number", name=name, value=value)
     return int(value) - 1
 
 
@@ -114,7 +115,7 @@ def parse_anki_text(
     headers, first = _headers(lines)
     body = "\n".join(lines[first:])
     if not body.strip():
-        raise ContentError(f"{filename} has no notes")
+        raise ContentError("no_notes", file=filename)
     separator = _separator(headers, lines[first])
     html_header = headers.get("html")
     if html_header is None:  # like Anki: guess from the content
@@ -129,15 +130,15 @@ def parse_anki_text(
 
     rows: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(body, newline=""), delimiter=separator, strict=True)
-    line = first + 1
+    next_line = first + 1
     try:
         for row in reader:
-            start, line = line, first + reader.line_num + 1
+            start, next_line = next_line, first + reader.line_num + 1
             if any(cell.strip() for cell in row):
                 rows.append((start, row))
     except csv.Error as exc:
         raise ContentError(
-            f"malformed row: {exc}", where=f"line {first + reader.line_num}"
+            "malformed_row", where=line(first + reader.line_num), detail=str(exc)
         ) from None
 
     row_decks: dict[int, str] = {}
@@ -164,7 +165,7 @@ def parse_anki_text(
             notetype_id=0,
             fields=tuple(fields),
             tags=tuple(dict.fromkeys((*cell(special["tags"]).split(), *extra_tags))),
-            label=f"line {line_no}",
+            label=line(line_no),
         )
         notes.append((note, stock_notetype(notetype_name)))
 
@@ -176,7 +177,7 @@ def parse_anki_text(
     for note, notetype in notes:
         for item in note_items(note, notetype, ctx):
             if item.external_id in seen:
-                ctx.skipped.append(SkippedEntry(note.where, f"duplicate id {item.external_id!r}"))
+                ctx.skipped.append(skipped(note.where, "duplicate_id", id=item.external_id))
                 continue
             seen.add(item.external_id)
             items.append(item)

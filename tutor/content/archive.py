@@ -43,26 +43,22 @@ class SafeArchive:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
         except (zipfile.BadZipFile, EOFError, ValueError) as exc:
-            raise ContentError(f"{filename} is not a valid zip archive ({exc})") from None
+            raise ContentError("not_zip", file=filename, detail=str(exc)) from None
         if len(infos) > limits.max_members:
             raise ContentError(
-                f"{filename} has {len(infos)} files inside, more than the limit of "
-                f"{limits.max_members}"
+                "too_many_members", file=filename, count=len(infos), limit=limits.max_members
             )
         for info in infos:
             if _bad_member_name(info.filename):
-                raise ContentError(
-                    f"{filename} contains a file named {info.filename!r}; names with folders "
-                    "going up, absolute paths or drive letters are not allowed"
-                )
+                raise ContentError("unsafe_member", file=filename, name=info.filename)
         declared = sum(info.file_size for info in infos)
         if declared > limits.max_uncompressed_bytes:
-            raise ContentError(self._too_big_message())
+            raise self._too_big()
         self._infos = {info.filename: info for info in infos}
 
-    def _too_big_message(self) -> str:
+    def _too_big(self) -> ContentError:
         limit = format_size(self.limits.max_uncompressed_bytes)
-        return f"{self.filename} expands to more than {limit}, the limit for archives"
+        return ContentError("archive_too_large", file=self.filename, limit=limit)
 
     def names(self) -> set[str]:
         """Member names (already checked)."""
@@ -71,17 +67,14 @@ class SafeArchive:
     def _count(self, n: int) -> None:
         self._read_total += n
         if self._read_total > self.limits.max_uncompressed_bytes:
-            raise ContentError(self._too_big_message())
+            raise self._too_big()
 
     def _copy(self, source: IO[bytes], sink: IO[bytes], cap: int | None) -> None:
         written = 0
         while chunk := source.read(_CHUNK):
             written += len(chunk)
             if cap is not None and written > cap:
-                raise ContentError(
-                    f"{self.filename} has a member larger than its declared size; "
-                    "the archive is damaged or hostile"
-                )
+                raise ContentError("member_oversize", file=self.filename)
             self._count(len(chunk))
             sink.write(chunk)
 
@@ -89,9 +82,11 @@ class SafeArchive:
         try:
             return self._zip.open(self._infos[name])
         except KeyError:
-            raise ContentError(f"{self.filename} has no member {name!r}") from None
+            raise ContentError("no_member", file=self.filename, name=name) from None
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
-            raise ContentError(f"{self.filename}: cannot read {name!r} ({exc})") from None
+            raise ContentError(
+                "member_unreadable", file=self.filename, name=name, detail=str(exc)
+            ) from None
 
     def _extract(self, name: str, sink: IO[bytes], *, zstd: bool | None) -> None:
         """Copy member ``name`` into ``sink``; ``zstd=None`` sniffs the magic number."""
@@ -109,7 +104,7 @@ class SafeArchive:
                     self._copy(reader, sink, None)
         except (zipfile.BadZipFile, zstandard.ZstdError, OSError, EOFError) as exc:
             raise ContentError(
-                f"{self.filename}: {name!r} is damaged and cannot be decompressed ({exc})"
+                "member_damaged", file=self.filename, name=name, detail=str(exc)
             ) from None
 
     def read(self, name: str, *, zstd: bool | None = None) -> bytes:

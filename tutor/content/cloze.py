@@ -84,7 +84,7 @@ def _parse(text: str) -> list[_Node]:
             buf.append(marker)
     buf.append(text[pos:])
     if stack:
-        raise ContentError(f"cloze deletion c{stack[0].number} is not closed with '}}}}'")
+        raise ContentError("cloze_unclosed", number=stack[0].number)
     flush()
     return root
 
@@ -128,7 +128,7 @@ def parse_cloze(text: str) -> ClozeResult:
     found: dict[int, list[str]] = {}
     _collect(tree, found)
     if not found:
-        raise ContentError("cloze text has no deletion like {{c1::...}}")
+        raise ContentError("cloze_no_deletion")
     cards: list[ClozeCard] = []
     empty: list[int] = []
     for number in sorted(found):

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath, PureWindowsPath
 
 from tutor.content.errors import ContentError
+from tutor.content.messages import Place
 from tutor.items import Deck, Item
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -92,13 +93,13 @@ def safe_media_name(name: str) -> bool:
     )
 
 
-def check_image_name(name: str, where: str, field: str = "image") -> str:
+def check_image_name(name: str, where: Place, field: str = "image") -> str:
     """Validate a media value (``image``, ``audio``) from a deck file and return it stripped."""
     name = name.strip()
     if name.startswith("media/"):
         name = name[len("media/") :]
     if not safe_media_name(name):
-        raise ContentError(f"{field} {name!r} must be a plain file name", where=where)
+        raise ContentError("bad_media_name", where=where, field=field, name=name)
     return name
 
 

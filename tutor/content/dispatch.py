@@ -9,6 +9,7 @@ from tutor.content.anki_text import parse_anki_text
 from tutor.content.common import extension
 from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, check_file_size
 from tutor.content.json_deck import parse_json
+from tutor.content.messages import reason
 from tutor.content.tabular import parse_csv, parse_tsv
 from tutor.items import ParsedDeck
 
@@ -49,7 +50,7 @@ def choose_parser(data: bytes, filename: str) -> Parser:
     """The parser for ``filename``: by extension, sniffed for ``.txt`` and unknown ones."""
     ext = extension(filename)
     if data.startswith(ZIP_MAGIC) and ext in ("csv", "tsv", "json", "txt"):
-        raise ContentError(f"{filename} is a zip archive, not a .{ext} file")
+        raise ContentError("zip_not_type", file=filename, ext=ext)
     if ext in ("apkg", "colpkg"):
         return parse_anki_package
     if ext == "csv":
@@ -67,8 +68,8 @@ def choose_parser(data: bytes, filename: str) -> Parser:
         return parse_anki_package
     parser = _sniff(data)
     if parser is parse_anki_text and ext:
-        supported = ", ".join(f".{e}" for e in SUPPORTED)
-        raise ContentError(f"{filename}: unsupported file type .{ext} (use {supported})")
+        supported = tuple(f".{e}" for e in SUPPORTED)
+        raise ContentError("unsupported_type", file=filename, ext=ext, supported=supported)
     return parser
 
 
@@ -98,20 +99,20 @@ def _nothing_to_import(
     skipped = parsed.skipped
     if skipped:
         first = skipped[0]
-        found = f"all {len(skipped):,} entries were skipped (first: {first.where}: {first.reason})"
+        found = reason(
+            "all_skipped",
+            count=len(skipped),
+            where=first.place or first.where,
+            reason=first.detail or first.reason,
+        )
     else:
-        found = "it has no entries"
+        found = reason("no_entries")
     if parser is parse_anki_text and not _first_line(data).startswith("#"):
         return ContentError(
-            f"{filename} yields no questions: {found}. It does not look like an Anki notes"
-            " export (those begin with '#separator:' and '#notetype:' lines); for your own"
-            " questions, use a CSV or TSV file with 'question' and 'answer' columns",
-            cause="not_anki_notes",
+            "no_questions_not_anki_notes", file=filename, found=found, cause="not_anki_notes"
         )
     if parser is parse_anki_package:
         return ContentError(
-            f"{filename} yields no questions: {found}. None of its notes has a note type"
-            " metatutor reads with its fields filled in",
-            cause="no_readable_notes",
+            "no_questions_anki", file=filename, found=found, cause="no_readable_notes"
         )
-    return ContentError(f"{filename} yields no questions: {found}", cause="no_items")
+    return ContentError("no_questions", file=filename, found=found, cause="no_items")

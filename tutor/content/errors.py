@@ -4,21 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tutor.content.messages import Place, Reason, reason
+
 
 class ContentError(Exception):
     """A deck file that cannot be imported, with a message a person can act on.
 
-    ``where`` optionally names the place (``"line 7"``, ``"item 3 (id 'wh-003')"``,
-    ``"note 1690000000000"``); it is already part of ``str(error)``. ``cause`` is a stable
-    code for the likely cause when one is known (e.g. ``"not_anki_notes"``), so a caller can
-    say it in its own words and language.
+    ``code`` and the keyword parameters name the problem (a template of
+    :data:`~tutor.content.messages.REASONS`; ``reason`` holds both); ``where`` optionally
+    names the place (line 7, item 3 with its id, note 1690000000000, the header...), and
+    ``str(error)`` is the English of both. ``cause`` is a stable code for the likely cause
+    when one is known (e.g. ``"not_anki_notes"``), so a caller can say it in its own words.
     """
 
-    def __init__(self, message: str, *, where: str | None = None, cause: str = "") -> None:
-        self.message = message
-        self.where = where
+    def __init__(
+        self, code: str, *, where: Place | None = None, cause: str = "", **params: object
+    ) -> None:
+        self.reason = reason(code, **params)
+        self.place = where
+        self.message = str(self.reason)
+        self.where = str(where) if where else None
         self.cause = cause
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(f"{self.where}: {self.message}" if where else self.message)
+
+    @classmethod
+    def of(cls, why: Reason, *, where: Place | None = None, cause: str = "") -> ContentError:
+        """The error for a reason already made (another error's, placed anew)."""
+        return cls(why.code, where=where, cause=cause, **dict(why.args))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +50,16 @@ class ImportLimits:
 def check_file_size(data: bytes, filename: str, limits: ImportLimits) -> None:
     """Reject empty files and files over the size limit."""
     if not data:
-        raise ContentError(f"{filename} is empty")
+        raise ContentError("file_empty", file=filename)
     if len(data) > limits.max_file_bytes:
         size, limit = format_size(len(data)), format_size(limits.max_file_bytes)
-        raise ContentError(f"{filename} is {size}, over the limit of {limit}")
+        raise ContentError("file_too_large", file=filename, size=size, limit=limit)
 
 
 def check_item_count(count: int, limits: ImportLimits) -> None:
     """Reject files that yield more items than allowed."""
     if count > limits.max_items:
-        raise ContentError(f"the file has more than {limits.max_items} items, the import limit")
+        raise ContentError("too_many_items", limit=limits.max_items)
 
 
 def format_size(n: int) -> str:

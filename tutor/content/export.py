@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from tutor.content.errors import ContentError
 from tutor.content.json_deck import FORMAT_VERSION
+from tutor.content.messages import place
 from tutor.content.records import Record, record_items
 from tutor.content.tabular import COLUMNS, DECK_COLUMN
 from tutor.items import Deck, Item, ItemKind
@@ -73,7 +74,7 @@ def _cloze_sources(item: Item, number: int) -> list[str]:
 
 def _record(item: Item) -> Record:
     base: dict[str, Any] = {
-        "where": f"item {item.external_id!r}",
+        "where": place("item_ref", id=item.external_id),
         "id": item.external_id,
         "type": item.kind.value,
         "question": item.prompt,
@@ -90,9 +91,7 @@ def _record(item: Item) -> Record:
                 record = Record(**(base | {"id": match.group(1), "question": source}), answer=None)
                 if _rebuilds(record, item):
                     return record
-        raise ContentError(
-            f"cloze item {item.external_id!r} cannot be written back as a cloze text"
-        )
+        raise ContentError("cloze_not_exportable", id=item.external_id)
     answer: str | bool | list[str]
     options: list[str] = []
     if item.kind is ItemKind.MULTIPLE_CHOICE:
@@ -106,7 +105,7 @@ def _record(item: Item) -> Record:
         answer = item.answer
     record = Record(**base, answer=answer, options=options)
     if not _rebuilds(record, item):
-        raise ContentError(f"item {item.external_id!r} cannot be exported unchanged")
+        raise ContentError("item_not_exportable", id=item.external_id)
     return record
 
 
@@ -133,16 +132,16 @@ def _csv_row(record: Record, deck_name: str) -> list[str]:
     answer = record.answer
     if isinstance(answer, list):
         if any("|" in a for a in answer):
-            raise ContentError(f"{record.where}: an accepted answer contains '|'; export JSON")
+            raise ContentError("export_pipe_accepted", where=record.where)
         answer_text = "|".join(answer)
     elif isinstance(answer, bool):
         answer_text = "true" if answer else "false"
     else:
         answer_text = answer or ""
     if any("|" in o for o in record.options):
-        raise ContentError(f"{record.where}: an option contains '|'; export JSON instead")
+        raise ContentError("export_pipe_option", where=record.where)
     if any(not t or any(c.isspace() for c in t) for t in record.tags):
-        raise ContentError(f"{record.where}: a tag contains a space; export JSON instead")
+        raise ContentError("export_tag_space", where=record.where)
     values = {
         "id": record.id,
         "type": record.type,
@@ -178,7 +177,7 @@ def export_deck(deck: Deck, items: Sequence[Item], fmt: ExportFormat) -> bytes:
             unchanged (e.g. ``|`` inside an option in CSV).
     """
     if fmt not in TEXT_FORMATS:
-        raise ContentError(f"unknown export format {fmt!r} (use csv, tsv or json)")
+        raise ContentError("unknown_export_format", format=fmt)
     records = [_record(item) for item in items]
     if fmt == "json":
         document = {

@@ -13,6 +13,7 @@ from tutor.content.common import (
     slugify,
 )
 from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, check_file_size
+from tutor.content.messages import DECK, Place, item, line
 from tutor.content.records import Record, build_items
 from tutor.content.tabular import decode_utf8
 from tutor.items import Deck, ParsedDeck
@@ -35,23 +36,21 @@ _ITEM_KEYS = frozenset(
 )
 
 
-def _text(value: Any, name: str, where: str, *, required: bool = False) -> str:
+def _text(value: Any, name: str, where: Place, *, required: bool = False) -> str:
     if value is None:
         if required:
-            raise ContentError(f"field {name!r} is missing", where=where)
+            raise ContentError("field_missing", where=where, name=name)
         return ""
     if not isinstance(value, str):
-        raise ContentError(
-            f"field {name!r} must be a string, not {type(value).__name__}", where=where
-        )
+        raise ContentError("field_not_string", where=where, name=name, type=type(value).__name__)
     return value
 
 
-def _string_list(value: Any, name: str, where: str) -> list[str]:
+def _string_list(value: Any, name: str, where: Place) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ContentError(f"field {name!r} must be a list of strings", where=where)
+        raise ContentError("field_not_string_list", where=where, name=name)
     return value
 
 
@@ -60,41 +59,38 @@ def _deck(raw: Any, deck_name: str | None, filename: str) -> tuple[Deck, bool]:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ContentError("'deck' must be an object", where="deck")
-    name = deck_name or _text(raw.get("name"), "name", "deck") or name_from_filename(filename)
-    slug = _text(raw.get("slug"), "slug", "deck") or slugify(name)
+        raise ContentError("deck_not_object", where=DECK)
+    name = deck_name or _text(raw.get("name"), "name", DECK) or name_from_filename(filename)
+    slug = _text(raw.get("slug"), "slug", DECK) or slugify(name)
     if not SLUG_PATTERN.fullmatch(slug):
-        raise ContentError(
-            f"slug {slug!r} must use only lowercase letters, digits and hyphens", where="deck"
-        )
-    language = _text(raw.get("language"), "language", "deck")
+        raise ContentError("bad_slug", where=DECK, slug=slug)
+    language = _text(raw.get("language"), "language", DECK)
     if language and language not in LANGUAGES:
         raise ContentError(
-            f"language {language!r} must be one of {', '.join(LANGUAGES)}", where="deck"
+            "bad_language", where=DECK, language=language, languages=tuple(LANGUAGES)
         )
     deck = Deck(
         slug=slug,
         name=name.strip(),
-        description=_text(raw.get("description"), "description", "deck").strip(),
+        description=_text(raw.get("description"), "description", DECK).strip(),
         language=language or "en",
     )
     return deck, bool(language)
 
 
 def _record(index: int, raw: Any) -> Record:
-    where = f"item {index}"
     if not isinstance(raw, dict):
-        raise ContentError("each item must be an object", where=where)
+        raise ContentError("item_not_object", where=item(index))
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not entry_id.strip():
-        raise ContentError("field 'id' is missing or not a non-empty string", where=where)
-    where = f"item {index} (id {entry_id!r})"
+        raise ContentError("id_missing", where=item(index))
+    where = item(index, entry_id)
     unknown = sorted(set(raw) - _ITEM_KEYS)
     if unknown:
-        raise ContentError(f"unknown field(s): {', '.join(unknown)}", where=where)
+        raise ContentError("unknown_fields", where=where, fields=tuple(unknown))
     answer = raw.get("answer")
     if answer is not None and not isinstance(answer, str | bool | list):
-        raise ContentError("field 'answer' must be a string, boolean or list", where=where)
+        raise ContentError("answer_type", where=where)
     if isinstance(answer, list):
         answer = _string_list(answer, "answer", where)
     image = _text(raw.get("image"), "image", where)
@@ -129,25 +125,23 @@ def parse_json(
     check_file_size(data, filename, limits)
     text = decode_utf8(data, filename)
     if not text.strip():
-        raise ContentError(f"{filename} is empty")
+        raise ContentError("file_empty", file=filename)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ContentError(
-            f"{filename} is not valid JSON: {exc.msg}", where=f"line {exc.lineno}"
+            "json_invalid", where=line(exc.lineno), file=filename, detail=exc.msg
         ) from None
     if not isinstance(document, dict):
-        raise ContentError(f"{filename} must hold a JSON object with 'deck' and 'items'")
+        raise ContentError("json_not_object", file=filename)
     version = document.get("metatutor")
     if version != FORMAT_VERSION:
-        raise ContentError(
-            f'{filename} must start with "metatutor": {FORMAT_VERSION} (got {version!r})'
-        )
+        raise ContentError("json_version", file=filename, version=FORMAT_VERSION, got=version)
     raw_items = document.get("items")
     if not isinstance(raw_items, list):
-        raise ContentError(f"{filename} needs an 'items' list")
+        raise ContentError("json_no_items_list", file=filename)
     if not raw_items:
-        raise ContentError(f"{filename} has no items")
+        raise ContentError("json_no_items", file=filename)
     deck, language_given = _deck(document.get("deck"), deck_name, filename)
     records = [_record(index, raw) for index, raw in enumerate(raw_items, start=1)]
     items, skipped = build_items(records, limits)

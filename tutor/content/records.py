@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from tutor.content.cloze import parse_cloze
 from tutor.content.errors import ContentError, ImportLimits, check_item_count
+from tutor.content.messages import Place, skipped_for
+from tutor.content.messages import skipped as skipped_entry
 from tutor.content.sound import is_sound_name, unsupported_reason
 from tutor.items import MAX_OPTIONS, MIN_OPTIONS, Item, ItemKind, SkippedEntry
 
@@ -18,7 +20,7 @@ _FALSE = frozenset({"false", "f", "no", "n", "0"})
 class Record:
     """One entry as read from a file, before checking. ``answer`` keeps its raw form."""
 
-    where: str
+    where: Place
     id: str
     type: str
     question: str
@@ -37,9 +39,9 @@ def _kind(record: Record) -> ItemKind:
     try:
         return ItemKind(record.type.strip().lower())
     except ValueError:
-        known = ", ".join(k.value for k in ItemKind)
+        known = tuple(k.value for k in ItemKind)
         raise ContentError(
-            f"type {record.type!r} is not one of {known}", where=record.where
+            "unknown_type", where=record.where, type=record.type, known=known
         ) from None
 
 
@@ -49,33 +51,35 @@ def _answer_text(record: Record) -> str:
     if isinstance(record.answer, bool):
         return "true" if record.answer else "false"
     if isinstance(record.answer, list):
-        raise ContentError("answer must be a single string here, not a list", where=record.where)
+        raise ContentError("answer_is_list", where=record.where)
     return record.answer.strip()
 
 
 def _require_answer(record: Record) -> str:
     text = _answer_text(record)
     if not text:
-        raise ContentError("answer is empty", where=record.where)
+        raise ContentError("answer_empty", where=record.where)
     return text
 
 
 def _multiple_choice(record: Record, base: dict[str, object]) -> Item:
     options = [o.strip() for o in record.options]
     if any(not o for o in options):
-        raise ContentError("an option is empty", where=record.where)
+        raise ContentError("option_empty", where=record.where)
     if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
         raise ContentError(
-            f"multiple_choice needs {MIN_OPTIONS}-{MAX_OPTIONS} options, got {len(options)}",
+            "option_count",
             where=record.where,
+            min=MIN_OPTIONS,
+            max=MAX_OPTIONS,
+            count=len(options),
         )
     if len(set(options)) != len(options):
-        raise ContentError("options must be distinct", where=record.where)
+        raise ContentError("options_not_distinct", where=record.where)
     answer = _require_answer(record)
     if answer not in options:
         raise ContentError(
-            f"answer {answer!r} is not among the options ({' | '.join(options)})",
-            where=record.where,
+            "answer_not_option", where=record.where, answer=answer, options=" | ".join(options)
         )
     return Item(
         kind=ItemKind.MULTIPLE_CHOICE,
@@ -92,9 +96,7 @@ def _true_false(record: Record, base: dict[str, object]) -> Item:
     elif answer in _FALSE:
         correct = 1
     else:
-        raise ContentError(
-            f"true_false answer must be true or false, got {answer!r}", where=record.where
-        )
+        raise ContentError("true_false_answer", where=record.where, answer=answer)
     return Item(kind=ItemKind.TRUE_FALSE, correct_option=correct, **base)  # type: ignore[arg-type]
 
 
@@ -108,7 +110,7 @@ def _typed(record: Record, base: dict[str, object]) -> Item:
         values = raw.split("|")
     accepted = tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
     if not accepted:
-        raise ContentError("typed needs at least one accepted answer", where=record.where)
+        raise ContentError("typed_no_answer", where=record.where)
     return Item(kind=ItemKind.TYPED, accepted=accepted, **base)  # type: ignore[arg-type]
 
 
@@ -121,7 +123,7 @@ def record_items(record: Record) -> tuple[list[Item], list[SkippedEntry]]:
     sounds, sound_skips = _sounds(record)
     if not record.question.strip() and not record.image and not sounds["audio"]:
         # A picture or a sound alone may be the question ("which flag is this?").
-        raise ContentError("question is empty", where=record.where)
+        raise ContentError("question_empty", where=record.where)
     kind = _kind(record)
     base: dict[str, object] = {
         "prompt": record.question.strip(),
@@ -141,7 +143,7 @@ def _sounds(record: Record) -> tuple[dict[str, str | None], list[SkippedEntry]]:
     skipped: list[SkippedEntry] = []
     for key, name in (("audio", record.audio), ("answer_audio", record.answer_audio)):
         if name and not is_sound_name(name):
-            skipped.append(SkippedEntry(record.where, unsupported_reason(name)))
+            skipped.append(skipped_for(record.where, unsupported_reason(name)))
             name = None
         sounds[key] = name
     return sounds, skipped
@@ -151,7 +153,7 @@ def _kind_items(
     record: Record, kind: ItemKind, base: dict[str, object]
 ) -> tuple[list[Item], list[SkippedEntry]]:
     if kind is not ItemKind.MULTIPLE_CHOICE and record.options:
-        raise ContentError(f"options are only for multiple_choice, not {kind}", where=record.where)
+        raise ContentError("options_not_mc", where=record.where, kind=str(kind))
     if kind is ItemKind.MULTIPLE_CHOICE:
         return [_multiple_choice(record, base)], []
     if kind is ItemKind.TRUE_FALSE:
@@ -165,7 +167,7 @@ def _kind_items(
     try:
         result = parse_cloze(record.question.strip())
     except ContentError as exc:
-        raise ContentError(exc.message, where=record.where) from None
+        raise ContentError.of(exc.reason, where=record.where) from None
     items = [
         Item(
             kind=ItemKind.CLOZE,
@@ -182,7 +184,7 @@ def _kind_items(
         for card in result.cards
     ]
     skipped = [
-        SkippedEntry(record.where, f"cloze c{n} of id {record.id!r} is empty")
+        skipped_entry(record.where, "cloze_id_empty", number=n, id=record.id)
         for n in result.empty_numbers
     ]
     return items, skipped
@@ -194,15 +196,14 @@ def build_items(
     """Items for all entries, rejecting duplicate ids (after cloze expansion)."""
     items: list[Item] = []
     skipped: list[SkippedEntry] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, Place] = {}
     for record in records:
         new_items, new_skipped = record_items(record)
         for item in new_items:
             first = seen.get(item.external_id)
             if first is not None:
                 raise ContentError(
-                    f"duplicate id {item.external_id!r} (first used at {first})",
-                    where=record.where,
+                    "duplicate_id_first", where=record.where, id=item.external_id, first=first
                 )
             seen[item.external_id] = record.where
         items.extend(new_items)

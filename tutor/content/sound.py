@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tutor.content.common import extension
+from tutor.content.messages import Reason, reason
 
 SOUND_TYPES = {
     "mp3": "audio/mpeg",
@@ -38,27 +39,26 @@ def _looks_like(kind: str, data: bytes) -> bool:
     return data.startswith(b"OggS")
 
 
-def unsupported_reason(name: str) -> str:
+def unsupported_reason(name: str) -> Reason:
     """Why a sound of this name is left out (its extension is not one Telegram plays)."""
-    kinds = ", ".join(sorted(ext.upper() for ext in SOUND_TYPES))
-    return f"sound {name!r} is not a kind Telegram plays ({kinds}); the entry is kept without it"
+    kinds = tuple(sorted(ext.upper() for ext in SOUND_TYPES))
+    return reason("sound_unsupported", name=name, kinds=kinds)
 
 
-def sound_problem(name: str, data: bytes) -> str | None:
+def sound_problem(name: str, data: bytes) -> Reason | None:
     """Why these bytes cannot be sent as the sound ``name`` (None when they can)."""
     kind = extension(name)
     if kind not in SOUND_TYPES:
         return unsupported_reason(name)
     if not data:
-        return f"sound {name!r} is empty; the entry is kept without it"
+        return reason("sound_empty", name=name)
     if len(data) > MAX_SOUND_BYTES:
-        size = len(data) / 1024 / 1024
-        return (
-            f"sound {name!r} is {size:.1f} MB, more than the {MAX_SOUND_BYTES // 1024 // 1024} MB"
-            " allowed; the entry is kept without it"
+        return reason(
+            "sound_too_large",
+            name=name,
+            size_mb=len(data) / 1024 / 1024,
+            limit_mb=MAX_SOUND_BYTES // 1024 // 1024,
         )
     if not _looks_like(kind, data):
-        return (
-            f"sound {name!r} is damaged or not an {kind.upper()} file; the entry is kept without it"
-        )
+        return reason("sound_damaged", name=name, kind=kind.upper())
     return None

@@ -7,6 +7,7 @@ import io
 
 from tutor.content.common import check_image_name, derived_id, make_deck, name_from_filename
 from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, check_file_size
+from tutor.content.messages import Place, line, reason
 from tutor.content.records import Record, build_items
 from tutor.items import ParsedDeck
 
@@ -34,10 +35,7 @@ def decode_utf8(data: bytes, filename: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         bad = data[exc.start : exc.start + 1].hex()
-        raise ContentError(
-            f"{filename} is not UTF-8 text: byte 0x{bad} at offset {exc.start} cannot be "
-            "decoded (save the file as UTF-8)"
-        ) from None
+        raise ContentError("not_utf8", file=filename, byte=bad, offset=exc.start) from None
 
 
 def _header(row: list[str], delimiter: str) -> dict[str, int]:
@@ -47,25 +45,28 @@ def _header(row: list[str], delimiter: str) -> dict[str, int]:
         if not name:
             continue
         if name in columns:
-            raise ContentError(f"column {name!r} appears twice in the header", where="line 1")
+            raise ContentError("duplicate_column", where=line(1), name=name)
         columns[name] = index
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        found = ", ".join(repr(c) for c in columns) or "none"
+        found: object = tuple(reason("column_name", name=c) for c in columns)
+        found = found or reason("no_columns_found")
         other = "\t" if delimiter == "," else ","
-        hint = ""
+        code = "missing_columns"
         if any(other in c for c in columns):
-            hint = "; the file looks " + ("tab-separated" if other == "\t" else "comma-separated")
+            code += "_looks_tsv" if other == "\t" else "_looks_csv"
         raise ContentError(
-            f"missing required column(s): {', '.join(missing)} (found: {found}){hint}",
-            where="line 1",
+            code,
+            where=line(1),
             cause=f"no_{missing[0]}_column",
+            missing=tuple(missing),
+            found=found,
         )
     return columns
 
 
-def _record(row: list[str], columns: dict[str, int], line: int) -> Record:
-    where = f"line {line}"
+def _record(row: list[str], columns: dict[str, int], number: int) -> Record:
+    where = line(number)
 
     def get(name: str) -> str:
         index = columns.get(name)
@@ -105,16 +106,16 @@ def parse_table(
     check_file_size(data, filename, limits)
     text = decode_utf8(data, filename)
     if not text.strip():
-        raise ContentError(f"{filename} is empty")
+        raise ContentError("file_empty", file=filename)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[Record] = []
-    deck_names: dict[str, str] = {}  # name -> where first named
+    deck_names: dict[str, Place] = {}  # name -> where first named
     columns: dict[str, int] | None = None
     width = 0
-    line = 1
+    next_line = 1
     try:
         for row in reader:
-            start, line = line, reader.line_num + 1
+            start, next_line = next_line, reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue
             if columns is None:
@@ -124,27 +125,28 @@ def parse_table(
             if not any(cell.strip() for cell in row[width:]):
                 row = row[:width]  # trailing empty cells, as spreadsheets sometimes write
             if len(row) > width or len(row) <= max(columns[c] for c in REQUIRED):
-                raise ContentError(
-                    f"row has {len(row)} fields but the header has {width}"
-                    " (check quoting and the delimiter)",
-                    where=f"line {start}",
-                )
+                raise ContentError("row_width", where=line(start), count=len(row), width=width)
             records.append(_record(row, columns, start))
             named = _deck_cell(row, columns)
             if named:
-                deck_names.setdefault(named, f"line {start}")
+                deck_names.setdefault(named, line(start))
     except csv.Error as exc:
-        raise ContentError(f"malformed row: {exc}", where=f"line {reader.line_num}") from None
+        raise ContentError("malformed_row", where=line(reader.line_num), detail=str(exc)) from None
     if columns is None:
-        raise ContentError(f"{filename} is empty")
+        raise ContentError("file_empty", file=filename)
     if not records:
-        raise ContentError(f"{filename} has a header but no entries")
+        raise ContentError("header_only", file=filename)
     if len(deck_names) > 1:
-        listed = ", ".join(f"{name!r} ({where})" for name, where in list(deck_names.items())[:3])
+        listed = tuple(
+            reason("deck_named_at", name=name, where=where)
+            for name, where in list(deck_names.items())[:3]
+        )
         raise ContentError(
-            f"the {DECK_COLUMN!r} column names {len(deck_names)} decks: {listed}; a file imports"
-            f" into one deck (split the file, or empty the {DECK_COLUMN!r} column)",
+            "several_decks",
             cause="several_decks",
+            column=DECK_COLUMN,
+            count=len(deck_names),
+            listed=listed,
         )
     items, skipped = build_items(records, limits)
     named = next(iter(deck_names), "")

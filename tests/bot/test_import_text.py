@@ -1,0 +1,84 @@
+"""The importers' reasons in the catalogs: every code has its sentence in English and Chinese,
+with the same parameters, and the English is the importers' own."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.handlers.admin_common import admin_error
+from bot.i18n import catalog
+from bot.import_text import located, refusal_text, skipped_text
+from tutor.content.messages import PLACES, REASONS, line, place, reason, skipped, template_params
+from tutor.errors import ContentRejected, UnknownDeck
+
+TABLES = {"import_error": REASONS, "import_where": PLACES}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_code_has_a_sentence_with_the_same_parameters(lang: str) -> None:
+    messages = catalog(lang)
+    for prefix, table in TABLES.items():
+        for code, template in table.items():
+            key = f"{prefix}.{code}"
+            assert key in messages, f"{key} is missing from {lang}.json"
+            assert template_params(messages[key]) == template_params(template), key
+        stale = {k for k in messages if k.startswith(prefix + ".")} - {
+            f"{prefix}.{code}" for code in table
+        }
+        assert not stale, f"{lang}.json has keys for no code: {stale}"
+
+
+def test_the_english_catalog_says_what_the_importers_say() -> None:
+    """So an English admin reads exactly what ``str(error)`` and the CLI print."""
+    messages = catalog("en")
+    for prefix, table in TABLES.items():
+        for code, template in table.items():
+            assert messages[f"{prefix}.{code}"] == template, code
+
+
+def test_the_chinese_catalog_is_chinese() -> None:
+    messages = catalog("zh")
+    for prefix, table in TABLES.items():
+        for code in table:
+            text = messages[f"{prefix}.{code}"]
+            if code not in ("file", "deck_named_at", "column_name"):  # names only: no words
+                assert any("\u4e00" <= ch <= "\u9fff" for ch in text), code
+
+
+def test_reasons_within_reasons_and_lists_are_said_in_the_readers_language() -> None:
+    first = reason("card_answer_empty", card="Card 1")
+    why = reason("all_skipped", count=1200, where=line(3), reason=first)
+    assert located("zh", None, reason("no_questions", file="a.txt", found=why)) == (
+        "a.txt 里没有可用的题目：全部 1,200 条都被跳过了"
+        "（第一条：第 3 行：卡片 “Card 1”：答案面是空的）"
+    )
+    assert located("en", None, reason("no_questions", file="a.txt", found=why)) == (
+        "a.txt yields no questions: all 1,200 entries were skipped"
+        " (first: line 3: card 'Card 1': the answer side is empty)"
+    )
+    listed = tuple(
+        reason("deck_named_at", name=n, where=line(i)) for i, n in ((2, "历史"), (5, "地理"))
+    )
+    several = reason("several_decks", column="deck", count=2, listed=listed)
+    assert "“历史”（第 2 行）、“地理”（第 5 行）" in located("zh", None, several)
+    entry = skipped(place("item_id", index=4, id="q4"), "cloze_id_empty", number=2, id="q4")
+    assert skipped_text("zh", entry) == "第 4 项（id “q4”）：id “q4” 的填空 c2 是空的"
+    assert skipped_text("en", entry) == f"{entry.where}: {entry.reason}"
+
+
+def test_a_deck_reference_that_names_no_deck_says_so() -> None:
+    error = UnknownDeck("#42", deck="#42")
+    assert refusal_text("zh", error).startswith("没有可以导入的题库 “#42”")
+    assert refusal_text("en", error).startswith("there is no deck '#42' to import into")
+
+
+def test_a_refused_export_says_why_in_the_admins_language() -> None:
+    why = reason("export_pipe_option")
+    error = ContentRejected(
+        str(why), reason=str(why), why=why, place=place("item_ref", id="q1"), deck="Geo"
+    )
+    text = admin_error("zh", error, "export")
+    assert "题目 “q1”：有一个选项含有 “|”；请改为导出 JSON" in text
+    assert "item 'q1': an option contains '|'; export JSON instead" in admin_error(
+        "en", error, "export"
+    )
