@@ -102,7 +102,9 @@ class KeepAliveRequest(BaseRequest):
     __slots__ = (
         "_connect_timeout",
         "_idle",
+        "_media_write_timeout",
         "_open",
+        "_pool_size",
         "_pool_timeout",
         "_read_timeout",
         "_slots",
@@ -128,14 +130,9 @@ class KeepAliveRequest(BaseRequest):
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
         self._open = True
-        self._uploads = HTTPXRequest(
-            connection_pool_size=connection_pool_size,
-            read_timeout=read_timeout,
-            write_timeout=write_timeout,
-            connect_timeout=connect_timeout,
-            pool_timeout=pool_timeout,
-            media_write_timeout=media_write_timeout,
-        )
+        self._pool_size = connection_pool_size
+        self._media_write_timeout = media_write_timeout
+        self._uploads: HTTPXRequest | None = None  # made at the first upload
 
     @property
     def read_timeout(self) -> float | None:
@@ -145,7 +142,8 @@ class KeepAliveRequest(BaseRequest):
     async def initialize(self) -> None:
         """Ready again after :meth:`shutdown` (connections open on first use)."""
         self._open = True
-        await self._uploads.initialize()
+        if self._uploads is not None:
+            await self._uploads.initialize()
 
     async def shutdown(self) -> None:
         """Close every idle connection; calls after this fail until :meth:`initialize`."""
@@ -154,7 +152,8 @@ class KeepAliveRequest(BaseRequest):
             for connection in connections:
                 connection.abort()
         self._idle.clear()
-        await self._uploads.shutdown()
+        if self._uploads is not None:
+            await self._uploads.shutdown()
 
     async def do_request(
         self,
@@ -171,7 +170,7 @@ class KeepAliveRequest(BaseRequest):
         if not self._open:
             raise RuntimeError("This KeepAliveRequest is not initialized!")
         if request_data is not None and request_data.contains_files:
-            return await self._uploads.do_request(
+            return await self._upload_request().do_request(
                 url,
                 method,
                 request_data,
@@ -217,6 +216,18 @@ class KeepAliveRequest(BaseRequest):
             return status, payload
         finally:
             slots.release()
+
+    def _upload_request(self) -> HTTPXRequest:
+        if self._uploads is None:
+            self._uploads = HTTPXRequest(
+                connection_pool_size=self._pool_size,
+                read_timeout=self._read_timeout,
+                write_timeout=self._write_timeout,
+                connect_timeout=self._connect_timeout,
+                pool_timeout=self._pool_timeout,
+                media_write_timeout=self._media_write_timeout,
+            )
+        return self._uploads
 
     def _idle_connection(self, key: tuple[str, str, int]) -> _Connection | None:
         idle = self._idle.get(key)
