@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -308,10 +309,12 @@ async def run_http(
     results = []
     for level, users in users_by_level.items():
         per_student = max(min_answers // level, answers)
-        tutors = [
-            await run_tutor_level(db_path, users, per_student, memory, settings, client)
-            for client in clients
-        ]
+        tutors = []
+        for client in clients:
+            async with _fresh_copy(db_path, len(clients) > 1) as path:
+                tutors.append(
+                    await run_tutor_level(path, users, per_student, memory, settings, client)
+                )
         minimal = await run_minimal_level(level, per_student, settings)
         for tutor in tutors:
             tutor["ratio_to_minimal"] = (
@@ -320,6 +323,20 @@ async def run_http(
         minimal["ratio_to_minimal"] = 1.0
         results += [*tutors, minimal]
     return results
+
+
+@asynccontextmanager
+async def _fresh_copy(db_path: Path, copy: bool) -> AsyncIterator[Path]:
+    """``db_path`` itself, or (``copy``) a copy of it for one run, so that every tutor run
+    starts from the same students' state."""
+    if not copy:
+        yield db_path
+        return
+    with tempfile.TemporaryDirectory(dir=db_path.parent) as tmp:
+        path = Path(tmp) / db_path.name
+        shutil.copyfile(db_path, path)
+        shutil.copyfile(f"{db_path}.json", f"{path}.json")
+        yield path
 
 
 def http_table(results: list[dict[str, Any]]) -> str:
