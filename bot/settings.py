@@ -57,7 +57,7 @@ class Settings(BaseSettings):
             "ALL_PROXY",
             "all_proxy",
         ),
-        description="a proxy URL for Telegram's API, like http://127.0.0.1:3128 or socks5://...",
+        description="an http(s) proxy URL for Telegram's API, like http://127.0.0.1:3128",
     )
     database: Path | str = Field(
         default=Path("data/metatutor.sqlite3"),
@@ -226,8 +226,8 @@ class Settings(BaseSettings):
     def _check_proxy(cls, value: Any) -> Any:
         if value is None or not str(value).strip():
             return None
-        if not _URL.match(str(value).strip()):
-            raise ValueError("not a proxy URL")
+        if not re.match(r"^https?://[^\s/]+", str(value).strip()):
+            raise ValueError("not an http(s) proxy URL")
         return str(value).strip()
 
     @field_validator("database", mode="before")
