@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
+import time
 import urllib.parse
 import zlib
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ POOL_TIMEOUT_MESSAGE = (
 """PTB's own text for a pool timeout (callers and logs see the same words)."""
 MAX_HEAD = 64 * 1024
 """Longest response head accepted (status line and headers)."""
+KEEPALIVE_EXPIRY = 5.0
+"""Seconds an idle connection is kept for reuse (httpx's default): an older one may have been
+dropped on the way without a word, and a call on it would wait for its read timeout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +73,20 @@ def _target(url: str) -> _Target:
 class _Connection:
     """One open keep-alive connection."""
 
-    __slots__ = ("reader", "writer")
+    __slots__ = ("idle_since", "reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.idle_since = 0.0
 
-    @property
-    def reusable(self) -> bool:
-        """Still open, and the server has not hung up while it was idle."""
-        return not self.writer.is_closing() and not self.reader.at_eof()
+    def reusable(self, now: float, expiry: float) -> bool:
+        """Still open, the server has not hung up while it was idle, and not idle too long."""
+        return (
+            now - self.idle_since <= expiry
+            and not self.writer.is_closing()
+            and not self.reader.at_eof()
+        )
 
     def abort(self) -> None:
         """Close at once, whatever is in flight."""
@@ -97,11 +105,13 @@ class KeepAliveRequest(BaseRequest):
         connect_timeout: Seconds a new connection may take to open.
         pool_timeout: Seconds to wait for a free connection when all are busy.
         media_write_timeout: The write timeout of uploads.
+        keepalive_expiry: Seconds an idle connection is kept for the next call.
     """
 
     __slots__ = (
         "_connect_timeout",
         "_idle",
+        "_keepalive_expiry",
         "_media_write_timeout",
         "_open",
         "_pool_size",
@@ -121,6 +131,7 @@ class KeepAliveRequest(BaseRequest):
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
         media_write_timeout: float | None = 20.0,
+        keepalive_expiry: float = KEEPALIVE_EXPIRY,
     ) -> None:
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
@@ -132,6 +143,7 @@ class KeepAliveRequest(BaseRequest):
         self._open = True
         self._pool_size = connection_pool_size
         self._media_write_timeout = media_write_timeout
+        self._keepalive_expiry = keepalive_expiry
         self._uploads: HTTPXRequest | None = None  # made at the first upload
 
     @property
@@ -210,6 +222,7 @@ class KeepAliveRequest(BaseRequest):
                 connection.abort()  # never reuse a connection in an unknown state
                 raise
             if keep and self._open:
+                connection.idle_since = time.monotonic()
                 self._idle.setdefault(target.key, []).append(connection)
             else:
                 connection.abort()
@@ -231,9 +244,10 @@ class KeepAliveRequest(BaseRequest):
 
     def _idle_connection(self, key: tuple[str, str, int]) -> _Connection | None:
         idle = self._idle.get(key)
+        now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if connection.reusable:
+            if connection.reusable(now, self._keepalive_expiry):
                 return connection
             connection.abort()
         return None

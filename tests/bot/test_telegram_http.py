@@ -238,6 +238,22 @@ async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
         server.close()
 
 
+async def test_a_connection_idle_past_the_keepalive_expiry_is_not_reused() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 25\r\n\r\n" + _OK
+    server, connections = await _raw_server([answer] * 4)
+    port = server.sockets[0].getsockname()[1]
+    request = KeepAliveRequest(keepalive_expiry=0.2)
+    try:
+        for pause in (0.0, 0.4):  # kept for the first, too old for the second
+            await asyncio.sleep(pause)
+            assert await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/x") is True
+            assert await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/x") is True
+        assert len(connections) == 2
+    finally:
+        await request.shutdown()
+        server.close()
+
+
 # -- which request the bot uses -----------------------------------------------------------
 
 
