@@ -362,7 +362,10 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         from benchmarks.end_to_end_http import run_http
 
         levels = {level: rng.sample(active, level) for level in args.levels}
-        found = await run_http(args.db, levels, args.min_answers, args.answers, memory, settings)
+        clients = ["own", "httpx"] if args.tutor_client == "both" else [args.tutor_client]
+        found = await run_http(
+            args.db, levels, args.min_answers, args.answers, memory, settings, clients
+        )
         return {"results": found, "ptb": await ptb_overhead()}
     results = []
     for limiter in (True, False) if args.without_limiter else (True,):
@@ -405,6 +408,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--pool", type=int, default=None, help="with --http: connections at most (PTB: 256)"
+    )
+    parser.add_argument(
+        "--tutor-client",
+        choices=["own", "httpx", "both"],
+        default="own",
+        help="with --http --db: the tutor's Bot API client: its own (the bot's default),"
+        " PTB's HTTPXRequest, or both one after the other (the minimal bot: PTB's, always)",
     )
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--answers", type=int, default=3, help="answers per student (at least)")

@@ -5,10 +5,13 @@
     .venv/bin/python -m benchmarks.end_to_end --http --db /tmp/copy.sqlite --levels 1 \\
         --min-answers 300 --json out.json
 
-Both bots run in this process and talk through PTB's own HTTP client (httpx, keep-alive) to
-the fake Bot API served by a child process (:class:`bot.fake_telegram.http_server.HttpBotApi`),
-as a production process talks to Telegram; updates are handed to the application directly,
-as a long poll would deliver them. In the same run:
+Both bots run in this process and talk over HTTP to the fake Bot API served by a child
+process (:class:`bot.fake_telegram.http_server.HttpBotApi`), as a production process talks to
+Telegram: the tutor through the Bot API client it runs with
+(:class:`bot.telegram_http.KeepAliveRequest`; ``--tutor-client httpx``: PTB's
+``HTTPXRequest``, as behind a proxy), the minimal bot through PTB's default ``HTTPXRequest``
+(what a plain PTB bot pays). Updates are handed to the application directly, as a long poll
+would deliver them. In the same run:
 
 * **the tutor**: the real application (:func:`bot.app.build_application`) over the service
   with the learner model on the generated database. Its simulated students find their open
@@ -29,9 +32,10 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +45,7 @@ from typing import Any
 import aiosqlite
 from telegram import Update
 from telegram.ext import TypeHandler
+from telegram.request import HTTPXRequest
 
 from benchmarks.bot_ceiling import FIRST_USER, ceiling_application
 from benchmarks.bot_ceiling_http import WirePresser, _serve
@@ -186,9 +191,15 @@ class WireStudent(Driver):
 
 
 async def run_tutor_level(
-    db_path: Path, users: list[int], answers: int, memory: MemoryModel, settings: Settings
+    db_path: Path,
+    users: list[int],
+    answers: int,
+    memory: MemoryModel,
+    settings: Settings,
+    client: str = "own",
 ) -> dict[str, Any]:
-    """``users`` answering at once through the real bot, the Bot API over HTTP."""
+    """``users`` answering at once through the real bot, the Bot API over HTTP (``client``:
+    the bot's own Bot API client, as it runs, or "httpx": PTB's, as behind a proxy)."""
     import json
 
     meta = json.loads(Path(f"{db_path}.json").read_text())
@@ -202,7 +213,11 @@ async def run_tutor_level(
     meter_service(service, split)
     try:
         async with served() as server:
-            app = build_application(wired(settings, server), service)
+            requests: dict[str, Any] = {}
+            if client == "httpx":
+                requests["request"] = HTTPXRequest()
+                requests["get_updates_request"] = HTTPXRequest(connection_pool_size=1)
+            app = build_application(wired(settings, server), service, **requests)
             students = [WireStudent(app, service, uid, split) for uid in users]
             await app.initialize()
             before, _ = server.calls()
@@ -214,7 +229,8 @@ async def run_tutor_level(
             calls, failed = server.calls()
     finally:
         await db.close()
-    return _result("tutor", memory.name, len(users), measured, calls - before, failed)
+    result = _result("tutor", memory.name, len(users), measured, calls - before, failed)
+    return {**result, "client": type(app.bot.request).__name__}
 
 
 _STORE = "CREATE TABLE IF NOT EXISTS received (update_id INTEGER PRIMARY KEY, at REAL NOT NULL)"
@@ -255,7 +271,8 @@ async def run_minimal_level(students: int, answers: int, settings: Settings) -> 
             assert row is not None and row[0] == measured["updates"], "one row per update"
         finally:
             await conn.close()
-    return _result("minimal PTB bot", "none", students, measured, calls - before, failed)
+    result = _result("minimal PTB bot", "none", students, measured, calls - before, failed)
+    return {**result, "client": type(app.bot.request).__name__}
 
 
 def _result(
@@ -285,18 +302,41 @@ async def run_http(
     answers: int,
     memory: MemoryModel,
     settings: Settings,
+    clients: Sequence[str] = ("own",),
 ) -> list[dict[str, Any]]:
-    """Each level: the tutor, then the minimal bot, with the ratio of their CPU per answer."""
+    """Each level: the tutor (once per Bot API client in ``clients``), then the minimal bot,
+    with the ratio of each tutor's CPU per answer to the minimal bot's."""
     results = []
     for level, users in users_by_level.items():
         per_student = max(min_answers // level, answers)
-        tutor = await run_tutor_level(db_path, users, per_student, memory, settings)
+        tutors = []
+        for client in clients:
+            async with _fresh_copy(db_path, len(clients) > 1) as path:
+                tutors.append(
+                    await run_tutor_level(path, users, per_student, memory, settings, client)
+                )
         minimal = await run_minimal_level(level, per_student, settings)
-        ratio = tutor["bot_process_cpu_ms_per_answer"] / minimal["bot_process_cpu_ms_per_answer"]
-        tutor["ratio_to_minimal"] = ratio
+        for tutor in tutors:
+            tutor["ratio_to_minimal"] = (
+                tutor["bot_process_cpu_ms_per_answer"] / minimal["bot_process_cpu_ms_per_answer"]
+            )
         minimal["ratio_to_minimal"] = 1.0
-        results += [tutor, minimal]
+        results += [*tutors, minimal]
     return results
+
+
+@asynccontextmanager
+async def _fresh_copy(db_path: Path, copy: bool) -> AsyncIterator[Path]:
+    """``db_path`` itself, or (``copy``) a copy of it for one run, so that every tutor run
+    starts from the same students' state."""
+    if not copy:
+        yield db_path
+        return
+    with tempfile.TemporaryDirectory(dir=db_path.parent) as tmp:
+        path = Path(tmp) / db_path.name
+        shutil.copyfile(db_path, path)
+        shutil.copyfile(f"{db_path}.json", f"{path}.json")
+        yield path
 
 
 def http_table(results: list[dict[str, Any]]) -> str:
@@ -313,9 +353,9 @@ def http_table(results: list[dict[str, Any]]) -> str:
         "× minimal": "ratio_to_minimal",
     }
     return table(
-        ["bot", "memory", "students", "answers", *columns],
+        ["bot", "Bot API client", "memory", "students", "answers", *columns],
         [
-            [r["bot"], r["memory"], r["students"], r["answers"]]
+            [r["bot"], r.get("client", ""), r["memory"], r["students"], r["answers"]]
             + [r[key] for key in columns.values()]
             for r in results
         ],

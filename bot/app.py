@@ -45,6 +45,7 @@ from bot.menus import command_menu, publish_menus
 from bot.outgoing import ChatRateLimiter
 from bot.reminders import schedule_reminders
 from bot.settings import Settings
+from bot.telegram_http import KeepAliveRequest
 from tutor.nudges import PolicyNudges
 from tutor.service import TutorService
 
@@ -116,7 +117,8 @@ def build_application(
     Args:
         settings: Token, Bot API base URLs, admin ids.
         service: The tutor service handlers call.
-        request: An offline request object (tests, the local chat); default: HTTP.
+        request: An offline request object (tests, the local chat); default: HTTP, by
+            :class:`bot.telegram_http.KeepAliveRequest` (PTB's httpx client with a proxy).
         get_updates_request: The same for ``getUpdates``; defaults to ``request``.
         reminders: Schedule the repeating reminder job (the running bot and the local chat
             do; tests that drive reminders themselves leave it off).
@@ -141,10 +143,18 @@ def build_application(
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
     )
+    proxy = settings.telegram_proxy
+    if request is None and proxy is None:
+        request = KeepAliveRequest()  # PTB's defaults, on a leaner HTTP stack
+        get_updates_request = get_updates_request or KeepAliveRequest(connection_pool_size=1)
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
-    elif get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    elif proxy is not None:  # through a proxy: PTB's own httpx clients
+        builder = builder.proxy(proxy)
+        if get_updates_request is not None:
+            builder = builder.get_updates_request(get_updates_request)
+        else:
+            builder = builder.get_updates_proxy(proxy)
     application = builder.build()
     application.bot_data[SERVICE_KEY] = service
     if settings.flood_burst > 0:

@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         "--http",
         action="store_true",
         help="serve the offline Bot API on a local port and let the bot reach it over HTTP"
-        " (PTB's HTTP client, start-up calls and long polling, as with Telegram)",
+        " (its own HTTP client, start-up calls and long polling, as with Telegram)",
     )
     chat.add_argument(
         "--fail",

@@ -55,6 +55,20 @@ class Settings(BaseSettings):
         validation_alias=_env("TELEGRAM_API_FILE_BASE_URL"),
         description="an http(s) URL for file downloads; the token is appended to it",
     )
+    # A proxy for Telegram's API: PTB's httpx client then carries the calls (it knows proxies;
+    # the bot's own keep-alive client does not). httpx's usual variables count too.
+    telegram_proxy: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "METATUTOR_TELEGRAM_PROXY",
+            "metatutor_telegram_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ),
+        description="an http(s) proxy URL for Telegram's API, like http://127.0.0.1:3128",
+    )
     database: Path | str = Field(
         default=Path("data/metatutor.sqlite3"),
         validation_alias=_env("METATUTOR_DATABASE"),
@@ -225,6 +239,15 @@ class Settings(BaseSettings):
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("not an http(s) URL")
         return value
+
+    @field_validator("telegram_proxy", mode="before")
+    @classmethod
+    def _check_proxy(cls, value: Any) -> Any:
+        if value is None or not str(value).strip():
+            return None
+        if not re.match(r"^https?://[^\s/]+", str(value).strip()):
+            raise ValueError("not an http(s) proxy URL")
+        return str(value).strip()
 
     @field_validator("database", mode="before")
     @classmethod

@@ -176,8 +176,8 @@ class Quizzes:
         today = TodayCounts(reviews=answers - first_seen, new=first_seen)
         rng = np.random.default_rng([self.seed, student.id, session_id, len(history)])
         choice = pick_next(predictor, items, last_seen, settings, session, today, now, rng)
-        by_id = {item.id: item for item in items}
-        return by_id[choice.item_id], REASONS[choice.reason], choice.new_waiting
+        item = next(item for item in items if item.id == choice.item_id)  # no dict of all
+        return item, REASONS[choice.reason], choice.new_waiting
 
     async def more_new(self, student: Student, question_id: int, now: datetime) -> int:
         """Take back an unanswered extra-practice question and allow more new items today

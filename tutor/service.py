@@ -186,6 +186,10 @@ class TutorService:
             raise UnknownStudent(str(user_id))
         return found
 
+    async def _student_of(self, who: int | Student) -> Student:
+        """``who`` as a student: given (a handler read it for this update), or read now."""
+        return who if isinstance(who, Student) else await self._require_student(who)
+
     async def update_settings(
         self,
         user_id: int,
@@ -323,18 +327,23 @@ class TutorService:
         return [info for info in await self.decks(user_id) if info.deck.id in changed]
 
     # quizzes --------------------------------------------------------------
-    async def start_quiz(self, user_id: int, length: int | None = None) -> Question | None:
-        """Start a session and return its first question (None when nothing to study)."""
-        student = await self._require_student(user_id)
+    async def start_quiz(
+        self, user_id: int | Student, length: int | None = None
+    ) -> Question | None:
+        """Start a session and return its first question (None when nothing to study).
+
+        Here and in :meth:`next_question` and :meth:`answer`, a handler that already read
+        the student for this update passes the :class:`Student` (one read per press)."""
+        student = await self._student_of(user_id)
         planned = length if length is not None else student.quiz_length
         await self._quizzes.start(
             student, max(1, min(planned, self.config.max_quiz_length)), self.now()
         )
-        return await self.next_question(user_id)
+        return await self.next_question(student)
 
-    async def next_question(self, user_id: int) -> Question | None:
+    async def next_question(self, user_id: int | Student) -> Question | None:
         """The next question of the running session, or None when it is finished."""
-        student = await self._require_student(user_id)
+        student = await self._student_of(user_id)
         return await self._quizzes.next_question(student, self.now())
 
     async def open_question(self, user_id: int) -> Question | None:
@@ -356,7 +365,12 @@ class TutorService:
             await quiz_rows.set_message(conn, question_id, message_id)
 
     async def answer(
-        self, user_id: int, question_id: int, answer: Answer, *, update_key: str | None = None
+        self,
+        user_id: int | Student,
+        question_id: int,
+        answer: Answer,
+        *,
+        update_key: str | None = None,
     ) -> Feedback:
         """Mark and log an answer exactly once; a repeat returns ``duplicate=True``.
 
@@ -369,7 +383,7 @@ class TutorService:
         a question of a stopped session or of a deleted item, InvalidAnswer for an answer
         that does not fit the question.
         """
-        student = await self._require_student(user_id)
+        student = await self._student_of(user_id)
         return await self._quizzes.answer(student, question_id, answer, self.now(), update_key)
 
     async def stalled_quiz(self, user_id: int) -> StalledQuiz | None:

@@ -40,7 +40,7 @@ async def more_new_press(update: Update, context: Context, press: MoreNewPress) 
     await toast(query)
     if not await edit(query, t(lang, "more_new.replaced"), None):
         await drop_buttons(query)
-    question = await service.next_question(student.id)
+    question = await service.next_question(student)
     if question is None:
         await reply(update, t(lang, "quiz.nothing_to_study"))
         return

@@ -96,7 +96,7 @@ async def begin(
             await reply(update, *running_quiz_prompt(student.language, running, length))
             return
     await _clear_previous_question(context)
-    question = await service.start_quiz(student.id, length)
+    question = await service.start_quiz(student, length)
     if question is None:
         await reply(update, t(student.language, "quiz.nothing_to_study"))
         return
@@ -244,7 +244,7 @@ async def after_answer(
         telling = reply(update, text)
     sending = asyncio.gather(telling, *acks, return_exceptions=True)
     try:
-        following = await service.next_question(student.id)
+        following = await service.next_question(student)
     finally:
         sent, *others = await sending
     _raise_any(others)
@@ -297,7 +297,7 @@ async def resume(update: Update, context: Context, student: Student, stalled: St
     if stalled.feedback is not None:
         await after_answer(update, context, student, stalled.feedback)
         return
-    question = await service_of(context).next_question(student.id)
+    question = await service_of(context).next_question(student)
     if question is None:
         await reply(update, t(student.language, "quiz.nothing_to_study"))
         return
@@ -312,7 +312,7 @@ async def _answer(
     assert query is not None
     lang = student.language
     try:
-        feedback = await service_of(context).answer(student.id, question_id, answer)
+        feedback = await service_of(context).answer(student, question_id, answer)
     except StaleQuestion:
         await toast(query, plain(lang, "callback.stale"))
         await drop_buttons(query)
@@ -416,7 +416,7 @@ async def typed_answer(update: Update, context: Context, student: Student, text:
         return True
     try:
         feedback = await service.answer(
-            student.id, question.id, Answer(text=text), update_key=_update_key(update)
+            student, question.id, Answer(text=text), update_key=_update_key(update)
         )
     except StaleQuestion:
         return False

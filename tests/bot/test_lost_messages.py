@@ -30,6 +30,7 @@ from bot.fake_telegram.http_server import HttpBotApi
 from bot.fake_telegram.objects import FakeUser, SentMessage
 from bot.i18n import plain
 from bot.settings import Settings
+from bot.telegram_http import KeepAliveRequest
 from storage import Database
 from tutor.service import TutorConfig, TutorService
 
@@ -150,9 +151,13 @@ async def _press_again_and_carry_on(fake: FakeBotApi, database: Path, first: Sen
 # -- Telegram faults: 502, timeout, dropped connection --------------------------------------
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[HttpBotApi, Path]]:
-    """The bot (its real application, in this process) polling the HTTP fake."""
+@pytest.fixture(params=[KeepAliveRequest, HTTPXRequest], ids=["keep-alive", "httpx"])
+async def served(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[HttpBotApi, Path]]:
+    """The bot (its real application, in this process) polling the HTTP fake, through its
+    own Bot API client (what it runs with) or PTB's (what it runs with behind a proxy)."""
+    client = request.param
     database = tmp_path / "bot.sqlite3"
     db = await Database.open(database)
     await _seed(db)
@@ -168,8 +173,8 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[HttpBotApi, Path]]:
         application = build_application(
             settings,
             TutorService(db),
-            request=HTTPXRequest(read_timeout=1.0, connect_timeout=2.0),
-            get_updates_request=HTTPXRequest(),
+            request=client(read_timeout=1.0, connect_timeout=2.0),
+            get_updates_request=client(connection_pool_size=1),
         )
         stop = asyncio.Event()
         started = asyncio.Event()

@@ -110,3 +110,19 @@ def test_a_broadcast_rate_above_the_free_limit_needs_paid_broadcasts(
     assert str(caught.value).startswith("METATUTOR_BROADCAST_RATE: expected reminders,")
     assert "got '1001'" in str(caught.value)
     assert len(str(caught.value).splitlines()) == 1
+
+
+def test_a_telegram_proxy_comes_from_its_variable_or_the_usual_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("METATUTOR_TELEGRAM_PROXY", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("all_proxy", raising=False)
+    assert load_settings().telegram_proxy is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://10.0.0.1:3128")
+    assert load_settings().telegram_proxy == "http://10.0.0.1:3128"
+    monkeypatch.setenv("METATUTOR_TELEGRAM_PROXY", "")
+    assert load_settings().telegram_proxy is None  # set empty: none, whatever else is set
+    monkeypatch.setenv("METATUTOR_TELEGRAM_PROXY", "socks5://10.0.0.1:1080")
+    with pytest.raises(SettingsError, match="METATUTOR_TELEGRAM_PROXY"):
+        load_settings()

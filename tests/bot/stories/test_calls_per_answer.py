@@ -9,10 +9,14 @@ student's message: the feedback is a reply, then the next question: two calls.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.fake_telegram.driver import ChatDriver, Turn
 from bot.fake_telegram.objects import SentMessage
 from bot.i18n import plain
+from storage import users as user_rows
 from tests.bot.demo_bot import tiny_png
 from tests.bot.stories.conftest import ADA, onboard
 from tutor.service import TutorService
@@ -142,3 +146,33 @@ async def test_a_picture_flashcard_costs_three_calls(
     assert "Which flag?" in card.plain and "Answer: France" in card.plain
     assert "You rated it Easy." in card.plain
     assert "Session done:" in turn.new[-1].plain
+
+
+async def test_an_answer_reads_the_student_once(
+    chat: ChatDriver, tutor: TutorService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The press handler reads the student; grading and the next question reuse it."""
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/quiz 8")
+    reads: list[int] = []
+    original = user_rows.get_user
+
+    async def counted(conn: Any, user_id: int) -> Any:
+        reads.append(user_id)
+        return await original(conn, user_id)
+
+    monkeypatch.setattr(user_rows, "get_user", counted)
+    answered = 0
+    while answered < 4:
+        question = _question(chat) if chat.last(ADA).buttons else chat.last(ADA)
+        reads.clear()
+        if question.buttons and question.button_texts[0] == SHOW:
+            await chat.press(ADA, SHOW, message=question)
+            reads.clear()  # the reveal is not an answer
+            await chat.press(ADA, "Good", message=question)
+        elif question.buttons:
+            await chat.press(ADA, question.button_texts[0], message=question)
+        else:
+            await chat.send(ADA, "Lyon")
+        assert reads == [ADA.id], question.plain
+        answered += 1
