@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,16 @@ _PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
 
 def _env(name: str) -> Any:
     return AliasChoices(name, name.lower())
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """Whether NO_PROXY (``*``, host names, ``.suffix`` domains; ports ignored) covers ``host``."""
+    for entry in no_proxy.lower().split(","):
+        name = entry.strip().rsplit(":", 1)[0] if entry.count(":") == 1 else entry.strip()
+        name = name.lstrip(".")
+        if name == "*" or (name and (host == name or host.endswith("." + name))):
+            return True
+    return False
 
 
 class Settings(BaseSettings):
@@ -68,6 +79,11 @@ class Settings(BaseSettings):
             "all_proxy",
         ),
         description="an http(s) proxy URL for Telegram's API, like http://127.0.0.1:3128",
+    )
+    no_proxy: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NO_PROXY", "no_proxy"),
+        description="hosts reached without the proxy, comma-separated (as curl and httpx read it)",
     )
     database: Path | str = Field(
         default=Path("data/metatutor.sqlite3"),
@@ -303,6 +319,14 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", raw):
             raise ValueError("bad secret")
         return raw
+
+    @model_validator(mode="after")
+    def _bypass_proxy(self) -> Settings:
+        # A local Bot API server listed in NO_PROXY is reached directly, as httpx would.
+        host = urllib.parse.urlsplit(self.telegram_api_base_url).hostname or ""
+        if self.telegram_proxy and self.no_proxy and _bypassed(host, self.no_proxy):
+            self.telegram_proxy = None
+        return self
 
     @model_validator(mode="after")
     def _check_broadcast(self) -> Settings:

@@ -121,6 +121,14 @@ def test_a_telegram_proxy_comes_from_its_variable_or_the_usual_ones(
     assert load_settings().telegram_proxy is None
     monkeypatch.setenv("HTTPS_PROXY", "http://10.0.0.1:3128")
     assert load_settings().telegram_proxy == "http://10.0.0.1:3128"
+    # A local Bot API server named in NO_PROXY is reached directly, as httpx would.
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://botapi.internal:8081/bot")
+    monkeypatch.setenv("NO_PROXY", "localhost,.internal")
+    assert load_settings().telegram_proxy is None
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    assert load_settings().telegram_proxy == "http://10.0.0.1:3128"
+    monkeypatch.delenv("TELEGRAM_API_BASE_URL")
+    monkeypatch.delenv("NO_PROXY")
     monkeypatch.setenv("METATUTOR_TELEGRAM_PROXY", "")
     assert load_settings().telegram_proxy is None  # set empty: none, whatever else is set
     monkeypatch.setenv("METATUTOR_TELEGRAM_PROXY", "socks5://10.0.0.1:1080")
