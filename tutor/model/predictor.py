@@ -75,6 +75,34 @@ class MetatutorPredictor:
         self._stats = AnswerStats.from_logs(train_logs)
         self._net = build_net(self.weights)
 
+    def fit_transfer(
+        self,
+        sources: Sequence[tuple[str, Sequence[LearnerLog]]],
+        own_train: Sequence[LearnerLog],
+        *,
+        seed: int,
+    ) -> None:
+        """A new deployment: the network learns from ``sources`` (other datasets' learners,
+        each with its own item statistics) and never from ``own_train``, whose answers only
+        supply the item and tag tallies the deployment's students would (as in the service).
+        """
+        import torch
+
+        if not sources:
+            raise ValueError("leave-one-out needs at least one other dataset to train on")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            self.weights = train(list(sources), self.config, seed=seed, progress=self.progress)
+        finally:
+            torch.set_num_threads(threads)
+        self._net = build_net(self.weights)
+        self.set_tallies(own_train)
+
+    def set_tallies(self, logs: Sequence[LearnerLog]) -> None:
+        """Take the item and tag answer tallies from ``logs`` (the weights stay)."""
+        self._stats = AnswerStats.from_logs(logs)
+
     def predict(self, learner: LearnerLog) -> FloatArray:
         """P(correct) of every attempt of ``learner`` from its earlier attempts only."""
         if self.weights is None or self._net is None:
@@ -128,6 +156,11 @@ class MetatutorPredictor:
 def metatutor() -> MetatutorPredictor:
     """The full model (with the ability-adjusted difficulty inputs, as shipped)."""
     return MetatutorPredictor("metatutor", use_state=True, finetune=FinetuneConfig())
+
+
+def metatutor_lodo() -> MetatutorPredictor:
+    """The full model for leave-one-dataset-out: fitted with :meth:`fit_transfer`."""
+    return MetatutorPredictor("metatutor_lodo", use_state=True, finetune=FinetuneConfig())
 
 
 def metatutor_noadapt() -> MetatutorPredictor:
