@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from tutor.evaluation.registry import register_predictor
-from tutor.model.predictor import metatutor, metatutor_lodo, metatutor_noadapt, metatutor_noirt
+from tutor.model.predictor import (
+    metatutor,
+    metatutor_item,
+    metatutor_lodo,
+    metatutor_noadapt,
+    metatutor_noirt,
+)
 
 register_predictor("metatutor", metatutor)
 register_predictor("metatutor_noadapt", metatutor_noadapt)
@@ -11,3 +17,5 @@ register_predictor("metatutor_noadapt", metatutor_noadapt)
 register_predictor("metatutor_noirt", metatutor_noirt, in_default=False)
 # leave-one-dataset-out: trained on the other datasets (``--leave-one-out`` adds it)
 register_predictor("metatutor_lodo", metatutor_lodo, in_default=False, transfer=True)
+# item-level effects beside the default inputs (not served): only when named in --models
+register_predictor("metatutor_item", metatutor_item, in_default=False)

@@ -24,7 +24,7 @@ from tutor.evaluation.logs import Dataset, LearnerLog
 #: The dataset whose training learners stand for each family in the other folds' fits.
 FAMILIES: tuple[str, ...] = ("assist2009", "assist2015", "assist2017", "ednet", "eedi", "anki")
 _FAMILY_OF = {"anki_time": "anki", "anki_days": "anki", "anki_single": "anki"}
-MAX_SOURCE_ATTEMPTS = 150_000
+MAX_SOURCE_ATTEMPTS = 40_000
 #: The benchmark's name of the transfer model, and the models it is compared with.
 TRANSFER_MODEL = "metatutor_lodo"
 OWN_MODEL = "metatutor"

@@ -20,10 +20,19 @@ from dataclasses import replace
 
 import numpy as np
 
+from tutor.model.ability import IRT_EXTRAS
 from tutor.model.finetune import FinetuneConfig, finetune_head
 from tutor.model.history import AnswerStats
+from tutor.model.item_effects import ITEM_EFFECTS
 from tutor.model.learner_log import FloatArray, LearnerLog
-from tutor.model.train import TrainConfig, build_net, predict_sequences, prepare, train
+from tutor.model.train import (
+    TrainConfig,
+    build_net,
+    needs_effects,
+    predict_sequences,
+    prepare,
+    train,
+)
 from tutor.model.weights import TrainedWeights
 
 FIRST_REFIT = 500
@@ -72,8 +81,8 @@ class MetatutorPredictor:
             )
         finally:
             torch.set_num_threads(threads)
-        self._stats = AnswerStats.from_logs(train_logs)
         self._net = build_net(self.weights)
+        self.set_tallies(train_logs)
 
     def fit_transfer(
         self,
@@ -101,7 +110,8 @@ class MetatutorPredictor:
 
     def set_tallies(self, logs: Sequence[LearnerLog]) -> None:
         """Take the item and tag answer tallies from ``logs`` (the weights stay)."""
-        self._stats = AnswerStats.from_logs(logs)
+        extra = () if self.weights is None else self.weights.config.get("extra_features", ())
+        self._stats = AnswerStats.from_logs(logs, effects=needs_effects(tuple(extra)))
 
     def predict(self, learner: LearnerLog) -> FloatArray:
         """P(correct) of every attempt of ``learner`` from its earlier attempts only."""
@@ -161,6 +171,13 @@ def metatutor() -> MetatutorPredictor:
 def metatutor_lodo() -> MetatutorPredictor:
     """The full model for leave-one-dataset-out: fitted with :meth:`fit_transfer`."""
     return MetatutorPredictor("metatutor_lodo", use_state=True, finetune=FinetuneConfig())
+
+
+def metatutor_item() -> MetatutorPredictor:
+    """The full model with the item-level effect inputs (:mod:`tutor.model.item_effects`)
+    beside the default ones: a benchmark variant, not served."""
+    cfg = TrainConfig(extra_features=(*IRT_EXTRAS, *ITEM_EFFECTS))
+    return MetatutorPredictor("metatutor_item", config=cfg, finetune=FinetuneConfig())
 
 
 def metatutor_noadapt() -> MetatutorPredictor:
