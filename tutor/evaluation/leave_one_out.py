@@ -28,7 +28,8 @@ MAX_SOURCE_ATTEMPTS = 40_000
 #: The benchmark's name of the transfer model, and the models it is compared with.
 TRANSFER_MODEL = "metatutor_lodo"
 OWN_MODEL = "metatutor"
-_NOT_BASELINES = frozenset({TRANSFER_MODEL, OWN_MODEL, "metatutor_noadapt", "metatutor_noirt"})
+#: The learner model and its variants are not baselines (every other model is).
+MODEL_PREFIX = "metatutor"
 
 
 def family(name: str) -> str:
@@ -87,7 +88,7 @@ def lodo_markdown(summaries: Sequence[FoldSummary]) -> str:
         lodo = sub.get(TRANSFER_MODEL)
         if lodo is None:
             continue
-        base = [s for m, s in sub.items() if m not in _NOT_BASELINES]
+        base = [s for m, s in sub.items() if not m.startswith(MODEL_PREFIX)]
         by_auc = max(base, key=lambda s: s.auc_mean, default=None)
         by_ll = min(base, key=lambda s: s.logloss_mean, default=None)
         behind = []
