@@ -100,6 +100,6 @@ def lodo_markdown(summaries: Sequence[FoldSummary]) -> str:
             f"| {dataset} | {_cell(lodo)} | {_cell(sub.get(OWN_MODEL))} "
             f"| {'–' if by_auc is None else f'{by_auc.model} {by_auc.auc_mean:.3f}'} "
             f"| {'–' if by_ll is None else f'{by_ll.model} {by_ll.logloss_mean:.3f}'} "
-            f"| {', '.join(behind) or 'none'} |"
+            f"| {', '.join(behind) or ('none' if base else 'no baseline run')} |"
         )
     return "\n".join(lines) + "\n"

@@ -133,6 +133,7 @@ def test_lodo_table_names_where_transfer_is_behind() -> None:
         row("eedi", "best_lr", 0.69, 0.595),
         row("ednet", "metatutor_lodo", 0.60, 0.70),
         row("ednet", "elo", 0.63, 0.69),
+        row("anki", "metatutor_lodo", 0.76, 0.44),
     ]
     table = lodo_markdown(summarize(rows))
     assert (
@@ -140,6 +141,7 @@ def test_lodo_table_names_where_transfer_is_behind() -> None:
         in table
     )
     assert "| ednet | 0.600 / 0.700 | – | elo 0.630 | elo 0.690 | AUC, log loss |" in table
+    assert "| anki | 0.760 / 0.440 | – | – | – | no baseline run |" in table
 
 
 def row(dataset: str, model: str, auc: float, logloss: float) -> dict[str, object]:
