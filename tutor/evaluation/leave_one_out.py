@@ -7,9 +7,9 @@ other items, while the item and tag answer tallies come from the deployment's ow
 Datasets form families by their source: the Anki views (``anki``, ``anki_time``,
 ``anki_days``, ``anki_single``) are all left out together, since they share their people and
 cards. Each other family contributes the training learners of the same fold, at most
-:data:`MAX_SOURCE_ATTEMPTS` attempts of them (whole learners in a seeded order), which keeps
-one fit near the cost of fitting the largest single dataset and stops the three ASSISTments
-sets from outweighing the rest.
+:data:`MAX_SOURCE_ATTEMPTS` attempts of them (whole learners in a seeded order): one fit costs
+less than fitting ASSIST2009 alone (about 40 CPU s), and the three ASSISTments sets do not
+outweigh the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from tutor.evaluation.folds import FoldSummary
 from tutor.evaluation.logs import Dataset, LearnerLog
 
-#: The dataset whose training learners stand for each family in the other folds' fits.
+#: The families, each named by the dataset whose training learners it contributes.
 FAMILIES: tuple[str, ...] = ("assist2009", "assist2015", "assist2017", "ednet", "eedi", "anki")
 _FAMILY_OF = {"anki_time": "anki", "anki_days": "anki", "anki_single": "anki"}
 MAX_SOURCE_ATTEMPTS = 40_000
