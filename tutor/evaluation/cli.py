@@ -17,6 +17,8 @@ from pathlib import Path
 from tutor.evaluation.calibration import calibration_markdown
 from tutor.evaluation.csv_logs import CsvLogError
 from tutor.evaluation.datasets import DATASET_NAMES, N_FOLDS
+from tutor.evaluation.folds import fold_markdown, summarize, summary_rows
+from tutor.evaluation.leave_one_out import TRANSFER_MODEL, lodo_markdown
 from tutor.evaluation.parallel import DatasetKey, LoadSpec, Unit, run_all
 from tutor.evaluation.registry import Entry, available_predictors
 from tutor.evaluation.report import _clean, machine_info, markdown, plot, write_json
@@ -33,7 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--datasets", default=",".join(DATASET_NAMES), help="comma-separated names")
     p.add_argument("--fold", type=int, default=1, help=f"learner fold 1-{N_FOLDS} (default 1)")
-    p.add_argument("--all-folds", action="store_true", help=f"run folds 1-{N_FOLDS}")
+    p.add_argument(
+        "--all-folds",
+        action="store_true",
+        help=f"run folds 1-{N_FOLDS} and print the mean and spread over folds",
+    )
+    p.add_argument(
+        "--folds",
+        help="comma-separated folds to run and aggregate, e.g. 1,2,3 (instead of --fold)",
+    )
+    p.add_argument(
+        "--leave-one-out",
+        action="store_true",
+        help="also run metatutor_lodo: the network trained on the other datasets (the Anki "
+        "views count as one) predicts each dataset, next to the models trained on it",
+    )
     p.add_argument("--train", type=Path, help="training log (CSV); needs --test")
     p.add_argument("--test", type=Path, help="test log (CSV); needs --train")
     p.add_argument(
@@ -95,8 +111,23 @@ def _datasets(args: argparse.Namespace) -> list[DatasetKey]:
     unknown = [n for n in names if n not in DATASET_NAMES]
     if unknown:
         raise SystemExit(f"unknown dataset(s) {unknown}; available: {', '.join(DATASET_NAMES)}")
-    folds = range(1, N_FOLDS + 1) if args.all_folds else [args.fold]
+    folds = _fold_list(args)
     return [(n, k) for k in folds for n in names if not (n == "anki_single" and k != folds[0])]
+
+
+def _fold_list(args: argparse.Namespace) -> list[int]:
+    """The folds to run: ``--all-folds``, ``--folds`` or ``--fold``."""
+    if args.all_folds:
+        return list(range(1, N_FOLDS + 1))
+    if args.folds:
+        try:
+            folds = sorted({int(k) for k in args.folds.split(",") if k.strip()})
+        except ValueError:
+            raise SystemExit(f"--folds takes numbers 1-{N_FOLDS} separated by commas") from None
+        if not folds or not all(1 <= k <= N_FOLDS for k in folds):
+            raise SystemExit(f"--folds takes numbers 1-{N_FOLDS} separated by commas")
+        return folds
+    return [args.fold]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,11 +144,20 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     entries = _select(args.models)
+    if args.leave_one_out:
+        if args.train or args.test:
+            print(
+                "error: --leave-one-out runs on the shared datasets, not --train/--test",
+                file=sys.stderr,
+            )
+            return 2
+        if TRANSFER_MODEL not in [e.name for e in entries]:
+            entries.append(available_predictors()[TRANSFER_MODEL])
     spec = LoadSpec(
         data_dir=args.data_dir,
         train_csv=args.train,
         test_csv=args.test,
-        all_folds=args.all_folds,
+        all_folds=args.all_folds or bool(args.folds),
         quick=(QUICK_TRAIN, QUICK_TEST) if args.quick else None,
         seed=args.seed,
     )
@@ -152,6 +192,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     elapsed = time.perf_counter() - started
     print(markdown(total.rows, total.timings))
+    summaries = summarize(total.rows) if spec.all_folds else []
+    if summaries:
+        print("## Mean over folds\n")
+        print(fold_markdown(summaries))
+    if TRANSFER_MODEL in [e.name for e in entries]:
+        print("## Leave one dataset out\n")
+        print(lodo_markdown(summaries or summarize(total.rows)))
     print(f"Total wall time: {elapsed:.0f} s")
     if args.json:
         settings = {
@@ -167,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             total.timings,
             machine=machine_info(args.threads),
             settings=settings,
+            extra={"fold_summary": summary_rows(summaries)} if summaries else None,
         )
     if args.plot:
         plot(args.plot, total.rows)

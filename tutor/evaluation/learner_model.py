@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from tutor.evaluation.registry import register_predictor
-from tutor.model.predictor import metatutor, metatutor_noadapt, metatutor_noirt
+from tutor.model.predictor import (
+    metatutor,
+    metatutor_item,
+    metatutor_lodo,
+    metatutor_noadapt,
+    metatutor_noirt,
+)
 
 register_predictor("metatutor", metatutor)
 register_predictor("metatutor_noadapt", metatutor_noadapt)
 # comparison (the inputs before the ability-adjusted difficulties): only when named in --models
 register_predictor("metatutor_noirt", metatutor_noirt, in_default=False)
+# leave-one-dataset-out: trained on the other datasets (``--leave-one-out`` adds it)
+register_predictor("metatutor_lodo", metatutor_lodo, in_default=False, transfer=True)
+# item-level effects beside the default inputs (not served): only when named in --models
+register_predictor("metatutor_item", metatutor_item, in_default=False)

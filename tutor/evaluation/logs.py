@@ -9,7 +9,7 @@ from typing import Protocol
 
 from tutor.model.learner_log import FloatArray, IntArray, LearnerLog
 
-__all__ = ["Dataset", "FloatArray", "IntArray", "LearnerLog", "Predictor"]
+__all__ = ["Dataset", "FloatArray", "IntArray", "LearnerLog", "Predictor", "TransferPredictor"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +34,19 @@ class Predictor(Protocol):
     def fit(self, train: Sequence[LearnerLog], *, seed: int) -> None: ...
 
     def predict(self, learner: LearnerLog) -> FloatArray: ...
+
+
+class TransferPredictor(Predictor, Protocol):
+    """A predictor that can learn from other datasets (leave-one-dataset-out): its weights
+    from ``sources`` (``(name, learners)`` pairs), the target's training learners only as
+    answer tallies, which :meth:`set_tallies` can swap for another view's."""
+
+    def fit_transfer(
+        self,
+        sources: Sequence[tuple[str, Sequence[LearnerLog]]],
+        own_train: Sequence[LearnerLog],
+        *,
+        seed: int,
+    ) -> None: ...
+
+    def set_tallies(self, logs: Sequence[LearnerLog]) -> None: ...

@@ -17,15 +17,18 @@ import copy
 import functools
 import hashlib
 import multiprocessing
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from tutor.evaluation.csv_logs import load_csv_logs
 from tutor.evaluation.datasets import load_dataset, training_group
-from tutor.evaluation.logs import Dataset, LearnerLog, Predictor
-from tutor.evaluation.registry import available_predictors
+from tutor.evaluation.leave_one_out import family, transfer_sources
+from tutor.evaluation.logs import Dataset, LearnerLog, Predictor, TransferPredictor
+from tutor.evaluation.registry import Entry, available_predictors
 from tutor.evaluation.runner import Row, RunResult, Timing, fit_timed, predict_all, subsample
 
 DatasetKey = tuple[str, int | None]  # (name, fold); fold None = the --train/--test CSV pair
@@ -35,6 +38,7 @@ _MODEL_COST = {
     "metatutor": 10.0,
     "metatutor_noirt": 10.0,
     "metatutor_noadapt": 8.0,
+    "metatutor_lodo": 30.0,
     "dkt": 4.0,
     "best_lr": 2.0,
 }
@@ -78,13 +82,17 @@ class UnitResult:
     diagnostics: dict[DatasetKey, list[Row]] = field(default_factory=dict)
 
 
-def plan(models: Sequence[str], datasets: Sequence[DatasetKey]) -> list[Unit]:
-    """Work units, largest first."""
+def plan(
+    models: Sequence[str], datasets: Sequence[DatasetKey], transfer: Collection[str] = ()
+) -> list[Unit]:
+    """Work units, largest first (a ``transfer`` model: one unit per dataset family, whose
+    members share the weights learned from the other families)."""
     units: list[Unit] = []
     for model in models:
         groups: dict[tuple[str, int | None], list[DatasetKey]] = {}
+        group = family if model in transfer else training_group
         for name, fold in datasets:
-            key = (training_group(name) if fold is not None else name, fold)
+            key = (group(name) if fold is not None else name, fold)
             groups.setdefault(key, []).append((name, fold))
         units.extend(Unit(model, tuple(keys)) for keys in groups.values())
     return sorted(units, key=lambda u: -u.cost)
@@ -128,13 +136,19 @@ def run_unit(unit: Unit, spec: LoadSpec, seed: int) -> UnitResult:
         if entry.timestamped_only and not data.timestamped:
             result.skipped[key] = f"{data.name}/{entry.name}"
             continue
-        digest = fingerprint(data.train)
+        transfer = entry.transfer
+        digest = f"transfer {family(key[0])} {key[1]}" if transfer else fingerprint(data.train)
         last = k == len(unit.datasets) - 1
         if fitted is not None and fitted[0] == digest:
             predictor = fitted[1] if last else copy.deepcopy(fitted[1])
             fit_s = fit_cpu_s = 0.0  # shared: see the first dataset of the unit
+            if transfer:
+                cast(TransferPredictor, predictor).set_tallies(data.train)
         else:
-            predictor, fit_s, fit_cpu_s = fit_timed(entry, data.train, seed=seed)
+            if transfer:
+                predictor, fit_s, fit_cpu_s = _fit_transfer(entry, key, data, spec, seed)
+            else:
+                predictor, fit_s, fit_cpu_s = fit_timed(entry, data.train, seed=seed)
             if not last:
                 fitted = (digest, copy.deepcopy(predictor))
         diagnostics: list[Row] = []
@@ -149,6 +163,20 @@ def run_unit(unit: Unit, spec: LoadSpec, seed: int) -> UnitResult:
         result.rows[key], result.timings[key] = rows, timing
         result.diagnostics[key] = diagnostics
     return result
+
+
+def _fit_transfer(
+    entry: Entry, key: DatasetKey, data: Dataset, spec: LoadSpec, seed: int
+) -> tuple[Predictor, float, float]:
+    """Fit a transfer model on the other families' training learners of the same fold."""
+    name, fold = key
+    if fold is None:
+        raise ValueError(f"{entry.name} needs the shared datasets, not a --train/--test pair")
+    sources = transfer_sources(name, lambda other: load(spec, (other, fold)), seed=seed)
+    predictor = cast(TransferPredictor, entry.factory())
+    start, cpu = time.perf_counter(), time.process_time()
+    predictor.fit_transfer(sources, data.train, seed=seed)
+    return predictor, time.perf_counter() - start, time.process_time() - cpu
 
 
 def _worker_init(threads: int) -> None:
@@ -173,7 +201,8 @@ def run_all(
     ``progress`` is called with the number of (dataset, model) runs of each finished unit;
     ``on_unit`` when a unit starts (``jobs=1``) or ends (in workers).
     """
-    units = plan(models, datasets)
+    registry = available_predictors()
+    units = plan(models, datasets, {m for m in models if m in registry and registry[m].transfer})
     results: list[UnitResult] = []
     if jobs <= 1:
         for unit in units:

@@ -25,6 +25,9 @@ class Entry:
     factory: PredictorFactory
     timestamped_only: bool
     in_default: bool = True
+    #: fitted on the *other* datasets' training learners (leave-one-dataset-out, see
+    #: :mod:`tutor.evaluation.leave_one_out`), the dataset's own only for item tallies
+    transfer: bool = False
 
 
 _REGISTRY: dict[str, Entry] = {}
@@ -37,6 +40,7 @@ def register_predictor(
     *,
     timestamped_only: bool = False,
     in_default: bool = True,
+    transfer: bool = False,
 ) -> None:
     """Register (or replace) a predictor under ``name``.
 
@@ -45,8 +49,10 @@ def register_predictor(
         factory: Builds a fresh, unfitted predictor (called once per dataset).
         timestamped_only: Run it only on datasets with timestamps.
         in_default: Run it when no ``--models`` are given (else only when named).
+        transfer: Fit it with ``fit_transfer(sources, own_train, seed=...)``: trained on
+            the other datasets, the dataset's own training learners giving tallies only.
     """
-    _REGISTRY[name] = Entry(name, factory, timestamped_only, in_default)
+    _REGISTRY[name] = Entry(name, factory, timestamped_only, in_default, transfer)
 
 
 def _load_defaults() -> None:

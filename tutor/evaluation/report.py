@@ -140,13 +140,16 @@ def write_json(
     *,
     machine: dict[str, Any],
     settings: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write ``{"rows": [...], "timings": [...], "machine": {...}, "settings": {...}}``."""
-    payload = {
+    """Write ``{"rows": [...], "timings": [...], "machine": {...}, "settings": {...}}`` (and
+    the ``extra`` keys)."""
+    payload: dict[str, Any] = {
         "rows": [{k: _clean(v) for k, v in r.items()} for r in rows],
         "timings": [asdict(t) for t in timings],
         "machine": machine,
         "settings": settings,
+        **(extra or {}),
     }
     path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
 

@@ -175,6 +175,8 @@ def fit_timed(
 ) -> tuple[Predictor, float, float]:
     """A fresh predictor of ``entry`` fitted on ``train``, and the wall and CPU seconds the
     fit took."""
+    if entry.transfer:
+        raise ValueError(f"{entry.name} learns from other datasets: run it through run_all")
     predictor = entry.factory()
     start, cpu = time.perf_counter(), time.process_time()
     predictor.fit(train, seed=seed)

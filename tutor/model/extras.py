@@ -9,6 +9,7 @@ import numpy as np
 from tutor.model.ability import EXTRA_FEATURES, IRT_PRIOR, RESID_PRIOR, ability_residuals
 from tutor.model.features import F32, F64, ITEM_PRIOR_WEIGHT, RawColumns, smoothed_rates
 from tutor.model.history import AnswerStats, learner_rows
+from tutor.model.item_effects import ITEM_EFFECTS, effect_columns
 from tutor.model.learner_log import LearnerLog
 
 
@@ -23,13 +24,20 @@ def extra_columns(
     """``[n, len(names)]`` optional inputs of every attempt of ``log`` (see
     :data:`EXTRA_FEATURES`); with ``leave_out`` the learner's own answers are taken out of
     ``stats`` first, as in :func:`learner_rows` (``raw``: its columns, if already built)."""
-    unknown = set(names) - set(EXTRA_FEATURES)
+    unknown = set(names) - set(EXTRA_FEATURES) - set(ITEM_EFFECTS)
     if unknown:
         raise ValueError(f"unknown extra features: {sorted(unknown)}")
     n = len(log)
     out = np.zeros((n, len(names)), dtype=np.float32)
     if not names or n == 0:
         return out
+    if set(ITEM_EFFECTS) & set(names):
+        if stats.effects is None:
+            raise ValueError("item-level inputs need AnswerStats.from_logs(..., effects=True)")
+        cols = effect_columns(log, stats.effects, names, leave_out=leave_out)
+        for j, name in enumerate(names):
+            if name in cols:
+                out[:, j] = cols[name]
     if {"u_resid", "us_resid"} & set(names):
         if raw is None:
             raw, _ = learner_rows(log, stats, leave_out=leave_out)

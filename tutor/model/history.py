@@ -23,6 +23,7 @@ from tutor.model.features import (
     RawColumns,
     fsrs_step,
 )
+from tutor.model.item_effects import EffectSums
 from tutor.model.learner_log import LearnerLog
 
 
@@ -42,6 +43,8 @@ class AnswerStats:
     item_v: dict[int, float] = field(default_factory=dict)
     skill_r: dict[int, float] = field(default_factory=dict)
     skill_v: dict[int, float] = field(default_factory=dict)
+    #: item-level effect sums (:mod:`tutor.model.item_effects`), only where asked for
+    effects: EffectSums | None = None
 
     @property
     def prior_rate(self) -> float:
@@ -49,11 +52,14 @@ class AnswerStats:
         return (self.total_c + 1.0) / (self.total_n + 2.0)
 
     @classmethod
-    def from_logs(cls, logs: Sequence[LearnerLog]) -> AnswerStats:
-        """Count answers per item and per tag over ``logs``."""
+    def from_logs(cls, logs: Sequence[LearnerLog], *, effects: bool = False) -> AnswerStats:
+        """Count answers per item and per tag over ``logs`` (and the item-level effect sums
+        with ``effects``)."""
         stats = cls()
         for log in logs:
             stats.add(log, 1.0)
+        if effects:
+            stats.effects = EffectSums.from_logs(logs)
         return stats
 
     def add(self, log: LearnerLog, sign: float) -> None:

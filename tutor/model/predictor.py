@@ -20,10 +20,19 @@ from dataclasses import replace
 
 import numpy as np
 
+from tutor.model.ability import IRT_EXTRAS
 from tutor.model.finetune import FinetuneConfig, finetune_head
 from tutor.model.history import AnswerStats
+from tutor.model.item_effects import ITEM_EFFECTS
 from tutor.model.learner_log import FloatArray, LearnerLog
-from tutor.model.train import TrainConfig, build_net, predict_sequences, prepare, train
+from tutor.model.train import (
+    TrainConfig,
+    build_net,
+    needs_effects,
+    predict_sequences,
+    prepare,
+    train,
+)
 from tutor.model.weights import TrainedWeights
 
 FIRST_REFIT = 500
@@ -72,8 +81,37 @@ class MetatutorPredictor:
             )
         finally:
             torch.set_num_threads(threads)
-        self._stats = AnswerStats.from_logs(train_logs)
         self._net = build_net(self.weights)
+        self.set_tallies(train_logs)
+
+    def fit_transfer(
+        self,
+        sources: Sequence[tuple[str, Sequence[LearnerLog]]],
+        own_train: Sequence[LearnerLog],
+        *,
+        seed: int,
+    ) -> None:
+        """A new deployment: the network learns from ``sources`` (other datasets' learners,
+        each with its own item statistics) and never from ``own_train``, whose answers only
+        supply the item and tag tallies the deployment's students would (as in the service).
+        """
+        import torch
+
+        if not sources:
+            raise ValueError("leave-one-out needs at least one other dataset to train on")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            self.weights = train(list(sources), self.config, seed=seed, progress=self.progress)
+        finally:
+            torch.set_num_threads(threads)
+        self._net = build_net(self.weights)
+        self.set_tallies(own_train)
+
+    def set_tallies(self, logs: Sequence[LearnerLog]) -> None:
+        """Take the item and tag answer tallies from ``logs`` (the weights stay)."""
+        extra = () if self.weights is None else self.weights.config.get("extra_features", ())
+        self._stats = AnswerStats.from_logs(logs, effects=needs_effects(tuple(extra)))
 
     def predict(self, learner: LearnerLog) -> FloatArray:
         """P(correct) of every attempt of ``learner`` from its earlier attempts only."""
@@ -128,6 +166,18 @@ class MetatutorPredictor:
 def metatutor() -> MetatutorPredictor:
     """The full model (with the ability-adjusted difficulty inputs, as shipped)."""
     return MetatutorPredictor("metatutor", use_state=True, finetune=FinetuneConfig())
+
+
+def metatutor_lodo() -> MetatutorPredictor:
+    """The full model for leave-one-dataset-out: fitted with :meth:`fit_transfer`."""
+    return MetatutorPredictor("metatutor_lodo", use_state=True, finetune=FinetuneConfig())
+
+
+def metatutor_item() -> MetatutorPredictor:
+    """The full model with the item-level effect inputs (:mod:`tutor.model.item_effects`)
+    beside the default ones: a benchmark variant, not served."""
+    cfg = TrainConfig(extra_features=(*IRT_EXTRAS, *ITEM_EFFECTS))
+    return MetatutorPredictor("metatutor_item", config=cfg, finetune=FinetuneConfig())
 
 
 def metatutor_noadapt() -> MetatutorPredictor:

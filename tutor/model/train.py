@@ -21,6 +21,7 @@ from tutor.model.ability import IRT_EXTRAS
 from tutor.model.extras import extra_columns
 from tutor.model.features import build_features
 from tutor.model.history import AnswerStats, learner_rows
+from tutor.model.item_effects import ITEM_EFFECTS
 from tutor.model.learner_log import LearnerLog
 from tutor.model.weights import WEIGHTS_VERSION, TrainedWeights
 
@@ -83,6 +84,11 @@ def prepare(
         more = extra_columns(log, stats, extra, leave_out=leave_out, raw=raw)
         x = np.concatenate([x, more], axis=1)
     return Sequence_(x=x, step=step, dt=dt, y=log.correct.astype(np.float32))
+
+
+def needs_effects(extra: Sequence[str]) -> bool:
+    """Whether the ``extra`` inputs need the item-level effect sums."""
+    return bool(set(extra) & set(ITEM_EFFECTS))
 
 
 def _make_batches(
@@ -220,7 +226,7 @@ def train(
         logs = [log for log in logs if len(log) > 0]
         if cfg.max_tokens_per_learner:
             logs = [_head(log, cfg.max_tokens_per_learner) for log in logs]
-        stats = AnswerStats.from_logs(logs)
+        stats = AnswerStats.from_logs(logs, effects=needs_effects(cfg.extra_features))
         prior_rates[name] = stats.prior_rate
         perm = rng.permutation(len(logs))
         n_val = round(len(logs) * cfg.val_fraction) if len(logs) >= 10 else 0

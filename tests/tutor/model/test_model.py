@@ -379,3 +379,28 @@ def test_aux_loss_trains_the_initial_state_prediction(train_logs: list[LearnerLo
     without = train(logs, replace(cfg, aux_noadapt=0.0), seed=0, progress=False)
     with_aux = train(logs, replace(cfg, aux_noadapt=1.0), seed=0, progress=False)
     assert initial_state_logloss(with_aux) < initial_state_logloss(without) - 0.01
+
+
+def test_transfer_fit_learns_weights_from_sources_and_tallies_from_own(
+    train_logs: list[LearnerLog],
+) -> None:
+    from tutor.model.predictor import MetatutorPredictor
+
+    pred = MetatutorPredictor(config=TINY)
+    own = synthetic_logs(6, 50, seed=21)
+    pred.fit_transfer([("a", train_logs[:6]), ("b", train_logs[6:])], own, seed=0)
+    assert pred.weights is not None and pred.weights.meta["datasets"] == ["a", "b"]
+    assert pred.weights.meta["n_train_attempts"] < sum(len(log) for log in train_logs)
+    (log,) = synthetic_logs(1, 60, seed=31)
+    first = pred.predict(log)
+    state = {k: v.clone() for k, v in pred.weights.state_dict.items()}
+    # the deployment's students find every item hard: same weights, other tallies
+    flipped = [replace(o, correct=np.zeros_like(o.correct)) for o in own]
+    pred.set_tallies(flipped)
+    second = pred.predict(log)
+    assert np.all(second[: len(log)] <= first + 1e-6) and second.mean() < first.mean() - 0.01
+    assert all(
+        np.array_equal(v.numpy(), state[k].numpy()) for k, v in pred.weights.state_dict.items()
+    )
+    with pytest.raises(ValueError, match="other dataset"):
+        pred.fit_transfer([], own, seed=0)
