@@ -353,3 +353,18 @@ def test_a_database_from_a_newer_metatutor_is_left_alone(
         assert f"has schema version {latest_version() + 1}, newer than this metatutor" in err
         assert "Install the newer metatutor" in err
     assert _snapshot(database) == before
+
+
+def test_several_workers_without_a_webhook_stop_with_one_line_naming_it(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "5550001:" + "A1b2C3d4E5" * 3)
+    monkeypatch.delenv("METATUTOR_WEBHOOK_URL", raising=False)
+    assert main(["serve", "--workers", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "--workers 2 needs a webhook: set METATUTOR_WEBHOOK_URL" in err
+    assert not (env / "tutor.sqlite3").exists()  # refused before anything started
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--workers", "0"])
+    assert "give a whole number from 1 to 64" in capsys.readouterr().err
