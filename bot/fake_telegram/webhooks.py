@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ class Delivery:
 
     update_id: int
     outcome: int | str
+    seconds: float = 0.0
+    """How long the bot took to answer (or to fail)."""
 
     @property
     def ok(self) -> bool:
@@ -95,8 +98,10 @@ class WebhookDelivery:
                         await asyncio.wait_for(self._wake.wait(), 0.05)  # setWebhook sets none
                     continue
                 update = fake._pending_updates[0]
+                began = time.perf_counter()
                 outcome = await self._post(client, fake.webhook_url, fake.webhook_secret, update)
-                attempt = Delivery(int(update["update_id"]), outcome)
+                took = time.perf_counter() - began
+                attempt = Delivery(int(update["update_id"]), outcome, took)
                 self.attempts.append(attempt)
                 if attempt.ok:
                     with contextlib.suppress(ValueError):  # deleteWebhook may have dropped it
