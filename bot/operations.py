@@ -147,6 +147,9 @@ async def serve(
     if workers > 1 and worker is None:
         from bot.workers import serve_workers
 
+        # Migrations and the bundled decks once, before N workers could race to apply them.
+        async with open_service(settings):
+            pass
         return await serve_workers(settings, workers)
     from bot.app import build_application, run_worker, serve_forever
 
@@ -163,8 +166,9 @@ async def serve(
         model.start().add_done_callback(stop_if_failed)
 
     if worker is not None:
-        from bot.workers import worker_settings
+        from bot.workers import tag_logs, worker_settings
 
+        tag_logs(worker)
         settings = worker_settings(settings, workers)
     once = worker in (None, 0)  # what must run once runs in worker 0 (see bot.workers)
     async with open_service(settings, memory=model) as service:

@@ -39,6 +39,8 @@ STEADY = 30.0
 STOP_GRACE = 30.0
 """Seconds a worker may take to finish its updates after SIGTERM before it is killed."""
 SECRET_ENV = "METATUTOR_WEBHOOK_SECRET"
+START_FAILED = 2
+"""A worker's exit code for a start-up problem (settings, model weights): stop, not restart."""
 
 
 @dataclass
@@ -72,12 +74,27 @@ def worker_settings(settings: Settings, workers: int) -> Settings:
     return settings.model_copy(update={"send_rate": settings.send_rate / workers})
 
 
+def tag_logs(index: int) -> None:
+    """Every log line of this worker process carries ``worker=I``."""
+
+    def tag(record: logging.LogRecord) -> bool:
+        record.worker = index
+        return True
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(tag)
+
+
 class Supervisor:
     """Starts the workers, restarts those that die, and stops them all."""
 
-    def __init__(self, workers: int, secret: str, ports: list[int]) -> None:
+    def __init__(
+        self, workers: int, secret: str, ports: list[int], on_fatal: Callable[[], object]
+    ) -> None:
         self.workers = [WorkerProcess(i, port) for i, port in enumerate(ports)]
         self.count = workers
+        self.fatal = False
+        self._on_fatal = on_fatal
         self._secret = secret
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,6 +129,11 @@ class Supervisor:
             assert worker.process is not None
             code = await worker.process.wait()
             if self._stopping:
+                return
+            if code == START_FAILED:  # its own line said why; a restart cannot change it
+                log.error("worker %d cannot start; stopping every worker", worker.index)
+                self.fatal = True
+                self._on_fatal()
                 return
             steady = loop.time() - began > STEADY
             worker.quick_deaths = 0 if steady else worker.quick_deaths + 1
@@ -189,7 +211,7 @@ async def serve_workers(
         secret=secret,
         worker_ports=free_ports(workers),
     )
-    supervisor = Supervisor(workers, secret, [link.port for link in front.links])
+    supervisor = Supervisor(workers, secret, [link.port for link in front.links], event.set)
     bot = Bot(
         settings.token,
         base_url=settings.telegram_api_base_url,
@@ -222,10 +244,17 @@ async def serve_workers(
         loop = asyncio.get_running_loop()
         for sig in installed:
             loop.remove_signal_handler(sig)
-    failed = [code for code in codes if code not in (0, None)]
-    if failed:
+    if any(code not in (0, None) for code in codes):
         log.error("workers stopped with exit codes %s", codes)
-    return 0
+    return START_FAILED if supervisor.fatal else 0
 
 
-__all__ = ["Supervisor", "WorkerProcess", "free_ports", "serve_workers", "worker_settings"]
+__all__ = [
+    "START_FAILED",
+    "Supervisor",
+    "WorkerProcess",
+    "free_ports",
+    "serve_workers",
+    "tag_logs",
+    "worker_settings",
+]

@@ -94,6 +94,7 @@ async def test_two_workers_keep_each_students_answers_once_and_in_order(tmp_path
     assert code == 0, log.read_text()[-3000:]
     text = log.read_text()
     assert "Traceback" not in text, text[-3000:]
+    assert "worker=0" in text and "worker=1" in text  # each worker's lines say which it is
     # Set up once, by the front and worker 0: one webhook, one set of command menus.
     assert len(fake.calls_of("setWebhook")) == 1
     assert fake.webhook_url == f"http://127.0.0.1:{port}/telegram-hook"
