@@ -13,7 +13,7 @@ from bot.fake_telegram.http_server import HttpBotApi
 from bot.settings import Settings
 from bot.workers import worker_settings
 from tests.bot import test_crash_safety as crash
-from tests.bot.workers_process import front_environment, free_port
+from tests.bot.workers_process import free_port, front_environment
 
 pytestmark = pytest.mark.slow
 
