@@ -289,10 +289,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     f"{backend}, {workers} worker(s): {run['answers_per_s']:.1f} answers/s",
                     file=sys.stderr,
                 )
-    one = {r["backend"]: r["answers_per_s"] for r in results if r["workers"] == 1}
+    one = {r["backend"]: r for r in results if r["workers"] == 1}
     for run in results:
         base = one.get(run["backend"])
-        run["speedup"] = run["answers_per_s"] / base if base else None
+        run["speedup"] = run["answers_per_s"] / base["answers_per_s"] if base else None
+        # What the bot's own CPU allows with a core per worker and Telegram elsewhere: N
+        # cores' worth of answers at this run's CPU per answer (front included), against
+        # one core at the single process's.
+        run["cpu_bound_speedup"] = (
+            run["workers"] * base["bot_cpu_ms_per_answer"] / run["bot_cpu_ms_per_answer"]
+            if base
+            else None
+        )
     return {"runs": results}
 
 
@@ -309,6 +317,8 @@ def _rows(results: list[dict[str, Any]]) -> list[list[object]]:
                 run["answers_per_s"],
                 f"{run['speedup']:.2f}x" if run["speedup"] else "-",
                 ms.get("bot", 0.0) or workers,
+                run["bot_cpu_ms_per_answer"],
+                f"{run['cpu_bound_speedup']:.2f}x" if run["cpu_bound_speedup"] else "-",
                 run["front_cpu_ms_per_update"] if run["front_cpu_ms_per_update"] else "-",
                 ms["fake+students"],
                 f"{run['delivery_ms_p50']:.1f} / {run['delivery_ms_p99']:.1f}",
@@ -335,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         "answers",
         "answers/s",
         "× one",
-        "bot CPU ms/answer (per worker)",
+        "CPU ms/answer per bot process",
+        "bot total (front incl.)",
+        "× one, CPU-bound",
         "front CPU ms/update",
         "fake+students ms/answer",
         "delivery ms p50 / p99",
