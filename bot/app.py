@@ -441,16 +441,15 @@ async def run_worker(
 
     Like :func:`run_webhook`, without ``setWebhook`` (the front registered it once).
     """
-    from bot.worker_server import start_worker_server
+    from bot.worker_server import WorkerServer
 
-    servers: list[Any] = []
+    server = WorkerServer(application, port, secret)
 
     async def starting() -> None:
-        servers.append(await start_worker_server(application, port, secret))
+        server.start()
 
     async def stopping() -> None:
-        for server in servers:
-            server.stop()
+        await server.stop()
 
     await _serve(application, starting, stop, on_started, "listen", stopping)
 

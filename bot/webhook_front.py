@@ -11,8 +11,8 @@ forwards to one worker go one at a time over one kept-alive connection, in arriv
 when a forward fails, every update already waiting for that worker is refused too (else a
 later update of the same student could overtake the one Telegram will redeliver).
 
-The front parses each update's JSON only to find the user; it imports neither the bot's
-handlers nor torch, so its CPU per update stays small next to a worker's.
+The front parses each update's JSON only to find the user; it runs no handlers and loads no
+model, so its CPU per update stays small next to a worker's.
 """
 
 from __future__ import annotations
@@ -75,22 +75,23 @@ class WorkerLink:
         self._arrived = 0  # updates that came for this worker so far
         self._refuse_upto = 0  # those arrived up to here are refused: one before them failed
 
-    async def forward(self, body: bytes) -> bool:
-        """Hand ``body`` to the worker; True once it answered 2xx (it queued the update)."""
+    async def forward(self, body: bytes) -> int | None:
+        """Hand ``body`` to the worker: its status (2xx: it queued the update), None if down."""
         self._arrived += 1
         number = self._arrived
         async with self._lock:
             if number <= self._refuse_upto:
-                return False
-            if await self._send(body):
-                self.forwarded += 1
-                return True
+                return None
+            status = await self._send(body)
+            if status is not None and status < 500:
+                self.forwarded += status < 300
+                return status
             # Those already waiting were sent after this one: Telegram must redeliver them
             # after it, not before.
             self._refuse_upto = self._arrived
-            return False
+            return None
 
-    async def _send(self, body: bytes) -> bool:
+    async def _send(self, body: bytes) -> int | None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WORKER_WAIT
         head = (
@@ -106,8 +107,7 @@ class WorkerLink:
                     )
                 assert self._reader is not None
                 self._writer.write(head + body)
-                status = await asyncio.wait_for(_read_status(self._reader), WORKER_WAIT)
-                return 200 <= status < 300
+                return await asyncio.wait_for(_read_status(self._reader), WORKER_WAIT)
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as error:
                 # Not listening (starting or restarting), or it died holding the update: try
                 # again until the deadline. Had it queued the update before dying, this is a
@@ -115,7 +115,7 @@ class WorkerLink:
                 self.close()
                 if loop.time() >= deadline:
                     log.warning("worker %d did not take an update (%r)", self.index, error)
-                    return False
+                    return None
                 await asyncio.sleep(0.05)
 
     def close(self) -> None:
@@ -162,13 +162,15 @@ class _FrontHandler(tornado.web.RequestHandler):
         body = self.request.body
         try:
             update = json.loads(body)
-            user = user_of(update) if isinstance(update, dict) else None
         except ValueError:
-            self.set_status(400)  # not JSON: no retry can make it an update
+            update = None
+        if not isinstance(update, dict):
+            self.set_status(400)  # not an update: no retry can make it one
             return
-        link = front.links[worker_for(user, len(front.links))]
-        if not await link.forward(body):
-            self.set_status(_UNAVAILABLE)
+        link = front.links[worker_for(user_of(update), len(front.links))]
+        status = await link.forward(body)
+        # A worker's 4xx (not an update it can read) is final; down or 5xx: Telegram retries.
+        self.set_status(_UNAVAILABLE if status is None else status)
 
 
 class WebhookFront:

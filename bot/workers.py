@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import secrets
@@ -41,6 +42,24 @@ STOP_GRACE = 30.0
 SECRET_ENV = "METATUTOR_WEBHOOK_SECRET"
 START_FAILED = 2
 """A worker's exit code for a start-up problem (settings, model weights): stop, not restart."""
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """For the child before exec (Linux): SIGTERM to it when the front dies, even by SIGKILL.
+
+    Resolved here, in the front: after fork only the call itself is safe (an import could
+    wait for a lock another thread held at the fork).
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def set_it() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+
+    return set_it
 
 
 @dataclass
@@ -116,7 +135,14 @@ class Supervisor:
     async def _spawn(self, worker: WorkerProcess) -> None:
         env = dict(os.environ)  # the workers read the same settings, and the secret
         env[SECRET_ENV] = self._secret
-        worker.process = await asyncio.create_subprocess_exec(*self._command(worker), env=env)
+        # Its own process group: Ctrl-C in a terminal reaches the front only, which stops the
+        # workers in order (no take-over by a restart meanwhile).
+        worker.process = await asyncio.create_subprocess_exec(
+            *self._command(worker),
+            env=env,
+            process_group=0,
+            preexec_fn=_parent_death_signal(),
+        )
         worker.starts += 1
         worker.pids.append(worker.process.pid)
         log.info("worker %d started (pid %d)", worker.index, worker.process.pid)
@@ -149,6 +175,10 @@ class Supervisor:
             asyncio.create_task(self._keep(worker), name=f"worker-{worker.index}")
             for worker in self.workers
         ]
+
+    def stopping(self) -> None:
+        """From now on, a worker that exits is not started again."""
+        self._stopping = True
 
     async def stop(self) -> list[int | None]:
         """SIGTERM to every worker, SIGKILL after :data:`STOP_GRACE`; their exit codes."""
@@ -237,6 +267,7 @@ async def serve_workers(
             await event.wait()
         log.info("stopping")
     finally:
+        supervisor.stopping()
         await front.stop()
         with contextlib.suppress(Exception):
             await bot.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from bot.fake_telegram.http_server import HttpBotApi
 from bot.settings import Settings
 from bot.workers import worker_settings
 from tests.bot import test_crash_safety as crash
-from tests.bot.workers_process import free_port, front_environment
+from tests.bot.workers_process import free_port, front_environment, start_front, worker_pids
 
 pytestmark = pytest.mark.slow
 
@@ -58,3 +59,23 @@ async def test_weights_that_do_not_load_stop_the_front_instead_of_restarting_for
     assert "cannot start; stopping every worker" in text
     assert f"metatutor: {broken}" in text or str(broken) in text  # the worker's own line
     assert text.count("starting it again") == 0  # no restart loop
+
+
+async def test_workers_stop_when_the_front_is_killed(tmp_path: Path) -> None:
+    database = tmp_path / "tutor.sqlite3"
+    await crash._seed(database, [])
+    fake = FakeBotApi()
+    fake.token = crash.TOKEN
+    log = tmp_path / "bot.log"
+    async with HttpBotApi(fake) as server:
+        front, _port = await start_front(server, database, log, workers=2)
+        workers = worker_pids(front)
+        assert len(workers) == 2
+        front.send_signal(signal.SIGKILL)  # no chance to stop them itself
+        await front.wait()
+        for _ in range(1500):
+            if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+                break
+            await asyncio.sleep(0.02)
+    # Orphaned workers would keep the database and run reminders beside a new front's.
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
