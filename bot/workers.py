@@ -6,11 +6,13 @@ once; each worker runs the whole bot (``serve --worker I``) on an internal port 
 again (its updates wait at the front meanwhile, or Telegram redelivers them); SIGINT or
 SIGTERM to the front stops taking updates, then stops every worker cleanly.
 
-Jobs that must run once (reminders, daily group quizzes, announcements, the heartbeat, the
-weekly refit, the command menus) run in worker 0 only: one scheduler does not race itself,
-scans the database once instead of N times, and the health check reads one heartbeat. Every
-worker watches for new model weights (each holds its own model) and steps the group quizzes
-it starts (their state is in the database; worker 0's job takes the later steps).
+Jobs that must run once (the reminder job, daily group quizzes, the heartbeat, the weekly
+refit, the command menus) run in worker 0 only: one scheduler does not race itself, scans
+the database once instead of N times, and the health check reads one heartbeat. Every
+worker watches for new model weights (each holds its own model), sends the first poll of
+the group quizzes it starts (worker 0's job takes the later steps: their state is in the
+database) and sends the announcements its admins confirm (claimed row by row, like the
+reminder job's).
 """
 
 from __future__ import annotations
