@@ -1,9 +1,11 @@
 """Answers a second with one bot process and with ``serve --workers 2``, SQLite and PostgreSQL.
 
 The real ``metatutor serve`` runs as a child process behind the HTTP Bot API fake, which
-delivers every update to its webhook (as Telegram does: one at a time, redelivered on
-failure). Students answer multiple-choice questions as fast as the bot lets them: each taps
-an option as soon as its question arrives, and the next tap waits for the acknowledgement.
+delivers every update to its webhook as Telegram does: up to 40 at once
+(``max_connections``; ``--connections 1`` for one at a time), one user's in order,
+redelivered on failure. Students answer multiple-choice questions as fast as the bot lets
+them: each taps an option as soon as its question arrives, and the next tap waits for the
+acknowledgement.
 After a warm-up, answers acknowledged during a fixed window are counted; the CPU time of
 each process (the front, every worker, and this process: the fake and the students) is
 read from ``/proc`` over the same window.
@@ -177,13 +179,20 @@ def _environment(server: HttpBotApi, database: Path | str, port: int) -> dict[st
 
 
 async def measure(
-    database: Path | str, workers: int, students: int, warmup: float, window: float, log: Path
+    database: Path | str,
+    workers: int,
+    students: int,
+    warmup: float,
+    window: float,
+    log: Path,
+    connections: int = 40,
 ) -> dict[str, Any]:
     """One run: the bot with ``workers`` processes, students answering; figures of the window."""
     fake = FakeBotApi(require_known_chat=False)
     fake.token = TOKEN
     crowd = Students(fake, students)
     async with HttpBotApi(fake) as server:
+        server.webhooks.connections = connections
         args = ["--workers", str(workers)] if workers > 1 else []
         with log.open("ab") as sink:
             bot = await asyncio.create_subprocess_exec(
@@ -236,6 +245,7 @@ async def measure(
     return {
         "workers": workers,
         "students": students,
+        "connections": connections,
         "answers": answers,
         "seconds": elapsed,
         "answers_per_s": answers / elapsed,
@@ -281,7 +291,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                         database = stack.enter_context(_postgres_database(args.postgres))
                     await seed(database, args.students)
                     run = await measure(
-                        database, workers, args.students, args.warmup, args.window, log
+                        database,
+                        workers,
+                        args.students,
+                        args.warmup,
+                        args.window,
+                        log,
+                        args.connections,
                     )
                 run["backend"] = backend
                 results.append(run)
@@ -335,6 +351,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=24)
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before counting")
     parser.add_argument("--window", type=float, default=30.0, help="seconds counted")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=40,
+        help="webhook deliveries at once (Telegram's max_connections, 40 by default; 1: one"
+        " update at a time)",
+    )
     parser.add_argument("--postgres", help="a PostgreSQL server URL to make databases on")
     parser.add_argument("--json", type=Path, help="write the results (and the machine) here")
     args = parser.parse_args(argv)

@@ -2,10 +2,12 @@
 
 Once the bot called ``setWebhook``, :class:`WebhookDelivery` posts each queued update as JSON
 to the webhook URL, with the ``X-Telegram-Bot-Api-Secret-Token`` header when a secret was
-registered. Updates go one at a time, in the order they were queued; an update leaves the
-queue only when the bot answered 2xx. Any other status, a timeout or a refused connection is
-retried (the same update, so later ones wait behind it) after a backoff that doubles up to a
-ceiling, as Telegram does (its own backoff is slower; tests need it quick).
+registered. By default updates go one at a time, in the order they were queued (benchmarks
+may allow several connections, as Telegram does, keeping each user's updates in order); an
+update leaves the queue only when the bot answered 2xx. Any other status, a timeout or a
+refused connection is retried (the same update, so later ones wait behind it) after a
+backoff that doubles up to a ceiling, as Telegram does (its own backoff is slower; tests
+need it quick).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from bot.webhook_front import user_of
 
 if TYPE_CHECKING:
     from bot.fake_telegram.api import FakeBotApi
@@ -51,6 +55,10 @@ class WebhookDelivery:
         first_retry: Seconds before the first retry of a failed update.
         max_retry: The longest wait between retries.
         timeout: Seconds the bot may take to answer one delivery.
+        connections: Deliveries at once (``setWebhook``'s ``max_connections``, which is
+            40 unless set). With 1, every update waits for the one before it; with more,
+            only the updates of the same user do (one user's stay in order, in flight
+            one at a time), so one user's failing update holds up only that user.
     """
 
     def __init__(
@@ -60,12 +68,16 @@ class WebhookDelivery:
         first_retry: float = 0.05,
         max_retry: float = 1.0,
         timeout: float = 10.0,
+        connections: int = 1,
     ) -> None:
         self.fake = fake
+        self.connections = connections
         self.first_retry = first_retry
         self.max_retry = max_retry
         self.timeout = timeout
         self.attempts: list[Delivery] = []
+        self._retry_at: dict[object, float] = {}  # key -> when its first update is tried again
+        self._delay: dict[object, float] = {}  # key -> its next backoff
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -87,30 +99,74 @@ class WebhookDelivery:
         """Ids of the updates the bot took, in order."""
         return [attempt.update_id for attempt in self.attempts if attempt.ok]
 
+    def _key(self, update: dict[str, Any]) -> object:
+        """Updates of one key go one at a time, in order: all of them on one connection."""
+        return None if self.connections == 1 else ("user", user_of(update))
+
+    def _next(self, busy: set[object], now: float) -> dict[str, Any] | None:
+        """The first queued update whose key has none in flight and no retry pending."""
+        blocked = set(busy)
+        for update in self.fake._pending_updates:
+            key = self._key(update)
+            if key in blocked:
+                continue
+            if self._retry_at.get(key, 0.0) > now:
+                blocked.add(key)  # its later updates wait behind the one to retry
+                continue
+            return update
+        return None
+
     async def _run(self) -> None:
-        delay = self.first_retry
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            while True:
-                fake = self.fake
-                if not fake.webhook_url or not fake._pending_updates:
+        loop = asyncio.get_running_loop()
+        busy: set[object] = set()
+        tasks: set[asyncio.Task[None]] = set()
+        limits = httpx.Limits(max_connections=self.connections)
+        async with httpx.AsyncClient(timeout=self.timeout, limits=limits) as client:
+            try:
+                while True:
                     self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 0.05)  # setWebhook sets none
-                    continue
-                update = fake._pending_updates[0]
-                began = time.perf_counter()
-                outcome = await self._post(client, fake.webhook_url, fake.webhook_secret, update)
-                took = time.perf_counter() - began
-                attempt = Delivery(int(update["update_id"]), outcome, took)
-                self.attempts.append(attempt)
-                if attempt.ok:
-                    with contextlib.suppress(ValueError):  # deleteWebhook may have dropped it
-                        fake._pending_updates.remove(update)
-                    delay = self.first_retry
-                    continue
-                log.info("webhook delivery of %s failed (%s)", attempt.update_id, outcome)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_retry)
+                    fake = self.fake
+                    update = None
+                    if fake.webhook_url and len(busy) < self.connections:
+                        update = self._next(busy, loop.time())
+                    if update is None:
+                        waits = [at - loop.time() for at in self._retry_at.values()]
+                        pause = min([0.05, *(w for w in waits if w > 0)])
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), pause)
+                        continue
+                    key = self._key(update)
+                    busy.add(key)
+                    task = asyncio.create_task(self._deliver(client, update, key, busy))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+            finally:
+                for task in list(tasks):
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _deliver(
+        self, client: httpx.AsyncClient, update: dict[str, Any], key: object, busy: set[object]
+    ) -> None:
+        fake = self.fake
+        try:
+            began = time.perf_counter()
+            outcome = await self._post(client, fake.webhook_url, fake.webhook_secret, update)
+            attempt = Delivery(int(update["update_id"]), outcome, time.perf_counter() - began)
+            self.attempts.append(attempt)
+            if attempt.ok:
+                with contextlib.suppress(ValueError):  # deleteWebhook may have dropped it
+                    fake._pending_updates.remove(update)
+                self._retry_at.pop(key, None)
+                self._delay.pop(key, None)
+                return
+            log.info("webhook delivery of %s failed (%s)", attempt.update_id, outcome)
+            delay = self._delay.get(key, self.first_retry)
+            self._retry_at[key] = asyncio.get_running_loop().time() + delay
+            self._delay[key] = min(delay * 2, self.max_retry)
+        finally:
+            busy.discard(key)
+            self._wake.set()
 
     @staticmethod
     async def _post(

@@ -24,6 +24,7 @@ class Receiver:
 
     def __init__(self, statuses: list[int] | None = None) -> None:
         self.statuses = list(statuses or [])
+        self.refuse_once: set[int] = set()  # update ids refused (500) on first sight
         self.received: list[tuple[dict[str, object], str | None]] = []  # (update, secret)
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -55,6 +56,10 @@ class Receiver:
                     (json.loads(body), headers.get("x-telegram-bot-api-secret-token"))
                 )
                 status = self.statuses.pop(0) if self.statuses else 200
+                update_id = self.received[-1][0]["update_id"]
+                if update_id in self.refuse_once:
+                    self.refuse_once.discard(update_id)
+                    status = 500
                 writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -149,5 +154,35 @@ async def test_a_webhook_that_is_down_gets_the_update_once_it_is_up(server: Http
         await _until(lambda: server.webhooks.delivered() == [update["update_id"]])
         assert [u["update_id"] for u, _ in receiver.received] == [update["update_id"]]
         assert fake._pending_updates == []
+    finally:
+        await receiver.close()
+
+
+async def test_with_several_connections_only_the_failing_users_updates_wait(
+    server: HttpBotApi,
+) -> None:
+    bea = FakeUser(102, "Bea")
+    server.fake.register_user(bea)
+    server.webhooks.connections = 40  # Telegram's default max_connections
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        fake = server.fake
+        async with _bot(server) as bot:
+            await bot.set_webhook(receiver.url)
+        ada_first, ada_second = fake.user_message(ADA, "a1"), fake.user_message(ADA, "a2")
+        bea_first = fake.user_message(bea, "b1")
+        receiver.refuse_once.add(ada_first["update_id"])
+        server.webhooks.first_retry = 0.3  # Bea's update must not wait this long
+        for update in (ada_first, ada_second, bea_first):
+            fake.queue_update(update)
+        await _until(lambda: len(server.webhooks.delivered()) == 3)
+        order = [u["update_id"] for u, _ in receiver.received]
+        ids = [u["update_id"] for u in (ada_first, ada_second, bea_first)]
+        # Bea's went through while Ada's first waited to be retried; Ada's second only
+        # after her first.
+        assert order.index(ids[2]) < order.index(ids[0], 1)
+        assert server.webhooks.delivered().index(ids[0]) < server.webhooks.delivered().index(ids[1])
+        assert order.count(ids[1]) == 1
     finally:
         await receiver.close()
