@@ -143,7 +143,7 @@ class HttpBotApi:
         self._server: asyncio.Server | None = None
         self._faults: list[_WireFault] = []
         self._connections: set[asyncio.Task[None]] = set()
-        self.webhooks = WebhookDelivery(self.fake)
+        self.webhooks = WebhookDelivery(self.fake, task_name=CONNECTION_TASK)
         """Delivers queued updates once the bot set a webhook; its ``attempts`` log each try."""
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -55,6 +55,8 @@ class WebhookDelivery:
         first_retry: Seconds before the first retry of a failed update.
         max_retry: The longest wait between retries.
         timeout: Seconds the bot may take to answer one delivery.
+        task_name: The name of its tasks (a driver that waits for the bot's tasks skips
+            the fake's by name).
         connections: Deliveries at once (``setWebhook``'s ``max_connections``, which is
             40 unless set). With 1, every update waits for the one before it; with more,
             only the updates of the same user do (one user's stay in order, in flight
@@ -69,8 +71,10 @@ class WebhookDelivery:
         max_retry: float = 1.0,
         timeout: float = 10.0,
         connections: int = 1,
+        task_name: str = "fake-telegram-webhook-delivery",
     ) -> None:
         self.fake = fake
+        self.task_name = task_name
         self.connections = connections
         self.first_retry = first_retry
         self.max_retry = max_retry
@@ -84,7 +88,7 @@ class WebhookDelivery:
     def start(self) -> None:
         """Begin delivering (in the running loop)."""
         self.fake._update_waiters.add(self._wake)  # queue_update wakes us like a long poll
-        self._task = asyncio.create_task(self._run(), name="fake-telegram-webhook-delivery")
+        self._task = asyncio.create_task(self._run(), name=self.task_name)
 
     async def close(self) -> None:
         """Stop delivering; an update in flight stays queued."""
@@ -132,12 +136,19 @@ class WebhookDelivery:
                     if update is None:
                         waits = [at - loop.time() for at in self._retry_at.values()]
                         pause = min([0.05, *(w for w in waits if w > 0)])
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), pause)
+                        # A timer, not wait_for: idle, the delivery starts no task (a driver
+                        # waiting for the bot's tasks to finish would wait forever).
+                        timer = loop.call_later(pause, self._wake.set)
+                        try:
+                            await self._wake.wait()
+                        finally:
+                            timer.cancel()
                         continue
                     key = self._key(update)
                     busy.add(key)
-                    task = asyncio.create_task(self._deliver(client, update, key, busy))
+                    task = asyncio.create_task(
+                        self._deliver(client, update, key, busy), name=self.task_name
+                    )
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
             finally:
