@@ -68,7 +68,7 @@ async def _study(fake: FakeBotApi, user: FakeUser, rng: random.Random) -> list[i
         assert toasts[0] == "", toasts
         assert all(t.startswith(crash.ALREADY) for t in toasts[1:]), toasts
         answered.append(int(data.split(":")[1]))
-        await asyncio.sleep(rng.uniform(0.0, 0.2))
+        await asyncio.sleep(rng.uniform(1.0, 1.3))  # a person's pace: under the flood limit
     return answered
 
 
