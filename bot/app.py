@@ -344,6 +344,7 @@ async def _serve(
     stop: asyncio.Event | None,
     on_started: Callable[[], object] | None,
     start_method: str,
+    on_stopping: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     event, installed = _stop_event(stop)
     updater = application.updater
@@ -363,6 +364,8 @@ async def _serve(
             on_started()
         await event.wait()
         log.info("stopping")
+        if on_stopping is not None:
+            await on_stopping()  # take no more updates before the application stops
     finally:
         if updater.running:
             await updater.stop()
@@ -446,6 +449,31 @@ async def run_webhook(
     await _serve(application, starting, stop, on_started, "setWebhook")
 
 
+async def run_worker(
+    application: AnyApplication,
+    *,
+    port: int,
+    secret: str,
+    stop: asyncio.Event | None = None,
+    on_started: Callable[[], object] | None = None,
+) -> None:
+    """Serve as a worker of ``serve --workers N``: updates forwarded by the front on ``port``.
+
+    Like :func:`run_webhook`, without ``setWebhook`` (the front registered it once).
+    """
+    from bot.worker_server import WorkerServer
+
+    server = WorkerServer(application, port, secret)
+
+    async def starting() -> None:
+        server.start()
+
+    async def stopping() -> None:
+        await server.stop()
+
+    await _serve(application, starting, stop, on_started, "listen", stopping)
+
+
 async def serve_forever(
     application: AnyApplication,
     settings: Settings,
@@ -469,6 +497,7 @@ __all__ = [
     "rate_limiter",
     "run_polling",
     "run_webhook",
+    "run_worker",
     "serve_forever",
     "until_telegram_answers",
 ]

@@ -28,13 +28,33 @@ def _fault(text: str) -> tuple[str, int | str]:
     return method, int(fault) if fault.isdigit() else fault
 
 
+def _workers(text: str) -> int:
+    """``serve --workers N``: a whole number from 1 to 64."""
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 1 to 64")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="metatutor",
         description="A Telegram study tutor. Settings come from the environment and .env.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("serve", help="run the Telegram bot (the local chat if no token is set)")
+    serve = commands.add_parser(
+        "serve", help="run the Telegram bot (the local chat if no token is set)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="N bot processes on one database behind the webhook port (needs"
+        " METATUTOR_WEBHOOK_URL; default 1)",
+    )
+    # Set by the front of --workers N for each worker process it starts.
+    serve.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--worker-port", type=int, default=0, help=argparse.SUPPRESS)
     chat = commands.add_parser("chat", help="chat with the tutor in this terminal (no Telegram)")
     chat.add_argument("--user-id", type=int, default=1, help="the local student's id")
     chat.add_argument("--name", default="Student", help="the local student's first name")
@@ -213,7 +233,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
     command: str = args.command
     if command == "serve":
-        return await operations.serve(settings)
+        return await operations.serve(
+            settings, workers=args.workers, worker=args.worker, worker_port=args.worker_port
+        )
     if command == "chat":
         return await operations.chat(
             settings,

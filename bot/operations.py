@@ -124,8 +124,19 @@ def error_message(error: TutorError) -> str:
     return f"{error}."
 
 
-async def serve(settings: Settings) -> int:
-    """Run the Telegram bot until SIGINT/SIGTERM; the local chat when no token is set."""
+async def serve(
+    settings: Settings, *, workers: int = 1, worker: int | None = None, worker_port: int = 0
+) -> int:
+    """Run the Telegram bot until SIGINT/SIGTERM; the local chat when no token is set.
+
+    With ``workers`` above 1 this process is the webhook front of that many worker
+    processes (:mod:`bot.workers`); ``worker`` is set in each of those.
+    """
+    if workers > 1 and not settings.webhook_url:
+        raise StartupError(
+            f"--workers {workers} needs a webhook: set METATUTOR_WEBHOOK_URL (long polling"
+            " allows one process to fetch updates), or serve with one worker"
+        )
     if settings.token is None:
         print(
             "No TELEGRAM_BOT_TOKEN is set, so metatutor starts its local chat instead.\n"
@@ -133,7 +144,14 @@ async def serve(settings: Settings) -> int:
             file=sys.stderr,
         )
         return await chat(settings)
-    from bot.app import build_application, serve_forever
+    if workers > 1 and worker is None:
+        from bot.workers import serve_workers
+
+        # Migrations and the bundled decks once, before N workers could race to apply them.
+        async with open_service(settings):
+            pass
+        return await serve_workers(settings, workers)
+    from bot.app import build_application, run_worker, serve_forever
 
     # Polling starts first; torch and the weights load meanwhile (model calls wait for them).
     model = BackgroundModel(settings)
@@ -147,13 +165,29 @@ async def serve(settings: Settings) -> int:
     def load_model() -> None:
         model.start().add_done_callback(stop_if_failed)
 
+    if worker is not None:
+        from bot.workers import tag_logs, worker_settings
+
+        tag_logs(worker)
+        settings = worker_settings(settings, workers)
+    once = worker in (None, 0)  # what must run once runs in worker 0 (see bot.workers)
     async with open_service(settings, memory=model) as service:
-        application = build_application(settings, service, reminders=True)
+        application = build_application(settings, service, reminders=once)
         from bot.operations_model import schedule_weekly_refit, watch_weights
 
         watch_weights(application, settings, model, service.db)
-        schedule_weekly_refit(application, settings, service.db)
-        await serve_forever(application, settings, stop=stop, on_started=load_model)
+        if once:
+            schedule_weekly_refit(application, settings, service.db)
+        else:
+            application.post_init = None  # worker 0 publishes the command menus
+        if worker is None:
+            await serve_forever(application, settings, stop=stop, on_started=load_model)
+        else:
+            assert settings.webhook_secret is not None  # the front hands its secret down
+            secret = settings.webhook_secret.get_secret_value()
+            await run_worker(
+                application, port=worker_port, secret=secret, stop=stop, on_started=load_model
+            )
     if isinstance(model.failure, StartupError):
         raise model.failure
     return 0

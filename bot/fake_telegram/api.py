@@ -117,6 +117,7 @@ class FakeBotApi(IncomingUpdates, GroupUpdates, BaseRequest):
         self.commands: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.webhook_url = ""
+        self.webhook_secret = ""  # setWebhook's secret_token, sent back with each delivery
         self.received: list[dict[str, Any]] = []
         self.files: dict[str, StoredFile] = {}
         self.downloads: list[str] = []  # paths of file downloads, in order

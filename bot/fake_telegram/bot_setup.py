@@ -62,11 +62,13 @@ def get_chat_menu_button(fake: FakeBotApi, call: ApiCall) -> Any:
 
 def set_webhook(fake: FakeBotApi, call: ApiCall) -> Any:
     fake.webhook_url = str(call.params.get("url", ""))
+    fake.webhook_secret = str(call.params.get("secret_token") or "")
     return True
 
 
 def delete_webhook(fake: FakeBotApi, call: ApiCall) -> Any:
     fake.webhook_url = ""
+    fake.webhook_secret = ""
     if call.params.get("drop_pending_updates"):
         fake._pending_updates.clear()
     return True

@@ -12,7 +12,9 @@ only after a delay (a timeout on the client's side). The fake's own ``fail_next`
 ("timeout", "network") turn into a hang and a drop respectively.
 
 Long polling (``getUpdates`` with a timeout) is answered as soon as an update is queued and
-given up when the client goes away, so a bot killed mid-poll leaves nothing waiting.
+given up when the client goes away, so a bot killed mid-poll leaves nothing waiting. After
+``setWebhook``, queued updates are POSTed to the webhook instead
+(:class:`bot.fake_telegram.webhooks.WebhookDelivery`, :attr:`HttpBotApi.webhooks`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 
 from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.webhooks import WebhookDelivery
 
 log = logging.getLogger("bot.fake_telegram.http_server")
 
@@ -140,6 +143,8 @@ class HttpBotApi:
         self._server: asyncio.Server | None = None
         self._faults: list[_WireFault] = []
         self._connections: set[asyncio.Task[None]] = set()
+        self.webhooks = WebhookDelivery(self.fake, task_name=CONNECTION_TASK)
+        """Delivers queued updates once the bot set a webhook; its ``attempts`` log each try."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -147,10 +152,12 @@ class HttpBotApi:
         """Listen; returns self."""
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        self.webhooks.start()
         return self
 
     async def close(self) -> None:
-        """Stop listening and drop every open connection."""
+        """Stop delivering and listening, and drop every open connection."""
+        await self.webhooks.close()
         if self._server is not None:
             self._server.close()
             for task in list(self._connections):

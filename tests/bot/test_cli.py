@@ -367,3 +367,18 @@ def test_a_paid_broadcast_rate_without_the_setting_stops_with_one_line(
     assert lines[1].startswith("METATUTOR_BROADCAST_RATE: 500 messages a second is above")
     assert "METATUTOR_ALLOW_PAID_BROADCAST=true" in lines[1]
     assert sorted(path.name for path in env.iterdir()) == []
+
+
+def test_several_workers_without_a_webhook_stop_with_one_line_naming_it(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "5550001:" + "A1b2C3d4E5" * 3)
+    monkeypatch.delenv("METATUTOR_WEBHOOK_URL", raising=False)
+    assert main(["serve", "--workers", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "--workers 2 needs a webhook: set METATUTOR_WEBHOOK_URL" in err
+    assert not (env / "tutor.sqlite3").exists()  # refused before anything started
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--workers", "0"])
+    assert "give a whole number from 1 to 64" in capsys.readouterr().err

@@ -61,6 +61,7 @@ METHODS = (
     "setMyCommands",
     "deleteWebhook",
     "getUpdates",
+    "setWebhook",
     "sendMessage",
     "sendPhoto",
     "sendDocument",
@@ -830,7 +831,9 @@ def test_the_table_covers_every_method_the_stories_used() -> None:
     """Every Bot API method any story in this run called has a row that makes it fail."""
     tested = {values[0] for values in (p.values for p in ROWS + HTTP_ROWS)}
     tested |= set(GROUP_FAIL_ONCE)  # told in the group stories, with their class set up
-    assert set(METHODS) - tested <= {"getUpdates"}  # long polling: its own test
+    # Long polling, and the webhook front's start-up (test_two_workers fails it once): their
+    # own tests.
+    assert set(METHODS) - tested <= {"getUpdates", "setWebhook"}
     assert METHODS_SEEN, "the story suite recorded no Bot API call"
     unlisted = METHODS_SEEN - set(METHODS)
     assert not unlisted, f"the bot now calls {sorted(unlisted)}: add them to METHODS and ROWS"
