@@ -31,11 +31,12 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import handlers
+from bot.bot_data import SERVICE_KEY
 from bot.flood import register_flood_guard
 from bot.group_quizzes import build_group_runner, schedule_group_quizzes
 from bot.handlers.admin import register_admin_handlers
 from bot.handlers.admin_common import ADMIN_KEY, AdminConfig
-from bot.handlers.common import SERVICE_KEY, Context
+from bot.handlers.common import Context
 from bot.handlers.groups import register_group_handlers
 from bot.handlers.privacy import register_privacy_handlers
 from bot.handlers.quiz import NotDelivered

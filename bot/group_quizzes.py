@@ -28,8 +28,8 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.bot_data import SERVICE_KEY
 from bot.group_text import poll_labels, poll_question, step_text
-from bot.handlers.common import SERVICE_KEY
 from bot.reminders import fanout_lease, shared_sender
 from bot.sender import Pacer
 from bot.settings import Settings

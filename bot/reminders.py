@@ -27,8 +27,8 @@ from typing import Any
 from telegram.ext import Application, ContextTypes
 
 from bot import reminder_text
-from bot.handlers.common import SERVICE_KEY
-from bot.handlers.quiz import start_quiz_keyboard
+from bot.bot_data import SERVICE_KEY
+from bot.render import start_quiz_keyboard
 from bot.sender import Delivery, Outcome, Outgoing, Sender, Sleep, Tally
 from bot.settings import Settings
 from tutor.clock import Clock

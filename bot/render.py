@@ -309,3 +309,16 @@ def rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKey
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
+
+
+def start_quiz_keyboard(lang: str) -> InlineKeyboardMarkup:
+    """A single "Start a quiz" button."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    plain(lang, "button.start_quiz"), callback_data=callbacks.start_quiz()
+                )
+            ]
+        ]
+    )

@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from bot.admin_charts import admin_chart
+from bot.bot_data import SERVICE_KEY
 from bot.group_text import group_lines
 from bot.handlers import admin_io
 from bot.handlers.admin_common import (
@@ -44,7 +45,6 @@ from bot.handlers.admin_common import (
     usage,
 )
 from bot.handlers.common import (
-    SERVICE_KEY,
     Context,
     reply,
     service_of,

@@ -12,6 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.bot_data import SERVICE_KEY
 from bot.i18n import LANGUAGES, Html, catalog, language_for, placeholders, plain, t
 from tutor.errors import TutorError
 from tutor.service import TutorService
@@ -21,8 +22,6 @@ log = logging.getLogger("bot.handlers")
 
 Context: TypeAlias = ContextTypes.DEFAULT_TYPE
 Handler: TypeAlias = Callable[[Update, Context], Coroutine[Any, Any, None]]
-
-SERVICE_KEY = "service"
 
 
 def service_of(context: Context) -> TutorService:

@@ -26,9 +26,8 @@ from bot.handlers.common import (
     toast,
     user_data,
 )
-from bot.handlers.quiz import start_quiz_keyboard
 from bot.i18n import LANGUAGES, Html, language_for, plain, t
-from bot.render import rows
+from bot.render import rows, start_quiz_keyboard
 from bot.times import parse_time
 from tutor.clock import zone
 from tutor.errors import NotEnrolled, UnknownDeck

@@ -41,19 +41,6 @@ TYPED_ANSWER_LIMIT = 300
 _QUESTION_MESSAGE = "question_message"
 
 
-def start_quiz_keyboard(lang: str) -> InlineKeyboardMarkup:
-    """A single "Start a quiz" button."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    plain(lang, "button.start_quiz"), callback_data=callbacks.start_quiz()
-                )
-            ]
-        ]
-    )
-
-
 @guarded
 async def quiz_command(update: Update, context: Context) -> None:
     """/quiz [n]: start a session of n questions (default: the student's quiz length)."""

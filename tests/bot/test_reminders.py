@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram.ext import Application
 
+from bot.bot_data import SERVICE_KEY
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.objects import FakeUser
-from bot.handlers.common import SERVICE_KEY
 from bot.reminders import ReminderRunner, build_runner
 from bot.sender import Sender
 from bot.settings import Settings
