@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 from storage import Connection, Database
 from storage import content as content_rows
 from storage import learner_state as state_rows
+from storage import replay as replay_rows
 from storage.learner_state import StoredState
+from storage.replay import AttemptRow
 from tutor.clock import from_millis
 from tutor.convert import item_from_record
 from tutor.items import Item
@@ -77,15 +79,20 @@ async def replay_all(
                 model.weights_id, state.to_bytes(), replay.calibrations[user_id].to_json()
             )
             await state_rows.put_state(conn, user_id, stored, replay.last_ms[user_id])
-        await conn.executemany(
-            "UPDATE memory SET previous_ms = ? WHERE user_id = ? AND item_id = ?",
+        await replay_rows.set_previous_seen(
+            conn,
             [
                 (round(h.previous_seen * 1000), user_id, item_id)
                 for (user_id, item_id), h in replay.histories.items()
                 if h.previous_seen is not None
             ],
         )
-        await _write_tallies(conn, replay.item_counts, replay.tag_counts, replay.students)
+        await replay_rows.write_tallies(
+            conn,
+            [(c[2], c[3], item_id) for item_id, c in replay.item_counts.items()],
+            [(c[2], c[3], tag) for tag, c in replay.tag_counts.items()],
+            [(n, right, user_id) for user_id, (n, right) in replay.students.items()],
+        )
         if switch is not None:
             switch()
     return len(replay.states)
@@ -93,14 +100,9 @@ async def replay_all(
 
 async def _batch(
     conn: Connection, after: tuple[int, int], items: dict[int, Item | None]
-) -> list[tuple[int, int, int, int, int, int | None, int | None]]:
+) -> list[AttemptRow]:
     """The next attempts after ``after`` (time, id), their unknown items read into ``items``."""
-    async with conn.execute(
-        "SELECT answered_ms, id, user_id, item_id, correct, grade, latency_ms"
-        " FROM attempts WHERE (answered_ms, id) > (?, ?) ORDER BY answered_ms, id LIMIT ?",
-        (*after, BATCH),
-    ) as cur:
-        rows = [tuple(row) for row in await cur.fetchall()]
+    rows = await replay_rows.attempts_after(conn, after, BATCH)
     for item_id in {row[3] for row in rows if row[3] not in items}:
         record = await content_rows.get_item(conn, item_id, live_only=False)
         items[item_id] = item_from_record(record) if record else None
@@ -124,7 +126,7 @@ class _Replay:
         self.last_ms: dict[int, int] = {}
         self.done = 0
 
-    def consume(self, rows: list[tuple[int, int, int, int, int, int | None, int | None]]) -> None:
+    def consume(self, rows: list[AttemptRow]) -> None:
         """Learn the attempts ``rows`` in order."""
         from tutor.model.online import AttemptFeatures, CandidateFeatures
 
@@ -179,28 +181,3 @@ class _Replay:
                 row[2] += resid
                 row[3] += var
             self.done += 1
-
-
-async def _write_tallies(
-    conn: Connection,
-    item_counts: dict[int, list[float]],
-    tag_counts: dict[str, list[float]],
-    students: dict[int, list[int]],
-) -> None:
-    """Store the rebuilt residual sums and student tallies (tallies of items and tags the log
-    no longer reaches, e.g. of items deleted since, keep their counts and get no sums)."""
-    await conn.execute("UPDATE item_stats SET resid_sum = 0, var_sum = 0")
-    await conn.execute("UPDATE tag_stats SET resid_sum = 0, var_sum = 0")
-    await conn.execute("UPDATE users SET answers = 0, answers_correct = 0")
-    await conn.executemany(
-        "UPDATE item_stats SET resid_sum = ?, var_sum = ? WHERE item_id = ?",
-        [(c[2], c[3], item_id) for item_id, c in item_counts.items()],
-    )
-    await conn.executemany(
-        "UPDATE tag_stats SET resid_sum = ?, var_sum = ? WHERE tag = ?",
-        [(c[2], c[3], tag) for tag, c in tag_counts.items()],
-    )
-    await conn.executemany(
-        "UPDATE users SET answers = ?, answers_correct = ? WHERE id = ?",
-        [(n, right, user_id) for user_id, (n, right) in students.items()],
-    )
