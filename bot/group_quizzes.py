@@ -34,7 +34,7 @@ from bot.reminders import fanout_lease, shared_sender
 from bot.sender import Pacer
 from bot.settings import Settings
 from tutor.group_quiz import LEASE, Step
-from tutor.leases import Lease
+from tutor.leases import FanoutTurn, Lease
 from tutor.service import TutorService
 
 log = logging.getLogger("bot.group_quizzes")
@@ -83,22 +83,15 @@ class GroupQuizRunner:
         paid: bool = False,
     ) -> None:
         self.service = service
-        self.fanout = fanout
+        self.turn = FanoutTurn(fanout, service.now())
         self.paid = paid
-        self._term = 0
         self.bot = bot
         self.pacer = pacer
         self.lease = lease
         self.plan_every = plan_every
         self.in_flight = in_flight
-        self.started = service.now()
-        self._first = True
         self._last_plan: datetime | None = None
         self._lock = asyncio.Lock()
-
-    def _stale_before(self) -> datetime:
-        # At the first run every claim older than this process is its dead predecessor's.
-        return self.started if self._first else self.service.now() - self.lease
 
     async def tick(self) -> GroupTick:
         """One run of the job (returns at once with ``busy`` if a run is still going)."""
@@ -107,7 +100,7 @@ class GroupQuizRunner:
             report.busy = True
             return report
         async with self._lock:
-            if not await self._hold():
+            if not await self.turn.hold(self.service.now()):
                 report.standby = True
                 return report
             now = self.service.now()
@@ -122,13 +115,12 @@ class GroupQuizRunner:
                     else:
                         report.skipped += 1
                         report.skipped_reasons.append(outcome.reason)
-            stale = self._stale_before()
-            self._first = False
+            stale = self.turn.stale_before(self.service.now(), self.lease)
             limit = asyncio.Semaphore(self.in_flight)
 
             async def one(quiz_id: int) -> None:
                 async with limit:
-                    if self.fanout is not None and not await self.fanout.hold():
+                    if self.turn.fanout is not None and not await self.turn.fanout.hold():
                         return  # lost the lease during a long run: the new holder goes on
                     if await self.run_step(quiz_id, stale):
                         report.polls += 1
@@ -137,19 +129,6 @@ class GroupQuizRunner:
             while due := await self.service.group_quizzes.due(stale, limit=500):
                 await asyncio.gather(*(one(quiz_id) for quiz_id in due))
         return report
-
-    async def _hold(self) -> bool:
-        """True if this process may run the quizzes (it holds the fan-out lease, or there is
-        none); a lease taken afresh releases every step a former holder left claimed."""
-        if self.fanout is None:
-            return True
-        if not await self.fanout.hold():
-            return False
-        if self.fanout.term != self._term:
-            self._term = self.fanout.term
-            self.started = self.service.now()
-            self._first = True
-        return True
 
     async def run_step(self, quiz_id: int, stale_before: datetime | None = None) -> bool:
         """Take the quiz's due step and send its messages; True if a poll went out."""

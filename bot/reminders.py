@@ -32,7 +32,7 @@ from bot.render import start_quiz_keyboard
 from bot.sender import Delivery, Outcome, Outgoing, Sender, Sleep, Tally
 from bot.settings import Settings
 from tutor.clock import Clock
-from tutor.leases import FANOUT, Lease
+from tutor.leases import FANOUT, FanoutTurn, Lease
 from tutor.reminder_queue import Claim, Reminder, ReminderQueue
 from tutor.reminders import NudgePlanner, ReminderKind
 from tutor.service import TutorService
@@ -113,8 +113,7 @@ class ReminderRunner:
         fanout: Lease | None = None,
     ) -> None:
         self.queue = queue
-        self.fanout = fanout
-        self._term = 0
+        self.turn = FanoutTurn(fanout, queue.now())
         self.sender = sender
         self.nudge_planner = nudge_planner
         self.batch = batch
@@ -122,8 +121,6 @@ class ReminderRunner:
         self.plan_every = plan_every
         self.nudge_every = nudge_every
         self._last_nudge_plan: datetime | None = None
-        self.started = queue.now()
-        self._first = True
         self._last_plan: datetime | None = None
         self._lock = asyncio.Lock()
 
@@ -134,13 +131,12 @@ class ReminderRunner:
             report.busy = True
             return report
         async with self._lock:
-            if not await self._hold():
+            if not await self.turn.hold(self.queue.now()):
                 report.standby = True
                 return report
             now = self.queue.now()
-            cutoff = self.started if self._first else now - self.lease
+            cutoff = self.turn.stale_before(now, self.lease)
             report.requeued, report.recovered_skipped = await self.queue.recover(cutoff)
-            self._first = False
             if self._last_plan is None or now - self._last_plan >= self.plan_every:
                 report.planned = await self.queue.plan_daily()
                 self._last_plan = now
@@ -159,19 +155,6 @@ class ReminderRunner:
                 _merge(report.tally, await self.deliver(claim))
         return report
 
-    async def _hold(self) -> bool:
-        """True if this process may fan out (it holds the lease, or there is none). A lease
-        taken afresh makes the run a first one: rows claimed before are a former holder's."""
-        if self.fanout is None:
-            return True
-        if not await self.fanout.hold():
-            return False
-        if self.fanout.term != self._term:
-            self._term = self.fanout.term
-            self.started = self.queue.now()
-            self._first = True
-        return True
-
     async def _plan_nudges(self) -> int:
         assert self.nudge_planner is not None
         students = await self.queue.active_students()
@@ -187,7 +170,7 @@ class ReminderRunner:
             done = sent.copy()
             sent.clear()
             try:
-                if self.fanout is not None and not await self.fanout.hold():
+                if self.turn.fanout is not None and not await self.turn.fanout.hold():
                     # Lost the lease (stuck past it): the new holder sends the rest.
                     await self.queue.advance(None, done)
                     return False
@@ -218,7 +201,7 @@ class ReminderRunner:
         nothing: the holder's next run sends the rows (they are due now).
         """
         tally = Tally()
-        if self.fanout is not None and not await self.fanout.hold():
+        if self.turn.fanout is not None and not await self.turn.fanout.hold():
             return tally
         while True:
             claim = await self.queue.claim(self.batch, kind=kind, slot=slot)

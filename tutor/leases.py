@@ -103,3 +103,36 @@ class Lease:
         self._until = None
         async with self.db.transaction() as conn:
             await lease_rows.give_up(conn, self.name, self.holder)
+
+
+class FanoutTurn:
+    """A fan-out job's view of its turns at the lease: which claims are a former holder's.
+
+    At the first run, and whenever the lease is taken afresh, every claim made before that
+    moment belongs to a process that stopped; afterwards only claims older than the job's
+    own lease time are stale.
+    """
+
+    def __init__(self, fanout: Lease | None, now: datetime) -> None:
+        self.fanout = fanout
+        self._began = now
+        self._first = True
+        self._term = 0
+
+    async def hold(self, now: datetime) -> bool:
+        """True if this process may fan out (it holds the lease, or there is none)."""
+        if self.fanout is None:
+            return True
+        if not await self.fanout.hold():
+            return False
+        if self.fanout.term != self._term:
+            self._term = self.fanout.term
+            self._began = now
+            self._first = True
+        return True
+
+    def stale_before(self, now: datetime, lease: timedelta) -> datetime:
+        """Claims older than this are a stopped process's (call once per run)."""
+        cutoff = self._began if self._first else now - lease
+        self._first = False
+        return cutoff
