@@ -66,6 +66,16 @@ def plain(lang: str, key: str, **params: Any) -> str:
     return _template(lang, key).format(**values)
 
 
+MEGABYTE = 1024 * 1024
+
+
+def size_text(lang: str, count: int) -> str:
+    """A number of bytes in ``lang``'s words: bytes below 1 MB, megabytes (one decimal) above."""
+    if count < MEGABYTE:
+        return plain(lang, "size.bytes", n=f"{count:,}")
+    return plain(lang, "size.megabytes", n=f"{count / MEGABYTE:.1f}")
+
+
 def placeholders(template: str) -> frozenset[str]:
     """The ``{names}`` a catalog string expects."""
     return frozenset(

@@ -2,14 +2,14 @@
 
 The importers say what is wrong as a code with parameters (``tutor.content.messages``); this
 renders the code from the catalogs (``import_error.<code>``, ``import_where.<kind>``). A
-parameter that is itself a reason or a place is rendered the same way; any other is the
-file's own data or a library's technical detail and is shown as it is.
+parameter that is itself a reason or a place is rendered the same way, a size in the admin's
+units; any other is the file's own data or a library's technical detail, shown as it is.
 """
 
 from __future__ import annotations
 
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalog
-from tutor.content.messages import Place, Reason
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalog, size_text
+from tutor.content.messages import Place, Reason, Size
 from tutor.errors import ContentRejected, TutorError, UnknownDeck
 from tutor.items import SkippedEntry
 
@@ -28,6 +28,8 @@ def _value(lang: str, value: object) -> object:
         return reason_text(lang, value)
     if isinstance(value, Place):
         return place_text(lang, value)
+    if isinstance(value, Size):
+        return size_text(lang, value.count)
     if isinstance(value, tuple):
         separator = _fill(lang, "admin.import_list_separator")
         return separator.join(str(_value(lang, v)) for v in value)

@@ -29,7 +29,7 @@ from bot.handlers.delivery import (
     start_progress,
     step_progress,
 )
-from bot.i18n import Html, plain, t
+from bot.i18n import Html, plain, size_text, t
 from bot.import_text import refusal_text, skipped_text
 from bot.reminders import build_runner
 from tutor.content.export import FORMATS
@@ -58,7 +58,7 @@ async def export_command(update: Update, context: Context, admin_id: int) -> Non
         "document",
         data,
         filename=name,
-        caption=plain(lang, "admin.export_caption", file=name, bytes=len(data)),
+        caption=plain(lang, "admin.export_caption", file=name, size=size_text(lang, len(data))),
         parse_mode=None,
         failed="send_failed.export",
         file=name,
@@ -142,8 +142,8 @@ async def _download_and_import(
     tg_file = await context.bot.get_file(document.file_id)
     data = bytes(await tg_file.download_as_bytearray())
     if len(data) >= LARGE_FILE:
-        mb = f"{len(data) / 1e6:.1f}"
-        await step_progress(status, t(lang, "admin.import_downloaded", mb=mb, file=filename))
+        size = size_text(lang, len(data))
+        await step_progress(status, t(lang, "admin.import_downloaded", size=size, file=filename))
     try:
         report = await config.admin.import_file(admin_id, data, filename, deck_name)
     except TutorError as error:

@@ -6,10 +6,20 @@ from __future__ import annotations
 import pytest
 
 from bot.handlers.admin_common import admin_error
-from bot.i18n import catalog
+from bot.i18n import catalog, size_text
 from bot.import_text import located, refusal_text, skipped_text
-from tutor.content.messages import PLACES, REASONS, line, place, reason, skipped, template_params
+from tutor.content.messages import (
+    PLACES,
+    REASONS,
+    Size,
+    line,
+    place,
+    reason,
+    skipped,
+    template_params,
+)
 from tutor.errors import ContentRejected, UnknownDeck
+from tutor.library import parse_upload
 
 TABLES = {"import_error": REASONS, "import_where": PLACES}
 
@@ -82,3 +92,25 @@ def test_a_refused_export_says_why_in_the_admins_language() -> None:
     assert "item 'q1': an option contains '|'; export JSON instead" in admin_error(
         "en", error, "export"
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("en", "a.csv is 2,000 bytes, over the limit of 1,000 bytes"), ("zh", "2,000 字节")],
+)
+def test_a_refused_files_size_is_said_in_the_admins_units(lang: str, said: str) -> None:
+    with pytest.raises(ContentRejected) as refused:
+        parse_upload(b"question,answer\n" + b"x" * 1984, "a.csv", None, max_bytes=1000)
+    text = refusal_text(lang, refused.value)
+    assert said in text
+    if lang == "zh":
+        assert text == "a.csv 大小为 2,000 字节，超过了 1,000 字节 的上限"
+        assert "bytes" not in text
+
+
+def test_sizes_from_a_megabyte_up_are_megabytes_in_both_languages() -> None:
+    why = reason("archive_too_large", file="a.apkg", limit=Size(3 * 1024 * 1024 // 2))
+    assert located("en", None, why) == "a.apkg expands to more than 1.5 MB, the limit for archives"
+    assert located("zh", None, why).startswith("a.apkg 解压后超过 1.5 MB")
+    assert size_text("zh", 20 * 1024 * 1024) == "20.0 MB"
+    assert size_text("zh", 999) == "999 字节"

@@ -9,7 +9,8 @@ from typing import IO
 
 import zstandard
 
-from tutor.content.errors import ContentError, ImportLimits, format_size
+from tutor.content.errors import ContentError, ImportLimits
+from tutor.content.messages import Size
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
@@ -57,7 +58,7 @@ class SafeArchive:
         self._infos = {info.filename: info for info in infos}
 
     def _too_big(self) -> ContentError:
-        limit = format_size(self.limits.max_uncompressed_bytes)
+        limit = Size(self.limits.max_uncompressed_bytes)
         return ContentError("archive_too_large", file=self.filename, limit=limit)
 
     def names(self) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tutor.content.messages import Place, Reason, reason
+from tutor.content.messages import Place, Reason, Size, reason
 
 
 class ContentError(Exception):
@@ -52,7 +52,7 @@ def check_file_size(data: bytes, filename: str, limits: ImportLimits) -> None:
     if not data:
         raise ContentError("file_empty", file=filename)
     if len(data) > limits.max_file_bytes:
-        size, limit = format_size(len(data)), format_size(limits.max_file_bytes)
+        size, limit = Size(len(data)), Size(limits.max_file_bytes)
         raise ContentError("file_too_large", file=filename, size=size, limit=limit)
 
 
@@ -60,13 +60,6 @@ def check_item_count(count: int, limits: ImportLimits) -> None:
     """Reject files that yield more items than allowed."""
     if count > limits.max_items:
         raise ContentError("too_many_items", limit=limits.max_items)
-
-
-def format_size(n: int) -> str:
-    """A byte count for messages (megabytes from 1 MB up)."""
-    if n < 1024 * 1024:
-        return f"{n:,} bytes"
-    return f"{n / (1024 * 1024):.1f} MB"
 
 
 DEFAULT_LIMITS = ImportLimits()

@@ -5,7 +5,8 @@ line, item, note, header or file it is about) are data: ``str()`` gives the Engl
 tables below (what the CLI prints and ``str(ContentError)`` says), and the bot renders the same
 code from its catalogs (``import_error.<code>``, ``import_where.<kind>``) in the admin's
 language. A parameter may itself be a Reason or Place, or a tuple of them (a list in the
-sentence); any other value is data from the file or a library's own message, shown as is.
+sentence), or a :class:`Size` (a number of bytes, said in the reader's units); any other value
+is data from the file or a library's own message, shown as is.
 """
 
 from __future__ import annotations
@@ -96,8 +97,7 @@ REASONS: dict[str, str] = {
     ),
     "sound_empty": "sound {name!r} is empty; the entry is kept without it",
     "sound_too_large": (
-        "sound {name!r} is {size_mb:.1f} MB, more than the {limit_mb} MB allowed;"
-        " the entry is kept without it"
+        "sound {name!r} is {size}, more than the {limit} allowed; the entry is kept without it"
     ),
     "sound_damaged": (
         "sound {name!r} is damaged or not an {kind} file; the entry is kept without it"
@@ -196,6 +196,21 @@ def _args(table: dict[str, str], code: str, params: dict[str, object]) -> Args:
     if set(params) != expected:
         raise TypeError(f"{code!r} takes {sorted(expected)}, got {sorted(params)}")
     return tuple(params.items())
+
+
+MEGABYTE = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """A number of bytes in a sentence: each language says it in its own units."""
+
+    count: int
+
+    def __str__(self) -> str:
+        if self.count < MEGABYTE:
+            return f"{self.count:,} bytes"
+        return f"{self.count / MEGABYTE:.1f} MB"
 
 
 def _english(value: object) -> object:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tutor.content.common import extension
-from tutor.content.messages import Reason, reason
+from tutor.content.messages import Reason, Size, reason
 
 SOUND_TYPES = {
     "mp3": "audio/mpeg",
@@ -56,8 +56,8 @@ def sound_problem(name: str, data: bytes) -> Reason | None:
         return reason(
             "sound_too_large",
             name=name,
-            size_mb=len(data) / 1024 / 1024,
-            limit_mb=MAX_SOUND_BYTES // 1024 // 1024,
+            size=Size(len(data)),
+            limit=Size(MAX_SOUND_BYTES),
         )
     if not _looks_like(kind, data):
         return reason("sound_damaged", name=name, kind=kind.upper())

@@ -162,7 +162,7 @@ def test_sound_checks() -> None:
     assert sound_problem("a.m4a", M4A) is None
     assert sound_problem("a.mp3", b"\xff\xf3" + bytes(10)) is None  # no ID3 tag, a bare frame
     too_big = b"ID3" + bytes(MAX_SOUND_BYTES)
-    assert "more than the 20 MB allowed" in str(sound_problem("a.mp3", too_big))
+    assert "more than the 20.0 MB allowed" in str(sound_problem("a.mp3", too_big))
     assert is_voice("a.ogg") and is_voice("b.OPUS") and not is_voice("c.mp3")
 
 
