@@ -1,6 +1,7 @@
 """Students' own cards: /new, ``front | back`` lines, photos, /mycards, /cancel, /export.
 
-A card being added or edited is a draft in the student's scratch space. A typed answer is
+A card being added or edited is a draft kept in the database (``tutor.card_drafts``), so a
+restart or another worker goes on with it. A typed answer is
 never taken for a card: a draft gives way to a typed question asked after it, and a
 ``front | back`` line while a typed question waits is that question's answer (the student
 is told how to add a card instead).
@@ -8,8 +9,8 @@ is told how to add a card instead).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, PhotoSize, Update
 from telegram.error import TelegramError
@@ -35,6 +36,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.delivery import send_file
 from bot.i18n import Html, plain, t
+from tutor.card_drafts import CardDraft, CardDrafts, DraftStep
 from tutor.content.export import FORMATS
 from tutor.errors import TutorError
 from tutor.items import Item, ItemKind
@@ -54,13 +56,16 @@ log = logging.getLogger("bot.own_cards")
 COMMANDS: tuple[str, ...] = ("new", "mycards", "cancel", "export")
 """In the command menu and /help (an admin's ``/export DECK`` goes to bot.handlers.admin_io)."""
 EXPORT_FORMATS = ("csv", "json", "apkg")
-_DRAFT = "own_card_draft"
 _PAGE = "own_cards_page"
 _SHOWN = 60  # characters of a side shown in lists and confirmations
 
 
 def _cards(context: Context) -> OwnCards:
     return OwnCards(service_of(context))
+
+
+def _drafts(context: Context) -> CardDrafts:
+    return CardDrafts(service_of(context))
 
 
 def _short(text: str) -> str:
@@ -88,20 +93,20 @@ async def _open_typed_question(context: Context, student: Student) -> int | None
     return question.id
 
 
-async def _start_draft(context: Context, student: Student, draft: dict[str, Any]) -> None:
+async def _start_draft(context: Context, student: Student, draft: CardDraft) -> None:
     # The typed question open now (if any) was asked before the draft: the draft wins for it.
-    draft["question"] = await _open_typed_question(context, student)
-    user_data(context)[_DRAFT] = draft
+    question = await _open_typed_question(context, student)
+    await _drafts(context).put(student.id, dataclasses.replace(draft, question_id=question))
 
 
-async def _draft(context: Context, student: Student) -> dict[str, Any] | None:
+async def _draft(context: Context, student: Student) -> CardDraft | None:
     """The card being written, unless a typed question was asked since (then it is dropped)."""
-    draft = user_data(context).get(_DRAFT)
-    if not isinstance(draft, dict):
+    draft = await _drafts(context).get(student.id)
+    if draft is None:
         return None
     waiting = await _open_typed_question(context, student)
-    if waiting is not None and waiting != draft.get("question"):
-        user_data(context).pop(_DRAFT, None)
+    if waiting is not None and waiting != draft.question_id:
+        await _drafts(context).drop(student.id)
         return None
     return draft
 
@@ -132,7 +137,7 @@ async def _save(
     except TutorError as error:
         await reply(update, error_text(lang, error))
         return
-    user_data(context).pop(_DRAFT, None)
+    await _drafts(context).drop(student.id)
     count = await _cards(context).count(student.id)
     key = "own.added_typed" if item.kind is ItemKind.TYPED else "own.added"
     limit = service_of(context).config.max_own_cards
@@ -175,21 +180,20 @@ async def new_command(update: Update, context: Context) -> None:
     if line:
         await _add_line(update, context, student, line)
         return
-    await _start_draft(context, student, {"step": "front", "picture": None})
+    await _start_draft(context, student, CardDraft(DraftStep.FRONT))
     await reply(update, t(lang, "own.new_front"), _cancel_keyboard(lang))
 
 
 async def _draft_text(
-    update: Update, context: Context, student: Student, draft: dict[str, Any], text: str
+    update: Update, context: Context, student: Student, draft: CardDraft, text: str
 ) -> None:
     lang = student.language
-    step = draft.get("step")
-    if step == "edit":
-        await _edit_card(update, context, student, int(draft["item"]), text)
+    if draft.step is DraftStep.EDIT:
+        await _edit_card(update, context, student, draft.item_id or 0, text)
         return
-    if step == "front":
+    if draft.step is DraftStep.FRONT:
         if "|" in text:
-            await _add_line(update, context, student, text, draft.get("picture"))
+            await _add_line(update, context, student, text, draft.picture)
             return
         front = text.strip()
         try:
@@ -197,15 +201,16 @@ async def _draft_text(
         except TutorError as error:
             await reply(update, error_text(lang, error))
             return
-        draft.update(step="back", front=front)
+        back_next = dataclasses.replace(draft, step=DraftStep.BACK, front=front)
+        await _drafts(context).put(student.id, back_next)
         await reply(update, t(lang, "own.new_back", front=_short(front)), _cancel_keyboard(lang))
         return
     try:
-        card = parse_sides(str(draft.get("front", "")), text)
+        card = parse_sides(draft.front, text)
     except TutorError as error:
         await reply(update, error_text(lang, error))
         return
-    await _save(update, context, student, card, draft.get("picture"))
+    await _save(update, context, student, card, draft.picture)
 
 
 async def card_text(update: Update, context: Context, student: Student, text: str) -> bool:
@@ -246,14 +251,15 @@ async def photo_message(update: Update, context: Context) -> None:
         return
     caption = (message.caption or "").strip()
     draft = await _draft(context, student)
-    if draft is not None and draft.get("step") in ("front", "back"):
-        draft["picture"] = size.file_id
+    if draft is not None and draft.step is not DraftStep.EDIT:
+        draft = dataclasses.replace(draft, picture=size.file_id)
+        await _drafts(context).put(student.id, draft)
         if caption:
             await _draft_text(update, context, student, draft, caption)
-        elif draft.get("step") == "front":
+        elif draft.step is DraftStep.FRONT:
             await reply(update, t(lang, "own.picture_kept"), _cancel_keyboard(lang))
         else:
-            front = _short(str(draft.get("front", "")))
+            front = _short(draft.front)
             await reply(update, t(lang, "own.picture_kept_back", front=front))
         return
     if draft is not None:  # an edit changes the text only
@@ -271,8 +277,8 @@ async def cancel_command(update: Update, context: Context) -> None:
     student = await started_student(update, context)
     if student is None:
         return
-    dropped = user_data(context).pop(_DRAFT, None)
-    key = "own.cancelled" if dropped is not None else "own.nothing_to_cancel"
+    dropped = await _drafts(context).drop(student.id)
+    key = "own.cancelled" if dropped else "own.nothing_to_cancel"
     await reply(update, t(student.language, key))
 
 
@@ -348,9 +354,9 @@ async def _edit_card(
     except TutorError as error:
         await reply(update, error_text(lang, error))
         if error.code == "card_gone":
-            user_data(context).pop(_DRAFT, None)
+            await _drafts(context).drop(student.id)
         return
-    user_data(context).pop(_DRAFT, None)
+    await _drafts(context).drop(student.id)
     await reply(update, t(lang, "own.edited", front=_short(item.prompt), back=_short(_back(item))))
 
 
@@ -364,7 +370,7 @@ async def own_card_press(update: Update, context: Context, press: OwnCardPress) 
         await toast(query, plain(lang, "please_start"))
         return
     if press.action == "x":
-        dropped = user_data(context).pop(_DRAFT, None)
+        dropped = await _drafts(context).drop(student.id)
         await toast(query)
         await drop_buttons(query)
         await reply(update, t(lang, "own.cancelled" if dropped else "own.nothing_to_cancel"))
@@ -382,7 +388,7 @@ async def own_card_press(update: Update, context: Context, press: OwnCardPress) 
         return
     if press.action == "e":
         await toast(query)
-        await _start_draft(context, student, {"step": "edit", "item": item.id})
+        await _start_draft(context, student, CardDraft(DraftStep.EDIT, item_id=item.id))
         await reply(
             update, t(lang, "own.edit_prompt", line=card_line(item)), _cancel_keyboard(lang)
         )

@@ -489,3 +489,33 @@ async def test_new_before_setup_is_done_says_to_finish_it_first(chat: ChatDriver
     turn = await chat.send(ADA, "/new")
     assert turn.text.startswith("Let's finish setting up first")
     assert chat.buttons(ADA) == ["✓ English", "简体中文"]
+
+
+async def test_a_card_half_written_when_the_bot_restarts_is_finished_after_it(
+    chat: ChatDriver, tutor: TutorService, fake: FakeBotApi, service_factory: Any
+) -> None:
+    await only_own_cards(chat, tutor, ADA)
+    await chat.send(ADA, "/new")
+    await chat.send_photo(ADA, JPEG)  # the picture first
+    turn = await chat.send(ADA, "This bird")
+    assert "Now the back of “This bird”" in turn.text
+    # The bot restarts between Ada's front and her back: a new process, the same database.
+    restarted = await service_factory()
+    async with ChatDriver(build_application(story_settings(), restarted, request=fake)) as again:
+        turn = await again.send(ADA, "a robin")
+        assert "✅ Card saved 🖼 (1 of 500): This bird → a robin" in turn.text
+        assert await _card_rows(tutor, ADA) == [("flashcard", "This bird")]
+        # An edit begun before a restart is finished after the next one.
+        await again.send(ADA, "/mycards")
+        await again.press(ADA, "✏️ 1")
+    restarted = await service_factory()
+    async with ChatDriver(build_application(story_settings(), restarted, request=fake)) as third:
+        turn = await third.send(ADA, "This small bird | a robin")
+        assert "✅ Card changed: This small bird → a robin" in turn.text
+        # /cancel after a restart drops the draft it finds, and then there is none.
+        await third.send(ADA, "/new")
+    restarted = await service_factory()
+    async with ChatDriver(build_application(story_settings(), restarted, request=fake)) as fourth:
+        assert "Cancelled: nothing was saved" in (await fourth.send(ADA, "/cancel")).text
+        assert "There is nothing to cancel" in (await fourth.send(ADA, "/cancel")).text
+    assert await _card_rows(tutor, ADA) == [("flashcard", "This small bird")]

@@ -1,0 +1,57 @@
+"""Queries on students' card drafts: the own card each student is writing, one at most."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.database import Connection, fetch_one
+
+
+@dataclass(frozen=True, slots=True)
+class CardDraftRecord:
+    """A row of ``own_card_drafts``."""
+
+    step: str
+    front: str
+    picture: str | None
+    item_id: int | None
+    question_id: int | None
+
+
+async def get_draft(conn: Connection, user_id: int) -> CardDraftRecord | None:
+    """The student's draft, if any."""
+    row = await fetch_one(
+        conn,
+        "SELECT step, front, picture, item_id, question_id FROM own_card_drafts WHERE user_id = ?",
+        (user_id,),
+    )
+    if row is None:
+        return None
+    return CardDraftRecord(row[0], row[1], row[2], row[3], row[4])
+
+
+async def put_draft(conn: Connection, user_id: int, draft: CardDraftRecord, now_ms: int) -> None:
+    """Store the student's draft in place of any earlier one."""
+    await conn.execute(
+        "INSERT INTO own_card_drafts"
+        " (user_id, step, front, picture, item_id, question_id, updated_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (user_id) DO UPDATE SET step = excluded.step, front = excluded.front,"
+        " picture = excluded.picture, item_id = excluded.item_id,"
+        " question_id = excluded.question_id, updated_ms = excluded.updated_ms",
+        (
+            user_id,
+            draft.step,
+            draft.front,
+            draft.picture,
+            draft.item_id,
+            draft.question_id,
+            now_ms,
+        ),
+    )
+
+
+async def drop_draft(conn: Connection, user_id: int) -> bool:
+    """Delete the student's draft; whether there was one."""
+    cursor = await conn.execute("DELETE FROM own_card_drafts WHERE user_id = ?", (user_id,))
+    return cursor.rowcount > 0
