@@ -20,8 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from bot.fake_telegram.api import EDIT_METHODS, SEND_METHODS, FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import AnyApplication, ChatDriver, Turn
+from bot.fake_telegram.faults import EDIT_METHODS, SEND_METHODS
 from bot.fake_telegram.methods import image_type
 from bot.fake_telegram.objects import ApiCall, FakeUser, SentMessage
 from bot.fake_telegram.tg_html import to_plain

@@ -8,7 +8,7 @@ modified", callback queries answered once, unknown chats, file uploads and downl
 Tests and the terminal chat build incoming updates with the mixed-in builders
 (:class:`bot.fake_telegram.updates.IncomingUpdates`), inspect what the bot sent through ``sent`` and
 ``calls``, inject faults with :meth:`FakeBotApi.fail_next`, and turn on flood limits with
-:meth:`FakeBotApi.rate_limit`.
+:meth:`FakeBotApi.rate_limit` (both in :mod:`bot.fake_telegram.faults`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ import asyncio
 import base64
 import hashlib
 import json
-import math
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +28,11 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
 from bot.fake_telegram import groups, methods
+from bot.fake_telegram.faults import (
+    Fault,
+    Faults,
+    RateLimit,
+)
 from bot.fake_telegram.groups import GroupUpdates
 from bot.fake_telegram.objects import (
     ApiCall,
@@ -41,48 +44,12 @@ from bot.fake_telegram.objects import (
 )
 from bot.fake_telegram.updates import IncomingUpdates, _ChatState, _QueryState
 
-FaultKind = int | str  # an HTTP status (400, 403, 429, 5xx) or "timeout" / "network"
-
-DOWNLOAD = "download"
-"""The name :meth:`FakeBotApi.fail_next` knows a file download by (``GET /file/bot<token>/...``)."""
-# Methods that put a message into a chat; they count against flood limits.
-SEND_METHODS = frozenset(
-    {"sendMessage", "sendPhoto", "sendDocument", "sendAudio", "sendVoice", "sendPoll"}
-)
 # How Telegram's file ids begin, by what the file was sent as (the rest encodes where it is).
 _FILE_ID_PREFIX = {"photo": "AgAC", "document": "BQAC", "audio": "CQAC", "voice": "AwAC"}
 _FOLDERS = {"photo": "photos", "document": "documents", "audio": "music", "voice": "voice"}
-EDIT_METHODS = frozenset(
-    {"editMessageText", "editMessageReplyMarkup", "editMessageCaption", "stopPoll"}
-)
-_DEFAULT_DESCRIPTIONS = {
-    400: "Bad Request: injected failure",
-    403: "Forbidden: bot was blocked by the user",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
-@dataclass
-class _Fault:
-    method: str
-    kind: FaultKind
-    description: str | None
-    retry_after: int
-    chat_id: int | None
-    remaining: int
-    after: int = 0
-
-
-@dataclass
-class _RateLimit:
-    max_per_second: float | None
-    per_chat_per_second: float | None
-    per_group_per_minute: float | None
-
-
-class FakeBotApi(IncomingUpdates, GroupUpdates, BaseRequest):
+class FakeBotApi(IncomingUpdates, GroupUpdates, Faults, BaseRequest):
     """Offline Bot API: answers PTB's requests from in-memory state.
 
     Args:
@@ -128,8 +95,8 @@ class FakeBotApi(IncomingUpdates, GroupUpdates, BaseRequest):
         self._next_update_id = 700_000_001
         self._next_query_id = 4_200_000_001
         self._next_file = 1
-        self._faults: list[_Fault] = []
-        self._rate: _RateLimit | None = None
+        self._faults: list[Fault] = []
+        self._rate: RateLimit | None = None
         self._buckets: dict[Any, tuple[float, float]] = {}  # key -> (level, last update)
         self._pending_updates: list[dict[str, Any]] = []
         self._confirmed_below = 0  # the highest getUpdates offset seen: ids below it are gone
@@ -274,14 +241,9 @@ class FakeBotApi(IncomingUpdates, GroupUpdates, BaseRequest):
     def _download(self, url: str) -> tuple[int, bytes]:
         path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
         self.downloads.append(path)
-        fault = self._take_fault(DOWNLOAD, None)
-        if fault is not None:
-            if fault.kind == "timeout":
-                raise TimedOut("Timed out (injected)")
-            if fault.kind == "network":
-                raise NetworkError("httpx.ConnectError: connection reset (injected)")
-            code = int(fault.kind)
-            text = fault.description or _DEFAULT_DESCRIPTIONS.get(code, f"Error {code}")
+        failure = self._download_failure()
+        if failure is not None:
+            code, text = failure
             return _response(code, {"ok": False, "error_code": code, "description": text})
         for stored in self.files.values():
             if path.endswith("/" + stored.file_path) and self.token in path:
@@ -329,120 +291,6 @@ class FakeBotApi(IncomingUpdates, GroupUpdates, BaseRequest):
             self._confirmed_below = max(self._confirmed_below, offset)
             self._pending_updates = [u for u in self._pending_updates if u["update_id"] >= offset]
         return self._pending_updates[:limit]
-
-    # -- faults and limits ------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        method: str,
-        error: FaultKind,
-        *,
-        description: str | None = None,
-        retry_after: int = 3,
-        times: int = 1,
-        chat_id: int | None = None,
-        after: int = 0,
-    ) -> None:
-        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail.
-
-        Args:
-            method: Bot API method name, e.g. ``"sendMessage"``; ``"*"`` matches any;
-                :data:`DOWNLOAD` fails the next file download (4xx/5xx status, "timeout",
-                "network").
-            error: 429 (flood, surfaces as ``RetryAfter``), 403 (``Forbidden``), 400
-                (``BadRequest``), 5xx (``NetworkError``), ``"timeout"`` (``TimedOut``) or
-                ``"network"`` (``NetworkError``).
-            description: Telegram's error text; a typical one is used by default.
-            retry_after: Seconds reported with a 429.
-            times: How many matching calls fail.
-            chat_id: Only calls to this chat fail.
-            after: Let this many matching calls through first (e.g. 1: the second fails).
-        """
-        if not (isinstance(error, int) or error in ("timeout", "network")):
-            raise ValueError(f"unknown fault {error!r}")
-        self._faults.append(_Fault(method, error, description, retry_after, chat_id, times, after))
-
-    def block(self, chat_id: int) -> None:
-        """The user blocked the bot: every later message to them fails with 403."""
-        self.blocked_chats.add(chat_id)
-
-    def rate_limit(
-        self,
-        *,
-        max_per_second: float | None = 30,
-        per_chat_per_second: float | None = None,
-        per_group_per_minute: float | None = 20,
-    ) -> None:
-        """Answer 429 with ``retry_after`` beyond these rates, measured on :attr:`clock`.
-
-        Each limit is a leaky bucket, the model of PTB's ``AIORateLimiter`` (aiolimiter): a
-        burst of up to N messages, then N per period. Messages sent and edited count.
-        Telegram's published limits are about 30 messages per second overall, 20 per minute
-        in a group and about one per second in a private chat (short bursts tolerated),
-        hence no private per-chat limit by default.
-        """
-        self._rate = _RateLimit(max_per_second, per_chat_per_second, per_group_per_minute)
-        self._buckets.clear()
-
-    def _take_fault(self, method: str, chat_id: int | None) -> _Fault | None:
-        for fault in self._faults:
-            if fault.method not in ("*", method):
-                continue
-            if fault.chat_id is not None and fault.chat_id != chat_id:
-                continue
-            if fault.after > 0:
-                fault.after -= 1
-                continue
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                self._faults.remove(fault)
-            return fault
-        return None
-
-    def _inject_fault(self, call: ApiCall) -> None:
-        fault = self._take_fault(call.method, call.chat_id)
-        if fault is not None:
-            if fault.kind == "timeout":
-                raise TimedOut("Timed out (injected)")
-            if fault.kind == "network":
-                raise NetworkError("httpx.ConnectError: connection reset (injected)")
-            code = int(fault.kind)
-            if code == 429:
-                raise ApiError(
-                    429,
-                    f"Too Many Requests: retry after {fault.retry_after}",
-                    fault.retry_after,
-                )
-            text = fault.description or _DEFAULT_DESCRIPTIONS.get(code, f"Error {code}")
-            raise ApiError(code, text)
-        if call.method in SEND_METHODS and call.chat_id in self.blocked_chats:
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
-
-    def _check_limits(self, call: ApiCall) -> None:
-        rate = self._rate
-        if rate is None or (call.method not in SEND_METHODS and call.method not in EDIT_METHODS):
-            return
-        now = self.now()
-        chat_id = call.chat_id
-        is_group = chat_id is not None and chat_id < 0
-        checks: list[tuple[Any, float, float]] = []  # (bucket key, capacity, period in s)
-        if rate.max_per_second is not None:
-            checks.append(("all", rate.max_per_second, 1.0))
-        if chat_id is not None and is_group and rate.per_group_per_minute is not None:
-            checks.append((("group", chat_id), rate.per_group_per_minute, 60.0))
-        elif chat_id is not None and not is_group and rate.per_chat_per_second is not None:
-            checks.append((("chat", chat_id), rate.per_chat_per_second, 1.0))
-        levels: list[float] = []
-        for key, capacity, period in checks:
-            level, last = self._buckets.get(key, (0.0, now))
-            leak_per_second = capacity / period
-            level = max(0.0, level - (now - last) * leak_per_second)
-            if level + 1 > capacity + 1e-4:  # tolerance for float timestamps
-                wait = max(1, math.ceil((level + 1 - capacity) / leak_per_second))
-                raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
-            levels.append(level)
-        for (key, _, _), level in zip(checks, levels, strict=True):
-            self._buckets[key] = (level + 1, now)
 
     # -- inspection -------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from typing import Any, Self
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
-from bot.fake_telegram.api import EDIT_METHODS, SEND_METHODS, FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.faults import EDIT_METHODS, SEND_METHODS
 from bot.fake_telegram.http_server import CONNECTION_TASK
 from bot.fake_telegram.objects import ApiCall, CallbackAnswer, FakeChat, FakeUser, SentMessage
 

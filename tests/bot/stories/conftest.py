@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.fake_telegram.api import DOWNLOAD, FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.faults import DOWNLOAD
 from bot.fake_telegram.objects import FakeUser
 from bot.settings import Settings
 from tutor.service import TutorService

@@ -36,8 +36,9 @@ from telegram.error import InvalidToken
 
 from bot import app as app_module
 from bot.app import build_application, run_polling
-from bot.fake_telegram.api import DOWNLOAD, FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver, Turn
+from bot.fake_telegram.faults import DOWNLOAD
 from bot.fake_telegram.http_server import HttpBotApi
 from bot.fake_telegram.objects import FakeUser, SentMessage
 from bot.i18n import plain

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.fake_telegram.api import DOWNLOAD, FakeBotApi
+from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.faults import DOWNLOAD
 from bot.fake_telegram.objects import FakeUser, SentMessage
 from tests.bot.stories.conftest import ADA, EVE, LEI, TEST_DECK, onboard, story_settings
 from tutor.content import parse_deck_file
