@@ -6,10 +6,10 @@
     scripts/postgres .venv/bin/python -m benchmarks.generate_db --scale 10k \
         --postgres "$METATUTOR_TEST_POSTGRES" --meta /tmp/mt-10k.pg.json
 
-The schema comes from the real migrations (``Database.open``); rows are bulk-inserted in one
-transaction (SQLite: ``executemany``; PostgreSQL, with ``--postgres URL``: COPY), with the
-secondary indexes of the big tables dropped during the load and rebuilt after it (as a
-restore would). The same options and seed give the same rows on both. Distributions:
+The schema comes from the real migrations (``Database.open``); ``benchmarks.bulk_load``
+inserts the rows in one transaction (SQLite: ``executemany``; PostgreSQL, with ``--postgres
+URL``: COPY), with the secondary indexes of the big tables dropped during the load and rebuilt
+after it (as a restore would). The same options and seed give the same rows on both. Distributions:
 
 * attempts per student are log-normal (a few heavy users, a long tail of light ones);
 * each student is enrolled in 1-3 decks (popular decks more often) and works through a
@@ -34,7 +34,7 @@ import json
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
+from benchmarks.bulk_load import Rows, load_postgres, load_sqlite
 from benchmarks.common import table, write_json
 from storage import Database
 from storage.migrations import apply_migrations
@@ -229,7 +230,6 @@ def _users(gen: Generated, rng: np.random.Generator) -> Iterator[tuple[object, .
         )
 
 
-Rows = Iterable[tuple[object, ...]]
 TABLES: dict[str, tuple[str, ...]] = {
     "decks": ("id", "slug", "name", "description", "created_ms", "updated_ms"),
     "items": (
@@ -342,101 +342,6 @@ def table_rows(gen: Generated, seed: int) -> Iterator[tuple[str, Rows]]:
     yield "tag_stats", ((tag, n, c) for tag, (n, c) in tags.items() if n)
 
 
-def _index_sql(conn: sqlite3.Connection, tables: tuple[str, ...]) -> list[tuple[str, str]]:
-    marks = ",".join("?" * len(tables))
-    return conn.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-        f" AND tbl_name IN ({marks})",
-        tables,
-    ).fetchall()
-
-
-def _load_sqlite(out: Path, gen: Generated, args: argparse.Namespace) -> dict[str, float]:
-    """Fill the migrated file ``out`` with ``executemany`` in one transaction."""
-    timings: dict[str, float] = {}
-    conn = sqlite3.connect(out, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -262144")
-    indexes = _index_sql(conn, BIG_TABLES)
-    t1 = time.perf_counter()
-    conn.execute("BEGIN")
-    for name, _ in indexes:
-        conn.execute(f"DROP INDEX {name}")
-    for name, rows in table_rows(gen, args.seed):
-        columns = TABLES[name]
-        conn.executemany(
-            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            rows,
-        )
-    timings["insert_s"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    for _, sql in indexes:
-        conn.execute(sql)
-    conn.execute("COMMIT")
-    timings["index_s"] = time.perf_counter() - t2
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.close()
-    return timings
-
-
-def _load_postgres(url: str, gen: Generated, args: argparse.Namespace) -> dict[str, Any]:
-    """Fill the migrated, empty PostgreSQL database at ``url`` with COPY, in one transaction.
-
-    The big tables' secondary indexes are dropped and built after the load, and their
-    foreign keys are not checked row by row (``session_replication_role = replica`` while
-    they load: the rows are generated consistent); then ``VACUUM ANALYZE``, so the planner
-    has statistics and the visibility map is set, as on a database that has been running.
-    """
-    import psycopg
-
-    timings: dict[str, Any] = {}
-    with psycopg.connect(url, autocommit=True) as pg:
-        if pg.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None:
-            raise SystemExit(f"{redacted(url)} already holds students: give an empty database")
-        indexes = pg.execute(
-            "SELECT indexname, indexdef FROM pg_indexes"
-            " WHERE schemaname = current_schema() AND tablename = ANY(%s)"
-            " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
-            (list(BIG_TABLES),),
-        ).fetchall()
-        t1 = time.perf_counter()
-        with pg.transaction():
-            for name, _ in indexes:
-                pg.execute(f"DROP INDEX {name}")
-            for name, rows in table_rows(gen, args.seed):
-                big = name in BIG_TABLES
-                if big:
-                    pg.execute("SET LOCAL session_replication_role = replica")
-                columns = ", ".join(TABLES[name])
-                with pg.cursor().copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                if big:
-                    pg.execute("SET LOCAL session_replication_role = origin")
-                if "id" in TABLES[name]:
-                    # New rows (the benchmark's own answers) must number on from these.
-                    pg.execute(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'),"
-                        f" COALESCE(MAX(id), 0) + 1, false) FROM {name}"
-                    )
-            timings["insert_s"] = time.perf_counter() - t1
-            t2 = time.perf_counter()
-            pg.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            for _, sql in indexes:
-                pg.execute(sql)
-        timings["index_s"] = time.perf_counter() - t2
-        t3 = time.perf_counter()
-        pg.execute("VACUUM ANALYZE")
-        timings["vacuum_s"] = time.perf_counter() - t3
-        size = pg.execute("SELECT pg_database_size(current_database())").fetchone()
-        timings["size_mb"] = int(size[0]) / 1e6 if size else float("nan")
-        n_memory = pg.execute("SELECT COUNT(*) FROM memory").fetchone()
-        timings["memory_rows"] = int(n_memory[0]) if n_memory else 0
-        timings["server_version"] = str(pg.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-    return timings
-
-
 def build(args: argparse.Namespace) -> dict[str, Any]:
     """Generate and load everything; returns timings and sizes."""
     out: Path = args.out
@@ -464,10 +369,11 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     asyncio.run(migrate())
     gen = Generated(args)
     timings["generate_s"] = time.perf_counter() - t0
+    tables = ((name, TABLES[name], rows) for name, rows in table_rows(gen, args.seed))
     if postgres is not None:
-        timings |= _load_postgres(postgres, gen, args)
+        timings |= load_postgres(postgres, tables, BIG_TABLES)
     else:
-        timings |= _load_sqlite(out, gen, args)
+        timings |= load_sqlite(out, tables, BIG_TABLES)
         check = sqlite3.connect(out)
         timings["memory_rows"] = int(check.execute("SELECT COUNT(*) FROM memory").fetchone()[0])
         check.close()
