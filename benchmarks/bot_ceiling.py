@@ -24,7 +24,7 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandle
 
 from benchmarks.common import peak_rss_mb
 from benchmarks.cpu_split import CpuSplit
-from benchmarks.end_to_end import DRIVER, DistantBotApi, Driver, drive
+from benchmarks.simulated_traffic import DRIVER, DistantBotApi, Driver, drive
 from bot import callbacks
 from bot.app import MAX_CONCURRENT_UPDATES, AnyApplication, PerUserUpdateProcessor, rate_limiter
 from bot.fake_telegram.api import FakeBotApi

@@ -25,7 +25,7 @@ from telegram import Message
 from benchmarks.bot_ceiling import ASKED, CHOICES, FIRST_USER, ceiling_application
 from benchmarks.common import peak_rss_mb
 from benchmarks.cpu_split import CpuSplit
-from benchmarks.end_to_end import DRIVER, Driver, drive
+from benchmarks.simulated_traffic import DRIVER, Driver, drive
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.updates import _QueryState
 from bot.settings import Settings

@@ -51,7 +51,7 @@ from benchmarks.bot_ceiling import FIRST_USER, ceiling_application
 from benchmarks.bot_ceiling_http import WirePresser, _serve
 from benchmarks.common import peak_rss_mb, table
 from benchmarks.cpu_split import CpuSplit
-from benchmarks.end_to_end import DRIVER, Driver, drive, meter_service
+from benchmarks.simulated_traffic import DRIVER, Driver, drive, meter_service
 from bot import callbacks
 from bot.app import build_application
 from bot.fake_telegram.api import FakeBotApi

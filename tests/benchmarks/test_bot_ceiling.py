@@ -8,7 +8,8 @@ import pytest
 
 from benchmarks.bot_ceiling import Presser, ceiling_application, run_ceiling_level
 from benchmarks.cpu_split import CpuSplit
-from benchmarks.end_to_end import DistantBotApi, bench_settings, drive
+from benchmarks.end_to_end import bench_settings
+from benchmarks.simulated_traffic import DistantBotApi, drive
 
 
 async def test_each_press_costs_one_update_and_the_quiz_handlers_three_calls() -> None:
