@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import numpy.typing as npt
 from tutor.policy import scoring
 from tutor.simulation.model_policy import CalibrationBins, LearnerModelPolicy
 from tutor.simulation.oracle import ORACLE, ORACLE_PACED, Oracle
+from tutor.simulation.parallel import load_model, run_jobs
 from tutor.simulation.policies import (
     SM2,
     FSRSScheduler,
@@ -169,12 +168,7 @@ _MODEL: Any = None
 
 def _init_worker(setup: _Setup) -> None:
     global _SETUP, _MODEL
-    import torch
-
-    from tutor.model.online import LearnerModel
-
-    torch.set_num_threads(1)  # one core per worker
-    _SETUP, _MODEL = setup, LearnerModel.load(setup.weights)
+    _SETUP, _MODEL = setup, load_model(setup.weights)
 
 
 def _job(family: str, sc: Scenario, name: str) -> tuple[Outcome, float, list[dict[str, float]]]:
@@ -233,27 +227,16 @@ def run_bench(
     results: dict[tuple[str, str, str], Outcome] = {}
 
     def done(
-        job: tuple[str, Scenario, str], out: Outcome, secs: float, bins: list[dict[str, float]]
+        job: tuple[str, Scenario, str], result: tuple[Outcome, float, list[dict[str, float]]]
     ) -> None:
-        family, sc, name = job
+        (family, sc, name), (out, secs, bins) = job, result
         results[(family, sc.name, name)] = out
         if calibration is not None and name == OURS:
             calibration[f"{family}:{sc.name}"] = bins
         head = out.exam_recall if sc.exam else out.recall_per_minute
         log(f"{family}:{sc.name:28s} {name:24s} {secs:6.1f}s  mean {np.nanmean(head):.4f}")
 
-    if workers <= 1:
-        _init_worker(setup)
-        for job in jobs:
-            done(job, *_job(*job))
-    else:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, ctx, _init_worker, (setup,)) as pool:
-            # the costliest runs first, so the two workers finish together
-            order = sorted(jobs, key=lambda j: -_cost(*j))
-            futures = {pool.submit(_job, *j): j for j in order}
-            for fut in as_completed(futures):
-                done(futures[fut], *fut.result())
+    run_jobs(jobs, _job, done, init=_init_worker, init_args=(setup,), workers=workers, cost=_cost)
     rows: list[Row] = []
     for family, sc in cases:
         label = f"{family}:{sc.name}"

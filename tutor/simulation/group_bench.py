@@ -10,11 +10,9 @@ class by class (the same students and draws).
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from tutor.simulation.group_runner import (
     class_keep_scenario,
     run_classes,
 )
+from tutor.simulation.parallel import load_model, run_jobs
 from tutor.simulation.population import People, make_students
 
 GroupFactory = Callable[[int, int, int], GroupPolicy]
@@ -90,12 +89,7 @@ _MODEL: Any = None
 
 def _init_worker(setup: _Setup) -> None:
     global _SETUP, _MODEL
-    import torch
-
-    from tutor.model.online import LearnerModel
-
-    torch.set_num_threads(1)  # one core per worker
-    _SETUP, _MODEL = setup, LearnerModel.load(setup.weights)
+    _SETUP, _MODEL = setup, load_model(setup.weights)
 
 
 def _job(family: str, sc: ClassScenario, name: str) -> tuple[ClassOutcome, float]:
@@ -129,23 +123,13 @@ def run_group_bench(
     jobs = [(f, sc, n) for f in families for sc in class_scenarios(quick) for n in names]
     results: dict[tuple[str, str, str], ClassOutcome] = {}
 
-    def done(job: tuple[str, ClassScenario, str], out: ClassOutcome, secs: float) -> None:
-        family, sc, name = job
+    def done(job: tuple[str, ClassScenario, str], result: tuple[ClassOutcome, float]) -> None:
+        (family, sc, name), (out, secs) = job, result
         results[(family, sc.name, name)] = out
         head = out.exam_recall if sc.exam else out.recall_per_answer
         log(f"{family}:{sc.name:28s} {name:14s} {secs:6.1f}s  mean {np.nanmean(head):.4f}")
 
-    if workers <= 1:
-        _init_worker(setup)
-        for job in jobs:
-            done(job, *_job(*job))
-    else:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, ctx, _init_worker, (setup,)) as pool:
-            order = sorted(jobs, key=lambda j: -_cost(*j))
-            futures = {pool.submit(_job, *j): j for j in order}
-            for fut in as_completed(futures):
-                done(futures[fut], *fut.result())
+    run_jobs(jobs, _job, done, init=_init_worker, init_args=(setup,), workers=workers, cost=_cost)
     rows: list[Row] = []
     for family in families:
         for sc in class_scenarios(quick):

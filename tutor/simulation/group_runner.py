@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutor.simulation.population import Students
-from tutor.simulation.runner import p_new_mask
+from tutor.simulation.runner import final_recall, p_new_mask
 
 F = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
@@ -152,12 +152,7 @@ def run_classes(
         policy.observe(day, asked, came, right & came[:, None])
         answers += mask.sum(axis=1)
         history = np.concatenate([history, came[:, None]], axis=1)
-    if scenario.exam:
-        exam = memory.recall(float(scenario.days)).mean(axis=1)
-        mean_recall = exam
-    else:
-        exam = np.full(n_s, np.nan)
-        mean_recall = known / max(1, scenario.days - 1)
+    exam, mean_recall = final_recall(memory, scenario.exam, scenario.days, known)
     per_answer = mean_recall * n_i / np.maximum(answers / scenario.days, 1e-9)
     introduced = (~p_new_mask(memory, n_s, n_i)).sum(axis=1).astype(np.float64)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -144,16 +145,20 @@ def run(
         seconds += day_secs
         spent_s += np.where(take, t1, 0.0).sum(axis=1)
         answers += take.sum(axis=1)
-    if scenario.exam:
-        exam = memory.recall(float(scenario.days)).mean(axis=1)
-        mean_recall = exam
-    else:
-        exam = np.full(n_s, np.nan)
-        mean_recall = known / max(1, scenario.days - 1)
+    exam, mean_recall = final_recall(memory, scenario.exam, scenario.days, known)
     minutes = seconds / 60.0
     per_minute = mean_recall * n_i / np.maximum(minutes / scenario.days, 1e-9)
     introduced = (~p_new_mask(memory, n_s, n_i)).sum(axis=1).astype(np.float64)
     return Outcome(exam, mean_recall, reviews, minutes, per_minute, introduced)
+
+
+def final_recall(memory: Any, exam: bool, days: int, known: F) -> tuple[F, F]:
+    """Per student: recall on exam day (NaN without an exam), and the mean recall the run is
+    scored on (exam-day recall, or ``known`` summed over the days averaged per day)."""
+    if exam:
+        on_exam_day = np.asarray(memory.recall(float(days)).mean(axis=1))
+        return on_exam_day, on_exam_day
+    return np.full(known.shape[0], np.nan), known / max(1, days - 1)
 
 
 def p_new_mask(memory: object, n_s: int, n_i: int) -> npt.NDArray[np.bool_]:
