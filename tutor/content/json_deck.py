@@ -12,10 +12,10 @@ from tutor.content.common import (
     name_from_filename,
     slugify,
 )
-from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits, check_file_size
+from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits
 from tutor.content.messages import DECK, Place, item, line
 from tutor.content.records import Record, build_items
-from tutor.content.tabular import decode_utf8
+from tutor.content.tabular import read_text
 from tutor.items import Deck, ParsedDeck
 
 FORMAT_VERSION = 1
@@ -122,10 +122,7 @@ def parse_json(
     limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ParsedDeck:
     """Parse a metatutor JSON deck."""
-    check_file_size(data, filename, limits)
-    text = decode_utf8(data, filename)
-    if not text.strip():
-        raise ContentError("file_empty", file=filename)
+    text = read_text(data, filename, limits)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -38,6 +38,15 @@ def decode_utf8(data: bytes, filename: str) -> str:
         raise ContentError("not_utf8", file=filename, byte=bad, offset=exc.start) from None
 
 
+def read_text(data: bytes, filename: str, limits: ImportLimits) -> str:
+    """A deck file's text: within the size limit, UTF-8, and not blank (else ContentError)."""
+    check_file_size(data, filename, limits)
+    text = decode_utf8(data, filename)
+    if not text.strip():
+        raise ContentError("file_empty", file=filename)
+    return text
+
+
 def _header(row: list[str], delimiter: str) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, raw in enumerate(row):
@@ -103,10 +112,7 @@ def parse_table(
     limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ParsedDeck:
     """Parse a delimited deck file; ``delimiter`` is ``","`` or ``"\\t"``."""
-    check_file_size(data, filename, limits)
-    text = decode_utf8(data, filename)
-    if not text.strip():
-        raise ContentError("file_empty", file=filename)
+    text = read_text(data, filename, limits)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[Record] = []
     deck_names: dict[str, Place] = {}  # name -> where first named
