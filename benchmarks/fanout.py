@@ -31,34 +31,17 @@ import shutil
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import peak_rss_mb, table, write_json
+from benchmarks.virtual_time import VirtualTime
 from bot.app import build_application, rate_limiter
 from bot.fake_telegram.api import FakeBotApi
 from bot.reminders import build_runner
 from bot.settings import Settings
 from storage import Database
 from tutor.service import TutorService
-
-
-class VirtualTime:
-    """A simulated clock: sleeping advances it instead of waiting."""
-
-    def __init__(self, start: float) -> None:
-        self.t = start
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def wall(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-        await asyncio.sleep(0)
 
 
 async def run(db_path: Path, rate: float, limit: float) -> dict[str, Any]:

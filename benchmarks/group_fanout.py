@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import peak_rss_mb, table, write_json
+from benchmarks.virtual_time import VirtualTime
 from bot.app import build_application, rate_limiter
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.objects import FakeChat, FakeUser
@@ -47,23 +48,6 @@ from tutor.students import parse_hhmm
 
 DAY = datetime(2026, 3, 2, 17, 59, tzinfo=UTC)
 TICK = 5.0
-
-
-class VirtualTime:
-    """A simulated clock: sleeping advances it instead of waiting."""
-
-    def __init__(self, start: float) -> None:
-        self.t = start
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def wall(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-        await asyncio.sleep(0)
 
 
 def deck(n_items: int) -> bytes:
