@@ -72,7 +72,37 @@ class Turn:
         return "\n".join(m.plain for m in self.new)
 
 
-class ChatDriver:
+class ChatReader:
+    """What the bot sent, read from the fake: for :class:`ChatDriver` and the HTTP chat."""
+
+    fake: FakeBotApi
+
+    def messages(self, target: Target) -> list[SentMessage]:
+        """Live messages the bot sent to a user's private chat, a group, or a chat id."""
+        return self.fake.messages(_chat_id(target))
+
+    def last(self, target: Target) -> SentMessage:
+        """The newest live message the bot sent there."""
+        return self.fake.last_message(_chat_id(target))
+
+    def buttons(self, target: Target) -> list[str]:
+        """Labels on the newest message that shows buttons ([] if none)."""
+        message = self.fake.last_with_buttons(_chat_id(target))
+        return message.button_texts if message else []
+
+    def message_with_button(self, target: Target, button: str) -> SentMessage:
+        """The newest live message in the chat showing ``button`` (label or data)."""
+        chat_id = _chat_id(target)
+        for message in reversed(self.fake.messages(chat_id)):
+            if message.find_button(button) is not None:
+                return message
+        raise LookupError(
+            f"no message in chat {chat_id} shows a button {button!r}; "
+            f"latest buttons: {self.buttons(chat_id)}"
+        )
+
+
+class ChatDriver(ChatReader):
     """Drive an ``Application`` built on a :class:`FakeBotApi` through user conversations.
 
     Args:
@@ -291,32 +321,6 @@ class ChatDriver:
     async def redeliver(self, update: dict[str, Any]) -> Turn:
         """Telegram delivers ``update`` again, unchanged."""
         return await self.feed(self.fake.redeliver(update))
-
-    # -- reading the chat --------------------------------------------------------------------
-
-    def messages(self, target: Target) -> list[SentMessage]:
-        """Live messages the bot sent to a user's private chat, a group, or a chat id."""
-        return self.fake.messages(_chat_id(target))
-
-    def last(self, target: Target) -> SentMessage:
-        """The newest live message the bot sent there."""
-        return self.fake.last_message(_chat_id(target))
-
-    def buttons(self, target: Target) -> list[str]:
-        """Labels on the newest message that shows buttons ([] if none)."""
-        message = self.fake.last_with_buttons(_chat_id(target))
-        return message.button_texts if message else []
-
-    def message_with_button(self, target: Target, button: str) -> SentMessage:
-        """The newest live message in the chat showing ``button`` (label or data)."""
-        chat_id = _chat_id(target)
-        for message in reversed(self.fake.messages(chat_id)):
-            if message.find_button(button) is not None:
-                return message
-        raise LookupError(
-            f"no message in chat {chat_id} shows a button {button!r}; "
-            f"latest buttons: {self.buttons(chat_id)}"
-        )
 
 
 def _chat_id(target: Target) -> int:

@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.fake_telegram.api import FakeBotApi
-from bot.fake_telegram.driver import AnyApplication, Target, Turn
+from bot.fake_telegram.driver import AnyApplication, ChatReader, Turn
 from bot.fake_telegram.http_server import HttpBotApi
 from bot.fake_telegram.objects import FakeUser, SentMessage
 
@@ -26,7 +26,7 @@ TOKEN = "5550001:" + "HttpStory7" * 3
 """A bot token for the local server (Telegram's shape: id, colon, secret)."""
 
 
-class HttpChat:
+class HttpChat(ChatReader):
     """Users talking to a running application through the HTTP Bot API fake.
 
     Args:
@@ -129,32 +129,3 @@ class HttpChat:
     ) -> Turn:
         """The user sends a document."""
         return await self.feed(self.fake.user_document(user, data, filename, caption))
-
-    # -- reading the chat -----------------------------------------------------------------
-
-    def messages(self, target: Target) -> list[SentMessage]:
-        """Live messages the bot sent to a user (or chat id)."""
-        return self.fake.messages(_chat_id(target))
-
-    def last(self, target: Target) -> SentMessage:
-        """The newest live message the bot sent there."""
-        return self.fake.last_message(_chat_id(target))
-
-    def buttons(self, target: Target) -> list[str]:
-        """Labels on the newest message that shows buttons ([] if none)."""
-        message = self.fake.last_with_buttons(_chat_id(target))
-        return message.button_texts if message else []
-
-    def message_with_button(self, target: Target, button: str) -> SentMessage:
-        """The newest live message showing ``button`` (label or data); LookupError if none."""
-        for message in reversed(self.messages(target)):
-            if message.find_button(button) is not None:
-                return message
-        raise LookupError(
-            f"no message to {_chat_id(target)} shows a button {button!r};"
-            f" latest buttons: {self.buttons(target)}"
-        )
-
-
-def _chat_id(target: Target) -> int:
-    return target if isinstance(target, int) else target.id
