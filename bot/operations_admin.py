@@ -61,7 +61,7 @@ async def remind_dry_run(settings: Settings, hours: float = 1.0) -> int:
 
 async def groups_summary(settings: Settings) -> int:
     """Print every group: members active this week, quizzes run, accuracy."""
-    db = await Database.open(settings.database)
+    db = await Database.open_read_only(settings.database)
     try:
         groups = await TutorService(db).groups.overview()
     finally:

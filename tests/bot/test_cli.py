@@ -253,6 +253,7 @@ READING_COMMANDS = [
     ["health", "--skip", "scheduler", "--skip", "model"],
     ["users"],
     ["remind", "--dry-run", "--hours", "48"],
+    ["groups"],
 ]
 
 
