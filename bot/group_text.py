@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import Html, plain, t
+from bot.i18n import Html, listed, plain, t
 from tutor.group_quiz import PollResult, PollToSend, QuizEnd, Step
 from tutor.groups import Group, GroupOverview, Ranking, RankLine
 from tutor.policy.group import GroupReason
@@ -115,7 +115,7 @@ def settings_text(lang: str, group: Group, deck_names: list[str]) -> Html:
         lang,
         "group.settings",
         title=group.title,
-        decks=", ".join(deck_names) if deck_names else plain(lang, "group.no_decks_yet"),
+        decks=listed(lang, deck_names) if deck_names else plain(lang, "group.no_decks_yet"),
         time=group.daily_quiz_time.strftime("%H:%M") if group.daily_quiz_time else off,
         timezone=group.timezone,
         length=group.daily_length,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import string
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -64,6 +65,11 @@ def plain(lang: str, key: str, **params: Any) -> str:
     """The message ``key`` as plain text (for buttons and callback answers)."""
     values = {name: _format_value(value, escape=False) for name, value in params.items()}
     return _template(lang, key).format(**values)
+
+
+def listed(lang: str, names: Iterable[str]) -> str:
+    """Names in a sentence, separated as ``lang`` writes a list ("A, B" or "A、B")."""
+    return plain(lang, "list.separator").join(names)
 
 
 MEGABYTE = 1024 * 1024

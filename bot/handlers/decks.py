@@ -19,7 +19,7 @@ from bot.handlers.common import (
     toast,
 )
 from bot.handlers.onboarding import date_text_error, local_today, parse_date
-from bot.i18n import Html, plain, t
+from bot.i18n import Html, listed, plain, t
 from tutor.errors import NotEnrolled, UnknownDeck
 from tutor.students import Student
 from tutor.views import DeckInfo
@@ -113,7 +113,7 @@ async def exam_command(update: Update, context: Context) -> None:
         decks = await service.set_exam(student.id, None, deck_ref)
         if not decks:
             raise NotEnrolled()
-        await reply(update, t(lang, "exam.cleared", decks=_names(decks)))
+        await reply(update, t(lang, "exam.cleared", decks=_names(lang, decks)))
         return
     exam_date = parse_date(args[0])
     today = local_today(student, service.now())
@@ -136,13 +136,13 @@ async def exam_command(update: Update, context: Context) -> None:
             "exam.set",
             date=exam_date.isoformat(),
             days=(exam_date - today).days,
-            decks=_names(decks),
+            decks=_names(lang, decks),
         ),
     )
 
 
-def _names(decks: list[DeckInfo]) -> str:
-    return ", ".join(info.deck.name for info in decks)
+def _names(lang: str, decks: list[DeckInfo]) -> str:
+    return listed(lang, (info.deck.name for info in decks))
 
 
 async def _list_exams(update: Update, context: Context, student: Student) -> None:

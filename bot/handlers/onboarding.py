@@ -26,7 +26,7 @@ from bot.handlers.common import (
     toast,
     user_data,
 )
-from bot.i18n import LANGUAGES, Html, language_for, plain, t
+from bot.i18n import LANGUAGES, Html, language_for, listed, plain, t
 from bot.render import rows, start_quiz_keyboard
 from bot.times import parse_time
 from tutor.clock import zone
@@ -425,7 +425,7 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
             decks = []
         if decks:
             today = local_today(student, service.now())
-            names = ", ".join(info.deck.name for info in decks)
+            names = listed(lang, (info.deck.name for info in decks))
             days = (typed_date - today).days
             done = t(lang, "exam.set", date=typed_date.isoformat(), days=days, decks=names)
         else:

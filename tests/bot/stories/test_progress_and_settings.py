@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 from datetime import time
@@ -106,6 +107,28 @@ async def test_pause_and_resume(chat: ChatDriver, tutor: TutorService) -> None:
     assert "Reminders are on again" in turn.text
     student = await tutor.student(ADA.id)
     assert student is not None and student.status is StudentStatus.ACTIVE
+
+
+async def test_an_exam_for_several_decks_lists_them_as_each_language_writes_a_list(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    second = {
+        "metatutor": 1,
+        "deck": {"slug": "poems", "name": "唐诗", "language": "zh"},
+        "items": [
+            {"id": "q", "type": "typed", "question": "床前明月光？", "answer": ["疑是地上霜"]}
+        ],
+    }
+    await tutor.import_file(json.dumps(second, ensure_ascii=False).encode(), "poems.json")
+    for user in (ADA, LEI):
+        await onboard(chat, user)
+        await tutor.enrol(user.id, "poems")
+    turn = await chat.send(LEI, "/exam 2026-04-10")
+    assert "题库：Test &lt;Deck&gt; &amp; Co、唐诗。" in turn.new[-1].text
+    turn = await chat.send(LEI, "/exam off")
+    assert "Test &lt;Deck&gt; &amp; Co、唐诗" in turn.new[-1].text
+    turn = await chat.send(ADA, "/exam 2026-04-10")
+    assert "for: Test <Deck> & Co, 唐诗." in turn.text
 
 
 async def test_exam_dates(chat: ChatDriver, tutor: TutorService) -> None:
