@@ -16,10 +16,11 @@ SELECT d.id, d.slug, d.name, d.description, d.language, d.bundled,
        (SELECT COUNT(*) FROM enrolments e WHERE e.deck_id = d.id AND e.active = 1)
 FROM decks d
 """
-ITEM_COLUMNS = "id, deck_id, external_id, kind, payload, tags, image, position, audio, answer_audio"
-"""The ``items`` columns :func:`item_record` reads, in its order."""
+_ITEM_COLUMNS = (
+    "id, deck_id, external_id, kind, payload, tags, image, position, audio, answer_audio"
+)
 _ENROLLED_ITEMS = (
-    f"SELECT {', '.join('i.' + c.strip() for c in ITEM_COLUMNS.split(','))} FROM items i"
+    f"SELECT {', '.join('i.' + c.strip() for c in _ITEM_COLUMNS.split(','))} FROM items i"
     " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
     " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
     " WHERE i.deleted_ms IS NULL ORDER BY e.enrolled_ms, i.position, i.id"
@@ -39,8 +40,7 @@ def _deck(row: Any) -> DeckRecord:
     )
 
 
-def item_record(row: Any) -> ItemRecord:
-    """An ``items`` row of :data:`ITEM_COLUMNS` as a record."""
+def _item(row: Any) -> ItemRecord:
     return ItemRecord(
         id=row[0],
         deck_id=row[1],
@@ -85,7 +85,7 @@ def read_item_and_deck_name(
 ) -> tuple[ItemRecord | None, str | None]:
     """An item (live or not) and its deck's name if the deck is live, in one trip; a
     student's own deck has the name '' (the bot names it in the student's language)."""
-    row = raw.execute(f"SELECT {ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
+    row = raw.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
     if row is None:
         return None, None
     deck = raw.execute(
@@ -93,7 +93,7 @@ def read_item_and_deck_name(
         " WHERE id = ? AND deleted_ms IS NULL",
         (row[1],),
     ).fetchone()
-    return item_record(row), (str(deck[0]) if deck else None)
+    return _item(row), (str(deck[0]) if deck else None)
 
 
 async def deck_name(conn: Connection, deck_id: int) -> str | None:
@@ -204,14 +204,14 @@ async def get_media(conn: Connection, deck_id: int, name: str) -> bytes | None:
 
 async def get_item(conn: Connection, item_id: int, *, live_only: bool = True) -> ItemRecord | None:
     """One item by id (None if missing, or deleted when ``live_only``)."""
-    sql = f"SELECT {ITEM_COLUMNS} FROM items i WHERE id = ?"
+    sql = f"SELECT {_ITEM_COLUMNS} FROM items i WHERE id = ?"
     if live_only:
         sql += (
             " AND deleted_ms IS NULL AND EXISTS"
             " (SELECT 1 FROM decks d WHERE d.id = i.deck_id AND d.deleted_ms IS NULL)"
         )
     row = await fetch_one(conn, sql, (item_id,))
-    return item_record(row) if row else None
+    return _item(row) if row else None
 
 
 async def get_items(conn: Connection, item_ids: Iterable[int]) -> dict[int, ItemRecord]:
@@ -223,11 +223,11 @@ async def get_items(conn: Connection, item_ids: Iterable[int]) -> dict[int, Item
     for chunk, marks in in_chunks(ids):
         rows = await fetch_all(
             conn,
-            f"SELECT {ITEM_COLUMNS} FROM items WHERE deleted_ms IS NULL AND id IN ({marks})",
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE deleted_ms IS NULL AND id IN ({marks})",
             chunk,
         )
         for row in rows:
-            found[row[0]] = item_record(row)
+            found[row[0]] = _item(row)
     return found
 
 
@@ -235,11 +235,11 @@ async def deck_items(conn: Connection, deck_id: int) -> list[ItemRecord]:
     """A deck's live items in file order."""
     rows = await fetch_all(
         conn,
-        f"SELECT {ITEM_COLUMNS} FROM items WHERE deck_id = ? AND deleted_ms IS NULL"
+        f"SELECT {_ITEM_COLUMNS} FROM items WHERE deck_id = ? AND deleted_ms IS NULL"
         " ORDER BY position, id",
         (deck_id,),
     )
-    return [item_record(row) for row in rows]
+    return [_item(row) for row in rows]
 
 
 async def delete_item(conn: Connection, item_id: int, now_ms: int) -> None:
@@ -282,7 +282,7 @@ def read_deck_item_rows(raw: sqlite3.Connection, deck_id: int) -> list[tuple[Any
     return [
         tuple(row)
         for row in raw.execute(
-            f"SELECT {ITEM_COLUMNS} FROM items WHERE deck_id = ? AND deleted_ms IS NULL"
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE deck_id = ? AND deleted_ms IS NULL"
             " ORDER BY position, id",
             (deck_id,),
         )
@@ -296,12 +296,12 @@ def read_enrolled_item_rows(raw: sqlite3.Connection, user_id: int) -> list[tuple
 
 def item_from_row(row: tuple[Any, ...]) -> ItemRecord:
     """An item record from a raw row of ``enrolled_item_rows``."""
-    return item_record(row)
+    return _item(row)
 
 
 async def enrolled_items(conn: Connection, user_id: int) -> list[ItemRecord]:
     """Live items of the student's active decks, in enrolment then deck order."""
-    columns = ", ".join("i." + c.strip() for c in ITEM_COLUMNS.split(","))
+    columns = ", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))
     rows = await fetch_all(
         conn,
         f"SELECT {columns} FROM items i"
@@ -310,4 +310,4 @@ async def enrolled_items(conn: Connection, user_id: int) -> list[ItemRecord]:
         " WHERE i.deleted_ms IS NULL ORDER BY e.enrolled_ms, i.position, i.id",
         (user_id,),
     )
-    return [item_record(row) for row in rows]
+    return [_item(row) for row in rows]

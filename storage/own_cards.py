@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from storage.content import ITEM_COLUMNS, item_record
 from storage.database import Connection, fetch_all, fetch_one
 from storage.records import ItemRecord
 
-_CARD_COLUMNS = ", ".join("i." + column.strip() for column in ITEM_COLUMNS.split(","))
+_CARD_COLUMNS = "i.id, i.deck_id, i.external_id, i.kind, i.payload, i.tags, i.image, i.position"
 _LIVE_CARDS = (
     " FROM items i JOIN decks d ON d.id = i.deck_id"
     " WHERE d.owner_id = ? AND d.deleted_ms IS NULL AND i.deleted_ms IS NULL"
@@ -23,6 +22,19 @@ _LIVE_CARDS = (
 def personal_slug(user_id: int) -> str:
     """The slug of a student's personal deck (a dot: no imported slug can look like it)."""
     return f"own.{user_id}"
+
+
+def _card(row: Any) -> ItemRecord:
+    return ItemRecord(
+        id=row[0],
+        deck_id=row[1],
+        external_id=row[2],
+        kind=row[3],
+        payload=json.loads(row[4]),
+        tags=tuple(row[5].split()) if row[5] else (),
+        image=row[6],
+        position=row[7],
+    )
 
 
 async def personal_deck_id(conn: Connection, user_id: int) -> int | None:
@@ -62,7 +74,7 @@ async def cards_page(conn: Connection, user_id: int, offset: int, limit: int) ->
         f"SELECT {_CARD_COLUMNS}" + _LIVE_CARDS + " ORDER BY i.position, i.id LIMIT ? OFFSET ?",
         (user_id, limit, offset),
     )
-    return [item_record(row) for row in rows]
+    return [_card(row) for row in rows]
 
 
 async def get_card(conn: Connection, user_id: int, item_id: int) -> ItemRecord | None:
@@ -70,7 +82,7 @@ async def get_card(conn: Connection, user_id: int, item_id: int) -> ItemRecord |
     row = await fetch_one(
         conn, f"SELECT {_CARD_COLUMNS}" + _LIVE_CARDS + " AND i.id = ?", (user_id, item_id)
     )
-    return item_record(row) if row else None
+    return _card(row) if row else None
 
 
 async def next_position(conn: Connection, deck_id: int) -> int:
