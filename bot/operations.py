@@ -154,7 +154,10 @@ async def serve(
     from bot.app import build_application, run_worker, serve_forever
 
     # Polling starts first; torch and the weights load meanwhile (model calls wait for them).
-    model = BackgroundModel(settings)
+    from bot.operations_model import watches
+
+    # Several processes: each follows the weights the states were last rebuilt with.
+    model = BackgroundModel(settings, follow=watches(settings))
     stop = asyncio.Event()
 
     def stop_if_failed(_task: asyncio.Task[None]) -> None:

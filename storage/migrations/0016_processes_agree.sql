@@ -29,3 +29,7 @@ CREATE TABLE model_weights (
     file TEXT NOT NULL,
     switched_ms INTEGER NOT NULL
 );
+
+-- The weights version each learner state was built with: a process running an older
+-- version never overwrites it (its write is skipped, and it follows the new version first).
+ALTER TABLE learner_state ADD COLUMN weights_version INTEGER NOT NULL DEFAULT 0;
