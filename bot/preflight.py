@@ -41,6 +41,8 @@ MODEL_FOLLOWED = "learner model followed"
 """Logged when a process serves the weights another process rebuilt the states with."""
 FOLLOW_EVERY = 1.0
 """Seconds between two looks at the database's weights version (one small read)."""
+FOLLOW_RETRY = 60.0
+"""Seconds before weights that did not load are tried again (the rules serve meanwhile)."""
 
 
 class StartupError(Exception):
@@ -113,6 +115,7 @@ class BackgroundModel:
         self._monotonic = monotonic
         self._looked = float("-inf")
         self._follow: asyncio.Task[None] | None = None
+        self._follow_failed: float | None = None
 
     def start(self) -> asyncio.Task[None]:
         """Begin loading (once); the task ends when the model is ready or failed."""
@@ -169,6 +172,8 @@ class BackgroundModel:
         if self._follow is not None and not self._follow.done():
             return True
         at = self._monotonic()
+        if self._follow_failed is not None and at - self._follow_failed < FOLLOW_RETRY:
+            return True  # the states are newer than these weights: the rules serve
         if not now and at - self._looked < FOLLOW_EVERY:
             return False
         self._looked = at
@@ -191,9 +196,11 @@ class BackgroundModel:
         new = ModelMemory(weights)
         try:
             await asyncio.to_thread(new.load)
-        except Exception as error:  # the old weights go on; the next look tries again
+        except Exception as error:  # the rules serve; a look after FOLLOW_RETRY tries again
             log.error("cannot load the weights other processes serve (%s): %s", weights, error)
+            self._follow_failed = self._monotonic()
             return
+        self._follow_failed = None
         new.version = version
         self.memory = new
         log.info(

@@ -23,6 +23,8 @@ from bot.settings import Settings
 from storage import Database
 from storage import attempts as attempt_rows
 from storage import learner_state as state_rows
+from storage import model_weights as weights_rows
+from storage.learner_state import StoredState
 from tests.backends import on_each_backend
 from tutor import replay as replay_module
 from tutor.model.online import LearnerState
@@ -148,3 +150,42 @@ async def test_promoted_weights_are_rebuilt_once_and_every_process_follows(
     finally:
         await first.db.close()
         await second.db.close()
+
+
+async def test_weights_that_do_not_load_here_leave_the_rules_serving_and_are_retried(
+    database_location: Path | str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    service = await generate(cast(Path, database_location), SMALL)
+    await service.db.close()
+    settings = Settings(database=database_location)  # type: ignore[call-arg]
+    clock = SimClock(START + timedelta(days=SMALL.days + 1))
+    process = Process(await Database.open(database_location), settings, clock)
+    try:
+        await process.model.ready()
+        await replay_all(process.db)
+        # another machine's process rebuilt the states with weights this one cannot open
+        async with process.db.transaction() as conn:
+            await weights_rows.record(conn, 2, "elsewhere", str(tmp_path / "gone.pt"), 0)
+            await state_rows.put_state(conn, STUDENT, StoredState("elsewhere", b"?", None, 2), 0)
+        process.now += 2
+        question = await process.tutor.start_quiz(STUDENT, 1)  # served by the rules
+        assert question is not None
+        failed = process.model.following
+        assert failed is not None
+        await failed
+        assert "cannot load the weights other processes serve" in caplog.text
+        await process.answer_one(clock)  # still the rules: no load per request
+        assert process.model.following is failed
+        async with process.db.read() as conn:
+            kept = await state_rows.get_state(conn, STUDENT)
+        assert kept == StoredState("elsewhere", b"?", None, 2)  # not overwritten
+        process.now += 61
+        await process.answer_one(clock)
+        assert process.model.following is not failed  # tried again after a minute
+        await cast(asyncio.Task[None], process.model.following)
+    finally:
+        await process.db.close()
