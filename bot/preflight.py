@@ -216,7 +216,7 @@ class BackgroundModel:
         database's weights (the student's answers are then learned once it caught up)."""
         if not await self._behind(conn):
             return True
-        self._unlearned.setdefault(user_id, EPOCH)
+        self._unlearned[user_id] = EPOCH
         return False
 
     async def observe(
@@ -254,7 +254,7 @@ class BackgroundModel:
             )
         except WeightsBehind:  # the states moved on within the last second: follow now
             await self._behind(conn, now=True)
-            self._unlearned.setdefault(user_id, EPOCH)
+            self._unlearned[user_id] = EPOCH
 
     async def swap(self, db: Database, weights: Path) -> int:
         """Serve ``weights`` from now on, without stopping: they load in a worker thread
