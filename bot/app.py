@@ -107,7 +107,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Write the record's last done marks (the database is still open)."""
+        if self.updates is not None:
+            await self.updates.flush()
 
 
 def build_application(

@@ -25,4 +25,4 @@ async def once(updates: UpdateLog, update: object, coroutine: Awaitable[Any]) ->
         log.info("update %s was handled already: acknowledged and skipped", update.update_id)
         return
     await coroutine  # cancelled or failed, it stays unfinished: a redelivery runs it again
-    await updates.done(update.update_id)
+    updates.done(update.update_id)

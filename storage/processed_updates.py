@@ -8,6 +8,8 @@ both begin one update.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from storage.database import Connection, fetch_all, fetch_one
 
 
@@ -43,12 +45,16 @@ async def take_from(conn: Connection, update_id: int, gone: str, holder: str, no
     return bool(rows)
 
 
-async def finish(conn: Connection, update_id: int, holder: str) -> None:
-    """Mark the update done (by its holder)."""
-    await conn.execute(
-        "UPDATE processed_updates SET done = 1 WHERE update_id = ? AND holder = ?",
-        (update_id, holder),
-    )
+async def finish(conn: Connection, update_ids: Sequence[int], holder: str) -> None:
+    """Mark the updates done (those ``holder`` holds)."""
+    ids = list(update_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        await conn.execute(
+            f"UPDATE processed_updates SET done = 1 WHERE holder = ? AND update_id IN ({marks})",
+            (holder, *chunk),
+        )
 
 
 async def prune(conn: Connection, before_ms: int) -> None:

@@ -13,6 +13,12 @@ database (:mod:`storage.processed_updates`) before its handlers run and marked d
   update is never lost for a crash, and runs twice only if its holder died between acting
   and marking it done.
 
+Marking done costs no transaction of its own: the marks wait for the next update's begin
+and go in its transaction (and at a clean stop, :meth:`UpdateLog.flush`). A process killed
+while idle leaves its last updates begun but not done; one of them comes again only if its
+acknowledgement was lost too (a worker answers the front before it handles an update, and
+polling confirms what it fetched at its next poll), and it then runs twice.
+
 Rows are kept :data:`WINDOW` (Telegram keeps an undelivered update at most 24 hours, so no
 redelivery comes later) and pruned at most every :data:`PRUNE_EVERY`.
 """
@@ -46,6 +52,7 @@ class UpdateLog:
         self.clock = clock
         self.holder = holder or process_holder()
         self._pruned: datetime | None = None
+        self._finished: list[int] = []  # done, not yet marked in the database
 
     async def begin(self, update_id: int, digest: str) -> bool:
         """True if this process should handle the update (it is now recorded as its own);
@@ -55,6 +62,9 @@ class UpdateLog:
             if self._pruned is None or now - self._pruned >= PRUNE_EVERY:
                 await rows.prune(conn, to_millis(now - WINDOW))
                 self._pruned = now
+            if self._finished:
+                await rows.finish(conn, self._finished, self.holder)
+                self._finished = []
             if await rows.begin(conn, update_id, digest, self.holder, to_millis(now)):
                 return True
             found = await rows.state_of(conn, update_id)
@@ -62,7 +72,15 @@ class UpdateLog:
                 return False
             return await rows.take_from(conn, update_id, found[0], self.holder, to_millis(now))
 
-    async def done(self, update_id: int) -> None:
-        """Mark the update handled (its handlers finished, whatever their outcome)."""
+    def done(self, update_id: int) -> None:
+        """Note the update handled (its handlers finished, whatever their outcome); written
+        with the next update's begin."""
+        self._finished.append(update_id)
+
+    async def flush(self) -> None:
+        """Write the done marks still waiting (at a clean stop)."""
+        if not self._finished:
+            return
         async with self.db.transaction() as conn:
-            await rows.finish(conn, update_id, self.holder)
+            finished, self._finished = self._finished, []
+            await rows.finish(conn, finished, self.holder)
