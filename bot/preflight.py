@@ -110,6 +110,7 @@ class BackgroundModel:
         # Students who answered while the model loaded, and when they first did (a few).
         self._unlearned: dict[int, datetime] = {}
         self.follow = follow
+        self.memory.follows = follow
         """Follow the weights version of the database (``serve``: other processes may
         rebuild the states with promoted weights)."""
         self._monotonic = monotonic
@@ -194,6 +195,7 @@ class BackgroundModel:
 
         began = time.perf_counter()
         new = ModelMemory(weights)
+        new.follows = self.follow
         try:
             await asyncio.to_thread(new.load)
         except Exception as error:  # the rules serve; a look after FOLLOW_RETRY tries again
@@ -267,6 +269,7 @@ class BackgroundModel:
 
         await self.ready()
         new = ModelMemory(weights)
+        new.follows = self.follow
         await asyncio.to_thread(new.load)
         old = self.memory
 

@@ -200,7 +200,10 @@ class ModelMemory:
         self.calibrate = calibrate
         self.version = 0
         """The deployment's weights version (``model_weights``) these weights serve as: the
-        states it writes carry it, and it uses none a newer version wrote."""
+        states it writes carry it, and it never overwrites one a newer version wrote."""
+        self.follows = False
+        """Raise :class:`WeightsBehind` at a state of a newer version from other weights (a
+        serving bot, which then follows); else serve a fresh state, as for stale ones."""
         self._model: LearnerModel | None = None
         self.features = FeatureCache()
         self._singles: OrderedDict[int, DeckFeatures] = OrderedDict()
@@ -331,9 +334,10 @@ class ModelMemory:
         reused only while the stored row is the same, byte for byte (states are values).
         Raises :class:`WeightsBehind` for a state of a newer weights version."""
         if stored is not None and stored.weights_version > self.version:
-            if stored.model_version != self.load().weights_id:
+            if stored.model_version == self.load().weights_id:
+                self.version = stored.weights_version  # rebuilt with these very weights
+            elif self.follows:
                 raise WeightsBehind(stored.weights_version)
-            self.version = stored.weights_version  # rebuilt with these very weights
         if stored is None or stored.model_version != self.load().weights_id:
             return self._parse(user_id, stored)
         found = self._parsed.get(user_id)
@@ -417,9 +421,13 @@ class ModelMemory:
             model.weights_id, state.to_bytes(), calibration.to_json(), self.version
         )
         if not await state_rows.put_state(conn, user_id, stored, to_millis(at)):
-            # A rebuild with newer weights committed since the read (PostgreSQL): its state
-            # stays; this answer is learned once this process follows (see WeightsBehind).
-            raise WeightsBehind(self.version + 1)
+            # A newer weights version's state is stored (on PostgreSQL its rebuild may have
+            # committed since the read): it stays. A following bot learns this answer once
+            # it serves that version; `model replay` rebuilds from the log.
+            if self.follows:
+                raise WeightsBehind(self.version + 1)
+            log.warning("learner state of user %s is of newer weights: not written", user_id)
+            return
         # Read back by the due time's predictor in this transaction: no need to parse it.
         # (A rollback leaves the old row, which no longer matches, so it is parsed again.)
         self._remember(user_id, stored, state, calibration)
