@@ -110,9 +110,9 @@ class BackgroundModel:
         # Students who answered while the model loaded, and when they first did (a few).
         self._unlearned: dict[int, datetime] = {}
         self.follow = follow
-        self.memory.follows = follow
         """Follow the weights version of the database (``serve``: other processes may
         rebuild the states with promoted weights)."""
+        self.memory.follows = follow
         self._monotonic = monotonic
         self._looked = float("-inf")
         self._follow: asyncio.Task[None] | None = None
@@ -237,7 +237,10 @@ class BackgroundModel:
 
         memory = self._current()
         if memory is self.rules:
-            self._unlearned.setdefault(user_id, at)
+            if self._follow is not None and not self._follow.done():
+                self._unlearned[user_id] = EPOCH  # whatever the rebuild missed, too
+            else:
+                self._unlearned.setdefault(user_id, at)
             return
         if not await self._model_or_behind(conn, user_id):
             return
