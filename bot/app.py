@@ -43,10 +43,12 @@ from bot.handlers.quiz import NotDelivered
 from bot.heartbeat import install_heartbeat
 from bot.i18n import plain, t
 from bot.menus import command_menu, publish_menus
+from bot.once import once
 from bot.outgoing import ChatRateLimiter
 from bot.reminders import schedule_reminders
 from bot.settings import Settings
 from bot.telegram_http import KeepAliveRequest
+from tutor.deliveries import UpdateLog
 from tutor.nudges import PolicyNudges
 from tutor.service import TutorService
 
@@ -75,12 +77,16 @@ class _UserQueue:
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Concurrency across users, strict order within one user (by a FIFO lock per user)."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    def __init__(self, max_concurrent_updates: int, updates: UpdateLog | None = None) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, _UserQueue] = {}
+        self.updates = updates
+        """With several processes (``serve``): each update acted on once (:mod:`bot.once`)."""
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update once no earlier update of the same user is still running."""
+        if self.updates is not None:
+            coroutine = once(self.updates, update, coroutine)
         user = update.effective_user if isinstance(update, Update) else None
         if user is None:
             await coroutine
@@ -101,7 +107,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Write the record's last done marks (the database is still open)."""
+        if self.updates is not None:
+            await self.updates.flush()
 
 
 def build_application(
@@ -112,6 +120,7 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     reminders: bool = False,
     limiter: ChatRateLimiter | None = None,
+    updates: UpdateLog | None = None,
 ) -> AnyApplication:
     """The bot application over ``service``: flood limit, privacy, admin and student handlers.
 
@@ -125,6 +134,8 @@ def build_application(
             do; tests that drive reminders themselves leave it off).
         limiter: The outgoing rate limiter (default: :func:`rate_limiter` of the settings;
             tests pass one on virtual time).
+        updates: The database's record of handled updates (``serve``): an update Telegram
+            delivers again, to this process or another, is acknowledged and skipped.
 
     Raises:
         ValueError: if there is neither a token nor an offline request object.
@@ -141,7 +152,7 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_base_url)
         .rate_limiter(limiter or rate_limiter(settings))
-        .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES, updates))
         .post_init(_post_init)
     )
     proxy = settings.telegram_proxy

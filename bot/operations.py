@@ -154,7 +154,10 @@ async def serve(
     from bot.app import build_application, run_worker, serve_forever
 
     # Polling starts first; torch and the weights load meanwhile (model calls wait for them).
-    model = BackgroundModel(settings)
+    from bot.operations_model import watches
+
+    # Several processes: each follows the weights the states were last rebuilt with.
+    model = BackgroundModel(settings, follow=watches(settings))
     stop = asyncio.Event()
 
     def stop_if_failed(_task: asyncio.Task[None]) -> None:
@@ -172,7 +175,11 @@ async def serve(
         settings = worker_settings(settings, workers)
     once = worker in (None, 0)  # what must run once runs in worker 0 (see bot.workers)
     async with open_service(settings, memory=model) as service:
-        application = build_application(settings, service, reminders=once)
+        from tutor.deliveries import UpdateLog
+
+        # Telegram redelivers what a killed process took: each update is acted on once.
+        updates = UpdateLog(service.db)
+        application = build_application(settings, service, reminders=once, updates=updates)
         from bot.operations_model import schedule_weekly_refit, watch_weights
 
         watch_weights(application, settings, model, service.db)

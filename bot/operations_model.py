@@ -27,6 +27,9 @@ log = logging.getLogger("bot.model")
 
 WATCH_SECONDS = 60
 """How often a running bot looks for promoted weights."""
+REBUILD_LEASE = timedelta(minutes=30)
+"""How long one process keeps the rebuild of the learner states to itself (it gives the lease
+up when done; a crashed holder on this machine loses it at once)."""
 RUNNING_WITHIN = timedelta(minutes=3)
 """A heartbeat this recent means a bot serves the database (its reminder job beats each minute)."""
 
@@ -129,17 +132,35 @@ def watch_weights(
     application: Any, settings: Settings, model: BackgroundModel, db: Database
 ) -> None:
     """A repeating job: when ``train --from-db`` promoted other weights, the bot swaps them in
-    (:meth:`BackgroundModel.swap`) while it serves."""
+    (:meth:`BackgroundModel.swap`) while it serves.
+
+    With several processes on the database, the one that takes the ``weights-rebuild`` lease
+    rebuilds the learner states, once; the others follow the weights version it records
+    (:class:`BackgroundModel` looks every second) and never rebuild themselves.
+    """
+    from tutor.leases import WEIGHTS_REBUILD, Lease
     from tutor.model_store import active_weights
+    from tutor.replay import serving_weights, weights_file
 
     if not watches(settings):
         return
+    lease = Lease(db, WEIGHTS_REBUILD, ttl=REBUILD_LEASE)
 
     async def check(_context: object) -> None:
         target = active_weights(settings.database_file)
-        if target is None or target == model.memory.weights or not model.loaded:
+        if target is None or not model.loaded:
             return
-        await model.swap(db, target)
+        if weights_file(target) == weights_file(model.memory.weights):
+            return
+        if not await lease.hold():
+            return  # another process rebuilds the states: this one follows their version
+        try:
+            async with db.read() as conn:
+                found = await serving_weights(conn)
+            if found is None or weights_file(found.path) != weights_file(target):
+                await model.swap(db, target)
+        finally:
+            await lease.release()
 
     application.job_queue.run_repeating(
         check,

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +30,19 @@ if TYPE_CHECKING:  # the CLI imports this module: keep numpy and storage out of 
 
 log = logging.getLogger("bot.preflight")
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""A catch-up from here learns every answer a student's stored state missed."""
+
 MODEL_READY = "learner model ready"
 """Logged once the background load is done (tests and operators wait for it)."""
 MODEL_SWAPPED = "learner model swapped"
 """Logged when promoted weights serve after a swap (:meth:`BackgroundModel.swap`)."""
+MODEL_FOLLOWED = "learner model followed"
+"""Logged when a process serves the weights another process rebuilt the states with."""
+FOLLOW_EVERY = 1.0
+"""Seconds between two looks at the database's weights version (one small read)."""
+FOLLOW_RETRY = 60.0
+"""Seconds before weights that did not load are tried again (the rules serve meanwhile)."""
 
 
 class StartupError(Exception):
@@ -83,6 +92,9 @@ class BackgroundModel:
         settings: Settings,
         memory: ModelMemory | None = None,
         rules: MemoryModel | None = None,
+        *,
+        follow: bool = False,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         from tutor.learner import RuleMemory
 
@@ -97,6 +109,14 @@ class BackgroundModel:
         self._task: asyncio.Task[None] | None = None
         # Students who answered while the model loaded, and when they first did (a few).
         self._unlearned: dict[int, datetime] = {}
+        self.follow = follow
+        """Follow the weights version of the database (``serve``: other processes may
+        rebuild the states with promoted weights)."""
+        self.memory.follows = follow
+        self._monotonic = monotonic
+        self._looked = float("-inf")
+        self._follow: asyncio.Task[None] | None = None
+        self._follow_failed: float | None = None
 
     def start(self) -> asyncio.Task[None]:
         """Begin loading (once); the task ends when the model is ready or failed."""
@@ -129,12 +149,77 @@ class BackgroundModel:
         return self.memory
 
     def _current(self) -> MemoryModel:
-        """The model once loaded, the rules while it loads; raises the load's failure."""
+        """The model once loaded, the rules while it loads (or loads the weights another
+        process rebuilt the states with); raises the load's failure."""
         task = self.start()
-        if not task.done():
+        if not task.done() or (self._follow is not None and not self._follow.done()):
             return self.rules
         task.result()  # a StartupError after a failed load
         return self.memory
+
+    @property
+    def following(self) -> asyncio.Task[None] | None:
+        """The load of the weights another process rebuilt the states with, if one began."""
+        return self._follow
+
+    async def _behind(self, conn: Connection, *, now: bool = False) -> bool:
+        """True if the states in the database are of a newer weights version than this
+        process runs: it then loads those weights (in the background; the rules stand in
+        meanwhile). Looks at most every :data:`FOLLOW_EVERY` seconds unless ``now``."""
+        from tutor.replay import serving_weights
+
+        if not self.follow:
+            return False
+        if self._follow is not None and not self._follow.done():
+            return True
+        at = self._monotonic()
+        if self._follow_failed is not None and at - self._follow_failed < FOLLOW_RETRY:
+            return True  # the states are newer than these weights: the rules serve
+        if not now and at - self._looked < FOLLOW_EVERY:
+            return False
+        self._looked = at
+        found = await serving_weights(conn)
+        if found is None or found.version <= self.memory.version:
+            return False
+        if found.weights_id == self.memory.load().weights_id:
+            self.memory.version = found.version  # the states are of the weights it runs
+            return False
+        self._follow = asyncio.get_running_loop().create_task(
+            self._load_followed(found.version, found.path), name="model-follow"
+        )
+        return True
+
+    async def _load_followed(self, version: int, weights: Path | None) -> None:
+        """Load ``weights`` and serve them as ``version`` (the rules serve meanwhile)."""
+        from tutor.learner import ModelMemory
+
+        began = time.perf_counter()
+        new = ModelMemory(weights)
+        new.follows = self.follow
+        try:
+            await asyncio.to_thread(new.load)
+        except Exception as error:  # the rules serve; a look after FOLLOW_RETRY tries again
+            log.error("cannot load the weights other processes serve (%s): %s", weights, error)
+            self._follow_failed = self._monotonic()
+            return
+        self._follow_failed = None
+        new.version = version
+        self.memory = new
+        log.info(
+            "%s: %s as version %d in %.1f s",
+            MODEL_FOLLOWED,
+            weights.name if weights else "bundled weights",
+            version,
+            time.perf_counter() - began,
+        )
+
+    async def _model_or_behind(self, conn: Connection, user_id: int) -> bool:
+        """True if the model may serve this request; False if this process is behind the
+        database's weights (the student's answers are then learned once it caught up)."""
+        if not await self._behind(conn):
+            return True
+        self._unlearned[user_id] = EPOCH
+        return False
 
     async def observe(
         self,
@@ -148,22 +233,33 @@ class BackgroundModel:
         at: datetime,
     ) -> None:
         """Learn from one answer by the model; while it loads, note what it will learn."""
+        from tutor.learner import WeightsBehind
+
         memory = self._current()
         if memory is self.rules:
-            self._unlearned.setdefault(user_id, at)
+            if self._follow is not None and not self._follow.done():
+                self._unlearned[user_id] = EPOCH  # whatever the rebuild missed, too
+            else:
+                self._unlearned.setdefault(user_id, at)
+            return
+        if not await self._model_or_behind(conn, user_id):
             return
         # Kept after the catch-up: if this transaction rolls back, the next answer retries
         # it (the stored state's time tells what it has learned: nothing is learned twice).
-        await self.memory.observe(
-            conn,
-            user_id,
-            item,
-            correct=correct,
-            grade=grade,
-            latency_ms=latency_ms,
-            at=at,
-            unlearned_since=self._unlearned.get(user_id),
-        )
+        try:
+            await self.memory.observe(
+                conn,
+                user_id,
+                item,
+                correct=correct,
+                grade=grade,
+                latency_ms=latency_ms,
+                at=at,
+                unlearned_since=self._unlearned.get(user_id),
+            )
+        except WeightsBehind:  # the states moved on within the last second: follow now
+            await self._behind(conn, now=True)
+            self._unlearned[user_id] = EPOCH
 
     async def swap(self, db: Database, weights: Path) -> int:
         """Serve ``weights`` from now on, without stopping: they load in a worker thread
@@ -176,10 +272,12 @@ class BackgroundModel:
 
         await self.ready()
         new = ModelMemory(weights)
+        new.follows = self.follow
         await asyncio.to_thread(new.load)
         old = self.memory
 
-        def switch() -> None:
+        def switch(version: int) -> None:
+            new.version = version
             self.memory = new
 
         began = time.perf_counter()
@@ -208,4 +306,12 @@ class BackgroundModel:
     ) -> RecallPredictor:
         """Predictions for ``items`` (or only the ``needed`` ones): the model's once it is
         loaded, the rules' meanwhile."""
-        return await self._current().predictor(conn, user_id, items, memories, needed=needed)
+        from tutor.learner import WeightsBehind
+
+        memory = self._current()
+        if memory is not self.rules and await self._model_or_behind(conn, user_id):
+            try:
+                return await memory.predictor(conn, user_id, items, memories, needed=needed)
+            except WeightsBehind:
+                await self._behind(conn, now=True)
+        return await self.rules.predictor(conn, user_id, items, memories, needed=needed)

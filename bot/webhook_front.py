@@ -1,9 +1,13 @@
 """The webhook front of ``serve --workers N``: takes Telegram's updates, hands each to a worker.
 
 Telegram posts every update to one URL. The front listens there, checks the secret token
-header, and forwards the update's bytes unchanged to one of N worker processes, chosen by
-the update's user (a stable hash: one student's updates always reach the same worker, so the
-worker's per-user order holds across processes). Updates without a user go to worker 0.
+header, and forwards the update's bytes unchanged to one of N worker processes, chosen by a
+stable hash of the update's route (:func:`route_of`): a private chat's and a poll answer's
+user, so one student's updates always reach the same worker and the worker's per-user order
+holds across processes; a group's chat, so every update in one group reaches the same
+worker, whichever member sent it, and what a worker keeps per group in memory (the group's
+outgoing limit of twenty messages a minute; the order of its commands) holds for the whole
+group. Updates without either go to worker 0.
 
 Telegram gets 200 only once the worker took the update; otherwise 503, and Telegram delivers
 it again later. Order within a worker is kept even when Telegram sends updates concurrently:
@@ -51,6 +55,25 @@ def user_of(update: dict[str, Any]) -> int | None:
         if isinstance(chat, dict) and isinstance(chat.get("id"), int):
             return int(chat["id"])
     return None
+
+
+def group_of(update: dict[str, Any]) -> int | None:
+    """The id of the group (or channel) chat an update happens in; None in a private chat."""
+    for key, value in update.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        chat = value.get("chat")
+        if not isinstance(chat, dict) and isinstance(value.get("message"), dict):
+            chat = value["message"].get("chat")  # a button pressed under a message
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return int(chat["id"]) if chat.get("type", "private") != "private" else None
+    return None
+
+
+def route_of(update: dict[str, Any]) -> int | None:
+    """What picks an update's worker: its group chat's id in a group, else its user's id."""
+    group = group_of(update)
+    return group if group is not None else user_of(update)
 
 
 def worker_for(user_id: int | None, workers: int) -> int:
@@ -167,7 +190,7 @@ class _FrontHandler(tornado.web.RequestHandler):
         if not isinstance(update, dict):
             self.set_status(400)  # not an update: no retry can make it one
             return
-        link = front.links[worker_for(user_of(update), len(front.links))]
+        link = front.links[worker_for(route_of(update), len(front.links))]
         status = await link.forward(body)
         # A worker's 4xx (not an update it can read) is final; down or 5xx: Telegram retries.
         self.set_status(_UNAVAILABLE if status is None else status)
@@ -210,7 +233,9 @@ __all__ = [
     "WORKER_PATH",
     "WebhookFront",
     "WorkerLink",
+    "group_of",
     "log_refusals",
+    "route_of",
     "user_of",
     "worker_for",
 ]

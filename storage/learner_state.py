@@ -16,15 +16,18 @@ class StoredState:
     model_version: str
     state: bytes
     calibration: str | None = None  # None: not calibrated yet
+    weights_version: int = 0
+    """The version of the deployment's weights (``model_weights``) that wrote it."""
 
 
 def read_state(raw: sqlite3.Connection, user_id: int) -> StoredState | None:
     """:func:`get_state` on the raw connection (inside :func:`storage.database.run_sync`)."""
     row = raw.execute(
-        "SELECT model_version, state, calibration FROM learner_state WHERE user_id = ?",
+        "SELECT model_version, state, calibration, weights_version FROM learner_state"
+        " WHERE user_id = ?",
         (user_id,),
     ).fetchone()
-    return StoredState(row[0], bytes(row[1]), row[2]) if row else None
+    return StoredState(row[0], bytes(row[1]), row[2], int(row[3])) if row else None
 
 
 async def get_state(conn: Connection, user_id: int) -> StoredState | None:
@@ -32,20 +35,32 @@ async def get_state(conn: Connection, user_id: int) -> StoredState | None:
     return await run_sync(conn, lambda raw: read_state(raw, user_id))
 
 
-def write_state(raw: sqlite3.Connection, user_id: int, stored: StoredState, now_ms: int) -> None:
+def write_state(raw: sqlite3.Connection, user_id: int, stored: StoredState, now_ms: int) -> bool:
     """:func:`put_state` on the raw connection (inside :func:`storage.database.run_sync`)."""
-    raw.execute(
-        "INSERT INTO learner_state (user_id, model_version, state, calibration, updated_ms)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+    row = raw.execute(
+        "INSERT INTO learner_state"
+        " (user_id, model_version, state, calibration, updated_ms, weights_version)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
         " model_version = excluded.model_version, state = excluded.state,"
-        " calibration = excluded.calibration, updated_ms = excluded.updated_ms",
-        (user_id, stored.model_version, stored.state, stored.calibration, now_ms),
-    )
+        " calibration = excluded.calibration, updated_ms = excluded.updated_ms,"
+        " weights_version = excluded.weights_version"
+        " WHERE learner_state.weights_version <= excluded.weights_version RETURNING user_id",
+        (
+            user_id,
+            stored.model_version,
+            stored.state,
+            stored.calibration,
+            now_ms,
+            stored.weights_version,
+        ),
+    ).fetchone()
+    return row is not None
 
 
-async def put_state(conn: Connection, user_id: int, stored: StoredState, now_ms: int) -> None:
-    """Store a student's state."""
-    await run_sync(conn, lambda raw: write_state(raw, user_id, stored, now_ms))
+async def put_state(conn: Connection, user_id: int, stored: StoredState, now_ms: int) -> bool:
+    """Store a student's state; False (nothing written) if the stored one was built by a
+    newer weights version (another process rebuilt it: this one must follow first)."""
+    return await run_sync(conn, lambda raw: write_state(raw, user_id, stored, now_ms))
 
 
 def read_unlearned(

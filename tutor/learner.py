@@ -58,6 +58,16 @@ MAX_CATCH_UP = 32
 their next answer: a handful in practice; bounded, as it runs inside the answer's write."""
 
 
+class WeightsBehind(Exception):
+    """A student's stored state was built by a newer weights version than this process runs:
+    another process rebuilt the states with promoted weights, and this one must follow
+    (load them) before it uses or writes any state. Raised before anything is written."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"learner states are at weights version {version}")
+        self.version = version
+
+
 class MemoryModel(Protocol):
     """A source of recall predictions that learns from answers."""
 
@@ -188,6 +198,12 @@ class ModelMemory:
     def __init__(self, weights: Path | None = None, *, calibrate: bool = True) -> None:
         self.weights = weights
         self.calibrate = calibrate
+        self.version = 0
+        """The deployment's weights version (``model_weights``) these weights serve as: the
+        states it writes carry it, and it never overwrites one a newer version wrote."""
+        self.follows = False
+        """Raise :class:`WeightsBehind` at a state of a newer version from other weights (a
+        serving bot, which then follows); else serve a fresh state, as for stale ones."""
         self._model: LearnerModel | None = None
         self.features = FeatureCache()
         self._singles: OrderedDict[int, DeckFeatures] = OrderedDict()
@@ -315,7 +331,13 @@ class ModelMemory:
         self, user_id: int, stored: StoredState | None
     ) -> tuple[LearnerState, RecallCalibration]:
         """The stored state and calibration parsed; the last parse per student is kept and
-        reused only while the stored row is the same, byte for byte (states are values)."""
+        reused only while the stored row is the same, byte for byte (states are values).
+        Raises :class:`WeightsBehind` for a state of a newer weights version."""
+        if stored is not None and stored.weights_version > self.version:
+            if stored.model_version == self.load().weights_id:
+                self.version = stored.weights_version  # rebuilt with these very weights
+            elif self.follows:
+                raise WeightsBehind(stored.weights_version)
         if stored is None or stored.model_version != self.load().weights_id:
             return self._parse(user_id, stored)
         found = self._parsed.get(user_id)
@@ -395,8 +417,17 @@ class ModelMemory:
         state, calibration = learn_answer(
             model, state, snap.calibration, attempt, history, calibrate=self.calibrate
         )
-        stored = StoredState(model.weights_id, state.to_bytes(), calibration.to_json())
-        await state_rows.put_state(conn, user_id, stored, to_millis(at))
+        stored = StoredState(
+            model.weights_id, state.to_bytes(), calibration.to_json(), self.version
+        )
+        if not await state_rows.put_state(conn, user_id, stored, to_millis(at)):
+            # A newer weights version's state is stored (on PostgreSQL its rebuild may have
+            # committed since the read): it stays. A following bot learns this answer once
+            # it serves that version; `model replay` rebuilds from the log.
+            if self.follows:
+                raise WeightsBehind(self.version + 1)
+            log.warning("learner state of user %s is of newer weights: not written", user_id)
+            return
         # Read back by the due time's predictor in this transaction: no need to parse it.
         # (A rollback leaves the old row, which no longer matches, so it is parsed again.)
         self._remember(user_id, stored, state, calibration)

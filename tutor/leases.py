@@ -3,7 +3,9 @@
 The reminder, announcement and group quiz fan-outs run in the process that holds the
 ``fanout`` lease, so the bot as a whole sends at one process's rate (Telegram's limit is the
 bot's, not each process's) and every other process stands by; the weekly refit runs in the
-holder of ``weekly-refit``. A holder renews its lease while it works (at the latest when half
+holder of ``weekly-refit``, and the learner states are rebuilt with promoted weights by the
+holder of ``weights-rebuild`` (the other processes follow the weights version it records). A
+holder renews its lease while it works (at the latest when half
 of it is left); a process that stops cleanly gives it up, one that crashed loses it when it
 expires, or at once to a process on the same machine that sees its process id gone.
 
@@ -29,6 +31,8 @@ FANOUT = "fanout"
 """Reminders, announcements and group quizzes: everything the bot sends to many."""
 WEEKLY_REFIT = "weekly-refit"
 """The weekly refit of the learner model."""
+WEIGHTS_REBUILD = "weights-rebuild"
+"""The rebuild of every learner state with promoted weights (the others follow its version)."""
 TTL = timedelta(seconds=30)
 """How long a lease lasts without renewal: a crashed holder's work waits at most this long
 (on another machine; on the same machine it is taken over at once)."""

@@ -15,16 +15,18 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storage import Connection, Database
 from storage import content as content_rows
 from storage import learner_state as state_rows
+from storage import model_weights as weights_rows
 from storage import replay as replay_rows
 from storage.learner_state import StoredState
 from storage.replay import AttemptRow
-from tutor.clock import from_millis
+from tutor.clock import from_millis, to_millis, utc_now
 from tutor.convert import item_from_record
 from tutor.items import Item
 from tutor.learner import learn_answer
@@ -42,16 +44,22 @@ async def replay_all(
     weights: Path | None = None,
     progress: Callable[[int], None] | None = None,
     *,
-    switch: Callable[[], None] | None = None,
+    switch: Callable[[int], None] | None = None,
     offload: bool = False,
 ) -> int:
     """Replay the whole log through the learner model; returns the number of students.
 
     The log is read in batches, each under a short read; the answers logged meanwhile are
     read inside the final write transaction, which stores the states: no answer is missed.
-    ``switch`` runs in that transaction after the states are written (a running bot swaps its
-    model there, so no request sees the new states with the old model or the reverse), and
-    ``offload`` computes each batch in a worker thread, so a serving event loop stays free.
+    ``switch`` runs in that transaction after the states are written, with their weights
+    version (a running bot swaps its model there, so no request sees the new states with the
+    old model or the reverse), and ``offload`` computes each batch in a worker thread, so a
+    serving event loop stays free.
+
+    The same transaction names the weights in ``model_weights`` (by :func:`weights_file`),
+    with the next version when they are
+    other weights than before: every process follows it (``bot.preflight``), and none
+    overwrites a state of the new version with one of its old weights.
     """
     from tutor.model.online import LearnerModel
 
@@ -74,9 +82,23 @@ async def replay_all(
         while rows := await _batch(conn, after, replay.items):
             after = rows[-1][:2]
             replay.consume(rows)
+        before = await weights_rows.current(conn)
+        version = 0 if before is None else before[0]
+        if before is None or before[1] != model.weights_id:
+            version += 1
+        await weights_rows.record(
+            conn,
+            version,
+            model.weights_id,
+            weights_file(weights),
+            to_millis(utc_now()),
+        )
         for user_id, state in replay.states.items():
             stored = StoredState(
-                model.weights_id, state.to_bytes(), replay.calibrations[user_id].to_json()
+                model.weights_id,
+                state.to_bytes(),
+                replay.calibrations[user_id].to_json(),
+                version,
             )
             await state_rows.put_state(conn, user_id, stored, replay.last_ms[user_id])
         await replay_rows.set_previous_seen(
@@ -94,8 +116,32 @@ async def replay_all(
             [(n, right, user_id) for user_id, (n, right) in replay.students.items()],
         )
         if switch is not None:
-            switch()
+            switch(version)
     return len(replay.states)
+
+
+@dataclass(frozen=True, slots=True)
+class ServingWeights:
+    """The weights the stored learner states were built with, as the last rebuild named them."""
+
+    version: int
+    weights_id: str
+    path: Path | None  # None: the bundled weights
+
+
+async def serving_weights(conn: Connection) -> ServingWeights | None:
+    """What ``model_weights`` says (one small read); None before the first rebuild."""
+    found = await weights_rows.current(conn)
+    if found is None:
+        return None
+    version, weights_id, file = found
+    return ServingWeights(version, weights_id, Path(file) if file else None)
+
+
+def weights_file(weights: Path | None) -> str:
+    """How ``model_weights`` names ``weights`` for the other processes: '' for the bundled
+    ones, else their absolute path (the processes of one deployment share a machine)."""
+    return "" if weights is None else str(weights.resolve())
 
 
 async def _batch(

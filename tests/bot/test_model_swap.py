@@ -154,7 +154,7 @@ async def _late_answer(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int
         weights = TrainedWeights.load(DEFAULT_WEIGHTS)
         weights.meta["refit"] = "a promoted candidate"
         promoted = promote(path, weights, clock.now, {})
-        await replay_all(db, promoted, switch=lambda: None)
+        await replay_all(db, promoted, switch=lambda _version: None)
         async with db.read() as conn:
             answers = len(await attempt_rows.user_attempts(conn, STUDENT))
     finally:

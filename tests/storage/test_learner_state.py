@@ -34,3 +34,17 @@ async def test_a_new_state_replaces_the_old_one_calibration_included(db: Databas
         await state_rows.put_state(conn, 1, StoredState("b", b"new"), 2_000)
     async with db.read() as conn:
         assert await state_rows.get_state(conn, 1) == StoredState("b", b"new", None)
+
+
+async def test_a_state_of_a_newer_weights_version_is_never_overwritten_by_an_older(
+    db: Database,
+) -> None:
+    await _add_user(db, 1)
+    rebuilt = StoredState("new", b"rebuilt", None, 2)
+    async with db.transaction() as conn:
+        assert await state_rows.put_state(conn, 1, rebuilt, 1_000)
+        # a process still on version 1 (its read came before the rebuild's commit)
+        assert not await state_rows.put_state(conn, 1, StoredState("old", b"x", None, 1), 2_000)
+        assert await state_rows.put_state(conn, 1, StoredState("new", b"next", None, 2), 3_000)
+    async with db.read() as conn:
+        assert await state_rows.get_state(conn, 1) == StoredState("new", b"next", None, 2)
