@@ -1,3 +1,0 @@
--- metatutor schema, version 16: no change. The number was given to a change made alongside
--- (multi-process coherence); this stands in for it on the branch that made version 17, so
--- the versions have no gap. The merge keeps that change's 0016 and drops this file.
