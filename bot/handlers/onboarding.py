@@ -432,6 +432,10 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
             done = t(lang, "onboarding.exam_no_deck")
         await _finish(update, context, student, edit_query=False, notice=done)
         return True
+    if step == "deck":  # decks are picked with buttons: say so, and show them again
+        _, keyboard = await deck_step(context, student)
+        await reply(update, t(lang, "onboarding.deck_typed", text=text[:64]), keyboard)
+        return True
     # Any other step (or none known): show where onboarding stands from the top.
     user_data(context)[STEP_KEY] = "lang"
     await reply(update, *language_step(student))

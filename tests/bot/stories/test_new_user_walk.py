@@ -1,0 +1,35 @@
+"""Stories from a newcomer's walk through the bot, in English and Chinese: each is a reply
+that once left the user stuck or misinformed, told as the user meets it now."""
+
+from __future__ import annotations
+
+from bot.fake_telegram.driver import ChatDriver
+from tests.bot.stories.conftest import ADA, LEI
+from tutor.service import TutorService
+
+
+async def test_a_deck_name_typed_at_the_deck_step_shows_the_deck_buttons_again(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Li Lei, at the deck step, types "继续" (Continue) instead of tapping it. He used to be
+    # sent back to the language question; now he reads that decks are tapped, with the decks.
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    turn = await chat.send(LEI, "继续")
+    assert turn.text.startswith("题库要点下面的按钮来选，打字选不了（你发的是“继续”）")
+    assert "你想用哪种语言" not in turn.text
+    assert chat.buttons(LEI) == ["➕ Test <Deck> & Co", "继续 ➡️"]
+    # The buttons under the reply work: he enrols and carries on to the time zone.
+    await chat.press(LEI, "➕ Test <Deck> & Co")
+    turn = await chat.press(LEI, "继续 ➡️")
+    assert "时区" in turn.edited[-1].plain
+    assert [info.deck.slug for info in await tutor.decks(LEI.id) if info.enrolled] == ["test-deck"]
+
+    # Ada does the same in English, typing the deck's name.
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    turn = await chat.send(ADA, "Test Deck")
+    assert turn.text.startswith(
+        "Decks are picked with the buttons below, not by typing (you sent “Test Deck”)."
+    )
+    assert chat.buttons(ADA) == ["➕ Test <Deck> & Co", "Continue ➡️"]
