@@ -82,7 +82,11 @@ async def forget_command(update: Update, context: Context) -> None:
             [InlineKeyboardButton(plain(lang, "privacy.no"), callback_data="p:keep")],
         ]
     )
-    await reply(update, t(lang, "privacy.ask"), keyboard)
+    text = t(lang, "privacy.ask")
+    own = await OwnCards(service_of(context)).count(student.id)
+    if own:  # they go too: say so, and how to keep a copy
+        text = Html(f"{text}\n\n{t(lang, 'privacy.ask_own_cards', n=own)}")
+    await reply(update, text, keyboard)
 
 
 async def privacy_button(update: Update, context: Context) -> None:

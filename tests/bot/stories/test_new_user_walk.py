@@ -4,7 +4,7 @@ that once left the user stuck or misinformed, told as the user meets it now."""
 from __future__ import annotations
 
 from bot.fake_telegram.driver import ChatDriver
-from tests.bot.stories.conftest import ADA, LEI
+from tests.bot.stories.conftest import ADA, LEI, onboard
 from tutor.service import TutorService
 
 
@@ -33,3 +33,36 @@ async def test_a_deck_name_typed_at_the_deck_step_shows_the_deck_buttons_again(
         "Decks are picked with the buttons below, not by typing (you sent “Test Deck”)."
     )
     assert chat.buttons(ADA) == ["➕ Test <Deck> & Co", "Continue ➡️"]
+
+
+async def test_forget_says_that_own_cards_go_too_and_how_to_keep_them(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Ada keeps two cards of her own. /forget used to list answers, progress, decks, settings
+    # and reminders only; her cards were erased without a word.
+    await onboard(chat, ADA)
+    await chat.send(ADA, "Largest planet | Jupiter;")
+    await chat.send(ADA, "Mitochondria | The powerhouse of the cell")
+    turn = await chat.send(ADA, "/forget")
+    assert turn.text.endswith(
+        "Your 2 own cards go too, with their pictures. To keep a copy, send /export"
+        " (or /export apkg for Anki) before you tap."
+    )
+    # She keeps her data, exports her cards, then erases.
+    await chat.press(ADA, "Keep my data")
+    export = await chat.send(ADA, "/export")
+    assert [m.filename for m in export.new] == ["my-cards.csv"]
+    await chat.send(ADA, "/forget")
+    await chat.press(ADA, "Erase everything")
+    assert await tutor.student(ADA.id) is None
+
+    # Li Lei has no cards: nothing about cards is said; in Chinese otherwise.
+    await onboard(chat, LEI)
+    turn = await chat.send(LEI, "/forget")
+    assert "卡片" not in turn.text and "这会删除我保存的关于你的一切" in turn.text
+    await chat.send(LEI, "我的卡片 | My cards")
+    turn = await chat.send(LEI, "/forget")
+    assert turn.text.endswith(
+        "你自己的 1 张卡片（连同图片）也会一起删除。想留一份的话，先发送 /export"
+        "（或 /export apkg 导出为 Anki 卡组）再点按钮。"
+    )
