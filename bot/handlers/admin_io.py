@@ -90,8 +90,11 @@ async def document_upload(update: Update, context: Context) -> None:
             await refuse(update, context, "import")
             raise ApplicationHandlerStop
         return  # a student's file: the student handlers answer it
-    if not captioned and waiting is None:
-        return
+    if not captioned and waiting is None:  # most likely a deck file: say how to import it
+        name = message.document.file_name or "upload"
+        lang = await admin_language(update, context)
+        await reply(update, t(lang, "admin.import_caption_missing", file=name))
+        raise ApplicationHandlerStop
     user_data(context).pop(IMPORT_WAIT, None)
     deck_name = rest(update) if captioned else str(waiting)
     try:

@@ -3,9 +3,28 @@ that once left the user stuck or misinformed, told as the user meets it now."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.app import build_application
+from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
-from tests.bot.stories.conftest import ADA, LEI, onboard
+from bot.fake_telegram.objects import FakeUser
+from tests.bot.stories.conftest import ADA, LEI, onboard, story_settings
 from tutor.service import TutorService
+
+ROOT = FakeUser(9001, "Root", language_code="en")
+WEI = FakeUser(9003, "Wei", language_code="zh-hans")
+CSV = b"id,question,answer\ncap-fr,Capital of France?,Paris\n"
+
+
+@pytest.fixture
+async def admin_chat(tutor: TutorService, fake: FakeBotApi) -> AsyncIterator[ChatDriver]:
+    """The bot as served, with Root (English) and Wei (Chinese) as its admins."""
+    settings = story_settings().model_copy(update={"admin_ids": frozenset({ROOT.id, WEI.id})})
+    async with ChatDriver(build_application(settings, tutor, request=fake)) as driver:
+        yield driver
 
 
 async def test_a_deck_name_typed_at_the_deck_step_shows_the_deck_buttons_again(
@@ -66,3 +85,30 @@ async def test_forget_says_that_own_cards_go_too_and_how_to_keep_them(
         "你自己的 1 张卡片（连同图片）也会一起删除。想留一份的话，先发送 /export"
         "（或 /export apkg 导出为 Anki 卡组）再点按钮。"
     )
+
+
+async def test_a_deck_file_sent_without_the_import_caption_says_how_to_import_it(
+    admin_chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Root sends a CSV deck without a caption. He used to read "I can only read text and
+    # button presses", as if the bot took no files at all.
+    turn = await admin_chat.upload(ROOT, CSV, "capitals.csv")
+    assert turn.text == (
+        "I did not import capitals.csv: a deck file needs the caption /import (or /import DECK"
+        " NAME to choose its deck). Send it again with that caption, or send /import and then"
+        " the file."
+    )
+    assert not [d for d in await tutor.decks(None) if d.deck.slug == "capitals"]
+    turn = await admin_chat.upload(ROOT, CSV, "capitals.csv", caption="/import")
+    assert "added 1" in turn.edited[-1].plain
+
+    # Wei reads it in Chinese, and /import then the file works as said.
+    turn = await admin_chat.upload(WEI, CSV, "首都.csv")
+    assert turn.text.startswith("首都.csv 没有导入：题库文件要在文件说明里写 /import")
+    await admin_chat.send(WEI, "/import 首都")
+    turn = await admin_chat.upload(WEI, CSV, "首都.csv")
+    assert "新增 1" in turn.edited[-1].plain
+
+    # A student's file is still answered as before: the bot reads text and buttons.
+    turn = await admin_chat.upload(ADA, CSV, "notes.csv")
+    assert turn.text.startswith("I can only read text and button presses.")
