@@ -23,7 +23,7 @@ from bot.handlers.admin_common import (
 )
 from bot.handlers.common import Context, reply, user_data
 from bot.handlers.delivery import (
-    failure_reason,
+    fetch_failure_reason,
     finish_progress,
     send_file,
     start_progress,
@@ -123,7 +123,7 @@ async def _import(
         )
     except TelegramError as error:  # getFile or the download itself
         log.warning("import of %s: the file could not be fetched: %s", filename, error.message)
-        reason = failure_reason(lang, "document", error)
+        reason = fetch_failure_reason(lang, error)
         outcome = t(lang, "import.download_failed", file=filename, reason=reason)
     except Exception:
         log.exception("import of %s by user %s failed", filename, admin_id)

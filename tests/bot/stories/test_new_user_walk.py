@@ -112,3 +112,26 @@ async def test_a_deck_file_sent_without_the_import_caption_says_how_to_import_it
     # A student's file is still answered as before: the bot reads text and buttons.
     turn = await admin_chat.upload(ADA, CSV, "notes.csv")
     assert turn.text.startswith("I can only read text and button presses.")
+
+
+async def test_an_upload_telegram_is_slow_to_hand_over_is_not_said_to_be_on_its_way(
+    admin_chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Telegram does not answer getFile in time. The import used to end "(Telegram did not
+    # confirm it in time, so it may still arrive)", words for a message the bot sends: here
+    # nothing is on its way, and the admin must send the file again.
+    admin_chat.fake.fail_next("getFile", "timeout")
+    turn = await admin_chat.upload(ROOT, CSV, "capitals.csv", caption="/import")
+    assert turn.edited[-1].plain == (
+        "⚠️ capitals.csv was not imported: I could not fetch the file from Telegram (Telegram"
+        " did not answer in time). Nothing was changed; send the file again with the caption"
+        " /import."
+    )
+    assert not [d for d in await tutor.decks() if d.deck.slug == "capitals"]
+    turn = await admin_chat.upload(ROOT, CSV, "capitals.csv", caption="/import")
+    assert "added 1" in turn.edited[-1].plain
+    # In Chinese.
+    admin_chat.fake.fail_next("getFile", "timeout")
+    turn = await admin_chat.upload(WEI, CSV, "首都.csv", caption="/import")
+    assert "我没能从 Telegram 取到这个文件（Telegram 没有及时响应）" in turn.edited[-1].plain
+    assert "可能稍后仍会送达" not in turn.edited[-1].plain
