@@ -19,7 +19,7 @@ from bot.handlers.common import (
     toast,
 )
 from bot.handlers.onboarding import date_text_error, local_today, parse_date
-from bot.i18n import Html, plain, t
+from bot.i18n import Html, counted, plain, t
 from tutor.errors import NotEnrolled, UnknownDeck
 from tutor.students import Student
 from tutor.views import DeckInfo
@@ -133,7 +133,7 @@ async def exam_command(update: Update, context: Context) -> None:
         update,
         t(
             lang,
-            "exam.set",
+            counted("exam.set", (exam_date - today).days),
             date=exam_date.isoformat(),
             days=(exam_date - today).days,
             decks=_names(decks),
@@ -149,7 +149,7 @@ async def _list_exams(update: Update, context: Context, student: Student) -> Non
     lang = student.language
     decks = [d for d in await service_of(context).decks(student.id) if d.enrolled and d.exam_date]
     if not decks:
-        await reply(update, Html(f"{t(lang, 'exam.none')}\n{t(lang, 'exam.usage')}"))
+        await reply(update, t(lang, "exam.none"))  # it names the form already
         return
     lines = [t(lang, "exam.list_header")]
     lines += [

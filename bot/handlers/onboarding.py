@@ -26,7 +26,7 @@ from bot.handlers.common import (
     toast,
     user_data,
 )
-from bot.i18n import LANGUAGES, Html, language_for, plain, t
+from bot.i18n import LANGUAGES, Html, counted, language_for, plain, t
 from bot.render import rows, start_quiz_keyboard
 from bot.times import parse_time
 from tutor.clock import zone
@@ -427,7 +427,9 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
             today = local_today(student, service.now())
             names = ", ".join(info.deck.name for info in decks)
             days = (typed_date - today).days
-            done = t(lang, "exam.set", date=typed_date.isoformat(), days=days, decks=names)
+            done = t(
+                lang, counted("exam.set", days), date=typed_date.isoformat(), days=days, decks=names
+            )
         else:
             done = t(lang, "onboarding.exam_no_deck")
         await _finish(update, context, student, edit_query=False, notice=done)

@@ -135,3 +135,45 @@ async def test_an_upload_telegram_is_slow_to_hand_over_is_not_said_to_be_on_its_
     turn = await admin_chat.upload(WEI, CSV, "首都.csv", caption="/import")
     assert "我没能从 Telegram 取到这个文件（Telegram 没有及时响应）" in turn.edited[-1].plain
     assert "可能稍后仍会送达" not in turn.edited[-1].plain
+
+
+async def test_one_of_a_thing_is_said_in_the_singular(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Ada answers one question and stops: "Quiz stopped after 1 answers" it used to say.
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/quiz 3")
+    question = chat.last(ADA)
+    if question.buttons:
+        await chat.press_data(ADA, question, question.button_data[0])
+    else:
+        await chat.send(ADA, "Paris")
+    turn = await chat.send(ADA, "/stop")
+    assert turn.text.startswith("Quiz stopped after 1 answer (")
+    # /mydata: "Your 1 answers" before.
+    turn = await chat.send(ADA, "/mydata")
+    assert [m.plain for m in turn.new] == ["Your 1 answer, as a CSV file."]
+    # An exam tomorrow (the test clock says 2026-03-02) was "1 days from today".
+    turn = await chat.send(ADA, "/exam 2026-03-03")
+    assert turn.text == "Exam date set to 2026-03-03 (tomorrow) for: Test <Deck> & Co."
+    turn = await chat.send(ADA, "/exam 2026-03-04")
+    assert turn.text.startswith("Exam date set to 2026-03-04 (2 days from today)")
+    # One own card, then /forget: "Your 1 own cards go too, with their pictures" before.
+    await chat.send(ADA, "Largest planet | Jupiter;")
+    turn = await chat.send(ADA, "/forget")
+    assert turn.text.endswith(
+        "Your own card goes too, with its picture if it has one. To keep a copy, send /export"
+        " (or /export apkg for Anki) before you tap."
+    )
+    # /exam with no date set said its usage twice; now once.
+    await chat.send(ADA, "/exam off")
+    turn = await chat.send(ADA, "/exam")
+    assert turn.text == "No exam dates set. Use /exam YYYY-MM-DD [deck]."
+
+    # Li Lei reads the same in Chinese, where one and many are written alike.
+    await onboard(chat, LEI)
+    turn = await chat.send(LEI, "/exam 2026-03-03")
+    assert turn.text == "考试日期已设为 2026-03-03（明天），题库：Test <Deck> & Co。"
+    turn = await chat.send(LEI, "/exam off")
+    turn = await chat.send(LEI, "/exam")
+    assert turn.text == "还没有设置考试日期。请使用 /exam YYYY-MM-DD [题库]。"
