@@ -32,8 +32,9 @@ from bot.handlers.delivery import (
 from bot.i18n import Html, plain, t
 from bot.import_text import refusal_text, skipped_text
 from bot.reminders import build_runner
+from tutor.admin import AdminService
 from tutor.content.export import FORMATS
-from tutor.errors import TutorError
+from tutor.errors import TutorError, UnknownDeck
 from tutor.reminder_queue import announcement_slot
 from tutor.reminders import ReminderKind
 
@@ -51,7 +52,19 @@ async def export_command(update: Update, context: Context, admin_id: int) -> Non
     if not words:
         await reply(update, usage(lang, "export"))
         return
-    name, data = await config_of(context).admin.export_deck(admin_id, " ".join(words), fmt)
+    admin = config_of(context).admin
+    try:
+        name, data = await admin.export_deck(admin_id, " ".join(words), fmt)
+    except UnknownDeck:
+        # "/export rome xml": a deck followed by a format we do not write, not a deck name
+        if len(words) < 2 or not await _is_deck(admin, " ".join(words[:-1])):
+            raise
+        formats = ", ".join(FORMATS)
+        deck = " ".join(words[:-1])
+        await reply(
+            update, t(lang, "admin.export_bad_format", fmt=words[-1], formats=formats, deck=deck)
+        )
+        return
     await send_file(
         update,
         lang,
@@ -63,6 +76,14 @@ async def export_command(update: Update, context: Context, admin_id: int) -> Non
         failed="send_failed.export",
         file=name,
     )
+
+
+async def _is_deck(admin: AdminService, ref: str) -> bool:
+    try:
+        await admin.service.find_deck(ref)
+    except UnknownDeck:
+        return False
+    return True
 
 
 # -- import ------------------------------------------------------------------------------------

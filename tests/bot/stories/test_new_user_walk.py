@@ -177,3 +177,25 @@ async def test_one_of_a_thing_is_said_in_the_singular(
     turn = await chat.send(LEI, "/exam off")
     turn = await chat.send(LEI, "/exam")
     assert turn.text == "还没有设置考试日期。请使用 /exam YYYY-MM-DD [题库]。"
+
+
+async def test_an_export_format_the_bot_does_not_write_is_named_as_such(
+    admin_chat: ChatDriver,
+) -> None:
+    # Root asks for the test deck as xml. He used to read "There is no deck 'test-deck xml'",
+    # as if the deck were missing.
+    turn = await admin_chat.send(ROOT, "/export test-deck xml")
+    assert turn.text == (
+        "I cannot write a deck as “xml”. The formats are csv, tsv, json, apkg: for example"
+        " /export test-deck apkg. Nothing was sent."
+    )
+    turn = await admin_chat.send(ROOT, "/export test-deck apkg")
+    assert [m.filename for m in turn.new] == ["test-deck.apkg"]
+    # A deck that does not exist is still named as missing; Wei reads the format in Chinese.
+    turn = await admin_chat.send(ROOT, "/export atlantis xml")
+    assert "There is no deck" in turn.text and "atlantis xml" in turn.text
+    turn = await admin_chat.send(WEI, "/export test-deck xlsx")
+    assert turn.text == (
+        "题库不能导出为“xlsx”格式。可用的格式有 csv, tsv, json, apkg：例如 /export test-deck"
+        " apkg。这次没有发送文件。"
+    )
