@@ -3,13 +3,19 @@ that once left the user stuck or misinformed, told as the user meets it now."""
 
 from __future__ import annotations
 
+import functools
+import io
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from bot import local_chat
 from bot.app import build_application
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.http_chat import HttpChat
 from bot.fake_telegram.objects import FakeUser
 from tests.bot.stories.conftest import ADA, LEI, onboard, story_settings
 from tutor.service import TutorService
@@ -199,3 +205,46 @@ async def test_an_export_format_the_bot_does_not_write_is_named_as_such(
         "题库不能导出为“xlsx”格式。可用的格式有 csv, tsv, json, apkg：例如 /export test-deck"
         " apkg。这次没有发送文件。"
     )
+
+
+class _Typist(io.StringIO):
+    """Lines typed with a pause before each; what the screen showed just before each line
+    (or the end) was typed is kept in ``seen``."""
+
+    def __init__(self, lines: list[str], screen: io.StringIO, pause: float) -> None:
+        super().__init__()
+        self.lines, self.screen, self.pause = list(lines), screen, pause
+        self.seen: list[str] = []
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        if self.seen:  # the first line comes at once
+            time.sleep(self.pause)
+        self.seen.append(self.screen.getvalue())
+        return self.lines.pop(0) + "\n" if self.lines else ""
+
+
+async def test_a_slow_reply_in_the_local_chat_over_http_shows_when_it_comes(
+    tutor: TutorService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``metatutor chat --http``: Telegram answers /help's reply with 429 (retry after 3 s).
+    The chat used to print "(cannot do that: updates [...] were not handled within 15.0 s)",
+    and the reply only once the next line was typed; now it says the reply is coming, and
+    the reply shows while the newcomer waits."""
+    monkeypatch.setattr(local_chat, "HttpChat", functools.partial(HttpChat, timeout=0.5))
+    screen = io.StringIO()
+    typist = _Typist(["/help"], screen, pause=4.5)
+    await local_chat.run_local_chat(
+        story_settings().model_copy(update={"database": tmp_path / "metatutor.sqlite3"}),
+        tutor,
+        input_stream=typist,
+        output_stream=screen,
+        media_dir=tmp_path,
+        log_file=tmp_path / "chat.log",
+        http=True,
+        faults=(("sendMessage", 429),),
+    )
+    before_the_next_line = typist.seen[-1]
+    assert "(no reply yet: the bot is still waiting on Telegram, or busy" in before_the_next_line
+    assert "cannot do that" not in before_the_next_line
+    assert "bot: How it works" in before_the_next_line
+    assert screen.getvalue().count("bot: How it works") == 1
