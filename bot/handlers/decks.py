@@ -8,7 +8,6 @@ from bot import callbacks
 from bot.callbacks import DeckPress
 from bot.handlers.common import (
     Context,
-    edit,
     guarded,
     language_of,
     pressing_student,
@@ -18,6 +17,7 @@ from bot.handlers.common import (
     student_of,
     toast,
 )
+from bot.handlers.delivery import redraw
 from bot.handlers.onboarding import date_text_error, local_today, parse_date
 from bot.i18n import Html, counted, plain, t
 from tutor.errors import NotEnrolled, UnknownDeck
@@ -91,7 +91,9 @@ async def deck_press(update: Update, context: Context, press: DeckPress) -> None
         notice = None
     else:
         await toast(query, notice)
-    await edit(query, *deck_panel(lang, await service.decks(student.id)))
+    # Saved: a 5xx is tried again and a refused edit comes anew; an apology here would have
+    # the student tap again, which undoes what they did.
+    await redraw(update, query, *deck_panel(lang, await service.decks(student.id)))
 
 
 @guarded

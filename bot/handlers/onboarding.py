@@ -19,13 +19,13 @@ from bot.callbacks import OnboardingPress
 from bot.handlers.common import (
     Context,
     drop_buttons,
-    edit,
     guarded,
     reply,
     service_of,
     toast,
     user_data,
 )
+from bot.handlers.delivery import redraw
 from bot.i18n import LANGUAGES, Html, counted, language_for, plain, t
 from bot.render import rows, start_quiz_keyboard
 from bot.times import parse_time
@@ -303,7 +303,9 @@ async def onboarding_press(update: Update, context: Context, press: OnboardingPr
         await _finish(update, context, student, edit_query=True)
         return
     await toast(query)
-    await edit(query, *step)
+    # The choice is saved: a 5xx is tried again and a refused edit comes anew, so the
+    # student never reads "try again" (and undoes a deck by tapping it twice).
+    await redraw(update, query, *step)
 
 
 async def _toggle_deck(context: Context, student: Student, deck_id: int) -> None:
@@ -353,7 +355,7 @@ async def _finish(
     if notice:
         text = Html(f"{notice}\n\n{text}")
     if edit_query and update.callback_query is not None:
-        await edit(update.callback_query, text, keyboard)
+        await redraw(update, update.callback_query, text, keyboard)
     else:
         await reply(update, text, keyboard)
 

@@ -248,3 +248,41 @@ async def test_a_slow_reply_in_the_local_chat_over_http_shows_when_it_comes(
     assert "cannot do that" not in before_the_next_line
     assert "bot: How it works" in before_the_next_line
     assert screen.getvalue().count("bot: How it works") == 1
+
+
+async def test_a_deck_tap_whose_redraw_fails_once_is_not_answered_with_try_again(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """Telegram fails the edit after a tap that already saved something (a 502, a refusal).
+    The student used to read "Sorry, something went wrong. Please try again.": tapping the
+    deck again then undid the enrolment, tapping 🗑 again said the card was already gone."""
+    generic = "Sorry, something went wrong. Please try again."
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    chat.fake.fail_next("editMessageText", 502)
+    turn = await chat.press(LEI, "➕ Test <Deck> & Co")
+    assert turn.edited[-1].button_texts == ["✅ Test <Deck> & Co", "继续 ➡️"]
+    assert turn.new == [] and turn.errors == []
+    assert [i.enrolled for i in await tutor.decks(LEI.id)] == [True]
+    # Continue's edit is refused for good (400): the time zone step comes as a new message.
+    chat.fake.fail_next("editMessageText", 400)
+    turn = await chat.press(LEI, "继续 ➡️")
+    assert [m.plain.startswith("你在哪个时区") for m in turn.new] == [True]
+
+    # Ada leaves the deck in /decks; the first redraw fails: the panel is redrawn anyway.
+    await onboard(chat, ADA)
+    await chat.send(ADA, "/decks")
+    chat.fake.fail_next("editMessageText", 502)
+    turn = await chat.press(ADA, "✅ Test <Deck> & Co")
+    assert turn.answer is not None and turn.answer.text.startswith("Left Test <Deck> & Co.")
+    assert turn.edited[-1].button_texts == ["➕ Test <Deck> & Co"]
+    assert generic not in turn.text and turn.errors == []
+    assert [i.enrolled for i in await tutor.decks(ADA.id)] == [False]
+    # She deletes her only own card; the list's redraw fails once: no apology either.
+    await chat.send(ADA, "Largest planet | Jupiter;")
+    await chat.send(ADA, "/mycards")
+    chat.fake.fail_next("editMessageText", 502)
+    turn = await chat.press(ADA, "🗑 1")
+    assert turn.answer is not None and turn.answer.text == "Deleted: Largest planet"
+    assert turn.edited[-1].plain.startswith("You have no cards of your own yet.")
+    assert generic not in turn.text and turn.errors == []
