@@ -18,6 +18,8 @@ from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.http_chat import HttpChat
 from bot.fake_telegram.objects import FakeUser
 from tests.bot.stories.conftest import ADA, LEI, onboard, story_settings
+from tests.bot.stories.test_groups import CLASS, TEACHER, group_bot
+from tests.conftest import FakeClock
 from tutor.service import TutorService
 
 ROOT = FakeUser(9001, "Root", language_code="en")
@@ -286,3 +288,22 @@ async def test_a_deck_tap_whose_redraw_fails_once_is_not_answered_with_try_again
     assert turn.answer is not None and turn.answer.text == "Deleted: Largest planet"
     assert turn.edited[-1].plain.startswith("You have no cards of your own yet.")
     assert generic not in turn.text and turn.errors == []
+
+
+async def test_a_group_deck_tap_whose_redraw_fails_once_still_shows_the_deck_added(
+    tutor: TutorService, fake: FakeBotApi, clock: FakeClock
+) -> None:
+    # Ms Lee taps ➕ on a deck in /group_settings; Telegram fails the panel's redraw once.
+    # She used to see "Saved." over an unchanged panel, still offering ➕, and a second tap
+    # removed the deck again.
+    async with ChatDriver(group_bot(tutor, fake, clock)) as chat:
+        fake.set_member(CLASS, TEACHER, "creator")
+        await chat.feed(fake.bot_added(CLASS, TEACHER))
+        await chat.send(TEACHER, "/group_settings", chat=CLASS)
+        fake.fail_next("editMessageText", 502)
+        turn = await chat.press(TEACHER, "➕ Test <Deck> & Co", chat=CLASS)
+        assert turn.answer is not None and turn.answer.text == "Saved."
+        assert "✅ Test <Deck> & Co" in turn.edited[-1].button_texts
+        assert "Decks: Test <Deck> & Co" in turn.edited[-1].plain
+        group = await tutor.groups.group(CLASS.id)
+        assert group is not None and len(group.deck_ids) == 1
