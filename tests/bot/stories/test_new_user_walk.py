@@ -307,3 +307,30 @@ async def test_a_group_deck_tap_whose_redraw_fails_once_still_shows_the_deck_add
         assert "Decks: Test <Deck> & Co" in turn.edited[-1].plain
         group = await tutor.groups.group(CLASS.id)
         assert group is not None and len(group.deck_ids) == 1
+
+
+async def test_admin_replies_in_chinese_and_a_mistyped_deck_at_add(
+    admin_chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Wei's /admin_stats had one English line among the Chinese: "Students' own cards: …".
+    turn = await admin_chat.send(WEI, "/admin_stats")
+    numbers = turn.new[0].plain
+    assert "学生自己的卡片：0 张，来自 0 名学生（内容保密，只统计数量）" in numbers
+    assert "Students' own cards" not in numbers
+    turn = await admin_chat.send(ROOT, "/admin_stats")
+    assert "Students' own cards: 0 from 0 students (private: counts only)" in turn.new[0].plain
+
+    # Root adds a question to "test-dek" (a slip for test-deck). A deck of that name was made
+    # without a word about it; now the reply says so, and how to undo it.
+    turn = await admin_chat.send(ROOT, "/add test-dek | Capital of Peru? | Lima")
+    assert turn.text.endswith(
+        "No deck was called “test-dek”, so I made one with this question in it. Not what you"
+        " meant? /deck_delete test-dek hides it; /admin_decks lists the decks."
+    )
+    turn = await admin_chat.send(ROOT, "/add test-deck | Capital of Chile? | Santiago")
+    assert turn.text.endswith("to Test <Deck> & Co.") and "No deck was called" not in turn.text
+    turn = await admin_chat.send(WEI, "/add 首都 | 秘鲁的首都？ | 利马")
+    assert turn.text.endswith(
+        "之前没有叫“首都”的题库，所以我新建了一个，并把这道题放了进去。如果不是你想要的，"
+        "发送 /deck_delete 首都 即可隐藏它；/admin_decks 列出所有题库。"
+    )
