@@ -33,6 +33,7 @@ from bot.handlers.admin_common import (
     EDIT_WAIT,
     AdminConfig,
     Callback,
+    add_forms,
     admin_error,
     admin_language,
     admin_only,
@@ -58,7 +59,6 @@ from bot.settings import Settings
 from tutor.admin import AdminService, AnnouncementGone, ItemInfo
 from tutor.errors import TutorError, UnknownItem
 from tutor.items import ItemKind
-from tutor.quick_add import USAGE
 from tutor.service import TutorService
 
 ADMIN_GROUP = -50
@@ -73,9 +73,8 @@ __all__ = ["ADMIN_GROUP", "COMMANDS", "register_admin_handlers"]
 async def admin_help(update: Update, context: Context, admin_id: int) -> None:
     """/admin: the admin commands."""
     lang = await admin_language(update, context)
-    await reply(
-        update, Html(f"{t(lang, 'help.admin')}\n\n{t(lang, 'admin.help_add', usage=USAGE)}")
-    )
+    forms = t(lang, "admin.help_add", usage=add_forms(lang))
+    await reply(update, Html(f"{t(lang, 'help.admin')}\n\n{forms}"))
 
 
 @admin_only("admin_decks")

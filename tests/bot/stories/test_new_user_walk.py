@@ -334,3 +334,26 @@ async def test_admin_replies_in_chinese_and_a_mistyped_deck_at_add(
         "之前没有叫“首都”的题库，所以我新建了一个，并把这道题放了进去。如果不是你想要的，"
         "发送 /deck_delete 首都 即可隐藏它；/admin_decks 列出所有题库。"
     )
+
+
+async def test_a_chinese_admin_reads_the_command_forms_in_chinese(admin_chat: ChatDriver) -> None:
+    # /admin's /add forms and the usage after a bare /add said "(multiple choice)",
+    # "(typed)", "(or false)" and DECK | NEW NAME in English; /help's list was Chinese.
+    turn = await admin_chat.send(WEI, "/admin")
+    assert turn.text.endswith(
+        "/add 的写法\n题库 | 问题 | 答案 | 错误选项1; 错误选项2（选择题）\n"
+        "题库 | 问题 | 答案1; 答案2（输入题）\n题库 | 陈述 | true（或 false，判断题）"
+    )
+    assert "multiple choice" not in turn.text
+    turn = await admin_chat.send(WEI, "/add")
+    assert turn.text.startswith("用法：/add 题库 | 问题 | 答案 | 错误选项1; 错误选项2（选择题）")
+    for command, form in [
+        ("/deck_rename", "/deck_rename 题库 | 新名称"),
+        ("/item", "/item 编号"),
+        ("/announce", "/announce [deck:题库] 内容"),
+    ]:
+        turn = await admin_chat.send(WEI, command)
+        assert turn.text == f"用法：{form}", command
+    # Root reads them in English, as before.
+    turn = await admin_chat.send(ROOT, "/add")
+    assert turn.text.startswith("Usage: /add DECK | QUESTION | ANSWER | WRONG1; WRONG2")
