@@ -87,3 +87,9 @@ def placeholders(template: str) -> frozenset[str]:
     return frozenset(
         name for _, name, _, _ in string.Formatter().parse(template) if name is not None
     )
+
+
+def counted(key: str, n: int) -> str:
+    """``key``, or its ``key_one`` form when ``n`` is 1 and the catalog has one (English
+    says "1 answer", not "1 answers"; every language has both keys)."""
+    return f"{key}_one" if n == 1 and f"{key}_one" in catalog(DEFAULT_LANGUAGE) else key

@@ -16,6 +16,7 @@ Typing:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -34,6 +35,12 @@ DEFAULT_BANNER = (
     "':fail METHOD FAULT' makes the bot's next call of a Bot API method fail; 'quit' ends."
 )
 _QUIT = frozenset({"quit", "exit"})
+WATCH_SECONDS = 0.25
+"""How often the chat looks for messages the bot sent while nobody typed."""
+NO_REPLY_YET = (
+    "(no reply yet: the bot is still waiting on Telegram, or busy; its reply shows here"
+    " when it comes, and you can go on typing)"
+)
 _INDENT = "     "
 
 
@@ -48,13 +55,14 @@ class _Printer:
         self.seen_calls = 0
         self.seen_answers = 0
 
-    def flush_new(self) -> None:
-        """Print every bot action not printed yet."""
+    def flush_new(self) -> bool:
+        """Print every bot action not printed yet; True if there were any."""
         calls = self.fake.calls[self.seen_calls :]
         self.seen_calls = len(self.fake.calls)
         for call in calls:
             self._print_call(call)
         self.out.flush()
+        return bool(calls)
 
     def _print_call(self, call: ApiCall) -> None:
         message = call.message
@@ -186,6 +194,36 @@ async def chat_loop(
         output_stream.write(banner + "\n")
     printer.flush_new()  # anything sent during start-up (none, normally)
     interactive = input_stream.isatty()
+    # What the bot sends while the user reads or types (a reminder, a reply that waited
+    # out Telegram) shows when it comes, not only after the next line is entered.
+    watcher = asyncio.create_task(_keep_printing(printer, output_stream, interactive))
+    try:
+        await _read_and_act(chatter, fake, printer, input_stream, output_stream, user, interactive)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _keep_printing(printer: _Printer, out: TextIO, interactive: bool) -> None:
+    """Print the bot's new messages as they come, and the prompt again after them."""
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        if printer.flush_new() and interactive:
+            out.write("> ")
+            out.flush()
+
+
+async def _read_and_act(
+    chatter: Chatter,
+    fake: FakeBotApi,
+    printer: _Printer,
+    input_stream: TextIO,
+    output_stream: TextIO,
+    user: FakeUser,
+    interactive: bool,
+) -> None:
+    """The loop of :func:`chat_loop`: read a line, act it out, print what the bot did."""
     while True:
         if interactive:
             output_stream.write("> ")
@@ -204,6 +242,9 @@ async def chat_loop(
             continue
         try:
             turn = await _act(chatter, fake, user, line)
+        except TimeoutError:  # the bot still handles it (waiting out Telegram, say)
+            output_stream.write(NO_REPLY_YET + "\n")
+            continue
         except (LookupError, OSError) as exc:
             output_stream.write(f"(cannot do that: {exc})\n")
             continue

@@ -33,6 +33,7 @@ from bot.handlers.admin_common import (
     EDIT_WAIT,
     AdminConfig,
     Callback,
+    add_forms,
     admin_error,
     admin_language,
     admin_only,
@@ -58,7 +59,6 @@ from bot.settings import Settings
 from tutor.admin import AdminService, AnnouncementGone, ItemInfo
 from tutor.errors import TutorError, UnknownItem
 from tutor.items import ItemKind
-from tutor.quick_add import USAGE
 from tutor.service import TutorService
 
 ADMIN_GROUP = -50
@@ -73,9 +73,8 @@ __all__ = ["ADMIN_GROUP", "COMMANDS", "register_admin_handlers"]
 async def admin_help(update: Update, context: Context, admin_id: int) -> None:
     """/admin: the admin commands."""
     lang = await admin_language(update, context)
-    await reply(
-        update, Html(f"{t(lang, 'help.admin')}\n\n{t(lang, 'admin.help_add', usage=USAGE)}")
-    )
+    forms = t(lang, "admin.help_add", usage=add_forms(lang))
+    await reply(update, Html(f"{t(lang, 'help.admin')}\n\n{forms}"))
 
 
 @admin_only("admin_decks")
@@ -202,17 +201,18 @@ async def add_command(update: Update, context: Context, admin_id: int) -> None:
     if not line:
         await reply(update, usage(lang, "add"))
         return
+    known = {info.deck.id for info in await service_of(context).decks()}
     deck, item = await config_of(context).admin.add_item(admin_id, line)
-    await reply(
-        update,
-        t(
-            lang,
-            "admin.item_added",
-            id=item.id,
-            kind=plain(lang, f"admin.kind.{item.kind.value}"),
-            deck=deck.name,
-        ),
+    text = t(
+        lang,
+        "admin.item_added",
+        id=item.id,
+        kind=plain(lang, f"admin.kind.{item.kind.value}"),
+        deck=deck.name,
     )
+    if deck.id not in known:  # a mistyped deck name must not go unnoticed
+        text = Html(f"{text}\n{t(lang, 'admin.item_added_new_deck', deck=deck.name)}")
+    await reply(update, text)
 
 
 # -- numbers -----------------------------------------------------------------------------------
@@ -260,10 +260,8 @@ async def admin_stats(update: Update, context: Context, admin_id: int) -> None:
         f"/item {hard.item_id}: {hard.correct}/{hard.attempts} · {h(hard.prompt[:60])}"
         for hard in stats.hardest
     ] or ["–"]
-    lines.append(
-        f"\n<b>Students' own cards</b>: {stats.own_cards} from {stats.own_card_students}"
-        " students (private: counts only)"
-    )
+    own = t(lang, "admin.stats_own_cards", n=stats.own_cards, students=stats.own_card_students)
+    lines.append(f"\n{own}")
     groups = await service_of(context).groups.overview()
     lines.append("\n" + t(lang, "admin.stats_groups"))
     lines += [h(line) for line in group_lines(groups, lang=lang)] or ["–"]

@@ -21,7 +21,6 @@ from tutor.admin import AdminService
 from tutor.content.messages import Reason
 from tutor.errors import ContentRejected, TutorError, UnknownDeck, UnknownItem
 from tutor.own_cards import PrivateItem
-from tutor.quick_add import USAGE
 from tutor.students import Student
 
 log = logging.getLogger("bot.admin")
@@ -93,23 +92,25 @@ async def refuse(update: Update, context: Context, what: str) -> None:
         await reply(update, t(language_of(update, None), "unknown_command"))
 
 
-#: How each admin command is written, for the next step after a rejected one ("import" is
-#: a sentence, from the catalog).
-USAGES: dict[str, str] = {
-    "deck_rename": "/deck_rename DECK | NEW NAME",
-    "deck_delete": "/deck_delete DECK",
-    "item": "/item ID",
-    "add": "\n".join(f"/add {form}" for form in USAGE.splitlines()),
-    "export": "/export DECK [csv|tsv|json|apkg]",
-    "announce": "/announce [deck:DECK] TEXT",
-}
+#: The admin commands whose written form (``admin.usage_form.NAME`` in the catalogs, in the
+#: admin's language) is the next step after a rejected one ("import" is a sentence).
+USAGES = ("deck_rename", "deck_delete", "item", "add", "export", "announce")
 _NOT_DONE = ("import", "deck_rename", "deck_delete", "add", "export", "announce")
 _TAG = re.compile(r"<[^>]+>")
 
 
+def add_forms(lang: str) -> str:
+    """The three one-line forms of /add, in the admin's language (plain text)."""
+    return plain(lang, "admin.add_forms")
+
+
 def usage(lang: str, command: str) -> Html:
     """ "Usage: /command ARGS" in the admin's language."""
-    written = plain(lang, "admin.usage_import") if command == "import" else USAGES[command]
+    if command == "add":
+        written = "\n".join(f"/add {form}" for form in add_forms(lang).splitlines())
+    else:
+        key = "admin.usage_import" if command == "import" else f"admin.usage_form.{command}"
+        written = plain(lang, key)
     return t(lang, "admin.usage", usage=written)
 
 

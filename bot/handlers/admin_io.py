@@ -23,7 +23,7 @@ from bot.handlers.admin_common import (
 )
 from bot.handlers.common import Context, reply, user_data
 from bot.handlers.delivery import (
-    failure_reason,
+    fetch_failure_reason,
     finish_progress,
     send_file,
     start_progress,
@@ -32,8 +32,9 @@ from bot.handlers.delivery import (
 from bot.i18n import Html, plain, size_text, t
 from bot.import_text import refusal_text, skipped_text
 from bot.reminders import build_runner
+from tutor.admin import AdminService
 from tutor.content.export import FORMATS
-from tutor.errors import TutorError
+from tutor.errors import TutorError, UnknownDeck
 from tutor.reminder_queue import announcement_slot
 from tutor.reminders import ReminderKind
 
@@ -51,7 +52,19 @@ async def export_command(update: Update, context: Context, admin_id: int) -> Non
     if not words:
         await reply(update, usage(lang, "export"))
         return
-    name, data = await config_of(context).admin.export_deck(admin_id, " ".join(words), fmt)
+    admin = config_of(context).admin
+    try:
+        name, data = await admin.export_deck(admin_id, " ".join(words), fmt)
+    except UnknownDeck:
+        # "/export rome xml": a deck followed by a format we do not write, not a deck name
+        if len(words) < 2 or not await _is_deck(admin, " ".join(words[:-1])):
+            raise
+        formats = ", ".join(FORMATS)
+        deck = " ".join(words[:-1])
+        await reply(
+            update, t(lang, "admin.export_bad_format", fmt=words[-1], formats=formats, deck=deck)
+        )
+        return
     await send_file(
         update,
         lang,
@@ -63,6 +76,14 @@ async def export_command(update: Update, context: Context, admin_id: int) -> Non
         failed="send_failed.export",
         file=name,
     )
+
+
+async def _is_deck(admin: AdminService, ref: str) -> bool:
+    try:
+        await admin.service.find_deck(ref)
+    except UnknownDeck:
+        return False
+    return True
 
 
 # -- import ------------------------------------------------------------------------------------
@@ -90,8 +111,11 @@ async def document_upload(update: Update, context: Context) -> None:
             await refuse(update, context, "import")
             raise ApplicationHandlerStop
         return  # a student's file: the student handlers answer it
-    if not captioned and waiting is None:
-        return
+    if not captioned and waiting is None:  # most likely a deck file: say how to import it
+        name = message.document.file_name or "upload"
+        lang = await admin_language(update, context)
+        await reply(update, t(lang, "admin.import_caption_missing", file=name))
+        raise ApplicationHandlerStop
     user_data(context).pop(IMPORT_WAIT, None)
     deck_name = rest(update) if captioned else str(waiting)
     try:
@@ -120,7 +144,7 @@ async def _import(
         )
     except TelegramError as error:  # getFile or the download itself
         log.warning("import of %s: the file could not be fetched: %s", filename, error.message)
-        reason = failure_reason(lang, "document", error)
+        reason = fetch_failure_reason(lang, error)
         outcome = t(lang, "import.download_failed", file=filename, reason=reason)
     except Exception:
         log.exception("import of %s by user %s failed", filename, admin_id)

@@ -8,7 +8,6 @@ from bot import callbacks
 from bot.callbacks import DeckPress
 from bot.handlers.common import (
     Context,
-    edit,
     guarded,
     language_of,
     pressing_student,
@@ -18,8 +17,9 @@ from bot.handlers.common import (
     student_of,
     toast,
 )
+from bot.handlers.delivery import redraw
 from bot.handlers.onboarding import date_text_error, local_today, parse_date
-from bot.i18n import Html, listed, plain, t
+from bot.i18n import Html, counted, listed, plain, t
 from tutor.errors import NotEnrolled, UnknownDeck
 from tutor.students import Student
 from tutor.views import DeckInfo
@@ -91,7 +91,9 @@ async def deck_press(update: Update, context: Context, press: DeckPress) -> None
         notice = None
     else:
         await toast(query, notice)
-    await edit(query, *deck_panel(lang, await service.decks(student.id)))
+    # Saved: a 5xx is tried again and a refused edit comes anew; an apology here would have
+    # the student tap again, which undoes what they did.
+    await redraw(update, query, *deck_panel(lang, await service.decks(student.id)))
 
 
 @guarded
@@ -133,7 +135,7 @@ async def exam_command(update: Update, context: Context) -> None:
         update,
         t(
             lang,
-            "exam.set",
+            counted("exam.set", (exam_date - today).days),
             date=exam_date.isoformat(),
             days=(exam_date - today).days,
             decks=_names(lang, decks),
@@ -149,7 +151,7 @@ async def _list_exams(update: Update, context: Context, student: Student) -> Non
     lang = student.language
     decks = [d for d in await service_of(context).decks(student.id) if d.enrolled and d.exam_date]
     if not decks:
-        await reply(update, Html(f"{t(lang, 'exam.none')}\n{t(lang, 'exam.usage')}"))
+        await reply(update, t(lang, "exam.none"))  # it names the form already
         return
     lines = [t(lang, "exam.list_header")]
     lines += [

@@ -34,6 +34,14 @@ def failure_reason(lang: str, kind: Kind, error: TelegramError) -> str:
     return plain(lang, "send_failed.reason.unreachable")
 
 
+def fetch_failure_reason(lang: str, error: TelegramError) -> str:
+    """Why a file the user sent could not be fetched: as :func:`failure_reason`, but a
+    timeout is only that (nothing of ours is on its way to the user)."""
+    if isinstance(error, TimedOut):
+        return plain(lang, "fetch_failed.reason.timeout")
+    return failure_reason(lang, "document", error)
+
+
 async def send_file(
     update: Update,
     lang: str,

@@ -22,7 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -415,9 +415,18 @@ async def settings_press(update: Update, context: Context) -> None:
     await _toast(query, plain(group.language, "group.saved"))
     text, keyboard = await _settings_view(context, group)
     message = query.message
-    if isinstance(message, Message):
-        with contextlib.suppress(BadRequest):
+    if not isinstance(message, Message):
+        return
+    # Saved: a 5xx or a timeout is tried once more, so the panel shows the change (an unchanged
+    # panel has the admin tap again, which undoes a deck).
+    for _ in range(2):
+        try:
             await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+            return
+        except (BadRequest, Forbidden):
+            return  # not modified, too old, removed from the group: nothing to redraw
+        except TelegramError as error:
+            log.info("group settings panel not redrawn: %s", error.message)
 
 
 async def _toast(query: Any, text: str) -> None:

@@ -19,14 +19,14 @@ from bot.callbacks import OnboardingPress
 from bot.handlers.common import (
     Context,
     drop_buttons,
-    edit,
     guarded,
     reply,
     service_of,
     toast,
     user_data,
 )
-from bot.i18n import LANGUAGES, Html, language_for, listed, plain, t
+from bot.handlers.delivery import redraw
+from bot.i18n import LANGUAGES, Html, counted, language_for, listed, plain, t
 from bot.render import rows, start_quiz_keyboard
 from bot.times import parse_time
 from tutor.clock import zone
@@ -303,7 +303,9 @@ async def onboarding_press(update: Update, context: Context, press: OnboardingPr
         await _finish(update, context, student, edit_query=True)
         return
     await toast(query)
-    await edit(query, *step)
+    # The choice is saved: a 5xx is tried again and a refused edit comes anew, so the
+    # student never reads "try again" (and undoes a deck by tapping it twice).
+    await redraw(update, query, *step)
 
 
 async def _toggle_deck(context: Context, student: Student, deck_id: int) -> None:
@@ -353,7 +355,7 @@ async def _finish(
     if notice:
         text = Html(f"{notice}\n\n{text}")
     if edit_query and update.callback_query is not None:
-        await edit(update.callback_query, text, keyboard)
+        await redraw(update, update.callback_query, text, keyboard)
     else:
         await reply(update, text, keyboard)
 
@@ -427,10 +429,16 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
             today = local_today(student, service.now())
             names = listed(lang, (info.deck.name for info in decks))
             days = (typed_date - today).days
-            done = t(lang, "exam.set", date=typed_date.isoformat(), days=days, decks=names)
+            done = t(
+                lang, counted("exam.set", days), date=typed_date.isoformat(), days=days, decks=names
+            )
         else:
             done = t(lang, "onboarding.exam_no_deck")
         await _finish(update, context, student, edit_query=False, notice=done)
+        return True
+    if step == "deck":  # decks are picked with buttons: say so, and show them again
+        _, keyboard = await deck_step(context, student)
+        await reply(update, t(lang, "onboarding.deck_typed", text=text[:64]), keyboard)
         return True
     # Any other step (or none known): show where onboarding stands from the top.
     user_data(context)[STEP_KEY] = "lang"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, PhotoSize, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, PhotoSize, Update
 from telegram.error import TelegramError
 
 from bot import callbacks
@@ -22,7 +22,6 @@ from bot.handlers.admin_common import is_admin
 from bot.handlers.common import (
     Context,
     drop_buttons,
-    edit,
     error_plain,
     error_text,
     guarded,
@@ -34,7 +33,7 @@ from bot.handlers.common import (
     toast,
     user_data,
 )
-from bot.handlers.delivery import send_file
+from bot.handlers.delivery import redraw, send_file
 from bot.i18n import Html, plain, t
 from tutor.card_drafts import CardDraft, CardDrafts, DraftStep
 from tutor.content.export import FORMATS
@@ -378,8 +377,7 @@ async def own_card_press(update: Update, context: Context, press: OwnCardPress) 
     if press.action == "p":
         await toast(query)
         text, keyboard = await _page_message(context, student, press.value)
-        if not await edit(query, text, keyboard):
-            await reply(update, text, keyboard)
+        await redraw(update, query, text, keyboard)
         return
     try:
         item = await _cards(context).card(student.id, press.value)
@@ -401,8 +399,8 @@ async def own_card_press(update: Update, context: Context, press: OwnCardPress) 
     await toast(query, plain(lang, "own.deleted", front=_short(item.prompt)))
     page = user_data(context).get(_PAGE, 0)
     text, keyboard = await _page_message(context, student, int(page))
-    if isinstance(query.message, Message) and not await edit(query, text, keyboard):
-        await reply(update, text, keyboard)
+    # Deleted: a 5xx is tried again, never answered by "try again" (the card is gone).
+    await redraw(update, query, text, keyboard)
 
 
 # -- export ------------------------------------------------------------------------------------

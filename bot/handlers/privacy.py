@@ -18,7 +18,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHa
 
 from bot.handlers.common import Context, language_of, reply, service_of, student_of, user_data
 from bot.handlers.delivery import finish_progress, send_file
-from bot.i18n import Html, plain, t
+from bot.i18n import Html, counted, plain, t
 from tutor.errors import UnknownStudent
 from tutor.own_cards import OwnCards
 from tutor.privacy import PrivacyService
@@ -47,7 +47,7 @@ async def mydata_command(update: Update, context: Context) -> None:
         "document",
         export.data,
         filename=export.filename,
-        caption=t(lang, "privacy.export", n=export.rows),
+        caption=t(lang, counted("privacy.export", export.rows), n=export.rows),
         failed="send_failed.mydata",
     )
     if sent:
@@ -82,7 +82,11 @@ async def forget_command(update: Update, context: Context) -> None:
             [InlineKeyboardButton(plain(lang, "privacy.no"), callback_data="p:keep")],
         ]
     )
-    await reply(update, t(lang, "privacy.ask"), keyboard)
+    text = t(lang, "privacy.ask")
+    own = await OwnCards(service_of(context)).count(student.id)
+    if own:  # they go too: say so, and how to keep a copy
+        text = Html(f"{text}\n\n{t(lang, counted('privacy.ask_own_cards', own), n=own)}")
+    await reply(update, text, keyboard)
 
 
 async def privacy_button(update: Update, context: Context) -> None:

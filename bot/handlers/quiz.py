@@ -30,7 +30,7 @@ from bot.handlers.common import (
     user_data,
 )
 from bot.handlers.delivery import redraw
-from bot.i18n import Html, plain, t
+from bot.i18n import Html, counted, plain, t
 from tutor.errors import QuestionNotFound, StaleQuestion, TutorError
 from tutor.items import ItemKind
 from tutor.students import Student
@@ -428,7 +428,13 @@ async def stop_command(update: Update, context: Context) -> None:
         await reply(update, t(lang, "quiz.no_session"))
         return
     await reply(
-        update, t(lang, "quiz.stopped", answered=progress.answered, correct=progress.correct)
+        update,
+        t(
+            lang,
+            counted("quiz.stopped", progress.answered),
+            answered=progress.answered,
+            correct=progress.correct,
+        ),
     )
 
 

@@ -446,7 +446,7 @@ async def test_every_admin_reply_follows_the_admins_language(
             return heard(await chat.press(WEI, label))
 
         assert (await send("/admin")).startswith("管理命令")
-        assert await send("/deck_rename sample") == "用法：/deck_rename DECK | NEW NAME"
+        assert await send("/deck_rename sample") == "用法：/deck_rename 题库 | 新名称"
         assert await send("/deck_rename sample | 世界史") == "已重命名为 世界史（编号 1）。"
         assert (await send("/admin_decks")).startswith("题库（编号 · 标识 · 题数 · 学生数）")
         added = await send("/add sample | 2+2? | 4")

@@ -285,7 +285,11 @@ async def the_upload_cannot_be_fetched(s: Story, fault: Fault) -> None:
         "en",
         "import.download_failed",
         file="geo.csv",
-        reason=reason("en", "document", fault),
+        reason=(
+            plain("en", "fetch_failed.reason.timeout")  # nothing is on its way to the admin
+            if fault == "timeout"
+            else reason("en", "document", fault)
+        ),
     )
     assert status.history[0] == "⏳ Importing <b>geo.csv</b>…" and status.edited
     assert len(turn.new) == 1  # nothing else said
