@@ -26,9 +26,10 @@ from benchmarks.common import peak_rss_mb
 from benchmarks.cpu_split import CpuSplit
 from benchmarks.simulated_traffic import DRIVER, DistantBotApi, Driver, drive
 from bot import callbacks
-from bot.app import MAX_CONCURRENT_UPDATES, AnyApplication, PerUserUpdateProcessor, rate_limiter
+from bot.app import MAX_CONCURRENT_UPDATES, AnyApplication, rate_limiter
 from bot.fake_telegram.api import FakeBotApi
 from bot.settings import Settings
+from bot.update_order import PerUserUpdateProcessor
 
 QUESTION = "<b>Question 5/10</b> · Deck 00 · 🆕 new\n\nDeck 0 question 12: which of these is right?"
 FEEDBACK = "✅ <b>Correct!</b>\n🗓 Review tomorrow (2026-11-29 00:00).\n5/10 · 4 correct"

@@ -125,7 +125,8 @@ async def ptb_overhead(updates: int = 2000) -> dict[str, float]:
     from telegram import Update
     from telegram.ext import MessageHandler, filters
 
-    from bot.app import PerUserUpdateProcessor, rate_limiter
+    from bot.app import rate_limiter
+    from bot.update_order import PerUserUpdateProcessor
 
     results: dict[str, float] = {}
     for name, reply in (("no_reply", False), ("one_reply", True)):

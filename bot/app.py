@@ -1,32 +1,24 @@
-"""The Telegram application: builder, per-user ordering, command menus, errors, and serving.
+"""The Telegram application: builder, rate limits, command menus and errors.
 
-Updates of different users are handled concurrently, while one user's updates run strictly
-in arrival order (answers must be graded in the order they were given). Serving runs inside
-the caller's event loop, so the database the service holds stays on that loop; SIGINT and
-SIGTERM stop it cleanly (updates in flight finish, then everything shuts down).
+Updates run through :class:`bot.update_order.PerUserUpdateProcessor` (concurrent across
+users, in order within one); :mod:`bot.serving` runs the application.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
-import secrets
-import signal
 import traceback
-import urllib.parse
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias
 
 from telegram import Update
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
-    BaseUpdateProcessor,
 )
 from telegram.request import BaseRequest
 
@@ -43,11 +35,11 @@ from bot.handlers.quiz import NotDelivered
 from bot.heartbeat import install_heartbeat
 from bot.i18n import plain, t
 from bot.menus import command_menu, publish_menus
-from bot.once import once
 from bot.outgoing import ChatRateLimiter
 from bot.reminders import schedule_reminders
 from bot.settings import Settings
 from bot.telegram_http import KeepAliveRequest
+from bot.update_order import PerUserUpdateProcessor
 from tutor.deliveries import UpdateLog
 from tutor.nudges import PolicyNudges
 from tutor.service import TutorService
@@ -62,54 +54,6 @@ MAX_CONCURRENT_UPDATES = 32
 # my_chat_member: the bot added to or removed from a group; poll_answer: members' answers to
 # group quiz polls (a poll's own state updates are not needed: the quiz job closes polls).
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER, Update.POLL_ANSWER]
-
-
-class _UserQueue:
-    """One user's FIFO lock and how many of their updates hold or wait for it."""
-
-    __slots__ = ("lock", "updates")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.updates = 0
-
-
-class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Concurrency across users, strict order within one user (by a FIFO lock per user)."""
-
-    def __init__(self, max_concurrent_updates: int, updates: UpdateLog | None = None) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, _UserQueue] = {}
-        self.updates = updates
-        """With several processes (``serve``): each update acted on once (:mod:`bot.once`)."""
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update once no earlier update of the same user is still running."""
-        if self.updates is not None:
-            coroutine = once(self.updates, update, coroutine)
-        user = update.effective_user if isinstance(update, Update) else None
-        if user is None:
-            await coroutine
-            return
-        queue = self._locks.setdefault(user.id, _UserQueue())
-        queue.updates += 1
-        try:
-            async with queue.lock:
-                await coroutine
-        finally:
-            # Counted, not read from the lock: right after a release the lock looks free
-            # while the next update, woken but not yet running, still needs it.
-            queue.updates -= 1
-            if queue.updates == 0:
-                del self._locks[user.id]  # nobody waits: don't keep one lock per user forever
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Write the record's last done marks (the database is still open)."""
-        if self.updates is not None:
-            await self.updates.flush()
 
 
 def build_application(
@@ -208,7 +152,7 @@ async def _post_init(application: AnyApplication) -> None:
     await publish_menus(application.bot, admin_ids)
 
 
-def _redact(text: str, application: AnyApplication) -> str:
+def redact(text: str, application: AnyApplication) -> str:
     token = application.bot.token
     return text.replace(token, "<token>") if token else text
 
@@ -255,9 +199,9 @@ async def on_error(update: object, context: Context) -> None:
         update_id,
         user_id,
         type(failure).__name__,
-        _redact(detail, context.application),
+        redact(detail, context.application),
         f" ({lost.key})" if lost else "",
-        _redact(stack, context.application),
+        redact(stack, context.application),
     )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
@@ -284,232 +228,14 @@ async def on_error(update: object, context: Context) -> None:
         await update.effective_chat.send_message(t(lang, "generic_error"), parse_mode="HTML")
 
 
-# -- serving ----------------------------------------------------------------------------------
-
-
-def _stop_event(stop: asyncio.Event | None) -> tuple[asyncio.Event, list[signal.Signals]]:
-    """An event set by SIGINT/SIGTERM (where the loop supports signal handlers)."""
-    event = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, event.set)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
-            pass
-    return event, installed
-
-
-STARTUP_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
-"""Seconds between start-up attempts when Telegram fails; the last repeats until it works."""
-
-
-def _not_a_bootstrap_abort(record: logging.LogRecord) -> bool:
-    """Drop PTB's stack trace for a failed start step: :func:`until_telegram_answers` says it."""
-    return not str(record.msg).endswith("Failed run number %s of %s. Aborting.")
-
-
-async def until_telegram_answers(
-    step: Callable[[], Awaitable[object]], what: str, stop: asyncio.Event
-) -> bool:
-    """Run ``step`` until Telegram takes it, with backoff; False if stopped while waiting.
-
-    A Telegram outage (5xx, a timeout, no connection, a flood wait) while the bot starts is
-    waited out, one log line per failed attempt, instead of stopping the service. A refusal
-    that no retry can change (a wrong token, a 400) stops start-up at once.
-    """
-    attempt = 0
-    ptb = logging.getLogger("telegram.ext")  # its network loop's logger
-    while True:
-        ptb.addFilter(_not_a_bootstrap_abort)
-        try:
-            await step()
-            return True
-        except BadRequest:
-            raise  # a NetworkError to PTB, but Telegram answered: retrying cannot help
-        except RetryAfter as error:
-            wait = error.retry_after
-            delay = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            reason = f"flood wait {delay:.0f} s"
-        except NetworkError as error:  # 5xx, timeouts, no connection
-            delay = STARTUP_RETRY_DELAYS[min(attempt, len(STARTUP_RETRY_DELAYS) - 1)]
-            reason = f"{type(error).__name__}: {error.message}"
-        finally:
-            ptb.removeFilter(_not_a_bootstrap_abort)
-        attempt += 1
-        log.warning(
-            "start-up: %s failed (%s); trying again in %g s (attempt %d)",
-            what,
-            reason,
-            delay,
-            attempt + 1,
-        )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-            return False  # SIGINT/SIGTERM while waiting: stop without serving
-
-
-async def _serve(
-    application: AnyApplication,
-    start_updates: Callable[[], Awaitable[object]],
-    stop: asyncio.Event | None,
-    on_started: Callable[[], object] | None,
-    start_method: str,
-    on_stopping: Callable[[], Awaitable[object]] | None = None,
-) -> None:
-    event, installed = _stop_event(stop)
-    updater = application.updater
-    assert updater is not None
-    try:
-        # getMe (initialize) and deleteWebhook/setWebhook (start_updates) are retried while
-        # Telegram is down; the command menus (post_init) log their own failures.
-        if not await until_telegram_answers(application.initialize, "getMe", event):
-            return
-        if application.post_init is not None:
-            await application.post_init(application)
-        if not await until_telegram_answers(start_updates, start_method, event):
-            return
-        await application.start()
-        log.info("bot running; stop with SIGINT or SIGTERM")
-        if on_started is not None:
-            on_started()
-        await event.wait()
-        log.info("stopping")
-        if on_stopping is not None:
-            await on_stopping()  # take no more updates before the application stops
-    finally:
-        if updater.running:
-            await updater.stop()
-        if application.running:
-            await application.stop()
-            if application.post_stop is not None:
-                await application.post_stop(application)
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
-        loop = asyncio.get_running_loop()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-
-async def run_polling(
-    application: AnyApplication,
-    *,
-    stop: asyncio.Event | None = None,
-    on_started: Callable[[], object] | None = None,
-) -> None:
-    """Serve by long polling until SIGINT/SIGTERM (or ``stop`` is set).
-
-    ``on_started`` is called once updates are being fetched and handled.
-    """
-    updater = application.updater
-    assert updater is not None
-
-    def starting() -> Awaitable[object]:
-        return updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES,
-            error_callback=lambda error: _polling_failed(error, application),
-        )
-
-    await _serve(application, starting, stop, on_started, "deleteWebhook")
-
-
-def _polling_failed(error: TelegramError, application: AnyApplication) -> None:
-    """One line for a failed getUpdates (PTB retries it): an outage is not a crash, so no
-    traceback."""
-    detail = _redact(error.message, application)
-    log.warning("getUpdates failed (%s: %s); trying again", type(error).__name__, detail)
-
-
-async def run_webhook(
-    application: AnyApplication,
-    settings: Settings,
-    *,
-    stop: asyncio.Event | None = None,
-    on_started: Callable[[], object] | None = None,
-) -> None:
-    """Serve a webhook at ``settings.webhook_url`` until SIGINT/SIGTERM (or ``stop`` is set).
-
-    ``on_started`` is called once updates are being received and handled.
-
-    Telegram sends the secret token in a header of every request; PTB's server refuses
-    requests without it (403). With no secret configured, a random one is made for this run
-    (setWebhook registers it anew at every start).
-    """
-    if not settings.webhook_url:
-        raise ValueError("METATUTOR_WEBHOOK_URL is not set")
-    updater = application.updater
-    assert updater is not None
-    secret = (
-        settings.webhook_secret.get_secret_value()
-        if settings.webhook_secret
-        else secrets.token_urlsafe(32)
-    )
-    path = urllib.parse.urlsplit(settings.webhook_url).path.lstrip("/")
-
-    def starting() -> Awaitable[object]:
-        return updater.start_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=path,
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-
-    await _serve(application, starting, stop, on_started, "setWebhook")
-
-
-async def run_worker(
-    application: AnyApplication,
-    *,
-    port: int,
-    secret: str,
-    stop: asyncio.Event | None = None,
-    on_started: Callable[[], object] | None = None,
-) -> None:
-    """Serve as a worker of ``serve --workers N``: updates forwarded by the front on ``port``.
-
-    Like :func:`run_webhook`, without ``setWebhook`` (the front registered it once).
-    """
-    from bot.worker_server import WorkerServer
-
-    server = WorkerServer(application, port, secret)
-
-    async def starting() -> None:
-        server.start()
-
-    async def stopping() -> None:
-        await server.stop()
-
-    await _serve(application, starting, stop, on_started, "listen", stopping)
-
-
-async def serve_forever(
-    application: AnyApplication,
-    settings: Settings,
-    *,
-    stop: asyncio.Event | None = None,
-    on_started: Callable[[], object] | None = None,
-) -> None:
-    """Serve by webhook when ``settings.webhook_url`` is set, else by long polling."""
-    if settings.webhook_url:
-        await run_webhook(application, settings, stop=stop, on_started=on_started)
-    else:
-        await run_polling(application, stop=stop, on_started=on_started)
-
-
 __all__ = [
+    "ALLOWED_UPDATES",
     "LOCAL_TOKEN",
-    "PerUserUpdateProcessor",
+    "MAX_CONCURRENT_UPDATES",
+    "AnyApplication",
     "build_application",
     "command_menu",
     "on_error",
     "rate_limiter",
-    "run_polling",
-    "run_webhook",
-    "run_worker",
-    "serve_forever",
-    "until_telegram_answers",
+    "redact",
 ]

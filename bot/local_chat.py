@@ -16,12 +16,13 @@ from typing import TextIO
 
 from pydantic import SecretStr
 
-from bot.app import AnyApplication, build_application, run_polling, until_telegram_answers
+from bot.app import AnyApplication, build_application
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.http_chat import TOKEN, HttpChat
 from bot.fake_telegram.http_server import HttpBotApi
 from bot.fake_telegram.objects import FakeUser
 from bot.logging_setup import logs_to_file
+from bot.serving import run_polling, until_telegram_answers
 from bot.settings import Settings
 from bot.terminal import DEFAULT_BANNER, chat_loop, run_terminal_chat
 from tutor.service import TutorService

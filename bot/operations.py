@@ -151,10 +151,11 @@ async def serve(
         async with open_service(settings):
             pass
         return await serve_workers(settings, workers)
-    from bot.app import build_application, run_worker, serve_forever
+    from bot.app import build_application
 
     # Polling starts first; torch and the weights load meanwhile (model calls wait for them).
     from bot.operations_model import watches
+    from bot.serving import run_worker, serve_forever
 
     # Several processes: each follows the weights the states were last rebuilt with.
     model = BackgroundModel(settings, follow=watches(settings))

@@ -227,10 +227,11 @@ async def serve_workers(
     """Run the front and ``workers`` worker processes until SIGINT/SIGTERM (or ``stop``)."""
     from telegram import Bot
 
-    from bot.app import ALLOWED_UPDATES, _stop_event, until_telegram_answers
+    from bot.app import ALLOWED_UPDATES
+    from bot.serving import stop_event, until_telegram_answers
 
     assert settings.webhook_url and settings.token
-    event, installed = _stop_event(stop)
+    event, installed = stop_event(stop)
     secret = (
         settings.webhook_secret.get_secret_value()
         if settings.webhook_secret

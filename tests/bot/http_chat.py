@@ -2,7 +2,7 @@
 
 :func:`http_chat` serves the Bot API fake on a local port (:class:`HttpBotApi`), builds the
 metatutor application pointed at it by its base URLs (PTB's own HTTP client, no offline
-request object) and runs it with :func:`bot.app.run_polling`, long polling like in
+request object) and runs it with :func:`bot.serving.run_polling`, long polling like in
 production (:func:`bot.local_chat.bot_over_http`, which ``metatutor chat --http`` runs too).
 :class:`HttpChat` then plays the users: each step queues an update where ``getUpdates`` will
 find it and returns once the application has handled it (its replies sent over HTTP), as a

@@ -14,18 +14,14 @@ import httpx
 import pytest
 from telegram import Update
 
-from bot import app as app_module
-from bot.app import (
-    PerUserUpdateProcessor,
-    build_application,
-    run_polling,
-    run_webhook,
-    serve_forever,
-)
+from bot import serving as serving_module
+from bot.app import build_application
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.objects import FakeUser
+from bot.serving import run_polling, run_webhook, serve_forever
 from bot.settings import Settings
+from bot.update_order import PerUserUpdateProcessor
 from tutor.service import TutorService
 
 ADA = FakeUser(101, "Ada")
@@ -248,7 +244,7 @@ async def test_a_webhook_telegram_fails_to_register_is_registered_a_moment_later
     """setWebhook fails at start-up (502): the bot tries again instead of stopping, then
     serves the webhook."""
     pytest.importorskip("tornado", reason="webhooks need python-telegram-bot[webhooks]")
-    monkeypatch.setattr(app_module, "STARTUP_RETRY_DELAYS", (0.05,))
+    monkeypatch.setattr(serving_module, "STARTUP_RETRY_DELAYS", (0.05,))
     fake = FakeBotApi()
     fake.fail_next("setWebhook", 502)
     port = _free_port()

@@ -24,11 +24,12 @@ import pytest
 from pydantic import SecretStr
 from telegram.request import HTTPXRequest
 
-from bot.app import build_application, run_polling
+from bot.app import build_application
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.http_server import HttpBotApi
 from bot.fake_telegram.objects import FakeUser, SentMessage
 from bot.i18n import plain
+from bot.serving import run_polling
 from bot.settings import Settings
 from bot.telegram_http import KeepAliveRequest
 from storage import Database

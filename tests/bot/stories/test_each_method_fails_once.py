@@ -34,14 +34,15 @@ import pytest
 from pydantic import SecretStr
 from telegram.error import InvalidToken
 
-from bot import app as app_module
-from bot.app import build_application, run_polling
+from bot import serving as serving_module
+from bot.app import build_application
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver, Turn
 from bot.fake_telegram.faults import DOWNLOAD
 from bot.fake_telegram.http_server import HttpBotApi
 from bot.fake_telegram.objects import FakeUser, SentMessage
 from bot.i18n import plain
+from bot.serving import run_polling
 from bot.settings import Settings
 from tests.bot.demo_bot import tiny_png
 from tests.bot.stories.conftest import ADA, LEI, METHODS_SEEN, onboard, story_settings
@@ -134,7 +135,7 @@ async def start_up_waits_for_telegram_then_serves(s: Story, fault: Fault) -> Non
     s.fake.queue_update(s.fake.user_command(ADA, "/help"))
     application = build_application(s.settings, s.tutor, request=s.fake)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(app_module, "STARTUP_RETRY_DELAYS", (0.05,))
+        patch.setattr(serving_module, "STARTUP_RETRY_DELAYS", (0.05,))
         await _poll_until_answered(application, s.fake)
     [answer] = s.fake.messages(ADA.id)
     assert answer.plain.startswith("How it works")
@@ -777,7 +778,7 @@ async def test_polling_waits_out_telegram_at_start_up_and_says_so_in_one_line(
     """Over HTTP: getMe and then deleteWebhook (the first step of polling) fail, a dropped
     connection among them: the bot waits them out, one log line each, then answers what
     was waiting."""
-    monkeypatch.setattr(app_module, "STARTUP_RETRY_DELAYS", (0.05, 0.1))
+    monkeypatch.setattr(serving_module, "STARTUP_RETRY_DELAYS", (0.05, 0.1))
     fake = FakeBotApi()
     fake.token = TOKEN
     async with HttpBotApi(fake) as server:
@@ -803,7 +804,7 @@ async def test_a_stop_while_waiting_for_telegram_at_start_up_stops_at_once(
     tutor: TutorService, fake: FakeBotApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SIGTERM while the bot waits to try getMe again: serving ends without another try."""
-    monkeypatch.setattr(app_module, "STARTUP_RETRY_DELAYS", (600.0,))
+    monkeypatch.setattr(serving_module, "STARTUP_RETRY_DELAYS", (600.0,))
     fake.fail_next("getMe", 502)
     stop = asyncio.Event()
     serving = asyncio.create_task(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import app as app_module
+from bot import serving as serving_module
 from bot.local_chat import run_local_chat
 from bot.logging_setup import configure_logging
 from tests.bot.stories.conftest import story_settings
@@ -105,7 +105,7 @@ async def test_the_local_chat_over_http_waits_out_start_up_faults_and_fails_call
     """``metatutor chat --http``: the same chat, the bot reaching the fake Bot API over a
     socket. getMe fails at start-up: the bot tries again and serves; ``:fail`` makes one
     send fail by hand, and the student reads the apology, then /help works again."""
-    monkeypatch.setattr(app_module, "STARTUP_RETRY_DELAYS", (0.05,))
+    monkeypatch.setattr(serving_module, "STARTUP_RETRY_DELAYS", (0.05,))
     typed = "/help\n:fail sendMessage 502\n/help\n:fail nonsense\n/help\nquit\n"
     out = io.StringIO()
     log = tmp_path / "chat.log"
@@ -145,7 +145,7 @@ async def test_a_start_up_fault_in_the_offline_chat_is_waited_out_too(
     tutor: TutorService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``metatutor chat --fail getMe:502`` without --http: no traceback, the chat starts."""
-    monkeypatch.setattr(app_module, "STARTUP_RETRY_DELAYS", (0.05,))
+    monkeypatch.setattr(serving_module, "STARTUP_RETRY_DELAYS", (0.05,))
     out = io.StringIO()
     log = tmp_path / "chat.log"
     await run_local_chat(
