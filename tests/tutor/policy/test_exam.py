@@ -138,7 +138,8 @@ def test_exam_reviews_wait_for_spacing(
     c = with_exam_forecast(c, pred, now, settings.exams)
     monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 0.0)
     monkeypatch.setattr(scoring, "MIN_SPACING_SHARE", 0.0)
-    # without a spacing floor, the item answered an hour ago has the largest gain
+    monkeypatch.setattr(scoring, "REVIEW_SPACING_SHARE", 0.0)
+    # without a spacing floor or weight, the item answered an hour ago has the largest gain
     first = choose_next(c, settings, SessionHistory(), TodayCounts(), now, rng)
     assert (first.item_id, first.reason) == (0, Reason.EXAM_PRIORITY)
     # 40 items x 12 s x 1.2 / 120 s a day: a 4.8-day horizon; half of it is 2.4 days
