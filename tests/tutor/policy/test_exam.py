@@ -297,3 +297,15 @@ def test_items_already_planned_are_not_forecast_on_earlier_days(now: datetime) -
     )
     assert asked[0] == len(c) and min(asked) < len(c)
     assert sum(asked) < exam_module.REVIEW_ANCHORS * len(c)
+
+
+def test_spacing_weight_counts_a_review_in_full_from_half_the_horizon() -> None:
+    since = np.array([0.0, 1.0, 2.0, 4.0, np.nan, np.nan])
+    is_new = np.array([False, False, False, False, False, True])
+    w = scoring.spacing_weight(since, is_new, 4.0)
+    np.testing.assert_allclose(w, [0.0, 0.5, 1.0, 1.0, 1.0, 1.0])  # unknown time: in full
+    np.testing.assert_allclose(scoring.spacing_weight(since, is_new, 4.0, share=0.0), 1.0)
+    gain = np.array([0.2, 0.2, 0.2, 0.2, -np.inf, 0.1])
+    np.testing.assert_allclose(
+        scoring.spaced_gain(gain, since, is_new, 4.0), [0.0, 0.1, 0.2, 0.2, -np.inf, 0.1]
+    )
