@@ -69,8 +69,8 @@ def spacing_weight(
     share: float | None = None,
 ) -> FloatArray:
     """How much of a review's predicted exam gain counts: ``min(1, days since the last answer
-    / (share * horizon))`` for seen items, 1 for new ones and where the time is unknown (``share`` defaults to
-    ``REVIEW_SPACING_SHARE``; 0 counts every gain in full).
+    / (share * horizon))`` for seen items, 1 for new ones and where that time is unknown
+    (``share`` defaults to ``REVIEW_SPACING_SHARE``; 0 counts every gain in full).
 
     The learner model has little spacing effect: it says a review soon after the last answer
     adds nearly as much as a spaced one, where memory with a spacing effect (people's, and
