@@ -65,9 +65,10 @@ def _exam_pacing(
     t_now: float,
     per_answer: float,
     daily_seconds: float,
-) -> tuple[BoolArray, int | None]:
-    """Items of exam decks answered too recently to review for the exam yet, and a deck whose
-    new items are behind the pace that brings the whole deck in (or None).
+) -> tuple[BoolArray, int | None, FloatArray]:
+    """Items of exam decks answered too recently to review for the exam yet, a deck whose
+    new items are behind the pace that brings the whole deck in (or None), and each item's
+    planning horizon in days (NaN outside exam decks).
 
     Per deck, as the benchmark ranks a day: a seen item answered less than
     ``scoring.MIN_SPACING_SHARE`` of the planning horizon ago gets neither exam priority nor
@@ -75,6 +76,7 @@ def _exam_pacing(
     """
     n = len(c)
     recent = np.zeros(n, bool)
+    horizons = np.full(n, np.nan)
     since = (t_now - c.last_seen) / SECONDS_PER_DAY  # NaN for new items: never recent
     behind: int | None = None
     per_day = daily_seconds / (per_answer * scoring.ANSWERS_PER_REVIEW)
@@ -85,6 +87,7 @@ def _exam_pacing(
         if size == 0 or left <= 0:
             continue
         horizon = scoring.planning_horizon_days(left, size, per_answer, daily_seconds)
+        horizons[in_deck] = horizon
         with np.errstate(invalid="ignore"):
             recent |= in_deck & ~c.is_new & (since < scoring.MIN_SPACING_SHARE * horizon)
         n_new = int((in_deck & c.is_new).sum())
@@ -93,7 +96,7 @@ def _exam_pacing(
         )
         if behind is None and n_new > 0 and today.new < float(floor):
             behind = deck
-    return recent, behind
+    return recent, behind, horizons
 
 
 def choose_next(
@@ -164,8 +167,11 @@ def choose_next(
 
     # Exam decks: reviews spaced out, and new items brought in while the budget allows.
     recent = np.zeros(n, bool)
+    horizons = np.full(n, np.nan)
     if settings.exams and not goal_met:
-        recent, floor_deck = _exam_pacing(c, settings, today, t_now, per_answer, daily_seconds)
+        recent, floor_deck, horizons = _exam_pacing(
+            c, settings, today, t_now, per_answer, daily_seconds
+        )
         if floor_deck is not None:
             order = np.arange(n, dtype=np.float64)
             new_here = allowed & c.is_new & (c.deck == floor_deck)
@@ -189,6 +195,9 @@ def choose_next(
             days_left,
             settings.exam_new_cutoff_days,
         )
+        # a review soon after the last answer adds less than the model says
+        since = (t_now - c.last_seen) / SECONDS_PER_DAY
+        gain = scoring.spaced_gain(gain, since, c.is_new, np.nan_to_num(horizons, nan=1.0))
         mask = allowed & np.isfinite(gain) & (gain > MIN_EXAM_GAIN) & np.isfinite(days_left)
         mask &= ~recent
         pick = _pick(-gain, mask, c, last_tag, rng)

@@ -24,6 +24,10 @@ MIN_SPACING_SHARE = 0.0
 COVERAGE_ANSWERS = 0.0
 #: Share of the days left (before the cut-off) over which the floor spreads the new items.
 NEW_SPREAD = 0.5
+#: In exam mode a seen item's gain counts in proportion to the time since its last answer,
+#: in full from this share of the planning horizon on (0 turns it off; see
+#: :func:`spacing_weight`).
+REVIEW_SPACING_SHARE = 0.5
 #: The values the benchmark's ``oracle_paced`` reference runs with.
 PACED_SPACING_SHARE = 0.9
 PACED_COVERAGE_ANSWERS = 3.0
@@ -56,6 +60,42 @@ def exam_gain_per_second(
     gain = (p_exam_reviewed - base) / expected_cost(p_now, is_new, answer_seconds)
     blocked = (is_new & (np.asarray(days_left) < new_cutoff_days)) | (np.asarray(days_left) <= 0)
     return np.where(blocked, -np.inf, gain)
+
+
+def spacing_weight(
+    days_since: FloatArray,
+    is_new: BoolArray,
+    horizon: FloatArray | float,
+    share: float | None = None,
+) -> FloatArray:
+    """How much of a review's predicted exam gain counts: ``min(1, days since the last answer
+    / (share * horizon))`` for seen items, 1 for new ones and where that time is unknown
+    (``share`` defaults to ``REVIEW_SPACING_SHARE``; 0 counts every gain in full).
+
+    The learner model has little spacing effect: it says a review soon after the last answer
+    adds nearly as much as a spaced one, where memory with a spacing effect (people's, and
+    both simulated families) gains far less from it. Weighting the gain, rather than barring
+    recent items as ``MIN_SPACING_SHARE`` does, keeps them when their gain is large.
+    """
+    s = REVIEW_SPACING_SHARE if share is None else share
+    if s <= 0:
+        return np.ones(np.shape(days_since))
+    # an unknown time since the last answer (NaN) counts the gain in full
+    since = np.nan_to_num(np.asarray(days_since, np.float64), nan=np.inf)
+    w = np.clip(since / (s * np.maximum(np.asarray(horizon, np.float64), 1e-9)), 0.0, 1.0)
+    return np.where(is_new, 1.0, w)
+
+
+def spaced_gain(
+    gain: FloatArray,
+    days_since: FloatArray,
+    is_new: BoolArray,
+    horizon: FloatArray | float,
+    share: float | None = None,
+) -> FloatArray:
+    """``gain`` weighted by :func:`spacing_weight` (-inf, not allowed, stays -inf)."""
+    w = spacing_weight(days_since, is_new, horizon, share)
+    return np.where(np.isfinite(gain), gain * w, gain)
 
 
 def due_mask(p_now: FloatArray, is_new: BoolArray, target: float) -> BoolArray:

@@ -198,6 +198,7 @@ class LearnerModelPolicy:
             days_left,
             settings.exam_new_cutoff_days,
         )
+        gain = scoring.spaced_gain(gain, self._gap(now), ~seen, horizon[:, None])
         # choose_next's precedence: exam gain, then due reviews, new items, extra practice
         allowed = np.isfinite(gain)
         spacing_floor = scoring.MIN_SPACING_SHARE * horizon[:, None]

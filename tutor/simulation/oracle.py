@@ -125,6 +125,7 @@ class Oracle:
             settings.exam_new_cutoff_days,
         )
         since = np.where(seen, day - self.last, 0.0)
+        gain = scoring.spaced_gain(gain, since, ~seen, horizon[:, None])
         share = scoring.MIN_SPACING_SHARE if self.spacing_share is None else self.spacing_share
         per_day = ctx.budget_seconds / (ctx.answer_seconds * scoring.ANSWERS_PER_REVIEW)
         floor = scoring.exam_new_floor(

@@ -138,7 +138,8 @@ def test_exam_reviews_wait_for_spacing(
     c = with_exam_forecast(c, pred, now, settings.exams)
     monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 0.0)
     monkeypatch.setattr(scoring, "MIN_SPACING_SHARE", 0.0)
-    # without a spacing floor, the item answered an hour ago has the largest gain
+    monkeypatch.setattr(scoring, "REVIEW_SPACING_SHARE", 0.0)
+    # without a spacing floor or weight, the item answered an hour ago has the largest gain
     first = choose_next(c, settings, SessionHistory(), TodayCounts(), now, rng)
     assert (first.item_id, first.reason) == (0, Reason.EXAM_PRIORITY)
     # 40 items x 12 s x 1.2 / 120 s a day: a 4.8-day horizon; half of it is 2.4 days
@@ -296,3 +297,15 @@ def test_items_already_planned_are_not_forecast_on_earlier_days(now: datetime) -
     )
     assert asked[0] == len(c) and min(asked) < len(c)
     assert sum(asked) < exam_module.REVIEW_ANCHORS * len(c)
+
+
+def test_spacing_weight_counts_a_review_in_full_from_half_the_horizon() -> None:
+    since = np.array([0.0, 1.0, 2.0, 4.0, np.nan, np.nan])
+    is_new = np.array([False, False, False, False, False, True])
+    w = scoring.spacing_weight(since, is_new, 4.0)
+    np.testing.assert_allclose(w, [0.0, 0.5, 1.0, 1.0, 1.0, 1.0])  # unknown time: in full
+    np.testing.assert_allclose(scoring.spacing_weight(since, is_new, 4.0, share=0.0), 1.0)
+    gain = np.array([0.2, 0.2, 0.2, 0.2, -np.inf, 0.1])
+    np.testing.assert_allclose(
+        scoring.spaced_gain(gain, since, is_new, 4.0), [0.0, 0.1, 0.2, 0.2, -np.inf, 0.1]
+    )

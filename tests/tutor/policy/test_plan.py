@@ -95,3 +95,29 @@ def test_exam_forecasts_are_valued_at_the_planning_horizon_as_in_the_benchmark(
     # a goal in answers is the same budget at the student's answer time
     assert daily_study_seconds(StudySettings(daily_goal_items=10), 12.0) == 120.0
     assert daily_study_seconds(settings, 12.0) == 120.0
+
+
+def test_a_review_right_after_the_last_answer_counts_little_for_the_exam(
+    now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # item 1 was answered an hour ago and fades fast: the model's largest exam gain; item 2
+    # was answered four days ago. The planning horizon is a day (8 items, 2 minutes a day),
+    # so the spacing weight counts item 1's gain at (1/24) / (0.5 * 1) of its value.
+    t = now.timestamp()
+    last_seen = {1: now - timedelta(hours=1), 2: now - timedelta(days=4)}
+    pred = HalfLifePredictor({1: t - 3600, 2: t - 4 * 86400}, {1: 0.5, 2: 10.0})
+    settings = StudySettings(daily_goal_minutes=2.0, exams={3: now + timedelta(days=10)})
+
+    def pick() -> int:
+        rng = np.random.default_rng(0)
+        choice = pick_next(
+            pred, _items(), last_seen, settings, SessionHistory(), TodayCounts(), now, rng
+        )
+        assert choice.reason is Reason.EXAM_PRIORITY
+        return choice.item_id
+
+    assert scoring.REVIEW_SPACING_SHARE == 0.5
+    assert pick() == 2
+    # counting every gain in full, the massed review of item 1 would come first
+    monkeypatch.setattr(scoring, "REVIEW_SPACING_SHARE", 0.0)
+    assert pick() == 1

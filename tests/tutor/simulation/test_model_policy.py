@@ -7,8 +7,9 @@ import pytest
 
 from tutor.model.online import LearnerModel
 from tutor.policy import calibration as cal
+from tutor.policy import scoring
 from tutor.simulation.model_policy import CalibrationBins, LearnerModelPolicy
-from tutor.simulation.policies import InOrder
+from tutor.simulation.policies import DayContext, InOrder
 from tutor.simulation.population import People, make_students
 from tutor.simulation.runner import exam_scenario, maintenance_scenario, run
 
@@ -68,3 +69,28 @@ def test_maintenance_paces_new_items_to_the_goal(model: LearnerModel) -> None:
     seen = made[0].bm.seen.sum(axis=1)
     assert np.all(seen > 0) and np.all(seen < sc.n_items)
     assert np.all(out.minutes <= sc.days * sc.minutes + 1e-9)
+
+
+def test_items_just_answered_wait_for_spacing(
+    model: LearnerModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 60 items at 8 s, one minute a day: an 8-day planning horizon on day 2, so the exam
+    # gain of an item answered yesterday counts at 1 / 4 of the model's, of one answered the
+    # day before at 2 / 4
+    ctx = DayContext(4, 60, 10, 10, 60.0, 60, np.full(4, 8.0))
+    policy = LearnerModelPolicy(model, 4, 60)
+    grade = np.where(np.arange(60) % 3 == 0, 1, 3)[None, :].repeat(4, axis=0).astype(np.int64)
+    earlier, yesterday = np.zeros((4, 60), bool), np.zeros((4, 60), bool)
+    earlier[:, :30], yesterday[:, 30:] = True, True
+    for day, answered in enumerate((earlier, yesterday)):
+        policy.plan(day, ctx)
+        policy.observe(answered, day, grade)
+
+    spaced = policy.plan(2, ctx).key
+    monkeypatch.setattr(scoring, "REVIEW_SPACING_SHARE", 0.0)
+    full = policy.plan(2, ctx).key
+    # items ranked by exam gain have key -gain: the weight scales each by its spacing
+    ranked = full < 0
+    assert ranked[yesterday].sum() >= 10 and ranked[earlier].sum() >= 10
+    np.testing.assert_allclose(spaced[ranked & yesterday], full[ranked & yesterday] / 4, rtol=1e-2)
+    np.testing.assert_allclose(spaced[ranked & earlier], full[ranked & earlier] / 2, rtol=1e-2)
