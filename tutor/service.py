@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-
-import numpy as np
+from datetime import date, datetime, time
 
 from storage import Database
-from storage import attempts as attempt_rows
 from storage import content as content_rows
 from storage import enrolments as enrolment_rows
 from storage import quiz as quiz_rows
@@ -37,10 +34,9 @@ from tutor.group_schedule import GroupSchedule
 from tutor.groups import GroupStudy
 from tutor.import_worker import ImportJob, import_in_worker
 from tutor.items import Deck, Item
-from tutor.learner import MemoryModel, RuleMemory, last_seen_map
-from tutor.policy.plan import exam_outlook
-from tutor.quiz import Quizzes, exam_instant
-from tutor.stats import HIGHER_PACE, answer_seconds, compute_stats
+from tutor.learner import MemoryModel, RuleMemory
+from tutor.quiz import Quizzes
+from tutor.stats_report import read_stats
 from tutor.students import (
     LANGUAGES,
     QuietHours,
@@ -51,7 +47,6 @@ from tutor.students import (
 from tutor.views import (
     Answer,
     DeckInfo,
-    ExamForecast,
     Feedback,
     ImportReport,
     MediaFile,
@@ -412,53 +407,7 @@ class TutorService:
     async def stats(self, user_id: int) -> StudentStats:
         """Numbers for /stats, with the memory model's recall predictions."""
         student = await self._require_student(user_id)
-        now = self.now()
-        async with self.db.read() as conn:
-            since = to_millis(now - timedelta(days=400))
-            history = await attempt_rows.attempts_since(conn, user_id, since)
-            memories = await attempt_rows.enrolled_memory(conn, user_id)
-            enrolled = await self._quizzes.items.enrolled(conn, user_id)
-            seconds = answer_seconds(await attempt_rows.recent_latencies(conn, user_id))
-            # Only the exam decks' names: listing every deck counts all enrolments (slow at scale).
-            exam_decks = []
-            for enrolment in await enrolment_rows.enrolments(conn, user_id):
-                if enrolment.exam_date is None:
-                    continue
-                deck = await content_rows.get_deck(conn, enrolment.deck_id)
-                if deck is not None:
-                    exam_decks.append((deck, date.fromisoformat(enrolment.exam_date)))
-            exam_decks.sort(key=lambda pair: (not pair[0].bundled, pair[0].name, pair[0].id))
-            # Without an exam forecast, only the seen items' recall is shown.
-            last_seen = last_seen_map(memories)
-            needed = None if exam_decks else [item for item in enrolled if item.id in last_seen]
-            predictor = await self.memory.predictor(
-                conn, user_id, enrolled, memories, needed=needed
-            )
-        by_id = {item.id: item for item in enrolled}
-        seen = np.array([m.item_id for m in memories if m.item_id in by_id], dtype=np.int64)
-        recall = predictor.recall_at(seen, np.full(seen.shape[0], now.timestamp()))
-        exams = []
-        for deck, exam_date in exam_decks:
-            exam_at = exam_instant(exam_date, student.timezone)
-            deck_items = [item for item in enrolled if item.deck_id == deck.id]
-            if exam_at <= now or not deck_items:
-                continue
-            minutes = student.daily_goal * seconds / 60
-            higher = minutes * HIGHER_PACE
-            (_, at_pace), (_, at_higher) = exam_outlook(
-                predictor, deck_items, last_seen, now, exam_at, [minutes, higher], seconds
-            )
-            exams.append(ExamForecast(deck.name, exam_date, at_pace, minutes, higher, at_higher))
-        return compute_stats(
-            student=student,
-            now=now,
-            history=history,
-            memories=memories,
-            recall_of=dict(zip(seen.tolist(), recall.tolist(), strict=True)),
-            items=by_id,
-            items_total=len(enrolled),
-            exams=exams,
-        )
+        return await read_stats(self.db, self._quizzes.items, self.memory, student, self.now())
 
     # content --------------------------------------------------------------
     async def import_file(
