@@ -7,8 +7,14 @@ redelivered on failure. Students answer multiple-choice questions as fast as the
 them: each taps an option as soon as its question arrives, and the next tap waits for the
 acknowledgement.
 After a warm-up, answers acknowledged during a fixed window are counted; the CPU time of
-each process (the front, every worker, and this process: the fake and the students) is
-read from ``/proc`` over the same window.
+each process (the front, every worker, this process: the fake and the students, and the
+PostgreSQL server with its children when it runs here) is read from ``/proc`` over the same
+window. The bot's processes log their write transactions at exit (waits for the write lock,
+time and CPU holding it: :class:`storage.database.WriteStats`), read back per answer.
+Two bounds follow from the CPU per answer: with B the bot's (front included) and F the rest
+(fake, students, database server), N workers sharing the machine's cores with the rest
+against one process on one core give at most ``cores * B1 / (B2 + F)``; with the load
+generator on cores of its own, ``cores * B1 / (B2 + server)``.
 
 One process (``serve``, PTB's own webhook server) is the baseline of each database; two
 workers (``serve --workers 2``: the front and two workers) run in the same invocation, on
