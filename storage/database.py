@@ -364,7 +364,7 @@ class Database:
     async def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""
         if self.write_stats.transactions:
-            log.info("%s: %s", self.location, self.write_stats.summary())
+            log.debug("%s: %s", self.location, self.write_stats.summary())
         if self.checkpoints is not None:
             await self.checkpoints.close()
         await self._connection.close()
