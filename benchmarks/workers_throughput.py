@@ -7,8 +7,14 @@ redelivered on failure. Students answer multiple-choice questions as fast as the
 them: each taps an option as soon as its question arrives, and the next tap waits for the
 acknowledgement.
 After a warm-up, answers acknowledged during a fixed window are counted; the CPU time of
-each process (the front, every worker, and this process: the fake and the students) is
-read from ``/proc`` over the same window.
+each process (the front, every worker, this process: the fake and the students, and the
+PostgreSQL server with its children when it runs here) is read from ``/proc`` over the same
+window. The bot's processes log their write transactions at exit (waits for the write lock,
+time and CPU holding it: :class:`storage.database.WriteStats`), read back per answer.
+Two bounds follow from the CPU per answer: with B the bot's (front included) and F the rest
+(fake, students, database server), N workers sharing the machine's cores with the rest
+against one process on one core give at most ``cores * B1 / (B2 + F)``; with the load
+generator on cores of its own, ``cores * B1 / (B2 + server)``.
 
 One process (``serve``, PTB's own webhook server) is the baseline of each database; two
 workers (``serve --workers 2``: the front and two workers) run in the same invocation, on
@@ -25,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import sys
@@ -155,6 +162,47 @@ def _children(pid: int) -> list[int]:
     return sorted(int(p) for p in path.read_text().split()) if path.exists() else []
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU of ``pid``, of its children that ended (reaped) and of those still running."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        own = sum(int(f) for f in fields[11:15]) / _TICKS  # utime stime cutime cstime
+        return own + sum(_tree_cpu_seconds(child) for child in _children(pid))
+    except (OSError, ValueError):
+        return 0.0  # it ended meanwhile
+
+
+def _postgres_server_pid(url: str) -> int | None:
+    """The PostgreSQL server's main process (the parent of a backend), if on this machine."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    if row is None:
+        return None
+    try:
+        status = Path(f"/proc/{int(row[0])}/status").read_text()
+    except OSError:
+        return None  # a server elsewhere
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid"))
+
+
+_WRITE_STATS = re.compile(
+    r"(\d+) write transactions: waited for the write lock (\d+) ms \((\d+) waits over 1 ms.*?"
+    r"held it (\d+) ms \([^,]*, (\d+) ms of CPU"
+)
+
+
+def write_lock_figures(log_text: str) -> dict[str, int]:
+    """The write transactions, lock waits and lock holding each bot process logged at exit
+    (:class:`storage.database.WriteStats`), summed."""
+    total = {"transactions": 0, "waited_ms": 0, "waits": 0, "held_ms": 0, "held_cpu_ms": 0}
+    for found in _WRITE_STATS.finditer(log_text):
+        for key, value in zip(total, found.groups(), strict=True):
+            total[key] += int(value)
+    return total
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -219,14 +267,21 @@ async def measure(
                 f"worker {i}": pid for i, pid in enumerate(_children(bot.pid))
             }
             pids["fake+students"] = os.getpid()
-            before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+            postmaster = _postgres_server_pid(str(database)) if isinstance(database, str) else None
+            if postmaster is not None:
+                pids["database server"] = postmaster
+            reading = {
+                name: _tree_cpu_seconds if name == "database server" else _cpu_seconds
+                for name in pids
+            }
+            before = {name: reading[name](pid) for name, pid in pids.items()}
             deliveries = len(server.webhooks.attempts)
             crowd.counting = True
             began = time.perf_counter()
             await asyncio.sleep(window)
             crowd.counting = False
             elapsed = time.perf_counter() - began
-            cpu = {name: _cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+            cpu = {name: reading[name](pid) - before[name] for name, pid in pids.items()}
             attempts = server.webhooks.attempts[deliveries:]
             updates = sum(a.ok for a in attempts)
             delivery_ms = [1000 * a.seconds for a in attempts]
@@ -241,7 +296,10 @@ async def measure(
                     bot.kill()
     answers = crowd.counted
     ms = {name: 1000 * seconds / max(answers, 1) for name, seconds in cpu.items()}
-    bot_side = sum(v for k, v in ms.items() if k != "fake+students")
+    bot_side = sum(v for k, v in ms.items() if k.startswith(("bot", "front", "worker")))
+    # The processes log their write transactions at exit: figures over the whole run.
+    locks = write_lock_figures(log.read_text())
+    all_answers = max(sum(s.answers for s in crowd.students.values()), 1)
     return {
         "workers": workers,
         "students": students,
@@ -252,6 +310,15 @@ async def measure(
         "updates": updates,
         "cpu_ms_per_answer": ms,
         "bot_cpu_ms_per_answer": bot_side,
+        "other_cpu_ms_per_answer": sum(ms.values()) - bot_side,
+        "cores_busy": sum(cpu.values()) / elapsed,
+        "write_lock": locks
+        | {
+            "answers": all_answers,
+            "waited_ms_per_answer": locks["waited_ms"] / all_answers,
+            "held_ms_per_answer": locks["held_ms"] / all_answers,
+            "held_cpu_ms_per_answer": locks["held_cpu_ms"] / all_answers,
+        },
         "front_cpu_ms_per_update": (
             1000 * cpu["front"] / max(updates, 1) if "front" in cpu else None
         ),
@@ -317,7 +384,32 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             if base
             else None
         )
+        # On this machine's cores, with Telegram's side, the students and the database server
+        # on them too: the single process can use at most one core (answers a second at most
+        # 1000 / B), N workers share every core with the rest (at most cores * 1000 / (B + F)).
+        cores = os.cpu_count() or 1
+        other = run["other_cpu_ms_per_answer"]
+        run["shared_cores_bound"] = (
+            min(run["workers"], cores)
+            * base["bot_cpu_ms_per_answer"]
+            / (run["bot_cpu_ms_per_answer"] + other)
+            if base and run["workers"] > 1
+            else None
+        )
+        # The same with the load generator (fake Telegram and students) on cores of its own.
+        server = run["cpu_ms_per_answer"].get("database server", 0.0)
+        run["own_cores_bound"] = (
+            min(run["workers"], cores)
+            * base["bot_cpu_ms_per_answer"]
+            / (run["bot_cpu_ms_per_answer"] + server)
+            if base and run["workers"] > 1
+            else None
+        )
     return {"runs": results}
+
+
+def _times(value: float | None) -> str:
+    return f"{value:.2f}x" if value else "-"
 
 
 def _rows(results: list[dict[str, Any]]) -> list[list[object]]:
@@ -325,20 +417,26 @@ def _rows(results: list[dict[str, Any]]) -> list[list[object]]:
     for run in results:
         ms = run["cpu_ms_per_answer"]
         workers = " + ".join(f"{v:.1f}" for k, v in ms.items() if k.startswith("worker"))
+        lock = run["write_lock"]
         rows.append(
             [
                 run["backend"],
                 run["workers"],
                 run["answers"],
                 run["answers_per_s"],
-                f"{run['speedup']:.2f}x" if run["speedup"] else "-",
+                _times(run["speedup"]),
                 ms.get("bot", 0.0) or workers,
                 run["bot_cpu_ms_per_answer"],
-                f"{run['cpu_bound_speedup']:.2f}x" if run["cpu_bound_speedup"] else "-",
                 run["front_cpu_ms_per_update"] if run["front_cpu_ms_per_update"] else "-",
                 ms["fake+students"],
+                ms.get("database server", "-"),
+                run["cores_busy"],
+                f"{lock['waited_ms_per_answer']:.2f} / {lock['held_ms_per_answer']:.2f}"
+                f" ({lock['held_cpu_ms_per_answer']:.2f})",
+                _times(run["cpu_bound_speedup"]),
+                _times(run["shared_cores_bound"]),
+                _times(run["own_cores_bound"]),
                 f"{run['delivery_ms_p50']:.1f} / {run['delivery_ms_p99']:.1f}",
-                f"{100 * run['busy_delivering']:.0f} %",
                 " / ".join(f"{x:.1f}" for x in run["load_average"]),
             ]
         )
@@ -369,12 +467,16 @@ def main(argv: list[str] | None = None) -> int:
         "answers/s",
         "× one",
         "CPU ms/answer per bot process",
-        "bot total (front incl.)",
-        "× one, CPU-bound",
+        "bot total B (front incl.)",
         "front CPU ms/update",
         "fake+students ms/answer",
+        "DB server ms/answer",
+        "cores busy",
+        "write lock ms/answer: waited / held (CPU)",
+        "× one, CPU-bound",
+        "bound, 2 shared cores",
+        "bound, load elsewhere",
         "delivery ms p50 / p99",
-        "delivering",
         "load 1/5/15",
     ]
     print(table(headers, _rows(payload["runs"])))

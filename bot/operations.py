@@ -196,6 +196,8 @@ async def serve(
             await run_worker(
                 application, port=worker_port, secret=secret, stop=stop, on_started=load_model
             )
+        # How this process shared the database's write lock (workers_throughput reads it).
+        log.info("database: %s", service.db.write_stats.summary())
     if isinstance(model.failure, StartupError):
         raise model.failure
     return 0

@@ -96,6 +96,18 @@ def read_item_and_deck_name(
     return _item(row), (str(deck[0]) if deck else None)
 
 
+def read_item_enrolled(raw: sqlite3.Connection, user_id: int, item_id: int) -> bool:
+    """Whether the item is live, in a live deck the student studies (inside ``run_sync``)."""
+    row = raw.execute(
+        "SELECT 1 FROM items i"
+        " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
+        " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+        " WHERE i.id = ? AND i.deleted_ms IS NULL",
+        (user_id, item_id),
+    ).fetchall()
+    return bool(row)
+
+
 async def deck_name(conn: Connection, deck_id: int) -> str | None:
     """A live deck's name (without the counts :func:`get_deck` adds, slow at scale)."""
     row = await fetch_one(

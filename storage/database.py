@@ -7,12 +7,15 @@ same connection API (:mod:`storage.postgres`), so storage functions run on eithe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -22,6 +25,7 @@ from storage.checkpoints import Checkpointer
 from storage.dialect import POSTGRESQL, SQLITE
 from storage.migrations import apply_migrations, latest_version, schema_version
 from storage.postgres import PgConnection, PgRaw, is_postgres_url, redacted
+from storage.write_lock import WriteLock
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -53,6 +57,32 @@ class SchemaMismatch(RuntimeError):
         self.expected = expected
 
 
+@dataclass
+class WriteStats:
+    """How this connection's write transactions used the database's one write lock."""
+
+    transactions: int = 0
+    waited_s: float = 0.0
+    """Seconds inside BEGIN IMMEDIATE: waiting for another process's write lock."""
+    waits: int = 0
+    """Transactions whose BEGIN waited more than a millisecond."""
+    held_s: float = 0.0
+    """Seconds from BEGIN to the end of COMMIT (or ROLLBACK): the lock held."""
+    held_cpu_s: float = 0.0
+    """CPU seconds of the event loop's thread meanwhile."""
+
+    def summary(self) -> str:
+        """One line for the log."""
+        n = max(self.transactions, 1)
+        return (
+            f"{self.transactions} write transactions: waited for the write lock"
+            f" {1000 * self.waited_s:.0f} ms ({self.waits} waits over 1 ms,"
+            f" {1000 * self.waited_s / n:.2f} ms each on average), held it"
+            f" {1000 * self.held_s:.0f} ms ({1000 * self.held_s / n:.2f} ms each,"
+            f" {1000 * self.held_cpu_s:.0f} ms of CPU)"
+        )
+
+
 class Database:
     """An open metatutor database.
 
@@ -77,6 +107,11 @@ class Database:
         self.url = url
         self.dialect = POSTGRESQL if url is not None else SQLITE
         self.read_only = read_only
+        self.write_stats = WriteStats()
+        # Other processes' writers wait for this one in the kernel, not in the busy handler.
+        self._write_lock = (
+            WriteLock(path) if path is not None and url is None and not read_only else None
+        )
         self.checkpoints = (
             Checkpointer(path, BUSY_TIMEOUT_MS) if path is not None and not read_only else None
         )
@@ -210,8 +245,25 @@ class Database:
             if self._connection.in_transaction:
                 # Left open by a ROLLBACK that failed (an I/O error): start clean.
                 await self._roll_back()
-            # On the connection's thread: it may wait for another process's write lock.
-            await self._connection.execute("BEGIN IMMEDIATE")
+            began = time.perf_counter()
+            began_cpu = time.thread_time()
+            waited = 0.0
+            if not self._begin_now():
+                # On the connection's thread: it may wait for another process's writer.
+                execute: Callable[..., Awaitable[float]] = self._connection._execute
+                lock = self._write_lock
+                begin = asyncio.ensure_future(execute(_begin, self._connection._conn, lock))
+                try:
+                    waited = await asyncio.shield(begin)
+                except asyncio.CancelledError:
+                    # The thread still takes the lock: undo that, or every other process waits.
+                    await asyncio.shield(self._undo_begin(begin))
+                    raise
+                began_cpu = time.thread_time()
+            stats = self.write_stats
+            stats.transactions += 1
+            stats.waited_s += waited
+            stats.waits += waited > 0.001
             try:
                 yield self._connection
                 # On the loop's thread (see run_sync): with WAL, synchronous = NORMAL and
@@ -227,8 +279,43 @@ class Database:
                 except sqlite3.Error as rollback_error:
                     log.error("ROLLBACK failed after %r: %s", error, rollback_error)
                 raise
+            finally:
+                if self._write_lock is not None:
+                    self._write_lock.release()
+                stats.held_s += time.perf_counter() - began - waited
+                stats.held_cpu_s += time.thread_time() - began_cpu
         if self.checkpoints is not None:
             self.checkpoints.committed()
+
+    def _begin_now(self) -> bool:
+        """BEGIN IMMEDIATE here, on the loop's thread, if no writer holds the database.
+
+        Saves the trip to the connection's thread and back, during which the lock would be
+        held while the loop serves other coroutines: another process would wait for that.
+        False (nothing begun) when another connection holds the lock file or SQLite's lock
+        (the busy handler is off for this try: the loop must never wait).
+        """
+        lock = self._write_lock
+        if lock is None or not lock.try_acquire():
+            return False
+        try:
+            if _begin_unless_busy(self._connection._conn):
+                return True
+        except BaseException:
+            lock.release()
+            raise
+        lock.release()  # a writer outside the lock file: wait for it on the thread
+        return False
+
+    async def _undo_begin(self, begin: asyncio.Future[float]) -> None:
+        """After a cancelled BEGIN: wait for its thread, roll back, let the next writer in."""
+        with contextlib.suppress(BaseException):
+            await begin
+        try:
+            await self._roll_back()
+        finally:
+            if self._write_lock is not None:
+                self._write_lock.release()
 
     async def _roll_back(self) -> None:
         """ROLLBACK (if a transaction is open) on the connection's thread.
@@ -276,9 +363,13 @@ class Database:
 
     async def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""
+        if self.write_stats.transactions:
+            log.debug("%s: %s", self.location, self.write_stats.summary())
         if self.checkpoints is not None:
             await self.checkpoints.close()
         await self._connection.close()
+        if self._write_lock is not None:
+            self._write_lock.close()
 
 
 async def fetch_all(conn: Connection, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
@@ -324,6 +415,36 @@ async def run_sync(conn: Connection, work: Callable[[sqlite3.Connection], T]) ->
     # aiosqlite runs each callable it is given, in order, on the connection's thread.
     execute: Callable[..., Awaitable[T]] = conn._execute
     return await execute(work, conn._conn)
+
+
+def _begin(raw: sqlite3.Connection, lock: WriteLock | None) -> float:
+    """The write lock (if any), then BEGIN IMMEDIATE; the seconds that took (the wait for
+    another process's writer)."""
+    began = time.perf_counter()
+    if lock is not None:
+        lock.acquire()  # not taken if this process holds it: then the busy handler waits
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    return time.perf_counter() - began
+
+
+def _begin_unless_busy(raw: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE without waiting: False if another connection holds the write lock."""
+    timeout = int(raw.execute("PRAGMA busy_timeout").fetchall()[0][0])
+    raw.execute("PRAGMA busy_timeout = 0").fetchall()
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if is_locked_error(error):
+            return False
+        raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {timeout}").fetchall()
+    return True
 
 
 def _commit(raw: sqlite3.Connection) -> None:

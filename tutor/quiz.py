@@ -77,17 +77,39 @@ class Quizzes:
         """The waiting question, a newly chosen one, or None when the session is over."""
         now_ms = to_millis(now)
         user_id = student.id
-        async with self.db.transaction() as conn:
+        # The choice (the learner model's predictions: most of a question's CPU) is made on
+        # a read, before the write transaction: other worker processes write meanwhile, and
+        # with SQLite they would wait for it. Kept if the quiz still stands where it stood.
+        async with self.db.read() as conn:
             session, row, history = await run_sync(
                 conn, lambda raw: quiz_rows.read_position(raw, user_id)
             )
+            if session is None:
+                return None
+            if row is not None:
+                return await build_question(conn, row, session.planned)
+            early = (session, history)
+            chosen = None
+            if session.answered < session.planned:
+                chosen = await self._choose(conn, student, history, session.id, now)
+
+        def position(raw: sqlite3.Connection) -> tuple[Any, Any, Any, bool]:
+            found = quiz_rows.read_position(raw, user_id)
+            live = chosen is None or content_rows.read_item_enrolled(raw, user_id, chosen[0].id)
+            return *found, live
+
+        async with self.db.transaction() as conn:
+            session, row, history, item_live = await run_sync(conn, position)
             if session is None:
                 return None
             if row is None:
                 if session.answered >= session.planned:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
                     return None
-                choice = await self._choose(conn, student, history, session.id, now)
+                if (session, history) == early and item_live:
+                    choice = chosen
+                else:  # changed since (another process, an admin): choose again, here
+                    choice = await self._choose(conn, student, history, session.id, now)
                 if choice is None:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
                     return None

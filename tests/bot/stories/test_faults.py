@@ -380,7 +380,9 @@ async def test_disk_full_rolls_back_then_recovers(small_disk: Path, clock: Any) 
             question = await _question(chat)
             data = _data(question, _right(question))
             async with db.read() as conn:
-                await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL must grow
+                # The WAL must grow. Closed: an open checkpoint statement would keep COMMIT
+                # from committing ("SQL statements in progress") instead of finding the disk full.
+                await (await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")).close()
             filler = small_disk / "filler"
             with filler.open("wb", buffering=0) as sink, contextlib.suppress(OSError):
                 while True:  # take every free block of the file system

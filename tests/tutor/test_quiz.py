@@ -1,0 +1,74 @@
+"""Quiz sessions: the next question is chosen before the write transaction that stores it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage import Database
+from storage import content as content_rows
+from tests.tutor.test_service import right_answer
+from tutor.quiz import Quizzes
+from tutor.service import TutorService
+
+ADA = 100
+
+
+class ChoiceWatch:
+    """Wraps the quiz's ``_choose``: whether each call ran inside a write transaction, and
+    something to do right after the first one (another process's write)."""
+
+    def __init__(self, service: TutorService, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.inside: list[bool] = []
+        self.chosen: list[int] = []
+        self.then: Any = None
+        choose = Quizzes._choose
+
+        async def watched(quizzes: Quizzes, conn: Any, *args: Any) -> Any:
+            self.inside.append(bool(conn.in_transaction))
+            choice = await choose(quizzes, conn, *args)
+            self.chosen.append(choice[0].id if choice else 0)
+            then, self.then = self.then, None
+            if then is not None and choice is not None:
+                await then(choice[0].id)
+            return choice
+
+        monkeypatch.setattr(Quizzes, "_choose", watched)
+
+
+async def test_the_choice_is_made_outside_the_write_transaction(
+    studying: TutorService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watch = ChoiceWatch(studying, monkeypatch)
+    question = await studying.start_quiz(ADA, 3)
+    assert question is not None
+    await studying.answer(ADA, question.id, right_answer(question))
+    second = await studying.next_question(ADA)
+    assert second is not None and second.number == 2
+    # One choice per question, each on a read: the write lock is not held meanwhile.
+    assert watch.inside == [False, False]
+    assert watch.chosen == [question.item.id, second.item.id]
+
+
+async def test_an_item_deleted_while_it_was_being_chosen_is_not_asked(
+    studying: TutorService, monkeypatch: pytest.MonkeyPatch, database_location: Path | str
+) -> None:
+    watch = ChoiceWatch(studying, monkeypatch)
+    other = await Database.open(database_location)  # an admin's process
+    try:
+
+        async def delete(item_id: int) -> None:
+            async with other.transaction() as conn:
+                await content_rows.delete_item(conn, item_id, 1)
+
+        watch.then = delete
+        question = await studying.start_quiz(ADA, 3)
+    finally:
+        await other.close()
+    assert question is not None
+    deleted = watch.chosen[0]
+    # Chosen again inside the transaction, from the items that are left.
+    assert watch.inside == [False, True]
+    assert question.item.id == watch.chosen[1] != deleted
