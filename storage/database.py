@@ -21,7 +21,7 @@ import aiosqlite
 from storage.checkpoints import Checkpointer
 from storage.dialect import POSTGRESQL, SQLITE
 from storage.migrations import apply_migrations, latest_version, schema_version
-from storage.postgres import PgConnection, PgRaw, is_postgres_url, redacted
+from storage.postgres import PgConnection, PgRaw, Traffic, is_postgres_url, redacted
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -80,6 +80,13 @@ class Database:
         self.checkpoints = (
             Checkpointer(path, BUSY_TIMEOUT_MS) if path is not None and not read_only else None
         )
+
+    @property
+    def traffic(self) -> Traffic | None:
+        """What this connection has sent PostgreSQL so far (statements, round trips), for the
+        benchmarks; None on SQLite, whose statements are calls into a library."""
+        raw = getattr(self._connection, "_conn", None)
+        return raw.traffic if isinstance(raw, PgRaw) else None
 
     @property
     def location(self) -> str:
