@@ -151,6 +151,7 @@ class _Run:
         # per operation: statements and round trips sent to PostgreSQL, per call
         self.statements: dict[str, list[int]] = defaultdict(list)
         self.round_trips: dict[str, list[int]] = defaultdict(list)
+        self.db_ms: dict[str, list[float]] = defaultdict(list)
         self.listed: dict[str, list[str]] = {}
         self.service: TutorService | None = None
         self.setup_s = 0.0
@@ -207,7 +208,7 @@ async def measure(
             profile.enable()
         traffic = run.db.traffic
         if traffic is not None:
-            before = (traffic.statements, traffic.round_trips)
+            before = (traffic.statements, traffic.round_trips, traffic.seconds)
             if args.list_statements and name not in run.listed:
                 traffic.log = run.listed[name] = []
         t0 = time.perf_counter()
@@ -219,6 +220,7 @@ async def measure(
             traffic.log = None
             run.statements[name].append(traffic.statements - before[0])
             run.round_trips[name].append(traffic.round_trips - before[1])
+            run.db_ms[name].append((traffic.seconds - before[2]) * 1000)
         return result
 
     for user_id in users:
@@ -261,6 +263,10 @@ async def measure(
                     "statements_max": max(v),
                     "round_trips_mean": sum(run.round_trips[name]) / len(v),
                     "round_trips_max": max(run.round_trips[name]),
+                    # time in the round trips on the connection's thread (server, network,
+                    # and reading the rows), against the operation's p50 above
+                    "round_trips_ms_p50": percentile(run.db_ms[name], 0.5),
+                    "round_trips_ms_p99": percentile(run.db_ms[name], 0.99),
                 }
                 for name, v in run.statements.items()
             },
@@ -390,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                 "p99 ms",
                 "target p99 ms",
                 "statements / round trips",
+                "in round trips p50 / p99 ms",
                 "peak RSS MB",
             ],
             rows,

@@ -34,7 +34,7 @@ async def write_later(conn: Connection, sql: str, parameters: Iterable[Any] = ()
     it runs now.
     """
     raw = getattr(conn, "_conn", None)
-    if isinstance(raw, PgRaw):
+    if isinstance(raw, PgRaw) and raw.in_transaction:
         raw.defer(sql, parameters)
     else:
         await conn.execute(sql, tuple(parameters))

@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from storage.batch import Query, defer
+from storage.batch import Query, defer, write_later
 from storage.database import Connection, fetch_all, run_sync
 from storage.records import AttemptRecord
 
@@ -48,22 +48,29 @@ async def get_state(conn: Connection, user_id: int) -> StoredState | None:
     return await run_sync(conn, lambda raw: read_state(raw, user_id))
 
 
+_WRITE_STATE = (
+    "INSERT INTO learner_state (user_id, model_version, state, calibration, updated_ms)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+    " model_version = excluded.model_version, state = excluded.state,"
+    " calibration = excluded.calibration, updated_ms = excluded.updated_ms"
+)
+
+
 def write_state(raw: sqlite3.Connection, user_id: int, stored: StoredState, now_ms: int) -> None:
-    """:func:`put_state` on the raw connection (inside :func:`storage.database.run_sync`);
-    on PostgreSQL it goes out with the transaction's next statement (see ``defer``)."""
+    """:func:`put_state` on the raw connection (inside :func:`storage.database.run_sync`)."""
     defer(
-        raw,
-        "INSERT INTO learner_state (user_id, model_version, state, calibration, updated_ms)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
-        " model_version = excluded.model_version, state = excluded.state,"
-        " calibration = excluded.calibration, updated_ms = excluded.updated_ms",
-        (user_id, stored.model_version, stored.state, stored.calibration, now_ms),
+        raw, _WRITE_STATE, (user_id, stored.model_version, stored.state, stored.calibration, now_ms)
     )
 
 
 async def put_state(conn: Connection, user_id: int, stored: StoredState, now_ms: int) -> None:
-    """Store a student's state."""
-    await run_sync(conn, lambda raw: write_state(raw, user_id, stored, now_ms))
+    """Store a student's state; on PostgreSQL the write goes out with the transaction's next
+    statement (see :func:`storage.batch.write_later`)."""
+    await write_later(
+        conn,
+        _WRITE_STATE,
+        (user_id, stored.model_version, stored.state, stored.calibration, now_ms),
+    )
 
 
 def unlearned_query(

@@ -19,6 +19,7 @@ import concurrent.futures
 import functools
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -135,6 +136,9 @@ class Traffic:
 
     statements: int = 0
     round_trips: int = 0
+    seconds: float = 0.0
+    """Time spent in the round trips, on the connection's thread (from the statements'
+    sending to their rows read, parsing included)."""
     log: list[str] | None = None
 
 
@@ -215,6 +219,7 @@ class PgRaw:
             self.traffic.log.extend(sql for sql, _ in statements)
         writes = [self._pg.cursor() for _ in queued]
         cursors = [self._pg.cursor() for _ in statements]
+        started = time.perf_counter()
         try:
             with self._pg.pipeline():
                 if begin:
@@ -231,6 +236,7 @@ class PgRaw:
         finally:
             for cursor in writes + cursors:
                 cursor.close()
+            self.traffic.seconds += time.perf_counter() - started
 
     def _finish(self, cursor: psycopg.Cursor[Row]) -> PgCursor:
         rows = cursor.fetchall() if cursor.description is not None else []
@@ -251,12 +257,15 @@ class PgRaw:
             self.traffic.statements += 1
             if self.traffic.log is not None:
                 self.traffic.log.append(statement)
+            started = time.perf_counter()
             try:
                 with self._pg.cursor() as cursor:
                     cursor.execute(statement, tuple(parameters))
                     found = self._finish(cursor)
             except psycopg.Error as error:
                 raise _translate_error(error) from error
+            finally:
+                self.traffic.seconds += time.perf_counter() - started
         if wants_id:
             rows = found.fetchall()
             return PgCursor([], found.rowcount, int(rows[0][0]) if rows else None)
@@ -400,6 +409,11 @@ class PgConnection:
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Result:
         values = tuple(parameters)
         loop = asyncio.get_running_loop()
+        if not self._conn.in_transaction and postgres_statement(sql) == "BEGIN":
+            # Nothing to send yet (it goes with the first statement): no trip to the thread.
+            running: asyncio.Future[PgCursor] = loop.create_future()
+            running.set_result(self._conn.execute(sql, values))
+            return _Result(running)
         running = loop.run_in_executor(self._thread, self._conn.execute, sql, values)
         return _Result(running)
 
