@@ -374,6 +374,12 @@ async def in_one_trip(conn: Connection, work: Callable[[Connection], Coroutine[A
     It must await nothing else (no sleeps, no other I/O): it runs to completion at once.
     """
 
+    if isinstance(conn, PgConnection):
+        # On PostgreSQL each statement is a round trip of its own anyway, and the writes
+        # that wait for the next one (storage.batch) send nothing: run here, and only the
+        # statements that are sent go to the connection's thread.
+        return await work(conn)
+
     def run(raw: sqlite3.Connection) -> T:
         coroutine = work(cast(Connection, _Direct(raw)))
         try:
