@@ -371,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{sent['statements_mean']:.1f} / {sent['round_trips_mean']:.1f}"
                     if sent
                     else "",
+                    f"{sent['round_trips_ms_p50']:.1f} / {sent['round_trips_ms_p99']:.1f}"
+                    if sent
+                    else "",
                     result["peak_rss_mb"],
                 ]
             )

@@ -48,12 +48,19 @@ def defer(raw: sqlite3.Connection, sql: str, parameters: Iterable[Any] = ()) -> 
         raw.execute(sql, tuple(parameters))
 
 
-def read_all(raw: sqlite3.Connection, statements: Sequence[Statement]) -> list[list[Any]]:
+def read_all(
+    raw: sqlite3.Connection, statements: Sequence[Statement], *, commit: bool = False
+) -> list[list[Any]]:
     """The rows of each statement (reads, or writes with ``RETURNING``, whose parameters do
     not depend on each other's results), on the raw connection (inside ``run_sync``): in one
-    round trip on PostgreSQL, one after the other on SQLite."""
+    round trip on PostgreSQL, one after the other on SQLite.
+
+    ``commit``: these are the transaction's last statements; on PostgreSQL its COMMIT goes
+    with them (the transaction's own COMMIT then sends nothing), on SQLite, where a COMMIT
+    is a call into a library, the transaction commits at its end as usual. Only for a step
+    after which nothing can fail that should undo it."""
     if isinstance(raw, PgRaw):
-        return [cursor.fetchall() for cursor in raw.execute_all(statements)]
+        return [cursor.fetchall() for cursor in raw.execute_all(statements, commit=commit)]
     return [raw.execute(sql, values).fetchall() for sql, values in statements]
 
 

@@ -223,8 +223,10 @@ class Database:
                 yield self._connection
                 # On the loop's thread (see run_sync): with WAL, synchronous = NORMAL and
                 # checkpoints in the background, a COMMIT appends to the WAL and waits for
-                # nothing (this connection holds the write lock since BEGIN IMMEDIATE).
-                await run_sync(self._connection, _commit)
+                # nothing (this connection holds the write lock since BEGIN IMMEDIATE). On
+                # PostgreSQL the last statements may have taken the COMMIT with them.
+                if self._connection.in_transaction:
+                    await run_sync(self._connection, _commit)
             except BaseException as error:
                 # Also when COMMIT itself fails (a deferred constraint, a full disk): the
                 # connection must not stay inside the failed transaction, or every later
@@ -372,6 +374,8 @@ async def in_one_trip(conn: Connection, work: Callable[[Connection], Coroutine[A
     ``conn.execute``, :func:`fetch_all`, :func:`fetch_one` and :func:`run_sync` run their
     statements directly, so a sequence of them costs one thread hop instead of one each.
     It must await nothing else (no sleeps, no other I/O): it runs to completion at once.
+    On PostgreSQL, where each statement is a round trip of its own anyway, ``work`` runs on
+    the event loop with the connection itself.
     """
 
     if isinstance(conn, PgConnection):

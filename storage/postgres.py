@@ -176,6 +176,8 @@ class PgRaw:
         if word in ("COMMIT", "ROLLBACK", "END") and self._begin and not self._queued:
             self._begin = False
             return PgCursor([], -1, None)
+        if word in ("COMMIT", "END") and not self.in_transaction:
+            return PgCursor([], -1, None)  # committed already, with its last statements
         return None
 
     def _send_begin(self) -> None:
@@ -271,12 +273,16 @@ class PgRaw:
             return PgCursor([], found.rowcount, int(rows[0][0]) if rows else None)
         return found
 
-    def execute_all(self, statements: Sequence[tuple[str, Iterable[Any]]]) -> list[PgCursor]:
+    def execute_all(
+        self, statements: Sequence[tuple[str, Iterable[Any]]], *, commit: bool = False
+    ) -> list[PgCursor]:
         """Statements whose parameters do not depend on each other's results (reads), in
-        one round trip (with the pending BEGIN and deferred writes); their cursors."""
-        return self._pipelined(
-            [(postgres_statement(sql), tuple(values)) for sql, values in statements]
-        )
+        one round trip (with the pending BEGIN and deferred writes); their cursors. With
+        ``commit``, the transaction's COMMIT goes in the same round trip."""
+        found = [(postgres_statement(sql), tuple(values)) for sql, values in statements]
+        if not commit or not self.in_transaction:
+            return self._pipelined(found)
+        return self._pipelined([*found, ("COMMIT", ())])[: len(found)]
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> PgCursor:
         statement = postgres_statement(sql)

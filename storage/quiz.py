@@ -222,23 +222,36 @@ def ask(
     reason: str,
     number: int,
     now_ms: int,
+    last: bool = False,
 ) -> tuple[int, ItemRecord | None, str | None]:
-    """:func:`add_question`, and the item (live or not) with its deck's name if the deck is
-    live (see :func:`storage.content.read_item_and_deck_name`), in one round trip (inside
-    ``run_sync``): (question id, item, deck name)."""
+    """:func:`add_question` (only while its item exists), and the item (live or not) with its
+    deck's name if the deck is live (see :func:`storage.content.read_item_and_deck_name`), in
+    one round trip (inside ``run_sync``): (question id or 0, item or None, deck name).
+    ``last``: the transaction ends with this (see :func:`storage.batch.read_all`)."""
     added, found = read_all(
         raw,
         [
             (
                 "INSERT INTO questions (user_id, session_id, item_id, choices, reason, number,"
-                " asked_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (user_id, session_id, item_id, json.dumps(list(choices)), reason, number, now_ms),
+                " asked_ms) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM items WHERE id = ?) RETURNING id",
+                (
+                    user_id,
+                    session_id,
+                    item_id,
+                    json.dumps(list(choices)),
+                    reason,
+                    number,
+                    now_ms,
+                    item_id,
+                ),
             ),
             (_ITEM_AND_DECK_NAME, (item_id,)),
         ],
+        commit=last,
     )
-    if not found:
-        return int(added[0][0]), None, None
+    if not added or not found:
+        return 0, None, None
     row = found[0]
     return int(added[0][0]), item_from_row(row[:-1]), row[-1]
 

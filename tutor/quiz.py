@@ -122,9 +122,10 @@ class Quizzes:
                             reason=reason.value,
                             number=number,
                             now_ms=now_ms,
+                            last=True,  # on PostgreSQL the COMMIT goes with it
                         ),
                     )
-                    if record is None:
+                    if record is None:  # nothing was written
                         raise StaleQuestion("item gone")
                     # The row just written, without reading it back.
                     row = QuestionRecord(

@@ -46,12 +46,12 @@ async def _trips(db: Database, step: Awaitable[T]) -> tuple[int, T]:
     ("memory", "per_answer", "per_question"),
     [
         # the question found and closed; the attempt logged with the memory row read; COMMIT
-        # with the writes. Next: position and what the choice reads; the question stored
-        # with its item read; COMMIT.
-        (RuleMemory, 3, 3),
+        # with the writes. Next: the position and what the choice reads; the question
+        # stored with its item read, and the COMMIT.
+        (RuleMemory, 3, 2),
         # and the model's reads: its state and the item's tallies before the answer and
         # after it (for the due time); its state and the candidates' tallies for a choice
-        (ModelMemory, 5, 4),
+        (ModelMemory, 5, 3),
     ],
 )
 async def test_a_quiz_step_takes_a_few_round_trips_on_postgresql(
