@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from storage.database import Connection
+from storage.database import Connection, run_sync
 from storage.postgres import PgRaw
 
 T = TypeVar("T")
@@ -34,10 +34,15 @@ async def write_later(conn: Connection, sql: str, parameters: Iterable[Any] = ()
     it runs now.
     """
     raw = getattr(conn, "_conn", None)
+    values = tuple(parameters)
     if isinstance(raw, PgRaw) and raw.in_transaction:
-        raw.defer(sql, parameters)
+        raw.defer(sql, values)
+    elif not isinstance(raw, PgRaw) and conn.in_transaction:
+        # Inside a write transaction (it holds the write lock): run_sync runs it at once,
+        # without a hop to aiosqlite's thread.
+        await run_sync(conn, lambda connection: connection.execute(sql, values))
     else:
-        await conn.execute(sql, tuple(parameters))
+        await conn.execute(sql, values)
 
 
 def defer(raw: sqlite3.Connection, sql: str, parameters: Iterable[Any] = ()) -> None:
