@@ -148,8 +148,6 @@ class _Run:
         self.server = server
         self.rng = random.Random(seed)
         self.times: dict[str, list[float]] = defaultdict(list)
-        # this process's CPU per call (all its threads): steadier than the time under load
-        self.cpu: dict[str, list[float]] = defaultdict(list)
         # per operation: statements and round trips sent to PostgreSQL, per call
         self.statements: dict[str, list[int]] = defaultdict(list)
         self.round_trips: dict[str, list[int]] = defaultdict(list)
@@ -213,10 +211,9 @@ async def measure(
             before = (traffic.statements, traffic.round_trips, traffic.seconds)
             if args.list_statements and name not in run.listed:
                 traffic.log = run.listed[name] = []
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0 = time.perf_counter()
         result = await call
         run.times[name].append((time.perf_counter() - t0) * 1000)
-        run.cpu[name].append((time.process_time() - c0) * 1000)
         if profile is not None:
             profile.disable()
         if traffic is not None:
@@ -255,8 +252,6 @@ async def measure(
                     "p50_ms": percentile(v, 0.5),
                     "p99_ms": percentile(v, 0.99),
                     "max_ms": max(v),
-                    "cpu_p50_ms": percentile(run.cpu[name], 0.5),
-                    "cpu_mean_ms": sum(run.cpu[name]) / len(v),
                     "samples_ms": [round(x, 3) for x in v],
                 }
                 for name, v in run.times.items()
