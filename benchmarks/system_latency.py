@@ -148,6 +148,11 @@ class _Run:
         self.server = server
         self.rng = random.Random(seed)
         self.times: dict[str, list[float]] = defaultdict(list)
+        # per operation: statements and round trips sent to PostgreSQL, per call
+        self.statements: dict[str, list[int]] = defaultdict(list)
+        self.round_trips: dict[str, list[int]] = defaultdict(list)
+        self.db_ms: dict[str, list[float]] = defaultdict(list)
+        self.listed: dict[str, list[str]] = {}
         self.service: TutorService | None = None
         self.setup_s = 0.0
 
@@ -201,11 +206,21 @@ async def measure(
         profile = profiles.setdefault(key, cProfile.Profile()) if args.profile else None
         if profile is not None:
             profile.enable()
+        traffic = run.db.traffic
+        if traffic is not None:
+            before = (traffic.statements, traffic.round_trips, traffic.seconds)
+            if args.list_statements and name not in run.listed:
+                traffic.log = run.listed[name] = []
         t0 = time.perf_counter()
         result = await call
         run.times[name].append((time.perf_counter() - t0) * 1000)
         if profile is not None:
             profile.disable()
+        if traffic is not None:
+            traffic.log = None
+            run.statements[name].append(traffic.statements - before[0])
+            run.round_trips[name].append(traffic.round_trips - before[1])
+            run.db_ms[name].append((traffic.seconds - before[2]) * 1000)
         return result
 
     for user_id in users:
@@ -242,6 +257,20 @@ async def measure(
                 for name, v in run.times.items()
             },
             "peak_rss_mb": peak_rss_mb(),
+            "traffic": {
+                name: {
+                    "statements_mean": sum(v) / len(v),
+                    "statements_max": max(v),
+                    "round_trips_mean": sum(run.round_trips[name]) / len(v),
+                    "round_trips_max": max(run.round_trips[name]),
+                    # time in the round trips on the connection's thread (server, network,
+                    # and reading the rows), against the operation's p50 above
+                    "round_trips_ms_p50": percentile(run.db_ms[name], 0.5),
+                    "round_trips_ms_p99": percentile(run.db_ms[name], 0.99),
+                }
+                for name, v in run.statements.items()
+            },
+            "statements_listed": run.listed,
         }
         for run in runs
     ]
@@ -275,6 +304,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-migrate", action="store_true", help="keep the file's schema version (a baseline)"
     )
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--list-statements",
+        action="store_true",
+        help="keep the statements each operation sent PostgreSQL the first time (in the JSON)",
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -324,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("start quiz", "next item", "answer", "stats"):
             op = result["ops"][name]
             target = TARGETS_MS.get(name)
+            sent = result.get("traffic", {}).get(name)
             rows.append(
                 [
                     result["database"],
@@ -333,6 +368,12 @@ def main(argv: list[str] | None = None) -> int:
                     op["p50_ms"],
                     op["p99_ms"],
                     f"≤ {target:g}" if target else "",
+                    f"{sent['statements_mean']:.1f} / {sent['round_trips_mean']:.1f}"
+                    if sent
+                    else "",
+                    f"{sent['round_trips_ms_p50']:.1f} / {sent['round_trips_ms_p99']:.1f}"
+                    if sent
+                    else "",
                     result["peak_rss_mb"],
                 ]
             )
@@ -357,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
                 "p50 ms",
                 "p99 ms",
                 "target p99 ms",
+                "statements / round trips",
+                "in round trips p50 / p99 ms",
                 "peak RSS MB",
             ],
             rows,

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from storage.batch import Query, defer, read_all, write_later
 from storage.database import Connection, fetch_all, fetch_one, in_chunks, run_sync
 from storage.records import AttemptRecord, MemoryRecord
 
@@ -21,11 +22,14 @@ _MEMORY = (
     "user_id, item_id, n_correct, n_wrong, last_ms, last_correct, due_ms, interval_days,"
     " previous_ms"
 )
+MEMORY_COLUMNS = _MEMORY
+"""The columns :func:`memory_record` reads, in order."""
 SCAN_OVER = 64
 """Beyond this many items, a student's memory rows are read whole and filtered."""
 
 
-def _memory(row: Any) -> MemoryRecord:
+def memory_record(row: Any) -> MemoryRecord:
+    """A memory row selected as :data:`MEMORY_COLUMNS` (from its first column on)."""
     return MemoryRecord(
         user_id=row[0],
         item_id=row[1],
@@ -39,37 +43,61 @@ def _memory(row: Any) -> MemoryRecord:
     )
 
 
+_INSERT_ATTEMPT = (
+    "INSERT INTO attempts (user_id, item_id, answered_ms, response, correct, grade,"
+    " latency_ms, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+)
+
+
 async def insert_attempt(conn: Connection, attempt: AttemptRecord) -> bool:
     """Append an attempt; False (and nothing written) if its idempotency key was seen."""
-    cursor = await conn.execute(
-        "INSERT INTO attempts (user_id, item_id, answered_ms, response, correct, grade,"
-        " latency_ms, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (idempotency_key) DO NOTHING",
-        (
-            attempt.user_id,
-            attempt.item_id,
-            attempt.answered_ms,
-            attempt.response,
-            int(attempt.correct),
-            attempt.grade,
-            attempt.latency_ms,
-            attempt.idempotency_key,
-        ),
+    return await run_sync(conn, lambda raw: log_attempt(raw, attempt, read_memory=False)[0])
+
+
+def log_attempt(
+    raw: sqlite3.Connection, attempt: AttemptRecord, *, read_memory: bool = True
+) -> tuple[bool, MemoryRecord | None]:
+    """:func:`insert_attempt`, and (with ``read_memory``) the student's memory row of the
+    item as it was before, in one round trip (inside ``run_sync``, in a write transaction):
+    (whether the attempt was logged, the memory row or None)."""
+    values = (
+        attempt.user_id,
+        attempt.item_id,
+        attempt.answered_ms,
+        attempt.response,
+        int(attempt.correct),
+        attempt.grade,
+        attempt.latency_ms,
+        attempt.idempotency_key,
     )
-    if cursor.rowcount != 1:
-        return False
+    statements: list[tuple[str, tuple[Any, ...]]] = [(_INSERT_ATTEMPT, values)]
+    if read_memory:
+        statements.append(
+            (
+                f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id = ?",
+                (attempt.user_id, attempt.item_id),
+            )
+        )
+    found = read_all(raw, statements)
+    memory = memory_record(found[1][0]) if read_memory and found[1] else None
+    if not found[0]:
+        return False, memory
     correct = int(attempt.correct)
-    # p from the student's tally before this answer (it counts the answer only just below)
-    await conn.execute(
+    # p from the student's tally before this answer (it counts the answer only just below);
+    # the tallies' writes go out with the transaction's next statement (one round trip)
+    defer(
+        raw,
         _count_answer("item_stats", "item_id", 1),
         (attempt.item_id, 0, 0, attempt.user_id, correct, correct),
     )
-    await conn.execute(
+    defer(
+        raw,
         "UPDATE users SET answers = answers + 1, answers_correct = answers_correct + ?"
         " WHERE id = ?",
         (correct, attempt.user_id),
     )
-    return True
+    return True, memory
 
 
 @functools.lru_cache(maxsize=64)
@@ -97,18 +125,28 @@ Tally = tuple[int, int, float, float]
 """(answers, correct, summed residual, summed variance) of an item or tag, all students'."""
 
 
+def item_stats_query(item_ids: Iterable[int]) -> Query[dict[int, Tally]]:
+    """The tallies of items (missing = never answered), as a :class:`storage.batch.Query`."""
+    chunks = list(in_chunks(item_ids))
+    statements = [
+        (
+            "SELECT item_id, attempts, correct, resid_sum, var_sum FROM item_stats"
+            f" WHERE item_id IN ({marks})",
+            tuple(chunk),
+        )
+        for chunk, marks in chunks
+    ]
+
+    def parse(results: list[list[Any]]) -> dict[int, Tally]:
+        return {row[0]: (row[1], row[2], row[3], row[4]) for rows in results for row in rows}
+
+    return Query(statements, parse)
+
+
 def read_item_stats(raw: sqlite3.Connection, item_ids: Iterable[int]) -> dict[int, Tally]:
     """The tallies of items (missing = never answered), on the raw connection (inside
     :func:`storage.database.run_sync`)."""
-    found: dict[int, Tally] = {}
-    for chunk, marks in in_chunks(item_ids):
-        sql = (
-            "SELECT item_id, attempts, correct, resid_sum, var_sum FROM item_stats"
-            f" WHERE item_id IN ({marks})"
-        )
-        for row in raw.execute(sql, chunk):
-            found[row[0]] = (row[1], row[2], row[3], row[4])
-    return found
+    return item_stats_query(item_ids).run(raw)
 
 
 async def item_stats(conn: Connection, item_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
@@ -119,8 +157,9 @@ async def item_stats(conn: Connection, item_ids: Iterable[int]) -> dict[int, tup
 
 
 async def put_memory(conn: Connection, memory: MemoryRecord) -> None:
-    """Store a student's memory of one item."""
-    await conn.execute(
+    """Store a student's memory of one item (see :func:`storage.database.write_later`)."""
+    await write_later(
+        conn,
         f"INSERT INTO memory ({_MEMORY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id, item_id) DO UPDATE SET n_correct = excluded.n_correct,"
         " n_wrong = excluded.n_wrong, last_ms = excluded.last_ms,"
@@ -145,7 +184,7 @@ async def get_memory(conn: Connection, user_id: int, item_id: int) -> MemoryReco
     row = await fetch_one(
         conn, f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id = ?", (user_id, item_id)
     )
-    return _memory(row) if row else None
+    return memory_record(row) if row else None
 
 
 async def enrolled_memory(conn: Connection, user_id: int) -> list[MemoryRecord]:
@@ -159,7 +198,7 @@ async def enrolled_memory(conn: Connection, user_id: int) -> list[MemoryRecord]:
         " WHERE m.user_id = ?",
         (user_id,),
     )
-    return [_memory(row) for row in rows]
+    return [memory_record(row) for row in rows]
 
 
 async def due_items(conn: Connection, user_id: int, now_ms: int, limit: int) -> list[int]:
@@ -277,39 +316,73 @@ async def count_tag_answers(
         return
     y = int(correct)
     # the student's tally already counts this answer: p is from the answers before it
-    await conn.execute(_count_answer("tag_stats", "tag", len(names)), (*names, y, 1, user_id, y, y))
+    await write_later(
+        conn, _count_answer("tag_stats", "tag", len(names)), (*names, y, 1, user_id, y, y)
+    )
+
+
+def tag_stats_query(tags: Iterable[str]) -> Query[dict[str, Tally]]:
+    """The tallies of tags (missing = never answered), as a :class:`storage.batch.Query`."""
+    statements = [
+        (
+            "SELECT tag, attempts, correct, resid_sum, var_sum FROM tag_stats"
+            f" WHERE tag IN ({marks})",
+            tuple(chunk),
+        )
+        for chunk, marks in in_chunks(set(tags))
+    ]
+
+    def parse(results: list[list[Any]]) -> dict[str, Tally]:
+        return {row[0]: (row[1], row[2], row[3], row[4]) for rows in results for row in rows}
+
+    return Query(statements, parse)
 
 
 def read_tag_stats(raw: sqlite3.Connection, tags: Iterable[str]) -> dict[str, Tally]:
     """The tallies of tags (missing = never answered), on the raw connection (inside
     :func:`storage.database.run_sync`)."""
-    found: dict[str, Tally] = {}
-    for chunk, marks in in_chunks(set(tags)):
-        sql = (
-            "SELECT tag, attempts, correct, resid_sum, var_sum FROM tag_stats"
-            f" WHERE tag IN ({marks})"
+    return tag_stats_query(tags).run(raw)
+
+
+def memory_of_query(user_id: int, item_ids: Iterable[int]) -> Query[list[MemoryRecord]]:
+    """:func:`memory_of` as a :class:`storage.batch.Query`."""
+    ids = list(item_ids)
+    if len(ids) > SCAN_OVER:
+        # Many items (a whole enrolment): one range read of the student's rows beats a
+        # probe per item; a student has rows only for items they answered.
+        wanted = set(ids)
+
+        def parse_all(results: list[list[Any]]) -> list[MemoryRecord]:
+            return [memory_record(row) for row in results[0] if row[1] in wanted]
+
+        return Query([(f"SELECT {_MEMORY} FROM memory WHERE user_id = ?", (user_id,))], parse_all)
+    statements = [
+        (
+            f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id IN ({marks})",
+            (user_id, *chunk),
         )
-        for row in raw.execute(sql, chunk):
-            found[row[0]] = (row[1], row[2], row[3], row[4])
-    return found
+        for chunk, marks in in_chunks(ids)
+    ]
+
+    def parse(results: list[list[Any]]) -> list[MemoryRecord]:
+        return [memory_record(row) for rows in results for row in rows]
+
+    return Query(statements, parse)
+
+
+def all_memory_query(user_id: int) -> Query[list[MemoryRecord]]:
+    """All of a student's memory rows (one range read), as a :class:`storage.batch.Query`."""
+    return Query(
+        [(f"SELECT {_MEMORY} FROM memory WHERE user_id = ?", (user_id,))],
+        lambda results: [memory_record(row) for row in results[0]],
+    )
 
 
 def read_memory_of(
     raw: sqlite3.Connection, user_id: int, item_ids: Iterable[int]
 ) -> list[MemoryRecord]:
     """:func:`memory_of` on the raw connection (inside ``run_sync``)."""
-    ids = list(item_ids)
-    if len(ids) > SCAN_OVER:
-        # Many items (a whole enrolment): one range read of the student's rows beats a
-        # probe per item; a student has rows only for items they answered.
-        wanted = set(ids)
-        rows = raw.execute(f"SELECT {_MEMORY} FROM memory WHERE user_id = ?", (user_id,))
-        return [_memory(row) for row in rows if row[1] in wanted]
-    found: list[MemoryRecord] = []
-    for chunk, marks in in_chunks(ids):
-        sql = f"SELECT {_MEMORY} FROM memory WHERE user_id = ? AND item_id IN ({marks})"
-        found.extend(_memory(row) for row in raw.execute(sql, (user_id, *chunk)))
-    return found
+    return memory_of_query(user_id, item_ids).run(raw)
 
 
 async def memory_of(conn: Connection, user_id: int, item_ids: Iterable[int]) -> list[MemoryRecord]:
@@ -325,10 +398,19 @@ _TODAY = (
 )
 
 
+def today_counts_query(user_id: int, since_ms: int) -> Query[tuple[int, int]]:
+    """:func:`today_counts` as a :class:`storage.batch.Query`."""
+
+    def parse(results: list[list[Any]]) -> tuple[int, int]:
+        row = next(iter(results[0]), None)
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    return Query([(_TODAY, (since_ms, user_id, since_ms))], parse)
+
+
 def read_today_counts(raw: sqlite3.Connection, user_id: int, since_ms: int) -> tuple[int, int]:
     """:func:`today_counts` on the raw connection (inside ``run_sync``)."""
-    row = raw.execute(_TODAY, (since_ms, user_id, since_ms)).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    return today_counts_query(user_id, since_ms).run(raw)
 
 
 async def today_counts(conn: Connection, user_id: int, since_ms: int) -> tuple[int, int]:

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from storage.batch import Query
 from storage.database import Connection, fetch_all, fetch_one, in_chunks
 from storage.records import DeckRecord, ItemRecord
 
@@ -19,6 +20,8 @@ FROM decks d
 _ITEM_COLUMNS = (
     "id, deck_id, external_id, kind, payload, tags, image, position, audio, answer_audio"
 )
+ITEM_COLUMNS = _ITEM_COLUMNS
+"""The columns :func:`item_from_row` reads, in order."""
 _ENROLLED_ITEMS = (
     f"SELECT {', '.join('i.' + c.strip() for c in _ITEM_COLUMNS.split(','))} FROM items i"
     " JOIN enrolments e ON e.deck_id = i.deck_id AND e.user_id = ? AND e.active = 1"
@@ -83,17 +86,17 @@ async def get_deck(
 def read_item_and_deck_name(
     raw: sqlite3.Connection, item_id: int
 ) -> tuple[ItemRecord | None, str | None]:
-    """An item (live or not) and its deck's name if the deck is live, in one trip; a
+    """An item (live or not) and its deck's name if the deck is live, in one statement; a
     student's own deck has the name '' (the bot names it in the student's language)."""
-    row = raw.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
+    row = raw.execute(
+        f"SELECT {', '.join('i.' + c.strip() for c in _ITEM_COLUMNS.split(','))},"
+        " CASE WHEN d.owner_id IS NULL THEN d.name ELSE '' END FROM items i"
+        " LEFT JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL WHERE i.id = ?",
+        (item_id,),
+    ).fetchone()
     if row is None:
         return None, None
-    deck = raw.execute(
-        "SELECT CASE WHEN owner_id IS NULL THEN name ELSE '' END FROM decks"
-        " WHERE id = ? AND deleted_ms IS NULL",
-        (row[1],),
-    ).fetchone()
-    return _item(row), (str(deck[0]) if deck else None)
+    return _item(row), (str(row[-1]) if row[-1] is not None else None)
 
 
 def read_item_enrolled(raw: sqlite3.Connection, user_id: int, item_id: int) -> bool:
@@ -275,18 +278,29 @@ async def enrolled_item_rows(conn: Connection, user_id: int) -> list[tuple[Any, 
     return [tuple(row) for row in rows]
 
 
-def read_enrolled_decks(raw: sqlite3.Connection, user_id: int) -> list[tuple[int, int, int]]:
+def enrolled_decks_query(user_id: int) -> Query[list[tuple[int, int, int]]]:
     """(deck id, enrolled ms, items version) of the student's active enrolments in live decks,
     in enrolment order; the items version moves with every change to the deck's items."""
-    return [
-        (row[0], row[1], row[2])
-        for row in raw.execute(
-            "SELECT e.deck_id, e.enrolled_ms, d.items_version FROM enrolments e"
-            " JOIN decks d ON d.id = e.deck_id AND d.deleted_ms IS NULL"
-            " WHERE e.user_id = ? AND e.active = 1 ORDER BY e.enrolled_ms, e.deck_id",
-            (user_id,),
-        )
-    ]
+
+    def parse(results: list[list[Any]]) -> list[tuple[int, int, int]]:
+        return [(row[0], row[1], row[2]) for row in results[0]]
+
+    return Query(
+        [
+            (
+                "SELECT e.deck_id, e.enrolled_ms, d.items_version FROM enrolments e"
+                " JOIN decks d ON d.id = e.deck_id AND d.deleted_ms IS NULL"
+                " WHERE e.user_id = ? AND e.active = 1 ORDER BY e.enrolled_ms, e.deck_id",
+                (user_id,),
+            )
+        ],
+        parse,
+    )
+
+
+def read_enrolled_decks(raw: sqlite3.Connection, user_id: int) -> list[tuple[int, int, int]]:
+    """:func:`enrolled_decks_query` on the raw connection (inside ``run_sync``)."""
+    return enrolled_decks_query(user_id).run(raw)
 
 
 def read_deck_item_rows(raw: sqlite3.Connection, deck_id: int) -> list[tuple[Any, ...]]:

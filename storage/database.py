@@ -24,7 +24,7 @@ import aiosqlite
 from storage.checkpoints import Checkpointer
 from storage.dialect import POSTGRESQL, SQLITE
 from storage.migrations import apply_migrations, latest_version, schema_version
-from storage.postgres import PgConnection, PgRaw, is_postgres_url, redacted
+from storage.postgres import PgConnection, PgRaw, Traffic, is_postgres_url, redacted
 from storage.write_lock import WriteLock
 
 BUSY_TIMEOUT_MS = 5000
@@ -115,6 +115,13 @@ class Database:
         self.checkpoints = (
             Checkpointer(path, BUSY_TIMEOUT_MS) if path is not None and not read_only else None
         )
+
+    @property
+    def traffic(self) -> Traffic | None:
+        """What this connection has sent PostgreSQL so far (statements, round trips), for the
+        benchmarks; None on SQLite, whose statements are calls into a library."""
+        raw = getattr(self._connection, "_conn", None)
+        return raw.traffic if isinstance(raw, PgRaw) else None
 
     @property
     def location(self) -> str:
@@ -268,8 +275,10 @@ class Database:
                 yield self._connection
                 # On the loop's thread (see run_sync): with WAL, synchronous = NORMAL and
                 # checkpoints in the background, a COMMIT appends to the WAL and waits for
-                # nothing (this connection holds the write lock since BEGIN IMMEDIATE).
-                await run_sync(self._connection, _commit)
+                # nothing (this connection holds the write lock since BEGIN IMMEDIATE). On
+                # PostgreSQL the last statements may have taken the COMMIT with them.
+                if self._connection.in_transaction:
+                    await run_sync(self._connection, _commit)
             except BaseException as error:
                 # Also when COMMIT itself fails (a deferred constraint, a full disk): the
                 # connection must not stay inside the failed transaction, or every later
@@ -486,7 +495,15 @@ async def in_one_trip(conn: Connection, work: Callable[[Connection], Coroutine[A
     ``conn.execute``, :func:`fetch_all`, :func:`fetch_one` and :func:`run_sync` run their
     statements directly, so a sequence of them costs one thread hop instead of one each.
     It must await nothing else (no sleeps, no other I/O): it runs to completion at once.
+    On PostgreSQL, where each statement is a round trip of its own anyway, ``work`` runs on
+    the event loop with the connection itself.
     """
+
+    if isinstance(conn, PgConnection):
+        # On PostgreSQL each statement is a round trip of its own anyway, and the writes
+        # that wait for the next one (storage.batch) send nothing: run here, and only the
+        # statements that are sent go to the connection's thread.
+        return await work(conn)
 
     def run(raw: sqlite3.Connection) -> T:
         coroutine = work(cast(Connection, _Direct(raw)))

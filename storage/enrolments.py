@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
+from storage.batch import Query
 from storage.database import Connection, run_sync
 from storage.records import EnrolmentRecord
 
@@ -39,12 +41,18 @@ _ENROLMENTS = (
 )
 
 
+def enrolments_query(user_id: int) -> Query[list[EnrolmentRecord]]:
+    """:func:`enrolments` as a :class:`storage.batch.Query`."""
+
+    def parse(results: list[list[Any]]) -> list[EnrolmentRecord]:
+        return [EnrolmentRecord(row[0], row[1], row[2], bool(row[3])) for row in results[0]]
+
+    return Query([(_ENROLMENTS, (user_id,))], parse)
+
+
 def read_enrolments(raw: sqlite3.Connection, user_id: int) -> list[EnrolmentRecord]:
     """:func:`enrolments` on the raw connection (inside ``run_sync``)."""
-    return [
-        EnrolmentRecord(row[0], row[1], row[2], bool(row[3]))
-        for row in raw.execute(_ENROLMENTS, (user_id,))
-    ]
+    return enrolments_query(user_id).run(raw)
 
 
 async def enrolments(conn: Connection, user_id: int) -> list[EnrolmentRecord]:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from storage.batch import write_later
 from storage.database import Connection, fetch_all, fetch_one
 
 _GROUP = (
@@ -193,8 +194,9 @@ async def ensure_user(
 
 
 async def touch_member(conn: Connection, group_id: int, user_id: int, now_ms: int) -> None:
-    """Note a member's answer in the group."""
-    await conn.execute(
+    """Note a member's answer in the group (see :func:`storage.batch.write_later`)."""
+    await write_later(
+        conn,
         "INSERT INTO group_members (group_id, user_id, first_ms, last_ms) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (group_id, user_id) DO UPDATE SET"
         " last_ms = MAX(group_members.last_ms, excluded.last_ms)",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
+from storage.batch import Query
 from storage.database import Connection, fetch_all, run_sync
 from storage.records import AttemptRecord
 
@@ -20,14 +22,28 @@ class StoredState:
     """The version of the deployment's weights (``model_weights``) that wrote it."""
 
 
+def state_query(user_id: int) -> Query[StoredState | None]:
+    """:func:`get_state` as a :class:`storage.batch.Query`."""
+
+    def parse(results: list[list[Any]]) -> StoredState | None:
+        row = next(iter(results[0]), None)
+        return StoredState(row[0], bytes(row[1]), row[2], int(row[3])) if row else None
+
+    return Query(
+        [
+            (
+                "SELECT model_version, state, calibration, weights_version FROM learner_state"
+                " WHERE user_id = ?",
+                (user_id,),
+            )
+        ],
+        parse,
+    )
+
+
 def read_state(raw: sqlite3.Connection, user_id: int) -> StoredState | None:
     """:func:`get_state` on the raw connection (inside :func:`storage.database.run_sync`)."""
-    row = raw.execute(
-        "SELECT model_version, state, calibration, weights_version FROM learner_state"
-        " WHERE user_id = ?",
-        (user_id,),
-    ).fetchone()
-    return StoredState(row[0], bytes(row[1]), row[2], int(row[3])) if row else None
+    return state_query(user_id).run(raw)
 
 
 async def get_state(conn: Connection, user_id: int) -> StoredState | None:
@@ -63,24 +79,34 @@ async def put_state(conn: Connection, user_id: int, stored: StoredState, now_ms:
     return await run_sync(conn, lambda raw: write_state(raw, user_id, stored, now_ms))
 
 
-def read_unlearned(
-    raw: sqlite3.Connection, user_id: int, since_ms: int, until_ms: int, limit: int
-) -> list[AttemptRecord]:
+def unlearned_query(
+    user_id: int, since_ms: int, until_ms: int, limit: int
+) -> Query[list[AttemptRecord]]:
     """The student's answers from ``since_ms`` to ``until_ms`` that their stored state has
     not learned from (those after its ``updated_ms``; all without a stored state): the
-    latest ``limit``, oldest first."""
-    rows = raw.execute(
+    latest ``limit``, oldest first (a :class:`storage.batch.Query`)."""
+
+    def parse(results: list[list[Any]]) -> list[AttemptRecord]:
+        return [
+            AttemptRecord(user_id, r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7])
+            for r in reversed(results[0])
+        ]
+
+    sql = (
         "SELECT a.item_id, a.answered_ms, a.response, a.correct, a.grade, a.latency_ms,"
         " a.idempotency_key, a.id FROM attempts a"
         " WHERE a.user_id = ? AND a.answered_ms BETWEEN ? AND ? AND a.answered_ms >"
         " COALESCE((SELECT s.updated_ms FROM learner_state s WHERE s.user_id = a.user_id), -1)"
-        " ORDER BY a.answered_ms DESC, a.id DESC LIMIT ?",
-        (user_id, since_ms, until_ms, limit),
-    ).fetchall()
-    return [
-        AttemptRecord(user_id, r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7])
-        for r in reversed(rows)
-    ]
+        " ORDER BY a.answered_ms DESC, a.id DESC LIMIT ?"
+    )
+    return Query([(sql, (user_id, since_ms, until_ms, limit))], parse)
+
+
+def read_unlearned(
+    raw: sqlite3.Connection, user_id: int, since_ms: int, until_ms: int, limit: int
+) -> list[AttemptRecord]:
+    """:func:`unlearned_query` on the raw connection (inside ``run_sync``)."""
+    return unlearned_query(user_id, since_ms, until_ms, limit).run(raw)
 
 
 async def user_ids_with_attempts(conn: Connection) -> list[int]:

@@ -19,7 +19,9 @@ import concurrent.futures
 import functools
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -126,14 +128,36 @@ class PgCursor:
         """Nothing to release: the rows were read whole."""
 
 
+@dataclass(slots=True)
+class Traffic:
+    """What a connection has sent the server: statements, and round trips (a statement
+    on its own, or a pipeline of several), counted for the benchmarks; ``log``, when a
+    list, receives each statement's text."""
+
+    statements: int = 0
+    round_trips: int = 0
+    seconds: float = 0.0
+    """Time spent in the round trips, on the connection's thread (from the statements'
+    sending to their rows read, parsing included)."""
+    log: list[str] | None = None
+
+
 class PgRaw:
-    """The synchronous side (in place of ``sqlite3.Connection``), used on one thread at a time."""
+    """The synchronous side (in place of ``sqlite3.Connection``), used on one thread at a time.
+
+    Round trips, not the statements, are what a request pays for here (each one waits for
+    the server's process to be scheduled): BEGIN goes out with a transaction's first
+    statement, writes whose results nobody reads (:meth:`defer`) wait and go out with the
+    next statement or the COMMIT, and independent reads go out together (:meth:`execute_all`),
+    each group in one pipeline."""
 
     def __init__(self, connection: psycopg.Connection[Row], id_tables: frozenset[str]) -> None:
         self._pg = connection
         self._id_tables = id_tables
         self.total_changes = 0
         self._begin = False
+        self._queued: list[tuple[str, tuple[Any, ...]]] = []
+        self.traffic = Traffic()
 
     @property
     def in_transaction(self) -> bool:
@@ -141,28 +165,40 @@ class PgRaw:
 
     def _deferred(self, statement: str) -> PgCursor | None:
         """BEGIN waits for the next statement and goes out with it (one round trip instead
-        of two per transaction); a COMMIT or ROLLBACK with nothing in between sends nothing."""
+        of two per transaction); a COMMIT or ROLLBACK with nothing in between sends nothing;
+        a COMMIT takes the deferred writes with it, a ROLLBACK drops them."""
         word = statement.split(None, 1)[0].upper() if statement else ""
         if word == "BEGIN" and not self.in_transaction:
             self._begin = True
             return PgCursor([], -1, None)
-        if word in ("COMMIT", "ROLLBACK", "END") and self._begin:
+        if word == "ROLLBACK":
+            self._queued.clear()
+        if word in ("COMMIT", "ROLLBACK", "END") and self._begin and not self._queued:
             self._begin = False
             return PgCursor([], -1, None)
+        if word in ("COMMIT", "END") and not self.in_transaction:
+            return PgCursor([], -1, None)  # committed already, with its last statements
         return None
 
     def _send_begin(self) -> None:
-        """The deferred BEGIN on its own (before statements that cannot be pipelined)."""
-        if self._begin:
-            self._begin = False
-            self._pg.execute(b"BEGIN")
+        """The deferred BEGIN and writes on their own (before statements that cannot be
+        pipelined)."""
+        if self._begin or self._queued:
+            self._pipelined([])
 
-    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> PgCursor:
+    def defer(self, sql: str, parameters: Iterable[Any] = ()) -> None:
+        """A write inside a transaction whose result nobody reads: it goes out with the
+        transaction's next statement or its COMMIT, in the same round trip. Its errors
+        (a constraint) are raised there, and the transaction rolls back as for any error.
+        Outside a transaction it runs at once."""
+        if not self.in_transaction:
+            self.execute(sql, parameters)
+            return
+        self._queued.append((postgres_statement(sql), tuple(parameters)))
+
+    def _statement(self, sql: str) -> tuple[str, bool]:
+        """``sql`` in PostgreSQL's dialect, and whether ``RETURNING id`` was added to it."""
         statement = postgres_statement(sql)
-        deferred = self._deferred(statement)
-        if deferred is not None:
-            return deferred
-        wants_id = False
         table = _ID_TABLE.match(statement)
         if (
             table
@@ -170,33 +206,93 @@ class PgRaw:
             and not re.search(r"\bRETURNING\b", statement, re.IGNORECASE)
         ):
             # sqlite3's lastrowid: PostgreSQL says it only when asked.
-            statement += " RETURNING id"
-            wants_id = True
+            return statement + " RETURNING id", True
+        return statement, False
+
+    def _pipelined(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[PgCursor]:
+        """The pending BEGIN and deferred writes, then ``statements``, in one round trip;
+        the results of ``statements``."""
+        begin, queued = self._begin, self._queued
+        self._begin, self._queued = False, []
+        self.traffic.round_trips += 1
+        self.traffic.statements += int(begin) + len(queued) + len(statements)
+        if self.traffic.log is not None:
+            self.traffic.log.extend(["BEGIN"] * begin + [sql for sql, _ in queued])
+            self.traffic.log.extend(sql for sql, _ in statements)
+        writes = [self._pg.cursor() for _ in queued]
+        cursors = [self._pg.cursor() for _ in statements]
+        started = time.perf_counter()
         try:
-            with self._pg.cursor() as cursor:
-                if self._begin:
-                    self._begin = False
-                    with self._pg.pipeline():
-                        self._pg.execute(b"BEGIN")
-                        cursor.execute(statement, tuple(parameters))
-                else:
-                    cursor.execute(statement, tuple(parameters))
-                rows = cursor.fetchall() if cursor.description is not None else []
-                rowcount = cursor.rowcount
-                if (cursor.statusmessage or "").startswith(("INSERT", "UPDATE", "DELETE")):
-                    self.total_changes += max(0, rowcount)
+            with self._pg.pipeline():
+                if begin:
+                    self._pg.execute(b"BEGIN")
+                for cursor, (sql, values) in zip(writes, queued, strict=True):
+                    cursor.execute(sql, values)
+                for cursor, (sql, values) in zip(cursors, statements, strict=True):
+                    cursor.execute(sql, values)
+            # The deferred writes' row counts stay out of total_changes: a caller counting
+            # its own statement's changes (before and after it) must not see theirs.
+            return [self._finish(cursor) for cursor in cursors]
         except psycopg.Error as error:
             raise _translate_error(error) from error
-        if wants_id:
-            return PgCursor([], rowcount, int(rows[0][0]) if rows else None)
+        finally:
+            for cursor in writes + cursors:
+                cursor.close()
+            self.traffic.seconds += time.perf_counter() - started
+
+    def _finish(self, cursor: psycopg.Cursor[Row]) -> PgCursor:
+        rows = cursor.fetchall() if cursor.description is not None else []
+        rowcount = cursor.rowcount
+        if (cursor.statusmessage or "").startswith(("INSERT", "UPDATE", "DELETE")):
+            self.total_changes += max(0, rowcount)
         return PgCursor(rows, rowcount, None)
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> PgCursor:
+        deferred = self._deferred(postgres_statement(sql))
+        if deferred is not None:
+            return deferred
+        statement, wants_id = self._statement(sql)
+        if self._begin or self._queued:
+            found = self._pipelined([(statement, tuple(parameters))])[0]
+        else:
+            self.traffic.round_trips += 1
+            self.traffic.statements += 1
+            if self.traffic.log is not None:
+                self.traffic.log.append(statement)
+            started = time.perf_counter()
+            try:
+                with self._pg.cursor() as cursor:
+                    cursor.execute(statement, tuple(parameters))
+                    found = self._finish(cursor)
+            except psycopg.Error as error:
+                raise _translate_error(error) from error
+            finally:
+                self.traffic.seconds += time.perf_counter() - started
+        if wants_id:
+            rows = found.fetchall()
+            return PgCursor([], found.rowcount, int(rows[0][0]) if rows else None)
+        return found
+
+    def execute_all(
+        self, statements: Sequence[tuple[str, Iterable[Any]]], *, commit: bool = False
+    ) -> list[PgCursor]:
+        """Statements whose parameters do not depend on each other's results (reads), in
+        one round trip (with the pending BEGIN and deferred writes); their cursors. With
+        ``commit``, the transaction's COMMIT goes in the same round trip."""
+        found = [(postgres_statement(sql), tuple(values)) for sql, values in statements]
+        if not commit or not self.in_transaction:
+            return self._pipelined(found)
+        return self._pipelined([*found, ("COMMIT", ())])[: len(found)]
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> PgCursor:
         statement = postgres_statement(sql)
+        values = [tuple(row) for row in rows]
         try:
             self._send_begin()
+            self.traffic.round_trips += 1
+            self.traffic.statements += len(values)
             with self._pg.cursor() as cursor:
-                cursor.executemany(statement, [tuple(row) for row in rows])
+                cursor.executemany(statement, values)
                 rowcount = cursor.rowcount
                 self.total_changes += max(0, rowcount)
         except psycopg.Error as error:
@@ -207,6 +303,8 @@ class PgRaw:
         """Run several statements at once, as written (no parameters, no rewriting)."""
         try:
             self._send_begin()
+            self.traffic.round_trips += 1
+            self.traffic.statements += 1
             self._pg.execute(script.encode())
         except psycopg.Error as error:
             raise _translate_error(error) from error
@@ -317,6 +415,11 @@ class PgConnection:
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Result:
         values = tuple(parameters)
         loop = asyncio.get_running_loop()
+        if not self._conn.in_transaction and postgres_statement(sql) == "BEGIN":
+            # Nothing to send yet (it goes with the first statement): no trip to the thread.
+            running: asyncio.Future[PgCursor] = loop.create_future()
+            running.set_result(self._conn.execute(sql, values))
+            return _Result(running)
         running = loop.run_in_executor(self._thread, self._conn.execute, sql, values)
         return _Result(running)
 

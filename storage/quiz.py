@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import Any, NamedTuple
 
+from storage.batch import Query, read_all, write_later
+from storage.content import ITEM_COLUMNS, item_from_row
 from storage.database import Connection, fetch_all, fetch_one
-from storage.records import QuestionRecord, SessionRecord
+from storage.records import ItemRecord, QuestionRecord, SessionRecord
 
 _SESSION = "id, user_id, planned, answered, correct, started_ms, ended_ms, summary_ms"
 _QUESTION = (
     "id, user_id, session_id, item_id, choices, reason, number, asked_ms, message_id, answered_ms"
 )
 
+_QUESTION_Q = ", ".join("q." + column.strip() for column in _QUESTION.split(","))
+_SESSION_S = ", ".join("s." + column.strip() for column in _SESSION.split(","))
 _OPEN_SESSION = (
     f"SELECT {_SESSION} FROM quiz_sessions WHERE user_id = ? AND ended_ms IS NULL"
     " ORDER BY id DESC LIMIT 1"
@@ -27,6 +31,17 @@ _SESSION_ITEMS = (
     "SELECT q.item_id, a.correct FROM questions q"
     " LEFT JOIN attempts a ON a.idempotency_key = 'q' || q.id"
     " WHERE q.session_id = ? ORDER BY q.id"
+)
+_OPEN_SESSION_ITEMS = _SESSION_ITEMS.replace(
+    "q.session_id = ?",
+    "q.session_id = (SELECT id FROM quiz_sessions WHERE user_id = ? AND ended_ms IS NULL"
+    " ORDER BY id DESC LIMIT 1)",
+)
+_ITEM = ", ".join("i." + column.strip() for column in ITEM_COLUMNS.split(","))
+_LIVE_DECK_NAME = "CASE WHEN d.owner_id IS NULL THEN d.name ELSE '' END"
+_ITEM_AND_DECK_NAME = (
+    f"SELECT {_ITEM}, {_LIVE_DECK_NAME} FROM items i"
+    " LEFT JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL WHERE i.id = ?"
 )
 
 
@@ -52,18 +67,32 @@ def _question(row: Any) -> QuestionRecord:
 def read_position(
     raw: sqlite3.Connection, user_id: int
 ) -> tuple[SessionRecord | None, QuestionRecord | None, list[tuple[int, bool | None]]]:
-    """Where the student's quiz stands, in one trip (inside ``run_sync``): the running
-    session, the question waiting for an answer, and, when none waits, the session's items
-    (see :func:`session_items`)."""
-    row = raw.execute(_OPEN_SESSION, (user_id,)).fetchone()
-    if row is None:
-        return None, None, []
-    session = _session(row)
-    waiting = raw.execute(_UNANSWERED, (user_id,)).fetchone()
-    if waiting is not None:
-        return session, _question(waiting), []
-    history = raw.execute(_SESSION_ITEMS, (session.id,)).fetchall()
-    return session, None, [(r[0], None if r[1] is None else bool(r[1])) for r in history]
+    """Where the student's quiz stands (inside ``run_sync``): see :func:`position_query`."""
+    return position_query(user_id).run(raw)
+
+
+def position_query(
+    user_id: int,
+) -> Query[tuple[SessionRecord | None, QuestionRecord | None, list[tuple[int, bool | None]]]]:
+    """Where the student's quiz stands, in one round trip: the running session, the
+    question waiting for an answer, and, when none waits, the session's items (see
+    :func:`session_items`)."""
+
+    def parse(
+        results: list[list[Any]],
+    ) -> tuple[SessionRecord | None, QuestionRecord | None, list[tuple[int, bool | None]]]:
+        sessions, waiting, history = results
+        if not sessions:
+            return None, None, []
+        session = _session(sessions[0])
+        if waiting:
+            return session, _question(waiting[0]), []
+        return session, None, [(r[0], None if r[1] is None else bool(r[1])) for r in history]
+
+    return Query(
+        [(_OPEN_SESSION, (user_id,)), (_UNANSWERED, (user_id,)), (_OPEN_SESSION_ITEMS, (user_id,))],
+        parse,
+    )
 
 
 def read_after(
@@ -137,7 +166,8 @@ async def start_session(conn: Connection, user_id: int, planned: int, now_ms: in
 
 async def end_sessions(conn: Connection, user_id: int, now_ms: int, *, shown: bool = False) -> None:
     """End the student's running sessions; ``shown``: the student is told so now (/stop)."""
-    await conn.execute(
+    await write_later(
+        conn,
         "UPDATE quiz_sessions SET ended_ms = ?, summary_ms = ?"
         " WHERE user_id = ? AND ended_ms IS NULL",
         (now_ms, now_ms if shown else None, user_id),
@@ -155,7 +185,8 @@ async def summary_shown(conn: Connection, question_id: int, now_ms: int) -> None
 
 async def count_answer(conn: Connection, session_id: int, correct: bool) -> None:
     """Add one answer to a session's tally."""
-    await conn.execute(
+    await write_later(
+        conn,
         "UPDATE quiz_sessions SET answered = answered + 1, correct = correct + ? WHERE id = ?",
         (int(correct), session_id),
     )
@@ -179,6 +210,50 @@ async def add_question(
         (user_id, session_id, item_id, json.dumps(list(choices)), reason, number, now_ms),
     )
     return int(cursor.lastrowid or 0)
+
+
+def ask(
+    raw: sqlite3.Connection,
+    *,
+    user_id: int,
+    session_id: int | None,
+    item_id: int,
+    choices: tuple[int, ...],
+    reason: str,
+    number: int,
+    now_ms: int,
+    last: bool = False,
+) -> tuple[int, ItemRecord | None, str | None]:
+    """:func:`add_question` (only while its item exists), and the item (live or not) with its
+    deck's name if the deck is live (see :func:`storage.content.read_item_and_deck_name`), in
+    one round trip (inside ``run_sync``): (question id or 0, item or None, deck name).
+    ``last``: the transaction ends with this (see :func:`storage.batch.read_all`)."""
+    added, found = read_all(
+        raw,
+        [
+            (
+                "INSERT INTO questions (user_id, session_id, item_id, choices, reason, number,"
+                " asked_ms) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM items WHERE id = ?) RETURNING id",
+                (
+                    user_id,
+                    session_id,
+                    item_id,
+                    json.dumps(list(choices)),
+                    reason,
+                    number,
+                    now_ms,
+                    item_id,
+                ),
+            ),
+            (_ITEM_AND_DECK_NAME, (item_id,)),
+        ],
+        commit=last,
+    )
+    if not added or not found:
+        return 0, None, None
+    row = found[0]
+    return int(added[0][0]), item_from_row(row[:-1]), row[-1]
 
 
 async def get_question(conn: Connection, question_id: int) -> QuestionRecord | None:
@@ -209,6 +284,74 @@ async def close_question(
         (now_ms, answer_key, question_id),
     )
     return cursor.rowcount == 1
+
+
+class AnswerTarget(NamedTuple):
+    """A question being answered and what marking it needs, read in one round trip with the
+    write that closes it (:func:`read_and_close`)."""
+
+    question: QuestionRecord | None
+    """The question (None: no such question); that of ``answer_key`` if that key answered one."""
+    session: SessionRecord | None
+    item: ItemRecord | None
+    """Its item, None when the item or its deck is deleted."""
+    deck_name: str | None
+    closed: bool
+    """The question was open, in a running session, of a live item, and is now closed."""
+
+
+def read_and_close(
+    raw: sqlite3.Connection, question_id: int, user_id: int, now_ms: int, answer_key: str | None
+) -> AnswerTarget:
+    """Find an answered question's row, session and item, and close it if it is ``user_id``'s,
+    still open, in a running session and of a live item (inside ``run_sync``, in a write
+    transaction), in one round trip. ``answer_key`` names the update that carries the answer:
+    if it answered a question already, that question is the one found (and not closed again).
+
+    The caller raises (and so rolls back the close) when the answer turns out not to fit;
+    ``closed`` False with an open question means another answer closed it meanwhile."""
+    given: tuple[Any, ...] = (question_id,)
+    target = "?"
+    if answer_key is not None:
+        target = "COALESCE((SELECT id FROM questions WHERE answer_key = ?), ?)"
+        given = (answer_key, question_id)
+    found, closed = read_all(
+        raw,
+        [
+            (
+                f"SELECT {_QUESTION_Q}, {_SESSION_S}, {_ITEM}, {_LIVE_DECK_NAME}, d.id"
+                " FROM questions q LEFT JOIN quiz_sessions s ON s.id = q.session_id"
+                " LEFT JOIN items i ON i.id = q.item_id AND i.deleted_ms IS NULL"
+                " LEFT JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+                f" WHERE q.id = {target}",
+                given,
+            ),
+            (
+                "UPDATE questions SET answered_ms = ?, answer_key = ?"
+                f" WHERE id = {target} AND user_id = ? AND answered_ms IS NULL"
+                " AND EXISTS (SELECT 1 FROM quiz_sessions s"
+                " WHERE s.id = questions.session_id AND s.ended_ms IS NULL)"
+                " AND EXISTS (SELECT 1 FROM items i"
+                " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+                " WHERE i.id = questions.item_id AND i.deleted_ms IS NULL) RETURNING id",
+                (now_ms, answer_key, *given, user_id),
+            ),
+        ],
+    )
+    if not found:
+        return AnswerTarget(None, None, None, None, False)
+    row = found[0]
+    n_question, n_session, n_item = 10, 8, len(ITEM_COLUMNS.split(","))
+    session = row[n_question : n_question + n_session]
+    item = row[n_question + n_session : n_question + n_session + n_item]
+    live = row[-1] is not None
+    return AnswerTarget(
+        question=_question(row[:n_question]),
+        session=_session(session) if session[0] is not None else None,
+        item=item_from_row(tuple(item)) if live else None,
+        deck_name=row[-2] if live else None,
+        closed=bool(closed),
+    )
 
 
 async def question_answered_by(conn: Connection, answer_key: str) -> int | None:

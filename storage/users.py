@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from storage.batch import write_later
 from storage.database import Connection, fetch_all, fetch_one, run_sync
 from storage.records import UserRecord
 
@@ -85,7 +86,8 @@ async def insert_user(conn: Connection, user: UserRecord) -> None:
 
 
 async def update_user(conn: Connection, user_id: int, **changes: Any) -> None:
-    """Set the given columns (only known, updatable ones)."""
+    """Set the given columns (only known, updatable ones); on PostgreSQL the write goes out
+    with the transaction's next statement (see :func:`storage.database.write_later`)."""
     unknown = set(changes) - _UPDATABLE
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
@@ -93,7 +95,7 @@ async def update_user(conn: Connection, user_id: int, **changes: Any) -> None:
         return
     assignments = ", ".join(f"{column} = ?" for column in changes)
     values = [int(v) if isinstance(v, bool) else v for v in changes.values()]
-    await conn.execute(f"UPDATE users SET {assignments} WHERE id = ?", (*values, user_id))
+    await write_later(conn, f"UPDATE users SET {assignments} WHERE id = ?", (*values, user_id))
 
 
 async def count_users_by_status(conn: Connection) -> dict[str, int]:

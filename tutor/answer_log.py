@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from storage import Connection
 from storage import attempts as attempt_rows
-from storage.database import in_one_trip
+from storage.database import in_one_trip, run_sync
 from storage.records import AttemptRecord, MemoryRecord
 from tutor.clock import to_millis
 from tutor.grading import Marked
@@ -93,13 +93,13 @@ async def log_answer(
     )
 
     async def log(c: Connection) -> MemoryRecord:
-        """Log the answer, count it, and update the memory row (due for now)."""
-        if await attempt_rows.insert_attempt(c, attempt):
+        """Log the answer and count it: one round trip (the memory row is read with the
+        insert; the tallies go with what follows). The memory row after the answer (due
+        for now) is written once its due time is known, below."""
+        logged, previous = await run_sync(c, lambda raw: attempt_rows.log_attempt(raw, attempt))
+        if logged:
             await attempt_rows.count_tag_answers(c, item.tags, marked.correct, user_id)
-        previous = await attempt_rows.get_memory(c, user_id, item.id)
-        provisional = _provisional(previous, user_id, item.id, marked.correct, now_ms)
-        await attempt_rows.put_memory(c, provisional)
-        return provisional
+        return _provisional(previous, user_id, item.id, marked.correct, now_ms)
 
     provisional = await in_one_trip(conn, log)
     due = await due_after(conn, memory, student, item, provisional, now)

@@ -34,26 +34,40 @@ class ItemCache:
         self.deck_reads = 0
         """How many deck item lists were read from the database (for tests)."""
 
-    async def enrolled(self, conn: Connection, user_id: int) -> list[Item]:
-        """The live items of the student's active decks, in study order."""
+    async def enrolled(
+        self,
+        conn: Connection,
+        user_id: int,
+        decks: list[tuple[int, int, int]] | None = None,
+    ) -> list[Item]:
+        """The live items of the student's active decks, in study order; ``decks``: those
+        decks as already read (``content.enrolled_decks_query``), else they are read now."""
         known = {deck: version for deck, (version, _) in self._decks.items()}
+        if decks is not None and _distinct(decks) and all(known.get(d) == v for d, _, v in decks):
+            return self._listed(decks, {})  # nothing to read
 
         def read(raw: sqlite3.Connection) -> tuple[Any, Any]:
-            decks = content_rows.read_enrolled_decks(raw, user_id)
-            if len({enrolled_ms for _, enrolled_ms, _ in decks}) < len(decks):
+            found = decks if decks is not None else content_rows.read_enrolled_decks(raw, user_id)
+            if not _distinct(found):
                 # Decks enrolled at the same instant interleave their items by position.
                 return None, content_rows.read_enrolled_item_rows(raw, user_id)
             stale = {
                 deck: (version, content_rows.read_deck_item_rows(raw, deck))
-                for deck, _, version in decks
+                for deck, _, version in found
                 if known.get(deck) != version
             }
-            return decks, stale
+            return found, stale
 
-        decks, found = await run_sync(conn, read)
-        if decks is None:
+        found_decks, found = await run_sync(conn, read)
+        if found_decks is None:
             return self.items(found)
-        for deck, (version, rows) in found.items():
+        return self._listed(found_decks, found)
+
+    def _listed(
+        self, decks: list[tuple[int, int, int]], stale: dict[int, tuple[int, list[Any]]]
+    ) -> list[Item]:
+        """The decks' items, with those of ``stale`` decks (read again) parsed and kept."""
+        for deck, (version, rows) in stale.items():
             self.deck_reads += 1
             self._decks[deck] = (version, self.items(rows))
         if len(self._decks) > self._max_decks:
@@ -76,3 +90,8 @@ class ItemCache:
             else:
                 found.append(hit[1])
         return found
+
+
+def _distinct(decks: list[tuple[int, int, int]]) -> bool:
+    """Whether no two decks were enrolled at the same instant."""
+    return len({enrolled_ms for _, enrolled_ms, _ in decks}) == len(decks)

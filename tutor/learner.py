@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from storage import Connection
 from storage import attempts as attempt_rows
 from storage import content as content_rows
 from storage import learner_state as state_rows
+from storage.batch import Query, given, joined
 from storage.database import run_sync
 from storage.learner_state import StoredState
 from storage.records import AttemptRecord, MemoryRecord
@@ -236,20 +236,18 @@ class ModelMemory:
         """The student's stored state and calibration, the items' candidate features and
         (unless given) the student's memory rows of them, in one database trip; with
         ``unlearned`` (since, until), also the answers between them the state missed."""
-        read_candidates = self._candidates_reader(items, partial)
         ids = [item.id for item in items]
-
-        def read(raw: sqlite3.Connection) -> tuple[Any, Candidates, Any, list[AttemptRecord]]:
-            return (
-                state_rows.read_state(raw, user_id),
-                read_candidates(raw),
-                attempt_rows.read_memory_of(raw, user_id, ids) if memories is None else memories,
-                []
-                if unlearned is None
-                else state_rows.read_unlearned(raw, user_id, *unlearned, MAX_CATCH_UP),
-            )
-
-        stored, candidates, rows, missed = await run_sync(conn, read)
+        # One round trip on PostgreSQL: the reads do not depend on each other.
+        query = joined(
+            lambda *found: found,
+            state_rows.state_query(user_id),
+            self._candidates_query(items, partial),
+            attempt_rows.memory_of_query(user_id, ids) if memories is None else given(memories),
+            given([])
+            if unlearned is None
+            else state_rows.unlearned_query(user_id, *unlearned, MAX_CATCH_UP),
+        )
+        stored, candidates, rows, missed = await run_sync(conn, query.run)
         state, calibration = self._parse_state(user_id, stored)
         return _Snapshot(state, calibration, candidates, rows, missed)
 
@@ -274,7 +272,7 @@ class ModelMemory:
             return state
         order = list(dict.fromkeys(answer.item_id for answer in known))
         candidates = await run_sync(
-            conn, self._candidates_reader([items[item_id] for item_id in order], partial=True)
+            conn, self._candidates_query([items[item_id] for item_id in order], partial=True).run
         )
         where = {item_id: k for k, item_id in enumerate(order)}
         from tutor.model.online import AttemptFeatures
@@ -295,24 +293,20 @@ class ModelMemory:
 
     async def candidates(self, conn: Connection, items: Sequence[Item]) -> Candidates:
         """Candidate features of ``items`` with the current tallies."""
-        return await run_sync(conn, self._candidates_reader(items))
+        return await run_sync(conn, self._candidates_query(items).run)
 
-    def _candidates_reader(
-        self, items: Sequence[Item], partial: bool = False
-    ) -> Callable[[sqlite3.Connection], Candidates]:
-        """A read of ``items``' tallies laid over their prepared features (for ``run_sync``);
-        ``partial``: a selection from decks, prepared apart from the per-deck cache (which it
-        would otherwise evict)."""
+    def _candidates_query(self, items: Sequence[Item], partial: bool = False) -> Query[Candidates]:
+        """A read of ``items``' tallies laid over their prepared features; ``partial``: a
+        selection from decks, prepared apart from the per-deck cache (which it would
+        otherwise evict)."""
         partial = partial or len(items) == 1
         runs = [self._single(item) for item in items] if partial else self.features.runs(items)
-        ids = [item.id for item in items]
         tags = sorted({tag for run in runs for tag in run.tags})
-
-        def read(raw: sqlite3.Connection) -> Candidates:
-            tallies = attempt_rows.read_item_stats(raw, ids)
-            return Candidates(runs, tallies, attempt_rows.read_tag_stats(raw, tags))
-
-        return read
+        return joined(
+            lambda tallies, tag_tallies: Candidates(runs, tallies, tag_tallies),
+            attempt_rows.item_stats_query([item.id for item in items]),
+            attempt_rows.tag_stats_query(tags),
+        )
 
     def _single(self, item: Item) -> DeckFeatures:
         """The fixed features of one item (a run of its own), reused while the item is equal:

@@ -17,8 +17,10 @@ from storage import content as content_rows
 from storage import enrolments as enrolment_rows
 from storage import quiz as quiz_rows
 from storage import users as user_rows
+from storage.batch import Query, joined
 from storage.database import in_one_trip, run_sync
-from storage.records import QuestionRecord, SessionRecord
+from storage.dialect import POSTGRESQL
+from storage.records import EnrolmentRecord, MemoryRecord, QuestionRecord, SessionRecord
 from tutor.answer_log import log_answer
 from tutor.clock import from_millis, local_day_start, to_millis, zone
 from tutor.convert import item_from_record
@@ -77,13 +79,21 @@ class Quizzes:
         """The waiting question, a newly chosen one, or None when the session is over."""
         now_ms = to_millis(now)
         user_id = student.id
+        choice_reads = _choice_query(user_id, to_millis(local_day_start(now, student.timezone)))
         # The choice (the learner model's predictions: most of a question's CPU) is made on
         # a read, before the write transaction: other worker processes write meanwhile, and
         # with SQLite they would wait for it. Kept if the quiz still stands where it stood.
         async with self.db.read() as conn:
-            session, row, history = await run_sync(
-                conn, lambda raw: quiz_rows.read_position(raw, user_id)
-            )
+            reads: _ChoiceReads | None = None
+            if self.db.dialect == POSTGRESQL:
+                # A round trip per read costs there: what a choice reads goes with the
+                # position's reads (in vain when a question waits or the session is over).
+                query = joined(
+                    lambda *found: found, quiz_rows.position_query(user_id), choice_reads
+                )
+                (session, row, history), reads = await run_sync(conn, query.run)
+            else:
+                session, row, history = await run_sync(conn, quiz_rows.position_query(user_id).run)
             if session is None:
                 return None
             if row is not None:
@@ -91,10 +101,12 @@ class Quizzes:
             early = (session, history)
             chosen = None
             if session.answered < session.planned:
-                chosen = await self._choose(conn, student, history, session.id, now)
+                if reads is None:
+                    reads = await run_sync(conn, choice_reads.run)
+                chosen = await self._choose(conn, student, history, session.id, now, reads)
 
         def position(raw: sqlite3.Connection) -> tuple[Any, Any, Any, bool]:
-            found = quiz_rows.read_position(raw, user_id)
+            found = quiz_rows.position_query(user_id).run(raw)
             live = chosen is None or content_rows.read_item_enrolled(raw, user_id, chosen[0].id)
             return *found, live
 
@@ -109,7 +121,8 @@ class Quizzes:
                 if (session, history) == early and item_live:
                     choice = chosen
                 else:  # changed since (another process, an admin): choose again, here
-                    choice = await self._choose(conn, student, history, session.id, now)
+                    reads = await run_sync(conn, choice_reads.run)
+                    choice = await self._choose(conn, student, history, session.id, now, reads)
                 if choice is None:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
                     return None
@@ -120,17 +133,24 @@ class Quizzes:
                 planned = session.planned
 
                 async def ask(c: Connection) -> Question:
-                    """Store the question and build its view: one trip to the database."""
-                    question_id = await quiz_rows.add_question(
+                    """Store the question and build its view: one trip to the database (the
+                    item and its deck's name read in the same round trip as the insert)."""
+                    question_id, record, deck_name = await run_sync(
                         c,
-                        user_id=user_id,
-                        session_id=session.id,
-                        item_id=item.id,
-                        choices=choices,
-                        reason=reason.value,
-                        number=number,
-                        now_ms=now_ms,
+                        lambda raw: quiz_rows.ask(
+                            raw,
+                            user_id=user_id,
+                            session_id=session.id,
+                            item_id=item.id,
+                            choices=choices,
+                            reason=reason.value,
+                            number=number,
+                            now_ms=now_ms,
+                            last=True,  # on PostgreSQL the COMMIT goes with it
+                        ),
                     )
+                    if record is None:  # nothing was written
+                        raise StaleQuestion("item gone")
                     # The row just written, without reading it back.
                     row = QuestionRecord(
                         id=question_id,
@@ -144,7 +164,8 @@ class Quizzes:
                         message_id=None,
                         answered_ms=None,
                     )
-                    question = await build_question(c, row, planned)
+                    view = item_from_record(record)
+                    question = await question_view(c, row, view, deck_name, planned)
                     return replace(question, new_waiting=new_waiting)
 
                 return await in_one_trip(conn, ask)
@@ -157,23 +178,17 @@ class Quizzes:
         history: Sequence[tuple[int, bool | None]],
         session_id: int,
         now: datetime,
+        reads: _ChoiceReads,
     ) -> tuple[Item, ChoiceReason, int] | None:
         """Ask the policy, on the memory model's predictions, for the next item (and how
         many new items wait, when it is extra practice)."""
-        items = await self.items.enrolled(conn, student.id)
+        items = await self.items.enrolled(conn, student.id, reads.decks)
         if not items:
             return None
-        ids = [i.id for i in items]
-        day_start = to_millis(local_day_start(now, student.timezone))
-
-        def read(raw: sqlite3.Connection) -> tuple[Any, Any, Any]:
-            return (
-                attempt_rows.read_memory_of(raw, student.id, ids),
-                enrolment_rows.read_enrolments(raw, student.id),
-                attempt_rows.read_today_counts(raw, student.id, day_start),
-            )
-
-        memories, enrolments, (answers, first_seen) = await run_sync(conn, read)
+        ids = {i.id for i in items}
+        memories = [m for m in reads.memories if m.item_id in ids]
+        enrolments = reads.enrolments
+        answers, first_seen = reads.today
         exams = {
             e.deck_id: exam_instant(date.fromisoformat(e.exam_date), student.timezone)
             for e in enrolments
@@ -264,35 +279,36 @@ class Quizzes:
         async with self.db.transaction() as conn:
 
             async def look(c: Connection) -> Feedback | _Marked:
-                """Find, check, mark and close the question: one trip to the database."""
-                nonlocal question_id
-                if update_key is not None:
-                    answered = await quiz_rows.question_answered_by(c, update_key)
-                    if answered is not None:
-                        question_id = answered
-                row = await quiz_rows.get_question(c, question_id)
+                """Find, check, mark and close the question: one trip to the database (one
+                round trip: the close goes with the read, and an error rolls it back)."""
+                target = await run_sync(
+                    c,
+                    lambda raw: quiz_rows.read_and_close(
+                        raw, question_id, user_id, now_ms, update_key
+                    ),
+                )
+                row = target.question
                 if row is None or row.user_id != user_id:
-                    raise QuestionNotFound(str(question_id))
-                session = await quiz_rows.get_session(c, row.session_id) if row.session_id else None
+                    raise QuestionNotFound(str(row.id if row else question_id))
+                session = target.session
                 total = session.planned if session else row.number
-                key = f"q{question_id}"
+                key = f"q{row.id}"
                 if row.answered_ms is not None:
                     return await _duplicate(c, row, total, key)
                 if session is None or session.ended_ms is not None:
-                    raise StaleQuestion(str(question_id))
-                record = await content_rows.get_item(c, row.item_id)
-                if record is None:
-                    raise StaleQuestion(str(question_id))
-                item = item_from_record(record)
+                    raise StaleQuestion(str(row.id))
+                if target.item is None:
+                    raise StaleQuestion(str(row.id))
+                item = item_from_record(target.item)
                 marked = mark(item, row.choices, answer)
-                if not await quiz_rows.close_question(c, question_id, now_ms, update_key):
+                if not target.closed:
                     return await _duplicate(c, row, total, key)
-                return _Marked(row, session, total, key, item, marked)
+                return _Marked(row, session, total, key, item, marked, target.deck_name)
 
             found = await in_one_trip(conn, look)
             if isinstance(found, Feedback):
                 return found
-            row, session, total, key, item, marked = found
+            row, session, total, key, item, marked, deck_name = found
             progress = SessionProgress(
                 session.answered + 1, session.correct + int(marked.correct), session.planned
             )
@@ -302,9 +318,9 @@ class Quizzes:
                 await quiz_rows.count_answer(c, session.id, marked.correct)
                 if progress.finished:
                     await quiz_rows.end_sessions(c, user_id, now_ms)
-                question = await build_question(c, row, total)
                 await user_rows.update_user(c, user_id, last_seen_ms=now_ms)
-                return question
+                # The item and deck name as read with the question: no second read.
+                return await question_view(c, row, item, deck_name, total)
 
             logged = await log_answer(
                 conn,
@@ -372,6 +388,27 @@ class Quizzes:
             await quiz_rows.summary_shown(conn, question_id, to_millis(now))
 
 
+class _ChoiceReads(NamedTuple):
+    """What choosing an item reads besides the position: the enrolled decks (for the item
+    cache), the student's memory rows, enrolments, and today's (answers, first answers)."""
+
+    decks: list[tuple[int, int, int]]
+    memories: list[MemoryRecord]
+    enrolments: list[EnrolmentRecord]
+    today: tuple[int, int]
+
+
+def _choice_query(user_id: int, day_start_ms: int) -> Query[_ChoiceReads]:
+    """The reads of a choice, in one round trip."""
+    return joined(
+        _ChoiceReads,
+        content_rows.enrolled_decks_query(user_id),
+        attempt_rows.all_memory_query(user_id),
+        enrolment_rows.enrolments_query(user_id),
+        attempt_rows.today_counts_query(user_id, day_start_ms),
+    )
+
+
 class _Marked(NamedTuple):
     """A question found open and closed with its marked answer."""
 
@@ -381,6 +418,7 @@ class _Marked(NamedTuple):
     key: str
     item: Item
     marked: Marked
+    deck_name: str | None
 
 
 def _local_day(now: datetime, student: Student) -> date:
@@ -394,7 +432,14 @@ async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Q
     )
     if record is None:
         raise StaleQuestion("item gone")
-    item = item_from_record(record)
+    return await question_view(conn, row, item_from_record(record), deck_name, total)
+
+
+async def question_view(
+    conn: Connection, row: QuestionRecord, item: Item, deck_name: str | None, total: int
+) -> Question:
+    """The Question view of a stored question whose item and deck name are known (only its
+    media files are read)."""
     picture = await _media_file(conn, item.deck_id, item.image)
     return Question(
         id=row.id,

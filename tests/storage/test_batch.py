@@ -1,0 +1,89 @@
+"""Reads sent together and writes sent with what follows (storage/batch.py), on both
+databases; on PostgreSQL, counted in round trips."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from storage import Database
+from storage.batch import Query, given, joined, read_together, write_later
+from storage.database import run_sync
+
+
+def _slugs() -> Query[list[str]]:
+    return Query(
+        [("SELECT slug FROM decks ORDER BY slug", ())], lambda rows: [r[0] for r in rows[0]]
+    )
+
+
+def _count() -> Query[int]:
+    return Query([("SELECT COUNT(*) FROM decks", ())], lambda rows: int(rows[0][0][0]))
+
+
+async def _add(conn: object, slug: str) -> None:
+    await write_later(
+        conn,  # type: ignore[arg-type]
+        "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES (?, ?, 0, 0)",
+        (slug, slug.upper()),
+    )
+
+
+async def test_reads_together_give_each_query_its_own_rows(db: Database) -> None:
+    async with db.transaction() as conn:
+        await _add(conn, "b")
+        await _add(conn, "a")
+        slugs, count, known = await run_sync(
+            conn, lambda raw: read_together(raw, _slugs(), _count(), given("x"))
+        )
+        both = await run_sync(conn, joined(lambda s, c: (c, s), _slugs(), _count()).run)
+    # the writes made before the reads are seen by them, in the same transaction
+    assert (slugs, count, known) == (["a", "b"], 2, "x")
+    assert both == (2, ["a", "b"])
+
+
+async def test_a_deferred_write_that_fails_rolls_its_transaction_back(db: Database) -> None:
+    async with db.transaction() as conn:
+        await _add(conn, "a")
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        async with db.transaction() as conn:
+            await _add(conn, "b")
+            await _add(conn, "a")  # on PostgreSQL it fails only at the COMMIT
+    async with db.read() as conn:
+        assert await run_sync(conn, _slugs().run) == ["a"]
+
+
+async def test_rolled_back_deferred_writes_are_never_sent(db: Database) -> None:
+    class Stop(Exception):
+        pass
+
+    with pytest.raises(Stop):
+        async with db.transaction() as conn:
+            await _add(conn, "a")
+            raise Stop
+    async with db.transaction() as conn:
+        await _add(conn, "b")
+    async with db.read() as conn:
+        assert await run_sync(conn, _slugs().run) == ["b"]
+
+
+async def test_postgresql_sends_deferred_writes_and_reads_together(postgres_url: str) -> None:
+    db = await Database.open(postgres_url)
+    try:
+        traffic = db.traffic
+        assert traffic is not None
+        before = traffic.round_trips, traffic.statements
+        async with db.transaction() as conn:
+            await _add(conn, "a")
+            await _add(conn, "b")
+            # BEGIN, two writes and two reads: one round trip
+            slugs, count = await run_sync(conn, lambda raw: read_together(raw, _slugs(), _count()))
+            await _add(conn, "c")
+        # ...and the COMMIT takes the last write with it: a second one
+        assert (traffic.round_trips - before[0], traffic.statements - before[1]) == (2, 7)
+        assert (slugs, count) == (["a", "b"], 2)
+        async with db.read() as conn:
+            assert await run_sync(conn, _slugs().run) == ["a", "b", "c"]
+    finally:
+        await db.close()

@@ -1,0 +1,80 @@
+"""Round trips to PostgreSQL per quiz step: each one waits for the server's process, so a
+step's reads go out together and its writes with what follows (storage/batch.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
+
+import pytest
+
+from storage import Database
+from tests.conftest import FakeClock
+from tests.tutor.conftest import sample_deck_bytes
+from tests.tutor.test_service import right_answer, wrong_answer
+from tutor.learner import MemoryModel, ModelMemory, RuleMemory
+from tutor.service import TutorService
+from tutor.views import Question
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+async def postgres(postgres_url: str) -> AsyncIterator[Database]:
+    database = await Database.open(postgres_url)
+    yield database
+    await database.close()
+
+
+async def _studying(db: Database, clock: FakeClock, memory: MemoryModel) -> TutorService:
+    service = TutorService(db, clock=clock, memory=memory)
+    await service.import_file(sample_deck_bytes(), "sample.json")
+    await service.register(100, 100, "Ada", "en")
+    await service.enrol(100, "sample")
+    return service
+
+
+async def _trips(db: Database, step: Awaitable[T]) -> tuple[int, T]:
+    traffic = db.traffic
+    assert traffic is not None
+    before = traffic.round_trips
+    result = await step
+    return traffic.round_trips - before, result
+
+
+@pytest.mark.parametrize(
+    ("memory", "per_answer", "per_question"),
+    [
+        # the question found and closed; the attempt logged with the memory row read; COMMIT
+        # with the writes. Next: the position and what the choice reads; the question
+        # stored with its item read, and the COMMIT.
+        (RuleMemory, 3, 2),
+        # and the model's reads: its state and the item's tallies before the answer and
+        # after it (for the due time); its state and the candidates' tallies for a choice
+        (ModelMemory, 5, 3),
+    ],
+)
+async def test_a_quiz_step_takes_a_few_round_trips_on_postgresql(
+    postgres: Database,
+    clock: FakeClock,
+    memory: type[MemoryModel],
+    per_answer: int,
+    per_question: int,
+) -> None:
+    service = await _studying(postgres, clock, memory())
+    student = await service.student(100)
+    assert student is not None
+    question: Question | None = await service.start_quiz(student, 5)
+    answered = 0
+    while question is not None:
+        clock.advance(seconds=20)
+        answer = right_answer(question) if answered % 2 == 0 else wrong_answer(question)
+        trips, feedback = await _trips(postgres, service.answer(student, question.id, answer))
+        assert trips == per_answer
+        assert feedback.correct == (answered % 2 == 0)
+        answered += 1
+        trips, question = await _trips(postgres, service.next_question(student))
+        if question is not None:
+            assert trips == per_question
+    assert answered == 5
+    assert (await service.stats(100)).answers_today == 5  # every answer logged once
