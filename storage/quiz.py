@@ -224,8 +224,8 @@ def ask(
     now_ms: int,
     last: bool = False,
 ) -> tuple[int, ItemRecord | None, str | None]:
-    """:func:`add_question` (only while its item exists), and the item (live or not) with its
-    deck's name if the deck is live (see :func:`storage.content.read_item_and_deck_name`), in
+    """:func:`add_question` (only while its item is live), and the item (live or not) with
+    its deck's name if the deck is live (see :func:`storage.content.read_item_and_deck_name`), in
     one round trip (inside ``run_sync``): (question id or 0, item or None, deck name).
     ``last``: the transaction ends with this (see :func:`storage.batch.read_all`)."""
     added, found = read_all(
@@ -234,7 +234,7 @@ def ask(
             (
                 "INSERT INTO questions (user_id, session_id, item_id, choices, reason, number,"
                 " asked_ms) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS"
-                " (SELECT 1 FROM items WHERE id = ?) RETURNING id",
+                " (SELECT 1 FROM items WHERE id = ? AND deleted_ms IS NULL) RETURNING id",
                 (
                     user_id,
                     session_id,

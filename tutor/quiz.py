@@ -57,6 +57,14 @@ def exam_instant(exam: date, tz_name: str) -> datetime:
     return datetime.combine(exam, time(0, 0), zone(tz_name)).astimezone(UTC)
 
 
+CHOICE_ATTEMPTS = 3
+"""How often a question is chosen again when its item is deleted while it is chosen."""
+
+
+class _ChosenItemGone(StaleQuestion):
+    """The chosen item was deleted before its question was stored (nothing was written)."""
+
+
 @dataclass(slots=True)
 class Quizzes:
     """Runs quiz sessions on one database with one memory model."""
@@ -77,33 +85,35 @@ class Quizzes:
 
     async def next_question(self, student: Student, now: datetime) -> Question | None:
         """The waiting question, a newly chosen one, or None when the session is over."""
+        for _ in range(CHOICE_ATTEMPTS - 1):
+            try:
+                return await self._next_question(student, now)
+            except _ChosenItemGone:
+                continue  # deleted while it was chosen: nothing was written; choose again
+        return await self._next_question(student, now)
+
+    async def _next_question(self, student: Student, now: datetime) -> Question | None:
         now_ms = to_millis(now)
         user_id = student.id
         choice_reads = _choice_query(user_id, to_millis(local_day_start(now, student.timezone)))
-        # The choice (the learner model's predictions: most of a question's CPU) is made on
-        # a read, before the write transaction: other worker processes write meanwhile, and
-        # with SQLite they would wait for it. Kept if the quiz still stands where it stood.
-        async with self.db.read() as conn:
-            reads: _ChoiceReads | None = None
-            if self.db.dialect == POSTGRESQL:
-                # A round trip per read costs there: what a choice reads goes with the
-                # position's reads (in vain when a question waits or the session is over).
-                query = joined(
-                    lambda *found: found, quiz_rows.position_query(user_id), choice_reads
-                )
-                (session, row, history), reads = await run_sync(conn, query.run)
-            else:
+        chosen: tuple[Item, ChoiceReason, int] | None = None
+        early = None
+        if self.db.dialect != POSTGRESQL:
+            # SQLite has one writer at a time across processes: the choice (the learner
+            # model's predictions, most of a question's CPU) is made on a read, before the
+            # write transaction, and kept if the quiz still stands where it stood.
+            async with self.db.read() as conn:
                 session, row, history = await run_sync(conn, quiz_rows.position_query(user_id).run)
-            if session is None:
-                return None
-            if row is not None:
-                return await build_question(conn, row, session.planned)
-            early = (session, history)
-            chosen = None
-            if session.answered < session.planned:
-                if reads is None:
-                    reads = await run_sync(conn, choice_reads.run)
-                chosen = await self._choose(conn, student, history, session.id, now, reads)
+                if session is None:
+                    return None
+                if row is not None:
+                    return await build_question(conn, row, session.planned)
+                early = (session, history)
+                if session.answered < session.planned:
+                    early_reads = await run_sync(conn, choice_reads.run)
+                    chosen = await self._choose(
+                        conn, student, history, session.id, now, early_reads
+                    )
 
         def position(raw: sqlite3.Connection) -> tuple[Any, Any, Any, bool]:
             found = quiz_rows.position_query(user_id).run(raw)
@@ -111,17 +121,29 @@ class Quizzes:
             return *found, live
 
         async with self.db.transaction() as conn:
-            session, row, history, item_live = await run_sync(conn, position)
+            reads: _ChoiceReads | None = None
+            if self.db.dialect == POSTGRESQL:
+                # Rows are locked, not the database, so the choice is made here; a round trip
+                # per read costs, so what a choice reads goes with the position's reads (in
+                # vain when a question waits or the session is over).
+                query = joined(
+                    lambda *found: found, quiz_rows.position_query(user_id), choice_reads
+                )
+                (session, row, history), reads = await run_sync(conn, query.run)
+                item_live = True  # the question's insert checks it (``quiz_rows.ask``)
+            else:
+                session, row, history, item_live = await run_sync(conn, position)
             if session is None:
                 return None
             if row is None:
                 if session.answered >= session.planned:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
                     return None
-                if (session, history) == early and item_live:
-                    choice = chosen
-                else:  # changed since (another process, an admin): choose again, here
-                    reads = await run_sync(conn, choice_reads.run)
+                choice: tuple[Item, ChoiceReason, int] | None = chosen
+                # Chosen here first, or again if changed since (another process, an admin).
+                if chosen is None or (session, history) != early or not item_live:
+                    if reads is None:
+                        reads = await run_sync(conn, choice_reads.run)
                     choice = await self._choose(conn, student, history, session.id, now, reads)
                 if choice is None:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
@@ -150,7 +172,7 @@ class Quizzes:
                         ),
                     )
                     if record is None:  # nothing was written
-                        raise StaleQuestion("item gone")
+                        raise _ChosenItemGone()
                     # The row just written, without reading it back.
                     row = QuestionRecord(
                         id=question_id,

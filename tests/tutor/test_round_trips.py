@@ -50,8 +50,10 @@ async def _trips(db: Database, step: Awaitable[T]) -> tuple[int, T]:
         # stored with its item read, and the COMMIT.
         (RuleMemory, 3, 2),
         # and the model's reads: its state and the item's tallies before the answer and
-        # after it (for the due time); its state and the candidates' tallies for a choice
-        (ModelMemory, 5, 3),
+        # after it (for the due time); its state and the candidates' tallies for a choice;
+        # the state's write is sent at once: it is kept only if no newer weights version
+        # wrote the stored one (``learner_state.put_state`` says whether it was written)
+        (ModelMemory, 6, 3),
     ],
 )
 async def test_a_quiz_step_takes_a_few_round_trips_on_postgresql(
