@@ -111,6 +111,15 @@ def read_item_stats(raw: sqlite3.Connection, item_ids: Iterable[int]) -> dict[in
     return found
 
 
+def read_answer_totals(raw: sqlite3.Connection) -> tuple[int, int]:
+    """(answers, correct) over all students: the deployment's base rate of right answers, from
+    the students' tallies in ``users`` (inside :func:`storage.database.run_sync`)."""
+    row = raw.execute(
+        "SELECT COALESCE(SUM(answers), 0), COALESCE(SUM(answers_correct), 0) FROM users"
+    ).fetchone()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+
 async def item_stats(conn: Connection, item_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     """(attempts, correct) from all students, per item id (missing = never answered)."""
     ids = list(item_ids)

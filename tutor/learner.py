@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -54,6 +55,9 @@ MAX_SINGLES = 16_384
 MAX_PARSED = 1024
 """Students whose last parsed learner state ``ModelMemory`` keeps (tens of KB each)."""
 MAX_CATCH_UP = 32
+#: Seconds between reads of the deployment's answer totals, whose base rate the model's
+#: inputs are relative to (:mod:`tutor.model.base_rate`; a sum over all students).
+BASE_RATE_EVERY = 600.0
 """Answers logged without the model (while it loaded) that a student's state learns from at
 their next answer: a handful in practice; bounded, as it runs inside the answer's write."""
 
@@ -185,9 +189,17 @@ class ModelMemory:
 
     name = "model"
 
-    def __init__(self, weights: Path | None = None, *, calibrate: bool = True) -> None:
+    def __init__(
+        self,
+        weights: Path | None = None,
+        *,
+        calibrate: bool = True,
+        base_rate_every: float = BASE_RATE_EVERY,
+    ) -> None:
         self.weights = weights
         self.calibrate = calibrate
+        self.base_rate_every = base_rate_every
+        self._base_rate_read: float | None = None  # time.monotonic() of the last read
         self._model: LearnerModel | None = None
         self.features = FeatureCache()
         self._singles: OrderedDict[int, DeckFeatures] = OrderedDict()
@@ -222,8 +234,12 @@ class ModelMemory:
         ``unlearned`` (since, until), also the answers between them the state missed."""
         read_candidates = self._candidates_reader(items, partial)
         ids = [item.id for item in items]
+        now = time.monotonic()
+        stale = self._base_rate_read is None or now - self._base_rate_read >= self.base_rate_every
 
-        def read(raw: sqlite3.Connection) -> tuple[Any, Candidates, Any, list[AttemptRecord]]:
+        def read(
+            raw: sqlite3.Connection,
+        ) -> tuple[Any, Candidates, Any, list[AttemptRecord], tuple[int, int] | None]:
             return (
                 state_rows.read_state(raw, user_id),
                 read_candidates(raw),
@@ -231,9 +247,13 @@ class ModelMemory:
                 []
                 if unlearned is None
                 else state_rows.read_unlearned(raw, user_id, *unlearned, MAX_CATCH_UP),
+                attempt_rows.read_answer_totals(raw) if stale else None,
             )
 
-        stored, candidates, rows, missed = await run_sync(conn, read)
+        stored, candidates, rows, missed, totals = await run_sync(conn, read)
+        if totals is not None:
+            self.load().use_base_rate(*totals)
+            self._base_rate_read = now
         state, calibration = self._parse_state(user_id, stored)
         return _Snapshot(state, calibration, candidates, rows, missed)
 
