@@ -204,3 +204,26 @@ async def test_a_new_students_predictions_follow_the_deployments_base_rate(
     struggling = await recall(5000, 1000)
     strong = await recall(5000, 4500)
     assert np.all(struggling < bundled) and np.all(bundled < strong)
+
+
+async def test_replay_learns_with_the_deployments_base_rate(
+    tutor: TutorService, weights_file: Path
+) -> None:
+    await study(tutor, RIGHT, 4, right=True)
+    await study(tutor, WRONG, 4, right=False)
+
+    async def replayed_states(answers: int, correct: int) -> list[bytes]:
+        async with tutor.db.transaction() as conn:  # the totals the replay starts from
+            await conn.execute(
+                "UPDATE users SET answers = ?, answers_correct = ? WHERE id = ?",
+                (answers, correct, WRONG),
+            )
+        assert await replay_all(tutor.db, weights_file) == 2
+        async with tutor.db.read() as conn:
+            rows = await conn.execute_fetchall("SELECT state FROM learner_state ORDER BY user_id")
+        return [bytes(row[0]) for row in rows]
+
+    struggling = await replayed_states(5000, 1000)
+    strong = await replayed_states(5000, 4500)
+    assert struggling != strong
+    assert await replayed_states(0, 0) != struggling  # few answers: the weights' own rate
