@@ -149,6 +149,23 @@ def read_item_stats(raw: sqlite3.Connection, item_ids: Iterable[int]) -> dict[in
     return item_stats_query(item_ids).run(raw)
 
 
+def answer_totals_query() -> Query[tuple[int, int]]:
+    """(answers, correct) over all students: the deployment's base rate of right answers, from
+    the students' tallies in ``users`` (a :class:`storage.batch.Query`)."""
+
+    def parse(results: list[list[Any]]) -> tuple[int, int]:
+        row = next(iter(results[0]), None)
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    sql = "SELECT COALESCE(SUM(answers), 0), COALESCE(SUM(answers_correct), 0) FROM users"
+    return Query([(sql, ())], parse)
+
+
+def read_answer_totals(raw: sqlite3.Connection) -> tuple[int, int]:
+    """:func:`answer_totals_query` on the raw connection (inside ``run_sync``)."""
+    return answer_totals_query().run(raw)
+
+
 async def item_stats(conn: Connection, item_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     """(attempts, correct) from all students, per item id (missing = never answered)."""
     ids = list(item_ids)

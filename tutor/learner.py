@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
@@ -54,6 +55,9 @@ MAX_SINGLES = 16_384
 MAX_PARSED = 1024
 """Students whose last parsed learner state ``ModelMemory`` keeps (tens of KB each)."""
 MAX_CATCH_UP = 32
+#: Seconds between reads of the deployment's answer totals, whose base rate the model's
+#: inputs are relative to (:mod:`tutor.model.base_rate`; a sum over all students).
+BASE_RATE_EVERY = 600.0
 """Answers logged without the model (while it loaded) that a student's state learns from at
 their next answer: a handful in practice; bounded, as it runs inside the answer's write."""
 
@@ -195,7 +199,13 @@ class ModelMemory:
 
     name = "model"
 
-    def __init__(self, weights: Path | None = None, *, calibrate: bool = True) -> None:
+    def __init__(
+        self,
+        weights: Path | None = None,
+        *,
+        calibrate: bool = True,
+        base_rate_every: float = BASE_RATE_EVERY,
+    ) -> None:
         self.weights = weights
         self.calibrate = calibrate
         self.version = 0
@@ -204,6 +214,8 @@ class ModelMemory:
         self.follows = False
         """Raise :class:`WeightsBehind` at a state of a newer version from other weights (a
         serving bot, which then follows); else serve a fresh state, as for stale ones."""
+        self.base_rate_every = base_rate_every
+        self._base_rate_read: float | None = None  # time.monotonic() of the last read
         self._model: LearnerModel | None = None
         self.features = FeatureCache()
         self._singles: OrderedDict[int, DeckFeatures] = OrderedDict()
@@ -237,6 +249,8 @@ class ModelMemory:
         (unless given) the student's memory rows of them, in one database trip; with
         ``unlearned`` (since, until), also the answers between them the state missed."""
         ids = [item.id for item in items]
+        now = time.monotonic()
+        stale = self._base_rate_read is None or now - self._base_rate_read >= self.base_rate_every
         # One round trip on PostgreSQL: the reads do not depend on each other.
         query = joined(
             lambda *found: found,
@@ -246,8 +260,12 @@ class ModelMemory:
             given([])
             if unlearned is None
             else state_rows.unlearned_query(user_id, *unlearned, MAX_CATCH_UP),
+            attempt_rows.answer_totals_query() if stale else given(None),
         )
-        stored, candidates, rows, missed = await run_sync(conn, query.run)
+        stored, candidates, rows, missed, totals = await run_sync(conn, query.run)
+        if totals is not None:
+            self.load().use_base_rate(*totals)
+            self._base_rate_read = now
         state, calibration = self._parse_state(user_id, stored)
         return _Snapshot(state, calibration, candidates, rows, missed)
 

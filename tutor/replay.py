@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storage import Connection, Database
+from storage import attempts as attempt_rows
 from storage import content as content_rows
 from storage import learner_state as state_rows
 from storage import model_weights as weights_rows
 from storage import replay as replay_rows
+from storage.database import run_sync
 from storage.learner_state import StoredState
 from storage.replay import AttemptRow
 from tutor.clock import from_millis, to_millis, utc_now
@@ -64,6 +66,8 @@ async def replay_all(
     from tutor.model.online import LearnerModel
 
     model = LearnerModel.load(weights)
+    async with db.read() as conn:  # the base rate the live model reads (tutor.model.base_rate)
+        model.use_base_rate(*await run_sync(conn, attempt_rows.read_answer_totals))
     replay = _Replay(model)
     after = (-1, -1)
     while True:

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutor.model.ability import RAW_EXTRAS
+from tutor.model.base_rate import deployment_rate
 from tutor.model.batch import (
     AttemptFeatures,
     CandidateBatch,
@@ -96,6 +97,8 @@ __all__ = [
     "tag_key",
 ]
 
+#: Replaced heads whose cache entries are still dropped (the rate moves a few times a day).
+MAX_RETIRED = 16
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -121,6 +124,8 @@ class LearnerModel:
         self._torch = torch
         with torch.no_grad():
             self._h0 = self.net.h0.detach().numpy().astype(np.float32).copy()
+        #: heads replaced after a change of the base rate, whose cache entries are dropped
+        self._retired: dict[int, Head] = {}
         try:
             self._head: Head | None = Head(self.net, self.temperature, self.prior_rate)
         except ValueError:  # a network or feature set the fast path does not know
@@ -143,6 +148,11 @@ class LearnerModel:
             return cls(weights, hashlib.blake2b(data, digest_size=8).hexdigest())
         except (RuntimeError, TypeError, ValueError, KeyError) as exc:
             raise ModelLoadError(f"weights do not fit the network: {exc}") from exc
+
+    def use_base_rate(self, answers: int, correct: int) -> None:
+        """Relate the inputs to the deployment's own base rate, from its students' tallies
+        (``answers`` in all, ``correct`` of them right; :mod:`tutor.model.base_rate`)."""
+        self.prior_rate = deployment_rate(answers, correct, self.weights.prior_rate)
 
     def new_state(self) -> LearnerState:
         """The state of a learner with no answers yet."""
@@ -236,6 +246,7 @@ class LearnerModel:
             raw.cols["prior_rate"][:] = self.prior_rate
             base, guess = head.static(raw)
             layout = layout_candidates(part.tag_owner, part.tag_keys, part.cols["n_skills"])
+            _forget_heads(part.cache, self._retired)
             fixed = part.cache[head] = (layout, base, guess)
         return fixed
 
@@ -247,6 +258,9 @@ class LearnerModel:
         head = self._head
         assert head is not None
         if (head.prior_rate, head.temperature) != (self.prior_rate, self.temperature):
+            self._retired[id(head)] = head  # kept alive, so its id is not reused
+            while len(self._retired) > MAX_RETIRED:
+                del self._retired[next(iter(self._retired))]
             head = self._head = Head(self.net, self.temperature, self.prior_rate)
         # the outputs do not depend on the time asked: a second call for the same learner
         # state (states are values: update returns a new one) reuses the first one's
@@ -255,6 +269,7 @@ class LearnerModel:
             found: tuple[Head, F32, F32, F64] = memo[1]
             return found
         result = self._compute_outputs(head, state, batch, now)
+        _forget_heads(batch.cache, self._retired)
         batch.cache[("outputs", head)] = (state, result)
         return result
 
@@ -485,6 +500,24 @@ class LearnerModel:
     def describe(self) -> dict[str, Any]:
         """Configuration and training summary of the loaded weights."""
         return {"weights_id": self.weights_id, "config": self.weights.config} | self.weights.meta
+
+
+def _forget_heads(cache: dict[Any, Any], retired: dict[int, Head]) -> None:
+    """Drop what ``cache`` holds for this model's ``retired`` heads (a head is rebuilt when
+    the base rate moves; other weights' heads sharing the cache stay)."""
+    if not retired:
+        return
+    stale = [k for k in cache if (h := _head_of(k)) is not None and retired.get(id(h)) is h]
+    for key in stale:
+        del cache[key]
+
+
+def _head_of(key: Any) -> Head | None:
+    if isinstance(key, Head):
+        return key
+    if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], Head):
+        return key[1]
+    return None
 
 
 def _groups(batch: CandidateBatch) -> Groups:

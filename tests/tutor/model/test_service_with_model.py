@@ -181,3 +181,49 @@ async def test_an_unreadable_calibration_starts_afresh(
         stored = await state_rows.get_state(conn, WRONG)
     assert stored is not None and stored.calibration is not None
     assert RecallCalibration.from_json(stored.calibration).answers <= 2
+
+
+async def test_a_new_students_predictions_follow_the_deployments_base_rate(
+    tutor: TutorService, clock: FakeClock, weights_file: Path
+) -> None:
+    # The deck is new to the model and to every student; what the deployment's students
+    # answered so far (the tallies in users) sets the base rate its inputs are relative to.
+    async def recall(answers: int, correct: int) -> np.ndarray:
+        async with tutor.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE users SET answers = ?, answers_correct = ? WHERE id = ?",
+                (answers, correct, WRONG),
+            )
+        async with tutor.db.read() as conn:
+            items = await tutor._quizzes.items.enrolled(conn, RIGHT)
+            predictor = await ModelMemory(weights_file).predictor(conn, RIGHT, items)
+        ids = np.array([item.id for item in items])
+        return predictor.recall_at(ids, np.full(ids.shape[0], clock().timestamp()))
+
+    bundled = await recall(0, 0)  # no answers yet: the weights' own rate
+    struggling = await recall(5000, 1000)
+    strong = await recall(5000, 4500)
+    assert np.all(struggling < bundled) and np.all(bundled < strong)
+
+
+async def test_replay_learns_with_the_deployments_base_rate(
+    tutor: TutorService, weights_file: Path
+) -> None:
+    await study(tutor, RIGHT, 4, right=True)
+    await study(tutor, WRONG, 4, right=False)
+
+    async def replayed_states(answers: int, correct: int) -> list[bytes]:
+        async with tutor.db.transaction() as conn:  # the totals the replay starts from
+            await conn.execute(
+                "UPDATE users SET answers = ?, answers_correct = ? WHERE id = ?",
+                (answers, correct, WRONG),
+            )
+        assert await replay_all(tutor.db, weights_file) == 2
+        async with tutor.db.read() as conn:
+            rows = await conn.execute_fetchall("SELECT state FROM learner_state ORDER BY user_id")
+        return [bytes(row[0]) for row in rows]
+
+    struggling = await replayed_states(5000, 1000)
+    strong = await replayed_states(5000, 4500)
+    assert struggling != strong
+    assert await replayed_states(0, 0) != struggling  # few answers: the weights' own rate
