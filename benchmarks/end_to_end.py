@@ -46,7 +46,8 @@ from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.objects import FakeUser
 from bot.settings import Settings
 from storage import Database
-from tutor.learner import MemoryModel, ModelMemory, RuleMemory
+from tutor.learner import MemoryModel, ModelMemory
+from tutor.rule_memory import RuleMemory
 from tutor.service import TutorService
 
 

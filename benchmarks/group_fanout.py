@@ -42,7 +42,8 @@ from bot.group_quizzes import IN_FLIGHT, RUNNER_KEY, build_group_runner
 from bot.reminders import SENDER_KEY
 from bot.settings import Settings
 from storage import Database
-from tutor.learner import MemoryModel, ModelMemory, RuleMemory
+from tutor.learner import MemoryModel, ModelMemory
+from tutor.rule_memory import RuleMemory
 from tutor.service import TutorService
 from tutor.students import parse_hhmm
 

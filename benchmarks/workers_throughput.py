@@ -10,7 +10,7 @@ After a warm-up, answers acknowledged during a fixed window are counted; the CPU
 each process (the front, every worker, this process: the fake and the students, and the
 PostgreSQL server with its children when it runs here) is read from ``/proc`` over the same
 window. The bot's processes log their write transactions at exit (waits for the write lock,
-time and CPU holding it: :class:`storage.database.WriteStats`), read back per answer.
+time and CPU holding it: :class:`storage.write_lock.WriteStats`), read back per answer.
 Two bounds follow from the CPU per answer: with B the bot's (front included) and F the rest
 (fake, students, database server), N workers sharing the machine's cores with the rest
 against one process on one core give at most ``cores * B1 / (B2 + F)``; with the load
@@ -195,7 +195,7 @@ _WRITE_STATS = re.compile(
 
 def write_lock_figures(log_text: str) -> dict[str, int]:
     """The write transactions, lock waits and lock holding each bot process logged at exit
-    (:class:`storage.database.WriteStats`), summed."""
+    (:class:`storage.write_lock.WriteStats`), summed."""
     total = {"transactions": 0, "waited_ms": 0, "waits": 0, "held_ms": 0, "held_cpu_ms": 0}
     for found in _WRITE_STATS.finditer(log_text):
         for key, value in zip(total, found.groups(), strict=True):

@@ -96,7 +96,7 @@ class BackgroundModel:
         follow: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        from tutor.learner import RuleMemory
+        from tutor.rule_memory import RuleMemory
 
         if memory is None:
             from tutor.learner import ModelMemory

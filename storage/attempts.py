@@ -14,8 +14,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from storage.batch import Query, defer, read_all, write_later
-from storage.database import Connection, fetch_all, fetch_one, in_chunks, run_sync
+from storage.batch import Query, defer, in_chunks, read_all, write_later
+from storage.database import Connection, fetch_all, fetch_one, run_sync
 from storage.records import AttemptRecord, MemoryRecord
 
 _MEMORY = (

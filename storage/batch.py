@@ -14,7 +14,7 @@ into a library, and these helpers run the statements one after the other, as bef
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -105,3 +105,15 @@ def joined(combine: Callable[..., T], *queries: Query[Any]) -> Query[T]:
 def read_together(raw: sqlite3.Connection, *queries: Query[Any]) -> list[Any]:
     """The results of ``queries``, their statements in one round trip (inside ``run_sync``)."""
     return joined(lambda *results: list(results), *queries).run(raw)
+
+
+MAX_PARAMETERS = 500
+"""Values per ``IN (...)`` list: well under SQLite's limit on bound parameters."""
+
+
+def in_chunks(values: Iterable[T]) -> Iterator[tuple[list[T], str]]:
+    """Split ``values`` for ``IN (...)`` queries: yields (chunk, "?,?,...") pairs."""
+    items = list(values)
+    for start in range(0, len(items), MAX_PARAMETERS):
+        chunk = items[start : start + MAX_PARAMETERS]
+        yield chunk, ",".join("?" * len(chunk))

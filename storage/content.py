@@ -7,8 +7,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from storage.batch import Query
-from storage.database import Connection, fetch_all, fetch_one, in_chunks
+from storage.batch import Query, in_chunks
+from storage.database import Connection, fetch_all, fetch_one
 from storage.records import DeckRecord, ItemRecord
 
 _DECK_COUNTS = """

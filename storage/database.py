@@ -13,9 +13,8 @@ import os
 import sqlite3
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -25,7 +24,7 @@ from storage.checkpoints import Checkpointer
 from storage.dialect import POSTGRESQL, SQLITE
 from storage.migrations import apply_migrations, latest_version, schema_version
 from storage.postgres import PgConnection, PgRaw, Traffic, is_postgres_url, redacted
-from storage.write_lock import WriteLock
+from storage.write_lock import WriteLock, WriteStats
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -55,32 +54,6 @@ class SchemaMismatch(RuntimeError):
         self.path = path
         self.found = found
         self.expected = expected
-
-
-@dataclass
-class WriteStats:
-    """How this connection's write transactions used the database's one write lock."""
-
-    transactions: int = 0
-    waited_s: float = 0.0
-    """Seconds inside BEGIN IMMEDIATE: waiting for another process's write lock."""
-    waits: int = 0
-    """Transactions whose BEGIN waited more than a millisecond."""
-    held_s: float = 0.0
-    """Seconds from BEGIN to the end of COMMIT (or ROLLBACK): the lock held."""
-    held_cpu_s: float = 0.0
-    """CPU seconds of the event loop's thread meanwhile."""
-
-    def summary(self) -> str:
-        """One line for the log."""
-        n = max(self.transactions, 1)
-        return (
-            f"{self.transactions} write transactions: waited for the write lock"
-            f" {1000 * self.waited_s:.0f} ms ({self.waits} waits over 1 ms,"
-            f" {1000 * self.waited_s / n:.2f} ms each on average), held it"
-            f" {1000 * self.held_s:.0f} ms ({1000 * self.held_s / n:.2f} ms each,"
-            f" {1000 * self.held_cpu_s:.0f} ms of CPU)"
-        )
 
 
 class Database:
@@ -516,18 +489,6 @@ async def in_one_trip(conn: Connection, work: Callable[[Connection], Coroutine[A
         raise RuntimeError("work run in one trip awaited something other than the database")
 
     return await run_sync(conn, run)
-
-
-MAX_PARAMETERS = 500
-"""Values per ``IN (...)`` list: well under SQLite's limit on bound parameters."""
-
-
-def in_chunks(values: Iterable[T]) -> Iterator[tuple[list[T], str]]:
-    """Split ``values`` for ``IN (...)`` queries: yields (chunk, "?,?,...") pairs."""
-    items = list(values)
-    for start in range(0, len(items), MAX_PARAMETERS):
-        chunk = items[start : start + MAX_PARAMETERS]
-        yield chunk, ",".join("?" * len(chunk))
 
 
 def is_locked_error(error: BaseException) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 SUFFIX = "-writer"
@@ -90,3 +91,29 @@ class WriteLock:
 
 
 __all__ = ["SUFFIX", "WriteLock", "lock_path"]
+
+
+@dataclass
+class WriteStats:
+    """How this connection's write transactions used the database's one write lock."""
+
+    transactions: int = 0
+    waited_s: float = 0.0
+    """Seconds inside BEGIN IMMEDIATE: waiting for another process's write lock."""
+    waits: int = 0
+    """Transactions whose BEGIN waited more than a millisecond."""
+    held_s: float = 0.0
+    """Seconds from BEGIN to the end of COMMIT (or ROLLBACK): the lock held."""
+    held_cpu_s: float = 0.0
+    """CPU seconds of the event loop's thread meanwhile."""
+
+    def summary(self) -> str:
+        """One line for the log."""
+        n = max(self.transactions, 1)
+        return (
+            f"{self.transactions} write transactions: waited for the write lock"
+            f" {1000 * self.waited_s:.0f} ms ({self.waits} waits over 1 ms,"
+            f" {1000 * self.waited_s / n:.2f} ms each on average), held it"
+            f" {1000 * self.held_s:.0f} ms ({1000 * self.held_s / n:.2f} ms each,"
+            f" {1000 * self.held_cpu_s:.0f} ms of CPU)"
+        )

@@ -6,8 +6,8 @@ items and learn from each answer inside the service's transaction:
 * :class:`ModelMemory` runs the meta-learned learner model (``tutor.model``); torch and the
   weights load once, on first use. Its per-student state is stored as bytes in SQLite; answers
   logged without it (while it loaded in the background) can be learned at the student's next.
-* :class:`RuleMemory` uses expanding review intervals (``tutor.intervals``); it needs no
-  torch and is what tests of the bot layer and a model-less deployment run on.
+* :class:`tutor.rule_memory.RuleMemory` uses expanding review intervals (``tutor.intervals``);
+  it needs no torch and is what tests of the bot layer and a model-less deployment run on.
 """
 
 from __future__ import annotations
@@ -34,18 +34,16 @@ from storage.records import AttemptRecord, MemoryRecord
 from tutor.candidates import Candidates, DeckFeatures, FeatureCache
 from tutor.clock import from_millis, to_millis
 from tutor.convert import item_from_record
-from tutor.intervals import ItemMemory, estimated_recall, next_interval
+from tutor.intervals import ItemMemory
 from tutor.items import Grade, Item
 from tutor.policy.calibration import CalibratedPredictor, ItemHistory, RecallCalibration
 from tutor.policy.predictor import RecallPredictor
-from tutor.policy.types import FloatArray, IntArray
 
 if TYPE_CHECKING:
     from tutor.model.online import AttemptFeatures, LearnerModel, LearnerState
 
 log = logging.getLogger(__name__)
 
-DAY_SECONDS = 86_400.0
 MAX_PARTIAL = 64
 """Up to this many needed items (and an eighth of all), ``ModelMemory`` reads and scores only
 those, each with its own cached fixed part; beyond, the whole decks' cached batch costs less
@@ -104,88 +102,6 @@ class MemoryModel(Protocol):
         when given, are the student's memory rows of them, already read. With ``needed`` (a
         selection of ``items``, in their order), predictions may be limited to those."""
         ...
-
-
-class _RulePredictor:
-    """Recall from each item's review interval; never-seen items have recall 0."""
-
-    def __init__(self, memories: dict[int, MemoryRecord], target: float) -> None:
-        self.memories = memories
-        self.target = target
-
-    def _memory(self, item_id: int) -> MemoryRecord | None:
-        return self.memories.get(int(item_id))
-
-    def recall_at(self, items: IntArray, at: FloatArray) -> FloatArray:
-        out = np.zeros(items.shape[0])
-        if items.shape[0] != at.shape[0]:
-            raise ValueError("items and times differ in length")
-        memories = self.memories
-        # Python numbers: most items are unseen, and a dict probe with an int is cheap.
-        for k, (item_id, when) in enumerate(zip(items.tolist(), at.tolist(), strict=True)):
-            memory = memories.get(item_id)
-            if memory is not None:
-                elapsed = (when - memory.last_ms / 1000) / DAY_SECONDS
-                out[k] = self._recall(memory.interval_days, memory.last_correct, elapsed)
-        return out
-
-    def _recall(self, interval: float, last_correct: bool, elapsed: float) -> float:
-        recall = estimated_recall(interval, elapsed, self.target)
-        # Just missed: the right answer was shown, but recall is far from certain.
-        return recall if last_correct else min(recall, 0.5)
-
-    def recall_after_review(
-        self, items: IntArray, review_at: float, at: float
-    ) -> tuple[FloatArray, FloatArray]:
-        right, wrong = np.zeros(items.shape[0]), np.zeros(items.shape[0])
-        elapsed = (at - review_at) / DAY_SECONDS
-        for k, item_id in enumerate(items):
-            memory = self._memory(item_id)
-            state = (
-                ItemMemory(
-                    memory.n_correct, memory.n_wrong, memory.last_correct, memory.interval_days
-                )
-                if memory
-                else ItemMemory()
-            )
-            right[k] = self._recall(next_interval(state, True, None), True, elapsed)
-            wrong[k] = self._recall(next_interval(state, False, None), False, elapsed)
-        return right, wrong
-
-
-class RuleMemory:
-    """Expanding intervals: the tutor's memory model without torch."""
-
-    name = "rules"
-
-    def __init__(self, target: float = 0.9) -> None:
-        self.target = target
-
-    async def observe(
-        self,
-        conn: Connection,
-        user_id: int,
-        item: Item,
-        *,
-        correct: bool,
-        grade: Grade | None,
-        latency_ms: int | None,
-        at: datetime,
-    ) -> None:
-        """Nothing to learn beyond the memory row the service keeps."""
-
-    async def predictor(
-        self,
-        conn: Connection,
-        user_id: int,
-        items: Sequence[Item],
-        memories: Sequence[MemoryRecord] | None = None,
-        *,
-        needed: Sequence[Item] | None = None,
-    ) -> RecallPredictor:
-        if memories is None:
-            memories = await attempt_rows.memory_of(conn, user_id, [item.id for item in items])
-        return _RulePredictor({m.item_id: m for m in memories}, self.target)
 
 
 class ModelMemory:

@@ -25,19 +25,19 @@ from tutor.answer_log import log_answer
 from tutor.clock import from_millis, local_day_start, to_millis, zone
 from tutor.convert import item_from_record
 from tutor.errors import NotEnrolled, QuestionNotFound, StaleQuestion
-from tutor.grading import Marked, choice_labels, choice_order, mark
+from tutor.grading import Marked, choice_order, mark
 from tutor.item_cache import ItemCache
 from tutor.items import Grade, Item
 from tutor.learner import MemoryModel, last_seen_map
 from tutor.new_items import NewItemRequests
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
 from tutor.policy.plan import items_to_score, pick_next
+from tutor.question_view import build_question, question_view
 from tutor.students import Student
 from tutor.views import (
     Answer,
     ChoiceReason,
     Feedback,
-    MediaFile,
     Question,
     SessionProgress,
     StalledQuiz,
@@ -445,47 +445,6 @@ class _Marked(NamedTuple):
 
 def _local_day(now: datetime, student: Student) -> date:
     return now.astimezone(zone(student.timezone)).date()
-
-
-async def build_question(conn: Connection, row: QuestionRecord, total: int) -> Question:
-    """The Question view of a stored question."""
-    record, deck_name = await run_sync(
-        conn, lambda raw: content_rows.read_item_and_deck_name(raw, row.item_id)
-    )
-    if record is None:
-        raise StaleQuestion("item gone")
-    return await question_view(conn, row, item_from_record(record), deck_name, total)
-
-
-async def question_view(
-    conn: Connection, row: QuestionRecord, item: Item, deck_name: str | None, total: int
-) -> Question:
-    """The Question view of a stored question whose item and deck name are known (only its
-    media files are read)."""
-    picture = await _media_file(conn, item.deck_id, item.image)
-    return Question(
-        id=row.id,
-        item=item,
-        deck_name=deck_name or "",
-        choices=choice_labels(item, row.choices),
-        number=row.number,
-        total=total,
-        reason=ChoiceReason(row.reason),
-        asked_at=from_millis(row.asked_ms),
-        image=picture.data if picture else None,
-        shown=row.message_id is not None,
-        picture=picture,
-        sound=await _media_file(conn, item.deck_id, item.audio),
-        answer_sound=await _media_file(conn, item.deck_id, item.answer_audio),
-    )
-
-
-async def _media_file(conn: Connection, deck_id: int, name: str | None) -> MediaFile | None:
-    """A deck's media file as sent to Telegram (None: no name, or the deck lacks the file)."""
-    if not name:
-        return None
-    found = await content_rows.get_media_file(conn, deck_id, name)
-    return MediaFile(deck_id, name, found[0], found[1]) if found else None
 
 
 async def _duplicate(conn: Connection, row: QuestionRecord, total: int, key: str) -> Feedback:

@@ -34,8 +34,9 @@ from tutor.group_schedule import GroupSchedule
 from tutor.groups import GroupStudy
 from tutor.import_worker import ImportJob, import_in_worker
 from tutor.items import Deck, Item
-from tutor.learner import MemoryModel, RuleMemory
+from tutor.learner import MemoryModel
 from tutor.quiz import Quizzes
+from tutor.rule_memory import RuleMemory
 from tutor.stats_report import read_stats
 from tutor.students import (
     LANGUAGES,

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import common, end_to_end
 from storage import Database
-from tutor.learner import RuleMemory
+from tutor.rule_memory import RuleMemory
 
 
 async def _active(db_path: Path, n: int) -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 from benchmarks import end_to_end
 from benchmarks.end_to_end_http import http_table, run_http
 from storage import Database
-from tutor.learner import RuleMemory
+from tutor.rule_memory import RuleMemory
 
 
 async def test_both_bots_answer_over_http_and_the_ratio_is_of_their_cpu(tiny_db: Path) -> None:

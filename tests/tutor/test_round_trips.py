@@ -12,7 +12,8 @@ from storage import Database
 from tests.conftest import FakeClock
 from tests.tutor.conftest import sample_deck_bytes
 from tests.tutor.test_service import right_answer, wrong_answer
-from tutor.learner import MemoryModel, ModelMemory, RuleMemory
+from tutor.learner import MemoryModel, ModelMemory
+from tutor.rule_memory import RuleMemory
 from tutor.service import TutorService
 from tutor.views import Question
 
