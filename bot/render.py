@@ -218,7 +218,9 @@ def feedback_message(lang: str, feedback: Feedback, *, tz_name: str, now: dateti
             parts.append(t(lang, "feedback.correct_answer", answer=clip(answer, 500)))
     if feedback.explanation:
         parts.append(t(lang, "feedback.explanation", explanation=clip(feedback.explanation, 1500)))
-    if feedback.next_review_at is not None:
+    if feedback.again_this_quiz:
+        parts.append(t(lang, "feedback.again_this_quiz"))
+    elif feedback.next_review_at is not None:
         parts.append(next_review_line(lang, feedback.next_review_at, tz_name=tz_name, now=now))
     parts.append(progress_line(lang, feedback.progress))
     return _lines(*parts)

@@ -32,6 +32,7 @@ from tutor.learner import MemoryModel, last_seen_map
 from tutor.new_items import NewItemRequests
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
 from tutor.policy.plan import items_to_score, pick_next
+from tutor.policy.types import RELEARN_GAP
 from tutor.question_view import build_question, question_view
 from tutor.students import Student
 from tutor.views import (
@@ -365,6 +366,8 @@ class Quizzes:
             progress=progress,
             given=marked.response,
             grade=marked.grade,
+            # The policy asks a missed item again once RELEARN_GAP others were answered.
+            again_this_quiz=not marked.correct and progress.total - progress.answered > RELEARN_GAP,
         )
 
     async def stop(self, user_id: int, now: datetime) -> SessionProgress | None:

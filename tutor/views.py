@@ -109,6 +109,9 @@ class Feedback:
     given: str = ""
     resend: bool = False
     grade: Grade | None = None
+    again_this_quiz: bool = False
+    """Answered wrong with room left in the quiz: it is asked once more later in it (after
+    :data:`tutor.policy.types.RELEARN_GAP` other questions), before its next review."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,10 @@ SECONDS_PER_DAY = 86_400.0
 DEFAULT_ANSWER_SECONDS = 12.0
 
 
+RELEARN_GAP = 3
+"""A wrong item comes back after this many other answers in the same session."""
+
+
 class Reason(enum.StrEnum):
     """Why an item was chosen (shown to the student and logged with the attempt)."""
 
@@ -66,7 +70,7 @@ class StudySettings:
     #: Share of the daily goal that new items may take (the rest is for reviews).
     new_share: float = 0.25
     #: A wrong item comes back after this many other answers in the same session.
-    relearn_gap: int = 3
+    relearn_gap: int = RELEARN_GAP
     #: New items the student asked for today ("more new questions"): while fewer were
     #: introduced today, new items come even past the quota and the daily goal.
     new_items_today: int | None = None

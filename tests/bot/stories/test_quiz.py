@@ -24,6 +24,8 @@ async def test_a_quiz_with_every_kind_of_question(chat: ChatDriver, tutor: Tutor
     # Eight questions for five items: a missed one may come back within the session.
     turn = await chat.send(ADA, "/quiz 8")
     seen: set[str] = set()
+    asked: list[str] = []
+    promised: dict[str, int] = {}
     for number in range(1, 9):
         question = _question(chat)
         text = question.plain
@@ -70,8 +72,18 @@ async def test_a_quiz_with_every_kind_of_question(chat: ChatDriver, tutor: Tutor
             assert question.buttons == []
         else:
             raise AssertionError(f"unexpected question: {text}")
-        assert "🗓 Comes back" in feedback and "2026-03-0" in feedback
+        asked.append(prompt := text.split("\n")[2])
+        missed = "❌ Not quite." in feedback or "You rated it Again." in feedback
+        if missed and 8 - number > 3:
+            # Room left in the quiz: it is asked again in it, not "comes back in 10 min".
+            assert "🔁 Once more later in this quiz" in feedback and "🗓" not in feedback
+            promised[prompt] = number
+        else:
+            assert "🗓 Comes back" in feedback and "2026-03-0" in feedback
         assert f"{number}/8 · " in feedback
+    assert promised, "the story answers at least one question wrong with room left"
+    for prompt, number in promised.items():
+        assert prompt in asked[number:], f"{prompt!r} was promised again in this quiz"
     assert seen == {"typed", "multiple_choice", "true_false", "flashcard", "cloze"}
     assert "Session done:" in turn.new[-1].plain and "of 8 correct." in turn.new[-1].plain
     stats = await tutor.stats(ADA.id)
