@@ -18,12 +18,15 @@ class CardDraftRecord:
     question_id: int | None
 
 
-async def get_draft(conn: Connection, user_id: int) -> CardDraftRecord | None:
-    """The student's draft, if any."""
+async def get_draft(
+    conn: Connection, user_id: int, since_ms: int | None = None
+) -> CardDraftRecord | None:
+    """The student's draft, if any (with ``since_ms``: only one written since then)."""
     row = await fetch_one(
         conn,
-        "SELECT step, front, picture, item_id, question_id FROM own_card_drafts WHERE user_id = ?",
-        (user_id,),
+        "SELECT step, front, picture, item_id, question_id FROM own_card_drafts"
+        " WHERE user_id = ? AND updated_ms >= ?",
+        (user_id, -1 if since_ms is None else since_ms),
     )
     if row is None:
         return None

@@ -8,6 +8,7 @@ memory, so the next message finds it after a restart or on another worker.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,10 @@ from tutor.clock import to_millis
 
 if TYPE_CHECKING:
     from tutor.service import TutorService
+
+
+DRAFT_LIFETIME = timedelta(hours=6)
+"""A draft left longer is dropped: a student's text days after ``/new`` is not a card's back."""
 
 
 class DraftStep(StrEnum):
@@ -47,9 +52,10 @@ class CardDrafts:
         self.db = service.db
 
     async def get(self, user_id: int) -> CardDraft | None:
-        """The student's draft, if any."""
+        """The student's draft, if any was written in the last :data:`DRAFT_LIFETIME`."""
+        since = to_millis(self.service.now() - DRAFT_LIFETIME)
         async with self.db.read() as conn:
-            row = await draft_rows.get_draft(conn, user_id)
+            row = await draft_rows.get_draft(conn, user_id, since)
         if row is None:
             return None
         return CardDraft(DraftStep(row.step), row.front, row.picture, row.item_id, row.question_id)

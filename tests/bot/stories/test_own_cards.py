@@ -17,6 +17,7 @@ from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.faults import DOWNLOAD
 from bot.fake_telegram.objects import FakeUser, SentMessage
 from tests.bot.stories.conftest import ADA, EVE, LEI, TEST_DECK, onboard, story_settings
+from tests.conftest import FakeClock
 from tutor.content import parse_deck_file
 from tutor.service import TutorService
 
@@ -520,3 +521,21 @@ async def test_a_card_half_written_when_the_bot_restarts_is_finished_after_it(
         assert "Cancelled: nothing was saved" in (await fourth.send(ADA, "/cancel")).text
         assert "There is nothing to cancel" in (await fourth.send(ADA, "/cancel")).text
     assert await _card_rows(tutor, ADA) == [("flashcard", "This small bird")]
+
+
+async def test_a_draft_left_for_a_day_does_not_take_the_next_text_as_its_back(
+    chat: ChatDriver, tutor: TutorService, clock: FakeClock
+) -> None:
+    await only_own_cards(chat, tutor, ADA)
+    await chat.send(ADA, "/new")
+    await chat.send(ADA, "Mitochondria")
+    clock.advance(hours=25)  # the front was written yesterday; today's text is not its back
+    turn = await chat.send(ADA, "Good morning")
+    assert "Card saved" not in turn.text
+    assert await _card_rows(tutor, ADA) == []
+    # Back within a few hours, the draft is still there.
+    await chat.send(ADA, "/new")
+    await chat.send(ADA, "Ribosome")
+    clock.advance(hours=5)
+    turn = await chat.send(ADA, "Makes proteins")
+    assert "✅ Card saved (1 of 500): Ribosome → Makes proteins" in turn.text
