@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -36,6 +37,20 @@ class FakeClock:
     def set(self, moment: datetime) -> None:
         """Jump to ``moment``."""
         self.current = moment
+
+
+def virtual_time(clock: FakeClock) -> tuple[Callable[[], float], Callable[[float], Any]]:
+    """A monotonic clock and a sleep that moves the test clock instead of waiting."""
+
+    def monotonic() -> float:
+        return clock().timestamp()
+
+    async def sleep(seconds: float) -> None:
+        if seconds > 0:
+            clock.advance(seconds=seconds)
+        await asyncio.sleep(0)
+
+    return monotonic, sleep
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,7 +23,7 @@ from bot.settings import Settings
 from bot.webhook_front import route_of, user_of, worker_for
 from storage import Database
 from tests.backends import on_each_backend
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, virtual_time
 from tutor.service import TutorService
 
 CLASS = FakeChat(-900, "Class")
@@ -35,18 +33,6 @@ MEMBERS = [FakeUser(1000 + k, f"M{k}") for k in range(60)]
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """On SQLite and on PostgreSQL (tests/backends.py)."""
     on_each_backend(metafunc)
-
-
-def virtual_time(clock: FakeClock) -> tuple[Callable[[], float], Callable[[float], Any]]:
-    def monotonic() -> float:
-        return clock().timestamp()
-
-    async def sleep(seconds: float) -> None:
-        if seconds > 0:
-            clock.advance(seconds=seconds)
-        await asyncio.sleep(0)
-
-    return monotonic, sleep
 
 
 @pytest.fixture

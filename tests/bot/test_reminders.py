@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from storage import Database
 from storage import reminders as reminder_rows
 from storage import users as user_rows
 from storage.records import UserRecord
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, virtual_time
 from tests.tutor.conftest import sample_deck_bytes
 from tutor.clock import to_millis
 from tutor.reminder_queue import ReminderQueue
@@ -37,20 +37,6 @@ AnyApp = Application[Any, Any, Any, Any, Any, Any]
 def settings(**overrides: Any) -> Settings:
     """Settings without environment or .env."""
     return Settings(_env_file=None, telegram_bot_token=None, **overrides)  # type: ignore[call-arg]
-
-
-def virtual_time(clock: FakeClock) -> tuple[Callable[[], float], Callable[[float], Any]]:
-    """A monotonic clock and a sleep that moves the test clock instead of waiting."""
-
-    def monotonic() -> float:
-        return clock().timestamp()
-
-    async def sleep(seconds: float) -> None:
-        if seconds > 0:
-            clock.advance(seconds=seconds)
-        await asyncio.sleep(0)
-
-    return monotonic, sleep
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from storage import Database
 from tests.backends import on_each_backend
 from tests.bot.stories.test_groups import CAPITALS
 from tests.bot.test_reminders import add_student
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, virtual_time
 from tutor.admin import AdminService
 from tutor.leases import Lease
 from tutor.reminder_queue import announcement_slot
@@ -104,18 +104,6 @@ async def start_process(
 async def stop_process(process: Process) -> None:
     await process.application.shutdown()
     await process.db.close()
-
-
-def virtual_time(clock: FakeClock) -> tuple[Callable[[], float], Callable[[float], Any]]:
-    def monotonic() -> float:
-        return clock().timestamp()
-
-    async def sleep(seconds: float) -> None:
-        if seconds > 0:
-            clock.advance(seconds=seconds)
-        await asyncio.sleep(0)
-
-    return monotonic, sleep
 
 
 @pytest.fixture
