@@ -23,6 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import handlers
+from bot.apology import apology, apology_toast
 from bot.bot_data import SERVICE_KEY
 from bot.flood import register_flood_guard
 from bot.group_quizzes import build_group_runner, schedule_group_quizzes
@@ -33,7 +34,7 @@ from bot.handlers.groups import register_group_handlers
 from bot.handlers.privacy import register_privacy_handlers
 from bot.handlers.quiz import NotDelivered
 from bot.heartbeat import install_heartbeat
-from bot.i18n import plain, t
+from bot.i18n import t
 from bot.menus import command_menu, publish_menus
 from bot.outgoing import ChatRateLimiter
 from bot.reminders import schedule_reminders
@@ -221,11 +222,11 @@ async def on_error(update: object, context: Context) -> None:
             return
         if update.callback_query is not None:
             try:
-                await update.callback_query.answer(plain(lang, "generic_error"))
+                await update.callback_query.answer(apology_toast(lang))
                 return
             except TelegramError:
                 pass  # already answered (the failure came later): say it in the chat
-        await update.effective_chat.send_message(t(lang, "generic_error"), parse_mode="HTML")
+        await update.effective_chat.send_message(apology(lang, update), parse_mode="HTML")
 
 
 __all__ = [

@@ -44,7 +44,7 @@ DECK = {
         for i in range(6)
     ],
 }
-GENERIC = plain("en", "generic_error")
+GENERIC = plain("en", "apology.button")  # the notice over the chat after a failed press
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"

@@ -123,7 +123,7 @@ async def test_the_local_chat_over_http_waits_out_start_up_faults_and_fails_call
     assert "The bot talks HTTP to a local Bot API at http://127.0.0.1:" in transcript
     assert transcript.count("bot: How it works") == 2
     assert "(the bot's next sendMessage call fails with 502)" in transcript
-    assert "bot: Sorry, something went wrong. Please try again." in transcript
+    assert "bot: Sorry, /help could not be shown: something went wrong on my side." in transcript
     assert "(write :fail METHOD FAULT" in transcript
     assert "start-up: getMe failed (NetworkError: Bad Gateway)" in log.read_text()
 

@@ -221,7 +221,7 @@ async def test_a_failure_is_reported_and_the_bot_keeps_running(
     chat.raise_errors = False
     with caplog.at_level(logging.ERROR, logger="bot.app"):
         turn = await chat.send(ADA, "/stats")
-    assert "Sorry, something went wrong." in turn.text
+    assert "Sorry, /stats could not be shown: something went wrong on my side." in turn.text
     [record] = [r for r in caplog.records if r.name == "bot.app"]
     logged = record.getMessage()
     assert f"(user {ADA.id})" in logged and "RuntimeError" in logged
