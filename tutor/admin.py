@@ -23,8 +23,9 @@ from storage import users as user_rows
 from storage.records import AuditRecord
 from tutor.clock import from_millis, to_millis, zone
 from tutor.content.common import slugify
+from tutor.content.messages import rejected
 from tutor.convert import deck_from_record, item_to_record
-from tutor.errors import ContentRejected, UnknownDeck, UnknownItem
+from tutor.errors import UnknownDeck, UnknownItem
 from tutor.items import Deck, Item
 from tutor.own_cards import PrivateItem
 from tutor.quick_add import parse_add_line, parse_edit_line
@@ -173,7 +174,7 @@ class AdminService:
         """Give a deck a new display name (its slug, links and items stay)."""
         name = " ".join(name.split())
         if not 1 <= len(name) <= 100:
-            raise ContentRejected("a deck name has 1 to 100 characters")
+            raise rejected("deck_name_length", max=100)
         deck = await self.service.find_deck(ref)
         async with self.db.transaction() as conn:
             await content_rows.rename_deck(conn, deck.id, name, self._now_ms())
@@ -344,9 +345,9 @@ class AdminService:
         """Store an announcement to confirm; nothing is sent yet."""
         text = text.strip()
         if not text:
-            raise ContentRejected("the announcement is empty")
+            raise rejected("announcement_empty")
         if len(text) > MAX_ANNOUNCEMENT:
-            raise ContentRejected(f"an announcement has at most {MAX_ANNOUNCEMENT} characters")
+            raise rejected("announcement_too_long", limit=MAX_ANNOUNCEMENT)
         deck = await self.service.find_deck(deck_ref) if deck_ref else None
         async with self.db.transaction() as conn:
             draft_id = await announcement_rows.create(

@@ -19,6 +19,7 @@ from tutor.content.anki_export import export_package
 from tutor.content.common import slugify
 from tutor.content.errors import ContentError, ImportLimits
 from tutor.content.export import FORMATS, export_deck
+from tutor.content.messages import reason as content_reason
 from tutor.convert import deck_from_record, item_from_record
 from tutor.deck_store import Pace, Target
 from tutor.errors import ContentRejected, UnknownDeck
@@ -186,12 +187,15 @@ async def export(
         UnknownDeck: no live deck ``deck_id``.
     """
     if fmt not in FORMATS:
+        why = content_reason("export_format", format=fmt, formats=", ".join(FORMATS))
         raise ContentRejected(
-            f"unknown export format {fmt!r} (use {', '.join(FORMATS)})",
+            str(why),
             reason=f"unknown export format {fmt!r}",
             cause="unknown_format",
             format=fmt,
             formats=FORMATS,
+            why=why,
+            place=None,
         )
     async with db.read() as conn:
         record = await content_rows.get_deck(conn, deck_id, owner_id=owner_id)

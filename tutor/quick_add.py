@@ -10,6 +10,7 @@ answers; spaces around them are ignored.
 
 from __future__ import annotations
 
+from tutor.content.messages import rejected
 from tutor.errors import ContentRejected
 from tutor.items import MAX_OPTIONS, Item, ItemKind
 
@@ -34,17 +35,17 @@ def parse_item(fields: list[str], external_id: str) -> Item:
         raise ContentRejected(f"expected: {USAGE}")
     question = fields[0]
     if len(question) > MAX_QUESTION:
-        raise ContentRejected(f"the question is longer than {MAX_QUESTION} characters")
+        raise rejected("question_too_long", limit=MAX_QUESTION)
     answers = _answers(fields[1])
     if any(len(answer) > MAX_ANSWER for answer in answers):
-        raise ContentRejected(f"an answer is longer than {MAX_ANSWER} characters")
+        raise rejected("answer_too_long", limit=MAX_ANSWER)
     if len(fields) == 3:
         if len(answers) != 1:
-            raise ContentRejected("a multiple-choice question has one correct answer")
+            raise rejected("choice_one_answer")
         wrong = [option for option in _answers(fields[2]) if option != answers[0]]
         options = [answers[0], *wrong]
         if not 2 <= len(options) <= MAX_OPTIONS:
-            raise ContentRejected(f"multiple choice needs 2 to {MAX_OPTIONS} different options")
+            raise rejected("choice_option_count", max=MAX_OPTIONS)
         return Item(
             ItemKind.MULTIPLE_CHOICE,
             question,

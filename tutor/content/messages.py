@@ -15,6 +15,7 @@ import string
 from dataclasses import dataclass
 from functools import cache
 
+from tutor.errors import ContentRejected
 from tutor.items import SkippedEntry
 
 PLACES: dict[str, str] = {
@@ -178,6 +179,15 @@ REASONS: dict[str, str] = {
         "there is no deck {deck!r} to import into; give an existing deck's name or id,"
         " or a new name"
     ),
+    # one-line forms (/add, an item's edit), deck names, announcements, export formats
+    "question_too_long": "the question is longer than {limit} characters",
+    "answer_too_long": "an answer is longer than {limit} characters",
+    "choice_one_answer": "a multiple-choice question has one correct answer",
+    "choice_option_count": "multiple choice needs 2 to {max} different options",
+    "deck_name_length": "a deck name has 1 to {max} characters",
+    "announcement_empty": "the announcement is empty",
+    "announcement_too_long": "an announcement has at most {limit} characters",
+    "export_format": "unknown export format {format!r} (use {formats})",
 }
 """Reason code -> English template."""
 
@@ -251,6 +261,13 @@ def place(kind: str, **params: object) -> Place:
 def reason(code: str, **params: object) -> Reason:
     """A reason; the parameters must be exactly the template's."""
     return Reason(code, _args(REASONS, code, params))
+
+
+def rejected(code: str, **params: object) -> ContentRejected:
+    """A refusal of an admin's or a student's input as a coded reason: English in
+    ``str()``, and ``why`` for the bot to say it in the reader's language."""
+    why = reason(code, **params)
+    return ContentRejected(str(why), reason=str(why), why=why, place=None)
 
 
 def line(number: int) -> Place:
