@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.i18n import Html, listed, plain, t
+from bot.timezones import local_time_text
 from tutor.group_quiz import PollResult, PollToSend, QuizEnd, Step
 from tutor.groups import Group, GroupOverview, Ranking, RankLine
 from tutor.policy.group import GroupReason
@@ -148,3 +151,14 @@ def group_lines(groups: list[GroupOverview], limit: int = 20, lang: str = "en") 
     if len(groups) > limit:
         lines.append(plain(lang, "admin.groups_more", n=len(groups) - limit))
     return lines
+
+
+def zone_line(lang: str, group: Group, now: datetime, *, new: bool, adder: str | None) -> Html:
+    """Which time zone the group's daily quiz follows, and how to change it: taken from the
+    admin who added the bot (``adder``, when the tutor knows their zone), else a question."""
+    params = {"zone": group.timezone, "now": local_time_text(group.timezone, now)}
+    if not new:
+        return t(lang, "group.zone_kept", **params)
+    if adder is not None:
+        return t(lang, "group.zone_from_adder", name=adder, **params)
+    return t(lang, "group.zone_ask", **params)

@@ -16,7 +16,15 @@ from storage import group_quizzes as quiz_rows
 from storage import group_slots as slot_rows
 from storage import groups as group_rows
 from storage.groups import GroupRecord
-from tutor.clock import Clock, local_day_start, require_utc, to_millis, utc_now, zone
+from tutor.clock import (
+    Clock,
+    is_valid_zone,
+    local_day_start,
+    require_utc,
+    to_millis,
+    utc_now,
+    zone,
+)
 from tutor.errors import InvalidSetting, TutorError, UnknownDeck
 from tutor.students import LANGUAGES, common_setting_changes, parse_hhmm
 
@@ -168,13 +176,17 @@ class GroupStudy:
             raise UnknownGroup(str(chat_id))
         return found
 
-    async def joined(self, chat_id: int, title: str, language: str) -> tuple[Group, bool]:
+    async def joined(
+        self, chat_id: int, title: str, language: str, timezone: str | None = None
+    ) -> tuple[Group, bool]:
         """The bot was added to the group: a new group (its language from whoever added the
-        bot), or a returning one with its settings. Returns it and whether it is new."""
+        bot, its time zone too when known, else the deployment's), or a returning one with
+        its settings. Returns it and whether it is new."""
         lang = language if language in LANGUAGES else "en"
+        zone_name = timezone if timezone and is_valid_zone(timezone) else self.default_timezone
         async with self.db.transaction() as conn:
             record, new = await group_rows.join(
-                conn, chat_id, title, lang, self.default_timezone, to_millis(self.now())
+                conn, chat_id, title, lang, zone_name, to_millis(self.now())
             )
         return await self.require(record.chat_id), new
 

@@ -36,12 +36,14 @@ from telegram.ext import (
 from bot import callbacks
 from bot.callbacks import GroupSettingPress
 from bot.group_quizzes import group_runner
-from bot.group_text import settings_text, top_text
+from bot.group_text import settings_text, top_text, zone_line
 from bot.handlers.common import Context, error_plain, error_text, log, service_of
 from bot.i18n import Html, language_for, plain, t
 from bot.times import parse_time
 from tutor.errors import InvalidSetting, TutorError, UnknownDeck
 from tutor.groups import MAX_GROUP_QUIZ, Group
+from tutor.service import TutorService
+from tutor.students import Student
 
 GROUPS_GROUP = -30  # after the privacy handlers (-40), before the student handlers (0)
 COMMANDS = ("quiz", "top", "stop", "group_settings", "help")
@@ -99,6 +101,13 @@ async def reply(update: Update, text: Html, keyboard: InlineKeyboardMarkup | Non
         log.info("group %s: reply not sent: %s", chat.id, error.message)
 
 
+async def _onboarded(service: TutorService, user_id: int) -> Student | None:
+    """The user as a student who chose their language and zone (not one who only answered
+    polls, whose settings are the defaults)."""
+    student = await service.student(user_id)
+    return student if student is not None and student.onboarded else None
+
+
 async def current_group(update: Update, context: Context) -> Group:
     """The group the update comes from; one the bot was in before group study started (no
     ``my_chat_member`` seen) is recorded now, in the language of whoever wrote."""
@@ -109,8 +118,11 @@ async def current_group(update: Update, context: Context) -> Group:
     if found is not None and found.active:
         return found
     user = update.effective_user
-    lang = language_for(user.language_code if user else None)
-    group, _ = await service.groups.joined(chat.id, chat.title or "", lang)
+    writer = await _onboarded(service, user.id) if user else None
+    lang = writer.language if writer else language_for(user.language_code if user else None)
+    group, _ = await service.groups.joined(
+        chat.id, chat.title or "", lang, writer.timezone if writer else None
+    )
     return group
 
 
@@ -183,10 +195,17 @@ async def membership_changed(update: Update, context: Context) -> None:
     was_in = change.old_chat_member.status in _IN
     now_in = change.new_chat_member.status in _IN
     if now_in and not was_in:
-        lang = language_for(change.from_user.language_code)
-        group, _ = await service.groups.joined(chat.id, chat.title or "", lang)
+        # A teacher who studies with the tutor gives the group their language and zone.
+        adder = await _onboarded(service, change.from_user.id)
+        lang = adder.language if adder else language_for(change.from_user.language_code)
+        group, new = await service.groups.joined(
+            chat.id, chat.title or "", lang, adder.timezone if adder else None
+        )
         log.info("group %s: bot added", chat.id)
-        await reply(update, t(group.language, "group.hello", title=group.title))
+        from_adder = adder.first_name if adder and adder.timezone == group.timezone else None
+        hello = t(group.language, "group.hello", title=group.title)
+        line = zone_line(group.language, group, service.now(), new=new, adder=from_adder)
+        await reply(update, Html(f"{hello}\n{line}"))
     elif was_in and not now_in:
         log.info("group %s: bot removed", chat.id)
         await service.groups.left(chat.id)

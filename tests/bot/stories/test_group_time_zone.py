@@ -1,0 +1,82 @@
+"""A teacher adds the bot to her class group: the group's daily quiz follows her own time zone
+when the tutor knows it from their private chat, else the hello asks for one; either way it
+says which zone is used and how to change it. (Groups used to start on UTC, unsaid.)"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.fake_telegram.api import FakeBotApi
+from bot.fake_telegram.driver import ChatDriver
+from bot.fake_telegram.objects import FakeChat, FakeUser
+from tests.bot.stories.test_groups import CAPITALS, group_bot
+from tests.conftest import FakeClock
+from tutor.service import TutorService
+
+WANG = FakeUser(910, "王老师", language_code="zh-hans")
+MS_LEE = FakeUser(911, "Ms Lee", language_code="en")
+CLASS = FakeChat(-4101, "高一(3)班")
+OTHER = FakeChat(-4102, "History 9B")
+
+
+@pytest.fixture
+async def tutor(service_factory: Any) -> TutorService:
+    service: TutorService = await service_factory()
+    await service.import_file(json.dumps(CAPITALS).encode(), "capitals.json")
+    return service
+
+
+@pytest.fixture
+async def chat(tutor: TutorService, clock: FakeClock) -> AsyncIterator[ChatDriver]:
+    async with ChatDriver(group_bot(tutor, FakeBotApi(clock=clock), clock)) as driver:
+        yield driver
+
+
+async def test_a_chinese_teacher_who_studies_gives_the_group_her_zone(
+    chat: ChatDriver, tutor: TutorService, clock: FakeClock
+) -> None:
+    # Wang studies with the tutor herself: she said Shanghai when she started.
+    await chat.send(WANG, "/start")
+    await chat.press(WANG, "✓ 简体中文")
+    await chat.press(WANG, "➕ Capitals")
+    await chat.press(WANG, "o:deck:done")
+    await chat.press(WANG, "o:tz:Asia/Shanghai")
+    await chat.press(WANG, "o:time:none")
+    await chat.press(WANG, "o:exam:skip")
+    chat.fake.set_member(CLASS, WANG, "creator")
+    turn = await chat.feed(chat.fake.bot_added(CLASS, WANG))
+    now = clock().astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+    assert turn.text.splitlines()[-1] == (
+        f"🕒 每日测验按 王老师 自己设置里的时区 Asia/Shanghai 进行（那里现在是 {now}）。"
+        "要换成别的时区：/group_settings tz Asia/Shanghai。"
+    )
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None and group.timezone == "Asia/Shanghai" and group.language == "zh"
+    # Her 19:45 is Shanghai's, as the settings say.
+    turn = await chat.send(WANG, "/group_settings time 19:45", chat=CLASS)
+    assert "每日测验：19:45（Asia/Shanghai）" in turn.text
+
+
+async def test_a_teacher_the_tutor_does_not_know_is_asked_for_the_zone(
+    chat: ChatDriver, tutor: TutorService, clock: FakeClock
+) -> None:
+    chat.fake.set_member(OTHER, MS_LEE, "creator")
+    turn = await chat.feed(chat.fake.bot_added(OTHER, MS_LEE))
+    now = clock().strftime("%H:%M")
+    assert turn.text.splitlines()[-1] == (
+        "🕒 Which time zone is this group in? Until an admin sets it, daily quizzes follow"
+        f" UTC (it is {now} there now). Set it like this: /group_settings tz Europe/Berlin"
+        " (or Asia/Shanghai, America/New_York…)."
+    )
+    turn = await chat.send(MS_LEE, "/group_settings tz Europe/Berlin", chat=OTHER)
+    group = await tutor.groups.group(OTHER.id)
+    assert group is not None and group.timezone == "Europe/Berlin"
+    # Removed and added again: the zone is kept, and the hello says so.
+    await chat.feed(chat.fake.bot_removed(OTHER, MS_LEE))
+    turn = await chat.feed(chat.fake.bot_added(OTHER, MS_LEE))
+    assert "Daily quizzes still follow the time zone Europe/Berlin" in turn.text
