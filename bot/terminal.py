@@ -9,6 +9,7 @@ Typing:
     ``N``                  presses button N of the bot's newest message, if it shows buttons
     ``\\N``                 sends the text "N" (for typed answers that are numbers)
     ``:file PATH [CAPTION]`` uploads a document
+    ``:photo PATH [CAPTION]`` sends a photo (a card's picture, say)
     ``:fail METHOD FAULT``  the bot's next METHOD call fails (a status, timeout, network)
     ``quit``, ``exit``, EOF  ends the chat
 """
@@ -31,7 +32,8 @@ from bot.fake_telegram.tg_html import to_plain
 DEFAULT_BANNER = (
     "metatutor chat (offline). Type a message or a /command; a number presses that button"
     " of the newest message (a number under a message without buttons is sent as text); "
-    "\\N sends the number N as text; ':file PATH [caption]' uploads a document; "
+    "\\N sends the number N as text; ':file PATH [caption]' uploads a document, "
+    "':photo PATH [caption]' sends a photo; "
     "':fail METHOD FAULT' makes the bot's next call of a Bot API method fail; 'quit' ends."
 )
 _QUIT = frozenset({"quit", "exit"})
@@ -146,6 +148,9 @@ class Chatter(Protocol):
     ) -> Turn:
         """The user sends a document."""
 
+    async def send_photo(self, user: FakeUser, data: bytes, *, caption: str | None = None) -> Turn:
+        """The user sends a photo (with a caption, if given)."""
+
 
 async def run_terminal_chat(
     application: AnyApplication,
@@ -245,7 +250,7 @@ async def _read_and_act(
         except TimeoutError:  # the bot still handles it (waiting out Telegram, say)
             output_stream.write(NO_REPLY_YET + "\n")
             continue
-        except (LookupError, OSError) as exc:
+        except (LookupError, OSError, ValueError) as exc:
             output_stream.write(f"(cannot do that: {exc})\n")
             continue
         printer.flush_new()
@@ -279,6 +284,14 @@ async def _act(chatter: Chatter, fake: FakeBotApi, user: FakeUser, line: str) ->
         return await chatter.upload(
             user, path.read_bytes(), path.name, caption=caption.strip() or None
         )
+    if stripped.startswith(":photo "):
+        path_text, _, caption = stripped.removeprefix(":photo ").strip().partition(" ")
+        picture = Path(path_text).expanduser().read_bytes()
+        if image_type(picture) is None:  # Telegram takes only pictures as photos
+            raise ValueError(
+                f"{path_text} is not a JPEG, PNG, GIF or WebP picture; :file sends any file"
+            )
+        return await chatter.send_photo(user, picture, caption=caption.strip() or None)
     if stripped.isdigit():
         # Only the newest message's buttons: a number typed under a question without
         # buttons (a typed answer) must not press an older message's (a settings panel).

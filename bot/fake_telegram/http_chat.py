@@ -129,3 +129,7 @@ class HttpChat(ChatReader):
     ) -> Turn:
         """The user sends a document."""
         return await self.feed(self.fake.user_document(user, data, filename, caption))
+
+    async def send_photo(self, user: FakeUser, data: bytes, *, caption: str | None = None) -> Turn:
+        """The user sends a photo (with a caption, if given)."""
+        return await self.feed(self.fake.user_photo(user, data, caption))

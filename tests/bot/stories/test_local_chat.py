@@ -159,3 +159,48 @@ async def test_a_start_up_fault_in_the_offline_chat_is_waited_out_too(
     )
     assert "bot: How it works" in out.getvalue()
     assert "start-up: getMe failed (NetworkError: Bad Gateway)" in log.read_text()
+
+
+@pytest.mark.parametrize("http", [False, True], ids=["in_process", "over_http"])
+async def test_a_student_sends_a_photo_for_a_card_of_her_own_in_the_terminal(
+    tutor: TutorService, tmp_path: Path, http: bool
+) -> None:
+    """``:photo PATH [caption]`` sends a picture as Telegram would (a photo, not a file): with
+    the caption ``front | back`` it is a card of her own with that picture. A file that is
+    no picture is refused by the chat itself, which says why and what to use instead."""
+    picture = tmp_path / "robin.jpg"
+    picture.write_bytes(b"\xff\xd8\xff\xe0" + b"picture" * 40)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    typed = "\n".join(
+        [
+            "/start",
+            "1",  # ✓ English
+            "1",  # ➕ the test deck
+            "2",  # Continue
+            "15",  # UTC
+            "7",  # no daily quiz
+            "1",  # skip the exam date
+            f":photo {picture} This bird | a robin",
+            f":photo {notes} Some | notes",
+            f":photo {tmp_path / 'missing.png'}",
+            "/mycards",
+            "quit",
+        ]
+    )
+    out = io.StringIO()
+    await run_local_chat(
+        story_settings().model_copy(update={"database": tmp_path / "metatutor.sqlite3"}),
+        tutor,
+        input_stream=io.StringIO(typed + "\n"),
+        output_stream=out,
+        media_dir=tmp_path,
+        http=http,
+    )
+    transcript = out.getvalue()
+    assert "':photo PATH [caption]' sends a photo" in transcript  # the banner says how
+    assert "bot: ✅ Card saved 🖼 (1 of 500): This bird → a robin" in transcript
+    assert f"(cannot do that: {notes} is not a JPEG, PNG, GIF or WebP picture;" in transcript
+    assert "(cannot do that: [Errno 2] No such file or directory" in transcript
+    assert "1. This bird → a robin 🖼" in transcript
+    assert "(the bot raised" not in transcript
