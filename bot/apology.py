@@ -3,13 +3,11 @@ message, a file) and what to do next, in the user's language."""
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
 
+from bot.handlers.common import command_of
 from bot.i18n import Html, plain, t
 
-_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s|$)")
 # The verb that fits what the command gives ("/stats could not be shown").
 _SHOWN = frozenset(
     {"help", "stats", "decks", "settings", "mycards", "admin", "admin_decks", "item", "users"}
@@ -19,18 +17,9 @@ _STARTED = frozenset({"start", "quiz", "new"})
 _SENT = frozenset({"mydata", "export"})
 
 
-def failed_command(update: Update) -> str | None:
-    """The command the update's message (or a document's caption) gave, like ``/stats``."""
-    message = update.effective_message
-    if message is None or update.callback_query is not None:
-        return None
-    found = _COMMAND.match(message.text or message.caption or "")
-    return f"/{found.group(1).lower()}" if found else None
-
-
 def apology(lang: str, update: Update) -> Html:
     """The chat message after an unexpected failure of ``update``."""
-    command = failed_command(update)
+    command = command_of(update)
     if command is not None:
         name = command.removeprefix("/")
         verb = (
@@ -56,4 +45,4 @@ def apology_toast(lang: str) -> str:
     return plain(lang, "apology.button")
 
 
-__all__ = ["apology", "apology_toast", "failed_command"]
+__all__ = ["apology", "apology_toast"]

@@ -13,7 +13,14 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.handlers.common import Context, language_of, reply, student_of, toast
+from bot.handlers.common import (
+    Context,
+    language_of,
+    reply,
+    student_of,
+    toast,
+    unknown_command_text,
+)
 from bot.i18n import Html, plain, t
 from bot.import_text import refusal_text
 from bot.settings import Settings
@@ -89,7 +96,7 @@ async def refuse(update: Update, context: Context, what: str) -> None:
     if update.callback_query is not None:
         await toast(update.callback_query, plain(language_of(update, None), "callback.invalid"))
     else:
-        await reply(update, t(language_of(update, None), "unknown_command"))
+        await reply(update, unknown_command_text(update, language_of(update, None)))
 
 
 #: The admin commands whose written form (``admin.usage_form.NAME`` in the catalogs, in the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias
 
@@ -61,6 +62,26 @@ async def started_student(update: Update, context: Context) -> Student | None:
     if student is None:
         await reply(update, t(language_of(update, None), "please_start"))
     return student
+
+
+_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s|$)")
+
+
+def command_of(update: Update) -> str | None:
+    """The command the update's message (or a document's caption) gives, like ``/stats``."""
+    message = update.effective_message
+    if message is None or update.callback_query is not None:
+        return None
+    found = _COMMAND.match(message.text or message.caption or "")
+    return f"/{found.group(1).lower()}" if found else None
+
+
+def unknown_command_text(update: Update, lang: str) -> Html:
+    """The reply to a command this bot does not have (or that is not the user's), naming it."""
+    command = command_of(update)
+    if command is None:
+        return t(lang, "unknown_command")
+    return t(lang, "unknown_command_named", command=command)
 
 
 def language_of(update: Update, student: Student | None) -> str:

@@ -32,6 +32,7 @@ from bot.handlers.common import (
     started_student,
     student_of,
     toast,
+    unknown_command_text,
 )
 from bot.i18n import Html, plain, t
 from bot.times import parse_time
@@ -89,7 +90,7 @@ async def _set_status(update: Update, context: Context, status: StudentStatus, k
 async def unknown_command(update: Update, context: Context) -> None:
     """A command this bot does not have."""
     student = await student_of(update, context)
-    await reply(update, t(language_of(update, student), "unknown_command"))
+    await reply(update, unknown_command_text(update, language_of(update, student)))
 
 
 async def group_message(update: Update, context: Context) -> None:

@@ -212,7 +212,9 @@ async def test_text_without_a_question_and_odd_messages(chat: ChatDriver) -> Non
     turn = await chat.upload(ADA, b"\x00" * 10, "blob.bin")
     assert "I can only read text" in turn.text
     turn = await chat.send(ADA, "/frobnicate now")
-    assert "I do not know that command" in turn.text
+    assert turn.text == "I do not know the command /frobnicate. /help lists the ones I know."
+    turn = await chat.send(LEI, "/Frobnicate")
+    assert turn.text == "我不认识 /frobnicate 这个命令。发送 /help 查看可用命令。"
 
 
 async def test_buttons_are_expected_for_button_questions(chat: ChatDriver) -> None:
