@@ -215,6 +215,8 @@ async def on_error(update: object, context: Context) -> None:
     except Exception:  # the database may be what failed
         student = None
     lang = language_of(update, student)
+    # Telegram failed a call: most likely the reply, after the handler had done its work.
+    reply_lost = isinstance(failure, TelegramError)
     with contextlib.suppress(Exception):  # e.g. Forbidden: the user blocked the bot
         if lost is not None:
             # In the chat, where it stays (a toast vanishes, and the press was answered).
@@ -222,11 +224,12 @@ async def on_error(update: object, context: Context) -> None:
             return
         if update.callback_query is not None:
             try:
-                await update.callback_query.answer(apology_toast(lang))
+                await update.callback_query.answer(apology_toast(lang, reply_lost=reply_lost))
                 return
             except TelegramError:
                 pass  # already answered (the failure came later): say it in the chat
-        await update.effective_chat.send_message(apology(lang, update), parse_mode="HTML")
+        text = apology(lang, update, reply_lost=reply_lost)
+        await update.effective_chat.send_message(text, parse_mode="HTML")
 
 
 __all__ = [

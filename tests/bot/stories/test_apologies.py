@@ -11,6 +11,7 @@ from bot.fake_telegram.driver import ChatDriver
 from tests.bot.stories.conftest import ADA, LEI, onboard
 from tutor.own_cards import OwnCards
 from tutor.service import TutorService
+from tutor.students import StudentStatus
 
 
 async def _crash(*args: Any, **kwargs: Any) -> Any:
@@ -68,3 +69,35 @@ async def test_a_failed_press_and_a_failed_message_say_which_and_what_to_do(
     turn = await chat.press(ADA, question.button_data[0], message=question)
     assert not turn.errors and turn.edited  # pressed again, the answer is marked
     assert any(word in turn.edited[-1].plain for word in ("Correct", "Not quite"))
+
+
+async def test_a_lost_reply_says_what_was_asked_may_be_done_so_nothing_is_done_twice(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """Telegram fails the reply after the card was saved. The apology used to say to send it
+    again, and the card was then saved twice; a lost reply to /pause said the same."""
+    await onboard(chat, ADA)
+    await onboard(chat, LEI)
+    chat.raise_errors = False
+    chat.fake.fail_next("sendMessage", 502)
+    turn = await chat.send(ADA, "Capital of Peru | Lima")
+    assert [m.plain for m in turn.new] == [
+        "Sorry, my reply to your message was lost on the way (Telegram did not take it). What"
+        " you sent may already be done (a card saved: /mycards shows it), so check before you"
+        " send it again."
+    ]
+    turn = await chat.send(ADA, "/mycards")
+    assert "Your own cards: 1" in turn.text and "Capital of Peru → Lima" in turn.text
+
+    chat.fake.fail_next("sendMessage", "timeout")
+    turn = await chat.send(LEI, "/pause")
+    assert [m.plain for m in turn.new] == [
+        "抱歉，我对 /pause 的回复在路上丢了（Telegram 没有接收）。/pause 本身可能已经完成，"
+        "请先确认再重新发送；/help 列出了在哪里查看。"
+    ]
+    lei = await tutor.student(LEI.id)
+    assert lei is not None and lei.status is StudentStatus.PAUSED  # it was done
+    # A command that only shows something is safe to send again, and says so.
+    chat.fake.fail_next("sendMessage", 502)
+    turn = await chat.send(ADA, "/help")
+    assert [m.plain for m in turn.new][0].startswith("Sorry, /help could not be shown:")
