@@ -112,7 +112,11 @@ async def group_message(update: Update, context: Context) -> None:
 async def not_text(update: Update, context: Context) -> None:
     """Stickers, photos, voice notes and the like."""
     student = await student_of(update, context)
-    await reply(update, t(language_of(update, student), "text.not_text"))
+    lang = language_of(update, student)
+    if student is not None and await own_cards.drafting(context, student):
+        await reply(update, t(lang, "own.not_for_a_card"))  # a sound or a file for a card
+        return
+    await reply(update, t(lang, "text.not_text"))
 
 
 def looks_binary(text: str) -> bool:

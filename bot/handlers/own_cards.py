@@ -98,6 +98,11 @@ async def _start_draft(context: Context, student: Student, draft: CardDraft) -> 
     await _drafts(context).put(student.id, dataclasses.replace(draft, question_id=question))
 
 
+async def drafting(context: Context, student: Student) -> bool:
+    """Whether the student is writing a card now (/new, or an edit from /mycards)."""
+    return await _draft(context, student) is not None
+
+
 async def _draft(context: Context, student: Student) -> CardDraft | None:
     """The card being written, unless a typed question was asked since (then it is dropped)."""
     draft = await _drafts(context).get(student.id)

@@ -100,4 +100,4 @@ async def test_a_lost_reply_says_what_was_asked_may_be_done_so_nothing_is_done_t
     # A command that only shows something is safe to send again, and says so.
     chat.fake.fail_next("sendMessage", 502)
     turn = await chat.send(ADA, "/help")
-    assert [m.plain for m in turn.new][0].startswith("Sorry, /help could not be shown:")
+    assert turn.new[0].plain.startswith("Sorry, /help could not be shown:")

@@ -129,9 +129,7 @@ def apology(command: str) -> str:
 
 def apologised(said: list[str]) -> bool:
     """Whether any of these messages is the apology after an unexpected failure."""
-    return any(
-        "went wrong on my side" in text or "was lost on the way" in text for text in said
-    )
+    return any("went wrong on my side" in text or "was lost on the way" in text for text in said)
 
 
 # -- start-up ----------------------------------------------------------------------------------

@@ -117,9 +117,9 @@ async def test_a_deck_file_sent_without_the_import_caption_says_how_to_import_it
     turn = await admin_chat.upload(WEI, CSV, "首都.csv")
     assert "新增 1" in turn.edited[-1].plain
 
-    # A student's file is still answered as before: the bot reads text and buttons.
+    # A student's file is still answered as before: the bot reads text, buttons and photos.
     turn = await admin_chat.upload(ADA, CSV, "notes.csv")
-    assert turn.text.startswith("I can only read text and button presses.")
+    assert turn.text.startswith("I read text, button presses and photos")
 
 
 async def test_an_upload_telegram_is_slow_to_hand_over_is_not_said_to_be_on_its_way(
