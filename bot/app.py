@@ -206,7 +206,10 @@ async def on_error(update: object, context: Context) -> None:
     )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    # Telegram failed a call: most likely the reply, after the handler had done its work.
+    reply_lost = isinstance(failure, TelegramError)
     if update.effective_chat.type != update.effective_chat.PRIVATE:
+        await _apologise_in_group(update, context, reply_lost=reply_lost)
         return
     from bot.handlers.common import language_of, student_of
 
@@ -215,8 +218,6 @@ async def on_error(update: object, context: Context) -> None:
     except Exception:  # the database may be what failed
         student = None
     lang = language_of(update, student)
-    # Telegram failed a call: most likely the reply, after the handler had done its work.
-    reply_lost = isinstance(failure, TelegramError)
     with contextlib.suppress(Exception):  # e.g. Forbidden: the user blocked the bot
         if lost is not None:
             # In the chat, where it stays (a toast vanishes, and the press was answered).
@@ -230,6 +231,24 @@ async def on_error(update: object, context: Context) -> None:
                 pass  # already answered (the failure came later): say it in the chat
         text = apology(lang, update, reply_lost=reply_lost)
         await update.effective_chat.send_message(text, parse_mode="HTML")
+
+
+async def _apologise_in_group(update: Update, context: Context, *, reply_lost: bool) -> None:
+    """A failed group command gets the apology in the group's language, as a reply to it (so
+    in its topic); anything else that failed there (a poll answer, chatter) stays silent."""
+    from bot.handlers.common import command_of, language_of, service_of
+
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None or command_of(update) is None:
+        return
+    try:
+        group = await service_of(context).groups.group(chat.id)
+    except Exception:  # the database may be what failed
+        group = None
+    lang = group.language if group is not None else language_of(update, None)
+    with contextlib.suppress(Exception):  # the bot may have been removed meanwhile
+        await message.reply_text(apology(lang, update, reply_lost=reply_lost), parse_mode="HTML")
 
 
 __all__ = [

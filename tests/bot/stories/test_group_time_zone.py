@@ -1,6 +1,7 @@
 """A teacher adds the bot to her class group: the group's daily quiz follows her own time zone
 when the tutor knows it from their private chat, else the hello asks for one; either way it
-says which zone is used and how to change it. (Groups used to start on UTC, unsaid.)"""
+says which zone is used and how to change it. (Groups used to start on UTC, unsaid.) And a
+group command that fails gets an apology in the group's language."""
 
 from __future__ import annotations
 
@@ -80,3 +81,27 @@ async def test_a_teacher_the_tutor_does_not_know_is_asked_for_the_zone(
     await chat.feed(chat.fake.bot_removed(OTHER, MS_LEE))
     turn = await chat.feed(chat.fake.bot_added(OTHER, MS_LEE))
     assert "Daily quizzes still follow the time zone Europe/Berlin" in turn.text
+
+
+async def test_a_group_command_that_fails_gets_an_apology_in_the_group(
+    chat: ChatDriver, tutor: TutorService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure in a group used to get no reply at all: the class waited in silence."""
+    chat.fake.set_member(CLASS, WANG, "creator")
+    await chat.feed(chat.fake.bot_added(CLASS, WANG))  # a Chinese group (Wang's Telegram)
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(tutor.groups, "ranking", crash)
+    chat.raise_errors = False
+    turn = await chat.send(WANG, "/top", chat=CLASS)
+    [said] = chat.messages(CLASS)[-1:]
+    assert [m.plain for m in turn.new] == [
+        "抱歉，/top 没能显示出来：我这边出了问题。请过一分钟再发一次 /top；"
+        "如果还是不行，/help 列出了我能做的其他事。"
+    ]
+    assert said.reply_to_message_id is not None  # a reply to the command, so in its topic
+    monkeypatch.undo()
+    turn = await chat.send(WANG, "/top", chat=CLASS)
+    assert not turn.errors and "/quiz 5" in turn.text
