@@ -187,7 +187,7 @@ async def export(
         UnknownDeck: no live deck ``deck_id``.
     """
     if fmt not in FORMATS:
-        why = content_reason("export_format", format=fmt, formats=", ".join(FORMATS))
+        why = content_reason("export_format", format=fmt, formats=tuple(FORMATS))
         raise ContentRejected(
             str(why),
             reason=f"unknown export format {fmt!r}",

@@ -29,7 +29,7 @@ from bot.handlers.delivery import (
     start_progress,
     step_progress,
 )
-from bot.i18n import Html, plain, size_text, t
+from bot.i18n import Html, listed, plain, size_text, t
 from bot.import_text import refusal_text, skipped_text
 from bot.reminders import build_runner
 from tutor.admin import AdminService
@@ -59,7 +59,7 @@ async def export_command(update: Update, context: Context, admin_id: int) -> Non
         # "/export rome xml": a deck followed by a format we do not write, not a deck name
         if len(words) < 2 or not await _is_deck(admin, " ".join(words[:-1])):
             raise
-        formats = ", ".join(FORMATS)
+        formats = listed(lang, FORMATS)
         deck = " ".join(words[:-1])
         await reply(
             update, t(lang, "admin.export_bad_format", fmt=words[-1], formats=formats, deck=deck)

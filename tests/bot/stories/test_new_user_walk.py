@@ -204,7 +204,7 @@ async def test_an_export_format_the_bot_does_not_write_is_named_as_such(
     assert "There is no deck" in turn.text and "atlantis xml" in turn.text
     turn = await admin_chat.send(WEI, "/export test-deck xlsx")
     assert turn.text == (
-        "题库不能导出为“xlsx”格式。可用的格式有 csv, tsv, json, apkg：例如 /export test-deck"
+        "题库不能导出为“xlsx”格式。可用的格式有 csv、tsv、json、apkg：例如 /export test-deck"
         " apkg。这次没有发送文件。"
     )
 
