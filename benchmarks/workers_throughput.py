@@ -92,10 +92,25 @@ class Student:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+class NotifyingBotApi(FakeBotApi):
+    """The fake Bot API, telling the students' watcher when the bot made a call (instead of
+    the watcher looking every few milliseconds whether it did: less of the shared CPU)."""
+
+    def __init__(self) -> None:
+        super().__init__(require_known_chat=False)
+        self.called = asyncio.Event()
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            return await super().do_request(*args, **kwargs)
+        finally:
+            self.called.set()
+
+
 class Students:
     """Students tapping as fast as the bot answers; one watcher reads the fake's new calls."""
 
-    def __init__(self, fake: FakeBotApi, count: int) -> None:
+    def __init__(self, fake: NotifyingBotApi, count: int) -> None:
         self.fake = fake
         self.students = {
             FIRST_USER + k: Student(FakeUser(FIRST_USER + k, f"S{k}")) for k in range(count)
@@ -128,9 +143,13 @@ class Students:
         self._seen_acks = len(fake.callback_answers)
 
     async def watcher(self) -> None:
+        called = self.fake.called
         while not self.stop:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.1):
+                    await called.wait()
+            called.clear()
             self.watch()
-            await asyncio.sleep(0.003)
 
     async def run(self, student: Student) -> None:
         fake = self.fake
@@ -236,7 +255,7 @@ async def measure(
     connections: int = 40,
 ) -> dict[str, Any]:
     """One run: the bot with ``workers`` processes, students answering; figures of the window."""
-    fake = FakeBotApi(require_known_chat=False)
+    fake = NotifyingBotApi()
     fake.token = TOKEN
     crowd = Students(fake, students)
     async with HttpBotApi(fake) as server:

@@ -35,6 +35,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from tutor.deliveries import settle
+
 log = logging.getLogger("bot.outgoing")
 
 BROADCAST = "broadcast"
@@ -152,6 +154,7 @@ class ChatRateLimiter(BaseRateLimiter[str]):
         rate_limit_args: str | None,
     ) -> Result:
         """Send when the chat's bucket allows; retry a reply after RetryAfter."""
+        await settle()  # an update's record is written before the update calls Telegram
         if rate_limit_args == BROADCAST:
             if self._overall is not None:
                 await self._turn(None)

@@ -24,6 +24,7 @@ from storage.checkpoints import Checkpointer
 from storage.dialect import POSTGRESQL, SQLITE
 from storage.migrations import apply_migrations, latest_version, schema_version
 from storage.postgres import PgConnection, PgRaw, Traffic, is_postgres_url, redacted
+from storage.update_claims import CLAIM, Claim, claim_in
 from storage.write_lock import WriteLock, WriteStats
 
 BUSY_TIMEOUT_MS = 5000
@@ -218,9 +219,17 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error."""
+        """A write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error.
+
+        The first one of an update's handling also records the update as begun (its
+        :data:`storage.update_claims.CLAIM`), and raises
+        :class:`storage.update_claims.UpdateHandled` if it was handled already.
+        """
         if self.read_only:
             raise sqlite3.OperationalError(f"{self.location} is open read-only")
+        claim = CLAIM.get()
+        if claim is not None and not claim.wanted_by(self):
+            claim = None
         async with self._lock:
             if self._connection.in_transaction:
                 # Left open by a ROLLBACK that failed (an I/O error): start clean.
@@ -228,16 +237,21 @@ class Database:
             began = time.perf_counter()
             began_cpu = time.thread_time()
             waited = 0.0
-            if not self._begin_now():
+            if claim is not None and not claim.wanted_by(self):
+                claim = None  # recorded by another transaction while this one waited
+            if not self._begin_now(claim):
                 # On the connection's thread: it may wait for another process's writer.
                 execute: Callable[..., Awaitable[float]] = self._connection._execute
                 lock = self._write_lock
-                begin = asyncio.ensure_future(execute(_begin, self._connection._conn, lock))
+                raw = self._connection._conn
+                begin = asyncio.ensure_future(execute(_begin, raw, lock, claim))
                 try:
                     waited = await asyncio.shield(begin)
                 except asyncio.CancelledError:
                     # The thread still takes the lock: undo that, or every other process waits.
                     await asyncio.shield(self._undo_begin(begin))
+                    if claim is not None:
+                        claim.rolled_back()
                     raise
                 began_cpu = time.thread_time()
             stats = self.write_stats
@@ -252,7 +266,11 @@ class Database:
                 # PostgreSQL the last statements may have taken the COMMIT with them.
                 if self._connection.in_transaction:
                     await run_sync(self._connection, _commit)
+                if claim is not None:
+                    claim.committed()
             except BaseException as error:
+                if claim is not None:
+                    claim.rolled_back()
                 # Also when COMMIT itself fails (a deferred constraint, a full disk): the
                 # connection must not stay inside the failed transaction, or every later
                 # BEGIN fails and the failed one's rows would commit with the next COMMIT.
@@ -269,7 +287,7 @@ class Database:
         if self.checkpoints is not None:
             self.checkpoints.committed()
 
-    def _begin_now(self) -> bool:
+    def _begin_now(self, claim: Claim | None) -> bool:
         """BEGIN IMMEDIATE here, on the loop's thread, if no writer holds the database.
 
         Saves the trip to the connection's thread and back, during which the lock would be
@@ -282,6 +300,8 @@ class Database:
             return False
         try:
             if _begin_unless_busy(self._connection._conn):
+                if claim is not None:
+                    _claim_or_roll_back(self._connection._conn, claim)
                 return True
         except BaseException:
             lock.release()
@@ -399,19 +419,33 @@ async def run_sync(conn: Connection, work: Callable[[sqlite3.Connection], T]) ->
     return await execute(work, conn._conn)
 
 
-def _begin(raw: sqlite3.Connection, lock: WriteLock | None) -> float:
-    """The write lock (if any), then BEGIN IMMEDIATE; the seconds that took (the wait for
-    another process's writer)."""
+def _begin(raw: sqlite3.Connection, lock: WriteLock | None, claim: Claim | None) -> float:
+    """The write lock (if any), then BEGIN IMMEDIATE and the update's claim (if any); the
+    seconds the BEGIN took (the wait for another process's writer)."""
     began = time.perf_counter()
     if lock is not None:
         lock.acquire()  # not taken if this process holds it: then the busy handler waits
     try:
         raw.execute("BEGIN IMMEDIATE")
+        waited = time.perf_counter() - began
+        if claim is not None:
+            _claim_or_roll_back(raw, claim)
     except BaseException:
         if lock is not None:
             lock.release()
         raise
-    return time.perf_counter() - began
+    return waited
+
+
+def _claim_or_roll_back(raw: sqlite3.Connection, claim: Claim) -> None:
+    """Record the update's claim just after BEGIN; if that fails (or the update was handled
+    already), roll back here: the caller never gets the transaction."""
+    try:
+        claim_in(raw, claim)
+    except BaseException:
+        claim.rolled_back()
+        _rollback(raw)
+        raise
 
 
 def _begin_unless_busy(raw: sqlite3.Connection) -> bool:

@@ -157,6 +157,8 @@ class PgRaw:
         self.total_changes = 0
         self._begin = False
         self._queued: list[tuple[str, tuple[Any, ...]]] = []
+        self._checked: tuple[list[tuple[str, tuple[Any, ...]]], Callable[[list[Row]], None]] | None
+        self._checked = None
         self.traffic = Traffic()
 
     @property
@@ -173,17 +175,23 @@ class PgRaw:
             return PgCursor([], -1, None)
         if word == "ROLLBACK":
             self._queued.clear()
-        if word in ("COMMIT", "ROLLBACK", "END") and self._begin and not self._queued:
+            self._checked = None
+        if word in ("COMMIT", "ROLLBACK", "END") and self._begin and not self._pending:
             self._begin = False
             return PgCursor([], -1, None)
         if word in ("COMMIT", "END") and not self.in_transaction:
             return PgCursor([], -1, None)  # committed already, with its last statements
         return None
 
+    @property
+    def _pending(self) -> bool:
+        """Deferred writes wait to go out."""
+        return bool(self._queued) or self._checked is not None
+
     def _send_begin(self) -> None:
         """The deferred BEGIN and writes on their own (before statements that cannot be
         pipelined)."""
-        if self._begin or self._queued:
+        if self._begin or self._pending:
             self._pipelined([])
 
     def defer(self, sql: str, parameters: Iterable[Any] = ()) -> None:
@@ -195,6 +203,15 @@ class PgRaw:
             self.execute(sql, parameters)
             return
         self._queued.append((postgres_statement(sql), tuple(parameters)))
+
+    def defer_checked(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]], check: Callable[[list[Row]], None]
+    ) -> None:
+        """Writes that go out first with the transaction's next statement, like :meth:`defer`;
+        ``check`` gets the last one's rows once they are back, on this thread, and may run
+        statements of its own or raise (the transaction then rolls back). A COMMIT does not
+        go out with them together with other work: ``check`` sees them before it commits."""
+        self._checked = ([(postgres_statement(sql), values) for sql, values in statements], check)
 
     def _statement(self, sql: str) -> tuple[str, bool]:
         """``sql`` in PostgreSQL's dialect, and whether ``RETURNING id`` was added to it."""
@@ -212,8 +229,18 @@ class PgRaw:
     def _pipelined(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[PgCursor]:
         """The pending BEGIN and deferred writes, then ``statements``, in one round trip;
         the results of ``statements``."""
-        begin, queued = self._begin, self._queued
-        self._begin, self._queued = False, []
+        checked = self._checked
+        if (
+            checked is not None
+            and statements
+            and statements[-1][0] == "COMMIT"
+            and (len(statements) > 1 or self._queued)
+        ):
+            # The check must see its rows before the work beside them commits.
+            found = self._pipelined(statements[:-1])
+            return [*found, *self._pipelined(statements[-1:])]
+        begin, queued = self._begin, [*(checked[0] if checked else ()), *self._queued]
+        self._begin, self._queued, self._checked = False, [], None
         self.traffic.round_trips += 1
         self.traffic.statements += int(begin) + len(queued) + len(statements)
         if self.traffic.log is not None:
@@ -232,13 +259,17 @@ class PgRaw:
                     cursor.execute(sql, values)
             # The deferred writes' row counts stay out of total_changes: a caller counting
             # its own statement's changes (before and after it) must not see theirs.
-            return [self._finish(cursor) for cursor in cursors]
+            found = [self._finish(cursor) for cursor in cursors]
+            checked_rows = writes[len(checked[0]) - 1].fetchall() if checked else []
         except psycopg.Error as error:
             raise _translate_error(error) from error
         finally:
             for cursor in writes + cursors:
                 cursor.close()
             self.traffic.seconds += time.perf_counter() - started
+        if checked is not None:
+            checked[1](checked_rows)
+        return found
 
     def _finish(self, cursor: psycopg.Cursor[Row]) -> PgCursor:
         rows = cursor.fetchall() if cursor.description is not None else []
@@ -252,7 +283,7 @@ class PgRaw:
         if deferred is not None:
             return deferred
         statement, wants_id = self._statement(sql)
-        if self._begin or self._queued:
+        if self._begin or self._pending:
             found = self._pipelined([(statement, tuple(parameters))])[0]
         else:
             self.traffic.round_trips += 1

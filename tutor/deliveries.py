@@ -4,7 +4,7 @@ Telegram delivers an update again when it got no 200 for it: a webhook worker ki
 queueing an update makes the front answer 503, a polling process killed before confirming
 its offset fetches it again after the restart. Answers are idempotent by their key, but a
 ``/quiz`` or any command that sends would run twice. So each update is begun in the
-database (:mod:`storage.processed_updates`) before its handlers run and marked done after:
+database (:mod:`storage.processed_updates`) before it acts, and marked done after:
 
 * a new update is begun and handled;
 * one already done, or begun by a process that still runs (two workers got it at once), is
@@ -12,6 +12,14 @@ database (:mod:`storage.processed_updates`) before its handlers run and marked d
 * one begun by a process that is gone (killed while handling it) is handled again: an
   update is never lost for a crash, and runs twice only if its holder died between acting
   and marking it done.
+
+Beginning costs no transaction of its own either: an update's :class:`Claim` is recorded by
+the first write transaction of its handling (on PostgreSQL in that transaction's first round
+trip), or, if a handler is about to call Telegram before it writes anything, by
+:func:`settle` just before that call. Either way the row exists before the update acts on
+anything outside the process; an update that writes and sends nothing records nothing (a
+redelivery of it would do nothing either). One found handled raises :class:`UpdateHandled`
+there, and the update is skipped.
 
 Marking done costs no transaction of its own: the marks wait for the next update's begin
 and go in its transaction (and at a clean stop, :meth:`UpdateLog.flush`). A process killed
@@ -30,6 +38,7 @@ from datetime import datetime, timedelta
 
 from storage import Database
 from storage import processed_updates as rows
+from storage.update_claims import CLAIM, Claim, UpdateHandled
 from tutor.clock import Clock, to_millis, utc_now
 from tutor.leases import holder_gone, process_holder
 
@@ -54,23 +63,39 @@ class UpdateLog:
         self._pruned: datetime | None = None
         self._finished: list[int] = []  # done, not yet marked in the database
 
-    async def begin(self, update_id: int, digest: str) -> bool:
-        """True if this process should handle the update (it is now recorded as its own);
-        False if it was handled, or is being handled, already."""
+    def claim(self, update_id: int, digest: str) -> Claim:
+        """The update's claim, to be recorded by the first write transaction of its handling
+        (set it as :data:`storage.update_claims.CLAIM` while the handlers run)."""
         now = self.clock()
-        async with self.db.transaction() as conn:
-            if self._pruned is None or now - self._pruned >= PRUNE_EVERY:
-                await rows.prune(conn, to_millis(now - WINDOW))
-                self._pruned = now
-            if self._finished:
-                await rows.finish(conn, self._finished, self.holder)
-                self._finished = []
-            if await rows.begin(conn, update_id, digest, self.holder, to_millis(now)):
-                return True
-            found = await rows.state_of(conn, update_id)
-            if found is None or found[1] or not holder_gone(found[0]):
-                return False
-            return await rows.take_from(conn, update_id, found[0], self.holder, to_millis(now))
+        due = self._pruned is None or now - self._pruned >= PRUNE_EVERY
+
+        def pruned() -> None:
+            self._pruned = now
+
+        return Claim(
+            database=self.db,
+            update_id=update_id,
+            digest=digest,
+            holder=self.holder,
+            now_ms=to_millis(now),
+            gone=holder_gone,
+            finished=self._finished,
+            prune_before_ms=to_millis(now - WINDOW) if due else None,
+            on_pruned=pruned,
+        )
+
+    async def begin(self, update_id: int, digest: str) -> bool:
+        """Record the update as begun now, in a transaction of its own: True if this process
+        should handle it (it is now its own); False if it was handled, or is being handled,
+        already."""
+        token = CLAIM.set(self.claim(update_id, digest))
+        try:
+            await settle()
+        except UpdateHandled:
+            return False
+        finally:
+            CLAIM.reset(token)
+        return True
 
     def done(self, update_id: int) -> None:
         """Note the update handled (its handlers finished, whatever their outcome); written
@@ -82,5 +107,34 @@ class UpdateLog:
         if not self._finished:
             return
         async with self.db.transaction() as conn:
-            finished, self._finished = self._finished, []
+            finished = list(self._finished)  # the list is shared with claims in flight
             await rows.finish(conn, finished, self.holder)
+        self._finished[:] = [i for i in self._finished if i not in set(finished)]
+
+
+async def settle() -> None:
+    """Record the running update's claim now, if nothing recorded it yet (before a call to
+    Telegram: the row must exist before the update acts outside the process).
+
+    Raises:
+        UpdateHandled: it was handled already, or is being handled by a running process.
+    """
+    claim = CLAIM.get()
+    if claim is None or claim.state != "pending" or not isinstance(claim.database, Database):
+        return
+    async with claim.database.transaction():
+        pass  # the transaction records the claim at its BEGIN
+    if claim.state == "refused":
+        raise UpdateHandled(claim.update_id)
+
+
+__all__ = [
+    "CLAIM",
+    "PRUNE_EVERY",
+    "WINDOW",
+    "Claim",
+    "UpdateHandled",
+    "UpdateLog",
+    "digest_of",
+    "settle",
+]

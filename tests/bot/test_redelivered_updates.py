@@ -23,11 +23,12 @@ from telegram import Update
 from bot.app import build_application
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver, Turn
+from bot.once import update_digest
 from storage import Database
 from tests.backends import on_each_backend
 from tests.bot.stories.conftest import ADA, TEST_DECK, onboard, story_settings
 from tests.conftest import FakeClock
-from tutor.deliveries import UpdateLog, digest_of
+from tutor.deliveries import UpdateLog
 from tutor.service import TutorService
 
 
@@ -153,6 +154,21 @@ async def test_an_update_a_killed_worker_began_is_handled_again_once(
     quiz = deployment.fake.user_message(ADA, "/quiz")
     update = Update.de_json(quiz, first.chat.application.bot)
     killed = UpdateLog(first.db, clock=deployment.clock, holder=dead_holder())
-    assert await killed.begin(update.update_id, digest_of(update.to_json()))  # then killed
+    assert await killed.begin(update.update_id, update_digest(update))  # then killed
     assert "Question 1" in texts(await second.chat.redeliver(quiz))[0]  # not lost
     assert (await first.chat.redeliver(quiz)).calls == []
+
+
+async def test_a_new_update_that_reuses_a_handled_updates_id_is_handled(
+    deployment: Deployment,
+) -> None:
+    first = await deployment.start()
+    await onboard(first.chat, ADA)
+    old = deployment.fake.user_message(ADA, "/help")
+    await first.chat.feed(old)
+    await deployment.stop(first)
+    restarted = await deployment.start()
+    new = deployment.fake.user_message(ADA, "/help")
+    new["update_id"] = old["update_id"]  # Telegram chose ids afresh after a week of silence
+    assert texts(await restarted.chat.feed(new))  # its own message: not taken for a redelivery
+    assert (await restarted.chat.redeliver(new)).calls == []
