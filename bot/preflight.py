@@ -315,3 +315,28 @@ class BackgroundModel:
             except WeightsBehind:
                 await self._behind(conn, now=True)
         return await self.rules.predictor(conn, user_id, items, memories, needed=needed)
+
+    async def predictor_after(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        memory: MemoryRecord,
+        *,
+        at: datetime,
+        counted: bool,
+    ) -> RecallPredictor:
+        """Predictions for ``item`` right after an answer: the model's once it is loaded (if
+        it learned that answer), the rules' meanwhile."""
+        from tutor.learner import WeightsBehind
+
+        current = self._current()
+        if current is not self.rules and await self._model_or_behind(conn, user_id):
+            try:
+                return await current.predictor_after(
+                    conn, user_id, item, memory, at=at, counted=counted
+                )
+            except WeightsBehind:  # its state was not written: learned once it follows
+                await self._behind(conn, now=True)
+                self._unlearned[user_id] = EPOCH
+        return await self.rules.predictor_after(conn, user_id, item, memory, at=at, counted=counted)

@@ -157,6 +157,8 @@ class PgRaw:
         self.total_changes = 0
         self._begin = False
         self._queued: list[tuple[str, tuple[Any, ...]]] = []
+        # what checks the rows of a queued write, by its place in ``_queued``
+        self._checks: dict[int, Callable[[list[Row]], None]] = {}
         self.traffic = Traffic()
 
     @property
@@ -173,6 +175,7 @@ class PgRaw:
             return PgCursor([], -1, None)
         if word == "ROLLBACK":
             self._queued.clear()
+            self._checks.clear()
         if word in ("COMMIT", "ROLLBACK", "END") and self._begin and not self._queued:
             self._begin = False
             return PgCursor([], -1, None)
@@ -186,14 +189,27 @@ class PgRaw:
         if self._begin or self._queued:
             self._pipelined([])
 
-    def defer(self, sql: str, parameters: Iterable[Any] = ()) -> None:
+    def defer(
+        self,
+        sql: str,
+        parameters: Iterable[Any] = (),
+        check: Callable[[list[Row]], None] | None = None,
+    ) -> None:
         """A write inside a transaction whose result nobody reads: it goes out with the
         transaction's next statement or its COMMIT, in the same round trip. Its errors
         (a constraint) are raised there, and the transaction rolls back as for any error.
-        Outside a transaction it runs at once."""
+        Outside a transaction it runs at once.
+
+        ``check``, if given, gets the write's rows (``RETURNING``) once it is sent; what it
+        raises is raised there, as the write's error would be. A checked write is never
+        sent with the COMMIT (it goes just before), so raising still rolls back."""
         if not self.in_transaction:
-            self.execute(sql, parameters)
+            found = self.execute(sql, parameters)
+            if check is not None:
+                check(found.fetchall())
             return
+        if check is not None:
+            self._checks[len(self._queued)] = check
         self._queued.append((postgres_statement(sql), tuple(parameters)))
 
     def _statement(self, sql: str) -> tuple[str, bool]:
@@ -212,8 +228,10 @@ class PgRaw:
     def _pipelined(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[PgCursor]:
         """The pending BEGIN and deferred writes, then ``statements``, in one round trip;
         the results of ``statements``."""
-        begin, queued = self._begin, self._queued
-        self._begin, self._queued = False, []
+        if self._checks and any(sql.upper() == "COMMIT" for sql, _ in statements):
+            self._pipelined([])  # checked writes before the COMMIT, so a check can undo them
+        begin, queued, checks = self._begin, self._queued, self._checks
+        self._begin, self._queued, self._checks = False, [], {}
         self.traffic.round_trips += 1
         self.traffic.statements += int(begin) + len(queued) + len(statements)
         if self.traffic.log is not None:
@@ -232,7 +250,10 @@ class PgRaw:
                     cursor.execute(sql, values)
             # The deferred writes' row counts stay out of total_changes: a caller counting
             # its own statement's changes (before and after it) must not see theirs.
-            return [self._finish(cursor) for cursor in cursors]
+            found = [self._finish(cursor) for cursor in cursors]
+            for k, check in checks.items():
+                check(writes[k].fetchall() if writes[k].description is not None else [])
+            return found
         except psycopg.Error as error:
             raise _translate_error(error) from error
         finally:

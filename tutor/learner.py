@@ -17,6 +17,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -27,6 +28,7 @@ from storage import Connection
 from storage import attempts as attempt_rows
 from storage import content as content_rows
 from storage import learner_state as state_rows
+from storage.attempts import Tally
 from storage.batch import Query, given, joined
 from storage.database import run_sync
 from storage.learner_state import StoredState
@@ -52,6 +54,9 @@ MAX_SINGLES = 16_384
 """Items whose fixed features ``ModelMemory`` keeps one by one (a few KB each)."""
 MAX_PARSED = 1024
 """Students whose last parsed learner state ``ModelMemory`` keeps (tens of KB each)."""
+MAX_LEARNED = 256
+"""Answers learned whose due time is not computed yet that ``ModelMemory`` keeps what it
+needs for (one per answer in progress; popped when used, the oldest dropped)."""
 MAX_CATCH_UP = 32
 #: Seconds between reads of the deployment's answer totals, whose base rate the model's
 #: inputs are relative to (:mod:`tutor.model.base_rate`; a sum over all students).
@@ -103,6 +108,21 @@ class MemoryModel(Protocol):
         selection of ``items``, in their order), predictions may be limited to those."""
         ...
 
+    async def predictor_after(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        memory: MemoryRecord,
+        *,
+        at: datetime,
+        counted: bool,
+    ) -> RecallPredictor:
+        """Predictions for ``item`` right after the answer at ``at`` that :meth:`observe`
+        learned in this transaction, ``memory`` the item's memory row after it; ``counted``:
+        whether the answer was counted in the item's and tags' tallies since."""
+        ...
+
 
 class ModelMemory:
     """The meta-learned learner model, loaded lazily from ``weights`` (default: bundled).
@@ -138,6 +158,7 @@ class ModelMemory:
         self._parsed: OrderedDict[int, tuple[StoredState, LearnerState, RecallCalibration]] = (
             OrderedDict()
         )
+        self._learned: OrderedDict[tuple[int, int, int], _Learned] = OrderedDict()
 
     def load(self) -> LearnerModel:
         """Load torch and the weights once; raises ModelLoadError when they are unusable."""
@@ -160,10 +181,12 @@ class ModelMemory:
         partial: bool = False,
         *,
         unlearned: tuple[int, int] | None = None,
+        student: bool = False,
     ) -> _Snapshot:
         """The student's stored state and calibration, the items' candidate features and
         (unless given) the student's memory rows of them, in one database trip; with
-        ``unlearned`` (since, until), also the answers between them the state missed."""
+        ``unlearned`` (since, until), also the answers between them the state missed; with
+        ``student``, the student's own tally (answers, right answers)."""
         ids = [item.id for item in items]
         now = time.monotonic()
         stale = self._base_rate_read is None or now - self._base_rate_read >= self.base_rate_every
@@ -171,19 +194,20 @@ class ModelMemory:
         query = joined(
             lambda *found: found,
             state_rows.state_query(user_id),
-            self._candidates_query(items, partial),
+            self._tallies_query(items, partial),
             attempt_rows.memory_of_query(user_id, ids) if memories is None else given(memories),
             given([])
             if unlearned is None
             else state_rows.unlearned_query(user_id, *unlearned, MAX_CATCH_UP),
             attempt_rows.answer_totals_query() if stale else given(None),
+            attempt_rows.student_tally_query(user_id) if student else given(None),
         )
-        stored, candidates, rows, missed, totals = await run_sync(conn, query.run)
+        stored, tallied, rows, missed, totals, tally = await run_sync(conn, query.run)
         if totals is not None:
             self.load().use_base_rate(*totals)
             self._base_rate_read = now
         state, calibration = self._parse_state(user_id, stored)
-        return _Snapshot(state, calibration, candidates, rows, missed)
+        return _Snapshot(state, calibration, tallied.candidates(), rows, missed, tallied, tally)
 
     async def _catch_up(
         self,
@@ -233,11 +257,16 @@ class ModelMemory:
         """A read of ``items``' tallies laid over their prepared features; ``partial``: a
         selection from decks, prepared apart from the per-deck cache (which it would
         otherwise evict)."""
+        tallies = self._tallies_query(items, partial)
+        return Query(tallies.statements, lambda rows: tallies.parse(rows).candidates())
+
+    def _tallies_query(self, items: Sequence[Item], partial: bool = False) -> Query[_Tallied]:
+        """:meth:`_candidates_query`, the tallies kept apart (to count an answer in them)."""
         partial = partial or len(items) == 1
         runs = [self._single(item) for item in items] if partial else self.features.runs(items)
         tags = sorted({tag for run in runs for tag in run.tags})
         return joined(
-            lambda tallies, tag_tallies: Candidates(runs, tallies, tag_tallies),
+            lambda tallies, tag_tallies: _Tallied(runs, tallies, tag_tallies),
             attempt_rows.item_stats_query([item.id for item in items]),
             attempt_rows.tag_stats_query(tags),
         )
@@ -330,7 +359,7 @@ class ModelMemory:
 
         model = self.load()
         gap = None if unlearned_since is None else (to_millis(unlearned_since), to_millis(at))
-        snap = await self._read(conn, user_id, [item], None, unlearned=gap)
+        snap = await self._read(conn, user_id, [item], None, unlearned=gap, student=True)
         state = snap.state
         if snap.unlearned:
             state = await self._catch_up(conn, model, state, snap.unlearned)
@@ -348,17 +377,28 @@ class ModelMemory:
         stored = StoredState(
             model.weights_id, state.to_bytes(), calibration.to_json(), self.version
         )
-        if not await state_rows.put_state(conn, user_id, stored, to_millis(at)):
-            # A newer weights version's state is stored (on PostgreSQL its rebuild may have
-            # committed since the read): it stays. A following bot learns this answer once
-            # it serves that version; `model replay` rebuilds from the log.
-            if self.follows:
-                raise WeightsBehind(self.version + 1)
-            log.warning("learner state of user %s is of newer weights: not written", user_id)
-            return
-        # Read back by the due time's predictor in this transaction: no need to parse it.
-        # (A rollback leaves the old row, which no longer matches, so it is parsed again.)
+        # Kept for the due time (:meth:`predictor_after`), which then reads nothing back, and
+        # for the student's next request: no need to parse it. (A rollback leaves the old
+        # row, which no longer matches, so it is parsed again.)
+        learned = _Learned(state, calibration, snap.tallied, snap.student, correct)
+        key = (user_id, item.id, to_millis(at))
+        self._learned[key] = learned
+        while len(self._learned) > MAX_LEARNED:
+            self._learned.popitem(last=False)
         self._remember(user_id, stored, state, calibration)
+
+        def refused() -> None:
+            """A newer weights version's state is stored (on PostgreSQL its rebuild may
+            have committed since the read): it stays. A following bot learns this answer
+            once it serves that version (:meth:`predictor_after` raises WeightsBehind);
+            `model replay` rebuilds from the log. Runs where the write is sent (on the
+            connection's thread): it touches only this answer's record."""
+            learned.refused = True
+            if not self.follows:
+                log.warning("learner state of user %s is of newer weights: not written", user_id)
+
+        # Sent with the answer's next statement on PostgreSQL (one round trip less).
+        await state_rows.put_state_later(conn, user_id, stored, to_millis(at), refused)
 
     async def predictor(
         self,
@@ -369,20 +409,57 @@ class ModelMemory:
         *,
         needed: Sequence[Item] | None = None,
     ) -> RecallPredictor:
-        from tutor.policy.model_adapter import LearnerModelPredictor
-
-        model = self.load()
         partial = needed is not None and len(needed) <= min(MAX_PARTIAL, len(items) // 8)
         if needed is not None and partial:
             items = needed
         snap = await self._read(conn, user_id, items, memories, partial)
-        raw = LearnerModelPredictor(model, snap.state, snap.candidates, snap.candidates.batch)
-        if not self.calibrate or snap.calibration.answers == 0:
+        return self._predictions(snap.state, snap.calibration, snap.candidates, snap.memories)
+
+    async def predictor_after(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        memory: MemoryRecord,
+        *,
+        at: datetime,
+        counted: bool,
+    ) -> RecallPredictor:
+        """Predictions for ``item`` right after the answer :meth:`observe` learned: from the
+        state it wrote and the tallies it read with the answer counted in them as the
+        database counts it (:func:`storage.attempts.counted`), without reading them back
+        (one round trip less per answer on PostgreSQL). Only answers counted by another
+        transaction between the two are missing, as they would be from a read just before.
+        Reads as :meth:`predictor` does if :meth:`observe` kept nothing for this answer.
+
+        Raises :class:`WeightsBehind` (a following bot) if the state's write was refused:
+        a newer weights version's state was stored meanwhile."""
+        learned = self._learned.pop((user_id, item.id, to_millis(at)), None)
+        if learned is not None and learned.refused and self.follows:
+            raise WeightsBehind(self.version + 1)
+        if learned is None or learned.refused:
+            return await self.predictor(conn, user_id, [item], [memory])
+        tallied = learned.tallied
+        if counted:
+            tallied = tallied.with_answer(item, learned.correct, learned.student)
+        return self._predictions(learned.state, learned.calibration, tallied.candidates(), [memory])
+
+    def _predictions(
+        self,
+        state: LearnerState,
+        calibration: RecallCalibration,
+        candidates: Candidates,
+        rows: Sequence[MemoryRecord],
+    ) -> RecallPredictor:
+        """The model's predictions for ``candidates``, through the student's calibration."""
+        from tutor.policy.model_adapter import LearnerModelPredictor
+
+        raw = LearnerModelPredictor(self.load(), state, candidates, candidates.batch)
+        if not self.calibrate or calibration.answers == 0:
             return raw  # the identity: nothing learned about this student yet
-        rows = snap.memories
         return CalibratedPredictor.from_columns(
             raw,
-            snap.calibration,
+            calibration,
             np.array([m.item_id for m in rows], dtype=np.int64),
             np.array([m.last_ms for m in rows], dtype=np.float64) / 1000,
             np.array(
@@ -394,6 +471,27 @@ class ModelMemory:
         )
 
 
+class _Tallied(NamedTuple):
+    """Candidates' prepared features and the tallies read for them."""
+
+    runs: list[DeckFeatures]
+    tallies: dict[int, Tally]
+    tag_tallies: dict[str, Tally]
+
+    def candidates(self) -> Candidates:
+        return Candidates(self.runs, self.tallies, self.tag_tallies)
+
+    def with_answer(self, item: Item, correct: bool, student: tuple[int, int] | None) -> _Tallied:
+        """These tallies with one more answer to ``item`` counted, as the database counts
+        it (``student``: the student's tally before it)."""
+        tallies = dict(self.tallies)
+        tallies[item.id] = attempt_rows.counted(tallies.get(item.id), correct, student)
+        tag_tallies = dict(self.tag_tallies)
+        for tag in set(item.tags):
+            tag_tallies[tag] = attempt_rows.counted(tag_tallies.get(tag), correct, student)
+        return _Tallied(self.runs, tallies, tag_tallies)
+
+
 class _Snapshot(NamedTuple):
     """What the model memory reads for one request."""
 
@@ -402,6 +500,20 @@ class _Snapshot(NamedTuple):
     candidates: Candidates
     memories: Sequence[MemoryRecord]
     unlearned: list[AttemptRecord]
+    tallied: _Tallied
+    student: tuple[int, int] | None
+
+
+@dataclass(slots=True)
+class _Learned:
+    """What :meth:`ModelMemory.observe` learned from one answer, for its due time."""
+
+    state: LearnerState
+    calibration: RecallCalibration
+    tallied: _Tallied
+    student: tuple[int, int] | None
+    correct: bool
+    refused: bool = False
 
 
 def learn_answer(

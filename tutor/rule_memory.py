@@ -98,3 +98,16 @@ class RuleMemory:
         if memories is None:
             memories = await attempt_rows.memory_of(conn, user_id, [item.id for item in items])
         return _RulePredictor({m.item_id: m for m in memories}, self.target)
+
+    async def predictor_after(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        memory: MemoryRecord,
+        *,
+        at: datetime,
+        counted: bool,
+    ) -> RecallPredictor:
+        """The rules read nothing: their predictions come from the memory row alone."""
+        return await self.predictor(conn, user_id, [item], [memory])

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from storage import Connection, Database
@@ -52,6 +53,20 @@ class FullMemory(ModelMemory):
     ) -> RecallPredictor:
         self._parsed.clear()
         return await super().predictor(conn, user_id, items, memories)
+
+    async def predictor_after(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        memory: MemoryRecord,
+        *,
+        at: datetime,
+        counted: bool,
+    ) -> RecallPredictor:
+        """The due time's predictions from what the answer wrote, read back."""
+        self._learned.clear()
+        return await self.predictor(conn, user_id, [item], [memory])
 
     def _remember(self, *args: Any) -> None:
         """Nothing kept."""
@@ -220,3 +235,62 @@ def test_a_state_read_back_is_the_state_written(weights_file: Path) -> None:
             assert mine.dtype == theirs.dtype and mine.tobytes() == theirs.tobytes(), name
         else:
             assert mine == theirs or (mine != mine and theirs != theirs), name
+
+
+class ReadBackToo(ModelMemory):
+    """The model memory, whose due-time predictions are checked against the same predictions
+    from what the answer wrote, read back in the same transaction."""
+
+    checked = 0
+
+    async def predictor_after(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        memory: MemoryRecord,
+        *,
+        at: datetime,
+        counted: bool,
+    ) -> RecallPredictor:
+        computed = await super().predictor_after(
+            conn, user_id, item, memory, at=at, counted=counted
+        )
+        assert not self._learned  # what observe kept was used
+        read = await self.predictor(conn, user_id, [item], [memory])
+        ids = np.full(5, item.id, np.int64)
+        times = at.timestamp() + np.array([60.0, 3600.0, 86400.0, 7 * 86400.0, 90 * 86400.0])
+        assert np.array_equal(computed.recall_at(ids, times), read.recall_at(ids, times))
+        self.checked += 1
+        return computed
+
+
+async def test_the_due_time_counts_the_answer_in_the_tallies_as_the_database_does(
+    db: Database, clock: FakeClock, weights_file: Path
+) -> None:
+    # Students answer the same items (their tallies and tags' tallies grow with each
+    # answer, right and wrong): the due time's predictions, computed from the tallies read
+    # before the answer with it counted, equal those from the tallies read back after it.
+    memory = ReadBackToo(weights_file)
+    service = TutorService(db, clock=clock, seed=5, memory=memory)
+    await service.import_file(_deck("alpha", 9), "alpha.json")
+    rng = random.Random(3)
+    for user in (1, 2, 3):
+        await service.register(user, user, f"student {user}", "en")
+        await service.enrol(user, "alpha")
+    for _round in range(2):
+        for user in (1, 2, 3):
+            question: Question | None = await service.start_quiz(user, 6)
+            while question is not None:
+                item = question.item
+                right = rng.random() < 0.6
+                if question.choices:
+                    index = question.choices.index(item.correct_text)
+                    answer = Answer(choice=index if right else (index + 1) % len(question.choices))
+                else:
+                    answer = Answer(text=item.correct_text if right else "no idea")
+                await service.answer(user, question.id, answer)
+                clock.advance(seconds=30)
+                question = await service.next_question(user)
+        clock.advance(days=1)
+    assert memory.checked == 36
