@@ -48,7 +48,8 @@ from storage import Database
 from storage import learner_state as state_rows
 from storage.learner_state import StoredState
 from tutor.items import Grade, ItemKind
-from tutor.learner import MemoryModel, ModelMemory, learn_answer
+from tutor.learner import MemoryModel, ModelMemory
+from tutor.model_reads import learn_answer
 from tutor.policy.calibration import ItemHistory, RecallCalibration, after_answer
 from tutor.rule_memory import RuleMemory
 from tutor.service import TutorService

@@ -22,9 +22,11 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:  # the CLI imports this module: keep numpy and storage out of --help
     from storage import Connection, Database
+    from storage.batch import Query
     from storage.records import MemoryRecord
     from tutor.items import Grade, Item
     from tutor.learner import MemoryModel, ModelMemory
+    from tutor.model_reads import Prefetched
     from tutor.policy.predictor import RecallPredictor
 
 
@@ -303,6 +305,7 @@ class BackgroundModel:
         memories: Sequence[MemoryRecord] | None = None,
         *,
         needed: Sequence[Item] | None = None,
+        prefetched: Prefetched | None = None,
     ) -> RecallPredictor:
         """Predictions for ``items`` (or only the ``needed`` ones): the model's once it is
         loaded, the rules' meanwhile."""
@@ -311,10 +314,16 @@ class BackgroundModel:
         memory = self._current()
         if memory is not self.rules and await self._model_or_behind(conn, user_id):
             try:
-                return await memory.predictor(conn, user_id, items, memories, needed=needed)
+                return await memory.predictor(
+                    conn, user_id, items, memories, needed=needed, prefetched=prefetched
+                )
             except WeightsBehind:
                 await self._behind(conn, now=True)
         return await self.rules.predictor(conn, user_id, items, memories, needed=needed)
+
+    def choice_query(self, user_id: int) -> Query[Prefetched | None]:
+        """The current memory's reads for a choice (the rules' while the model loads)."""
+        return self._current().choice_query(user_id)
 
     async def predictor_after(
         self,

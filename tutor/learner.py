@@ -12,37 +12,45 @@ items and learn from each answer inside the service's transaction:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from storage import Connection
 from storage import attempts as attempt_rows
-from storage import content as content_rows
 from storage import learner_state as state_rows
-from storage.attempts import Tally
 from storage.batch import Query, given, joined
 from storage.database import run_sync
 from storage.learner_state import StoredState
-from storage.records import AttemptRecord, MemoryRecord
+from storage.records import MemoryRecord
 from tutor.candidates import Candidates, DeckFeatures, FeatureCache
 from tutor.clock import from_millis, to_millis
-from tutor.convert import item_from_record
 from tutor.intervals import ItemMemory
 from tutor.items import Grade, Item
-from tutor.policy.calibration import CalibratedPredictor, ItemHistory, RecallCalibration
+from tutor.model_reads import (
+    Guess,
+    Learned,
+    Prefetched,
+    Snapshot,
+    Tallied,
+    catch_up,
+    item_history,
+    learn_answer,
+    parse_calibration,
+)
+from tutor.policy.calibration import CalibratedPredictor, RecallCalibration
 from tutor.policy.predictor import RecallPredictor
 
 if TYPE_CHECKING:
-    from tutor.model.online import AttemptFeatures, LearnerModel, LearnerState
+    from tutor.model.online import LearnerModel, LearnerState
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +110,17 @@ class MemoryModel(Protocol):
         memories: Sequence[MemoryRecord] | None = None,
         *,
         needed: Sequence[Item] | None = None,
+        prefetched: Prefetched | None = None,
     ) -> RecallPredictor:
         """Predictions for this student's ``items`` from what is stored now; ``memories``,
         when given, are the student's memory rows of them, already read. With ``needed`` (a
-        selection of ``items``, in their order), predictions may be limited to those."""
+        selection of ``items``, in their order), predictions may be limited to those.
+        ``prefetched``: what :meth:`choice_query` read in this transaction."""
+        ...
+
+    def choice_query(self, user_id: int) -> Query[Prefetched | None]:
+        """What :meth:`predictor` is likely to read for this student's next choice, to go
+        with the choice's other reads (None: nothing to guess, or nothing to read)."""
         ...
 
     async def predictor_after(
@@ -158,7 +173,9 @@ class ModelMemory:
         self._parsed: OrderedDict[int, tuple[StoredState, LearnerState, RecallCalibration]] = (
             OrderedDict()
         )
-        self._learned: OrderedDict[tuple[int, int, int], _Learned] = OrderedDict()
+        self._learned: OrderedDict[tuple[int, int, int], Learned] = OrderedDict()
+        # per student: the items the last choice read, and those answered since
+        self._guess: OrderedDict[int, Guess] = OrderedDict()
 
     def load(self) -> LearnerModel:
         """Load torch and the weights once; raises ModelLoadError when they are unusable."""
@@ -182,7 +199,7 @@ class ModelMemory:
         *,
         unlearned: tuple[int, int] | None = None,
         student: bool = False,
-    ) -> _Snapshot:
+    ) -> Snapshot:
         """The student's stored state and calibration, the items' candidate features and
         (unless given) the student's memory rows of them, in one database trip; with
         ``unlearned`` (since, until), also the answers between them the state missed; with
@@ -207,47 +224,7 @@ class ModelMemory:
             self.load().use_base_rate(*totals)
             self._base_rate_read = now
         state, calibration = self._parse_state(user_id, stored)
-        return _Snapshot(state, calibration, tallied.candidates(), rows, missed, tallied, tally)
-
-    async def _catch_up(
-        self,
-        conn: Connection,
-        model: LearnerModel,
-        state: LearnerState,
-        missed: list[AttemptRecord],
-    ) -> LearnerState:
-        """``state`` after the answers it missed (logged while the model was loading).
-
-        Each is learned with its item's tallies as they are now, not as they were, and
-        without recall calibration (which needs the item's history before that answer): an
-        approximation for a few answers, better than forgetting them. ``metatutor model
-        replay`` rebuilds the exact states from the log.
-        """
-        found = await content_rows.get_items(conn, {answer.item_id for answer in missed})
-        items = {item_id: item_from_record(record) for item_id, record in found.items()}
-        known = [answer for answer in missed if answer.item_id in items]
-        if not known:
-            return state
-        order = list(dict.fromkeys(answer.item_id for answer in known))
-        candidates = await run_sync(
-            conn, self._candidates_query([items[item_id] for item_id in order], partial=True).run
-        )
-        where = {item_id: k for k, item_id in enumerate(order)}
-        from tutor.model.online import AttemptFeatures
-
-        for answer in known:
-            state = model.update(
-                state,
-                AttemptFeatures(
-                    item=candidates[where[answer.item_id]],
-                    timestamp=from_millis(answer.answered_ms),
-                    correct=answer.correct,
-                    grade=answer.grade,
-                    latency_ms=float(answer.latency_ms) if answer.latency_ms is not None else None,
-                ),
-            )
-        log.info("learner state of user %s caught up on %d answers", known[0].user_id, len(known))
-        return state
+        return Snapshot(state, calibration, tallied.candidates(), rows, missed, tallied, tally)
 
     async def candidates(self, conn: Connection, items: Sequence[Item]) -> Candidates:
         """Candidate features of ``items`` with the current tallies."""
@@ -260,16 +237,22 @@ class ModelMemory:
         tallies = self._tallies_query(items, partial)
         return Query(tallies.statements, lambda rows: tallies.parse(rows).candidates())
 
-    def _tallies_query(self, items: Sequence[Item], partial: bool = False) -> Query[_Tallied]:
+    def _tallies_query(self, items: Sequence[Item], partial: bool = False) -> Query[Tallied]:
         """:meth:`_candidates_query`, the tallies kept apart (to count an answer in them)."""
-        partial = partial or len(items) == 1
-        runs = [self._single(item) for item in items] if partial else self.features.runs(items)
+        runs = self._runs(items, partial)
         tags = sorted({tag for run in runs for tag in run.tags})
         return joined(
-            lambda tallies, tag_tallies: _Tallied(runs, tallies, tag_tallies),
+            lambda tallies, tag_tallies: Tallied(runs, tallies, tag_tallies),
             attempt_rows.item_stats_query([item.id for item in items]),
             attempt_rows.tag_stats_query(tags),
         )
+
+    def _runs(self, items: Sequence[Item], partial: bool) -> list[DeckFeatures]:
+        """The prepared features of ``items``: one by one (``partial``: a selection), or
+        the decks' cached batches."""
+        if partial or len(items) == 1:
+            return [self._single(item) for item in items]
+        return self.features.runs(items)
 
     def _single(self, item: Item) -> DeckFeatures:
         """The fixed features of one item (a run of its own), reused while the item is equal:
@@ -326,20 +309,10 @@ class ModelMemory:
             except ValueError:
                 log.warning("learner state of user %s unreadable; starting afresh", user_id)
             else:
-                return state, self._parse_calibration(user_id, stored.calibration)
+                return state, parse_calibration(user_id, stored.calibration)
         elif stored is not None:
             log.warning("learner state of user %s is from other weights; run model replay", user_id)
         return model.new_state(), RecallCalibration()
-
-    @staticmethod
-    def _parse_calibration(user_id: int, text: str | None) -> RecallCalibration:
-        if text is None:
-            return RecallCalibration()
-        try:
-            return RecallCalibration.from_json(text)
-        except ValueError:
-            log.warning("recall calibration of user %s unreadable; starting afresh", user_id)
-            return RecallCalibration()
 
     async def observe(
         self,
@@ -360,9 +333,14 @@ class ModelMemory:
         model = self.load()
         gap = None if unlearned_since is None else (to_millis(unlearned_since), to_millis(at))
         snap = await self._read(conn, user_id, [item], None, unlearned=gap, student=True)
+        guess = self._guess.get(user_id)
+        if guess is not None:  # a seen item: scored at the student's next choice
+            guess.ids.add(item.id)
+            guess.tags.update(item.tags)
         state = snap.state
         if snap.unlearned:
-            state = await self._catch_up(conn, model, state, snap.unlearned)
+            partly = functools.partial(self._candidates_query, partial=True)
+            state = await catch_up(conn, model, state, snap.unlearned, partly)
         attempt = AttemptFeatures(
             item=snap.candidates[0],
             timestamp=at,
@@ -380,7 +358,7 @@ class ModelMemory:
         # Kept for the due time (:meth:`predictor_after`), which then reads nothing back, and
         # for the student's next request: no need to parse it. (A rollback leaves the old
         # row, which no longer matches, so it is parsed again.)
-        learned = _Learned(state, calibration, snap.tallied, snap.student, correct)
+        learned = Learned(state, calibration, snap.tallied, snap.student, correct)
         key = (user_id, item.id, to_millis(at))
         self._learned[key] = learned
         while len(self._learned) > MAX_LEARNED:
@@ -408,12 +386,53 @@ class ModelMemory:
         memories: Sequence[MemoryRecord] | None = None,
         *,
         needed: Sequence[Item] | None = None,
+        prefetched: Prefetched | None = None,
     ) -> RecallPredictor:
-        partial = needed is not None and len(needed) <= min(MAX_PARTIAL, len(items) // 8)
+        limit = min(MAX_PARTIAL, len(items) // 8)
+        partial = needed is not None and len(needed) <= limit
+        whole = Guess({item.id for item in items}, {t for item in items for t in item.tags})
         if needed is not None and partial:
             items = needed
+            ids = {item.id for item in items}
+            tags = {tag for item in items for tag in item.tags}
+            guess = Guess(ids, tags, whole, limit)
+        else:
+            guess = whole
+            ids, tags = whole.ids, whole.tags
+        if needed is not None:  # a choice (or stats): the next choice scores much the same
+            self._guess[user_id] = guess
+            self._guess.move_to_end(user_id)
+            while len(self._guess) > MAX_PARSED:
+                self._guess.popitem(last=False)
+        if (
+            prefetched is not None
+            and memories is not None
+            and prefetched.user_id == user_id
+            and ids <= prefetched.ids
+            and tags <= prefetched.tags
+        ):
+            # Read with the choice's other reads, in the same transaction: no round trip.
+            if prefetched.totals is not None:
+                self.load().use_base_rate(*prefetched.totals)
+                self._base_rate_read = prefetched.at
+            state, calibration = self._parse_state(user_id, prefetched.stored)
+            tallied = Tallied(
+                self._runs(items, partial), prefetched.tallies, prefetched.tag_tallies
+            )
+            return self._predictions(state, calibration, tallied.candidates(), memories)
         snap = await self._read(conn, user_id, items, memories, partial)
         return self._predictions(snap.state, snap.calibration, snap.candidates, snap.memories)
+
+    def choice_query(self, user_id: int) -> Query[Prefetched | None]:
+        """The student's state and the tallies of the items their last choice read and of
+        those answered since (what the next choice reads, unless their decks or seen items
+        changed otherwise): :meth:`predictor` reads nothing if they cover its items."""
+        guess = self._guess.get(user_id)
+        if guess is None:
+            return given(None)
+        now = time.monotonic()
+        stale = self._base_rate_read is None or now - self._base_rate_read >= self.base_rate_every
+        return guess.query(user_id, stale, now)
 
     async def predictor_after(
         self,
@@ -469,81 +488,6 @@ class ModelMemory:
             / 1000,
             np.array([m.n_correct for m in rows], dtype=np.float64),
         )
-
-
-class _Tallied(NamedTuple):
-    """Candidates' prepared features and the tallies read for them."""
-
-    runs: list[DeckFeatures]
-    tallies: dict[int, Tally]
-    tag_tallies: dict[str, Tally]
-
-    def candidates(self) -> Candidates:
-        return Candidates(self.runs, self.tallies, self.tag_tallies)
-
-    def with_answer(self, item: Item, correct: bool, student: tuple[int, int] | None) -> _Tallied:
-        """These tallies with one more answer to ``item`` counted, as the database counts
-        it (``student``: the student's tally before it)."""
-        tallies = dict(self.tallies)
-        tallies[item.id] = attempt_rows.counted(tallies.get(item.id), correct, student)
-        tag_tallies = dict(self.tag_tallies)
-        for tag in set(item.tags):
-            tag_tallies[tag] = attempt_rows.counted(tag_tallies.get(tag), correct, student)
-        return _Tallied(self.runs, tallies, tag_tallies)
-
-
-class _Snapshot(NamedTuple):
-    """What the model memory reads for one request."""
-
-    state: LearnerState
-    calibration: RecallCalibration
-    candidates: Candidates
-    memories: Sequence[MemoryRecord]
-    unlearned: list[AttemptRecord]
-    tallied: _Tallied
-    student: tuple[int, int] | None
-
-
-@dataclass(slots=True)
-class _Learned:
-    """What :meth:`ModelMemory.observe` learned from one answer, for its due time."""
-
-    state: LearnerState
-    calibration: RecallCalibration
-    tallied: _Tallied
-    student: tuple[int, int] | None
-    correct: bool
-    refused: bool = False
-
-
-def learn_answer(
-    model: LearnerModel,
-    state: LearnerState,
-    calibration: RecallCalibration,
-    attempt: AttemptFeatures,
-    history: ItemHistory | None,
-    *,
-    calibrate: bool = True,
-) -> tuple[LearnerState, RecallCalibration]:
-    """A student's learner state and calibration after one answer.
-
-    ``history`` is the student's history of the item before this answer (None if it is the
-    first); the calibration learns only from answers to seen items, from how far the model's
-    prediction for this answer was from its outcome.
-    """
-    if calibrate and history is not None:
-        p, after = model.predict_and_update(state, attempt)
-        calibration = calibration.observe(
-            p, history, attempt.timestamp.timestamp(), attempt.correct
-        )
-        return after, calibration
-    return model.update(state, attempt), calibration
-
-
-def item_history(record: MemoryRecord) -> ItemHistory:
-    """The calibration's view of a memory row."""
-    previous = record.previous_ms / 1000 if record.previous_ms is not None else None
-    return ItemHistory(record.last_ms / 1000, previous, record.n_correct)
 
 
 def item_memory(record: MemoryRecord | None) -> ItemMemory:

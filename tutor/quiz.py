@@ -29,6 +29,7 @@ from tutor.grading import Marked, choice_order, mark
 from tutor.item_cache import ItemCache
 from tutor.items import Grade, Item
 from tutor.learner import MemoryModel, last_seen_map
+from tutor.model_reads import Prefetched
 from tutor.new_items import NewItemRequests
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
 from tutor.policy.plan import items_to_score, pick_next
@@ -123,14 +124,19 @@ class Quizzes:
 
         async with self.db.transaction() as conn:
             reads: _ChoiceReads | None = None
+            prefetched: Prefetched | None = None
             if self.db.dialect == POSTGRESQL:
                 # Rows are locked, not the database, so the choice is made here; a round trip
                 # per read costs, so what a choice reads goes with the position's reads (in
-                # vain when a question waits or the session is over).
+                # vain when a question waits or the session is over), the memory model's
+                # reads too (those of the student's last choice and answers since).
                 query = joined(
-                    lambda *found: found, quiz_rows.position_query(user_id), choice_reads
+                    lambda *found: found,
+                    quiz_rows.position_query(user_id),
+                    choice_reads,
+                    self.memory.choice_query(user_id),
                 )
-                (session, row, history), reads = await run_sync(conn, query.run)
+                (session, row, history), reads, prefetched = await run_sync(conn, query.run)
                 item_live = True  # the question's insert checks it (``quiz_rows.ask``)
             else:
                 session, row, history, item_live = await run_sync(conn, position)
@@ -145,7 +151,9 @@ class Quizzes:
                 if chosen is None or (session, history) != early or not item_live:
                     if reads is None:
                         reads = await run_sync(conn, choice_reads.run)
-                    choice = await self._choose(conn, student, history, session.id, now, reads)
+                    choice = await self._choose(
+                        conn, student, history, session.id, now, reads, prefetched
+                    )
                 if choice is None:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
                     return None
@@ -202,6 +210,7 @@ class Quizzes:
         session_id: int,
         now: datetime,
         reads: _ChoiceReads,
+        prefetched: Prefetched | None = None,
     ) -> tuple[Item, ChoiceReason, int] | None:
         """Ask the policy, on the memory model's predictions, for the next item (and how
         many new items wait, when it is extra practice)."""
@@ -222,7 +231,9 @@ class Quizzes:
         # Predictions only for the items the choice can use (the seen ones, and new ones of
         # exam decks): for most students a few dozen of the enrolled items.
         scored = items_to_score(items, last_seen, exams)
-        predictor = await self.memory.predictor(conn, student.id, items, memories, needed=scored)
+        predictor = await self.memory.predictor(
+            conn, student.id, items, memories, needed=scored, prefetched=prefetched
+        )
         settings = StudySettings(
             target_retention=student.target_retention,
             daily_goal_items=student.daily_goal,

@@ -53,9 +53,10 @@ async def _trips(db: Database, step: Awaitable[T]) -> tuple[int, T]:
         # and the model's reads before it learns: its state, the item's and tags' tallies,
         # the student's tally. Its state's write goes with the attempt's insert (whether
         # it was written is checked there), and the due time counts the answer in the
-        # tallies read, reading nothing back. A choice: its state and the candidates'
-        # tallies.
-        (ModelMemory, 4, 3),
+        # tallies read, reading nothing back. A choice reads the model's state and the
+        # tallies of the items of the student's last choice and answer with the position
+        # (``ModelMemory.choice_query``): nothing more when they cover the items scored.
+        (ModelMemory, 4, 2),
     ],
 )
 async def test_a_quiz_step_takes_a_few_round_trips_on_postgresql(
