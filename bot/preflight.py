@@ -322,8 +322,11 @@ class BackgroundModel:
         return await self.rules.predictor(conn, user_id, items, memories, needed=needed)
 
     def choice_query(self, user_id: int) -> Query[Prefetched | None]:
-        """The current memory's reads for a choice (the rules' while the model loads)."""
-        return self._current().choice_query(user_id)
+        """The model's reads ahead for a choice once it serves; the rules' (none) while it
+        loads or failed to (the failure is raised where the model is asked, as before)."""
+        if self.loaded and (self._follow is None or self._follow.done()):
+            return self.memory.choice_query(user_id)
+        return self.rules.choice_query(user_id)
 
     async def predictor_after(
         self,
