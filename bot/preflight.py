@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the CLI imports this module: keep numpy and storage out of 
     from storage.records import MemoryRecord
     from tutor.items import Grade, Item
     from tutor.learner import MemoryModel, ModelMemory
-    from tutor.model_reads import Prefetched
+    from tutor.model_reads import Observed, Prefetched
     from tutor.policy.predictor import RecallPredictor
 
 
@@ -233,6 +233,7 @@ class BackgroundModel:
         grade: Grade | None,
         latency_ms: int | None,
         at: datetime,
+        read: Observed | None = None,
     ) -> None:
         """Learn from one answer by the model; while it loads, note what it will learn."""
         from tutor.learner import WeightsBehind
@@ -258,6 +259,7 @@ class BackgroundModel:
                 latency_ms=latency_ms,
                 at=at,
                 unlearned_since=self._unlearned.get(user_id),
+                read=read,
             )
         except WeightsBehind:  # the states moved on within the last second: follow now
             await self._behind(conn, now=True)
@@ -320,6 +322,13 @@ class BackgroundModel:
             except WeightsBehind:
                 await self._behind(conn, now=True)
         return await self.rules.predictor(conn, user_id, items, memories, needed=needed)
+
+    def observe_query(self, user_id: int, item: Item, at: datetime) -> Query[Observed | None]:
+        """The model's reads for an answer once it serves (none while it loads, follows or
+        failed to load)."""
+        if self.loaded and (self._follow is None or self._follow.done()):
+            return self.memory.observe_query(user_id, item, at, self._unlearned.get(user_id))
+        return self.rules.observe_query(user_id, item, at)
 
     def choice_query(self, user_id: int) -> Query[Prefetched | None]:
         """The model's reads ahead for a choice once it serves; the rules' (none) while it

@@ -24,6 +24,7 @@ from tutor.grading import Marked
 from tutor.intervals import next_interval
 from tutor.items import Item
 from tutor.learner import MemoryModel, item_memory
+from tutor.model_reads import Observed
 from tutor.policy.due import next_due
 from tutor.students import Student
 
@@ -61,12 +62,14 @@ async def log_answer(
     latency_ms: int | None,
     now: datetime,
     finish: Callable[[Connection], Awaitable[T]],
+    read: Observed | None = None,
 ) -> Logged[T]:
     """Log ``marked`` as ``student``'s answer to ``item`` under the idempotency ``key``.
 
     Run inside a write transaction (after :func:`ready`). ``finish`` runs in the same trip
     to the database as the final memory row write: the caller's own rows (it must await
-    only database calls, see :func:`storage.database.in_one_trip`).
+    only database calls, see :func:`storage.database.in_one_trip`). ``read``: what the memory
+    model's ``observe_query`` read for this answer, if anything.
     """
     user_id = student.id
     now_ms = to_millis(now)
@@ -80,6 +83,7 @@ async def log_answer(
         grade=marked.grade,
         latency_ms=latency_ms,
         at=now,
+        read=read,
     )
     attempt = AttemptRecord(
         user_id=user_id,

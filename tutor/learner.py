@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,10 +35,13 @@ from tutor.candidates import Candidates, DeckFeatures, FeatureCache
 from tutor.clock import from_millis, to_millis
 from tutor.intervals import ItemMemory
 from tutor.items import Grade, Item
+from tutor.memory_model import MemoryModel as MemoryModel
 from tutor.model_reads import (
     Guess,
     Learned,
+    Observed,
     Prefetched,
+    Read,
     Snapshot,
     Tallied,
     catch_up,
@@ -81,62 +84,6 @@ class WeightsBehind(Exception):
     def __init__(self, version: int) -> None:
         super().__init__(f"learner states are at weights version {version}")
         self.version = version
-
-
-class MemoryModel(Protocol):
-    """A source of recall predictions that learns from answers."""
-
-    name: str
-
-    async def observe(
-        self,
-        conn: Connection,
-        user_id: int,
-        item: Item,
-        *,
-        correct: bool,
-        grade: Grade | None,
-        latency_ms: int | None,
-        at: datetime,
-    ) -> None:
-        """Learn from one answer (called before the answer is counted in the tallies)."""
-        ...
-
-    async def predictor(
-        self,
-        conn: Connection,
-        user_id: int,
-        items: Sequence[Item],
-        memories: Sequence[MemoryRecord] | None = None,
-        *,
-        needed: Sequence[Item] | None = None,
-        prefetched: Prefetched | None = None,
-    ) -> RecallPredictor:
-        """Predictions for this student's ``items`` from what is stored now; ``memories``,
-        when given, are the student's memory rows of them, already read. With ``needed`` (a
-        selection of ``items``, in their order), predictions may be limited to those.
-        ``prefetched``: what :meth:`choice_query` read in this transaction."""
-        ...
-
-    def choice_query(self, user_id: int) -> Query[Prefetched | None]:
-        """What :meth:`predictor` is likely to read for this student's next choice, to go
-        with the choice's other reads (None: nothing to guess, or nothing to read)."""
-        ...
-
-    async def predictor_after(
-        self,
-        conn: Connection,
-        user_id: int,
-        item: Item,
-        memory: MemoryRecord,
-        *,
-        at: datetime,
-        counted: bool,
-    ) -> RecallPredictor:
-        """Predictions for ``item`` right after the answer at ``at`` that :meth:`observe`
-        learned in this transaction, ``memory`` the item's memory row after it; ``counted``:
-        whether the answer was counted in the item's and tags' tallies since."""
-        ...
 
 
 class ModelMemory:
@@ -204,12 +151,27 @@ class ModelMemory:
         (unless given) the student's memory rows of them, in one database trip; with
         ``unlearned`` (since, until), also the answers between them the state missed; with
         ``student``, the student's own tally (answers, right answers)."""
+        query = self._read_query(user_id, items, memories, partial, unlearned, student)
+        return self._snapshot(user_id, await run_sync(conn, query.run))
+
+    def _read_query(
+        self,
+        user_id: int,
+        items: Sequence[Item],
+        memories: Sequence[MemoryRecord] | None,
+        partial: bool,
+        unlearned: tuple[int, int] | None,
+        student: bool,
+    ) -> Query[Read]:
+        """:meth:`_read` as a query (its rows, not parsed yet)."""
         ids = [item.id for item in items]
         now = time.monotonic()
         stale = self._base_rate_read is None or now - self._base_rate_read >= self.base_rate_every
         # One round trip on PostgreSQL: the reads do not depend on each other.
-        query = joined(
-            lambda *found: found,
+        return joined(
+            lambda stored, tallied, rows, missed, totals, tally: Read(
+                stored, tallied, rows, missed, totals, tally, now
+            ),
             state_rows.state_query(user_id),
             self._tallies_query(items, partial),
             attempt_rows.memory_of_query(user_id, ids) if memories is None else given(memories),
@@ -219,12 +181,17 @@ class ModelMemory:
             attempt_rows.answer_totals_query() if stale else given(None),
             attempt_rows.student_tally_query(user_id) if student else given(None),
         )
-        stored, tallied, rows, missed, totals, tally = await run_sync(conn, query.run)
-        if totals is not None:
-            self.load().use_base_rate(*totals)
-            self._base_rate_read = now
-        state, calibration = self._parse_state(user_id, stored)
-        return Snapshot(state, calibration, tallied.candidates(), rows, missed, tallied, tally)
+
+    def _snapshot(self, user_id: int, read: Read) -> Snapshot:
+        """What was read, parsed (raises :class:`WeightsBehind` as :meth:`_parse_state`)."""
+        if read.totals is not None:
+            self.load().use_base_rate(*read.totals)
+            self._base_rate_read = read.at
+        state, calibration = self._parse_state(user_id, read.stored)
+        tallied = read.tallied
+        return Snapshot(
+            state, calibration, tallied.candidates(), read.rows, read.missed, tallied, read.tally
+        )
 
     async def candidates(self, conn: Connection, items: Sequence[Item]) -> Candidates:
         """Candidate features of ``items`` with the current tallies."""
@@ -325,6 +292,7 @@ class ModelMemory:
         latency_ms: int | None,
         at: datetime,
         unlearned_since: datetime | None = None,
+        read: Observed | None = None,
     ) -> None:
         """Learn from one answer; with ``unlearned_since``, first from the student's answers
         logged since then that the stored state missed (see :meth:`_catch_up`)."""
@@ -332,7 +300,10 @@ class ModelMemory:
 
         model = self.load()
         gap = None if unlearned_since is None else (to_millis(unlearned_since), to_millis(at))
-        snap = await self._read(conn, user_id, [item], None, unlearned=gap, student=True)
+        if read is not None and read.fits(user_id, item, gap):
+            snap = self._snapshot(user_id, read.read)  # read with the answer's look-up
+        else:
+            snap = await self._read(conn, user_id, [item], None, unlearned=gap, student=True)
         guess = self._guess.get(user_id)
         if guess is not None:  # a seen item: scored at the student's next choice
             guess.ids.add(item.id)
@@ -377,6 +348,16 @@ class ModelMemory:
 
         # Sent with the answer's next statement on PostgreSQL (one round trip less).
         await state_rows.put_state_later(conn, user_id, stored, to_millis(at), refused)
+
+    def observe_query(
+        self, user_id: int, item: Item, at: datetime, unlearned_since: datetime | None = None
+    ) -> Query[Observed | None]:
+        """:meth:`observe`'s reads for the answer at ``at`` to ``item`` as a query, to go with
+        the answer's look-up (one round trip less); :meth:`observe` uses them if ``item``
+        is the item answered and ``unlearned_since`` the same."""
+        gap = None if unlearned_since is None else (to_millis(unlearned_since), to_millis(at))
+        query = self._read_query(user_id, [item], None, False, gap, True)
+        return Query(query.statements, lambda rows: Observed(user_id, item, gap, query.parse(rows)))
 
     async def predictor(
         self,

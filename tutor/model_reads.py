@@ -75,6 +75,33 @@ class Prefetched(NamedTuple):
     at: float  # time.monotonic() of the query's making
 
 
+class Read(NamedTuple):
+    """The rows of ``ModelMemory._read``, not parsed yet."""
+
+    stored: StoredState | None
+    tallied: Tallied
+    rows: list[MemoryRecord]
+    missed: list[AttemptRecord]
+    totals: tuple[int, int] | None
+    tally: tuple[int, int] | None
+    at: float  # time.monotonic() of the query's making
+
+
+class Observed(NamedTuple):
+    """What ``ModelMemory.observe_query`` read: ``observe``'s reads for an answer to
+    ``item`` by ``user_id`` (``gap``: the answers it would catch up on)."""
+
+    user_id: int
+    item: Item
+    gap: tuple[int, int] | None
+    read: Read
+
+    def fits(self, user_id: int, item: Item, gap: tuple[int, int] | None) -> bool:
+        """Whether these are the reads of that answer (the item as asked is the one
+        answered, unchanged)."""
+        return self.user_id == user_id and self.item == item and self.gap == gap
+
+
 class Tallied(NamedTuple):
     """Candidates' prepared features and the tallies read for them."""
 

@@ -18,7 +18,7 @@ from tutor.policy.predictor import RecallPredictor
 from tutor.policy.types import FloatArray, IntArray
 
 if TYPE_CHECKING:
-    from tutor.model_reads import Prefetched
+    from tutor.model_reads import Observed, Prefetched
 
 DAY_SECONDS = 86_400.0
 
@@ -88,8 +88,13 @@ class RuleMemory:
         grade: Grade | None,
         latency_ms: int | None,
         at: datetime,
+        read: Observed | None = None,
     ) -> None:
         """Nothing to learn beyond the memory row the service keeps."""
+
+    def observe_query(self, user_id: int, item: Item, at: datetime) -> Query[Observed | None]:
+        """Nothing to read."""
+        return given(None)
 
     async def predictor(
         self,

@@ -50,13 +50,14 @@ async def _trips(db: Database, step: Awaitable[T]) -> tuple[int, T]:
         # with the writes. Next: the position and what the choice reads; the question
         # stored with its item read, and the COMMIT.
         (RuleMemory, 3, 2),
-        # and the model's reads before it learns: its state, the item's and tags' tallies,
-        # the student's tally. Its state's write goes with the attempt's insert (whether
-        # it was written is checked there), and the due time counts the answer in the
-        # tallies read, reading nothing back. A choice reads the model's state and the
+        # and the model's reads before it learns (its state, the item's and tags' tallies,
+        # the student's tally) go with the question's look-up (``observe_query``, for the
+        # item as asked). Its state's write goes with the attempt's insert (whether it was
+        # written is checked there), and the due time counts the answer in the tallies
+        # read, reading nothing back. A choice reads the model's state and the
         # tallies of the items of the student's last choice and answer with the position
         # (``ModelMemory.choice_query``): nothing more when they cover the items scored.
-        (ModelMemory, 4, 2),
+        (ModelMemory, 3, 2),
     ],
 )
 async def test_a_quiz_step_takes_a_few_round_trips_on_postgresql(

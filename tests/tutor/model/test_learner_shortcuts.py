@@ -17,6 +17,7 @@ import pytest
 
 from storage import Connection, Database
 from storage import learner_state as state_rows
+from storage.batch import Query, given
 from storage.learner_state import StoredState
 from storage.records import MemoryRecord
 from tests.conftest import FakeClock
@@ -25,7 +26,7 @@ from tutor.items import Item
 from tutor.learner import ModelMemory
 from tutor.model.online import LearnerState
 from tutor.model.weights import TrainedWeights
-from tutor.model_reads import Prefetched
+from tutor.model_reads import Observed, Prefetched
 from tutor.policy.calibration import RecallCalibration
 from tutor.policy.predictor import RecallPredictor
 from tutor.service import TutorService
@@ -69,6 +70,12 @@ class FullMemory(ModelMemory):
         """The due time's predictions from what the answer wrote, read back."""
         self._learned.clear()
         return await self.predictor(conn, user_id, [item], [memory])
+
+    def observe_query(
+        self, user_id: int, item: Item, at: datetime, unlearned_since: datetime | None = None
+    ) -> Query[Observed | None]:
+        """Nothing read ahead of the answer's look-up: ``observe`` reads."""
+        return given(None)
 
     def _remember(self, *args: Any) -> None:
         """Nothing kept."""
@@ -346,3 +353,33 @@ async def test_a_choice_from_what_was_read_ahead_predicts_as_one_that_reads_when
     await _run(db, clock, memory, exam=False)
     # read ahead on PostgreSQL (a round trip less), where most choices used it
     assert memory.used > 50 if db.dialect == "postgresql" else memory.used == 0
+
+
+class ReadAheadChecked(ModelMemory):
+    """The model memory, whose reads for an answer made with its look-up are checked against
+    the same reads made when the answer is learned."""
+
+    used = 0
+
+    async def observe(self, conn: Connection, user_id: int, item: Item, **kw: Any) -> None:
+        read: Observed | None = kw.get("read")
+        if read is not None and read.fits(user_id, item, None):
+            self.used += 1
+            again = await self._read(conn, user_id, [item], None, student=True)
+            ahead = self._snapshot(user_id, read.read)
+            assert ahead.state.to_bytes() == again.state.to_bytes()
+            assert ahead.calibration.to_json() == again.calibration.to_json()
+            assert (ahead.tallied.tallies, ahead.tallied.tag_tallies) == (
+                again.tallied.tallies,
+                again.tallied.tag_tallies,
+            )
+            assert (ahead.memories, ahead.student) == (again.memories, again.student)
+        await super().observe(conn, user_id, item, **kw)
+
+
+async def test_an_answer_read_with_its_question_learns_as_one_read_when_learned(
+    db: Database, clock: FakeClock, weights_file: Path
+) -> None:
+    memory = ReadAheadChecked(weights_file)
+    await _run(db, clock, memory, exam=False)
+    assert memory.used > 50  # every answer to a question this process asked
