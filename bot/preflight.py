@@ -22,9 +22,11 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:  # the CLI imports this module: keep numpy and storage out of --help
     from storage import Connection, Database
+    from storage.batch import Query
     from storage.records import MemoryRecord
     from tutor.items import Grade, Item
     from tutor.learner import MemoryModel, ModelMemory
+    from tutor.model_reads import Observed, Prefetched
     from tutor.policy.predictor import RecallPredictor
 
 
@@ -231,6 +233,7 @@ class BackgroundModel:
         grade: Grade | None,
         latency_ms: int | None,
         at: datetime,
+        read: Observed | None = None,
     ) -> None:
         """Learn from one answer by the model; while it loads, note what it will learn."""
         from tutor.learner import WeightsBehind
@@ -256,6 +259,7 @@ class BackgroundModel:
                 latency_ms=latency_ms,
                 at=at,
                 unlearned_since=self._unlearned.get(user_id),
+                read=read,
             )
         except WeightsBehind:  # the states moved on within the last second: follow now
             await self._behind(conn, now=True)
@@ -303,6 +307,7 @@ class BackgroundModel:
         memories: Sequence[MemoryRecord] | None = None,
         *,
         needed: Sequence[Item] | None = None,
+        prefetched: Prefetched | None = None,
     ) -> RecallPredictor:
         """Predictions for ``items`` (or only the ``needed`` ones): the model's once it is
         loaded, the rules' meanwhile."""
@@ -311,7 +316,48 @@ class BackgroundModel:
         memory = self._current()
         if memory is not self.rules and await self._model_or_behind(conn, user_id):
             try:
-                return await memory.predictor(conn, user_id, items, memories, needed=needed)
+                return await memory.predictor(
+                    conn, user_id, items, memories, needed=needed, prefetched=prefetched
+                )
             except WeightsBehind:
                 await self._behind(conn, now=True)
         return await self.rules.predictor(conn, user_id, items, memories, needed=needed)
+
+    def observe_query(self, user_id: int, item: Item, at: datetime) -> Query[Observed | None]:
+        """The model's reads for an answer once it serves (none while it loads, follows or
+        failed to load)."""
+        if self.loaded and (self._follow is None or self._follow.done()):
+            return self.memory.observe_query(user_id, item, at, self._unlearned.get(user_id))
+        return self.rules.observe_query(user_id, item, at)
+
+    def choice_query(self, user_id: int) -> Query[Prefetched | None]:
+        """The model's reads ahead for a choice once it serves; the rules' (none) while it
+        loads or failed to (the failure is raised where the model is asked, as before)."""
+        if self.loaded and (self._follow is None or self._follow.done()):
+            return self.memory.choice_query(user_id)
+        return self.rules.choice_query(user_id)
+
+    async def predictor_after(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        memory: MemoryRecord,
+        *,
+        at: datetime,
+        counted: bool,
+    ) -> RecallPredictor:
+        """Predictions for ``item`` right after an answer: the model's once it is loaded (if
+        it learned that answer), the rules' meanwhile."""
+        from tutor.learner import WeightsBehind
+
+        current = self._current()
+        if current is not self.rules and await self._model_or_behind(conn, user_id):
+            try:
+                return await current.predictor_after(
+                    conn, user_id, item, memory, at=at, counted=counted
+                )
+            except WeightsBehind:  # its state was not written: learned once it follows
+                await self._behind(conn, now=True)
+                self._unlearned[user_id] = EPOCH
+        return await self.rules.predictor_after(conn, user_id, item, memory, at=at, counted=counted)

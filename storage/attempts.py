@@ -125,6 +125,30 @@ Tally = tuple[int, int, float, float]
 """(answers, correct, summed residual, summed variance) of an item or tag, all students'."""
 
 
+def student_tally_query(user_id: int) -> Query[tuple[int, int] | None]:
+    """A student's (answers, right answers), None for no such student: what the residual
+    sums of :func:`_count_answer` take ``p`` from."""
+
+    def parse(results: list[list[Any]]) -> tuple[int, int] | None:
+        rows = results[0]
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    return Query([("SELECT answers, answers_correct FROM users WHERE id = ?", (user_id,))], parse)
+
+
+def counted(tally: Tally | None, correct: bool, student: tuple[int, int] | None) -> Tally:
+    """``tally`` (None: none yet) after one more answer of a student whose (answers, right
+    answers) before it were ``student``: what :func:`_count_answer` writes, computed the
+    same way in doubles (so equal to what a read after the write would give, as long as no
+    other transaction counted an answer in between)."""
+    y = int(correct)
+    p = 0.5 if student is None else float(student[1] + 1) / float(student[0] + 2)
+    if tally is None:  # the row inserted
+        return (1, y, y - p, p * (1.0 - p))
+    n, c, r, v = tally
+    return (n + 1, c + y, r + (y - p), v + p * (1.0 - p))
+
+
 def item_stats_query(item_ids: Iterable[int]) -> Query[dict[int, Tally]]:
     """The tallies of items (missing = never answered), as a :class:`storage.batch.Query`."""
     chunks = list(in_chunks(item_ids))

@@ -26,23 +26,34 @@ T = TypeVar("T")
 Statement = tuple[str, tuple[Any, ...]]
 
 
-async def write_later(conn: Connection, sql: str, parameters: Iterable[Any] = ()) -> None:
+async def write_later(
+    conn: Connection,
+    sql: str,
+    parameters: Iterable[Any] = (),
+    *,
+    check: Callable[[list[Any]], None] | None = None,
+) -> None:
     """A write inside a transaction whose result nobody reads (no row count, no id).
 
     On PostgreSQL it goes out with the transaction's next statement or its COMMIT, in the
     same round trip (its errors are raised there, and the transaction rolls back); on SQLite
-    it runs now.
+    it runs now. ``check``, if given, gets the write's rows (``RETURNING``) when it is sent
+    (never with the COMMIT: just before it); what ``check`` raises is raised there, so the
+    transaction rolls back, as for the write's own error.
     """
     raw = getattr(conn, "_conn", None)
     values = tuple(parameters)
     if isinstance(raw, PgRaw) and raw.in_transaction:
-        raw.defer(sql, values)
-    elif not isinstance(raw, PgRaw) and conn.in_transaction:
+        raw.defer(sql, values, check)
+        return
+    if not isinstance(raw, PgRaw) and conn.in_transaction:
         # Inside a write transaction (it holds the write lock): run_sync runs it at once,
         # without a hop to aiosqlite's thread.
-        await run_sync(conn, lambda connection: connection.execute(sql, values))
+        rows = await run_sync(conn, lambda connection: connection.execute(sql, values).fetchall())
     else:
-        await conn.execute(sql, values)
+        rows = list(await conn.execute_fetchall(sql, values))
+    if check is not None:
+        check(rows)
 
 
 def defer(raw: sqlite3.Connection, sql: str, parameters: Iterable[Any] = ()) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from storage.batch import Query
+from storage.batch import Query, write_later
 from storage.database import Connection, fetch_all, run_sync
 from storage.records import AttemptRecord
 
@@ -51,25 +52,31 @@ async def get_state(conn: Connection, user_id: int) -> StoredState | None:
     return await run_sync(conn, lambda raw: read_state(raw, user_id))
 
 
+_WRITE_STATE = (
+    "INSERT INTO learner_state"
+    " (user_id, model_version, state, calibration, updated_ms, weights_version)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+    " model_version = excluded.model_version, state = excluded.state,"
+    " calibration = excluded.calibration, updated_ms = excluded.updated_ms,"
+    " weights_version = excluded.weights_version"
+    " WHERE learner_state.weights_version <= excluded.weights_version RETURNING user_id"
+)
+
+
+def _state_values(user_id: int, stored: StoredState, now_ms: int) -> tuple[Any, ...]:
+    return (
+        user_id,
+        stored.model_version,
+        stored.state,
+        stored.calibration,
+        now_ms,
+        stored.weights_version,
+    )
+
+
 def write_state(raw: sqlite3.Connection, user_id: int, stored: StoredState, now_ms: int) -> bool:
     """:func:`put_state` on the raw connection (inside :func:`storage.database.run_sync`)."""
-    row = raw.execute(
-        "INSERT INTO learner_state"
-        " (user_id, model_version, state, calibration, updated_ms, weights_version)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
-        " model_version = excluded.model_version, state = excluded.state,"
-        " calibration = excluded.calibration, updated_ms = excluded.updated_ms,"
-        " weights_version = excluded.weights_version"
-        " WHERE learner_state.weights_version <= excluded.weights_version RETURNING user_id",
-        (
-            user_id,
-            stored.model_version,
-            stored.state,
-            stored.calibration,
-            now_ms,
-            stored.weights_version,
-        ),
-    ).fetchone()
+    row = raw.execute(_WRITE_STATE, _state_values(user_id, stored, now_ms)).fetchone()
     return row is not None
 
 
@@ -77,6 +84,25 @@ async def put_state(conn: Connection, user_id: int, stored: StoredState, now_ms:
     """Store a student's state; False (nothing written) if the stored one was built by a
     newer weights version (another process rebuilt it: this one must follow first)."""
     return await run_sync(conn, lambda raw: write_state(raw, user_id, stored, now_ms))
+
+
+async def put_state_later(
+    conn: Connection,
+    user_id: int,
+    stored: StoredState,
+    now_ms: int,
+    refused: Callable[[], None],
+) -> None:
+    """:func:`put_state` inside a write transaction, sent with its next statement on
+    PostgreSQL (:func:`storage.batch.write_later`; at once on SQLite): ``refused`` is called
+    then if nothing was written (a newer weights version's state is stored); what it raises
+    rolls the transaction back."""
+
+    def check(rows: list[Any]) -> None:
+        if not rows:
+            refused()
+
+    await write_later(conn, _WRITE_STATE, _state_values(user_id, stored, now_ms), check=check)
 
 
 def unlearned_query(

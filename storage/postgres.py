@@ -157,8 +157,11 @@ class PgRaw:
         self.total_changes = 0
         self._begin = False
         self._queued: list[tuple[str, tuple[Any, ...]]] = []
+        # the first writes of the transaction and what checks the last one's rows
         self._checked: tuple[list[tuple[str, tuple[Any, ...]]], Callable[[list[Row]], None]] | None
         self._checked = None
+        # what checks the rows of a queued write, by its place in ``_queued``
+        self._checks: dict[int, Callable[[list[Row]], None]] = {}
         self.traffic = Traffic()
 
     @property
@@ -176,6 +179,7 @@ class PgRaw:
         if word == "ROLLBACK":
             self._queued.clear()
             self._checked = None
+            self._checks.clear()
         if word in ("COMMIT", "ROLLBACK", "END") and self._begin and not self._pending:
             self._begin = False
             return PgCursor([], -1, None)
@@ -194,14 +198,27 @@ class PgRaw:
         if self._begin or self._pending:
             self._pipelined([])
 
-    def defer(self, sql: str, parameters: Iterable[Any] = ()) -> None:
+    def defer(
+        self,
+        sql: str,
+        parameters: Iterable[Any] = (),
+        check: Callable[[list[Row]], None] | None = None,
+    ) -> None:
         """A write inside a transaction whose result nobody reads: it goes out with the
         transaction's next statement or its COMMIT, in the same round trip. Its errors
         (a constraint) are raised there, and the transaction rolls back as for any error.
-        Outside a transaction it runs at once."""
+        Outside a transaction it runs at once.
+
+        ``check``, if given, gets the write's rows (``RETURNING``) once it is sent; what it
+        raises is raised there, as the write's error would be. A checked write is never
+        sent with the COMMIT (it goes just before), so raising still rolls back."""
         if not self.in_transaction:
-            self.execute(sql, parameters)
+            found = self.execute(sql, parameters)
+            if check is not None:
+                check(found.fetchall())
             return
+        if check is not None:
+            self._checks[len(self._queued)] = check
         self._queued.append((postgres_statement(sql), tuple(parameters)))
 
     def defer_checked(
@@ -231,16 +248,21 @@ class PgRaw:
         the results of ``statements``."""
         checked = self._checked
         if (
-            checked is not None
-            and statements
-            and statements[-1][0] == "COMMIT"
-            and (len(statements) > 1 or self._queued)
+            statements
+            and statements[-1][0].upper() == "COMMIT"
+            and (
+                self._checks
+                or (checked is not None and (len(statements) > 1 or self._queued))
+            )
         ):
-            # The check must see its rows before the work beside them commits.
+            # A check must see its rows before the work beside them commits. A claim on
+            # its own may go with the COMMIT: refused, it wrote nothing.
             found = self._pipelined(statements[:-1])
             return [*found, *self._pipelined(statements[-1:])]
-        begin, queued = self._begin, [*(checked[0] if checked else ()), *self._queued]
-        self._begin, self._queued, self._checked = False, [], None
+        lead = checked[0] if checked else []
+        begin, queued = self._begin, [*lead, *self._queued]
+        checks = {k + len(lead): check for k, check in self._checks.items()}
+        self._begin, self._queued, self._checked, self._checks = False, [], None, {}
         self.traffic.round_trips += 1
         self.traffic.statements += int(begin) + len(queued) + len(statements)
         if self.traffic.log is not None:
@@ -260,7 +282,10 @@ class PgRaw:
             # The deferred writes' row counts stay out of total_changes: a caller counting
             # its own statement's changes (before and after it) must not see theirs.
             found = [self._finish(cursor) for cursor in cursors]
-            checked_rows = writes[len(checked[0]) - 1].fetchall() if checked else []
+            checked_rows = writes[len(lead) - 1].fetchall() if checked else []
+            check_rows = {
+                k: writes[k].fetchall() if writes[k].description is not None else [] for k in checks
+            }
         except psycopg.Error as error:
             raise _translate_error(error) from error
         finally:
@@ -269,6 +294,8 @@ class PgRaw:
             self.traffic.seconds += time.perf_counter() - started
         if checked is not None:
             checked[1](checked_rows)
+        for k, check in checks.items():
+            check(check_rows[k])
         return found
 
     def _finish(self, cursor: psycopg.Cursor[Row]) -> PgCursor:

@@ -310,34 +310,44 @@ def read_and_close(
 
     The caller raises (and so rolls back the close) when the answer turns out not to fit;
     ``closed`` False with an open question means another answer closed it meanwhile."""
+    return read_and_close_query(question_id, user_id, now_ms, answer_key).run(raw)
+
+
+def read_and_close_query(
+    question_id: int, user_id: int, now_ms: int, answer_key: str | None
+) -> Query[AnswerTarget]:
+    """:func:`read_and_close` as a :class:`storage.batch.Query` (in a write transaction: it
+    closes the question), to go with other reads."""
     given: tuple[Any, ...] = (question_id,)
     target = "?"
     if answer_key is not None:
         target = "COALESCE((SELECT id FROM questions WHERE answer_key = ?), ?)"
         given = (answer_key, question_id)
-    found, closed = read_all(
-        raw,
-        [
-            (
-                f"SELECT {_QUESTION_Q}, {_SESSION_S}, {_ITEM}, {_LIVE_DECK_NAME}, d.id"
-                " FROM questions q LEFT JOIN quiz_sessions s ON s.id = q.session_id"
-                " LEFT JOIN items i ON i.id = q.item_id AND i.deleted_ms IS NULL"
-                " LEFT JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
-                f" WHERE q.id = {target}",
-                given,
-            ),
-            (
-                "UPDATE questions SET answered_ms = ?, answer_key = ?"
-                f" WHERE id = {target} AND user_id = ? AND answered_ms IS NULL"
-                " AND EXISTS (SELECT 1 FROM quiz_sessions s"
-                " WHERE s.id = questions.session_id AND s.ended_ms IS NULL)"
-                " AND EXISTS (SELECT 1 FROM items i"
-                " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
-                " WHERE i.id = questions.item_id AND i.deleted_ms IS NULL) RETURNING id",
-                (now_ms, answer_key, *given, user_id),
-            ),
-        ],
-    )
+    statements: list[tuple[str, tuple[Any, ...]]] = [
+        (
+            f"SELECT {_QUESTION_Q}, {_SESSION_S}, {_ITEM}, {_LIVE_DECK_NAME}, d.id"
+            " FROM questions q LEFT JOIN quiz_sessions s ON s.id = q.session_id"
+            " LEFT JOIN items i ON i.id = q.item_id AND i.deleted_ms IS NULL"
+            " LEFT JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+            f" WHERE q.id = {target}",
+            given,
+        ),
+        (
+            "UPDATE questions SET answered_ms = ?, answer_key = ?"
+            f" WHERE id = {target} AND user_id = ? AND answered_ms IS NULL"
+            " AND EXISTS (SELECT 1 FROM quiz_sessions s"
+            " WHERE s.id = questions.session_id AND s.ended_ms IS NULL)"
+            " AND EXISTS (SELECT 1 FROM items i"
+            " JOIN decks d ON d.id = i.deck_id AND d.deleted_ms IS NULL"
+            " WHERE i.id = questions.item_id AND i.deleted_ms IS NULL) RETURNING id",
+            (now_ms, answer_key, *given, user_id),
+        ),
+    ]
+    return Query(statements, _answer_target)
+
+
+def _answer_target(results: list[list[Any]]) -> AnswerTarget:
+    found, closed = results
     if not found:
         return AnswerTarget(None, None, None, None, False)
     row = found[0]

@@ -24,6 +24,7 @@ from tutor.grading import Marked
 from tutor.intervals import next_interval
 from tutor.items import Item
 from tutor.learner import MemoryModel, item_memory
+from tutor.model_reads import Observed
 from tutor.policy.due import next_due
 from tutor.students import Student
 
@@ -61,12 +62,14 @@ async def log_answer(
     latency_ms: int | None,
     now: datetime,
     finish: Callable[[Connection], Awaitable[T]],
+    read: Observed | None = None,
 ) -> Logged[T]:
     """Log ``marked`` as ``student``'s answer to ``item`` under the idempotency ``key``.
 
     Run inside a write transaction (after :func:`ready`). ``finish`` runs in the same trip
     to the database as the final memory row write: the caller's own rows (it must await
-    only database calls, see :func:`storage.database.in_one_trip`).
+    only database calls, see :func:`storage.database.in_one_trip`). ``read``: what the memory
+    model's ``observe_query`` read for this answer, if anything.
     """
     user_id = student.id
     now_ms = to_millis(now)
@@ -80,6 +83,7 @@ async def log_answer(
         grade=marked.grade,
         latency_ms=latency_ms,
         at=now,
+        read=read,
     )
     attempt = AttemptRecord(
         user_id=user_id,
@@ -92,17 +96,17 @@ async def log_answer(
         idempotency_key=key,
     )
 
-    async def log(c: Connection) -> MemoryRecord:
+    async def log(c: Connection) -> tuple[bool, MemoryRecord]:
         """Log the answer and count it: one round trip (the memory row is read with the
         insert; the tallies go with what follows). The memory row after the answer (due
         for now) is written once its due time is known, below."""
         logged, previous = await run_sync(c, lambda raw: attempt_rows.log_attempt(raw, attempt))
         if logged:
             await attempt_rows.count_tag_answers(c, item.tags, marked.correct, user_id)
-        return _provisional(previous, user_id, item.id, marked.correct, now_ms)
+        return logged, _provisional(previous, user_id, item.id, marked.correct, now_ms)
 
-    provisional = await in_one_trip(conn, log)
-    due = await due_after(conn, memory, student, item, provisional, now)
+    counted, provisional = await in_one_trip(conn, log)
+    due = await due_after(conn, memory, student, item, provisional, now, counted=counted)
     final = replace(provisional, due_ms=to_millis(due))
 
     async def store(c: Connection) -> T:
@@ -121,9 +125,14 @@ async def due_after(
     item: Item,
     provisional: MemoryRecord,
     now: datetime,
+    *,
+    counted: bool,
 ) -> datetime:
-    """When ``item`` is due again, its memory row updated to ``provisional``."""
-    predictor = await memory.predictor(conn, student.id, [item], [provisional])
+    """When ``item`` is due again, its memory row updated to ``provisional`` by the answer at
+    ``now`` that ``memory`` learned (``counted``: and the tallies counted)."""
+    predictor = await memory.predictor_after(
+        conn, student.id, item, provisional, at=now, counted=counted
+    )
     predicted = next_due(predictor, item.id, now, student.target_retention)
     rule_interval = timedelta(days=provisional.interval_days)
     if predicted <= now + timedelta(minutes=1):

@@ -12,6 +12,7 @@ items and learn from each answer inside the service's transaction:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -19,28 +20,40 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from storage import Connection
 from storage import attempts as attempt_rows
-from storage import content as content_rows
 from storage import learner_state as state_rows
 from storage.batch import Query, given, joined
 from storage.database import run_sync
 from storage.learner_state import StoredState
-from storage.records import AttemptRecord, MemoryRecord
+from storage.records import MemoryRecord
 from tutor.candidates import Candidates, DeckFeatures, FeatureCache
 from tutor.clock import from_millis, to_millis
-from tutor.convert import item_from_record
 from tutor.intervals import ItemMemory
 from tutor.items import Grade, Item
-from tutor.policy.calibration import CalibratedPredictor, ItemHistory, RecallCalibration
+from tutor.memory_model import MemoryModel as MemoryModel
+from tutor.model_reads import (
+    Guess,
+    Learned,
+    Observed,
+    Prefetched,
+    Read,
+    Snapshot,
+    Tallied,
+    catch_up,
+    item_history,
+    learn_answer,
+    parse_calibration,
+)
+from tutor.policy.calibration import CalibratedPredictor, RecallCalibration
 from tutor.policy.predictor import RecallPredictor
 
 if TYPE_CHECKING:
-    from tutor.model.online import AttemptFeatures, LearnerModel, LearnerState
+    from tutor.model.online import LearnerModel, LearnerState
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +65,9 @@ MAX_SINGLES = 16_384
 """Items whose fixed features ``ModelMemory`` keeps one by one (a few KB each)."""
 MAX_PARSED = 1024
 """Students whose last parsed learner state ``ModelMemory`` keeps (tens of KB each)."""
+MAX_LEARNED = 256
+"""Answers learned whose due time is not computed yet that ``ModelMemory`` keeps what it
+needs for (one per answer in progress; popped when used, the oldest dropped)."""
 MAX_CATCH_UP = 32
 #: Seconds between reads of the deployment's answer totals, whose base rate the model's
 #: inputs are relative to (:mod:`tutor.model.base_rate`; a sum over all students).
@@ -68,40 +84,6 @@ class WeightsBehind(Exception):
     def __init__(self, version: int) -> None:
         super().__init__(f"learner states are at weights version {version}")
         self.version = version
-
-
-class MemoryModel(Protocol):
-    """A source of recall predictions that learns from answers."""
-
-    name: str
-
-    async def observe(
-        self,
-        conn: Connection,
-        user_id: int,
-        item: Item,
-        *,
-        correct: bool,
-        grade: Grade | None,
-        latency_ms: int | None,
-        at: datetime,
-    ) -> None:
-        """Learn from one answer (called before the answer is counted in the tallies)."""
-        ...
-
-    async def predictor(
-        self,
-        conn: Connection,
-        user_id: int,
-        items: Sequence[Item],
-        memories: Sequence[MemoryRecord] | None = None,
-        *,
-        needed: Sequence[Item] | None = None,
-    ) -> RecallPredictor:
-        """Predictions for this student's ``items`` from what is stored now; ``memories``,
-        when given, are the student's memory rows of them, already read. With ``needed`` (a
-        selection of ``items``, in their order), predictions may be limited to those."""
-        ...
 
 
 class ModelMemory:
@@ -138,6 +120,9 @@ class ModelMemory:
         self._parsed: OrderedDict[int, tuple[StoredState, LearnerState, RecallCalibration]] = (
             OrderedDict()
         )
+        self._learned: OrderedDict[tuple[int, int, int], Learned] = OrderedDict()
+        # per student: the items the last choice read, and those answered since
+        self._guess: OrderedDict[int, Guess] = OrderedDict()
 
     def load(self) -> LearnerModel:
         """Load torch and the weights once; raises ModelLoadError when they are unusable."""
@@ -160,70 +145,53 @@ class ModelMemory:
         partial: bool = False,
         *,
         unlearned: tuple[int, int] | None = None,
-    ) -> _Snapshot:
+        student: bool = False,
+    ) -> Snapshot:
         """The student's stored state and calibration, the items' candidate features and
         (unless given) the student's memory rows of them, in one database trip; with
-        ``unlearned`` (since, until), also the answers between them the state missed."""
+        ``unlearned`` (since, until), also the answers between them the state missed; with
+        ``student``, the student's own tally (answers, right answers)."""
+        query = self._read_query(user_id, items, memories, partial, unlearned, student)
+        return self._snapshot(user_id, await run_sync(conn, query.run))
+
+    def _read_query(
+        self,
+        user_id: int,
+        items: Sequence[Item],
+        memories: Sequence[MemoryRecord] | None,
+        partial: bool,
+        unlearned: tuple[int, int] | None,
+        student: bool,
+    ) -> Query[Read]:
+        """:meth:`_read` as a query (its rows, not parsed yet)."""
         ids = [item.id for item in items]
         now = time.monotonic()
         stale = self._base_rate_read is None or now - self._base_rate_read >= self.base_rate_every
         # One round trip on PostgreSQL: the reads do not depend on each other.
-        query = joined(
-            lambda *found: found,
+        return joined(
+            lambda stored, tallied, rows, missed, totals, tally: Read(
+                stored, tallied, rows, missed, totals, tally, now
+            ),
             state_rows.state_query(user_id),
-            self._candidates_query(items, partial),
+            self._tallies_query(items, partial),
             attempt_rows.memory_of_query(user_id, ids) if memories is None else given(memories),
             given([])
             if unlearned is None
             else state_rows.unlearned_query(user_id, *unlearned, MAX_CATCH_UP),
             attempt_rows.answer_totals_query() if stale else given(None),
+            attempt_rows.student_tally_query(user_id) if student else given(None),
         )
-        stored, candidates, rows, missed, totals = await run_sync(conn, query.run)
-        if totals is not None:
-            self.load().use_base_rate(*totals)
-            self._base_rate_read = now
-        state, calibration = self._parse_state(user_id, stored)
-        return _Snapshot(state, calibration, candidates, rows, missed)
 
-    async def _catch_up(
-        self,
-        conn: Connection,
-        model: LearnerModel,
-        state: LearnerState,
-        missed: list[AttemptRecord],
-    ) -> LearnerState:
-        """``state`` after the answers it missed (logged while the model was loading).
-
-        Each is learned with its item's tallies as they are now, not as they were, and
-        without recall calibration (which needs the item's history before that answer): an
-        approximation for a few answers, better than forgetting them. ``metatutor model
-        replay`` rebuilds the exact states from the log.
-        """
-        found = await content_rows.get_items(conn, {answer.item_id for answer in missed})
-        items = {item_id: item_from_record(record) for item_id, record in found.items()}
-        known = [answer for answer in missed if answer.item_id in items]
-        if not known:
-            return state
-        order = list(dict.fromkeys(answer.item_id for answer in known))
-        candidates = await run_sync(
-            conn, self._candidates_query([items[item_id] for item_id in order], partial=True).run
+    def _snapshot(self, user_id: int, read: Read) -> Snapshot:
+        """What was read, parsed (raises :class:`WeightsBehind` as :meth:`_parse_state`)."""
+        if read.totals is not None:
+            self.load().use_base_rate(*read.totals)
+            self._base_rate_read = read.at
+        state, calibration = self._parse_state(user_id, read.stored)
+        tallied = read.tallied
+        return Snapshot(
+            state, calibration, tallied.candidates(), read.rows, read.missed, tallied, read.tally
         )
-        where = {item_id: k for k, item_id in enumerate(order)}
-        from tutor.model.online import AttemptFeatures
-
-        for answer in known:
-            state = model.update(
-                state,
-                AttemptFeatures(
-                    item=candidates[where[answer.item_id]],
-                    timestamp=from_millis(answer.answered_ms),
-                    correct=answer.correct,
-                    grade=answer.grade,
-                    latency_ms=float(answer.latency_ms) if answer.latency_ms is not None else None,
-                ),
-            )
-        log.info("learner state of user %s caught up on %d answers", known[0].user_id, len(known))
-        return state
 
     async def candidates(self, conn: Connection, items: Sequence[Item]) -> Candidates:
         """Candidate features of ``items`` with the current tallies."""
@@ -233,14 +201,25 @@ class ModelMemory:
         """A read of ``items``' tallies laid over their prepared features; ``partial``: a
         selection from decks, prepared apart from the per-deck cache (which it would
         otherwise evict)."""
-        partial = partial or len(items) == 1
-        runs = [self._single(item) for item in items] if partial else self.features.runs(items)
+        tallies = self._tallies_query(items, partial)
+        return Query(tallies.statements, lambda rows: tallies.parse(rows).candidates())
+
+    def _tallies_query(self, items: Sequence[Item], partial: bool = False) -> Query[Tallied]:
+        """:meth:`_candidates_query`, the tallies kept apart (to count an answer in them)."""
+        runs = self._runs(items, partial)
         tags = sorted({tag for run in runs for tag in run.tags})
         return joined(
-            lambda tallies, tag_tallies: Candidates(runs, tallies, tag_tallies),
+            lambda tallies, tag_tallies: Tallied(runs, tallies, tag_tallies),
             attempt_rows.item_stats_query([item.id for item in items]),
             attempt_rows.tag_stats_query(tags),
         )
+
+    def _runs(self, items: Sequence[Item], partial: bool) -> list[DeckFeatures]:
+        """The prepared features of ``items``: one by one (``partial``: a selection), or
+        the decks' cached batches."""
+        if partial or len(items) == 1:
+            return [self._single(item) for item in items]
+        return self.features.runs(items)
 
     def _single(self, item: Item) -> DeckFeatures:
         """The fixed features of one item (a run of its own), reused while the item is equal:
@@ -297,20 +276,10 @@ class ModelMemory:
             except ValueError:
                 log.warning("learner state of user %s unreadable; starting afresh", user_id)
             else:
-                return state, self._parse_calibration(user_id, stored.calibration)
+                return state, parse_calibration(user_id, stored.calibration)
         elif stored is not None:
             log.warning("learner state of user %s is from other weights; run model replay", user_id)
         return model.new_state(), RecallCalibration()
-
-    @staticmethod
-    def _parse_calibration(user_id: int, text: str | None) -> RecallCalibration:
-        if text is None:
-            return RecallCalibration()
-        try:
-            return RecallCalibration.from_json(text)
-        except ValueError:
-            log.warning("recall calibration of user %s unreadable; starting afresh", user_id)
-            return RecallCalibration()
 
     async def observe(
         self,
@@ -323,6 +292,7 @@ class ModelMemory:
         latency_ms: int | None,
         at: datetime,
         unlearned_since: datetime | None = None,
+        read: Observed | None = None,
     ) -> None:
         """Learn from one answer; with ``unlearned_since``, first from the student's answers
         logged since then that the stored state missed (see :meth:`_catch_up`)."""
@@ -330,10 +300,18 @@ class ModelMemory:
 
         model = self.load()
         gap = None if unlearned_since is None else (to_millis(unlearned_since), to_millis(at))
-        snap = await self._read(conn, user_id, [item], None, unlearned=gap)
+        if read is not None and read.fits(user_id, item, gap):
+            snap = self._snapshot(user_id, read.read)  # read with the answer's look-up
+        else:
+            snap = await self._read(conn, user_id, [item], None, unlearned=gap, student=True)
+        guess = self._guess.get(user_id)
+        if guess is not None:  # a seen item: scored at the student's next choice
+            guess.ids.add(item.id)
+            guess.tags.update(item.tags)
         state = snap.state
         if snap.unlearned:
-            state = await self._catch_up(conn, model, state, snap.unlearned)
+            partly = functools.partial(self._candidates_query, partial=True)
+            state = await catch_up(conn, model, state, snap.unlearned, partly)
         attempt = AttemptFeatures(
             item=snap.candidates[0],
             timestamp=at,
@@ -348,17 +326,38 @@ class ModelMemory:
         stored = StoredState(
             model.weights_id, state.to_bytes(), calibration.to_json(), self.version
         )
-        if not await state_rows.put_state(conn, user_id, stored, to_millis(at)):
-            # A newer weights version's state is stored (on PostgreSQL its rebuild may have
-            # committed since the read): it stays. A following bot learns this answer once
-            # it serves that version; `model replay` rebuilds from the log.
-            if self.follows:
-                raise WeightsBehind(self.version + 1)
-            log.warning("learner state of user %s is of newer weights: not written", user_id)
-            return
-        # Read back by the due time's predictor in this transaction: no need to parse it.
-        # (A rollback leaves the old row, which no longer matches, so it is parsed again.)
+        # Kept for the due time (:meth:`predictor_after`), which then reads nothing back, and
+        # for the student's next request: no need to parse it. (A rollback leaves the old
+        # row, which no longer matches, so it is parsed again.)
+        learned = Learned(state, calibration, snap.tallied, snap.student, correct)
+        key = (user_id, item.id, to_millis(at))
+        self._learned[key] = learned
+        while len(self._learned) > MAX_LEARNED:
+            self._learned.popitem(last=False)
         self._remember(user_id, stored, state, calibration)
+
+        def refused() -> None:
+            """A newer weights version's state is stored (on PostgreSQL its rebuild may
+            have committed since the read): it stays. A following bot learns this answer
+            once it serves that version (:meth:`predictor_after` raises WeightsBehind);
+            `model replay` rebuilds from the log. Runs where the write is sent (on the
+            connection's thread): it touches only this answer's record."""
+            learned.refused = True
+            if not self.follows:
+                log.warning("learner state of user %s is of newer weights: not written", user_id)
+
+        # Sent with the answer's next statement on PostgreSQL (one round trip less).
+        await state_rows.put_state_later(conn, user_id, stored, to_millis(at), refused)
+
+    def observe_query(
+        self, user_id: int, item: Item, at: datetime, unlearned_since: datetime | None = None
+    ) -> Query[Observed | None]:
+        """:meth:`observe`'s reads for the answer at ``at`` to ``item`` as a query, to go with
+        the answer's look-up (one round trip less); :meth:`observe` uses them if ``item``
+        is the item answered and ``unlearned_since`` the same."""
+        gap = None if unlearned_since is None else (to_millis(unlearned_since), to_millis(at))
+        query = self._read_query(user_id, [item], None, False, gap, True)
+        return Query(query.statements, lambda rows: Observed(user_id, item, gap, query.parse(rows)))
 
     async def predictor(
         self,
@@ -368,21 +367,99 @@ class ModelMemory:
         memories: Sequence[MemoryRecord] | None = None,
         *,
         needed: Sequence[Item] | None = None,
+        prefetched: Prefetched | None = None,
     ) -> RecallPredictor:
-        from tutor.policy.model_adapter import LearnerModelPredictor
-
-        model = self.load()
-        partial = needed is not None and len(needed) <= min(MAX_PARTIAL, len(items) // 8)
+        limit = min(MAX_PARTIAL, len(items) // 8)
+        partial = needed is not None and len(needed) <= limit
+        whole = Guess({item.id for item in items}, {t for item in items for t in item.tags})
         if needed is not None and partial:
             items = needed
+            ids = {item.id for item in items}
+            tags = {tag for item in items for tag in item.tags}
+            guess = Guess(ids, tags, whole, limit)
+        else:
+            guess = whole
+            ids, tags = whole.ids, whole.tags
+        if needed is not None:  # a choice (or stats): the next choice scores much the same
+            self._guess[user_id] = guess
+            self._guess.move_to_end(user_id)
+            while len(self._guess) > MAX_PARSED:
+                self._guess.popitem(last=False)
+        if (
+            prefetched is not None
+            and memories is not None
+            and prefetched.user_id == user_id
+            and ids <= prefetched.ids
+            and tags <= prefetched.tags
+        ):
+            # Read with the choice's other reads, in the same transaction: no round trip.
+            if prefetched.totals is not None:
+                self.load().use_base_rate(*prefetched.totals)
+                self._base_rate_read = prefetched.at
+            state, calibration = self._parse_state(user_id, prefetched.stored)
+            tallied = Tallied(
+                self._runs(items, partial), prefetched.tallies, prefetched.tag_tallies
+            )
+            return self._predictions(state, calibration, tallied.candidates(), memories)
         snap = await self._read(conn, user_id, items, memories, partial)
-        raw = LearnerModelPredictor(model, snap.state, snap.candidates, snap.candidates.batch)
-        if not self.calibrate or snap.calibration.answers == 0:
+        return self._predictions(snap.state, snap.calibration, snap.candidates, snap.memories)
+
+    def choice_query(self, user_id: int) -> Query[Prefetched | None]:
+        """The student's state and the tallies of the items their last choice read and of
+        those answered since (what the next choice reads, unless their decks or seen items
+        changed otherwise): :meth:`predictor` reads nothing if they cover its items."""
+        guess = self._guess.get(user_id)
+        if guess is None:
+            return given(None)
+        now = time.monotonic()
+        stale = self._base_rate_read is None or now - self._base_rate_read >= self.base_rate_every
+        return guess.query(user_id, stale, now)
+
+    async def predictor_after(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        memory: MemoryRecord,
+        *,
+        at: datetime,
+        counted: bool,
+    ) -> RecallPredictor:
+        """Predictions for ``item`` right after the answer :meth:`observe` learned: from the
+        state it wrote and the tallies it read with the answer counted in them as the
+        database counts it (:func:`storage.attempts.counted`), without reading them back
+        (one round trip less per answer on PostgreSQL). Only answers counted by another
+        transaction between the two are missing, as they would be from a read just before.
+        Reads as :meth:`predictor` does if :meth:`observe` kept nothing for this answer.
+
+        Raises :class:`WeightsBehind` (a following bot) if the state's write was refused:
+        a newer weights version's state was stored meanwhile."""
+        learned = self._learned.pop((user_id, item.id, to_millis(at)), None)
+        if learned is not None and learned.refused and self.follows:
+            raise WeightsBehind(self.version + 1)
+        if learned is None or learned.refused:
+            return await self.predictor(conn, user_id, [item], [memory])
+        tallied = learned.tallied
+        if counted:
+            tallied = tallied.with_answer(item, learned.correct, learned.student)
+        return self._predictions(learned.state, learned.calibration, tallied.candidates(), [memory])
+
+    def _predictions(
+        self,
+        state: LearnerState,
+        calibration: RecallCalibration,
+        candidates: Candidates,
+        rows: Sequence[MemoryRecord],
+    ) -> RecallPredictor:
+        """The model's predictions for ``candidates``, through the student's calibration."""
+        from tutor.policy.model_adapter import LearnerModelPredictor
+
+        raw = LearnerModelPredictor(self.load(), state, candidates, candidates.batch)
+        if not self.calibrate or calibration.answers == 0:
             return raw  # the identity: nothing learned about this student yet
-        rows = snap.memories
         return CalibratedPredictor.from_columns(
             raw,
-            snap.calibration,
+            calibration,
             np.array([m.item_id for m in rows], dtype=np.int64),
             np.array([m.last_ms for m in rows], dtype=np.float64) / 1000,
             np.array(
@@ -392,46 +469,6 @@ class ModelMemory:
             / 1000,
             np.array([m.n_correct for m in rows], dtype=np.float64),
         )
-
-
-class _Snapshot(NamedTuple):
-    """What the model memory reads for one request."""
-
-    state: LearnerState
-    calibration: RecallCalibration
-    candidates: Candidates
-    memories: Sequence[MemoryRecord]
-    unlearned: list[AttemptRecord]
-
-
-def learn_answer(
-    model: LearnerModel,
-    state: LearnerState,
-    calibration: RecallCalibration,
-    attempt: AttemptFeatures,
-    history: ItemHistory | None,
-    *,
-    calibrate: bool = True,
-) -> tuple[LearnerState, RecallCalibration]:
-    """A student's learner state and calibration after one answer.
-
-    ``history`` is the student's history of the item before this answer (None if it is the
-    first); the calibration learns only from answers to seen items, from how far the model's
-    prediction for this answer was from its outcome.
-    """
-    if calibrate and history is not None:
-        p, after = model.predict_and_update(state, attempt)
-        calibration = calibration.observe(
-            p, history, attempt.timestamp.timestamp(), attempt.correct
-        )
-        return after, calibration
-    return model.update(state, attempt), calibration
-
-
-def item_history(record: MemoryRecord) -> ItemHistory:
-    """The calibration's view of a memory row."""
-    previous = record.previous_ms / 1000 if record.previous_ms is not None else None
-    return ItemHistory(record.last_ms / 1000, previous, record.n_correct)
 
 
 def item_memory(record: MemoryRecord | None) -> ItemMemory:

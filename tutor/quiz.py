@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
@@ -17,7 +18,7 @@ from storage import content as content_rows
 from storage import enrolments as enrolment_rows
 from storage import quiz as quiz_rows
 from storage import users as user_rows
-from storage.batch import Query, joined
+from storage.batch import Query, given, joined
 from storage.database import in_one_trip, run_sync
 from storage.dialect import POSTGRESQL
 from storage.records import EnrolmentRecord, MemoryRecord, QuestionRecord, SessionRecord
@@ -29,6 +30,7 @@ from tutor.grading import Marked, choice_order, mark
 from tutor.item_cache import ItemCache
 from tutor.items import Grade, Item
 from tutor.learner import MemoryModel, last_seen_map
+from tutor.model_reads import Observed, Prefetched
 from tutor.new_items import NewItemRequests
 from tutor.policy import Reason, SessionHistory, StudySettings, TodayCounts
 from tutor.policy.plan import items_to_score, pick_next
@@ -58,6 +60,7 @@ def exam_instant(exam: date, tz_name: str) -> datetime:
     return datetime.combine(exam, time(0, 0), zone(tz_name)).astimezone(UTC)
 
 
+MAX_ASKED = 4096  # questions whose items Quizzes keeps: one per student with one open
 CHOICE_ATTEMPTS = 3
 """How often a question is chosen again when its item is deleted while it is chosen."""
 
@@ -75,6 +78,8 @@ class Quizzes:
     seed: int = 0
     items: ItemCache = field(default_factory=ItemCache)
     new_requests: NewItemRequests = field(default_factory=NewItemRequests)
+    # items of the questions asked here: an answer reads what the model will with its look-up
+    asked: OrderedDict[int, Item] = field(default_factory=OrderedDict)
 
     async def start(self, student: Student, planned: int, now: datetime) -> None:
         """Start a session of ``planned`` questions (ending any running one)."""
@@ -123,14 +128,19 @@ class Quizzes:
 
         async with self.db.transaction() as conn:
             reads: _ChoiceReads | None = None
+            prefetched: Prefetched | None = None
             if self.db.dialect == POSTGRESQL:
                 # Rows are locked, not the database, so the choice is made here; a round trip
                 # per read costs, so what a choice reads goes with the position's reads (in
-                # vain when a question waits or the session is over).
+                # vain when a question waits or the session is over), the memory model's
+                # reads too (those of the student's last choice and answers since).
                 query = joined(
-                    lambda *found: found, quiz_rows.position_query(user_id), choice_reads
+                    lambda *found: found,
+                    quiz_rows.position_query(user_id),
+                    choice_reads,
+                    self.memory.choice_query(user_id),
                 )
-                (session, row, history), reads = await run_sync(conn, query.run)
+                (session, row, history), reads, prefetched = await run_sync(conn, query.run)
                 item_live = True  # the question's insert checks it (``quiz_rows.ask``)
             else:
                 session, row, history, item_live = await run_sync(conn, position)
@@ -145,7 +155,9 @@ class Quizzes:
                 if chosen is None or (session, history) != early or not item_live:
                     if reads is None:
                         reads = await run_sync(conn, choice_reads.run)
-                    choice = await self._choose(conn, student, history, session.id, now, reads)
+                    choice = await self._choose(
+                        conn, student, history, session.id, now, reads, prefetched
+                    )
                 if choice is None:
                     await quiz_rows.end_sessions(conn, user_id, now_ms)
                     return None
@@ -187,7 +199,9 @@ class Quizzes:
                         message_id=None,
                         answered_ms=None,
                     )
-                    view = item_from_record(record)
+                    view = self.asked[question_id] = item_from_record(record)
+                    while len(self.asked) > MAX_ASKED:
+                        self.asked.popitem(last=False)
                     question = await question_view(c, row, view, deck_name, planned)
                     return replace(question, new_waiting=new_waiting)
 
@@ -202,6 +216,7 @@ class Quizzes:
         session_id: int,
         now: datetime,
         reads: _ChoiceReads,
+        prefetched: Prefetched | None = None,
     ) -> tuple[Item, ChoiceReason, int] | None:
         """Ask the policy, on the memory model's predictions, for the next item (and how
         many new items wait, when it is extra practice)."""
@@ -222,7 +237,9 @@ class Quizzes:
         # Predictions only for the items the choice can use (the seen ones, and new ones of
         # exam decks): for most students a few dozen of the enrolled items.
         scored = items_to_score(items, last_seen, exams)
-        predictor = await self.memory.predictor(conn, student.id, items, memories, needed=scored)
+        predictor = await self.memory.predictor(
+            conn, student.id, items, memories, needed=scored, prefetched=prefetched
+        )
         settings = StudySettings(
             target_retention=student.target_retention,
             daily_goal_items=student.daily_goal,
@@ -299,17 +316,17 @@ class Quizzes:
         """Mark and log an answer exactly once (see ``TutorService.answer``)."""
         now_ms = to_millis(now)
         user_id = student.id
+        asked = self.asked.pop(question_id, None)
+        ahead = self.memory.observe_query(user_id, asked, now) if asked else given(None)
         async with self.db.transaction() as conn:
 
             async def look(c: Connection) -> Feedback | _Marked:
                 """Find, check, mark and close the question: one trip to the database (one
-                round trip: the close goes with the read, and an error rolls it back)."""
-                target = await run_sync(
-                    c,
-                    lambda raw: quiz_rows.read_and_close(
-                        raw, question_id, user_id, now_ms, update_key
-                    ),
-                )
+                round trip: the close goes with the read, and an error rolls it back), with
+                the memory model's reads for the item asked (used if it is the one found)."""
+                close = quiz_rows.read_and_close_query(question_id, user_id, now_ms, update_key)
+                query = joined(lambda *found: found, close, ahead)
+                target, read = await run_sync(c, query.run)
                 row = target.question
                 if row is None or row.user_id != user_id:
                     raise QuestionNotFound(str(row.id if row else question_id))
@@ -326,12 +343,12 @@ class Quizzes:
                 marked = mark(item, row.choices, answer)
                 if not target.closed:
                     return await _duplicate(c, row, total, key)
-                return _Marked(row, session, total, key, item, marked, target.deck_name)
+                return _Marked(row, session, total, key, item, marked, target.deck_name, read)
 
             found = await in_one_trip(conn, look)
             if isinstance(found, Feedback):
                 return found
-            row, session, total, key, item, marked, deck_name = found
+            row, session, total, key, item, marked, deck_name, read = found
             progress = SessionProgress(
                 session.answered + 1, session.correct + int(marked.correct), session.planned
             )
@@ -355,6 +372,7 @@ class Quizzes:
                 latency_ms=max(0, now_ms - row.asked_ms),
                 now=now,
                 finish=finish,
+                read=read,
             )
             question, due = logged.extra, logged.due
         return Feedback(
@@ -444,6 +462,7 @@ class _Marked(NamedTuple):
     item: Item
     marked: Marked
     deck_name: str | None
+    read: Observed | None
 
 
 def _local_day(now: datetime, student: Student) -> date:

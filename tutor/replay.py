@@ -31,8 +31,8 @@ from storage.replay import AttemptRow
 from tutor.clock import from_millis, to_millis, utc_now
 from tutor.convert import item_from_record
 from tutor.items import Item
-from tutor.learner import learn_answer
 from tutor.model.ability import ability
+from tutor.model_reads import learn_answer
 from tutor.policy.calibration import ItemHistory, RecallCalibration, after_answer
 
 if TYPE_CHECKING:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from storage import Connection
 from storage import attempts as attempt_rows
+from storage.batch import Query, given
 from storage.records import MemoryRecord
 from tutor.intervals import ItemMemory, estimated_recall, next_interval
 from tutor.items import Grade, Item
 from tutor.policy.predictor import RecallPredictor
 from tutor.policy.types import FloatArray, IntArray
+
+if TYPE_CHECKING:
+    from tutor.model_reads import Observed, Prefetched
 
 DAY_SECONDS = 86_400.0
 
@@ -83,8 +88,13 @@ class RuleMemory:
         grade: Grade | None,
         latency_ms: int | None,
         at: datetime,
+        read: Observed | None = None,
     ) -> None:
         """Nothing to learn beyond the memory row the service keeps."""
+
+    def observe_query(self, user_id: int, item: Item, at: datetime) -> Query[Observed | None]:
+        """Nothing to read."""
+        return given(None)
 
     async def predictor(
         self,
@@ -94,7 +104,25 @@ class RuleMemory:
         memories: Sequence[MemoryRecord] | None = None,
         *,
         needed: Sequence[Item] | None = None,
+        prefetched: Prefetched | None = None,
     ) -> RecallPredictor:
         if memories is None:
             memories = await attempt_rows.memory_of(conn, user_id, [item.id for item in items])
         return _RulePredictor({m.item_id: m for m in memories}, self.target)
+
+    def choice_query(self, user_id: int) -> Query[Prefetched | None]:
+        """The rules read only the memory rows, which a choice reads anyway."""
+        return given(None)
+
+    async def predictor_after(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        memory: MemoryRecord,
+        *,
+        at: datetime,
+        counted: bool,
+    ) -> RecallPredictor:
+        """The rules read nothing: their predictions come from the memory row alone."""
+        return await self.predictor(conn, user_id, [item], [memory])

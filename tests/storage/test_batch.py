@@ -87,3 +87,45 @@ async def test_postgresql_sends_deferred_writes_and_reads_together(postgres_url:
             assert await run_sync(conn, _slugs().run) == ["a", "b", "c"]
     finally:
         await db.close()
+
+
+async def _add_checked(conn: object, slug: str, seen: list[list[str]]) -> None:
+    """Add a deck unless one has the slug; ``seen`` gets the slugs the write returned, and
+    nothing written raises (a write whose outcome matters, sent later)."""
+
+    class NotAdded(Exception):
+        pass
+
+    def check(rows: list[object]) -> None:
+        found = [str(row[0]) for row in rows]  # type: ignore[index]
+        seen.append(found)
+        if not found:
+            raise NotAdded(slug)
+
+    await write_later(
+        conn,  # type: ignore[arg-type]
+        "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES (?, ?, 0, 0)"
+        " ON CONFLICT (slug) DO NOTHING RETURNING slug",
+        (slug, slug.upper()),
+        check=check,
+    )
+
+
+async def test_a_checked_deferred_write_is_checked_and_its_check_can_roll_it_back(
+    db: Database,
+) -> None:
+    seen: list[list[str]] = []
+    async with db.transaction() as conn:
+        await _add_checked(conn, "a", seen)
+        assert await run_sync(conn, _slugs().run) == ["a"]  # sent with this read
+    assert seen == [["a"]]
+    with pytest.raises(Exception, match=r"^a$"):
+        async with db.transaction() as conn:
+            await _add(conn, "b")
+            # the transaction's last statements: on PostgreSQL the check runs before the
+            # COMMIT is sent (not with it), so what it raises still rolls "b" back
+            await _add_checked(conn, "a", seen)
+            await _add_checked(conn, "c", seen)
+    assert seen[1:] == [[]]  # "a" is there: nothing written, and nothing after it checked
+    async with db.read() as conn:
+        assert await run_sync(conn, _slugs().run) == ["a"]

@@ -48,3 +48,21 @@ async def test_a_state_of_a_newer_weights_version_is_never_overwritten_by_an_old
         assert await state_rows.put_state(conn, 1, StoredState("new", b"next", None, 2), 3_000)
     async with db.read() as conn:
         assert await state_rows.get_state(conn, 1) == StoredState("new", b"next", None, 2)
+
+
+async def test_a_state_written_later_says_when_a_newer_weights_version_refused_it(
+    db: Database,
+) -> None:
+    await _add_user(db, 1)
+    refused: list[str] = []
+    async with db.transaction() as conn:
+        await state_rows.put_state(conn, 1, StoredState("new", b"rebuilt", None, 2), 1_000)
+        old = StoredState("old", b"x", None, 1)
+        await state_rows.put_state_later(conn, 1, old, 2_000, lambda: refused.append("old"))
+        newer = StoredState("new", b"next", None, 2)
+        await state_rows.put_state_later(conn, 1, newer, 3_000, lambda: refused.append("new"))
+        # known once sent: with the next statement on PostgreSQL, at once on SQLite
+        assert await state_rows.get_state(conn, 1) == newer
+    assert refused == ["old"]
+    async with db.read() as conn:
+        assert await state_rows.get_state(conn, 1) == StoredState("new", b"next", None, 2)

@@ -50,11 +50,14 @@ async def _trips(db: Database, step: Awaitable[T]) -> tuple[int, T]:
         # with the writes. Next: the position and what the choice reads; the question
         # stored with its item read, and the COMMIT.
         (RuleMemory, 3, 2),
-        # and the model's reads: its state and the item's tallies before the answer and
-        # after it (for the due time); its state and the candidates' tallies for a choice;
-        # the state's write is sent at once: it is kept only if no newer weights version
-        # wrote the stored one (``learner_state.put_state`` says whether it was written)
-        (ModelMemory, 6, 3),
+        # and the model's reads before it learns (its state, the item's and tags' tallies,
+        # the student's tally) go with the question's look-up (``observe_query``, for the
+        # item as asked). Its state's write goes with the attempt's insert (whether it was
+        # written is checked there), and the due time counts the answer in the tallies
+        # read, reading nothing back. A choice reads the model's state and the
+        # tallies of the items of the student's last choice and answer with the position
+        # (``ModelMemory.choice_query``): nothing more when they cover the items scored.
+        (ModelMemory, 3, 2),
     ],
 )
 async def test_a_quiz_step_takes_a_few_round_trips_on_postgresql(
