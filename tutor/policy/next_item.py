@@ -70,11 +70,9 @@ def _exam_pacing(
     new items are behind the pace that brings the whole deck in (or None), and each item's
     planning horizon in days (NaN outside exam decks).
 
-    Per deck, as the benchmark ranks a day: while the budget leaves room
-    (``scoring.roomy``) or once the whole deck is in, a seen item answered less than
+    Per deck, as the benchmark ranks a day: a seen item answered less than
     ``scoring.MIN_SPACING_SHARE`` of the planning horizon ago gets neither exam priority nor
-    a due review (``scoring.spacing_floor_days``); ``scoring.exam_new_floor`` sets how many
-    new items the day needs.
+    a due review; ``scoring.exam_new_floor`` sets how many new items the day needs.
     """
     n = len(c)
     recent = np.zeros(n, bool)
@@ -90,10 +88,9 @@ def _exam_pacing(
             continue
         horizon = scoring.planning_horizon_days(left, size, per_answer, daily_seconds)
         horizons[in_deck] = horizon
-        n_new = int((in_deck & c.is_new).sum())
-        floor_days = float(scoring.spacing_floor_days(horizon, size, n_new, left, per_day))
         with np.errstate(invalid="ignore"):
-            recent |= in_deck & ~c.is_new & (since < floor_days)
+            recent |= in_deck & ~c.is_new & (since < scoring.MIN_SPACING_SHARE * horizon)
+        n_new = int((in_deck & c.is_new).sum())
         floor = scoring.exam_new_floor(
             n_new + today.new, size, left, per_day, settings.exam_new_cutoff_days
         )
@@ -117,7 +114,7 @@ def choose_next(
     exam deck while they are behind the pace that brings the deck in
     (``scoring.exam_new_floor``), then the item with the largest gain in expected exam-day
     recall per second; reviews whose predicted recall fell below the target, least likely
-    first (with an exam ahead and room in the budget, neither for items answered less than
+    first (with an exam ahead, neither for items answered less than
     ``scoring.MIN_SPACING_SHARE`` of the planning horizon ago); new items up to today's
     quota (or up to ``settings.new_items_today``, when the student asked for more); then extra
     practice, which never counts toward the quota and says how many new items wait. The same

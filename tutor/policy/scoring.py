@@ -11,26 +11,24 @@ CYCLE_FACTOR = 1.2
 #: Answers per item on the day it is reviewed, for capacity estimates.
 ANSWERS_PER_REVIEW = 1.5
 
-#: Exam pacing (issue 18, on): while the answers left before the exam allow this many
-#: answers per item of the deck (0 turns pacing off), the remaining new items are spread
-#: over the first ``NEW_SPREAD`` of the days left (:func:`exam_new_floor`), and (then, or
-#: once the whole deck is in) a seen item answered less than ``MIN_SPACING_SHARE`` of the
-#: planning horizon ago gets neither exam priority nor a due review
-#: (:func:`spacing_floor_days`). With that much room every item can be learned and reviews
-#: can wait for long gaps, which memory with a spacing effect rewards; a greedy gain rule,
-#: which values a first sight only by what it adds at the horizon, would leave items unseen
-#: and re-review recent ones. On tighter budgets the gains alone decide.
-COVERAGE_ANSWERS = 3.0
-#: The spacing floor's share of the planning horizon, while pacing is on.
-MIN_SPACING_SHARE = 0.9
+#: In exam mode, a seen item answered less than this share of the planning horizon ago gets
+#: neither exam priority nor a due review (0 turns it off). A review so soon adds little by
+#: the exam, strongly so for memory with a spacing effect; with the simulated students' true
+#: memory it lifts exam-day recall, but with the shipped model's predictions it did not
+#: (docs/scheduling.md), so the service leaves it off for now.
+MIN_SPACING_SHARE = 0.0
+#: The new-item floor applies when the answers left before the exam allow this many answers
+#: per item of the deck (0 turns it off): then every item can be learned, and a greedy gain
+#: rule, which values a first sight only by what it adds at the horizon, may leave some items
+#: unseen. Off for now, for the same reason.
+COVERAGE_ANSWERS = 0.0
 #: Share of the days left (before the cut-off) over which the floor spreads the new items.
 NEW_SPREAD = 0.5
 #: In exam mode a seen item's gain counts in proportion to the time since its last answer,
 #: in full from this share of the planning horizon on (0 turns it off; see
 #: :func:`spacing_weight`).
 REVIEW_SPACING_SHARE = 0.5
-#: The values the benchmark's ``oracle_paced`` reference runs with (the service's since issue
-#: 18, when the room test gated the spacing floor as well).
+#: The values the benchmark's ``oracle_paced`` reference runs with.
 PACED_SPACING_SHARE = 0.9
 PACED_COVERAGE_ANSWERS = 3.0
 
@@ -119,42 +117,6 @@ def planning_horizon_days(
     return float(min(days_left, max(cycle, 1.0)))
 
 
-def roomy(
-    n_items: FloatArray | float,
-    days_left: float,
-    answers_per_day: FloatArray | float,
-    coverage_answers: float | None = None,
-) -> BoolArray:
-    """Whether exam pacing is on: the answers left before the exam allow ``coverage_answers``
-    (default ``COVERAGE_ANSWERS``; 0 = never) answers per item of the deck."""
-    need = COVERAGE_ANSWERS if coverage_answers is None else coverage_answers
-    if need <= 0:
-        return np.zeros(np.shape(answers_per_day), bool)
-    return np.asarray(days_left * np.asarray(answers_per_day) >= need * np.asarray(n_items))
-
-
-def spacing_floor_days(
-    horizon: FloatArray | float,
-    n_items: FloatArray | float,
-    n_new: FloatArray | float,
-    days_left: float,
-    answers_per_day: FloatArray | float,
-    share: float | None = None,
-) -> FloatArray:
-    """Days since the last answer below which a seen item waits (no exam priority, no due
-    review): ``share`` (default ``MIN_SPACING_SHARE``; 0 = off) of the planning horizon
-    while the budget has room (:func:`roomy`), or once the whole deck is in (``n_new`` = 0)
-    while the answers left could still go once through it; else 0: a tight budget that
-    still has new items to bring in, or the last pass before the exam, is left to the
-    gains."""
-    s = MIN_SPACING_SHARE if share is None else share
-    if COVERAGE_ANSWERS <= 0:
-        return np.zeros(np.shape(np.asarray(horizon) * np.asarray(n_new)))
-    one_pass = roomy(n_items, days_left, answers_per_day, 1.0)
-    on = roomy(n_items, days_left, answers_per_day) | ((np.asarray(n_new) == 0) & one_pass)
-    return np.asarray(np.where(on, s * np.asarray(horizon, np.float64), 0.0))
-
-
 def exam_new_floor(
     n_new: FloatArray | float,
     n_items: FloatArray | float,
@@ -163,19 +125,20 @@ def exam_new_floor(
     cutoff_days: float,
     coverage_answers: float | None = None,
 ) -> FloatArray:
-    """New items to introduce at least today, ahead of exam gains (0 unless :func:`roomy`).
+    """New items to introduce at least today, ahead of exam gains (0 when the budget is tight).
 
-    While the answers left before the exam allow ``coverage_answers`` (default
+    When the answers left before the exam allow ``coverage_answers`` (default
     ``COVERAGE_ANSWERS``; 0 = off) answers per item of the deck, the remaining new items are
     spread over the first ``NEW_SPREAD`` of the days left before the cut-off; otherwise the
     gains alone decide which items are worth learning.
     """
+    need = COVERAGE_ANSWERS if coverage_answers is None else coverage_answers
     usable = days_left - cutoff_days
-    if usable <= 0:
+    if need <= 0 or usable <= 0:
         return np.zeros(np.shape(n_new))
-    on = roomy(n_items, days_left, answers_per_day, coverage_answers)
+    roomy = days_left * np.asarray(answers_per_day) >= need * np.asarray(n_items)
     per_day = np.ceil(np.asarray(n_new, np.float64) / max(1.0, usable * NEW_SPREAD))
-    return np.asarray(np.where(on, per_day, 0.0))
+    return np.where(roomy, per_day, 0.0)
 
 
 def exam_rank_key(

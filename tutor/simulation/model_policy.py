@@ -201,15 +201,13 @@ class LearnerModelPolicy:
         gain = scoring.spaced_gain(gain, self._gap(now), ~seen, horizon[:, None])
         # choose_next's precedence: exam gain, then due reviews, new items, extra practice
         allowed = np.isfinite(gain)
+        spacing_floor = scoring.MIN_SPACING_SHARE * horizon[:, None]
         per_day = ctx.budget_seconds / (ctx.answer_seconds * scoring.ANSWERS_PER_REVIEW)
-        spacing_floor = scoring.spacing_floor_days(
-            horizon, ctx.n_items, (~seen).sum(axis=1), days_left, per_day
-        )
         floor = scoring.exam_new_floor(
             (~seen).sum(axis=1), ctx.n_items, days_left, per_day, settings.exam_new_cutoff_days
         )
         key = exam_rank_key(
-            gain, due, ~seen, p_now, MIN_EXAM_GAIN, self._gap(now), spacing_floor[:, None], floor
+            gain, due, ~seen, p_now, MIN_EXAM_GAIN, self._gap(now), spacing_floor, floor
         )
         cap = np.full(ctx.n_students, ctx.n_items, dtype=np.int64)
         self._key = key

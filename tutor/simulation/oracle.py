@@ -8,9 +8,9 @@ rated by the student's own Hard/Good/Easy shares, or a wrong one with its relear
 Its exam-day recall is what a perfect predictor would give this planning rule, so the gap
 between it and ``metatutor`` is the room left in our predictions, and the gap between it and
 ``in_order`` is the room the scenario leaves for this kind of planning at all.
-``oracle_paced`` is the same with the exam pacing rules of ``scoring.PACED_SPACING_SHARE``
-and ``scoring.PACED_COVERAGE_ANSWERS``, the spacing floor on every day (ours and ``oracle``
-keep it only while the budget has room, ``scoring.roomy``, since issue 18).
+``oracle_paced`` is the same with the exam pacing rules switched on
+(``scoring.PACED_SPACING_SHARE``, ``scoring.PACED_COVERAGE_ANSWERS``), which the service
+leaves off for now.
 """
 
 from __future__ import annotations
@@ -47,9 +47,7 @@ class Oracle:
     """The study policy's exam planning on the true memory (see the module docstring).
 
     ``spacing_share`` and ``coverage_answers`` override the planning's
-    ``scoring.MIN_SPACING_SHARE`` and ``scoring.COVERAGE_ANSWERS`` (``oracle_paced``); with
-    ``spacing_share`` the spacing floor holds on every day, not only while the budget has
-    room.
+    ``scoring.MIN_SPACING_SHARE`` and ``scoring.COVERAGE_ANSWERS`` (``oracle_paced``).
     """
 
     def __init__(
@@ -128,13 +126,8 @@ class Oracle:
         )
         since = np.where(seen, day - self.last, 0.0)
         gain = scoring.spaced_gain(gain, since, ~seen, horizon[:, None])
+        share = scoring.MIN_SPACING_SHARE if self.spacing_share is None else self.spacing_share
         per_day = ctx.budget_seconds / (ctx.answer_seconds * scoring.ANSWERS_PER_REVIEW)
-        if self.spacing_share is None:  # our planning: the floor while the budget has room
-            spacing_floor = scoring.spacing_floor_days(
-                horizon, ctx.n_items, (~seen).sum(axis=1), days_left, per_day
-            )
-        else:  # oracle_paced: the floor on every day
-            spacing_floor = self.spacing_share * horizon
         floor = scoring.exam_new_floor(
             (~seen).sum(axis=1),
             ctx.n_items,
@@ -144,7 +137,7 @@ class Oracle:
             self.coverage_answers,
         )
         key = exam_rank_key(
-            gain, due, ~seen, p_now, MIN_EXAM_GAIN, since, spacing_floor[:, None], floor
+            gain, due, ~seen, p_now, MIN_EXAM_GAIN, since, share * horizon[:, None], floor
         )
         cap = np.full(ctx.n_students, ctx.n_items, dtype=np.int64)
         return Plan(key, np.isfinite(gain), cap)

@@ -130,33 +130,26 @@ def _pacing_deck(now: datetime) -> tuple[HalfLifePredictor, Candidates]:
     return pred, c
 
 
-def test_exam_reviews_wait_for_spacing_while_the_budget_has_room(
+def test_exam_reviews_wait_for_spacing(
     now: datetime, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pred, c = _pacing_deck(now)
-    exams = {7: now + timedelta(days=10)}
-    tight = StudySettings(exams=exams, daily_goal_minutes=2.0)
-    roomy = StudySettings(exams=exams, daily_goal_minutes=10.0)
-    c = with_exam_forecast(c, pred, now, exams)
-    monkeypatch.setattr(scoring, "REVIEW_SPACING_SHARE", 0.0)
-    monkeypatch.setattr(scoring, "MIN_SPACING_SHARE", 0.5)
-    # 2 min a day at 12 s (1.5 answers per item): 67 answers by the exam, under 3 x 40, so
-    # no pacing: the item answered an hour ago has the largest gain and comes first
-    first = choose_next(c, tight, SessionHistory(), TodayCounts(), now, rng)
-    assert (first.item_id, first.reason) == (0, Reason.EXAM_PRIORITY)
-    # 10 min a day: 333 answers >= 3 x 40, so it waits half the (one-day) horizon; the
-    # new-item floor is met (today's new items), so the spaced review comes first
-    met = TodayCounts(new=20)
-    spaced = choose_next(c, roomy, SessionHistory(), met, now, rng)
-    assert (spaced.item_id, spaced.reason) == (1, Reason.EXAM_PRIORITY)
-    # the same budget with pacing off (no room test passes): the massed review again
+    settings = StudySettings(exams={7: now + timedelta(days=10)}, daily_goal_minutes=2.0)
+    c = with_exam_forecast(c, pred, now, settings.exams)
     monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 0.0)
-    assert choose_next(c, roomy, SessionHistory(), met, now, rng).item_id == 0
-    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 3.0)
+    monkeypatch.setattr(scoring, "MIN_SPACING_SHARE", 0.0)
+    monkeypatch.setattr(scoring, "REVIEW_SPACING_SHARE", 0.0)
+    # without a spacing floor or weight, the item answered an hour ago has the largest gain
+    first = choose_next(c, settings, SessionHistory(), TodayCounts(), now, rng)
+    assert (first.item_id, first.reason) == (0, Reason.EXAM_PRIORITY)
+    # 40 items x 12 s x 1.2 / 120 s a day: a 4.8-day horizon; half of it is 2.4 days
+    monkeypatch.setattr(scoring, "MIN_SPACING_SHARE", 0.5)
+    spaced = choose_next(c, settings, SessionHistory(), TodayCounts(), now, rng)
+    assert spaced.item_id != 0 and spaced.reason is Reason.EXAM_PRIORITY
     # it is still asked when nothing else is left
     only = Candidates.build([0], [float(c.p_recall[0])], last_seen=[float(c.last_seen[0])])
-    only = with_exam_forecast(replace(only, deck=np.array([7])), pred, now, exams)
-    assert choose_next(only, roomy, SessionHistory(), met, now, rng).item_id == 0
+    only = with_exam_forecast(replace(only, deck=np.array([7])), pred, now, settings.exams)
+    assert choose_next(only, settings, SessionHistory(), TodayCounts(), now, rng).item_id == 0
 
 
 def test_new_items_keep_pace_when_the_budget_allows(

@@ -57,16 +57,14 @@ def test_exam_outlook_rises_with_pace(now: datetime, monkeypatch: pytest.MonkeyP
             pred, _items(), last_seen, settings, SessionHistory(), today, now, rng
         ).reason
 
-    # exam pacing is on (issue 18): the budget could learn this deck many times over, so
-    # new items keep pace first (5 new over the first half of the 9 days before the
-    # cut-off: 2 a day) ...
-    assert scoring.COVERAGE_ANSWERS == 3.0
+    assert pick(TodayCounts()) is Reason.EXAM_PRIORITY
+    # with the new-item floor on: the budget could learn this deck many times over, so new
+    # items keep pace first (5 new over the first half of the 9 days before the cut-off:
+    # 2 a day) ...
+    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 3.0)
     assert pick(TodayCounts()) is Reason.NEW_ITEM
     # ... then the exam forecasts decide
     assert pick(TodayCounts(new=2)) is Reason.EXAM_PRIORITY
-    # with pacing off, the exam forecasts decide from the first question
-    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 0.0)
-    assert pick(TodayCounts()) is Reason.EXAM_PRIORITY
 
 
 def test_exam_forecasts_are_valued_at_the_planning_horizon_as_in_the_benchmark(
@@ -104,9 +102,7 @@ def test_a_review_right_after_the_last_answer_counts_little_for_the_exam(
 ) -> None:
     # item 1 was answered an hour ago and fades fast: the model's largest exam gain; item 2
     # was answered four days ago. The planning horizon is a day (8 items, 2 minutes a day),
-    # so the spacing weight counts item 1's gain at (1/24) / (0.5 * 1) of its value. Exam
-    # pacing off: this budget has room for it, and its spacing floor would bar item 1 anyway.
-    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 0.0)
+    # so the spacing weight counts item 1's gain at (1/24) / (0.5 * 1) of its value.
     t = now.timestamp()
     last_seen = {1: now - timedelta(hours=1), 2: now - timedelta(days=4)}
     pred = HalfLifePredictor({1: t - 3600, 2: t - 4 * 86400}, {1: 0.5, 2: 10.0})

@@ -76,9 +76,7 @@ def test_items_just_answered_wait_for_spacing(
 ) -> None:
     # 60 items at 8 s, one minute a day: an 8-day planning horizon on day 2, so the exam
     # gain of an item answered yesterday counts at 1 / 4 of the model's, of one answered the
-    # day before at 2 / 4 (exam pacing off: its spacing floor would hold them all back, the
-    # whole deck being in)
-    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 0.0)
+    # day before at 2 / 4
     ctx = DayContext(4, 60, 10, 10, 60.0, 60, np.full(4, 8.0))
     policy = LearnerModelPolicy(model, 4, 60)
     grade = np.where(np.arange(60) % 3 == 0, 1, 3)[None, :].repeat(4, axis=0).astype(np.int64)
@@ -96,31 +94,3 @@ def test_items_just_answered_wait_for_spacing(
     assert ranked[yesterday].sum() >= 10 and ranked[earlier].sum() >= 10
     np.testing.assert_allclose(spaced[ranked & yesterday], full[ranked & yesterday] / 4, rtol=1e-2)
     np.testing.assert_allclose(spaced[ranked & earlier], full[ranked & earlier] / 2, rtol=1e-2)
-
-
-def test_exam_pacing_holds_reviews_back_while_the_budget_has_room(
-    model: LearnerModel, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # 60 items at 8 s, 80 s a day, exam on day 30: on day 2, 28 days x 6.7 answers leave room
-    # for 3 answers per item (``scoring.roomy``), the planning horizon is 7.2 days and the
-    # spacing floor 0.9 of it, so an item answered in the last 6.5 days gets no exam priority
-    def context(budget: float) -> DayContext:
-        return DayContext(4, 60, 30, 30, budget, 60, np.full(4, 8.0))
-
-    policy = LearnerModelPolicy(model, 4, 60)
-    grade = np.where(np.arange(60) % 3 == 0, 1, 3)[None, :].repeat(4, axis=0).astype(np.int64)
-    earlier, yesterday = np.zeros((4, 60), bool), np.zeros((4, 60), bool)
-    earlier[:, :30], yesterday[:, 30:] = True, True
-    for day, answered in enumerate((earlier, yesterday)):
-        policy.plan(day, context(80.0))
-        policy.observe(answered, day, grade)
-
-    assert scoring.COVERAGE_ANSWERS == 3.0 and scoring.MIN_SPACING_SHARE == 0.9
-    paced = policy.plan(2, context(80.0)).key
-    assert not np.any(paced < 0)  # exam priority has key -gain: none answered 6.5 days ago
-    # a budget without that room (40 s a day) keeps the floor too: the whole deck is in
-    assert not np.any(policy.plan(2, context(40.0)).key < 0)
-    # and the roomy budget with pacing off
-    monkeypatch.setattr(scoring, "COVERAGE_ANSWERS", 0.0)
-    unpaced = policy.plan(2, context(80.0)).key
-    assert np.sum(unpaced[yesterday] < 0) >= 10
