@@ -10,6 +10,7 @@ from tutor.model.predictor import (
     metatutor_noadapt,
     metatutor_noirt,
     metatutor_transfer,
+    metatutor_transfer_lodo,
 )
 
 register_predictor("metatutor", metatutor)
@@ -22,3 +23,6 @@ register_predictor("metatutor_lodo", metatutor_lodo, in_default=False, transfer=
 register_predictor("metatutor_item", metatutor_item, in_default=False)
 # item-item transfer from the pair tallies (not served): only when named in --models
 register_predictor("metatutor_transfer", metatutor_transfer, in_default=False)
+register_predictor(
+    "metatutor_transfer_lodo", metatutor_transfer_lodo, in_default=False, transfer=True
+)

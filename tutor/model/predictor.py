@@ -188,6 +188,13 @@ def metatutor_transfer() -> MetatutorPredictor:
     return MetatutorPredictor("metatutor_transfer", config=cfg, finetune=FinetuneConfig())
 
 
+def metatutor_transfer_lodo() -> MetatutorPredictor:
+    """:func:`metatutor_transfer` for leave-one-dataset-out (fitted with :meth:`fit_transfer`:
+    the pair tallies come from the deployment's own training learners)."""
+    cfg = TrainConfig(extra_features=(*IRT_EXTRAS, TRANSFER_INPUT))
+    return MetatutorPredictor("metatutor_transfer_lodo", config=cfg, finetune=FinetuneConfig())
+
+
 def metatutor_noadapt() -> MetatutorPredictor:
     """The ablation: user state frozen at its initial value."""
     return MetatutorPredictor("metatutor_noadapt", use_state=False)
