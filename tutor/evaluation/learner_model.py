@@ -11,6 +11,7 @@ from tutor.model.predictor import (
     metatutor_noirt,
     metatutor_transfer,
     metatutor_transfer_lodo,
+    metatutor_transfer_n,
 )
 
 register_predictor("metatutor", metatutor)
@@ -26,3 +27,4 @@ register_predictor("metatutor_transfer", metatutor_transfer, in_default=False)
 register_predictor(
     "metatutor_transfer_lodo", metatutor_transfer_lodo, in_default=False, transfer=True
 )
+register_predictor("metatutor_transfer_n", metatutor_transfer_n, in_default=False)

@@ -58,7 +58,9 @@ EXTRA_FEATURES: tuple[str, ...] = ("item_irt", "skill_irt", "item_resid", "u_res
 #: Extra inputs that are user-level (zeroed with the user state in the ablation);
 #: ``item_disc`` (:mod:`tutor.model.item_effects`) carries the learner's ability,
 #: ``item_transfer`` (:mod:`tutor.model.transfer`) their recent answers.
-USER_EXTRA_FEATURES: frozenset[str] = frozenset({"u_resid", "item_disc", "item_transfer"})
+USER_EXTRA_FEATURES: frozenset[str] = frozenset(
+    {"u_resid", "item_disc", "item_transfer", "item_transfer_n"}
+)
 IRT_PRIOR = 2.0
 RESID_PRIOR = 2.0
 #: The default extra inputs: the ability-adjusted (Rasch step) difficulty of the item and of

@@ -33,6 +33,9 @@ WINDOW = 5
 TRANSFER_PRIOR = 1.0
 #: The input of this module (``TrainConfig.extra_features``).
 TRANSFER_INPUT = "item_transfer"
+#: Its evidence: the mean over the contexts of ``log1p(n) / 5`` (0 without contexts), so the
+#: network can weigh a pair seen once less than one seen a hundred times.
+TRANSFER_EVIDENCE = "item_transfer_n"
 Pair = tuple[int, int, int]
 
 
@@ -75,24 +78,34 @@ def _logit(p: float) -> float:
     return math.log(p) - math.log1p(-p)
 
 
-def transfer_column(
+def transfer_columns(
     log: LearnerLog, tallies: PairTallies, item_rate: F64, *, leave_out: bool
-) -> F64:
+) -> tuple[F64, F64]:
     """The ``item_transfer`` input of every attempt of ``log``, given each attempt's item
-    smoothed rate ``item_rate``; with ``leave_out`` the learner's own answers are taken out
-    of ``tallies`` first."""
+    smoothed rate ``item_rate``, and its evidence (``item_transfer_n``); with ``leave_out``
+    the learner's own answers are taken out of ``tallies`` first."""
     own = PairTallies.from_logs([log]) if leave_out else PairTallies()
     out = np.zeros(len(log))
+    evidence = np.zeros(len(log))
     zero = (0.0, 0.0)
     for t, ((_, keys), r) in enumerate(zip(contexts(log), item_rate.tolist(), strict=True)):
         if not keys:
             continue
         base = _logit(r)
-        total = 0.0
+        total = weight = 0.0
         for key in keys:
             rec, mine = tallies.pairs.get(key, zero), own.pairs.get(key, zero)
             n = max(rec[0] - mine[0], 0.0)
             c = min(max(rec[1] - mine[1], 0.0), n)
             total += _logit((c + TRANSFER_PRIOR * r) / (n + TRANSFER_PRIOR)) - base
+            weight += math.log1p(n) / 5.0
         out[t] = total / len(keys)
-    return out
+        evidence[t] = weight / len(keys)
+    return out, evidence
+
+
+def transfer_column(
+    log: LearnerLog, tallies: PairTallies, item_rate: F64, *, leave_out: bool
+) -> F64:
+    """The ``item_transfer`` input alone (:func:`transfer_columns`)."""
+    return transfer_columns(log, tallies, item_rate, leave_out=leave_out)[0]

@@ -10,7 +10,13 @@ import pytest
 from tutor.evaluation.logs import LearnerLog
 from tutor.model.extras import extra_columns
 from tutor.model.history import AnswerStats
-from tutor.model.transfer import WINDOW, PairTallies, contexts, transfer_column
+from tutor.model.transfer import (
+    WINDOW,
+    PairTallies,
+    contexts,
+    transfer_column,
+    transfer_columns,
+)
 
 from .conftest import synthetic_logs
 
@@ -75,3 +81,15 @@ def test_the_input_needs_the_pair_tallies() -> None:
     stats = AnswerStats.from_logs(logs, effects=True)
     out = extra_columns(logs[0], stats, ("item_irt", "item_transfer"), leave_out=True)
     assert out.shape == (20, 2) and np.all(np.isfinite(out)) and np.any(out[:, 1] != 0.0)
+
+
+def test_the_evidence_grows_with_the_pairs_answers() -> None:
+    few = PairTallies.from_logs([learner(f"r{k}", [1, 2], [1, 1]) for k in range(2)])
+    many = PairTallies.from_logs([learner(f"r{k}", [1, 2], [1, 1]) for k in range(40)])
+    me = learner("a", [1, 2], [1, 1])
+    rate = np.full(2, 0.5)
+    _, low = transfer_columns(me, few, rate, leave_out=False)
+    _, high = transfer_columns(me, many, rate, leave_out=False)
+    _, none = transfer_columns(learner("c", [3, 2], [1, 0]), many, rate, leave_out=False)
+    assert low[0] == high[0] == none[1] == 0.0
+    assert 0.0 < low[1] < high[1]
