@@ -9,6 +9,9 @@ from tutor.model.predictor import (
     metatutor_lodo,
     metatutor_noadapt,
     metatutor_noirt,
+    metatutor_transfer,
+    metatutor_transfer_lodo,
+    metatutor_transfer_n,
 )
 
 register_predictor("metatutor", metatutor)
@@ -19,3 +22,9 @@ register_predictor("metatutor_noirt", metatutor_noirt, in_default=False)
 register_predictor("metatutor_lodo", metatutor_lodo, in_default=False, transfer=True)
 # item-level effects beside the default inputs (not served): only when named in --models
 register_predictor("metatutor_item", metatutor_item, in_default=False)
+# item-item transfer from the pair tallies (not served): only when named in --models
+register_predictor("metatutor_transfer", metatutor_transfer, in_default=False)
+register_predictor(
+    "metatutor_transfer_lodo", metatutor_transfer_lodo, in_default=False, transfer=True
+)
+register_predictor("metatutor_transfer_n", metatutor_transfer_n, in_default=False)

@@ -56,8 +56,11 @@ def ability_residuals(log: LearnerLog) -> tuple[list[float], list[float]]:
 #: ``sum(correct - rate) / (n + 2)``: ability adjusted for the difficulty of what was answered.
 EXTRA_FEATURES: tuple[str, ...] = ("item_irt", "skill_irt", "item_resid", "u_resid", "us_resid")
 #: Extra inputs that are user-level (zeroed with the user state in the ablation);
-#: ``item_disc`` (:mod:`tutor.model.item_effects`) carries the learner's ability.
-USER_EXTRA_FEATURES: frozenset[str] = frozenset({"u_resid", "item_disc"})
+#: ``item_disc`` (:mod:`tutor.model.item_effects`) carries the learner's ability,
+#: ``item_transfer`` (:mod:`tutor.model.transfer`) their recent answers.
+USER_EXTRA_FEATURES: frozenset[str] = frozenset(
+    {"u_resid", "item_disc", "item_transfer", "item_transfer_n"}
+)
 IRT_PRIOR = 2.0
 RESID_PRIOR = 2.0
 #: The default extra inputs: the ability-adjusted (Rasch step) difficulty of the item and of

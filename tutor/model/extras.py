@@ -11,6 +11,7 @@ from tutor.model.features import F32, F64, ITEM_PRIOR_WEIGHT, RawColumns, smooth
 from tutor.model.history import AnswerStats, learner_rows
 from tutor.model.item_effects import ITEM_EFFECTS, effect_columns
 from tutor.model.learner_log import LearnerLog
+from tutor.model.transfer import TRANSFER_EVIDENCE, TRANSFER_INPUT, transfer_columns
 
 
 def extra_columns(
@@ -24,13 +25,25 @@ def extra_columns(
     """``[n, len(names)]`` optional inputs of every attempt of ``log`` (see
     :data:`EXTRA_FEATURES`); with ``leave_out`` the learner's own answers are taken out of
     ``stats`` first, as in :func:`learner_rows` (``raw``: its columns, if already built)."""
-    unknown = set(names) - set(EXTRA_FEATURES) - set(ITEM_EFFECTS)
+    unknown = set(names) - set(EXTRA_FEATURES) - set(ITEM_EFFECTS) - set(TRANSFER_NAMES)
     if unknown:
         raise ValueError(f"unknown extra features: {sorted(unknown)}")
     n = len(log)
     out = np.zeros((n, len(names)), dtype=np.float32)
     if not names or n == 0:
         return out
+    if set(TRANSFER_NAMES) & set(names):
+        if stats.effects is None:
+            raise ValueError("item_transfer needs AnswerStats.from_logs(..., effects=True)")
+        if raw is None:
+            raw, _ = learner_rows(log, stats, leave_out=leave_out)
+        _, rate = smoothed_rates(raw.cols)
+        shift, evidence = transfer_columns(log, stats.effects.pairs, rate, leave_out=leave_out)
+        for j, name in enumerate(names):
+            if name == TRANSFER_INPUT:
+                out[:, j] = shift
+            elif name == TRANSFER_EVIDENCE:
+                out[:, j] = evidence
     if set(ITEM_EFFECTS) & set(names):
         if stats.effects is None:
             raise ValueError("item-level inputs need AnswerStats.from_logs(..., effects=True)")
@@ -84,6 +97,7 @@ def extra_columns(
     return out
 
 
+TRANSFER_NAMES = (TRANSFER_INPUT, TRANSFER_EVIDENCE)
 _ITEM_EXTRAS = frozenset({"item_irt", "skill_irt", "item_resid"})
 
 

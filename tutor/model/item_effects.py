@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from tutor.model.ability import ability
 from tutor.model.learner_log import LearnerLog
+from tutor.model.transfer import PairTallies
 
 F64 = npt.NDArray[np.float64]
 #: Pseudo-variance of the Newton steps: few answers give a small effect.
@@ -84,10 +85,12 @@ def ability_logits(log: LearnerLog) -> F64:
 @dataclass(slots=True)
 class EffectSums:
     """The residual sums of a set of learners, per item and per tag (keys: ``tr``, ``tv``,
-    ``sr``, ``sv`` as in :func:`effect_residuals`)."""
+    ``sr``, ``sv`` as in :func:`effect_residuals`), and their item-pair tallies
+    (:mod:`tutor.model.transfer`)."""
 
     item: dict[int, list[float]] = field(default_factory=dict)
     tag: dict[int, list[float]] = field(default_factory=dict)
+    pairs: PairTallies = field(default_factory=PairTallies)
 
     @classmethod
     def from_logs(cls, logs: Sequence[LearnerLog]) -> EffectSums:
@@ -98,6 +101,7 @@ class EffectSums:
 
     def add(self, log: LearnerLog, sign: float) -> None:
         """Add (``sign=1``) or take out (``sign=-1``) one learner's answers."""
+        self.pairs.add(log, sign)
         for item, skills, *vals in zip(
             log.items.tolist(), log.skills, *effect_residuals(log), strict=True
         ):

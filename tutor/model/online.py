@@ -46,42 +46,12 @@ from tutor.model.batch import (
     as_batch,
     check_utc,
 )
-from tutor.model.features import EMA_RATE, SECONDS_PER_DAY, RawColumns, build_features, build_row
-from tutor.model.raw import batch_rows, raw_columns, raw_row
+from tutor.model.features import EMA_RATE, RawColumns, build_features, build_row
+from tutor.model.head_outputs import cached_outputs, elapsed_days
+from tutor.model.raw import raw_columns, raw_row
 from tutor.model.recurrent import StateStep
-from tutor.model.scoring import (
-    FEW_ROWS,
-    GROUP_TALLIES,
-    Groups,
-    Head,
-    Layout,
-    group_candidates,
-    groups_of,
-    item_features,
-    join_layouts,
-    layout_candidates,
-    skill_rate,
-    ui_features,
-)
-from tutor.model.state import (
-    IC,
-    IFD,
-    IFS,
-    IGRADE,
-    ILAST,
-    IPREV,
-    IR,
-    ISTEP,
-    ITIME,
-    IV,
-    IW,
-    LearnerState,
-    lookup,
-    tag_history,
-    tag_key,
-    upsert_item,
-    upsert_tags,
-)
+from tutor.model.scoring import Head
+from tutor.model.state import ITIME, LearnerState, lookup, tag_key, upsert_item, upsert_tags
 from tutor.model.weights import DEFAULT_WEIGHTS, ModelLoadError, TrainedWeights
 
 if TYPE_CHECKING:
@@ -228,27 +198,12 @@ class LearnerModel:
                 out[sel] = self._reference(state, candidates, float(t))[rows[sel]]
             return out
         head, out3, guess, last = self._outputs(state, as_batch(candidates), float(at[0]))
-        return head.recall(out3[rows], _elapsed_days(at, last[rows]), guess[rows])
+        return head.recall(out3[rows], elapsed_days(at, last[rows]), guess[rows])
 
     def _score(self, state: LearnerState, batch: CandidateBatch, now: float) -> F32:
         """:meth:`predict` by blocks (see :mod:`tutor.model.scoring`); same outputs."""
         head, out, guess, last = self._outputs(state, batch, now)
-        return head.recall(out, _elapsed_days(np.full(len(batch), now), last), guess)
-
-    def _fixed(self, head: Head, part: CandidateBatch) -> tuple[Layout, F32, F32]:
-        """What does not depend on the tallies nor the learner, cached on the part: the
-        candidates' layout in groups and their fixed first-layer part and guess rate."""
-        fixed = part.cache.get(head)
-        if fixed is None:
-            raw = RawColumns.empty(len(part))
-            for name in ("n_options", "self_graded", "n_skills"):
-                raw.cols[name] = part.cols[name]
-            raw.cols["prior_rate"][:] = self.prior_rate
-            base, guess = head.static(raw)
-            layout = layout_candidates(part.tag_owner, part.tag_keys, part.cols["n_skills"])
-            _forget_heads(part.cache, self._retired)
-            fixed = part.cache[head] = (layout, base, guess)
-        return fixed
+        return head.recall(out, elapsed_days(np.full(len(batch), now), last), guess)
 
     def _outputs(
         self, state: LearnerState, batch: CandidateBatch, now: float
@@ -262,97 +217,7 @@ class LearnerModel:
             while len(self._retired) > MAX_RETIRED:
                 del self._retired[next(iter(self._retired))]
             head = self._head = Head(self.net, self.temperature, self.prior_rate)
-        # the outputs do not depend on the time asked: a second call for the same learner
-        # state (states are values: update returns a new one) reuses the first one's
-        memo = batch.cache.get(("outputs", head))
-        if memo is not None and memo[0] is state:
-            found: tuple[Head, F32, F32, F64] = memo[1]
-            return found
-        result = self._compute_outputs(head, state, batch, now)
-        _forget_heads(batch.cache, self._retired)
-        batch.cache[("outputs", head)] = (state, result)
-        return result
-
-    def _compute_outputs(
-        self, head: Head, state: LearnerState, batch: CandidateBatch, now: float
-    ) -> tuple[Head, F32, F32, F64]:
-        """:meth:`_outputs` without the memo."""
-        if len(batch) <= FEW_ROWS:
-            return self._few_outputs(head, state, batch, now)
-        parts = batch.parts or (batch,)
-        fixed = [self._fixed(head, part) for part in parts]
-        if len(fixed) == 1:
-            layout, base, guess = fixed[0]
-        else:
-            layout = join_layouts([f[0] for f in fixed], [len(part) for part in parts])
-            base = np.concatenate([f[1] for f in fixed])
-            guess = np.concatenate([f[2] for f in fixed])
-        if layout.of.shape[0] != len(batch):
-            raise ValueError("the batch's parts do not add up to the batch")
-        groups = groups_of(layout, batch.cols) or _groups(batch)
-        # per group of candidates: tags, the learner's history on them, user-level features
-        n_groups = len(groups)
-        graw = RawColumns.empty(n_groups)
-        gc = graw.cols
-        gc.update(tag_history(state, groups.owner, groups.keys, n_groups))
-        gc["skill_n"] = groups.tallies["skill_n"] - (gc["us_c"] + gc["us_w"])
-        gc["skill_c"] = groups.tallies["skill_c"] - gc["us_c"]
-        gc["skill_r"] = groups.tallies["skill_r"] - gc["us_r"]
-        gc["skill_v"] = groups.tallies["skill_v"] - gc["us_v"]
-        gc["n_skills"] = groups.n_skills
-        gc["prior_rate"][:] = self.prior_rate
-        gc["u_c"][:] = state.u_c
-        gc["u_w"][:] = state.u_w
-        gc["u_ema"][:] = state.u_ema
-        group = head.group_part(graw, state.h)
-        # per answered candidate: the learner's history on the item
-        item_n = batch.cols["item_n"].copy()
-        item_c = batch.cols["item_c"].copy()
-        sums = (batch.cols["item_r"].copy(), batch.cols["item_v"].copy()) if head.item_irt else None
-        last = np.full(len(batch), np.nan)
-        pos, found = lookup(state.item_ids, batch.item_ids)
-        fidx = np.flatnonzero(found)
-        ui = None
-        if fidx.shape[0]:
-            rows = state.items[pos[fidx]].T
-            item_n[fidx] -= rows[IC] + rows[IW]
-            item_c[fidx] -= rows[IC]
-            if sums is not None:
-                sums[0][fidx] -= rows[IR]
-                sums[1][fidx] -= rows[IV]
-            last[fidx] = rows[ITIME]
-            ui, _ = ui_features(
-                {
-                    "ui_c": rows[IC],
-                    "ui_w": rows[IW],
-                    "ui_last": rows[ILAST],
-                    "ui_gap": state.step - rows[ISTEP],
-                    "ui_dt": now - rows[ITIME],
-                    "ui_ivl": rows[ITIME] - rows[IPREV],
-                    "ui_grade": rows[IGRADE],
-                    "ui_fsrs_s": rows[IFS],
-                    "ui_fsrs_d": rows[IFD],
-                }
-            )
-        # per candidate: the item's smoothed rate and answer count
-        rate = skill_rate(self.prior_rate, gc["skill_n"], gc["skill_c"])
-        item = item_features(item_n, item_c, rate[groups.of], sums)
-        pre = head.first_layer(base, group, groups.of, item, fidx, ui)
-        return head, head.outputs(pre), guess, last
-
-    def _few_outputs(
-        self, head: Head, state: LearnerState, batch: CandidateBatch, now: float
-    ) -> tuple[Head, F32, F32, F64]:
-        """:meth:`_outputs` of a few candidates, row by row in plain Python (a single item's
-        due time or calibration: numpy's per-call cost would exceed the work)."""
-        rows = [build_row(r, self.extra) for r in batch_rows(state, batch, now, self.prior_rate)]
-        x = np.array([r[0] for r in rows], np.float32).reshape(len(rows), -1)
-        out = head.outputs(head.dense(x, state.h))
-        pos, found = lookup(state.item_ids, batch.item_ids)
-        last = np.full(len(batch), np.nan)
-        if found.any():
-            last[found] = state.items[pos[found], ITIME]
-        return head, out, np.ascontiguousarray(x[:, head.guess_index]), last
+        return cached_outputs(head, state, batch, now, self.extra, self._retired)
 
     def recall_curve(
         self,
@@ -435,7 +300,7 @@ class LearnerModel:
             out = head.outputs(head.dense(x, state.h))
             pos, found = lookup(state.item_ids, np.array([attempt.item.item_id], np.int64))
             last = np.array([state.items[pos[0], ITIME] if found[0] else np.nan])
-            elapsed = _elapsed_days(np.array([now]), last)
+            elapsed = elapsed_days(np.array([now]), last)
             p = float(head.recall(out, elapsed, np.ascontiguousarray(x[:, head.guess_index]))[0])
         return p, self._learn(state, attempt, now, row, dt_one)
 
@@ -500,41 +365,3 @@ class LearnerModel:
     def describe(self) -> dict[str, Any]:
         """Configuration and training summary of the loaded weights."""
         return {"weights_id": self.weights_id, "config": self.weights.config} | self.weights.meta
-
-
-def _forget_heads(cache: dict[Any, Any], retired: dict[int, Head]) -> None:
-    """Drop what ``cache`` holds for this model's ``retired`` heads (a head is rebuilt when
-    the base rate moves; other weights' heads sharing the cache stay)."""
-    if not retired:
-        return
-    stale = [k for k in cache if (h := _head_of(k)) is not None and retired.get(id(h)) is h]
-    for key in stale:
-        del cache[key]
-
-
-def _head_of(key: Any) -> Head | None:
-    if isinstance(key, Head):
-        return key
-    if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], Head):
-        return key[1]
-    return None
-
-
-def _groups(batch: CandidateBatch) -> Groups:
-    """The batch's candidates grouped by tags and tag counts (cached on the batch)."""
-    groups = batch.cache.get("groups")
-    if groups is None:
-        c = batch.cols
-        groups = batch.cache["groups"] = group_candidates(
-            batch.tag_owner, batch.tag_keys, {k: c[k] for k in GROUP_TALLIES}, c["n_skills"]
-        )
-    assert isinstance(groups, Groups)
-    return groups
-
-
-def _elapsed_days(at: F64, last: F64) -> F32:
-    """Days from each candidate's last answer to ``at`` (clipped at 0), -1 where never answered
-    (as :func:`tutor.model.scoring.ui_features` computes them)."""
-    seen = np.isfinite(last)
-    dt = np.where(seen, np.maximum(np.where(seen, at - last, 0.0), 0.0) / SECONDS_PER_DAY, -1.0)
-    return dt.astype(np.float32)

@@ -33,6 +33,7 @@ from tutor.model.train import (
     prepare,
     train,
 )
+from tutor.model.transfer import TRANSFER_EVIDENCE, TRANSFER_INPUT
 from tutor.model.weights import TrainedWeights
 
 FIRST_REFIT = 500
@@ -178,6 +179,27 @@ def metatutor_item() -> MetatutorPredictor:
     beside the default ones: a benchmark variant, not served."""
     cfg = TrainConfig(extra_features=(*IRT_EXTRAS, *ITEM_EFFECTS))
     return MetatutorPredictor("metatutor_item", config=cfg, finetune=FinetuneConfig())
+
+
+def metatutor_transfer() -> MetatutorPredictor:
+    """The full model with the item-item transfer input (:mod:`tutor.model.transfer`) beside
+    the default ones: a benchmark variant, not served."""
+    cfg = TrainConfig(extra_features=(*IRT_EXTRAS, TRANSFER_INPUT))
+    return MetatutorPredictor("metatutor_transfer", config=cfg, finetune=FinetuneConfig())
+
+
+def metatutor_transfer_lodo() -> MetatutorPredictor:
+    """:func:`metatutor_transfer` for leave-one-dataset-out (fitted with :meth:`fit_transfer`:
+    the pair tallies come from the deployment's own training learners)."""
+    cfg = TrainConfig(extra_features=(*IRT_EXTRAS, TRANSFER_INPUT))
+    return MetatutorPredictor("metatutor_transfer_lodo", config=cfg, finetune=FinetuneConfig())
+
+
+def metatutor_transfer_n() -> MetatutorPredictor:
+    """:func:`metatutor_transfer` with the transfer input's evidence beside it (a benchmark
+    variant, not served)."""
+    cfg = TrainConfig(extra_features=(*IRT_EXTRAS, TRANSFER_INPUT, TRANSFER_EVIDENCE))
+    return MetatutorPredictor("metatutor_transfer_n", config=cfg, finetune=FinetuneConfig())
 
 
 def metatutor_noadapt() -> MetatutorPredictor:

@@ -23,6 +23,7 @@ from tutor.model.features import build_features
 from tutor.model.history import AnswerStats, learner_rows
 from tutor.model.item_effects import ITEM_EFFECTS
 from tutor.model.learner_log import LearnerLog
+from tutor.model.transfer import TRANSFER_EVIDENCE, TRANSFER_INPUT
 from tutor.model.weights import WEIGHTS_VERSION, TrainedWeights
 
 if TYPE_CHECKING:
@@ -87,8 +88,8 @@ def prepare(
 
 
 def needs_effects(extra: Sequence[str]) -> bool:
-    """Whether the ``extra`` inputs need the item-level effect sums."""
-    return bool(set(extra) & set(ITEM_EFFECTS))
+    """Whether the ``extra`` inputs need the item-level effect sums (or the pair tallies)."""
+    return bool(set(extra) & {*ITEM_EFFECTS, TRANSFER_INPUT, TRANSFER_EVIDENCE})
 
 
 def _make_batches(
