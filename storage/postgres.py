@@ -250,10 +250,7 @@ class PgRaw:
         if (
             statements
             and statements[-1][0].upper() == "COMMIT"
-            and (
-                self._checks
-                or (checked is not None and (len(statements) > 1 or self._queued))
-            )
+            and (self._checks or (checked is not None and (len(statements) > 1 or self._queued)))
         ):
             # A check must see its rows before the work beside them commits. A claim on
             # its own may go with the COMMIT: refused, it wrote nothing.
