@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Clock = Callable[[], datetime]
@@ -57,6 +57,11 @@ def local_day_start(moment: datetime, tz_name: str) -> datetime:
     local = require_utc(moment).astimezone(zone(tz_name))
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return midnight.astimezone(UTC)
+
+
+def exam_instant(exam: date, tz_name: str) -> datetime:
+    """The start of the exam day in the student's zone, as UTC."""
+    return datetime.combine(exam, time(0, 0), zone(tz_name)).astimezone(UTC)
 
 
 def days(n: float) -> timedelta:

@@ -36,7 +36,7 @@ from storage import users as user_rows
 from storage.database import run_sync
 from storage.group_quizzes import PollRow, QuizRow
 from tutor.answer_log import log_answer, ready
-from tutor.clock import Clock, local_day_start, require_utc, to_millis, utc_now
+from tutor.clock import Clock, exam_instant, local_day_start, require_utc, to_millis, utc_now
 from tutor.convert import item_from_record, student_from_record
 from tutor.grading import TRUE_FALSE_CHOICES, Marked
 from tutor.groups import (
@@ -54,7 +54,6 @@ from tutor.learner import MemoryModel, last_seen_map
 from tutor.policy.group import GroupChoice, GroupReason, GroupSettings
 from tutor.policy.group_plan import Member, pick_group_quiz, recent_weights
 from tutor.polls import PollForm, poll_form, pollable
-from tutor.quiz import exam_instant
 
 LEASE = timedelta(minutes=2)
 """A claimed step not finished by then is taken over (its claimer died)."""

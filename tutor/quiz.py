@@ -7,7 +7,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,12 +23,13 @@ from storage.database import in_one_trip, run_sync
 from storage.dialect import POSTGRESQL
 from storage.records import EnrolmentRecord, MemoryRecord, QuestionRecord, SessionRecord
 from tutor.answer_log import log_answer
-from tutor.clock import from_millis, local_day_start, to_millis, zone
+from tutor.answered_before import feedback_again
+from tutor.clock import exam_instant, local_day_start, to_millis, zone
 from tutor.convert import item_from_record
 from tutor.errors import NotEnrolled, QuestionNotFound, StaleQuestion
 from tutor.grading import Marked, choice_order, mark
 from tutor.item_cache import ItemCache
-from tutor.items import Grade, Item
+from tutor.items import Item
 from tutor.learner import MemoryModel, last_seen_map
 from tutor.model_reads import Observed, Prefetched
 from tutor.new_items import NewItemRequests
@@ -53,11 +54,6 @@ REASONS = {
     Reason.EXAM_PRIORITY: ChoiceReason.EXAM,
     Reason.EXTRA_PRACTICE: ChoiceReason.PRACTICE,
 }
-
-
-def exam_instant(exam: date, tz_name: str) -> datetime:
-    """The start of the exam day in the student's zone, as UTC."""
-    return datetime.combine(exam, time(0, 0), zone(tz_name)).astimezone(UTC)
 
 
 MAX_ASKED = 4096  # questions whose items Quizzes keeps: one per student with one open
@@ -334,7 +330,7 @@ class Quizzes:
                 total = session.planned if session else row.number
                 key = f"q{row.id}"
                 if row.answered_ms is not None:
-                    return await _duplicate(c, row, total, key)
+                    return await feedback_again(c, row, total, key)
                 if session is None or session.ended_ms is not None:
                     raise StaleQuestion(str(row.id))
                 if target.item is None:
@@ -342,7 +338,7 @@ class Quizzes:
                 item = item_from_record(target.item)
                 marked = mark(item, row.choices, answer)
                 if not target.closed:
-                    return await _duplicate(c, row, total, key)
+                    return await feedback_again(c, row, total, key)
                 return _Marked(row, session, total, key, item, marked, target.deck_name, read)
 
             found = await in_one_trip(conn, look)
@@ -420,7 +416,7 @@ class Quizzes:
             if answered is None:
                 return StalledQuiz(None, running)
             try:
-                feedback = await _duplicate(conn, answered, session.planned, f"q{answered.id}")
+                feedback = await feedback_again(conn, answered, session.planned, f"q{answered.id}")
             except StaleQuestion:  # its item was deleted since: nothing to show again
                 return StalledQuiz(None, running) if running else None
             return StalledQuiz(feedback, running)
@@ -467,41 +463,3 @@ class _Marked(NamedTuple):
 
 def _local_day(now: datetime, student: Student) -> date:
     return now.astimezone(zone(student.timezone)).date()
-
-
-async def _duplicate(conn: Connection, row: QuestionRecord, total: int, key: str) -> Feedback:
-    """Feedback for a question answered before; nothing is written. It is marked ``resend``
-    when what follows the answer never reached the student (see :func:`_followed`)."""
-    previous = await attempt_rows.attempt_for_key(conn, key)
-    memory = await attempt_rows.get_memory(conn, row.user_id, row.item_id)
-    session = await quiz_rows.get_session(conn, row.session_id) if row.session_id else None
-    question = await build_question(conn, row, total)
-    followed = True
-    if session is not None:
-        after, newer = await run_sync(conn, lambda raw: quiz_rows.read_after(raw, row))
-        followed = _followed(session, after, newer)
-    return Feedback(
-        question=question,
-        correct=bool(previous and previous.correct),
-        correct_text=question.item.correct_text,
-        explanation=question.item.explanation,
-        next_review_at=from_millis(memory.due_ms) if memory else None,
-        progress=SessionProgress(
-            session.answered if session else 0, session.correct if session else 0, total
-        ),
-        duplicate=True,
-        given=previous.response if previous else "",
-        resend=not followed,
-        grade=Grade(previous.grade) if previous and previous.grade else None,
-    )
-
-
-def _followed(session: SessionRecord, after: QuestionRecord | None, newer_session: bool) -> bool:
-    """Whether what follows an answered question reached the student: the next question of
-    its session (shown once its message id is stored, or answered), else the end of the
-    session (its summary, or a later session the student started)."""
-    if after is not None:
-        return after.message_id is not None or after.answered_ms is not None
-    if session.ended_ms is None:
-        return False  # running, and no question chosen since the answer
-    return session.summary_ms is not None or newer_session

@@ -13,11 +13,10 @@ from storage import Database
 from storage import attempts as attempt_rows
 from storage import content as content_rows
 from storage import enrolments as enrolment_rows
-from tutor.clock import to_millis
+from tutor.clock import exam_instant, to_millis
 from tutor.item_cache import ItemCache
 from tutor.learner import MemoryModel, last_seen_map
 from tutor.policy.plan import exam_outlook
-from tutor.quiz import exam_instant
 from tutor.stats import HIGHER_PACE, answer_seconds, compute_stats
 from tutor.students import Student
 from tutor.views import ExamForecast, StudentStats
