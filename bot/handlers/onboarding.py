@@ -264,12 +264,7 @@ async def onboarding_press(update: Update, context: Context, press: OnboardingPr
             return
         student = await service.update_settings(student.id, language=press.value)
         lang = student.language
-        if data.get("skip_deck"):
-            data[STEP_KEY] = "tz"
-            step = timezone_step(lang)
-        else:
-            data[STEP_KEY] = "deck"
-            step = await deck_step(context, student)
+        step = await _after_language(context, student)
     elif press.step == "deck":
         if press.value == "done":
             data[STEP_KEY] = "tz"
@@ -306,6 +301,31 @@ async def onboarding_press(update: Update, context: Context, press: OnboardingPr
     # The choice is saved: a 5xx is tried again and a refused edit comes anew, so the
     # student never reads "try again" (and undoes a deck by tapping it twice).
     await redraw(update, query, *step)
+
+
+async def _after_language(context: Context, student: Student) -> Step:
+    """The step after the language: decks, or the time zone when a link enrolled already."""
+    data = user_data(context)
+    if data.get("skip_deck"):
+        data[STEP_KEY] = "tz"
+        return timezone_step(student.language)
+    data[STEP_KEY] = "deck"
+    return await deck_step(context, student)
+
+
+# What a student may type for a language at its step (the buttons say the same).
+TYPED_LANGUAGES = {
+    "english": "en",
+    "en": "en",
+    "英语": "en",
+    "英文": "en",
+    "chinese": "zh",
+    "zh": "zh",
+    "中文": "zh",
+    "简体中文": "zh",
+    "汉语": "zh",
+    "普通话": "zh",
+}
 
 
 async def _toggle_deck(context: Context, student: Student, deck_id: int) -> None:
@@ -435,6 +455,15 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
         else:
             done = t(lang, "onboarding.exam_no_deck")
         await _finish(update, context, student, edit_query=False, notice=done)
+        return True
+    if step in ("lang", None) and text.strip().lower() in TYPED_LANGUAGES:
+        chosen = TYPED_LANGUAGES[text.strip().lower()]
+        student = await service.update_settings(student.id, language=chosen)
+        await reply(update, *await _after_language(context, student))
+        return True
+    if step == "lang":  # not a language: say so, and show the buttons again
+        _, keyboard = language_step(student)
+        await reply(update, t(lang, "onboarding.language_typed", text=text[:64]), keyboard)
         return True
     if step == "deck":  # decks are picked with buttons: say so, and show them again
         _, keyboard = await deck_step(context, student)

@@ -62,6 +62,27 @@ async def test_a_deck_name_typed_at_the_deck_step_shows_the_deck_buttons_again(
     assert chat.buttons(ADA) == ["➕ Test <Deck> & Co", "Continue ➡️"]
 
 
+async def test_a_language_typed_at_the_language_step_is_taken(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Ada's phone is in English, but she studies in Chinese: at the first question she types
+    # "中文" instead of tapping. The question used to be asked again, without a word.
+    await chat.send(ADA, "/start")
+    turn = await chat.send(ADA, "中文")
+    assert turn.text.startswith("你想学什么？")
+    assert chat.buttons(ADA) == ["➕ Test <Deck> & Co", "继续 ➡️"]
+    student = await tutor.student(ADA.id)
+    assert student is not None and student.language == "zh"
+
+    # Li Lei types a language the tutor does not speak: he reads so, with the buttons.
+    await chat.send(LEI, "/start")
+    turn = await chat.send(LEI, "Français")
+    assert turn.text.startswith("“Français”不是我能用的语言。请点下面的 English 或 简体中文")
+    assert chat.buttons(LEI) == ["English", "✓ 简体中文"]
+    turn = await chat.send(LEI, "english")
+    assert turn.text.startswith("What do you want to study?")
+
+
 async def test_forget_says_that_own_cards_go_too_and_how_to_keep_them(
     chat: ChatDriver, tutor: TutorService
 ) -> None:
