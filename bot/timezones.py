@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 
+from bot.i18n import LANGUAGES, catalog
 from tutor.clock import is_valid_zone, zone
 
 # Shown first, by rough number of likely students; labels are the zones' own city names.
@@ -31,6 +33,36 @@ COMMON_ZONES: tuple[str, ...] = (
 )
 
 OFFSETS: tuple[int, ...] = tuple(range(-12, 15))
+
+# Cities a student may type that name no zone of their own: all of China keeps one zone.
+CITY_ZONES: dict[str, str] = {
+    city: "Asia/Shanghai"
+    for city in (
+        "北京",
+        "beijing",
+        "广州",
+        "guangzhou",
+        "深圳",
+        "shenzhen",
+        "成都",
+        "chengdu",
+        "重庆",
+        "杭州",
+        "hangzhou",
+        "南京",
+        "nanjing",
+        "武汉",
+        "wuhan",
+        "西安",
+        "xi'an",
+        "天津",
+        "tianjin",
+        "苏州",
+        "suzhou",
+        "中国",
+        "china",
+    )
+}
 
 _OFFSET_TEXT = re.compile(r"^(?:utc|gmt)?\s*([+\-−])\s*(\d{1,2})(?:[:.h]?(\d{2}))?$", re.IGNORECASE)
 
@@ -87,7 +119,23 @@ def parse_zone(text: str) -> str | None:
     for known in _all_zones():
         if known.lower() == lowered:
             return known
-    return None
+    return _zones_by_city().get(cleaned.lower().replace("_", " "))
+
+
+@cache
+def _zones_by_city() -> dict[str, str]:
+    """Zones by a city's name as typed: the zone's own city ("new york"), the buttons' labels
+    in every language ("上海"), and :data:`CITY_ZONES`."""
+    found: dict[str, str] = {}
+    for known in sorted(_all_zones()):
+        if "/" in known and not known.startswith("Etc/"):
+            found.setdefault(known.rsplit("/", 1)[-1].replace("_", " ").lower(), known)
+    for lang in LANGUAGES:
+        for key, text in catalog(lang).items():
+            if key.startswith("zone."):
+                found[text.lower()] = key.removeprefix("zone.")
+    found.update(CITY_ZONES)
+    return found
 
 
 def _all_zones() -> frozenset[str]:

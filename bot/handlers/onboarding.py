@@ -31,6 +31,7 @@ from bot.render import rows, start_quiz_keyboard
 from bot.times import parse_time
 from tutor.clock import zone
 from tutor.errors import NotEnrolled, UnknownDeck
+from tutor.items import ItemKind
 from tutor.reminders import daily_time_after_quiet
 from tutor.students import Student, format_hhmm
 
@@ -410,6 +411,9 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
     if student.onboarded:
         return False
     service = service_of(context)
+    asked = await service.open_question(student.id)
+    if asked is not None and asked.shown and asked.item.kind in (ItemKind.TYPED, ItemKind.CLOZE):
+        return False  # /quiz came before the set-up ended: the text answers its question
     lang = student.language
     step = user_data(context).get(STEP_KEY)
     typed_zone = timezones.parse_zone(text)

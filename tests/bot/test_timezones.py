@@ -42,6 +42,15 @@ def test_offset_zones_read_the_right_way_round() -> None:
         ("UTC+15", None),
         ("../../etc/passwd", None),
         ("", None),
+        # a city, as the buttons name it in either language, or a zone's own city
+        ("上海", "Asia/Shanghai"),
+        ("伦敦", "Europe/London"),
+        ("Shanghai", "Asia/Shanghai"),
+        ("new york", "America/New_York"),
+        ("Paris", "Europe/Paris"),
+        ("北京", "Asia/Shanghai"),
+        ("火星", None),
+        ("Europe", None),
     ],
 )
 def test_typed_zones(typed: str, expected: str | None) -> None:

@@ -20,6 +20,7 @@ from bot.fake_telegram.objects import FakeUser
 from tests.bot.stories.conftest import ADA, LEI, onboard, story_settings
 from tests.bot.stories.test_groups import CLASS, TEACHER, group_bot
 from tests.conftest import FakeClock
+from tutor.items import ItemKind
 from tutor.service import TutorService
 
 ROOT = FakeUser(9001, "Root", language_code="en")
@@ -81,6 +82,40 @@ async def test_a_language_typed_at_the_language_step_is_taken(
     assert chat.buttons(LEI) == ["English", "✓ 简体中文"]
     turn = await chat.send(LEI, "english")
     assert turn.text.startswith("What do you want to study?")
+
+
+async def test_a_city_typed_for_the_time_zone_and_a_quiz_begun_before_the_set_up_ends(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Li Lei types 上海, as the button reads, for his time zone. He used to read
+    # "我不认识时区 上海".
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    await chat.press(LEI, "➕ Test <Deck> & Co")
+    await chat.press(LEI, "继续 ➡️")
+    turn = await chat.send(LEI, "上海")
+    assert "我不认识时区" not in turn.text
+    student = await tutor.student(LEI.id)
+    assert student is not None and student.timezone == "Asia/Shanghai"
+
+    # Ada leaves the set-up at the time zone for /quiz, and types the answer to a typed
+    # question. It used to be read as a time zone ("I do not know the time zone ...").
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "➕ Test <Deck> & Co")
+    await chat.press(ADA, "Continue ➡️")
+    turn = await chat.send(ADA, "/quiz")
+    for _ in range(10):
+        question = await tutor.open_question(ADA.id)
+        assert question is not None
+        if question.item.kind in (ItemKind.TYPED, ItemKind.CLOZE):
+            break
+        turn = await chat.press(ADA, chat.buttons(ADA)[0])
+    else:
+        pytest.fail("the test deck asked no typed question in ten")
+    turn = await chat.send(ADA, "Paris")
+    assert "time zone" not in turn.text
+    assert await tutor.open_question(ADA.id) != question
 
 
 async def test_forget_says_that_own_cards_go_too_and_how_to_keep_them(
