@@ -149,9 +149,10 @@ async def text_message(update: Update, context: Context) -> None:
     if student is None:
         await reply(update, t(lang, "please_start"))
         return
-    if await onboarding.onboarding_text(update, context, student, text):
-        return
+    # A value the settings menu just asked for comes first, even before the set-up ended.
     if await settings.settings_text(update, context, student, text):
+        return
+    if await onboarding.onboarding_text(update, context, student, text):
         return
     if await own_cards.card_text(update, context, student, text):
         return

@@ -329,6 +329,13 @@ TYPED_LANGUAGES = {
 }
 
 
+def _says_skip(text: str) -> bool:
+    """Whether ``text`` is the Skip button's label (in any language) or a plain "no"."""
+    typed = text.strip().lower()
+    labels = {plain(lang, "button.skip").lower() for lang in LANGUAGES}
+    return typed in labels | {"no", "none", "没有", "不用", "不"}
+
+
 async def _toggle_deck(context: Context, student: Student, deck_id: int) -> None:
     service = service_of(context)
     for info in await service.decks(student.id):
@@ -436,6 +443,9 @@ async def onboarding_text(update: Update, context: Context, student: Student, te
         student = await service.update_settings(student.id, daily_quiz_time=typed_time)
         user_data(context)[STEP_KEY] = "exam"
         await reply(update, *exam_step(lang, time_confirmation(student)))
+        return True
+    if step == "exam" and _says_skip(text):
+        await _finish(update, context, student, edit_query=False)
         return True
     if step == "exam" or (step is None and typed_date):
         if typed_date is None:

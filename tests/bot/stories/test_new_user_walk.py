@@ -118,6 +118,30 @@ async def test_a_city_typed_for_the_time_zone_and_a_quiz_begun_before_the_set_up
     assert await tutor.open_question(ADA.id) != question
 
 
+async def test_skip_typed_at_the_exam_step_and_a_zone_asked_by_settings_during_the_set_up(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    # Li Lei reaches the exam question, opens /settings and its time zone, and types 伦敦.
+    # The set-up used to take it and ask for a date again.
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    await chat.press(LEI, "➕ Test <Deck> & Co")
+    await chat.press(LEI, "继续 ➡️")
+    await chat.send(LEI, "上海")
+    await chat.send(LEI, "20:00")
+    await chat.send(LEI, "/settings")
+    await chat.press(LEI, "时区")
+    turn = await chat.send(LEI, "伦敦")
+    assert "YYYY-MM-DD" not in turn.text
+    student = await tutor.student(LEI.id)
+    assert student is not None and student.timezone == "Europe/London"
+    # Then he types 跳过 (Skip) at the exam question, as the button reads: the set-up ends.
+    turn = await chat.send(LEI, "跳过")
+    assert "YYYY-MM-DD" not in turn.text
+    student = await tutor.student(LEI.id)
+    assert student is not None and student.onboarded
+
+
 async def test_forget_says_that_own_cards_go_too_and_how_to_keep_them(
     chat: ChatDriver, tutor: TutorService
 ) -> None:
