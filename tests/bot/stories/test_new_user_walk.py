@@ -84,15 +84,20 @@ async def test_a_language_typed_at_the_language_step_is_taken(
     assert turn.text.startswith("What do you want to study?")
 
 
+async def to_the_time_zone(chat: ChatDriver, user: FakeUser, language: str, go_on: str) -> None:
+    """A newcomer's set-up up to the time zone question: language, the test deck, Continue."""
+    await chat.send(user, "/start")
+    await chat.press(user, language)
+    await chat.press(user, "➕ Test <Deck> & Co")
+    await chat.press(user, go_on)
+
+
 async def test_a_city_typed_for_the_time_zone_and_a_quiz_begun_before_the_set_up_ends(
     chat: ChatDriver, tutor: TutorService
 ) -> None:
     # Li Lei types 上海, as the button reads, for his time zone. He used to read
     # "我不认识时区 上海".
-    await chat.send(LEI, "/start")
-    await chat.press(LEI, "✓ 简体中文")
-    await chat.press(LEI, "➕ Test <Deck> & Co")
-    await chat.press(LEI, "继续 ➡️")
+    await to_the_time_zone(chat, LEI, "✓ 简体中文", "继续 ➡️")
     turn = await chat.send(LEI, "上海")
     assert "我不认识时区" not in turn.text
     student = await tutor.student(LEI.id)
@@ -100,10 +105,7 @@ async def test_a_city_typed_for_the_time_zone_and_a_quiz_begun_before_the_set_up
 
     # Ada leaves the set-up at the time zone for /quiz, and types the answer to a typed
     # question. It used to be read as a time zone ("I do not know the time zone ...").
-    await chat.send(ADA, "/start")
-    await chat.press(ADA, "✓ English")
-    await chat.press(ADA, "➕ Test <Deck> & Co")
-    await chat.press(ADA, "Continue ➡️")
+    await to_the_time_zone(chat, ADA, "✓ English", "Continue ➡️")
     turn = await chat.send(ADA, "/quiz")
     for _ in range(10):
         question = await tutor.open_question(ADA.id)
@@ -123,10 +125,7 @@ async def test_skip_typed_at_the_exam_step_and_a_zone_asked_by_settings_during_t
 ) -> None:
     # Li Lei reaches the exam question, opens /settings and its time zone, and types 伦敦.
     # The set-up used to take it and ask for a date again.
-    await chat.send(LEI, "/start")
-    await chat.press(LEI, "✓ 简体中文")
-    await chat.press(LEI, "➕ Test <Deck> & Co")
-    await chat.press(LEI, "继续 ➡️")
+    await to_the_time_zone(chat, LEI, "✓ 简体中文", "继续 ➡️")
     await chat.send(LEI, "上海")
     await chat.send(LEI, "20:00")
     await chat.send(LEI, "/settings")
