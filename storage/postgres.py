@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import psycopg
 from psycopg import adapt, pq
@@ -49,14 +49,14 @@ def redacted(url: str) -> str:
 
 
 class Row(tuple[Any, ...]):
-    """A result row: by index, by column name, and ``keys()``, like ``sqlite3.Row``."""
+    """A result row: by index, by column name, and ``keys()``, like ``sqlite3.Row``.
 
-    _names: dict[str, int]
+    Each result's columns get a subclass holding their names (:func:`_row_class`), so a row
+    is a plain tuple underneath: no per-row dictionary, built by the tuple's own constructor.
+    """
 
-    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> Row:
-        row = super().__new__(cls, values)
-        row._names = names
-        return row
+    __slots__ = ()
+    _names: ClassVar[dict[str, int]] = {}
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
@@ -67,9 +67,15 @@ class Row(tuple[Any, ...]):
         return list(self._names)
 
 
+@functools.lru_cache(maxsize=1024)
+def _row_class(columns: tuple[str, ...]) -> type[Row]:
+    """The row type of a result with these columns (the same few hundred recur)."""
+    names = {name: index for index, name in enumerate(columns)}
+    return type("Row", (Row,), {"__slots__": (), "_names": names})
+
+
 def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
-    names = {column.name: index for index, column in enumerate(cursor.description or ())}
-    return lambda values: Row(values, names)
+    return _row_class(tuple(column.name for column in cursor.description or ()))
 
 
 class _NumericLoader(adapt.Loader):
