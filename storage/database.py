@@ -20,11 +20,12 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from storage import sqlite_writes
 from storage.checkpoints import Checkpointer
 from storage.dialect import POSTGRESQL, SQLITE
 from storage.migrations import apply_migrations, latest_version, schema_version
 from storage.postgres import PgConnection, PgRaw, Traffic, is_postgres_url, redacted
-from storage.update_claims import CLAIM, Claim, claim_in
+from storage.update_claims import CLAIM, Claim
 from storage.write_lock import WriteLock, WriteStats
 
 BUSY_TIMEOUT_MS = 5000
@@ -244,7 +245,7 @@ class Database:
                 execute: Callable[..., Awaitable[float]] = self._connection._execute
                 lock = self._write_lock
                 raw = self._connection._conn
-                begin = asyncio.ensure_future(execute(_begin, raw, lock, claim))
+                begin = asyncio.ensure_future(execute(sqlite_writes.begin, raw, lock, claim))
                 try:
                     waited = await asyncio.shield(begin)
                 except asyncio.CancelledError:
@@ -265,7 +266,7 @@ class Database:
                 # nothing (this connection holds the write lock since BEGIN IMMEDIATE). On
                 # PostgreSQL the last statements may have taken the COMMIT with them.
                 if self._connection.in_transaction:
-                    await run_sync(self._connection, _commit)
+                    await run_sync(self._connection, sqlite_writes.commit)
                 if claim is not None:
                     claim.committed()
             except BaseException as error:
@@ -299,9 +300,9 @@ class Database:
         if lock is None or not lock.try_acquire():
             return False
         try:
-            if _begin_unless_busy(self._connection._conn):
+            if sqlite_writes.begin_unless_busy(self._connection._conn):
                 if claim is not None:
-                    _claim_or_roll_back(self._connection._conn, claim)
+                    sqlite_writes.claim_or_roll_back(self._connection._conn, claim)
                 return True
         except BaseException:
             lock.release()
@@ -326,7 +327,7 @@ class Database:
         second cancellation cannot skip it.
         """
         execute: Callable[..., Awaitable[None]] = self._connection._execute
-        await asyncio.shield(execute(_rollback, self._connection._conn))
+        await asyncio.shield(execute(sqlite_writes.rollback, self._connection._conn))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
@@ -419,61 +420,6 @@ async def run_sync(conn: Connection, work: Callable[[sqlite3.Connection], T]) ->
     return await execute(work, conn._conn)
 
 
-def _begin(raw: sqlite3.Connection, lock: WriteLock | None, claim: Claim | None) -> float:
-    """The write lock (if any), then BEGIN IMMEDIATE and the update's claim (if any); the
-    seconds the BEGIN took (the wait for another process's writer)."""
-    began = time.perf_counter()
-    if lock is not None:
-        lock.acquire()  # not taken if this process holds it: then the busy handler waits
-    try:
-        raw.execute("BEGIN IMMEDIATE")
-        waited = time.perf_counter() - began
-        if claim is not None:
-            _claim_or_roll_back(raw, claim)
-    except BaseException:
-        if lock is not None:
-            lock.release()
-        raise
-    return waited
-
-
-def _claim_or_roll_back(raw: sqlite3.Connection, claim: Claim) -> None:
-    """Record the update's claim just after BEGIN; if that fails (or the update was handled
-    already), roll back here: the caller never gets the transaction."""
-    try:
-        claim_in(raw, claim)
-    except BaseException:
-        claim.rolled_back()
-        _rollback(raw)
-        raise
-
-
-def _begin_unless_busy(raw: sqlite3.Connection) -> bool:
-    """BEGIN IMMEDIATE without waiting: False if another connection holds the write lock."""
-    timeout = int(raw.execute("PRAGMA busy_timeout").fetchall()[0][0])
-    raw.execute("PRAGMA busy_timeout = 0").fetchall()
-    try:
-        raw.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as error:
-        if is_locked_error(error):
-            return False
-        raise
-    finally:
-        raw.execute(f"PRAGMA busy_timeout = {timeout}").fetchall()
-    return True
-
-
-def _commit(raw: sqlite3.Connection) -> None:
-    raw.execute("COMMIT")
-
-
-def _rollback(raw: sqlite3.Connection) -> None:
-    # SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR); then there
-    # is nothing left to roll back.
-    if raw.in_transaction:
-        raw.execute("ROLLBACK")
-
-
 class _Direct:
     """Stands in for the aiosqlite connection inside :func:`in_one_trip`: the same calls the
     storage functions make, run at once on the raw connection (already on its thread)."""
@@ -523,8 +469,3 @@ async def in_one_trip(conn: Connection, work: Callable[[Connection], Coroutine[A
         raise RuntimeError("work run in one trip awaited something other than the database")
 
     return await run_sync(conn, run)
-
-
-def is_locked_error(error: BaseException) -> bool:
-    """True for SQLite's 'database is locked' (another process holds the write lock)."""
-    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)

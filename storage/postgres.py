@@ -18,18 +18,17 @@ import asyncio
 import concurrent.futures
 import functools
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg import adapt, pq
-from psycopg.rows import RowMaker
+from psycopg import pq
 
 from storage.dialect import postgres_statement
+from storage.pg_rows import NumericLoader, Row, row_factory, translate_error
 
 T = TypeVar("T")
 
@@ -46,65 +45,6 @@ def is_postgres_url(location: object) -> bool:
 def redacted(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages and logs)."""
     return re.sub(r"(?<=://)([^/@:]*):[^/@]*@", r"\1:***@", url)
-
-
-class Row(tuple[Any, ...]):
-    """A result row: by index, by column name, and ``keys()``, like ``sqlite3.Row``.
-
-    Each result's columns get a subclass holding their names (:func:`_row_class`), so a row
-    is a plain tuple underneath: no per-row dictionary, built by the tuple's own constructor.
-    """
-
-    __slots__ = ()
-    _names: ClassVar[dict[str, int]] = {}
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return super().__getitem__(self._names[key])
-        return super().__getitem__(key)
-
-    def keys(self) -> list[str]:
-        return list(self._names)
-
-
-@functools.lru_cache(maxsize=1024)
-def _row_class(columns: tuple[str, ...]) -> type[Row]:
-    """The row type of a result with these columns (the same few hundred recur)."""
-    names = {name: index for index, name in enumerate(columns)}
-    return type("Row", (Row,), {"__slots__": (), "_names": names})
-
-
-def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
-    return _row_class(tuple(column.name for column in cursor.description or ()))
-
-
-class _NumericLoader(adapt.Loader):
-    """NUMERIC (what SUM of integers gives) as int or float, as SQLite gives them."""
-
-    def load(self, data: Any) -> int | float:
-        text = bytes(data).decode()
-        return float(text) if any(c in text for c in ".eEn") else int(text)
-
-
-_CONSTRAINTS = {
-    "23503": "FOREIGN KEY",
-    "23505": "UNIQUE",
-    "23502": "NOT NULL",
-    "23514": "CHECK",
-}
-
-
-def _translate_error(error: psycopg.Error) -> sqlite3.Error:
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if isinstance(error, psycopg.IntegrityError):
-        kind = _CONSTRAINTS.get(error.sqlstate or "")
-        # Worded like SQLite's ("FOREIGN KEY constraint failed"), PostgreSQL's detail after.
-        return sqlite3.IntegrityError(f"{kind} constraint failed: {message}" if kind else message)
-    if isinstance(error, psycopg.OperationalError):
-        return sqlite3.OperationalError(message)
-    if isinstance(error, psycopg.ProgrammingError):
-        return sqlite3.OperationalError(message)
-    return sqlite3.DatabaseError(message)
 
 
 class PgCursor:
@@ -290,7 +230,7 @@ class PgRaw:
                 k: writes[k].fetchall() if writes[k].description is not None else [] for k in checks
             }
         except psycopg.Error as error:
-            raise _translate_error(error) from error
+            raise translate_error(error) from error
         finally:
             for cursor in writes + cursors:
                 cursor.close()
@@ -326,7 +266,7 @@ class PgRaw:
                     cursor.execute(statement, tuple(parameters))
                     found = self._finish(cursor)
             except psycopg.Error as error:
-                raise _translate_error(error) from error
+                raise translate_error(error) from error
             finally:
                 self.traffic.seconds += time.perf_counter() - started
         if wants_id:
@@ -357,7 +297,7 @@ class PgRaw:
                 rowcount = cursor.rowcount
                 self.total_changes += max(0, rowcount)
         except psycopg.Error as error:
-            raise _translate_error(error) from error
+            raise translate_error(error) from error
         return PgCursor([], rowcount, None)
 
     def executescript(self, script: str) -> None:
@@ -368,7 +308,7 @@ class PgRaw:
             self.traffic.statements += 1
             self._pg.execute(script.encode())
         except psycopg.Error as error:
-            raise _translate_error(error) from error
+            raise translate_error(error) from error
 
     def close(self) -> None:
         self._pg.close()
@@ -442,10 +382,10 @@ class PgConnection:
 
         def open_connection() -> PgRaw:
             try:
-                pg = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+                pg = psycopg.connect(url, autocommit=True, row_factory=row_factory)
             except psycopg.Error as error:
-                raise _translate_error(error) from error
-            pg.adapters.register_loader("numeric", _NumericLoader)
+                raise translate_error(error) from error
+            pg.adapters.register_loader("numeric", NumericLoader)
             with pg.cursor() as cursor:
                 cursor.execute(
                     "SELECT table_name FROM information_schema.columns"

@@ -390,9 +390,9 @@ async def test_a_failed_rollback_keeps_the_first_error_and_the_next_transaction_
 ) -> None:
     import sqlite3
 
-    from storage import database as database_module
+    from storage import sqlite_writes
 
-    real = database_module._rollback
+    real = sqlite_writes.rollback
     failures = []
 
     def failing_once(raw: sqlite3.Connection) -> None:
@@ -401,7 +401,7 @@ async def test_a_failed_rollback_keeps_the_first_error_and_the_next_transaction_
             raise sqlite3.OperationalError("disk I/O error")  # as a dying disk would
         real(raw)
 
-    monkeypatch.setattr(database_module, "_rollback", failing_once)
+    monkeypatch.setattr(sqlite_writes, "rollback", failing_once)
     with pytest.raises(ValueError, match="the caller's error"):
         async with db.transaction() as conn:
             await conn.execute(
