@@ -3,7 +3,10 @@ PostgreSQL.
 
 Statements: ``?`` placeholders become ``%s``; ``INSERT OR IGNORE`` becomes ``ON CONFLICT DO
 NOTHING``; ``IS ?`` becomes ``IS NOT DISTINCT FROM``; the two-argument ``MAX``/``MIN`` become
-``GREATEST``/``LEAST``; ``instr``, ``IFNULL`` and ``rowid`` their equivalents. Migrations
+``GREATEST``/``LEAST``; ``instr``, ``IFNULL`` and ``rowid`` their equivalents; a list of
+placeholders, ``IN (?, ?, ?)``, becomes ``= ANY(%s)`` with the values as one array
+(:func:`postgres_call`), so a query's text is the same however many values it asks for.
+Migrations
 (:func:`postgres_schema`): SQLite's types become PostgreSQL's (64-bit integers: Telegram ids
 and Unix milliseconds do not fit 32 bits), integer primary keys become identity columns, and
 foreign keys become deferrable (an erasure defers them, as SQLite's ``defer_foreign_keys``).
@@ -162,3 +165,54 @@ def postgres_schema(script: str) -> str:
             text = pattern.sub(replacement, text)
         parts[index] = text
     return "".join(parts)
+
+
+_PLACEHOLDER_LIST = re.compile(r"\b(NOT\s+)?IN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.IGNORECASE)
+
+Spans = tuple[tuple[int, int], ...]
+"""Where placeholder lists sit among a statement's parameters: (first, count) each."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _lists(sql: str) -> tuple[str, Spans]:
+    """``sql`` with each ``IN (?, ...)`` as ``= ANY(?)`` (``NOT IN`` as ``<> ALL(?)``), and
+    where the lists' parameters were."""
+    parts = _tokens(sql)
+    spans: list[tuple[int, int]] = []
+    seen = 0  # placeholders before the current text
+    for index in range(0, len(parts), 2):  # the text outside quotes
+        text, out, position = parts[index], [], 0
+        for match in _PLACEHOLDER_LIST.finditer(text):
+            before = text[position : match.start()]
+            seen += before.count("?")
+            count = match.group(0).count("?")
+            spans.append((seen, count))
+            seen += count
+            out.append(before)
+            out.append("<> ALL(?)" if match.group(1) else "= ANY(?)")
+            position = match.end()
+        seen += text[position:].count("?")
+        out.append(text[position:])
+        parts[index] = "".join(out)
+    return "".join(parts), tuple(spans)
+
+
+def postgres_call(sql: str, parameters: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
+    """A storage statement and its parameters for PostgreSQL: :func:`postgres_statement`,
+    with each list of placeholders sent as one array parameter.
+
+    One text per query however long its lists: psycopg parses it once and PostgreSQL can
+    keep it prepared, where ``IN`` lists of every length were each a new statement."""
+    text, spans = _lists(sql)
+    if spans and len(parameters) >= spans[-1][0] + spans[-1][1]:
+        packed: list[object] = []
+        position = 0
+        for first, count in spans:
+            packed.extend(parameters[position:first])
+            packed.append(list(parameters[first : first + count]))
+            position = first + count
+        packed.extend(parameters[position:])
+        parameters = tuple(packed)
+    elif spans:
+        text = sql  # fewer values than placeholders: let the driver report it as written
+    return postgres_statement(text), parameters

@@ -43,7 +43,16 @@ def row_class(columns: tuple[str, ...]) -> type[Row]:
 
 
 def row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
-    return row_class(tuple(column.name for column in cursor.description or ()))
+    # The names straight from the result: ``cursor.description`` builds a Column per column.
+    result = cursor.pgresult
+    if result is None:
+        return row_class(())
+    return _named_row_class(tuple(result.fname(k) or b"" for k in range(result.nfields)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_row_class(names: tuple[bytes, ...]) -> type[Row]:
+    return row_class(tuple(name.decode() for name in names))
 
 
 class NumericLoader(adapt.Loader):

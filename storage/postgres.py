@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import pq
 
-from storage.dialect import postgres_statement
+from storage.dialect import postgres_call, postgres_statement
 from storage.pg_rows import NumericLoader, Row, row_factory, translate_error
 
 T = TypeVar("T")
@@ -165,7 +165,7 @@ class PgRaw:
             return
         if check is not None:
             self._checks[len(self._queued)] = check
-        self._queued.append((postgres_statement(sql), tuple(parameters)))
+        self._queued.append(postgres_call(sql, tuple(parameters)))
 
     def defer_checked(
         self, statements: Sequence[tuple[str, tuple[Any, ...]]], check: Callable[[list[Row]], None]
@@ -174,11 +174,10 @@ class PgRaw:
         ``check`` gets the last one's rows once they are back, on this thread, and may run
         statements of its own or raise (the transaction then rolls back). A COMMIT does not
         go out with them together with other work: ``check`` sees them before it commits."""
-        self._checked = ([(postgres_statement(sql), values) for sql, values in statements], check)
+        self._checked = ([postgres_call(sql, values) for sql, values in statements], check)
 
-    def _statement(self, sql: str) -> tuple[str, bool]:
-        """``sql`` in PostgreSQL's dialect, and whether ``RETURNING id`` was added to it."""
-        statement = postgres_statement(sql)
+    def _statement(self, statement: str) -> tuple[str, bool]:
+        """``statement`` (in PostgreSQL's dialect), and whether ``RETURNING id`` was added."""
         table = _ID_TABLE.match(statement)
         if (
             table
@@ -252,9 +251,10 @@ class PgRaw:
         deferred = self._deferred(postgres_statement(sql))
         if deferred is not None:
             return deferred
-        statement, wants_id = self._statement(sql)
+        converted, values = postgres_call(sql, tuple(parameters))
+        statement, wants_id = self._statement(converted)
         if self._begin or self._pending:
-            found = self._pipelined([(statement, tuple(parameters))])[0]
+            found = self._pipelined([(statement, values)])[0]
         else:
             self.traffic.round_trips += 1
             self.traffic.statements += 1
@@ -263,7 +263,7 @@ class PgRaw:
             started = time.perf_counter()
             try:
                 with self._pg.cursor() as cursor:
-                    cursor.execute(statement, tuple(parameters))
+                    cursor.execute(statement, values)
                     found = self._finish(cursor)
             except psycopg.Error as error:
                 raise translate_error(error) from error
@@ -280,7 +280,7 @@ class PgRaw:
         """Statements whose parameters do not depend on each other's results (reads), in
         one round trip (with the pending BEGIN and deferred writes); their cursors. With
         ``commit``, the transaction's COMMIT goes in the same round trip."""
-        found = [(postgres_statement(sql), tuple(values)) for sql, values in statements]
+        found = [postgres_call(sql, tuple(values)) for sql, values in statements]
         if not commit or not self.in_transaction:
             return self._pipelined(found)
         return self._pipelined([*found, ("COMMIT", ())])[: len(found)]
