@@ -145,9 +145,7 @@ class Database:
 
     @classmethod
     async def _open_postgres(cls, url: str, *, migrate: bool, read_only: bool = False) -> Database:
-        connection = await PgConnection.connect(url)
-        if read_only:
-            await connection.execute("SET default_transaction_read_only = on")
+        connection = await PgConnection.connect(url, read_only=read_only)
         database = cls(cast(Connection, connection), None, read_only=read_only, url=url)
         if migrate:
             try:

@@ -30,6 +30,7 @@ from psycopg import adapt, pq
 from psycopg.rows import RowMaker
 
 from storage.dialect import postgres_statement
+from storage.pg_connect import open_connection, unreachable
 
 T = TypeVar("T")
 
@@ -157,9 +158,19 @@ class PgRaw:
     next statement or the COMMIT, and independent reads go out together (:meth:`execute_all`),
     each group in one pipeline."""
 
-    def __init__(self, connection: psycopg.Connection[Row], id_tables: frozenset[str]) -> None:
+    def __init__(
+        self,
+        connection: psycopg.Connection[Row],
+        id_tables: frozenset[str],
+        reopen: Callable[[], tuple[psycopg.Connection[Row], frozenset[str]]] | None = None,
+    ) -> None:
         self._pg = connection
         self._id_tables = id_tables
+        self._reopen = reopen
+        # The server went away (restarted, failed over, the network): the next statement
+        # connects again, unless the lost connection was inside a transaction, whose later
+        # statements must not run on their own: those fail until the caller's ROLLBACK.
+        self._lost_in_transaction = False
         self.total_changes = 0
         self._begin = False
         self._queued: list[tuple[str, tuple[Any, ...]]] = []
@@ -172,13 +183,40 @@ class PgRaw:
 
     @property
     def in_transaction(self) -> bool:
+        if self._pg.closed:
+            return self._begin or self._lost_in_transaction
         return self._begin or self._pg.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def _failed(self, error: psycopg.Error, in_transaction: bool) -> sqlite3.Error:
+        """``error`` as sqlite3's; if it lost the connection, notes whether a transaction
+        was open (see :meth:`_connected`)."""
+        if self._pg.closed:
+            self._lost_in_transaction = self._lost_in_transaction or in_transaction
+        return _translate_error(error)
+
+    def _connected(self, statement: str = "") -> bool:
+        """Connect again if the connection was lost; False for a ROLLBACK of a transaction
+        the lost connection took with it (nothing to send: the server rolled it back)."""
+        if not self._pg.closed or self._reopen is None:
+            return True
+        if self._lost_in_transaction:
+            self._begin, self._queued, self._checked, self._checks = False, [], None, {}
+            if statement.split(None, 1)[:1] in (["ROLLBACK"], ["rollback"]):
+                self._lost_in_transaction = False
+                return False
+            raise sqlite3.OperationalError(
+                "the connection to PostgreSQL was lost during this transaction; roll it back"
+            )
+        self._pg, self._id_tables = self._reopen()
+        return True
 
     def _deferred(self, statement: str) -> PgCursor | None:
         """BEGIN waits for the next statement and goes out with it (one round trip instead
         of two per transaction); a COMMIT or ROLLBACK with nothing in between sends nothing;
         a COMMIT takes the deferred writes with it, a ROLLBACK drops them."""
         word = statement.split(None, 1)[0].upper() if statement else ""
+        if word in ("ROLLBACK", "BEGIN") and not self._connected(word):
+            return PgCursor([], -1, None)
         if word == "BEGIN" and not self.in_transaction:
             self._begin = True
             return PgCursor([], -1, None)
@@ -262,8 +300,10 @@ class PgRaw:
             # its own may go with the COMMIT: refused, it wrote nothing.
             found = self._pipelined(statements[:-1])
             return [*found, *self._pipelined(statements[-1:])]
+        self._connected()
         lead = checked[0] if checked else []
         begin, queued = self._begin, [*lead, *self._queued]
+        was_open = begin or self.in_transaction
         checks = {k + len(lead): check for k, check in self._checks.items()}
         self._begin, self._queued, self._checked, self._checks = False, [], None, {}
         self.traffic.round_trips += 1
@@ -290,7 +330,7 @@ class PgRaw:
                 k: writes[k].fetchall() if writes[k].description is not None else [] for k in checks
             }
         except psycopg.Error as error:
-            raise _translate_error(error) from error
+            raise self._failed(error, was_open) from error
         finally:
             for cursor in writes + cursors:
                 cursor.close()
@@ -316,6 +356,8 @@ class PgRaw:
         if self._begin or self._pending:
             found = self._pipelined([(statement, tuple(parameters))])[0]
         else:
+            self._connected(statement)
+            was_open = self.in_transaction
             self.traffic.round_trips += 1
             self.traffic.statements += 1
             if self.traffic.log is not None:
@@ -326,7 +368,7 @@ class PgRaw:
                     cursor.execute(statement, tuple(parameters))
                     found = self._finish(cursor)
             except psycopg.Error as error:
-                raise _translate_error(error) from error
+                raise self._failed(error, was_open or statement == "BEGIN") from error
             finally:
                 self.traffic.seconds += time.perf_counter() - started
         if wants_id:
@@ -348,8 +390,10 @@ class PgRaw:
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> PgCursor:
         statement = postgres_statement(sql)
         values = [tuple(row) for row in rows]
+        self._send_begin()
+        self._connected()
+        was_open = self.in_transaction
         try:
-            self._send_begin()
             self.traffic.round_trips += 1
             self.traffic.statements += len(values)
             with self._pg.cursor() as cursor:
@@ -357,18 +401,20 @@ class PgRaw:
                 rowcount = cursor.rowcount
                 self.total_changes += max(0, rowcount)
         except psycopg.Error as error:
-            raise _translate_error(error) from error
+            raise self._failed(error, was_open) from error
         return PgCursor([], rowcount, None)
 
     def executescript(self, script: str) -> None:
         """Run several statements at once, as written (no parameters, no rewriting)."""
+        self._send_begin()
+        self._connected()
+        was_open = self.in_transaction
         try:
-            self._send_begin()
             self.traffic.round_trips += 1
             self.traffic.statements += 1
             self._pg.execute(script.encode())
         except psycopg.Error as error:
-            raise _translate_error(error) from error
+            raise self._failed(error, was_open or "BEGIN" in script.upper()) from error
 
     def close(self) -> None:
         self._pg.close()
@@ -433,28 +479,43 @@ class PgConnection:
         self.row_factory: Any = None
 
     @classmethod
-    async def connect(cls, url: str) -> PgConnection:
-        """Connect to ``url`` (autocommit: transactions are begun and ended explicitly)."""
+    async def connect(cls, url: str, *, read_only: bool = False) -> PgConnection:
+        """Connect to ``url`` (autocommit: transactions are begun and ended explicitly).
+
+        A lost connection is made again at the next statement (see :meth:`PgRaw._connected`).
+
+        Raises:
+            DatabaseUnreachable: the server refused or did not answer.
+        """
         loop = asyncio.get_running_loop()
         thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="metatutor-postgres"
         )
 
-        def open_connection() -> PgRaw:
+        def reopen() -> tuple[psycopg.Connection[Row], frozenset[str]]:
             try:
-                pg = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+                pg = open_connection(url, autocommit=True, row_factory=_row_factory)
             except psycopg.Error as error:
+                raise unreachable(redacted(url), error) from error
+            try:
+                pg.adapters.register_loader("numeric", _NumericLoader)
+                with pg.cursor() as cursor:
+                    if read_only:
+                        cursor.execute("SET default_transaction_read_only = on")
+                    cursor.execute(
+                        "SELECT table_name FROM information_schema.columns"
+                        " WHERE table_schema = current_schema() AND column_name = 'id'"
+                    )
+                    tables = frozenset(str(row[0]) for row in cursor.fetchall())
+            except psycopg.Error as error:
+                pg.close()
                 raise _translate_error(error) from error
-            pg.adapters.register_loader("numeric", _NumericLoader)
-            with pg.cursor() as cursor:
-                cursor.execute(
-                    "SELECT table_name FROM information_schema.columns"
-                    " WHERE table_schema = current_schema() AND column_name = 'id'"
-                )
-                tables = frozenset(str(row[0]) for row in cursor.fetchall())
-            return PgRaw(pg, tables)
+            return pg, tables
 
-        raw = await loop.run_in_executor(thread, open_connection)
+        def first() -> PgRaw:
+            return PgRaw(*reopen(), reopen=reopen)
+
+        raw = await loop.run_in_executor(thread, first)
         connection = cls(raw)
         connection._thread.shutdown(wait=False)
         connection._thread = thread
