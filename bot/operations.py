@@ -318,6 +318,14 @@ async def db_upgrade(settings: Settings) -> int:
 
 async def db_backup(settings: Settings, target: Path) -> int:
     """Copy the live database to ``target``."""
+    if not isinstance(settings.database, Path):
+        print(
+            "metatutor: db backup copies an SQLite file, and METATUTOR_DATABASE is the"
+            f" PostgreSQL database {settings.database_shown}: back it up with"
+            ' pg_dump -Fc (docs/operations.md, "Backups of either")',
+            file=sys.stderr,
+        )
+        return 1
     db = await Database.open(settings.database, migrate=False)
     try:
         await db.backup(target)
