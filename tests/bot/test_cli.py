@@ -474,3 +474,19 @@ def test_several_workers_without_a_webhook_stop_with_one_line_naming_it(
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "--workers", "0"])
     assert "give a whole number from 1 to 64" in capsys.readouterr().err
+
+
+def test_more_workers_than_cores_stop_with_one_line_naming_the_limit(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "5550001:" + "A1b2C3d4E5" * 3)
+    monkeypatch.setenv("METATUTOR_WEBHOOK_URL", "https://tutor.example.org/telegram")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert main(["serve", "--workers", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "metatutor: --workers 3 is more than the 2 CPU cores this process may use: each worker"
+        " is a whole bot process that keeps one core busy under load (and holds its own"
+        " learner model), so more would only share them; use --workers 2 or fewer"
+    )
+    assert not (env / "tutor.sqlite3").exists()  # refused before anything started
