@@ -195,19 +195,22 @@ class PgRaw:
         return _translate_error(error)
 
     def _connected(self, statement: str = "") -> bool:
-        """Connect again if the connection was lost; False for a ROLLBACK of a transaction
-        the lost connection took with it (nothing to send: the server rolled it back)."""
+        """Connect again if the connection was lost; False for a ROLLBACK then (nothing to
+        send: the server rolled back whatever the lost connection held). A BEGIN waits: it
+        goes out with the first statement, on the connection's thread (never the loop's)."""
         if not self._pg.closed or self._reopen is None:
             return True
-        if self._lost_in_transaction:
+        word = statement.split(None, 1)[0].upper() if statement else ""
+        if word == "ROLLBACK":
             self._begin, self._queued, self._checked, self._checks = False, [], None, {}
-            if statement.split(None, 1)[:1] in (["ROLLBACK"], ["rollback"]):
-                self._lost_in_transaction = False
-                return False
+            self._lost_in_transaction = False
+            return False
+        if self._lost_in_transaction:
             raise sqlite3.OperationalError(
                 "the connection to PostgreSQL was lost during this transaction; roll it back"
             )
-        self._pg, self._id_tables = self._reopen()
+        if word != "BEGIN":
+            self._pg, self._id_tables = self._reopen()
         return True
 
     def _deferred(self, statement: str) -> PgCursor | None:
