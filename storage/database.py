@@ -81,7 +81,7 @@ class Database:
         self.url = url
         self.dialect = POSTGRESQL if url is not None else SQLITE
         self.read_only = read_only
-        self.write_stats = WriteStats()
+        self.write_stats = WriteStats(locked=url is None)
         # Other processes' writers wait for this one in the kernel, not in the busy handler.
         self._write_lock = (
             WriteLock(path) if path is not None and url is None and not read_only else None

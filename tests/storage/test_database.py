@@ -455,3 +455,16 @@ async def test_postgresql_connects_again_after_the_server_dropped_the_connection
         assert "after" in slugs and "half" not in slugs
     finally:
         await db.close()
+
+
+async def test_the_exit_summary_speaks_of_a_write_lock_only_where_there_is_one(
+    db: Database, backend: str
+) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('s', 'S', 0, 0)"
+        )
+    summary = db.write_stats.summary()
+    assert summary.startswith("1 write transactions: ")
+    # PostgreSQL has no database-wide write lock: "waited for the write lock 0 ms" misled.
+    assert ("write lock" in summary) == (backend == "sqlite")
