@@ -209,7 +209,7 @@ class Supervisor:
 def exit_text(code: int) -> str:
     """How a worker ended, for the operator: a signal by its name, else the status."""
     if code >= 0:
-        return f"exited with status {code} (the lines above, tagged with its worker, say why)"
+        return f"exited with status {code} (its own lines just above say why)"
     try:
         name = signal.Signals(-code).name
     except ValueError:

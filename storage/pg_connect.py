@@ -37,8 +37,10 @@ class DatabaseUnreachable(sqlite3.OperationalError):
     """PostgreSQL could not be connected to. ``setting_wrong``: the URL cannot work as it is
     (a restart will not help); otherwise the server did not answer (it may, later)."""
 
-    def __init__(self, url: str, reason: str, hint: str, *, setting_wrong: bool) -> None:
-        super().__init__(f"{url}: cannot connect: {reason}")
+    def __init__(
+        self, url: str, reason: str, hint: str, *, setting_wrong: bool, lost: bool = False
+    ) -> None:
+        super().__init__(f"{url}: {'connection lost' if lost else 'cannot connect'}: {reason}")
         self.url = url
         self.reason = reason
         self.hint = hint

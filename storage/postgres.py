@@ -30,7 +30,7 @@ from psycopg import adapt, pq
 from psycopg.rows import RowMaker
 
 from storage.dialect import postgres_statement
-from storage.pg_connect import open_connection, unreachable
+from storage.pg_connect import DatabaseUnreachable, open_connection, unreachable
 
 T = TypeVar("T")
 
@@ -163,8 +163,10 @@ class PgRaw:
         connection: psycopg.Connection[Row],
         id_tables: frozenset[str],
         reopen: Callable[[], tuple[psycopg.Connection[Row], frozenset[str]]] | None = None,
+        location: str = "PostgreSQL",
     ) -> None:
         self._pg = connection
+        self._location = location
         self._id_tables = id_tables
         self._reopen = reopen
         # The server went away (restarted, failed over, the network): the next statement
@@ -192,6 +194,11 @@ class PgRaw:
         was open (see :meth:`_connected`)."""
         if self._pg.closed:
             self._lost_in_transaction = self._lost_in_transaction or in_transaction
+            hint = "the next statement connects again"
+            lost = unreachable(self._location, error)
+            return DatabaseUnreachable(
+                self._location, lost.reason, hint, setting_wrong=False, lost=True
+            )
         return _translate_error(error)
 
     def _connected(self, statement: str = "") -> bool:
@@ -516,7 +523,7 @@ class PgConnection:
             return pg, tables
 
         def first() -> PgRaw:
-            return PgRaw(*reopen(), reopen=reopen)
+            return PgRaw(*reopen(), reopen=reopen, location=redacted(url))
 
         raw = await loop.run_in_executor(thread, first)
         connection = cls(raw)

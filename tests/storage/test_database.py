@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage import Connection, Database
+from storage import Connection, Database, DatabaseUnreachable
 from storage.migrations import apply_migrations, latest_version
 
 
@@ -436,8 +436,10 @@ async def test_postgresql_connects_again_after_the_server_dropped_the_connection
 
         # Lost between statements: the first one after it fails, the next one reconnects.
         drop(first := await backend_pid())
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(DatabaseUnreachable) as lost:  # one line in the log, not a stack
             await backend_pid()
+        assert str(lost.value).startswith(f"{db.location}: connection lost: ")
+        assert lost.value.hint == "the next statement connects again"
         assert await backend_pid() != first
 
         # Lost inside a transaction: its later statements do not run on a new connection
