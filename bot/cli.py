@@ -175,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as error:
-        print(f"metatutor: configuration error\n{error}", file=sys.stderr)
+        # One line per wrong setting, each naming it (a log shows lines one by one).
+        for line in str(error).splitlines():
+            print(f"metatutor: configuration error: {line}", file=sys.stderr)
         return 2
     from bot.operations_model import with_active_weights
 
