@@ -41,6 +41,7 @@ from bot.reminders import schedule_reminders
 from bot.settings import Settings
 from bot.telegram_http import KeepAliveRequest
 from bot.update_order import PerUserUpdateProcessor
+from storage import DatabaseUnreachable
 from tutor.deliveries import UpdateLog
 from tutor.nudges import PolicyNudges
 from tutor.service import TutorService
@@ -194,16 +195,20 @@ async def on_error(update: object, context: Context) -> None:
     failure: BaseException = lost.__cause__ if lost and lost.__cause__ else error
     # The exception's own message may quote user text; only Telegram's errors are shown.
     detail = failure.message if isinstance(failure, TelegramError) else ""
-    stack = "".join(traceback.format_tb(failure.__traceback__))
-    log.error(
-        "update %s (user %s) failed with %s %s%s\n%s",
-        update_id,
-        user_id,
-        type(failure).__name__,
-        redact(detail, context.application),
-        f" ({lost.key})" if lost else "",
-        redact(stack, context.application),
-    )
+    if isinstance(failure, DatabaseUnreachable):
+        # The database is down: one line saying so, not a stack every run of every job.
+        log.error("update %s (user %s) failed: %s; %s", update_id, user_id, failure, failure.hint)
+    else:
+        stack = "".join(traceback.format_tb(failure.__traceback__))
+        log.error(
+            "update %s (user %s) failed with %s %s%s\n%s",
+            update_id,
+            user_id,
+            type(failure).__name__,
+            redact(detail, context.application),
+            f" ({lost.key})" if lost else "",
+            redact(stack, context.application),
+        )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     # Telegram failed a call: most likely the reply, after the handler had done its work.

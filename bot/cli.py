@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.logging_setup import configure_from_settings
 from bot.preflight import StartupError
 from bot.settings import Settings, SettingsError, load_settings
-from storage import DatabaseMissing, SchemaMismatch
+from storage import DatabaseMissing, DatabaseUnreachable, SchemaMismatch
 
 log = logging.getLogger("metatutor")
 
@@ -175,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as error:
-        print(f"metatutor: configuration error\n{error}", file=sys.stderr)
+        # One line per wrong setting, each naming it (a log shows lines one by one).
+        for line in str(error).splitlines():
+            print(f"metatutor: configuration error: {line}", file=sys.stderr)
         return 2
     from bot.operations_model import with_active_weights
 
@@ -187,6 +189,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as error:
         print(f"metatutor: {error}", file=sys.stderr)
         return 2
+    except DatabaseUnreachable as error:
+        log.debug("command failed", exc_info=error)
+        print(f"metatutor: {unreachable_problem(error, 'METATUTOR_DATABASE')}", file=sys.stderr)
+        # A setting that cannot work stops for good (systemd's unit does not restart on 2);
+        # a server that did not answer may answer at the next start.
+        return 2 if error.setting_wrong else 1
     except (DatabaseMissing, SchemaMismatch) as error:
         from bot.operations import database_problem
 
@@ -207,10 +215,20 @@ def file_problem(error: OSError | sqlite3.Error, settings: Settings) -> str:
         where = error.filename or settings.database_shown
         reason = error.strerror or str(error)
         return f"{where}: {reason}. Check the path, that its folder exists and its permissions."
+    if not isinstance(settings.database, Path):
+        return (
+            f"{settings.database_shown}: {error}. Check that the PostgreSQL server is running"
+            " and answering, then run the command again."
+        )
     return (
         f"{settings.database_shown}: {error}. Check METATUTOR_DATABASE; if another program"
         " holds the database, try again when it is done."
     )
+
+
+def unreachable_problem(error: DatabaseUnreachable, setting: str) -> str:
+    """A PostgreSQL connection that failed, for people: the setting, the reason, the check."""
+    return f"{setting}: cannot connect to {error.url}: {error.reason}; {error.hint}."
 
 
 def _run_offline_tool(args: argparse.Namespace) -> int:

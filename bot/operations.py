@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -124,6 +125,14 @@ def error_message(error: TutorError) -> str:
     return f"{error}."
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, so a container's cpuset
+    counts, not the host's cores)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 async def serve(
     settings: Settings, *, workers: int = 1, worker: int | None = None, worker_port: int = 0
 ) -> int:
@@ -136,6 +145,14 @@ async def serve(
         raise StartupError(
             f"--workers {workers} needs a webhook: set METATUTOR_WEBHOOK_URL (long polling"
             " allows one process to fetch updates), or serve with one worker"
+        )
+    cores = usable_cores()
+    if workers > cores:
+        raise StartupError(
+            f"--workers {workers} is more than the {cores} CPU cores this process may use:"
+            " each worker is a whole bot process that keeps one core busy under load (and"
+            f" holds its own learner model), so more would only share them; use --workers"
+            f" {cores} or fewer"
         )
     if settings.token is None:
         print(
@@ -318,6 +335,14 @@ async def db_upgrade(settings: Settings) -> int:
 
 async def db_backup(settings: Settings, target: Path) -> int:
     """Copy the live database to ``target``."""
+    if not isinstance(settings.database, Path):
+        print(
+            "metatutor: db backup copies an SQLite file, and METATUTOR_DATABASE is the"
+            f" PostgreSQL database {settings.database_shown}: back it up with"
+            ' pg_dump -Fc (docs/operations.md, "Backups of either")',
+            file=sys.stderr,
+        )
+        return 1
     db = await Database.open(settings.database, migrate=False)
     try:
         await db.backup(target)

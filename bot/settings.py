@@ -30,6 +30,20 @@ FREE_BROADCAST_RATE = 30.0
 _PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
 
 
+def postgres_url_problem(url: str) -> str | None:
+    """What makes a ``postgresql://`` URL unusable before connecting, or None. A URL without
+    a database name would connect to the database named after the user (often the server's
+    own ``postgres``) and create the tutor's tables there."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    if parts.path.strip("/") or query.get("dbname"):
+        return None
+    return (
+        f"the URL {_shown(url)} names no database; add its name after the host, like"
+        " postgresql://user:password@host:5432/metatutor"
+    )
+
+
 def _env(name: str) -> Any:
     return AliasChoices(name, name.lower())
 
@@ -272,6 +286,11 @@ class Settings(BaseSettings):
         if not raw:
             raise ValueError("empty")
         if _POSTGRES.match(raw):
+            missing = postgres_url_problem(raw)
+            if missing:
+                raise PydanticCustomError(
+                    "metatutor_database", "METATUTOR_DATABASE: {problem}", {"problem": missing}
+                )
             return raw
         if _URL.match(raw):
             # Taken as a path, a URL would quietly become a folder named after its scheme.
@@ -389,7 +408,7 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for problem in error.errors():
             found = _field_for(str(problem["loc"][0])) if problem["loc"] else None
-            if found is None and problem["type"] == "paid_broadcast":
+            if problem["type"] in ("paid_broadcast", "metatutor_database"):
                 lines.append(problem["msg"])  # names its setting itself
                 continue
             if found is None:

@@ -167,7 +167,11 @@ class Supervisor:
             worker.quick_deaths = 0 if steady else worker.quick_deaths + 1
             delay = RESTART_DELAYS[min(worker.quick_deaths, len(RESTART_DELAYS) - 1)]
             log.error(
-                "worker %d exited with %s; starting it again in %g s", worker.index, code, delay
+                "worker %d (pid %d) %s; starting it again in %g s",
+                worker.index,
+                worker.process.pid,
+                exit_text(code),
+                delay,
             )
             await asyncio.sleep(delay)
 
@@ -200,6 +204,19 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         return [w.process.returncode if w.process else None for w in self.workers]
+
+
+def exit_text(code: int) -> str:
+    """How a worker ended, for the operator: a signal by its name, else the status."""
+    if code >= 0:
+        return f"exited with status {code} (its own lines just above say why)"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    if -code == signal.SIGKILL:
+        return f"was killed by {name} (by hand, or the kernel's out-of-memory killer)"
+    return f"was killed by {name}"
 
 
 async def _workers_listening(front: WebhookFront, stop: asyncio.Event, seconds: float) -> None:
@@ -287,6 +304,7 @@ __all__ = [
     "START_FAILED",
     "Supervisor",
     "WorkerProcess",
+    "exit_text",
     "free_ports",
     "serve_workers",
     "tag_logs",

@@ -24,7 +24,8 @@ from storage import sqlite_writes
 from storage.checkpoints import Checkpointer
 from storage.dialect import POSTGRESQL, SQLITE
 from storage.migrations import apply_migrations, latest_version, schema_version
-from storage.postgres import PgConnection, PgRaw, Traffic, is_postgres_url, redacted
+from storage.pg_connection import PgConnection
+from storage.postgres import PgRaw, Traffic, is_postgres_url, redacted
 from storage.update_claims import CLAIM, Claim
 from storage.write_lock import WriteLock, WriteStats
 
@@ -82,7 +83,7 @@ class Database:
         self.url = url
         self.dialect = POSTGRESQL if url is not None else SQLITE
         self.read_only = read_only
-        self.write_stats = WriteStats()
+        self.write_stats = WriteStats(locked=url is None)
         # Other processes' writers wait for this one in the kernel, not in the busy handler.
         self._write_lock = (
             WriteLock(path) if path is not None and url is None and not read_only else None
@@ -146,9 +147,7 @@ class Database:
 
     @classmethod
     async def _open_postgres(cls, url: str, *, migrate: bool, read_only: bool = False) -> Database:
-        connection = await PgConnection.connect(url)
-        if read_only:
-            await connection.execute("SET default_transaction_read_only = on")
+        connection = await PgConnection.connect(url, read_only=read_only)
         database = cls(cast(Connection, connection), None, read_only=read_only, url=url)
         if migrate:
             try:

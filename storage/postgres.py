@@ -1,11 +1,12 @@
 """PostgreSQL behind the same connection API as SQLite's (aiosqlite and sqlite3).
 
 Storage functions take an ``aiosqlite.Connection`` and, inside ``run_sync``, the raw
-``sqlite3.Connection``. :class:`PgConnection` and :class:`PgRaw` stand in for those two over
-one psycopg connection: statements are rewritten by :mod:`storage.dialect`, rows answer by
-index and by column name like ``sqlite3.Row``, and errors are raised as ``sqlite3``'s classes
-(the storage API's error contract, which callers already catch). As with aiosqlite, every
-statement runs on the connection's own thread, so the event loop never waits on the network.
+``sqlite3.Connection``. ``storage.pg_connection.PgConnection`` and :class:`PgRaw` stand in
+for those two over one psycopg connection: statements are rewritten by
+:mod:`storage.dialect`, rows answer by index and by column name like ``sqlite3.Row``, and
+errors are raised as ``sqlite3``'s classes (the storage API's error contract, which callers
+already catch). As with aiosqlite, every statement runs on the connection's own thread, so
+the event loop never waits on the network.
 
 psycopg 3 rather than asyncpg: ``run_sync`` hands storage and tutor code a connection they use
 synchronously, in one step; psycopg has a synchronous connection (asyncpg has none), so that
@@ -14,21 +15,19 @@ contract holds unchanged.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import functools
 import re
+import sqlite3
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import pq
 
 from storage.dialect import postgres_call, postgres_statement
-from storage.pg_rows import NumericLoader, Row, row_factory, translate_error
+from storage.pg_connect import DatabaseUnreachable, unreachable
+from storage.pg_rows import Row, translate_error
 
 T = TypeVar("T")
 
@@ -97,9 +96,21 @@ class PgRaw:
     next statement or the COMMIT, and independent reads go out together (:meth:`execute_all`),
     each group in one pipeline."""
 
-    def __init__(self, connection: psycopg.Connection[Row], id_tables: frozenset[str]) -> None:
+    def __init__(
+        self,
+        connection: psycopg.Connection[Row],
+        id_tables: frozenset[str],
+        reopen: Callable[[], tuple[psycopg.Connection[Row], frozenset[str]]] | None = None,
+        location: str = "PostgreSQL",
+    ) -> None:
         self._pg = connection
+        self._location = location
         self._id_tables = id_tables
+        self._reopen = reopen
+        # The server went away (restarted, failed over, the network): the next statement
+        # connects again, unless the lost connection was inside a transaction, whose later
+        # statements must not run on their own: those fail until the caller's ROLLBACK.
+        self._lost_in_transaction = False
         self.total_changes = 0
         self._begin = False
         self._queued: list[tuple[str, tuple[Any, ...]]] = []
@@ -112,13 +123,48 @@ class PgRaw:
 
     @property
     def in_transaction(self) -> bool:
+        if self._pg.closed:
+            return self._begin or self._lost_in_transaction
         return self._begin or self._pg.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def _failed(self, error: psycopg.Error, in_transaction: bool) -> sqlite3.Error:
+        """``error`` as sqlite3's; if it lost the connection, notes whether a transaction
+        was open (see :meth:`_connected`)."""
+        if self._pg.closed:
+            self._lost_in_transaction = self._lost_in_transaction or in_transaction
+            hint = "the next statement connects again"
+            lost = unreachable(self._location, error)
+            return DatabaseUnreachable(
+                self._location, lost.reason, hint, setting_wrong=False, lost=True
+            )
+        return translate_error(error)
+
+    def _connected(self, statement: str = "") -> bool:
+        """Connect again if the connection was lost; False for a ROLLBACK then (nothing to
+        send: the server rolled back whatever the lost connection held). A BEGIN waits: it
+        goes out with the first statement, on the connection's thread (never the loop's)."""
+        if not self._pg.closed or self._reopen is None:
+            return True
+        word = statement.split(None, 1)[0].upper() if statement else ""
+        if word == "ROLLBACK":
+            self._begin, self._queued, self._checked, self._checks = False, [], None, {}
+            self._lost_in_transaction = False
+            return False
+        if self._lost_in_transaction:
+            raise sqlite3.OperationalError(
+                "the connection to PostgreSQL was lost during this transaction; roll it back"
+            )
+        if word != "BEGIN":
+            self._pg, self._id_tables = self._reopen()
+        return True
 
     def _deferred(self, statement: str) -> PgCursor | None:
         """BEGIN waits for the next statement and goes out with it (one round trip instead
         of two per transaction); a COMMIT or ROLLBACK with nothing in between sends nothing;
         a COMMIT takes the deferred writes with it, a ROLLBACK drops them."""
         word = statement.split(None, 1)[0].upper() if statement else ""
+        if word in ("ROLLBACK", "BEGIN") and not self._connected(word):
+            return PgCursor([], -1, None)
         if word == "BEGIN" and not self.in_transaction:
             self._begin = True
             return PgCursor([], -1, None)
@@ -201,8 +247,10 @@ class PgRaw:
             # its own may go with the COMMIT: refused, it wrote nothing.
             found = self._pipelined(statements[:-1])
             return [*found, *self._pipelined(statements[-1:])]
+        self._connected()
         lead = checked[0] if checked else []
         begin, queued = self._begin, [*lead, *self._queued]
+        was_open = begin or self.in_transaction
         checks = {k + len(lead): check for k, check in self._checks.items()}
         self._begin, self._queued, self._checked, self._checks = False, [], None, {}
         self.traffic.round_trips += 1
@@ -229,7 +277,7 @@ class PgRaw:
                 k: writes[k].fetchall() if writes[k].description is not None else [] for k in checks
             }
         except psycopg.Error as error:
-            raise translate_error(error) from error
+            raise self._failed(error, was_open) from error
         finally:
             for cursor in writes + cursors:
                 cursor.close()
@@ -256,6 +304,8 @@ class PgRaw:
         if self._begin or self._pending:
             found = self._pipelined([(statement, values)])[0]
         else:
+            self._connected(statement)
+            was_open = self.in_transaction
             self.traffic.round_trips += 1
             self.traffic.statements += 1
             if self.traffic.log is not None:
@@ -266,7 +316,7 @@ class PgRaw:
                     cursor.execute(statement, values)
                     found = self._finish(cursor)
             except psycopg.Error as error:
-                raise translate_error(error) from error
+                raise self._failed(error, was_open or statement == "BEGIN") from error
             finally:
                 self.traffic.seconds += time.perf_counter() - started
         if wants_id:
@@ -288,8 +338,10 @@ class PgRaw:
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> PgCursor:
         statement = postgres_statement(sql)
         values = [tuple(row) for row in rows]
+        self._send_begin()
+        self._connected()
+        was_open = self.in_transaction
         try:
-            self._send_begin()
             self.traffic.round_trips += 1
             self.traffic.statements += len(values)
             with self._pg.cursor() as cursor:
@@ -297,155 +349,20 @@ class PgRaw:
                 rowcount = cursor.rowcount
                 self.total_changes += max(0, rowcount)
         except psycopg.Error as error:
-            raise translate_error(error) from error
+            raise self._failed(error, was_open) from error
         return PgCursor([], rowcount, None)
 
     def executescript(self, script: str) -> None:
         """Run several statements at once, as written (no parameters, no rewriting)."""
+        self._send_begin()
+        self._connected()
+        was_open = self.in_transaction
         try:
-            self._send_begin()
             self.traffic.round_trips += 1
             self.traffic.statements += 1
             self._pg.execute(script.encode())
         except psycopg.Error as error:
-            raise translate_error(error) from error
+            raise self._failed(error, was_open or "BEGIN" in script.upper()) from error
 
     def close(self) -> None:
         self._pg.close()
-
-
-class _Result:
-    """What ``PgConnection.execute`` returns: awaited, or used with ``async with``."""
-
-    def __init__(self, running: asyncio.Future[PgCursor]) -> None:
-        self._running = running
-
-    def __await__(self) -> Generator[Any, None, _AsyncCursor]:
-        cursor = yield from self._running.__await__()
-        return _AsyncCursor(cursor)
-
-    async def __aenter__(self) -> _AsyncCursor:
-        return await self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-
-class _AsyncCursor:
-    def __init__(self, cursor: PgCursor) -> None:
-        self._cursor = cursor
-        self.rowcount = cursor.rowcount
-        self.lastrowid = cursor.lastrowid
-
-    async def fetchone(self) -> Row | None:
-        return self._cursor.fetchone()
-
-    async def fetchall(self) -> list[Row]:
-        return self._cursor.fetchall()
-
-    async def close(self) -> None:
-        return None
-
-    def __aiter__(self) -> _AsyncCursor:
-        return self
-
-    async def __anext__(self) -> Row:
-        row = self._cursor.fetchone()
-        if row is None:
-            raise StopAsyncIteration
-        return row
-
-
-class PgConnection:
-    """The asynchronous side (in place of ``aiosqlite.Connection``): each call runs on the
-    connection's own thread, in the order made."""
-
-    def __init__(self, raw: PgRaw) -> None:
-        self._conn = raw
-        self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="metatutor-postgres"
-        )
-        self.row_factory: Any = None
-
-    @classmethod
-    async def connect(cls, url: str) -> PgConnection:
-        """Connect to ``url`` (autocommit: transactions are begun and ended explicitly)."""
-        loop = asyncio.get_running_loop()
-        thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="metatutor-postgres"
-        )
-
-        def open_connection() -> PgRaw:
-            try:
-                pg = psycopg.connect(url, autocommit=True, row_factory=row_factory)
-            except psycopg.Error as error:
-                raise translate_error(error) from error
-            pg.adapters.register_loader("numeric", NumericLoader)
-            with pg.cursor() as cursor:
-                cursor.execute(
-                    "SELECT table_name FROM information_schema.columns"
-                    " WHERE table_schema = current_schema() AND column_name = 'id'"
-                )
-                tables = frozenset(str(row[0]) for row in cursor.fetchall())
-            return PgRaw(pg, tables)
-
-        raw = await loop.run_in_executor(thread, open_connection)
-        connection = cls(raw)
-        connection._thread.shutdown(wait=False)
-        connection._thread = thread
-        return connection
-
-    def refresh_tables(self) -> None:
-        """Re-read which tables have an ``id`` column (after migrations made new ones)."""
-        with self._conn._pg.cursor() as cursor:
-            cursor.execute(
-                "SELECT table_name FROM information_schema.columns"
-                " WHERE table_schema = current_schema() AND column_name = 'id'"
-            )
-            self._conn._id_tables = frozenset(str(row[0]) for row in cursor.fetchall())
-
-    async def _execute(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, functools.partial(fn, *args))
-
-    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Result:
-        values = tuple(parameters)
-        loop = asyncio.get_running_loop()
-        if not self._conn.in_transaction and postgres_statement(sql) == "BEGIN":
-            # Nothing to send yet (it goes with the first statement): no trip to the thread.
-            running: asyncio.Future[PgCursor] = loop.create_future()
-            running.set_result(self._conn.execute(sql, values))
-            return _Result(running)
-        running = loop.run_in_executor(self._thread, self._conn.execute, sql, values)
-        return _Result(running)
-
-    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
-        cursor = await self._execute(self._conn.execute, sql, tuple(parameters))
-        return cursor.fetchall()
-
-    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> _AsyncCursor:
-        values = [tuple(row) for row in rows]
-        return _AsyncCursor(await self._execute(self._conn.executemany, sql, values))
-
-    async def executescript(self, script: str) -> None:
-        await self._execute(self._conn.executescript, script)
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
-
-    @property
-    def total_changes(self) -> int:
-        """Rows inserted, changed or deleted since the connection opened (as sqlite3's)."""
-        return self._conn.total_changes
-
-    async def close(self) -> None:
-        try:
-            await self._execute(self._conn.close)
-        finally:
-            self._thread.shutdown(wait=False)

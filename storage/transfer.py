@@ -142,6 +142,8 @@ async def copy_database(
     """
     if not source.is_file():
         raise DatabaseMissing(source)
+    # The source first: a wrong file must not leave the schema made in the target.
+    await asyncio.to_thread(_check_source, source)
     target = await Database.open(url)  # creates the schema; refuses a newer one
     await target.close()
     try:
@@ -149,3 +151,23 @@ async def copy_database(
     except psycopg.Error as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else "refused"
         raise sqlite3.OperationalError(f"{redacted(url)}: {reason}") from error
+
+
+def _check_source(path: Path) -> None:
+    """An SQLite database at this program's schema version, or CopyError / SchemaMismatch."""
+    try:
+        source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise CopyError(f"{path}: cannot open it ({error})") from error
+    try:
+        version = int(source.execute("PRAGMA user_version").fetchone()[0])
+        source.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise CopyError(
+            f"{path}: not an SQLite database ({error}); give the database file of the"
+            " SQLite setup (its METATUTOR_DATABASE, data/metatutor.sqlite3 by default)"
+        ) from error
+    finally:
+        source.close()
+    if version != latest_version():
+        raise SchemaMismatch(path, version, latest_version())

@@ -106,10 +106,18 @@ class WriteStats:
     """Seconds from BEGIN to the end of COMMIT (or ROLLBACK): the lock held."""
     held_cpu_s: float = 0.0
     """CPU seconds of the event loop's thread meanwhile."""
+    locked: bool = True
+    """False on PostgreSQL: no write lock to wait for (rows are locked, not the database)."""
 
     def summary(self) -> str:
         """One line for the log."""
         n = max(self.transactions, 1)
+        if not self.locked:
+            return (
+                f"{self.transactions} write transactions: {1000 * self.held_s:.0f} ms from BEGIN"
+                f" to COMMIT ({1000 * self.held_s / n:.2f} ms each,"
+                f" {1000 * self.held_cpu_s:.0f} ms of CPU)"
+            )
         return (
             f"{self.transactions} write transactions: waited for the write lock"
             f" {1000 * self.waited_s:.0f} ms ({self.waits} waits over 1 ms,"

@@ -274,3 +274,26 @@ async def test_a_webhook_telegram_fails_to_register_is_registered_a_moment_later
     finally:
         stop.set()
         await asyncio.wait_for(serving, 10)
+
+
+async def test_a_database_that_does_not_answer_is_logged_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """While PostgreSQL is down every job run fails to connect: one line each, not a stack."""
+    from types import SimpleNamespace
+
+    from bot.app import on_error
+    from storage import DatabaseUnreachable
+
+    error = DatabaseUnreachable(
+        "postgresql://tutor:***@db/tutor", "Connection refused", "check it", setting_wrong=False
+    )
+    context: Any = SimpleNamespace(
+        error=error, application=SimpleNamespace(bot=SimpleNamespace(token=TOKEN))
+    )
+    with caplog.at_level(logging.ERROR, logger="bot.app"):
+        await on_error(None, context)
+    assert [record.getMessage() for record in caplog.records] == [
+        "update None (user None) failed: postgresql://tutor:***@db/tutor: cannot connect:"
+        " Connection refused; check it"
+    ]

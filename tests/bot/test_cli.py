@@ -6,6 +6,7 @@ import argparse
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.cli import _parser, main
@@ -87,6 +88,10 @@ def test_a_wrong_setting_stops_with_one_line_naming_it(
     assert "METATUTOR_TIMEZONE: expected an IANA time zone name" in err
     assert "TELEGRAM_BOT_TOKEN: expected a bot token" in err
     assert "not-a-real-token-at-all" not in err
+    # Each line stands alone in a log: the header used to be a line of its own.
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith("metatutor: configuration error: ") for line in lines), lines
 
 
 @pytest.mark.parametrize(
@@ -106,10 +111,11 @@ def test_a_database_url_it_cannot_use_stops_it_before_any_file_is_written(
     monkeypatch.setenv("METATUTOR_DATABASE", value)
     assert main(command) == 2
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == "metatutor: configuration error"
-    assert len(lines) == 2
-    assert lines[1].startswith("METATUTOR_DATABASE: expected a path to the SQLite database file")
-    assert "hunter2" not in lines[1]
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        "metatutor: configuration error: METATUTOR_DATABASE: expected a path to the SQLite"
+    )
+    assert "hunter2" not in lines[0]
     assert sorted(path.name for path in env.iterdir()) == []
 
 
@@ -118,13 +124,87 @@ def test_an_unreachable_postgresql_stops_with_one_line_and_no_password(
 ) -> None:
     # Port 1 on this machine: nothing listens there.
     monkeypatch.setenv("METATUTOR_DATABASE", "postgresql://tutor:hunter2@127.0.0.1:1/tutor")
-    assert main(["db", "upgrade"]) == 1
+    assert main(["db", "upgrade"]) == 1  # not 2: a server that is down may be up at the next try
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert err.startswith("metatutor: postgresql://tutor:***@127.0.0.1:1/tutor: ")
-    assert "Check METATUTOR_DATABASE" in err
+    assert err.startswith(
+        "metatutor: METATUTOR_DATABASE: cannot connect to postgresql://tutor:***@127.0.0.1:1/tutor:"
+    )
+    assert "Connection refused; check that the PostgreSQL server is running" in err
+    assert "if another program holds the database" not in err  # SQLite's advice
     assert "hunter2" not in err
     assert sorted(path.name for path in env.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://tutor:hunter2@127.0.0.1:46000",
+        "postgresql://tutor:hunter2@127.0.0.1:46000/",
+        "postgres://tutor:hunter2@127.0.0.1:46000/?sslmode=disable",
+    ],
+)
+def test_a_postgresql_url_without_a_database_name_stops_before_connecting(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    # It used to connect to the database named after the user (often the server's own
+    # "postgres") and make the tutor's tables there.
+    monkeypatch.setenv("METATUTOR_DATABASE", url)
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert "METATUTOR_DATABASE: the URL postgres" in err
+    assert "names no database; add its name after the host" in err
+    assert "hunter2" not in err
+
+
+def test_a_malformed_postgresql_url_stops_with_status_2(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("METATUTOR_DATABASE", "postgresql://tutor:hunter2@127.0.0.1:5432x/tutor")
+    assert main(["decks"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(
+        "metatutor: METATUTOR_DATABASE: cannot connect to postgresql://tutor:***@"
+    )
+    assert "the URL is malformed" in err
+
+
+def test_a_postgresql_user_or_database_that_does_not_exist_stops_with_status_2(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    postgres_server: str,
+) -> None:
+    # Retrying cannot help: exit 2, which the systemd unit does not restart on.
+    base, _, _ = postgres_server.rpartition("/")
+    scheme, _, rest = base.partition("://")
+    host = rest.rpartition("@")[2]
+    for url, words in (
+        (f"{base}/no_such_database_here", "check the database name in the URL, or create it"),
+        (f"{scheme}://no_such_role:pw@{host}/postgres", "check the user name"),
+    ):
+        monkeypatch.setenv("METATUTOR_DATABASE", url)
+        assert main(["db", "upgrade"]) == 2, url
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1
+        assert err.startswith("metatutor: METATUTOR_DATABASE: cannot connect to "), err
+        assert words in err, err
+    assert sorted(path.name for path in env.iterdir()) == []
+
+
+def test_db_backup_of_postgresql_points_to_pg_dump_in_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing to connect to: the command knows from the setting alone.
+    monkeypatch.setenv("METATUTOR_DATABASE", "postgresql://tutor:hunter2@127.0.0.1:1/tutor")
+    assert main(["db", "backup", "x.dump"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "metatutor: db backup copies an SQLite file, and METATUTOR_DATABASE is the PostgreSQL"
+        " database postgresql://tutor:***@127.0.0.1:1/tutor: back it up with pg_dump -Fc"
+        ' (docs/operations.md, "Backups of either")'
+    )
 
 
 def test_db_upgrade_import_and_decks_on_postgresql(
@@ -155,7 +235,23 @@ def test_db_copy_moves_an_sqlite_deployment_to_postgresql_checked_by_counts(
     assert main(["import", str(EXAMPLES / "silk-road.json")]) == 0
     capsys.readouterr()
     assert main(["db", "copy", "nothing.sqlite3", postgres_url]) == 1
-    assert "no database at nothing.sqlite3" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # About the argument, not METATUTOR_DATABASE (which `db upgrade` would not fix).
+    assert err == "metatutor: SQLITE_FILE: no database file at nothing.sqlite3; check the path\n"
+    (env / "notes.txt").write_text("not a database\n" * 200)
+    assert main(["db", "copy", str(env / "notes.txt"), postgres_url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"metatutor: {env / 'notes.txt'}: not an SQLite database")
+    assert str(env / "tutor.sqlite3") not in err and "METATUTOR_DATABASE;" not in err
+    with psycopg.connect(postgres_url) as target:  # the target left as it was: no schema made
+        tables = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        assert target.execute(tables).fetchone() == (0,)
+    assert main(["db", "copy", str(env / "tutor.sqlite3"), postgres_url + "_missing"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("metatutor: POSTGRES_URL: cannot connect to "), err
+    assert "check the database name in the URL, or create it" in err
+    assert main(["db", "copy", str(env / "tutor.sqlite3"), postgres_url.rpartition("/")[0]]) == 2
+    assert "POSTGRES_URL: the URL" in capsys.readouterr().err
     assert main(["db", "copy", str(env / "tutor.sqlite3"), "mysql://x/y"]) == 2
     assert "is not a PostgreSQL URL" in capsys.readouterr().err
     assert main(["db", "copy", str(env / "tutor.sqlite3"), postgres_url]) == 0
@@ -363,10 +459,11 @@ def test_a_paid_broadcast_rate_without_the_setting_stops_with_one_line(
     monkeypatch.delenv("METATUTOR_ALLOW_PAID_BROADCAST", raising=False)
     assert main(["db", "upgrade"]) == 2
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == "metatutor: configuration error"
-    assert len(lines) == 2
-    assert lines[1].startswith("METATUTOR_BROADCAST_RATE: 500 messages a second is above")
-    assert "METATUTOR_ALLOW_PAID_BROADCAST=true" in lines[1]
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        "metatutor: configuration error: METATUTOR_BROADCAST_RATE: 500 messages a second is above"
+    )
+    assert "METATUTOR_ALLOW_PAID_BROADCAST=true" in lines[0]
     assert sorted(path.name for path in env.iterdir()) == []
 
 
@@ -383,3 +480,19 @@ def test_several_workers_without_a_webhook_stop_with_one_line_naming_it(
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "--workers", "0"])
     assert "give a whole number from 1 to 64" in capsys.readouterr().err
+
+
+def test_more_workers_than_cores_stop_with_one_line_naming_the_limit(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "5550001:" + "A1b2C3d4E5" * 3)
+    monkeypatch.setenv("METATUTOR_WEBHOOK_URL", "https://tutor.example.org/telegram")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert main(["serve", "--workers", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "metatutor: --workers 3 is more than the 2 CPU cores this process may use: each worker"
+        " is a whole bot process that keeps one core busy under load (and holds its own"
+        " learner model), so more would only share them; use --workers 2 or fewer"
+    )
+    assert not (env / "tutor.sqlite3").exists()  # refused before anything started

@@ -12,11 +12,18 @@ import pytest
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.http_server import HttpBotApi
 from bot.settings import Settings
-from bot.workers import worker_settings
+from bot.workers import exit_text, worker_settings
 from tests.bot import test_crash_safety as crash
 from tests.bot.workers_process import free_port, front_environment, start_front, worker_pids
 
 pytestmark = pytest.mark.slow
+
+
+def test_how_a_worker_ended_is_said_in_words() -> None:
+    # It used to be "exited with -9": the signal's number, negated by asyncio.
+    assert exit_text(-9) == "was killed by SIGKILL (by hand, or the kernel's out-of-memory killer)"
+    assert exit_text(-15) == "was killed by SIGTERM"
+    assert exit_text(1).startswith("exited with status 1 (")
 
 
 def test_each_worker_sends_its_share_of_the_overall_cap() -> None:

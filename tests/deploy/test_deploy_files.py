@@ -127,6 +127,41 @@ def test_systemd_unit_is_hardened() -> None:
     assert unit["RestartPreventExitStatus"] == ["2"]
 
 
+def _systemd_install_block() -> str:
+    text = (ROOT / "docs" / "operations.md").read_text()
+    start = text.index("**systemd**")
+    block = text[text.index("```sh", start) + 5 : text.index("```", text.index("```sh", start) + 5)]
+    return re.sub(r"\\\n\s*", " ", block)
+
+
+@pytest.mark.skipif(shutil.which("sed") is None, reason="no sed")
+def test_the_systemd_install_puts_the_database_where_the_unit_and_the_docs_say(
+    tmp_path: Path,
+) -> None:
+    # A value in EnvironmentFile= wins over the unit's Environment=: the installed
+    # .env.example used to put the database in /var/lib/metatutor/data/ (relative to the
+    # working directory), not the file the unit, the backups and `db copy` name.
+    env_file = tmp_path / "metatutor.env"
+    lines = _systemd_install_block().splitlines()
+    installed = [line for line in lines if "/etc/metatutor/metatutor.env" in line]
+    assert installed[0].startswith("install -m 0600 .env.example /etc/metatutor/metatutor.env")
+    env_file.write_text(ENV_EXAMPLE.read_text())
+    for line in installed[1:]:
+        command = shlex.split(
+            line.split("#")[0].replace("/etc/metatutor/metatutor.env", str(env_file))
+        )
+        assert command[0] == "sed", line
+        subprocess.run(command, check=True)
+    settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    database = next(v for v in _unit()["Environment"] if v.startswith("METATUTOR_DATABASE="))
+    assert (
+        str(settings.database)
+        == database.split("=", 1)[1]
+        == "/var/lib/metatutor/metatutor.sqlite3"
+    )
+    assert "/var/lib/metatutor/metatutor.sqlite3" in (ROOT / "docs" / "operations.md").read_text()
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
 def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
     # The unit names the installed path; point it at this environment's script to verify.

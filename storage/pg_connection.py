@@ -1,0 +1,173 @@
+"""The asynchronous face of a PostgreSQL connection: what storage code awaits, as it awaits
+an ``aiosqlite.Connection``, with every statement run on the connection's own thread by
+:class:`storage.postgres.PgRaw`."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+from collections.abc import Callable, Generator, Iterable
+from types import TracebackType
+from typing import Any, TypeVar
+
+import psycopg
+
+from storage.dialect import postgres_statement
+from storage.pg_connect import open_connection, unreachable
+from storage.pg_rows import NumericLoader, Row, row_factory, translate_error
+from storage.postgres import PgCursor, PgRaw, redacted
+
+T = TypeVar("T")
+
+
+class _Result:
+    """What ``PgConnection.execute`` returns: awaited, or used with ``async with``."""
+
+    def __init__(self, running: asyncio.Future[PgCursor]) -> None:
+        self._running = running
+
+    def __await__(self) -> Generator[Any, None, _AsyncCursor]:
+        cursor = yield from self._running.__await__()
+        return _AsyncCursor(cursor)
+
+    async def __aenter__(self) -> _AsyncCursor:
+        return await self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class _AsyncCursor:
+    def __init__(self, cursor: PgCursor) -> None:
+        self._cursor = cursor
+        self.rowcount = cursor.rowcount
+        self.lastrowid = cursor.lastrowid
+
+    async def fetchone(self) -> Row | None:
+        return self._cursor.fetchone()
+
+    async def fetchall(self) -> list[Row]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        return None
+
+    def __aiter__(self) -> _AsyncCursor:
+        return self
+
+    async def __anext__(self) -> Row:
+        row = self._cursor.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+
+class PgConnection:
+    """The asynchronous side (in place of ``aiosqlite.Connection``): each call runs on the
+    connection's own thread, in the order made."""
+
+    def __init__(self, raw: PgRaw) -> None:
+        self._conn = raw
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="metatutor-postgres"
+        )
+        self.row_factory: Any = None
+
+    @classmethod
+    async def connect(cls, url: str, *, read_only: bool = False) -> PgConnection:
+        """Connect to ``url`` (autocommit: transactions are begun and ended explicitly).
+
+        A lost connection is made again at the next statement (see :meth:`PgRaw._connected`).
+
+        Raises:
+            DatabaseUnreachable: the server refused or did not answer.
+        """
+        loop = asyncio.get_running_loop()
+        thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="metatutor-postgres"
+        )
+
+        def reopen() -> tuple[psycopg.Connection[Row], frozenset[str]]:
+            try:
+                pg = open_connection(url, autocommit=True, row_factory=row_factory)
+            except psycopg.Error as error:
+                raise unreachable(redacted(url), error) from error
+            try:
+                pg.adapters.register_loader("numeric", NumericLoader)
+                with pg.cursor() as cursor:
+                    if read_only:
+                        cursor.execute("SET default_transaction_read_only = on")
+                    cursor.execute(
+                        "SELECT table_name FROM information_schema.columns"
+                        " WHERE table_schema = current_schema() AND column_name = 'id'"
+                    )
+                    tables = frozenset(str(row[0]) for row in cursor.fetchall())
+            except psycopg.Error as error:
+                pg.close()
+                raise translate_error(error) from error
+            return pg, tables
+
+        def first() -> PgRaw:
+            return PgRaw(*reopen(), reopen=reopen, location=redacted(url))
+
+        raw = await loop.run_in_executor(thread, first)
+        connection = cls(raw)
+        connection._thread.shutdown(wait=False)
+        connection._thread = thread
+        return connection
+
+    def refresh_tables(self) -> None:
+        """Re-read which tables have an ``id`` column (after migrations made new ones)."""
+        with self._conn._pg.cursor() as cursor:
+            cursor.execute(
+                "SELECT table_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND column_name = 'id'"
+            )
+            self._conn._id_tables = frozenset(str(row[0]) for row in cursor.fetchall())
+
+    async def _execute(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(fn, *args))
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Result:
+        values = tuple(parameters)
+        loop = asyncio.get_running_loop()
+        if not self._conn.in_transaction and postgres_statement(sql) == "BEGIN":
+            # Nothing to send yet (it goes with the first statement): no trip to the thread.
+            running: asyncio.Future[PgCursor] = loop.create_future()
+            running.set_result(self._conn.execute(sql, values))
+            return _Result(running)
+        running = loop.run_in_executor(self._thread, self._conn.execute, sql, values)
+        return _Result(running)
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        cursor = await self._execute(self._conn.execute, sql, tuple(parameters))
+        return cursor.fetchall()
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> _AsyncCursor:
+        values = [tuple(row) for row in rows]
+        return _AsyncCursor(await self._execute(self._conn.executemany, sql, values))
+
+    async def executescript(self, script: str) -> None:
+        await self._execute(self._conn.executescript, script)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    @property
+    def total_changes(self) -> int:
+        """Rows inserted, changed or deleted since the connection opened (as sqlite3's)."""
+        return self._conn.total_changes
+
+    async def close(self) -> None:
+        try:
+            await self._execute(self._conn.close)
+        finally:
+            self._thread.shutdown(wait=False)
