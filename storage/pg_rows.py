@@ -1,58 +1,28 @@
 """PostgreSQL's rows and errors in the shapes storage code expects from ``sqlite3``.
 
-Rows answer by index and by column name like ``sqlite3.Row``; NUMERIC comes back as int or
-float as SQLite gives it; psycopg's errors become ``sqlite3``'s classes (the storage API's
-error contract, which callers already catch).
+Rows are tuples read by position; NUMERIC comes back as int or float as SQLite gives it;
+psycopg's errors become ``sqlite3``'s classes (the storage API's error contract, which
+callers already catch).
 """
 
 from __future__ import annotations
 
-import functools
 import sqlite3
-from typing import Any, ClassVar
+from typing import Any
 
 import psycopg
 from psycopg import adapt
-from psycopg.rows import RowMaker
+from psycopg.rows import tuple_row
 
+Row = tuple[Any, ...]
+"""A result row: a plain tuple, read by position (as storage code reads SQLite's rows).
 
-class Row(tuple[Any, ...]):
-    """A result row: by index, by column name, and ``keys()``, like ``sqlite3.Row``.
+Not a ``sqlite3.Row`` look-alike: a tuple subclass answering by name as well needs its own
+``__getitem__``, a Python call on every column read, which made parsing a heavy student's
+1,400 memory rows cost 16.7 ms on PostgreSQL against 5.4 ms on SQLite."""
 
-    Each result's columns get a subclass holding their names (:func:`row_class`), so a row
-    is a plain tuple underneath: no per-row dictionary, built by the tuple's own constructor.
-    """
-
-    __slots__ = ()
-    _names: ClassVar[dict[str, int]] = {}
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return super().__getitem__(self._names[key])
-        return super().__getitem__(key)
-
-    def keys(self) -> list[str]:
-        return list(self._names)
-
-
-@functools.lru_cache(maxsize=1024)
-def row_class(columns: tuple[str, ...]) -> type[Row]:
-    """The row type of a result with these columns (the same few hundred recur)."""
-    names = {name: index for index, name in enumerate(columns)}
-    return type("Row", (Row,), {"__slots__": (), "_names": names})
-
-
-def row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
-    # The names straight from the result: ``cursor.description`` builds a Column per column.
-    result = cursor.pgresult
-    if result is None:
-        return row_class(())
-    return _named_row_class(tuple(result.fname(k) or b"" for k in range(result.nfields)))
-
-
-@functools.lru_cache(maxsize=1024)
-def _named_row_class(names: tuple[bytes, ...]) -> type[Row]:
-    return row_class(tuple(name.decode() for name in names))
+row_factory = tuple_row
+"""psycopg's own tuple rows, built in its C implementation."""
 
 
 class NumericLoader(adapt.Loader):

@@ -3,7 +3,7 @@
 Storage functions take an ``aiosqlite.Connection`` and, inside ``run_sync``, the raw
 ``sqlite3.Connection``. ``storage.pg_connection.PgConnection`` and :class:`PgRaw` stand in
 for those two over one psycopg connection: statements are rewritten by
-:mod:`storage.dialect`, rows answer by index and by column name like ``sqlite3.Row``, and
+:mod:`storage.dialect`, rows answer by index (tuples), and
 errors are raised as ``sqlite3``'s classes (the storage API's error contract, which callers
 already catch). As with aiosqlite, every statement runs on the connection's own thread, so
 the event loop never waits on the network.

@@ -68,3 +68,16 @@ async def test_in_lists_of_any_length_find_the_same_rows_on_both_databases(db: D
             ("d0", "d1", "Deck 2"),
         )
         assert rows[0][0] == 597
+
+
+async def test_rows_are_read_by_position_and_are_plain_tuples_on_postgresql(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES ('a', 'A', 1, 2)"
+        )
+    async with db.read() as conn:
+        (row,) = await fetch_all(conn, "SELECT slug, name, created_ms FROM decks")
+    assert (row[0], row[1], row[2]) == ("a", "A", 1)
+    if db.dialect == "postgresql":
+        # a tuple subclass answering by name needs a Python call per column read
+        assert type(row) is tuple
