@@ -76,6 +76,23 @@ def test_reasons_within_reasons_and_lists_are_said_in_the_readers_language() -> 
     assert skipped_text("en", entry) == f"{entry.where}: {entry.reason}"
 
 
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b'question,answer\nok,fine\n"unterminated,x\n', "unclosed_quote"),
+        (b'question,answer\nq,"a"b\n', "text_after_quote"),
+    ],
+)
+def test_a_broken_csv_row_is_explained_in_the_admins_language(data: bytes, code: str) -> None:
+    from tutor.content import ContentError, parse_csv
+
+    with pytest.raises(ContentError) as refused:
+        parse_csv(data, filename="deck.csv")
+    assert refused.value.reason.code == code
+    said = located("zh", refused.value.place, refused.value.reason)
+    assert said.startswith("第 ") and not any("a" <= c.lower() <= "z" for c in said), said
+
+
 def test_a_deck_reference_that_names_no_deck_says_so() -> None:
     error = UnknownDeck("#42", deck="#42")
     assert refusal_text("zh", error).startswith("没有可以导入的题库 “#42”")

@@ -30,7 +30,7 @@ from tutor.content.errors import (
     check_item_count,
 )
 from tutor.content.messages import HEADER, line, skipped
-from tutor.content.tabular import decode_utf8
+from tutor.content.tabular import decode_utf8, malformed
 from tutor.items import Item, ParsedDeck
 
 _SEPARATORS = {
@@ -137,9 +137,7 @@ def parse_anki_text(
             if any(cell.strip() for cell in row):
                 rows.append((start, row))
     except csv.Error as exc:
-        raise ContentError(
-            "malformed_row", where=line(first + reader.line_num), detail=str(exc)
-        ) from None
+        raise malformed(exc, line(next_line)) from None  # where the refused row began
 
     row_decks: dict[int, str] = {}
     notes: list[tuple[Note, NoteType | None]] = []

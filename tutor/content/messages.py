@@ -68,6 +68,15 @@ REASONS: dict[str, str] = {
         "row has {count} fields but the header has {width} (check quoting and the delimiter)"
     ),
     "malformed_row": "malformed row: {detail}",
+    "unclosed_quote": (
+        'a cell opens a quote (") that is never closed; close it, or write "" for a quote'
+        " inside a quoted cell"
+    ),
+    "text_after_quote": (
+        'text follows the closing quote of a cell; put the whole cell in quotes and write ""'
+        " for each quote inside it"
+    ),
+    "cell_too_long": "a cell is longer than {limit} characters",
     "header_only": "{file} has a header but no entries",
     "several_decks": (
         "the {column!r} column names {count} decks: {listed}; a file imports into one deck"

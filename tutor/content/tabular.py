@@ -137,7 +137,8 @@ def parse_table(
             if named:
                 deck_names.setdefault(named, line(start))
     except csv.Error as exc:
-        raise ContentError("malformed_row", where=line(reader.line_num), detail=str(exc)) from None
+        # the row the reader was in began on next_line (an open quote runs to the end)
+        raise malformed(exc, line(next_line)) from None
     if columns is None:
         raise ContentError("file_empty", file=filename)
     if not records:
@@ -185,3 +186,16 @@ def parse_tsv(
 ) -> ParsedDeck:
     """Parse a tab-separated deck file."""
     return parse_table(data, filename=filename, delimiter="\t", deck_name=deck_name, limits=limits)
+
+
+def malformed(error: csv.Error, where: Place) -> ContentError:
+    """A row the CSV reader refused, as the reason a person can act on (the reader's own
+    words only for a case not named here)."""
+    text = str(error)
+    if text.startswith("unexpected end of data"):
+        return ContentError("unclosed_quote", where=where)
+    if "expected after '\"'" in text:
+        return ContentError("text_after_quote", where=where)
+    if text.startswith("field larger than field limit"):
+        return ContentError("cell_too_long", where=where, limit=csv.field_size_limit())
+    return ContentError("malformed_row", where=where, detail=text)

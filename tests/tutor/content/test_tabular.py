@@ -93,7 +93,13 @@ def test_empty_cloze_is_skipped_and_counted() -> None:
         (b"id,type,options\n1,q,a\n", r"missing required column\(s\): question, answer"),
         (b"question,answer\nq,a,b\n", "line 2: row has 3 fields but the header has 2"),
         (b"question,answer\nok,fine\nlonely\n", "line 3: row has 1 fields"),
-        (b'question,answer\nok,fine\n"unterminated,x\n', "malformed row"),
+        (
+            b'question,answer\nok,fine\n"unterminated,x\n',
+            r'line 3: a cell opens a quote \(".*never closed',
+        ),
+        (b'question,answer\n"open,a\nq2,a2\nq3,a3\n', "line 2: a cell opens a quote"),
+        (b'question,answer\nq,"a"b\n', "line 2: text follows the closing quote of a cell"),
+        (b"question,answer\nq," + b"x" * 140_000 + b"\n", "line 2: a cell is longer than 131072"),
         (
             b"type,question,answer,options\nmultiple_choice,q,E,A|B|C|D\n",
             r"line 2: answer 'E' is not among the options \(A \| B \| C \| D\)",
