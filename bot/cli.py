@@ -184,26 +184,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = with_active_weights(settings)
     # One key=value line per event; the token and webhook secret are redacted everywhere.
     configure_from_settings(settings)
+    # A worker's lines reach the front's log among its siblings': say which one wrote them.
+    worker = getattr(args, "worker", None)
+    who = "metatutor" if worker is None else f"metatutor worker {worker}"
     try:
         return asyncio.run(_dispatch(args, settings)) or 0
     except StartupError as error:
-        print(f"metatutor: {error}", file=sys.stderr)
+        print(f"{who}: {error}", file=sys.stderr)
         return 2
     except DatabaseUnreachable as error:
         log.debug("command failed", exc_info=error)
-        print(f"metatutor: {unreachable_problem(error, 'METATUTOR_DATABASE')}", file=sys.stderr)
+        print(f"{who}: {unreachable_problem(error, 'METATUTOR_DATABASE')}", file=sys.stderr)
         # A setting that cannot work stops for good (systemd's unit does not restart on 2);
         # a server that did not answer may answer at the next start.
         return 2 if error.setting_wrong else 1
     except (DatabaseMissing, SchemaMismatch) as error:
         from bot.operations import database_problem
 
-        print(f"metatutor: {database_problem(error)}", file=sys.stderr)
+        print(f"{who}: {database_problem(error)}", file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as error:
         # The database file or a path given: unreadable, unwritable, locked, not a database.
         log.debug("command failed", exc_info=error)  # the traceback, at METATUTOR_LOG_LEVEL=DEBUG
-        print(f"metatutor: {file_problem(error, settings)}", file=sys.stderr)
+        print(f"{who}: {file_problem(error, settings)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -496,3 +496,17 @@ def test_more_workers_than_cores_stop_with_one_line_naming_the_limit(
         " learner model), so more would only share them; use --workers 2 or fewer"
     )
     assert not (env / "tutor.sqlite3").exists()  # refused before anything started
+
+
+def test_a_worker_that_cannot_start_names_itself_in_its_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The front's log holds every worker's lines: the one that failed says which it is.
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "5550001:" + "A1b2C3d4E5" * 3)
+    monkeypatch.setenv("METATUTOR_WEBHOOK_URL", "https://tutor.example.org/telegram")
+    monkeypatch.setenv("METATUTOR_DATABASE", "postgresql://tutor:hunter2@127.0.0.1:1/tutor")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert main(["serve", "--workers", "2", "--worker", "1", "--worker-port", "0"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("metatutor worker 1: METATUTOR_DATABASE: cannot connect to"), err
+    assert len(err.splitlines()) == 1
