@@ -6,12 +6,12 @@ NOTHING``; ``IS ?`` becomes ``IS NOT DISTINCT FROM``; the two-argument ``MAX``/`
 ``GREATEST``/``LEAST``; ``instr``, ``IFNULL`` and ``rowid`` their equivalents; a list of
 placeholders, ``IN (?, ?, ?)``, becomes ``= ANY(%s)`` with the values as one array
 (:func:`postgres_call`), so a query's text is the same however many values it asks for.
-Migrations
-(:func:`postgres_schema`): SQLite's types become PostgreSQL's (64-bit integers: Telegram ids
-and Unix milliseconds do not fit 32 bits), integer primary keys become identity columns, and
-foreign keys become deferrable (an erasure defers them, as SQLite's ``defer_foreign_keys``).
-Statements that cannot be rewritten (triggers) are written twice in the migration, in blocks
-marked ``-- dialect sqlite`` and ``-- dialect postgresql``, ending at ``-- dialect both``.
+Migrations (:func:`postgres_schema`): SQLite's types become PostgreSQL's (64-bit integers:
+Telegram ids and Unix milliseconds do not fit 32 bits), integer primary keys become identity
+columns, and foreign keys become deferrable (an erasure defers them, as SQLite's
+``defer_foreign_keys``). Statements that cannot be rewritten (triggers) are written twice in
+the migration, in blocks marked ``-- dialect sqlite`` and ``-- dialect postgresql``, ending
+at ``-- dialect both``.
 """
 
 from __future__ import annotations

@@ -103,11 +103,7 @@ class PgConnection:
                 with pg.cursor() as cursor:
                     if read_only:
                         cursor.execute("SET default_transaction_read_only = on")
-                    cursor.execute(
-                        "SELECT table_name FROM information_schema.columns"
-                        " WHERE table_schema = current_schema() AND column_name = 'id'"
-                    )
-                    tables = frozenset(str(row[0]) for row in cursor.fetchall())
+                tables = _id_tables(pg)
             except psycopg.Error as error:
                 pg.close()
                 raise translate_error(error) from error
@@ -124,12 +120,7 @@ class PgConnection:
 
     def refresh_tables(self) -> None:
         """Re-read which tables have an ``id`` column (after migrations made new ones)."""
-        with self._conn._pg.cursor() as cursor:
-            cursor.execute(
-                "SELECT table_name FROM information_schema.columns"
-                " WHERE table_schema = current_schema() AND column_name = 'id'"
-            )
-            self._conn._id_tables = frozenset(str(row[0]) for row in cursor.fetchall())
+        self._conn._id_tables = _id_tables(self._conn._pg)
 
     async def _execute(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -171,3 +162,13 @@ class PgConnection:
             await self._execute(self._conn.close)
         finally:
             self._thread.shutdown(wait=False)
+
+
+def _id_tables(pg: psycopg.Connection[Row]) -> frozenset[str]:
+    """The tables with an ``id`` column (whose inserts report it, as sqlite3's lastrowid)."""
+    with pg.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND column_name = 'id'"
+        )
+        return frozenset(str(row[0]) for row in cursor.fetchall())
