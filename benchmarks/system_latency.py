@@ -153,6 +153,7 @@ class _Run:
         # per operation: statements and round trips sent to PostgreSQL, per call
         self.statements: dict[str, list[int]] = defaultdict(list)
         self.round_trips: dict[str, list[int]] = defaultdict(list)
+        self.hops: dict[str, list[int]] = defaultdict(list)  # calls on the connection's thread
         self.db_ms: dict[str, list[float]] = defaultdict(list)
         # per operation: CPU time of this process (all its threads), per call
         self.cpu_ms: dict[str, list[float]] = defaultdict(list)
@@ -212,7 +213,7 @@ async def measure(
             profile.enable()
         traffic = run.db.traffic
         if traffic is not None:
-            before = (traffic.statements, traffic.round_trips, traffic.seconds)
+            before = (traffic.statements, traffic.round_trips, traffic.seconds, traffic.hops)
             if args.list_statements and name not in run.listed:
                 traffic.log = run.listed[name] = []
         t0, c0 = time.perf_counter(), time.process_time()
@@ -225,6 +226,7 @@ async def measure(
             traffic.log = None
             run.statements[name].append(traffic.statements - before[0])
             run.round_trips[name].append(traffic.round_trips - before[1])
+            run.hops[name].append(traffic.hops - before[3])
             run.db_ms[name].append((traffic.seconds - before[2]) * 1000)
         return result
 
@@ -271,6 +273,7 @@ async def measure(
                     "statements_max": max(v),
                     "round_trips_mean": sum(run.round_trips[name]) / len(v),
                     "round_trips_max": max(run.round_trips[name]),
+                    "hops_mean": sum(run.hops[name]) / len(v),
                     # time in the round trips on the connection's thread (server, network,
                     # and reading the rows), against the operation's p50 above
                     "round_trips_ms_p50": percentile(run.db_ms[name], 0.5),
@@ -380,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
                     if "cpu_p50_ms" in op
                     else "",
                     f"{sent['statements_mean']:.1f} / {sent['round_trips_mean']:.1f}"
+                    f" / {sent['hops_mean']:.1f}"
                     if sent
                     else "",
                     f"{sent['round_trips_ms_p50']:.1f} / {sent['round_trips_ms_p99']:.1f}"
@@ -410,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
                 "p99 ms",
                 "target p99 ms",
                 "CPU p50 / p99 ms",
-                "statements / round trips",
+                "statements / round trips / thread calls",
                 "in round trips p50 / p99 ms",
                 "peak RSS MB",
             ],

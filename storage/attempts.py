@@ -56,11 +56,18 @@ async def insert_attempt(conn: Connection, attempt: AttemptRecord) -> bool:
 
 
 def log_attempt(
-    raw: sqlite3.Connection, attempt: AttemptRecord, *, read_memory: bool = True
+    raw: sqlite3.Connection,
+    attempt: AttemptRecord,
+    *,
+    read_memory: bool = True,
+    seen_ms: int | None = None,
+    tags: Iterable[str] = (),
 ) -> tuple[bool, MemoryRecord | None]:
     """:func:`insert_attempt`, and (with ``read_memory``) the student's memory row of the
     item as it was before, in one round trip (inside ``run_sync``, in a write transaction):
-    (whether the attempt was logged, the memory row or None)."""
+    (whether the attempt was logged, the memory row or None). ``seen_ms``: also the
+    student's last-seen time, set with their tally (one statement for both); ``tags``: the
+    item's tags, whose tallies count it too (:func:`count_tag_answers`)."""
     values = (
         attempt.user_id,
         attempt.item_id,
@@ -91,13 +98,17 @@ def log_attempt(
         _count_answer("item_stats", "item_id", 1),
         (attempt.item_id, 0, 0, attempt.user_id, correct, correct),
     )
-    defer(
-        raw,
-        "UPDATE users SET answers = answers + 1, answers_correct = answers_correct + ?"
-        " WHERE id = ?",
-        (correct, attempt.user_id),
-    )
+    if seen_ms is None:
+        defer(raw, _COUNT_STUDENT.format(""), (correct, attempt.user_id))
+    else:
+        defer(raw, _COUNT_STUDENT.format(", last_seen_ms = ?"), (correct, seen_ms, attempt.user_id))
+    _count_tags(raw, tags, attempt.correct, attempt.user_id)
     return True, memory
+
+
+_COUNT_STUDENT = (
+    "UPDATE users SET answers = answers + 1, answers_correct = answers_correct + ?{} WHERE id = ?"
+)
 
 
 @functools.lru_cache(maxsize=64)
@@ -352,14 +363,17 @@ async def count_tag_answers(
     """Add one answer of student ``user_id`` to each tag's tally: the answer
     :func:`insert_attempt` has just logged (call it right after, in the same transaction, so
     the student's tally already counts it). One statement."""
+    await run_sync(conn, lambda raw: _count_tags(raw, tags, correct, user_id))
+
+
+def _count_tags(raw: sqlite3.Connection, tags: Iterable[str], correct: bool, user_id: int) -> None:
+    """:func:`count_tag_answers` on the raw connection (sent with what follows)."""
     names = sorted(set(tags))
     if not names:
         return
     y = int(correct)
     # the student's tally already counts this answer: p is from the answers before it
-    await write_later(
-        conn, _count_answer("tag_stats", "tag", len(names)), (*names, y, 1, user_id, y, y)
-    )
+    defer(raw, _count_answer("tag_stats", "tag", len(names)), (*names, y, 1, user_id, y, y))
 
 
 def tag_stats_query(tags: Iterable[str]) -> Query[dict[str, Tally]]:

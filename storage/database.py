@@ -288,13 +288,21 @@ class Database:
             self.checkpoints.committed()
 
     def _begin_now(self, claim: Claim | None) -> bool:
-        """BEGIN IMMEDIATE here, on the loop's thread, if no writer holds the database.
+        """BEGIN IMMEDIATE here, on the loop's thread, if no writer holds the database (on
+        PostgreSQL: if the connection's thread is idle).
 
         Saves the trip to the connection's thread and back, during which the lock would be
         held while the loop serves other coroutines: another process would wait for that.
         False (nothing begun) when another connection holds the lock file or SQLite's lock
         (the busy handler is off for this try: the loop must never wait).
         """
+        if isinstance(self._connection, PgConnection):
+            if not self._connection.idle:
+                return False
+            # BEGIN and the update's claim wait there for the transaction's first statement
+            # (nothing is sent now): a trip to the thread would carry nothing.
+            sqlite_writes.begin(self._connection._conn, None, claim)
+            return True
         lock = self._write_lock
         if lock is None or not lock.try_acquire():
             return False

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 from collections.abc import Callable, Generator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
@@ -78,6 +77,8 @@ class PgConnection:
             max_workers=1, thread_name_prefix="metatutor-postgres"
         )
         self.row_factory: Any = None
+        # The last call handed to the thread: the thread is idle once it is done (FIFO).
+        self._last: concurrent.futures.Future[Any] | None = None
 
     @classmethod
     async def connect(cls, url: str, *, read_only: bool = False) -> PgConnection:
@@ -122,20 +123,29 @@ class PgConnection:
         """Re-read which tables have an ``id`` column (after migrations made new ones)."""
         self._conn._id_tables = _id_tables(self._conn._pg)
 
+    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run ``fn(*args)`` on the connection's thread."""
+        self._conn.traffic.hops += 1
+        self._last = self._thread.submit(fn, *args)
+        return asyncio.wrap_future(self._last)
+
     async def _execute(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, functools.partial(fn, *args))
+        return await self._submit(fn, *args)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing runs or waits on the connection's thread (a cancelled caller's statement
+        may still be running there after the caller has gone)."""
+        return self._last is None or self._last.done()
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Result:
         values = tuple(parameters)
-        loop = asyncio.get_running_loop()
-        if not self._conn.in_transaction and postgres_statement(sql) == "BEGIN":
+        if self.idle and not self._conn.in_transaction and postgres_statement(sql) == "BEGIN":
             # Nothing to send yet (it goes with the first statement): no trip to the thread.
-            running: asyncio.Future[PgCursor] = loop.create_future()
+            running: asyncio.Future[PgCursor] = asyncio.get_running_loop().create_future()
             running.set_result(self._conn.execute(sql, values))
             return _Result(running)
-        running = loop.run_in_executor(self._thread, self._conn.execute, sql, values)
-        return _Result(running)
+        return _Result(self._submit(self._conn.execute, sql, values))
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
         cursor = await self._execute(self._conn.execute, sql, tuple(parameters))

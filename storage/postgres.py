@@ -84,6 +84,8 @@ class Traffic:
     seconds: float = 0.0
     """Time spent in the round trips, on the connection's thread (from the statements'
     sending to their rows read, parsing included)."""
+    hops: int = 0
+    """Calls handed to the connection's thread (each one waits for the thread to wake)."""
     log: list[str] | None = None
 
 

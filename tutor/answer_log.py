@@ -10,6 +10,7 @@ rides in the last database trip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -32,6 +33,14 @@ T = TypeVar("T")
 
 MAX_STRETCH = 2.0
 """How far past the interval rules' schedule the learner model may push a review."""
+
+
+@dataclass(frozen=True, slots=True)
+class Before:
+    """The student's memory row of the item answered, as read in the answer's transaction
+    (None: they never answered it)."""
+
+    memory: MemoryRecord | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +72,16 @@ async def log_answer(
     now: datetime,
     finish: Callable[[Connection], Awaitable[T]],
     read: Observed | None = None,
+    before: Before | None = None,
 ) -> Logged[T]:
     """Log ``marked`` as ``student``'s answer to ``item`` under the idempotency ``key``.
 
     Run inside a write transaction (after :func:`ready`). ``finish`` runs in the same trip
     to the database as the final memory row write: the caller's own rows (it must await
     only database calls, see :func:`storage.database.in_one_trip`). ``read``: what the memory
-    model's ``observe_query`` read for this answer, if anything.
+    model's ``observe_query`` read for this answer, if anything. ``before``: the item's
+    memory row as read in this transaction; the due time is then computed while the
+    answer's insert is on its way (on PostgreSQL the trip's wait is not added to the CPU's).
     """
     user_id = student.id
     now_ms = to_millis(now)
@@ -97,16 +109,37 @@ async def log_answer(
     )
 
     async def log(c: Connection) -> tuple[bool, MemoryRecord]:
-        """Log the answer and count it: one round trip (the memory row is read with the
-        insert; the tallies go with what follows). The memory row after the answer (due
-        for now) is written once its due time is known, below."""
-        logged, previous = await run_sync(c, lambda raw: attempt_rows.log_attempt(raw, attempt))
-        if logged:
-            await attempt_rows.count_tag_answers(c, item.tags, marked.correct, user_id)
+        """Log the answer and count it (the student is seen now): one round trip (the memory
+        row is read with the insert, unless given; the tallies go with what follows). The
+        memory row after the answer (due for now) is written once its due time is known."""
+        logged, previous = await run_sync(
+            c,
+            lambda raw: attempt_rows.log_attempt(
+                raw, attempt, read_memory=before is None, seen_ms=now_ms, tags=item.tags
+            ),
+        )
+        if before is not None:
+            previous = before.memory
         return logged, _provisional(previous, user_id, item.id, marked.correct, now_ms)
 
-    counted, provisional = await in_one_trip(conn, log)
-    due = await due_after(conn, memory, student, item, provisional, now, counted=counted)
+    if before is None:
+        counted, provisional = await in_one_trip(conn, log)
+        due = await due_after(conn, memory, student, item, provisional, now, counted=counted)
+    else:
+        # The insert goes to the connection's thread, and the due time is computed here
+        # meanwhile, as if it was logged (it is, unless its key was used: then again).
+        sent = asyncio.ensure_future(in_one_trip(conn, log))
+        await asyncio.sleep(0)  # let it reach the thread
+        provisional = _provisional(before.memory, user_id, item.id, marked.correct, now_ms)
+        try:
+            due = await due_after(conn, memory, student, item, provisional, now, counted=True)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                await sent  # the transaction rolls back after it, not beside it
+            raise
+        counted, provisional = await sent
+        if not counted or memory.refused(user_id, item, now):
+            due = await due_after(conn, memory, student, item, provisional, now, counted=counted)
     final = replace(provisional, due_ms=to_millis(due))
 
     async def store(c: Connection) -> T:

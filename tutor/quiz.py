@@ -17,12 +17,11 @@ from storage import attempts as attempt_rows
 from storage import content as content_rows
 from storage import enrolments as enrolment_rows
 from storage import quiz as quiz_rows
-from storage import users as user_rows
 from storage.batch import Query, given, joined
 from storage.database import in_one_trip, run_sync
 from storage.dialect import POSTGRESQL
 from storage.records import EnrolmentRecord, MemoryRecord, QuestionRecord, SessionRecord
-from tutor.answer_log import log_answer
+from tutor.answer_log import Before, log_answer
 from tutor.answered_before import feedback_again
 from tutor.clock import exam_instant, local_day_start, to_millis, zone
 from tutor.convert import item_from_record
@@ -314,6 +313,8 @@ class Quizzes:
         user_id = student.id
         asked = self.asked.pop(question_id, None)
         ahead = self.memory.observe_query(user_id, asked, now) if asked else given(None)
+        # The item's memory row, read with the look-up (used if it is the item answered).
+        memory_before = attempt_rows.memory_of_query(user_id, [asked.id]) if asked else given(None)
         async with self.db.transaction() as conn:
 
             async def look(c: Connection) -> Feedback | _Marked:
@@ -321,8 +322,8 @@ class Quizzes:
                 round trip: the close goes with the read, and an error rolls it back), with
                 the memory model's reads for the item asked (used if it is the one found)."""
                 close = quiz_rows.read_and_close_query(question_id, user_id, now_ms, update_key)
-                query = joined(lambda *found: found, close, ahead)
-                target, read = await run_sync(c, query.run)
+                query = joined(lambda *found: found, close, ahead, memory_before)
+                target, read, rows = await run_sync(c, query.run)
                 row = target.question
                 if row is None or row.user_id != user_id:
                     raise QuestionNotFound(str(row.id if row else question_id))
@@ -339,22 +340,27 @@ class Quizzes:
                 marked = mark(item, row.choices, answer)
                 if not target.closed:
                     return await feedback_again(c, row, total, key)
-                return _Marked(row, session, total, key, item, marked, target.deck_name, read)
+                before = None
+                if asked is not None and asked.id == item.id and rows is not None:
+                    before = Before(rows[0] if rows else None)
+                return _Marked(
+                    row, session, total, key, item, marked, target.deck_name, read, before
+                )
 
             found = await in_one_trip(conn, look)
             if isinstance(found, Feedback):
                 return found
-            row, session, total, key, item, marked, deck_name, read = found
+            row, session, total, key, item, marked, deck_name, read, before = found
             progress = SessionProgress(
                 session.answered + 1, session.correct + int(marked.correct), session.planned
             )
 
             async def finish(c: Connection) -> Question:
-                """Count the answer in the session and build the view."""
+                """Count the answer in the session and build the view (the student's last-seen
+                time is set with their tally, by ``log_answer``)."""
                 await quiz_rows.count_answer(c, session.id, marked.correct)
                 if progress.finished:
                     await quiz_rows.end_sessions(c, user_id, now_ms)
-                await user_rows.update_user(c, user_id, last_seen_ms=now_ms)
                 # The item and deck name as read with the question: no second read.
                 return await question_view(c, row, item, deck_name, total)
 
@@ -369,6 +375,7 @@ class Quizzes:
                 now=now,
                 finish=finish,
                 read=read,
+                before=before,
             )
             question, due = logged.extra, logged.due
         return Feedback(
@@ -459,6 +466,7 @@ class _Marked(NamedTuple):
     marked: Marked
     deck_name: str | None
     read: Observed | None
+    before: Before | None
 
 
 def _local_day(now: datetime, student: Student) -> date:

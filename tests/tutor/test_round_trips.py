@@ -36,11 +36,15 @@ async def _studying(db: Database, clock: FakeClock, memory: MemoryModel) -> Tuto
 
 
 async def _trips(db: Database, step: Awaitable[T]) -> tuple[int, T]:
+    """The round trips ``step`` took; each one is its own call on the connection's thread
+    (a BEGIN, which goes out with the first statement, costs none)."""
     traffic = db.traffic
     assert traffic is not None
-    before = traffic.round_trips
+    before, hops = traffic.round_trips, traffic.hops
     result = await step
-    return traffic.round_trips - before, result
+    trips = traffic.round_trips - before
+    assert traffic.hops - hops == trips
+    return trips, result
 
 
 @pytest.mark.parametrize(

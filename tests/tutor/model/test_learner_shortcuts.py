@@ -23,7 +23,7 @@ from storage.records import MemoryRecord
 from tests.conftest import FakeClock
 from tests.tutor.conftest import sample_deck_bytes
 from tutor.items import Item
-from tutor.learner import ModelMemory
+from tutor.learner import ModelMemory, WeightsBehind
 from tutor.model.online import LearnerState
 from tutor.model.weights import TrainedWeights
 from tutor.model_reads import Observed, Prefetched
@@ -383,3 +383,57 @@ async def test_an_answer_read_with_its_question_learns_as_one_read_when_learned(
     memory = ReadAheadChecked(weights_file)
     await _run(db, clock, memory, exam=False)
     assert memory.used > 50  # every answer to a question this process asked
+
+
+class OvertakenMidAnswer(ModelMemory):
+    """A following model memory whose student's state is rebuilt by another process with
+    newer weights between the answer's reads and its state's write."""
+
+    async def observe(
+        self,
+        conn: Connection,
+        user_id: int,
+        item: Item,
+        *,
+        correct: bool,
+        grade: Any,
+        latency_ms: int | None,
+        at: datetime,
+        unlearned_since: datetime | None = None,
+        read: Observed | None = None,
+    ) -> None:
+        newer = StoredState("weights of another process", b"", None, self.version + 1)
+        await state_rows.put_state(conn, user_id, newer, int(at.timestamp() * 1000))
+        await super().observe(
+            conn,
+            user_id,
+            item,
+            correct=correct,
+            grade=grade,
+            latency_ms=latency_ms,
+            at=at,
+            unlearned_since=unlearned_since,
+            read=read,
+        )
+
+
+async def test_a_state_refused_while_the_due_time_is_computed_fails_the_answer_cleanly(
+    db: Database, clock: FakeClock, weights_file: Path
+) -> None:
+    # The due time is computed while the answer's insert and state write are on their way;
+    # the write is refused (newer weights' state): the due time is computed again, which a
+    # following process cannot do with its weights, so the answer rolls back, to be
+    # answered again once it follows.
+    memory = OvertakenMidAnswer(weights_file)
+    memory.follows = True
+    service = TutorService(db, clock=clock, seed=5, memory=memory)
+    await service.import_file(_deck("alpha", 9), "alpha.json")
+    await service.register(1, 1, "Ada", "en")
+    await service.enrol(1, "alpha")
+    question = await service.start_quiz(1, 3)
+    assert question is not None
+    clock.advance(seconds=20)
+    with pytest.raises(WeightsBehind):
+        await service.answer(1, question.id, Answer(text="no idea", choice=0))
+    assert (await service.stats(1)).answers_today == 0
+    assert (await service.open_question(1)) is not None
