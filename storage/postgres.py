@@ -44,6 +44,18 @@ _END = re.compile(r"^\s*(COMMIT|END)\b", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
+class _Repeated(logging.Filter):
+    """Drops psycopg's "error ignored terminating <Pipeline>" warning: it comes only when
+    a pipeline's statements raised, and that error is raised (and told) anyway; after a
+    lost connection it was a second, louder line about the same loss."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+logging.getLogger("psycopg").addFilter(_Repeated())
+
+
 def _is_read(statement: str) -> bool:
     """True for a statement that changes nothing (sent twice, it does no harm)."""
     return bool(_READ.match(statement)) and not _WRITE_WORD.search(statement)
