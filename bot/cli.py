@@ -28,11 +28,29 @@ def _fault(text: str) -> tuple[str, int | str]:
     return method, int(fault) if fault.isdigit() else fault
 
 
-def _workers(text: str) -> int:
-    """``serve --workers N``: a whole number from 1 to 64."""
-    if not text.isdigit() or not 1 <= int(text) <= 64:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 1 to 64")
-    return int(text)
+MOST_WORKERS = 64
+
+
+def workers_wanted(text: str) -> int:
+    """``serve --workers N``: a whole number from 1 to the CPU cores this process may use
+    (and at most :data:`MOST_WORKERS`).
+
+    Raises:
+        StartupError: anything else, in one line naming the option and what to give.
+    """
+    from bot.operations import usable_cores
+
+    limit = min(usable_cores(), MOST_WORKERS)
+    if text.isdigit() and 1 <= int(text) <= MOST_WORKERS:
+        return int(text)  # above the cores: refused by serve, with its own line
+    if limit == 1:
+        what = "use --workers 1 (this process may use one CPU core)"
+    else:
+        what = (
+            f"give a whole number from 1 to {limit} (at most one bot process per CPU core"
+            " this process may use)"
+        )
+    raise StartupError(f"--workers {text}: {what}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,8 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers",
-        type=_workers,
-        default=1,
+        default="1",
         metavar="N",
         help="N bot processes on one database behind the webhook port (needs"
         " METATUTOR_WEBHOOK_URL; default 1)",
@@ -168,6 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
+    if args.command == "serve":
+        try:  # checked here, not by argparse: one line, as for the settings below
+            args.workers = workers_wanted(args.workers)
+        except StartupError as error:
+            print(f"metatutor: {error}", file=sys.stderr)
+            return 2
     from_db = args.command == "train" and "--from-db" in args.args
     if args.command in ("bench", "train") and not from_db:
         # Benchmarks and training read no settings: they run on files.

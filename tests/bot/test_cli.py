@@ -477,9 +477,30 @@ def test_several_workers_without_a_webhook_stop_with_one_line_naming_it(
     assert err.count("\n") == 0
     assert "--workers 2 needs a webhook: set METATUTOR_WEBHOOK_URL" in err
     assert not (env / "tutor.sqlite3").exists()  # refused before anything started
-    with pytest.raises(SystemExit):
-        _parser().parse_args(["serve", "--workers", "0"])
-    assert "give a whole number from 1 to 64" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cores", [2, 1], ids=["2_cores", "1_core"])
+@pytest.mark.parametrize("given", ["0", "-1", "two", ""], ids=["zero", "negative", "word", "empty"])
+def test_a_workers_count_that_cannot_work_stops_with_one_line_naming_the_option(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cores: int,
+    given: str,
+) -> None:
+    """Like a wrong setting: one line (argparse printed its usage and a second line)."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "5550001:" + "A1b2C3d4E5" * 3)
+    monkeypatch.setenv("METATUTOR_WEBHOOK_URL", "https://tutor.example.org/telegram")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    assert main(["serve", "--workers", given]) == 2
+    err = capsys.readouterr().err
+    what = {
+        2: "give a whole number from 1 to 2 (at most one bot process per CPU core this"
+        " process may use)",
+        1: "use --workers 1 (this process may use one CPU core)",
+    }[cores]
+    assert err == f"metatutor: --workers {given}: {what}\n"
+    assert not (env / "tutor.sqlite3").exists()  # refused before anything started
 
 
 def test_more_workers_than_cores_stop_with_one_line_naming_the_limit(

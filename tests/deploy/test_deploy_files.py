@@ -278,7 +278,7 @@ def test_postgres_compose_migrates_once_then_starts_the_workers() -> None:
 
 
 def test_postgres_compose_commands_exist_in_the_cli() -> None:
-    from bot.cli import _parser
+    from bot.cli import _parser, workers_wanted
 
     services = _postgres_compose()["services"]
     parser = _parser()
@@ -289,7 +289,7 @@ def test_postgres_compose_commands_exist_in_the_cli() -> None:
     command = [_interpolate(part, {}) for part in services["bot"]["command"]]
     if not hasattr(serve, "workers"):
         pytest.skip("`metatutor serve --workers N` is not in this CLI yet (built beside this)")
-    assert parser.parse_args(command).workers == 2
+    assert workers_wanted(parser.parse_args(command).workers) == 2
 
 
 def test_postgres_compose_settings_are_the_bots_own(monkeypatch: pytest.MonkeyPatch) -> None:
