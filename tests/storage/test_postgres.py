@@ -36,7 +36,7 @@ async def pg(postgres_url: str) -> AsyncIterator[Database]:
     await database.close()
 
 
-def _terminate_others(url: str) -> int:
+def terminate_others(url: str) -> int:
     """``pg_terminate_backend`` on every other connection to ``url``'s database, from a
     connection of its own (as an operator or a restarting server would); returns when they
     are gone."""
@@ -69,12 +69,12 @@ async def test_a_read_after_the_connection_was_terminated_is_answered(
     async with pg.transaction() as conn:
         await conn.execute(INSERT_DECK, ("geo", "Geography"))
     before = await _backend(pg)
-    assert await asyncio.to_thread(_terminate_others, postgres_url) == 1
+    assert await asyncio.to_thread(terminate_others, postgres_url) == 1
     assert await _slugs(pg) == ["geo"]  # one statement, no error
     assert await _backend(pg) != before
 
     # Reads sent together (one pipeline, outside a transaction) the same way.
-    await asyncio.to_thread(_terminate_others, postgres_url)
+    await asyncio.to_thread(terminate_others, postgres_url)
     statements = [("SELECT slug FROM decks", ()), ("SELECT count(*) FROM decks", ())]
     async with pg.read() as conn:
         rows = await run_sync(conn, lambda raw: read_all(raw, statements))
@@ -87,7 +87,7 @@ async def test_a_handlers_write_after_the_connection_was_terminated_is_stored_on
     """As an answer is stored: the update's claim, deferred writes and a read go out with
     the transaction's BEGIN in its first round trip, then more in the next ones."""
     await _backend(pg)
-    assert await asyncio.to_thread(_terminate_others, postgres_url) == 1
+    assert await asyncio.to_thread(terminate_others, postgres_url) == 1
     claim = Claim(pg, 41, "digest", "me", 1_000, lambda holder: False, [])
     token = CLAIM.set(claim)
     try:
@@ -125,7 +125,7 @@ async def test_a_transaction_sent_whole_with_its_commit_after_the_connection_was
             await write_later(conn, INSERT_DECK, ("geo", "Geography again"))
     assert await _backend(pg) == first
 
-    await asyncio.to_thread(_terminate_others, postgres_url)
+    await asyncio.to_thread(terminate_others, postgres_url)
     with caplog.at_level(logging.WARNING, logger="storage.postgres"):
         async with pg.transaction() as conn:
             await write_later(conn, INSERT_DECK, ("history", "History"))
@@ -142,7 +142,7 @@ async def test_a_connection_lost_after_the_first_round_trip_fails_and_stores_not
     with pytest.raises(DatabaseUnreachable) as lost:  # one line in the log, not a stack
         async with pg.transaction() as conn:
             await conn.execute(INSERT_DECK, ("half", "Half"))  # sent, with the BEGIN
-            await asyncio.to_thread(_terminate_others, postgres_url)
+            await asyncio.to_thread(terminate_others, postgres_url)
             # Sent alone on a new connection, this would commit half a transaction.
             await conn.execute(INSERT_DECK, ("rest", "Rest"))
     assert str(lost.value).startswith(f"{pg.location}: connection lost: ")
