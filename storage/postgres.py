@@ -15,6 +15,7 @@ contract holds unchanged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import select
@@ -56,9 +57,16 @@ class _Repeated(logging.Filter):
 logging.getLogger("psycopg").addFilter(_Repeated())
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_read(statement: str) -> bool:
     """True for a statement that changes nothing (sent twice, it does no harm)."""
     return bool(_READ.match(statement)) and not _WRITE_WORD.search(statement)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ends(statement: str) -> bool:
+    """True for a COMMIT (or END)."""
+    return bool(_END.match(statement))
 
 
 def is_postgres_url(location: object) -> bool:
@@ -288,8 +296,8 @@ class PgRaw:
         # (the server may have committed before the connection broke: sent again, the
         # transaction would be stored twice).
         replayable = (
-            not any(_END.match(sql) for sql, _ in statements)
-            and not (self.in_transaction and not begin)
+            (begin or not self.in_transaction)
+            and not any(_ends(sql) for sql, _ in statements)
             and (begin or all(_is_read(sql) for sql, _ in [*queued, *statements]))
         )
 
