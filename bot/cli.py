@@ -28,11 +28,38 @@ def _fault(text: str) -> tuple[str, int | str]:
     return method, int(fault) if fault.isdigit() else fault
 
 
-def _workers(text: str) -> int:
-    """``serve --workers N``: a whole number from 1 to 64."""
-    if not text.isdigit() or not 1 <= int(text) <= 64:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 1 to 64")
-    return int(text)
+MOST_WORKERS = 64
+AUTO_WORKERS = 4
+"""``--workers auto`` runs one worker per usable core, at most this many: each holds its own
+learner model (about 280 MB of memory with the model, docs/performance.md), so a large host
+does not give the bot its memory unasked; more are had by naming the number."""
+
+
+def workers_wanted(text: str) -> int:
+    """``serve --workers N``: a whole number from 1 to the CPU cores this process may use
+    (and at most :data:`MOST_WORKERS`), or ``auto``: one per such core, at most
+    :data:`AUTO_WORKERS` (what the compose file runs unless told otherwise).
+
+    Raises:
+        StartupError: anything else, in one line naming the option and what to give.
+    """
+    from bot.operations import usable_cores
+
+    cores = usable_cores()
+    if text.strip().lower() == "auto":
+        return max(1, min(cores, AUTO_WORKERS))
+    if text.isdigit() and 1 <= int(text) <= MOST_WORKERS:
+        return int(text)  # above the cores: refused by serve, with its own line
+    limit = min(cores, MOST_WORKERS)
+    if limit == 1:
+        what = "use --workers 1 (this process may use one CPU core)"
+    else:
+        what = (
+            f"give a whole number from 1 to {limit} (at most one bot process per CPU core"
+            " this process may use)"
+        )
+    what += f", or --workers auto (one per core, at most {AUTO_WORKERS})"
+    raise StartupError(f"--workers {text}: {what}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,11 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers",
-        type=_workers,
-        default=1,
+        default="1",
         metavar="N",
         help="N bot processes on one database behind the webhook port (needs"
-        " METATUTOR_WEBHOOK_URL; default 1)",
+        " METATUTOR_WEBHOOK_URL; default 1), at most one per CPU core; auto: one per core,"
+        f" at most {AUTO_WORKERS}",
     )
     # Set by the front of --workers N for each worker process it starts.
     serve.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
@@ -168,6 +195,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
+    asked = str(getattr(args, "workers", ""))
+    if args.command == "serve":
+        try:  # checked here, not by argparse: one line, as for the settings below
+            args.workers = workers_wanted(asked)
+        except StartupError as error:
+            print(f"metatutor: {error}", file=sys.stderr)
+            return 2
     from_db = args.command == "train" and "--from-db" in args.args
     if args.command in ("bench", "train") and not from_db:
         # Benchmarks and training read no settings: they run on files.
@@ -184,6 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = with_active_weights(settings)
     # One key=value line per event; the token and webhook secret are redacted everywhere.
     configure_from_settings(settings)
+    if args.command == "serve" and args.worker is None and asked.strip().lower() == "auto":
+        log.info(
+            "--workers auto: %d (one per CPU core this process may use, at most %d)",
+            args.workers,
+            AUTO_WORKERS,
+        )
     # A worker's lines reach the front's log among its siblings': say which one wrote them.
     worker = getattr(args, "worker", None)
     who = "metatutor" if worker is None else f"metatutor worker {worker}"

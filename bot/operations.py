@@ -125,12 +125,24 @@ def error_message(error: TutorError) -> str:
     return f"{error}."
 
 
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+"""A container's CPU quota under cgroup v2 (``QUOTA PERIOD`` in microseconds, or ``max``):
+``docker run --cpus 1`` and compose's ``cpus: 1`` set it, not the affinity mask."""
+
+
 def usable_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask, so a container's cpuset
-    counts, not the host's cores)."""
+    """The CPU cores this process may run on: its affinity mask (so a container's cpuset
+    counts, not the host's cores), and no more than its container's CPU quota, if any."""
     if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+        cores = max(1, len(os.sched_getaffinity(0)))
+    else:
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = CPU_MAX.read_text().split()[:2]
+        allowed = int(quota) // int(period)
+    except (OSError, ValueError, ZeroDivisionError):  # no quota ("max"), or no cgroup v2
+        return cores
+    return max(1, min(cores, allowed))
 
 
 async def serve(

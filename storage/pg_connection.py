@@ -84,7 +84,8 @@ class PgConnection:
     async def connect(cls, url: str, *, read_only: bool = False) -> PgConnection:
         """Connect to ``url`` (autocommit: transactions are begun and ended explicitly).
 
-        A lost connection is made again at the next statement (see :meth:`PgRaw._connected`).
+        A lost connection is made again, and what was lost with it sent again where that is
+        safe (see :meth:`PgRaw._sent` and :meth:`PgRaw._alive`).
 
         Raises:
             DatabaseUnreachable: the server refused or did not answer.

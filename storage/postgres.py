@@ -15,7 +15,10 @@ contract holds unchanged.
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
+import select
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +37,36 @@ T = TypeVar("T")
 URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
 
 _ID_TABLE = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
+
+_READ = re.compile(r"^\s*(SELECT|WITH|SHOW)\b", re.IGNORECASE)
+_WRITE_WORD = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|NEXTVAL|SETVAL)\b", re.IGNORECASE)
+_END = re.compile(r"^\s*(COMMIT|END)\b", re.IGNORECASE)
+
+log = logging.getLogger(__name__)
+
+
+class _Repeated(logging.Filter):
+    """Drops psycopg's "error ignored terminating <Pipeline>" warning: it comes only when
+    a pipeline's statements raised, and that error is raised (and told) anyway; after a
+    lost connection it was a second, louder line about the same loss."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+logging.getLogger("psycopg").addFilter(_Repeated())
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_read(statement: str) -> bool:
+    """True for a statement that changes nothing (sent twice, it does no harm)."""
+    return bool(_READ.match(statement)) and not _WRITE_WORD.search(statement)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ends(statement: str) -> bool:
+    """True for a COMMIT (or END)."""
+    return bool(_END.match(statement))
 
 
 def is_postgres_url(location: object) -> bool:
@@ -109,9 +142,11 @@ class PgRaw:
         self._location = location
         self._id_tables = id_tables
         self._reopen = reopen
-        # The server went away (restarted, failed over, the network): the next statement
-        # connects again, unless the lost connection was inside a transaction, whose later
-        # statements must not run on their own: those fail until the caller's ROLLBACK.
+        # The server went away (restarted, failed over, the network): a round trip of which
+        # nothing can have taken effect is sent again on a new connection (:meth:`_sent`);
+        # one that failed otherwise leaves the next statement to connect again, unless the
+        # lost connection was inside a transaction, whose later statements must not run on
+        # their own: those fail until the caller's ROLLBACK.
         self._lost_in_transaction = False
         self.total_changes = 0
         self._begin = False
@@ -255,40 +290,112 @@ class PgRaw:
         was_open = begin or self.in_transaction
         checks = {k + len(lead): check for k, check in self._checks.items()}
         self._begin, self._queued, self._checked, self._checks = False, [], None, {}
-        self.traffic.round_trips += 1
-        self.traffic.statements += int(begin) + len(queued) + len(statements)
-        if self.traffic.log is not None:
-            self.traffic.log.extend(["BEGIN"] * begin + [sql for sql, _ in queued])
-            self.traffic.log.extend(sql for sql, _ in statements)
-        writes = [self._pg.cursor() for _ in queued]
-        cursors = [self._pg.cursor() for _ in statements]
-        started = time.perf_counter()
-        try:
-            with self._pg.pipeline():
-                if begin:
-                    self._pg.execute(b"BEGIN")
-                for cursor, (sql, values) in zip(writes, queued, strict=True):
-                    cursor.execute(sql, values)
-                for cursor, (sql, values) in zip(cursors, statements, strict=True):
-                    cursor.execute(sql, values)
-            # The deferred writes' row counts stay out of total_changes: a caller counting
-            # its own statement's changes (before and after it) must not see theirs.
-            found = [self._finish(cursor) for cursor in cursors]
-            checked_rows = writes[len(lead) - 1].fetchall() if checked else []
-            check_rows = {
-                k: writes[k].fetchall() if writes[k].description is not None else [] for k in checks
-            }
-        except psycopg.Error as error:
-            raise self._failed(error, was_open) from error
-        finally:
-            for cursor in writes + cursors:
-                cursor.close()
-            self.traffic.seconds += time.perf_counter() - started
+        # Sent again on a new connection if the old one turned out lost: the transaction's
+        # first round trip (its BEGIN goes with it: the server rolled back whatever of it
+        # arrived), or reads outside a transaction. Never one after an earlier round trip
+        # of the same transaction (what that one did went with the lost connection: sent
+        # alone, the rest would commit half a transaction), nor one that carries a COMMIT
+        # (the server may have committed before the connection broke: sent again, the
+        # transaction would be stored twice).
+        replayable = (
+            (begin or not self.in_transaction)
+            and not any(_ends(sql) for sql, _ in statements)
+            and (begin or all(_is_read(sql) for sql, _ in [*queued, *statements]))
+        )
+
+        def send() -> tuple[list[PgCursor], list[Row], dict[int, list[Row]]]:
+            self.traffic.round_trips += 1
+            self.traffic.statements += int(begin) + len(queued) + len(statements)
+            if self.traffic.log is not None:
+                self.traffic.log.extend(["BEGIN"] * begin + [sql for sql, _ in queued])
+                self.traffic.log.extend(sql for sql, _ in statements)
+            writes = [self._pg.cursor() for _ in queued]
+            cursors = [self._pg.cursor() for _ in statements]
+            started = time.perf_counter()
+            try:
+                with self._pg.pipeline():
+                    if begin:
+                        self._pg.execute(b"BEGIN")
+                    for cursor, (sql, values) in zip(writes, queued, strict=True):
+                        cursor.execute(sql, values)
+                    for cursor, (sql, values) in zip(cursors, statements, strict=True):
+                        cursor.execute(sql, values)
+                # The deferred writes' row counts stay out of total_changes: a caller counting
+                # its own statement's changes (before and after it) must not see theirs.
+                found = [self._finish(cursor) for cursor in cursors]
+                checked_rows = writes[len(lead) - 1].fetchall() if checked else []
+                check_rows = {
+                    k: writes[k].fetchall() if writes[k].description is not None else []
+                    for k in checks
+                }
+            finally:
+                for cursor in writes + cursors:
+                    cursor.close()
+                self.traffic.seconds += time.perf_counter() - started
+            return found, checked_rows, check_rows
+
+        if not replayable:
+            self._alive()
+        found, checked_rows, check_rows = self._sent(send, replayable, was_open)
         if checked is not None:
             checked[1](checked_rows)
         for k, check in checks.items():
             check(check_rows[k])
         return found
+
+    def _sent(self, send: Callable[[], T], replayable: bool, was_open: bool) -> T:
+        """``send()``'s result; if it failed because the connection was lost and
+        ``replayable`` (nothing it sent can have taken effect), connects again and sends
+        once more. Errors are raised as sqlite3's (see :meth:`_failed`)."""
+        changes = self.total_changes
+        try:
+            return send()
+        except psycopg.Error as error:
+            if not replayable or self._reopen is None or not self._pg.closed:
+                raise self._failed(error, was_open) from error
+            reason = unreachable(self._location, error).reason
+        self.total_changes = changes
+        self._pg, self._id_tables = self._reopen()
+        log.warning(
+            "%s: connection lost (%s); connected again and sent it again", self._location, reason
+        )
+        try:
+            return send()
+        except psycopg.Error as error:
+            raise self._failed(error, was_open) from error
+
+    def _alive(self) -> None:
+        """Before a round trip that cannot be sent twice, on a connection between
+        transactions: a server that ended the connection since the last round trip (a
+        restart, a terminated backend, its idle timeout) has left its goodbye, a FATAL
+        message, in the socket; if anything is there, connect again now, before anything
+        is sent. (One that ends it during the round trip still fails it: whether a COMMIT
+        went through cannot be known then.)"""
+        pg = self._pg
+        if self._reopen is None or pg.closed:
+            return
+        if pg.info.transaction_status != pq.TransactionStatus.IDLE:
+            return
+        try:
+            if not select.select([pg.pgconn.socket], [], [], 0)[0]:
+                return
+            # Between round trips the server sends nothing unasked but that message
+            # (the connection may still look open: the end of the stream is not read yet).
+            said: list[str] = []
+            pg.add_notice_handler(heard := lambda notice: said.append(notice.message_primary or ""))
+            try:
+                pg.pgconn.consume_input()
+                pg.pgconn.is_busy()  # parses what came: the message goes to ``heard``
+            finally:
+                pg.remove_notice_handler(heard)
+            reason = "; ".join(said) or "it sent a message between round trips"
+        except psycopg.Error as error:
+            reason = unreachable(self._location, error).reason
+        pg.close()
+        self._pg, self._id_tables = self._reopen()
+        log.warning(
+            "%s: connection ended by the server (%s); connected again", self._location, reason
+        )
 
     def _finish(self, cursor: psycopg.Cursor[Row]) -> PgCursor:
         rows = cursor.fetchall() if cursor.description is not None else []
@@ -308,19 +415,25 @@ class PgRaw:
         else:
             self._connected(statement)
             was_open = self.in_transaction
-            self.traffic.round_trips += 1
-            self.traffic.statements += 1
-            if self.traffic.log is not None:
-                self.traffic.log.append(statement)
-            started = time.perf_counter()
-            try:
-                with self._pg.cursor() as cursor:
-                    cursor.execute(statement, values)
-                    found = self._finish(cursor)
-            except psycopg.Error as error:
-                raise self._failed(error, was_open or statement == "BEGIN") from error
-            finally:
-                self.traffic.seconds += time.perf_counter() - started
+
+            def send() -> PgCursor:
+                self.traffic.round_trips += 1
+                self.traffic.statements += 1
+                if self.traffic.log is not None:
+                    self.traffic.log.append(statement)
+                started = time.perf_counter()
+                try:
+                    with self._pg.cursor() as cursor:
+                        cursor.execute(statement, values)
+                        return self._finish(cursor)
+                finally:
+                    self.traffic.seconds += time.perf_counter() - started
+
+            # A read outside a transaction is sent again if the connection turned out lost.
+            replayable = not was_open and _is_read(statement)
+            if not replayable:
+                self._alive()
+            found = self._sent(send, replayable, was_open or statement == "BEGIN")
         if wants_id:
             rows = found.fetchall()
             return PgCursor([], found.rowcount, int(rows[0][0]) if rows else None)
@@ -342,6 +455,7 @@ class PgRaw:
         values = [tuple(row) for row in rows]
         self._send_begin()
         self._connected()
+        self._alive()
         was_open = self.in_transaction
         try:
             self.traffic.round_trips += 1
@@ -358,6 +472,7 @@ class PgRaw:
         """Run several statements at once, as written (no parameters, no rewriting)."""
         self._send_begin()
         self._connected()
+        self._alive()
         was_open = self.in_transaction
         try:
             self.traffic.round_trips += 1

@@ -269,7 +269,7 @@ def test_postgres_compose_migrates_once_then_starts_the_workers() -> None:
     assert migrate["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
     assert bot["image"] == migrate["image"]  # the image migrate builds
     assert bot["command"][:2] == ["serve", "--workers"]
-    assert _interpolate(bot["command"][2], {}) == "2"
+    assert _interpolate(bot["command"][2], {}) == "auto"
     assert _interpolate(bot["command"][2], {"METATUTOR_WORKERS": "4"}) == "4"
     for service in (migrate, bot):
         assert "metatutor-data:/data" in service["volumes"]
@@ -277,8 +277,8 @@ def test_postgres_compose_migrates_once_then_starts_the_workers() -> None:
         assert "no-new-privileges:true" in service["security_opt"]
 
 
-def test_postgres_compose_commands_exist_in_the_cli() -> None:
-    from bot.cli import _parser
+def test_postgres_compose_commands_exist_in_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli import _parser, workers_wanted
 
     services = _postgres_compose()["services"]
     parser = _parser()
@@ -289,7 +289,10 @@ def test_postgres_compose_commands_exist_in_the_cli() -> None:
     command = [_interpolate(part, {}) for part in services["bot"]["command"]]
     if not hasattr(serve, "workers"):
         pytest.skip("`metatutor serve --workers N` is not in this CLI yet (built beside this)")
-    assert parser.parse_args(command).workers == 2
+    # The default: one worker per usable core, at most 4 (a one-core host serves with one).
+    for cores, workers in (({0}, 1), ({0, 1}, 2), (set(range(16)), 4)):
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid, cores=cores: cores)
+        assert workers_wanted(parser.parse_args(command).workers) == workers
 
 
 def test_postgres_compose_settings_are_the_bots_own(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage import Connection, Database, DatabaseUnreachable
+from storage import Connection, Database
 from storage.migrations import apply_migrations, latest_version
 
 
@@ -414,49 +414,6 @@ async def test_a_failed_rollback_keeps_the_first_error_and_the_next_transaction_
         )
     async with db.read() as conn, conn.execute("SELECT slug FROM decks") as cur:
         assert [row[0] for row in await cur.fetchall()] == ["next"]
-
-
-async def test_postgresql_connects_again_after_the_server_dropped_the_connection(
-    postgres_url: str,
-) -> None:
-    """A restarted server (or failover) ends every connection: the next statement connects
-    again, and a transaction the lost connection took with it fails and rolls back whole."""
-    import psycopg
-
-    db = await Database.open(postgres_url)
-    try:
-
-        def drop(pid: int) -> None:
-            with psycopg.connect(postgres_url, autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-
-        async def backend_pid() -> int:
-            async with db.read() as conn:
-                return int((await conn.execute_fetchall("SELECT pg_backend_pid()"))[0][0])
-
-        # Lost between statements: the first one after it fails, the next one reconnects.
-        drop(first := await backend_pid())
-        with pytest.raises(DatabaseUnreachable) as lost:  # one line in the log, not a stack
-            await backend_pid()
-        assert str(lost.value).startswith(f"{db.location}: connection lost: ")
-        assert lost.value.hint == "the next statement connects again"
-        assert await backend_pid() != first
-
-        # Lost inside a transaction: its later statements do not run on a new connection
-        # on their own (they would commit half of it); the ROLLBACK ends it, then all is well.
-        insert = "INSERT INTO decks (slug, name, created_ms, updated_ms) VALUES (?, ?, 0, 0)"
-        with pytest.raises(sqlite3.OperationalError):
-            async with db.transaction() as conn:
-                await conn.execute(insert, ("half", "Half"))
-                drop(int((await conn.execute_fetchall("SELECT pg_backend_pid()"))[0][0]))
-                await conn.execute_fetchall("SELECT 1")
-        async with db.transaction() as conn:
-            await conn.execute(insert, ("after", "After"))
-        async with db.read() as conn:
-            slugs = [row[0] for row in await conn.execute_fetchall("SELECT slug FROM decks")]
-        assert "after" in slugs and "half" not in slugs
-    finally:
-        await db.close()
 
 
 async def test_the_exit_summary_speaks_of_a_write_lock_only_where_there_is_one(

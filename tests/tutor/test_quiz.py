@@ -3,6 +3,7 @@ stores it; on PostgreSQL (rows locked, not the database) inside it, with its rea
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from storage import Database
 from storage import content as content_rows
+from tests.storage.test_postgres import terminate_others
 from tests.tutor.test_service import right_answer
 from tutor.quiz import Quizzes
 from tutor.service import TutorService
@@ -78,3 +80,23 @@ async def test_an_item_deleted_while_it_was_being_chosen_is_not_asked(
     # PostgreSQL in a new one (the question's insert found the item gone and wrote nothing).
     assert watch.inside == ([True, True] if backend == "postgresql" else [False, True])
     assert question.item.id == watch.chosen[1] != deleted
+
+
+async def test_an_answer_after_postgresql_ended_the_connection_is_marked_once(
+    studying: TutorService, database_location: Path | str, backend: str
+) -> None:
+    """A server restart between two presses: the student's answer is marked and stored once,
+    with no error (it used to raise 'connection lost', and the student got an apology)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    question = await studying.start_quiz(ADA, 3)
+    assert question is not None
+    await asyncio.to_thread(terminate_others, str(database_location))
+    feedback = await studying.answer(ADA, question.id, right_answer(question), update_key="u1")
+    assert feedback.correct and not feedback.duplicate
+    await asyncio.to_thread(terminate_others, str(database_location))
+    second = await studying.next_question(ADA)
+    assert second is not None and second.number == 2
+    async with studying.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT item_id FROM attempts WHERE user_id = ?", (ADA,))
+    assert [row[0] for row in rows] == [question.item.id]
