@@ -161,9 +161,10 @@ async def serve(
     cores = usable_cores()
     if workers > cores:
         raise StartupError(
-            f"--workers {workers} is more than the {cores} CPU cores this process may use:"
-            " each worker is a whole bot process that keeps one core busy under load (and"
-            f" holds its own learner model), so more would only share them; use --workers"
+            f"--workers {workers} is more than the {cores} CPU"
+            f" {'core' if cores == 1 else 'cores'} this process may use: each worker is a whole"
+            " bot process that keeps one core busy under load (and holds its own learner"
+            " model), so more would only share them; use --workers"
             f" {cores} or fewer"
         )
     if settings.token is None:

@@ -7,6 +7,7 @@ the metatutor application built on ``fake_api``; ``chat`` then drives that one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,3 +55,14 @@ def li() -> FakeUser:
 def group() -> FakeChat:
     """A group chat."""
     return FakeChat(-100200300, "History class")
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An operator's working directory with the database setting pointing into it (the
+    command-line tests; tests/bot/test_cli_commands.py has its own, with the schema made)."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("TELEGRAM_BOT_TOKEN", "METATUTOR_TIMEZONE", "METATUTOR_ADMIN_IDS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("METATUTOR_DATABASE", str(tmp_path / "tutor.sqlite3"))
+    return tmp_path
