@@ -204,3 +204,47 @@ async def test_a_student_sends_a_photo_for_a_card_of_her_own_in_the_terminal(
     assert "(cannot do that: [Errno 2] No such file or directory" in transcript
     assert "1. This bird → a robin 🖼" in transcript
     assert "(the bot raised" not in transcript
+
+
+@pytest.mark.parametrize("http", [False, True], ids=["in_process", "over_http"])
+async def test_a_student_sends_a_voice_note_and_an_audio_file_for_cards_in_the_terminal(
+    tutor: TutorService, tmp_path: Path, http: bool
+) -> None:
+    """``:voice PATH [caption]`` sends a voice note, ``:audio PATH [caption]`` an audio file,
+    as Telegram would: each with the caption ``front | back`` is a card with that sound, which
+    the quiz then plays (saved to the media folder, like the bot's pictures)."""
+    voice = tmp_path / "chien.ogg"
+    voice.write_bytes(b"OggS\x00\x02" + bytes(40) + b"OpusHead")
+    audio = tmp_path / "chat.mp3"
+    audio.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 16)
+    typed = "\n".join(
+        [
+            "/start",
+            "1",  # ✓ English
+            "2",  # Continue, no deck
+            "15",  # UTC
+            "7",  # no daily quiz
+            "1",  # skip the exam date
+            f":voice {voice} chien | dog",
+            f":audio {audio} chat | cat",
+            "/mycards",
+            "/quiz 1",
+            "quit",
+        ]
+    )
+    out = io.StringIO()
+    await run_local_chat(
+        story_settings().model_copy(update={"database": tmp_path / "metatutor.sqlite3"}),
+        tutor,
+        input_stream=io.StringIO(typed + "\n"),
+        output_stream=out,
+        media_dir=tmp_path,
+        http=http,
+    )
+    transcript = out.getvalue()
+    assert "':voice PATH [caption]' a voice note" in transcript  # the banner says how
+    assert "bot: ✅ Card saved 🔊 (1 of 500): chien → dog" in transcript
+    assert "bot: ✅ Card saved 🔊 (2 of 500): chat → cat" in transcript
+    assert "1. chien → dog 🔊" in transcript and "2. chat → cat 🔊" in transcript
+    assert "bot: [voice] " in transcript  # the first card's sound, before its question
+    assert "(the bot raised" not in transcript
