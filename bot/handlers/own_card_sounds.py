@@ -94,6 +94,9 @@ async def sound_message(update: Update, context: Context) -> None:
     if student is None:
         return
     lang = student.language
+    if not student.onboarded:  # the setup's steps take the next texts: no card yet
+        await reply(update, t(lang, "own.finish_setup_first"))
+        return
     try:
         suffix = check_sound(_suffix(sent), sent.file_size, _seconds(sent))
     except TutorError as error:

@@ -234,3 +234,12 @@ async def test_sounds_on_cards_in_chinese(chat: ChatDriver, tutor: TutorService)
     assert "1. 狗 → le chien 🔊" in turn.text
     turn = await chat.send_sound(LEI, OGG, "voice.ogg", voice=True)
     assert "要把这段声音放到卡片上" in turn.text
+
+
+async def test_a_sound_during_setup_says_to_finish_it_first(chat: ChatDriver) -> None:
+    """Mid-setup a sound with a whole card as its caption made the card, while /new said to
+    finish setting up first; now the sound says so too, and nothing is kept."""
+    await chat.send(ADA, "/start")
+    turn = await chat.send_sound(ADA, OGG, "voice.ogg", voice=True, caption="chat | cat")
+    assert turn.text.startswith("Let's finish setting up first")
+    assert chat.buttons(ADA) == ["✓ English", "简体中文"]
