@@ -75,7 +75,7 @@ async def _replace_sound(
             await drafts_of(context).drop(student.id)
         return
     if caption:
-        await edit_card(update, context, student, item.id, caption)
+        await edit_card(update, context, student, item.id, caption, new_sound=True)
         return
     await drafts_of(context).drop(student.id)  # the edit is done: its text stays
     text = t(lang, "own.sound_replaced", front=short(item.prompt))

@@ -385,8 +385,16 @@ async def mycards_command(update: Update, context: Context) -> None:
 
 
 async def edit_card(
-    update: Update, context: Context, student: Student, item_id: int, text: str
+    update: Update,
+    context: Context,
+    student: Student,
+    item_id: int,
+    text: str,
+    *,
+    new_sound: bool = False,
 ) -> None:
+    """Replace the card's text by ``text`` and confirm (``new_sound``: its sound was just
+    replaced too, and the confirmation says so)."""
     lang = student.language
     try:
         item = await cards_of(context).edit(student.id, item_id, parse_line(text))
@@ -396,7 +404,11 @@ async def edit_card(
             await drafts_of(context).drop(student.id)
         return
     await drafts_of(context).drop(student.id)
-    await reply(update, t(lang, "own.edited", front=short(item.prompt), back=short(_back(item))))
+    text = t(lang, "own.edited", front=short(item.prompt), back=short(_back(item)))
+    side = sound_side(item)
+    if new_sound and side is not None:
+        text = Html(text + "\n" + t(lang, f"own.new_sound_plays_{side.value}"))
+    await reply(update, text)
 
 
 async def own_card_press(update: Update, context: Context, press: OwnCardPress) -> None:

@@ -149,7 +149,10 @@ async def test_an_edit_replaces_the_sound_and_a_delete_removes_it(
     # card 2 had none: the sound and the new text in one message
     await chat.press(ADA, "✏️ 2", message=listing)
     turn = await chat.send_sound(ADA, OGG, "voice.ogg", voice=True, caption="chien | le chien")
-    assert turn.text == "✅ Card changed: chien → le chien. /mycards lists your cards."
+    assert turn.text == (
+        "✅ Card changed: chien → le chien. /mycards lists your cards.\n"
+        "🔊 Its new sound plays just before the question."
+    )
     turn = await chat.send(ADA, "/mycards")
     assert "2. chien → le chien 🔊" in turn.text
     listing = turn.new[0]
