@@ -287,6 +287,12 @@ def _fail(fake: FakeBotApi, line: str) -> str:
     return f"(the bot's next {method} call fails with {fault})"
 
 
+def _bare_sound(message: SentMessage) -> bool:
+    """A voice note or audio file with no text or buttons of its own."""
+    sound = message.voice is not None or message.audio is not None
+    return sound and not message.text and not message.buttons
+
+
 async def _act(chatter: Chatter, fake: FakeBotApi, user: FakeUser, line: str) -> Turn:
     """Turn one typed line into an update and process it."""
     stripped = line.strip()
@@ -320,7 +326,10 @@ async def _act(chatter: Chatter, fake: FakeBotApi, user: FakeUser, line: str) ->
     if stripped.isdigit():
         # Only the newest message's buttons: a number typed under a question without
         # buttons (a typed answer) must not press an older message's (a settings panel).
-        message = fake.messages(user.id)[-1] if fake.messages(user.id) else None
+        # A bare sound (a flashcard's answer, played once it is shown) belongs to the message
+        # before it, whose buttons (the grades) a number still presses.
+        shown = [m for m in fake.messages(user.id) if not _bare_sound(m)]
+        message = shown[-1] if shown else None
         number = int(stripped)
         if message is not None and 1 <= number <= len(message.button_data):
             data = message.button_data[number - 1]
