@@ -79,7 +79,7 @@ def sound_suffix(mime_type: str | None, file_name: str | None) -> str | None:
 
 
 def _not_playable(what: str) -> SoundNotPlayable:
-    return SoundNotPlayable(what, kinds=", ".join(SOUND_KINDS))
+    return SoundNotPlayable(what, kinds="/".join(SOUND_KINDS))
 
 
 def check_sound(suffix: str | None, size: int | None, seconds: int | None) -> str:

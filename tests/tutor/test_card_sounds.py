@@ -63,7 +63,7 @@ def test_the_limits_are_checked_before_anything_is_fetched() -> None:
     assert long.value.params == {"limit": 60}
     with pytest.raises(SoundNotPlayable) as unknown:
         check_sound(None, 1000, 5)
-    assert unknown.value.params == {"kinds": "MP3, M4A, OGG"}
+    assert unknown.value.params == {"kinds": "MP3/M4A/OGG"}
 
 
 def test_the_fetched_bytes_must_be_the_sound_they_claim_to_be() -> None:
