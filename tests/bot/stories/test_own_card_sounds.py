@@ -3,17 +3,21 @@ sound; her cards play them in her quizzes the way a deck's words do."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from bot.app import build_application
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
 from bot.fake_telegram.faults import DOWNLOAD
 from bot.i18n import plain
 from storage.database import fetch_all
-from tests.bot.stories.conftest import ADA, LEI
+from tests.bot.stories.conftest import ADA, LEI, story_settings
 from tests.bot.stories.test_own_cards import JPEG, _question, only_own_cards
 from tests.tutor.content.test_sounds import M4A, MP3, OGG
 from tutor.content import parse_deck_file
+from tutor.own_cards import OwnCards
 from tutor.service import TutorService
 
 
@@ -246,3 +250,39 @@ async def test_a_sound_during_setup_says_to_finish_it_first(chat: ChatDriver) ->
     turn = await chat.send_sound(ADA, OGG, "voice.ogg", voice=True, caption="chat | cat")
     assert turn.text.startswith("Let's finish setting up first")
     assert chat.buttons(ADA) == ["✓ English", "简体中文"]
+
+
+async def test_a_voice_note_that_meets_a_bug_is_apologised_for_as_something_sent(
+    chat: ChatDriver, tutor: TutorService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash while a voice note was handled got the apology for a typed message ("what you
+    wrote"); it is something sent, like a photo or a file."""
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    await only_own_cards(chat, tutor, ADA)
+    monkeypatch.setattr(OwnCards, "add", crash)
+    chat.raise_errors = False
+    turn = await chat.send_sound(ADA, OGG, "voice.ogg", voice=True, caption="chat | cat")
+    assert turn.text == (
+        "Sorry, what you sent (a file, a photo or a sound) could not be handled: something went"
+        " wrong on my side. Send it again in a minute; /help lists what I can do."
+    )
+
+
+async def test_a_picture_and_a_sound_sent_before_a_restart_are_on_the_card_after_it(
+    chat: ChatDriver, tutor: TutorService, fake: FakeBotApi, service_factory: Any
+) -> None:
+    await only_own_cards(chat, tutor, ADA)
+    await chat.send(ADA, "/new")
+    await chat.send_photo(ADA, JPEG)
+    await chat.send(ADA, "This bird in French")
+    await chat.send_sound(ADA, MP3, "rouge-gorge.mp3")  # with the back: after the answer
+    # The bot restarts before Ada's back: a new process, the same database.
+    restarted = await service_factory()
+    async with ChatDriver(build_application(story_settings(), restarted, request=fake)) as again:
+        turn = await again.send(ADA, "le rouge-gorge")
+    assert turn.text.startswith("✅ Card saved 🖼 🔊 (1 of 500): This bird in French")
+    assert "plays with the answer" in turn.text
+    assert await _media_names(tutor) == ["card-1-answer.mp3", "card-1.jpg"]
