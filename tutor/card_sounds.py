@@ -1,6 +1,6 @@
 """Sounds on students' own cards: which ones a card takes, and on which side they play.
 
-A student sends a voice note (OGG/Opus) or an audio file (MP3, M4A, OGG) while writing a
+A student sends a voice note (OGG Opus) or an audio file (MP3, M4A, OGG Opus) while writing a
 card. It is stored like a deck's sound (``Item.audio``: played just before the question;
 ``Item.answer_audio``: played after the answer), so the quiz plays it as it plays any deck's.
 A sound sent for the card's back plays with the answer (a word to say, heard only once it is
@@ -19,8 +19,11 @@ MAX_SOUND_BYTES = 1024 * 1024
 """The largest sound on a card: a minute of speech is far less (voice notes ~250 KB)."""
 MAX_SOUND_SECONDS = 60
 """The longest sound on a card: a word or a sentence, not a lecture."""
-SOUND_KINDS = ("MP3", "M4A", "OGG")
-"""What a card's sound may be, as the student is told (voice notes are OGG/Opus)."""
+SOUND_KINDS = ("MP3", "M4A", "OGG Opus")
+"""What a card's sound may be, as the student is told (voice notes are OGG Opus)."""
+_OPUS_HEAD = b"OpusHead"
+"""How an OGG file's first packet begins when it holds Opus (RFC 7845), the only OGG
+Telegram plays: an OGG Vorbis file would not play in the chat."""
 
 _BY_MIME = {
     "audio/ogg": "ogg",
@@ -100,6 +103,8 @@ def check_sound_data(sound: CardSound) -> None:
         raise SoundTooLarge(str(len(sound.data)), limit_kb=MAX_SOUND_BYTES // 1024)
     if sound.suffix not in _BY_SUFFIX or sound_problem(f"x.{sound.suffix}", sound.data):
         raise _not_playable(sound.suffix)
+    if sound.suffix == "ogg" and _OPUS_HEAD not in sound.data[:512]:
+        raise _not_playable("ogg without opus")
 
 
 def sound_name(external_id: str, sound: CardSound) -> str:

@@ -63,7 +63,7 @@ def test_the_limits_are_checked_before_anything_is_fetched() -> None:
     assert long.value.params == {"limit": 60}
     with pytest.raises(SoundNotPlayable) as unknown:
         check_sound(None, 1000, 5)
-    assert unknown.value.params == {"kinds": "MP3/M4A/OGG"}
+    assert unknown.value.params == {"kinds": "MP3/M4A/OGG Opus"}
 
 
 def test_the_fetched_bytes_must_be_the_sound_they_claim_to_be() -> None:
@@ -73,6 +73,8 @@ def test_the_fetched_bytes_must_be_the_sound_they_claim_to_be() -> None:
         check_sound_data(CardSound(b"RIFF\x24\x00\x00\x00WAVEfmt ", "mp3"))
     with pytest.raises(SoundNotPlayable):
         check_sound_data(CardSound(b"", "ogg"))
+    with pytest.raises(SoundNotPlayable):  # OGG Vorbis: Telegram plays only Opus in OGG
+        check_sound_data(CardSound(b"OggS\x00\x02" + bytes(22) + b"\x01vorbis" + bytes(30), "ogg"))
     with pytest.raises(SoundTooLarge):
         check_sound_data(CardSound(OGG + bytes(MAX_SOUND_BYTES), "ogg"))
 

@@ -111,7 +111,7 @@ async def test_a_sound_over_a_limit_is_refused_and_the_card_waits(
     assert turn.text.startswith("That sound is larger than 1024 KB, the most a card may carry.")
     turn = await chat.send_sound(ADA, b"fLaC" + bytes(100), "chien.flac")
     assert turn.text == (
-        "A card's sound must be a voice note or an audio file Telegram plays (MP3/M4A/OGG),"
+        "A card's sound must be a voice note or an audio file Telegram plays (MP3/M4A/OGG Opus),"
         " and this one is not. Nothing was saved; record a voice note instead, or send the card"
         " without a sound (/cancel stops)."
     )
