@@ -6,7 +6,9 @@ with the question, sent at the back step with the answer. While a card is edited
 ``/mycards`` it replaces the card's sound at once and ends the edit (a caption is the card's
 new text; without one the text stays).
 What Telegram says of the sound (its type, size and length) is checked before anything is
-kept; the bytes are checked again when fetched.
+kept; a sound kept for a later step is fetched and its bytes checked at once (so a file that
+is no playable sound is refused when sent, not after the card's text), and fetched again when
+the card is saved.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from bot.handlers.own_cards import (
 )
 from bot.i18n import Html, t
 from tutor.card_drafts import CardDraft, DraftStep
-from tutor.card_sounds import CardSound, SoundSide, check_sound, sound_suffix
+from tutor.card_sounds import CardSound, SoundSide, check_sound, check_sound_data, sound_suffix
 from tutor.errors import TutorError
 from tutor.students import Student
 
@@ -54,19 +56,35 @@ def _seconds(sent: Voice | Audio) -> int:
     return int(duration.total_seconds()) if hasattr(duration, "total_seconds") else int(duration)
 
 
-async def _replace_sound(
-    update: Update, context: Context, student: Student, draft: CardDraft, caption: str
-) -> None:
-    """An edit's sound: it replaces the card's at once; a caption is the card's new text."""
-    lang = student.language
+async def _fetched(
+    update: Update, context: Context, lang: str, draft: CardDraft
+) -> CardSound | None:
+    """The draft's sound, fetched from Telegram and checked; None when it could not be
+    fetched or cannot be played (the student is told which)."""
     try:
         file = await context.bot.get_file(draft.sound or "")
         data = bytes(await file.download_as_bytearray())
     except TelegramError as error:
         log.info("card sound not fetched: %s", error.message)
         await reply(update, t(lang, "own.sound_failed"))
+        return None
+    sound = CardSound(data, draft.sound_type, draft.sound_side)
+    try:
+        check_sound_data(sound)
+    except TutorError as error:
+        await reply(update, error_text(lang, error))
+        return None
+    return sound
+
+
+async def _replace_sound(
+    update: Update, context: Context, student: Student, draft: CardDraft, caption: str
+) -> None:
+    """An edit's sound: it replaces the card's at once; a caption is the card's new text."""
+    lang = student.language
+    sound = await _fetched(update, context, lang, draft)
+    if sound is None:
         return
-    sound = CardSound(data, draft.sound_type)
     try:
         item = await cards_of(context).set_sound(student.id, draft.item_id or 0, sound)
     except TutorError as error:
@@ -116,10 +134,15 @@ async def sound_message(update: Update, context: Context) -> None:
     if draft.step is DraftStep.EDIT:
         await _replace_sound(update, context, student, draft, caption)
         return
-    await drafts_of(context).put(student.id, draft)
     if caption:
+        await drafts_of(context).put(student.id, draft)
         await draft_text(update, context, student, draft, caption)
-    elif draft.step is DraftStep.FRONT:
+        return
+    # Kept for later: its bytes are checked now, not once the card's text has been typed.
+    if await _fetched(update, context, lang, draft) is None:
+        return
+    await drafts_of(context).put(student.id, draft)
+    if draft.step is DraftStep.FRONT:
         await reply(update, t(lang, "own.sound_kept"), cancel_keyboard(lang))
     else:
         front = short(draft.front)

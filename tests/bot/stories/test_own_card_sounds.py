@@ -118,6 +118,12 @@ async def test_a_sound_over_a_limit_is_refused_and_the_card_waits(
     # an MP3 by name whose bytes are no sound is found out once fetched
     turn = await chat.send_sound(ADA, b"RIFF" + bytes(100), "chien.mp3", caption="dog")
     assert turn.text.startswith("A card's sound must be a voice note or an audio file")
+    # an OGG Vorbis file kept for a later step is refused when sent, not after the text
+    await chat.send(ADA, "/new")
+    turn = await chat.send_sound(ADA, b"OggS\x00\x02" + bytes(22) + b"\x01vorbis", "c.ogg")
+    assert turn.text.startswith("A card's sound must be a voice note or an audio file")
+    turn = await chat.send(ADA, "chien")
+    assert turn.text.startswith("Now the back of “chien”")
     assert await _media_names(tutor) == []
     # Telegram cannot hand the sound over: nothing is lost, the same sound again works
     fake.fail_next(DOWNLOAD, "network")
