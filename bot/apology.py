@@ -43,7 +43,8 @@ def apology(lang: str, update: Update, *, reply_lost: bool = False) -> Html:
     if update.callback_query is not None:
         return t(lang, f"apology.{lost}button")
     message = update.effective_message
-    if message is not None and (message.document or message.photo or message.audio):
+    sent = message and (message.document or message.photo or message.audio or message.voice)
+    if sent:
         return t(lang, f"apology.{lost}file")
     return t(lang, f"apology.{lost}message")
 

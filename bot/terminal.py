@@ -10,6 +10,8 @@ Typing:
     ``\\N``                 sends the text "N" (for typed answers that are numbers)
     ``:file PATH [CAPTION]`` uploads a document
     ``:photo PATH [CAPTION]`` sends a photo (a card's picture, say)
+    ``:voice PATH [CAPTION]`` sends a voice note (an OGG/Opus file), ``:audio PATH [CAPTION]``
+                           an audio file (MP3, M4A...): a card's sound, say
     ``:fail METHOD FAULT``  the bot's next METHOD call fails (a status, timeout, network)
     ``quit``, ``exit``, EOF  ends the chat
 """
@@ -33,7 +35,8 @@ DEFAULT_BANNER = (
     "metatutor chat (offline). Type a message or a /command; a number presses that button"
     " of the newest message (a number under a message without buttons is sent as text); "
     "\\N sends the number N as text; ':file PATH [caption]' uploads a document, "
-    "':photo PATH [caption]' sends a photo; "
+    "':photo PATH [caption]' sends a photo; ':voice PATH [caption]' a voice note and "
+    "':audio PATH [caption]' an audio file; "
     "':fail METHOD FAULT' makes the bot's next call of a Bot API method fail; 'quit' ends."
 )
 _QUIT = frozenset({"quit", "exit"})
@@ -150,6 +153,17 @@ class Chatter(Protocol):
 
     async def send_photo(self, user: FakeUser, data: bytes, *, caption: str | None = None) -> Turn:
         """The user sends a photo (with a caption, if given)."""
+
+    async def send_sound(
+        self,
+        user: FakeUser,
+        data: bytes,
+        filename: str,
+        *,
+        caption: str | None = None,
+        voice: bool = False,
+    ) -> Turn:
+        """The user sends a voice note (``voice``) or an audio file."""
 
 
 async def run_terminal_chat(
@@ -273,6 +287,12 @@ def _fail(fake: FakeBotApi, line: str) -> str:
     return f"(the bot's next {method} call fails with {fault})"
 
 
+def _bare_sound(message: SentMessage) -> bool:
+    """A voice note or audio file with no text or buttons of its own."""
+    sound = message.voice is not None or message.audio is not None
+    return sound and not message.text and not message.buttons
+
+
 async def _act(chatter: Chatter, fake: FakeBotApi, user: FakeUser, line: str) -> Turn:
     """Turn one typed line into an update and process it."""
     stripped = line.strip()
@@ -292,10 +312,24 @@ async def _act(chatter: Chatter, fake: FakeBotApi, user: FakeUser, line: str) ->
                 f"{path_text} is not a JPEG, PNG, GIF or WebP picture; :file sends any file"
             )
         return await chatter.send_photo(user, picture, caption=caption.strip() or None)
+    for command in (":voice ", ":audio "):
+        if stripped.startswith(command):
+            path_text, _, caption = stripped.removeprefix(command).strip().partition(" ")
+            path = Path(path_text).expanduser()
+            return await chatter.send_sound(
+                user,
+                path.read_bytes(),
+                path.name,
+                caption=caption.strip() or None,
+                voice=command == ":voice ",
+            )
     if stripped.isdigit():
         # Only the newest message's buttons: a number typed under a question without
         # buttons (a typed answer) must not press an older message's (a settings panel).
-        message = fake.messages(user.id)[-1] if fake.messages(user.id) else None
+        # A bare sound (a flashcard's answer, played once it is shown) belongs to the message
+        # before it, whose buttons (the grades) a number still presses.
+        shown = [m for m in fake.messages(user.id) if not _bare_sound(m)]
+        message = shown[-1] if shown else None
         number = int(stripped)
         if message is not None and 1 <= number <= len(message.button_data):
             data = message.button_data[number - 1]

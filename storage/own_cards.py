@@ -12,7 +12,10 @@ from typing import Any
 from storage.database import Connection, fetch_all, fetch_one
 from storage.records import ItemRecord
 
-_CARD_COLUMNS = "i.id, i.deck_id, i.external_id, i.kind, i.payload, i.tags, i.image, i.position"
+_CARD_COLUMNS = (
+    "i.id, i.deck_id, i.external_id, i.kind, i.payload, i.tags, i.image, i.position,"
+    " i.audio, i.answer_audio"
+)
 _LIVE_CARDS = (
     " FROM items i JOIN decks d ON d.id = i.deck_id"
     " WHERE d.owner_id = ? AND d.deleted_ms IS NULL AND i.deleted_ms IS NULL"
@@ -34,6 +37,8 @@ def _card(row: Any) -> ItemRecord:
         tags=tuple(row[5].split()) if row[5] else (),
         image=row[6],
         position=row[7],
+        audio=row[8],
+        answer_audio=row[9],
     )
 
 
@@ -67,6 +72,18 @@ async def count_cards(conn: Connection, user_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+async def count_with_media(conn: Connection, user_id: int) -> int:
+    """How many of the student's live cards carry a picture or a sound."""
+    row = await fetch_one(
+        conn,
+        "SELECT COUNT(*)"
+        + _LIVE_CARDS
+        + " AND (i.image IS NOT NULL OR i.audio IS NOT NULL OR i.answer_audio IS NOT NULL)",
+        (user_id,),
+    )
+    return int(row[0]) if row else 0
+
+
 async def cards_page(conn: Connection, user_id: int, offset: int, limit: int) -> list[ItemRecord]:
     """The student's live cards, oldest first, ``limit`` from ``offset``."""
     rows = await fetch_all(
@@ -97,7 +114,8 @@ async def insert_card(conn: Connection, deck_id: int, record: ItemRecord, now_ms
     """Add a card to the personal deck at ``record.position``; returns its id."""
     cursor = await conn.execute(
         "INSERT INTO items (deck_id, external_id, kind, payload, tags, image, position,"
-        " created_ms, updated_ms) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?)",
+        " audio, answer_audio, created_ms, updated_ms)"
+        " VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)",
         (
             deck_id,
             record.external_id,
@@ -105,6 +123,8 @@ async def insert_card(conn: Connection, deck_id: int, record: ItemRecord, now_ms
             json.dumps(record.payload, ensure_ascii=False, sort_keys=True),
             record.image,
             record.position,
+            record.audio,
+            record.answer_audio,
             now_ms,
             now_ms,
         ),
@@ -122,12 +142,36 @@ async def update_card(
     )
 
 
-async def delete_card(conn: Connection, item_id: int, image: str | None, now_ms: int) -> None:
-    """Hide a card (its answers stay in the student's history) and drop its picture."""
-    row = await fetch_one(conn, "SELECT deck_id FROM items WHERE id = ?", (item_id,))
+async def set_card_sound(
+    conn: Connection,
+    item_id: int,
+    audio: str | None,
+    answer_audio: str | None,
+    dropped: tuple[str, ...],
+    now_ms: int,
+) -> None:
+    """Give a card its sound (question's, answer's) in place of the old, whose media files
+    ``dropped`` go (its text, schedule and answers stay)."""
+    await conn.execute(
+        "UPDATE items SET audio = ?, answer_audio = ?, updated_ms = ? WHERE id = ?",
+        (audio, answer_audio, now_ms, item_id),
+    )
+    await _drop_media(conn, item_id, dropped)
+
+
+async def delete_card(conn: Connection, item_id: int, media: tuple[str, ...], now_ms: int) -> None:
+    """Hide a card (its answers stay in the student's history) and drop its picture and
+    sounds (the media names in ``media``)."""
     await conn.execute("UPDATE items SET deleted_ms = ? WHERE id = ?", (now_ms, item_id))
-    if image and row:
-        await conn.execute("DELETE FROM media WHERE deck_id = ? AND name = ?", (row[0], image))
+    await _drop_media(conn, item_id, media)
+
+
+async def _drop_media(conn: Connection, item_id: int, names: tuple[str, ...]) -> None:
+    """Delete the named media files of the card's deck."""
+    row = await fetch_one(conn, "SELECT deck_id FROM items WHERE id = ?", (item_id,))
+    for name in names:
+        if name and row:
+            await conn.execute("DELETE FROM media WHERE deck_id = ? AND name = ?", (row[0], name))
 
 
 async def owner_of_item(conn: Connection, item_id: int) -> int | None:

@@ -3,16 +3,22 @@
 ``/new`` asks for a front, then a back; ✏️ under a card in ``/mycards`` asks for its new text.
 What the student sent so far is a :class:`CardDraft` in the database, not in one process's
 memory, so the next message finds it after a restart or on another worker.
+
+The draft's photo and sound share the table's ``picture`` column (no migration): a photo
+alone is its file id, as before; with a sound it is a small JSON object, which no file id
+looks like (Telegram's ids are base64url).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from storage import card_drafts as draft_rows
+from tutor.card_sounds import SoundSide
 from tutor.clock import to_millis
 
 if TYPE_CHECKING:
@@ -42,6 +48,37 @@ class CardDraft:
     item_id: int | None = None
     question_id: int | None = None
     """The typed question open when the draft began: a typed question asked later wins."""
+    sound: str | None = None
+    """Telegram's file id of the voice note or audio file sent for the card."""
+    sound_type: str = ""
+    """The sound's file type (``ogg``, ``mp3``, ``m4a``)."""
+    sound_side: SoundSide = SoundSide.QUESTION
+
+
+def _pack_media(draft: CardDraft) -> str | None:
+    if draft.sound is None:
+        return draft.picture
+    return json.dumps(
+        {
+            "picture": draft.picture,
+            "sound": draft.sound,
+            "sound_type": draft.sound_type,
+            "side": draft.sound_side.value,
+        },
+        sort_keys=True,
+    )
+
+
+def _unpack_media(stored: str | None) -> dict[str, str | None]:
+    if stored is None or not stored.startswith("{"):
+        return {"picture": stored}
+    fields = json.loads(stored)
+    return {
+        "picture": fields.get("picture"),
+        "sound": fields.get("sound"),
+        "sound_type": fields.get("sound_type") or "",
+        "side": fields.get("side") or SoundSide.QUESTION.value,
+    }
 
 
 class CardDrafts:
@@ -58,12 +95,22 @@ class CardDrafts:
             row = await draft_rows.get_draft(conn, user_id, since)
         if row is None:
             return None
-        return CardDraft(DraftStep(row.step), row.front, row.picture, row.item_id, row.question_id)
+        media = _unpack_media(row.picture)
+        return CardDraft(
+            DraftStep(row.step),
+            row.front,
+            media["picture"],
+            row.item_id,
+            row.question_id,
+            sound=media.get("sound"),
+            sound_type=media.get("sound_type") or "",
+            sound_side=SoundSide(media.get("side") or SoundSide.QUESTION.value),
+        )
 
     async def put(self, user_id: int, draft: CardDraft) -> None:
         """Keep ``draft`` as the student's draft (in place of any earlier one)."""
         record = draft_rows.CardDraftRecord(
-            draft.step.value, draft.front, draft.picture, draft.item_id, draft.question_id
+            draft.step.value, draft.front, _pack_media(draft), draft.item_id, draft.question_id
         )
         async with self.db.transaction() as conn:
             await draft_rows.put_draft(conn, user_id, record, to_millis(self.service.now()))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from storage import content as content_rows
 from storage import own_cards as card_rows
+from tutor.card_sounds import CardSound, SoundSide, check_sound_data, sound_name
 from tutor.clock import to_millis
 from tutor.convert import item_from_record, item_to_record
 from tutor.errors import TutorError, UnknownStudent
@@ -143,11 +144,47 @@ def parse_sides(front: str, back: str) -> CardText:
     return CardText(ItemKind.TYPED, front, answers=answers)
 
 
-def card_item(card: CardText, external_id: str, image: str | None = None) -> Item:
-    """The item a card is stored as."""
+def card_item(
+    card: CardText,
+    external_id: str,
+    image: str | None = None,
+    sound: str | None = None,
+    side: SoundSide = SoundSide.QUESTION,
+) -> Item:
+    """The item a card is stored as (``sound``: the media name of its sound, on ``side``)."""
+    audio = sound if side is SoundSide.QUESTION else None
+    answer_audio = sound if side is SoundSide.ANSWER else None
     if card.kind is ItemKind.TYPED:
-        return Item(ItemKind.TYPED, card.front, external_id, accepted=card.answers, image=image)
-    return Item(ItemKind.FLASHCARD, card.front, external_id, answer=card.back, image=image)
+        accepted = card.answers
+        return Item(
+            ItemKind.TYPED,
+            card.front,
+            external_id,
+            accepted=accepted,
+            image=image,
+            audio=audio,
+            answer_audio=answer_audio,
+        )
+    return Item(
+        ItemKind.FLASHCARD,
+        card.front,
+        external_id,
+        answer=card.back,
+        image=image,
+        audio=audio,
+        answer_audio=answer_audio,
+    )
+
+
+def sound_side(item: Item) -> SoundSide | None:
+    """Where the card's sound plays (None: it has none)."""
+    if item.audio:
+        return SoundSide.QUESTION
+    return SoundSide.ANSWER if item.answer_audio else None
+
+
+def _media_names(item: Item) -> tuple[str, ...]:
+    return tuple(name for name in (item.image, item.audio, item.answer_audio) if name)
 
 
 def card_line(item: Item) -> str:
@@ -176,9 +213,16 @@ class OwnCards:
     def _now_ms(self) -> int:
         return to_millis(self.service.now())
 
-    async def add(self, user_id: int, card: CardText, picture: bytes | None = None) -> Item:
-        """Store a new card (with its picture) in the student's personal deck, made on the
-        first card; raises TooManyCards, PictureTooLarge or UnknownStudent."""
+    async def add(
+        self,
+        user_id: int,
+        card: CardText,
+        picture: bytes | None = None,
+        sound: CardSound | None = None,
+    ) -> Item:
+        """Store a new card (with its picture and sound) in the student's personal deck, made
+        on the first card; raises TooManyCards, PictureTooLarge, SoundTooLarge,
+        SoundNotPlayable or UnknownStudent."""
         student = await self.service.student(user_id)
         if student is None:
             raise UnknownStudent(str(user_id))
@@ -186,6 +230,8 @@ class OwnCards:
         picture_limit = self.service.config.max_card_picture_bytes
         if picture is not None and len(picture) > picture_limit:
             raise PictureTooLarge(str(len(picture)), limit_kb=math.ceil(picture_limit / 1024))
+        if sound is not None:
+            check_sound_data(sound)
         now_ms = self._now_ms()
         async with self.db.transaction() as conn:
             if await card_rows.count_cards(conn, user_id) >= limit:
@@ -201,7 +247,13 @@ class OwnCards:
             if picture is not None:
                 image = f"{external_id}.{picture_type(picture) or 'jpg'}"
                 await content_rows.put_media(conn, deck_id, image, picture)
-            record = item_to_record(card_item(card, external_id, image), deck_id)
+            audio = None
+            if sound is not None:
+                audio = sound_name(external_id, sound)
+                await content_rows.put_media(conn, deck_id, audio, sound.data)
+            side = sound.side if sound is not None else SoundSide.QUESTION
+            item = card_item(card, external_id, image, audio, side)
+            record = item_to_record(item, deck_id)
             record = dataclasses.replace(record, position=position)
             item_id = await card_rows.insert_card(conn, deck_id, record, now_ms)
         return await self.card(user_id, item_id)
@@ -210,6 +262,12 @@ class OwnCards:
         """How many cards the student has."""
         async with self.db.read() as conn:
             return await card_rows.count_cards(conn, user_id)
+
+    async def with_media(self, user_id: int) -> int:
+        """How many of the student's cards carry a picture or a sound (a CSV or JSON export
+        names those files; only an Anki package holds them)."""
+        async with self.db.read() as conn:
+            return await card_rows.count_with_media(conn, user_id)
 
     async def page(self, user_id: int, page: int) -> CardPage:
         """A page of the student's cards; a page past the end shows the last one."""
@@ -229,7 +287,8 @@ class OwnCards:
         return item_from_record(record)
 
     async def edit(self, user_id: int, item_id: int, card: CardText) -> Item:
-        """Replace a card's text (its picture, answers and schedule stay); raises CardGone."""
+        """Replace a card's text (its picture, sound, answers and schedule stay); raises
+        CardGone."""
         async with self.db.transaction() as conn:
             if await card_rows.get_card(conn, user_id, item_id) is None:
                 raise CardGone(str(item_id))
@@ -239,13 +298,35 @@ class OwnCards:
             )
         return await self.card(user_id, item_id)
 
-    async def delete(self, user_id: int, item_id: int) -> Item:
-        """Delete a card (its answers stay in the history); raises CardGone if already gone."""
+    async def set_sound(self, user_id: int, item_id: int, sound: CardSound) -> Item:
+        """Put ``sound`` on a card in place of its old one, on the old one's side if it had
+        one (its text, picture and schedule stay); raises CardGone, SoundTooLarge or
+        SoundNotPlayable."""
+        check_sound_data(sound)
         async with self.db.transaction() as conn:
             record = await card_rows.get_card(conn, user_id, item_id)
             if record is None:
                 raise CardGone(str(item_id))
-            await card_rows.delete_card(conn, item_id, record.image, self._now_ms())
+            old = item_from_record(record)
+            sound = dataclasses.replace(sound, side=sound_side(old) or sound.side)
+            name = sound_name(old.external_id, sound)
+            dropped = tuple(n for n in (old.audio, old.answer_audio) if n and n != name)
+            await content_rows.put_media(conn, record.deck_id, name, sound.data)
+            question = name if sound.side is SoundSide.QUESTION else None
+            answer = name if sound.side is SoundSide.ANSWER else None
+            await card_rows.set_card_sound(conn, item_id, question, answer, dropped, self._now_ms())
+        return await self.card(user_id, item_id)
+
+    async def delete(self, user_id: int, item_id: int) -> Item:
+        """Delete a card with its picture and sound (its answers stay in the history); raises
+        CardGone if already gone."""
+        async with self.db.transaction() as conn:
+            record = await card_rows.get_card(conn, user_id, item_id)
+            if record is None:
+                raise CardGone(str(item_id))
+            await card_rows.delete_card(
+                conn, item_id, _media_names(item_from_record(record)), self._now_ms()
+            )
         return item_from_record(record)
 
     async def export(self, user_id: int, fmt: str = "csv") -> tuple[str, bytes]:

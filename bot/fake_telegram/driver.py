@@ -318,6 +318,29 @@ class ChatDriver(ChatReader):
         """The user sends a photo (with a caption, if given)."""
         return await self.feed(self.fake.user_photo(user, data, caption, chat=chat))
 
+    async def send_sound(
+        self,
+        user: FakeUser,
+        data: bytes,
+        filename: str,
+        *,
+        caption: str | None = None,
+        voice: bool = False,
+        duration: int | None = None,
+        mime_type: str | None = None,
+    ) -> Turn:
+        """The user sends a voice note (``voice``) or an audio file (with a caption, if given)."""
+        update = self.fake.user_sound(
+            user,
+            data,
+            filename,
+            caption,
+            voice=voice,
+            duration=duration,
+            mime_type=mime_type,
+        )
+        return await self.feed(update)
+
     async def redeliver(self, update: dict[str, Any]) -> Turn:
         """Telegram delivers ``update`` again, unchanged."""
         return await self.feed(self.fake.redeliver(update))

@@ -133,3 +133,15 @@ class HttpChat(ChatReader):
     async def send_photo(self, user: FakeUser, data: bytes, *, caption: str | None = None) -> Turn:
         """The user sends a photo (with a caption, if given)."""
         return await self.feed(self.fake.user_photo(user, data, caption))
+
+    async def send_sound(
+        self,
+        user: FakeUser,
+        data: bytes,
+        filename: str,
+        *,
+        caption: str | None = None,
+        voice: bool = False,
+    ) -> Turn:
+        """The user sends a voice note (``voice``) or an audio file (with a caption, if given)."""
+        return await self.feed(self.fake.user_sound(user, data, filename, caption, voice=voice))

@@ -61,7 +61,13 @@ class IncomingUpdates:
     def _message_json(self, message: SentMessage) -> dict[str, Any]:
         raise NotImplementedError
 
-    def add_file(self, data: bytes, file_name: str | None, mime_type: str | None = None) -> str:
+    def add_file(
+        self,
+        data: bytes,
+        file_name: str | None,
+        mime_type: str | None = None,
+        kind: str | None = None,
+    ) -> str:
         """Store a file and return its file_id (implemented by the fake)."""
         raise NotImplementedError
 
@@ -192,6 +198,34 @@ class IncomingUpdates:
                 message["caption_entities"] = entities
         return self._wrap({"message": message})
 
+    def user_sound(
+        self,
+        user: FakeUser,
+        data: bytes,
+        filename: str,
+        caption: str | None = None,
+        *,
+        voice: bool = False,
+        duration: int | None = None,
+        mime_type: str | None = None,
+    ) -> dict[str, Any]:
+        """A voice note (``voice``: OGG/Opus, as Telegram's microphone button records) or an
+        audio file, ``duration`` seconds long (by default estimated from the bytes, see
+        :func:`sound_seconds`); the bytes can be fetched."""
+        kind = "voice" if voice else "audio"
+        if mime_type is None:
+            mime_type = "audio/ogg" if voice else _AUDIO_MIME.get(_suffix(filename))
+        file_id = self.add_file(data, filename, mime_type, kind=kind)
+        message = self._user_message_json(user, None, None)
+        sent = self._stored_file_json(file_id)
+        if voice:
+            sent.pop("file_name", None)
+        sent["duration"] = sound_seconds(data) if duration is None else duration
+        message[kind] = sent
+        if caption is not None:
+            message["caption"] = caption
+        return self._wrap({"message": message})
+
     def user_press(self, user: FakeUser, message: SentMessage, button: str) -> dict[str, Any]:
         """A press of a button currently shown on ``message`` (by label or callback data).
 
@@ -243,3 +277,21 @@ class IncomingUpdates:
         """The same update again, as Telegram does when it thinks delivery failed."""
         self.received.append(update)
         return update
+
+
+_AUDIO_MIME = {"mp3": "audio/mpeg", "m4a": "audio/mp4", "ogg": "audio/ogg", "oga": "audio/ogg"}
+
+
+def _suffix(filename: str) -> str:
+    return filename.rsplit(".", 1)[1].lower() if "." in filename else ""
+
+
+def sound_seconds(data: bytes) -> int:
+    """A sound's length as Telegram would report it, roughly: an OGG/Opus file's last granule
+    position (48 kHz), else the bytes at 128 kbit/s (an MP3's common rate); at least 1."""
+    last = data.rfind(b"OggS")
+    if data.startswith(b"OggS") and last >= 0 and len(data) >= last + 14:
+        granule = int.from_bytes(data[last + 6 : last + 14], "little")
+        if 0 < granule < 2**62:
+            return max(1, round(granule / 48_000))
+    return max(1, len(data) // 16_000)

@@ -14,7 +14,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import decks, misc, onboarding, own_cards, quiz, settings, stats
+from bot.handlers import (
+    decks,
+    misc,
+    onboarding,
+    own_card_sounds,
+    own_cards,
+    quiz,
+    settings,
+    stats,
+)
 
 # Runs before everything else; other handler modules (e.g. admin commands) may use groups
 # between DEDUPE_GROUP and 0 and raise ApplicationHandlerStop for updates they consume.
@@ -64,6 +73,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(MessageHandler(private & filters.COMMAND, misc.unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, misc.text_message))
     application.add_handler(MessageHandler(private & filters.PHOTO, own_cards.photo_message))
+    application.add_handler(
+        MessageHandler(private & (filters.VOICE | filters.AUDIO), own_card_sounds.sound_message)
+    )
     application.add_handler(
         MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, misc.not_text)
     )

@@ -36,6 +36,7 @@ from bot.handlers.common import (
 from bot.handlers.delivery import redraw, send_file
 from bot.i18n import Html, plain, t
 from tutor.card_drafts import CardDraft, CardDrafts, DraftStep
+from tutor.card_sounds import CardSound
 from tutor.content.export import FORMATS
 from tutor.errors import TutorError
 from tutor.items import Item, ItemKind
@@ -47,6 +48,7 @@ from tutor.own_cards import (
     card_line,
     parse_line,
     parse_sides,
+    sound_side,
 )
 from tutor.students import Student
 
@@ -59,15 +61,15 @@ _PAGE = "own_cards_page"
 _SHOWN = 60  # characters of a side shown in lists and confirmations
 
 
-def _cards(context: Context) -> OwnCards:
+def cards_of(context: Context) -> OwnCards:
     return OwnCards(service_of(context))
 
 
-def _drafts(context: Context) -> CardDrafts:
+def drafts_of(context: Context) -> CardDrafts:
     return CardDrafts(service_of(context))
 
 
-def _short(text: str) -> str:
+def short(text: str) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
@@ -75,7 +77,7 @@ def _back(item: Item) -> str:
     return "; ".join(item.accepted) if item.kind is ItemKind.TYPED else item.answer
 
 
-def _cancel_keyboard(lang: str) -> InlineKeyboardMarkup:
+def cancel_keyboard(lang: str) -> InlineKeyboardMarkup:
     label = plain(lang, "button.own_cancel")
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=callbacks.cancel_card())]]
@@ -95,22 +97,22 @@ async def _open_typed_question(context: Context, student: Student) -> int | None
 async def _start_draft(context: Context, student: Student, draft: CardDraft) -> None:
     # The typed question open now (if any) was asked before the draft: the draft wins for it.
     question = await _open_typed_question(context, student)
-    await _drafts(context).put(student.id, dataclasses.replace(draft, question_id=question))
+    await drafts_of(context).put(student.id, dataclasses.replace(draft, question_id=question))
 
 
 async def drafting(context: Context, student: Student) -> bool:
     """Whether the student is writing a card now (/new, or an edit from /mycards)."""
-    return await _draft(context, student) is not None
+    return await current_draft(context, student) is not None
 
 
-async def _draft(context: Context, student: Student) -> CardDraft | None:
+async def current_draft(context: Context, student: Student) -> CardDraft | None:
     """The card being written, unless a typed question was asked since (then it is dropped)."""
-    draft = await _drafts(context).get(student.id)
+    draft = await drafts_of(context).get(student.id)
     if draft is None:
         return None
     waiting = await _open_typed_question(context, student)
     if waiting is not None and waiting != draft.question_id:
-        await _drafts(context).drop(student.id)
+        await drafts_of(context).drop(student.id)
         return None
     return draft
 
@@ -118,56 +120,88 @@ async def _draft(context: Context, student: Student) -> CardDraft | None:
 # -- adding ------------------------------------------------------------------------------------
 
 
-async def _picture(context: Context, file_id: str | None) -> bytes | None:
+async def _fetch(context: Context, file_id: str | None) -> bytes | None:
     if file_id is None:
         return None
     file = await context.bot.get_file(file_id)
     return bytes(await file.download_as_bytearray())
 
 
-async def _save(
-    update: Update, context: Context, student: Student, card: CardText, file_id: str | None
-) -> None:
-    """Store the card (fetching its picture) and confirm; errors are replied, draft kept."""
-    lang = student.language
+async def _fetch_media(
+    update: Update, context: Context, lang: str, media: CardDraft
+) -> tuple[bytes | None, CardSound | None] | None:
+    """The draft's picture and sound from Telegram; None (said to the student) if either
+    could not be fetched."""
     try:
-        picture = await _picture(context, file_id)
+        picture = await _fetch(context, media.picture)
     except TelegramError as error:
         log.info("card picture not fetched: %s", error.message)
         await reply(update, t(lang, "own.picture_failed"))
-        return
+        return None
     try:
-        item = await _cards(context).add(student.id, card, picture)
+        data = await _fetch(context, media.sound)
+    except TelegramError as error:
+        log.info("card sound not fetched: %s", error.message)
+        await reply(update, t(lang, "own.sound_failed"))
+        return None
+    sound = None if data is None else CardSound(data, media.sound_type, media.sound_side)
+    return picture, sound
+
+
+def sound_note(lang: str, item: Item) -> str:
+    """The line saying where the card's sound plays ("" without one)."""
+    side = sound_side(item)
+    if side is None:
+        return ""
+    return "\n" + t(lang, f"own.sound_plays_{side.value}")
+
+
+async def _save(
+    update: Update, context: Context, student: Student, card: CardText, media: CardDraft
+) -> None:
+    """Store the card (fetching its picture and sound) and confirm; errors are replied, the
+    draft kept."""
+    lang = student.language
+    fetched = await _fetch_media(update, context, lang, media)
+    if fetched is None:
+        return
+    picture, sound = fetched
+    try:
+        item = await cards_of(context).add(student.id, card, picture, sound)
     except TutorError as error:
         await reply(update, error_text(lang, error))
         return
-    await _drafts(context).drop(student.id)
-    count = await _cards(context).count(student.id)
+    await drafts_of(context).drop(student.id)
+    count = await cards_of(context).count(student.id)
     key = "own.added_typed" if item.kind is ItemKind.TYPED else "own.added"
     limit = service_of(context).config.max_own_cards
-    await reply(
-        update,
-        t(
-            lang,
-            key,
-            front=_short(item.prompt),
-            back=_short(_back(item)),
-            n=count,
-            limit=limit,
-            picture=plain(lang, "own.with_picture") if item.image else "",
-        ),
+    text = t(
+        lang,
+        key,
+        front=short(item.prompt),
+        back=short(_back(item)),
+        n=count,
+        limit=limit,
+        picture=plain(lang, "own.with_picture") if item.image else "",
+        sound=plain(lang, "own.with_sound") if sound_side(item) else "",
     )
+    await reply(update, Html(text + sound_note(lang, item)))
 
 
-async def _add_line(
-    update: Update, context: Context, student: Student, text: str, file_id: str | None = None
+async def add_line(
+    update: Update,
+    context: Context,
+    student: Student,
+    text: str,
+    media: CardDraft | None = None,
 ) -> None:
+    """Add the card ``front | back`` in ``text``, with the picture and sound in ``media``."""
     try:
         card = parse_line(text)
     except TutorError as error:
         await reply(update, error_text(student.language, error))
         return
-    await _save(update, context, student, card, file_id)
+    await _save(update, context, student, card, media or CardDraft(DraftStep.FRONT))
 
 
 @guarded
@@ -182,22 +216,22 @@ async def new_command(update: Update, context: Context) -> None:
         return
     line = " ".join(context.args or [])
     if line:
-        await _add_line(update, context, student, line)
+        await add_line(update, context, student, line)
         return
     await _start_draft(context, student, CardDraft(DraftStep.FRONT))
-    await reply(update, t(lang, "own.new_front"), _cancel_keyboard(lang))
+    await reply(update, t(lang, "own.new_front"), cancel_keyboard(lang))
 
 
-async def _draft_text(
+async def draft_text(
     update: Update, context: Context, student: Student, draft: CardDraft, text: str
 ) -> None:
     lang = student.language
     if draft.step is DraftStep.EDIT:
-        await _edit_card(update, context, student, draft.item_id or 0, text)
+        await edit_card(update, context, student, draft.item_id or 0, text)
         return
     if draft.step is DraftStep.FRONT:
         if "|" in text:
-            await _add_line(update, context, student, text, draft.picture)
+            await add_line(update, context, student, text, draft)
             return
         front = text.strip()
         try:
@@ -206,29 +240,29 @@ async def _draft_text(
             await reply(update, error_text(lang, error))
             return
         back_next = dataclasses.replace(draft, step=DraftStep.BACK, front=front)
-        await _drafts(context).put(student.id, back_next)
-        await reply(update, t(lang, "own.new_back", front=_short(front)), _cancel_keyboard(lang))
+        await drafts_of(context).put(student.id, back_next)
+        await reply(update, t(lang, "own.new_back", front=short(front)), cancel_keyboard(lang))
         return
     try:
         card = parse_sides(draft.front, text)
     except TutorError as error:
         await reply(update, error_text(lang, error))
         return
-    await _save(update, context, student, card, draft.picture)
+    await _save(update, context, student, card, draft)
 
 
 async def card_text(update: Update, context: Context, student: Student, text: str) -> bool:
     """A draft's next step or a ``front | back`` line (True); a typed answer's is not (False)."""
-    draft = await _draft(context, student)
+    draft = await current_draft(context, student)
     if draft is not None:
-        await _draft_text(update, context, student, draft, text)
+        await draft_text(update, context, student, draft, text)
         return True
     if "|" not in text:
         return False
     if await _open_typed_question(context, student) is not None:
         await reply(update, t(student.language, "own.taken_as_answer"))
         return False
-    await _add_line(update, context, student, text)
+    await add_line(update, context, student, text)
     return True
 
 
@@ -254,23 +288,24 @@ async def photo_message(update: Update, context: Context) -> None:
         await reply(update, error_text(lang, error))
         return
     caption = (message.caption or "").strip()
-    draft = await _draft(context, student)
+    draft = await current_draft(context, student)
     if draft is not None and draft.step is not DraftStep.EDIT:
         draft = dataclasses.replace(draft, picture=size.file_id)
-        await _drafts(context).put(student.id, draft)
+        await drafts_of(context).put(student.id, draft)
         if caption:
-            await _draft_text(update, context, student, draft, caption)
+            await draft_text(update, context, student, draft, caption)
         elif draft.step is DraftStep.FRONT:
-            await reply(update, t(lang, "own.picture_kept"), _cancel_keyboard(lang))
+            await reply(update, t(lang, "own.picture_kept"), cancel_keyboard(lang))
         else:
-            front = _short(draft.front)
+            front = short(draft.front)
             await reply(update, t(lang, "own.picture_kept_back", front=front))
         return
     if draft is not None:  # an edit changes the text only
-        await reply(update, t(lang, "own.edit_text_only"), _cancel_keyboard(lang))
+        await reply(update, t(lang, "own.edit_text_only"), cancel_keyboard(lang))
         return
     if "|" in caption:
-        await _add_line(update, context, student, caption, size.file_id)
+        media = CardDraft(DraftStep.FRONT, picture=size.file_id)
+        await add_line(update, context, student, caption, media)
         return
     await reply(update, t(lang, "own.photo_hint"))
 
@@ -281,7 +316,7 @@ async def cancel_command(update: Update, context: Context) -> None:
     student = await started_student(update, context)
     if student is None:
         return
-    dropped = await _drafts(context).drop(student.id)
+    dropped = await drafts_of(context).drop(student.id)
     key = "own.cancelled" if dropped else "own.nothing_to_cancel"
     await reply(update, t(student.language, key))
 
@@ -293,7 +328,7 @@ async def _page_message(
     context: Context, student: Student, page: int
 ) -> tuple[Html, InlineKeyboardMarkup | None]:
     lang = student.language
-    shown = await _cards(context).page(student.id, page)
+    shown = await cards_of(context).page(student.id, page)
     user_data(context)[_PAGE] = shown.page
     if shown.total == 0:
         return t(lang, "own.list_empty"), None
@@ -303,9 +338,9 @@ async def _page_message(
     rows: list[list[InlineKeyboardButton]] = []
     for offset, item in enumerate(shown.cards):
         number = shown.page * PAGE_SIZE + offset + 1
-        mark = " 🖼" if item.image else ""
+        mark = (" 🖼" if item.image else "") + (" 🔊" if sound_side(item) else "")
         lines.append(
-            t(lang, "own.list_line", n=number, front=_short(item.prompt), back=_short(_back(item)))
+            t(lang, "own.list_line", n=number, front=short(item.prompt), back=short(_back(item)))
             + mark
         )
         rows.append(
@@ -349,19 +384,31 @@ async def mycards_command(update: Update, context: Context) -> None:
     await reply(update, *await _page_message(context, student, 0))
 
 
-async def _edit_card(
-    update: Update, context: Context, student: Student, item_id: int, text: str
+async def edit_card(
+    update: Update,
+    context: Context,
+    student: Student,
+    item_id: int,
+    text: str,
+    *,
+    new_sound: bool = False,
 ) -> None:
+    """Replace the card's text by ``text`` and confirm (``new_sound``: its sound was just
+    replaced too, and the confirmation says so)."""
     lang = student.language
     try:
-        item = await _cards(context).edit(student.id, item_id, parse_line(text))
+        item = await cards_of(context).edit(student.id, item_id, parse_line(text))
     except TutorError as error:
         await reply(update, error_text(lang, error))
         if error.code == "card_gone":
-            await _drafts(context).drop(student.id)
+            await drafts_of(context).drop(student.id)
         return
-    await _drafts(context).drop(student.id)
-    await reply(update, t(lang, "own.edited", front=_short(item.prompt), back=_short(_back(item))))
+    await drafts_of(context).drop(student.id)
+    text = t(lang, "own.edited", front=short(item.prompt), back=short(_back(item)))
+    side = sound_side(item)
+    if new_sound and side is not None:
+        text = Html(text + "\n" + t(lang, f"own.new_sound_plays_{side.value}"))
+    await reply(update, text)
 
 
 async def own_card_press(update: Update, context: Context, press: OwnCardPress) -> None:
@@ -374,7 +421,7 @@ async def own_card_press(update: Update, context: Context, press: OwnCardPress) 
         await toast(query, plain(lang, "please_start"))
         return
     if press.action == "x":
-        dropped = await _drafts(context).drop(student.id)
+        dropped = await drafts_of(context).drop(student.id)
         await toast(query)
         await drop_buttons(query)
         await reply(update, t(lang, "own.cancelled" if dropped else "own.nothing_to_cancel"))
@@ -385,23 +432,21 @@ async def own_card_press(update: Update, context: Context, press: OwnCardPress) 
         await redraw(update, query, text, keyboard)
         return
     try:
-        item = await _cards(context).card(student.id, press.value)
+        item = await cards_of(context).card(student.id, press.value)
     except TutorError as error:
         await toast(query, error_plain(lang, error))
         return
     if press.action == "e":
         await toast(query)
         await _start_draft(context, student, CardDraft(DraftStep.EDIT, item_id=item.id))
-        await reply(
-            update, t(lang, "own.edit_prompt", line=card_line(item)), _cancel_keyboard(lang)
-        )
+        await reply(update, t(lang, "own.edit_prompt", line=card_line(item)), cancel_keyboard(lang))
         return
     try:
-        await _cards(context).delete(student.id, item.id)
+        await cards_of(context).delete(student.id, item.id)
     except TutorError as error:  # a second press that overtook this one
         await toast(query, error_plain(lang, error))
         return
-    await toast(query, plain(lang, "own.deleted", front=_short(item.prompt)))
+    await toast(query, plain(lang, "own.deleted", front=short(item.prompt)))
     page = user_data(context).get(_PAGE, 0)
     text, keyboard = await _page_message(context, student, int(page))
     # Deleted: a 5xx is tried again, never answered by "try again" (the card is gone).
@@ -429,18 +474,21 @@ async def export_command(update: Update, context: Context) -> None:
         return
     fmt = words[0] if words else "csv"
     try:
-        name, data = await _cards(context).export(student.id, fmt)
+        name, data = await cards_of(context).export(student.id, fmt)
     except TutorError as error:
         await reply(update, error_text(lang, error))
         return
-    count = await _cards(context).count(student.id)
+    count = await cards_of(context).count(student.id)
+    caption = t(lang, "own.export_caption", n=count)
+    if fmt != "apkg" and await cards_of(context).with_media(student.id):
+        caption = Html(caption + "\n" + t(lang, "own.export_media_named"))
     await send_file(
         update,
         lang,
         "document",
         data,
         filename=name,
-        caption=t(lang, "own.export_caption", n=count),
+        caption=caption,
         failed="send_failed.export",
         file=name,
     )

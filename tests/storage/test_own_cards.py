@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from storage import Database
 from storage import admin as admin_rows
 from storage import content as content_rows
 from storage import own_cards as card_rows
 from storage import privacy as privacy_rows
 from storage import users as user_rows
+from storage.database import fetch_all
 from storage.records import ItemRecord, UserRecord
 
 
@@ -64,7 +67,7 @@ async def test_a_personal_deck_is_found_only_by_its_owner(db: Database) -> None:
 async def test_cards_page_and_count_skip_deleted_cards(db: Database) -> None:
     _, ids = await _personal(db, 1, 7)
     async with db.transaction() as conn:
-        await card_rows.delete_card(conn, ids[0], None, 5)
+        await card_rows.delete_card(conn, ids[0], (), 5)
     async with db.read() as conn:
         assert await card_rows.count_cards(conn, 1) == 6
         page = await card_rows.cards_page(conn, 1, 5, 5)
@@ -122,3 +125,36 @@ async def test_admin_numbers_leave_own_cards_out(db: Database) -> None:
     async with db.read() as conn:
         assert [row[0] for row in await admin_rows.hardest_items(conn, 3, 10)] == [item]
         assert await admin_rows.accuracy_per_deck(conn) == [("Shared", 5, 1)]
+
+
+async def test_a_cards_sounds_are_stored_replaced_and_dropped_with_it(db: Database) -> None:
+    deck_id, [plain] = await _personal(db, 1, 1)
+    sounded = dataclasses.replace(_card(deck_id, 1, "card-1.jpg"), answer_audio="card-1-answer.ogg")
+    async with db.transaction() as conn:
+        card = await card_rows.insert_card(conn, deck_id, sounded, 0)
+        for name in ("card-1.jpg", "card-1-answer.ogg", "card-0.jpg"):
+            await content_rows.put_media(conn, deck_id, name, b"data")
+    async with db.read() as conn:
+        stored = await card_rows.get_card(conn, 1, card)
+        assert stored is not None and (stored.audio, stored.answer_audio) == (
+            None,
+            "card-1-answer.ogg",
+        )
+        assert await card_rows.count_with_media(conn, 1) == 1
+    async with db.transaction() as conn:
+        await content_rows.put_media(conn, deck_id, "card-1-answer.mp3", b"new")
+        await card_rows.set_card_sound(
+            conn, card, None, "card-1-answer.mp3", ("card-1-answer.ogg",), 1
+        )
+        await card_rows.set_card_sound(conn, plain, "card-0-question.ogg", None, (), 1)
+    async with db.read() as conn:
+        stored = await card_rows.get_card(conn, 1, card)
+        assert stored is not None and stored.answer_audio == "card-1-answer.mp3"
+        assert await content_rows.get_media(conn, deck_id, "card-1-answer.ogg") is None
+        assert await card_rows.count_with_media(conn, 1) == 2
+    async with db.transaction() as conn:
+        await card_rows.delete_card(conn, card, ("card-1.jpg", "card-1-answer.mp3"), 2)
+    async with db.read() as conn:
+        rows = await fetch_all(conn, "SELECT name FROM media WHERE deck_id = ?", (deck_id,))
+        assert [row[0] for row in rows] == ["card-0.jpg"]
+        assert await card_rows.count_with_media(conn, 1) == 1

@@ -18,8 +18,9 @@ async def test_a_sound_for_a_card_is_refused_saying_what_a_card_can_carry(
     await chat.send(ADA, "/new")
     turn = await chat.upload(ADA, SOUND, "hello.wav")
     assert turn.text == (
-        "A card can carry a picture, sent as a photo (not as a file), but not a sound or another"
-        " kind of file. Nothing was saved: send the card's text (or a photo), or /cancel to stop."
+        "A card can carry a picture, sent as a photo (not as a file), and a sound, sent as a"
+        " voice note or an audio file, but not this kind of message. Nothing was saved: send"
+        " the card's text (or a photo, or a sound), or /cancel to stop."
     )
     await chat.send(ADA, "Hello in French")
     turn = await chat.send(ADA, "Bonjour")
@@ -29,6 +30,6 @@ async def test_a_sound_for_a_card_is_refused_saying_what_a_card_can_carry(
     await onboard(chat, LEI)
     turn = await chat.upload(LEI, SOUND, "你好.wav")
     assert turn.text == (
-        "我能读取文字、按钮和照片（照片配上说明“正面 | 背面”就成了你自己的卡片），读不了这类消息。"
-        "发送 /help 查看我能做什么。"
+        "我能读取文字、按钮、照片和声音（照片或语音消息配上说明“正面 | 背面”就成了你自己的卡片），"
+        "读不了这类消息。发送 /help 查看我能做什么。"
     )

@@ -204,3 +204,54 @@ async def test_a_student_sends_a_photo_for_a_card_of_her_own_in_the_terminal(
     assert "(cannot do that: [Errno 2] No such file or directory" in transcript
     assert "1. This bird → a robin 🖼" in transcript
     assert "(the bot raised" not in transcript
+
+
+@pytest.mark.parametrize("http", [False, True], ids=["in_process", "over_http"])
+async def test_a_student_sends_a_voice_note_and_an_audio_file_for_cards_in_the_terminal(
+    tutor: TutorService, tmp_path: Path, http: bool
+) -> None:
+    """``:voice PATH [caption]`` sends a voice note, ``:audio PATH [caption]`` an audio file,
+    as Telegram would: each is a card's sound, which the quiz then plays (saved to the media
+    folder, like the bot's pictures). A number typed after a flashcard's answer sound presses
+    the card's grade, not nothing: the sound has no buttons of its own."""
+    voice = tmp_path / "chien.ogg"
+    voice.write_bytes(b"OggS\x00\x02" + bytes(40) + b"OpusHead")
+    audio = tmp_path / "chat.mp3"
+    audio.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 16)
+    typed = "\n".join(
+        [
+            "/start",
+            "1",  # ✓ English
+            "2",  # Continue, no deck
+            "15",  # UTC
+            "7",  # no daily quiz
+            "1",  # skip the exam date
+            "/new",
+            "Say dog",
+            f":voice {voice} chien",  # with the back: plays once the answer is shown
+            f":audio {audio} chat | cat",
+            "/mycards",
+            "/quiz 1",
+            "1",  # Show answer: the card's sound comes after it
+            "3",  # Good, on the card above the sound
+            "quit",
+        ]
+    )
+    out = io.StringIO()
+    await run_local_chat(
+        story_settings().model_copy(update={"database": tmp_path / "metatutor.sqlite3"}),
+        tutor,
+        input_stream=io.StringIO(typed + "\n"),
+        output_stream=out,
+        media_dir=tmp_path,
+        http=http,
+    )
+    transcript = out.getvalue()
+    assert "':voice PATH [caption]' a voice note" in transcript  # the banner says how
+    assert "bot: ✅ Card saved 🔊 (1 of 500): Say dog → chien" in transcript
+    assert "bot: ✅ Card saved 🔊 (2 of 500): chat → cat" in transcript
+    assert "1. Say dog → chien 🔊" in transcript and "2. chat → cat 🔊" in transcript
+    shown = transcript.index("Answer: chien")
+    assert transcript.index("bot: [voice] ", shown) < transcript.index("You rated it Good.")
+    assert "Please answer with the buttons" not in transcript
+    assert "(the bot raised" not in transcript

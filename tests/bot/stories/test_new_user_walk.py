@@ -151,7 +151,7 @@ async def test_forget_says_that_own_cards_go_too_and_how_to_keep_them(
     await chat.send(ADA, "Mitochondria | The powerhouse of the cell")
     turn = await chat.send(ADA, "/forget")
     assert turn.text.endswith(
-        "Your 2 own cards go too, with their pictures. To keep a copy, send /export"
+        "Your 2 own cards go too, with their pictures and sounds. To keep a copy, send /export"
         " (or /export apkg for Anki) before you tap."
     )
     # She keeps her data, exports her cards, then erases.
@@ -169,7 +169,7 @@ async def test_forget_says_that_own_cards_go_too_and_how_to_keep_them(
     await chat.send(LEI, "我的卡片 | My cards")
     turn = await chat.send(LEI, "/forget")
     assert turn.text.endswith(
-        "你自己的 1 张卡片（连同图片）也会一起删除。想留一份的话，先发送 /export"
+        "你自己的 1 张卡片（连同图片和声音）也会一起删除。想留一份的话，先发送 /export"
         "（或 /export apkg 导出为 Anki 卡组）再点按钮。"
     )
 
@@ -196,9 +196,9 @@ async def test_a_deck_file_sent_without_the_import_caption_says_how_to_import_it
     turn = await admin_chat.upload(WEI, CSV, "首都.csv")
     assert "新增 1" in turn.edited[-1].plain
 
-    # A student's file is still answered as before: the bot reads text, buttons and photos.
+    # A student's file is still answered as before: the bot reads text, buttons, photos, sounds.
     turn = await admin_chat.upload(ADA, CSV, "notes.csv")
-    assert turn.text.startswith("I read text, button presses and photos")
+    assert turn.text.startswith("I read text, button presses, photos and sounds")
 
 
 async def test_an_upload_telegram_is_slow_to_hand_over_is_not_said_to_be_on_its_way(
@@ -249,8 +249,8 @@ async def test_one_of_a_thing_is_said_in_the_singular(
     await chat.send(ADA, "Largest planet | Jupiter;")
     turn = await chat.send(ADA, "/forget")
     assert turn.text.endswith(
-        "Your own card goes too, with its picture if it has one. To keep a copy, send /export"
-        " (or /export apkg for Anki) before you tap."
+        "Your own card goes too, with its picture and sound if it has them. To keep a copy, send"
+        " /export (or /export apkg for Anki) before you tap."
     )
     # /exam with no date set said its usage twice; now once.
     await chat.send(ADA, "/exam off")

@@ -180,7 +180,7 @@ async def test_mycards_pages_edits_and_deletes(chat: ChatDriver, tutor: TutorSer
     turn = await chat.press(ADA, "✏️ 6", message=listing)
     assert "Word 6 | meaning 6" in turn.text
     turn = await chat.send_photo(ADA, JPEG, caption="Not | a new card")
-    assert "An edit changes the card's text only" in turn.text
+    assert "An edit changes the card's text and its sound" in turn.text
     turn = await chat.send(ADA, "Word six | the sixth meaning")
     assert "✅ Card changed: Word six → the sixth meaning" in turn.text
     # delete card 7: the list is shown again without it

@@ -210,7 +210,7 @@ async def test_text_without_a_question_and_odd_messages(chat: ChatDriver) -> Non
     turn = await chat.send(ADA, "\x00\x01\x02\ufffd\ufffd binary")
     assert "could not read" in turn.text
     turn = await chat.upload(ADA, b"\x00" * 10, "blob.bin")
-    assert "I read text, button presses and photos" in turn.text
+    assert "I read text, button presses, photos and sounds" in turn.text
     turn = await chat.send(ADA, "/frobnicate now")
     assert turn.text == "I do not know the command /frobnicate. /help lists the ones I know."
     turn = await chat.send(LEI, "/Frobnicate")
