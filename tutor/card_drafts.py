@@ -3,15 +3,10 @@
 ``/new`` asks for a front, then a back; ✏️ under a card in ``/mycards`` asks for its new text.
 What the student sent so far is a :class:`CardDraft` in the database, not in one process's
 memory, so the next message finds it after a restart or on another worker.
-
-The draft's photo and sound share the table's ``picture`` column (no migration): a photo
-alone is its file id, as before; with a sound it is a small JSON object, which no file id
-looks like (Telegram's ids are base64url).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -55,32 +50,6 @@ class CardDraft:
     sound_side: SoundSide = SoundSide.QUESTION
 
 
-def _pack_media(draft: CardDraft) -> str | None:
-    if draft.sound is None:
-        return draft.picture
-    return json.dumps(
-        {
-            "picture": draft.picture,
-            "sound": draft.sound,
-            "sound_type": draft.sound_type,
-            "side": draft.sound_side.value,
-        },
-        sort_keys=True,
-    )
-
-
-def _unpack_media(stored: str | None) -> dict[str, str | None]:
-    if stored is None or not stored.startswith("{"):
-        return {"picture": stored}
-    fields = json.loads(stored)
-    return {
-        "picture": fields.get("picture"),
-        "sound": fields.get("sound"),
-        "sound_type": fields.get("sound_type") or "",
-        "side": fields.get("side") or SoundSide.QUESTION.value,
-    }
-
-
 class CardDrafts:
     """Each student's draft: read, replaced, dropped."""
 
@@ -95,22 +64,28 @@ class CardDrafts:
             row = await draft_rows.get_draft(conn, user_id, since)
         if row is None:
             return None
-        media = _unpack_media(row.picture)
         return CardDraft(
             DraftStep(row.step),
             row.front,
-            media["picture"],
+            row.picture,
             row.item_id,
             row.question_id,
-            sound=media.get("sound"),
-            sound_type=media.get("sound_type") or "",
-            sound_side=SoundSide(media.get("side") or SoundSide.QUESTION.value),
+            sound=row.sound,
+            sound_type=row.sound_type,
+            sound_side=SoundSide(row.sound_side),
         )
 
     async def put(self, user_id: int, draft: CardDraft) -> None:
         """Keep ``draft`` as the student's draft (in place of any earlier one)."""
         record = draft_rows.CardDraftRecord(
-            draft.step.value, draft.front, _pack_media(draft), draft.item_id, draft.question_id
+            draft.step.value,
+            draft.front,
+            draft.picture,
+            draft.item_id,
+            draft.question_id,
+            draft.sound,
+            draft.sound_type,
+            draft.sound_side.value,
         )
         async with self.db.transaction() as conn:
             await draft_rows.put_draft(conn, user_id, record, to_millis(self.service.now()))
