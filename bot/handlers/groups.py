@@ -33,7 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks
+from bot import callbacks, timezones
 from bot.callbacks import GroupSettingPress
 from bot.group_quizzes import group_runner
 from bot.group_text import settings_text, top_text, zone_line
@@ -368,7 +368,10 @@ async def _apply_typed(context: Context, group: Group, name: str, value: str) ->
                 raise ValueError(value)
             return await groups.update(chat_id, daily_quiz_time=moment)
         if name in ("tz", "timezone"):
-            return await groups.update(chat_id, timezone=value.strip())
+            zone = timezones.parse_zone(value)  # a city, as in private chats, or a zone name
+            if zone is None:
+                raise ValueError(value)
+            return await groups.update(chat_id, timezone=zone)
         if name in ("exam",):
             if off:
                 return await groups.update(chat_id, clear_exam_date=True)
