@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Coroutine
-from datetime import date, time
+from datetime import time
 from typing import Any
 
 from telegram import (
@@ -39,7 +39,7 @@ from bot.group_quizzes import group_runner
 from bot.group_text import settings_text, top_text, zone_line
 from bot.handlers.common import Context, error_plain, error_text, log, service_of
 from bot.i18n import Html, language_for, plain, t
-from bot.times import parse_time
+from bot.times import parse_date, parse_time
 from tutor.errors import InvalidSetting, TutorError, UnknownDeck
 from tutor.groups import MAX_GROUP_QUIZ, Group
 from tutor.service import TutorService
@@ -375,7 +375,10 @@ async def _apply_typed(context: Context, group: Group, name: str, value: str) ->
         if name in ("exam",):
             if off:
                 return await groups.update(chat_id, clear_exam_date=True)
-            return await groups.update(chat_id, exam_date=date.fromisoformat(value.strip()))
+            exam = parse_date(value)
+            if exam is None:
+                raise ValueError(value)
+            return await groups.update(chat_id, exam_date=exam)
         if name in ("length", "questions"):
             return await groups.update(chat_id, daily_length=int(value))
         if name in ("seconds", "time_per_question"):

@@ -9,7 +9,6 @@ kept).
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -28,7 +27,7 @@ from bot.handlers.common import (
 from bot.handlers.delivery import redraw
 from bot.i18n import LANGUAGES, Html, counted, language_for, listed, plain, t
 from bot.render import rows, start_quiz_keyboard
-from bot.times import parse_time
+from bot.times import date_parts, parse_date, parse_time
 from tutor.clock import zone
 from tutor.errors import NotEnrolled, UnknownDeck
 from tutor.items import ItemKind
@@ -391,19 +390,11 @@ async def _finish(
 # -- typed answers during onboarding --------------------------------------------------------
 
 
-def parse_date(text: str) -> date | None:
-    """A date typed as YYYY-MM-DD, else None."""
-    try:
-        return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
-    except ValueError:
-        return None
-
-
 def date_text_error(lang: str, text: str, today: date) -> Html:
     """Why typed text is no date: not written as YYYY-MM-DD, or a day the calendar lacks."""
     example = today.replace(day=28).isoformat()
     typed = text.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", typed):
+    if date_parts(typed) is not None:
         return t(lang, "text.no_such_date", date=typed, example=example)
     return t(lang, "text.bad_date", example=example)
 

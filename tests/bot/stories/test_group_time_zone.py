@@ -101,6 +101,18 @@ async def test_a_teacher_types_the_groups_zone_as_a_city_as_in_her_private_chat(
     assert group is not None and group.timezone == "Asia/Shanghai"
 
 
+async def test_a_chinese_teacher_types_the_class_exam_date_the_chinese_way(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """"/group_settings exam 2027年6月15日" was refused as "not a date after today"."""
+    chat.fake.set_member(CLASS, WANG, "creator")
+    await chat.feed(chat.fake.bot_added(CLASS, WANG))
+    turn = await chat.send(WANG, "/group_settings exam 2027年6月15日", chat=CLASS)
+    assert "考试日期：2027-06-15" in turn.text
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None and str(group.exam_date) == "2027-06-15"
+
+
 async def test_a_group_command_that_fails_gets_an_apology_in_the_group(
     chat: ChatDriver, tutor: TutorService, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -263,3 +263,22 @@ async def test_the_exam_date_typed_at_onboarding_is_confirmed_or_said_lost(
     turn = await chat.send(LEI, "2027-06-30")
     assert turn.text.startswith("考试日期没有保存：你还没有加入题库。")
     assert "设置完成！" in turn.text
+
+
+async def test_li_lei_types_his_exam_date_the_chinese_way(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """"2027年1月20日", as a Chinese student writes a date, was answered "请按 YYYY-MM-DD
+    格式输入日期" at onboarding and in /exam."""
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    await chat.press(LEI, "➕ Test <Deck> & Co")
+    await chat.press(LEI, "继续 ➡️")
+    await chat.press(LEI, "UTC")
+    await chat.press(LEI, "不需要每日测验")
+    turn = await chat.send(LEI, "2027年1月20日")
+    assert turn.text.startswith("考试日期已设为 2027-01-20（")
+    turn = await chat.send(LEI, "/exam 2027/2/3")
+    assert turn.text.startswith("考试日期已设为 2027-02-03（")
+    turn = await chat.send(LEI, "/exam ２０２７年２月３０日")  # full-width, and no such day
+    assert turn.text.startswith("日历上没有 ２０２７年２月３０日 这一天。")
