@@ -104,7 +104,7 @@ async def test_a_teacher_types_the_groups_zone_as_a_city_as_in_her_private_chat(
 async def test_a_chinese_teacher_types_the_class_exam_date_the_chinese_way(
     chat: ChatDriver, tutor: TutorService
 ) -> None:
-    """"/group_settings exam 2027年6月15日" was refused as "not a date after today"."""
+    """A class exam date typed "2027年6月15日" was refused as "not a date after today"."""
     chat.fake.set_member(CLASS, WANG, "creator")
     await chat.feed(chat.fake.bot_added(CLASS, WANG))
     turn = await chat.send(WANG, "/group_settings exam 2027年6月15日", chat=CLASS)

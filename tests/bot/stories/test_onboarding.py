@@ -268,7 +268,7 @@ async def test_the_exam_date_typed_at_onboarding_is_confirmed_or_said_lost(
 async def test_li_lei_types_his_exam_date_the_chinese_way(
     chat: ChatDriver, tutor: TutorService
 ) -> None:
-    """"2027年1月20日", as a Chinese student writes a date, was answered "请按 YYYY-MM-DD
+    """A date typed "2027年1月20日", as a Chinese student writes it, was answered "请按 YYYY-MM-DD
     格式输入日期" at onboarding and in /exam."""
     await chat.send(LEI, "/start")
     await chat.press(LEI, "✓ 简体中文")
