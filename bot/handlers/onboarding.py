@@ -372,13 +372,19 @@ async def _finish(
     edit_query: bool,
     notice: Html | None = None,
 ) -> None:
-    """Onboarded: "All set!" (after ``notice``, e.g. the exam date kept) and a quiz button."""
+    """Onboarded: "All set!" (after ``notice``, e.g. the exam date kept) and a quiz button;
+    without a deck, where to pick one instead."""
     service = service_of(context)
     student = await service.update_settings(student.id, onboarded=True)
     data = user_data(context)
     data.pop(STEP_KEY, None)
     data.pop("skip_deck", None)
-    text, keyboard = t(student.language, "onboarding.done"), start_quiz_keyboard(student.language)
+    lang = student.language
+    text: Html = t(lang, "onboarding.done")
+    keyboard: InlineKeyboardMarkup | None = start_quiz_keyboard(lang)
+    if not any(info.enrolled for info in await service.decks(student.id)):
+        # "All set! Send /quiz" and a quiz button would lead to "not enrolled in any deck"
+        text, keyboard = t(lang, "onboarding.done_no_deck"), None
     if notice:
         text = Html(f"{notice}\n\n{text}")
     if edit_query and update.callback_query is not None:

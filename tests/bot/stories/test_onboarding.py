@@ -282,3 +282,32 @@ async def test_li_lei_types_his_exam_date_the_chinese_way(
     assert turn.text.startswith("考试日期已设为 2027-02-03（")
     turn = await chat.send(LEI, "/exam ２０２７年２月３０日")  # full-width, and no such day
     assert turn.text.startswith("日历上没有 ２０２７年２月３０日 这一天。")
+
+
+async def test_finishing_the_set_up_without_a_deck_says_where_to_pick_one(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """Ada taps Continue without joining a deck: "All set! Send /quiz" and a Start a quiz
+    button led to "You are not enrolled in any deck yet". Now the end of the set-up says to
+    pick a deck with /decks first, and offers no quiz button."""
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "Continue ➡️")
+    await chat.press(ADA, "UTC")
+    await chat.press(ADA, "No daily quiz")
+    turn = await chat.press(ADA, "Skip")
+    [done] = turn.edited
+    assert done.plain == (
+        "All set! But you have not joined a deck yet: pick one with /decks, then send /quiz."
+        " /help shows everything I can do."
+    )
+    assert done.buttons == []
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    await chat.press(LEI, "继续 ➡️")
+    await chat.press(LEI, "UTC")
+    await chat.press(LEI, "不需要每日测验")
+    turn = await chat.send(LEI, "2027-06-30")
+    assert turn.text.startswith("考试日期没有保存：你还没有加入题库。")
+    assert "设置完成！不过你还没有加入题库：请用 /decks 选一个，然后发送 /quiz。" in turn.text
+    assert turn.new[-1].buttons == []
