@@ -190,8 +190,8 @@ async def test_wrong_typed_zone_and_past_exam_date_are_asked_again(
     # A zone that does not exist: said so, with the zone buttons again; nothing saved.
     turn = await chat.send(ADA, "Atlantis/Poseidonia")
     assert turn.text == (
-        "I do not know the time zone Atlantis/Poseidonia. Tap one of the buttons or type a name"
-        " like Europe/Berlin."
+        "I do not know the time zone “Atlantis/Poseidonia”. Tap one of the buttons, or type a"
+        " city or a zone name, like Berlin or Europe/Berlin."
     )
     assert "London" in chat.buttons(ADA) and "Other UTC offset…" in chat.buttons(ADA)
     turn = await chat.send(ADA, "Europe/London")
@@ -212,7 +212,9 @@ async def test_li_lei_types_a_wrong_zone_and_a_past_date_in_chinese(chat: ChatDr
     await chat.press(LEI, "✓ 简体中文")
     await chat.press(LEI, "继续 ➡️")
     turn = await chat.send(LEI, "火星/基地")
-    assert turn.text == "我不认识时区 火星/基地。请点击按钮，或输入名称，例如 Asia/Shanghai。"
+    assert turn.text == (
+        "我不认识时区“火星/基地”。请点击按钮，或输入城市或时区名称，例如 上海 或 Asia/Shanghai。"
+    )
     await chat.send(LEI, "Asia/Shanghai")
     await chat.press(LEI, "不需要每日测验")
     turn = await chat.send(LEI, "2020-01-01")

@@ -69,7 +69,7 @@ async def test_changing_settings(chat: ChatDriver, tutor: TutorService) -> None:
     # The time zone menu also takes a typed name.
     await chat.press(ADA, "时区")
     turn = await chat.send(ADA, "Neverland/Nowhere")
-    assert "我不认识时区 Neverland/Nowhere" in turn.text
+    assert "我不认识时区“Neverland/Nowhere”" in turn.text
     turn = await chat.send(ADA, "Europe/Berlin")
     assert "时区：Europe/Berlin" in turn.text
 
