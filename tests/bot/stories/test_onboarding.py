@@ -275,7 +275,8 @@ async def test_li_lei_types_his_exam_date_the_chinese_way(
     await chat.send(LEI, "/start")
     await chat.press(LEI, "✓ 简体中文")
     await chat.press(LEI, "➕ Test <Deck> & Co")
-    await chat.press(LEI, "继续 ➡️")
+    turn = await chat.press(LEI, "继续 ➡️")
+    assert "或输入城市或时区名称，例如 上海 或 Asia/Shanghai。" in turn.edited[-1].plain
     await chat.press(LEI, "UTC")
     await chat.press(LEI, "不需要每日测验")
     turn = await chat.send(LEI, "2027年1月20日")

@@ -269,6 +269,7 @@ async def test_zone_buttons_offsets_and_back_in_settings(
     # A zone button saves the zone.
     turn = await chat.press(ADA, "Time zone")
     assert turn.edited[-1].plain.startswith("Which time zone are you in?")
+    assert "or type a city or a zone name, like Berlin or Europe/Berlin." in turn.edited[-1].plain
     turn = await chat.press(ADA, "Tokyo")
     assert turn.answer is not None and turn.answer.text == "Saved."
     assert "Time zone: Asia/Tokyo" in turn.edited[-1].plain
