@@ -117,6 +117,11 @@ async def test_import_a_csv_from_a_captioned_document(
     assert status.edited and "Geography" in status.plain
     deck = await tutor.find_deck("Geography")
     assert [info.n_items for info in await tutor.decks() if info.deck.id == deck.id] == [2]
+    # what now: where students find it, and the link that enrols them (it said only counts)
+    bot = chat.application.bot.username
+    assert status.plain.splitlines()[-1] == (
+        f"Students join it with /decks, or straight from the link t.me/{bot}?start=deck_{deck.id}."
+    )
     actions = await audit(tutor)
     assert actions[-1][:2] == (ADMIN.id, "import")
     again = await chat.upload(ADMIN, CSV, "geo.csv", caption="/import Geography")
@@ -182,7 +187,7 @@ async def test_one_picture_is_counted_as_one_picture(
     turn = await chat.upload(
         ADMIN, (tmp_path / "flags.apkg").read_bytes(), "flags.apkg", caption="/import"
     )
-    assert turn.new[0].plain.endswith("· skipped 0 · 1 picture")
+    assert "· skipped 0 · 1 picture\n" in turn.new[0].plain
 
 
 async def test_a_bad_file_reports_the_error(chat: ChatDriver, tutor: TutorService) -> None:
