@@ -47,7 +47,8 @@ def stats_text(lang: str, stats: StudentStats) -> Html:
         ),
     ]
     if _nothing_yet(stats):
-        lines += ["", t(lang, "stats.nothing_yet")]
+        key = "stats.nothing_yet" if stats.items_total else "stats.nothing_yet_no_deck"
+        lines += ["", t(lang, key)]
     if stats.recall_by_tag:
         lines += ["", t(lang, "stats.tags_header")]
         ranked = sorted(stats.recall_by_tag, key=lambda r: (-r.n_items, r.tag))[:10]

@@ -56,6 +56,13 @@ async def test_stats_before_any_answer_and_in_chinese(chat: ChatDriver) -> None:
     # all zeros used to be all it said: now where progress comes from
     assert text.plain.endswith("还没有答题记录：发送 /quiz 开始，你的进度会显示在这里。")
     assert photo.photo is not None and photo.photo.startswith(PNG_SIGNATURE)
+    # without a deck, /quiz would say "not enrolled": the hint starts at /decks
+    await chat.send(LEI, "/decks")
+    await chat.press(LEI, "✅ Test <Deck> & Co")  # leaves the deck
+    turn = await chat.send(LEI, "/stats")
+    assert turn.new[0].plain.endswith(
+        "还没有答题记录：先用 /decks 选一个题库，再发送 /quiz，你的进度会显示在这里。"
+    )
 
 
 async def test_changing_settings(chat: ChatDriver, tutor: TutorService) -> None:
