@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import time
+from datetime import date, time
 
 from tutor.students import QuietHours
 
@@ -36,6 +36,10 @@ _NUMBER = r"(\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
 _LATIN = re.compile(r"(\d{1,2})(?:\s*(?:[:.]\s*(\d{2})|(h)\s*(\d{2})?))?\s*(am|pm|a|p)?")
 _HAN = re.compile(_NUMBER + r"\s*[点點时時](?:\s*(半|一刻|三刻|" + _NUMBER[1:-1] + r")\s*分?)?")
 _HAN_MINUTES = {None: 0, "半": 30, "一刻": 15, "三刻": 45}
+_DATE = re.compile(
+    r"(\d{4})\s*(?:[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"
+    r"|年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]?)"
+)
 _RANGE = re.compile(r"\s*(?:-|–|—|~|～|〜|to|till|until|至|到)\s*")
 
 
@@ -129,3 +133,25 @@ def parse_quiet_hours(text: str) -> QuietHours | None:
     if start is None or end is None or start == end:
         return None
     return QuietHours(start, end)
+
+
+def date_parts(text: str) -> tuple[int, int, int] | None:
+    """Year, month and day of a date written ``2027-01-20``, ``2027-1-20``, ``2027/1/20``,
+    ``2027.1.20`` or ``2027年1月20日`` (full-width digits too), whether or not the calendar
+    has that day; else None."""
+    match = _DATE.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    if match is None:
+        return None
+    year, month, day = (int(part) for part in match.groups() if part is not None)
+    return year, month, day
+
+
+def parse_date(text: str) -> date | None:
+    """A date typed as :func:`date_parts` reads it and the calendar has; else None."""
+    parts = date_parts(text)
+    if parts is None:
+        return None
+    try:
+        return date(*parts)
+    except ValueError:  # 2027-02-30
+        return None

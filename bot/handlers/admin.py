@@ -53,7 +53,7 @@ from bot.handlers.common import (
     user_data,
 )
 from bot.handlers.delivery import send_file, tell
-from bot.i18n import Html, plain, t
+from bot.i18n import Html, counted, plain, t
 from bot.menus import publish_admin_menu
 from bot.settings import Settings
 from tutor.admin import AdminService, AnnouncementGone, ItemInfo
@@ -338,7 +338,7 @@ async def admin_button(update: Update, context: Context, admin_id: int) -> None:
             await reply(update, t(lang, "admin.announce_gone"))
             return
         await _drop_buttons(query)
-        status = await reply(update, t(lang, "admin.announce_sending", n=count))
+        status = await reply(update, t(lang, counted("admin.announce_sending", count), n=count))
         assert status is not None
         context.application.create_task(
             admin_io.deliver_announcement(context, number, status.chat_id, status.message_id, lang),

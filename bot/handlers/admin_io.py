@@ -194,6 +194,8 @@ async def _download_and_import(
         lines.append(f"• {h(skipped_text(lang, entry))}")
     if len(report.skipped) > 5:
         lines.append(t(lang, "admin.import_more_skipped", n=len(report.skipped) - 5))
+    # What now: where students find the deck, and a link that enrols them straight in.
+    lines.append(t(lang, "admin.import_next", bot=context.bot.username, id=deck.id))
     return Html("\n".join(lines))
 
 

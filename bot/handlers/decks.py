@@ -18,8 +18,9 @@ from bot.handlers.common import (
     toast,
 )
 from bot.handlers.delivery import redraw
-from bot.handlers.onboarding import date_text_error, local_today, parse_date
+from bot.handlers.onboarding import date_text_error, local_today
 from bot.i18n import Html, counted, listed, plain, t
+from bot.times import parse_date
 from tutor.errors import NotEnrolled, UnknownDeck
 from tutor.students import Student
 from tutor.views import DeckInfo

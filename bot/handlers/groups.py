@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Coroutine
-from datetime import date, time
+from datetime import time
 from typing import Any
 
 from telegram import (
@@ -33,13 +33,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks
+from bot import callbacks, timezones
 from bot.callbacks import GroupSettingPress
 from bot.group_quizzes import group_runner
 from bot.group_text import settings_text, top_text, zone_line
 from bot.handlers.common import Context, error_plain, error_text, log, service_of
 from bot.i18n import Html, language_for, plain, t
-from bot.times import parse_time
+from bot.times import parse_date, parse_time
 from tutor.errors import InvalidSetting, TutorError, UnknownDeck
 from tutor.groups import MAX_GROUP_QUIZ, Group
 from tutor.service import TutorService
@@ -368,11 +368,17 @@ async def _apply_typed(context: Context, group: Group, name: str, value: str) ->
                 raise ValueError(value)
             return await groups.update(chat_id, daily_quiz_time=moment)
         if name in ("tz", "timezone"):
-            return await groups.update(chat_id, timezone=value.strip())
+            zone = timezones.parse_zone(value)  # a city, as in private chats, or a zone name
+            if zone is None:
+                raise ValueError(value)
+            return await groups.update(chat_id, timezone=zone)
         if name in ("exam",):
             if off:
                 return await groups.update(chat_id, clear_exam_date=True)
-            return await groups.update(chat_id, exam_date=date.fromisoformat(value.strip()))
+            exam = parse_date(value)
+            if exam is None:
+                raise ValueError(value)
+            return await groups.update(chat_id, exam_date=exam)
         if name in ("length", "questions"):
             return await groups.update(chat_id, daily_length=int(value))
         if name in ("seconds", "time_per_question"):

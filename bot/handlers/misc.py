@@ -21,7 +21,7 @@ from bot.callbacks import (
     SettingPress,
 )
 from bot.handlers import decks, groups, new_items, onboarding, own_cards, quiz, settings
-from bot.handlers.admin_common import is_admin
+from bot.handlers.admin_common import IMPORT_WAIT, is_admin
 from bot.handlers.common import (
     Context,
     guarded,
@@ -33,6 +33,7 @@ from bot.handlers.common import (
     student_of,
     toast,
     unknown_command_text,
+    user_data,
 )
 from bot.i18n import Html, plain, t
 from bot.times import parse_time
@@ -146,8 +147,9 @@ async def text_message(update: Update, context: Context) -> None:
     if len(text) > MAX_TEXT:
         await reply(update, t(lang, "text.too_long"))
         return
+    importing = user_data(context).get(IMPORT_WAIT) is not None  # an admin's /import awaits
     if student is None:
-        await reply(update, t(lang, "please_start"))
+        await reply(update, t(lang, "admin.import_waiting" if importing else "please_start"))
         return
     # A value the settings menu just asked for comes first, even before the set-up ended.
     if await settings.settings_text(update, context, student, text):
@@ -157,6 +159,9 @@ async def text_message(update: Update, context: Context) -> None:
     if await own_cards.card_text(update, context, student, text):
         return
     if await quiz.typed_answer(update, context, student, text):
+        return
+    if importing:  # a file, not text
+        await reply(update, t(lang, "admin.import_waiting"))
         return
     typed_time = parse_time(text)
     if typed_time is not None:  # e.g. the /settings menu was open before a restart

@@ -9,7 +9,6 @@ kept).
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -28,7 +27,7 @@ from bot.handlers.common import (
 from bot.handlers.delivery import redraw
 from bot.i18n import LANGUAGES, Html, counted, language_for, listed, plain, t
 from bot.render import rows, start_quiz_keyboard
-from bot.times import parse_time
+from bot.times import date_parts, parse_date, parse_time
 from tutor.clock import zone
 from tutor.errors import NotEnrolled, UnknownDeck
 from tutor.items import ItemKind
@@ -373,13 +372,19 @@ async def _finish(
     edit_query: bool,
     notice: Html | None = None,
 ) -> None:
-    """Onboarded: "All set!" (after ``notice``, e.g. the exam date kept) and a quiz button."""
+    """Onboarded: "All set!" (after ``notice``, e.g. the exam date kept) and a quiz button;
+    without a deck, where to pick one instead."""
     service = service_of(context)
     student = await service.update_settings(student.id, onboarded=True)
     data = user_data(context)
     data.pop(STEP_KEY, None)
     data.pop("skip_deck", None)
-    text, keyboard = t(student.language, "onboarding.done"), start_quiz_keyboard(student.language)
+    lang = student.language
+    text: Html = t(lang, "onboarding.done")
+    keyboard: InlineKeyboardMarkup | None = start_quiz_keyboard(lang)
+    if not any(info.enrolled for info in await service.decks(student.id)):
+        # "All set! Send /quiz" and a quiz button would lead to "not enrolled in any deck"
+        text, keyboard = t(lang, "onboarding.done_no_deck"), None
     if notice:
         text = Html(f"{notice}\n\n{text}")
     if edit_query and update.callback_query is not None:
@@ -391,19 +396,11 @@ async def _finish(
 # -- typed answers during onboarding --------------------------------------------------------
 
 
-def parse_date(text: str) -> date | None:
-    """A date typed as YYYY-MM-DD, else None."""
-    try:
-        return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
-    except ValueError:
-        return None
-
-
 def date_text_error(lang: str, text: str, today: date) -> Html:
     """Why typed text is no date: not written as YYYY-MM-DD, or a day the calendar lacks."""
     example = today.replace(day=28).isoformat()
     typed = text.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", typed):
+    if date_parts(typed) is not None:
         return t(lang, "text.no_such_date", date=typed, example=example)
     return t(lang, "text.bad_date", example=example)
 

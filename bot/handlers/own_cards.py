@@ -18,7 +18,7 @@ from telegram.error import TelegramError
 from bot import callbacks
 from bot.callbacks import OwnCardPress
 from bot.handlers import admin_io
-from bot.handlers.admin_common import is_admin
+from bot.handlers.admin_common import IMPORT_WAIT, is_admin
 from bot.handlers.common import (
     Context,
     drop_buttons,
@@ -312,7 +312,12 @@ async def photo_message(update: Update, context: Context) -> None:
 
 @guarded
 async def cancel_command(update: Update, context: Context) -> None:
-    """/cancel: drop the card being added or edited."""
+    """/cancel: drop the card being added or edited, or an admin's /import waiting for its
+    file."""
+    if user_data(context).pop(IMPORT_WAIT, None) is not None:  # only an admin's /import
+        lang = language_of(update, await student_of(update, context))
+        await reply(update, t(lang, "admin.import_cancelled"))
+        return
     student = await started_student(update, context)
     if student is None:
         return

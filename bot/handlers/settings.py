@@ -3,6 +3,7 @@ target recall."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, time, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -41,10 +42,13 @@ ONE_ROW_MENUS: dict[str, tuple[str, tuple[str, ...], str]] = {
 AWAITING_KEY = "awaiting"
 AWAITING_SINCE_KEY = "awaiting_since"
 AWAIT_TYPED_FOR = timedelta(minutes=30)
-"""How long an opened time zone, time or quiet-hours menu takes typed text as its value:
-a student who comes back the next day and types an answer means the answer."""
+"""How long an opened menu takes typed text as its value: a student who comes back the next
+day and types an answer means the answer."""
 #: Menus whose value may also be typed, and what the typed text is then read as.
 TYPED_MENUS = {"tz": "tz", "tzoff": "tz", "time": "time", "quiet": "quiet"}
+TYPED_MENUS |= {"goal": "goal", "len": "len", "ret": "ret"}
+#: Typed numbers: the message key saying a typed text cannot be used, per menu.
+NUMBER_ERRORS = {"goal": "text.bad_goal", "len": "text.bad_length", "ret": "text.bad_retention"}
 Panel = tuple[Html, InlineKeyboardMarkup]
 
 
@@ -249,8 +253,8 @@ def _hhmm(value: str) -> time:
 
 
 async def settings_text(update: Update, context: Context, student: Student, text: str) -> bool:
-    """A typed time zone, daily quiz time or quiet hours after opening that menu; False if
-    nothing typed is awaited."""
+    """A typed time zone, daily quiz time, quiet hours, daily goal, quiz length or target
+    recall after opening that menu; False if nothing typed is awaited."""
     data = user_data(context)
     awaiting = data.get(AWAITING_KEY)
     lang = student.language
@@ -280,12 +284,37 @@ async def settings_text(update: Update, context: Context, student: Student, text
             await _not_read(update, context, student, bad)
             return True
         student = await service.update_settings(student.id, quiet_hours=window)
+    elif awaiting in NUMBER_ERRORS:
+        try:
+            student = await _apply_number(context, student, awaiting, text)
+        except (InvalidSetting, ValueError):
+            limit = service.config.max_quiz_length
+            bad = t(lang, NUMBER_ERRORS[awaiting], text=text[:64], max=limit)
+            await _not_read(update, context, student, bad)
+            return True
     else:
         return False
     data.pop(AWAITING_KEY, None)
     warning = quiet_hours_warning(student) if awaiting in ("time", "quiet") else None
     await reply(update, *main_panel(student, warning))
     return True
+
+
+async def _apply_number(context: Context, student: Student, setting: str, text: str) -> Student:
+    """A typed daily goal, quiz length or target recall ("25", "１２", "88%"); ValueError when
+    the text is not a whole number, InvalidSetting when the number is out of range."""
+    typed = unicodedata.normalize("NFKC", text).strip()
+    if setting == "ret":
+        typed = typed.removesuffix("%").strip()
+    if not typed.isascii() or not typed.isdigit():
+        raise ValueError(text)
+    number = int(typed)
+    service = service_of(context)
+    if setting == "goal":
+        return await service.update_settings(student.id, daily_goal=number)
+    if setting == "len":
+        return await service.update_settings(student.id, quiz_length=number)
+    return await service.update_settings(student.id, target_retention=number / 100)
 
 
 async def _not_read(update: Update, context: Context, student: Student, text: Html) -> None:

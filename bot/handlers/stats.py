@@ -24,6 +24,11 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
+def _nothing_yet(stats: StudentStats) -> bool:
+    """No answer this week and nothing learned: a new student, whose numbers are all 0."""
+    return stats.answers_week == 0 and stats.items_learned == 0
+
+
 def stats_text(lang: str, stats: StudentStats) -> Html:
     """The numbers of /stats as a message."""
     lines: list[str] = [
@@ -41,6 +46,9 @@ def stats_text(lang: str, stats: StudentStats) -> Html:
             total=stats.items_total,
         ),
     ]
+    if _nothing_yet(stats):
+        key = "stats.nothing_yet" if stats.items_total else "stats.nothing_yet_no_deck"
+        lines += ["", t(lang, key)]
     if stats.recall_by_tag:
         lines += ["", t(lang, "stats.tags_header")]
         ranked = sorted(stats.recall_by_tag, key=lambda r: (-r.n_items, r.tag))[:10]

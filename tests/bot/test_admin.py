@@ -117,6 +117,11 @@ async def test_import_a_csv_from_a_captioned_document(
     assert status.edited and "Geography" in status.plain
     deck = await tutor.find_deck("Geography")
     assert [info.n_items for info in await tutor.decks() if info.deck.id == deck.id] == [2]
+    # what now: where students find it, and the link that enrols them (it said only counts)
+    bot = chat.application.bot.username
+    assert status.plain.splitlines()[-1] == (
+        f"Students join it with /decks, or straight from the link t.me/{bot}?start=deck_{deck.id}."
+    )
     actions = await audit(tutor)
     assert actions[-1][:2] == (ADMIN.id, "import")
     again = await chat.upload(ADMIN, CSV, "geo.csv", caption="/import Geography")
@@ -145,6 +150,27 @@ async def test_import_an_apkg_sent_after_the_command(
     assert any("Medieval kings" in name for name in names)
 
 
+async def test_an_import_waiting_for_its_file_answers_text_and_can_be_cancelled(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """After /import, a text got "No question is waiting for an answer" and /cancel "There
+    is nothing to cancel", while the next file was still taken as the deck."""
+    first = await chat.send(ADMIN, "/import Birds")
+    assert first.text.endswith("or /cancel.")
+    turn = await chat.send(ADMIN, "here it comes")
+    assert turn.text == (
+        "I am waiting for the deck file you announced with /import. Send it as a file"
+        " (CSV, TSV, JSON, .apkg, .colpkg or Anki .txt), or /cancel."
+    )
+    turn = await chat.send(ADMIN, "/cancel")
+    assert turn.text == (
+        "Import cancelled: I am no longer waiting for a deck file. /import starts again."
+    )
+    turn = await chat.upload(ADMIN, sample_deck_bytes(), "sample.json")
+    assert "needs the caption /import" in turn.text  # not imported: nothing awaits it now
+    assert "Birds" not in [info.deck.name for info in await tutor.decks()]
+
+
 async def test_one_picture_is_counted_as_one_picture(
     chat: ChatDriver, tutor: TutorService, tmp_path: Path
 ) -> None:
@@ -161,7 +187,7 @@ async def test_one_picture_is_counted_as_one_picture(
     turn = await chat.upload(
         ADMIN, (tmp_path / "flags.apkg").read_bytes(), "flags.apkg", caption="/import"
     )
-    assert turn.new[0].plain.endswith("· skipped 0 · 1 picture")
+    assert "· skipped 0 · 1 picture\n" in turn.new[0].plain
 
 
 async def test_a_bad_file_reports_the_error(chat: ChatDriver, tutor: TutorService) -> None:
@@ -242,6 +268,17 @@ async def test_announce_needs_confirmation_and_reports_counts(
     assert actions == ["announce_draft", "announce"]
 
 
+async def test_an_announcement_to_one_student_says_student(
+    chat: ChatDriver, tutor: TutorService, fake_api: FakeBotApi
+) -> None:
+    """It said "📣 Sending to 1 students…"."""
+    fake_api.register_user(FakeUser(501, "A"))
+    await tutor.register(501, 501, "A", "en")
+    await chat.send(ADMIN, "/announce Hello")
+    done = await chat.press(ADMIN, "📣 Send")
+    assert "📣 Sending to 1 student…" in [m.plain for m in done.new]
+
+
 async def test_announce_can_be_cancelled(chat: ChatDriver, tutor: TutorService) -> None:
     await tutor.register(601, 601, "A", "en")
     await tutor.enrol(601, "sample")
@@ -279,7 +316,8 @@ async def test_deck_rename_and_delete_keep_attempts(chat: ChatDriver, tutor: Tut
     renamed = await chat.send(ADMIN, "/deck_rename sample | World <history>")
     assert "World <history>" in renamed.text
     ask = await chat.send(ADMIN, "/deck_delete sample")
-    assert "1 students enrolled" in ask.text
+    # one student: "1 students enrolled" was said before
+    assert "students enrolled: 1." in ask.text and "1 students" not in ask.text
     await chat.press(ADMIN, "🗑 Delete")
     assert await tutor.decks() == []
     async with tutor.db.read() as conn, conn.execute("SELECT COUNT(*) FROM attempts") as cur:
@@ -469,7 +507,8 @@ async def test_every_admin_reply_follows_the_admins_language(
         [document] = export.new
         assert document.filename == "sample.tsv" and document.plain.endswith("字节")
         assert await send("/import") == (
-            "现在请发送题库文件（CSV、TSV、JSON、.apkg、.colpkg 或 Anki 的 .txt）。"
+            "现在请发送题库文件（CSV、TSV、JSON、.apkg、.colpkg 或 Anki 的 .txt），"
+            "或发送 /cancel 取消。"
         )
         upload = await chat.upload(WEI, CSV, "geo.csv")
         [status] = upload.new

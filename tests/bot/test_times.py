@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 import pytest
 
-from bot.times import parse_quiet_hours, parse_time
+from bot.times import date_parts, parse_date, parse_quiet_hours, parse_time
 from tutor.students import QuietHours
 
 
@@ -104,3 +104,33 @@ def test_quiet_hours_people_type(typed: str, start: time, end: time) -> None:
 @pytest.mark.parametrize("typed", ["22:00", "22:00-22:00", "22:00-25:00", "night", "-7"])
 def test_quiet_hours_need_two_different_times(typed: str) -> None:
     assert parse_quiet_hours(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2027-01-20", date(2027, 1, 20)),
+        (" 2027-1-20 ", date(2027, 1, 20)),
+        ("2027/1/20", date(2027, 1, 20)),
+        ("2027.01.20", date(2027, 1, 20)),
+        ("2027年1月20日", date(2027, 1, 20)),
+        ("2027 年 1 月 20 号", date(2027, 1, 20)),
+        ("2027年1月20", date(2027, 1, 20)),
+        ("２０２７年１月２０日", date(2027, 1, 20)),  # full-width digits
+        ("２０２７－０１－２０", date(2027, 1, 20)),
+    ],
+)
+def test_a_date_typed_the_usual_ways_is_read(typed: str, expected: date) -> None:
+    assert parse_date(typed) == expected
+
+
+@pytest.mark.parametrize(
+    "typed", ["2027-02-30", "2027年13月1日", "20/1/2027", "next week", "2027-01", "27-01-20", ""]
+)
+def test_no_date_or_a_day_the_calendar_lacks_is_none(typed: str) -> None:
+    assert parse_date(typed) is None
+
+
+def test_a_day_the_calendar_lacks_is_still_written_as_a_date() -> None:
+    assert date_parts("2027年2月30日") == (2027, 2, 30)
+    assert date_parts("next week") is None

@@ -83,6 +83,36 @@ async def test_a_teacher_the_tutor_does_not_know_is_asked_for_the_zone(
     assert "Daily quizzes still follow the time zone Europe/Berlin" in turn.text
 
 
+async def test_a_teacher_types_the_groups_zone_as_a_city_as_in_her_private_chat(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """A group zone typed as a city ("tz Paris") was refused ("I do not know the time
+    zone"), while the same word sets the zone in a private chat; now a city does too."""
+    chat.fake.set_member(OTHER, MS_LEE, "creator")
+    await chat.feed(chat.fake.bot_added(OTHER, MS_LEE))
+    turn = await chat.send(MS_LEE, "/group_settings tz Paris", chat=OTHER)
+    assert "Daily quiz: off (Europe/Paris)" in turn.text
+    await chat.send(MS_LEE, "/group_settings tz asia/shanghai", chat=OTHER)
+    group = await tutor.groups.group(OTHER.id)
+    assert group is not None and group.timezone == "Asia/Shanghai"
+    turn = await chat.send(MS_LEE, "/group_settings tz Atlantis", chat=OTHER)
+    assert turn.text.startswith("I do not know the time zone “Atlantis”.")
+    group = await tutor.groups.group(OTHER.id)
+    assert group is not None and group.timezone == "Asia/Shanghai"
+
+
+async def test_a_chinese_teacher_types_the_class_exam_date_the_chinese_way(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """A class exam date typed "2027年6月15日" was refused as "not a date after today"."""
+    chat.fake.set_member(CLASS, WANG, "creator")
+    await chat.feed(chat.fake.bot_added(CLASS, WANG))
+    turn = await chat.send(WANG, "/group_settings exam 2027年6月15日", chat=CLASS)
+    assert "考试日期：2027-06-15" in turn.text
+    group = await tutor.groups.group(CLASS.id)
+    assert group is not None and str(group.exam_date) == "2027-06-15"
+
+
 async def test_a_group_command_that_fails_gets_an_apology_in_the_group(
     chat: ChatDriver, tutor: TutorService, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -137,6 +137,8 @@ async def test_a_file_with_some_bad_entries_is_imported_with_the_skipped_list_in
 ) -> None:
     said = _said(await chat.upload(WEI, MIXED, "mixed.csv", caption="/import"))
     assert "新增 3 · 更新 0 · 未变 0 · 跳过 2" in said, said
+    said, next_step = said.rsplit("\n", 1)  # the last line: where students find the deck
+    assert next_step.startswith("学生可以用 /decks 加入，或直接打开链接 t.me/"), next_step
     assert said.endswith(
         "• 第 3 行：声音文件 “dog.wav” 的格式 Telegram 无法播放"
         "（可以播放 M4A、MP3、OGA、OGG、OPUS）；这一条已保留，但不带这个声音\n"
@@ -144,6 +146,7 @@ async def test_a_file_with_some_bad_entries_is_imported_with_the_skipped_list_in
     ), said
     said = _said(await chat.upload(WEI, NOTES, "cards.txt", caption="/import"))
     assert "新增 1 · 更新 0 · 未变 0 · 跳过 1" in said, said
+    said = said.rsplit("\n", 1)[0]
     assert said.endswith("• 第 4 行：卡片 “Card 1”：答案面是空的"), said
     print(said)
 
@@ -182,6 +185,8 @@ async def test_an_english_admin_reads_the_same_replies_as_before(
         assert said == f"⚠️ {name} was not imported: {EN_REASONS[name]}{EN_NEXT}"
     said = _said(await chat.upload(ROOT, MIXED, "mixed.csv", caption="/import"))
     assert said.startswith("✅ mixed (id ")
+    said, next_step = said.rsplit("\n", 1)
+    assert next_step.startswith("Students join it with /decks, or straight from the link t.me/")
     assert said.split("\n", 1)[1] == (
         "added 3 · updated 0 · unchanged 0 · skipped 2\n"
         "• line 3: sound 'dog.wav' is not a kind Telegram plays (M4A, MP3, OGA, OGG, OPUS);"
@@ -189,4 +194,5 @@ async def test_an_english_admin_reads_the_same_replies_as_before(
         "• line 4: cloze c2 of id 'mc' is empty"
     )
     said = _said(await chat.upload(ROOT, NOTES, "cards.txt", caption="/import"))
+    said = said.rsplit("\n", 1)[0]
     assert said.endswith("skipped 1\n• line 4: card 'Card 1': the answer side is empty")

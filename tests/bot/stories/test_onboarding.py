@@ -190,8 +190,8 @@ async def test_wrong_typed_zone_and_past_exam_date_are_asked_again(
     # A zone that does not exist: said so, with the zone buttons again; nothing saved.
     turn = await chat.send(ADA, "Atlantis/Poseidonia")
     assert turn.text == (
-        "I do not know the time zone Atlantis/Poseidonia. Tap one of the buttons or type a name"
-        " like Europe/Berlin."
+        "I do not know the time zone “Atlantis/Poseidonia”. Tap one of the buttons, or type a"
+        " city or a zone name, like Berlin or Europe/Berlin."
     )
     assert "London" in chat.buttons(ADA) and "Other UTC offset…" in chat.buttons(ADA)
     turn = await chat.send(ADA, "Europe/London")
@@ -212,7 +212,9 @@ async def test_li_lei_types_a_wrong_zone_and_a_past_date_in_chinese(chat: ChatDr
     await chat.press(LEI, "✓ 简体中文")
     await chat.press(LEI, "继续 ➡️")
     turn = await chat.send(LEI, "火星/基地")
-    assert turn.text == "我不认识时区 火星/基地。请点击按钮，或输入名称，例如 Asia/Shanghai。"
+    assert turn.text == (
+        "我不认识时区“火星/基地”。请点击按钮，或输入城市或时区名称，例如 上海 或 Asia/Shanghai。"
+    )
     await chat.send(LEI, "Asia/Shanghai")
     await chat.press(LEI, "不需要每日测验")
     turn = await chat.send(LEI, "2020-01-01")
@@ -263,3 +265,52 @@ async def test_the_exam_date_typed_at_onboarding_is_confirmed_or_said_lost(
     turn = await chat.send(LEI, "2027-06-30")
     assert turn.text.startswith("考试日期没有保存：你还没有加入题库。")
     assert "设置完成！" in turn.text
+
+
+async def test_li_lei_types_his_exam_date_the_chinese_way(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """A date typed "2027年1月20日", as a Chinese student writes it, was answered "请按 YYYY-MM-DD
+    格式输入日期" at onboarding and in /exam."""
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    await chat.press(LEI, "➕ Test <Deck> & Co")
+    turn = await chat.press(LEI, "继续 ➡️")
+    assert "或输入城市或时区名称，例如 上海 或 Asia/Shanghai。" in turn.edited[-1].plain
+    await chat.press(LEI, "UTC")
+    await chat.press(LEI, "不需要每日测验")
+    turn = await chat.send(LEI, "2027年1月20日")
+    assert turn.text.startswith("考试日期已设为 2027-01-20（")
+    turn = await chat.send(LEI, "/exam 2027/2/3")
+    assert turn.text.startswith("考试日期已设为 2027-02-03（")
+    turn = await chat.send(LEI, "/exam ２０２７年２月３０日")  # full-width, and no such day
+    assert turn.text.startswith("日历上没有 ２０２７年２月３０日 这一天。")
+
+
+async def test_finishing_the_set_up_without_a_deck_says_where_to_pick_one(
+    chat: ChatDriver, tutor: TutorService
+) -> None:
+    """Ada taps Continue without joining a deck: "All set! Send /quiz" and a Start a quiz
+    button led to "You are not enrolled in any deck yet". Now the end of the set-up says to
+    pick a deck with /decks first, and offers no quiz button."""
+    await chat.send(ADA, "/start")
+    await chat.press(ADA, "✓ English")
+    await chat.press(ADA, "Continue ➡️")
+    await chat.press(ADA, "UTC")
+    await chat.press(ADA, "No daily quiz")
+    turn = await chat.press(ADA, "Skip")
+    [done] = turn.edited
+    assert done.plain == (
+        "All set! But you have not joined a deck yet: pick one with /decks, then send /quiz."
+        " /help shows everything I can do."
+    )
+    assert done.buttons == []
+    await chat.send(LEI, "/start")
+    await chat.press(LEI, "✓ 简体中文")
+    await chat.press(LEI, "继续 ➡️")
+    await chat.press(LEI, "UTC")
+    await chat.press(LEI, "不需要每日测验")
+    turn = await chat.send(LEI, "2027-06-30")
+    assert turn.text.startswith("考试日期没有保存：你还没有加入题库。")
+    assert "设置完成！不过你还没有加入题库：请用 /decks 选一个，然后发送 /quiz。" in turn.text
+    assert turn.new[-1].buttons == []

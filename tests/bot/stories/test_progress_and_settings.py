@@ -40,7 +40,7 @@ async def test_stats_text_and_chart(chat: ChatDriver) -> None:
     turn = await chat.send(ADA, "/stats")
     text, photo = turn.new
     assert "Your progress" in text.plain
-    assert "Answers today: 4" in text.plain
+    assert "Answers today: 4" in text.plain and "No answers yet" not in text.plain
     assert photo.photo is not None and photo.photo.startswith(PNG_SIGNATURE)
     assert len(photo.photo) > 20_000  # three drawn panels, not an empty canvas
     pixels = matplotlib.image.imread(io.BytesIO(photo.photo), format="png")
@@ -53,7 +53,16 @@ async def test_stats_before_any_answer_and_in_chinese(chat: ChatDriver) -> None:
     turn = await chat.send(LEI, "/stats")
     text, photo = turn.new
     assert "学习进度" in text.plain and "今天：0 题" in text.plain
+    # all zeros used to be all it said: now where progress comes from
+    assert text.plain.endswith("还没有答题记录：发送 /quiz 开始，你的进度会显示在这里。")
     assert photo.photo is not None and photo.photo.startswith(PNG_SIGNATURE)
+    # without a deck, /quiz would say "not enrolled": the hint starts at /decks
+    await chat.send(LEI, "/decks")
+    await chat.press(LEI, "✅ Test <Deck> & Co")  # leaves the deck
+    turn = await chat.send(LEI, "/stats")
+    assert turn.new[0].plain.endswith(
+        "还没有答题记录：先用 /decks 选一个题库，再发送 /quiz，你的进度会显示在这里。"
+    )
 
 
 async def test_changing_settings(chat: ChatDriver, tutor: TutorService) -> None:
@@ -69,7 +78,7 @@ async def test_changing_settings(chat: ChatDriver, tutor: TutorService) -> None:
     # The time zone menu also takes a typed name.
     await chat.press(ADA, "时区")
     turn = await chat.send(ADA, "Neverland/Nowhere")
-    assert "我不认识时区 Neverland/Nowhere" in turn.text
+    assert "我不认识时区“Neverland/Nowhere”" in turn.text
     turn = await chat.send(ADA, "Europe/Berlin")
     assert "时区：Europe/Berlin" in turn.text
 
@@ -267,6 +276,7 @@ async def test_zone_buttons_offsets_and_back_in_settings(
     # A zone button saves the zone.
     turn = await chat.press(ADA, "Time zone")
     assert turn.edited[-1].plain.startswith("Which time zone are you in?")
+    assert "or type a city or a zone name, like Berlin or Europe/Berlin." in turn.edited[-1].plain
     turn = await chat.press(ADA, "Tokyo")
     assert turn.answer is not None and turn.answer.text == "Saved."
     assert "Time zone: Asia/Tokyo" in turn.edited[-1].plain
