@@ -260,7 +260,8 @@ async def admin_stats(update: Update, context: Context, admin_id: int) -> None:
         f"/item {hard.item_id}: {hard.correct}/{hard.attempts} · {h(hard.prompt[:60])}"
         for hard in stats.hardest
     ] or ["–"]
-    own = t(lang, "admin.stats_own_cards", n=stats.own_cards, students=stats.own_card_students)
+    students = stats.own_card_students
+    own = t(lang, counted("admin.stats_own_cards", students), n=stats.own_cards, students=students)
     lines.append(f"\n{own}")
     groups = await service_of(context).groups.overview()
     lines.append("\n" + t(lang, "admin.stats_groups"))

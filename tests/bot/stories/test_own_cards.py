@@ -389,7 +389,7 @@ async def test_one_students_cards_never_reach_another(
     assert "is a student's own card: its content is private to them" in turn.text
     assert "secret" not in turn.text and "forty-two" not in turn.text
     turn = await chat.send(ADMIN, "/admin_stats")
-    assert "Students' own cards: 2 from 1 students" in turn.text
+    assert "Students' own cards: 2 from 1 student (private" in turn.text  # not "1 students"
     assert "Ada's" not in turn.text
     turn = await chat.send(ADMIN, "/admin_decks")
     assert "own." not in turn.text and "My cards" not in turn.text
