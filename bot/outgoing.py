@@ -15,7 +15,10 @@ a bot-wide bucket would) makes every student wait for everyone else. So:
   broadcast rate; they pass ``rate_limit_args=BROADCAST`` and are not held or retried here
   (the sender pauses the whole fan-out on a 429 itself);
 * a 429 (``RetryAfter``) on a reply holds that chat (or, for a call without a chat, every
-  call) for the time Telegram asks, then retries, up to ``max_retries`` times.
+  call) for the time Telegram asks, then retries, up to ``max_retries`` times;
+* a 429 on acknowledging a button press (``answerCallbackQuery``, only the spinner, which
+  the client stops by itself) is neither waited out nor retried, and holds nothing: the
+  feedback and the next question the student waits for go at once.
 
 Buckets are GCRA (a virtual scheduling clock per bucket): booking a slot is one comparison,
 so concurrent callers are served in arrival order without locks. Clock and sleep are
@@ -38,6 +41,9 @@ from telegram.ext import BaseRateLimiter
 from tutor.deliveries import settle
 
 log = logging.getLogger("bot.outgoing")
+
+COSMETIC = frozenset({"answerCallbackQuery"})
+"""Calls whose failure the user cannot see: a 429 on them is raised at once, never waited."""
 
 BROADCAST = "broadcast"
 """``rate_limit_args`` of a message the broadcast sender paces itself."""
@@ -165,6 +171,9 @@ class ChatRateLimiter(BaseRateLimiter[str]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
+                if endpoint in COSMETIC:
+                    log.debug("%s: flood limit, not retried", endpoint)
+                    raise
                 if attempt == self.max_retries:
                     raise
                 wait = retry_seconds(error)

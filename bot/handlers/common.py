@@ -10,7 +10,7 @@ from typing import Any, TypeAlias
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.bot_data import SERVICE_KEY
@@ -115,6 +115,8 @@ async def toast(query: CallbackQuery, text: str | None = None) -> None:
         await query.answer(text)
     except BadRequest:
         pass
+    except RetryAfter:  # flooded: the limiter did not wait it out, the spinner stops anyway
+        log.debug("callback not answered: flood limit")
     except TelegramError as error:
         log.info("callback not answered: %s", error.message)
 

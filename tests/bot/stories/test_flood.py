@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
-from bot.app import build_application
+from bot.app import build_application, rate_limiter
 from bot.fake_telegram.api import FakeBotApi
 from bot.fake_telegram.driver import ChatDriver
 from bot.flood import FloodGuard, TokenBuckets, register_flood_guard
 from bot.i18n import plain
 from tests.bot.stories.conftest import ADA, EVE, LEI, onboard, story_settings
+from tests.conftest import FakeClock, virtual_time
 from tutor.service import TutorService
 
 
@@ -112,3 +114,40 @@ async def test_flood_notice_speaks_telegrams_language(
     notices = [m for m in chat.messages(LEI) if m.plain == plain("zh", "flood.notice")]
     assert len(notices) == 1
     assert guard.dropped == {LEI.id: 3}
+
+
+async def test_a_flooded_acknowledgement_does_not_hold_the_feedback_or_next_question(
+    tutor: TutorService, clock: FakeClock
+) -> None:
+    """Telegram answers the press's acknowledgement (only the spinner) with 429 "retry after
+    3": the feedback and the next question come at once, not 3 s later, and the
+    acknowledgement is not tried again."""
+    fake = FakeBotApi(clock=clock)
+    monotonic, sleep = virtual_time(clock)
+    settings = story_settings()
+    limiter = rate_limiter(settings, clock=monotonic, sleep=sleep)
+    application = build_application(settings, tutor, request=fake, limiter=limiter)
+    async with ChatDriver(application) as chat:
+        await onboard(chat, ADA)
+        await chat.send(ADA, "/quiz 8")
+        for _ in range(8):  # answer until a question with answer buttons comes
+            question = chat.last(ADA)
+            data = [d for row in question.buttons for _, d in row if d.startswith("a:")]
+            if data:
+                break
+            if question.buttons:
+                await chat.press(ADA, "Show answer", message=question)
+                await chat.press(ADA, "Good", message=question)
+            else:
+                await chat.send(ADA, "Paris")
+        else:
+            raise AssertionError("no question with answer buttons came up")
+        acks = len(fake.calls_of("answerCallbackQuery"))
+        fake.fail_next("answerCallbackQuery", 429, retry_after=3)
+        before = clock()
+        await chat.press_data(ADA, question, data[0])
+        assert clock() - before < timedelta(seconds=1)  # nothing waited out the 3 s
+        assert "Correct" in question.plain or "Not quite" in question.plain
+        assert question.buttons == []
+        assert "Question " in chat.last(ADA).plain and chat.last(ADA) is not question
+        assert len(fake.calls_of("answerCallbackQuery")) == acks + 1  # not retried
