@@ -197,15 +197,17 @@ def feedback_message(lang: str, feedback: Feedback, *, tz_name: str, now: dateti
         )
     else:
         # Marked answers: a choice, a typed answer, or a cloze's missing word typed in.
-        parts.append(t(lang, "feedback.correct" if feedback.correct else "feedback.wrong"))
         typed = item.kind in (ItemKind.TYPED, ItemKind.CLOZE)
+        spelled = None
+        if feedback.correct and feedback.given and typed:
+            # A typo was forgiven: the verdict itself says how the answer is spelled.
+            spelled = forgiven_typo(feedback.given, item.accepted or (item.answer,))
+        if spelled is not None:
+            parts.append(t(lang, "feedback.correct_spelled", answer=clip(spelled, 500)))
+        else:
+            parts.append(t(lang, "feedback.correct" if feedback.correct else "feedback.wrong"))
         if not feedback.correct and feedback.given and typed:
             parts.append(t(lang, "feedback.your_answer", given=clip(feedback.given, 200)))
-        if feedback.correct and feedback.given and item.kind is ItemKind.TYPED:
-            # A typo was forgiven: show the spelling (a cloze shows its filled sentence).
-            spelled = forgiven_typo(feedback.given, item.accepted)
-            if spelled is not None:
-                parts.append(t(lang, "feedback.spelled", answer=clip(spelled, 500)))
         sentence = (
             cloze_sentence(item.prompt, feedback.correct_text)
             if item.kind is ItemKind.CLOZE

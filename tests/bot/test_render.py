@@ -193,15 +193,21 @@ def test_chart_is_a_png_with_content() -> None:
 
 
 @pytest.mark.parametrize(
-    ("lang", "given", "spelled"),
+    ("lang", "kind", "given", "verdict"),
     [
-        ("en", "Mississipi", "Spelled: Mississippi"),
-        ("zh", "Missisippi", "正确拼写：Mississippi"),
-        ("en", "mississippi", None),  # exact but for case: nothing to correct
+        ("en", ItemKind.TYPED, "Mississipi", "✅ Correct (spelled: Mississippi)"),
+        ("zh", ItemKind.TYPED, "Missisippi", "✅ 答对了（正确拼写：Mississippi）"),
+        ("en", ItemKind.CLOZE, "Mississipi", "✅ Correct (spelled: Mississippi)"),
+        ("en", ItemKind.TYPED, "mississippi", "✅ Correct!"),  # exact but for case
     ],
 )
-def test_a_forgiven_typo_shows_the_spelling(lang: str, given: str, spelled: str | None) -> None:
-    item = Item(ItemKind.TYPED, prompt="Longest river?", external_id="x", accepted=("Mississippi",))
+def test_a_forgiven_typo_is_said_in_the_verdict(
+    lang: str, kind: ItemKind, given: str, verdict: str
+) -> None:
+    if kind is ItemKind.CLOZE:
+        item = Item(kind, prompt="The [...] is long.", external_id="x", answer="Mississippi")
+    else:
+        item = Item(kind, prompt="Longest river?", external_id="x", accepted=("Mississippi",))
     feedback = Feedback(
         question=_question(item),
         correct=True,
@@ -212,7 +218,6 @@ def test_a_forgiven_typo_shows_the_spelling(lang: str, given: str, spelled: str 
         given=given,
     )
     shown = _visible(render.feedback_message(lang, feedback, tz_name="UTC", now=NOW))
-    if spelled is None:
-        assert "Spelled" not in shown and "Mississippi" not in shown
-    else:
-        assert spelled in shown
+    assert shown.split("\n")[0] == verdict
+    if "spelled" not in verdict and "拼写" not in verdict:
+        assert "spelled" not in shown.lower() and "Mississippi" not in shown
