@@ -168,3 +168,24 @@ def forgiven_typo(given: str, accepted: Sequence[str]) -> str | None:
         if answer_matches(given, [expected]):
             return expected
     return None
+
+
+_TRUE_WORDS = frozenset({"true", "t", "yes", "y", "对", "是", "正确", "对的", "是的"})
+_FALSE_WORDS = frozenset({"false", "f", "no", "n", "错", "否", "错误", "错的", "不对", "不是"})
+
+
+def true_false_word(text: str) -> bool | None:
+    """The truth a word typed at a true/false question stands for; None if it is no such
+    word. Case, spaces and punctuation are ignored, as in :func:`normalise_answer`.
+
+    >>> true_false_word(" True! "), true_false_word("f"), true_false_word("错。")
+    (True, False, False)
+    >>> true_false_word("maybe") is None
+    True
+    """
+    word = normalise_answer(text).replace(" ", "")
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    return None

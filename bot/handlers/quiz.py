@@ -33,12 +33,14 @@ from bot.handlers.delivery import redraw
 from bot.i18n import Html, counted, plain, t
 from tutor.errors import QuestionNotFound, StaleQuestion, TutorError
 from tutor.items import ItemKind
+from tutor.matching import true_false_word
 from tutor.students import Student
 from tutor.views import Answer, ChoiceReason, Feedback, Question, StalledQuiz
 
 MAX_QUIZ_LENGTH = 50
 TYPED_ANSWER_LIMIT = 300
 _QUESTION_MESSAGE = "question_message"
+_REVEALED = "revealed_question"  # the flashcard whose answer the student was shown
 
 
 @guarded
@@ -203,11 +205,18 @@ def _lost(error: BaseException, key: str) -> NoReturn:
 
 
 async def after_answer(
-    update: Update, context: Context, student: Student, feedback: Feedback, *, pressed: bool = False
+    update: Update,
+    context: Context,
+    student: Student,
+    feedback: Feedback,
+    *,
+    pressed: bool = False,
+    typed_choice: bool = False,
 ) -> None:
     """Feedback, then the next question or the session summary. ``pressed``: the answer
     came by a button press: the pressed question is edited into its feedback, which removes
-    its buttons in the same call, and the query is acknowledged alongside.
+    its buttons in the same call, and the query is acknowledged alongside. ``typed_choice``:
+    a choice typed as a word ("t", "对"): the reply says which one it was taken as.
 
     A press costs three Bot API calls (the acknowledgement, the edit, the next question); a
     typed answer two (the feedback as a reply, since the student's message cannot be edited,
@@ -228,6 +237,9 @@ async def after_answer(
     else:
         acks = []
         text = render.feedback_message(lang, feedback, tz_name=student.timezone, now=now)
+        if typed_choice:
+            given = render.answer_label(lang, feedback.question, feedback.given)
+            text = Html(f"{t(lang, 'feedback.your_answer', given=given)}\n{text}")
         telling = reply(update, text)
     sending = asyncio.gather(telling, *acks, return_exceptions=True)
     try:
@@ -363,6 +375,7 @@ async def reveal_press(update: Update, context: Context, press: RevealPress) -> 
         await toast(query, plain(lang, "callback.invalid"))
         return
     await toast(query)
+    user_data(context)[_REVEALED] = question.id
     is_media = isinstance(query.message, Message) and bool(query.message.photo)
     text = render.revealed_message(lang, question, caption=is_media)
     keyboard = render.grade_keyboard(lang, question.id)
@@ -395,24 +408,42 @@ async def typed_answer(update: Update, context: Context, student: Student, text:
         await reply(update, t(lang, "quiz.resumed_typed"))
         await resume(update, context, student, stalled)
         return True
-    if question.item.kind not in (ItemKind.TYPED, ItemKind.CLOZE):
-        await reply(update, t(lang, "text.use_buttons"))
+    answer = Answer(text=text)
+    if question.item.kind is ItemKind.TRUE_FALSE:
+        truth = true_false_word(text)
+        if truth is None:
+            await reply(update, t(lang, "text.use_true_false"))
+            return True
+        answer = Answer(choice=question.choices.index("true" if truth else "false"))
+    elif question.item.kind not in (ItemKind.TYPED, ItemKind.CLOZE):
+        await reply(update, _use_buttons(context, lang, question))
         return True
     if len(text) > TYPED_ANSWER_LIMIT:
         await reply(update, t(lang, "text.too_long"))
         return True
     try:
         feedback = await service.answer(
-            student, question.id, Answer(text=text), update_key=_update_key(update)
+            student, question.id, answer, update_key=_update_key(update)
         )
     except StaleQuestion:
         return False
     if feedback.duplicate and not feedback.resend:
         return True
-    if question.item.kind is ItemKind.CLOZE or question.reason is ChoiceReason.PRACTICE:
+    if question.item.kind is ItemKind.TRUE_FALSE:  # its True/False buttons go, as on a press
+        await _quietly(_clear_previous_question(context), "removing the answered buttons")
+    elif question.item.kind is ItemKind.CLOZE or question.reason is ChoiceReason.PRACTICE:
         await _clear_previous_question(context)  # "Show answer" or "more new" is moot now
-    await after_answer(update, context, student, feedback)
+    await after_answer(update, context, student, feedback, typed_choice=answer.choice is not None)
     return True
+
+
+def _use_buttons(context: Context, lang: str, question: Question) -> Html:
+    """What to press instead of typing: a flashcard's Show answer (or, once shown, its
+    grades), else the buttons under the question."""
+    if question.item.kind is ItemKind.FLASHCARD:
+        shown = user_data(context).get(_REVEALED) == question.id
+        return t(lang, "text.use_grades" if shown else "text.use_show_answer")
+    return t(lang, "text.use_buttons")
 
 
 @guarded
