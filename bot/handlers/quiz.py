@@ -134,6 +134,7 @@ async def send_question(update: Update, context: Context, lang: str, question: Q
         )
     await service_of(context).set_message(question.id, message.message_id)
     user_data(context)[_QUESTION_MESSAGE] = (message.chat_id, message.message_id)
+    user_data(context).pop(_REVEALED, None)  # shown anew (Carry on): its answer is hidden
 
 
 async def _send_photo(

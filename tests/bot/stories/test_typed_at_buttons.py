@@ -115,6 +115,13 @@ async def test_typing_at_a_flashcard_says_to_tap_show_answer_then_to_rate(
     turn = await chat.send(ADA, "good")
     assert turn.text == plain("en", "text.use_grades")
     assert "Again, Hard, Good or Easy" in turn.text
+    await chat.send(ADA, "/quiz")  # "Carry on" shows the card anew, its answer hidden
+    await chat.press(ADA, "▶️ Carry on")
+    card = chat.last(ADA)
+    assert card.button_texts == ["Show answer"]
+    turn = await chat.send(ADA, "good")
+    assert turn.text == plain("en", "text.use_show_answer")
+    await chat.press(ADA, "Show answer", message=card)
     turn = await chat.press(ADA, "Good", message=card)
     assert "You rated it Good." in card.plain
 
