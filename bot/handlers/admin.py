@@ -164,7 +164,7 @@ def _item_text(lang: str, info: ItemInfo) -> Html:
     accuracy = f"{info.accuracy:.0%}" if info.accuracy is not None else "–"
     numbers = t(
         lang,
-        "admin.item_numbers",
+        counted("admin.item_numbers", info.learners),
         attempts=info.attempts,
         learners=info.learners,
         accuracy=accuracy,

@@ -529,3 +529,15 @@ async def test_every_admin_reply_follows_the_admins_language(
         assert await press("取消") == "已取消。"
     for text in said:
         assert not any(word in text for word in _LATIN_PROSE), text
+
+
+def test_an_items_numbers_count_one_student_in_the_singular() -> None:
+    from bot.handlers.admin import _item_text
+    from tutor.admin import ItemInfo
+    from tutor.items import Item, ItemKind
+
+    item = Item(ItemKind.TYPED, "Capital of France?", "fr-1", accepted=("Paris",), id=7)
+    one = _item_text("en", ItemInfo(item, "Geography", 3, 2, 1, 0.5))
+    assert "Attempts: 3 by 1 student · accuracy 67%" in one  # "1 students" before
+    two = _item_text("en", ItemInfo(item, "Geography", 3, 2, 2, 0.5))
+    assert "Attempts: 3 by 2 students · accuracy 67%" in two
