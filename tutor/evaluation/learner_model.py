@@ -12,6 +12,7 @@ from tutor.model.predictor import (
     metatutor_transfer,
     metatutor_transfer_lodo,
     metatutor_transfer_n,
+    metatutor_transfer_n_lodo,
 )
 
 register_predictor("metatutor", metatutor)
@@ -28,3 +29,6 @@ register_predictor(
     "metatutor_transfer_lodo", metatutor_transfer_lodo, in_default=False, transfer=True
 )
 register_predictor("metatutor_transfer_n", metatutor_transfer_n, in_default=False)
+register_predictor(
+    "metatutor_transfer_n_lodo", metatutor_transfer_n_lodo, in_default=False, transfer=True
+)

@@ -202,6 +202,14 @@ def metatutor_transfer_n() -> MetatutorPredictor:
     return MetatutorPredictor("metatutor_transfer_n", config=cfg, finetune=FinetuneConfig())
 
 
+def metatutor_transfer_n_lodo() -> MetatutorPredictor:
+    """:func:`metatutor_transfer_n` for leave-one-dataset-out (fitted with
+    :meth:`fit_transfer`: the pair tallies and their evidence come from the deployment's own
+    training learners)."""
+    cfg = TrainConfig(extra_features=(*IRT_EXTRAS, TRANSFER_INPUT, TRANSFER_EVIDENCE))
+    return MetatutorPredictor("metatutor_transfer_n_lodo", config=cfg, finetune=FinetuneConfig())
+
+
 def metatutor_noadapt() -> MetatutorPredictor:
     """The ablation: user state frozen at its initial value."""
     return MetatutorPredictor("metatutor_noadapt", use_state=False)
