@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from storage import Connection
 from storage import attempts as attempt_rows
-from storage.database import in_one_trip, run_sync
+from storage.database import in_one_trip, run_sync, works_beside
 from storage.records import AttemptRecord, MemoryRecord
 from tutor.clock import to_millis
 from tutor.grading import Marked
@@ -122,7 +122,7 @@ async def log_answer(
             previous = before.memory
         return logged, _provisional(previous, user_id, item.id, marked.correct, now_ms)
 
-    if before is None:
+    if before is None or not works_beside(conn):
         counted, provisional = await in_one_trip(conn, log)
         due = await due_after(conn, memory, student, item, provisional, now, counted=counted)
     else:
