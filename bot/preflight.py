@@ -361,7 +361,3 @@ class BackgroundModel:
                 await self._behind(conn, now=True)
                 self._unlearned[user_id] = EPOCH
         return await self.rules.predictor_after(conn, user_id, item, memory, at=at, counted=counted)
-
-    def refused(self, user_id: int, item: Item, at: datetime) -> bool:
-        """Whether the model's state for that answer was refused (the rules write none)."""
-        return self.memory.refused(user_id, item, at)

@@ -448,13 +448,6 @@ class _Direct:
         return self._conn.in_transaction
 
 
-def works_beside(conn: Connection) -> bool:
-    """Whether statements handed to ``conn`` run beside the event loop (PostgreSQL: on the
-    connection's thread, waiting for the server), so the loop may compute meanwhile; on
-    SQLite a write transaction's statements run at once, on the loop's thread."""
-    return isinstance(conn, PgConnection)
-
-
 async def in_one_trip(conn: Connection, work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
     """Run ``work`` (storage calls and plain Python) in one trip to the connection's thread.
 

@@ -10,7 +10,6 @@ rides in the last database trip.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from typing import Generic, TypeVar
 
 from storage import Connection
 from storage import attempts as attempt_rows
-from storage.database import in_one_trip, run_sync, works_beside
+from storage.database import in_one_trip, run_sync
 from storage.records import AttemptRecord, MemoryRecord
 from tutor.clock import to_millis
 from tutor.grading import Marked
@@ -80,8 +79,7 @@ async def log_answer(
     to the database as the final memory row write: the caller's own rows (it must await
     only database calls, see :func:`storage.database.in_one_trip`). ``read``: what the memory
     model's ``observe_query`` read for this answer, if anything. ``before``: the item's
-    memory row as read in this transaction; the due time is then computed while the
-    answer's insert is on its way (on PostgreSQL the trip's wait is not added to the CPU's).
+    memory row as read earlier in this transaction (then not read again with the insert).
     """
     user_id = student.id
     now_ms = to_millis(now)
@@ -122,24 +120,8 @@ async def log_answer(
             previous = before.memory
         return logged, _provisional(previous, user_id, item.id, marked.correct, now_ms)
 
-    if before is None or not works_beside(conn):
-        counted, provisional = await in_one_trip(conn, log)
-        due = await due_after(conn, memory, student, item, provisional, now, counted=counted)
-    else:
-        # The insert goes to the connection's thread, and the due time is computed here
-        # meanwhile, as if it was logged (it is, unless its key was used: then again).
-        sent = asyncio.ensure_future(in_one_trip(conn, log))
-        await asyncio.sleep(0)  # let it reach the thread
-        provisional = _provisional(before.memory, user_id, item.id, marked.correct, now_ms)
-        try:
-            due = await due_after(conn, memory, student, item, provisional, now, counted=True)
-        except BaseException:
-            with contextlib.suppress(BaseException):
-                await sent  # the transaction rolls back after it, not beside it
-            raise
-        counted, provisional = await sent
-        if not counted or memory.refused(user_id, item, now):
-            due = await due_after(conn, memory, student, item, provisional, now, counted=counted)
+    counted, provisional = await in_one_trip(conn, log)
+    due = await due_after(conn, memory, student, item, provisional, now, counted=counted)
     final = replace(provisional, due_ms=to_millis(due))
 
     async def store(c: Connection) -> T:

@@ -121,9 +121,6 @@ class ModelMemory:
             OrderedDict()
         )
         self._learned: OrderedDict[tuple[int, int, int], Learned] = OrderedDict()
-        # Answers whose state's write was refused (:meth:`refused`); added on the
-        # connection's thread, taken on the loop's once the write's trip is back.
-        self._refused: set[tuple[int, int, int]] = set()
         # per student: the items the last choice read, and those answered since
         self._guess: OrderedDict[int, Guess] = OrderedDict()
 
@@ -346,8 +343,6 @@ class ModelMemory:
             `model replay` rebuilds from the log. Runs where the write is sent (on the
             connection's thread): it touches only this answer's record."""
             learned.refused = True
-            if len(self._refused) < MAX_LEARNED:
-                self._refused.add(key)
             if not self.follows:
                 log.warning("learner state of user %s is of newer weights: not written", user_id)
 
@@ -448,15 +443,6 @@ class ModelMemory:
         if counted:
             tallied = tallied.with_answer(item, learned.correct, learned.student)
         return self._predictions(learned.state, learned.calibration, tallied.candidates(), [memory])
-
-    def refused(self, user_id: int, item: Item, at: datetime) -> bool:
-        """Whether the state learned from the answer at ``at`` was refused when its write
-        went out (see :meth:`MemoryModel.refused`)."""
-        key = (user_id, item.id, to_millis(at))
-        if key not in self._refused:
-            return False
-        self._refused.discard(key)
-        return True
 
     def _predictions(
         self,

@@ -78,10 +78,3 @@ class MemoryModel(Protocol):
         learned in this transaction, ``memory`` the item's memory row after it; ``counted``:
         whether the answer was counted in the item's and tags' tallies since."""
         ...
-
-    def refused(self, user_id: int, item: Item, at: datetime) -> bool:
-        """Whether the state :meth:`observe` learned from the answer at ``at`` was refused
-        when its write went out (a newer weights version's state is stored): predictions
-        made for that answer before then must be made again (see
-        :func:`tutor.answer_log.log_answer`). Asked once per answer."""
-        ...

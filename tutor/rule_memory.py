@@ -126,7 +126,3 @@ class RuleMemory:
     ) -> RecallPredictor:
         """The rules read nothing: their predictions come from the memory row alone."""
         return await self.predictor(conn, user_id, [item], [memory])
-
-    def refused(self, user_id: int, item: Item, at: datetime) -> bool:
-        """The rules write no state."""
-        return False

@@ -417,13 +417,12 @@ class OvertakenMidAnswer(ModelMemory):
         )
 
 
-async def test_a_state_refused_while_the_due_time_is_computed_fails_the_answer_cleanly(
+async def test_a_state_refused_when_written_fails_the_answer_cleanly(
     db: Database, clock: FakeClock, weights_file: Path
 ) -> None:
-    # The due time is computed while the answer's insert and state write are on their way;
-    # the write is refused (newer weights' state): the due time is computed again, which a
-    # following process cannot do with its weights, so the answer rolls back, to be
-    # answered again once it follows.
+    # The state's write is refused (another process stored a state of newer weights since
+    # the answer's reads): a following process cannot compute the due time with its
+    # weights, so the answer rolls back, to be answered again once it follows.
     memory = OvertakenMidAnswer(weights_file)
     memory.follows = True
     service = TutorService(db, clock=clock, seed=5, memory=memory)
