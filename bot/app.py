@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -195,6 +195,16 @@ async def on_error(update: object, context: Context) -> None:
     failure: BaseException = lost.__cause__ if lost and lost.__cause__ else error
     # The exception's own message may quote user text; only Telegram's errors are shown.
     detail = failure.message if isinstance(failure, TelegramError) else ""
+    if isinstance(failure, Forbidden):
+        # The student blocked the bot (or a group removed it): an apology would be refused
+        # too, and nothing is wrong on this side; one line, no stack.
+        log.warning(
+            "update %s (user %s): Telegram refused the reply (%s); nothing more is sent there",
+            update_id,
+            user_id,
+            redact(detail, context.application),
+        )
+        return
     if isinstance(failure, DatabaseUnreachable):
         # The database is down: one line saying so, not a stack every run of every job.
         log.error("update %s (user %s) failed: %s; %s", update_id, user_id, failure, failure.hint)

@@ -132,6 +132,26 @@ def apologised(said: list[str]) -> bool:
     return any("went wrong on my side" in text or "was lost on the way" in text for text in said)
 
 
+async def a_student_who_blocked_the_bot_is_sent_nothing_more(s: Story, fault: Fault) -> None:
+    """/help's answer is refused with 403 (the student blocked the bot): no apology is tried
+    (it would be refused too), and the log has one warning, no stack."""
+    records: list[logging.LogRecord] = []
+    catcher = logging.Handler()
+    catcher.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("bot.app")
+    logger.addHandler(catcher)
+    try:
+        s.fail_once("sendMessage", fault)
+        turn = await s.chat.send(ADA, "/help")
+    finally:
+        logger.removeHandler(catcher)
+    assert s.said(turn) == []
+    assert len(s.fake.calls_of("sendMessage")) == 1  # the refused reply, no apology after it
+    assert [r.levelname for r in records] == ["WARNING"]
+    assert "Telegram refused the reply" in records[0].getMessage()
+    assert records[0].exc_info is None and "Traceback" not in records[0].getMessage()
+
+
 # -- start-up ----------------------------------------------------------------------------------
 
 
@@ -641,6 +661,7 @@ ROWS = [
     *(row("setMyCommands", f, the_menu_is_published_at_the_next_start) for f in (400, 500)),
     *(row("sendMessage", f, a_reply_is_lost_and_the_bot_apologises_once) for f in (400, 502)),
     row("sendMessage", "timeout", a_reply_is_lost_and_the_bot_apologises_once),
+    row("sendMessage", 403, a_student_who_blocked_the_bot_is_sent_nothing_more),
     row("sendMessage", 502, the_progress_message_is_not_sent),
     *(row("sendPhoto", f, the_stats_chart_is_not_delivered) for f in (400, 403, 502, "timeout")),
     row("sendPhoto", 400, the_stats_chart_is_refused_in_chinese),
