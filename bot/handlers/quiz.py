@@ -238,7 +238,10 @@ async def after_answer(
     else:
         acks = []
         text = render.feedback_message(lang, feedback, tz_name=student.timezone, now=now)
-        if typed_choice:
+        chosen = feedback.question.item.kind in (ItemKind.MULTIPLE_CHOICE, ItemKind.TRUE_FALSE)
+        # A choice typed as a word, or feedback shown again (its question's edit, which
+        # said the choice, was lost): the reply says which choice it was.
+        if feedback.given and (typed_choice or (chosen and feedback.duplicate)):
             given = render.answer_label(lang, feedback.question, feedback.given)
             text = Html(f"{t(lang, 'feedback.your_answer', given=given)}\n{text}")
         telling = reply(update, text)

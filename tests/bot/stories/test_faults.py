@@ -230,12 +230,15 @@ async def test_a_lost_next_question_is_told_and_quiz_shows_it(
 ) -> None:
     question = await _question(chat)  # /quiz 5
     chat.fake.fail_next("sendMessage", "timeout")  # the feedback (an edit) goes, not question 2
-    turn = await chat.press(ADA, _right(question), message=question)
+    right = _right(question)
+    turn = await chat.press(ADA, right, message=question)
     assert "Correct!" in question.plain and not question.buttons
     assert [m.plain for m in turn.new] == [plain("en", "quiz.lost_question")]
     turn = await chat.send(ADA, "/quiz")
     texts = [m.plain for m in turn.new]
     assert texts[0] == plain("en", "quiz.resumed") and "Question 2/5" in texts[-1]
+    # the feedback shown again says which choice was pressed, as its edit did
+    assert texts[1].startswith(f"Your answer: {right}\n"), texts[1]
     assert len(await _attempts(tutor)) == 1
 
 
