@@ -80,7 +80,8 @@ def main_panel(student: Student, notice: Html | None = None) -> Panel:
         time=format_hhmm(student.daily_quiz_time)
         if student.daily_quiz_time
         else plain(lang, "settings.none"),
-        quiet=student.quiet_hours.serialise()
+        # written as in the warning and the buttons (a dash between the times)
+        quiet=student.quiet_hours.serialise().replace("-", "–")
         if student.quiet_hours
         else plain(lang, "settings.none"),
         goal=student.daily_goal,

@@ -103,7 +103,7 @@ async def test_a_quiz_time_inside_quiet_hours_is_accepted_with_a_warning(
     turn = await chat.press(ADA, "Quiet hours")
     assert "type a start and an end like 22:30-06:30" in turn.edited[-1].plain
     turn = await chat.send(ADA, "9pm-7am")
-    assert "Quiet hours: 21:00-07:00" in turn.text
+    assert "Quiet hours: 21:00–07:00" in turn.text  # as the warning writes it
     assert "⚠️" not in turn.text  # no daily quiz yet: nothing to warn about
 
     await chat.press(ADA, "Daily quiz time")
@@ -132,7 +132,7 @@ async def test_a_quiz_time_inside_quiet_hours_is_accepted_with_a_warning(
     # Moving the quiet hours away from the quiz time clears the warning.
     await chat.press(ADA, "Quiet hours")
     turn = await chat.send(ADA, "23:00-06:00")
-    assert "⚠️" not in turn.text and "Quiet hours: 23:00-06:00" in turn.text
+    assert "⚠️" not in turn.text and "Quiet hours: 23:00–06:00" in turn.text
 
 
 async def test_the_warning_in_chinese(chat: ChatDriver, tutor: TutorService) -> None:
@@ -159,7 +159,7 @@ async def test_wrong_quiet_hours_are_asked_again(chat: ChatDriver, tutor: TutorS
     assert student is not None and student.quiet_hours is None
     # Still asked: the next try is taken as quiet hours.
     turn = await chat.send(ADA, "22:00-06:00")
-    assert "Quiet hours: 22:00-06:00" in turn.text
+    assert "Quiet hours: 22:00–06:00" in turn.text
 
     await onboard(chat, LEI)
     await chat.send(LEI, "/settings")
