@@ -93,6 +93,31 @@ def test_a_broken_csv_row_is_explained_in_the_admins_language(data: bytes, code:
     assert said.startswith("第 ") and not any("a" <= c.lower() <= "z" for c in said), said
 
 
+@pytest.mark.parametrize(
+    ("data", "english", "chinese"),
+    [
+        (b'{"metatutor": 1,\n "items": [}', "line 2, column 12", "第 2 行第 12 列"),
+        (b'{"metatutor": 1 "items": []}', "a comma is missing", "缺少逗号"),
+        (b'{"metatutor": 1, "items": [],}', "a name in double quotes", "双引号中的名称"),
+        (b'{"metatutor": 1, "items": ["a\nb"]}', "a line break or tab", "换行或制表符"),
+        (b'{"metatutor": 1, "items": []} x', "after the deck's closing }", "之后还有内容"),
+    ],
+)
+def test_broken_json_is_explained_in_the_admins_language(
+    data: bytes, english: str, chinese: str
+) -> None:
+    # The reader's own English ("Expecting value: line 2 column 12") was quoted before.
+    from tutor.content import ContentError, parse_json
+
+    with pytest.raises(ContentError) as refused:
+        parse_json(data, filename="deck.json")
+    en = located("en", refused.value.place, refused.value.reason)
+    zh = located("zh", refused.value.place, refused.value.reason)
+    assert english in en and "Expecting" not in en, en
+    assert chinese in zh and zh.startswith("第 "), zh
+    assert not any(word in zh for word in ("Expecting", "delimiter", "Extra", "Invalid")), zh
+
+
 def test_a_deck_reference_that_names_no_deck_says_so() -> None:
     error = UnknownDeck("#42", deck="#42")
     assert refusal_text("zh", error).startswith("没有可以导入的题库 “#42”")

@@ -13,7 +13,7 @@ from tutor.content.common import (
     slugify,
 )
 from tutor.content.errors import DEFAULT_LIMITS, ContentError, ImportLimits
-from tutor.content.messages import DECK, Place, item, line
+from tutor.content.messages import DECK, Place, Reason, item, place, reason
 from tutor.content.records import Record, build_items
 from tutor.content.tabular import read_text
 from tutor.items import Deck, ParsedDeck
@@ -114,6 +114,27 @@ def _record(index: int, raw: Any) -> Record:
     )
 
 
+_JSON_FAULTS = (
+    ("Expecting value", "json_expecting_value"),
+    ("Expecting ',' delimiter", "json_expecting_comma"),
+    ("Expecting ':' delimiter", "json_expecting_colon"),
+    ("Expecting property name", "json_expecting_name"),
+    ("Unterminated string", "json_unterminated_string"),
+    ("Extra data", "json_extra_data"),
+    ("Invalid control character", "json_control_character"),
+    ("Invalid \\", "json_bad_escape"),
+)
+
+
+def _json_fault(message: str) -> Reason | str:
+    """What the JSON reader stopped at, as a reason the admin's language can say (the
+    reader's English for anything else)."""
+    for start, code in _JSON_FAULTS:
+        if message.startswith(start):
+            return reason(code)
+    return message
+
+
 def parse_json(
     data: bytes,
     *,
@@ -127,7 +148,10 @@ def parse_json(
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ContentError(
-            "json_invalid", where=line(exc.lineno), file=filename, detail=exc.msg
+            "json_invalid",
+            where=place("line_column", line=exc.lineno, column=exc.colno),
+            file=filename,
+            detail=_json_fault(exc.msg),
         ) from None
     if not isinstance(document, dict):
         raise ContentError("json_not_object", file=filename)

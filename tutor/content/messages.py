@@ -20,6 +20,7 @@ from tutor.items import SkippedEntry
 
 PLACES: dict[str, str] = {
     "line": "line {line}",
+    "line_column": "line {line}, column {column}",
     "item": "item {index}",
     "item_id": "item {index} (id {id!r})",
     "item_ref": "item {id!r}",
@@ -115,6 +116,20 @@ REASONS: dict[str, str] = {
     "sound_missing": "sound {name!r} is missing from the file; the note is kept without it",
     # JSON
     "json_invalid": "{file} is not valid JSON: {detail}",
+    # what a JSON reader stopped at (the detail of json_invalid)
+    "json_expecting_value": (
+        "a value is missing here (a text in double quotes, a number, a list or an object)"
+    ),
+    "json_expecting_comma": "a comma is missing between two entries",
+    "json_expecting_colon": "a colon is missing after a name",
+    "json_expecting_name": (
+        "a name in double quotes is expected here (a comma before }} or ], or single quotes,"
+        " are not JSON)"
+    ),
+    "json_unterminated_string": "a text in double quotes is not closed",
+    "json_extra_data": "there is more after the deck's closing }}",
+    "json_control_character": "a line break or tab inside a text in quotes (write \\n or \\t)",
+    "json_bad_escape": "a backslash that starts no escape (write \\\\ for a backslash)",
     "json_not_object": "{file} must hold a JSON object with 'deck' and 'items'",
     "json_version": '{file} must start with "metatutor": {version} (got {got!r})',
     "json_no_items_list": "{file} needs an 'items' list",

@@ -71,7 +71,7 @@ def test_deck_name_argument_and_detected_language() -> None:
     [
         (b"", "d.json is empty"),
         (b"\xff\xfe{}", "not UTF-8 text: byte 0xff at offset 0"),
-        (b"{", r"line 1: d.json is not valid JSON"),
+        (b"{", r"line 1, column 2: d.json is not valid JSON: a name in double quotes"),
         (b"[]", "must hold a JSON object"),
         (b'{"items": []}', r'must start with "metatutor": 1'),
         (b'{"metatutor": 1, "items": []}', "d.json has no items"),
